@@ -1,0 +1,287 @@
+//! Who may do what. `authorize` is the only place access is decided; list queries use the same
+//! `Visibility` so a list never shows what a single read would refuse.
+
+use std::collections::BTreeSet;
+
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+/// Roles carried in the token's `roles` claim.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    /// 職員
+    Employee,
+    /// 所属長
+    SectionHead,
+    /// 所属部長
+    DepartmentHead,
+    /// 研修担当 (人事課)
+    HrAdmin,
+    /// scripted bulk import (service account)
+    Importer,
+    /// read-only auditor
+    Auditor,
+}
+
+impl Role {
+    pub const ALL: [Role; 6] = [
+        Role::Employee,
+        Role::SectionHead,
+        Role::DepartmentHead,
+        Role::HrAdmin,
+        Role::Importer,
+        Role::Auditor,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Employee => "employee",
+            Role::SectionHead => "section_head",
+            Role::DepartmentHead => "department_head",
+            Role::HrAdmin => "hr_admin",
+            Role::Importer => "importer",
+            Role::Auditor => "auditor",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Role> {
+        Role::ALL.into_iter().find(|r| r.as_str() == s)
+    }
+}
+
+/// The caller, resolved against the roster: ids are those of the caller's organisation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Principal {
+    pub org_id: Uuid,
+    pub subject: String,
+    pub roles: BTreeSet<Role>,
+    /// The caller's own employee record, when `sub` is an employee number on the roster.
+    pub employee: Option<EmployeePlacement>,
+    /// Sections the caller heads or acts for (所属長・代理).
+    pub headed_sections: Vec<Uuid>,
+    /// Departments the caller heads or acts for (所属部長・代理).
+    pub headed_departments: Vec<Uuid>,
+}
+
+/// Where an employee sits in the organisation: what access decisions about them need.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct EmployeePlacement {
+    pub org_id: Uuid,
+    pub employee_id: Uuid,
+    pub section_id: Uuid,
+    pub department_id: Uuid,
+}
+
+/// What the caller wants to do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Action<'a> {
+    ReadEmployee(&'a EmployeePlacement),
+    ListEmployees,
+    WriteEmployee,
+    ImportRoster,
+    ReadOrgStructure,
+    WriteOrgStructure,
+    ReadAudit,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum Denied {
+    /// Authenticated but not allowed: 403.
+    #[error("not allowed")]
+    Forbidden,
+    /// The object belongs to another organisation and does not exist for this caller: 404.
+    #[error("not found")]
+    NotFound,
+}
+
+/// Which employees a caller may see. The union of what each role grants.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Visibility {
+    pub whole_org: bool,
+    pub employee: Option<Uuid>,
+    pub sections: Vec<Uuid>,
+    pub departments: Vec<Uuid>,
+}
+
+impl Visibility {
+    pub fn is_empty(&self) -> bool {
+        !self.whole_org && self.employee.is_none() && self.sections.is_empty() && self.departments.is_empty()
+    }
+
+    pub fn allows(&self, target: &EmployeePlacement) -> bool {
+        self.whole_org
+            || self.employee == Some(target.employee_id)
+            || self.sections.contains(&target.section_id)
+            || self.departments.contains(&target.department_id)
+    }
+}
+
+impl Principal {
+    pub fn has(&self, role: Role) -> bool {
+        self.roles.contains(&role)
+    }
+
+    fn has_any(&self, roles: &[Role]) -> bool {
+        roles.iter().any(|r| self.has(*r))
+    }
+
+    /// An employee sees their own record, a section head their sections, a department head
+    /// their departments, HR and auditors the whole organisation. The importer sees nobody.
+    pub fn employee_visibility(&self) -> Visibility {
+        let mut v =
+            Visibility { whole_org: self.has_any(&[Role::HrAdmin, Role::Auditor]), ..Default::default() };
+        let own = self.employee.as_ref();
+        if self.has_any(&[Role::Employee, Role::SectionHead, Role::DepartmentHead]) {
+            v.employee = own.map(|e| e.employee_id);
+        }
+        if self.has(Role::SectionHead) {
+            v.sections = self.headed_sections.clone();
+            if let Some(e) = own {
+                if !v.sections.contains(&e.section_id) {
+                    v.sections.push(e.section_id);
+                }
+            }
+        }
+        if self.has(Role::DepartmentHead) {
+            v.departments = self.headed_departments.clone();
+            if let Some(e) = own {
+                if !v.departments.contains(&e.department_id) {
+                    v.departments.push(e.department_id);
+                }
+            }
+        }
+        v
+    }
+}
+
+/// The single access decision.
+pub fn authorize(p: &Principal, action: Action<'_>) -> Result<(), Denied> {
+    use Role::*;
+    let allowed = match action {
+        Action::ReadEmployee(target) => {
+            if target.org_id != p.org_id {
+                return Err(Denied::NotFound);
+            }
+            p.employee_visibility().allows(target)
+        }
+        Action::ListEmployees => p.has_any(&[Employee, SectionHead, DepartmentHead, HrAdmin, Auditor]),
+        Action::WriteEmployee | Action::WriteOrgStructure => p.has(HrAdmin),
+        Action::ImportRoster => p.has_any(&[HrAdmin, Importer]),
+        Action::ReadOrgStructure => !p.roles.is_empty(),
+        Action::ReadAudit => p.has_any(&[HrAdmin, Auditor]),
+    };
+    if allowed {
+        Ok(())
+    } else {
+        Err(Denied::Forbidden)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn id(n: u128) -> Uuid {
+        Uuid::from_u128(n)
+    }
+
+    const ORG: u128 = 1;
+    const SEC_A: u128 = 10;
+    const SEC_B: u128 = 11;
+    const DEP_X: u128 = 20;
+    const DEP_Y: u128 = 21;
+
+    fn placement(emp: u128, sec: u128, dep: u128) -> EmployeePlacement {
+        EmployeePlacement {
+            org_id: id(ORG),
+            employee_id: id(emp),
+            section_id: id(sec),
+            department_id: id(dep),
+        }
+    }
+
+    fn principal(roles: &[Role]) -> Principal {
+        Principal {
+            org_id: id(ORG),
+            subject: "100".into(),
+            roles: roles.iter().copied().collect(),
+            employee: Some(placement(100, SEC_A, DEP_X)),
+            headed_sections: vec![],
+            headed_departments: vec![],
+        }
+    }
+
+    #[test]
+    fn employee_reads_only_self() {
+        let p = principal(&[Role::Employee]);
+        assert_eq!(authorize(&p, Action::ReadEmployee(&placement(100, SEC_A, DEP_X))), Ok(()));
+        assert_eq!(
+            authorize(&p, Action::ReadEmployee(&placement(101, SEC_A, DEP_X))),
+            Err(Denied::Forbidden)
+        );
+    }
+
+    #[test]
+    fn section_head_reads_own_section_only() {
+        let p = principal(&[Role::SectionHead]);
+        assert_eq!(authorize(&p, Action::ReadEmployee(&placement(101, SEC_A, DEP_X))), Ok(()));
+        assert_eq!(
+            authorize(&p, Action::ReadEmployee(&placement(102, SEC_B, DEP_X))),
+            Err(Denied::Forbidden)
+        );
+    }
+
+    #[test]
+    fn acting_head_reads_the_section_acted_for() {
+        let mut p = principal(&[Role::SectionHead]);
+        p.headed_sections = vec![id(SEC_B)];
+        assert_eq!(authorize(&p, Action::ReadEmployee(&placement(102, SEC_B, DEP_Y))), Ok(()));
+    }
+
+    #[test]
+    fn department_head_reads_own_department() {
+        let p = principal(&[Role::DepartmentHead]);
+        assert_eq!(authorize(&p, Action::ReadEmployee(&placement(102, SEC_B, DEP_X))), Ok(()));
+        assert_eq!(
+            authorize(&p, Action::ReadEmployee(&placement(103, SEC_B, DEP_Y))),
+            Err(Denied::Forbidden)
+        );
+    }
+
+    #[test]
+    fn hr_and_auditor_read_the_organisation_but_only_hr_writes() {
+        for role in [Role::HrAdmin, Role::Auditor] {
+            let p = principal(&[role]);
+            assert_eq!(authorize(&p, Action::ReadEmployee(&placement(103, SEC_B, DEP_Y))), Ok(()));
+            assert_eq!(authorize(&p, Action::ReadAudit), Ok(()));
+        }
+        assert_eq!(authorize(&principal(&[Role::HrAdmin]), Action::WriteEmployee), Ok(()));
+        assert_eq!(authorize(&principal(&[Role::Auditor]), Action::WriteEmployee), Err(Denied::Forbidden));
+    }
+
+    #[test]
+    fn another_organisation_is_not_found() {
+        let p = principal(&[Role::HrAdmin]);
+        let mut other = placement(200, SEC_A, DEP_X);
+        other.org_id = id(2);
+        assert_eq!(authorize(&p, Action::ReadEmployee(&other)), Err(Denied::NotFound));
+    }
+
+    #[test]
+    fn importer_imports_but_reads_nobody() {
+        let p = Principal { employee: None, ..principal(&[Role::Importer]) };
+        assert_eq!(authorize(&p, Action::ImportRoster), Ok(()));
+        assert_eq!(authorize(&p, Action::ListEmployees), Err(Denied::Forbidden));
+        assert!(p.employee_visibility().is_empty());
+        assert_eq!(authorize(&principal(&[Role::Employee]), Action::ImportRoster), Err(Denied::Forbidden));
+    }
+
+    #[test]
+    fn roles_combine_as_a_union() {
+        let p = principal(&[Role::Employee, Role::SectionHead]);
+        let v = p.employee_visibility();
+        assert_eq!(v.employee, Some(id(100)));
+        assert_eq!(v.sections, vec![id(SEC_A)]);
+    }
+}

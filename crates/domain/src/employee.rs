@@ -1,0 +1,351 @@
+//! 職員: the employee record and the rules every source of it (API, roster import) must meet.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use chrono::NaiveDate;
+use serde::{Deserialize, Serialize};
+
+use crate::error::FieldError;
+use crate::org::GradeLadder;
+use crate::text::{collapse_spaces, normalize, to_katakana};
+
+/// 職員番号: the natural key for imports. NFKC-normalised and upper-cased, 1–20 characters
+/// of letters, digits and `-`.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct EmployeeNo(String);
+
+impl EmployeeNo {
+    pub fn parse(input: &str) -> Result<Self, String> {
+        let s = normalize(input).to_uppercase();
+        if s.is_empty() || s.chars().count() > 20 {
+            return Err("must be 1 to 20 characters".into());
+        }
+        if !s.chars().all(|c| c.is_ascii_alphanumeric() || c == '-') {
+            return Err("may contain only letters, digits and '-'".into());
+        }
+        Ok(Self(s))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl TryFrom<String> for EmployeeNo {
+    type Error = String;
+    fn try_from(value: String) -> Result<Self, Self::Error> {
+        Self::parse(&value)
+    }
+}
+
+impl From<EmployeeNo> for String {
+    fn from(value: EmployeeNo) -> Self {
+        value.0
+    }
+}
+
+/// 雇用形態.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EmploymentType {
+    /// 正規
+    Regular,
+    /// 再任用: re-employed after retirement
+    Reemployed,
+    /// 会計年度任用: fixed-term
+    FixedTerm,
+}
+
+impl EmploymentType {
+    pub const ALL: [EmploymentType; 3] = [Self::Regular, Self::Reemployed, Self::FixedTerm];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Regular => "regular",
+            Self::Reemployed => "reemployed",
+            Self::FixedTerm => "fixed_term",
+        }
+    }
+
+    /// Accepts the API codes and the Japanese terms personnel systems export.
+    pub fn parse(input: &str) -> Option<Self> {
+        let s = normalize(input).to_lowercase();
+        match s.trim_end_matches("職員") {
+            "regular" | "正規" | "常勤" => Some(Self::Regular),
+            "reemployed" | "再任用" => Some(Self::Reemployed),
+            "fixed_term" | "会計年度任用" | "会計年度" => Some(Self::FixedTerm),
+            _ => None,
+        }
+    }
+}
+
+/// An employee's data after validation. Dates and structure are typed; names are kept as the
+/// person writes them (whitespace collapsed), readings in katakana.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct EmployeeData {
+    pub employee_no: EmployeeNo,
+    pub name: String,
+    pub kana: String,
+    pub email: Option<String>,
+    pub grade: String,
+    pub post: Option<String>,
+    pub hire_date: NaiveDate,
+    /// 昇格日 per grade.
+    pub promotions: BTreeMap<String, NaiveDate>,
+    pub employment_type: EmploymentType,
+    pub retirement_date: Option<NaiveDate>,
+    pub tags: BTreeSet<String>,
+}
+
+/// The raw fields of an employee, from whichever source; dates already parsed.
+#[derive(Debug, Clone, Default)]
+pub struct EmployeeFields {
+    pub employee_no: String,
+    pub name: String,
+    pub kana: String,
+    pub email: Option<String>,
+    pub grade: String,
+    pub post: Option<String>,
+    pub hire_date: Option<NaiveDate>,
+    pub promotions: Vec<(String, NaiveDate)>,
+    pub employment_type: Option<String>,
+    pub retirement_date: Option<NaiveDate>,
+    pub tags: Vec<String>,
+}
+
+impl EmployeeData {
+    /// Validate every field and report all problems at once, named as the API names them.
+    pub fn validate(f: EmployeeFields, ladder: &GradeLadder) -> Result<Self, Vec<FieldError>> {
+        let mut errors = Vec::new();
+        let mut err = |field: &str, reason: String| errors.push(FieldError::new(field, reason));
+
+        let employee_no = EmployeeNo::parse(&f.employee_no).map_err(|e| err("employee_no", e)).ok();
+        let name = collapse_spaces(&f.name);
+        if name.is_empty() || name.chars().count() > 60 || name.chars().any(char::is_control) {
+            err("name", "must be 1 to 60 characters".into());
+        }
+        let kana = parse_kana(&f.kana).map_err(|e| err("kana", e)).ok();
+        let email = match f.email.as_deref().map(normalize).filter(|e| !e.is_empty()) {
+            Some(e) => parse_email(&e).map_err(|r| err("email", r)).ok(),
+            None => None,
+        };
+        let grade = match ladder.resolve(&f.grade) {
+            Some(g) => Some(g.to_string()),
+            None => {
+                err(
+                    "grade",
+                    format!("unknown grade '{}'; known: {}", normalize(&f.grade), grade_names(ladder)),
+                );
+                None
+            }
+        };
+        let post = f.post.as_deref().map(normalize).filter(|p| !p.is_empty());
+        if post.as_ref().is_some_and(|p| p.chars().count() > 40) {
+            err("post", "must be at most 40 characters".into());
+        }
+        if f.hire_date.is_none() {
+            err("hire_date", "is required".into());
+        }
+        let employment_type = match f.employment_type.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+            None => Some(EmploymentType::Regular),
+            Some(s) => EmploymentType::parse(s).or_else(|| {
+                err(
+                    "employment_type",
+                    "must be regular (正規), reemployed (再任用) or fixed_term (会計年度任用)".into(),
+                );
+                None
+            }),
+        };
+        let mut promotions = BTreeMap::new();
+        for (g, date) in f.promotions {
+            match ladder.resolve(&g) {
+                Some(canonical) => {
+                    if promotions.insert(canonical.to_string(), date).is_some() {
+                        err("promotions", format!("grade '{canonical}' appears twice"));
+                    }
+                }
+                None => err("promotions", format!("unknown grade '{}'", normalize(&g))),
+            }
+        }
+        if let (Some(grade), Some(hire)) = (&grade, f.hire_date) {
+            let rank = ladder.rank(grade);
+            for (g, date) in &promotions {
+                if ladder.rank(g) > rank {
+                    err("promotions", format!("promotion to {g} is above the current grade {grade}"));
+                }
+                if *date < hire {
+                    err("promotions", format!("promotion to {g} is before the hire date"));
+                }
+            }
+        }
+        if let (Some(ret), Some(hire)) = (f.retirement_date, f.hire_date) {
+            if ret < hire {
+                err("retirement_date", "must not be before the hire date".into());
+            }
+        }
+        let mut tags = BTreeSet::new();
+        for t in f.tags {
+            match parse_tag(&t) {
+                Ok(Some(t)) => {
+                    tags.insert(t);
+                }
+                Ok(None) => {}
+                Err(e) => err("tags", e),
+            }
+        }
+        if tags.len() > 30 {
+            err("tags", "at most 30 tags".into());
+        }
+
+        match (employee_no, kana, grade, f.hire_date, employment_type) {
+            (Some(employee_no), Some(kana), Some(grade), Some(hire_date), Some(employment_type))
+                if errors.is_empty() =>
+            {
+                Ok(Self {
+                    employee_no,
+                    name,
+                    kana,
+                    email,
+                    grade,
+                    post,
+                    hire_date,
+                    promotions,
+                    employment_type,
+                    retirement_date: f.retirement_date,
+                    tags,
+                })
+            }
+            _ => Err(errors),
+        }
+    }
+
+    /// The grade held at a date is the current one; promotion dates answer "since when".
+    pub fn promoted_on(&self, grade: &str) -> Option<NaiveDate> {
+        self.promotions.get(grade).copied()
+    }
+}
+
+fn grade_names(ladder: &GradeLadder) -> String {
+    ladder.grades().iter().map(|g| g.name.as_str()).collect::<Vec<_>>().join(", ")
+}
+
+/// フリガナ: NFKC (half-width to full-width), hiragana to katakana; only katakana, ー, ・ and spaces.
+pub fn parse_kana(input: &str) -> Result<String, String> {
+    let s = to_katakana(&normalize(input));
+    if s.is_empty() || s.chars().count() > 60 {
+        return Err("must be 1 to 60 characters".into());
+    }
+    let ok = s.chars().all(|c| matches!(c, '\u{30A1}'..='\u{30FA}' | 'ー' | '・' | ' ' | 'ヽ' | 'ヾ'));
+    if ok {
+        Ok(s)
+    } else {
+        Err("must be written in katakana or hiragana".into())
+    }
+}
+
+fn parse_email(s: &str) -> Result<String, String> {
+    let s = s.to_lowercase();
+    let valid = s.len() <= 254
+        && !s.contains(char::is_whitespace)
+        && matches!(s.split_once('@'), Some((local, domain)) if !local.is_empty() && domain.contains('.') && !domain.starts_with('.') && !domain.ends_with('.') && !domain.contains('@'));
+    if valid {
+        Ok(s)
+    } else {
+        Err("is not an email address".into())
+    }
+}
+
+/// Tags (評価者, 防災担当 …): NFKC, 1–40 characters, none of `"` `\` or control characters.
+pub fn parse_tag(input: &str) -> Result<Option<String>, String> {
+    let s = normalize(input);
+    if s.is_empty() {
+        return Ok(None);
+    }
+    if s.chars().count() > 40 || s.chars().any(|c| c.is_control() || c == '"' || c == '\\') {
+        return Err(format!("tag '{s}' must be at most 40 characters without quotes or backslashes"));
+    }
+    Ok(Some(s))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fields() -> EmployeeFields {
+        EmployeeFields {
+            employee_no: "Ａ０１２３".into(),
+            name: "伊勢原　太郎".into(),
+            kana: "ｲｾﾊﾗ ﾀﾛｳ".into(),
+            email: Some("Taro@City.Isehara.lg.jp".into()),
+            grade: "係長".into(),
+            hire_date: NaiveDate::from_ymd_opt(2010, 4, 1),
+            promotions: vec![("主任".into(), NaiveDate::from_ymd_opt(2015, 4, 1).unwrap())],
+            tags: vec!["評価者".into(), " ".into(), "評価者".into()],
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn valid_employee_is_normalised() {
+        let e = EmployeeData::validate(fields(), &GradeLadder::default()).unwrap();
+        assert_eq!(e.employee_no.as_str(), "A0123");
+        assert_eq!(e.name, "伊勢原 太郎");
+        assert_eq!(e.kana, "イセハラ タロウ");
+        assert_eq!(e.email.as_deref(), Some("taro@city.isehara.lg.jp"));
+        assert_eq!(e.employment_type, EmploymentType::Regular);
+        assert_eq!(e.tags.len(), 1);
+        assert_eq!(e.promoted_on("主任"), NaiveDate::from_ymd_opt(2015, 4, 1));
+    }
+
+    #[test]
+    fn every_problem_is_reported() {
+        let f = EmployeeFields {
+            employee_no: "12 34".into(),
+            name: "".into(),
+            kana: "Taro".into(),
+            email: Some("not-an-email".into()),
+            grade: "社長".into(),
+            hire_date: None,
+            employment_type: Some("アルバイト".into()),
+            ..Default::default()
+        };
+        let errors = EmployeeData::validate(f, &GradeLadder::default()).unwrap_err();
+        let fields: Vec<_> = errors.iter().map(|e| e.field.as_str()).collect();
+        for expected in ["employee_no", "name", "kana", "email", "grade", "hire_date", "employment_type"] {
+            assert!(fields.contains(&expected), "{expected} missing from {fields:?}");
+        }
+    }
+
+    #[test]
+    fn promotion_above_grade_or_before_hire_is_refused() {
+        let mut f = fields();
+        f.promotions = vec![("課長".into(), NaiveDate::from_ymd_opt(2020, 4, 1).unwrap())];
+        assert!(EmployeeData::validate(f, &GradeLadder::default()).is_err());
+        let mut f = fields();
+        f.promotions = vec![("主任".into(), NaiveDate::from_ymd_opt(2000, 4, 1).unwrap())];
+        assert!(EmployeeData::validate(f, &GradeLadder::default()).is_err());
+    }
+
+    #[test]
+    fn retirement_before_hire_is_refused() {
+        let mut f = fields();
+        f.retirement_date = NaiveDate::from_ymd_opt(2000, 3, 31);
+        let errors = EmployeeData::validate(f, &GradeLadder::default()).unwrap_err();
+        assert_eq!(errors[0].field, "retirement_date");
+    }
+
+    #[test]
+    fn employment_types_parse_in_japanese() {
+        assert_eq!(EmploymentType::parse("再任用職員"), Some(EmploymentType::Reemployed));
+        assert_eq!(EmploymentType::parse("会計年度任用職員"), Some(EmploymentType::FixedTerm));
+        assert_eq!(EmploymentType::parse("正規"), Some(EmploymentType::Regular));
+        assert_eq!(EmploymentType::parse("fixed_term"), Some(EmploymentType::FixedTerm));
+    }
+
+    #[test]
+    fn kana_accepts_hiragana() {
+        assert_eq!(parse_kana("やまだ はなこ").unwrap(), "ヤマダ ハナコ");
+        assert!(parse_kana("山田").is_err());
+    }
+}

@@ -1,0 +1,11 @@
+//! Kenshu's business rules as plain Rust: no IO, no async, no database or HTTP types.
+
+pub mod auth;
+pub mod calendar;
+pub mod employee;
+pub mod error;
+pub mod org;
+pub mod roster_import;
+pub mod text;
+
+pub use error::FieldError;

@@ -1,0 +1,67 @@
+//! Text normalisation for data typed in Japanese offices: full-width digits, letters and spaces,
+//! half-width katakana and hiragana readings all arrive from Excel exports.
+
+use unicode_normalization::UnicodeNormalization;
+
+/// NFKC-normalise, trim and collapse every run of whitespace (including U+3000) to one space.
+pub fn normalize(input: &str) -> String {
+    collapse_spaces(&input.nfkc().collect::<String>())
+}
+
+/// Trim and collapse whitespace without NFKC: used for kanji names, where NFKC would replace
+/// compatibility ideographs (異体字) that people rightly expect to keep in their name.
+pub fn collapse_spaces(input: &str) -> String {
+    let mut out = String::with_capacity(input.len());
+    for word in input.split(|c: char| c.is_whitespace()).filter(|w| !w.is_empty()) {
+        if !out.is_empty() {
+            out.push(' ');
+        }
+        out.push_str(word);
+    }
+    out
+}
+
+/// Hiragana to katakana, so a reading typed either way compares equal (やまだ = ヤマダ).
+pub fn to_katakana(input: &str) -> String {
+    input
+        .chars()
+        .map(|c| match c {
+            '\u{3041}'..='\u{3096}' | '\u{309D}'..='\u{309E}' => char::from_u32(c as u32 + 0x60).unwrap_or(c),
+            _ => c,
+        })
+        .collect()
+}
+
+/// The form used for search: NFKC, katakana, lower-case ASCII.
+pub fn search_key(input: &str) -> String {
+    to_katakana(&normalize(input)).to_lowercase()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn full_width_digits_and_spaces_are_normalised() {
+        assert_eq!(normalize("　１２３４５　"), "12345");
+        assert_eq!(normalize("伊勢原　 太郎"), "伊勢原 太郎");
+    }
+
+    #[test]
+    fn half_width_katakana_becomes_full_width() {
+        assert_eq!(normalize("ﾒﾝﾀﾙﾍﾙｽ"), "メンタルヘルス");
+    }
+
+    #[test]
+    fn hiragana_becomes_katakana() {
+        assert_eq!(to_katakana("いせはら たろう"), "イセハラ タロウ");
+        assert_eq!(search_key("ｲｾﾊﾗ"), "イセハラ");
+    }
+
+    #[test]
+    fn collapse_keeps_compatibility_ideographs() {
+        // U+FA19 (神, a compatibility ideograph) must survive in names.
+        assert_eq!(collapse_spaces(" \u{FA19}田 "), "\u{FA19}田");
+        assert_ne!(normalize("\u{FA19}"), "\u{FA19}");
+    }
+}
