@@ -1,1 +1,23 @@
+//! Kenshu's HTTP API: actix-web handlers, auth, problem responses and OpenAPI.
 
+pub mod app;
+pub mod auth;
+pub mod config;
+pub mod demo;
+pub mod http;
+pub mod openapi;
+pub mod problem;
+pub mod routes;
+pub mod state;
+
+use std::sync::Arc;
+
+use kenshu_persistence::Db;
+
+/// Connect, migrate and assemble the shared state.
+pub async fn build_state(config: config::Config) -> Result<state::AppState, Box<dyn std::error::Error>> {
+    let verifier = auth::JwtVerifier::from_config(&config.jwt)?;
+    let db = Db::connect(&config.database_url, config.max_connections).await?;
+    db.migrate().await?;
+    Ok(state::AppState { db, verifier: Arc::new(verifier), config: Arc::new(config) })
+}

@@ -1,1 +1,166 @@
-fn main() {}
+//! The `kenshu` binary: serve (default), migrate, token, org.
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use kenshu_api::auth::{mint, parse_ttl};
+use kenshu_api::config::Config;
+use kenshu_api::{app, build_state, demo};
+use kenshu_domain::auth::Role;
+use kenshu_persistence::repo::org;
+use kenshu_persistence::Db;
+
+#[derive(Parser)]
+#[command(name = "kenshu", version, about = "Staff-training management API (職員研修管理)")]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the HTTP service (the default); applies pending migrations first.
+    Serve {
+        /// Create the demo organisation `isehara` if missing and print a token per role.
+        #[arg(long)]
+        demo: bool,
+    },
+    /// Apply pending migrations and exit.
+    Migrate,
+    /// Print a signed HS256 token (needs KENSHU_JWT_SECRET).
+    Token {
+        #[arg(long)]
+        org: String,
+        /// Employee number (職員番号) or service-account name.
+        #[arg(long)]
+        sub: String,
+        /// employee, section_head, department_head, hr_admin, importer, auditor; repeatable.
+        #[arg(long = "role", required = true)]
+        roles: Vec<String>,
+        #[arg(long, default_value = "1h")]
+        ttl: String,
+    },
+    /// Manage organisations (tenants).
+    Org {
+        #[command(subcommand)]
+        command: OrgCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum OrgCommand {
+    /// Create an organisation with the default grade ladder.
+    Create {
+        #[arg(long)]
+        code: String,
+        #[arg(long)]
+        name: String,
+    },
+    /// List organisations.
+    List,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("tokio runtime");
+    match runtime.block_on(run(cli)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("kenshu: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
+    let mut config = Config::from_env()?;
+    match cli.command.unwrap_or(Command::Serve { demo: false }) {
+        Command::Serve { demo } => {
+            app::init_logging(config.log_format);
+            let generated_secret = demo && config.jwt.secret.is_none() && config.jwt.public_keys.is_empty();
+            if generated_secret {
+                // A demo needs tokens; a secret made for this run only keeps it zero-setup.
+                config.jwt.secret = Some(random_secret());
+            }
+            let state = build_state(config.clone()).await?;
+            if demo {
+                let people = demo::seed(&state.db).await?;
+                print_demo_tokens(&config, &people, generated_secret)?;
+            }
+            let listener = std::net::TcpListener::bind(config.bind)?;
+            tracing::info!(address = %listener.local_addr()?, "listening");
+            app::serve(listener, state)?.await?;
+        }
+        Command::Migrate => {
+            let db = Db::connect(&config.database_url, 2).await?;
+            db.migrate().await?;
+            println!("migrations applied");
+        }
+        Command::Token { org, sub, roles, ttl } => {
+            let secret = config.jwt.secret.as_deref().ok_or("set KENSHU_JWT_SECRET to sign tokens")?;
+            let roles = roles
+                .iter()
+                .map(|r| Role::parse(r).ok_or_else(|| format!("unknown role '{r}'")))
+                .collect::<Result<Vec<_>, _>>()?;
+            let ttl = parse_ttl(&ttl)?;
+            println!("{}", mint(secret, &config.jwt.issuer, &config.jwt.audience, &org, &sub, &roles, ttl)?);
+        }
+        Command::Org { command } => {
+            let db = Db::connect(&config.database_url, 2).await?;
+            db.migrate().await?;
+            match command {
+                OrgCommand::Create { code, name } => {
+                    let code = kenshu_domain::org::Code::parse(&code).map_err(|e| format!("code {e}"))?;
+                    let name = kenshu_domain::org::parse_name("name", &name).map_err(|e| e.reason)?;
+                    let txn = db.begin_write().await?;
+                    let o = org::create(&*txn, "cli", code.as_str(), &name).await?;
+                    txn.commit().await?;
+                    println!("{}\t{}\t{}", o.id, o.code, o.name);
+                }
+                OrgCommand::List => {
+                    for o in org::list(db.conn()).await? {
+                        println!("{}\t{}\t{}", o.id, o.code, o.name);
+                    }
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+fn random_secret() -> String {
+    format!("{}{}", uuid::Uuid::new_v4().simple(), uuid::Uuid::new_v4().simple())
+}
+
+fn print_demo_tokens(
+    config: &Config,
+    people: &demo::DemoPeople,
+    generated: bool,
+) -> Result<(), Box<dyn std::error::Error>> {
+    let Some(secret) = config.jwt.secret.as_deref() else {
+        println!("demo: tokens are not printed because the service verifies with public keys only");
+        return Ok(());
+    };
+    let ttl = std::time::Duration::from_secs(8 * 3600);
+    let sign = |sub: &str, roles: &[Role]| {
+        mint(secret, &config.jwt.issuer, &config.jwt.audience, demo::DEMO_ORG, sub, roles, ttl)
+    };
+    println!("Demo organisation '{}' is ready. Tokens (valid 8 hours):", demo::DEMO_ORG);
+    let rows: [(&str, &str, Vec<Role>); 6] = [
+        ("employee", &people.employee, vec![Role::Employee]),
+        ("section_head", &people.section_head, vec![Role::Employee, Role::SectionHead]),
+        ("department_head", &people.department_head, vec![Role::Employee, Role::DepartmentHead]),
+        ("hr_admin", &people.hr_admin, vec![Role::Employee, Role::HrAdmin]),
+        ("importer", "personnel-system", vec![Role::Importer]),
+        ("auditor", "auditor", vec![Role::Auditor]),
+    ];
+    for (label, sub, roles) in rows {
+        println!("{label:16} sub={sub:17} {}", sign(sub, &roles)?);
+    }
+    if generated {
+        println!(
+            "(signed with a secret made for this run; set KENSHU_JWT_SECRET to keep tokens across restarts)"
+        );
+    }
+    Ok(())
+}

@@ -1,1 +1,9 @@
+//! Kenshu persistence: sea-orm entities and repositories. Knows domain types, never HTTP.
 
+pub mod db;
+pub mod entities;
+pub mod repo;
+
+pub use db::{Db, WriteTxn, DEFAULT_SQLITE_URL};
+pub use repo::{Actor, Page, PageRequest, RepoError};
+pub use sea_orm::DbErr;

@@ -1,0 +1,159 @@
+//! The actix application: routes, limits, middleware. Used by `kenshu serve` and by the tests.
+
+use std::net::TcpListener;
+use std::time::Instant;
+
+use actix_web::body::MessageBody;
+use actix_web::dev::{Server, ServiceRequest, ServiceResponse};
+use actix_web::http::header::{self, HeaderValue};
+use actix_web::middleware::{from_fn, Next};
+use actix_web::{web, App, HttpMessage, HttpServer};
+use tracing::Instrument;
+use utoipa::OpenApi;
+use utoipa_swagger_ui::SwaggerUi;
+use uuid::Uuid;
+
+use crate::auth::RequestId;
+use crate::http::resource;
+use crate::openapi::ApiDoc;
+use crate::problem::{json_error, path_error, query_error, ApiError};
+use crate::routes::{audit, employees, health, import, me, structure};
+use crate::state::AppState;
+
+/// Every route of the service.
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.service(resource("/healthz", "GET").route(web::get().to(health::healthz)))
+        .service(resource("/readyz", "GET").route(web::get().to(health::readyz)))
+        .service(resource("/api/v1/me", "GET").route(web::get().to(me::me)))
+        .service(resource("/api/v1/employees/import", "POST").route(web::post().to(import::import_roster)))
+        .service(
+            resource("/api/v1/employees", "GET, POST")
+                .route(web::get().to(employees::list))
+                .route(web::post().to(employees::create)),
+        )
+        .service(
+            resource("/api/v1/employees/{id}", "GET, PUT")
+                .route(web::get().to(employees::get))
+                .route(web::put().to(employees::update)),
+        )
+        .service(
+            resource("/api/v1/departments", "GET, POST")
+                .route(web::get().to(structure::list_departments))
+                .route(web::post().to(structure::create_department)),
+        )
+        .service(
+            resource("/api/v1/departments/{id}", "GET, PUT")
+                .route(web::get().to(structure::get_department))
+                .route(web::put().to(structure::update_department)),
+        )
+        .service(
+            resource("/api/v1/sections", "GET, POST")
+                .route(web::get().to(structure::list_sections))
+                .route(web::post().to(structure::create_section)),
+        )
+        .service(
+            resource("/api/v1/sections/{id}", "GET, PUT")
+                .route(web::get().to(structure::get_section))
+                .route(web::put().to(structure::update_section)),
+        )
+        .service(
+            resource("/api/v1/grades", "GET, PUT")
+                .route(web::get().to(structure::get_grades))
+                .route(web::put().to(structure::put_grades)),
+        )
+        .service(resource("/api/v1/audit", "GET").route(web::get().to(audit::list)))
+        .service(SwaggerUi::new("/docs/{_:.*}").url("/openapi.json", ApiDoc::openapi()));
+}
+
+/// A request id (the caller's `X-Request-Id` when it is sane, else a new one) on every log line
+/// of the request, and one line per request with the route pattern, never the raw path or query
+/// (they can hold names and numbers).
+async fn request_context(
+    req: ServiceRequest,
+    next: Next<impl MessageBody>,
+) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    let id = req
+        .headers()
+        .get("x-request-id")
+        .and_then(|v| v.to_str().ok())
+        .filter(|v| {
+            !v.is_empty() && v.len() <= 64 && v.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+        })
+        .map(str::to_string)
+        .unwrap_or_else(|| Uuid::now_v7().to_string());
+    req.extensions_mut().insert(RequestId(id.clone()));
+    let method = req.method().to_string();
+    let span = tracing::info_span!("request", request_id = %id);
+    let started = Instant::now();
+    let mut res = next.call(req).instrument(span.clone()).await?;
+    let route = res.request().match_pattern().unwrap_or_else(|| "(unmatched)".into());
+    span.in_scope(|| {
+        tracing::info!(
+            method = %method,
+            route = %route,
+            status = res.status().as_u16(),
+            elapsed_ms = started.elapsed().as_millis() as u64,
+            "request"
+        )
+    });
+    let headers = res.headers_mut();
+    if let Ok(v) = HeaderValue::from_str(&id) {
+        headers.insert(header::HeaderName::from_static("x-request-id"), v);
+    }
+    headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    if route.starts_with("/api/") {
+        // Personal data must not linger in shared caches.
+        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    }
+    Ok(res)
+}
+
+async fn not_found() -> Result<actix_web::HttpResponse, ApiError> {
+    Err(ApiError::NotFound)
+}
+
+/// Start the HTTP server on a bound listener.
+pub fn serve(listener: TcpListener, state: AppState) -> std::io::Result<Server> {
+    let data = web::Data::new(state);
+    let server = HttpServer::new(move || {
+        let cfg = &data.config;
+        let mut cors = actix_cors::Cors::default()
+            .allowed_methods(["GET", "POST", "PUT"])
+            .allowed_headers([header::AUTHORIZATION, header::CONTENT_TYPE, header::IF_MATCH, header::ACCEPT])
+            .expose_headers([header::ETAG, header::LOCATION, header::HeaderName::from_static("x-request-id")])
+            .max_age(3600);
+        for origin in &cfg.cors_origins {
+            cors = cors.allowed_origin(origin);
+        }
+        App::new()
+            .app_data(data.clone())
+            .app_data(
+                web::JsonConfig::default()
+                    .limit(cfg.max_json_bytes)
+                    .error_handler(|e, _| json_error(e).into()),
+            )
+            .app_data(web::QueryConfig::default().error_handler(|e, _| query_error(e).into()))
+            .app_data(web::PathConfig::default().error_handler(|e, _| path_error(e).into()))
+            .wrap(cors)
+            .wrap(from_fn(request_context))
+            .configure(routes)
+            .default_service(web::to(not_found))
+    })
+    .listen(listener)?
+    .shutdown_timeout(10)
+    .run();
+    Ok(server)
+}
+
+/// Structured logs on stdout: JSON lines by default, with the request id of the request span.
+pub fn init_logging(format: crate::config::LogFormat) {
+    use tracing_subscriber::EnvFilter;
+    let filter = EnvFilter::try_from_env("KENSHU_LOG").unwrap_or_else(|_| EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_target(false);
+    let _ = match format {
+        crate::config::LogFormat::Json => {
+            builder.json().with_current_span(true).with_span_list(false).try_init()
+        }
+        crate::config::LogFormat::Pretty => builder.try_init(),
+    };
+}

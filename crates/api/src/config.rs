@@ -1,0 +1,164 @@
+//! Typed configuration from `KENSHU_*` environment variables, validated at start.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use kenshu_persistence::DEFAULT_SQLITE_URL;
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub bind: SocketAddr,
+    pub database_url: String,
+    pub max_connections: u32,
+    pub jwt: JwtConfig,
+    /// Largest accepted upload (imports), in bytes.
+    pub max_upload_bytes: usize,
+    /// Largest accepted JSON body, in bytes.
+    pub max_json_bytes: usize,
+    pub log_format: LogFormat,
+    /// Origins allowed to call the API from a browser (SPA, portal), exact match.
+    pub cors_origins: Vec<String>,
+}
+
+#[derive(Clone)]
+pub struct JwtConfig {
+    /// Shared secret for HS256.
+    pub secret: Option<String>,
+    /// PEM public keys for RS256/ES256, by key id.
+    pub public_keys: Vec<(String, PathBuf)>,
+    /// A JWKS file with RS256/ES256 keys.
+    pub jwks_file: Option<PathBuf>,
+    pub issuer: String,
+    pub audience: String,
+    pub leeway_seconds: u64,
+}
+
+impl std::fmt::Debug for JwtConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // The secret never reaches a log.
+        f.debug_struct("JwtConfig")
+            .field("secret", &self.secret.as_ref().map(|_| "***"))
+            .field("public_keys", &self.public_keys)
+            .field("jwks_file", &self.jwks_file)
+            .field("issuer", &self.issuer)
+            .field("audience", &self.audience)
+            .finish()
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogFormat {
+    Json,
+    Pretty,
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("configuration: {0}")]
+pub struct ConfigError(pub String);
+
+impl Config {
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(|k| std::env::var(k).ok())
+    }
+
+    pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let get = |k: &str| get(k).filter(|v| !v.trim().is_empty());
+        let parse_num = |k: &str, default: u64| -> Result<u64, ConfigError> {
+            match get(k) {
+                None => Ok(default),
+                Some(v) => {
+                    v.trim().parse().map_err(|_| ConfigError(format!("{k} must be a number, got '{v}'")))
+                }
+            }
+        };
+        let bind = get("KENSHU_BIND").unwrap_or_else(|| "127.0.0.1:8080".into());
+        let bind =
+            bind.parse().map_err(|_| ConfigError(format!("KENSHU_BIND must be host:port, got '{bind}'")))?;
+        let database_url = get("KENSHU_DATABASE_URL").unwrap_or_else(|| DEFAULT_SQLITE_URL.into());
+        if !(database_url.starts_with("postgres://")
+            || database_url.starts_with("postgresql://")
+            || database_url.starts_with("sqlite:"))
+        {
+            return Err(ConfigError("KENSHU_DATABASE_URL must start with postgres:// or sqlite:".into()));
+        }
+        let public_keys = match get("KENSHU_JWT_PUBLIC_KEYS") {
+            None => vec![],
+            Some(list) => list
+                .split(',')
+                .map(|item| {
+                    item.split_once('=')
+                        .map(|(kid, path)| (kid.trim().to_string(), PathBuf::from(path.trim())))
+                        .ok_or_else(|| {
+                            ConfigError(format!(
+                                "KENSHU_JWT_PUBLIC_KEYS entries are kid=path.pem, got '{item}'"
+                            ))
+                        })
+                })
+                .collect::<Result<_, _>>()?,
+        };
+        let secret = get("KENSHU_JWT_SECRET");
+        if secret.as_ref().is_some_and(|s| s.len() < 32) {
+            return Err(ConfigError("KENSHU_JWT_SECRET must be at least 32 characters".into()));
+        }
+        let log_format = match get("KENSHU_LOG_FORMAT").as_deref() {
+            None | Some("json") => LogFormat::Json,
+            Some("pretty") => LogFormat::Pretty,
+            Some(other) => {
+                return Err(ConfigError(format!("KENSHU_LOG_FORMAT must be json or pretty, got '{other}'")))
+            }
+        };
+        Ok(Self {
+            bind,
+            database_url,
+            max_connections: parse_num("KENSHU_DB_MAX_CONNECTIONS", 10)? as u32,
+            jwt: JwtConfig {
+                secret,
+                public_keys,
+                jwks_file: get("KENSHU_JWT_JWKS_FILE").map(PathBuf::from),
+                issuer: get("KENSHU_JWT_ISSUER").unwrap_or_else(|| "kenshu".into()),
+                audience: get("KENSHU_JWT_AUDIENCE").unwrap_or_else(|| "kenshu".into()),
+                leeway_seconds: parse_num("KENSHU_JWT_LEEWAY_SECONDS", 30)?,
+            },
+            max_upload_bytes: parse_num("KENSHU_MAX_UPLOAD_BYTES", 32 * 1024 * 1024)? as usize,
+            max_json_bytes: parse_num("KENSHU_MAX_JSON_BYTES", 256 * 1024)? as usize,
+            log_format,
+            cors_origins: get("KENSHU_CORS_ORIGINS")
+                .map(|v| v.split(',').map(|s| s.trim().to_string()).filter(|s| !s.is_empty()).collect())
+                .unwrap_or_default(),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cfg(pairs: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        let pairs: Vec<(String, String)> =
+            pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        Config::from_lookup(|k| pairs.iter().find(|(key, _)| key == k).map(|(_, v)| v.clone()))
+    }
+
+    #[test]
+    fn defaults_to_embedded_sqlite() {
+        let c = cfg(&[]).unwrap();
+        assert!(c.database_url.starts_with("sqlite:"));
+        assert_eq!(c.bind.to_string(), "127.0.0.1:8080");
+        assert_eq!(c.jwt.audience, "kenshu");
+    }
+
+    #[test]
+    fn rejects_bad_values() {
+        assert!(cfg(&[("KENSHU_BIND", "nowhere")]).is_err());
+        assert!(cfg(&[("KENSHU_DATABASE_URL", "mysql://x")]).is_err());
+        assert!(cfg(&[("KENSHU_JWT_SECRET", "short")]).is_err());
+        assert!(cfg(&[("KENSHU_JWT_PUBLIC_KEYS", "nokid.pem")]).is_err());
+        assert!(cfg(&[("KENSHU_MAX_UPLOAD_BYTES", "lots")]).is_err());
+    }
+
+    #[test]
+    fn secret_is_not_printed() {
+        let c = cfg(&[("KENSHU_JWT_SECRET", "0123456789abcdef0123456789abcdef")]).unwrap();
+        assert!(!format!("{c:?}").contains("0123456789abcdef"));
+    }
+}

@@ -1,0 +1,333 @@
+//! `kenshu serve --demo`: the organisation `isehara` with departments, sections and about 300
+//! synthetic staff, loaded through the same roster import as a real file. Dates are set around
+//! FY2023 (令和5年度), the year of the plan in the seed, so every FY2023 audience rule has people
+//! to match: new hires, 1/3/5 years after hire, new and earlier promotions to each grade,
+//! section heads, evaluators, My Number handlers, re-employed staff and retirees.
+
+use std::collections::HashSet;
+
+use kenshu_domain::roster_import::{Encoding, RosterReader};
+use kenshu_persistence::repo::employee::RosterWriter;
+use kenshu_persistence::repo::structure::{self, UnitInput};
+use kenshu_persistence::repo::{employee, org};
+use kenshu_persistence::{Actor, Db, RepoError};
+
+pub const DEMO_ORG: &str = "isehara";
+
+/// Departments and their sections: (code, name, [(code, name, tag for its staff)]).
+const UNITS: &[(&str, &str, &[(&str, &str, &str)])] = &[
+    ("D01", "企画部", &[("S0101", "企画政策課", ""), ("S0102", "情報政策課", "情報政策担当")]),
+    (
+        "D02",
+        "総務部",
+        &[("S0201", "人事課", "障害者雇用担当"), ("S0202", "財政課", ""), ("S0203", "契約検査課", "")],
+    ),
+    (
+        "D03",
+        "市民生活部",
+        &[("S0301", "戸籍住民課", "特定個人情報取扱者"), ("S0302", "人権推進課", "人権担当")],
+    ),
+    (
+        "D04",
+        "保健福祉部",
+        &[("S0401", "福祉総務課", ""), ("S0402", "障害福祉課", ""), ("S0403", "子育て支援課", "")],
+    ),
+    (
+        "D05",
+        "都市部",
+        &[
+            ("S0501", "都市政策課", ""),
+            ("S0502", "市街地整備課", "区画整理担当"),
+            ("S0503", "農林整備課", "林業担当"),
+        ],
+    ),
+    ("D06", "土木部", &[("S0601", "道水路整備課", "道路整備担当"), ("S0602", "土木管理課", "地籍調査担当")]),
+    ("D07", "上下水道局", &[("S0701", "下水道整備課", "下水道事業担当"), ("S0702", "経営総務課", "")]),
+    ("D08", "危機管理部", &[("S0801", "防災危機管理課", "防災担当")]),
+    ("D09", "教育部", &[("S0901", "教育総務課", "")]),
+];
+
+const SURNAMES: &[(&str, &str)] = &[
+    ("佐藤", "サトウ"),
+    ("鈴木", "スズキ"),
+    ("高橋", "タカハシ"),
+    ("田中", "タナカ"),
+    ("伊藤", "イトウ"),
+    ("渡辺", "ワタナベ"),
+    ("山本", "ヤマモト"),
+    ("中村", "ナカムラ"),
+    ("小林", "コバヤシ"),
+    ("加藤", "カトウ"),
+    ("吉田", "ヨシダ"),
+    ("山田", "ヤマダ"),
+    ("佐々木", "ササキ"),
+    ("山口", "ヤマグチ"),
+    ("松本", "マツモト"),
+    ("井上", "イノウエ"),
+    ("木村", "キムラ"),
+    ("林", "ハヤシ"),
+    ("斎藤", "サイトウ"),
+    ("清水", "シミズ"),
+    ("大山", "オオヤマ"),
+    ("石田", "イシダ"),
+    ("森", "モリ"),
+    ("池田", "イケダ"),
+    ("橋本", "ハシモト"),
+];
+const GIVEN: &[(&str, &str)] = &[
+    ("太郎", "タロウ"),
+    ("花子", "ハナコ"),
+    ("健一", "ケンイチ"),
+    ("美咲", "ミサキ"),
+    ("大輔", "ダイスケ"),
+    ("陽子", "ヨウコ"),
+    ("翔太", "ショウタ"),
+    ("由美", "ユミ"),
+    ("誠", "マコト"),
+    ("恵", "メグミ"),
+    ("直樹", "ナオキ"),
+    ("彩", "アヤ"),
+    ("拓也", "タクヤ"),
+    ("真由美", "マユミ"),
+    ("浩二", "コウジ"),
+    ("明美", "アケミ"),
+    ("悠斗", "ユウト"),
+    ("さくら", "サクラ"),
+    ("剛", "ツヨシ"),
+    ("裕子", "ユウコ"),
+];
+
+/// One synthetic employee row: grade, post, hire date, promotions, type, retirement, extra tags.
+struct Profile {
+    grade: &'static str,
+    post: &'static str,
+    hired: &'static str,
+    promotions: String,
+    kind: &'static str,
+    retire: &'static str,
+    tags: Vec<&'static str>,
+}
+
+fn profile(slot: usize, section_index: usize) -> Profile {
+    let odd = section_index % 2 == 1;
+    let p = |grade, post, hired, promotions: &str, tags: Vec<&'static str>| Profile {
+        grade,
+        post,
+        hired,
+        promotions: promotions.to_string(),
+        kind: "正規",
+        retire: "",
+        tags,
+    };
+    match slot {
+        // Section head: newly appointed 課長 in odd sections (管理者研修Ⅰ, 管理者実務研修).
+        0 if odd => p(
+            "課長",
+            "所属長",
+            "1995-04-01",
+            "主任=2002-04-01;係長=2010-04-01;課長=2023-04-01",
+            vec!["評価者"],
+        ),
+        0 => p(
+            "課長",
+            "所属長",
+            "1990-04-01",
+            "主任=1998-04-01;係長=2006-04-01;課長=2015-04-01",
+            vec!["評価者"],
+        ),
+        1 => p(
+            "課長補佐",
+            "",
+            "1998-04-01",
+            "主任=2005-04-01;係長=2012-04-01;課長補佐=2020-04-01",
+            vec!["評価者"],
+        ),
+        // 係長: newly promoted (監督者研修Ⅰ) or one year after (監督者研修Ⅲ).
+        2 if odd => p("係長", "", "2005-04-01", "主任=2011-04-01;係長=2023-04-01", vec!["評価者"]),
+        2 => p("係長", "", "2004-04-01", "主任=2010-04-01;係長=2022-04-01", vec!["評価者"]),
+        3 => p("主査", "", "2010-04-01", "主任=2016-04-01;主査=2023-04-01", vec![]),
+        4 => p("主査", "", "2009-04-01", "主任=2015-04-01;主査=2019-04-01", vec![]),
+        // 主任: newly promoted (主任者研修Ⅰ) or three years after (主任者研修Ⅱ).
+        5 => p("主任", "", "2016-04-01", "主任=2023-04-01", vec![]),
+        6 => p("主任", "", "2014-04-01", "主任=2020-04-01", vec![]),
+        7 => p("一般", "", "2023-04-01", "", vec![]),
+        8 => p("一般", "", "2022-04-01", "", vec![]),
+        9 => p("一般", "", "2020-04-01", "", vec![]),
+        10 => p("一般", "", "2018-04-01", "", vec![]),
+        11 => Profile {
+            retire: "2024-03-31",
+            ..p("係長", "", "1985-04-01", "主任=1992-04-01;係長=2000-04-01", vec![])
+        },
+        12 => Profile { kind: "再任用", ..p("一般", "", "2022-04-01", "", vec![]) },
+        13 => Profile { kind: "会計年度任用", ..p("一般", "", "2023-04-01", "", vec![]) },
+        _ => p("一般", "", if odd { "2021-04-01" } else { "2017-04-01" }, "", vec![]),
+    }
+}
+
+/// The demo roster as CSV, with Japanese headers, as a personnel system would export it.
+pub fn roster_csv() -> String {
+    let mut csv = String::from(
+        "職員番号,氏名,フリガナ,メールアドレス,所属コード,職級,職,採用日,昇格日,雇用形態,退職予定日,タグ\n",
+    );
+    let mut n = 0usize;
+    let mut push = |csv: &mut String, section: &str, pr: Profile, extra_tag: &str| {
+        n += 1;
+        let (sur, sur_k) = SURNAMES[(n * 7) % SURNAMES.len()];
+        let (given, given_k) = GIVEN[(n * 11 + n / SURNAMES.len()) % GIVEN.len()];
+        let no = format!("{:05}", 10000 + n);
+        let mut tags = pr.tags.clone();
+        if !extra_tag.is_empty() {
+            tags.push(extra_tag);
+        }
+        csv.push_str(&format!(
+            "{no},{sur} {given},{sur_k} {given_k},e{no}@isehara.example.jp,{section},{},{},{},{},{},{},{}\n",
+            pr.grade,
+            pr.post,
+            pr.hired,
+            pr.promotions,
+            pr.kind,
+            pr.retire,
+            tags.join(";")
+        ));
+    };
+    let mut section_index = 0;
+    for (_, _, sections) in UNITS {
+        // The department head sits in the first section of the department.
+        push(
+            &mut csv,
+            sections[0].0,
+            Profile {
+                grade: "部長",
+                post: "部長職",
+                hired: "1988-04-01",
+                promotions: "主任=1995-04-01;係長=2003-04-01;課長=2012-04-01;部長=2020-04-01".into(),
+                kind: "正規",
+                retire: "",
+                tags: vec!["評価者"],
+            },
+            "",
+        );
+        for (code, _, tag) in *sections {
+            for slot in 0..15 {
+                push(&mut csv, code, profile(slot, section_index), tag);
+            }
+            section_index += 1;
+        }
+    }
+    csv
+}
+
+/// Who the demo tokens are for.
+pub struct DemoPeople {
+    pub employee: String,
+    pub section_head: String,
+    pub department_head: String,
+    pub hr_admin: String,
+}
+
+/// Create the demo organisation unless it exists; either way, say who to sign in as.
+pub async fn seed(db: &Db) -> Result<DemoPeople, RepoError> {
+    let conn = db.conn();
+    let people = DemoPeople {
+        // Numbers follow from roster_csv: the department head of D01 is 10001, then S0101's
+        // staff from 10002 (its head) on; 人事課 (S0201) starts at 10033.
+        employee: "10009".into(),
+        section_head: "10002".into(),
+        department_head: "10001".into(),
+        hr_admin: "10035".into(),
+    };
+    if org::find_by_code(conn, DEMO_ORG).await?.is_some() {
+        return Ok(people);
+    }
+    let txn = db.begin_write().await?;
+    let o = org::create(&*txn, "demo", DEMO_ORG, "伊勢原市").await?;
+    let actor = Actor { org_id: o.id, subject: "demo".into(), request_id: None };
+    let mut departments = Vec::new();
+    for (code, name, sections) in UNITS {
+        let unit = |code: &str, name: &str| UnitInput {
+            code: code.into(),
+            name: name.into(),
+            head_employee_id: None,
+            acting_head_employee_id: None,
+        };
+        let d = structure::create_department(&*txn, &actor, unit(code, name)).await?;
+        for (scode, sname, _) in *sections {
+            structure::create_section(&*txn, &actor, d.id, unit(scode, sname)).await?;
+        }
+        departments.push(d);
+    }
+    let csv = roster_csv();
+    let ladder = org::ladder(&*txn, o.id).await?;
+    let codes: HashSet<String> = structure::section_index(&*txn, o.id).await?.into_keys().collect();
+    let mut reader = RosterReader::open(csv.as_bytes(), Encoding::Utf8, &ladder, &codes)
+        .map_err(|e| RepoError::Conflict(format!("demo roster: {e}")))?;
+    let mut rows = Vec::new();
+    while let Some(row) = reader.next_row() {
+        rows.push(row.map_err(|e| RepoError::Conflict(format!("demo roster: {e:?}")))?);
+    }
+    let mut writer = RosterWriter::start(&*txn, &actor).await?;
+    writer.write(&rows).await?;
+    writer.finish(false).await?;
+
+    // Heads: 所属長 of each section is its 課長; 部長 heads the department.
+    let heads = |grade: &'static str| rows.iter().filter(move |r| r.data.grade == grade);
+    let index = structure::section_index(&*txn, o.id).await?;
+    for row in heads("課長") {
+        let (section_id, _) = index[&row.section_code];
+        let head = employee::find_by_no(&*txn, o.id, row.data.employee_no.as_str())
+            .await?
+            .ok_or(RepoError::NotFound)?;
+        let s = structure::get_section(&*txn, o.id, section_id).await?;
+        let input = UnitInput {
+            code: s.code.clone(),
+            name: s.name.clone(),
+            head_employee_id: Some(head.model.id),
+            acting_head_employee_id: None,
+        };
+        structure::update_section(&*txn, &actor, s.id, s.version, s.department_id, input).await?;
+    }
+    for row in heads("部長") {
+        let head = employee::find_by_no(&*txn, o.id, row.data.employee_no.as_str())
+            .await?
+            .ok_or(RepoError::NotFound)?;
+        let d = departments.iter().find(|d| d.id == head.department_id).ok_or(RepoError::NotFound)?;
+        let d = structure::get_department(&*txn, o.id, d.id).await?;
+        let input = UnitInput {
+            code: d.code.clone(),
+            name: d.name.clone(),
+            head_employee_id: Some(head.model.id),
+            acting_head_employee_id: None,
+        };
+        structure::update_department(&*txn, &actor, d.id, d.version, input).await?;
+    }
+    txn.commit().await?;
+    Ok(people)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use kenshu_domain::org::GradeLadder;
+
+    #[test]
+    fn demo_roster_is_valid_and_covers_every_grade() {
+        let csv = roster_csv();
+        let codes: HashSet<String> =
+            UNITS.iter().flat_map(|(_, _, s)| s.iter().map(|(c, _, _)| c.to_string())).collect();
+        let ladder = GradeLadder::default();
+        let mut reader = RosterReader::open(csv.as_bytes(), Encoding::Utf8, &ladder, &codes).unwrap();
+        let mut rows = Vec::new();
+        while let Some(r) = reader.next_row() {
+            rows.push(r.unwrap());
+        }
+        assert!((280..=320).contains(&rows.len()), "{} rows", rows.len());
+        for g in ladder.grades() {
+            assert!(rows.iter().any(|r| r.data.grade == g.name), "no {}", g.name);
+        }
+        let find = |no: &str| rows.iter().find(|r| r.data.employee_no.as_str() == no).unwrap();
+        assert_eq!(find("10001").data.grade, "部長");
+        assert_eq!(find("10002").data.grade, "課長");
+        assert_eq!(find("10009").data.grade, "一般");
+        assert_eq!(find("10035").section_code, "S0201");
+    }
+}

@@ -1,0 +1,79 @@
+//! Small pieces every handler shares: ETags, If-Match, keyset cursors, 405 answers.
+
+use actix_web::http::{header, StatusCode};
+use actix_web::{web, HttpRequest, HttpResponse, Resource};
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+use kenshu_persistence::PageRequest;
+use serde::Serialize;
+
+use crate::problem::{ApiError, ApiResult};
+
+pub fn etag(version: i32) -> String {
+    format!("\"{version}\"")
+}
+
+/// The version the client read, from `If-Match: "N"`; updates without it are refused (428).
+pub fn if_match(req: &HttpRequest) -> ApiResult<i32> {
+    let value = req.headers().get(header::IF_MATCH).ok_or(ApiError::PreconditionRequired)?;
+    let text = value.to_str().map_err(|_| ApiError::PreconditionFailed { current: 0 })?.trim();
+    let text = text.strip_prefix("W/").unwrap_or(text);
+    text.strip_prefix('"')
+        .and_then(|t| t.strip_suffix('"'))
+        .and_then(|t| t.parse::<i32>().ok())
+        .ok_or(ApiError::BadRequest("If-Match must be an ETag this service sent, like \"3\"".into()))
+}
+
+/// A JSON response carrying the resource's version as its ETag.
+pub fn json_with_etag<T: Serialize>(status: StatusCode, version: i32, body: &T) -> HttpResponse {
+    HttpResponse::build(status).insert_header((header::ETAG, etag(version))).json(body)
+}
+
+pub const DEFAULT_LIMIT: u64 = 50;
+pub const MAX_LIMIT: u64 = 200;
+
+/// Turn `limit` and `cursor` query values into a page request. The cursor names the list it
+/// belongs to, so a cursor from one list (or sort order) is refused by another.
+pub fn page_request(scope: &str, limit: Option<u64>, cursor: Option<&str>) -> ApiResult<PageRequest> {
+    let limit = limit.unwrap_or(DEFAULT_LIMIT);
+    if !(1..=MAX_LIMIT).contains(&limit) {
+        return Err(ApiError::validation("limit", format!("must be between 1 and {MAX_LIMIT}")));
+    }
+    let after = match cursor.filter(|c| !c.is_empty()) {
+        None => None,
+        Some(c) => {
+            let bad = || ApiError::validation("cursor", "is not a cursor from this list");
+            let bytes = URL_SAFE_NO_PAD.decode(c).map_err(|_| bad())?;
+            let mut parts: Vec<String> = serde_json::from_slice(&bytes).map_err(|_| bad())?;
+            if parts.is_empty() || parts.remove(0) != scope {
+                return Err(bad());
+            }
+            Some(parts)
+        }
+    };
+    Ok(PageRequest { limit, after })
+}
+
+pub fn encode_cursor(scope: &str, key: Option<Vec<String>>) -> Option<String> {
+    key.map(|mut k| {
+        k.insert(0, scope.to_string());
+        URL_SAFE_NO_PAD.encode(serde_json::to_vec(&k).expect("strings serialise"))
+    })
+}
+
+/// A resource whose other methods answer 405 with an `Allow` header and a problem body.
+pub fn resource(path: &str, allowed: &'static str) -> Resource {
+    web::resource(path).default_service(web::to(move || async move {
+        let problem = serde_json::json!({
+            "type": "urn:kenshu:problem:method-not-allowed",
+            "title": "Method not allowed",
+            "status": 405,
+            "detail": format!("allowed: {allowed}"),
+            "code": "method-not-allowed",
+        });
+        HttpResponse::MethodNotAllowed()
+            .insert_header((header::ALLOW, allowed))
+            .content_type("application/problem+json")
+            .body(problem.to_string())
+    }))
+}

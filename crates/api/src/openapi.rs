@@ -1,0 +1,98 @@
+//! The OpenAPI document, derived from the handlers. A test keeps openapi/openapi.json equal to it.
+
+use utoipa::openapi::path::Operation;
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityRequirement, SecurityScheme};
+use utoipa::openapi::{ContentBuilder, Ref, RefOr, Response, ResponseBuilder};
+use utoipa::{Modify, OpenApi};
+
+use crate::problem::{FieldErrorDto, Problem, RowErrorDto};
+use crate::routes::{audit, employees, health, import, me, structure};
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "Kenshu",
+        description = "Staff-training management for Japanese local governments (職員研修管理). \
+            Every endpoint under /api/v1 needs `Authorization: Bearer <JWT>` with claims `sub` (employee number), \
+            `org` (organisation code) and `roles`. Errors are RFC 9457 problems (`application/problem+json`) with a \
+            stable `type` (`urn:kenshu:problem:<code>`). Lists use keyset pagination (`limit`, `cursor` → \
+            `next_cursor`). Updates need `If-Match` with the ETag read.",
+        license(name = "Apache-2.0")
+    ),
+    paths(
+        health::healthz, health::readyz, me::me,
+        employees::list, employees::create, employees::get, employees::update, import::import_roster,
+        structure::list_departments, structure::create_department, structure::get_department, structure::update_department,
+        structure::list_sections, structure::create_section, structure::get_section, structure::update_section,
+        structure::get_grades, structure::put_grades,
+        audit::list,
+    ),
+    components(schemas(Problem, FieldErrorDto, RowErrorDto)),
+    modifiers(&CommonResponses),
+    tags(
+        (name = "health", description = "Liveness and readiness"),
+        (name = "me", description = "The caller"),
+        (name = "employees", description = "職員: the roster and its import"),
+        (name = "organisation", description = "部・課・職級: departments, sections and grades"),
+        (name = "audit", description = "Who changed what, when"),
+    )
+)]
+pub struct ApiDoc;
+
+/// Bearer security and the errors every protected operation can answer with.
+struct CommonResponses;
+
+fn problem(description: &str) -> RefOr<Response> {
+    RefOr::T(
+        ResponseBuilder::new()
+            .description(description)
+            .content(
+                "application/problem+json",
+                ContentBuilder::new().schema(Some(Ref::from_schema_name("Problem"))).build(),
+            )
+            .build(),
+    )
+}
+
+impl Modify for CommonResponses {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(
+                HttpBuilder::new().scheme(HttpAuthScheme::Bearer).bearer_format("JWT").build(),
+            ),
+        );
+        for (path, item) in openapi.paths.paths.iter_mut() {
+            if !path.starts_with("/api/") {
+                continue;
+            }
+            let ops: [&mut Option<Operation>; 4] =
+                [&mut item.get, &mut item.post, &mut item.put, &mut item.delete];
+            for op in ops.into_iter().flatten() {
+                op.security = Some(vec![SecurityRequirement::new("bearer", Vec::<String>::new())]);
+                let has_body = op.request_body.is_some();
+                let r = &mut op.responses.responses;
+                r.entry("400".into())
+                    .or_insert_with(|| problem("Malformed request (query, JSON or headers)"));
+                r.entry("401".into()).or_insert_with(|| problem("Missing, expired or invalid token"));
+                r.entry("403".into()).or_insert_with(|| problem("Your roles do not allow this"));
+                r.entry("405".into()).or_insert_with(|| problem("Method not allowed on this path"));
+                if has_body {
+                    r.entry("413".into()).or_insert_with(|| problem("The body is too large"));
+                    r.entry("415".into()).or_insert_with(|| problem("Unsupported content type"));
+                    r.entry("422".into()).or_insert_with(|| problem("Invalid fields"));
+                }
+                r.entry("500".into())
+                    .or_insert_with(|| problem("Internal error; details are in the log, not here"));
+            }
+        }
+    }
+}
+
+/// The document as committed in openapi/openapi.json.
+pub fn document_json() -> String {
+    let mut s = ApiDoc::openapi().to_pretty_json().expect("the document serialises");
+    s.push('\n');
+    s
+}

@@ -1,0 +1,257 @@
+//! The one error type. Every failure leaves the service as an RFC 9457 problem
+//! (`application/problem+json`) with a stable `type` per kind.
+
+use actix_web::http::{header, StatusCode};
+use actix_web::{HttpResponse, ResponseError};
+use kenshu_domain::auth::Denied;
+use kenshu_domain::roster_import::RowError;
+use kenshu_domain::FieldError;
+use kenshu_persistence::RepoError;
+use serde::Serialize;
+use utoipa::ToSchema;
+
+/// An RFC 9457 problem document.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({
+    "type": "urn:kenshu:problem:validation",
+    "title": "The request has invalid fields",
+    "status": 422,
+    "detail": "1 field is invalid",
+    "code": "validation",
+    "errors": [{"field": "kana", "reason": "must be written in katakana or hiragana"}]
+}))]
+pub struct Problem {
+    /// Stable identifier of the kind of problem: `urn:kenshu:problem:<code>`.
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub title: String,
+    pub status: u16,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
+    /// The same kind as `type`, short: validation, not-found, forbidden …
+    pub code: String,
+    /// Invalid fields, for `validation`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub errors: Option<Vec<FieldErrorDto>>,
+    /// Invalid rows of an uploaded file, for `import-rejected`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rows: Option<Vec<RowErrorDto>>,
+    /// The version the resource has now, for `precondition-failed`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub current_version: Option<i32>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct FieldErrorDto {
+    pub field: String,
+    pub reason: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RowErrorDto {
+    /// Line in the file; the header is line 1.
+    pub line: u64,
+    /// The column as the file names it; empty when the whole row is at fault.
+    pub column: String,
+    pub reason: String,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    #[error("{0}")]
+    Unauthorized(&'static str),
+    #[error("you are not allowed to do this")]
+    Forbidden,
+    #[error("no such resource")]
+    NotFound,
+    #[error("{0}")]
+    BadRequest(String),
+    #[error("{} invalid", if .0.len() == 1 { "1 field is".to_string() } else { format!("{} fields are", .0.len()) })]
+    Validation(Vec<FieldError>),
+    #[error("{0}")]
+    Conflict(String),
+    #[error("the resource has changed since you read it; read it again and reapply your change")]
+    PreconditionFailed { current: i32 },
+    #[error("send If-Match with the ETag of the resource you read")]
+    PreconditionRequired,
+    #[error("{0}")]
+    PayloadTooLarge(String),
+    #[error("{0}")]
+    UnsupportedMediaType(String),
+    #[error("{0}")]
+    ImportFile(String),
+    #[error("{} rows have errors; nothing was written", .0.iter().map(|e| e.line).collect::<std::collections::BTreeSet<_>>().len())]
+    ImportRejected(Vec<RowError>),
+    #[error("the database is not reachable")]
+    Unavailable,
+    #[error("internal error")]
+    Internal(String),
+}
+
+impl ApiError {
+    fn parts(&self) -> (StatusCode, &'static str, &'static str) {
+        use ApiError::*;
+        match self {
+            Unauthorized(_) => (StatusCode::UNAUTHORIZED, "unauthorized", "Authentication required"),
+            Forbidden => (StatusCode::FORBIDDEN, "forbidden", "Not allowed"),
+            NotFound => (StatusCode::NOT_FOUND, "not-found", "Not found"),
+            BadRequest(_) => (StatusCode::BAD_REQUEST, "bad-request", "The request is malformed"),
+            Validation(_) => {
+                (StatusCode::UNPROCESSABLE_ENTITY, "validation", "The request has invalid fields")
+            }
+            Conflict(_) => (StatusCode::CONFLICT, "conflict", "Conflict with the current state"),
+            PreconditionFailed { .. } => {
+                (StatusCode::PRECONDITION_FAILED, "precondition-failed", "The resource has changed")
+            }
+            PreconditionRequired => {
+                (StatusCode::PRECONDITION_REQUIRED, "precondition-required", "If-Match required")
+            }
+            PayloadTooLarge(_) => {
+                (StatusCode::PAYLOAD_TOO_LARGE, "payload-too-large", "The request body is too large")
+            }
+            UnsupportedMediaType(_) => {
+                (StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported-media-type", "Unsupported content type")
+            }
+            ImportFile(_) => (StatusCode::UNPROCESSABLE_ENTITY, "import-file", "The file cannot be read"),
+            ImportRejected(_) => {
+                (StatusCode::UNPROCESSABLE_ENTITY, "import-rejected", "The file has invalid rows")
+            }
+            Unavailable => (StatusCode::SERVICE_UNAVAILABLE, "unavailable", "Service unavailable"),
+            Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal", "Internal error"),
+        }
+    }
+
+    pub fn problem(&self) -> Problem {
+        let (status, code, title) = self.parts();
+        let detail = match self {
+            // Internal details stay in the log.
+            ApiError::Internal(_) => Some("something went wrong on our side".to_string()),
+            other => Some(other.to_string()),
+        };
+        Problem {
+            kind: format!("urn:kenshu:problem:{code}"),
+            title: title.to_string(),
+            status: status.as_u16(),
+            detail,
+            code: code.to_string(),
+            errors: match self {
+                ApiError::Validation(errors) => Some(
+                    errors
+                        .iter()
+                        .map(|e| FieldErrorDto { field: e.field.clone(), reason: e.reason.clone() })
+                        .collect(),
+                ),
+                _ => None,
+            },
+            rows: match self {
+                ApiError::ImportRejected(rows) => Some(
+                    rows.iter()
+                        .map(|e| RowErrorDto {
+                            line: e.line,
+                            column: e.column.clone(),
+                            reason: e.reason.clone(),
+                        })
+                        .collect(),
+                ),
+                _ => None,
+            },
+            current_version: match self {
+                ApiError::PreconditionFailed { current } => Some(*current),
+                _ => None,
+            },
+        }
+    }
+
+    pub fn validation(field: &str, reason: impl Into<String>) -> Self {
+        ApiError::Validation(vec![FieldError::new(field, reason)])
+    }
+}
+
+impl ResponseError for ApiError {
+    fn status_code(&self) -> StatusCode {
+        self.parts().0
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        if let ApiError::Internal(msg) = self {
+            tracing::error!(error = %msg, "internal error");
+        }
+        let mut res = HttpResponse::build(self.status_code());
+        res.insert_header((header::CONTENT_TYPE, "application/problem+json"));
+        if let ApiError::Unauthorized(_) = self {
+            res.insert_header((header::WWW_AUTHENTICATE, "Bearer"));
+        }
+        res.body(serde_json::to_string(&self.problem()).expect("problems serialise"))
+    }
+}
+
+impl From<Denied> for ApiError {
+    fn from(d: Denied) -> Self {
+        match d {
+            Denied::Forbidden => ApiError::Forbidden,
+            Denied::NotFound => ApiError::NotFound,
+        }
+    }
+}
+
+impl From<RepoError> for ApiError {
+    fn from(e: RepoError) -> Self {
+        match e {
+            RepoError::NotFound => ApiError::NotFound,
+            RepoError::Stale { current } => ApiError::PreconditionFailed { current },
+            RepoError::Conflict(m) => ApiError::Conflict(m),
+            RepoError::Invalid(errors) => ApiError::Validation(errors),
+            RepoError::Db(e) => ApiError::Internal(e.to_string()),
+        }
+    }
+}
+
+impl From<kenshu_persistence::DbErr> for ApiError {
+    fn from(e: kenshu_persistence::DbErr) -> Self {
+        ApiError::Internal(e.to_string())
+    }
+}
+
+impl From<validator::ValidationErrors> for ApiError {
+    fn from(errors: validator::ValidationErrors) -> Self {
+        let mut out = Vec::new();
+        for (field, errs) in errors.field_errors() {
+            for e in errs {
+                let reason = e.message.as_ref().map(|m| m.to_string()).unwrap_or_else(|| e.code.to_string());
+                out.push(FieldError::new(field.to_string(), reason));
+            }
+        }
+        ApiError::Validation(out)
+    }
+}
+
+pub type ApiResult<T> = Result<T, ApiError>;
+
+/// Errors actix raises before a handler runs (bad JSON, bad query, unknown route).
+pub fn json_error(err: actix_web::error::JsonPayloadError) -> ApiError {
+    use actix_web::error::JsonPayloadError as J;
+    match err {
+        J::OverflowKnownLength { .. } | J::Overflow { .. } => {
+            ApiError::PayloadTooLarge("the JSON body exceeds the size limit".into())
+        }
+        J::ContentType => ApiError::UnsupportedMediaType("send the body as application/json".into()),
+        J::Deserialize(e) if e.is_data() => {
+            ApiError::Validation(vec![FieldError::new("body", e.to_string())])
+        }
+        J::Deserialize(e) => ApiError::BadRequest(format!("the body is not valid JSON: {e}")),
+        other => ApiError::BadRequest(other.to_string()),
+    }
+}
+
+pub fn query_error(err: actix_web::error::QueryPayloadError) -> ApiError {
+    ApiError::BadRequest(format!("invalid query parameters: {err}"))
+}
+
+/// A path segment that does not parse (say, an id that is not a UUID) names nothing that exists.
+pub fn path_error(_: actix_web::error::PathError) -> ApiError {
+    ApiError::NotFound
+}
+
+pub fn header_value(res: &HttpResponse, name: header::HeaderName) -> Option<String> {
+    res.headers().get(name).and_then(|v| v.to_str().ok()).map(str::to_string)
+}

@@ -1,0 +1,79 @@
+use actix_web::{web, HttpResponse};
+use chrono::{DateTime, Utc};
+use kenshu_domain::auth::{authorize, Action};
+use kenshu_persistence::repo::audit::{self, AuditFilter};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use uuid::Uuid;
+
+use crate::auth::Auth;
+use crate::http::{encode_cursor, page_request};
+use crate::problem::{ApiResult, Problem};
+use crate::state::AppState;
+
+/// One change: who, when, what, before and after.
+#[derive(Serialize, ToSchema)]
+pub struct AuditEntryDto {
+    pub id: Uuid,
+    pub at: DateTime<Utc>,
+    /// The token subject that made the change.
+    pub actor: String,
+    pub request_id: Option<String>,
+    /// e.g. employee.update, employee.import, section.create
+    pub action: String,
+    pub entity_type: String,
+    pub entity_id: Option<Uuid>,
+    #[schema(value_type = Option<Object>)]
+    pub before: Option<serde_json::Value>,
+    #[schema(value_type = Option<Object>)]
+    pub after: Option<serde_json::Value>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct AuditPage {
+    pub items: Vec<AuditEntryDto>,
+    pub next_cursor: Option<String>,
+}
+
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct AuditQuery {
+    /// employee, department, section, organisation, roster
+    pub entity_type: Option<String>,
+    pub entity_id: Option<Uuid>,
+    #[param(minimum = 1, maximum = 200)]
+    pub limit: Option<u64>,
+    pub cursor: Option<String>,
+}
+
+/// The audit log, newest first (HR, auditors).
+#[utoipa::path(get, path = "/api/v1/audit", tag = "audit", params(AuditQuery),
+    responses((status = 200, body = AuditPage),
+        (status = 422, description = "Invalid cursor or limit", body = Problem, content_type = "application/problem+json")))]
+pub async fn list(
+    state: web::Data<AppState>,
+    auth: Auth,
+    q: web::Query<AuditQuery>,
+) -> ApiResult<HttpResponse> {
+    authorize(&auth.principal, Action::ReadAudit)?;
+    let page = page_request("audit", q.limit, q.cursor.as_deref())?;
+    let filter = AuditFilter { entity_type: q.entity_type.clone(), entity_id: q.entity_id };
+    let result = audit::list(state.db.conn(), auth.principal.org_id, &filter, &page).await?;
+    let parse = |s: &Option<String>| s.as_deref().and_then(|t| serde_json::from_str(t).ok());
+    let items = result
+        .items
+        .iter()
+        .map(|m| AuditEntryDto {
+            id: m.id,
+            at: m.at,
+            actor: m.actor.clone(),
+            request_id: m.request_id.clone(),
+            action: m.action.clone(),
+            entity_type: m.entity_type.clone(),
+            entity_id: m.entity_id,
+            before: parse(&m.before),
+            after: parse(&m.after),
+        })
+        .collect();
+    Ok(HttpResponse::Ok().json(AuditPage { items, next_cursor: encode_cursor("audit", result.next) }))
+}

@@ -1,0 +1,6 @@
+pub mod audit;
+pub mod employees;
+pub mod health;
+pub mod import;
+pub mod me;
+pub mod structure;

@@ -1,0 +1,367 @@
+//! Organisation structure: departments (部), sections (課・所属) and the grade ladder (職級).
+
+use actix_web::http::{header, StatusCode};
+use actix_web::{web, HttpRequest, HttpResponse};
+use chrono::{DateTime, Utc};
+use kenshu_domain::auth::{authorize, Action};
+use kenshu_domain::org::{parse_name, Code, Grade, GradeLadder};
+use kenshu_domain::FieldError;
+use kenshu_persistence::entities::{department, section};
+use kenshu_persistence::repo::org;
+use kenshu_persistence::repo::structure::{self as repo, UnitInput};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use uuid::Uuid;
+
+use crate::auth::Auth;
+use crate::http::{encode_cursor, if_match, json_with_etag, page_request};
+use crate::problem::{ApiError, ApiResult, Problem};
+use crate::state::AppState;
+
+#[derive(Serialize, ToSchema)]
+pub struct DepartmentDto {
+    pub id: Uuid,
+    /// Code used by the personnel system.
+    pub code: String,
+    pub name: String,
+    /// 所属部長
+    pub head_employee_id: Option<Uuid>,
+    /// Acting head (代理) while the head is away.
+    pub acting_head_employee_id: Option<Uuid>,
+    pub version: i32,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl From<&department::Model> for DepartmentDto {
+    fn from(m: &department::Model) -> Self {
+        Self {
+            id: m.id,
+            code: m.code.clone(),
+            name: m.name.clone(),
+            head_employee_id: m.head_employee_id,
+            acting_head_employee_id: m.acting_head_employee_id,
+            version: m.version,
+            created_at: m.created_at,
+            updated_at: m.updated_at,
+        }
+    }
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct SectionDto {
+    pub id: Uuid,
+    pub department_id: Uuid,
+    pub code: String,
+    pub name: String,
+    /// 所属長
+    pub head_employee_id: Option<Uuid>,
+    pub acting_head_employee_id: Option<Uuid>,
+    pub version: i32,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl From<&section::Model> for SectionDto {
+    fn from(m: &section::Model) -> Self {
+        Self {
+            id: m.id,
+            department_id: m.department_id,
+            code: m.code.clone(),
+            name: m.name.clone(),
+            head_employee_id: m.head_employee_id,
+            acting_head_employee_id: m.acting_head_employee_id,
+            version: m.version,
+            created_at: m.created_at,
+            updated_at: m.updated_at,
+        }
+    }
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"code": "D01", "name": "総務部", "head_employee_id": null}))]
+pub struct DepartmentInput {
+    pub code: String,
+    pub name: String,
+    pub head_employee_id: Option<Uuid>,
+    pub acting_head_employee_id: Option<Uuid>,
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"code": "S0101", "name": "人事課", "department_id": "01939a4e-7c1a-7d2e-8f00-0000000000d1"}))]
+pub struct SectionInput {
+    pub department_id: Uuid,
+    pub code: String,
+    pub name: String,
+    pub head_employee_id: Option<Uuid>,
+    pub acting_head_employee_id: Option<Uuid>,
+}
+
+fn unit_input(code: &str, name: &str, head: Option<Uuid>, acting: Option<Uuid>) -> ApiResult<UnitInput> {
+    let mut errors = Vec::new();
+    let code = Code::parse(code).map_err(|e| errors.push(FieldError::new("code", e))).ok();
+    let name = parse_name("name", name).map_err(|e| errors.push(e)).ok();
+    match (code, name) {
+        (Some(code), Some(name)) if errors.is_empty() => Ok(UnitInput {
+            code: code.as_str().to_string(),
+            name,
+            head_employee_id: head,
+            acting_head_employee_id: acting,
+        }),
+        _ => Err(ApiError::Validation(errors)),
+    }
+}
+
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct UnitListQuery {
+    /// Sections of this department only (ignored for departments).
+    pub department_id: Option<Uuid>,
+    #[param(minimum = 1, maximum = 200)]
+    pub limit: Option<u64>,
+    pub cursor: Option<String>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct DepartmentPage {
+    pub items: Vec<DepartmentDto>,
+    pub next_cursor: Option<String>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct SectionPage {
+    pub items: Vec<SectionDto>,
+    pub next_cursor: Option<String>,
+}
+
+fn created<T: Serialize>(path: &str, id: Uuid, version: i32, body: &T) -> HttpResponse {
+    let mut res = json_with_etag(StatusCode::CREATED, version, body);
+    res.headers_mut()
+        .insert(header::LOCATION, header::HeaderValue::from_str(&format!("{path}/{id}")).expect("ascii"));
+    res
+}
+
+/// Departments, by code.
+#[utoipa::path(get, path = "/api/v1/departments", tag = "organisation", params(UnitListQuery),
+    responses((status = 200, body = DepartmentPage),
+        (status = 422, description = "Invalid cursor or limit", body = Problem, content_type = "application/problem+json")))]
+pub async fn list_departments(
+    state: web::Data<AppState>,
+    auth: Auth,
+    q: web::Query<UnitListQuery>,
+) -> ApiResult<HttpResponse> {
+    authorize(&auth.principal, Action::ReadOrgStructure)?;
+    let page = page_request("departments", q.limit, q.cursor.as_deref())?;
+    let result = repo::list_departments(state.db.conn(), auth.principal.org_id, &page).await?;
+    Ok(HttpResponse::Ok().json(DepartmentPage {
+        items: result.items.iter().map(DepartmentDto::from).collect(),
+        next_cursor: encode_cursor("departments", result.next),
+    }))
+}
+
+/// One department.
+#[utoipa::path(get, path = "/api/v1/departments/{id}", tag = "organisation", params(("id" = Uuid, Path)),
+    responses((status = 200, body = DepartmentDto, headers(("ETag" = String))),
+        (status = 404, description = "No such department", body = Problem, content_type = "application/problem+json")))]
+pub async fn get_department(
+    state: web::Data<AppState>,
+    auth: Auth,
+    id: web::Path<Uuid>,
+) -> ApiResult<HttpResponse> {
+    authorize(&auth.principal, Action::ReadOrgStructure)?;
+    let d = repo::get_department(state.db.conn(), auth.principal.org_id, *id).await?;
+    Ok(json_with_etag(StatusCode::OK, d.version, &DepartmentDto::from(&d)))
+}
+
+/// Add a department (HR).
+#[utoipa::path(post, path = "/api/v1/departments", tag = "organisation", request_body = DepartmentInput,
+    responses((status = 201, body = DepartmentDto, headers(("ETag" = String), ("Location" = String))),
+        (status = 409, description = "The code is taken", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid fields", body = Problem, content_type = "application/problem+json")))]
+pub async fn create_department(
+    state: web::Data<AppState>,
+    auth: Auth,
+    body: web::Json<DepartmentInput>,
+) -> ApiResult<HttpResponse> {
+    authorize(&auth.principal, Action::WriteOrgStructure)?;
+    let b = body.into_inner();
+    let input = unit_input(&b.code, &b.name, b.head_employee_id, b.acting_head_employee_id)?;
+    let txn = state.db.begin_write().await?;
+    let d = repo::create_department(&*txn, &auth.actor(), input).await?;
+    txn.commit().await?;
+    Ok(created("/api/v1/departments", d.id, d.version, &DepartmentDto::from(&d)))
+}
+
+/// Change a department (HR); requires `If-Match`.
+#[utoipa::path(put, path = "/api/v1/departments/{id}", tag = "organisation", request_body = DepartmentInput,
+    params(("id" = Uuid, Path), ("If-Match" = String, Header, description = "ETag of the version read")),
+    responses((status = 200, body = DepartmentDto, headers(("ETag" = String))),
+        (status = 400, description = "Malformed If-Match", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such department", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The code is taken", body = Problem, content_type = "application/problem+json"),
+        (status = 412, description = "Changed since read", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid fields", body = Problem, content_type = "application/problem+json"),
+        (status = 428, description = "If-Match missing", body = Problem, content_type = "application/problem+json")))]
+pub async fn update_department(
+    state: web::Data<AppState>,
+    auth: Auth,
+    req: HttpRequest,
+    id: web::Path<Uuid>,
+    body: web::Json<DepartmentInput>,
+) -> ApiResult<HttpResponse> {
+    authorize(&auth.principal, Action::WriteOrgStructure)?;
+    repo::get_department(state.db.conn(), auth.principal.org_id, *id).await?;
+    let version = if_match(&req)?;
+    let b = body.into_inner();
+    let input = unit_input(&b.code, &b.name, b.head_employee_id, b.acting_head_employee_id)?;
+    let txn = state.db.begin_write().await?;
+    let d = repo::update_department(&*txn, &auth.actor(), *id, version, input).await?;
+    txn.commit().await?;
+    Ok(json_with_etag(StatusCode::OK, d.version, &DepartmentDto::from(&d)))
+}
+
+/// Sections, by code.
+#[utoipa::path(get, path = "/api/v1/sections", tag = "organisation", params(UnitListQuery),
+    responses((status = 200, body = SectionPage),
+        (status = 422, description = "Invalid cursor or limit", body = Problem, content_type = "application/problem+json")))]
+pub async fn list_sections(
+    state: web::Data<AppState>,
+    auth: Auth,
+    q: web::Query<UnitListQuery>,
+) -> ApiResult<HttpResponse> {
+    authorize(&auth.principal, Action::ReadOrgStructure)?;
+    let page = page_request("sections", q.limit, q.cursor.as_deref())?;
+    let result = repo::list_sections(state.db.conn(), auth.principal.org_id, q.department_id, &page).await?;
+    Ok(HttpResponse::Ok().json(SectionPage {
+        items: result.items.iter().map(SectionDto::from).collect(),
+        next_cursor: encode_cursor("sections", result.next),
+    }))
+}
+
+/// One section.
+#[utoipa::path(get, path = "/api/v1/sections/{id}", tag = "organisation", params(("id" = Uuid, Path)),
+    responses((status = 200, body = SectionDto, headers(("ETag" = String))),
+        (status = 404, description = "No such section", body = Problem, content_type = "application/problem+json")))]
+pub async fn get_section(
+    state: web::Data<AppState>,
+    auth: Auth,
+    id: web::Path<Uuid>,
+) -> ApiResult<HttpResponse> {
+    authorize(&auth.principal, Action::ReadOrgStructure)?;
+    let s = repo::get_section(state.db.conn(), auth.principal.org_id, *id).await?;
+    Ok(json_with_etag(StatusCode::OK, s.version, &SectionDto::from(&s)))
+}
+
+/// Add a section (HR).
+#[utoipa::path(post, path = "/api/v1/sections", tag = "organisation", request_body = SectionInput,
+    responses((status = 201, body = SectionDto, headers(("ETag" = String), ("Location" = String))),
+        (status = 409, description = "The code is taken", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid fields", body = Problem, content_type = "application/problem+json")))]
+pub async fn create_section(
+    state: web::Data<AppState>,
+    auth: Auth,
+    body: web::Json<SectionInput>,
+) -> ApiResult<HttpResponse> {
+    authorize(&auth.principal, Action::WriteOrgStructure)?;
+    let b = body.into_inner();
+    let input = unit_input(&b.code, &b.name, b.head_employee_id, b.acting_head_employee_id)?;
+    let txn = state.db.begin_write().await?;
+    let s = repo::create_section(&*txn, &auth.actor(), b.department_id, input).await?;
+    txn.commit().await?;
+    Ok(created("/api/v1/sections", s.id, s.version, &SectionDto::from(&s)))
+}
+
+/// Change a section (HR); requires `If-Match`.
+#[utoipa::path(put, path = "/api/v1/sections/{id}", tag = "organisation", request_body = SectionInput,
+    params(("id" = Uuid, Path), ("If-Match" = String, Header, description = "ETag of the version read")),
+    responses((status = 200, body = SectionDto, headers(("ETag" = String))),
+        (status = 400, description = "Malformed If-Match", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such section", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The code is taken", body = Problem, content_type = "application/problem+json"),
+        (status = 412, description = "Changed since read", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid fields", body = Problem, content_type = "application/problem+json"),
+        (status = 428, description = "If-Match missing", body = Problem, content_type = "application/problem+json")))]
+pub async fn update_section(
+    state: web::Data<AppState>,
+    auth: Auth,
+    req: HttpRequest,
+    id: web::Path<Uuid>,
+    body: web::Json<SectionInput>,
+) -> ApiResult<HttpResponse> {
+    authorize(&auth.principal, Action::WriteOrgStructure)?;
+    repo::get_section(state.db.conn(), auth.principal.org_id, *id).await?;
+    let version = if_match(&req)?;
+    let b = body.into_inner();
+    let input = unit_input(&b.code, &b.name, b.head_employee_id, b.acting_head_employee_id)?;
+    let txn = state.db.begin_write().await?;
+    let s = repo::update_section(&*txn, &auth.actor(), *id, version, b.department_id, input).await?;
+    txn.commit().await?;
+    Ok(json_with_etag(StatusCode::OK, s.version, &SectionDto::from(&s)))
+}
+
+#[derive(Serialize, Deserialize, ToSchema)]
+pub struct GradeDto {
+    /// 職級 name, e.g. 係長.
+    pub name: String,
+    /// Other names personnel systems use for it, e.g. 主事 and 技師 for 一般.
+    #[serde(default)]
+    pub aliases: Vec<String>,
+}
+
+/// The grade ladder, lowest first.
+#[derive(Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"grades": [
+    {"name": "一般", "aliases": ["主事", "技師"]}, {"name": "主任"}, {"name": "主査"}, {"name": "係長"},
+    {"name": "課長補佐"}, {"name": "課長"}, {"name": "部長"}]}))]
+pub struct GradeLadderDto {
+    pub grades: Vec<GradeDto>,
+}
+
+fn ladder_dto(l: &GradeLadder) -> GradeLadderDto {
+    GradeLadderDto {
+        grades: l
+            .grades()
+            .iter()
+            .map(|g| GradeDto { name: g.name.clone(), aliases: g.aliases.clone() })
+            .collect(),
+    }
+}
+
+/// The organisation's grade ladder (職級), lowest first.
+#[utoipa::path(get, path = "/api/v1/grades", tag = "organisation",
+    responses((status = 200, body = GradeLadderDto, headers(("ETag" = String)))))]
+pub async fn get_grades(state: web::Data<AppState>, auth: Auth) -> ApiResult<HttpResponse> {
+    authorize(&auth.principal, Action::ReadOrgStructure)?;
+    let conn = state.db.conn();
+    let ladder = org::ladder(conn, auth.principal.org_id).await?;
+    let version = org::get(conn, auth.principal.org_id).await?.version;
+    Ok(json_with_etag(StatusCode::OK, version, &ladder_dto(&ladder)))
+}
+
+/// Replace the grade ladder (HR); grades held by employees must stay. Requires `If-Match`.
+#[utoipa::path(put, path = "/api/v1/grades", tag = "organisation", request_body = GradeLadderDto,
+    params(("If-Match" = String, Header, description = "ETag of the ladder read")),
+    responses((status = 200, body = GradeLadderDto, headers(("ETag" = String))),
+        (status = 400, description = "Malformed If-Match", body = Problem, content_type = "application/problem+json"),
+        (status = 412, description = "Changed since read", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid ladder", body = Problem, content_type = "application/problem+json"),
+        (status = 428, description = "If-Match missing", body = Problem, content_type = "application/problem+json")))]
+pub async fn put_grades(
+    state: web::Data<AppState>,
+    auth: Auth,
+    req: HttpRequest,
+    body: web::Json<GradeLadderDto>,
+) -> ApiResult<HttpResponse> {
+    authorize(&auth.principal, Action::WriteOrgStructure)?;
+    let version = if_match(&req)?;
+    let grades =
+        body.into_inner().grades.into_iter().map(|g| Grade { name: g.name, aliases: g.aliases }).collect();
+    let ladder = GradeLadder::new(grades).map_err(ApiError::Validation)?;
+    let txn = state.db.begin_write().await?;
+    let (ladder, version) = org::replace_ladder(&*txn, &auth.actor(), version, &ladder).await?;
+    txn.commit().await?;
+    Ok(json_with_etag(StatusCode::OK, version, &ladder_dto(&ladder)))
+}

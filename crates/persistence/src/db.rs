@@ -1,0 +1,107 @@
+//! Connecting, migrating, and transactions. PostgreSQL is the production backend; SQLite the
+//! embedded default. SQLite has no row locks, so write transactions are serialised in-process
+//! (one writer at a time, readers unaffected under WAL) instead of failing with SQLITE_BUSY.
+
+use std::ops::Deref;
+use std::sync::Arc;
+use std::time::Duration;
+
+use kenshu_migrations::{Migrator, MigratorTrait};
+use sea_orm::{
+    ConnectOptions, ConnectionTrait, Database, DatabaseBackend, DatabaseConnection, DatabaseTransaction,
+    DbErr, Statement, TransactionTrait,
+};
+use tokio::sync::{Mutex, OwnedMutexGuard};
+
+/// The database: a pool plus, on SQLite, the writer lock.
+#[derive(Clone, Debug)]
+pub struct Db {
+    conn: DatabaseConnection,
+    write_lock: Option<Arc<Mutex<()>>>,
+}
+
+/// A write transaction; holds the writer lock on SQLite until it commits or drops.
+pub struct WriteTxn {
+    txn: DatabaseTransaction,
+    _guard: Option<OwnedMutexGuard<()>>,
+}
+
+impl Deref for WriteTxn {
+    type Target = DatabaseTransaction;
+    fn deref(&self) -> &Self::Target {
+        &self.txn
+    }
+}
+
+impl WriteTxn {
+    pub async fn commit(self) -> Result<(), DbErr> {
+        self.txn.commit().await
+    }
+
+    pub async fn rollback(self) -> Result<(), DbErr> {
+        self.txn.rollback().await
+    }
+}
+
+/// The URL used when none is configured: a file beside the working directory.
+pub const DEFAULT_SQLITE_URL: &str = "sqlite://kenshu.db?mode=rwc";
+
+impl Db {
+    pub async fn connect(url: &str, max_connections: u32) -> Result<Self, DbErr> {
+        let mut opts = ConnectOptions::new(url.to_string());
+        opts.max_connections(max_connections)
+            .min_connections(1)
+            .connect_timeout(Duration::from_secs(10))
+            .acquire_timeout(Duration::from_secs(10))
+            .sqlx_logging(false);
+        let conn = Database::connect(opts).await?;
+        let write_lock = match conn.get_database_backend() {
+            DatabaseBackend::Sqlite => {
+                for pragma in
+                    ["PRAGMA journal_mode=WAL", "PRAGMA synchronous=NORMAL", "PRAGMA foreign_keys=ON"]
+                {
+                    conn.execute(Statement::from_string(DatabaseBackend::Sqlite, pragma)).await?;
+                }
+                Some(Arc::new(Mutex::new(())))
+            }
+            _ => None,
+        };
+        Ok(Self { conn, write_lock })
+    }
+
+    pub async fn migrate(&self) -> Result<(), DbErr> {
+        let _guard = self.lock().await;
+        Migrator::up(&self.conn, None).await
+    }
+
+    pub fn conn(&self) -> &DatabaseConnection {
+        &self.conn
+    }
+
+    pub fn backend(&self) -> DatabaseBackend {
+        self.conn.get_database_backend()
+    }
+
+    async fn lock(&self) -> Option<OwnedMutexGuard<()>> {
+        match &self.write_lock {
+            Some(lock) => Some(lock.clone().lock_owned().await),
+            None => None,
+        }
+    }
+
+    /// Begin a transaction that will write.
+    pub async fn begin_write(&self) -> Result<WriteTxn, DbErr> {
+        let guard = self.lock().await;
+        let txn = self.conn.begin().await?;
+        Ok(WriteTxn { txn, _guard: guard })
+    }
+
+    /// Readiness: the database answers a trivial query.
+    pub async fn ping(&self) -> Result<(), DbErr> {
+        self.conn.execute(Statement::from_string(self.backend(), "SELECT 1")).await.map(|_| ())
+    }
+
+    pub async fn close(self) -> Result<(), DbErr> {
+        self.conn.close().await
+    }
+}

@@ -1,0 +1,8 @@
+//! sea-orm entities, one per table. Every table carries `org_id`.
+
+pub mod audit_log;
+pub mod department;
+pub mod employee;
+pub mod grade;
+pub mod organisation;
+pub mod section;

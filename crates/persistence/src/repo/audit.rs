@@ -1,0 +1,96 @@
+//! The one audit path: every write records who, when, what, before and after, in the same
+//! transaction as the change.
+
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
+};
+use serde::Serialize;
+use uuid::Uuid;
+
+use super::{now, Actor, Page, PageRequest};
+use crate::entities::audit_log;
+
+/// One change to record.
+#[derive(Debug, Clone)]
+pub struct Change {
+    pub action: &'static str,
+    pub entity_type: &'static str,
+    pub entity_id: Option<Uuid>,
+    pub before: Option<String>,
+    pub after: Option<String>,
+}
+
+impl Change {
+    pub fn new<T: Serialize>(
+        action: &'static str,
+        entity_type: &'static str,
+        entity_id: Option<Uuid>,
+        before: Option<&T>,
+        after: Option<&T>,
+    ) -> Self {
+        let json = |v: Option<&T>| v.map(|v| serde_json::to_string(v).expect("records serialise"));
+        Self { action, entity_type, entity_id, before: json(before), after: json(after) }
+    }
+}
+
+fn active(actor: &Actor, change: Change, at: chrono::DateTime<chrono::Utc>) -> audit_log::ActiveModel {
+    audit_log::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        org_id: Set(actor.org_id),
+        at: Set(at),
+        actor: Set(actor.subject.chars().take(100).collect()),
+        request_id: Set(actor.request_id.clone()),
+        action: Set(change.action.to_string()),
+        entity_type: Set(change.entity_type.to_string()),
+        entity_id: Set(change.entity_id),
+        before: Set(change.before),
+        after: Set(change.after),
+    }
+}
+
+pub async fn record(conn: &impl ConnectionTrait, actor: &Actor, change: Change) -> Result<(), DbErr> {
+    audit_log::Entity::insert(active(actor, change, now())).exec_without_returning(conn).await?;
+    Ok(())
+}
+
+/// Many changes in multi-row inserts (bulk imports).
+pub async fn record_many(
+    conn: &impl ConnectionTrait,
+    actor: &Actor,
+    changes: Vec<Change>,
+) -> Result<(), DbErr> {
+    let at = now();
+    let mut models = changes.into_iter().map(|c| active(actor, c, at)).peekable();
+    while models.peek().is_some() {
+        let chunk: Vec<_> = models.by_ref().take(1000).collect();
+        audit_log::Entity::insert_many(chunk).exec_without_returning(conn).await?;
+    }
+    Ok(())
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct AuditFilter {
+    pub entity_type: Option<String>,
+    pub entity_id: Option<Uuid>,
+}
+
+/// Newest first; the key is the (time-ordered) UUIDv7 id.
+pub async fn list(
+    conn: &impl ConnectionTrait,
+    org_id: Uuid,
+    filter: &AuditFilter,
+    page: &PageRequest,
+) -> Result<Page<audit_log::Model>, DbErr> {
+    let mut q = audit_log::Entity::find().filter(audit_log::Column::OrgId.eq(org_id));
+    if let Some(t) = &filter.entity_type {
+        q = q.filter(audit_log::Column::EntityType.eq(t.as_str()));
+    }
+    if let Some(id) = filter.entity_id {
+        q = q.filter(audit_log::Column::EntityId.eq(id));
+    }
+    if let Some(after) = page.after.as_ref().and_then(|a| a.first()).and_then(|s| Uuid::parse_str(s).ok()) {
+        q = q.filter(audit_log::Column::Id.lt(after));
+    }
+    let rows = q.order_by_desc(audit_log::Column::Id).limit(page.limit + 1).all(conn).await?;
+    Ok(Page::from_rows(rows, page.limit, |r| vec![r.id.to_string()]))
+}

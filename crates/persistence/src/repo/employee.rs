@@ -1,0 +1,464 @@
+//! The roster: employees, their filters, and the bulk roster import.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+
+use chrono::NaiveDate;
+use kenshu_domain::auth::{EmployeePlacement, Visibility};
+use kenshu_domain::calendar::FiscalYear;
+use kenshu_domain::employee::EmployeeData;
+use kenshu_domain::roster_import::RosterRow;
+use kenshu_domain::text::search_key;
+use kenshu_domain::FieldError;
+use sea_orm::sea_query::{Expr, LikeExpr, OnConflict};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder,
+    QuerySelect,
+};
+use uuid::Uuid;
+
+use super::audit::{self, Change};
+use super::structure::section_index;
+use super::{like_escape, now, Actor, Page, PageRequest, RepoError};
+use crate::entities::employee;
+
+/// An employee with the department their section belongs to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EmployeeRecord {
+    pub model: employee::Model,
+    pub department_id: Uuid,
+}
+
+impl EmployeeRecord {
+    pub fn placement(&self) -> EmployeePlacement {
+        EmployeePlacement {
+            org_id: self.model.org_id,
+            employee_id: self.model.id,
+            section_id: self.model.section_id,
+            department_id: self.department_id,
+        }
+    }
+
+    pub fn promotions(&self) -> BTreeMap<String, NaiveDate> {
+        serde_json::from_str(&self.model.promotions).unwrap_or_default()
+    }
+
+    pub fn tags(&self) -> Vec<String> {
+        serde_json::from_str(&self.model.tags).unwrap_or_default()
+    }
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum EmployeeSort {
+    #[default]
+    EmployeeNo,
+    Kana,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct EmployeeFilter {
+    pub section_id: Option<Uuid>,
+    pub department_id: Option<Uuid>,
+    pub grade: Option<String>,
+    pub tag: Option<String>,
+    pub hired_in: Option<FiscalYear>,
+    pub q: Option<String>,
+    pub include_inactive: bool,
+    pub sort: EmployeeSort,
+}
+
+fn to_model(data: &EmployeeData, base: &employee::Model, section_id: Uuid, active: bool) -> employee::Model {
+    let no = data.employee_no.as_str();
+    employee::Model {
+        employee_no: no.to_string(),
+        name: data.name.clone(),
+        kana: data.kana.clone(),
+        email: data.email.clone(),
+        section_id,
+        grade: data.grade.clone(),
+        post: data.post.clone(),
+        hire_date: data.hire_date,
+        promotions: serde_json::to_string(&data.promotions).expect("dates serialise"),
+        employment_type: data.employment_type.as_str().to_string(),
+        retirement_date: data.retirement_date,
+        tags: serde_json::to_string(&data.tags).expect("strings serialise"),
+        search_key: search_key(&format!("{no} {} {}", data.name, data.kana)),
+        active,
+        ..base.clone()
+    }
+}
+
+fn blank(org_id: Uuid) -> employee::Model {
+    let at = now();
+    employee::Model {
+        id: Uuid::now_v7(),
+        org_id,
+        employee_no: String::new(),
+        name: String::new(),
+        kana: String::new(),
+        email: None,
+        section_id: Uuid::nil(),
+        grade: String::new(),
+        post: None,
+        hire_date: NaiveDate::MIN,
+        promotions: "{}".into(),
+        employment_type: String::new(),
+        retirement_date: None,
+        tags: "[]".into(),
+        search_key: String::new(),
+        active: true,
+        version: 1,
+        created_at: at,
+        updated_at: at,
+    }
+}
+
+async fn with_departments(
+    conn: &impl ConnectionTrait,
+    org_id: Uuid,
+    models: Vec<employee::Model>,
+) -> Result<Vec<EmployeeRecord>, DbErr> {
+    let index = section_index(conn, org_id).await?;
+    let dept: HashMap<Uuid, Uuid> = index.values().copied().collect();
+    Ok(models
+        .into_iter()
+        .map(|m| {
+            let department_id = dept.get(&m.section_id).copied().unwrap_or_default();
+            EmployeeRecord { model: m, department_id }
+        })
+        .collect())
+}
+
+pub async fn get(conn: &impl ConnectionTrait, org_id: Uuid, id: Uuid) -> Result<EmployeeRecord, RepoError> {
+    let m = employee::Entity::find_by_id(id)
+        .filter(employee::Column::OrgId.eq(org_id))
+        .one(conn)
+        .await?
+        .ok_or(RepoError::NotFound)?;
+    Ok(with_departments(conn, org_id, vec![m]).await?.remove(0))
+}
+
+pub async fn find_by_no(
+    conn: &impl ConnectionTrait,
+    org_id: Uuid,
+    employee_no: &str,
+) -> Result<Option<EmployeeRecord>, DbErr> {
+    let m = employee::Entity::find()
+        .filter(employee::Column::OrgId.eq(org_id))
+        .filter(employee::Column::EmployeeNo.eq(employee_no))
+        .one(conn)
+        .await?;
+    match m {
+        Some(m) => Ok(with_departments(conn, org_id, vec![m]).await?.pop()),
+        None => Ok(None),
+    }
+}
+
+/// Employees the caller may see, filtered, in a stable order, one page at a time.
+pub async fn list(
+    conn: &impl ConnectionTrait,
+    org_id: Uuid,
+    visibility: &Visibility,
+    filter: &EmployeeFilter,
+    page: &PageRequest,
+) -> Result<Page<EmployeeRecord>, DbErr> {
+    if visibility.is_empty() {
+        return Ok(Page { items: vec![], next: None });
+    }
+    let index = section_index(conn, org_id).await?;
+    let sections_of = |departments: &[Uuid]| -> Vec<Uuid> {
+        index.values().filter(|(_, d)| departments.contains(d)).map(|(s, _)| *s).collect()
+    };
+    let mut q = employee::Entity::find().filter(employee::Column::OrgId.eq(org_id));
+    if !visibility.whole_org {
+        let mut sections = visibility.sections.clone();
+        sections.extend(sections_of(&visibility.departments));
+        let mut any = Condition::any();
+        if let Some(me) = visibility.employee {
+            any = any.add(employee::Column::Id.eq(me));
+        }
+        if !sections.is_empty() {
+            any = any.add(employee::Column::SectionId.is_in(sections));
+        }
+        q = q.filter(any);
+    }
+    if let Some(s) = filter.section_id {
+        q = q.filter(employee::Column::SectionId.eq(s));
+    }
+    if let Some(d) = filter.department_id {
+        q = q.filter(employee::Column::SectionId.is_in(sections_of(&[d])));
+    }
+    if let Some(g) = &filter.grade {
+        q = q.filter(employee::Column::Grade.eq(g.as_str()));
+    }
+    if let Some(t) = &filter.tag {
+        let pattern = format!("%\"{}\"%", like_escape(t));
+        q = q.filter(Expr::col(employee::Column::Tags).like(LikeExpr::new(pattern).escape('!')));
+    }
+    if let Some(fy) = filter.hired_in {
+        q = q.filter(employee::Column::HireDate.between(fy.start(), fy.end()));
+    }
+    if let Some(text) = filter.q.as_deref().map(search_key).filter(|s| !s.is_empty()) {
+        let pattern = format!("%{}%", like_escape(&text));
+        q = q.filter(Expr::col(employee::Column::SearchKey).like(LikeExpr::new(pattern).escape('!')));
+    }
+    if !filter.include_inactive {
+        q = q.filter(employee::Column::Active.eq(true));
+    }
+    let after = page.after.clone().unwrap_or_default();
+    q = match filter.sort {
+        EmployeeSort::EmployeeNo => {
+            if let [no] = after.as_slice() {
+                q = q.filter(employee::Column::EmployeeNo.gt(no.as_str()));
+            }
+            q.order_by_asc(employee::Column::EmployeeNo)
+        }
+        EmployeeSort::Kana => {
+            if let [kana, no] = after.as_slice() {
+                q = q.filter(
+                    Condition::any().add(employee::Column::Kana.gt(kana.as_str())).add(
+                        Condition::all()
+                            .add(employee::Column::Kana.eq(kana.as_str()))
+                            .add(employee::Column::EmployeeNo.gt(no.as_str())),
+                    ),
+                );
+            }
+            q.order_by_asc(employee::Column::Kana).order_by_asc(employee::Column::EmployeeNo)
+        }
+    };
+    let rows = q.limit(page.limit + 1).all(conn).await?;
+    let sort = filter.sort;
+    let page = Page::from_rows(rows, page.limit, move |m: &employee::Model| match sort {
+        EmployeeSort::EmployeeNo => vec![m.employee_no.clone()],
+        EmployeeSort::Kana => vec![m.kana.clone(), m.employee_no.clone()],
+    });
+    let items = with_departments(conn, org_id, page.items).await?;
+    Ok(Page { items, next: page.next })
+}
+
+async fn section_in_org(
+    conn: &impl ConnectionTrait,
+    org_id: Uuid,
+    section_id: Uuid,
+) -> Result<(), RepoError> {
+    let index = section_index(conn, org_id).await?;
+    if index.values().any(|(s, _)| *s == section_id) {
+        Ok(())
+    } else {
+        Err(RepoError::Invalid(vec![FieldError::new("section_id", "no such section in this organisation")]))
+    }
+}
+
+const NUMBER_TAKEN: &str = "an employee with this employee number exists";
+
+pub async fn create(
+    conn: &impl ConnectionTrait,
+    actor: &Actor,
+    data: &EmployeeData,
+    section_id: Uuid,
+) -> Result<EmployeeRecord, RepoError> {
+    section_in_org(conn, actor.org_id, section_id).await?;
+    let model = to_model(data, &blank(actor.org_id), section_id, true);
+    employee::Entity::insert(employee::ActiveModel::from(model.clone()))
+        .exec_without_returning(conn)
+        .await
+        .map_err(|e| RepoError::from_write(e, NUMBER_TAKEN))?;
+    audit::record(
+        conn,
+        actor,
+        Change::new("employee.create", "employee", Some(model.id), None, Some(&model)),
+    )
+    .await?;
+    get(conn, actor.org_id, model.id).await
+}
+
+pub async fn update(
+    conn: &impl ConnectionTrait,
+    actor: &Actor,
+    id: Uuid,
+    expected_version: i32,
+    data: &EmployeeData,
+    section_id: Uuid,
+    active: bool,
+) -> Result<EmployeeRecord, RepoError> {
+    let before = get(conn, actor.org_id, id).await?.model;
+    if before.version != expected_version {
+        return Err(RepoError::Stale { current: before.version });
+    }
+    section_in_org(conn, actor.org_id, section_id).await?;
+    let mut after = to_model(data, &before, section_id, active);
+    if after == before {
+        return get(conn, actor.org_id, id).await;
+    }
+    after.version += 1;
+    after.updated_at = now();
+    let res = employee::Entity::update_many()
+        .set(employee::ActiveModel::from(after.clone()).reset_all())
+        .filter(employee::Column::Id.eq(id))
+        .filter(employee::Column::Version.eq(expected_version))
+        .exec(conn)
+        .await
+        .map_err(|e| RepoError::from_write(e, NUMBER_TAKEN))?;
+    if res.rows_affected == 0 {
+        return Err(RepoError::Stale { current: expected_version + 1 });
+    }
+    audit::record(
+        conn,
+        actor,
+        Change::new("employee.update", "employee", Some(id), Some(&before), Some(&after)),
+    )
+    .await?;
+    get(conn, actor.org_id, id).await
+}
+
+/// What an import did, or would do on a dry run.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+pub struct ImportStats {
+    pub rows: u64,
+    pub created: u64,
+    pub updated: u64,
+    pub unchanged: u64,
+    pub deactivated: u64,
+}
+
+/// Writes a validated roster in multi-row statements, inside the caller's transaction.
+/// The current roster is loaded once to tell new, changed and unchanged employees apart.
+pub struct RosterWriter<'a, C: ConnectionTrait> {
+    conn: &'a C,
+    actor: &'a Actor,
+    existing: HashMap<String, employee::Model>,
+    sections: HashMap<String, Uuid>,
+    seen: HashSet<Uuid>,
+    stats: ImportStats,
+}
+
+const BATCH: usize = 1000;
+
+impl<'a, C: ConnectionTrait> RosterWriter<'a, C> {
+    pub async fn start(conn: &'a C, actor: &'a Actor) -> Result<Self, DbErr> {
+        let existing = employee::Entity::find()
+            .filter(employee::Column::OrgId.eq(actor.org_id))
+            .all(conn)
+            .await?
+            .into_iter()
+            .map(|m| (m.employee_no.clone(), m))
+            .collect();
+        let sections =
+            section_index(conn, actor.org_id).await?.into_iter().map(|(c, (id, _))| (c, id)).collect();
+        Ok(Self { conn, actor, existing, sections, seen: HashSet::new(), stats: ImportStats::default() })
+    }
+
+    /// Write one batch of rows (at most a few thousand, to bound statement size).
+    pub async fn write(&mut self, rows: &[RosterRow]) -> Result<(), DbErr> {
+        let mut inserts = Vec::new();
+        let mut updates = Vec::new();
+        let mut changes = Vec::new();
+        let at = now();
+        for row in rows {
+            self.stats.rows += 1;
+            let section_id = self.sections[&row.section_code];
+            match self.existing.get(row.data.employee_no.as_str()) {
+                None => {
+                    let model = to_model(&row.data, &blank(self.actor.org_id), section_id, true);
+                    self.seen.insert(model.id);
+                    changes.push(Change::new(
+                        "employee.import",
+                        "employee",
+                        Some(model.id),
+                        None,
+                        Some(&model),
+                    ));
+                    inserts.push(model);
+                    self.stats.created += 1;
+                }
+                Some(before) => {
+                    self.seen.insert(before.id);
+                    let mut after = to_model(&row.data, before, section_id, true);
+                    if after == *before {
+                        self.stats.unchanged += 1;
+                        continue;
+                    }
+                    after.version += 1;
+                    after.updated_at = at;
+                    changes.push(Change::new(
+                        "employee.import",
+                        "employee",
+                        Some(after.id),
+                        Some(before),
+                        Some(&after),
+                    ));
+                    updates.push(after);
+                    self.stats.updated += 1;
+                }
+            }
+        }
+        for chunk in inserts.chunks(BATCH) {
+            let models = chunk.iter().cloned().map(employee::ActiveModel::from);
+            employee::Entity::insert_many(models).exec_without_returning(self.conn).await?;
+        }
+        self.upsert(updates).await?;
+        audit::record_many(self.conn, self.actor, changes).await
+    }
+
+    /// Multi-row update: an upsert on the primary key, which every backend supports.
+    async fn upsert(&self, models: Vec<employee::Model>) -> Result<(), DbErr> {
+        use employee::Column as C;
+        for chunk in models.chunks(BATCH) {
+            let on_conflict = OnConflict::column(C::Id)
+                .update_columns([
+                    C::Name,
+                    C::Kana,
+                    C::Email,
+                    C::SectionId,
+                    C::Grade,
+                    C::Post,
+                    C::HireDate,
+                    C::Promotions,
+                    C::EmploymentType,
+                    C::RetirementDate,
+                    C::Tags,
+                    C::SearchKey,
+                    C::Active,
+                    C::Version,
+                    C::UpdatedAt,
+                ])
+                .to_owned();
+            employee::Entity::insert_many(chunk.iter().cloned().map(employee::ActiveModel::from))
+                .on_conflict(on_conflict)
+                .exec_without_returning(self.conn)
+                .await?;
+        }
+        Ok(())
+    }
+
+    /// Finish; with `deactivate_missing`, employees not in the file are marked inactive
+    /// (never deleted: their training history stays).
+    pub async fn finish(mut self, deactivate_missing: bool) -> Result<ImportStats, DbErr> {
+        if deactivate_missing {
+            let at = now();
+            let mut updates = Vec::new();
+            let mut changes = Vec::new();
+            for before in self.existing.values() {
+                if before.active && !self.seen.contains(&before.id) {
+                    let after = employee::Model {
+                        active: false,
+                        version: before.version + 1,
+                        updated_at: at,
+                        ..before.clone()
+                    };
+                    changes.push(Change::new(
+                        "employee.deactivate",
+                        "employee",
+                        Some(after.id),
+                        Some(before),
+                        Some(&after),
+                    ));
+                    updates.push(after);
+                }
+            }
+            self.stats.deactivated = updates.len() as u64;
+            self.upsert(updates).await?;
+            audit::record_many(self.conn, self.actor, changes).await?;
+        }
+        Ok(self.stats)
+    }
+}

@@ -1,0 +1,90 @@
+//! Repositories: functions over `&impl ConnectionTrait`, so they run inside a transaction.
+
+pub mod audit;
+pub mod employee;
+pub mod org;
+pub mod principal;
+pub mod structure;
+
+use kenshu_domain::FieldError;
+use sea_orm::{DbErr, SqlErr};
+use uuid::Uuid;
+
+/// Who makes a change, for the audit log.
+#[derive(Debug, Clone)]
+pub struct Actor {
+    pub org_id: Uuid,
+    pub subject: String,
+    pub request_id: Option<String>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum RepoError {
+    #[error("not found")]
+    NotFound,
+    /// The caller's `If-Match` version is not the current one.
+    #[error("the record has changed (current version {current})")]
+    Stale { current: i32 },
+    /// A unique key is already taken.
+    #[error("{0}")]
+    Conflict(String),
+    /// References that do not resolve within the organisation.
+    #[error("invalid references")]
+    Invalid(Vec<FieldError>),
+    #[error(transparent)]
+    Db(#[from] DbErr),
+}
+
+impl RepoError {
+    /// Map a unique-key violation to `Conflict` with a message for people; anything else stays.
+    pub fn from_write(err: DbErr, conflict: &str) -> Self {
+        match err.sql_err() {
+            Some(SqlErr::UniqueConstraintViolation(_)) => RepoError::Conflict(conflict.to_string()),
+            _ => RepoError::Db(err),
+        }
+    }
+}
+
+/// Keyset pagination: `after` holds the sort key of the last item already seen.
+#[derive(Debug, Clone, Default)]
+pub struct PageRequest {
+    pub limit: u64,
+    pub after: Option<Vec<String>>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    /// The key to pass as `after` for the next page; `None` on the last page.
+    pub next: Option<Vec<String>>,
+}
+
+impl<T> Page<T> {
+    /// Build a page from up to `limit + 1` rows fetched in order.
+    pub fn from_rows(mut rows: Vec<T>, limit: u64, key: impl Fn(&T) -> Vec<String>) -> Self {
+        let more = rows.len() as u64 > limit;
+        rows.truncate(limit as usize);
+        let next = if more { rows.last().map(key) } else { None };
+        Page { items: rows, next }
+    }
+
+    pub fn map<U>(self, f: impl FnMut(T) -> U) -> Page<U> {
+        Page { items: self.items.into_iter().map(f).collect(), next: self.next }
+    }
+}
+
+/// Escape `%`, `_` and the escape character itself for a LIKE pattern using `!` as escape.
+pub(crate) fn like_escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        if matches!(c, '!' | '%' | '_') {
+            out.push('!');
+        }
+        out.push(c);
+    }
+    out
+}
+
+pub(crate) fn now() -> chrono::DateTime<chrono::Utc> {
+    chrono::Utc::now()
+}

@@ -1,0 +1,133 @@
+//! Organisations (tenants) and their grade ladders.
+
+use kenshu_domain::org::{Grade, GradeLadder};
+use kenshu_domain::FieldError;
+use sea_orm::{
+    sea_query::Expr, ActiveValue::Set, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, PaginatorTrait,
+    QueryFilter, QueryOrder,
+};
+use uuid::Uuid;
+
+use super::audit::{self, Change};
+use super::{now, Actor, RepoError};
+use crate::entities::{employee, grade, organisation};
+
+pub async fn find_by_code(
+    conn: &impl ConnectionTrait,
+    code: &str,
+) -> Result<Option<organisation::Model>, DbErr> {
+    organisation::Entity::find().filter(organisation::Column::Code.eq(code)).one(conn).await
+}
+
+pub async fn get(conn: &impl ConnectionTrait, id: Uuid) -> Result<organisation::Model, RepoError> {
+    organisation::Entity::find_by_id(id).one(conn).await?.ok_or(RepoError::NotFound)
+}
+
+pub async fn list(conn: &impl ConnectionTrait) -> Result<Vec<organisation::Model>, DbErr> {
+    organisation::Entity::find().order_by_asc(organisation::Column::Code).all(conn).await
+}
+
+/// Create an organisation with the default grade ladder. Operators do this from the command line.
+pub async fn create(
+    conn: &impl ConnectionTrait,
+    subject: &str,
+    code: &str,
+    name: &str,
+) -> Result<organisation::Model, RepoError> {
+    let model = organisation::Model {
+        id: Uuid::now_v7(),
+        code: code.to_string(),
+        name: name.to_string(),
+        version: 1,
+        created_at: now(),
+    };
+    organisation::Entity::insert(organisation::ActiveModel {
+        id: Set(model.id),
+        code: Set(model.code.clone()),
+        name: Set(model.name.clone()),
+        version: Set(1),
+        created_at: Set(model.created_at),
+    })
+    .exec_without_returning(conn)
+    .await
+    .map_err(|e| RepoError::from_write(e, "an organisation with this code exists"))?;
+    let actor = Actor { org_id: model.id, subject: subject.to_string(), request_id: None };
+    audit::record(
+        conn,
+        &actor,
+        Change::new("organisation.create", "organisation", Some(model.id), None, Some(&model)),
+    )
+    .await?;
+    insert_ladder(conn, model.id, &GradeLadder::default()).await?;
+    Ok(model)
+}
+
+async fn insert_ladder(conn: &impl ConnectionTrait, org_id: Uuid, ladder: &GradeLadder) -> Result<(), DbErr> {
+    let rows = ladder.grades().iter().enumerate().map(|(rank, g)| grade::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        org_id: Set(org_id),
+        name: Set(g.name.clone()),
+        rank: Set(rank as i32),
+        aliases: Set(serde_json::to_string(&g.aliases).expect("strings serialise")),
+    });
+    grade::Entity::insert_many(rows).exec_without_returning(conn).await?;
+    Ok(())
+}
+
+pub async fn ladder(conn: &impl ConnectionTrait, org_id: Uuid) -> Result<GradeLadder, DbErr> {
+    let rows = grade::Entity::find()
+        .filter(grade::Column::OrgId.eq(org_id))
+        .order_by_asc(grade::Column::Rank)
+        .all(conn)
+        .await?;
+    let grades = rows
+        .into_iter()
+        .map(|r| Grade { name: r.name, aliases: serde_json::from_str(&r.aliases).unwrap_or_default() })
+        .collect();
+    GradeLadder::new(grades).map_err(|_| DbErr::Custom("stored grade ladder is invalid".into()))
+}
+
+/// Replace the ladder. Grades still held by an employee must stay; the organisation's version
+/// guards against two people editing the ladder at once.
+pub async fn replace_ladder(
+    conn: &impl ConnectionTrait,
+    actor: &Actor,
+    expected_version: i32,
+    new: &GradeLadder,
+) -> Result<(GradeLadder, i32), RepoError> {
+    let org = get(conn, actor.org_id).await?;
+    if org.version != expected_version {
+        return Err(RepoError::Stale { current: org.version });
+    }
+    let old = ladder(conn, actor.org_id).await?;
+    let mut errors = Vec::new();
+    for g in old.grades() {
+        if new.rank(&g.name).is_none() {
+            let held = employee::Entity::find()
+                .filter(employee::Column::OrgId.eq(actor.org_id))
+                .filter(employee::Column::Grade.eq(g.name.as_str()))
+                .count(conn)
+                .await?;
+            if held > 0 {
+                errors.push(FieldError::new("grades", format!("{} is held by {held} employees", g.name)));
+            }
+        }
+    }
+    if !errors.is_empty() {
+        return Err(RepoError::Invalid(errors));
+    }
+    grade::Entity::delete_many().filter(grade::Column::OrgId.eq(actor.org_id)).exec(conn).await?;
+    insert_ladder(conn, actor.org_id, new).await?;
+    organisation::Entity::update_many()
+        .col_expr(organisation::Column::Version, Expr::value(org.version + 1))
+        .filter(organisation::Column::Id.eq(actor.org_id))
+        .exec(conn)
+        .await?;
+    audit::record(
+        conn,
+        actor,
+        Change::new("grades.replace", "organisation", Some(actor.org_id), Some(&old), Some(new)),
+    )
+    .await?;
+    Ok((new.clone(), org.version + 1))
+}

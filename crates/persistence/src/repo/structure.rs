@@ -1,0 +1,273 @@
+//! Departments (部) and sections (課・所属), each with a head and an acting head.
+
+use std::collections::HashMap;
+
+use kenshu_domain::FieldError;
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, PaginatorTrait, QueryFilter,
+    QueryOrder, QuerySelect,
+};
+use uuid::Uuid;
+
+use super::audit::{self, Change};
+use super::{now, Actor, Page, PageRequest, RepoError};
+use crate::entities::{department, employee, section};
+
+/// Validated fields of a department or section.
+#[derive(Debug, Clone)]
+pub struct UnitInput {
+    pub code: String,
+    pub name: String,
+    pub head_employee_id: Option<Uuid>,
+    pub acting_head_employee_id: Option<Uuid>,
+}
+
+/// Heads must be active employees of the same organisation.
+async fn check_heads(conn: &impl ConnectionTrait, org_id: Uuid, input: &UnitInput) -> Result<(), RepoError> {
+    let mut errors = Vec::new();
+    for (field, id) in [
+        ("head_employee_id", input.head_employee_id),
+        ("acting_head_employee_id", input.acting_head_employee_id),
+    ] {
+        let Some(id) = id else { continue };
+        let found = employee::Entity::find()
+            .filter(employee::Column::OrgId.eq(org_id))
+            .filter(employee::Column::Id.eq(id))
+            .filter(employee::Column::Active.eq(true))
+            .count(conn)
+            .await?;
+        if found == 0 {
+            errors.push(FieldError::new(field, "is not an active employee of this organisation"));
+        }
+    }
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        Err(RepoError::Invalid(errors))
+    }
+}
+
+fn after_code(page: &PageRequest) -> Option<String> {
+    page.after.as_ref().and_then(|a| a.first().cloned())
+}
+
+pub async fn list_departments(
+    conn: &impl ConnectionTrait,
+    org_id: Uuid,
+    page: &PageRequest,
+) -> Result<Page<department::Model>, DbErr> {
+    let mut q = department::Entity::find().filter(department::Column::OrgId.eq(org_id));
+    if let Some(code) = after_code(page) {
+        q = q.filter(department::Column::Code.gt(code));
+    }
+    let rows = q.order_by_asc(department::Column::Code).limit(page.limit + 1).all(conn).await?;
+    Ok(Page::from_rows(rows, page.limit, |d| vec![d.code.clone()]))
+}
+
+pub async fn get_department(
+    conn: &impl ConnectionTrait,
+    org_id: Uuid,
+    id: Uuid,
+) -> Result<department::Model, RepoError> {
+    department::Entity::find_by_id(id)
+        .filter(department::Column::OrgId.eq(org_id))
+        .one(conn)
+        .await?
+        .ok_or(RepoError::NotFound)
+}
+
+pub async fn create_department(
+    conn: &impl ConnectionTrait,
+    actor: &Actor,
+    input: UnitInput,
+) -> Result<department::Model, RepoError> {
+    check_heads(conn, actor.org_id, &input).await?;
+    let at = now();
+    let model = department::Model {
+        id: Uuid::now_v7(),
+        org_id: actor.org_id,
+        code: input.code,
+        name: input.name,
+        head_employee_id: input.head_employee_id,
+        acting_head_employee_id: input.acting_head_employee_id,
+        version: 1,
+        created_at: at,
+        updated_at: at,
+    };
+    department::Entity::insert(department::ActiveModel::from(model.clone()))
+        .exec_without_returning(conn)
+        .await
+        .map_err(|e| RepoError::from_write(e, "a department with this code exists"))?;
+    audit::record(
+        conn,
+        actor,
+        Change::new("department.create", "department", Some(model.id), None, Some(&model)),
+    )
+    .await?;
+    Ok(model)
+}
+
+pub async fn update_department(
+    conn: &impl ConnectionTrait,
+    actor: &Actor,
+    id: Uuid,
+    expected_version: i32,
+    input: UnitInput,
+) -> Result<department::Model, RepoError> {
+    let before = get_department(conn, actor.org_id, id).await?;
+    if before.version != expected_version {
+        return Err(RepoError::Stale { current: before.version });
+    }
+    check_heads(conn, actor.org_id, &input).await?;
+    let after = department::Model {
+        code: input.code,
+        name: input.name,
+        head_employee_id: input.head_employee_id,
+        acting_head_employee_id: input.acting_head_employee_id,
+        version: before.version + 1,
+        updated_at: now(),
+        ..before.clone()
+    };
+    let res = department::Entity::update_many()
+        .set(department::ActiveModel::from(after.clone()).reset_all())
+        .filter(department::Column::Id.eq(id))
+        .filter(department::Column::Version.eq(expected_version))
+        .exec(conn)
+        .await
+        .map_err(|e| RepoError::from_write(e, "a department with this code exists"))?;
+    if res.rows_affected == 0 {
+        return Err(RepoError::Stale { current: before.version + 1 });
+    }
+    audit::record(
+        conn,
+        actor,
+        Change::new("department.update", "department", Some(id), Some(&before), Some(&after)),
+    )
+    .await?;
+    Ok(after)
+}
+
+pub async fn list_sections(
+    conn: &impl ConnectionTrait,
+    org_id: Uuid,
+    department_id: Option<Uuid>,
+    page: &PageRequest,
+) -> Result<Page<section::Model>, DbErr> {
+    let mut q = section::Entity::find().filter(section::Column::OrgId.eq(org_id));
+    if let Some(d) = department_id {
+        q = q.filter(section::Column::DepartmentId.eq(d));
+    }
+    if let Some(code) = after_code(page) {
+        q = q.filter(section::Column::Code.gt(code));
+    }
+    let rows = q.order_by_asc(section::Column::Code).limit(page.limit + 1).all(conn).await?;
+    Ok(Page::from_rows(rows, page.limit, |s| vec![s.code.clone()]))
+}
+
+pub async fn get_section(
+    conn: &impl ConnectionTrait,
+    org_id: Uuid,
+    id: Uuid,
+) -> Result<section::Model, RepoError> {
+    section::Entity::find_by_id(id)
+        .filter(section::Column::OrgId.eq(org_id))
+        .one(conn)
+        .await?
+        .ok_or(RepoError::NotFound)
+}
+
+async fn check_department(
+    conn: &impl ConnectionTrait,
+    org_id: Uuid,
+    department_id: Uuid,
+) -> Result<(), RepoError> {
+    match get_department(conn, org_id, department_id).await {
+        Err(RepoError::NotFound) => Err(RepoError::Invalid(vec![FieldError::new(
+            "department_id",
+            "no such department in this organisation",
+        )])),
+        other => other.map(|_| ()),
+    }
+}
+
+pub async fn create_section(
+    conn: &impl ConnectionTrait,
+    actor: &Actor,
+    department_id: Uuid,
+    input: UnitInput,
+) -> Result<section::Model, RepoError> {
+    check_department(conn, actor.org_id, department_id).await?;
+    check_heads(conn, actor.org_id, &input).await?;
+    let at = now();
+    let model = section::Model {
+        id: Uuid::now_v7(),
+        org_id: actor.org_id,
+        department_id,
+        code: input.code,
+        name: input.name,
+        head_employee_id: input.head_employee_id,
+        acting_head_employee_id: input.acting_head_employee_id,
+        version: 1,
+        created_at: at,
+        updated_at: at,
+    };
+    section::Entity::insert(section::ActiveModel::from(model.clone()))
+        .exec_without_returning(conn)
+        .await
+        .map_err(|e| RepoError::from_write(e, "a section with this code exists"))?;
+    audit::record(conn, actor, Change::new("section.create", "section", Some(model.id), None, Some(&model)))
+        .await?;
+    Ok(model)
+}
+
+pub async fn update_section(
+    conn: &impl ConnectionTrait,
+    actor: &Actor,
+    id: Uuid,
+    expected_version: i32,
+    department_id: Uuid,
+    input: UnitInput,
+) -> Result<section::Model, RepoError> {
+    let before = get_section(conn, actor.org_id, id).await?;
+    if before.version != expected_version {
+        return Err(RepoError::Stale { current: before.version });
+    }
+    check_department(conn, actor.org_id, department_id).await?;
+    check_heads(conn, actor.org_id, &input).await?;
+    let after = section::Model {
+        department_id,
+        code: input.code,
+        name: input.name,
+        head_employee_id: input.head_employee_id,
+        acting_head_employee_id: input.acting_head_employee_id,
+        version: before.version + 1,
+        updated_at: now(),
+        ..before.clone()
+    };
+    let res = section::Entity::update_many()
+        .set(section::ActiveModel::from(after.clone()).reset_all())
+        .filter(section::Column::Id.eq(id))
+        .filter(section::Column::Version.eq(expected_version))
+        .exec(conn)
+        .await
+        .map_err(|e| RepoError::from_write(e, "a section with this code exists"))?;
+    if res.rows_affected == 0 {
+        return Err(RepoError::Stale { current: before.version + 1 });
+    }
+    audit::record(
+        conn,
+        actor,
+        Change::new("section.update", "section", Some(id), Some(&before), Some(&after)),
+    )
+    .await?;
+    Ok(after)
+}
+
+/// Every section of the organisation: code → (id, department id).
+pub async fn section_index(
+    conn: &impl ConnectionTrait,
+    org_id: Uuid,
+) -> Result<HashMap<String, (Uuid, Uuid)>, DbErr> {
+    let rows = section::Entity::find().filter(section::Column::OrgId.eq(org_id)).all(conn).await?;
+    Ok(rows.into_iter().map(|s| (s.code, (s.id, s.department_id))).collect())
+}

@@ -1,0 +1,72 @@
+use sea_orm_migration::prelude::*;
+
+#[derive(DeriveMigrationName)]
+pub struct Migration;
+
+#[derive(DeriveIden)]
+enum AuditLog {
+    Table,
+    Id,
+    OrgId,
+    At,
+    Actor,
+    RequestId,
+    Action,
+    EntityType,
+    EntityId,
+    Before,
+    After,
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for Migration {
+    async fn up(&self, m: &SchemaManager) -> Result<(), DbErr> {
+        m.create_table(
+            Table::create()
+                .table(AuditLog::Table)
+                .col(ColumnDef::new(AuditLog::Id).uuid().not_null().primary_key())
+                .col(ColumnDef::new(AuditLog::OrgId).uuid().not_null())
+                .col(ColumnDef::new(AuditLog::At).timestamp_with_time_zone().not_null())
+                .col(ColumnDef::new(AuditLog::Actor).string_len(100).not_null())
+                .col(ColumnDef::new(AuditLog::RequestId).string_len(64).null())
+                .col(ColumnDef::new(AuditLog::Action).string_len(60).not_null())
+                .col(ColumnDef::new(AuditLog::EntityType).string_len(40).not_null())
+                .col(ColumnDef::new(AuditLog::EntityId).uuid().null())
+                .col(ColumnDef::new(AuditLog::Before).text().null())
+                .col(ColumnDef::new(AuditLog::After).text().null())
+                .foreign_key(
+                    ForeignKey::create()
+                        .name("fk_audit_log_org")
+                        .from(AuditLog::Table, AuditLog::OrgId)
+                        .to(Alias::new("organisation"), Alias::new("id"))
+                        .on_delete(ForeignKeyAction::Restrict),
+                )
+                .to_owned(),
+        )
+        .await?;
+        m.create_index(
+            Index::create()
+                .name("ix_audit_log_org_entity")
+                .table(AuditLog::Table)
+                .col(AuditLog::OrgId)
+                .col(AuditLog::EntityType)
+                .col(AuditLog::EntityId)
+                .col(AuditLog::Id)
+                .to_owned(),
+        )
+        .await?;
+        m.create_index(
+            Index::create()
+                .name("ix_audit_log_org_id")
+                .table(AuditLog::Table)
+                .col(AuditLog::OrgId)
+                .col(AuditLog::Id)
+                .to_owned(),
+        )
+        .await
+    }
+
+    async fn down(&self, m: &SchemaManager) -> Result<(), DbErr> {
+        m.drop_table(Table::drop().table(AuditLog::Table).to_owned()).await
+    }
+}
