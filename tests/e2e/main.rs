@@ -1,1 +1,9 @@
+//! End-to-end tests through HTTP against a real database (SQLite, or PostgreSQL with
+//! TEST_DATABASE_URL). One binary, so it links once.
 
+mod authorization;
+mod docs;
+mod employees;
+mod import;
+mod structure;
+mod tokens;

@@ -1,1 +1,368 @@
+//! The end-to-end harness: the real actix app on 127.0.0.1:0 against a fresh database per test.
+//!
+//! SQLite by default; PostgreSQL when `TEST_DATABASE_URL` is set (an admin URL, e.g.
+//! `postgres://postgres@127.0.0.1:5432/postgres`). Each process builds one template database
+//! (migrated and seeded with the demo organisation plus a second organisation) and every test
+//! gets a copy: a file copy on SQLite, `CREATE DATABASE … TEMPLATE` on PostgreSQL. Test
+//! databases are dropped when the test ends, even when it fails.
 
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+use std::time::Duration;
+
+use kenshu_api::config::Config;
+use kenshu_domain::auth::Role;
+use kenshu_persistence::Db;
+use reqwest::{Method, RequestBuilder, Response};
+use sea_orm::{ConnectionTrait, Statement};
+use serde_json::Value;
+use uuid::Uuid;
+
+pub const SECRET: &str = "kenshu-test-secret-0123456789abcdef";
+pub const ISSUER: &str = "kenshu";
+pub const AUDIENCE: &str = "kenshu";
+pub const ORG: &str = "isehara";
+pub const OTHER_ORG: &str = "atsugi";
+
+/// Demo people (see `kenshu_api::demo`): who holds which role in the tests.
+pub mod people {
+    /// 一般 in 企画政策課 (S0101, 企画部 D01).
+    pub const EMPLOYEE: &str = "10009";
+    /// Another 一般 in S0101.
+    pub const SAME_SECTION: &str = "10010";
+    /// Head of S0101.
+    pub const SECTION_HEAD: &str = "10002";
+    /// Head of 企画部 (D01).
+    pub const DEPARTMENT_HEAD: &str = "10001";
+    /// 情報政策課 (S0102), same department D01, other section.
+    pub const SAME_DEPARTMENT: &str = "10025";
+    /// 人事課 (S0201, 総務部 D02), HR.
+    pub const HR: &str = "10035";
+    /// 教育総務課 (S0901, 教育部 D09): another department.
+    pub const OTHER_DEPARTMENT: &str = "10285";
+    /// The only employee of the second organisation.
+    pub const OTHER_ORG_EMPLOYEE: &str = "A001";
+}
+
+pub fn fixtures() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures")
+}
+
+pub fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("tests/ is in the repo").to_path_buf()
+}
+
+fn test_config(database_url: &str) -> Config {
+    let keys = fixtures().join("keys");
+    let vars = [
+        ("KENSHU_BIND", "127.0.0.1:0".to_string()),
+        ("KENSHU_DATABASE_URL", database_url.to_string()),
+        ("KENSHU_DB_MAX_CONNECTIONS", "5".to_string()),
+        ("KENSHU_JWT_SECRET", SECRET.to_string()),
+        (
+            "KENSHU_JWT_PUBLIC_KEYS",
+            format!("rsa-1={},ec-1={}", keys.join("rsa-public.pem").display(), keys.join("ec-public.pem").display()),
+        ),
+        ("KENSHU_JWT_JWKS_FILE", keys.join("jwks.json").display().to_string()),
+        ("KENSHU_MAX_UPLOAD_BYTES", (8 * 1024 * 1024).to_string()),
+        ("KENSHU_CORS_ORIGINS", "https://portal.example.jp".to_string()),
+    ];
+    Config::from_lookup(|k| vars.iter().find(|(key, _)| *key == k).map(|(_, v)| v.clone())).expect("test config")
+}
+
+enum Backend {
+    Sqlite { template: PathBuf },
+    Postgres { admin_url: String, template: String },
+}
+
+static TEMPLATE: OnceLock<Backend> = OnceLock::new();
+
+/// The second organisation: one department, one section, one employee.
+async fn seed_other_org(db: &Db) {
+    use kenshu_persistence::repo::{employee, org, structure};
+    let txn = db.begin_write().await.unwrap();
+    let o = org::create(&*txn, "test", OTHER_ORG, "厚木市").await.unwrap();
+    let actor = kenshu_persistence::Actor { org_id: o.id, subject: "test".into(), request_id: None };
+    let unit = |code: &str, name: &str| structure::UnitInput {
+        code: code.into(),
+        name: name.into(),
+        head_employee_id: None,
+        acting_head_employee_id: None,
+    };
+    let d = structure::create_department(&*txn, &actor, unit("D01", "総務部")).await.unwrap();
+    let s = structure::create_section(&*txn, &actor, d.id, unit("S0101", "職員課")).await.unwrap();
+    let fields = kenshu_domain::employee::EmployeeFields {
+        employee_no: people::OTHER_ORG_EMPLOYEE.into(),
+        name: "厚木 一郎".into(),
+        kana: "アツギ イチロウ".into(),
+        grade: "主任".into(),
+        hire_date: chrono::NaiveDate::from_ymd_opt(2015, 4, 1),
+        ..Default::default()
+    };
+    let data =
+        kenshu_domain::employee::EmployeeData::validate(fields, &kenshu_domain::org::GradeLadder::default()).unwrap();
+    employee::create(&*txn, &actor, &data, s.id).await.unwrap();
+    txn.commit().await.unwrap();
+}
+
+async fn seed(db: &Db) {
+    db.migrate().await.expect("migrations");
+    kenshu_api::demo::seed(db).await.expect("demo seed");
+    seed_other_org(db).await;
+}
+
+/// Build the template on a thread of its own: the tests' runtimes come and go.
+fn template() -> &'static Backend {
+    TEMPLATE.get_or_init(|| {
+        std::thread::spawn(|| {
+            let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+            rt.block_on(async {
+                match std::env::var("TEST_DATABASE_URL").ok().filter(|u| !u.is_empty()) {
+                    None => {
+                        let dir = std::env::temp_dir().join(format!("kenshu-tests-{}", std::process::id()));
+                        std::fs::create_dir_all(&dir).unwrap();
+                        let path = dir.join("template.db");
+                        let _ = std::fs::remove_file(&path);
+                        let db = Db::connect(&format!("sqlite://{}?mode=rwc", path.display()), 1).await.unwrap();
+                        seed(&db).await;
+                        // Fold the WAL back into the file so a plain copy is complete.
+                        db.conn()
+                            .execute(Statement::from_string(db.backend(), "PRAGMA wal_checkpoint(TRUNCATE)"))
+                            .await
+                            .unwrap();
+                        db.close().await.unwrap();
+                        Backend::Sqlite { template: path }
+                    }
+                    Some(admin_url) => {
+                        let template = format!("kenshu_tpl_{}", Uuid::new_v4().simple());
+                        let admin = Db::connect(&admin_url, 1).await.unwrap();
+                        pg(&admin, &format!("CREATE DATABASE {template}")).await;
+                        let db = Db::connect(&with_db(&admin_url, &template), 2).await.unwrap();
+                        seed(&db).await;
+                        db.close().await.unwrap();
+                        admin.close().await.unwrap();
+                        Backend::Postgres { admin_url, template }
+                    }
+                }
+            })
+        })
+        .join()
+        .expect("template database")
+    })
+}
+
+async fn pg(admin: &Db, sql: &str) {
+    admin.conn().execute(Statement::from_string(admin.backend(), sql)).await.unwrap_or_else(|e| panic!("{sql}: {e}"));
+}
+
+fn with_db(url: &str, name: &str) -> String {
+    match url.rfind('/') {
+        Some(i) if url[..i].contains("://") && url[..i].rfind('/') != Some(url.find("://").unwrap() + 2) => {
+            let rest = &url[i + 1..];
+            let query = rest.find('?').map(|q| &rest[q..]).unwrap_or("");
+            format!("{}/{name}{query}", &url[..i])
+        }
+        _ => format!("{url}/{name}"),
+    }
+}
+
+/// Remove what the test made, whether it passed or not.
+struct Cleanup {
+    pg: Option<(String, String)>,
+    sqlite: Option<PathBuf>,
+}
+
+impl Drop for Cleanup {
+    fn drop(&mut self) {
+        if let Some((admin_url, name)) = self.pg.take() {
+            let _ = std::thread::spawn(move || {
+                let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+                rt.block_on(async {
+                    if let Ok(admin) = Db::connect(&admin_url, 1).await {
+                        let sql = format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)");
+                        let _ = admin.conn().execute(Statement::from_string(admin.backend(), sql)).await;
+                        let _ = admin.close().await;
+                    }
+                })
+            })
+            .join();
+        }
+        if let Some(path) = self.sqlite.take() {
+            for suffix in ["", "-wal", "-shm"] {
+                let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
+            }
+        }
+    }
+}
+
+pub struct TestApp {
+    pub base: String,
+    pub client: reqwest::Client,
+    pub db: Db,
+    pub database_url: String,
+    server: actix_web::dev::ServerHandle,
+    _cleanup: Cleanup,
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        // Stop accepting; the runtime ending with the test drops the rest.
+        drop(self.server.stop(false));
+    }
+}
+
+/// Start the app against a fresh copy of the template database.
+pub async fn spawn() -> TestApp {
+    let (database_url, cleanup) = match template() {
+        Backend::Sqlite { template } => {
+            let path = template.with_file_name(format!("{}.db", Uuid::new_v4().simple()));
+            std::fs::copy(template, &path).unwrap();
+            (format!("sqlite://{}?mode=rw", path.display()), Cleanup { pg: None, sqlite: Some(path) })
+        }
+        Backend::Postgres { admin_url, template } => {
+            let name = format!("kenshu_test_{}", Uuid::new_v4().simple());
+            let admin = Db::connect(admin_url, 1).await.unwrap();
+            pg(&admin, &format!("CREATE DATABASE {name} TEMPLATE {template}")).await;
+            admin.close().await.unwrap();
+            (with_db(admin_url, &name), Cleanup { pg: Some((admin_url.clone(), name)), sqlite: None })
+        }
+    };
+    spawn_with(test_config(&database_url), cleanup).await
+}
+
+async fn spawn_with(config: Config, cleanup: Cleanup) -> TestApp {
+    let database_url = config.database_url.clone();
+    let state = kenshu_api::build_state(config).await.expect("app state");
+    let db = state.db.clone();
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let server = kenshu_api::app::serve(listener, state).unwrap();
+    let handle = server.handle();
+    tokio::spawn(server);
+    let client = reqwest::Client::builder().timeout(Duration::from_secs(60)).build().unwrap();
+    TestApp { base: format!("http://127.0.0.1:{port}"), client, db, database_url, server: handle, _cleanup: cleanup }
+}
+
+impl TestApp {
+    pub fn token(&self, sub: &str, roles: &[Role]) -> String {
+        token_for(ORG, sub, roles)
+    }
+
+    pub fn request(&self, method: Method, path: &str, token: Option<&str>) -> RequestBuilder {
+        let mut rb = self.client.request(method, format!("{}{path}", self.base));
+        if let Some(t) = token {
+            rb = rb.bearer_auth(t);
+        }
+        rb
+    }
+
+    pub async fn get(&self, path: &str, token: &str) -> Response {
+        self.request(Method::GET, path, Some(token)).send().await.unwrap()
+    }
+
+    pub async fn get_json(&self, path: &str, token: &str) -> Value {
+        let res = self.get(path, token).await;
+        assert!(res.status().is_success(), "GET {path}: {}", res.status());
+        res.json().await.unwrap()
+    }
+
+    pub async fn post_json(&self, path: &str, token: &str, body: &Value) -> Response {
+        self.request(Method::POST, path, Some(token)).json(body).send().await.unwrap()
+    }
+
+    pub async fn put_json(&self, path: &str, token: &str, etag: Option<&str>, body: &Value) -> Response {
+        let mut rb = self.request(Method::PUT, path, Some(token)).json(body);
+        if let Some(e) = etag {
+            rb = rb.header("If-Match", e);
+        }
+        rb.send().await.unwrap()
+    }
+
+    pub async fn post_csv(&self, path: &str, token: &str, content_type: &str, body: Vec<u8>) -> Response {
+        self.request(Method::POST, path, Some(token)).header("Content-Type", content_type).body(body).send().await.unwrap()
+    }
+
+    /// An HR token of the demo organisation.
+    pub fn hr(&self) -> String {
+        self.token(people::HR, &[Role::Employee, Role::HrAdmin])
+    }
+
+    /// Find an employee by number through the API, as HR.
+    pub async fn employee(&self, no: &str) -> Value {
+        let page = self.get_json(&format!("/api/v1/employees?q={no}&include_inactive=true"), &self.hr()).await;
+        page["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|e| e["employee_no"] == no)
+            .cloned()
+            .unwrap_or_else(|| panic!("employee {no} not found"))
+    }
+
+    /// Every employee of the organisation (active or not), walking all pages as HR.
+    pub async fn all_employees(&self) -> Vec<Value> {
+        let mut out = Vec::new();
+        let mut cursor: Option<String> = None;
+        loop {
+            let mut path = "/api/v1/employees?include_inactive=true&limit=200".to_string();
+            if let Some(c) = &cursor {
+                path.push_str(&format!("&cursor={c}"));
+            }
+            let page = self.get_json(&path, &self.hr()).await;
+            out.extend(page["items"].as_array().unwrap().iter().cloned());
+            match page["next_cursor"].as_str() {
+                Some(c) => cursor = Some(c.to_string()),
+                None => return out,
+            }
+        }
+    }
+
+    /// Number of audit entries, read as HR.
+    pub async fn audit_count(&self) -> usize {
+        let mut n = 0;
+        let mut cursor: Option<String> = None;
+        loop {
+            let mut path = "/api/v1/audit?limit=200".to_string();
+            if let Some(c) = &cursor {
+                path.push_str(&format!("&cursor={c}"));
+            }
+            let page = self.get_json(&path, &self.hr()).await;
+            n += page["items"].as_array().unwrap().len();
+            match page["next_cursor"].as_str() {
+                Some(c) => cursor = Some(c.to_string()),
+                None => return n,
+            }
+        }
+    }
+}
+
+/// A valid HS256 token, minted by the same code as `kenshu token`.
+pub fn token_for(org: &str, sub: &str, roles: &[Role]) -> String {
+    kenshu_api::auth::mint(SECRET, ISSUER, AUDIENCE, org, sub, roles, Duration::from_secs(3600)).unwrap()
+}
+
+/// Assert a problem response: status, `application/problem+json`, and the stable code.
+pub async fn assert_problem(res: Response, status: u16, code: &str) -> Value {
+    let got = res.status().as_u16();
+    let ct = res.headers().get("content-type").and_then(|v| v.to_str().ok()).unwrap_or("").to_string();
+    let body: Value = res.json().await.unwrap_or(Value::Null);
+    assert_eq!(got, status, "unexpected status; body: {body}");
+    assert_eq!(ct, "application/problem+json", "body: {body}");
+    assert_eq!(body["code"], code, "body: {body}");
+    assert_eq!(body["type"], format!("urn:kenshu:problem:{code}"));
+    assert_eq!(body["status"], status);
+    body
+}
+
+#[cfg(test)]
+mod tests {
+    use super::with_db;
+
+    #[test]
+    fn database_name_replaced_in_url() {
+        assert_eq!(with_db("postgres://postgres@127.0.0.1:5432/postgres", "x"), "postgres://postgres@127.0.0.1:5432/x");
+        assert_eq!(with_db("postgres://u@h/db?sslmode=disable", "x"), "postgres://u@h/x?sslmode=disable");
+        assert_eq!(with_db("postgres://u@h:5432", "x"), "postgres://u@h:5432/x");
+    }
+}

@@ -1,0 +1,216 @@
+//! Every route of the OpenAPI document × every role, with the expected outcome. A route added
+//! without a row here fails the test, so each new endpoint is covered from its first day.
+
+use std::collections::BTreeSet;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use kenshu_domain::auth::Role;
+use kenshu_tests::{people, spawn, TestApp};
+use reqwest::Method;
+use serde_json::{json, Value};
+
+/// Who calls, in this order in every row.
+const CALLERS: [(&str, Option<Role>, &str); 7] = [
+    ("anonymous", None, ""),
+    ("employee", Some(Role::Employee), people::EMPLOYEE),
+    ("section_head", Some(Role::SectionHead), people::SECTION_HEAD),
+    ("department_head", Some(Role::DepartmentHead), people::DEPARTMENT_HEAD),
+    ("hr_admin", Some(Role::HrAdmin), people::HR),
+    ("importer", Some(Role::Importer), "personnel-system"),
+    ("auditor", Some(Role::Auditor), "auditor"),
+];
+
+/// Expected status per caller, in CALLERS order. Objects are in another department than every
+/// head and employee caller, so only organisation-wide roles may see them.
+const MATRIX: &[(&str, &str, [u16; 7])] = &[
+    ("GET", "/healthz", [200, 200, 200, 200, 200, 200, 200]),
+    ("GET", "/readyz", [200, 200, 200, 200, 200, 200, 200]),
+    ("GET", "/api/v1/me", [401, 200, 200, 200, 200, 200, 200]),
+    ("GET", "/api/v1/employees", [401, 200, 200, 200, 200, 403, 200]),
+    ("POST", "/api/v1/employees", [401, 403, 403, 403, 201, 403, 403]),
+    ("GET", "/api/v1/employees/{id}", [401, 403, 403, 403, 200, 403, 200]),
+    ("PUT", "/api/v1/employees/{id}", [401, 403, 403, 403, 200, 403, 403]),
+    ("POST", "/api/v1/employees/import", [401, 403, 403, 403, 200, 200, 403]),
+    ("GET", "/api/v1/departments", [401, 200, 200, 200, 200, 200, 200]),
+    ("POST", "/api/v1/departments", [401, 403, 403, 403, 201, 403, 403]),
+    ("GET", "/api/v1/departments/{id}", [401, 200, 200, 200, 200, 200, 200]),
+    ("PUT", "/api/v1/departments/{id}", [401, 403, 403, 403, 200, 403, 403]),
+    ("GET", "/api/v1/sections", [401, 200, 200, 200, 200, 200, 200]),
+    ("POST", "/api/v1/sections", [401, 403, 403, 403, 201, 403, 403]),
+    ("GET", "/api/v1/sections/{id}", [401, 200, 200, 200, 200, 200, 200]),
+    ("PUT", "/api/v1/sections/{id}", [401, 403, 403, 403, 200, 403, 403]),
+    ("GET", "/api/v1/grades", [401, 200, 200, 200, 200, 200, 200]),
+    ("PUT", "/api/v1/grades", [401, 403, 403, 403, 200, 403, 403]),
+    ("GET", "/api/v1/audit", [401, 403, 403, 403, 200, 403, 200]),
+];
+
+static COUNTER: AtomicUsize = AtomicUsize::new(0);
+
+fn unique(prefix: &str) -> String {
+    format!("{prefix}{}", COUNTER.fetch_add(1, Ordering::Relaxed))
+}
+
+struct Targets {
+    employee: Value,
+    department: Value,
+    section: Value,
+}
+
+async fn etag(app: &TestApp, path: &str) -> String {
+    let res = app.get(path, &app.hr()).await;
+    res.headers()["etag"].to_str().unwrap().to_string()
+}
+
+async fn call(app: &TestApp, method: &str, path: &str, token: Option<&str>, t: &Targets) -> u16 {
+    let hr = app.hr();
+    let concrete = match path {
+        p if p.starts_with("/api/v1/employees/{id}") => p.replace("{id}", t.employee["id"].as_str().unwrap()),
+        p if p.starts_with("/api/v1/departments/{id}") => p.replace("{id}", t.department["id"].as_str().unwrap()),
+        p if p.starts_with("/api/v1/sections/{id}") => p.replace("{id}", t.section["id"].as_str().unwrap()),
+        p => p.to_string(),
+    };
+    let method = Method::from_bytes(method.as_bytes()).unwrap();
+    let mut rb = app.request(method.clone(), &concrete, token);
+    rb = match (method.as_str(), path) {
+        ("POST", "/api/v1/employees") => rb.json(&json!({
+            "employee_no": unique("M"), "name": "試験 太郎", "kana": "シケン タロウ",
+            "section_id": t.section["id"], "grade": "一般", "hire_date": "2023-04-01"
+        })),
+        ("PUT", "/api/v1/employees/{id}") => {
+            let mut body = t.employee.clone();
+            for k in ["id", "department_id", "hired_fiscal_year", "version", "created_at", "updated_at"] {
+                body.as_object_mut().unwrap().remove(k);
+            }
+            body["post"] = json!(unique("担当"));
+            rb.header("If-Match", etag(app, &concrete).await).json(&body)
+        }
+        ("POST", "/api/v1/employees/import") => {
+            let csv = format!(
+                "employee_no,name,kana,section_code,grade,hire_date\n{},{},{},S0901,一般,2020-04-01\n",
+                unique("N"),
+                "取込 花子",
+                "トリコミ ハナコ"
+            );
+            app.request(method.clone(), "/api/v1/employees/import?dry_run=true&mode=upsert", token)
+                .header("Content-Type", "text/csv")
+                .body(csv)
+        }
+        ("POST", "/api/v1/departments") => rb.json(&json!({"code": unique("MD"), "name": "試験部"})),
+        ("PUT", "/api/v1/departments/{id}") => rb
+            .header("If-Match", etag(app, &concrete).await)
+            .json(&json!({"code": t.department["code"], "name": unique("部名"), "head_employee_id": t.department["head_employee_id"]})),
+        ("POST", "/api/v1/sections") => {
+            rb.json(&json!({"code": unique("MS"), "name": "試験課", "department_id": t.department["id"]}))
+        }
+        ("PUT", "/api/v1/sections/{id}") => rb.header("If-Match", etag(app, &concrete).await).json(&json!({
+            "code": t.section["code"], "name": unique("課名"), "department_id": t.section["department_id"],
+            "head_employee_id": t.section["head_employee_id"]
+        })),
+        ("PUT", "/api/v1/grades") => {
+            let ladder = app.get_json("/api/v1/grades", &hr).await;
+            rb.header("If-Match", etag(app, "/api/v1/grades").await).json(&ladder)
+        }
+        _ => rb,
+    };
+    rb.send().await.unwrap().status().as_u16()
+}
+
+#[tokio::test]
+async fn every_route_for_every_role() {
+    let app = spawn().await;
+    let hr = app.hr();
+    let doc: Value = app.request(Method::GET, "/openapi.json", None).send().await.unwrap().json().await.unwrap();
+    let documented: BTreeSet<(String, String)> = doc["paths"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .flat_map(|(path, item)| item.as_object().unwrap().keys().map(move |m| (m.to_uppercase(), path.clone())))
+        .collect();
+    let covered: BTreeSet<(String, String)> = MATRIX.iter().map(|(m, p, _)| (m.to_string(), p.to_string())).collect();
+    let missing: Vec<_> = documented.difference(&covered).collect();
+    let stale: Vec<_> = covered.difference(&documented).collect();
+    assert!(missing.is_empty(), "routes without an authorisation row: {missing:?}");
+    assert!(stale.is_empty(), "rows for routes that no longer exist: {stale:?}");
+
+    let employee = app.employee(people::OTHER_DEPARTMENT).await;
+    let section = app.get_json(&format!("/api/v1/sections/{}", employee["section_id"].as_str().unwrap()), &hr).await;
+    let department =
+        app.get_json(&format!("/api/v1/departments/{}", employee["department_id"].as_str().unwrap()), &hr).await;
+    let targets = Targets { employee, department, section };
+
+    let mut failures = Vec::new();
+    for (method, path, expected) in MATRIX {
+        for (i, (caller, role, sub)) in CALLERS.iter().enumerate() {
+            let token = role.map(|r| app.token(sub, &[r]));
+            let got = call(&app, method, path, token.as_deref(), &targets).await;
+            if got != expected[i] {
+                failures.push(format!("{method} {path} as {caller}: expected {}, got {got}", expected[i]));
+            }
+        }
+    }
+    assert!(failures.is_empty(), "authorisation mismatches:\n{}", failures.join("\n"));
+}
+
+#[tokio::test]
+async fn scopes_own_record_section_and_department() {
+    let app = spawn().await;
+    let get = |no: &'static str, token: String| {
+        let app = &app;
+        async move {
+            let id = app.employee(no).await["id"].as_str().unwrap().to_string();
+            app.get(&format!("/api/v1/employees/{id}"), &token).await.status().as_u16()
+        }
+    };
+    let employee = app.token(people::EMPLOYEE, &[Role::Employee]);
+    assert_eq!(get(people::EMPLOYEE, employee.clone()).await, 200);
+    assert_eq!(get(people::SAME_SECTION, employee.clone()).await, 403);
+
+    let head = app.token(people::SECTION_HEAD, &[Role::Employee, Role::SectionHead]);
+    assert_eq!(get(people::SAME_SECTION, head.clone()).await, 200);
+    assert_eq!(get(people::SAME_DEPARTMENT, head.clone()).await, 403);
+
+    let dept = app.token(people::DEPARTMENT_HEAD, &[Role::Employee, Role::DepartmentHead]);
+    assert_eq!(get(people::SAME_DEPARTMENT, dept.clone()).await, 200);
+    assert_eq!(get(people::OTHER_DEPARTMENT, dept.clone()).await, 403);
+
+    // Lists show exactly what single reads allow.
+    let list = |token: String| {
+        let app = &app;
+        async move {
+            let page = app.get_json("/api/v1/employees?limit=200", &token).await;
+            page["items"].as_array().unwrap().iter().map(|e| e["employee_no"].as_str().unwrap().to_string()).collect::<Vec<_>>()
+        }
+    };
+    assert_eq!(list(employee).await, vec![people::EMPLOYEE.to_string()]);
+    let section_list = list(head).await;
+    assert_eq!(section_list.len(), 16, "S0101: 15 staff and the head of D01");
+    assert!(section_list.contains(&people::SAME_SECTION.to_string()));
+    let dept_list = list(dept).await;
+    assert_eq!(dept_list.len(), 31, "D01: its head and two sections of 15");
+    assert!(!dept_list.contains(&people::OTHER_DEPARTMENT.to_string()));
+}
+
+#[tokio::test]
+async fn another_organisation_is_not_found_for_every_role() {
+    let app = spawn().await;
+    let other = kenshu_tests::token_for(kenshu_tests::OTHER_ORG, people::OTHER_ORG_EMPLOYEE, &[Role::HrAdmin]);
+    let theirs = app.get_json("/api/v1/employees", &other).await;
+    assert_eq!(theirs["items"].as_array().unwrap().len(), 1);
+    let their_id = theirs["items"][0]["id"].as_str().unwrap().to_string();
+    let their_section = theirs["items"][0]["section_id"].as_str().unwrap().to_string();
+    for role in Role::ALL {
+        let t = app.token(people::HR, &[role]);
+        for path in [format!("/api/v1/employees/{their_id}"), format!("/api/v1/sections/{their_section}")] {
+            let res = app.get(&path, &t).await;
+            assert_eq!(res.status(), 404, "{role:?} {path}");
+        }
+    }
+    // HR of the other organisation cannot reach ours either, nor change it.
+    let ours = app.employee(people::EMPLOYEE).await;
+    let path = format!("/api/v1/employees/{}", ours["id"].as_str().unwrap());
+    assert_eq!(app.get(&path, &other).await.status(), 404);
+    let res = app.put_json(&path, &other, Some("\"1\""), &json!({})).await;
+    assert!(res.status() == 404 || res.status() == 422, "{}", res.status());
+    let page = app.get_json("/api/v1/employees?limit=200", &other).await;
+    assert!(page["items"].as_array().unwrap().iter().all(|e| e["employee_no"] == people::OTHER_ORG_EMPLOYEE));
+}

@@ -1,0 +1,52 @@
+//! The OpenAPI document, the offline docs page, health and readiness.
+
+use kenshu_tests::{repo_root, spawn};
+use reqwest::Method;
+
+#[test]
+fn committed_openapi_matches_the_code() {
+    let generated = kenshu_api::openapi::document_json();
+    let path = repo_root().join("openapi/openapi.json");
+    if std::env::var("UPDATE_OPENAPI").is_ok() {
+        std::fs::write(&path, &generated).unwrap();
+    }
+    let committed = std::fs::read_to_string(&path).unwrap_or_default();
+    assert!(
+        committed == generated,
+        "openapi/openapi.json is out of date: run `UPDATE_OPENAPI=1 cargo test -p kenshu-tests --test e2e committed_openapi` and commit it"
+    );
+}
+
+#[tokio::test]
+async fn served_document_docs_page_and_health() {
+    let app = spawn().await;
+    let served: serde_json::Value =
+        app.request(Method::GET, "/openapi.json", None).send().await.unwrap().json().await.unwrap();
+    let generated: serde_json::Value = serde_json::from_str(&kenshu_api::openapi::document_json()).unwrap();
+    assert_eq!(served, generated);
+    assert!(served["components"]["securitySchemes"]["bearer"].is_object());
+
+    // The docs page and its assets come from the service itself: no CDN, works offline.
+    let res = app.request(Method::GET, "/docs/", None).send().await.unwrap();
+    assert_eq!(res.status(), 200);
+    let html = res.text().await.unwrap();
+    assert!(html.contains("swagger-ui"), "{html}");
+    for tag in html.split(['<', '>']).filter(|t| t.starts_with("script") || t.starts_with("link")) {
+        assert!(!tag.contains("http://") && !tag.contains("https://"), "external asset: {tag}");
+    }
+    for asset in ["/docs/swagger-ui.css", "/docs/swagger-ui-bundle.js", "/docs/swagger-initializer.js"] {
+        let res = app.request(Method::GET, asset, None).send().await.unwrap();
+        assert_eq!(res.status(), 200, "{asset}");
+    }
+    let init = app.request(Method::GET, "/docs/swagger-initializer.js", None).send().await.unwrap().text().await.unwrap();
+    assert!(init.contains("/openapi.json"), "{init}");
+
+    for path in ["/healthz", "/readyz"] {
+        let res = app.request(Method::GET, path, None).send().await.unwrap();
+        assert_eq!(res.status(), 200, "{path}");
+        assert!(res.headers().contains_key("x-request-id"));
+    }
+    // A sane caller-supplied request id is kept (portals correlate their own logs).
+    let res = app.request(Method::GET, "/healthz", None).header("X-Request-Id", "portal-42").send().await.unwrap();
+    assert_eq!(res.headers()["x-request-id"], "portal-42");
+}

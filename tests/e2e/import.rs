@@ -1,0 +1,145 @@
+//! Roster import: encodings, headers, idempotence, dry run, all-or-nothing.
+
+use kenshu_domain::auth::Role;
+use kenshu_tests::{assert_problem, people, spawn, TestApp};
+use serde_json::Value;
+
+const HEADER_JA: &str = "職員番号,氏名,フリガナ,所属コード,職級,採用日,昇格日,雇用形態,退職予定日,タグ,備考\n";
+
+fn rows() -> String {
+    let mut s = String::from(HEADER_JA);
+    s.push_str("３０００１,新田　一郎,ﾆｯﾀ ｲﾁﾛｳ,S0101,主任,令和2年4月1日,主任=R5.4.1,正規,,防災担当;評価者,メモ\n");
+    s.push_str("30002,新田 二郎,にった じろう,S0102,一般,2023/4/1,,会計年度任用,,,\n");
+    s.push_str("30003,新田 三郎,ニッタ サブロウ,S0201,係長,H20.4.1,主任=2012-04-01;係長=2022-04-01,正規,2024-03-31,,\n");
+    s
+}
+
+async fn import(app: &TestApp, query: &str, content_type: &str, body: Vec<u8>) -> reqwest::Response {
+    app.post_csv(&format!("/api/v1/employees/import?{query}"), &app.hr(), content_type, body).await
+}
+
+#[tokio::test]
+async fn upsert_utf8_bom_and_shift_jis_idempotently() {
+    let app = spawn().await;
+    let mut bom = b"\xEF\xBB\xBF".to_vec();
+    bom.extend_from_slice(rows().as_bytes());
+    let res = import(&app, "mode=upsert", "text/csv", bom.clone()).await;
+    assert_eq!(res.status(), 200);
+    let report: Value = res.json().await.unwrap();
+    assert_eq!(report["created"], 3);
+    assert_eq!(report["ignored_columns"], serde_json::json!(["備考"]));
+    let e = app.employee("30001").await;
+    assert_eq!(e["kana"], "ニッタ イチロウ");
+    assert_eq!(e["hire_date"], "2020-04-01");
+    assert_eq!(e["promotions"]["主任"], "2023-04-01");
+    assert_eq!(app.employee("30002").await["employment_type"], "fixed_term");
+    assert_eq!(app.employee("30003").await["retirement_date"], "2024-03-31");
+
+    // The same roster as Shift_JIS, detected, then declared: nothing changes.
+    let text = rows();
+    let (sjis, _, _) = encoding_rs::SHIFT_JIS.encode(&text);
+    for ct in ["text/csv", "text/csv; charset=Shift_JIS"] {
+        let report: Value = import(&app, "mode=upsert", ct, sjis.to_vec()).await.json().await.unwrap();
+        assert_eq!((report["created"].as_u64(), report["unchanged"].as_u64()), (Some(0), Some(3)), "{ct}: {report}");
+    }
+    // English headers, one change.
+    let csv = "employee_no,name,kana,section_code,grade,hire_date\n30002,新田 二郎,ニッタ ジロウ,S0102,主任,2023-04-01\n";
+    let report: Value = import(&app, "mode=upsert", "text/csv", csv.into()).await.json().await.unwrap();
+    assert_eq!(report["updated"], 1);
+    assert_eq!(app.employee("30002").await["grade"], "主任");
+}
+
+#[tokio::test]
+async fn full_roster_marks_missing_employees_inactive_and_dry_run_writes_nothing() {
+    let app = spawn().await;
+    let all = app.all_employees().await;
+    assert_eq!(all.len(), 294);
+    // The personnel system's roster: everyone but one, who retired.
+    let mut csv = String::from("employee_no,name,kana,section_code,grade,hire_date,promotions,post,tags,employment_type,retirement_date,email\n");
+    let sections: Value = app.get_json("/api/v1/sections?limit=200", &app.hr()).await;
+    let code_of = |id: &Value| {
+        sections["items"].as_array().unwrap().iter().find(|s| &s["id"] == id).unwrap()["code"].as_str().unwrap().to_string()
+    };
+    for e in all.iter().filter(|e| e["employee_no"] != people::SAME_SECTION) {
+        let promotions: Vec<String> =
+            e["promotions"].as_object().unwrap().iter().map(|(g, d)| format!("{g}={}", d.as_str().unwrap())).collect();
+        let tags: Vec<&str> = e["tags"].as_array().unwrap().iter().map(|t| t.as_str().unwrap()).collect();
+        csv.push_str(&format!(
+            "{},{},{},{},{},{},{},{},{},{},{},{}\n",
+            e["employee_no"].as_str().unwrap(),
+            e["name"].as_str().unwrap(),
+            e["kana"].as_str().unwrap(),
+            code_of(&e["section_id"]),
+            e["grade"].as_str().unwrap(),
+            e["hire_date"].as_str().unwrap(),
+            promotions.join(";"),
+            e["post"].as_str().unwrap_or(""),
+            tags.join(";"),
+            e["employment_type"].as_str().unwrap(),
+            e["retirement_date"].as_str().unwrap_or(""),
+            e["email"].as_str().unwrap_or(""),
+        ));
+    }
+    let audit_before = app.audit_count().await;
+    let report: Value = import(&app, "dry_run=true", "text/csv", csv.clone().into()).await.json().await.unwrap();
+    assert_eq!(report["dry_run"], true);
+    assert_eq!((report["unchanged"].as_u64(), report["deactivated"].as_u64()), (Some(293), Some(1)), "{report}");
+    assert_eq!(app.employee(people::SAME_SECTION).await["active"], true, "dry run changed data");
+    assert_eq!(app.audit_count().await, audit_before, "dry run wrote audit entries");
+
+    let report: Value = import(&app, "", "text/csv", csv.into()).await.json().await.unwrap();
+    assert_eq!(report["deactivated"], 1);
+    let gone = app.employee(people::SAME_SECTION).await;
+    assert_eq!(gone["active"], false);
+    assert_eq!(gone["version"], 2);
+    // Audit: one deactivation and one summary.
+    assert_eq!(app.audit_count().await, audit_before + 2);
+}
+
+#[tokio::test]
+async fn bad_files_are_rejected_whole_with_every_bad_row() {
+    let app = spawn().await;
+    let before = app.all_employees().await;
+    let audit_before = app.audit_count().await;
+
+    let mut csv = rows();
+    csv.push_str("30004,誤り 日付,アヤマリ ヒヅケ,S0101,一般,2023-02-30,,,,,\n");
+    csv.push_str("30005,不明 所属,フメイ ショゾク,S9999,一般,2023-04-01,,,,,\n");
+    csv.push_str("30001,重複 番号,チョウフク バンゴウ,S0101,一般,2023-04-01,,,,,\n");
+    csv.push_str("30006,誤り 職級,アヤマリ ショッキュウ,S0101,社長,R5.13.1,,,,,\n");
+    let p = assert_problem(import(&app, "", "text/csv", csv.into()).await, 422, "import-rejected").await;
+    let bad_rows = p["rows"].as_array().unwrap();
+    let has = |line: u64, column: &str, needle: &str| {
+        bad_rows.iter().any(|r| r["line"] == line && r["column"] == column && r["reason"].as_str().unwrap().contains(needle))
+    };
+    assert!(has(5, "採用日", "2023-02-30"), "{p}");
+    assert!(has(6, "所属コード", "S9999"), "{p}");
+    assert!(has(7, "職員番号", "line 2"), "{p}");
+    assert!(has(8, "職級", "社長"), "{p}");
+    assert!(has(8, "採用日", "R5.13.1"), "{p}");
+    assert_eq!(bad_rows.len(), 5, "{p}");
+
+    // Missing columns, duplicate columns, empty file, UTF-16, wrong declared encoding.
+    let cases: Vec<(&str, Vec<u8>, &str)> = vec![
+        ("text/csv", "職員番号,氏名\n1,a\n".into(), "missing required columns"),
+        ("text/csv", "employee_no,職員番号,name,kana,section_code,grade,hire_date\n".into(), "twice"),
+        ("text/csv", Vec::new(), "empty"),
+        ("text/csv", b"\xFF\xFEe\x00m\x00".to_vec(), "UTF-16"),
+        ("text/csv; charset=utf-8", encoding_rs::SHIFT_JIS.encode(&rows()).0.to_vec(), "not valid UTF-8"),
+        ("text/csv", vec![0x82, 0xFF, 0xFE, 0x81, 0x0A], "neither UTF-8 nor Shift_JIS"),
+    ];
+    for (ct, body, needle) in cases {
+        let p = assert_problem(import(&app, "", ct, body).await, 422, "import-file").await;
+        assert!(p["detail"].as_str().unwrap().contains(needle), "{needle}: {p}");
+    }
+    assert_problem(import(&app, "", "application/json", b"{}".to_vec()).await, 415, "unsupported-media-type").await;
+    assert_problem(import(&app, "", "text/csv; charset=latin1", rows().into()).await, 415, "unsupported-media-type").await;
+    let big = vec![b'a'; 9 * 1024 * 1024];
+    assert_problem(import(&app, "", "text/csv", big).await, 413, "payload-too-large").await;
+    let employee = app.token(people::EMPLOYEE, &[Role::Employee]);
+    let res = app.post_csv("/api/v1/employees/import", &employee, "text/csv", rows().into()).await;
+    assert_problem(res, 403, "forbidden").await;
+
+    assert_eq!(app.all_employees().await, before, "a rejected import changed the roster");
+    assert_eq!(app.audit_count().await, audit_before, "a rejected import wrote audit entries");
+}
