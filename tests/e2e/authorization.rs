@@ -65,7 +65,9 @@ async fn call(app: &TestApp, method: &str, path: &str, token: Option<&str>, t: &
     let hr = app.hr();
     let concrete = match path {
         p if p.starts_with("/api/v1/employees/{id}") => p.replace("{id}", t.employee["id"].as_str().unwrap()),
-        p if p.starts_with("/api/v1/departments/{id}") => p.replace("{id}", t.department["id"].as_str().unwrap()),
+        p if p.starts_with("/api/v1/departments/{id}") => {
+            p.replace("{id}", t.department["id"].as_str().unwrap())
+        }
         p if p.starts_with("/api/v1/sections/{id}") => p.replace("{id}", t.section["id"].as_str().unwrap()),
         p => p.to_string(),
     };
@@ -119,23 +121,29 @@ async fn call(app: &TestApp, method: &str, path: &str, token: Option<&str>, t: &
 async fn every_route_for_every_role() {
     let app = spawn().await;
     let hr = app.hr();
-    let doc: Value = app.request(Method::GET, "/openapi.json", None).send().await.unwrap().json().await.unwrap();
+    let doc: Value =
+        app.request(Method::GET, "/openapi.json", None).send().await.unwrap().json().await.unwrap();
     let documented: BTreeSet<(String, String)> = doc["paths"]
         .as_object()
         .unwrap()
         .iter()
-        .flat_map(|(path, item)| item.as_object().unwrap().keys().map(move |m| (m.to_uppercase(), path.clone())))
+        .flat_map(|(path, item)| {
+            item.as_object().unwrap().keys().map(move |m| (m.to_uppercase(), path.clone()))
+        })
         .collect();
-    let covered: BTreeSet<(String, String)> = MATRIX.iter().map(|(m, p, _)| (m.to_string(), p.to_string())).collect();
+    let covered: BTreeSet<(String, String)> =
+        MATRIX.iter().map(|(m, p, _)| (m.to_string(), p.to_string())).collect();
     let missing: Vec<_> = documented.difference(&covered).collect();
     let stale: Vec<_> = covered.difference(&documented).collect();
     assert!(missing.is_empty(), "routes without an authorisation row: {missing:?}");
     assert!(stale.is_empty(), "rows for routes that no longer exist: {stale:?}");
 
     let employee = app.employee(people::OTHER_DEPARTMENT).await;
-    let section = app.get_json(&format!("/api/v1/sections/{}", employee["section_id"].as_str().unwrap()), &hr).await;
-    let department =
-        app.get_json(&format!("/api/v1/departments/{}", employee["department_id"].as_str().unwrap()), &hr).await;
+    let section =
+        app.get_json(&format!("/api/v1/sections/{}", employee["section_id"].as_str().unwrap()), &hr).await;
+    let department = app
+        .get_json(&format!("/api/v1/departments/{}", employee["department_id"].as_str().unwrap()), &hr)
+        .await;
     let targets = Targets { employee, department, section };
 
     let mut failures = Vec::new();
@@ -178,7 +186,12 @@ async fn scopes_own_record_section_and_department() {
         let app = &app;
         async move {
             let page = app.get_json("/api/v1/employees?limit=200", &token).await;
-            page["items"].as_array().unwrap().iter().map(|e| e["employee_no"].as_str().unwrap().to_string()).collect::<Vec<_>>()
+            page["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|e| e["employee_no"].as_str().unwrap().to_string())
+                .collect::<Vec<_>>()
         }
     };
     assert_eq!(list(employee).await, vec![people::EMPLOYEE.to_string()]);
@@ -193,7 +206,8 @@ async fn scopes_own_record_section_and_department() {
 #[tokio::test]
 async fn another_organisation_is_not_found_for_every_role() {
     let app = spawn().await;
-    let other = kenshu_tests::token_for(kenshu_tests::OTHER_ORG, people::OTHER_ORG_EMPLOYEE, &[Role::HrAdmin]);
+    let other =
+        kenshu_tests::token_for(kenshu_tests::OTHER_ORG, people::OTHER_ORG_EMPLOYEE, &[Role::HrAdmin]);
     let theirs = app.get_json("/api/v1/employees", &other).await;
     assert_eq!(theirs["items"].as_array().unwrap().len(), 1);
     let their_id = theirs["items"][0]["id"].as_str().unwrap().to_string();

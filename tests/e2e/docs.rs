@@ -38,7 +38,14 @@ async fn served_document_docs_page_and_health() {
         let res = app.request(Method::GET, asset, None).send().await.unwrap();
         assert_eq!(res.status(), 200, "{asset}");
     }
-    let init = app.request(Method::GET, "/docs/swagger-initializer.js", None).send().await.unwrap().text().await.unwrap();
+    let init = app
+        .request(Method::GET, "/docs/swagger-initializer.js", None)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     assert!(init.contains("/openapi.json"), "{init}");
 
     for path in ["/healthz", "/readyz"] {
@@ -47,6 +54,7 @@ async fn served_document_docs_page_and_health() {
         assert!(res.headers().contains_key("x-request-id"));
     }
     // A sane caller-supplied request id is kept (portals correlate their own logs).
-    let res = app.request(Method::GET, "/healthz", None).header("X-Request-Id", "portal-42").send().await.unwrap();
+    let res =
+        app.request(Method::GET, "/healthz", None).header("X-Request-Id", "portal-42").send().await.unwrap();
     assert_eq!(res.headers()["x-request-id"], "portal-42");
 }

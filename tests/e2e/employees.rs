@@ -47,7 +47,9 @@ async fn create_read_update_with_etags_and_audit() {
     body["promotions"] = json!({"主任": "2021-04-01", "係長": "2025-04-01"});
     // Without If-Match: 428. With a stale one: 412, naming the current version.
     assert_problem(app.put_json(&location, &hr, None, &body).await, 428, "precondition-required").await;
-    let p = assert_problem(app.put_json(&location, &hr, Some("\"7\""), &body).await, 412, "precondition-failed").await;
+    let p =
+        assert_problem(app.put_json(&location, &hr, Some("\"7\""), &body).await, 412, "precondition-failed")
+            .await;
     assert_eq!(p["current_version"], 1);
     let res = app.put_json(&location, &hr, Some("\"1\""), &body).await;
     assert_eq!(res.status(), 200);
@@ -55,7 +57,8 @@ async fn create_read_update_with_etags_and_audit() {
     let updated: Value = res.json().await.unwrap();
     assert_eq!(updated["grade"], "係長");
     // Someone else still holding version 1 cannot overwrite.
-    assert_problem(app.put_json(&location, &hr, Some("\"1\""), &body).await, 412, "precondition-failed").await;
+    assert_problem(app.put_json(&location, &hr, Some("\"1\""), &body).await, 412, "precondition-failed")
+        .await;
 
     // Leaving the roster: inactive, never deleted.
     body["active"] = json!(false);
@@ -68,7 +71,8 @@ async fn create_read_update_with_etags_and_audit() {
 
     let id = created["id"].as_str().unwrap();
     let audit = app.get_json(&format!("/api/v1/audit?entity_type=employee&entity_id={id}"), &hr).await;
-    let actions: Vec<&str> = audit["items"].as_array().unwrap().iter().map(|a| a["action"].as_str().unwrap()).collect();
+    let actions: Vec<&str> =
+        audit["items"].as_array().unwrap().iter().map(|a| a["action"].as_str().unwrap()).collect();
     assert_eq!(actions, vec!["employee.update", "employee.update", "employee.create"]);
     let last = &audit["items"][1];
     assert_eq!(last["actor"], people::HR);
@@ -86,7 +90,8 @@ async fn bad_input_is_a_clear_problem_and_writes_nothing() {
 
     let mut unknown_field = new_employee(&section);
     unknown_field["salary"] = json!(1);
-    let p = assert_problem(app.post_json("/api/v1/employees", &hr, &unknown_field).await, 422, "validation").await;
+    let p = assert_problem(app.post_json("/api/v1/employees", &hr, &unknown_field).await, 422, "validation")
+        .await;
     assert!(p["errors"][0]["reason"].as_str().unwrap().contains("salary"));
 
     let mut bad = new_employee(&section);
@@ -95,7 +100,8 @@ async fn bad_input_is_a_clear_problem_and_writes_nothing() {
     bad["email"] = json!("no-at-sign");
     bad["promotions"] = json!({"理事": "2020-04-01"});
     let p = assert_problem(app.post_json("/api/v1/employees", &hr, &bad).await, 422, "validation").await;
-    let fields: HashSet<&str> = p["errors"].as_array().unwrap().iter().map(|e| e["field"].as_str().unwrap()).collect();
+    let fields: HashSet<&str> =
+        p["errors"].as_array().unwrap().iter().map(|e| e["field"].as_str().unwrap()).collect();
     for f in ["kana", "grade", "email", "promotions"] {
         assert!(fields.contains(f), "{f} not reported: {p}");
     }
@@ -106,7 +112,8 @@ async fn bad_input_is_a_clear_problem_and_writes_nothing() {
 
     let mut other_section = new_employee(&section);
     other_section["section_id"] = json!(uuid::Uuid::now_v7());
-    let p = assert_problem(app.post_json("/api/v1/employees", &hr, &other_section).await, 422, "validation").await;
+    let p = assert_problem(app.post_json("/api/v1/employees", &hr, &other_section).await, 422, "validation")
+        .await;
     assert_eq!(p["errors"][0]["field"], "section_id");
 
     let res = app
@@ -156,7 +163,10 @@ async fn filters_and_keyset_pagination() {
             }
             let page = app.get_json(&path, &hr).await;
             for e in page["items"].as_array().unwrap() {
-                seen.push((e["kana"].as_str().unwrap().to_string(), e["employee_no"].as_str().unwrap().to_string()));
+                seen.push((
+                    e["kana"].as_str().unwrap().to_string(),
+                    e["employee_no"].as_str().unwrap().to_string(),
+                ));
             }
             match page["next_cursor"].as_str() {
                 Some(c) => cursor = Some(c.to_string()),
@@ -174,15 +184,25 @@ async fn filters_and_keyset_pagination() {
     // A cursor of one sort is refused by the other.
     let page = app.get_json("/api/v1/employees?limit=5", &hr).await;
     let c = page["next_cursor"].as_str().unwrap();
-    assert_problem(app.get(&format!("/api/v1/employees?sort=kana&cursor={c}"), &hr).await, 422, "validation").await;
+    assert_problem(app.get(&format!("/api/v1/employees?sort=kana&cursor={c}"), &hr).await, 422, "validation")
+        .await;
 
     let count = |q: &'static str| {
         let app = &app;
         let hr = hr.clone();
-        async move { app.get_json(&format!("/api/v1/employees?limit=200&{q}"), &hr).await["items"].as_array().unwrap().len() }
+        async move {
+            app.get_json(&format!("/api/v1/employees?limit=200&{q}"), &hr).await["items"]
+                .as_array()
+                .unwrap()
+                .len()
+        }
     };
     assert_eq!(count("grade=部長").await, 9);
-    assert_eq!(count("tag=%E9%98%B2%E7%81%BD%E6%8B%85%E5%BD%93").await, 15, "防災担当: the 15 of 防災危機管理課");
+    assert_eq!(
+        count("tag=%E9%98%B2%E7%81%BD%E6%8B%85%E5%BD%93").await,
+        15,
+        "防災担当: the 15 of 防災危機管理課"
+    );
     assert_eq!(count("hired_fiscal_year=2023").await, 38, "new hires: two in each of 19 sections");
     // Half-width kana and hiragana find the same people as katakana.
     let a = count("q=%EF%BD%BB%EF%BE%84%EF%BD%B3").await; // ｻﾄｳ

@@ -4,11 +4,14 @@ use kenshu_domain::auth::Role;
 use kenshu_tests::{assert_problem, people, spawn, TestApp};
 use serde_json::Value;
 
-const HEADER_JA: &str = "職員番号,氏名,フリガナ,所属コード,職級,採用日,昇格日,雇用形態,退職予定日,タグ,備考\n";
+const HEADER_JA: &str =
+    "職員番号,氏名,フリガナ,所属コード,職級,採用日,昇格日,雇用形態,退職予定日,タグ,備考\n";
 
 fn rows() -> String {
     let mut s = String::from(HEADER_JA);
-    s.push_str("３０００１,新田　一郎,ﾆｯﾀ ｲﾁﾛｳ,S0101,主任,令和2年4月1日,主任=R5.4.1,正規,,防災担当;評価者,メモ\n");
+    s.push_str(
+        "３０００１,新田　一郎,ﾆｯﾀ ｲﾁﾛｳ,S0101,主任,令和2年4月1日,主任=R5.4.1,正規,,防災担当;評価者,メモ\n",
+    );
     s.push_str("30002,新田 二郎,にった じろう,S0102,一般,2023/4/1,,会計年度任用,,,\n");
     s.push_str("30003,新田 三郎,ニッタ サブロウ,S0201,係長,H20.4.1,主任=2012-04-01;係長=2022-04-01,正規,2024-03-31,,\n");
     s
@@ -40,7 +43,11 @@ async fn upsert_utf8_bom_and_shift_jis_idempotently() {
     let (sjis, _, _) = encoding_rs::SHIFT_JIS.encode(&text);
     for ct in ["text/csv", "text/csv; charset=Shift_JIS"] {
         let report: Value = import(&app, "mode=upsert", ct, sjis.to_vec()).await.json().await.unwrap();
-        assert_eq!((report["created"].as_u64(), report["unchanged"].as_u64()), (Some(0), Some(3)), "{ct}: {report}");
+        assert_eq!(
+            (report["created"].as_u64(), report["unchanged"].as_u64()),
+            (Some(0), Some(3)),
+            "{ct}: {report}"
+        );
     }
     // English headers, one change.
     let csv = "employee_no,name,kana,section_code,grade,hire_date\n30002,新田 二郎,ニッタ ジロウ,S0102,主任,2023-04-01\n";
@@ -58,11 +65,18 @@ async fn full_roster_marks_missing_employees_inactive_and_dry_run_writes_nothing
     let mut csv = String::from("employee_no,name,kana,section_code,grade,hire_date,promotions,post,tags,employment_type,retirement_date,email\n");
     let sections: Value = app.get_json("/api/v1/sections?limit=200", &app.hr()).await;
     let code_of = |id: &Value| {
-        sections["items"].as_array().unwrap().iter().find(|s| &s["id"] == id).unwrap()["code"].as_str().unwrap().to_string()
+        sections["items"].as_array().unwrap().iter().find(|s| &s["id"] == id).unwrap()["code"]
+            .as_str()
+            .unwrap()
+            .to_string()
     };
     for e in all.iter().filter(|e| e["employee_no"] != people::SAME_SECTION) {
-        let promotions: Vec<String> =
-            e["promotions"].as_object().unwrap().iter().map(|(g, d)| format!("{g}={}", d.as_str().unwrap())).collect();
+        let promotions: Vec<String> = e["promotions"]
+            .as_object()
+            .unwrap()
+            .iter()
+            .map(|(g, d)| format!("{g}={}", d.as_str().unwrap()))
+            .collect();
         let tags: Vec<&str> = e["tags"].as_array().unwrap().iter().map(|t| t.as_str().unwrap()).collect();
         csv.push_str(&format!(
             "{},{},{},{},{},{},{},{},{},{},{},{}\n",
@@ -81,9 +95,14 @@ async fn full_roster_marks_missing_employees_inactive_and_dry_run_writes_nothing
         ));
     }
     let audit_before = app.audit_count().await;
-    let report: Value = import(&app, "dry_run=true", "text/csv", csv.clone().into()).await.json().await.unwrap();
+    let report: Value =
+        import(&app, "dry_run=true", "text/csv", csv.clone().into()).await.json().await.unwrap();
     assert_eq!(report["dry_run"], true);
-    assert_eq!((report["unchanged"].as_u64(), report["deactivated"].as_u64()), (Some(293), Some(1)), "{report}");
+    assert_eq!(
+        (report["unchanged"].as_u64(), report["deactivated"].as_u64()),
+        (Some(293), Some(1)),
+        "{report}"
+    );
     assert_eq!(app.employee(people::SAME_SECTION).await["active"], true, "dry run changed data");
     assert_eq!(app.audit_count().await, audit_before, "dry run wrote audit entries");
 
@@ -110,7 +129,9 @@ async fn bad_files_are_rejected_whole_with_every_bad_row() {
     let p = assert_problem(import(&app, "", "text/csv", csv.into()).await, 422, "import-rejected").await;
     let bad_rows = p["rows"].as_array().unwrap();
     let has = |line: u64, column: &str, needle: &str| {
-        bad_rows.iter().any(|r| r["line"] == line && r["column"] == column && r["reason"].as_str().unwrap().contains(needle))
+        bad_rows.iter().any(|r| {
+            r["line"] == line && r["column"] == column && r["reason"].as_str().unwrap().contains(needle)
+        })
     };
     assert!(has(5, "採用日", "2023-02-30"), "{p}");
     assert!(has(6, "所属コード", "S9999"), "{p}");
@@ -132,8 +153,14 @@ async fn bad_files_are_rejected_whole_with_every_bad_row() {
         let p = assert_problem(import(&app, "", ct, body).await, 422, "import-file").await;
         assert!(p["detail"].as_str().unwrap().contains(needle), "{needle}: {p}");
     }
-    assert_problem(import(&app, "", "application/json", b"{}".to_vec()).await, 415, "unsupported-media-type").await;
-    assert_problem(import(&app, "", "text/csv; charset=latin1", rows().into()).await, 415, "unsupported-media-type").await;
+    assert_problem(import(&app, "", "application/json", b"{}".to_vec()).await, 415, "unsupported-media-type")
+        .await;
+    assert_problem(
+        import(&app, "", "text/csv; charset=latin1", rows().into()).await,
+        415,
+        "unsupported-media-type",
+    )
+    .await;
     let big = vec![b'a'; 9 * 1024 * 1024];
     assert_problem(import(&app, "", "text/csv", big).await, 413, "payload-too-large").await;
     let employee = app.token(people::EMPLOYEE, &[Role::Employee]);

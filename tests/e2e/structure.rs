@@ -7,7 +7,8 @@ use serde_json::{json, Value};
 async fn departments_and_sections_with_heads_versions_and_conflicts() {
     let app = spawn().await;
     let hr = app.hr();
-    let res = app.post_json("/api/v1/departments", &hr, &json!({"code": "ｄ１０", "name": "会計管理部"})).await;
+    let res =
+        app.post_json("/api/v1/departments", &hr, &json!({"code": "ｄ１０", "name": "会計管理部"})).await;
     assert_eq!(res.status(), 201);
     let dept: Value = res.json().await.unwrap();
     assert_eq!(dept["code"], "d10");
@@ -18,12 +19,20 @@ async fn departments_and_sections_with_heads_versions_and_conflicts() {
     assert_eq!(p["errors"].as_array().unwrap().len(), 2);
 
     let res = app
-        .post_json("/api/v1/sections", &hr, &json!({"code": "S1001", "name": "会計課", "department_id": dept["id"]}))
+        .post_json(
+            "/api/v1/sections",
+            &hr,
+            &json!({"code": "S1001", "name": "会計課", "department_id": dept["id"]}),
+        )
         .await;
     assert_eq!(res.status(), 201);
     let section: Value = res.json().await.unwrap();
     let orphan = app
-        .post_json("/api/v1/sections", &hr, &json!({"code": "S1002", "name": "x", "department_id": uuid::Uuid::now_v7()}))
+        .post_json(
+            "/api/v1/sections",
+            &hr,
+            &json!({"code": "S1002", "name": "x", "department_id": uuid::Uuid::now_v7()}),
+        )
         .await;
     assert_problem(orphan, 422, "validation").await;
 
@@ -43,7 +52,8 @@ async fn departments_and_sections_with_heads_versions_and_conflicts() {
     let me = app.get_json("/api/v1/me", &as_head).await;
     assert_eq!(me["headed_sections"], json!([section["id"]]));
 
-    let sections = app.get_json(&format!("/api/v1/sections?department_id={}", dept["id"].as_str().unwrap()), &hr).await;
+    let sections =
+        app.get_json(&format!("/api/v1/sections?department_id={}", dept["id"].as_str().unwrap()), &hr).await;
     assert_eq!(sections["items"].as_array().unwrap().len(), 1);
 }
 
@@ -60,7 +70,9 @@ async fn grade_ladder_replacement_keeps_grades_in_use() {
     // Dropping 部長, which nine people hold, is refused.
     let mut shorter = ladder.clone();
     shorter["grades"].as_array_mut().unwrap().pop();
-    let p = assert_problem(app.put_json("/api/v1/grades", &hr, Some(&etag), &shorter).await, 422, "validation").await;
+    let p =
+        assert_problem(app.put_json("/api/v1/grades", &hr, Some(&etag), &shorter).await, 422, "validation")
+            .await;
     assert!(p["errors"][0]["reason"].as_str().unwrap().contains("部長"));
     let dup = json!({"grades": [{"name": "主任"}, {"name": "主任"}]});
     assert_problem(app.put_json("/api/v1/grades", &hr, Some(&etag), &dup).await, 422, "validation").await;
@@ -69,7 +81,12 @@ async fn grade_ladder_replacement_keeps_grades_in_use() {
     longer["grades"].as_array_mut().unwrap().push(json!({"name": "理事", "aliases": ["参与"]}));
     let res = app.put_json("/api/v1/grades", &hr, Some(&etag), &longer).await;
     assert_eq!(res.status(), 200);
-    assert_problem(app.put_json("/api/v1/grades", &hr, Some(&etag), &longer).await, 412, "precondition-failed").await;
+    assert_problem(
+        app.put_json("/api/v1/grades", &hr, Some(&etag), &longer).await,
+        412,
+        "precondition-failed",
+    )
+    .await;
     let after = app.get_json("/api/v1/grades", &hr).await;
     assert_eq!(after["grades"][7]["name"], "理事");
 }

@@ -66,31 +66,50 @@ async fn token_faults_are_401_problems() {
         ("not bearer", Some(format!("Basic {}", b64.encode("a:b")))),
         ("garbage", Some("Bearer not-a-jwt".into())),
         ("expired", Some(format!("Bearer {}", hs(Algorithm::HS256, &claims(json!({"exp": now - 3600})))))),
-        ("not yet valid", Some(format!("Bearer {}", hs(Algorithm::HS256, &claims(json!({"nbf": now + 3600})))))),
-        ("wrong audience", Some(format!("Bearer {}", hs(Algorithm::HS256, &claims(json!({"aud": "other"})))))),
+        (
+            "not yet valid",
+            Some(format!("Bearer {}", hs(Algorithm::HS256, &claims(json!({"nbf": now + 3600}))))),
+        ),
+        (
+            "wrong audience",
+            Some(format!("Bearer {}", hs(Algorithm::HS256, &claims(json!({"aud": "other"}))))),
+        ),
         ("wrong issuer", Some(format!("Bearer {}", hs(Algorithm::HS256, &claims(json!({"iss": "evil"})))))),
         ("no exp", Some(format!("Bearer {}", hs(Algorithm::HS256, &claims(json!({"exp": null})))))),
         ("wrong algorithm HS512", Some(format!("Bearer {}", hs(Algorithm::HS512, &claims(json!({})))))),
         ("alg none", Some(format!("Bearer {none}"))),
         ("tampered", Some(format!("Bearer {tampered}"))),
-        ("unknown organisation", Some(format!("Bearer {}", hs(Algorithm::HS256, &claims(json!({"org": "nowhere"})))))),
+        (
+            "unknown organisation",
+            Some(format!("Bearer {}", hs(Algorithm::HS256, &claims(json!({"org": "nowhere"}))))),
+        ),
         (
             "RS256 with an unknown kid",
-            Some(format!("Bearer {}", signed(Algorithm::RS256, Some("nope"), "rsa-private.pem", &claims(json!({}))))),
+            Some(format!(
+                "Bearer {}",
+                signed(Algorithm::RS256, Some("nope"), "rsa-private.pem", &claims(json!({})))
+            )),
         ),
         (
             "RS256 signed by another key",
-            Some(format!("Bearer {}", signed(Algorithm::RS256, Some("rsa-1"), "other-rsa-private.pem", &claims(json!({}))))),
+            Some(format!(
+                "Bearer {}",
+                signed(Algorithm::RS256, Some("rsa-1"), "other-rsa-private.pem", &claims(json!({})))
+            )),
         ),
         (
             "ES256 token naming the RSA key",
-            Some(format!("Bearer {}", signed(Algorithm::ES256, Some("rsa-1"), "ec-private.pem", &claims(json!({}))))),
+            Some(format!(
+                "Bearer {}",
+                signed(Algorithm::ES256, Some("rsa-1"), "ec-private.pem", &claims(json!({})))
+            )),
         ),
         (
             "RS256 signature presented as HS256 with the public key as secret",
             Some(format!("Bearer {}", {
                 let pubkey = key("rsa-public.pem");
-                encode(&Header::new(Algorithm::HS256), &claims(json!({})), &EncodingKey::from_secret(&pubkey)).unwrap()
+                encode(&Header::new(Algorithm::HS256), &claims(json!({})), &EncodingKey::from_secret(&pubkey))
+                    .unwrap()
             })),
         ),
     ];

@@ -62,13 +62,18 @@ fn test_config(database_url: &str) -> Config {
         ("KENSHU_JWT_SECRET", SECRET.to_string()),
         (
             "KENSHU_JWT_PUBLIC_KEYS",
-            format!("rsa-1={},ec-1={}", keys.join("rsa-public.pem").display(), keys.join("ec-public.pem").display()),
+            format!(
+                "rsa-1={},ec-1={}",
+                keys.join("rsa-public.pem").display(),
+                keys.join("ec-public.pem").display()
+            ),
         ),
         ("KENSHU_JWT_JWKS_FILE", keys.join("jwks.json").display().to_string()),
         ("KENSHU_MAX_UPLOAD_BYTES", (8 * 1024 * 1024).to_string()),
         ("KENSHU_CORS_ORIGINS", "https://portal.example.jp".to_string()),
     ];
-    Config::from_lookup(|k| vars.iter().find(|(key, _)| *key == k).map(|(_, v)| v.clone())).expect("test config")
+    Config::from_lookup(|k| vars.iter().find(|(key, _)| *key == k).map(|(_, v)| v.clone()))
+        .expect("test config")
 }
 
 enum Backend {
@@ -101,7 +106,8 @@ async fn seed_other_org(db: &Db) {
         ..Default::default()
     };
     let data =
-        kenshu_domain::employee::EmployeeData::validate(fields, &kenshu_domain::org::GradeLadder::default()).unwrap();
+        kenshu_domain::employee::EmployeeData::validate(fields, &kenshu_domain::org::GradeLadder::default())
+            .unwrap();
     employee::create(&*txn, &actor, &data, s.id).await.unwrap();
     txn.commit().await.unwrap();
 }
@@ -124,7 +130,8 @@ fn template() -> &'static Backend {
                         std::fs::create_dir_all(&dir).unwrap();
                         let path = dir.join("template.db");
                         let _ = std::fs::remove_file(&path);
-                        let db = Db::connect(&format!("sqlite://{}?mode=rwc", path.display()), 1).await.unwrap();
+                        let db =
+                            Db::connect(&format!("sqlite://{}?mode=rwc", path.display()), 1).await.unwrap();
                         seed(&db).await;
                         // Fold the WAL back into the file so a plain copy is complete.
                         db.conn()
@@ -135,13 +142,7 @@ fn template() -> &'static Backend {
                         Backend::Sqlite { template: path }
                     }
                     Some(admin_url) => {
-                        let template = format!("kenshu_tpl_{}", Uuid::new_v4().simple());
-                        let admin = Db::connect(&admin_url, 1).await.unwrap();
-                        pg(&admin, &format!("CREATE DATABASE {template}")).await;
-                        let db = Db::connect(&with_db(&admin_url, &template), 2).await.unwrap();
-                        seed(&db).await;
-                        db.close().await.unwrap();
-                        admin.close().await.unwrap();
+                        let template = postgres_template(&admin_url).await;
                         Backend::Postgres { admin_url, template }
                     }
                 }
@@ -153,18 +154,61 @@ fn template() -> &'static Backend {
 }
 
 async fn pg(admin: &Db, sql: &str) {
-    admin.conn().execute(Statement::from_string(admin.backend(), sql)).await.unwrap_or_else(|e| panic!("{sql}: {e}"));
+    admin
+        .conn()
+        .execute(Statement::from_string(admin.backend(), sql))
+        .await
+        .unwrap_or_else(|e| panic!("{sql}: {e}"));
 }
 
 fn with_db(url: &str, name: &str) -> String {
-    match url.rfind('/') {
-        Some(i) if url[..i].contains("://") && url[..i].rfind('/') != Some(url.find("://").unwrap() + 2) => {
-            let rest = &url[i + 1..];
-            let query = rest.find('?').map(|q| &rest[q..]).unwrap_or("");
-            format!("{}/{name}{query}", &url[..i])
+    let after_scheme = url.find("://").map(|i| i + 3).unwrap_or(0);
+    let path_start = url[after_scheme..].find('/').map(|i| i + after_scheme).unwrap_or(url.len());
+    let query = url[path_start..].find('?').map(|q| &url[path_start + q..]).unwrap_or("");
+    format!("{}/{name}{query}", &url[..path_start])
+}
+
+/// One template per build of the test binary, shared by its processes (nextest runs one per
+/// test) and by later runs of the same build; templates of older builds are dropped.
+async fn postgres_template(admin_url: &str) -> String {
+    use std::hash::{Hash, Hasher};
+    let exe = std::env::current_exe().unwrap();
+    let modified = std::fs::metadata(&exe).and_then(|m| m.modified()).ok();
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    (exe, modified).hash(&mut h);
+    let name = format!("kenshu_tpl_{:016x}", h.finish());
+    let admin = Db::connect(admin_url, 1).await.unwrap();
+    let exists = |n: String| {
+        let admin = admin.clone();
+        async move {
+            let sql = format!("SELECT 1 FROM pg_database WHERE datname = '{n}'");
+            admin.conn().query_one(Statement::from_string(admin.backend(), sql)).await.unwrap().is_some()
         }
-        _ => format!("{url}/{name}"),
+    };
+    if !exists(name.clone()).await {
+        let tmp = format!("kenshu_tmp_{}", Uuid::new_v4().simple());
+        pg(&admin, &format!("CREATE DATABASE {tmp}")).await;
+        let db = Db::connect(&with_db(admin_url, &tmp), 2).await.unwrap();
+        seed(&db).await;
+        db.close().await.unwrap();
+        // Renaming is atomic: a process that lost the race drops its copy.
+        let rename = format!("ALTER DATABASE {tmp} RENAME TO {name}");
+        if admin.conn().execute(Statement::from_string(admin.backend(), rename)).await.is_err() {
+            pg(&admin, &format!("DROP DATABASE IF EXISTS {tmp}")).await;
+        }
+        let stale = "SELECT datname FROM pg_database WHERE datname LIKE 'kenshu_tpl_%' OR datname LIKE 'kenshu_tmp_%'";
+        let rows = admin.conn().query_all(Statement::from_string(admin.backend(), stale)).await.unwrap();
+        for row in rows {
+            let old: String = row.try_get("", "datname").unwrap();
+            if old != name {
+                // Fails harmlessly while another process still uses it.
+                let sql = format!("DROP DATABASE IF EXISTS {old}");
+                let _ = admin.conn().execute(Statement::from_string(admin.backend(), sql)).await;
+            }
+        }
     }
+    admin.close().await.unwrap();
+    name
 }
 
 /// Remove what the test made, whether it passed or not.
@@ -241,7 +285,14 @@ async fn spawn_with(config: Config, cleanup: Cleanup) -> TestApp {
     let handle = server.handle();
     tokio::spawn(server);
     let client = reqwest::Client::builder().timeout(Duration::from_secs(60)).build().unwrap();
-    TestApp { base: format!("http://127.0.0.1:{port}"), client, db, database_url, server: handle, _cleanup: cleanup }
+    TestApp {
+        base: format!("http://127.0.0.1:{port}"),
+        client,
+        db,
+        database_url,
+        server: handle,
+        _cleanup: cleanup,
+    }
 }
 
 impl TestApp {
@@ -280,7 +331,12 @@ impl TestApp {
     }
 
     pub async fn post_csv(&self, path: &str, token: &str, content_type: &str, body: Vec<u8>) -> Response {
-        self.request(Method::POST, path, Some(token)).header("Content-Type", content_type).body(body).send().await.unwrap()
+        self.request(Method::POST, path, Some(token))
+            .header("Content-Type", content_type)
+            .body(body)
+            .send()
+            .await
+            .unwrap()
     }
 
     /// An HR token of the demo organisation.
@@ -290,7 +346,8 @@ impl TestApp {
 
     /// Find an employee by number through the API, as HR.
     pub async fn employee(&self, no: &str) -> Value {
-        let page = self.get_json(&format!("/api/v1/employees?q={no}&include_inactive=true"), &self.hr()).await;
+        let page =
+            self.get_json(&format!("/api/v1/employees?q={no}&include_inactive=true"), &self.hr()).await;
         page["items"]
             .as_array()
             .unwrap()
@@ -361,7 +418,10 @@ mod tests {
 
     #[test]
     fn database_name_replaced_in_url() {
-        assert_eq!(with_db("postgres://postgres@127.0.0.1:5432/postgres", "x"), "postgres://postgres@127.0.0.1:5432/x");
+        assert_eq!(
+            with_db("postgres://postgres@127.0.0.1:5432/postgres", "x"),
+            "postgres://postgres@127.0.0.1:5432/x"
+        );
         assert_eq!(with_db("postgres://u@h/db?sslmode=disable", "x"), "postgres://u@h/x?sslmode=disable");
         assert_eq!(with_db("postgres://u@h:5432", "x"), "postgres://u@h:5432/x");
     }
