@@ -52,6 +52,8 @@ enum Section {
     UpdatedAt,
 }
 
+/// Variant names are column names (`employee_no`), so they may repeat the table's.
+#[allow(clippy::enum_variant_names)]
 #[derive(DeriveIden)]
 enum Employee {
     Table,

@@ -14,8 +14,11 @@ use kenshu_persistence::{Actor, Db, RepoError};
 
 pub const DEMO_ORG: &str = "isehara";
 
-/// Departments and their sections: (code, name, [(code, name, tag for its staff)]).
-const UNITS: &[(&str, &str, &[(&str, &str, &str)])] = &[
+/// A section: code, name, and a tag every member of its staff holds ("" for none).
+type DemoSection = (&'static str, &'static str, &'static str);
+
+/// Departments and their sections.
+const UNITS: &[(&str, &str, &[DemoSection])] = &[
     ("D01", "企画部", &[("S0101", "企画政策課", ""), ("S0102", "情報政策課", "情報政策担当")]),
     (
         "D02",

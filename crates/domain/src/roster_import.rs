@@ -157,7 +157,7 @@ impl<'a> RosterReader<'a> {
         if raw_headers.iter().all(|h| h.trim().is_empty()) {
             return Err(FileError::Empty);
         }
-        let headers: Vec<String> = raw_headers.iter().map(|h| normalize(h)).collect();
+        let headers: Vec<String> = raw_headers.iter().map(normalize).collect();
         let columns: Vec<Option<Column>> = headers.iter().map(|h| column_for(h)).collect();
         let mut problems = Vec::new();
         let missing: Vec<&str> =

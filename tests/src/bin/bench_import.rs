@@ -1,1 +1,103 @@
-fn main() {}
+//! Benchmark: import a 50,000-row roster in one request.
+//!
+//! `TEST_DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres cargo run --release -p kenshu-tests --bin bench-import [-- --rows N --record]`
+//!
+//! Runs the real app over HTTP against a fresh database (as the tests do), posts the file three
+//! times (all new, all unchanged, 10% changed) and prints wall time per request and the
+//! process's peak resident memory. `--record` appends the result to bench/results.md.
+
+use std::fmt::Write as _;
+use std::time::Instant;
+
+use kenshu_tests::{repo_root, spawn};
+use serde_json::Value;
+
+const SECTIONS: &[&str] = &[
+    "S0101", "S0102", "S0201", "S0202", "S0203", "S0301", "S0302", "S0401", "S0402", "S0403", "S0501", "S0502",
+    "S0503", "S0601", "S0602", "S0701", "S0702", "S0801", "S0901",
+];
+const GRADES: &[&str] = &["一般", "主任", "主査", "係長", "課長補佐", "課長"];
+const KANA: &[&str] = &["イセハラ タロウ", "オオヤマ ハナコ", "サトウ ケンイチ", "スズキ ミサキ", "タナカ ユウト"];
+
+fn roster(rows: usize, variant: usize) -> String {
+    let mut csv = String::with_capacity(rows * 140);
+    csv.push_str("職員番号,氏名,フリガナ,メールアドレス,所属コード,職級,採用日,昇格日,雇用形態,タグ\n");
+    for i in 0..rows {
+        // In the changed variant every tenth employee moves to another section.
+        let moved = usize::from(variant > 0 && i % 10 == 0);
+        let grade = GRADES[i % GRADES.len()];
+        let promotion = if grade == "一般" { String::new() } else { format!("{grade}=R{}.4.1", 2 + i % 5) };
+        let _ = writeln!(
+            csv,
+            "B{i:06},職員 {i},{},b{i}@bench.example.jp,{},{grade},{}-04-01,{promotion},正規,{}",
+            KANA[i % KANA.len()],
+            SECTIONS[(i + moved) % SECTIONS.len()],
+            1990 + i % 30,
+            if i % 7 == 0 { "評価者" } else { "" },
+        );
+    }
+    csv
+}
+
+fn peak_rss_mib() -> f64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    status
+        .lines()
+        .find(|l| l.starts_with("VmHWM:"))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|kb| kb.parse::<f64>().ok())
+        .map(|kb| kb / 1024.0)
+        .unwrap_or(0.0)
+}
+
+#[tokio::main]
+async fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    let rows = args
+        .iter()
+        .position(|a| a == "--rows")
+        .and_then(|i| args.get(i + 1))
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(50_000usize);
+    let record = args.iter().any(|a| a == "--record");
+    let backend = if std::env::var("TEST_DATABASE_URL").is_ok_and(|u| !u.is_empty()) { "PostgreSQL" } else { "SQLite" };
+    let app = spawn().await;
+    let hr = app.hr();
+    let first = roster(rows, 0);
+    let changed = roster(rows, 1);
+    println!("file: {rows} rows, {:.1} MiB; backend: {backend}", first.len() as f64 / 1048576.0);
+    let rss_before = peak_rss_mib();
+    let mut lines = Vec::new();
+    for (label, body) in [("all new", &first), ("unchanged", &first), ("10% changed", &changed)] {
+        let started = Instant::now();
+        let res = app.post_csv("/api/v1/employees/import?mode=upsert", &hr, "text/csv", body.clone().into_bytes()).await;
+        let elapsed = started.elapsed();
+        let status = res.status();
+        let report: Value = res.json().await.unwrap();
+        assert!(status.is_success(), "{status}: {report}");
+        let line = format!(
+            "{label:12} {:>7.0} ms  created {} updated {} unchanged {}",
+            elapsed.as_secs_f64() * 1000.0,
+            report["created"],
+            report["updated"],
+            report["unchanged"]
+        );
+        println!("{line}");
+        lines.push(line);
+    }
+    let rss_after = peak_rss_mib();
+    let memory = format!("peak RSS {rss_after:.0} MiB (before the imports, with the file generated: {rss_before:.0} MiB)");
+    println!("{memory}");
+    if record {
+        let path = repo_root().join("bench/results.md");
+        let mut text = std::fs::read_to_string(&path).unwrap_or_default();
+        let _ = writeln!(
+            text,
+            "\n## {} · {backend} · {rows} rows · release build\n\n```\n{}\n{memory}\n```",
+            chrono::Utc::now().format("%Y-%m-%d"),
+            lines.join("\n")
+        );
+        std::fs::write(&path, text).unwrap();
+        println!("recorded in {}", path.display());
+    }
+}
