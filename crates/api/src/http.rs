@@ -16,12 +16,14 @@ pub fn etag(version: i32) -> String {
 /// The version the client read, from `If-Match: "N"`; updates without it are refused (428).
 pub fn if_match(req: &HttpRequest) -> ApiResult<i32> {
     let value = req.headers().get(header::IF_MATCH).ok_or(ApiError::PreconditionRequired)?;
-    let text = value.to_str().map_err(|_| ApiError::PreconditionFailed { current: 0 })?.trim();
+    let malformed =
+        || ApiError::BadRequest("If-Match must be the ETag you read, like \"3\" (* is not accepted)".into());
+    let text = value.to_str().map_err(|_| malformed())?.trim();
     let text = text.strip_prefix("W/").unwrap_or(text);
     text.strip_prefix('"')
         .and_then(|t| t.strip_suffix('"'))
         .and_then(|t| t.parse::<i32>().ok())
-        .ok_or(ApiError::BadRequest("If-Match must be an ETag this service sent, like \"3\"".into()))
+        .ok_or_else(malformed)
 }
 
 /// A JSON response carrying the resource's version as its ETag.

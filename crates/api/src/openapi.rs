@@ -1,6 +1,7 @@
 //! The OpenAPI document, derived from the handlers. A test keeps openapi/openapi.json equal to it.
 
-use utoipa::openapi::path::Operation;
+use utoipa::openapi::path::{Operation, ParameterIn};
+use utoipa::openapi::schema::{ObjectBuilder, Type};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityRequirement, SecurityScheme};
 use utoipa::openapi::{ContentBuilder, Ref, RefOr, Response, ResponseBuilder};
 use utoipa::{Modify, OpenApi};
@@ -27,7 +28,7 @@ use crate::routes::{audit, employees, health, import, me, structure};
         structure::get_grades, structure::put_grades,
         audit::list,
     ),
-    components(schemas(Problem, FieldErrorDto, RowErrorDto)),
+    components(schemas(Problem, FieldErrorDto, RowErrorDto, employees::EmployeeSortParam, import::EncodingParam)),
     modifiers(&CommonResponses),
     tags(
         (name = "health", description = "Liveness and readiness"),
@@ -54,6 +55,18 @@ fn problem(description: &str) -> RefOr<Response> {
     )
 }
 
+/// `If-Match` takes the ETag a read sent (`"3"`); `*` is refused, since it would overwrite
+/// whatever another user saved in between.
+fn if_match_schema() -> RefOr<utoipa::openapi::schema::Schema> {
+    RefOr::T(
+        ObjectBuilder::new()
+            .schema_type(Type::String)
+            .pattern(Some(r#"^(W/)?"[0-9]{1,9}"$"#))
+            .examples([serde_json::json!("\"3\"")])
+            .into(),
+    )
+}
+
 impl Modify for CommonResponses {
     fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
         let components = openapi.components.get_or_insert_with(Default::default);
@@ -71,6 +84,11 @@ impl Modify for CommonResponses {
                 [&mut item.get, &mut item.post, &mut item.put, &mut item.delete];
             for op in ops.into_iter().flatten() {
                 op.security = Some(vec![SecurityRequirement::new("bearer", Vec::<String>::new())]);
+                for param in op.parameters.iter_mut().flatten() {
+                    if param.parameter_in == ParameterIn::Header && param.name == "If-Match" {
+                        param.schema = Some(if_match_schema());
+                    }
+                }
                 let has_body = op.request_body.is_some();
                 let r = &mut op.responses.responses;
                 r.entry("400".into())

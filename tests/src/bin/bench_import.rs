@@ -13,11 +13,12 @@ use kenshu_tests::{repo_root, spawn};
 use serde_json::Value;
 
 const SECTIONS: &[&str] = &[
-    "S0101", "S0102", "S0201", "S0202", "S0203", "S0301", "S0302", "S0401", "S0402", "S0403", "S0501", "S0502",
-    "S0503", "S0601", "S0602", "S0701", "S0702", "S0801", "S0901",
+    "S0101", "S0102", "S0201", "S0202", "S0203", "S0301", "S0302", "S0401", "S0402", "S0403", "S0501",
+    "S0502", "S0503", "S0601", "S0602", "S0701", "S0702", "S0801", "S0901",
 ];
 const GRADES: &[&str] = &["一般", "主任", "主査", "係長", "課長補佐", "課長"];
-const KANA: &[&str] = &["イセハラ タロウ", "オオヤマ ハナコ", "サトウ ケンイチ", "スズキ ミサキ", "タナカ ユウト"];
+const KANA: &[&str] =
+    &["イセハラ タロウ", "オオヤマ ハナコ", "サトウ ケンイチ", "スズキ ミサキ", "タナカ ユウト"];
 
 fn roster(rows: usize, variant: usize) -> String {
     let mut csv = String::with_capacity(rows * 140);
@@ -60,7 +61,8 @@ async fn main() {
         .and_then(|n| n.parse().ok())
         .unwrap_or(50_000usize);
     let record = args.iter().any(|a| a == "--record");
-    let backend = if std::env::var("TEST_DATABASE_URL").is_ok_and(|u| !u.is_empty()) { "PostgreSQL" } else { "SQLite" };
+    let backend =
+        if std::env::var("TEST_DATABASE_URL").is_ok_and(|u| !u.is_empty()) { "PostgreSQL" } else { "SQLite" };
     let app = spawn().await;
     let hr = app.hr();
     let first = roster(rows, 0);
@@ -70,7 +72,9 @@ async fn main() {
     let mut lines = Vec::new();
     for (label, body) in [("all new", &first), ("unchanged", &first), ("10% changed", &changed)] {
         let started = Instant::now();
-        let res = app.post_csv("/api/v1/employees/import?mode=upsert", &hr, "text/csv", body.clone().into_bytes()).await;
+        let res = app
+            .post_csv("/api/v1/employees/import?mode=upsert", &hr, "text/csv", body.clone().into_bytes())
+            .await;
         let elapsed = started.elapsed();
         let status = res.status();
         let report: Value = res.json().await.unwrap();
@@ -86,7 +90,9 @@ async fn main() {
         lines.push(line);
     }
     let rss_after = peak_rss_mib();
-    let memory = format!("peak RSS {rss_after:.0} MiB (before the imports, with the file generated: {rss_before:.0} MiB)");
+    let memory = format!(
+        "peak RSS {rss_after:.0} MiB (before the imports, with the file generated: {rss_before:.0} MiB)"
+    );
     println!("{memory}");
     if record {
         let path = repo_root().join("bench/results.md");
