@@ -34,13 +34,8 @@ impl MigrationTrait for Migration {
                 .col(ColumnDef::new(AuditLog::EntityId).uuid().null())
                 .col(ColumnDef::new(AuditLog::Before).text().null())
                 .col(ColumnDef::new(AuditLog::After).text().null())
-                .foreign_key(
-                    ForeignKey::create()
-                        .name("fk_audit_log_org")
-                        .from(AuditLog::Table, AuditLog::OrgId)
-                        .to(Alias::new("organisation"), Alias::new("id"))
-                        .on_delete(ForeignKeyAction::Restrict),
-                )
+                // No foreign key to the organisation: the log is append-only and organisations are
+                // never deleted, and a key would cost a lookup per record on bulk imports.
                 .to_owned(),
         )
         .await?;

@@ -170,3 +170,23 @@ async fn bad_files_are_rejected_whole_with_every_bad_row() {
     assert_eq!(app.all_employees().await, before, "a rejected import changed the roster");
     assert_eq!(app.audit_count().await, audit_before, "a rejected import wrote audit entries");
 }
+
+#[tokio::test]
+async fn a_bad_row_after_written_batches_rolls_the_whole_file_back() {
+    // The import writes valid batches while it reads; a bad row near the end of a large file
+    // must still leave the roster and the audit log exactly as they were.
+    let app = spawn().await;
+    let before = app.all_employees().await;
+    let audit_before = app.audit_count().await;
+    let mut csv = String::from(HEADER_JA);
+    for i in 0..2500 {
+        csv.push_str(&format!("4{i:05},大量 {i},タイリョウ,S0101,一般,2020-04-01,,,,,\n"));
+    }
+    csv.push_str("499999,最後 誤り,サイゴ アヤマリ,S0101,一般,2020-13-01,,,,,\n");
+    let p = assert_problem(import(&app, "mode=upsert", "text/csv", csv.into()).await, 422, "import-rejected")
+        .await;
+    assert_eq!(p["rows"].as_array().unwrap().len(), 1, "{p}");
+    assert_eq!(p["rows"][0]["line"], 2502, "{p}");
+    assert_eq!(app.all_employees().await, before, "a rejected import changed the roster");
+    assert_eq!(app.audit_count().await, audit_before, "a rejected import wrote audit entries");
+}

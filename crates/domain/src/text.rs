@@ -1,16 +1,25 @@
 //! Text normalisation for data typed in Japanese offices: full-width digits, letters and spaces,
 //! half-width katakana and hiragana readings all arrive from Excel exports.
 
-use unicode_normalization::UnicodeNormalization;
+use unicode_normalization::{is_nfkc_quick, IsNormalized, UnicodeNormalization};
 
 /// NFKC-normalise, trim and collapse every run of whitespace (including U+3000) to one space.
 pub fn normalize(input: &str) -> String {
-    collapse_spaces(&input.nfkc().collect::<String>())
+    // Most cells (numbers, codes, already-clean names) are NFKC already; the quick check is a
+    // table lookup per char, far cheaper than decomposing and recomposing.
+    if input.is_ascii() || is_nfkc_quick(input.chars()) == IsNormalized::Yes {
+        collapse_spaces(input)
+    } else {
+        collapse_spaces(&input.nfkc().collect::<String>())
+    }
 }
 
 /// Trim and collapse whitespace without NFKC: used for kanji names, where NFKC would replace
 /// compatibility ideographs (異体字) that people rightly expect to keep in their name.
 pub fn collapse_spaces(input: &str) -> String {
+    if is_collapsed(input) {
+        return input.to_owned();
+    }
     let mut out = String::with_capacity(input.len());
     for word in input.split(|c: char| c.is_whitespace()).filter(|w| !w.is_empty()) {
         if !out.is_empty() {
@@ -19,6 +28,22 @@ pub fn collapse_spaces(input: &str) -> String {
         out.push_str(word);
     }
     out
+}
+
+/// No leading, trailing or repeated whitespace, and no whitespace but U+0020.
+fn is_collapsed(input: &str) -> bool {
+    let mut after_space = true;
+    for c in input.chars() {
+        if c.is_whitespace() {
+            if c != ' ' || after_space {
+                return false;
+            }
+            after_space = true;
+        } else {
+            after_space = false;
+        }
+    }
+    !after_space || input.is_empty()
 }
 
 /// Hiragana to katakana, so a reading typed either way compares equal (やまだ = ヤマダ).
@@ -45,6 +70,18 @@ mod tests {
     fn full_width_digits_and_spaces_are_normalised() {
         assert_eq!(normalize("　１２３４５　"), "12345");
         assert_eq!(normalize("伊勢原　 太郎"), "伊勢原 太郎");
+    }
+
+    #[test]
+    fn clean_text_passes_unchanged_and_unclean_text_is_collapsed() {
+        for clean in ["", "S0101", "伊勢原 太郎", "イセハラ タロウ"] {
+            assert_eq!(normalize(clean), clean);
+        }
+        for (dirty, want) in
+            [(" a", "a"), ("a ", "a"), ("a  b", "a b"), ("a\tb", "a b"), ("a\u{3000}b", "a b"), (" ", "")]
+        {
+            assert_eq!(normalize(dirty), want, "{dirty:?}");
+        }
     }
 
     #[test]

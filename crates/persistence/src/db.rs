@@ -7,6 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use kenshu_migrations::{Migrator, MigratorTrait};
+use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
 use sea_orm::{
     ConnectOptions, ConnectionTrait, Database, DatabaseBackend, DatabaseConnection, DatabaseTransaction,
     DbErr, Statement, TransactionTrait,
@@ -53,17 +54,18 @@ impl Db {
             .min_connections(1)
             .connect_timeout(Duration::from_secs(10))
             .acquire_timeout(Duration::from_secs(10))
-            .sqlx_logging(false);
+            .sqlx_logging(false)
+            // Pragmas are per connection, so they go into the options every pooled connection
+            // opens with, not into one statement on whichever connection answers first.
+            .map_sqlx_sqlite_opts(|o| {
+                o.journal_mode(SqliteJournalMode::Wal)
+                    .synchronous(SqliteSynchronous::Normal)
+                    .foreign_keys(true)
+                    .busy_timeout(Duration::from_secs(10))
+            });
         let conn = Database::connect(opts).await?;
         let write_lock = match conn.get_database_backend() {
-            DatabaseBackend::Sqlite => {
-                for pragma in
-                    ["PRAGMA journal_mode=WAL", "PRAGMA synchronous=NORMAL", "PRAGMA foreign_keys=ON"]
-                {
-                    conn.execute(Statement::from_string(DatabaseBackend::Sqlite, pragma)).await?;
-                }
-                Some(Arc::new(Mutex::new(())))
-            }
+            DatabaseBackend::Sqlite => Some(Arc::new(Mutex::new(()))),
             _ => None,
         };
         Ok(Self { conn, write_lock })

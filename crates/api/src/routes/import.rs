@@ -4,13 +4,12 @@
 //! re-reads the same bytes and writes in batches inside one transaction (all-or-nothing).
 
 use std::collections::HashSet;
-use std::sync::Arc;
 
 use actix_web::http::header;
 use actix_web::{web, HttpRequest, HttpResponse};
 use futures_util::StreamExt;
 use kenshu_domain::auth::{authorize, Action};
-use kenshu_domain::roster_import::{Encoding, FileError, RosterReader};
+use kenshu_domain::roster_import::{Encoding, FileError, RosterReader, RosterRow, RowError};
 use kenshu_persistence::repo::audit::{self, Change};
 use kenshu_persistence::repo::employee::{ImportStats, RosterWriter};
 use kenshu_persistence::repo::{org, structure};
@@ -20,6 +19,9 @@ use utoipa::{IntoParams, ToSchema};
 use crate::auth::Auth;
 use crate::problem::{ApiError, ApiResult, Problem};
 use crate::state::AppState;
+
+/// Rows per batch handed from the parser to the writer.
+const IMPORT_BATCH: usize = 1000;
 
 #[derive(Debug, Clone, Copy, Deserialize, Serialize, ToSchema, Default, PartialEq, Eq)]
 #[serde(rename_all = "snake_case")]
@@ -140,46 +142,53 @@ pub async fn import_roster(
     let codes: HashSet<String> =
         structure::section_index(state.db.conn(), org_id).await?.into_keys().collect();
 
-    // Pass 1: every row, every error. CPU-bound, so off the async workers.
-    let (ladder, codes, body) = (Arc::new(ladder), Arc::new(codes), body);
-    let pass1 = {
-        let (ladder, codes, body) = (ladder.clone(), codes.clone(), body.clone());
-        web::block(move || -> Result<(Vec<String>, Vec<_>), FileError> {
-            let mut reader = RosterReader::open(&body, encoding, &ladder, &codes)?;
-            let mut errors = Vec::new();
-            while let Some(row) = reader.next_row() {
-                if let Err(e) = row {
-                    errors.extend(e);
+    // One pass: a blocking thread parses and validates every row while this task writes the
+    // valid batches in one transaction. After the first bad row nothing more is sent, but every
+    // row is still checked so the answer lists all errors; then the transaction is rolled back
+    // (dropped), so a rejected file writes nothing. The bounded channel keeps only a few
+    // batches of parsed rows in memory beside the body.
+    let (tx, mut rx) = tokio::sync::mpsc::channel::<Vec<RosterRow>>(8);
+    let parser = web::block(move || -> Result<(Vec<String>, Vec<RowError>), FileError> {
+        let mut reader = RosterReader::open(&body, encoding, &ladder, &codes)?;
+        let mut errors = Vec::new();
+        let mut batch = Vec::with_capacity(IMPORT_BATCH);
+        let mut writer_gone = false;
+        while let Some(row) = reader.next_row() {
+            match row {
+                Err(e) => errors.extend(e),
+                Ok(row) if errors.is_empty() && !writer_gone => {
+                    batch.push(row);
+                    if batch.len() == IMPORT_BATCH {
+                        let full = std::mem::replace(&mut batch, Vec::with_capacity(IMPORT_BATCH));
+                        writer_gone = tx.blocking_send(full).is_err();
+                    }
                 }
+                Ok(_) => {}
             }
-            Ok((reader.ignored_columns(), errors))
-        })
-    };
-    let (ignored, errors) =
-        pass1.await.map_err(|e| ApiError::Internal(e.to_string()))?.map_err(file_error)?;
-    if !errors.is_empty() {
-        return Err(ApiError::ImportRejected(errors));
-    }
+        }
+        if errors.is_empty() && !batch.is_empty() && !writer_gone {
+            let _ = tx.blocking_send(batch);
+        }
+        Ok((reader.ignored_columns(), errors))
+    });
 
-    // Pass 2: write in batches, all in one transaction.
     let actor = auth.actor();
     let txn = state.db.begin_write().await?;
     let mut writer = RosterWriter::start(&*txn, &actor).await?;
-    let mut reader = RosterReader::open(&body, encoding, &ladder, &codes).map_err(file_error)?;
-    let mut batch = Vec::with_capacity(1000);
-    loop {
-        let next = reader.next_row();
-        let done = next.is_none();
-        if let Some(row) = next {
-            batch.push(row.map_err(ApiError::ImportRejected)?);
-        }
-        if batch.len() == 1000 || (done && !batch.is_empty()) {
-            writer.write(&batch).await?;
-            batch.clear();
-        }
-        if done {
+    let mut write_result = Ok(());
+    while let Some(batch) = rx.recv().await {
+        write_result = writer.write(&batch).await;
+        if write_result.is_err() {
             break;
         }
+    }
+    drop(rx);
+    let (ignored, errors) =
+        parser.await.map_err(|e| ApiError::Internal(e.to_string()))?.map_err(file_error)?;
+    write_result?;
+    if !errors.is_empty() {
+        txn.rollback().await?;
+        return Err(ApiError::ImportRejected(errors));
     }
     let mode = query.mode;
     let stats: ImportStats = writer.finish(mode == ImportMode::Full).await?;

@@ -1,13 +1,12 @@
 //! The one audit path: every write records who, when, what, before and after, in the same
 //! transaction as the change.
 
-use sea_orm::{
-    ActiveValue::Set, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
-};
+use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 use serde::Serialize;
 use uuid::Uuid;
 
 use super::{now, Actor, Page, PageRequest};
+use crate::bulk;
 use crate::entities::audit_log;
 
 /// One change to record.
@@ -33,24 +32,23 @@ impl Change {
     }
 }
 
-fn active(actor: &Actor, change: Change, at: chrono::DateTime<chrono::Utc>) -> audit_log::ActiveModel {
-    audit_log::ActiveModel {
-        id: Set(Uuid::now_v7()),
-        org_id: Set(actor.org_id),
-        at: Set(at),
-        actor: Set(actor.subject.chars().take(100).collect()),
-        request_id: Set(actor.request_id.clone()),
-        action: Set(change.action.to_string()),
-        entity_type: Set(change.entity_type.to_string()),
-        entity_id: Set(change.entity_id),
-        before: Set(change.before),
-        after: Set(change.after),
+fn model(actor: &Actor, change: Change, at: chrono::DateTime<chrono::Utc>) -> audit_log::Model {
+    audit_log::Model {
+        id: Uuid::now_v7(),
+        org_id: actor.org_id,
+        at,
+        actor: actor.subject.chars().take(100).collect(),
+        request_id: actor.request_id.clone(),
+        action: change.action.to_string(),
+        entity_type: change.entity_type.to_string(),
+        entity_id: change.entity_id,
+        before: change.before,
+        after: change.after,
     }
 }
 
 pub async fn record(conn: &impl ConnectionTrait, actor: &Actor, change: Change) -> Result<(), DbErr> {
-    audit_log::Entity::insert(active(actor, change, now())).exec_without_returning(conn).await?;
-    Ok(())
+    record_many(conn, actor, vec![change]).await
 }
 
 /// Many changes in multi-row inserts (bulk imports).
@@ -60,12 +58,8 @@ pub async fn record_many(
     changes: Vec<Change>,
 ) -> Result<(), DbErr> {
     let at = now();
-    let mut models = changes.into_iter().map(|c| active(actor, c, at)).peekable();
-    while models.peek().is_some() {
-        let chunk: Vec<_> = models.by_ref().take(1000).collect();
-        audit_log::Entity::insert_many(chunk).exec_without_returning(conn).await?;
-    }
-    Ok(())
+    let models: Vec<_> = changes.into_iter().map(|c| model(actor, c, at)).collect();
+    bulk::write::<audit_log::Entity, _>(conn, &models, &[]).await
 }
 
 #[derive(Debug, Clone, Default)]

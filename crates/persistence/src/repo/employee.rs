@@ -9,7 +9,7 @@ use kenshu_domain::employee::EmployeeData;
 use kenshu_domain::roster_import::RosterRow;
 use kenshu_domain::text::search_key;
 use kenshu_domain::FieldError;
-use sea_orm::sea_query::{Expr, LikeExpr, OnConflict};
+use sea_orm::sea_query::{Expr, LikeExpr};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder,
     QuerySelect,
@@ -19,6 +19,7 @@ use uuid::Uuid;
 use super::audit::{self, Change};
 use super::structure::section_index;
 use super::{like_escape, now, Actor, Page, PageRequest, RepoError};
+use crate::bulk;
 use crate::entities::employee;
 
 /// An employee with the department their section belongs to.
@@ -331,8 +332,6 @@ pub struct RosterWriter<'a, C: ConnectionTrait> {
     stats: ImportStats,
 }
 
-const BATCH: usize = 1000;
-
 impl<'a, C: ConnectionTrait> RosterWriter<'a, C> {
     pub async fn start(conn: &'a C, actor: &'a Actor) -> Result<Self, DbErr> {
         let existing = employee::Entity::find()
@@ -391,10 +390,7 @@ impl<'a, C: ConnectionTrait> RosterWriter<'a, C> {
                 }
             }
         }
-        for chunk in inserts.chunks(BATCH) {
-            let models = chunk.iter().cloned().map(employee::ActiveModel::from);
-            employee::Entity::insert_many(models).exec_without_returning(self.conn).await?;
-        }
+        bulk::write::<employee::Entity, _>(self.conn, &inserts, &[]).await?;
         self.upsert(updates).await?;
         audit::record_many(self.conn, self.actor, changes).await
     }
@@ -402,32 +398,24 @@ impl<'a, C: ConnectionTrait> RosterWriter<'a, C> {
     /// Multi-row update: an upsert on the primary key, which every backend supports.
     async fn upsert(&self, models: Vec<employee::Model>) -> Result<(), DbErr> {
         use employee::Column as C;
-        for chunk in models.chunks(BATCH) {
-            let on_conflict = OnConflict::column(C::Id)
-                .update_columns([
-                    C::Name,
-                    C::Kana,
-                    C::Email,
-                    C::SectionId,
-                    C::Grade,
-                    C::Post,
-                    C::HireDate,
-                    C::Promotions,
-                    C::EmploymentType,
-                    C::RetirementDate,
-                    C::Tags,
-                    C::SearchKey,
-                    C::Active,
-                    C::Version,
-                    C::UpdatedAt,
-                ])
-                .to_owned();
-            employee::Entity::insert_many(chunk.iter().cloned().map(employee::ActiveModel::from))
-                .on_conflict(on_conflict)
-                .exec_without_returning(self.conn)
-                .await?;
-        }
-        Ok(())
+        let columns = [
+            C::Name,
+            C::Kana,
+            C::Email,
+            C::SectionId,
+            C::Grade,
+            C::Post,
+            C::HireDate,
+            C::Promotions,
+            C::EmploymentType,
+            C::RetirementDate,
+            C::Tags,
+            C::SearchKey,
+            C::Active,
+            C::Version,
+            C::UpdatedAt,
+        ];
+        bulk::write::<employee::Entity, _>(self.conn, &models, &columns).await
     }
 
     /// Finish; with `deactivate_missing`, employees not in the file are marked inactive
