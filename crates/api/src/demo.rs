@@ -7,7 +7,7 @@
 use std::collections::HashSet;
 
 use kenshu_domain::roster_import::{Encoding, RosterReader};
-use kenshu_persistence::repo::employee::RosterWriter;
+use kenshu_persistence::repo::employee::{execute, RosterPlanner};
 use kenshu_persistence::repo::structure::{self, UnitInput};
 use kenshu_persistence::repo::{employee, org};
 use kenshu_persistence::{Actor, Db, RepoError};
@@ -268,9 +268,8 @@ pub async fn seed(db: &Db) -> Result<DemoPeople, RepoError> {
     while let Some(row) = reader.next_row() {
         rows.push(row.map_err(|e| RepoError::Conflict(format!("demo roster: {e:?}")))?);
     }
-    let mut writer = RosterWriter::start(&*txn, &actor).await?;
-    writer.write(&rows).await?;
-    writer.finish(false).await?;
+    let mut planner = RosterPlanner::load(&*txn, &actor).await?;
+    execute(&*txn, planner.plan(&rows)?).await?;
 
     // Heads: 所属長 of each section is its 課長; 部長 heads the department.
     let heads = |grade: &'static str| rows.iter().filter(move |r| r.data.grade == grade);

@@ -9,9 +9,9 @@ use actix_web::http::header;
 use actix_web::{web, HttpRequest, HttpResponse};
 use futures_util::StreamExt;
 use kenshu_domain::auth::{authorize, Action};
-use kenshu_domain::roster_import::{Encoding, FileError, RosterReader, RosterRow, RowError};
+use kenshu_domain::roster_import::{Encoding, FileError, RosterReader, RowError};
 use kenshu_persistence::repo::audit::{self, Change};
-use kenshu_persistence::repo::employee::{ImportStats, RosterWriter};
+use kenshu_persistence::repo::employee::{execute, ImportStats, Planned, RosterPlanner};
 use kenshu_persistence::repo::{org, structure};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -19,6 +19,10 @@ use utoipa::{IntoParams, ToSchema};
 use crate::auth::Auth;
 use crate::problem::{ApiError, ApiResult, Problem};
 use crate::state::AppState;
+
+/// What the parsing thread reports: ignored columns, every bad row, and the totals when the
+/// file was good.
+type ParseOutcome = (Vec<String>, Vec<RowError>, Option<ImportStats>);
 
 /// Rows per batch handed from the parser to the writer.
 const IMPORT_BATCH: usize = 1000;
@@ -142,56 +146,66 @@ pub async fn import_roster(
     let codes: HashSet<String> =
         structure::section_index(state.db.conn(), org_id).await?.into_keys().collect();
 
-    // One pass: a blocking thread parses and validates every row while this task writes the
-    // valid batches in one transaction. After the first bad row nothing more is sent, but every
-    // row is still checked so the answer lists all errors; then the transaction is rolled back
-    // (dropped), so a rejected file writes nothing. The bounded channel keeps only a few
-    // batches of parsed rows in memory beside the body.
-    let (tx, mut rx) = tokio::sync::mpsc::channel::<Vec<RosterRow>>(8);
-    let parser = web::block(move || -> Result<(Vec<String>, Vec<RowError>), FileError> {
-        let mut reader = RosterReader::open(&body, encoding, &ladder, &codes)?;
+    // The roster as it is now, read inside the import's transaction.
+    let actor = auth.actor();
+    let txn = state.db.begin_write().await?;
+    let planner = RosterPlanner::load(&*txn, &actor).await?;
+
+    // One pass. A blocking thread parses and validates every row and plans each valid batch
+    // (models, audit records, statements) while this task executes the statements of earlier
+    // batches, so the CPU work overlaps the database's. After the first bad row nothing more is
+    // planned, but every row is still checked so the answer lists all errors; the transaction
+    // is then rolled back, so a rejected file writes nothing. The bounded channel keeps only a
+    // few planned batches in memory beside the body.
+    let deactivate_missing = query.mode == ImportMode::Full;
+    let (tx, mut rx) = tokio::sync::mpsc::channel::<Planned>(4);
+    let worker = web::block(move || -> Result<ParseOutcome, ApiError> {
+        let mut planner = planner;
+        let mut reader = RosterReader::open(&body, encoding, &ladder, &codes).map_err(file_error)?;
         let mut errors = Vec::new();
         let mut batch = Vec::with_capacity(IMPORT_BATCH);
         let mut writer_gone = false;
-        while let Some(row) = reader.next_row() {
-            match row {
-                Err(e) => errors.extend(e),
-                Ok(row) if errors.is_empty() && !writer_gone => {
-                    batch.push(row);
-                    if batch.len() == IMPORT_BATCH {
-                        let full = std::mem::replace(&mut batch, Vec::with_capacity(IMPORT_BATCH));
-                        writer_gone = tx.blocking_send(full).is_err();
-                    }
-                }
-                Ok(_) => {}
+        loop {
+            let next = reader.next_row();
+            let done = next.is_none();
+            match next {
+                Some(Err(e)) => errors.extend(e),
+                Some(Ok(row)) if errors.is_empty() && !writer_gone => batch.push(row),
+                _ => {}
+            }
+            if (batch.len() == IMPORT_BATCH || done) && !batch.is_empty() && errors.is_empty() && !writer_gone
+            {
+                let planned = planner.plan(&batch)?;
+                batch.clear();
+                writer_gone = tx.blocking_send(planned).is_err();
+            }
+            if done {
+                break;
             }
         }
-        if errors.is_empty() && !batch.is_empty() && !writer_gone {
-            let _ = tx.blocking_send(batch);
+        if !errors.is_empty() || writer_gone {
+            return Ok((reader.ignored_columns(), errors, None));
         }
-        Ok((reader.ignored_columns(), errors))
+        let (planned, stats) = planner.finish(deactivate_missing)?;
+        let _ = tx.blocking_send(planned);
+        Ok((reader.ignored_columns(), errors, Some(stats)))
     });
 
-    let actor = auth.actor();
-    let txn = state.db.begin_write().await?;
-    let mut writer = RosterWriter::start(&*txn, &actor).await?;
     let mut write_result = Ok(());
-    while let Some(batch) = rx.recv().await {
-        write_result = writer.write(&batch).await;
+    while let Some(planned) = rx.recv().await {
+        write_result = execute(&*txn, planned).await;
         if write_result.is_err() {
             break;
         }
     }
     drop(rx);
-    let (ignored, errors) =
-        parser.await.map_err(|e| ApiError::Internal(e.to_string()))?.map_err(file_error)?;
+    let (ignored, errors, stats) = worker.await.map_err(|e| ApiError::Internal(e.to_string()))??;
     write_result?;
-    if !errors.is_empty() {
+    let Some(stats) = stats.filter(|_| errors.is_empty()) else {
         txn.rollback().await?;
         return Err(ApiError::ImportRejected(errors));
-    }
+    };
     let mode = query.mode;
-    let stats: ImportStats = writer.finish(mode == ImportMode::Full).await?;
     let report = ImportReport {
         dry_run: query.dry_run,
         mode,

@@ -5,8 +5,9 @@ use serde::Serialize;
 #[sea_orm(table_name = "audit_log")]
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
-    pub id: Uuid,
     pub org_id: Uuid,
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub id: Uuid,
     pub at: DateTimeUtc,
     pub actor: String,
     pub request_id: Option<String>,

@@ -1,7 +1,10 @@
 //! The one audit path: every write records who, when, what, before and after, in the same
 //! transaction as the change.
 
-use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, DatabaseBackend, DbErr, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
+    Statement,
+};
 use serde::Serialize;
 use uuid::Uuid;
 
@@ -57,9 +60,18 @@ pub async fn record_many(
     actor: &Actor,
     changes: Vec<Change>,
 ) -> Result<(), DbErr> {
+    bulk::execute(conn, statements(conn.get_database_backend(), actor, changes)?).await
+}
+
+/// The statements that record `changes`, to run later in the same transaction as the change.
+pub fn statements(
+    backend: DatabaseBackend,
+    actor: &Actor,
+    changes: Vec<Change>,
+) -> Result<Vec<Statement>, DbErr> {
     let at = now();
     let models: Vec<_> = changes.into_iter().map(|c| model(actor, c, at)).collect();
-    bulk::write::<audit_log::Entity, _>(conn, &models, &[]).await
+    bulk::statements::<audit_log::Entity>(backend, &models, &[])
 }
 
 #[derive(Debug, Clone, Default)]

@@ -11,8 +11,8 @@ use kenshu_domain::text::search_key;
 use kenshu_domain::FieldError;
 use sea_orm::sea_query::{Expr, LikeExpr};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder,
-    QuerySelect,
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DbBackend, DbErr, EntityTrait, QueryFilter,
+    QueryOrder, QuerySelect, Statement,
 };
 use uuid::Uuid;
 
@@ -321,19 +321,26 @@ pub struct ImportStats {
     pub deactivated: u64,
 }
 
-/// Writes a validated roster in multi-row statements, inside the caller's transaction.
-/// The current roster is loaded once to tell new, changed and unchanged employees apart.
-pub struct RosterWriter<'a, C: ConnectionTrait> {
-    conn: &'a C,
-    actor: &'a Actor,
+/// Plans a roster import: tells new, changed and unchanged employees apart against the roster
+/// as it was when the import began, and turns each batch into multi-row statements (employees
+/// and their audit records). Pure CPU once loaded, so it runs beside the parser on a blocking
+/// thread while the caller's task executes the statements of earlier batches in one
+/// transaction; see [`execute`].
+pub struct RosterPlanner {
+    backend: DbBackend,
+    actor: Actor,
     existing: HashMap<String, employee::Model>,
     sections: HashMap<String, Uuid>,
     seen: HashSet<Uuid>,
     stats: ImportStats,
 }
 
-impl<'a, C: ConnectionTrait> RosterWriter<'a, C> {
-    pub async fn start(conn: &'a C, actor: &'a Actor) -> Result<Self, DbErr> {
+/// Statements for one planned batch, in the order they must run.
+pub type Planned = Vec<Statement>;
+
+impl RosterPlanner {
+    /// Load the current roster of the actor's organisation (inside the import's transaction).
+    pub async fn load(conn: &impl ConnectionTrait, actor: &Actor) -> Result<Self, DbErr> {
         let existing = employee::Entity::find()
             .filter(employee::Column::OrgId.eq(actor.org_id))
             .all(conn)
@@ -343,11 +350,18 @@ impl<'a, C: ConnectionTrait> RosterWriter<'a, C> {
             .collect();
         let sections =
             section_index(conn, actor.org_id).await?.into_iter().map(|(c, (id, _))| (c, id)).collect();
-        Ok(Self { conn, actor, existing, sections, seen: HashSet::new(), stats: ImportStats::default() })
+        Ok(Self {
+            backend: conn.get_database_backend(),
+            actor: actor.clone(),
+            existing,
+            sections,
+            seen: HashSet::new(),
+            stats: ImportStats::default(),
+        })
     }
 
-    /// Write one batch of rows (at most a few thousand, to bound statement size).
-    pub async fn write(&mut self, rows: &[RosterRow]) -> Result<(), DbErr> {
+    /// Plan one batch of validated rows.
+    pub fn plan(&mut self, rows: &[RosterRow]) -> Result<Planned, DbErr> {
         let mut inserts = Vec::new();
         let mut updates = Vec::new();
         let mut changes = Vec::new();
@@ -390,37 +404,16 @@ impl<'a, C: ConnectionTrait> RosterWriter<'a, C> {
                 }
             }
         }
-        bulk::write::<employee::Entity, _>(self.conn, &inserts, &[]).await?;
-        self.upsert(updates).await?;
-        audit::record_many(self.conn, self.actor, changes).await
+        let mut planned = bulk::statements::<employee::Entity>(self.backend, &inserts, &[])?;
+        planned.extend(bulk::statements::<employee::Entity>(self.backend, &updates, &UPDATED_BY_IMPORT)?);
+        planned.extend(audit::statements(self.backend, &self.actor, changes)?);
+        Ok(planned)
     }
 
-    /// Multi-row update: an upsert on the primary key, which every backend supports.
-    async fn upsert(&self, models: Vec<employee::Model>) -> Result<(), DbErr> {
-        use employee::Column as C;
-        let columns = [
-            C::Name,
-            C::Kana,
-            C::Email,
-            C::SectionId,
-            C::Grade,
-            C::Post,
-            C::HireDate,
-            C::Promotions,
-            C::EmploymentType,
-            C::RetirementDate,
-            C::Tags,
-            C::SearchKey,
-            C::Active,
-            C::Version,
-            C::UpdatedAt,
-        ];
-        bulk::write::<employee::Entity, _>(self.conn, &models, &columns).await
-    }
-
-    /// Finish; with `deactivate_missing`, employees not in the file are marked inactive
-    /// (never deleted: their training history stays).
-    pub async fn finish(mut self, deactivate_missing: bool) -> Result<ImportStats, DbErr> {
+    /// The last statements and the totals. With `deactivate_missing`, employees not in the file
+    /// are marked inactive (never deleted: their training history stays).
+    pub fn finish(mut self, deactivate_missing: bool) -> Result<(Planned, ImportStats), DbErr> {
+        let mut planned = Vec::new();
         if deactivate_missing {
             let at = now();
             let mut updates = Vec::new();
@@ -444,9 +437,33 @@ impl<'a, C: ConnectionTrait> RosterWriter<'a, C> {
                 }
             }
             self.stats.deactivated = updates.len() as u64;
-            self.upsert(updates).await?;
-            audit::record_many(self.conn, self.actor, changes).await?;
+            planned = bulk::statements::<employee::Entity>(self.backend, &updates, &UPDATED_BY_IMPORT)?;
+            planned.extend(audit::statements(self.backend, &self.actor, changes)?);
         }
-        Ok(self.stats)
+        Ok((planned, self.stats))
     }
+}
+
+/// Columns an import may change on an existing employee (an upsert on the primary key).
+const UPDATED_BY_IMPORT: [employee::Column; 15] = [
+    employee::Column::Name,
+    employee::Column::Kana,
+    employee::Column::Email,
+    employee::Column::SectionId,
+    employee::Column::Grade,
+    employee::Column::Post,
+    employee::Column::HireDate,
+    employee::Column::Promotions,
+    employee::Column::EmploymentType,
+    employee::Column::RetirementDate,
+    employee::Column::Tags,
+    employee::Column::SearchKey,
+    employee::Column::Active,
+    employee::Column::Version,
+    employee::Column::UpdatedAt,
+];
+
+/// Run planned statements, in order, on the import's transaction.
+pub async fn execute(conn: &impl ConnectionTrait, planned: Planned) -> Result<(), DbErr> {
+    bulk::execute(conn, planned).await
 }
