@@ -17,8 +17,41 @@ const SECTIONS: &[&str] = &[
     "S0502", "S0503", "S0601", "S0602", "S0701", "S0702", "S0801", "S0901",
 ];
 const GRADES: &[&str] = &["一般", "主任", "主査", "係長", "課長補佐", "課長"];
-const KANA: &[&str] =
-    &["イセハラ タロウ", "オオヤマ ハナコ", "サトウ ケンイチ", "スズキ ミサキ", "タナカ ユウト"];
+const FAMILY: &[&str] = &[
+    "イセハラ",
+    "オオヤマ",
+    "サトウ",
+    "スズキ",
+    "タナカ",
+    "ワタナベ",
+    "イトウ",
+    "ヤマモト",
+    "ナカムラ",
+    "コバヤシ",
+    "カトウ",
+    "ヨシダ",
+    "ヤマダ",
+    "ササキ",
+    "ヤマグチ",
+    "マツモト",
+    "イノウエ",
+    "キムラ",
+    "ハヤシ",
+    "シミズ",
+];
+const SYLLABLES: &[char] = &[
+    'ア', 'イ', 'ウ', 'エ', 'オ', 'カ', 'キ', 'ク', 'ケ', 'コ', 'サ', 'シ', 'ス', 'セ', 'ソ', 'タ', 'チ',
+    'ツ', 'テ', 'ト', 'ナ', 'ニ', 'ヌ', 'ネ', 'ノ', 'ハ', 'ヒ', 'フ', 'ヘ', 'ホ', 'マ', 'ミ', 'ム', 'メ',
+    'モ', 'ヤ', 'ユ', 'ヨ', 'ラ', 'リ',
+];
+
+/// A reading as varied as a real roster's: common family names, given names nearly unique.
+fn kana(i: usize) -> String {
+    let n = SYLLABLES.len();
+    let k = i / FAMILY.len();
+    let given: String = [k % n, k / n % n, k / n / n % n].iter().map(|&x| SYLLABLES[x]).collect();
+    format!("{} {given}", FAMILY[i % FAMILY.len()])
+}
 
 fn roster(rows: usize, variant: usize) -> String {
     let mut csv = String::with_capacity(rows * 140);
@@ -31,7 +64,7 @@ fn roster(rows: usize, variant: usize) -> String {
         let _ = writeln!(
             csv,
             "B{i:06},職員 {i},{},b{i}@bench.example.jp,{},{grade},{}-04-01,{promotion},正規,{}",
-            KANA[i % KANA.len()],
+            kana(i),
             SECTIONS[(i + moved) % SECTIONS.len()],
             1990 + i % 30,
             if i % 7 == 0 { "評価者" } else { "" },
