@@ -190,3 +190,15 @@ async fn a_bad_row_after_written_batches_rolls_the_whole_file_back() {
     assert_eq!(app.all_employees().await, before, "a rejected import changed the roster");
     assert_eq!(app.audit_count().await, audit_before, "a rejected import wrote audit entries");
 }
+
+#[tokio::test]
+async fn the_example_roster_in_the_repository_imports() {
+    // examples/roster.csv is what the README points newcomers at; it must stay valid.
+    let app = spawn().await;
+    let body = std::fs::read(kenshu_tests::repo_root().join("examples/roster.csv")).unwrap();
+    let res = import(&app, "mode=upsert&dry_run=true", "text/csv", body).await;
+    assert_eq!(res.status(), 200);
+    let report: Value = res.json().await.unwrap();
+    assert_eq!(report["created"], 3, "{report}");
+    assert_eq!(report["dry_run"], true, "{report}");
+}
