@@ -127,7 +127,8 @@ fn logs_are_json_with_request_ids_and_no_tokens_or_personal_data() {
     }
     let text: Vec<String> = logs.iter().map(|l| l.to_string()).collect();
     for line in &text {
-        for secret in [token.as_str(), SECRET, "not.a.token", name, "伊勢原", email, "ZX9381", "ZX7777", q] {
+        for secret in [token.as_str(), SECRET, "not.a.token", name, "伊勢原", email, "ZX9381", "ZX7777", q]
+        {
             assert!(!line.contains(secret), "a log line contains {secret:?}: {line}");
         }
     }

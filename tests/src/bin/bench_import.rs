@@ -4,7 +4,7 @@
 //!
 //! Runs the real app over HTTP against a fresh database (as the tests do), posts the file three
 //! times (all new, all unchanged, 10% changed) and prints wall time per request and the
-//! process's peak resident memory. `--record` appends the result to bench/results.md.
+//! process's peak resident memory, overall and per request above the resident size before it. `--record` appends the result to bench/results.md.
 
 use std::fmt::Write as _;
 use std::time::Instant;
@@ -74,10 +74,18 @@ fn roster(rows: usize, variant: usize) -> String {
 }
 
 fn peak_rss_mib() -> f64 {
+    status_mib("VmHWM:")
+}
+
+fn current_rss_mib() -> f64 {
+    status_mib("VmRSS:")
+}
+
+fn status_mib(key: &str) -> f64 {
     let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
     status
         .lines()
-        .find(|l| l.starts_with("VmHWM:"))
+        .find(|l| l.starts_with(key))
         .and_then(|l| l.split_whitespace().nth(1))
         .and_then(|kb| kb.parse::<f64>().ok())
         .map(|kb| kb / 1024.0)
@@ -104,6 +112,10 @@ async fn main() {
     let rss_before = peak_rss_mib();
     let mut lines = Vec::new();
     for (label, body) in [("all new", &first), ("unchanged", &first), ("10% changed", &changed)] {
+        // Linux: writing 5 to clear_refs resets the peak (VmHWM) to the current RSS, so each
+        // request's own peak can be read.
+        let _ = std::fs::write("/proc/self/clear_refs", "5");
+        let base = current_rss_mib();
         let started = Instant::now();
         let res = app
             .post_csv("/api/v1/employees/import?mode=upsert", &hr, "text/csv", body.clone().into_bytes())
@@ -113,8 +125,9 @@ async fn main() {
         let report: Value = res.json().await.unwrap();
         assert!(status.is_success(), "{status}: {report}");
         let line = format!(
-            "{label:12} {:>7.0} ms  created {} updated {} unchanged {}",
+            "{label:12} {:>7.0} ms  peak +{:>3.0} MiB  created {} updated {} unchanged {}",
             elapsed.as_secs_f64() * 1000.0,
+            peak_rss_mib() - base,
             report["created"],
             report["updated"],
             report["unchanged"]
