@@ -58,3 +58,16 @@ async fn served_document_docs_page_and_health() {
         app.request(Method::GET, "/healthz", None).header("X-Request-Id", "portal-42").send().await.unwrap();
     assert_eq!(res.headers()["x-request-id"], "portal-42");
 }
+
+#[test]
+fn operation_ids_are_unique() {
+    let doc: serde_json::Value = serde_json::from_str(&kenshu_api::openapi::document_json()).unwrap();
+    let mut ids = std::collections::BTreeSet::new();
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for (method, op) in item.as_object().unwrap() {
+            let id =
+                op["operationId"].as_str().unwrap_or_else(|| panic!("{method} {path} has no operationId"));
+            assert!(ids.insert(id.to_string()), "operationId {id} is used twice");
+        }
+    }
+}

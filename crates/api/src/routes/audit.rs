@@ -47,7 +47,7 @@ pub struct AuditQuery {
 }
 
 /// The audit log, newest first (HR, auditors).
-#[utoipa::path(get, path = "/api/v1/audit", tag = "audit", params(AuditQuery),
+#[utoipa::path(get, operation_id = "list_audit", path = "/api/v1/audit", tag = "audit", params(AuditQuery),
     responses((status = 200, body = AuditPage),
         (status = 422, description = "Invalid cursor or limit", body = Problem, content_type = "application/problem+json")))]
 pub async fn list(

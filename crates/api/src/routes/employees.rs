@@ -242,7 +242,7 @@ pub struct EmployeePage {
 }
 
 /// List employees the caller may see.
-#[utoipa::path(get, path = "/api/v1/employees", tag = "employees", params(ListEmployeesQuery),
+#[utoipa::path(get, operation_id = "list_employees", path = "/api/v1/employees", tag = "employees", params(ListEmployeesQuery),
     responses((status = 200, body = EmployeePage),
         (status = 422, description = "Invalid filter", body = Problem, content_type = "application/problem+json")))]
 pub async fn list(
@@ -282,7 +282,7 @@ pub async fn list(
 }
 
 /// Read one employee.
-#[utoipa::path(get, path = "/api/v1/employees/{id}", tag = "employees", params(("id" = Uuid, Path)),
+#[utoipa::path(get, operation_id = "get_employee", path = "/api/v1/employees/{id}", tag = "employees", params(("id" = Uuid, Path)),
     responses((status = 200, body = EmployeeDto, headers(("ETag" = String, description = "The version, for If-Match"))),
         (status = 404, description = "No such employee in your organisation", body = Problem, content_type = "application/problem+json")))]
 pub async fn get(state: web::Data<AppState>, auth: Auth, id: web::Path<Uuid>) -> ApiResult<HttpResponse> {
@@ -292,7 +292,7 @@ pub async fn get(state: web::Data<AppState>, auth: Auth, id: web::Path<Uuid>) ->
 }
 
 /// Add an employee (HR).
-#[utoipa::path(post, path = "/api/v1/employees", tag = "employees", request_body = EmployeeInput,
+#[utoipa::path(post, operation_id = "create_employee", path = "/api/v1/employees", tag = "employees", request_body = EmployeeInput,
     responses((status = 201, body = EmployeeDto, headers(("ETag" = String), ("Location" = String))),
         (status = 409, description = "The employee number is taken", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid fields", body = Problem, content_type = "application/problem+json")))]
@@ -316,7 +316,7 @@ pub async fn create(
 }
 
 /// Replace an employee's data (HR). Requires `If-Match` with the ETag read.
-#[utoipa::path(put, path = "/api/v1/employees/{id}", tag = "employees", request_body = EmployeeInput,
+#[utoipa::path(put, operation_id = "update_employee", path = "/api/v1/employees/{id}", tag = "employees", request_body = EmployeeInput,
     params(("id" = Uuid, Path), ("If-Match" = String, Header, description = "ETag of the version read")),
     responses((status = 200, body = EmployeeDto, headers(("ETag" = String))),
         (status = 400, description = "Malformed If-Match", body = Problem, content_type = "application/problem+json"),
