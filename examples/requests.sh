@@ -11,7 +11,7 @@ auth=(-H "Authorization: Bearer $TOKEN")
 echo '# who am I'
 curl -fsS "${auth[@]}" "$BASE/api/v1/me"; echo
 
-echo '# 係長 in the 人事課, first page'
+echo '# employees of grade 係長, first page of 5'
 curl -fsS "${auth[@]}" "$BASE/api/v1/employees?grade=%E4%BF%82%E9%95%B7&limit=5"; echo
 
 echo '# validate a roster file without writing (dry run), then import it as an upsert'
@@ -20,7 +20,7 @@ curl -sS "${auth[@]}" -H 'Content-Type: text/csv' --data-binary @"$(dirname "$0"
 curl -sS "${auth[@]}" -H 'Content-Type: text/csv' --data-binary @"$(dirname "$0")/roster.csv" \
     "$BASE/api/v1/employees/import?mode=upsert"; echo
 
-echo '# an update needs the ETag of what you read'
+echo '# reading one employee gives its ETag; a PUT sends it back as If-Match'
 ID=$(curl -fsS "${auth[@]}" "$BASE/api/v1/employees?q=2002" | python3 -c 'import json,sys; print(json.load(sys.stdin)["items"][0]["id"])')
 ETAG=$(curl -fsS -D - -o /dev/null "${auth[@]}" "$BASE/api/v1/employees/$ID" | tr -d '\r' | awk -F': ' 'tolower($1)=="etag"{print $2}')
 echo "ETag: $ETAG"
