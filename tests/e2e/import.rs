@@ -202,3 +202,52 @@ async fn the_example_roster_in_the_repository_imports() {
     assert_eq!(report["created"], 3, "{report}");
     assert_eq!(report["dry_run"], true, "{report}");
 }
+
+#[tokio::test]
+async fn an_import_never_overwrites_a_change_made_while_it_ran() {
+    use kenshu_domain::roster_import::{Encoding, RosterReader};
+    use kenshu_persistence::repo::employee::{execute, RosterPlanner};
+    use kenshu_persistence::repo::{org, structure};
+    use kenshu_persistence::{Actor, RepoError};
+    use sea_orm::{ConnectionTrait, DatabaseBackend, Statement};
+
+    let app = spawn().await;
+    // SQLite serialises writers, so an edit cannot land between an import's read and its write.
+    if app.db.backend() != DatabaseBackend::Postgres {
+        return;
+    }
+    assert_eq!(import(&app, "mode=upsert", "text/csv", rows().into()).await.status(), 200);
+    let before = app.employee("30002").await;
+
+    // The import reads the roster (30002 at version 1) ...
+    let conn = app.db.conn();
+    let o = org::find_by_code(conn, "isehara").await.unwrap().unwrap();
+    let actor = Actor { org_id: o.id, subject: "importer".into(), request_id: None };
+    let ladder = org::ladder(conn, o.id).await.unwrap();
+    let codes = structure::section_index(conn, o.id).await.unwrap().into_keys().collect();
+    let txn = app.db.begin_write().await.unwrap();
+    let mut planner = RosterPlanner::load(&*txn, &actor).await.unwrap();
+
+    // ... someone else changes 30002 and commits ...
+    let bump =
+        "UPDATE employee SET post = 'changed meanwhile', version = version + 1 WHERE employee_no = '30002'";
+    conn.execute(Statement::from_string(DatabaseBackend::Postgres, bump)).await.unwrap();
+
+    // ... and the import's update of 30002, planned against version 1, must not win.
+    let csv = rows().replace("30002,新田 二郎", "30002,新田 次郎");
+    let mut reader = RosterReader::open(csv.as_bytes(), Encoding::Auto, &ladder, &codes).unwrap();
+    let mut batch = Vec::new();
+    while let Some(row) = reader.next_row() {
+        batch.push(row.unwrap());
+    }
+    let planned = planner.plan(&batch).unwrap();
+    match execute(&*txn, planned).await {
+        Err(RepoError::Conflict(m)) => assert!(m.contains("changed while this import ran"), "{m}"),
+        other => panic!("expected a conflict, got {other:?}"),
+    }
+    txn.rollback().await.unwrap();
+    let after = app.employee("30002").await;
+    assert_eq!(after["post"], "changed meanwhile");
+    assert_eq!(after["name"], before["name"]);
+    assert_eq!(after["version"], 2);
+}

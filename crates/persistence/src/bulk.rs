@@ -8,7 +8,7 @@
 //! On SQLite, where statements are cheap and local, the same call is a multi-row `VALUES`
 //! insert. Either way the caller sees one function and the same semantics.
 
-use sea_orm::sea_query::{ArrayType, OnConflict};
+use sea_orm::sea_query::{ArrayType, Expr, OnConflict};
 use sea_orm::{
     ColumnTrait, ColumnType, ConnectionTrait, DatabaseBackend, DbErr, EntityTrait, IdenStatic,
     IntoActiveModel, Iterable, ModelTrait, PrimaryKeyToColumn, QueryTrait, Statement, Value,
@@ -19,18 +19,47 @@ const SQLITE_BATCH: usize = 1000;
 /// Rows per statement on PostgreSQL; bounds the size of one JSON parameter.
 const PG_BATCH: usize = 5000;
 
-/// Insert `models`; when `update_on_conflict` is not empty, a row whose primary key exists
-/// has those columns updated instead (an upsert on the key).
+/// What a bulk write does with a row whose primary key already exists.
+#[derive(Debug, Clone, Copy)]
+pub enum OnKey<'a, C> {
+    /// Nothing special: the insert fails with a unique violation.
+    Fail,
+    /// Update `columns`, but only where the stored `version` is one below the new row's. A row
+    /// someone else changed since it was read is left alone, and [`execute`] reports it.
+    UpdateIfVersion { columns: &'a [C], version: C },
+}
+
+/// One statement and the number of rows it must write.
+#[derive(Debug)]
+pub struct Step {
+    statement: Statement,
+    rows: u64,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum BulkError {
+    #[error(transparent)]
+    Db(#[from] DbErr),
+    /// A guarded update found a row at another version than the one it was planned against.
+    #[error("rows changed while this write ran")]
+    Changed,
+}
+
+/// Insert `models` (see [`OnKey`] for existing keys).
 pub async fn write<E>(
     conn: &impl ConnectionTrait,
     models: &[E::Model],
-    update_on_conflict: &[E::Column],
+    on_key: OnKey<'_, E::Column>,
 ) -> Result<(), DbErr>
 where
     E: EntityTrait,
     E::Model: IntoActiveModel<E::ActiveModel>,
 {
-    execute(conn, statements::<E>(conn.get_database_backend(), models, update_on_conflict)?).await
+    match execute(conn, statements::<E>(conn.get_database_backend(), models, on_key)?).await {
+        Ok(()) => Ok(()),
+        Err(BulkError::Db(e)) => Err(e),
+        Err(e @ BulkError::Changed) => Err(DbErr::Custom(e.to_string())),
+    }
 }
 
 /// The statements [`write`] runs, built without a connection so that the CPU work can happen
@@ -38,45 +67,52 @@ where
 pub fn statements<E>(
     backend: DatabaseBackend,
     models: &[E::Model],
-    update_on_conflict: &[E::Column],
-) -> Result<Vec<Statement>, DbErr>
+    on_key: OnKey<'_, E::Column>,
+) -> Result<Vec<Step>, DbErr>
 where
     E: EntityTrait,
     E::Model: IntoActiveModel<E::ActiveModel>,
 {
     match backend {
-        DatabaseBackend::Postgres => {
-            models.chunks(PG_BATCH).map(|chunk| pg_statement::<E>(chunk, update_on_conflict)).collect()
-        }
+        DatabaseBackend::Postgres => models
+            .chunks(PG_BATCH)
+            .map(|chunk| Ok(Step { statement: pg_statement::<E>(chunk, on_key)?, rows: chunk.len() as u64 }))
+            .collect(),
         _ => Ok(models
             .chunks(SQLITE_BATCH)
             .map(|chunk| {
                 let mut insert =
                     E::insert_many(chunk.iter().cloned().map(IntoActiveModel::into_active_model));
-                if !update_on_conflict.is_empty() {
-                    insert = insert.on_conflict(on_conflict::<E>(update_on_conflict));
+                if let OnKey::UpdateIfVersion { columns, version } = on_key {
+                    let guard = Expr::col((E::default(), version))
+                        .eq(Expr::cust(format!("excluded.\"{}\" - 1", version.as_str())));
+                    let conflict = OnConflict::columns(E::PrimaryKey::iter().map(|k| k.into_column()))
+                        .update_columns(columns.to_vec())
+                        .action_and_where(guard)
+                        .to_owned();
+                    insert = insert.on_conflict(conflict);
                 }
-                insert.build(backend)
+                Step { statement: insert.build(backend), rows: chunk.len() as u64 }
             })
             .collect()),
     }
 }
 
-/// Run statements in order.
-pub async fn execute(conn: &impl ConnectionTrait, statements: Vec<Statement>) -> Result<(), DbErr> {
-    for statement in statements {
-        conn.execute(statement).await?;
+/// Run statements in order; any that writes fewer rows than planned stops with
+/// [`BulkError::Changed`] (the caller rolls back).
+pub async fn execute(conn: &impl ConnectionTrait, steps: Vec<Step>) -> Result<(), BulkError> {
+    for step in steps {
+        if conn.execute(step.statement).await?.rows_affected() != step.rows {
+            return Err(BulkError::Changed);
+        }
     }
     Ok(())
 }
 
-fn on_conflict<E: EntityTrait>(update: &[E::Column]) -> OnConflict {
-    OnConflict::columns(E::PrimaryKey::iter().map(|k| k.into_column()))
-        .update_columns(update.to_vec())
-        .to_owned()
-}
-
-fn pg_statement<E: EntityTrait>(models: &[E::Model], update: &[E::Column]) -> Result<Statement, DbErr> {
+fn pg_statement<E: EntityTrait>(
+    models: &[E::Model],
+    on_key: OnKey<'_, E::Column>,
+) -> Result<Statement, DbErr> {
     let columns: Vec<E::Column> = E::Column::iter().collect();
     let mut select = Vec::with_capacity(columns.len());
     let mut params = Vec::with_capacity(columns.len());
@@ -118,10 +154,16 @@ fn pg_statement<E: EntityTrait>(models: &[E::Model], update: &[E::Column]) -> Re
         params.join(", "),
         aliases.join(", "),
     );
-    if !update.is_empty() {
+    if let OnKey::UpdateIfVersion { columns, version } = on_key {
         let keys: Vec<String> = E::PrimaryKey::iter().map(|k| quoted(&k.into_column())).collect();
-        let sets: Vec<String> = update.iter().map(|c| format!("{0} = excluded.{0}", quoted(c))).collect();
-        sql.push_str(&format!(" ON CONFLICT ({}) DO UPDATE SET {}", keys.join(", "), sets.join(", ")));
+        let sets: Vec<String> = columns.iter().map(|c| format!("{0} = excluded.{0}", quoted(c))).collect();
+        sql.push_str(&format!(
+            " ON CONFLICT ({}) DO UPDATE SET {} WHERE \"{}\".{v} = excluded.{v} - 1",
+            keys.join(", "),
+            sets.join(", "),
+            E::default().table_name(),
+            v = quoted(&version),
+        ));
     }
     Ok(Statement::from_sql_and_values(DatabaseBackend::Postgres, sql, values))
 }

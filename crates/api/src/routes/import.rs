@@ -130,6 +130,7 @@ fn file_error(e: FileError) -> ApiError {
     responses((status = 200, body = ImportReport),
         (status = 413, description = "The file is too large", body = Problem, content_type = "application/problem+json"),
         (status = 415, description = "Not CSV, or an unknown charset", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The roster changed while the import ran (another import or an edit); nothing was written", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "The file cannot be read (import-file) or has invalid rows (import-rejected, with every row error)", body = Problem, content_type = "application/problem+json")))]
 pub async fn import_roster(
     state: web::Data<AppState>,

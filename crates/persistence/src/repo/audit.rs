@@ -3,13 +3,12 @@
 
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DatabaseBackend, DbErr, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
-    Statement,
 };
 use serde::Serialize;
 use uuid::Uuid;
 
 use super::{now, Actor, Page, PageRequest};
-use crate::bulk;
+use crate::bulk::{self, OnKey, Step};
 use crate::entities::audit_log;
 
 /// One change to record.
@@ -60,18 +59,16 @@ pub async fn record_many(
     actor: &Actor,
     changes: Vec<Change>,
 ) -> Result<(), DbErr> {
-    bulk::execute(conn, statements(conn.get_database_backend(), actor, changes)?).await
+    let at = now();
+    let models: Vec<_> = changes.into_iter().map(|c| model(actor, c, at)).collect();
+    bulk::write::<audit_log::Entity>(conn, &models, OnKey::Fail).await
 }
 
 /// The statements that record `changes`, to run later in the same transaction as the change.
-pub fn statements(
-    backend: DatabaseBackend,
-    actor: &Actor,
-    changes: Vec<Change>,
-) -> Result<Vec<Statement>, DbErr> {
+pub fn statements(backend: DatabaseBackend, actor: &Actor, changes: Vec<Change>) -> Result<Vec<Step>, DbErr> {
     let at = now();
     let models: Vec<_> = changes.into_iter().map(|c| model(actor, c, at)).collect();
-    bulk::statements::<audit_log::Entity>(backend, &models, &[])
+    bulk::statements::<audit_log::Entity>(backend, &models, OnKey::Fail)
 }
 
 #[derive(Debug, Clone, Default)]

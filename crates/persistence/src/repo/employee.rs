@@ -12,14 +12,14 @@ use kenshu_domain::FieldError;
 use sea_orm::sea_query::{Expr, LikeExpr};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DbBackend, DbErr, EntityTrait, QueryFilter,
-    QueryOrder, QuerySelect, Statement,
+    QueryOrder, QuerySelect,
 };
 use uuid::Uuid;
 
 use super::audit::{self, Change};
 use super::structure::section_index;
 use super::{like_escape, now, Actor, Page, PageRequest, RepoError};
-use crate::bulk;
+use crate::bulk::{self, BulkError, OnKey, Step};
 use crate::entities::employee;
 
 /// An employee with the department their section belongs to.
@@ -336,7 +336,7 @@ pub struct RosterPlanner {
 }
 
 /// Statements for one planned batch, in the order they must run.
-pub type Planned = Vec<Statement>;
+pub type Planned = Vec<Step>;
 
 impl RosterPlanner {
     /// Load the current roster of the actor's organisation (inside the import's transaction).
@@ -404,8 +404,8 @@ impl RosterPlanner {
                 }
             }
         }
-        let mut planned = bulk::statements::<employee::Entity>(self.backend, &inserts, &[])?;
-        planned.extend(bulk::statements::<employee::Entity>(self.backend, &updates, &UPDATED_BY_IMPORT)?);
+        let mut planned = bulk::statements::<employee::Entity>(self.backend, &inserts, OnKey::Fail)?;
+        planned.extend(bulk::statements::<employee::Entity>(self.backend, &updates, IMPORT_UPDATE)?);
         planned.extend(audit::statements(self.backend, &self.actor, changes)?);
         Ok(planned)
     }
@@ -437,7 +437,7 @@ impl RosterPlanner {
                 }
             }
             self.stats.deactivated = updates.len() as u64;
-            planned = bulk::statements::<employee::Entity>(self.backend, &updates, &UPDATED_BY_IMPORT)?;
+            planned = bulk::statements::<employee::Entity>(self.backend, &updates, IMPORT_UPDATE)?;
             planned.extend(audit::statements(self.backend, &self.actor, changes)?);
         }
         Ok((planned, self.stats))
@@ -463,7 +463,19 @@ const UPDATED_BY_IMPORT: [employee::Column; 15] = [
     employee::Column::UpdatedAt,
 ];
 
+/// An import updates an employee only at the version it planned against: on PostgreSQL another
+/// request may change one between the roster's loading and the write, and that change must
+/// not be overwritten silently.
+const IMPORT_UPDATE: OnKey<'static, employee::Column> =
+    OnKey::UpdateIfVersion { columns: &UPDATED_BY_IMPORT, version: employee::Column::Version };
+
+const ROSTER_CHANGED: &str =
+    "the roster changed while this import ran (another import or an edit); nothing was written, send the file again";
+
 /// Run planned statements, in order, on the import's transaction.
-pub async fn execute(conn: &impl ConnectionTrait, planned: Planned) -> Result<(), DbErr> {
-    bulk::execute(conn, planned).await
+pub async fn execute(conn: &impl ConnectionTrait, planned: Planned) -> Result<(), RepoError> {
+    bulk::execute(conn, planned).await.map_err(|e| match e {
+        BulkError::Changed => RepoError::Conflict(ROSTER_CHANGED.into()),
+        BulkError::Db(e) => RepoError::from_write(e, ROSTER_CHANGED),
+    })
 }
