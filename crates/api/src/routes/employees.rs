@@ -121,17 +121,23 @@ impl From<&EmployeeRecord> for EmployeeDto {
 }))]
 pub struct EmployeeInput {
     #[validate(length(min = 1, max = 40))]
+    #[schema(min_length = 1, max_length = 40)]
     pub employee_no: String,
     #[validate(length(min = 1, max = 120))]
+    #[schema(min_length = 1, max_length = 120)]
     pub name: String,
     #[validate(length(min = 1, max = 120))]
+    #[schema(min_length = 1, max_length = 120)]
     pub kana: String,
     #[validate(length(max = 254))]
+    #[schema(max_length = 254)]
     pub email: Option<String>,
     pub section_id: Uuid,
     #[validate(length(min = 1, max = 60))]
+    #[schema(min_length = 1, max_length = 60)]
     pub grade: String,
     #[validate(length(max = 80))]
+    #[schema(max_length = 80)]
     pub post: Option<String>,
     pub hire_date: NaiveDate,
     #[serde(default)]
@@ -141,6 +147,7 @@ pub struct EmployeeInput {
     pub retirement_date: Option<NaiveDate>,
     #[serde(default)]
     #[validate(length(max = 30))]
+    #[schema(max_items = 30)]
     pub tags: Vec<String>,
     /// Only on update: false marks the employee inactive (left the roster).
     #[serde(default)]
