@@ -149,6 +149,10 @@ async fn bad_files_are_rejected_whole_with_every_bad_row() {
         ("text/csv; charset=utf-8", encoding_rs::SHIFT_JIS.encode(&rows()).0.to_vec(), "not valid UTF-8"),
         ("text/csv", vec![0x82, 0xFF, 0xFE, 0x81, 0x0A], "neither UTF-8 nor Shift_JIS"),
     ];
+    // A header without rows would, as a full roster, retire everyone: refused.
+    let p = assert_problem(import(&app, "mode=full", "text/csv", HEADER_JA.into()).await, 422, "import-file")
+        .await;
+    assert!(p["detail"].as_str().unwrap().contains("no rows"), "{p}");
     for (ct, body, needle) in cases {
         let p = assert_problem(import(&app, "", ct, body).await, 422, "import-file").await;
         assert!(p["detail"].as_str().unwrap().contains(needle), "{needle}: {p}");

@@ -9,7 +9,7 @@ use actix_web::http::header;
 use actix_web::{web, HttpRequest, HttpResponse};
 use futures_util::StreamExt;
 use kenshu_domain::auth::{authorize, Action};
-use kenshu_domain::roster_import::{Encoding, FileError, RosterReader, RowError};
+use kenshu_domain::roster_import::{Encoding, FileError, RosterReader, RosterRow, RowError};
 use kenshu_persistence::repo::audit::{self, Change};
 use kenshu_persistence::repo::employee::{execute, ImportStats, Planned, RosterPlanner};
 use kenshu_persistence::repo::{org, structure};
@@ -23,6 +23,45 @@ use crate::state::AppState;
 /// What the parsing thread reports: ignored columns, every bad row, and the totals when the
 /// file was good.
 type ParseOutcome = (Vec<String>, Vec<RowError>, Option<ImportStats>);
+
+/// Parsed batches the parsing thread holds while the current roster is still loading.
+const MAX_WAITING: usize = 8;
+
+/// The parsing thread's hand-off: it plans batches once the current roster has arrived,
+/// holding at most [`MAX_WAITING`] parsed batches until then, and sends the planned statements
+/// to the request task.
+struct Feeder {
+    planner: Option<RosterPlanner>,
+    roster: std::sync::mpsc::Receiver<RosterPlanner>,
+    waiting: Vec<Vec<RosterRow>>,
+    out: tokio::sync::mpsc::Sender<Planned>,
+    /// The request task stopped listening (its load or a write failed); stop planning.
+    gone: bool,
+}
+
+impl Feeder {
+    /// Queue a parsed batch and plan what can be planned; with `last`, wait for the roster.
+    fn push(&mut self, batch: Vec<RosterRow>, last: bool) -> Result<(), ApiError> {
+        if !batch.is_empty() {
+            self.waiting.push(batch);
+        }
+        if self.planner.is_none() && !self.gone {
+            let wait = last || self.waiting.len() >= MAX_WAITING;
+            match if wait { self.roster.recv().ok() } else { self.roster.try_recv().ok() } {
+                Some(planner) => self.planner = Some(planner),
+                None if wait => self.gone = true,
+                None => return Ok(()),
+            }
+        }
+        let Some(planner) = self.planner.as_mut() else { return Ok(()) };
+        for batch in self.waiting.drain(..) {
+            if self.gone || self.out.blocking_send(planner.plan(&batch)?).is_err() {
+                self.gone = true;
+            }
+        }
+        Ok(())
+    }
+}
 
 /// Rows per batch handed from the parser to the writer.
 const IMPORT_BATCH: usize = 1000;
@@ -147,50 +186,53 @@ pub async fn import_roster(
     let codes: HashSet<String> =
         structure::section_index(state.db.conn(), org_id).await?.into_keys().collect();
 
-    // The roster as it is now, read inside the import's transaction.
+    // One pass. A blocking thread parses and validates every row and plans each valid batch
+    // (models, audit records, statements) while this task loads the current roster and then
+    // executes the statements of earlier batches, so the CPU work overlaps the database's. After
+    // the first bad row nothing more is planned, but every row is still checked so the answer
+    // lists all errors; the transaction is then rolled back, so a rejected file writes nothing.
+    // The bounded channels keep only a few batches in memory beside the body.
+    let deactivate_missing = query.mode == ImportMode::Full;
+    let (tx, mut rx) = tokio::sync::mpsc::channel::<Planned>(4);
+    let (planner_tx, planner_rx) = std::sync::mpsc::sync_channel::<RosterPlanner>(1);
+    let worker = web::block(move || -> Result<ParseOutcome, ApiError> {
+        let mut reader = RosterReader::open(&body, encoding, &ladder, &codes).map_err(file_error)?;
+        let mut feeder =
+            Feeder { planner: None, roster: planner_rx, waiting: Vec::new(), out: tx, gone: false };
+        let mut errors = Vec::new();
+        let mut batch = Vec::with_capacity(IMPORT_BATCH);
+        while let Some(row) = reader.next_row() {
+            match row {
+                Err(e) => errors.extend(e),
+                Ok(row) if errors.is_empty() && !feeder.gone => {
+                    batch.push(row);
+                    if batch.len() == IMPORT_BATCH {
+                        feeder
+                            .push(std::mem::replace(&mut batch, Vec::with_capacity(IMPORT_BATCH)), false)?;
+                    }
+                }
+                Ok(_) => {}
+            }
+        }
+        if !errors.is_empty() {
+            return Ok((reader.ignored_columns(), errors, None));
+        }
+        feeder.push(batch, true)?;
+        let Some(planner) = feeder.planner.take().filter(|_| !feeder.gone) else {
+            return Ok((reader.ignored_columns(), errors, None));
+        };
+        let (planned, stats) = planner.finish(deactivate_missing)?;
+        let _ = feeder.out.blocking_send(planned);
+        Ok((reader.ignored_columns(), errors, Some(stats)))
+    });
+
+    // The roster as it is now, read inside the import's transaction, while the file is parsed.
     let actor = auth.actor();
     let txn = state.db.begin_write().await?;
     let planner = RosterPlanner::load(&*txn, &actor).await?;
-
-    // One pass. A blocking thread parses and validates every row and plans each valid batch
-    // (models, audit records, statements) while this task executes the statements of earlier
-    // batches, so the CPU work overlaps the database's. After the first bad row nothing more is
-    // planned, but every row is still checked so the answer lists all errors; the transaction
-    // is then rolled back, so a rejected file writes nothing. The bounded channel keeps only a
-    // few planned batches in memory beside the body.
-    let deactivate_missing = query.mode == ImportMode::Full;
-    let (tx, mut rx) = tokio::sync::mpsc::channel::<Planned>(4);
-    let worker = web::block(move || -> Result<ParseOutcome, ApiError> {
-        let mut planner = planner;
-        let mut reader = RosterReader::open(&body, encoding, &ladder, &codes).map_err(file_error)?;
-        let mut errors = Vec::new();
-        let mut batch = Vec::with_capacity(IMPORT_BATCH);
-        let mut writer_gone = false;
-        loop {
-            let next = reader.next_row();
-            let done = next.is_none();
-            match next {
-                Some(Err(e)) => errors.extend(e),
-                Some(Ok(row)) if errors.is_empty() && !writer_gone => batch.push(row),
-                _ => {}
-            }
-            if (batch.len() == IMPORT_BATCH || done) && !batch.is_empty() && errors.is_empty() && !writer_gone
-            {
-                let planned = planner.plan(&batch)?;
-                batch.clear();
-                writer_gone = tx.blocking_send(planned).is_err();
-            }
-            if done {
-                break;
-            }
-        }
-        if !errors.is_empty() || writer_gone {
-            return Ok((reader.ignored_columns(), errors, None));
-        }
-        let (planned, stats) = planner.finish(deactivate_missing)?;
-        let _ = tx.blocking_send(planned);
-        Ok((reader.ignored_columns(), errors, Some(stats)))
-    });
+    // The worker has gone only if the file was bad; its answer says so below.
+    let _ = planner_tx.send(planner);
+    drop(planner_tx);
 
     let mut write_result = Ok(());
     while let Some(planned) = rx.recv().await {
@@ -206,6 +248,14 @@ pub async fn import_roster(
         txn.rollback().await?;
         return Err(ApiError::ImportRejected(errors));
     };
+    if deactivate_missing && stats.rows == 0 {
+        // Most likely a truncated export; taken at its word it would retire the whole roster.
+        txn.rollback().await?;
+        return Err(ApiError::ImportFile(
+            "the file has a header but no rows; with mode=full that would mark every employee inactive"
+                .into(),
+        ));
+    }
     let mode = query.mode;
     let report = ImportReport {
         dry_run: query.dry_run,
