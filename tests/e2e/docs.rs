@@ -60,7 +60,7 @@ async fn served_document_docs_page_and_health() {
 }
 
 #[test]
-fn operation_ids_are_unique() {
+fn operation_ids_are_unique_and_creates_link_to_their_resource() {
     let doc: serde_json::Value = serde_json::from_str(&kenshu_api::openapi::document_json()).unwrap();
     let mut ids = std::collections::BTreeSet::new();
     for (path, item) in doc["paths"].as_object().unwrap() {
@@ -69,5 +69,18 @@ fn operation_ids_are_unique() {
                 op["operationId"].as_str().unwrap_or_else(|| panic!("{method} {path} has no operationId"));
             assert!(ids.insert(id.to_string()), "operationId {id} is used twice");
         }
+    }
+    // Every collection with a create links it to reading and updating the created resource.
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        if path.contains('{')
+            || item.get("post").is_none()
+            || doc["paths"].get(format!("{path}/{{id}}")).is_none()
+        {
+            continue;
+        }
+        let links = &item["post"]["responses"]["201"]["links"];
+        assert!(links["read"]["operationId"].is_string(), "{path}: {links}");
+        assert_eq!(links["read"]["parameters"]["id"], "$response.body#/id", "{path}");
+        assert_eq!(links["update"]["parameters"]["header.If-Match"], "$response.header.ETag", "{path}");
     }
 }

@@ -9,13 +9,12 @@ use actix_web::http::header::{self, HeaderValue};
 use actix_web::middleware::{from_fn, Next};
 use actix_web::{web, App, HttpMessage, HttpServer};
 use tracing::Instrument;
-use utoipa::OpenApi;
 use utoipa_swagger_ui::SwaggerUi;
 use uuid::Uuid;
 
 use crate::auth::RequestId;
 use crate::http::resource;
-use crate::openapi::ApiDoc;
+use crate::openapi;
 use crate::problem::{json_error, path_error, query_error, ApiError};
 use crate::routes::{audit, employees, health, import, me, structure};
 use crate::state::AppState;
@@ -62,7 +61,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                 .route(web::put().to(structure::put_grades)),
         )
         .service(resource("/api/v1/audit", "GET").route(web::get().to(audit::list)))
-        .service(SwaggerUi::new("/docs/{_:.*}").url("/openapi.json", ApiDoc::openapi()));
+        .service(SwaggerUi::new("/docs/{_:.*}").external_url_unchecked("/openapi.json", openapi::document()));
 }
 
 /// A request id (the caller's `X-Request-Id` when it is sane, else a new one) on every log line

@@ -108,9 +108,54 @@ impl Modify for CommonResponses {
     }
 }
 
+/// The document as served at /openapi.json and committed in openapi/openapi.json.
+pub fn document() -> serde_json::Value {
+    let mut doc = serde_json::to_value(ApiDoc::openapi()).expect("the document serialises");
+    link_created_resources(&mut doc);
+    doc
+}
+
 /// The document as committed in openapi/openapi.json.
 pub fn document_json() -> String {
-    let mut s = ApiDoc::openapi().to_pretty_json().expect("the document serialises");
+    let mut s = serde_json::to_string_pretty(&document()).expect("the document serialises");
     s.push('\n');
     s
+}
+
+/// OpenAPI links from each create (`POST /x`, 201) to reading and updating what it made
+/// (`GET`/`PUT /x/{id}`, with the new id and its ETag as `If-Match`), so clients and test
+/// generators can follow a resource's life without guessing ids. Added to the JSON because
+/// utoipa 5.5 writes a Link's `operationId` as `operation_id`.
+fn link_created_resources(doc: &mut serde_json::Value) {
+    use serde_json::json;
+    let Some(paths) = doc["paths"].as_object_mut() else { return };
+    let mut links = Vec::new();
+    for (path, item) in paths.iter() {
+        if path.contains('{') || item.get("post").is_none() {
+            continue;
+        }
+        let Some(member) = paths.get(&format!("{path}/{{id}}")) else { continue };
+        let id =
+            |method: &str| member.get(method).and_then(|op| op["operationId"].as_str()).map(String::from);
+        let mut set = serde_json::Map::new();
+        if let Some(get) = id("get") {
+            set.insert(
+                "read".into(),
+                json!({"operationId": get, "parameters": {"id": "$response.body#/id"}}),
+            );
+        }
+        if let Some(put) = id("put") {
+            set.insert(
+                "update".into(),
+                json!({"operationId": put, "parameters": {
+                    "id": "$response.body#/id", "header.If-Match": "$response.header.ETag"}}),
+            );
+        }
+        links.push((path.clone(), set));
+    }
+    for (path, set) in links {
+        if let Some(created) = paths[&path]["post"]["responses"].get_mut("201") {
+            created["links"] = serde_json::Value::Object(set);
+        }
+    }
 }
