@@ -1,10 +1,10 @@
 //! The one way to write many rows at once (roster imports and their audit records).
 //!
-//! On PostgreSQL a batch travels as one text array per column, expanded by `unnest` and cast to
-//! the column types: a handful of bound values per statement instead of one per cell. A
-//! 1,000-row `VALUES` list binds ~17,000 parameters, and parsing and planning them dominated a
-//! 50,000-row import; JSON (`json_populate_recordset`) was better but PostgreSQL's JSON parser
-//! still cost ~14 µs a row. Arrays of text are decoded by each type's own input function.
+//! On PostgreSQL a batch travels as one array per column, expanded by `unnest`: a handful of
+//! bound values per statement instead of one per cell. (A 1,000-row `VALUES` list binds ~17,000
+//! parameters, and parsing and planning them dominated a 50,000-row import; JSON through
+//! `json_populate_recordset` cost ~14 µs a row in PostgreSQL's JSON parser.) Columns without
+//! NULLs go as typed binary arrays, the others as text cast by the column type.
 //! On SQLite, where statements are cheap and local, the same call is a multi-row `VALUES`
 //! insert. Either way the caller sees one function and the same semantics.
 
@@ -16,7 +16,7 @@ use sea_orm::{
 
 /// Rows per statement on SQLite (its limit is 32,766 bound values).
 const SQLITE_BATCH: usize = 1000;
-/// Rows per statement on PostgreSQL; bounds the size of one JSON parameter.
+/// Rows per statement on PostgreSQL; bounds the size of one statement's arrays.
 const PG_BATCH: usize = 5000;
 
 /// What a bulk write does with a row whose primary key already exists.
@@ -121,11 +121,12 @@ fn pg_statement<E: EntityTrait>(
         let column: Vec<Value> = models.iter().map(|m| m.get(*c)).collect();
         let cell = format!("r.c{i}");
         let n = i + 1;
+        let pg = pg_type(c.def().get_column_type())?;
         // A column without NULLs in this batch travels as a typed array in binary form, which
         // PostgreSQL reads without parsing text.
-        let typed = typed_array(&column[0])
-            .filter(|(ty, _)| column.iter().all(|v| typed_array(v).is_some_and(|(t, _)| t == *ty)));
-        if let Some((ty, pg)) = typed {
+        let typed =
+            array_type(&column[0]).filter(|ty| column.iter().all(|v| array_type(v).as_ref() == Some(ty)));
+        if let Some(ty) = typed {
             values.push(Value::Array(ty, Some(Box::new(column))));
             params.push(format!("${n}::{pg}[]"));
             select.push(cell);
@@ -134,14 +135,13 @@ fn pg_statement<E: EntityTrait>(
         // Otherwise as text, cast by the column type's input function. The driver binds arrays
         // without NULL elements, so every present value gets a one-character prefix and NULL
         // travels as the empty string.
-        let cast = pg_type(c.def().get_column_type())?;
         let texts = column
             .into_iter()
             .map(|v| Ok(Value::from(to_text(v)?.map(|t| format!("v{t}")).unwrap_or_default())))
             .collect::<Result<Vec<_>, DbErr>>()?;
         values.push(Value::Array(ArrayType::String, Some(Box::new(texts))));
         params.push(format!("${n}::text[]"));
-        select.push(format!("CASE WHEN {cell} = '' THEN NULL ELSE substr({cell}, 2) END::{cast}"));
+        select.push(format!("CASE WHEN {cell} = '' THEN NULL ELSE substr({cell}, 2) END::{pg}"));
     }
     let quoted = |c: &E::Column| format!("\"{}\"", c.as_str());
     let names: Vec<String> = columns.iter().map(quoted).collect();
@@ -168,21 +168,21 @@ fn pg_statement<E: EntityTrait>(
     Ok(Statement::from_sql_and_values(DatabaseBackend::Postgres, sql, values))
 }
 
-/// The array type and PostgreSQL element type of a present (non-NULL) value.
-fn typed_array(v: &Value) -> Option<(ArrayType, &'static str)> {
+/// The array type of a present (non-NULL) value the driver can bind in binary form.
+fn array_type(v: &Value) -> Option<ArrayType> {
     Some(match v {
-        Value::Uuid(Some(_)) => (ArrayType::Uuid, "uuid"),
-        Value::String(Some(_)) => (ArrayType::String, "text"),
-        Value::ChronoDate(Some(_)) => (ArrayType::ChronoDate, "date"),
-        Value::ChronoDateTimeUtc(Some(_)) => (ArrayType::ChronoDateTimeUtc, "timestamptz"),
-        Value::Bool(Some(_)) => (ArrayType::Bool, "boolean"),
-        Value::Int(Some(_)) => (ArrayType::Int, "integer"),
-        Value::BigInt(Some(_)) => (ArrayType::BigInt, "bigint"),
+        Value::Uuid(Some(_)) => ArrayType::Uuid,
+        Value::String(Some(_)) => ArrayType::String,
+        Value::ChronoDate(Some(_)) => ArrayType::ChronoDate,
+        Value::ChronoDateTimeUtc(Some(_)) => ArrayType::ChronoDateTimeUtc,
+        Value::Bool(Some(_)) => ArrayType::Bool,
+        Value::Int(Some(_)) => ArrayType::Int,
+        Value::BigInt(Some(_)) => ArrayType::BigInt,
         _ => return None,
     })
 }
 
-/// The PostgreSQL type a column's text is cast to.
+/// The PostgreSQL type of a column, for the array parameter and the cast of its text.
 fn pg_type(t: &ColumnType) -> Result<&'static str, DbErr> {
     Ok(match t {
         ColumnType::Uuid => "uuid",

@@ -221,6 +221,13 @@ pub async fn import_roster(
         let Some(planner) = feeder.planner.take().filter(|_| !feeder.gone) else {
             return Ok((reader.ignored_columns(), errors, None));
         };
+        if deactivate_missing && planner.rows() == 0 {
+            // Most likely a truncated export; taken at its word it would retire the whole roster.
+            return Err(ApiError::ImportFile(
+                "the file has a header but no rows; with mode=full that would mark every employee inactive"
+                    .into(),
+            ));
+        }
         let (planned, stats) = planner.finish(deactivate_missing)?;
         let _ = feeder.out.blocking_send(planned);
         Ok((reader.ignored_columns(), errors, Some(stats)))
@@ -248,14 +255,6 @@ pub async fn import_roster(
         txn.rollback().await?;
         return Err(ApiError::ImportRejected(errors));
     };
-    if deactivate_missing && stats.rows == 0 {
-        // Most likely a truncated export; taken at its word it would retire the whole roster.
-        txn.rollback().await?;
-        return Err(ApiError::ImportFile(
-            "the file has a header but no rows; with mode=full that would mark every employee inactive"
-                .into(),
-        ));
-    }
     let mode = query.mode;
     let report = ImportReport {
         dry_run: query.dry_run,

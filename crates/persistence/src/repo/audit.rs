@@ -34,6 +34,12 @@ impl Change {
     }
 }
 
+/// The records for `changes`, all stamped with one time.
+fn models(actor: &Actor, changes: Vec<Change>) -> Vec<audit_log::Model> {
+    let at = now();
+    changes.into_iter().map(|c| model(actor, c, at)).collect()
+}
+
 fn model(actor: &Actor, change: Change, at: chrono::DateTime<chrono::Utc>) -> audit_log::Model {
     audit_log::Model {
         id: Uuid::now_v7(),
@@ -59,16 +65,12 @@ pub async fn record_many(
     actor: &Actor,
     changes: Vec<Change>,
 ) -> Result<(), DbErr> {
-    let at = now();
-    let models: Vec<_> = changes.into_iter().map(|c| model(actor, c, at)).collect();
-    bulk::write::<audit_log::Entity>(conn, &models, OnKey::Fail).await
+    bulk::write::<audit_log::Entity>(conn, &models(actor, changes), OnKey::Fail).await
 }
 
 /// The statements that record `changes`, to run later in the same transaction as the change.
 pub fn statements(backend: DatabaseBackend, actor: &Actor, changes: Vec<Change>) -> Result<Vec<Step>, DbErr> {
-    let at = now();
-    let models: Vec<_> = changes.into_iter().map(|c| model(actor, c, at)).collect();
-    bulk::statements::<audit_log::Entity>(backend, &models, OnKey::Fail)
+    bulk::statements::<audit_log::Entity>(backend, &models(actor, changes), OnKey::Fail)
 }
 
 #[derive(Debug, Clone, Default)]

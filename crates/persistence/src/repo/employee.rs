@@ -360,6 +360,11 @@ impl RosterPlanner {
         })
     }
 
+    /// Rows planned so far.
+    pub fn rows(&self) -> u64 {
+        self.stats.rows
+    }
+
     /// Plan one batch of validated rows.
     pub fn plan(&mut self, rows: &[RosterRow]) -> Result<Planned, DbErr> {
         let mut inserts = Vec::new();
