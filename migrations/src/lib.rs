@@ -7,6 +7,17 @@ pub use sea_orm_migration::prelude::*;
 mod m20260101_000001_roster;
 mod m20260101_000002_audit_log;
 
+/// A text column compared byte by byte (code point order). Codes, employee numbers and kana
+/// readings sort and page the same on SQLite (BINARY is its default) and on PostgreSQL, whatever
+/// locale the database was created with; PostgreSQL's "C" collation also compares them with
+/// memcmp instead of strcoll, which index inserts of a 50,000-row import feel.
+pub(crate) fn bytewise(m: &SchemaManager, column: &mut ColumnDef) -> ColumnDef {
+    if m.get_database_backend() == sea_orm_migration::sea_orm::DatabaseBackend::Postgres {
+        column.extra("COLLATE \"C\"");
+    }
+    column.to_owned()
+}
+
 pub struct Migrator;
 
 #[async_trait::async_trait]

@@ -1,5 +1,7 @@
 use sea_orm_migration::prelude::*;
 
+use crate::bytewise;
+
 #[derive(DeriveMigrationName)]
 pub struct Migration;
 
@@ -94,7 +96,7 @@ impl MigrationTrait for Migration {
             Table::create()
                 .table(Organisation::Table)
                 .col(ColumnDef::new(Organisation::Id).uuid().not_null().primary_key())
-                .col(ColumnDef::new(Organisation::Code).string_len(32).not_null().unique_key())
+                .col(bytewise(m, ColumnDef::new(Organisation::Code).string_len(32).not_null().unique_key()))
                 .col(ColumnDef::new(Organisation::Name).string_len(100).not_null())
                 .col(ColumnDef::new(Organisation::Version).integer().not_null().default(1))
                 .col(ColumnDef::new(Organisation::CreatedAt).timestamp_with_time_zone().not_null())
@@ -130,7 +132,7 @@ impl MigrationTrait for Migration {
                 .table(Department::Table)
                 .col(ColumnDef::new(Department::Id).uuid().not_null().primary_key())
                 .col(ColumnDef::new(Department::OrgId).uuid().not_null())
-                .col(ColumnDef::new(Department::Code).string_len(32).not_null())
+                .col(bytewise(m, ColumnDef::new(Department::Code).string_len(32).not_null()))
                 .col(ColumnDef::new(Department::Name).string_len(100).not_null())
                 // Heads point at employees; enforced by the service because the employee table
                 // refers back to sections (SQLite cannot add the constraint afterwards).
@@ -160,7 +162,7 @@ impl MigrationTrait for Migration {
                 .col(ColumnDef::new(Section::Id).uuid().not_null().primary_key())
                 .col(ColumnDef::new(Section::OrgId).uuid().not_null())
                 .col(ColumnDef::new(Section::DepartmentId).uuid().not_null())
-                .col(ColumnDef::new(Section::Code).string_len(32).not_null())
+                .col(bytewise(m, ColumnDef::new(Section::Code).string_len(32).not_null()))
                 .col(ColumnDef::new(Section::Name).string_len(100).not_null())
                 .col(ColumnDef::new(Section::HeadEmployeeId).uuid().null())
                 .col(ColumnDef::new(Section::ActingHeadEmployeeId).uuid().null())
@@ -205,9 +207,9 @@ impl MigrationTrait for Migration {
                 .table(Employee::Table)
                 .col(ColumnDef::new(Employee::Id).uuid().not_null().primary_key())
                 .col(ColumnDef::new(Employee::OrgId).uuid().not_null())
-                .col(ColumnDef::new(Employee::EmployeeNo).string_len(20).not_null())
-                .col(ColumnDef::new(Employee::Name).string_len(60).not_null())
-                .col(ColumnDef::new(Employee::Kana).string_len(60).not_null())
+                .col(bytewise(m, ColumnDef::new(Employee::EmployeeNo).string_len(20).not_null()))
+                .col(bytewise(m, ColumnDef::new(Employee::Name).string_len(60).not_null()))
+                .col(bytewise(m, ColumnDef::new(Employee::Kana).string_len(60).not_null()))
                 .col(ColumnDef::new(Employee::Email).string_len(254).null())
                 .col(ColumnDef::new(Employee::SectionId).uuid().not_null())
                 .col(ColumnDef::new(Employee::Grade).string_len(30).not_null())

@@ -1,5 +1,7 @@
 use sea_orm_migration::prelude::*;
 
+use crate::bytewise;
+
 #[derive(DeriveMigrationName)]
 pub struct Migration;
 
@@ -30,7 +32,7 @@ impl MigrationTrait for Migration {
                 .col(ColumnDef::new(AuditLog::Actor).string_len(100).not_null())
                 .col(ColumnDef::new(AuditLog::RequestId).string_len(64).null())
                 .col(ColumnDef::new(AuditLog::Action).string_len(60).not_null())
-                .col(ColumnDef::new(AuditLog::EntityType).string_len(40).not_null())
+                .col(bytewise(m, ColumnDef::new(AuditLog::EntityType).string_len(40).not_null()))
                 .col(ColumnDef::new(AuditLog::EntityId).uuid().null())
                 .col(ColumnDef::new(AuditLog::Before).text().null())
                 .col(ColumnDef::new(AuditLog::After).text().null())

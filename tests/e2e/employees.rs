@@ -180,10 +180,13 @@ async fn filters_and_keyset_pagination() {
         assert_eq!(seen.len(), 294, "{sort}");
         assert_eq!(seen.iter().map(|s| &s.1).collect::<HashSet<_>>().len(), 294, "{sort}: duplicates");
         let mut sorted = seen.clone();
+        // Code point order on every backend, whatever the database's locale.
         if sort == "employee_no" {
             sorted.sort_by(|a, b| a.1.cmp(&b.1));
-            assert_eq!(seen, sorted);
+        } else {
+            sorted.sort();
         }
+        assert_eq!(seen, sorted, "{sort}");
     }
     // A cursor of one sort is refused by the other.
     let page = app.get_json("/api/v1/employees?limit=5", &hr).await;
