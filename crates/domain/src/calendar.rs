@@ -1,9 +1,21 @@
 //! Fiscal years (年度, April to March) and Japanese-era dates (和暦).
 
-use chrono::{Datelike, NaiveDate};
+use chrono::{DateTime, Datelike, FixedOffset, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::text::normalize;
+
+/// Japan Standard Time, UTC+9 all year (Japan has had no daylight saving since 1951). Times are
+/// stored in UTC and shown with this offset.
+pub fn jst() -> FixedOffset {
+    FixedOffset::east_opt(9 * 3600).expect("+09:00 is a valid offset")
+}
+
+/// The date in Japan of an instant: a session at 2023-04-01 00:30 JST is on 1 April, though it
+/// is still 31 March in UTC.
+pub fn tokyo_date(t: DateTime<Utc>) -> NaiveDate {
+    t.with_timezone(&jst()).date_naive()
+}
 
 /// 年度: the fiscal year that starts on 1 April of `year` and ends on 31 March of the next year.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]

@@ -46,7 +46,7 @@ impl From<EmployeeNo> for String {
 }
 
 /// 雇用形態.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum EmploymentType {
     /// 正規

@@ -1,7 +1,9 @@
 //! Kenshu's business rules as plain Rust: no IO, no async, no database or HTTP types.
 
+pub mod audience;
 pub mod auth;
 pub mod calendar;
+pub mod catalogue;
 pub mod employee;
 pub mod error;
 pub mod org;

@@ -1,0 +1,743 @@
+//! The training catalogue (研修計画): a plan per fiscal year, its courses and their sessions.
+
+use chrono::{DateTime, Months, NaiveDate, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::audience::{validate_rules, AudienceRule};
+use crate::calendar::FiscalYear;
+use crate::org::GradeLadder;
+use crate::text::{collapse_spaces, normalize};
+use crate::FieldError;
+
+/// Declares a string-coded enum with its API codes, Japanese labels and a parser that accepts
+/// either (NFKC, case-insensitive), so every catalogue vocabulary reads and prints one way.
+macro_rules! vocabulary {
+    ($(#[$meta:meta])* $name:ident { $($(#[$vmeta:meta])* $variant:ident = $code:literal / $ja:literal $(| $alias:literal)*,)+ }) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+        #[serde(rename_all = "snake_case")]
+        pub enum $name {
+            $($(#[$vmeta])* $variant,)+
+        }
+
+        impl $name {
+            pub const ALL: &'static [$name] = &[$($name::$variant,)+];
+
+            pub fn as_str(self) -> &'static str {
+                match self { $($name::$variant => $code,)+ }
+            }
+
+            pub fn japanese(self) -> &'static str {
+                match self { $($name::$variant => $ja,)+ }
+            }
+
+            /// The API code or the Japanese term.
+            pub fn parse(input: &str) -> Option<Self> {
+                let s = normalize(input).to_lowercase();
+                match s.as_str() {
+                    $($code | $ja $(| $alias)* => Some($name::$variant),)+
+                    _ => None,
+                }
+            }
+
+            /// Every accepted spelling, for error messages.
+            pub fn expected() -> String {
+                Self::ALL.iter().map(|v| format!("{} ({})", v.as_str(), v.japanese())).collect::<Vec<_>>().join(", ")
+            }
+        }
+    };
+}
+
+vocabulary! {
+    /// 研修分類
+    Category {
+        /// 階層別研修
+        Hierarchical = "hierarchical" / "階層別" | "階層別研修",
+        /// 課題別・職能別研修
+        Thematic = "thematic" / "課題別・職能別" | "課題別・職能別研修" | "課題別" | "職能別",
+        /// 意識啓発特別研修
+        Awareness = "awareness" / "意識啓発特別" | "意識啓発特別研修",
+        /// 派遣研修
+        Dispatch = "dispatch" / "派遣" | "派遣研修",
+        /// 自己啓発
+        SelfDevelopment = "self_development" / "自己啓発",
+        /// その他 (就業体験学生受入れ …)
+        Other = "other" / "その他",
+    }
+}
+
+vocabulary! {
+    /// 実施方法
+    Delivery {
+        /// 集合研修
+        Classroom = "classroom" / "集合" | "集合研修" | "講義",
+        /// eラーニング
+        ELearning = "e_learning" / "eラーニング" | "e-learning" | "elearning",
+        /// 派遣: at an outside institution
+        Dispatch = "dispatch" / "派遣" | "派遣研修",
+    }
+}
+
+vocabulary! {
+    /// 職員研修の3本柱
+    Pillar {
+        /// 職場研修
+        Ojt = "ojt" / "職場研修",
+        /// 職場外研修
+        OffJt = "off_jt" / "職場外研修" | "off-jt",
+        /// 自己啓発
+        SelfDevelopment = "self_development" / "自己啓発",
+    }
+}
+
+vocabulary! {
+    /// 研修分類のねらい (4 aims)
+    Aim {
+        /// 能力アップ
+        Ability = "ability" / "能力アップ" | "能力",
+        /// 意識アップ
+        Awareness = "awareness" / "意識アップ" | "意識",
+        /// 行動力アップ
+        Action = "action" / "行動力アップ" | "行動力",
+        /// 意欲アップ
+        Motivation = "motivation" / "意欲アップ" | "意欲",
+    }
+}
+
+/// 実施時期: when a course runs, in the months of the fiscal year.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
+pub enum Timing {
+    /// ４月
+    Month { month: u32 },
+    /// ６月～１１月, in fiscal-year order (９月～３月 runs September to March).
+    Months { from: u32, to: u32 },
+    /// 未定
+    Undecided,
+    /// 随時
+    AsNeeded,
+    /// 通年
+    YearRound,
+}
+
+/// A month's place in the fiscal year: April = 0 … March = 11.
+fn fiscal_index(month: u32) -> u32 {
+    (month + 8) % 12
+}
+
+impl Timing {
+    pub fn validate(self) -> Result<Self, String> {
+        let ok = |m: u32| (1..=12).contains(&m);
+        match self {
+            Timing::Month { month } if !ok(month) => Err("month must be 1 to 12".into()),
+            Timing::Months { from, to } if !ok(from) || !ok(to) => Err("months must be 1 to 12".into()),
+            Timing::Months { from, to } if fiscal_index(from) >= fiscal_index(to) => {
+                Err(format!("{from}月～{to}月 does not run forward within a fiscal year (April to March)"))
+            }
+            t => Ok(t),
+        }
+    }
+
+    /// Does the course run in this month? 通年 runs in every month; 未定 and 随時 in none known.
+    pub fn covers(self, month: u32) -> bool {
+        match self {
+            Timing::Month { month: m } => m == month,
+            Timing::Months { from, to } => {
+                (fiscal_index(from)..=fiscal_index(to)).contains(&fiscal_index(month))
+            }
+            Timing::YearRound => (1..=12).contains(&month),
+            Timing::Undecided | Timing::AsNeeded => false,
+        }
+    }
+
+    /// The months covered, for storing as a searchable list.
+    pub fn months(self) -> Vec<u32> {
+        (1..=12).filter(|m| self.covers(*m)).collect()
+    }
+
+    /// ４月, ６月～１１月, 未定, 随時, 通年 (ASCII digits).
+    pub fn japanese(self) -> String {
+        match self {
+            Timing::Month { month } => format!("{month}月"),
+            Timing::Months { from, to } => format!("{from}月～{to}月"),
+            Timing::Undecided => "未定".into(),
+            Timing::AsNeeded => "随時".into(),
+            Timing::YearRound => "通年".into(),
+        }
+    }
+
+    /// Reads what the plan writes: ４月, ６月～１１月, 6-11月, 未定, 随時, 通年, or the API codes.
+    pub fn parse(input: &str) -> Result<Self, String> {
+        let s = normalize(input).replace(' ', "");
+        let t = match s.to_lowercase().as_str() {
+            "未定" | "undecided" => Timing::Undecided,
+            "随時" | "as_needed" => Timing::AsNeeded,
+            "通年" | "year_round" => Timing::YearRound,
+            _ => {
+                let month = |p: &str| p.trim_end_matches('月').parse::<u32>().ok();
+                let parts: Vec<&str> = s.split(['～', '~', '〜', '-', '－']).collect();
+                match parts.as_slice() {
+                    [one] => Timing::Month { month: month(one).ok_or_else(|| bad_timing(input))? },
+                    [a, b] => Timing::Months {
+                        from: month(a).ok_or_else(|| bad_timing(input))?,
+                        to: month(b).ok_or_else(|| bad_timing(input))?,
+                    },
+                    _ => return Err(bad_timing(input)),
+                }
+            }
+        };
+        t.validate()
+    }
+}
+
+fn bad_timing(input: &str) -> String {
+    format!("'{}' is not a timing: write 4月, 6月～11月, 未定, 随時 or 通年", input.trim())
+}
+
+/// 研修報告書の提出期限: when the post-training report is due.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
+pub enum ReportRule {
+    /// No report (報告書の提出を必要としない).
+    None,
+    /// Due N days after the course's last day (通常は１週間以内: 7).
+    DaysAfterEnd { days: u32 },
+    /// Due N months after the last day (長期の派遣研修は１カ月以内: 1).
+    MonthsAfterEnd { months: u32 },
+}
+
+impl Default for ReportRule {
+    fn default() -> Self {
+        ReportRule::DaysAfterEnd { days: 7 }
+    }
+}
+
+impl ReportRule {
+    pub fn validate(self) -> Result<Self, String> {
+        match self {
+            ReportRule::DaysAfterEnd { days } if days == 0 || days > 180 => {
+                Err("days must be 1 to 180".into())
+            }
+            ReportRule::MonthsAfterEnd { months } if months == 0 || months > 12 => {
+                Err("months must be 1 to 12".into())
+            }
+            r => Ok(r),
+        }
+    }
+
+    pub fn required(self) -> bool {
+        self != ReportRule::None
+    }
+
+    /// The due date for a course that ended on `last_day` (a month later clamps to the month's
+    /// end: 31 January + 1 month = 29 February in a leap year).
+    pub fn due(self, last_day: NaiveDate) -> Option<NaiveDate> {
+        match self {
+            ReportRule::None => None,
+            ReportRule::DaysAfterEnd { days } => {
+                last_day.checked_add_days(chrono::Days::new(u64::from(days)))
+            }
+            ReportRule::MonthsAfterEnd { months } => last_day.checked_add_months(Months::new(months)),
+        }
+    }
+}
+
+/// Limits on course text, shared by the API schema and the validator.
+pub const TITLE_MAX: usize = 200;
+pub const LONG_TEXT_MAX: usize = 4000;
+pub const SHORT_TEXT_MAX: usize = 500;
+pub const INSTITUTION_MAX: usize = 100;
+pub const NUMBER_MAX: u32 = 999;
+pub const HEADCOUNT_MAX: u32 = 100_000;
+
+/// A course as HR writes it, before validation.
+#[derive(Debug, Clone, Default)]
+pub struct CourseFields {
+    pub category: String,
+    pub number: Option<u32>,
+    pub title: String,
+    pub purpose: Option<String>,
+    pub content: Option<String>,
+    pub audience: Option<String>,
+    pub rules: Vec<AudienceRule>,
+    pub timing: Option<Timing>,
+    pub delivery: String,
+    pub institution: Option<String>,
+    pub headcount: Option<u32>,
+    pub report: Option<ReportRule>,
+    pub notes: Option<String>,
+    pub pillar: Option<String>,
+    pub aims: Vec<String>,
+}
+
+/// 研修: a validated course of one plan. `within` (位置づけ) is checked by the caller, who knows
+/// the plan's other courses.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct CourseData {
+    pub category: Category,
+    pub number: u32,
+    pub title: String,
+    pub purpose: Option<String>,
+    pub content: Option<String>,
+    pub audience: Option<String>,
+    pub rules: Vec<AudienceRule>,
+    pub timing: Timing,
+    pub delivery: Delivery,
+    pub institution: Option<String>,
+    pub headcount: Option<u32>,
+    pub report: ReportRule,
+    pub notes: Option<String>,
+    pub pillar: Pillar,
+    pub aims: Vec<Aim>,
+}
+
+/// Trimmed multi-line text (NFKC keeps full-width Japanese punctuation readable and makes
+/// half-width katakana full-width); `None` when empty.
+fn text(field: &str, value: Option<String>, max: usize, errors: &mut Vec<FieldError>) -> Option<String> {
+    let v = value.map(|v| normalize(&v).trim().to_string()).filter(|v| !v.is_empty())?;
+    if v.chars().count() > max || v.chars().any(|c| c.is_control() && c != '\n' && c != '\t') {
+        errors.push(FieldError::new(field, format!("must be at most {max} characters of text")));
+    }
+    Some(v)
+}
+
+impl CourseData {
+    pub fn validate(f: CourseFields, ladder: &GradeLadder) -> Result<Self, Vec<FieldError>> {
+        let mut errors = Vec::new();
+        let category = Category::parse(&f.category);
+        if category.is_none() {
+            errors.push(FieldError::new(
+                "category",
+                format!("unknown category '{}'; known: {}", f.category.trim(), Category::expected()),
+            ));
+        }
+        let number = f.number.filter(|n| (1..=NUMBER_MAX).contains(n));
+        if number.is_none() {
+            errors.push(FieldError::new("number", format!("must be 1 to {NUMBER_MAX}")));
+        }
+        let title = collapse_spaces(&f.title);
+        if title.is_empty() || title.chars().count() > TITLE_MAX || title.chars().any(char::is_control) {
+            errors.push(FieldError::new("title", format!("must be 1 to {TITLE_MAX} characters")));
+        }
+        let purpose = text("purpose", f.purpose, LONG_TEXT_MAX, &mut errors);
+        let content = text("content", f.content, LONG_TEXT_MAX, &mut errors);
+        let audience = text("audience", f.audience, SHORT_TEXT_MAX, &mut errors);
+        let notes = text("notes", f.notes, LONG_TEXT_MAX, &mut errors);
+        let institution = text("institution", f.institution, INSTITUTION_MAX, &mut errors);
+        let rules = validate_rules(f.rules, ladder).map_err(|e| errors.extend(e)).unwrap_or_default();
+        let timing = match f.timing.unwrap_or(Timing::Undecided).validate() {
+            Ok(t) => Some(t),
+            Err(e) => {
+                errors.push(FieldError::new("timing", e));
+                None
+            }
+        };
+        let delivery = Delivery::parse(&f.delivery);
+        if delivery.is_none() {
+            errors.push(FieldError::new(
+                "delivery",
+                format!("unknown delivery '{}'; known: {}", f.delivery.trim(), Delivery::expected()),
+            ));
+        }
+        if delivery == Some(Delivery::Dispatch) && institution.is_none() {
+            errors.push(FieldError::new("institution", "dispatch training names the institution (研修機関)"));
+        }
+        if f.headcount.is_some_and(|h| h > HEADCOUNT_MAX) {
+            errors.push(FieldError::new("headcount", format!("must be 0 to {HEADCOUNT_MAX}")));
+        }
+        let report = match f.report.unwrap_or_default().validate() {
+            Ok(r) => Some(r),
+            Err(e) => {
+                errors.push(FieldError::new("report", e));
+                None
+            }
+        };
+        let pillar = match f.pillar.as_deref() {
+            None | Some("") => Some(if category == Some(Category::SelfDevelopment) {
+                Pillar::SelfDevelopment
+            } else {
+                Pillar::OffJt
+            }),
+            Some(p) => Pillar::parse(p).or_else(|| {
+                errors.push(FieldError::new(
+                    "pillar",
+                    format!("unknown pillar '{p}'; known: {}", Pillar::expected()),
+                ));
+                None
+            }),
+        };
+        let mut aims = Vec::new();
+        for a in &f.aims {
+            match Aim::parse(a) {
+                Some(aim) if !aims.contains(&aim) => aims.push(aim),
+                Some(_) => {}
+                None => errors
+                    .push(FieldError::new("aims", format!("unknown aim '{a}'; known: {}", Aim::expected()))),
+            }
+        }
+        aims.sort();
+        match (category, number, timing, delivery, report, pillar) {
+            (Some(category), Some(number), Some(timing), Some(delivery), Some(report), Some(pillar))
+                if errors.is_empty() =>
+            {
+                Ok(Self {
+                    category,
+                    number,
+                    title,
+                    purpose,
+                    content,
+                    audience,
+                    rules,
+                    timing,
+                    delivery,
+                    institution,
+                    headcount: f.headcount,
+                    report,
+                    notes,
+                    pillar,
+                    aims,
+                })
+            }
+            _ => Err(errors),
+        }
+    }
+}
+
+/// The course a course is positioned within (位置づけ) must be another course of the same plan.
+pub fn check_within(
+    course_fy: FiscalYear,
+    parent_fy: FiscalYear,
+    same_course: bool,
+) -> Result<(), FieldError> {
+    if same_course {
+        return Err(FieldError::new("within", "a course cannot be positioned within itself"));
+    }
+    if course_fy != parent_fy {
+        return Err(FieldError::new(
+            "within",
+            format!(
+                "the course is in FY{}, the course it is positioned within in FY{}",
+                course_fy.year(),
+                parent_fy.year()
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// 講師: who teaches a session.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
+pub enum Lecturer {
+    /// An outside lecturer: name and affiliation as printed on the notice.
+    Outside { name: String, affiliation: Option<String> },
+    /// 職員講師: a staff member acting as lecturer.
+    Staff { employee_id: uuid::Uuid },
+}
+
+/// 日程: one session of a course, as HR writes it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SessionFields {
+    pub starts_at: DateTime<Utc>,
+    pub ends_at: DateTime<Utc>,
+    pub venue: Option<String>,
+    pub online_url: Option<String>,
+    pub capacity: Option<i64>,
+    pub lecturer: Option<Lecturer>,
+    pub notes: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SessionData {
+    pub starts_at: DateTime<Utc>,
+    pub ends_at: DateTime<Utc>,
+    pub venue: Option<String>,
+    pub online_url: Option<String>,
+    pub capacity: Option<u32>,
+    pub lecturer: Option<Lecturer>,
+    pub notes: Option<String>,
+}
+
+/// Longest a single session may run: dispatch training can take weeks, but not a year.
+pub const SESSION_MAX_DAYS: i64 = 366;
+
+impl SessionData {
+    /// A session starts before it ends, within the course's fiscal year (in Japan time), has a
+    /// capacity of zero or more, and an online URL that is http(s).
+    pub fn validate(f: SessionFields, fy: FiscalYear) -> Result<Self, Vec<FieldError>> {
+        let mut errors = Vec::new();
+        if f.ends_at <= f.starts_at {
+            errors.push(FieldError::new("ends_at", "must be after starts_at"));
+        } else if (f.ends_at - f.starts_at).num_days() > SESSION_MAX_DAYS {
+            errors
+                .push(FieldError::new("ends_at", format!("a session lasts at most {SESSION_MAX_DAYS} days")));
+        }
+        let start_day = crate::calendar::tokyo_date(f.starts_at);
+        if !fy.contains(start_day) {
+            errors.push(FieldError::new(
+                "starts_at",
+                format!("{start_day} is outside FY{} ({} to {})", fy.year(), fy.start(), fy.end()),
+            ));
+        }
+        let venue = text("venue", f.venue, SHORT_TEXT_MAX, &mut errors);
+        let notes = text("notes", f.notes, LONG_TEXT_MAX, &mut errors);
+        let online_url = f.online_url.map(|u| u.trim().to_string()).filter(|u| !u.is_empty());
+        if let Some(u) = &online_url {
+            let ok = (u.starts_with("https://") || u.starts_with("http://"))
+                && u.len() <= 2000
+                && !u.chars().any(|c| c.is_whitespace() || c.is_control());
+            if !ok {
+                errors.push(FieldError::new("online_url", "must be an http or https URL"));
+            }
+        }
+        let capacity = match f.capacity {
+            None => None,
+            Some(c) if (0..=i64::from(HEADCOUNT_MAX)).contains(&c) => Some(c as u32),
+            Some(_) => {
+                errors.push(FieldError::new("capacity", format!("must be 0 to {HEADCOUNT_MAX}")));
+                None
+            }
+        };
+        let lecturer = match f.lecturer {
+            Some(Lecturer::Outside { name, affiliation }) => {
+                let name = collapse_spaces(&name);
+                if name.is_empty() || name.chars().count() > 100 {
+                    errors.push(FieldError::new("lecturer.name", "must be 1 to 100 characters"));
+                }
+                let affiliation = text("lecturer.affiliation", affiliation, 200, &mut errors);
+                Some(Lecturer::Outside { name, affiliation })
+            }
+            other => other,
+        };
+        if errors.is_empty() {
+            Ok(Self {
+                starts_at: f.starts_at,
+                ends_at: f.ends_at,
+                venue,
+                online_url,
+                capacity,
+                lecturer,
+                notes,
+            })
+        } else {
+            Err(errors)
+        }
+    }
+}
+
+/// The last day of a course in Japan time: the day its last session ends.
+pub fn last_day(sessions: &[SessionData]) -> Option<NaiveDate> {
+    sessions.iter().map(|s| crate::calendar::tokyo_date(s.ends_at)).max()
+}
+
+/// 研修計画: the plan's own text (方針, 重点的な取組).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PlanData {
+    pub title: String,
+    pub policy: Option<String>,
+    pub focus_areas: Vec<String>,
+}
+
+pub const FOCUS_AREAS_MAX: usize = 12;
+
+impl PlanData {
+    pub fn validate(
+        title: Option<String>,
+        policy: Option<String>,
+        focus_areas: Vec<String>,
+        fy: FiscalYear,
+    ) -> Result<Self, Vec<FieldError>> {
+        let mut errors = Vec::new();
+        let title =
+            collapse_spaces(&title.unwrap_or_else(|| format!("{} 職員研修計画", fy.japanese_label())));
+        if title.is_empty() || title.chars().count() > TITLE_MAX {
+            errors.push(FieldError::new("title", format!("must be 1 to {TITLE_MAX} characters")));
+        }
+        let policy = text("policy", policy, 20_000, &mut errors);
+        if focus_areas.len() > FOCUS_AREAS_MAX {
+            errors.push(FieldError::new("focus_areas", format!("at most {FOCUS_AREAS_MAX}")));
+        }
+        let mut areas = Vec::new();
+        for (i, a) in focus_areas.into_iter().enumerate() {
+            if let Some(a) = text(&format!("focus_areas[{i}]"), Some(a), SHORT_TEXT_MAX, &mut errors) {
+                areas.push(a);
+            }
+        }
+        if errors.is_empty() {
+            Ok(Self { title, policy, focus_areas: areas })
+        } else {
+            Err(errors)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::audience::{Condition, Route};
+
+    fn fields() -> CourseFields {
+        CourseFields {
+            category: "階層別".into(),
+            number: Some(1),
+            title: "新採用職員　採用時研修Ⅰ".into(),
+            purpose: Some("社会人、公務員としての自覚を促す。".into()),
+            rules: vec![AudienceRule { route: Route::Designation, conditions: vec![Condition::NewHires {}] }],
+            timing: Some(Timing::Month { month: 4 }),
+            delivery: "集合".into(),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn a_course_validates_and_defaults() {
+        let c = CourseData::validate(fields(), &GradeLadder::default()).unwrap();
+        assert_eq!(c.category, Category::Hierarchical);
+        assert_eq!(c.title, "新採用職員 採用時研修Ⅰ");
+        assert_eq!(c.report, ReportRule::DaysAfterEnd { days: 7 });
+        assert_eq!(c.pillar, Pillar::OffJt);
+        assert_eq!(c.delivery, Delivery::Classroom);
+    }
+
+    #[test]
+    fn every_bad_field_is_reported() {
+        let f = CourseFields {
+            category: "研究".into(),
+            number: Some(0),
+            title: "".into(),
+            rules: vec![AudienceRule {
+                route: Route::Designation,
+                conditions: vec![Condition::YearsAfterPromotion { grade: "社長".into(), years: 5 }],
+            }],
+            timing: Some(Timing::Months { from: 3, to: 9 }),
+            delivery: "派遣".into(),
+            headcount: Some(HEADCOUNT_MAX + 1),
+            report: Some(ReportRule::DaysAfterEnd { days: 0 }),
+            pillar: Some("x".into()),
+            aims: vec!["やる気".into()],
+            ..Default::default()
+        };
+        let errors = CourseData::validate(f, &GradeLadder::default()).unwrap_err();
+        let fields: Vec<_> = errors.iter().map(|e| e.field.as_str()).collect();
+        for expected in [
+            "category",
+            "number",
+            "title",
+            "rules[0].conditions",
+            "timing",
+            "institution",
+            "headcount",
+            "report",
+            "pillar",
+            "aims",
+        ] {
+            assert!(fields.contains(&expected), "{expected} missing from {fields:?}");
+        }
+    }
+
+    #[test]
+    fn unknown_delivery_is_refused() {
+        let f = CourseFields { delivery: "通信".into(), ..fields() };
+        let errors = CourseData::validate(f, &GradeLadder::default()).unwrap_err();
+        assert_eq!(errors[0].field, "delivery");
+        assert!(errors[0].reason.contains("e_learning (eラーニング)"), "{}", errors[0].reason);
+    }
+
+    #[test]
+    fn timings_parse_as_the_plan_writes_them() {
+        assert_eq!(Timing::parse("４月").unwrap(), Timing::Month { month: 4 });
+        assert_eq!(Timing::parse("６月～１１月").unwrap(), Timing::Months { from: 6, to: 11 });
+        assert_eq!(Timing::parse("9月～3月").unwrap(), Timing::Months { from: 9, to: 3 });
+        assert_eq!(Timing::parse("未定").unwrap(), Timing::Undecided);
+        assert_eq!(Timing::parse("随時").unwrap(), Timing::AsNeeded);
+        assert_eq!(Timing::parse("通年").unwrap(), Timing::YearRound);
+        assert!(Timing::parse("3月～9月").is_err(), "March to September crosses the fiscal year's end");
+        assert!(Timing::parse("13月").is_err());
+        assert!(Timing::parse("春").is_err());
+        assert_eq!(Timing::Months { from: 9, to: 3 }.japanese(), "9月～3月");
+    }
+
+    #[test]
+    fn timing_covers_months_in_fiscal_order() {
+        let t = Timing::Months { from: 9, to: 3 };
+        assert!(t.covers(9) && t.covers(12) && t.covers(1) && t.covers(3));
+        assert!(!t.covers(4) && !t.covers(8));
+        assert_eq!(Timing::Months { from: 6, to: 11 }.months(), vec![6, 7, 8, 9, 10, 11]);
+        assert_eq!(Timing::YearRound.months().len(), 12);
+        assert!(Timing::Undecided.months().is_empty());
+    }
+
+    #[test]
+    fn report_due_dates() {
+        let end = NaiveDate::from_ymd_opt(2023, 4, 28).unwrap();
+        assert_eq!(ReportRule::default().due(end), NaiveDate::from_ymd_opt(2023, 5, 5));
+        let jan31 = NaiveDate::from_ymd_opt(2024, 1, 31).unwrap();
+        assert_eq!(ReportRule::MonthsAfterEnd { months: 1 }.due(jan31), NaiveDate::from_ymd_opt(2024, 2, 29));
+        assert_eq!(ReportRule::None.due(end), None);
+        assert!(!ReportRule::None.required());
+        assert!(ReportRule::MonthsAfterEnd { months: 13 }.validate().is_err());
+    }
+
+    fn at(s: &str) -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
+    }
+
+    fn session(start: &str, end: &str) -> SessionFields {
+        SessionFields {
+            starts_at: at(start),
+            ends_at: at(end),
+            venue: Some("市役所 4階 大会議室".into()),
+            online_url: None,
+            capacity: Some(40),
+            lecturer: None,
+            notes: None,
+        }
+    }
+
+    #[test]
+    fn sessions_validate() {
+        let fy = FiscalYear::new(2023).unwrap();
+        assert!(SessionData::validate(session("2023-04-03T09:00:00+09:00", "2023-04-03T17:00:00+09:00"), fy)
+            .is_ok());
+        let e = SessionData::validate(session("2023-04-03T17:00:00+09:00", "2023-04-03T09:00:00+09:00"), fy)
+            .unwrap_err();
+        assert_eq!(e[0].field, "ends_at");
+        // 2023-04-01 00:30 in Tokyo is still 31 March in UTC: the Japanese date decides.
+        assert!(SessionData::validate(session("2023-04-01T00:30:00+09:00", "2023-04-01T01:00:00+09:00"), fy)
+            .is_ok());
+        let e = SessionData::validate(session("2024-04-01T09:00:00+09:00", "2024-04-01T10:00:00+09:00"), fy)
+            .unwrap_err();
+        assert_eq!(e[0].field, "starts_at");
+        let mut s = session("2023-05-01T09:00:00+09:00", "2023-05-01T10:00:00+09:00");
+        s.capacity = Some(-1);
+        s.online_url = Some("javascript:alert(1)".into());
+        let e = SessionData::validate(s, fy).unwrap_err();
+        let fields: Vec<_> = e.iter().map(|e| e.field.as_str()).collect();
+        assert_eq!(fields, vec!["online_url", "capacity"]);
+    }
+
+    #[test]
+    fn within_must_be_the_same_plan() {
+        let fy23 = FiscalYear::new(2023).unwrap();
+        assert!(check_within(fy23, fy23, false).is_ok());
+        assert!(check_within(fy23, fy23.previous(), false).is_err());
+        assert!(check_within(fy23, fy23, true).is_err());
+    }
+
+    #[test]
+    fn vocabularies_read_japanese() {
+        assert_eq!(Category::parse("課題別・職能別研修"), Some(Category::Thematic));
+        assert_eq!(Category::parse("ｿﾉ他"), None);
+        assert_eq!(Category::parse("その他"), Some(Category::Other));
+        assert_eq!(Delivery::parse("ｅラーニング"), Some(Delivery::ELearning));
+        assert_eq!(Aim::parse("意欲アップ"), Some(Aim::Motivation));
+        assert_eq!(Pillar::parse("Off_JT"), Some(Pillar::OffJt));
+    }
+
+    #[test]
+    fn plans_default_their_title() {
+        let p = PlanData::validate(None, None, vec!["若手職員の育成".into()], FiscalYear::new(2023).unwrap())
+            .unwrap();
+        assert_eq!(p.title, "令和5年度 職員研修計画");
+    }
+}
