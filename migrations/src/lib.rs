@@ -6,6 +6,7 @@ pub use sea_orm_migration::prelude::*;
 
 mod m20260101_000001_roster;
 mod m20260101_000002_audit_log;
+mod m20260201_000003_catalogue;
 
 /// A text column compared byte by byte (code point order). Codes, employee numbers and kana
 /// readings sort and page the same on SQLite (BINARY is its default) and on PostgreSQL, whatever
@@ -23,6 +24,10 @@ pub struct Migrator;
 #[async_trait::async_trait]
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        vec![Box::new(m20260101_000001_roster::Migration), Box::new(m20260101_000002_audit_log::Migration)]
+        vec![
+            Box::new(m20260101_000001_roster::Migration),
+            Box::new(m20260101_000002_audit_log::Migration),
+            Box::new(m20260201_000003_catalogue::Migration),
+        ]
     }
 }

@@ -41,6 +41,19 @@ const MATRIX: &[(&str, &str, [u16; 7])] = &[
     ("PUT", "/api/v1/sections/{id}", [401, 403, 403, 403, 200, 403, 403]),
     ("GET", "/api/v1/grades", [401, 200, 200, 200, 200, 200, 200]),
     ("PUT", "/api/v1/grades", [401, 403, 403, 403, 200, 403, 403]),
+    ("GET", "/api/v1/plans", [401, 200, 200, 200, 200, 403, 200]),
+    ("POST", "/api/v1/plans", [401, 403, 403, 403, 201, 403, 403]),
+    ("GET", "/api/v1/plans/{fiscal_year}", [401, 200, 200, 200, 200, 403, 200]),
+    ("PUT", "/api/v1/plans/{fiscal_year}", [401, 403, 403, 403, 200, 403, 403]),
+    ("POST", "/api/v1/plans/{fiscal_year}/publish", [401, 403, 403, 403, 200, 403, 403]),
+    ("GET", "/api/v1/courses", [401, 200, 200, 200, 200, 403, 200]),
+    ("POST", "/api/v1/courses", [401, 403, 403, 403, 201, 403, 403]),
+    ("GET", "/api/v1/courses/{id}", [401, 200, 200, 200, 200, 403, 200]),
+    ("PUT", "/api/v1/courses/{id}", [401, 403, 403, 403, 200, 403, 403]),
+    ("GET", "/api/v1/courses/{id}/history", [401, 403, 403, 403, 200, 403, 200]),
+    ("POST", "/api/v1/courses/{id}/sessions", [401, 403, 403, 403, 201, 403, 403]),
+    ("PUT", "/api/v1/courses/{id}/sessions/{session_id}", [401, 403, 403, 403, 200, 403, 403]),
+    ("DELETE", "/api/v1/courses/{id}/sessions/{session_id}", [401, 403, 403, 403, 204, 403, 403]),
     ("GET", "/api/v1/audit", [401, 403, 403, 403, 200, 403, 200]),
 ];
 
@@ -54,6 +67,45 @@ struct Targets {
     employee: Value,
     department: Value,
     section: Value,
+    /// A published course of the published FY2023 plan, with one session.
+    course: Value,
+}
+
+const SESSION: &str =
+    r#"{"starts_at": "2023-07-12T09:00:00+09:00", "ends_at": "2023-07-12T17:00:00+09:00", "capacity": 40}"#;
+
+fn session_body() -> Value {
+    serde_json::from_str(SESSION).unwrap()
+}
+
+/// The FY2023 plan, published, with one published course that has a session.
+async fn catalogue_target(app: &TestApp) -> Value {
+    let hr = app.hr();
+    assert_eq!(app.post_json("/api/v1/plans", &hr, &json!({"fiscal_year": 2023})).await.status(), 201);
+    let course = json!({
+        "fiscal_year": 2023, "category": "hierarchical", "number": 1, "title": "新採用職員 採用時研修Ⅰ",
+        "rules": [{"route": "designation", "conditions": [{"kind": "new_hires"}]}],
+        "timing": {"kind": "month", "month": 4}, "delivery": "classroom"
+    });
+    let res = app.post_json("/api/v1/courses", &hr, &course).await;
+    assert_eq!(res.status(), 201);
+    let course: Value = res.json().await.unwrap();
+    let id = course["id"].as_str().unwrap();
+    let res = app.post_json(&format!("/api/v1/courses/{id}/sessions"), &hr, &session_body()).await;
+    assert_eq!(res.status(), 201);
+    let tag = etag(app, "/api/v1/plans/2023").await;
+    let res =
+        app.request(Method::POST, "/api/v1/plans/2023/publish", Some(&hr)).header("If-Match", tag).send();
+    assert_eq!(res.await.unwrap().status().as_u16(), 200);
+    app.get_json(&format!("/api/v1/courses/{id}"), &hr).await
+}
+
+fn course_body(course: &Value) -> Value {
+    let mut body = course.clone();
+    for k in ["id", "routes", "timing_label", "sessions", "version", "created_at", "updated_at"] {
+        body.as_object_mut().unwrap().remove(k);
+    }
+    body
 }
 
 async fn etag(app: &TestApp, path: &str) -> String {
@@ -69,6 +121,20 @@ async fn call(app: &TestApp, method: &str, path: &str, token: Option<&str>, t: &
             p.replace("{id}", t.department["id"].as_str().unwrap())
         }
         p if p.starts_with("/api/v1/sections/{id}") => p.replace("{id}", t.section["id"].as_str().unwrap()),
+        p if p.starts_with("/api/v1/plans/{fiscal_year}") => p.replace("{fiscal_year}", "2023"),
+        p if p.starts_with("/api/v1/courses/{id}") => {
+            let course_id = t.course["id"].as_str().unwrap();
+            let session_id = if p.ends_with("{session_id}") {
+                // Each call gets its own session, so a successful DELETE leaves the next intact.
+                let res = app
+                    .post_json(&format!("/api/v1/courses/{course_id}/sessions"), &hr, &session_body())
+                    .await;
+                res.json::<Value>().await.unwrap()["id"].as_str().unwrap().to_string()
+            } else {
+                String::new()
+            };
+            p.replace("{id}", course_id).replace("{session_id}", &session_id)
+        }
         p => p.to_string(),
     };
     let method = Method::from_bytes(method.as_bytes()).unwrap();
@@ -108,6 +174,29 @@ async fn call(app: &TestApp, method: &str, path: &str, token: Option<&str>, t: &
             "code": t.section["code"], "name": unique("課名"), "department_id": t.section["department_id"],
             "head_employee_id": t.section["head_employee_id"]
         })),
+        ("POST", "/api/v1/plans") => {
+            rb.json(&json!({"fiscal_year": 2100 + COUNTER.fetch_add(1, Ordering::Relaxed) % 100}))
+        }
+        ("PUT", "/api/v1/plans/{fiscal_year}") | ("POST", "/api/v1/plans/{fiscal_year}/publish") => {
+            let plan_etag = etag(app, "/api/v1/plans/2023").await;
+            rb.header("If-Match", plan_etag).json(&json!({"policy": unique("方針")}))
+        }
+        ("POST", "/api/v1/courses") => {
+            let number = 100 + COUNTER.fetch_add(1, Ordering::Relaxed) % 800;
+            rb.json(&json!({"fiscal_year": 2023, "category": "thematic", "number": number,
+                "title": "試験研修", "delivery": "e_learning"}))
+        }
+        ("PUT", "/api/v1/courses/{id}") => {
+            let mut body = course_body(&t.course);
+            body["notes"] = json!(unique("備考"));
+            rb.header("If-Match", etag(app, &concrete).await).json(&body)
+        }
+        ("POST", "/api/v1/courses/{id}/sessions") => rb.json(&session_body()),
+        ("PUT", "/api/v1/courses/{id}/sessions/{session_id}") | ("DELETE", "/api/v1/courses/{id}/sessions/{session_id}") => {
+            let mut body = session_body();
+            body["venue"] = json!(unique("会議室"));
+            rb.header("If-Match", "\"1\"").json(&body)
+        }
         ("PUT", "/api/v1/grades") => {
             let ladder = app.get_json("/api/v1/grades", &hr).await;
             rb.header("If-Match", etag(app, "/api/v1/grades").await).json(&ladder)
@@ -144,7 +233,8 @@ async fn every_route_for_every_role() {
     let department = app
         .get_json(&format!("/api/v1/departments/{}", employee["department_id"].as_str().unwrap()), &hr)
         .await;
-    let targets = Targets { employee, department, section };
+    let course = catalogue_target(&app).await;
+    let targets = Targets { employee, department, section, course };
 
     let mut failures = Vec::new();
     for (method, path, expected) in MATRIX {

@@ -70,17 +70,27 @@ fn operation_ids_are_unique_and_creates_link_to_their_resource() {
             assert!(ids.insert(id.to_string()), "operationId {id} is used twice");
         }
     }
-    // Every collection with a create links it to reading and updating the created resource.
-    for (path, item) in doc["paths"].as_object().unwrap() {
-        if path.contains('{')
-            || item.get("post").is_none()
-            || doc["paths"].get(format!("{path}/{{id}}")).is_none()
-        {
+    // Every collection with a create links it to reading and updating the created resource,
+    // named by the member path's parameter (`/plans/{fiscal_year}`, `/employees/{id}`).
+    let paths = doc["paths"].as_object().unwrap();
+    let mut linked = Vec::new();
+    for (path, item) in paths {
+        if path.contains('{') || item.get("post").is_none() {
             continue;
         }
+        let prefix = format!("{path}/{{");
+        let Some(member) = paths.keys().find(|p| p.starts_with(&prefix) && p.matches('{').count() == 1)
+        else {
+            continue;
+        };
+        let param = &member[prefix.len()..member.len() - 1];
         let links = &item["post"]["responses"]["201"]["links"];
         assert!(links["read"]["operationId"].is_string(), "{path}: {links}");
-        assert_eq!(links["read"]["parameters"]["id"], "$response.body#/id", "{path}");
+        assert_eq!(links["read"]["parameters"][param], format!("$response.body#/{param}"), "{path}");
         assert_eq!(links["update"]["parameters"]["header.If-Match"], "$response.header.ETag", "{path}");
+        linked.push(path.as_str());
+    }
+    for expected in ["/api/v1/employees", "/api/v1/plans", "/api/v1/courses"] {
+        assert!(linked.contains(&expected), "{expected} has no links: {linked:?}");
     }
 }

@@ -16,7 +16,7 @@ use crate::auth::RequestId;
 use crate::http::resource;
 use crate::openapi;
 use crate::problem::{json_error, path_error, query_error, ApiError};
-use crate::routes::{audit, employees, health, import, me, structure};
+use crate::routes::{audit, catalogue, employees, health, import, me, structure};
 use crate::state::AppState;
 
 /// Every route of the service.
@@ -59,6 +59,42 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             resource("/api/v1/grades", "GET, PUT")
                 .route(web::get().to(structure::get_grades))
                 .route(web::put().to(structure::put_grades)),
+        )
+        .service(
+            resource("/api/v1/plans", "GET, POST")
+                .route(web::get().to(catalogue::list_plans))
+                .route(web::post().to(catalogue::create_plan)),
+        )
+        .service(
+            resource("/api/v1/plans/{fiscal_year}", "GET, PUT")
+                .route(web::get().to(catalogue::get_plan))
+                .route(web::put().to(catalogue::update_plan)),
+        )
+        .service(
+            resource("/api/v1/plans/{fiscal_year}/publish", "POST")
+                .route(web::post().to(catalogue::publish_plan)),
+        )
+        .service(
+            resource("/api/v1/courses", "GET, POST")
+                .route(web::get().to(catalogue::list_courses))
+                .route(web::post().to(catalogue::create_course)),
+        )
+        .service(
+            resource("/api/v1/courses/{id}", "GET, PUT")
+                .route(web::get().to(catalogue::get_course))
+                .route(web::put().to(catalogue::update_course)),
+        )
+        .service(
+            resource("/api/v1/courses/{id}/history", "GET").route(web::get().to(catalogue::course_history)),
+        )
+        .service(
+            resource("/api/v1/courses/{id}/sessions", "POST")
+                .route(web::post().to(catalogue::create_session)),
+        )
+        .service(
+            resource("/api/v1/courses/{id}/sessions/{session_id}", "PUT, DELETE")
+                .route(web::put().to(catalogue::update_session))
+                .route(web::delete().to(catalogue::delete_session)),
         )
         .service(resource("/api/v1/audit", "GET").route(web::get().to(audit::list)))
         .service(SwaggerUi::new("/docs/{_:.*}").external_url_unchecked("/openapi.json", openapi::document()));

@@ -7,7 +7,7 @@ use utoipa::openapi::{ContentBuilder, Ref, RefOr, Response, ResponseBuilder};
 use utoipa::{Modify, OpenApi};
 
 use crate::problem::{FieldErrorDto, Problem, RowErrorDto};
-use crate::routes::{audit, employees, health, import, me, structure};
+use crate::routes::{audit, catalogue, employees, health, import, me, structure};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -26,6 +26,9 @@ use crate::routes::{audit, employees, health, import, me, structure};
         structure::list_departments, structure::create_department, structure::get_department, structure::update_department,
         structure::list_sections, structure::create_section, structure::get_section, structure::update_section,
         structure::get_grades, structure::put_grades,
+        catalogue::list_plans, catalogue::create_plan, catalogue::get_plan, catalogue::update_plan, catalogue::publish_plan,
+        catalogue::list_courses, catalogue::create_course, catalogue::get_course, catalogue::update_course,
+        catalogue::course_history, catalogue::create_session, catalogue::update_session, catalogue::delete_session,
         audit::list,
     ),
     components(schemas(Problem, FieldErrorDto, RowErrorDto, employees::EmployeeSortParam, import::EncodingParam)),
@@ -35,6 +38,7 @@ use crate::routes::{audit, employees, health, import, me, structure};
         (name = "me", description = "The caller"),
         (name = "employees", description = "職員: the roster and its import"),
         (name = "organisation", description = "部・課・職級: departments, sections and grades"),
+        (name = "catalogue", description = "研修計画・研修一覧: plans per fiscal year, courses, audience rules and sessions"),
         (name = "audit", description = "Who changed what, when"),
     )
 )]
@@ -134,21 +138,28 @@ fn link_created_resources(doc: &mut serde_json::Value) {
         if path.contains('{') || item.get("post").is_none() {
             continue;
         }
-        let Some(member) = paths.get(&format!("{path}/{{id}}")) else { continue };
+        // The member path: this path plus one parameter segment, named as the created body's
+        // field (`/plans/{fiscal_year}` ← `fiscal_year`, `/employees/{id}` ← `id`).
+        let prefix = format!("{path}/{{");
+        let Some((member_path, member)) = paths
+            .iter()
+            .find(|(p, _)| p.starts_with(&prefix) && p.ends_with('}') && p.matches('{').count() == 1)
+        else {
+            continue;
+        };
+        let param = member_path[prefix.len()..member_path.len() - 1].to_string();
+        let value = format!("$response.body#/{param}");
         let id =
             |method: &str| member.get(method).and_then(|op| op["operationId"].as_str()).map(String::from);
         let mut set = serde_json::Map::new();
         if let Some(get) = id("get") {
-            set.insert(
-                "read".into(),
-                json!({"operationId": get, "parameters": {"id": "$response.body#/id"}}),
-            );
+            set.insert("read".into(), json!({"operationId": get, "parameters": {param.clone(): value}}));
         }
         if let Some(put) = id("put") {
             set.insert(
                 "update".into(),
                 json!({"operationId": put, "parameters": {
-                    "id": "$response.body#/id", "header.If-Match": "$response.header.ETag"}}),
+                    param.clone(): value, "header.If-Match": "$response.header.ETag"}}),
             );
         }
         links.push((path.clone(), set));

@@ -83,6 +83,12 @@ pub enum Action<'a> {
     ReadOrgStructure,
     WriteOrgStructure,
     ReadAudit,
+    /// The published catalogue (研修一覧) of the caller's organisation.
+    ReadCatalogue,
+    /// Draft plans and courses, and a course's change history.
+    ReadDraftCatalogue,
+    /// Plans, courses and sessions (研修担当).
+    WriteCatalogue,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
@@ -169,7 +175,9 @@ pub fn authorize(p: &Principal, action: Action<'_>) -> Result<(), Denied> {
         Action::WriteEmployee | Action::WriteOrgStructure => p.has(HrAdmin),
         Action::ImportRoster => p.has_any(&[HrAdmin, Importer]),
         Action::ReadOrgStructure => !p.roles.is_empty(),
-        Action::ReadAudit => p.has_any(&[HrAdmin, Auditor]),
+        Action::ReadAudit | Action::ReadDraftCatalogue => p.has_any(&[HrAdmin, Auditor]),
+        Action::ReadCatalogue => p.has_any(&[Employee, SectionHead, DepartmentHead, HrAdmin, Auditor]),
+        Action::WriteCatalogue => p.has(HrAdmin),
     };
     if allowed {
         Ok(())
@@ -275,6 +283,21 @@ mod tests {
         assert_eq!(authorize(&p, Action::ListEmployees), Err(Denied::Forbidden));
         assert!(p.employee_visibility().is_empty());
         assert_eq!(authorize(&principal(&[Role::Employee]), Action::ImportRoster), Err(Denied::Forbidden));
+    }
+
+    #[test]
+    fn staff_read_the_catalogue_hr_writes_it() {
+        for role in [Role::Employee, Role::SectionHead, Role::DepartmentHead, Role::HrAdmin, Role::Auditor] {
+            assert_eq!(authorize(&principal(&[role]), Action::ReadCatalogue), Ok(()));
+        }
+        assert_eq!(authorize(&principal(&[Role::Importer]), Action::ReadCatalogue), Err(Denied::Forbidden));
+        assert_eq!(
+            authorize(&principal(&[Role::Employee]), Action::ReadDraftCatalogue),
+            Err(Denied::Forbidden)
+        );
+        assert_eq!(authorize(&principal(&[Role::Auditor]), Action::ReadDraftCatalogue), Ok(()));
+        assert_eq!(authorize(&principal(&[Role::HrAdmin]), Action::WriteCatalogue), Ok(()));
+        assert_eq!(authorize(&principal(&[Role::Auditor]), Action::WriteCatalogue), Err(Denied::Forbidden));
     }
 
     #[test]

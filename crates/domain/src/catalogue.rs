@@ -14,6 +14,7 @@ use crate::FieldError;
 macro_rules! vocabulary {
     ($(#[$meta:meta])* $name:ident { $($(#[$vmeta:meta])* $variant:ident = $code:literal / $ja:literal $(| $alias:literal)*,)+ }) => {
         $(#[$meta])*
+        #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
         #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
         #[serde(rename_all = "snake_case")]
         pub enum $name {
@@ -66,6 +67,37 @@ vocabulary! {
     }
 }
 
+impl Category {
+    /// The category's place in the plan (階層別 = 0 … その他 = 5).
+    pub fn rank(self) -> i32 {
+        Self::ALL.iter().position(|c| *c == self).map_or(0, |p| p as i32)
+    }
+}
+
+vocabulary! {
+    /// 公開状態 of a course.
+    CourseStatus {
+        /// 下書き: only HR and auditors see it.
+        Draft = "draft" / "下書き",
+        /// 公開: in the catalogue staff see.
+        Published = "published" / "公開",
+        /// 中止: still listed, marked cancelled.
+        Cancelled = "cancelled" / "中止",
+    }
+}
+
+impl CourseStatus {
+    /// A published course is cancelled, never taken back to draft: staff have seen it.
+    pub fn can_become(self, to: CourseStatus) -> bool {
+        use CourseStatus::*;
+        self == to
+            || matches!(
+                (self, to),
+                (Draft, Published | Cancelled) | (Published, Cancelled) | (Cancelled, Published)
+            )
+    }
+}
+
 vocabulary! {
     /// 実施方法
     Delivery {
@@ -105,6 +137,7 @@ vocabulary! {
 }
 
 /// 実施時期: when a course runs, in the months of the fiscal year.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
 pub enum Timing {
@@ -195,6 +228,7 @@ fn bad_timing(input: &str) -> String {
 }
 
 /// 研修報告書の提出期限: when the post-training report is due.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
 pub enum ReportRule {
@@ -426,6 +460,7 @@ pub fn check_within(
 }
 
 /// 講師: who teaches a session.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
 pub enum Lecturer {
@@ -732,6 +767,18 @@ mod tests {
         assert_eq!(Delivery::parse("ｅラーニング"), Some(Delivery::ELearning));
         assert_eq!(Aim::parse("意欲アップ"), Some(Aim::Motivation));
         assert_eq!(Pillar::parse("Off_JT"), Some(Pillar::OffJt));
+    }
+
+    #[test]
+    fn course_status_transitions() {
+        use CourseStatus::*;
+        assert!(Draft.can_become(Published));
+        assert!(Published.can_become(Cancelled));
+        assert!(Cancelled.can_become(Published));
+        assert!(!Published.can_become(Draft));
+        assert!(!Cancelled.can_become(Draft));
+        assert_eq!(Category::Hierarchical.rank(), 0);
+        assert_eq!(Category::Other.rank(), 5);
     }
 
     #[test]

@@ -1,6 +1,7 @@
 use actix_web::{web, HttpResponse};
 use chrono::{DateTime, Utc};
 use kenshu_domain::auth::{authorize, Action};
+use kenshu_persistence::entities::audit_log;
 use kenshu_persistence::repo::audit::{self, AuditFilter};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -29,6 +30,23 @@ pub struct AuditEntryDto {
     pub after: Option<serde_json::Value>,
 }
 
+impl From<&audit_log::Model> for AuditEntryDto {
+    fn from(m: &audit_log::Model) -> Self {
+        let parse = |s: &Option<String>| s.as_deref().and_then(|t| serde_json::from_str(t).ok());
+        Self {
+            id: m.id,
+            at: m.at,
+            actor: m.actor.clone(),
+            request_id: m.request_id.clone(),
+            action: m.action.clone(),
+            entity_type: m.entity_type.clone(),
+            entity_id: m.entity_id,
+            before: parse(&m.before),
+            after: parse(&m.after),
+        }
+    }
+}
+
 #[derive(Serialize, ToSchema)]
 pub struct AuditPage {
     pub items: Vec<AuditEntryDto>,
@@ -38,7 +56,7 @@ pub struct AuditPage {
 #[derive(Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct AuditQuery {
-    /// employee, department, section, organisation, roster
+    /// employee, department, section, organisation, roster, plan, course
     pub entity_type: Option<String>,
     pub entity_id: Option<Uuid>,
     #[param(minimum = 1, maximum = 200)]
@@ -59,21 +77,6 @@ pub async fn list(
     let page = page_request("audit", q.limit, q.cursor.as_deref())?;
     let filter = AuditFilter { entity_type: q.entity_type.clone(), entity_id: q.entity_id };
     let result = audit::list(state.db.conn(), auth.principal.org_id, &filter, &page).await?;
-    let parse = |s: &Option<String>| s.as_deref().and_then(|t| serde_json::from_str(t).ok());
-    let items = result
-        .items
-        .iter()
-        .map(|m| AuditEntryDto {
-            id: m.id,
-            at: m.at,
-            actor: m.actor.clone(),
-            request_id: m.request_id.clone(),
-            action: m.action.clone(),
-            entity_type: m.entity_type.clone(),
-            entity_id: m.entity_id,
-            before: parse(&m.before),
-            after: parse(&m.after),
-        })
-        .collect();
+    let items = result.items.iter().map(AuditEntryDto::from).collect();
     Ok(HttpResponse::Ok().json(AuditPage { items, next_cursor: encode_cursor("audit", result.next) }))
 }

@@ -1,4 +1,5 @@
 pub mod audit;
+pub mod catalogue;
 pub mod employees;
 pub mod health;
 pub mod import;

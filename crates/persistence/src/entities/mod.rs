@@ -1,8 +1,11 @@
 //! sea-orm entities, one per table. Every table carries `org_id`.
 
 pub mod audit_log;
+pub mod course;
+pub mod course_session;
 pub mod department;
 pub mod employee;
 pub mod grade;
 pub mod organisation;
 pub mod section;
+pub mod training_plan;

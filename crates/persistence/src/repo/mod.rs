@@ -1,6 +1,7 @@
 //! Repositories: functions over `&impl ConnectionTrait`, so they run inside a transaction.
 
 pub mod audit;
+pub mod catalogue;
 pub mod employee;
 pub mod org;
 pub mod principal;

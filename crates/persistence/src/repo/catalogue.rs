@@ -1,0 +1,681 @@
+//! The training catalogue: plans per fiscal year, their courses and sessions. Session changes
+//! are audited under their course, so a course's history shows them.
+
+use kenshu_domain::audience::{routes, AudienceRule};
+use kenshu_domain::calendar::FiscalYear;
+use kenshu_domain::catalogue::{
+    check_within, Aim, Category, CourseData, CourseStatus, Delivery, Lecturer, PlanData, ReportRule,
+    SessionData, Timing,
+};
+use kenshu_domain::text::search_key;
+use kenshu_domain::FieldError;
+use sea_orm::sea_query::{Expr, ExprTrait, LikeExpr};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder,
+    QuerySelect, QueryTrait,
+};
+use serde::Serialize;
+use uuid::Uuid;
+
+use super::audit::{self, Change};
+use super::{like_escape, now, Actor, Page, PageRequest, RepoError};
+use crate::entities::{course, course_session, employee, training_plan};
+
+fn json<T: Serialize + ?Sized>(v: &T) -> String {
+    serde_json::to_string(v).expect("catalogue values serialise")
+}
+
+/// Stored JSON is written only by this module from domain types; reading it back cannot fail
+/// unless the database was edited by hand, which is reported rather than guessed around.
+fn parse<T: serde::de::DeserializeOwned>(column: &str, s: &str) -> Result<T, DbErr> {
+    serde_json::from_str(s).map_err(|e| DbErr::Custom(format!("course.{column} holds invalid JSON: {e}")))
+}
+
+// ---------------------------------------------------------------------------------------------
+// Plans
+
+pub async fn list_plans(
+    conn: &impl ConnectionTrait,
+    org_id: Uuid,
+    published_only: bool,
+) -> Result<Vec<training_plan::Model>, DbErr> {
+    let mut q = training_plan::Entity::find().filter(training_plan::Column::OrgId.eq(org_id));
+    if published_only {
+        q = q.filter(training_plan::Column::Status.eq("published"));
+    }
+    q.order_by_desc(training_plan::Column::FiscalYear).all(conn).await
+}
+
+pub async fn get_plan(
+    conn: &impl ConnectionTrait,
+    org_id: Uuid,
+    fy: FiscalYear,
+) -> Result<training_plan::Model, RepoError> {
+    training_plan::Entity::find()
+        .filter(training_plan::Column::OrgId.eq(org_id))
+        .filter(training_plan::Column::FiscalYear.eq(fy.year()))
+        .one(conn)
+        .await?
+        .ok_or(RepoError::NotFound)
+}
+
+pub fn plan_focus_areas(m: &training_plan::Model) -> Result<Vec<String>, DbErr> {
+    serde_json::from_str(&m.focus_areas)
+        .map_err(|e| DbErr::Custom(format!("training_plan.focus_areas holds invalid JSON: {e}")))
+}
+
+pub async fn create_plan(
+    conn: &impl ConnectionTrait,
+    actor: &Actor,
+    fy: FiscalYear,
+    data: &PlanData,
+) -> Result<training_plan::Model, RepoError> {
+    let at = now();
+    let model = training_plan::Model {
+        id: Uuid::now_v7(),
+        org_id: actor.org_id,
+        fiscal_year: fy.year(),
+        title: data.title.clone(),
+        policy: data.policy.clone(),
+        focus_areas: json(&data.focus_areas),
+        status: "draft".into(),
+        published_at: None,
+        version: 1,
+        created_at: at,
+        updated_at: at,
+    };
+    training_plan::Entity::insert(training_plan::ActiveModel::from(model.clone()))
+        .exec_without_returning(conn)
+        .await
+        .map_err(|e| RepoError::from_write(e, "a plan for this fiscal year exists"))?;
+    audit::record(conn, actor, Change::new("plan.create", "plan", Some(model.id), None, Some(&model)))
+        .await?;
+    Ok(model)
+}
+
+async fn save_plan(
+    conn: &impl ConnectionTrait,
+    actor: &Actor,
+    action: &'static str,
+    before: &training_plan::Model,
+    mut after: training_plan::Model,
+) -> Result<training_plan::Model, RepoError> {
+    if after == *before {
+        return Ok(after);
+    }
+    after.version += 1;
+    after.updated_at = now();
+    let res = training_plan::Entity::update_many()
+        .set(training_plan::ActiveModel::from(after.clone()).reset_all())
+        .filter(training_plan::Column::Id.eq(before.id))
+        .filter(training_plan::Column::Version.eq(before.version))
+        .exec(conn)
+        .await?;
+    if res.rows_affected == 0 {
+        return Err(RepoError::Stale { current: before.version + 1 });
+    }
+    audit::record(conn, actor, Change::new(action, "plan", Some(before.id), Some(before), Some(&after)))
+        .await?;
+    Ok(after)
+}
+
+pub async fn update_plan(
+    conn: &impl ConnectionTrait,
+    actor: &Actor,
+    fy: FiscalYear,
+    expected_version: i32,
+    data: &PlanData,
+) -> Result<training_plan::Model, RepoError> {
+    let before = get_plan(conn, actor.org_id, fy).await?;
+    if before.version != expected_version {
+        return Err(RepoError::Stale { current: before.version });
+    }
+    let after = training_plan::Model {
+        title: data.title.clone(),
+        policy: data.policy.clone(),
+        focus_areas: json(&data.focus_areas),
+        ..before.clone()
+    };
+    save_plan(conn, actor, "plan.update", &before, after).await
+}
+
+/// Publish the plan and every draft course in it; staff see the catalogue from now on.
+pub async fn publish_plan(
+    conn: &impl ConnectionTrait,
+    actor: &Actor,
+    fy: FiscalYear,
+    expected_version: i32,
+) -> Result<training_plan::Model, RepoError> {
+    let before = get_plan(conn, actor.org_id, fy).await?;
+    if before.version != expected_version {
+        return Err(RepoError::Stale { current: before.version });
+    }
+    let drafts = course::Entity::find()
+        .filter(course::Column::OrgId.eq(actor.org_id))
+        .filter(course::Column::PlanId.eq(before.id))
+        .filter(course::Column::Status.eq(CourseStatus::Draft.as_str()))
+        .all(conn)
+        .await?;
+    for c in drafts {
+        let after = course::Model { status: CourseStatus::Published.as_str().into(), ..c.clone() };
+        save_course(conn, actor, "course.publish", &c, after).await?;
+    }
+    if before.status == "published" {
+        return Ok(before);
+    }
+    let after =
+        training_plan::Model { status: "published".into(), published_at: Some(now()), ..before.clone() };
+    save_plan(conn, actor, "plan.publish", &before, after).await
+}
+
+// ---------------------------------------------------------------------------------------------
+// Courses
+
+/// A stored course with its JSON columns read back into domain types.
+#[derive(Debug, Clone)]
+pub struct CourseRecord {
+    pub model: course::Model,
+    pub rules: Vec<AudienceRule>,
+    pub timing: Timing,
+    pub report: ReportRule,
+    pub aims: Vec<Aim>,
+}
+
+impl CourseRecord {
+    pub fn from_model(model: course::Model) -> Result<Self, DbErr> {
+        Ok(Self {
+            rules: parse("rules", &model.rules)?,
+            timing: parse("timing", &model.timing)?,
+            report: parse("report", &model.report)?,
+            aims: parse("aims", &model.aims)?,
+            model,
+        })
+    }
+
+    pub fn fiscal_year(&self) -> FiscalYear {
+        FiscalYear::new(self.model.fiscal_year).expect("stored fiscal years are in range")
+    }
+
+    pub fn status(&self) -> CourseStatus {
+        CourseStatus::parse(&self.model.status).unwrap_or(CourseStatus::Draft)
+    }
+}
+
+fn months_mask(t: Timing) -> i32 {
+    t.months().iter().fold(0, |mask, m| mask | (1 << m))
+}
+
+fn course_model(
+    data: &CourseData,
+    base: &course::Model,
+    within: Option<Uuid>,
+    status: CourseStatus,
+) -> course::Model {
+    let text = [Some(data.title.as_str()), data.purpose.as_deref(), data.content.as_deref()]
+        .into_iter()
+        .flatten()
+        .collect::<Vec<_>>()
+        .join("\n");
+    course::Model {
+        category: data.category.as_str().into(),
+        category_rank: data.category.rank(),
+        number: data.number as i32,
+        title: data.title.clone(),
+        purpose: data.purpose.clone(),
+        content: data.content.clone(),
+        audience: data.audience.clone(),
+        rules: json(&data.rules),
+        routes: json(&routes(&data.rules)),
+        timing: json(&data.timing),
+        months_mask: months_mask(data.timing),
+        delivery: data.delivery.as_str().into(),
+        institution: data.institution.clone(),
+        headcount: data.headcount.map(|h| h as i32),
+        report: json(&data.report),
+        notes: data.notes.clone(),
+        pillar: data.pillar.as_str().into(),
+        aims: json(&data.aims),
+        within_course_id: within,
+        status: status.as_str().into(),
+        search_key: search_key(&text),
+        ..base.clone()
+    }
+}
+
+const NUMBER_TAKEN: &str = "a course with this category and number exists in this fiscal year";
+
+pub async fn get_course(
+    conn: &impl ConnectionTrait,
+    org_id: Uuid,
+    id: Uuid,
+) -> Result<CourseRecord, RepoError> {
+    let model = course::Entity::find_by_id(id)
+        .filter(course::Column::OrgId.eq(org_id))
+        .one(conn)
+        .await?
+        .ok_or(RepoError::NotFound)?;
+    Ok(CourseRecord::from_model(model)?)
+}
+
+/// 位置づけ: the parent is another course of the same organisation and fiscal year.
+async fn check_within_course(
+    conn: &impl ConnectionTrait,
+    org_id: Uuid,
+    fy: FiscalYear,
+    own_id: Option<Uuid>,
+    within: Option<Uuid>,
+) -> Result<(), RepoError> {
+    let Some(parent_id) = within else { return Ok(()) };
+    let parent = match get_course(conn, org_id, parent_id).await {
+        Ok(p) => p,
+        Err(RepoError::NotFound) => {
+            return Err(RepoError::Invalid(vec![FieldError::new(
+                "within_course_id",
+                "no such course in this organisation",
+            )]))
+        }
+        Err(e) => return Err(e),
+    };
+    check_within(fy, parent.fiscal_year(), own_id == Some(parent_id))
+        .map_err(|e| RepoError::Invalid(vec![FieldError::new("within_course_id", e.reason)]))?;
+    if parent.model.within_course_id.is_some_and(|p| Some(p) == own_id) {
+        return Err(RepoError::Invalid(vec![FieldError::new(
+            "within_course_id",
+            "the course it would be positioned within is itself positioned within this course",
+        )]));
+    }
+    Ok(())
+}
+
+pub async fn create_course(
+    conn: &impl ConnectionTrait,
+    actor: &Actor,
+    fy: FiscalYear,
+    data: &CourseData,
+    within: Option<Uuid>,
+    status: CourseStatus,
+) -> Result<CourseRecord, RepoError> {
+    let plan = match get_plan(conn, actor.org_id, fy).await {
+        Ok(p) => p,
+        Err(RepoError::NotFound) => {
+            return Err(RepoError::Invalid(vec![FieldError::new(
+                "fiscal_year",
+                format!("there is no plan for FY{}; create it first", fy.year()),
+            )]))
+        }
+        Err(e) => return Err(e),
+    };
+    check_within_course(conn, actor.org_id, fy, None, within).await?;
+    let at = now();
+    let base = course::Model {
+        id: Uuid::now_v7(),
+        org_id: actor.org_id,
+        plan_id: plan.id,
+        fiscal_year: fy.year(),
+        category: String::new(),
+        category_rank: 0,
+        number: 0,
+        title: String::new(),
+        purpose: None,
+        content: None,
+        audience: None,
+        rules: String::new(),
+        routes: String::new(),
+        timing: String::new(),
+        months_mask: 0,
+        delivery: String::new(),
+        institution: None,
+        headcount: None,
+        report: String::new(),
+        notes: None,
+        pillar: String::new(),
+        aims: String::new(),
+        within_course_id: None,
+        status: String::new(),
+        search_key: String::new(),
+        version: 1,
+        created_at: at,
+        updated_at: at,
+    };
+    let model = course_model(data, &base, within, status);
+    course::Entity::insert(course::ActiveModel::from(model.clone()))
+        .exec_without_returning(conn)
+        .await
+        .map_err(|e| RepoError::from_write(e, NUMBER_TAKEN))?;
+    audit::record(conn, actor, Change::new("course.create", "course", Some(model.id), None, Some(&model)))
+        .await?;
+    Ok(CourseRecord::from_model(model)?)
+}
+
+async fn save_course(
+    conn: &impl ConnectionTrait,
+    actor: &Actor,
+    action: &'static str,
+    before: &course::Model,
+    mut after: course::Model,
+) -> Result<course::Model, RepoError> {
+    if after == *before {
+        return Ok(after);
+    }
+    after.version += 1;
+    after.updated_at = now();
+    let res = course::Entity::update_many()
+        .set(course::ActiveModel::from(after.clone()).reset_all())
+        .filter(course::Column::Id.eq(before.id))
+        .filter(course::Column::Version.eq(before.version))
+        .exec(conn)
+        .await
+        .map_err(|e| RepoError::from_write(e, NUMBER_TAKEN))?;
+    if res.rows_affected == 0 {
+        return Err(RepoError::Stale { current: before.version + 1 });
+    }
+    audit::record(conn, actor, Change::new(action, "course", Some(before.id), Some(before), Some(&after)))
+        .await?;
+    Ok(after)
+}
+
+pub async fn update_course(
+    conn: &impl ConnectionTrait,
+    actor: &Actor,
+    id: Uuid,
+    expected_version: i32,
+    data: &CourseData,
+    within: Option<Uuid>,
+    status: CourseStatus,
+) -> Result<CourseRecord, RepoError> {
+    let before = get_course(conn, actor.org_id, id).await?;
+    if before.model.version != expected_version {
+        return Err(RepoError::Stale { current: before.model.version });
+    }
+    if !before.status().can_become(status) {
+        return Err(RepoError::Invalid(vec![FieldError::new(
+            "status",
+            format!("a {} course cannot become {}", before.status().as_str(), status.as_str()),
+        )]));
+    }
+    check_within_course(conn, actor.org_id, before.fiscal_year(), Some(id), within).await?;
+    let after = course_model(data, &before.model, within, status);
+    let saved = save_course(conn, actor, "course.update", &before.model, after).await?;
+    Ok(CourseRecord::from_model(saved)?)
+}
+
+/// Catalogue filters; `None` means any.
+#[derive(Debug, Clone, Default)]
+pub struct CourseFilter {
+    pub fiscal_year: Option<FiscalYear>,
+    pub category: Option<Category>,
+    pub route: Option<kenshu_domain::audience::Route>,
+    pub delivery: Option<Delivery>,
+    /// Calendar month 1–12 the course runs in.
+    pub month: Option<u32>,
+    pub institution: Option<String>,
+    pub q: Option<String>,
+    /// Which statuses the caller may see; staff see published and cancelled courses only.
+    pub statuses: Vec<CourseStatus>,
+    /// Only courses of published plans (staff).
+    pub published_plans_only: bool,
+}
+
+/// Courses in plan order: fiscal year, category (階層別 first), number.
+pub async fn list_courses(
+    conn: &impl ConnectionTrait,
+    org_id: Uuid,
+    filter: &CourseFilter,
+    page: &PageRequest,
+) -> Result<Page<CourseRecord>, RepoError> {
+    let mut q = course::Entity::find().filter(course::Column::OrgId.eq(org_id));
+    if let Some(fy) = filter.fiscal_year {
+        q = q.filter(course::Column::FiscalYear.eq(fy.year()));
+    }
+    if let Some(c) = filter.category {
+        q = q.filter(course::Column::Category.eq(c.as_str()));
+    }
+    if let Some(r) = filter.route {
+        q = q.filter(course::Column::Routes.like(format!("%\"{}\"%", r.as_str())));
+    }
+    if let Some(d) = filter.delivery {
+        q = q.filter(course::Column::Delivery.eq(d.as_str()));
+    }
+    if let Some(m) = filter.month {
+        q = q.filter(Expr::col(course::Column::MonthsMask).bit_and(1i32 << m).ne(0));
+    }
+    if let Some(i) = &filter.institution {
+        q = q.filter(course::Column::Institution.eq(i.as_str()));
+    }
+    if let Some(text) = filter.q.as_deref().map(search_key).filter(|s| !s.is_empty()) {
+        let pattern = format!("%{}%", like_escape(&text));
+        q = q.filter(Expr::col(course::Column::SearchKey).like(LikeExpr::new(pattern).escape('!')));
+    }
+    q = q.filter(course::Column::Status.is_in(filter.statuses.iter().map(|s| s.as_str())));
+    if filter.published_plans_only {
+        let published = training_plan::Entity::find()
+            .select_only()
+            .column(training_plan::Column::Id)
+            .filter(training_plan::Column::OrgId.eq(org_id))
+            .filter(training_plan::Column::Status.eq("published"))
+            .as_query()
+            .to_owned();
+        q = q.filter(course::Column::PlanId.in_subquery(published));
+    }
+    if let Some([fy, rank, number]) = page.after.as_deref() {
+        let (Ok(fy), Ok(rank), Ok(number)) = (fy.parse::<i32>(), rank.parse::<i32>(), number.parse::<i32>())
+        else {
+            return Err(RepoError::Invalid(vec![FieldError::new("cursor", "is not a cursor of this list")]));
+        };
+        q = q.filter(
+            Condition::any()
+                .add(course::Column::FiscalYear.gt(fy))
+                .add(
+                    Condition::all()
+                        .add(course::Column::FiscalYear.eq(fy))
+                        .add(course::Column::CategoryRank.gt(rank)),
+                )
+                .add(
+                    Condition::all()
+                        .add(course::Column::FiscalYear.eq(fy))
+                        .add(course::Column::CategoryRank.eq(rank))
+                        .add(course::Column::Number.gt(number)),
+                ),
+        );
+    }
+    let rows = q
+        .order_by_asc(course::Column::FiscalYear)
+        .order_by_asc(course::Column::CategoryRank)
+        .order_by_asc(course::Column::Number)
+        .limit(page.limit + 1)
+        .all(conn)
+        .await?;
+    let page = Page::from_rows(rows, page.limit, |m| {
+        vec![m.fiscal_year.to_string(), m.category_rank.to_string(), m.number.to_string()]
+    });
+    let items = page.items.into_iter().map(CourseRecord::from_model).collect::<Result<Vec<_>, _>>()?;
+    Ok(Page { items, next: page.next })
+}
+
+/// Is the plan of this course published (staff may see it)?
+pub async fn plan_published(conn: &impl ConnectionTrait, c: &CourseRecord) -> Result<bool, DbErr> {
+    Ok(training_plan::Entity::find_by_id(c.model.plan_id)
+        .filter(training_plan::Column::OrgId.eq(c.model.org_id))
+        .one(conn)
+        .await?
+        .is_some_and(|p| p.status == "published"))
+}
+
+// ---------------------------------------------------------------------------------------------
+// Sessions
+
+pub async fn list_sessions(
+    conn: &impl ConnectionTrait,
+    org_id: Uuid,
+    course_id: Uuid,
+) -> Result<Vec<course_session::Model>, DbErr> {
+    course_session::Entity::find()
+        .filter(course_session::Column::OrgId.eq(org_id))
+        .filter(course_session::Column::CourseId.eq(course_id))
+        .order_by_asc(course_session::Column::StartsAt)
+        .order_by_asc(course_session::Column::Id)
+        .all(conn)
+        .await
+}
+
+pub async fn get_session(
+    conn: &impl ConnectionTrait,
+    org_id: Uuid,
+    course_id: Uuid,
+    id: Uuid,
+) -> Result<course_session::Model, RepoError> {
+    course_session::Entity::find_by_id(id)
+        .filter(course_session::Column::OrgId.eq(org_id))
+        .filter(course_session::Column::CourseId.eq(course_id))
+        .one(conn)
+        .await?
+        .ok_or(RepoError::NotFound)
+}
+
+pub fn session_lecturer(m: &course_session::Model) -> Result<Option<Lecturer>, DbErr> {
+    m.lecturer.as_deref().map(|l| parse("lecturer", l)).transpose()
+}
+
+/// A staff lecturer is an active employee of the organisation.
+async fn check_lecturer(
+    conn: &impl ConnectionTrait,
+    org_id: Uuid,
+    data: &SessionData,
+) -> Result<(), RepoError> {
+    if let Some(Lecturer::Staff { employee_id }) = &data.lecturer {
+        let found = employee::Entity::find()
+            .filter(employee::Column::OrgId.eq(org_id))
+            .filter(employee::Column::Id.eq(*employee_id))
+            .filter(employee::Column::Active.eq(true))
+            .one(conn)
+            .await?;
+        if found.is_none() {
+            return Err(RepoError::Invalid(vec![FieldError::new(
+                "lecturer.employee_id",
+                "is not an active employee of this organisation",
+            )]));
+        }
+    }
+    Ok(())
+}
+
+fn session_model(data: &SessionData, base: &course_session::Model) -> course_session::Model {
+    course_session::Model {
+        starts_at: data.starts_at,
+        ends_at: data.ends_at,
+        venue: data.venue.clone(),
+        online_url: data.online_url.clone(),
+        capacity: data.capacity.map(|c| c as i32),
+        lecturer: data.lecturer.as_ref().map(json),
+        lecturer_employee_id: match &data.lecturer {
+            Some(Lecturer::Staff { employee_id }) => Some(*employee_id),
+            _ => None,
+        },
+        notes: data.notes.clone(),
+        ..base.clone()
+    }
+}
+
+pub async fn create_session(
+    conn: &impl ConnectionTrait,
+    actor: &Actor,
+    course: &CourseRecord,
+    data: &SessionData,
+) -> Result<course_session::Model, RepoError> {
+    check_lecturer(conn, actor.org_id, data).await?;
+    let at = now();
+    let base = course_session::Model {
+        id: Uuid::now_v7(),
+        org_id: actor.org_id,
+        course_id: course.model.id,
+        starts_at: at,
+        ends_at: at,
+        venue: None,
+        online_url: None,
+        capacity: None,
+        lecturer: None,
+        lecturer_employee_id: None,
+        notes: None,
+        version: 1,
+        created_at: at,
+        updated_at: at,
+    };
+    let model = session_model(data, &base);
+    course_session::Entity::insert(course_session::ActiveModel::from(model.clone()))
+        .exec_without_returning(conn)
+        .await?;
+    let change = Change::new("course_session.create", "course", Some(course.model.id), None, Some(&model));
+    audit::record(conn, actor, change).await?;
+    Ok(model)
+}
+
+pub async fn update_session(
+    conn: &impl ConnectionTrait,
+    actor: &Actor,
+    course: &CourseRecord,
+    id: Uuid,
+    expected_version: i32,
+    data: &SessionData,
+) -> Result<course_session::Model, RepoError> {
+    let before = get_session(conn, actor.org_id, course.model.id, id).await?;
+    if before.version != expected_version {
+        return Err(RepoError::Stale { current: before.version });
+    }
+    check_lecturer(conn, actor.org_id, data).await?;
+    let mut after = session_model(data, &before);
+    if after == before {
+        return Ok(after);
+    }
+    after.version += 1;
+    after.updated_at = now();
+    let res = course_session::Entity::update_many()
+        .set(course_session::ActiveModel::from(after.clone()).reset_all())
+        .filter(course_session::Column::Id.eq(id))
+        .filter(course_session::Column::Version.eq(expected_version))
+        .exec(conn)
+        .await?;
+    if res.rows_affected == 0 {
+        return Err(RepoError::Stale { current: expected_version + 1 });
+    }
+    let change =
+        Change::new("course_session.update", "course", Some(course.model.id), Some(&before), Some(&after));
+    audit::record(conn, actor, change).await?;
+    Ok(after)
+}
+
+pub async fn delete_session(
+    conn: &impl ConnectionTrait,
+    actor: &Actor,
+    course: &CourseRecord,
+    id: Uuid,
+    expected_version: i32,
+) -> Result<(), RepoError> {
+    let before = get_session(conn, actor.org_id, course.model.id, id).await?;
+    if before.version != expected_version {
+        return Err(RepoError::Stale { current: before.version });
+    }
+    let res = course_session::Entity::delete_many()
+        .filter(course_session::Column::Id.eq(id))
+        .filter(course_session::Column::Version.eq(expected_version))
+        .exec(conn)
+        .await?;
+    if res.rows_affected == 0 {
+        return Err(RepoError::Stale { current: expected_version + 1 });
+    }
+    let change = Change::new("course_session.delete", "course", Some(course.model.id), Some(&before), None);
+    audit::record(conn, actor, change).await?;
+    Ok(())
+}
+
+/// Session data read back for domain checks (the course's last day, for report due dates).
+pub fn session_data(m: &course_session::Model) -> Result<SessionData, DbErr> {
+    Ok(SessionData {
+        starts_at: m.starts_at,
+        ends_at: m.ends_at,
+        venue: m.venue.clone(),
+        online_url: m.online_url.clone(),
+        capacity: m.capacity.map(|c| c as u32),
+        lecturer: session_lecturer(m)?,
+        notes: m.notes.clone(),
+    })
+}
