@@ -2,6 +2,7 @@
 //! TEST_DATABASE_URL). One binary, so it links once.
 
 mod authorization;
+mod catalogue;
 mod docs;
 mod employees;
 mod import;

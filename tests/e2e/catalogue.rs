@@ -1,0 +1,365 @@
+//! The training catalogue over HTTP: plans, courses with audience rules, sessions, history,
+//! filters and who sees drafts; every refused write changes nothing.
+
+use kenshu_domain::auth::Role;
+use kenshu_tests::{assert_problem, people, spawn, TestApp};
+use reqwest::Method;
+use serde_json::{json, Value};
+
+async fn etag(app: &TestApp, path: &str) -> String {
+    app.get(path, &app.hr()).await.headers()["etag"].to_str().unwrap().to_string()
+}
+
+async fn plan(app: &TestApp, year: i32) {
+    let res = app.post_json("/api/v1/plans", &app.hr(), &json!({"fiscal_year": year})).await;
+    assert_eq!(res.status(), 201, "{}", res.text().await.unwrap());
+}
+
+async fn publish(app: &TestApp, year: i32) {
+    let tag = etag(app, &format!("/api/v1/plans/{year}")).await;
+    let res = app
+        .request(Method::POST, &format!("/api/v1/plans/{year}/publish"), Some(&app.hr()))
+        .header("If-Match", tag)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+}
+
+async fn course(app: &TestApp, body: Value) -> Value {
+    let res = app.post_json("/api/v1/courses", &app.hr(), &body).await;
+    assert_eq!(res.status(), 201, "{}", res.text().await.unwrap());
+    res.json().await.unwrap()
+}
+
+fn mental_health(number: u32, title: &str, content: &str) -> Value {
+    json!({
+        "fiscal_year": 2023, "category": "thematic", "number": number, "title": title,
+        "content": content,
+        "rules": [{"route": "recommendation", "conditions": [{"kind": "all_staff"}]}],
+        "timing": {"kind": "month", "month": 9}, "delivery": "classroom"
+    })
+}
+
+/// The FY2023 plan with a few courses of the seed, published.
+async fn seeded(app: &TestApp) -> Vec<Value> {
+    plan(app, 2023).await;
+    let mut out = vec![
+        course(
+            app,
+            json!({
+                "fiscal_year": 2023, "category": "hierarchical", "number": 1, "title": "新採用職員 採用時研修Ⅰ",
+                "purpose": "社会人、公務員としての自覚を促す。",
+                "rules": [{"route": "designation", "conditions": [{"kind": "new_hires"}]}],
+                "timing": {"kind": "month", "month": 4}, "delivery": "classroom"
+            }),
+        )
+        .await,
+        course(
+            app,
+            json!({
+                "fiscal_year": 2023, "category": "hierarchical", "number": 8, "title": "主任者研修Ⅰ",
+                "content": "グループによる政策立案研究",
+                "rules": [{"route": "designation", "conditions": [{"kind": "newly_promoted", "grade": "主任級"}]}],
+                "timing": {"kind": "months", "from": 9, "to": 3}, "delivery": "classroom"
+            }),
+        )
+        .await,
+        course(
+            app,
+            json!({
+                "fiscal_year": 2023, "category": "hierarchical", "number": 12,
+                "title": "監督者研修Ⅱ①（マネジメント（中級））",
+                "rules": [{"route": "recommendation", "conditions": [{"kind": "grade", "grade": "係長"}]}],
+                "timing": {"kind": "month", "month": 11}, "delivery": "dispatch",
+                "institution": "市町村研修センター", "report": {"kind": "months_after_end", "months": 1}
+            }),
+        )
+        .await,
+    ];
+    out.push(course(app, mental_health(11, "メンタルヘルスセミナーⅠ", "基礎知識と適切な対応等")).await);
+    out.push(
+        course(app, mental_health(12, "メンタルヘルスセミナーⅡ", "組織マネジメントからのメンタルヘルス等"))
+            .await,
+    );
+    out.push(course(app, mental_health(13, "メンタルヘルスセミナーⅢ", "ストレスチェック結果の活用")).await);
+    out.push(
+        course(
+            app,
+            json!({
+                "fiscal_year": 2023, "category": "thematic", "number": 22, "title": "その他eラーニング等研修",
+                "rules": [
+                    {"route": "recommendation", "conditions": [{"kind": "all_staff"}]},
+                    {"route": "application", "conditions": [{"kind": "all_staff"}]}
+                ],
+                "timing": {"kind": "year_round"}, "delivery": "e_learning"
+            }),
+        )
+        .await,
+    );
+    publish(app, 2023).await;
+    out
+}
+
+async fn titles(app: &TestApp, query: &str, token: &str) -> Vec<String> {
+    let page = app.get_json(&format!("/api/v1/courses?{query}"), token).await;
+    page["items"].as_array().unwrap().iter().map(|c| c["title"].as_str().unwrap().to_string()).collect()
+}
+
+#[tokio::test]
+async fn catalogue_filters_search_and_order() {
+    let app = spawn().await;
+    seeded(&app).await;
+    let staff = app.token(people::EMPLOYEE, &[Role::Employee]);
+
+    // Plan order: 階層別 before 課題別, by number.
+    let all = titles(&app, "fiscal_year=2023", &staff).await;
+    assert_eq!(all.len(), 7);
+    assert_eq!(all[0], "新採用職員 採用時研修Ⅰ");
+    assert_eq!(all[3], "メンタルヘルスセミナーⅠ");
+
+    // Full-width, half-width katakana and hiragana find the same three seminars.
+    for q in ["メンタルヘルス", "ﾒﾝﾀﾙﾍﾙｽ", "めんたるへるす"] {
+        let found = titles(&app, &format!("q={}", urlencode(q)), &staff).await;
+        assert_eq!(found.len(), 3, "{q}: {found:?}");
+    }
+    assert_eq!(titles(&app, "category=hierarchical", &staff).await.len(), 3);
+    assert_eq!(titles(&app, "route=application", &staff).await, vec!["その他eラーニング等研修"]);
+    assert_eq!(titles(&app, "route=designation", &staff).await.len(), 2);
+    assert_eq!(titles(&app, "delivery=dispatch", &staff).await.len(), 1);
+    let institution = urlencode("市町村研修センター");
+    assert_eq!(titles(&app, &format!("institution={institution}"), &staff).await.len(), 1);
+    // 9月～3月 runs in January; 通年 runs in every month.
+    assert_eq!(titles(&app, "month=1", &staff).await, vec!["主任者研修Ⅰ", "その他eラーニング等研修"]);
+    assert_eq!(titles(&app, "month=9", &staff).await.len(), 5);
+
+    // Keyset pages, no duplicates, same order.
+    let mut seen = Vec::new();
+    let mut cursor = String::new();
+    loop {
+        let page = app.get_json(&format!("/api/v1/courses?limit=2{cursor}"), &staff).await;
+        seen.extend(
+            page["items"].as_array().unwrap().iter().map(|c| c["title"].as_str().unwrap().to_string()),
+        );
+        match page["next_cursor"].as_str() {
+            Some(c) => cursor = format!("&cursor={c}"),
+            None => break,
+        }
+    }
+    assert_eq!(seen, all);
+
+    assert_problem(app.get("/api/v1/courses?month=13", &staff).await, 422, "validation").await;
+    assert_problem(app.get("/api/v1/courses?fiscal_year=1800", &staff).await, 422, "validation").await;
+    assert_eq!(app.get("/api/v1/courses?category=unknown", &staff).await.status(), 400);
+}
+
+fn urlencode(s: &str) -> String {
+    s.bytes()
+        .map(|b| if b.is_ascii_alphanumeric() { (b as char).to_string() } else { format!("%{b:02X}") })
+        .collect()
+}
+
+#[tokio::test]
+async fn staff_see_published_courses_only() {
+    let app = spawn().await;
+    let courses = seeded(&app).await;
+    let hr = app.hr();
+    let staff = app.token(people::EMPLOYEE, &[Role::Employee]);
+    // A draft added after publishing: HR sees it, staff do not, not even by id.
+    let draft = course(&app, mental_health(30, "下書きの研修", "未公開")).await;
+    let path = format!("/api/v1/courses/{}", draft["id"].as_str().unwrap());
+    assert_eq!(app.get(&path, &hr).await.status(), 200);
+    assert_eq!(app.get(&path, &staff).await.status(), 404);
+    assert!(!titles(&app, "", &staff).await.contains(&"下書きの研修".to_string()));
+    assert!(titles(&app, "status=draft", &hr).await.contains(&"下書きの研修".to_string()));
+    // A draft plan and its courses are invisible to staff.
+    plan(&app, 2024).await;
+    assert_eq!(app.get("/api/v1/plans/2024", &staff).await.status(), 404);
+    assert_eq!(app.get("/api/v1/plans/2024", &hr).await.status(), 200);
+    let plans = app.get_json("/api/v1/plans", &staff).await;
+    assert_eq!(plans["items"].as_array().unwrap().len(), 1);
+    assert_eq!(plans["items"][0]["fiscal_year_label"], "令和5年度");
+    // A published course reads with its routes and timing label.
+    let c = app.get_json(&format!("/api/v1/courses/{}", courses[1]["id"].as_str().unwrap()), &staff).await;
+    assert_eq!(c["timing_label"], "9月～3月");
+    assert_eq!(c["routes"], json!(["designation"]));
+    assert_eq!(c["rules"][0]["conditions"][0], json!({"kind": "newly_promoted", "grade": "主任"}));
+    assert_eq!(c["status"], "published");
+}
+
+#[tokio::test]
+async fn bad_courses_and_sessions_are_refused_and_write_nothing() {
+    let app = spawn().await;
+    let courses = seeded(&app).await;
+    let hr = app.hr();
+    plan(&app, 2022).await;
+    let before = app.audit_count().await;
+    let base = mental_health(40, "試験研修", "内容");
+    let with = |patch: Value| {
+        let mut b = base.clone();
+        for (k, v) in patch.as_object().unwrap() {
+            b[k] = v.clone();
+        }
+        b
+    };
+    let cases = [
+        // Unknown category: the JSON does not fit the schema.
+        (with(json!({"category": "研究"})), "body"),
+        (
+            with(
+                json!({"rules": [{"route": "designation", "conditions": [{"kind": "years_after_promotion", "grade": "社長", "years": 5}]}]}),
+            ),
+            "rules[0].conditions",
+        ),
+        (
+            with(
+                json!({"rules": [{"route": "designation", "conditions": [{"kind": "grade", "grade": "主任"}, {"kind": "grade_at_least", "grade": "課長"}]}]}),
+            ),
+            "rules[0].conditions",
+        ),
+        (
+            with(
+                json!({"rules": [{"route": "designation", "conditions": [{"kind": "new_hires", "extra": 1}]}]}),
+            ),
+            "body",
+        ),
+        (with(json!({"timing": {"kind": "months", "from": 3, "to": 9}})), "timing"),
+        (with(json!({"delivery": "dispatch"})), "institution"),
+        (with(json!({"headcount": -1})), "body"),
+        (with(json!({"fiscal_year": 2031})), "fiscal_year"),
+        (with(json!({"number": 1, "category": "hierarchical"})), "conflict"),
+    ];
+    for (body, field) in cases {
+        let res = app.post_json("/api/v1/courses", &hr, &body).await;
+        if field == "conflict" {
+            assert_problem(res, 409, "conflict").await;
+            continue;
+        }
+        let problem = assert_problem(res, 422, "validation").await;
+        let fields: Vec<_> =
+            problem["errors"].as_array().unwrap().iter().map(|e| e["field"].clone()).collect();
+        assert!(fields.contains(&json!(field)), "{field} not in {problem}");
+    }
+    // Positioned within a course of another fiscal year.
+    let old = course(&app, with(json!({"fiscal_year": 2022, "number": 1}))).await;
+    let before = before + 1;
+    let problem = assert_problem(
+        app.post_json("/api/v1/courses", &hr, &with(json!({"within_course_id": old["id"]}))).await,
+        422,
+        "validation",
+    )
+    .await;
+    assert_eq!(problem["errors"][0]["field"], "within_course_id", "{problem}");
+
+    // Sessions: ending before starting, negative capacity, outside the fiscal year, bad URL.
+    let id = courses[0]["id"].as_str().unwrap();
+    let sessions = format!("/api/v1/courses/{id}/sessions");
+    for (body, field) in [
+        (
+            json!({"starts_at": "2023-04-03T17:00:00+09:00", "ends_at": "2023-04-03T09:00:00+09:00"}),
+            "ends_at",
+        ),
+        (
+            json!({"starts_at": "2023-04-03T09:00:00+09:00", "ends_at": "2023-04-03T17:00:00+09:00", "capacity": -1}),
+            "capacity",
+        ),
+        (
+            json!({"starts_at": "2024-04-03T09:00:00+09:00", "ends_at": "2024-04-03T17:00:00+09:00"}),
+            "starts_at",
+        ),
+        (
+            json!({"starts_at": "2023-04-03T09:00:00+09:00", "ends_at": "2023-04-03T17:00:00+09:00", "online_url": "javascript:alert(1)"}),
+            "online_url",
+        ),
+    ] {
+        let problem = assert_problem(app.post_json(&sessions, &hr, &body).await, 422, "validation").await;
+        assert_eq!(problem["errors"][0]["field"], field, "{problem}");
+    }
+    assert_eq!(app.audit_count().await, before, "a refused request wrote to the audit log");
+    let c = app.get_json(&format!("/api/v1/courses/{id}"), &hr).await;
+    assert_eq!(c["sessions"], json!([]));
+}
+
+#[tokio::test]
+async fn updates_need_the_current_version_and_keep_history() {
+    let app = spawn().await;
+    let courses = seeded(&app).await;
+    let hr = app.hr();
+    let id = courses[0]["id"].as_str().unwrap();
+    let path = format!("/api/v1/courses/{id}");
+    let current = app.get_json(&path, &hr).await;
+    let mut body = current.clone();
+    for k in ["id", "routes", "timing_label", "sessions", "version", "created_at", "updated_at"] {
+        body.as_object_mut().unwrap().remove(k);
+    }
+    body["timing"] = json!({"kind": "month", "month": 5});
+    assert_problem(app.put_json(&path, &hr, None, &body).await, 428, "precondition-required").await;
+    assert_problem(app.put_json(&path, &hr, Some("\"9\""), &body).await, 412, "precondition-failed").await;
+    // A published course is cancelled, never taken back to draft.
+    let mut draft = body.clone();
+    draft["status"] = json!("draft");
+    assert_problem(app.put_json(&path, &hr, Some("\"2\""), &draft).await, 422, "validation").await;
+    let res = app.put_json(&path, &hr, Some("\"2\""), &body).await;
+    assert_eq!(res.status(), 200);
+    assert_eq!(res.headers()["etag"], "\"3\"");
+
+    // A session added, moved and removed shows in the course's history with the course edits.
+    let res = app
+        .post_json(
+            &format!("{path}/sessions"),
+            &hr,
+            &json!({"starts_at": "2023-05-08T09:00:00+09:00", "ends_at": "2023-05-08T17:00:00+09:00",
+                    "venue": "市役所 4階 大会議室", "capacity": 30,
+                    "lecturer": {"kind": "outside", "name": "山田 花子"}}),
+        )
+        .await;
+    assert_eq!(res.status(), 201);
+    let session: Value = res.json().await.unwrap();
+    assert_eq!(session["starts_at"], "2023-05-08T09:00:00+09:00", "shown in Japan time");
+    let spath = format!("{path}/sessions/{}", session["id"].as_str().unwrap());
+    let moved = json!({"starts_at": "2023-05-09T09:00:00+09:00", "ends_at": "2023-05-09T17:00:00+09:00"});
+    assert_eq!(app.put_json(&spath, &hr, Some("\"1\""), &moved).await.status(), 200);
+    assert_problem(app.put_json(&spath, &hr, Some("\"1\""), &moved).await, 412, "precondition-failed").await;
+    let res =
+        app.request(Method::DELETE, &spath, Some(&hr)).header("If-Match", "\"2\"").send().await.unwrap();
+    assert_eq!(res.status(), 204);
+
+    let history = app.get_json(&format!("{path}/history"), &hr).await;
+    let actions: Vec<_> =
+        history["items"].as_array().unwrap().iter().map(|e| e["action"].as_str().unwrap()).collect();
+    assert_eq!(
+        actions,
+        vec![
+            "course_session.delete",
+            "course_session.update",
+            "course_session.create",
+            "course.update",
+            "course.publish",
+            "course.create"
+        ]
+    );
+    let staff = app.token(people::EMPLOYEE, &[Role::Employee]);
+    assert_eq!(app.get(&format!("{path}/history"), &staff).await.status(), 403);
+}
+
+#[tokio::test]
+async fn another_organisation_cannot_see_or_change_the_catalogue() {
+    let app = spawn().await;
+    let courses = seeded(&app).await;
+    let other =
+        kenshu_tests::token_for(kenshu_tests::OTHER_ORG, people::OTHER_ORG_EMPLOYEE, &[Role::HrAdmin]);
+    let path = format!("/api/v1/courses/{}", courses[0]["id"].as_str().unwrap());
+    assert_eq!(app.get(&path, &other).await.status(), 404);
+    assert_eq!(app.get("/api/v1/plans/2023", &other).await.status(), 404);
+    assert_eq!(app.get_json("/api/v1/courses", &other).await["items"], json!([]));
+    let res = app
+        .post_json(
+            &format!("{path}/sessions"),
+            &other,
+            &json!({"starts_at": "2023-05-08T09:00:00+09:00", "ends_at": "2023-05-08T17:00:00+09:00"}),
+        )
+        .await;
+    assert_eq!(res.status(), 404);
+    // Their own plan for the same year is theirs alone.
+    assert_eq!(app.post_json("/api/v1/plans", &other, &json!({"fiscal_year": 2023})).await.status(), 201);
+}
