@@ -162,6 +162,20 @@ fn link_created_resources(doc: &mut serde_json::Value) {
                     param.clone(): value, "header.If-Match": "$response.header.ETag"}}),
             );
         }
+        // Operations below the created resource that need nothing else (a course's history,
+        // adding a session to it), so stateful tests reach them.
+        let below = format!("{member_path}/");
+        let below_items = paths.iter().filter(|(p, _)| p.starts_with(&below) && p.matches('{').count() == 1);
+        for (_, sub_item) in below_items {
+            for op in sub_item.as_object().into_iter().flat_map(|o| o.values()) {
+                if let Some(op_id) = op["operationId"].as_str() {
+                    set.insert(
+                        op_id.into(),
+                        json!({"operationId": op_id, "parameters": {param.clone(): value}}),
+                    );
+                }
+            }
+        }
         links.push((path.clone(), set));
     }
     for (path, set) in links {
