@@ -363,3 +363,88 @@ async fn another_organisation_cannot_see_or_change_the_catalogue() {
     // Their own plan for the same year is theirs alone.
     assert_eq!(app.post_json("/api/v1/plans", &other, &json!({"fiscal_year": 2023})).await.status(), 201);
 }
+
+async fn count(app: &TestApp, query: &str) -> usize {
+    let mut n = 0;
+    let mut cursor = String::new();
+    loop {
+        let page = app.get_json(&format!("/api/v1/employees?limit=200&{query}{cursor}"), &app.hr()).await;
+        n += page["items"].as_array().unwrap().len();
+        match page["next_cursor"].as_str() {
+            Some(c) => cursor = format!("&cursor={c}"),
+            None => return n,
+        }
+    }
+}
+
+#[tokio::test]
+async fn eligibility_matches_the_roster_as_its_filters_see_it() {
+    let app = spawn().await;
+    seeded(&app).await;
+    let hr = app.hr();
+    let rules = json!([
+        {"route": "designation", "conditions": [{"kind": "new_hires"}]},
+        {"route": "designation", "conditions": [{"kind": "years_after_hire", "years": 3}]},
+        {"route": "recommendation", "conditions": [{"kind": "grade", "grade": "係長"}]},
+        {"route": "designation", "conditions": [{"kind": "tag", "tag": "評価者"}]},
+        {"route": "application", "conditions": [{"kind": "all_staff"}]}
+    ]);
+    let mut body = mental_health(50, "対象確認用", "");
+    body["rules"] = rules;
+    let c = course(&app, body).await;
+    let preview =
+        app.get_json(&format!("/api/v1/courses/{}/eligible?limit=5", c["id"].as_str().unwrap()), &hr).await;
+    let counts: Vec<usize> =
+        preview["rules"].as_array().unwrap().iter().map(|r| r["count"].as_u64().unwrap() as usize).collect();
+    // The same questions asked through the roster's own filters, a different code path.
+    let expected = vec![
+        count(&app, "hired_fiscal_year=2023").await,
+        count(&app, "hired_fiscal_year=2020").await,
+        count(&app, &format!("grade={}", urlencode("係長"))).await,
+        count(&app, &format!("tag={}", urlencode("評価者"))).await,
+        count(&app, "").await,
+    ];
+    assert_eq!(counts, expected);
+    assert!(expected.iter().take(4).all(|n| *n > 0), "the demo roster covers every rule: {expected:?}");
+    assert_eq!(preview["distinct_count"].as_u64().unwrap() as usize, expected[4]);
+    assert_eq!(preview["rules"][1]["description"], "採用後3年を経過した者・指名制");
+    assert_eq!(preview["rules"][4]["employees"].as_array().unwrap().len(), 5);
+    assert_eq!(preview["rules"][4]["truncated"], true);
+    // Evaluated in another year, the same rule finds that year's new hires.
+    let p22 = app
+        .get_json(&format!("/api/v1/courses/{}/eligible?fiscal_year=2022", c["id"].as_str().unwrap()), &hr)
+        .await;
+    assert_eq!(
+        p22["rules"][0]["count"].as_u64().unwrap() as usize,
+        count(&app, "hired_fiscal_year=2022").await
+    );
+    let staff = app.token(people::EMPLOYEE, &[Role::Employee]);
+    assert_eq!(
+        app.get(&format!("/api/v1/courses/{}/eligible", c["id"].as_str().unwrap()), &staff).await.status(),
+        403
+    );
+}
+
+#[tokio::test]
+async fn courses_i_can_take() {
+    let app = spawn().await;
+    seeded(&app).await;
+    let hr = app.hr();
+    let newcomer = app.get_json("/api/v1/employees?hired_fiscal_year=2023&limit=1", &hr).await;
+    let no = newcomer["items"][0]["employee_no"].as_str().unwrap();
+    let token = app.token(no, &[Role::Employee]);
+    let mine = app.get_json("/api/v1/me/courses?fiscal_year=2023", &token).await;
+    let got: Vec<(String, Value)> = mine["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| (i["course"]["title"].as_str().unwrap().to_string(), i["routes"].clone()))
+        .collect();
+    assert_eq!(got[0], ("新採用職員 採用時研修Ⅰ".to_string(), json!(["designation"])));
+    assert!(got.contains(&("その他eラーニング等研修".to_string(), json!(["recommendation", "application"]))));
+    assert!(!got.iter().any(|(t, _)| t == "主任者研修Ⅰ"), "a new hire was not promoted to 主任");
+    // Another year without a published plan: nothing to take.
+    let none = app.get_json("/api/v1/me/courses?fiscal_year=2030", &token).await;
+    assert_eq!(none["items"], json!([]));
+    assert_problem(app.get("/api/v1/me/courses?fiscal_year=1800", &token).await, 422, "validation").await;
+}

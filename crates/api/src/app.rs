@@ -24,6 +24,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.service(resource("/healthz", "GET").route(web::get().to(health::healthz)))
         .service(resource("/readyz", "GET").route(web::get().to(health::readyz)))
         .service(resource("/api/v1/me", "GET").route(web::get().to(me::me)))
+        .service(resource("/api/v1/me/courses", "GET").route(web::get().to(catalogue::my_courses)))
         .service(resource("/api/v1/employees/import", "POST").route(web::post().to(import::import_roster)))
         .service(
             resource("/api/v1/employees", "GET, POST")
@@ -86,6 +87,9 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         )
         .service(
             resource("/api/v1/courses/{id}/history", "GET").route(web::get().to(catalogue::course_history)),
+        )
+        .service(
+            resource("/api/v1/courses/{id}/eligible", "GET").route(web::get().to(catalogue::course_eligible)),
         )
         .service(
             resource("/api/v1/courses/{id}/sessions", "POST")

@@ -28,7 +28,7 @@ use crate::routes::{audit, catalogue, employees, health, import, me, structure};
         structure::get_grades, structure::put_grades,
         catalogue::list_plans, catalogue::create_plan, catalogue::get_plan, catalogue::update_plan, catalogue::publish_plan,
         catalogue::list_courses, catalogue::create_course, catalogue::get_course, catalogue::update_course,
-        catalogue::course_history, catalogue::create_session, catalogue::update_session, catalogue::delete_session,
+        catalogue::course_history, catalogue::course_eligible, catalogue::my_courses, catalogue::create_session, catalogue::update_session, catalogue::delete_session,
         audit::list,
     ),
     components(schemas(Problem, FieldErrorDto, RowErrorDto, employees::EmployeeSortParam, import::EncodingParam)),

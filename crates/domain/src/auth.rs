@@ -89,6 +89,8 @@ pub enum Action<'a> {
     ReadDraftCatalogue,
     /// Plans, courses and sessions (研修担当).
     WriteCatalogue,
+    /// Who on the roster a course's audience rules match, by name.
+    PreviewAudience,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
@@ -175,7 +177,9 @@ pub fn authorize(p: &Principal, action: Action<'_>) -> Result<(), Denied> {
         Action::WriteEmployee | Action::WriteOrgStructure => p.has(HrAdmin),
         Action::ImportRoster => p.has_any(&[HrAdmin, Importer]),
         Action::ReadOrgStructure => !p.roles.is_empty(),
-        Action::ReadAudit | Action::ReadDraftCatalogue => p.has_any(&[HrAdmin, Auditor]),
+        Action::ReadAudit | Action::ReadDraftCatalogue | Action::PreviewAudience => {
+            p.has_any(&[HrAdmin, Auditor])
+        }
         Action::ReadCatalogue => p.has_any(&[Employee, SectionHead, DepartmentHead, HrAdmin, Auditor]),
         Action::WriteCatalogue => p.has(HrAdmin),
     };

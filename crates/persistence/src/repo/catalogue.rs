@@ -492,6 +492,28 @@ pub async fn list_courses(
     Ok(Page { items, next: page.next })
 }
 
+/// Every published course of a published plan for the year, in plan order: what staff can take.
+pub async fn published_courses(
+    conn: &impl ConnectionTrait,
+    org_id: Uuid,
+    fy: FiscalYear,
+) -> Result<Vec<CourseRecord>, RepoError> {
+    let plan = match get_plan(conn, org_id, fy).await {
+        Ok(p) if p.status == "published" => p,
+        Ok(_) | Err(RepoError::NotFound) => return Ok(Vec::new()),
+        Err(e) => return Err(e),
+    };
+    let rows = course::Entity::find()
+        .filter(course::Column::OrgId.eq(org_id))
+        .filter(course::Column::PlanId.eq(plan.id))
+        .filter(course::Column::Status.eq(CourseStatus::Published.as_str()))
+        .order_by_asc(course::Column::CategoryRank)
+        .order_by_asc(course::Column::Number)
+        .all(conn)
+        .await?;
+    Ok(rows.into_iter().map(CourseRecord::from_model).collect::<Result<Vec<_>, _>>()?)
+}
+
 /// Is the plan of this course published (staff may see it)?
 pub async fn plan_published(conn: &impl ConnectionTrait, c: &CourseRecord) -> Result<bool, DbErr> {
     Ok(training_plan::Entity::find_by_id(c.model.plan_id)

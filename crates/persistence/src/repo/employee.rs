@@ -1,11 +1,11 @@
 //! The roster: employees, their filters, and the bulk roster import.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 use chrono::NaiveDate;
 use kenshu_domain::auth::{EmployeePlacement, Visibility};
 use kenshu_domain::calendar::FiscalYear;
-use kenshu_domain::employee::EmployeeData;
+use kenshu_domain::employee::{EmployeeData, EmploymentType};
 use kenshu_domain::roster_import::RosterRow;
 use kenshu_domain::text::search_key;
 use kenshu_domain::FieldError;
@@ -20,7 +20,7 @@ use super::audit::{self, Change};
 use super::structure::section_index;
 use super::{like_escape, now, Actor, Page, PageRequest, RepoError};
 use crate::bulk::{self, BulkError, OnKey, Step};
-use crate::entities::employee;
+use crate::entities::{employee, section};
 
 /// An employee with the department their section belongs to.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -483,4 +483,81 @@ pub async fn execute(conn: &impl ConnectionTrait, planned: Planned) -> Result<()
         BulkError::Changed => RepoError::Conflict(ROSTER_CHANGED.into()),
         BulkError::Db(e) => RepoError::from_write(e, ROSTER_CHANGED),
     })
+}
+
+/// An active employee as audience rules see them (`kenshu_domain::audience::Candidate`).
+#[derive(Debug, Clone)]
+pub struct RosterMember {
+    pub id: Uuid,
+    pub employee_no: String,
+    pub name: String,
+    pub section_id: Uuid,
+    pub grade: String,
+    pub post: Option<String>,
+    pub hire_date: NaiveDate,
+    pub promotions: BTreeMap<String, NaiveDate>,
+    pub employment_type: EmploymentType,
+    pub retirement_date: Option<NaiveDate>,
+    pub tags: BTreeSet<String>,
+    /// Heads a section (所属長), not only acting for one.
+    pub heads_a_section: bool,
+}
+
+impl RosterMember {
+    /// The view rules evaluate. Study-group membership comes from study groups (not yet kept).
+    pub fn candidate(&self) -> kenshu_domain::audience::Candidate<'_> {
+        kenshu_domain::audience::Candidate {
+            active: true,
+            grade: &self.grade,
+            post: self.post.as_deref(),
+            post_since: None,
+            hire_date: self.hire_date,
+            promotions: &self.promotions,
+            employment_type: self.employment_type,
+            retirement_date: self.retirement_date,
+            tags: &self.tags,
+            heads_a_section: self.heads_a_section,
+            study_group_member: false,
+        }
+    }
+}
+
+/// Active employees of the organisation (or one of them), in employee-number order, read once
+/// for evaluating audience rules.
+pub async fn roster_members(
+    conn: &impl ConnectionTrait,
+    org_id: Uuid,
+    only: Option<Uuid>,
+) -> Result<Vec<RosterMember>, DbErr> {
+    let heads: HashSet<Uuid> = section::Entity::find()
+        .filter(section::Column::OrgId.eq(org_id))
+        .all(conn)
+        .await?
+        .into_iter()
+        .filter_map(|s| s.head_employee_id)
+        .collect();
+    let mut q = employee::Entity::find()
+        .filter(employee::Column::OrgId.eq(org_id))
+        .filter(employee::Column::Active.eq(true));
+    if let Some(id) = only {
+        q = q.filter(employee::Column::Id.eq(id));
+    }
+    let rows = q.order_by_asc(employee::Column::EmployeeNo).all(conn).await?;
+    Ok(rows
+        .into_iter()
+        .map(|m| RosterMember {
+            heads_a_section: heads.contains(&m.id),
+            promotions: serde_json::from_str(&m.promotions).unwrap_or_default(),
+            tags: serde_json::from_str(&m.tags).unwrap_or_default(),
+            employment_type: EmploymentType::parse(&m.employment_type).unwrap_or(EmploymentType::Regular),
+            id: m.id,
+            employee_no: m.employee_no,
+            name: m.name,
+            section_id: m.section_id,
+            grade: m.grade,
+            post: m.post,
+            hire_date: m.hire_date,
+            retirement_date: m.retirement_date,
+        })
+        .collect())
 }
