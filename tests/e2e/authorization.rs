@@ -47,6 +47,7 @@ const MATRIX: &[(&str, &str, [u16; 7])] = &[
     ("GET", "/api/v1/plans/{fiscal_year}", [401, 200, 200, 200, 200, 403, 200]),
     ("PUT", "/api/v1/plans/{fiscal_year}", [401, 403, 403, 403, 200, 403, 403]),
     ("POST", "/api/v1/plans/{fiscal_year}/publish", [401, 403, 403, 403, 200, 403, 403]),
+    ("POST", "/api/v1/plans/{fiscal_year}/copy", [401, 403, 403, 403, 201, 403, 403]),
     ("GET", "/api/v1/courses", [401, 200, 200, 200, 200, 403, 200]),
     ("POST", "/api/v1/courses", [401, 403, 403, 403, 201, 403, 403]),
     ("GET", "/api/v1/courses/{id}", [401, 200, 200, 200, 200, 403, 200]),
@@ -182,6 +183,9 @@ async fn call(app: &TestApp, method: &str, path: &str, token: Option<&str>, t: &
         ("PUT", "/api/v1/plans/{fiscal_year}") | ("POST", "/api/v1/plans/{fiscal_year}/publish") => {
             let plan_etag = etag(app, "/api/v1/plans/2023").await;
             rb.header("If-Match", plan_etag).json(&json!({"policy": unique("方針")}))
+        }
+        ("POST", "/api/v1/plans/{fiscal_year}/copy") => {
+            rb.json(&json!({"to_fiscal_year": 2199 - COUNTER.fetch_add(1, Ordering::Relaxed) % 90}))
         }
         ("POST", "/api/v1/courses") => {
             let number = 100 + COUNTER.fetch_add(1, Ordering::Relaxed) % 800;

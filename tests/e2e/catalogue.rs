@@ -448,3 +448,52 @@ async fn courses_i_can_take() {
     assert_eq!(none["items"], json!([]));
     assert_problem(app.get("/api/v1/me/courses?fiscal_year=1800", &token).await, 422, "validation").await;
 }
+
+#[tokio::test]
+async fn a_plan_is_copied_into_the_next_year_without_sessions() {
+    let app = spawn().await;
+    let courses = seeded(&app).await;
+    let hr = app.hr();
+    // 市民サービス向上研修Ⅰ is positioned within 採用時研修Ⅰ; the copy keeps that within the new year.
+    let mut inner = mental_health(1, "市民サービス向上研修Ⅰ", "ビジネスマナー、仕事の進め方");
+    inner["category"] = json!("thematic");
+    inner["number"] = json!(60);
+    inner["within_course_id"] = courses[0]["id"].clone();
+    course(&app, inner).await;
+    let first = courses[0]["id"].as_str().unwrap();
+    let sessions = format!("/api/v1/courses/{first}/sessions");
+    let session = json!({"starts_at": "2023-04-03T09:00:00+09:00", "ends_at": "2023-04-03T17:00:00+09:00"});
+    assert_eq!(app.post_json(&sessions, &hr, &session).await.status(), 201);
+
+    let res = app.post_json("/api/v1/plans/2023/copy", &hr, &json!({})).await;
+    assert_eq!(res.status(), 201);
+    let copied: Value = res.json().await.unwrap();
+    assert_eq!(copied["courses_copied"], 8);
+    assert_eq!(copied["plan"]["fiscal_year"], 2024);
+    assert_eq!(copied["plan"]["status"], "draft");
+    assert_eq!(copied["plan"]["title"], "令和6年度 職員研修計画");
+
+    let new = app.get_json("/api/v1/courses?fiscal_year=2024&limit=200", &hr).await;
+    let items = new["items"].as_array().unwrap();
+    assert_eq!(items.len(), 8);
+    assert!(items.iter().all(|c| c["status"] == "draft" && c["fiscal_year"] == 2024));
+    let new_first = items.iter().find(|c| c["title"] == "新採用職員 採用時研修Ⅰ").unwrap();
+    let new_inner = items.iter().find(|c| c["title"] == "市民サービス向上研修Ⅰ").unwrap();
+    assert_eq!(new_inner["within_course_id"], new_first["id"], "positioned within the new year's course");
+    assert_eq!(new_first["rules"], courses[0]["rules"]);
+    let detail = app.get_json(&format!("/api/v1/courses/{}", new_first["id"].as_str().unwrap()), &hr).await;
+    assert_eq!(detail["sessions"], json!([]), "sessions are not copied");
+    let dispatch = items.iter().find(|c| c["delivery"] == "dispatch").unwrap();
+    assert_eq!(dispatch["institution"], "市町村研修センター");
+
+    // Copying again would mix two plans; copying into the same year makes no sense.
+    let before = app.audit_count().await;
+    assert_problem(app.post_json("/api/v1/plans/2023/copy", &hr, &json!({})).await, 409, "conflict").await;
+    let same = json!({"to_fiscal_year": 2023});
+    assert_problem(app.post_json("/api/v1/plans/2023/copy", &hr, &same).await, 422, "validation").await;
+    assert_eq!(app.post_json("/api/v1/plans/2019/copy", &hr, &json!({})).await.status(), 404);
+    assert_eq!(app.audit_count().await, before);
+    // Staff do not see the copied drafts.
+    let staff = app.token(people::EMPLOYEE, &[Role::Employee]);
+    assert!(titles(&app, "fiscal_year=2024", &staff).await.is_empty());
+}

@@ -76,6 +76,9 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                 .route(web::post().to(catalogue::publish_plan)),
         )
         .service(
+            resource("/api/v1/plans/{fiscal_year}/copy", "POST").route(web::post().to(catalogue::copy_plan)),
+        )
+        .service(
             resource("/api/v1/courses", "GET, POST")
                 .route(web::get().to(catalogue::list_courses))
                 .route(web::post().to(catalogue::create_course)),

@@ -242,6 +242,59 @@ pub async fn publish_plan(
     Ok(json_with_etag(StatusCode::OK, plan.version, &PlanDto::from_model(&plan)?))
 }
 
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"to_fiscal_year": 2024}))]
+pub struct CopyPlanInput {
+    /// Defaults to the next fiscal year.
+    #[schema(minimum = 1989, maximum = 2200)]
+    pub to_fiscal_year: Option<i32>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CopiedPlan {
+    /// The plan copied into, a draft.
+    pub plan: PlanDto,
+    pub courses_copied: usize,
+}
+
+/// Copy a plan's courses into another fiscal year as drafts (HR): rules, institutions and
+/// positioning come along, sessions do not. The target plan is created if missing.
+#[utoipa::path(post, operation_id = "copy_plan", path = "/api/v1/plans/{fiscal_year}/copy", tag = "catalogue",
+    request_body = CopyPlanInput, params(("fiscal_year" = i32, Path, description = "The year copied from")),
+    responses((status = 201, body = CopiedPlan, headers(("Location" = String))),
+        (status = 404, description = "No plan for this year", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The target year's plan already has courses", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid target year", body = Problem, content_type = "application/problem+json")))]
+pub async fn copy_plan(
+    state: web::Data<AppState>,
+    auth: Auth,
+    year: web::Path<i32>,
+    body: web::Json<CopyPlanInput>,
+) -> ApiResult<HttpResponse> {
+    authorize(&auth.principal, Action::WriteCatalogue)?;
+    let from = path_year(*year)?;
+    repo::get_plan(state.db.conn(), auth.principal.org_id, from).await?;
+    let to = match body.to_fiscal_year {
+        Some(y) => FiscalYear::new(y).map_err(|e| ApiError::validation("to_fiscal_year", e.to_string()))?,
+        None => FiscalYear::new(from.year() + 1)
+            .map_err(|e| ApiError::validation("to_fiscal_year", e.to_string()))?,
+    };
+    if to == from {
+        return Err(ApiError::validation("to_fiscal_year", "a plan is copied into another fiscal year"));
+    }
+    let txn = state.db.begin_write().await?;
+    let (plan, courses_copied) = repo::copy_plan(&*txn, &auth.actor(), from, to).await?;
+    txn.commit().await?;
+    let mut res =
+        HttpResponse::Created().json(CopiedPlan { plan: PlanDto::from_model(&plan)?, courses_copied });
+    res.headers_mut().insert(
+        header::LOCATION,
+        header::HeaderValue::from_str(&format!("/api/v1/plans/{}", plan.fiscal_year)).expect("ASCII"),
+    );
+    Ok(res)
+}
+
 // ---------------------------------------------------------------------------------------------
 // Courses
 

@@ -11,8 +11,8 @@ use kenshu_domain::text::search_key;
 use kenshu_domain::FieldError;
 use sea_orm::sea_query::{Expr, ExprTrait, LikeExpr};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder,
-    QuerySelect, QueryTrait,
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait, PaginatorTrait,
+    QueryFilter, QueryOrder, QuerySelect, QueryTrait,
 };
 use serde::Serialize;
 use uuid::Uuid;
@@ -166,6 +166,68 @@ pub async fn publish_plan(
     let after =
         training_plan::Model { status: "published".into(), published_at: Some(now()), ..before.clone() };
     save_plan(conn, actor, "plan.publish", &before, after).await
+}
+
+/// Copy a plan's courses (with their rules, institutions and positioning, not their sessions)
+/// into another fiscal year as drafts: each year's plan starts from last year's. The target plan
+/// is created when missing; one that already has courses is refused.
+pub async fn copy_plan(
+    conn: &impl ConnectionTrait,
+    actor: &Actor,
+    from: FiscalYear,
+    to: FiscalYear,
+) -> Result<(training_plan::Model, usize), RepoError> {
+    let source = get_plan(conn, actor.org_id, from).await?;
+    let target = match get_plan(conn, actor.org_id, to).await {
+        Ok(t) => t,
+        Err(RepoError::NotFound) => {
+            let data = PlanData {
+                title: source.title.replace(&from.japanese_label(), &to.japanese_label()),
+                policy: source.policy.clone(),
+                focus_areas: plan_focus_areas(&source)?,
+            };
+            create_plan(conn, actor, to, &data).await?
+        }
+        Err(e) => return Err(e),
+    };
+    let existing = course::Entity::find()
+        .filter(course::Column::OrgId.eq(actor.org_id))
+        .filter(course::Column::PlanId.eq(target.id))
+        .count(conn)
+        .await?;
+    if existing > 0 {
+        return Err(RepoError::Conflict(format!(
+            "the FY{} plan already has {existing} courses; copying would mix two plans",
+            to.year()
+        )));
+    }
+    let courses = course::Entity::find()
+        .filter(course::Column::OrgId.eq(actor.org_id))
+        .filter(course::Column::PlanId.eq(source.id))
+        .order_by_asc(course::Column::CategoryRank)
+        .order_by_asc(course::Column::Number)
+        .all(conn)
+        .await?;
+    let at = now();
+    let new_ids: std::collections::HashMap<Uuid, Uuid> =
+        courses.iter().map(|c| (c.id, Uuid::now_v7())).collect();
+    for c in &courses {
+        let copy = course::Model {
+            id: new_ids[&c.id],
+            plan_id: target.id,
+            fiscal_year: to.year(),
+            within_course_id: c.within_course_id.and_then(|w| new_ids.get(&w).copied()),
+            status: CourseStatus::Draft.as_str().into(),
+            version: 1,
+            created_at: at,
+            updated_at: at,
+            ..c.clone()
+        };
+        course::Entity::insert(course::ActiveModel::from(copy.clone())).exec_without_returning(conn).await?;
+        audit::record(conn, actor, Change::new("course.copy", "course", Some(copy.id), Some(c), Some(&copy)))
+            .await?;
+    }
+    Ok((target, courses.len()))
 }
 
 // ---------------------------------------------------------------------------------------------
