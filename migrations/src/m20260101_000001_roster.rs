@@ -68,6 +68,7 @@ enum Employee {
     SectionId,
     Grade,
     Post,
+    PostSince,
     HireDate,
     Promotions,
     EmploymentType,
@@ -214,6 +215,7 @@ impl MigrationTrait for Migration {
                 .col(ColumnDef::new(Employee::SectionId).uuid().not_null())
                 .col(ColumnDef::new(Employee::Grade).string_len(30).not_null())
                 .col(ColumnDef::new(Employee::Post).string_len(40).null())
+                .col(ColumnDef::new(Employee::PostSince).date().null())
                 .col(ColumnDef::new(Employee::HireDate).date().not_null())
                 .col(ColumnDef::new(Employee::Promotions).text().not_null())
                 .col(ColumnDef::new(Employee::EmploymentType).string_len(16).not_null().check(

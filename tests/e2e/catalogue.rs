@@ -423,6 +423,23 @@ async fn eligibility_matches_the_roster_as_its_filters_see_it() {
         app.get(&format!("/api/v1/courses/{}/eligible", c["id"].as_str().unwrap()), &staff).await.status(),
         403
     );
+    // 新任の課長職 (appointed this year) are the newly promoted 課長 in the demo; 所属長 are the
+    // heads of sections.
+    let mut body = mental_health(51, "管理者実務研修", "");
+    body["rules"] = json!([
+        {"route": "designation", "conditions": [{"kind": "newly_appointed_to_post", "post": "課長職"}]},
+        {"route": "designation", "conditions": [{"kind": "newly_promoted", "grade": "課長"}]},
+        {"route": "designation", "conditions": [{"kind": "section_head"}]}
+    ]);
+    let c = course(&app, body).await;
+    let preview = app.get_json(&format!("/api/v1/courses/{}/eligible", c["id"].as_str().unwrap()), &hr).await;
+    let n = |i: usize| preview["rules"][i]["count"].as_u64().unwrap();
+    assert!(n(0) > 0);
+    assert_eq!(n(0), n(1));
+    let sections = app.get_json("/api/v1/sections?limit=200", &hr).await;
+    let headed =
+        sections["items"].as_array().unwrap().iter().filter(|s| !s["head_employee_id"].is_null()).count();
+    assert_eq!(n(2) as usize, headed);
 }
 
 #[tokio::test]

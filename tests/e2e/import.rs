@@ -62,7 +62,7 @@ async fn full_roster_marks_missing_employees_inactive_and_dry_run_writes_nothing
     let all = app.all_employees().await;
     assert_eq!(all.len(), 294);
     // The personnel system's roster: everyone but one, who retired.
-    let mut csv = String::from("employee_no,name,kana,section_code,grade,hire_date,promotions,post,tags,employment_type,retirement_date,email\n");
+    let mut csv = String::from("employee_no,name,kana,section_code,grade,hire_date,promotions,post,post_since,tags,employment_type,retirement_date,email\n");
     let sections: Value = app.get_json("/api/v1/sections?limit=200", &app.hr()).await;
     let code_of = |id: &Value| {
         sections["items"].as_array().unwrap().iter().find(|s| &s["id"] == id).unwrap()["code"]
@@ -79,7 +79,7 @@ async fn full_roster_marks_missing_employees_inactive_and_dry_run_writes_nothing
             .collect();
         let tags: Vec<&str> = e["tags"].as_array().unwrap().iter().map(|t| t.as_str().unwrap()).collect();
         csv.push_str(&format!(
-            "{},{},{},{},{},{},{},{},{},{},{},{}\n",
+            "{},{},{},{},{},{},{},{},{},{},{},{},{}\n",
             e["employee_no"].as_str().unwrap(),
             e["name"].as_str().unwrap(),
             e["kana"].as_str().unwrap(),
@@ -88,6 +88,7 @@ async fn full_roster_marks_missing_employees_inactive_and_dry_run_writes_nothing
             e["hire_date"].as_str().unwrap(),
             promotions.join(";"),
             e["post"].as_str().unwrap_or(""),
+            e["post_since"].as_str().unwrap_or(""),
             tags.join(";"),
             e["employment_type"].as_str().unwrap(),
             e["retirement_date"].as_str().unwrap_or(""),

@@ -104,6 +104,8 @@ const GIVEN: &[(&str, &str)] = &[
 struct Profile {
     grade: &'static str,
     post: &'static str,
+    /// 役職発令日 of the post.
+    post_since: &'static str,
     hired: &'static str,
     promotions: String,
     kind: &'static str,
@@ -116,6 +118,7 @@ fn profile(slot: usize, section_index: usize) -> Profile {
     let p = |grade, post, hired, promotions: &str, tags: Vec<&'static str>| Profile {
         grade,
         post,
+        post_since: "",
         hired,
         promotions: promotions.to_string(),
         kind: "正規",
@@ -123,21 +126,28 @@ fn profile(slot: usize, section_index: usize) -> Profile {
         tags,
     };
     match slot {
-        // Section head: newly appointed 課長 in odd sections (管理者研修Ⅰ, 管理者実務研修).
-        0 if odd => p(
-            "課長",
-            "所属長",
-            "1995-04-01",
-            "主任=2002-04-01;係長=2010-04-01;課長=2023-04-01",
-            vec!["評価者"],
-        ),
-        0 => p(
-            "課長",
-            "所属長",
-            "1990-04-01",
-            "主任=1998-04-01;係長=2006-04-01;課長=2015-04-01",
-            vec!["評価者"],
-        ),
+        // Section head (所属長, post 課長職): newly promoted and appointed in odd sections
+        // (管理者研修Ⅰ, 管理者実務研修).
+        0 if odd => Profile {
+            post_since: "2023-04-01",
+            ..p(
+                "課長",
+                "課長職",
+                "1995-04-01",
+                "主任=2002-04-01;係長=2010-04-01;課長=2023-04-01",
+                vec!["評価者"],
+            )
+        },
+        0 => Profile {
+            post_since: "2015-04-01",
+            ..p(
+                "課長",
+                "課長職",
+                "1990-04-01",
+                "主任=1998-04-01;係長=2006-04-01;課長=2015-04-01",
+                vec!["評価者"],
+            )
+        },
         1 => p(
             "課長補佐",
             "",
@@ -170,7 +180,7 @@ fn profile(slot: usize, section_index: usize) -> Profile {
 /// The demo roster as CSV, with Japanese headers, as a personnel system would export it.
 pub fn roster_csv() -> String {
     let mut csv = String::from(
-        "職員番号,氏名,フリガナ,メールアドレス,所属コード,職級,職,採用日,昇格日,雇用形態,退職予定日,タグ\n",
+        "職員番号,氏名,フリガナ,メールアドレス,所属コード,職級,職,役職発令日,採用日,昇格日,雇用形態,退職予定日,タグ\n",
     );
     let mut n = 0usize;
     let mut push = |csv: &mut String, section: &str, pr: Profile, extra_tag: &str| {
@@ -183,9 +193,10 @@ pub fn roster_csv() -> String {
             tags.push(extra_tag);
         }
         csv.push_str(&format!(
-            "{no},{sur} {given},{sur_k} {given_k},e{no}@isehara.example.jp,{section},{},{},{},{},{},{},{}\n",
+            "{no},{sur} {given},{sur_k} {given_k},e{no}@isehara.example.jp,{section},{},{},{},{},{},{},{},{}\n",
             pr.grade,
             pr.post,
+            pr.post_since,
             pr.hired,
             pr.promotions,
             pr.kind,
@@ -202,6 +213,7 @@ pub fn roster_csv() -> String {
             Profile {
                 grade: "部長",
                 post: "部長職",
+                post_since: "2020-04-01",
                 hired: "1988-04-01",
                 promotions: "主任=1995-04-01;係長=2003-04-01;課長=2012-04-01;部長=2020-04-01".into(),
                 kind: "正規",

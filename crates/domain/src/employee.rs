@@ -91,6 +91,8 @@ pub struct EmployeeData {
     pub email: Option<String>,
     pub grade: String,
     pub post: Option<String>,
+    /// 役職発令日: when the post was given (新任の課長職 are those appointed this fiscal year).
+    pub post_since: Option<NaiveDate>,
     pub hire_date: NaiveDate,
     /// 昇格日 per grade.
     pub promotions: BTreeMap<String, NaiveDate>,
@@ -108,6 +110,7 @@ pub struct EmployeeFields {
     pub email: Option<String>,
     pub grade: String,
     pub post: Option<String>,
+    pub post_since: Option<NaiveDate>,
     pub hire_date: Option<NaiveDate>,
     pub promotions: Vec<(String, NaiveDate)>,
     pub employment_type: Option<String>,
@@ -147,6 +150,14 @@ impl EmployeeData {
         }
         if f.hire_date.is_none() {
             err("hire_date", "is required".into());
+        }
+        if f.post_since.is_some() && post.is_none() {
+            err("post_since", "is the date of a post; give the post too".into());
+        }
+        if let (Some(since), Some(hire)) = (f.post_since, f.hire_date) {
+            if since < hire {
+                err("post_since", "must not be before the hire date".into());
+            }
         }
         let employment_type = match f.employment_type.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
             None => Some(EmploymentType::Regular),
@@ -210,6 +221,7 @@ impl EmployeeData {
                     email,
                     grade,
                     post,
+                    post_since: f.post_since,
                     hire_date,
                     promotions,
                     employment_type,
@@ -334,6 +346,23 @@ mod tests {
         f.retirement_date = NaiveDate::from_ymd_opt(2000, 3, 31);
         let errors = EmployeeData::validate(f, &GradeLadder::default()).unwrap_err();
         assert_eq!(errors[0].field, "retirement_date");
+    }
+
+    #[test]
+    fn post_since_needs_a_post_and_follows_the_hire() {
+        let mut f = fields();
+        f.post_since = NaiveDate::from_ymd_opt(2023, 4, 1);
+        assert_eq!(
+            EmployeeData::validate(f.clone(), &GradeLadder::default()).unwrap_err()[0].field,
+            "post_since"
+        );
+        f.post = Some("課長職".into());
+        assert_eq!(
+            EmployeeData::validate(f.clone(), &GradeLadder::default()).unwrap().post_since,
+            f.post_since
+        );
+        f.post_since = NaiveDate::from_ymd_opt(2000, 4, 1);
+        assert!(EmployeeData::validate(f, &GradeLadder::default()).is_err());
     }
 
     #[test]

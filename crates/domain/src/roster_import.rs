@@ -75,6 +75,7 @@ enum Column {
     SectionCode,
     Grade,
     Post,
+    PostSince,
     HireDate,
     Promotions,
     EmploymentType,
@@ -95,6 +96,7 @@ const HEADERS: &[(Column, &[&str])] = &[
     (Column::SectionCode, &["sectioncode", "section", "所属コード", "所属", "課コード"]),
     (Column::Grade, &["grade", "職級", "級"]),
     (Column::Post, &["post", "職", "職名", "役職"]),
+    (Column::PostSince, &["postsince", "役職発令日", "発令日", "職発令日"]),
     (Column::HireDate, &["hiredate", "hired", "採用日", "採用年月日"]),
     (Column::Promotions, &["promotions", "昇格日", "昇格"]),
     (Column::EmploymentType, &["employmenttype", "雇用形態", "任用形態", "任用区分"]),
@@ -124,6 +126,7 @@ fn column_name(c: Column) -> &'static str {
         Column::SectionCode => "section_code",
         Column::Grade => "grade",
         Column::Post => "post",
+        Column::PostSince => "post_since",
         Column::HireDate => "hire_date",
         Column::Promotions => "promotions",
         Column::EmploymentType => "employment_type",
@@ -267,6 +270,10 @@ impl<'a> RosterReader<'a> {
                 },
                 Column::HireDate => match optional_date(value) {
                     Ok(d) => fields.hire_date = d,
+                    Err(e) => bad(e),
+                },
+                Column::PostSince => match optional_date(value) {
+                    Ok(d) => fields.post_since = d,
                     Err(e) => bad(e),
                 },
                 Column::RetirementDate => match optional_date(value) {

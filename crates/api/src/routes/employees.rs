@@ -32,6 +32,7 @@ use crate::state::AppState;
     "department_id": "01939a4e-7c1a-7d2e-8f00-0000000000d1",
     "grade": "主任",
     "post": null,
+    "post_since": null,
     "hire_date": "2019-04-01",
     "hired_fiscal_year": 2019,
     "promotions": {"主任": "2023-04-01"},
@@ -56,8 +57,10 @@ pub struct EmployeeDto {
     pub department_id: Uuid,
     /// 職級
     pub grade: String,
-    /// 職 (e.g. 課長職, 所属長)
+    /// 職 (e.g. 課長職, 部長職)
     pub post: Option<String>,
+    /// 役職発令日: when the post was given.
+    pub post_since: Option<NaiveDate>,
     /// 採用日
     pub hire_date: NaiveDate,
     /// The fiscal year (年度) of the hire date.
@@ -88,6 +91,7 @@ impl From<&EmployeeRecord> for EmployeeDto {
             department_id: r.department_id,
             grade: m.grade.clone(),
             post: m.post.clone(),
+            post_since: m.post_since,
             hire_date: m.hire_date,
             hired_fiscal_year: FiscalYear::containing(m.hire_date).year(),
             promotions: r.promotions(),
@@ -139,6 +143,8 @@ pub struct EmployeeInput {
     #[validate(length(max = 80))]
     #[schema(max_length = 80)]
     pub post: Option<String>,
+    /// 役職発令日; needs `post`.
+    pub post_since: Option<NaiveDate>,
     pub hire_date: NaiveDate,
     #[serde(default)]
     pub promotions: BTreeMap<String, NaiveDate>,
@@ -167,6 +173,7 @@ impl EmployeeInput {
             email: self.email,
             grade: self.grade,
             post: self.post,
+            post_since: self.post_since,
             hire_date: Some(self.hire_date),
             promotions: self.promotions.into_iter().collect(),
             employment_type: self.employment_type.map(|t| EmploymentType::from(t).as_str().to_string()),

@@ -15,6 +15,8 @@ pub struct Model {
     pub section_id: Uuid,
     pub grade: String,
     pub post: Option<String>,
+    /// 役職発令日: appointed to the post on.
+    pub post_since: Option<Date>,
     pub hire_date: Date,
     /// JSON object grade → date (昇格日).
     pub promotions: String,

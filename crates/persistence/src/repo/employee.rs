@@ -77,6 +77,7 @@ fn to_model(data: &EmployeeData, base: &employee::Model, section_id: Uuid, activ
         section_id,
         grade: data.grade.clone(),
         post: data.post.clone(),
+        post_since: data.post_since,
         hire_date: data.hire_date,
         promotions: serde_json::to_string(&data.promotions).expect("dates serialise"),
         employment_type: data.employment_type.as_str().to_string(),
@@ -100,6 +101,7 @@ fn blank(org_id: Uuid) -> employee::Model {
         section_id: Uuid::nil(),
         grade: String::new(),
         post: None,
+        post_since: None,
         hire_date: NaiveDate::MIN,
         promotions: "{}".into(),
         employment_type: String::new(),
@@ -450,13 +452,14 @@ impl RosterPlanner {
 }
 
 /// Columns an import may change on an existing employee (an upsert on the primary key).
-const UPDATED_BY_IMPORT: [employee::Column; 15] = [
+const UPDATED_BY_IMPORT: [employee::Column; 16] = [
     employee::Column::Name,
     employee::Column::Kana,
     employee::Column::Email,
     employee::Column::SectionId,
     employee::Column::Grade,
     employee::Column::Post,
+    employee::Column::PostSince,
     employee::Column::HireDate,
     employee::Column::Promotions,
     employee::Column::EmploymentType,
@@ -494,6 +497,7 @@ pub struct RosterMember {
     pub section_id: Uuid,
     pub grade: String,
     pub post: Option<String>,
+    pub post_since: Option<NaiveDate>,
     pub hire_date: NaiveDate,
     pub promotions: BTreeMap<String, NaiveDate>,
     pub employment_type: EmploymentType,
@@ -510,7 +514,7 @@ impl RosterMember {
             active: true,
             grade: &self.grade,
             post: self.post.as_deref(),
-            post_since: None,
+            post_since: self.post_since,
             hire_date: self.hire_date,
             promotions: &self.promotions,
             employment_type: self.employment_type,
@@ -556,6 +560,7 @@ pub async fn roster_members(
             section_id: m.section_id,
             grade: m.grade,
             post: m.post,
+            post_since: m.post_since,
             hire_date: m.hire_date,
             retirement_date: m.retirement_date,
         })
