@@ -428,6 +428,123 @@ pub fn matching_routes(
         .collect()
 }
 
+/// The one-line form of rules used in CSV files:
+/// `designation: years_after_promotion(主任, 3); application: all_staff`.
+/// Rules are separated by `;` or line breaks, conditions by `&`, and the route may be written in
+/// Japanese (指名制: new_hires).
+pub fn format_rules(rules: &[AudienceRule]) -> String {
+    rules
+        .iter()
+        .map(|r| {
+            let conditions: Vec<String> = r.conditions.iter().map(format_condition).collect();
+            format!("{}: {}", r.route.as_str(), conditions.join(" & "))
+        })
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+fn format_condition(c: &Condition) -> String {
+    let call = |kind: &str, args: &[String]| format!("{kind}({})", args.join(", "));
+    match c {
+        Condition::AllStaff {} => "all_staff".into(),
+        Condition::NewHires {} => "new_hires".into(),
+        Condition::YearsAfterHire { years } => call("years_after_hire", &[years.to_string()]),
+        Condition::NewlyPromoted { grade } => call("newly_promoted", &[grade.clone()]),
+        Condition::YearsAfterPromotion { grade, years } => {
+            call("years_after_promotion", &[grade.clone(), years.to_string()])
+        }
+        Condition::Grade { grade } => call("grade", &[grade.clone()]),
+        Condition::GradeAtLeast { grade } => call("grade_at_least", &[grade.clone()]),
+        Condition::Post { post } => call("post", &[post.clone()]),
+        Condition::NewlyAppointedToPost { post } => call("newly_appointed_to_post", &[post.clone()]),
+        Condition::SectionHead {} => "section_head".into(),
+        Condition::Tag { tag } => call("tag", &[tag.clone()]),
+        Condition::EmploymentType { employment_type } => {
+            call("employment_type", &[employment_type.as_str().into()])
+        }
+        Condition::RetiringThisYear {} => "retiring_this_year".into(),
+        Condition::StudyGroupMembers {} => "study_group_members".into(),
+        Condition::OutsidePeople { description } => call("outside_people", &[description.clone()]),
+    }
+}
+
+/// Read the one-line form written by [`format_rules`]; the rules still need [`validate_rules`].
+pub fn parse_rules(text: &str) -> Result<Vec<AudienceRule>, String> {
+    let mut rules = Vec::new();
+    // Split before normalising, which would fold line breaks into spaces.
+    let parts = text.split([';', '\n', '\r', '；']).map(crate::text::normalize).filter(|p| !p.is_empty());
+    for part in parts {
+        let part = part.as_str();
+        let (route, conditions) = part.split_once(':').ok_or_else(|| {
+            format!("'{part}': write a route, a colon and conditions, like 'designation: new_hires'")
+        })?;
+        let route = Route::parse(route).ok_or_else(|| {
+            format!(
+                "unknown route '{}'; use designation (指名), recommendation (推薦) or application (公募)",
+                route.trim()
+            )
+        })?;
+        let conditions =
+            conditions.split('&').map(|c| parse_condition(c.trim())).collect::<Result<Vec<_>, _>>()?;
+        rules.push(AudienceRule { route, conditions });
+    }
+    Ok(rules)
+}
+
+fn parse_condition(text: &str) -> Result<Condition, String> {
+    let (kind, args) = match text.split_once('(') {
+        Some((kind, rest)) => {
+            let inner = rest.strip_suffix(')').ok_or_else(|| format!("'{text}': missing ')'"))?;
+            (kind.trim(), inner.split(',').map(|a| a.trim().to_string()).collect::<Vec<_>>())
+        }
+        None => (text, Vec::new()),
+    };
+    let want = |n: usize| -> Result<(), String> {
+        if args.len() == n && args.iter().all(|a| !a.is_empty()) {
+            Ok(())
+        } else {
+            Err(format!("'{text}': {kind} takes {n} argument{}", if n == 1 { "" } else { "s" }))
+        }
+    };
+    let years = |a: &str| {
+        a.trim_end_matches('年')
+            .parse::<u8>()
+            .map_err(|_| format!("'{text}': '{a}' is not a number of years"))
+    };
+    let c = match kind {
+        "all_staff" => want(0).map(|_| Condition::AllStaff {})?,
+        "new_hires" => want(0).map(|_| Condition::NewHires {})?,
+        "section_head" => want(0).map(|_| Condition::SectionHead {})?,
+        "retiring_this_year" => want(0).map(|_| Condition::RetiringThisYear {})?,
+        "study_group_members" => want(0).map(|_| Condition::StudyGroupMembers {})?,
+        "years_after_hire" => {
+            want(1)?;
+            Condition::YearsAfterHire { years: years(&args[0])? }
+        }
+        "newly_promoted" => want(1).map(|_| Condition::NewlyPromoted { grade: args[0].clone() })?,
+        "years_after_promotion" => {
+            want(2)?;
+            Condition::YearsAfterPromotion { grade: args[0].clone(), years: years(&args[1])? }
+        }
+        "grade" => want(1).map(|_| Condition::Grade { grade: args[0].clone() })?,
+        "grade_at_least" => want(1).map(|_| Condition::GradeAtLeast { grade: args[0].clone() })?,
+        "post" => want(1).map(|_| Condition::Post { post: args[0].clone() })?,
+        "newly_appointed_to_post" => {
+            want(1).map(|_| Condition::NewlyAppointedToPost { post: args[0].clone() })?
+        }
+        "tag" => want(1).map(|_| Condition::Tag { tag: args[0].clone() })?,
+        "employment_type" => {
+            want(1)?;
+            let t = EmploymentType::parse(&args[0])
+                .ok_or_else(|| format!("'{text}': unknown employment type '{}'", args[0]))?;
+            Condition::EmploymentType { employment_type: t }
+        }
+        "outside_people" => want(1).map(|_| Condition::OutsidePeople { description: args[0].clone() })?,
+        other => return Err(format!("unknown condition '{other}'")),
+    };
+    Ok(c)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -696,6 +813,41 @@ mod tests {
         assert_eq!(errors[0].field, "rules[1]");
         let other = AudienceRule { route: Route::Application, ..r.clone() };
         assert!(validate_rules(vec![r, other], &GradeLadder::default()).is_ok());
+    }
+
+    #[test]
+    fn the_one_line_form_round_trips() {
+        let text = "指名制: new_hires; application: all_staff\ndesignation: years_after_promotion(主任級, 3年) & tag(評価者); recommendation: employment_type(再任用) & outside_people(大学生)";
+        let rules = parse_rules(text).unwrap();
+        assert_eq!(rules.len(), 4);
+        assert_eq!(
+            rules[0],
+            AudienceRule { route: Route::Designation, conditions: vec![Condition::NewHires {}] }
+        );
+        assert_eq!(
+            rules[2].conditions[0],
+            Condition::YearsAfterPromotion { grade: "主任級".into(), years: 3 }
+        );
+        let rules = validate_rules(rules, &GradeLadder::default()).unwrap_err();
+        assert!(rules[0].reason.contains("cannot be combined"), "outside people alone: {rules:?}");
+        let ok = validate_rules(
+            parse_rules(&text.replace(" & outside_people(大学生)", "")).unwrap(),
+            &GradeLadder::default(),
+        )
+        .unwrap();
+        assert_eq!(parse_rules(&format_rules(&ok)).unwrap(), ok);
+        assert_eq!(format_rules(&ok[2..3]), "designation: years_after_promotion(主任, 3) & tag(評価者)");
+        for bad in [
+            "new_hires",
+            "lottery: new_hires",
+            "designation: promoted(主任)",
+            "designation: years_after_hire",
+            "designation: years_after_hire(x)",
+            "designation: tag(a",
+        ] {
+            assert!(parse_rules(bad).is_err(), "{bad}");
+        }
+        assert_eq!(parse_rules("  ").unwrap(), vec![]);
     }
 
     #[test]

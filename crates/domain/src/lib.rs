@@ -4,6 +4,7 @@ pub mod audience;
 pub mod auth;
 pub mod calendar;
 pub mod catalogue;
+pub mod catalogue_io;
 pub mod employee;
 pub mod error;
 pub mod org;

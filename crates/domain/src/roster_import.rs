@@ -344,7 +344,7 @@ fn parse_promotions(value: &str) -> Result<Vec<(String, NaiveDate)>, String> {
     Ok(out)
 }
 
-fn split_list(value: &str) -> Vec<String> {
+pub(crate) fn split_list(value: &str) -> Vec<String> {
     normalize(value)
         .split([';', ',', '、', '|'])
         .map(|s| s.trim().to_string())
@@ -352,7 +352,7 @@ fn split_list(value: &str) -> Vec<String> {
         .collect()
 }
 
-fn csv_file_error(e: &csv::Error) -> FileError {
+pub(crate) fn csv_file_error(e: &csv::Error) -> FileError {
     match e.kind() {
         csv::ErrorKind::Utf8 { .. } => {
             FileError::Encoding("the header is not valid text in the file's encoding".into())
@@ -363,7 +363,10 @@ fn csv_file_error(e: &csv::Error) -> FileError {
 
 const UTF8_BOM: &[u8] = b"\xEF\xBB\xBF";
 
-fn decoded_source<'a>(bytes: &'a [u8], encoding: Encoding) -> Result<Box<dyn Read + 'a>, FileError> {
+pub(crate) fn decoded_source<'a>(
+    bytes: &'a [u8],
+    encoding: Encoding,
+) -> Result<Box<dyn Read + 'a>, FileError> {
     if bytes.starts_with(b"\xFF\xFE") || bytes.starts_with(b"\xFE\xFF") {
         return Err(FileError::Encoding(
             "UTF-16 files are not supported; save the file as CSV (UTF-8) or CSV (Shift_JIS)".into(),
@@ -418,7 +421,7 @@ fn check_shift_jis(bytes: &[u8], declared: Encoding) -> Result<(), FileError> {
 /// Turns CRLF and lone CR into LF and gives empty lines a single space. The csv crate's line
 /// numbers drift on CRLF and on the blank lines it skips; users need exact line numbers in error
 /// reports, and roster values have their whitespace collapsed anyway.
-struct LineNormalizer<R> {
+pub(crate) struct LineNormalizer<R> {
     inner: R,
     input: Box<[u8; 8192]>,
     output: Vec<u8>,
@@ -429,7 +432,7 @@ struct LineNormalizer<R> {
 }
 
 impl<R: Read> LineNormalizer<R> {
-    fn new(inner: R) -> Self {
+    pub(crate) fn new(inner: R) -> Self {
         Self {
             inner,
             input: Box::new([0; 8192]),

@@ -1,0 +1,575 @@
+//! Catalogue files (研修一覧の取込・出力): one plan's courses as CSV (for Excel) or JSON, in a
+//! form that imports back unchanged. Courses are keyed by category and number within the year,
+//! so importing the same file twice changes nothing.
+
+use std::collections::HashMap;
+
+use serde::{Deserialize, Serialize};
+
+use crate::audience::{format_rules, parse_rules, AudienceRule};
+use crate::catalogue::{Aim, Category, CourseData, CourseFields, Delivery, Pillar, ReportRule, Timing};
+use crate::roster_import::{
+    csv_file_error, decoded_source, split_list, Encoding, FileError, LineNormalizer, RowError,
+};
+use crate::text::normalize;
+
+/// A course's key within its fiscal year: 階層別 No.1.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CourseKey {
+    pub category: Category,
+    pub number: u32,
+}
+
+impl CourseKey {
+    /// `階層別-1` (or `hierarchical-1`), as the CSV's 位置づけ column writes it.
+    pub fn parse(input: &str) -> Result<Self, String> {
+        let s = normalize(input);
+        let bad = || format!("'{s}' is not a course key; write the category and number, like 階層別-1");
+        let (category, number) = s.rsplit_once(['-', '－', ' ']).ok_or_else(bad)?;
+        let category = Category::parse(category).ok_or_else(bad)?;
+        let number = number.trim_start_matches(['N', 'n', 'o', 'O', '.']).parse().map_err(|_| bad())?;
+        Ok(Self { category, number })
+    }
+
+    pub fn label(self) -> String {
+        format!("{}-{}", self.category.japanese(), self.number)
+    }
+}
+
+/// The plan's own text in a file.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PlanText {
+    pub title: Option<String>,
+    pub policy: Option<String>,
+    #[serde(default)]
+    pub focus_areas: Vec<String>,
+}
+
+/// One course in a file. Sessions are not part of the catalogue file.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CourseEntry {
+    pub category: Category,
+    pub number: u32,
+    pub title: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub purpose: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub content: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub audience: Option<String>,
+    #[serde(default)]
+    pub rules: Vec<AudienceRule>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timing: Option<Timing>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub delivery: Option<Delivery>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub institution: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub headcount: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub report: Option<ReportRule>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub notes: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pillar: Option<Pillar>,
+    #[serde(default)]
+    pub aims: Vec<Aim>,
+    /// 位置づけ: the course of the same year this one is part of.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub within: Option<CourseKey>,
+}
+
+/// A whole catalogue file: the plan's text (optional) and its courses.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CatalogueFile {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub plan: Option<PlanText>,
+    pub courses: Vec<CourseEntry>,
+}
+
+/// A course read from a file, not yet validated: its line (CSV; the header is line 1) or
+/// position (JSON, from 1), its fields and the key of the course it is positioned within.
+#[derive(Debug, Clone)]
+pub struct ImportRow {
+    pub line: u64,
+    pub fields: CourseFields,
+    pub within: Option<CourseKey>,
+}
+
+/// Dispatch courses default to dispatch delivery; everything else to the classroom.
+fn default_delivery(category: Category) -> Delivery {
+    if category == Category::Dispatch {
+        Delivery::Dispatch
+    } else {
+        Delivery::Classroom
+    }
+}
+
+impl CourseEntry {
+    pub fn into_row(self, line: u64) -> ImportRow {
+        let delivery = self.delivery.unwrap_or(default_delivery(self.category));
+        ImportRow {
+            line,
+            within: self.within,
+            fields: CourseFields {
+                category: self.category.as_str().into(),
+                number: Some(self.number),
+                title: self.title,
+                purpose: self.purpose,
+                content: self.content,
+                audience: self.audience,
+                rules: self.rules,
+                timing: self.timing,
+                delivery: delivery.as_str().into(),
+                institution: self.institution,
+                headcount: self.headcount,
+                report: self.report,
+                notes: self.notes,
+                pillar: self.pillar.map(|p| p.as_str().into()),
+                aims: self.aims.iter().map(|a| a.as_str().into()).collect(),
+            },
+        }
+    }
+
+    /// The file form of a stored course.
+    pub fn from_data(c: &CourseData, within: Option<CourseKey>) -> Self {
+        Self {
+            category: c.category,
+            number: c.number,
+            title: c.title.clone(),
+            purpose: c.purpose.clone(),
+            content: c.content.clone(),
+            audience: c.audience.clone(),
+            rules: c.rules.clone(),
+            timing: Some(c.timing),
+            delivery: Some(c.delivery),
+            institution: c.institution.clone(),
+            headcount: c.headcount,
+            report: Some(c.report),
+            notes: c.notes.clone(),
+            pillar: Some(c.pillar),
+            aims: c.aims.clone(),
+            within,
+        }
+    }
+}
+
+/// Validate every row and check keys: no key twice in the file, and every 位置づけ names a course
+/// of the file or of `existing` (the plan's stored keys). All errors of all rows are returned.
+pub fn validate_rows(
+    rows: Vec<ImportRow>,
+    existing: &[CourseKey],
+    ladder: &crate::org::GradeLadder,
+) -> Result<Vec<(u64, CourseData, Option<CourseKey>)>, Vec<RowError>> {
+    let mut errors = Vec::new();
+    let mut out = Vec::with_capacity(rows.len());
+    let mut seen: HashMap<CourseKey, u64> = HashMap::new();
+    for row in rows {
+        match CourseData::validate(row.fields, ladder) {
+            Ok(data) => {
+                let key = CourseKey { category: data.category, number: data.number };
+                if let Some(first) = seen.insert(key, row.line) {
+                    errors.push(RowError {
+                        line: row.line,
+                        column: "number".into(),
+                        reason: format!("{} appears twice (first at {first})", key.label()),
+                    });
+                }
+                out.push((row.line, data, row.within));
+            }
+            Err(e) => errors.extend(e.into_iter().map(|f| RowError {
+                line: row.line,
+                column: f.field,
+                reason: f.reason,
+            })),
+        }
+    }
+    for (line, data, within) in &out {
+        if let Some(w) = within {
+            let own = CourseKey { category: data.category, number: data.number };
+            if *w == own {
+                errors.push(RowError {
+                    line: *line,
+                    column: "within".into(),
+                    reason: "a course cannot be positioned within itself".into(),
+                });
+            } else if !seen.contains_key(w) && !existing.contains(w) {
+                errors.push(RowError {
+                    line: *line,
+                    column: "within".into(),
+                    reason: format!("no course {} in this fiscal year's plan or file", w.label()),
+                });
+            }
+        }
+    }
+    if errors.is_empty() {
+        Ok(out)
+    } else {
+        errors.sort_by_key(|e| e.line);
+        Err(errors)
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// CSV
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+enum Column {
+    Category,
+    Number,
+    Title,
+    Purpose,
+    Content,
+    Audience,
+    Rules,
+    Timing,
+    Delivery,
+    Institution,
+    Headcount,
+    Report,
+    Notes,
+    Pillar,
+    Aims,
+    Within,
+}
+
+/// Columns in export order: the Japanese header first, then the other accepted names.
+const COLUMNS: &[(Column, &[&str])] = &[
+    (Column::Category, &["区分", "category", "研修区分", "分類"]),
+    (Column::Number, &["No", "number", "no.", "番号"]),
+    (Column::Title, &["研修名", "title"]),
+    (Column::Purpose, &["目的", "purpose"]),
+    (Column::Content, &["内容", "content"]),
+    (Column::Audience, &["対象", "audience", "対象・選考"]),
+    (Column::Rules, &["対象ルール", "rules"]),
+    (Column::Timing, &["実施時期", "timing"]),
+    (Column::Delivery, &["実施方法", "delivery"]),
+    (Column::Institution, &["研修機関", "institution"]),
+    (Column::Headcount, &["人数", "headcount"]),
+    (Column::Report, &["報告書", "report"]),
+    (Column::Notes, &["備考", "notes"]),
+    (Column::Pillar, &["柱", "pillar"]),
+    (Column::Aims, &["ねらい", "aims"]),
+    (Column::Within, &["位置づけ", "within"]),
+];
+
+fn header_key(h: &str) -> String {
+    normalize(h).to_lowercase().chars().filter(|c| !matches!(c, ' ' | '_' | '-')).collect()
+}
+
+fn column_for(h: &str) -> Option<Column> {
+    let key = header_key(h);
+    COLUMNS.iter().find(|(_, names)| names.iter().any(|n| header_key(n) == key)).map(|(c, _)| *c)
+}
+
+/// 人数: a number of people (11, 11人, 11名); empty or 未定 when undecided.
+fn parse_headcount(value: &str) -> Result<Option<u32>, String> {
+    let s = normalize(value);
+    if s.is_empty() || s == "未定" {
+        return Ok(None);
+    }
+    s.trim_end_matches(['人', '名'])
+        .parse()
+        .map(Some)
+        .map_err(|_| format!("'{s}' is not a number of people (write 11, 11人 or 未定)"))
+}
+
+/// 報告書: 7日 / days:7, 1か月 / months:1, なし / none; empty means the default (7 days).
+fn parse_report(value: &str) -> Result<Option<ReportRule>, String> {
+    let s = normalize(value).to_lowercase();
+    let s = s.trim_end_matches("以内");
+    if s.is_empty() {
+        return Ok(None);
+    }
+    if matches!(s, "なし" | "不要" | "none" | "無") {
+        return Ok(Some(ReportRule::None));
+    }
+    let bad = || format!("'{s}' is not a report deadline (write 7日, 1か月 or なし)");
+    let number = |t: &str| t.trim().parse::<u32>().map_err(|_| bad());
+    if let Some(d) = s.strip_prefix("days:").or_else(|| s.strip_suffix('日')) {
+        return Ok(Some(ReportRule::DaysAfterEnd { days: number(d)? }));
+    }
+    if let Some(w) = s.strip_suffix("週間") {
+        return Ok(Some(ReportRule::DaysAfterEnd { days: number(w)? * 7 }));
+    }
+    for suffix in ["か月", "ヶ月", "カ月", "ケ月", "箇月", "月"] {
+        if let Some(m) = s.strip_suffix(suffix) {
+            return Ok(Some(ReportRule::MonthsAfterEnd { months: number(m)? }));
+        }
+    }
+    if let Some(m) = s.strip_prefix("months:") {
+        return Ok(Some(ReportRule::MonthsAfterEnd { months: number(m)? }));
+    }
+    Err(bad())
+}
+
+fn format_report(r: ReportRule) -> String {
+    match r {
+        ReportRule::None => "なし".into(),
+        ReportRule::DaysAfterEnd { days } => format!("{days}日"),
+        ReportRule::MonthsAfterEnd { months } => format!("{months}か月"),
+    }
+}
+
+fn optional(value: &str) -> Option<String> {
+    let v = value.trim();
+    (!v.is_empty()).then(|| v.to_string())
+}
+
+/// Read a catalogue CSV (UTF-8 with or without BOM, or Shift_JIS; headers in Japanese or
+/// English). Returns the rows, or every cell that cannot be read.
+pub fn read_csv(bytes: &[u8], encoding: Encoding) -> Result<Vec<ImportRow>, CsvError> {
+    let source = LineNormalizer::new(decoded_source(bytes, encoding).map_err(CsvError::File)?);
+    let mut csv = csv::ReaderBuilder::new().flexible(true).has_headers(true).from_reader(source);
+    let headers: Vec<String> =
+        csv.headers().map_err(|e| CsvError::File(csv_file_error(&e)))?.iter().map(normalize).collect();
+    if headers.iter().all(String::is_empty) {
+        return Err(CsvError::File(FileError::Empty));
+    }
+    let columns: Vec<Option<Column>> = headers.iter().map(|h| column_for(h)).collect();
+    let missing: Vec<&str> = [Column::Category, Column::Number, Column::Title]
+        .iter()
+        .filter(|c| !columns.contains(&Some(**c)))
+        .map(|c| COLUMNS.iter().find(|(k, _)| k == c).map_or("", |(_, n)| n[1]))
+        .collect();
+    if !missing.is_empty() {
+        return Err(CsvError::File(FileError::Header(format!(
+            "missing required columns: {}",
+            missing.join(", ")
+        ))));
+    }
+    let mut rows = Vec::new();
+    let mut errors = Vec::new();
+    let mut record = csv::StringRecord::new();
+    loop {
+        match csv.read_record(&mut record) {
+            Ok(false) => break,
+            Ok(true) => {}
+            Err(e) => {
+                let line = e.position().map_or(0, |p| p.line());
+                errors.push(RowError { line, column: String::new(), reason: format!("unreadable row: {e}") });
+                continue;
+            }
+        }
+        let line = record.position().map_or(0, |p| p.line());
+        if record.iter().all(|v| v.trim().is_empty()) {
+            continue;
+        }
+        let mut fields = CourseFields::default();
+        let mut within = None;
+        let mut category = None;
+        let mut delivery_given = false;
+        let mut bad =
+            |column: &str, reason: String| errors.push(RowError { line, column: column.into(), reason });
+        for (i, value) in record.iter().enumerate() {
+            let (Some(Some(column)), Some(header)) = (columns.get(i), headers.get(i)) else { continue };
+            match column {
+                Column::Category => {
+                    fields.category = value.to_string();
+                    category = Category::parse(value);
+                }
+                Column::Number => {
+                    match normalize(value).trim_start_matches(['N', 'n', 'o', 'O', '.']).parse() {
+                        Ok(n) => fields.number = Some(n),
+                        Err(_) => bad(header, format!("'{}' is not a number", value.trim())),
+                    }
+                }
+                Column::Title => fields.title = value.to_string(),
+                Column::Purpose => fields.purpose = optional(value),
+                Column::Content => fields.content = optional(value),
+                Column::Audience => fields.audience = optional(value),
+                Column::Rules => match parse_rules(value) {
+                    Ok(r) => fields.rules = r,
+                    Err(e) => bad(header, e),
+                },
+                Column::Timing => {
+                    if !value.trim().is_empty() {
+                        match Timing::parse(value) {
+                            Ok(t) => fields.timing = Some(t),
+                            Err(e) => bad(header, e),
+                        }
+                    }
+                }
+                Column::Delivery => {
+                    delivery_given = !value.trim().is_empty();
+                    fields.delivery = value.to_string();
+                }
+                Column::Institution => fields.institution = optional(value),
+                Column::Headcount => match parse_headcount(value) {
+                    Ok(h) => fields.headcount = h,
+                    Err(e) => bad(header, e),
+                },
+                Column::Report => match parse_report(value) {
+                    Ok(r) => fields.report = r,
+                    Err(e) => bad(header, e),
+                },
+                Column::Notes => fields.notes = optional(value),
+                Column::Pillar => fields.pillar = optional(value),
+                Column::Aims => fields.aims = split_list(value),
+                Column::Within => {
+                    if !value.trim().is_empty() {
+                        match CourseKey::parse(value) {
+                            Ok(k) => within = Some(k),
+                            Err(e) => bad(header, e),
+                        }
+                    }
+                }
+            }
+        }
+        if !delivery_given {
+            fields.delivery = default_delivery(category.unwrap_or(Category::Other)).as_str().into();
+        }
+        rows.push(ImportRow { line, fields, within });
+    }
+    if errors.is_empty() {
+        Ok(rows)
+    } else {
+        Err(CsvError::Rows(errors))
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CsvError {
+    File(FileError),
+    Rows(Vec<RowError>),
+}
+
+/// The courses as CSV with the Japanese headers, in the form [`read_csv`] reads back.
+pub fn write_csv(courses: &[CourseEntry]) -> String {
+    let mut w = csv::WriterBuilder::new().terminator(csv::Terminator::CRLF).from_writer(Vec::new());
+    let header: Vec<&str> = COLUMNS.iter().map(|(_, names)| names[0]).collect();
+    w.write_record(&header).expect("writing to memory");
+    for c in courses {
+        let text = |v: &Option<String>| v.clone().unwrap_or_default();
+        let record = [
+            c.category.japanese().to_string(),
+            c.number.to_string(),
+            c.title.clone(),
+            text(&c.purpose),
+            text(&c.content),
+            text(&c.audience),
+            format_rules(&c.rules),
+            c.timing.map(Timing::japanese).unwrap_or_default(),
+            c.delivery.map(|d| d.japanese().to_string()).unwrap_or_default(),
+            text(&c.institution),
+            c.headcount.map(|h| h.to_string()).unwrap_or_default(),
+            c.report.map(format_report).unwrap_or_default(),
+            text(&c.notes),
+            c.pillar.map(|p| p.japanese().to_string()).unwrap_or_default(),
+            c.aims.iter().map(|a| a.japanese()).collect::<Vec<_>>().join(";"),
+            c.within.map(CourseKey::label).unwrap_or_default(),
+        ];
+        w.write_record(&record).expect("writing to memory");
+    }
+    String::from_utf8(w.into_inner().expect("writing to memory")).expect("CSV of strings is UTF-8")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::audience::{Condition, Route};
+    use crate::org::GradeLadder;
+
+    fn entry() -> CourseEntry {
+        CourseEntry {
+            category: Category::Hierarchical,
+            number: 9,
+            title: "主任者研修Ⅱ".into(),
+            purpose: Some("市民参加型行政運営に向けて必要な会議運営及び司会進行の能力向上をめざす。".into()),
+            content: Some("会議運営と司会進行技術".into()),
+            audience: Some("主任級昇格者3年を経過した者".into()),
+            rules: vec![AudienceRule {
+                route: Route::Designation,
+                conditions: vec![Condition::YearsAfterPromotion { grade: "主任".into(), years: 3 }],
+            }],
+            timing: Some(Timing::Month { month: 8 }),
+            delivery: Some(Delivery::ELearning),
+            institution: None,
+            headcount: None,
+            report: Some(ReportRule::default()),
+            notes: Some("eラーニング等".into()),
+            pillar: Some(Pillar::OffJt),
+            aims: vec![Aim::Ability],
+            within: Some(CourseKey { category: Category::Hierarchical, number: 8 }),
+        }
+    }
+
+    #[test]
+    fn csv_round_trips() {
+        let parent = CourseEntry { number: 8, within: None, ..entry() };
+        let text = write_csv(&[parent.clone(), entry()]);
+        assert!(text.starts_with("区分,No,研修名,目的"));
+        let rows = read_csv(text.as_bytes(), Encoding::Auto).unwrap();
+        assert_eq!(rows[1].line, 3);
+        let valid = validate_rows(rows, &[], &GradeLadder::default()).unwrap();
+        let back: Vec<CourseEntry> = valid.iter().map(|(_, d, w)| CourseEntry::from_data(d, *w)).collect();
+        assert_eq!(back, vec![parent, entry()]);
+    }
+
+    #[test]
+    fn csv_reads_excel_shift_jis_and_japanese_cells() {
+        let text = "区分,No,研修名,対象ルール,実施時期,人数,報告書,位置づけ\r\n派遣,２,市町村職員中央研修所（市町村アカデミー）,推薦: all_staff; 公募: all_staff,５月～２月,１１人,１か月,\r\n課題別・職能別,1,市民サービス向上研修Ⅰ,指名制: new_hires,４月,,なし,階層別-1\r\n";
+        let (sjis, _, unmappable) = encoding_rs::SHIFT_JIS.encode(text);
+        assert!(!unmappable);
+        let rows = read_csv(&sjis, Encoding::Auto).unwrap();
+        let dispatch = CourseData::validate(rows[0].fields.clone(), &GradeLadder::default());
+        let e = dispatch.unwrap_err();
+        assert_eq!(e[0].field, "institution", "dispatch delivery by default needs the institution");
+        assert_eq!(rows[0].fields.headcount, Some(11));
+        assert_eq!(rows[0].fields.report, Some(ReportRule::MonthsAfterEnd { months: 1 }));
+        assert_eq!(rows[0].fields.timing, Some(Timing::Months { from: 5, to: 2 }));
+        assert_eq!(rows[1].within, Some(CourseKey { category: Category::Hierarchical, number: 1 }));
+        assert_eq!(rows[1].fields.report, Some(ReportRule::None));
+    }
+
+    #[test]
+    fn every_bad_cell_and_row_is_reported() {
+        let text = "区分,No,研修名,対象ルール,実施時期,人数,報告書,位置づけ\n階層別,x,A,lottery: all_staff,春,many,someday,?\n研究,2,B,,,,,\n階層別,3,C,,,,,\n階層別,3,D,,,,,階層別-99\n";
+        let errors = match read_csv(text.as_bytes(), Encoding::Auto) {
+            Err(CsvError::Rows(e)) => e,
+            other => panic!("{other:?}"),
+        };
+        let columns: Vec<&str> = errors.iter().map(|e| e.column.as_str()).collect();
+        assert_eq!(columns, vec!["No", "対象ルール", "実施時期", "人数", "報告書", "位置づけ"]);
+        assert!(errors.iter().all(|e| e.line == 2));
+        let rows = read_csv(
+            text.replace("階層別,x,A,lottery: all_staff,春,many,someday,?\n", "").as_bytes(),
+            Encoding::Auto,
+        )
+        .unwrap();
+        let errors = validate_rows(rows, &[], &GradeLadder::default()).unwrap_err();
+        let got: Vec<(u64, &str)> = errors.iter().map(|e| (e.line, e.column.as_str())).collect();
+        assert_eq!(got, vec![(2, "category"), (4, "number"), (4, "within")]);
+    }
+
+    #[test]
+    fn missing_columns_are_named() {
+        match read_csv("区分,研修名\n階層別,A\n".as_bytes(), Encoding::Auto) {
+            Err(CsvError::File(FileError::Header(m))) => assert!(m.contains("number"), "{m}"),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn keys_and_cells_parse() {
+        assert_eq!(
+            CourseKey::parse("課題別・職能別-12").unwrap(),
+            CourseKey { category: Category::Thematic, number: 12 }
+        );
+        assert_eq!(CourseKey::parse("hierarchical-1").unwrap().label(), "階層別-1");
+        assert!(CourseKey::parse("階層別").is_err());
+        assert_eq!(parse_report("１週間以内").unwrap(), Some(ReportRule::DaysAfterEnd { days: 7 }));
+        assert!(parse_report("いつか").is_err());
+        assert_eq!(parse_report("7日以内").unwrap(), Some(ReportRule::DaysAfterEnd { days: 7 }));
+        assert_eq!(parse_headcount("未定").unwrap(), None);
+    }
+}
