@@ -444,27 +444,25 @@ pub fn format_rules(rules: &[AudienceRule]) -> String {
 }
 
 fn format_condition(c: &Condition) -> String {
-    let call = |kind: &str, args: &[String]| format!("{kind}({})", args.join(", "));
+    let call = |kind: &str, args: &[&str]| format!("{kind}({})", args.join(", "));
     match c {
         Condition::AllStaff {} => "all_staff".into(),
         Condition::NewHires {} => "new_hires".into(),
-        Condition::YearsAfterHire { years } => call("years_after_hire", &[years.to_string()]),
-        Condition::NewlyPromoted { grade } => call("newly_promoted", &[grade.clone()]),
+        Condition::YearsAfterHire { years } => call("years_after_hire", &[&years.to_string()]),
+        Condition::NewlyPromoted { grade } => call("newly_promoted", &[grade.as_str()]),
         Condition::YearsAfterPromotion { grade, years } => {
-            call("years_after_promotion", &[grade.clone(), years.to_string()])
+            call("years_after_promotion", &[grade.as_str(), &years.to_string()])
         }
-        Condition::Grade { grade } => call("grade", &[grade.clone()]),
-        Condition::GradeAtLeast { grade } => call("grade_at_least", &[grade.clone()]),
-        Condition::Post { post } => call("post", &[post.clone()]),
-        Condition::NewlyAppointedToPost { post } => call("newly_appointed_to_post", &[post.clone()]),
+        Condition::Grade { grade } => call("grade", &[grade.as_str()]),
+        Condition::GradeAtLeast { grade } => call("grade_at_least", &[grade.as_str()]),
+        Condition::Post { post } => call("post", &[post.as_str()]),
+        Condition::NewlyAppointedToPost { post } => call("newly_appointed_to_post", &[post.as_str()]),
         Condition::SectionHead {} => "section_head".into(),
-        Condition::Tag { tag } => call("tag", &[tag.clone()]),
-        Condition::EmploymentType { employment_type } => {
-            call("employment_type", &[employment_type.as_str().into()])
-        }
+        Condition::Tag { tag } => call("tag", &[tag.as_str()]),
+        Condition::EmploymentType { employment_type } => call("employment_type", &[employment_type.as_str()]),
         Condition::RetiringThisYear {} => "retiring_this_year".into(),
         Condition::StudyGroupMembers {} => "study_group_members".into(),
-        Condition::OutsidePeople { description } => call("outside_people", &[description.clone()]),
+        Condition::OutsidePeople { description } => call("outside_people", &[description.as_str()]),
     }
 }
 

@@ -105,6 +105,14 @@ pub struct ImportRow {
     pub within: Option<CourseKey>,
 }
 
+/// A validated course of a file.
+#[derive(Debug, Clone)]
+pub struct ValidCourse {
+    pub line: u64,
+    pub data: CourseData,
+    pub within: Option<CourseKey>,
+}
+
 /// Dispatch courses default to dispatch delivery; everything else to the classroom.
 fn default_delivery(category: Category) -> Delivery {
     if category == Category::Dispatch {
@@ -169,7 +177,7 @@ pub fn validate_rows(
     rows: Vec<ImportRow>,
     existing: &[CourseKey],
     ladder: &crate::org::GradeLadder,
-) -> Result<Vec<(u64, CourseData, Option<CourseKey>)>, Vec<RowError>> {
+) -> Result<Vec<ValidCourse>, Vec<RowError>> {
     let mut errors = Vec::new();
     let mut out = Vec::with_capacity(rows.len());
     let mut seen: HashMap<CourseKey, u64> = HashMap::new();
@@ -184,7 +192,7 @@ pub fn validate_rows(
                         reason: format!("{} appears twice (first at {first})", key.label()),
                     });
                 }
-                out.push((row.line, data, row.within));
+                out.push(ValidCourse { line: row.line, data, within: row.within });
             }
             Err(e) => errors.extend(e.into_iter().map(|f| RowError {
                 line: row.line,
@@ -193,7 +201,7 @@ pub fn validate_rows(
             })),
         }
     }
-    for (line, data, within) in &out {
+    for ValidCourse { line, data, within } in &out {
         if let Some(w) = within {
             let own = CourseKey { category: data.category, number: data.number };
             if *w == own {
@@ -511,7 +519,8 @@ mod tests {
         let rows = read_csv(text.as_bytes(), Encoding::Auto).unwrap();
         assert_eq!(rows[1].line, 3);
         let valid = validate_rows(rows, &[], &GradeLadder::default()).unwrap();
-        let back: Vec<CourseEntry> = valid.iter().map(|(_, d, w)| CourseEntry::from_data(d, *w)).collect();
+        let back: Vec<CourseEntry> =
+            valid.iter().map(|v| CourseEntry::from_data(&v.data, v.within)).collect();
         assert_eq!(back, vec![parent, entry()]);
     }
 
