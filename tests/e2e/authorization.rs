@@ -48,6 +48,8 @@ const MATRIX: &[(&str, &str, [u16; 7])] = &[
     ("PUT", "/api/v1/plans/{fiscal_year}", [401, 403, 403, 403, 200, 403, 403]),
     ("POST", "/api/v1/plans/{fiscal_year}/publish", [401, 403, 403, 403, 200, 403, 403]),
     ("POST", "/api/v1/plans/{fiscal_year}/copy", [401, 403, 403, 403, 201, 403, 403]),
+    ("POST", "/api/v1/plans/{fiscal_year}/import", [401, 403, 403, 403, 200, 200, 403]),
+    ("GET", "/api/v1/plans/{fiscal_year}/export", [401, 403, 403, 403, 200, 200, 200]),
     ("GET", "/api/v1/courses", [401, 200, 200, 200, 200, 403, 200]),
     ("POST", "/api/v1/courses", [401, 403, 403, 403, 201, 403, 403]),
     ("GET", "/api/v1/courses/{id}", [401, 200, 200, 200, 200, 403, 200]),
@@ -186,6 +188,12 @@ async fn call(app: &TestApp, method: &str, path: &str, token: Option<&str>, t: &
         }
         ("POST", "/api/v1/plans/{fiscal_year}/copy") => {
             rb.json(&json!({"to_fiscal_year": 2199 - COUNTER.fetch_add(1, Ordering::Relaxed) % 90}))
+        }
+        ("POST", "/api/v1/plans/{fiscal_year}/import") => {
+            let csv = "区分,No,研修名,対象ルール,実施時期\n階層別,6,採用後２次研修,designation: years_after_hire(3),7月\n";
+            app.request(method.clone(), &format!("{concrete}?dry_run=true"), token)
+                .header("Content-Type", "text/csv; charset=utf-8")
+                .body(csv)
         }
         ("POST", "/api/v1/courses") => {
             let number = 100 + COUNTER.fetch_add(1, Ordering::Relaxed) % 800;

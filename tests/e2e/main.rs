@@ -3,6 +3,7 @@
 
 mod authorization;
 mod catalogue;
+mod catalogue_files;
 mod docs;
 mod employees;
 mod import;

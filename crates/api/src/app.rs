@@ -16,7 +16,7 @@ use crate::auth::RequestId;
 use crate::http::resource;
 use crate::openapi;
 use crate::problem::{json_error, path_error, query_error, ApiError};
-use crate::routes::{audit, catalogue, employees, health, import, me, structure};
+use crate::routes::{audit, catalogue, catalogue_files, employees, health, import, me, structure};
 use crate::state::AppState;
 
 /// Every route of the service.
@@ -77,6 +77,14 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         )
         .service(
             resource("/api/v1/plans/{fiscal_year}/copy", "POST").route(web::post().to(catalogue::copy_plan)),
+        )
+        .service(
+            resource("/api/v1/plans/{fiscal_year}/import", "POST")
+                .route(web::post().to(catalogue_files::import_catalogue)),
+        )
+        .service(
+            resource("/api/v1/plans/{fiscal_year}/export", "GET")
+                .route(web::get().to(catalogue_files::export_catalogue)),
         )
         .service(
             resource("/api/v1/courses", "GET, POST")

@@ -7,7 +7,7 @@ use utoipa::openapi::{ContentBuilder, Ref, RefOr, Response, ResponseBuilder};
 use utoipa::{Modify, OpenApi};
 
 use crate::problem::{FieldErrorDto, Problem, RowErrorDto};
-use crate::routes::{audit, catalogue, employees, health, import, me, structure};
+use crate::routes::{audit, catalogue, catalogue_files, employees, health, import, me, structure};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -27,6 +27,7 @@ use crate::routes::{audit, catalogue, employees, health, import, me, structure};
         structure::list_sections, structure::create_section, structure::get_section, structure::update_section,
         structure::get_grades, structure::put_grades,
         catalogue::list_plans, catalogue::create_plan, catalogue::get_plan, catalogue::update_plan, catalogue::publish_plan, catalogue::copy_plan,
+        catalogue_files::import_catalogue, catalogue_files::export_catalogue,
         catalogue::list_courses, catalogue::create_course, catalogue::get_course, catalogue::update_course,
         catalogue::course_history, catalogue::course_eligible, catalogue::my_courses, catalogue::create_session, catalogue::update_session, catalogue::delete_session,
         audit::list,

@@ -91,6 +91,10 @@ pub enum Action<'a> {
     WriteCatalogue,
     /// Who on the roster a course's audience rules match, by name.
     PreviewAudience,
+    /// Load a catalogue file (研修担当, or a script with the importer role).
+    ImportCatalogue,
+    /// Download a year's catalogue as a file, drafts included.
+    ExportCatalogue,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
@@ -175,7 +179,8 @@ pub fn authorize(p: &Principal, action: Action<'_>) -> Result<(), Denied> {
         }
         Action::ListEmployees => p.has_any(&[Employee, SectionHead, DepartmentHead, HrAdmin, Auditor]),
         Action::WriteEmployee | Action::WriteOrgStructure => p.has(HrAdmin),
-        Action::ImportRoster => p.has_any(&[HrAdmin, Importer]),
+        Action::ImportRoster | Action::ImportCatalogue => p.has_any(&[HrAdmin, Importer]),
+        Action::ExportCatalogue => p.has_any(&[HrAdmin, Auditor, Importer]),
         Action::ReadOrgStructure => !p.roles.is_empty(),
         Action::ReadAudit | Action::ReadDraftCatalogue | Action::PreviewAudience => {
             p.has_any(&[HrAdmin, Auditor])

@@ -333,15 +333,23 @@ fn optional(value: &str) -> Option<String> {
     (!v.is_empty()).then(|| v.to_string())
 }
 
+/// The rows of a catalogue CSV: those whose cells all read, and every cell that did not. Keys of
+/// rows with bad cells are kept, so a course positioned within one of them is not also reported.
+#[derive(Debug, Clone, Default)]
+pub struct CsvRows {
+    pub rows: Vec<ImportRow>,
+    pub errors: Vec<RowError>,
+    pub keys_of_bad_rows: Vec<CourseKey>,
+}
+
 /// Read a catalogue CSV (UTF-8 with or without BOM, or Shift_JIS; headers in Japanese or
-/// English). Returns the rows, or every cell that cannot be read.
-pub fn read_csv(bytes: &[u8], encoding: Encoding) -> Result<Vec<ImportRow>, CsvError> {
-    let source = LineNormalizer::new(decoded_source(bytes, encoding).map_err(CsvError::File)?);
+/// English). Only a file that cannot be read as a whole is an error here.
+pub fn read_csv(bytes: &[u8], encoding: Encoding) -> Result<CsvRows, FileError> {
+    let source = LineNormalizer::new(decoded_source(bytes, encoding)?);
     let mut csv = csv::ReaderBuilder::new().flexible(true).has_headers(true).from_reader(source);
-    let headers: Vec<String> =
-        csv.headers().map_err(|e| CsvError::File(csv_file_error(&e)))?.iter().map(normalize).collect();
+    let headers: Vec<String> = csv.headers().map_err(|e| csv_file_error(&e))?.iter().map(normalize).collect();
     if headers.iter().all(String::is_empty) {
-        return Err(CsvError::File(FileError::Empty));
+        return Err(FileError::Empty);
     }
     let columns: Vec<Option<Column>> = headers.iter().map(|h| column_for(h)).collect();
     let missing: Vec<&str> = [Column::Category, Column::Number, Column::Title]
@@ -350,13 +358,10 @@ pub fn read_csv(bytes: &[u8], encoding: Encoding) -> Result<Vec<ImportRow>, CsvE
         .map(|c| COLUMNS.iter().find(|(k, _)| k == c).map_or("", |(_, n)| n[1]))
         .collect();
     if !missing.is_empty() {
-        return Err(CsvError::File(FileError::Header(format!(
-            "missing required columns: {}",
-            missing.join(", ")
-        ))));
+        return Err(FileError::Header(format!("missing required columns: {}", missing.join(", "))));
     }
-    let mut rows = Vec::new();
-    let mut errors = Vec::new();
+    let mut out = CsvRows::default();
+    let errors = &mut out.errors;
     let mut record = csv::StringRecord::new();
     loop {
         match csv.read_record(&mut record) {
@@ -372,6 +377,7 @@ pub fn read_csv(bytes: &[u8], encoding: Encoding) -> Result<Vec<ImportRow>, CsvE
         if record.iter().all(|v| v.trim().is_empty()) {
             continue;
         }
+        let errors_before = errors.len();
         let mut fields = CourseFields::default();
         let mut within = None;
         let mut category = None;
@@ -436,19 +442,13 @@ pub fn read_csv(bytes: &[u8], encoding: Encoding) -> Result<Vec<ImportRow>, CsvE
         if !delivery_given {
             fields.delivery = default_delivery(category.unwrap_or(Category::Other)).as_str().into();
         }
-        rows.push(ImportRow { line, fields, within });
+        if errors.len() == errors_before {
+            out.rows.push(ImportRow { line, fields, within });
+        } else if let (Some(category), Some(number)) = (category, fields.number) {
+            out.keys_of_bad_rows.push(CourseKey { category, number });
+        }
     }
-    if errors.is_empty() {
-        Ok(rows)
-    } else {
-        Err(CsvError::Rows(errors))
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum CsvError {
-    File(FileError),
-    Rows(Vec<RowError>),
+    Ok(out)
 }
 
 /// The courses as CSV with the Japanese headers, in the form [`read_csv`] reads back.
@@ -516,7 +516,7 @@ mod tests {
         let parent = CourseEntry { number: 8, within: None, ..entry() };
         let text = write_csv(&[parent.clone(), entry()]);
         assert!(text.starts_with("区分,No,研修名,目的"));
-        let rows = read_csv(text.as_bytes(), Encoding::Auto).unwrap();
+        let rows = read_csv(text.as_bytes(), Encoding::Auto).unwrap().rows;
         assert_eq!(rows[1].line, 3);
         let valid = validate_rows(rows, &[], &GradeLadder::default()).unwrap();
         let back: Vec<CourseEntry> =
@@ -529,7 +529,7 @@ mod tests {
         let text = "区分,No,研修名,対象ルール,実施時期,人数,報告書,位置づけ\r\n派遣,２,市町村職員中央研修所（市町村アカデミー）,推薦: all_staff; 公募: all_staff,５月～２月,１１人,１か月,\r\n課題別・職能別,1,市民サービス向上研修Ⅰ,指名制: new_hires,４月,,なし,階層別-1\r\n";
         let (sjis, _, unmappable) = encoding_rs::SHIFT_JIS.encode(text);
         assert!(!unmappable);
-        let rows = read_csv(&sjis, Encoding::Auto).unwrap();
+        let rows = read_csv(&sjis, Encoding::Auto).unwrap().rows;
         let dispatch = CourseData::validate(rows[0].fields.clone(), &GradeLadder::default());
         let e = dispatch.unwrap_err();
         assert_eq!(e[0].field, "institution", "dispatch delivery by default needs the institution");
@@ -543,27 +543,20 @@ mod tests {
     #[test]
     fn every_bad_cell_and_row_is_reported() {
         let text = "区分,No,研修名,対象ルール,実施時期,人数,報告書,位置づけ\n階層別,x,A,lottery: all_staff,春,many,someday,?\n研究,2,B,,,,,\n階層別,3,C,,,,,\n階層別,3,D,,,,,階層別-99\n";
-        let errors = match read_csv(text.as_bytes(), Encoding::Auto) {
-            Err(CsvError::Rows(e)) => e,
-            other => panic!("{other:?}"),
-        };
-        let columns: Vec<&str> = errors.iter().map(|e| e.column.as_str()).collect();
+        let read = read_csv(text.as_bytes(), Encoding::Auto).unwrap();
+        assert_eq!(read.rows.len(), 3, "rows with bad cells are left out");
+        let columns: Vec<&str> = read.errors.iter().map(|e| e.column.as_str()).collect();
         assert_eq!(columns, vec!["No", "対象ルール", "実施時期", "人数", "報告書", "位置づけ"]);
-        assert!(errors.iter().all(|e| e.line == 2));
-        let rows = read_csv(
-            text.replace("階層別,x,A,lottery: all_staff,春,many,someday,?\n", "").as_bytes(),
-            Encoding::Auto,
-        )
-        .unwrap();
-        let errors = validate_rows(rows, &[], &GradeLadder::default()).unwrap_err();
+        assert!(read.errors.iter().all(|e| e.line == 2));
+        let errors = validate_rows(read.rows, &read.keys_of_bad_rows, &GradeLadder::default()).unwrap_err();
         let got: Vec<(u64, &str)> = errors.iter().map(|e| (e.line, e.column.as_str())).collect();
-        assert_eq!(got, vec![(2, "category"), (4, "number"), (4, "within")]);
+        assert_eq!(got, vec![(3, "category"), (5, "number"), (5, "within")]);
     }
 
     #[test]
     fn missing_columns_are_named() {
         match read_csv("区分,研修名\n階層別,A\n".as_bytes(), Encoding::Auto) {
-            Err(CsvError::File(FileError::Header(m))) => assert!(m.contains("number"), "{m}"),
+            Err(FileError::Header(m)) => assert!(m.contains("number"), "{m}"),
             other => panic!("{other:?}"),
         }
     }

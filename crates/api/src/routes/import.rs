@@ -1,7 +1,7 @@
 //! POST /api/v1/employees/import: the roster from the personnel system's CSV.
 //!
-//! Pass 1 validates every row and reports all errors; only a clean file reaches pass 2, which
-//! re-reads the same bytes and writes in batches inside one transaction (all-or-nothing).
+//! One pass: a parsing thread validates every row while the request task writes the batches of
+//! a clean file inside one transaction, so a file with any bad row writes nothing.
 
 use std::collections::HashSet;
 
@@ -118,7 +118,7 @@ pub struct ImportReport {
     pub ignored_columns: Vec<String>,
 }
 
-async fn read_body(mut payload: web::Payload, limit: usize) -> ApiResult<web::BytesMut> {
+pub(crate) async fn read_body(mut payload: web::Payload, limit: usize) -> ApiResult<web::BytesMut> {
     let mut body = web::BytesMut::new();
     while let Some(chunk) = payload.next().await {
         let chunk = chunk.map_err(|e| ApiError::BadRequest(format!("the upload was interrupted: {e}")))?;
@@ -130,12 +130,12 @@ async fn read_body(mut payload: web::Payload, limit: usize) -> ApiResult<web::By
     Ok(body)
 }
 
-fn encoding_of(req: &HttpRequest, param: Option<EncodingParam>) -> ApiResult<Encoding> {
+pub(crate) fn encoding_of(req: &HttpRequest, param: Option<EncodingParam>) -> ApiResult<Encoding> {
     let content_type = req.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
     let mut parts = content_type.split(';');
     let mime = parts.next().unwrap_or("").trim().to_ascii_lowercase();
     if !matches!(mime.as_str(), "text/csv" | "application/csv" | "application/octet-stream" | "text/plain") {
-        return Err(ApiError::UnsupportedMediaType("send the roster as text/csv".into()));
+        return Err(ApiError::UnsupportedMediaType("send the file as text/csv".into()));
     }
     if let Some(p) = param {
         return Ok(match p {
@@ -156,7 +156,7 @@ fn encoding_of(req: &HttpRequest, param: Option<EncodingParam>) -> ApiResult<Enc
     Ok(Encoding::Auto)
 }
 
-fn file_error(e: FileError) -> ApiError {
+pub(crate) fn file_error(e: FileError) -> ApiError {
     ApiError::ImportFile(e.to_string())
 }
 
