@@ -25,18 +25,19 @@ ID=$(curl -fsS "${auth[@]}" "$BASE/api/v1/employees?q=2002" | python3 -c 'import
 ETAG=$(curl -fsS -D - -o /dev/null "${auth[@]}" "$BASE/api/v1/employees/$ID" | tr -d '\r' | awk -F': ' 'tolower($1)=="etag"{print $2}')
 echo "ETag: $ETAG"
 
-echo '# the training catalogue: a plan for FY2023 (201, or 409 if it exists), a course, publish'
-curl -sS "${auth[@]}" -H 'Content-Type: application/json' -d '{"fiscal_year": 2023}' "$BASE/api/v1/plans"; echo
-curl -sS "${auth[@]}" -H 'Content-Type: application/json' "$BASE/api/v1/courses" -d '{
-  "fiscal_year": 2023, "category": "hierarchical", "number": 6, "title": "採用後２次研修",
-  "rules": [{"route": "designation", "conditions": [{"kind": "years_after_hire", "years": 3}]}],
-  "timing": {"kind": "month", "month": 7}, "delivery": "classroom"}'; echo
-PLAN_ETAG=$(curl -fsS -D - -o /dev/null "${auth[@]}" "$BASE/api/v1/plans/2023" | tr -d '\r' | awk -F': ' 'tolower($1)=="etag"{print $2}')
-curl -sS -X POST "${auth[@]}" -H "If-Match: $PLAN_ETAG" "$BASE/api/v1/plans/2023/publish"; echo
+echo '# the FY2023 catalogue the demo loaded: courses running in July, and a text search (研修)'
+curl -fsS "${auth[@]}" "$BASE/api/v1/courses?fiscal_year=2023&month=7&limit=3"; echo
+curl -fsS "${auth[@]}" "$BASE/api/v1/courses?fiscal_year=2023&q=%E7%A0%94%E4%BF%AE&limit=3"; echo
 
-echo '# courses running in July, and a text search (研修)'
-curl -fsS "${auth[@]}" "$BASE/api/v1/courses?fiscal_year=2023&month=7"; echo
-curl -fsS "${auth[@]}" "$BASE/api/v1/courses?q=%E7%A0%94%E4%BF%AE"; echo
+echo '# who the audience rules of 採用後２次研修 (階層別 No.6) match, and the courses I can take'
+COURSE=$(curl -fsS "${auth[@]}" "$BASE/api/v1/courses?fiscal_year=2023&category=hierarchical&limit=6" | python3 -c 'import json,sys; print(json.load(sys.stdin)["items"][5]["id"])')
+curl -fsS "${auth[@]}" "$BASE/api/v1/courses/$COURSE/eligible?limit=3"; echo
+curl -fsS "${auth[@]}" "$BASE/api/v1/me/courses?fiscal_year=2023"; echo
+
+echo '# the catalogue as CSV for Excel (first lines), and a dry run of importing it back'
+curl -fsS "${auth[@]}" "$BASE/api/v1/plans/2023/export" -o /tmp/kenshu-plan-2023.csv && head -c 600 /tmp/kenshu-plan-2023.csv; echo
+curl -sS "${auth[@]}" -H 'Content-Type: text/csv' --data-binary @/tmp/kenshu-plan-2023.csv \
+    "$BASE/api/v1/plans/2023/import?dry_run=true"; echo
 
 echo '# the audit log, newest first'
 curl -fsS "${auth[@]}" "$BASE/api/v1/audit?limit=3"; echo

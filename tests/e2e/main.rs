@@ -6,6 +6,7 @@ mod catalogue;
 mod catalogue_files;
 mod docs;
 mod employees;
+mod fy2023;
 mod import;
 mod structure;
 mod tokens;

@@ -6,15 +6,18 @@
 
 use std::collections::HashSet;
 
+use kenshu_domain::calendar::FiscalYear;
+use kenshu_domain::catalogue::PlanData;
+use kenshu_domain::catalogue_io::{validate_rows, CatalogueFile};
 use kenshu_domain::roster_import::{Encoding, RosterReader};
 use kenshu_persistence::repo::employee::{execute, RosterPlanner};
 use kenshu_persistence::repo::structure::{self, UnitInput};
-use kenshu_persistence::repo::{employee, org};
+use kenshu_persistence::repo::{catalogue, employee, org};
 use kenshu_persistence::{Actor, Db, RepoError};
 
 pub const DEMO_ORG: &str = "isehara";
 
-/// A section: code, name, and a tag every member of its staff holds ("" for none).
+/// A section: code, name, and the tags every member of its staff holds (`;`-separated, "" for none).
 type DemoSection = (&'static str, &'static str, &'static str);
 
 /// Departments and their sections.
@@ -40,11 +43,15 @@ const UNITS: &[(&str, &str, &[DemoSection])] = &[
         "都市部",
         &[
             ("S0501", "都市政策課", ""),
-            ("S0502", "市街地整備課", "区画整理担当"),
-            ("S0503", "農林整備課", "林業担当"),
+            ("S0502", "市街地整備課", "区画整理担当;市街地整備担当"),
+            ("S0503", "農林整備課", "農林整備担当"),
         ],
     ),
-    ("D06", "土木部", &[("S0601", "道水路整備課", "道路整備担当"), ("S0602", "土木管理課", "地籍調査担当")]),
+    (
+        "D06",
+        "土木部",
+        &[("S0601", "道水路整備課", "道路整備担当;土木担当"), ("S0602", "土木管理課", "国土調査担当")],
+    ),
     ("D07", "上下水道局", &[("S0701", "下水道整備課", "下水道事業担当"), ("S0702", "経営総務課", "")]),
     ("D08", "危機管理部", &[("S0801", "防災危機管理課", "防災担当")]),
     ("D09", "教育部", &[("S0901", "教育総務課", "")]),
@@ -316,6 +323,36 @@ pub async fn seed(db: &Db) -> Result<DemoPeople, RepoError> {
     }
     txn.commit().await?;
     Ok(people)
+}
+
+/// The FY2023 plan of the seed (all 61 entries), in the catalogue file format users import.
+pub const FY2023_PLAN: &str = include_str!("../../../data/isehara-fy2023.json");
+
+/// Load and publish the FY2023 plan into the demo organisation, unless it has one: through the
+/// same validation and import as `POST /api/v1/plans/2023/import`.
+pub async fn seed_catalogue(db: &Db) -> Result<(), RepoError> {
+    let conn = db.conn();
+    let invalid = |what: String| RepoError::Conflict(format!("demo catalogue: {what}"));
+    let o = org::find_by_code(conn, DEMO_ORG).await?.ok_or(RepoError::NotFound)?;
+    let fy = FiscalYear::new(2023).expect("2023 is in range");
+    match catalogue::get_plan(conn, o.id, fy).await {
+        Ok(_) => return Ok(()),
+        Err(RepoError::NotFound) => {}
+        Err(e) => return Err(e),
+    }
+    let file: CatalogueFile = serde_json::from_str(FY2023_PLAN).map_err(|e| invalid(e.to_string()))?;
+    let plan = file.plan.map(|t| PlanData::validate(t.title, t.policy, t.focus_areas, fy)).transpose();
+    let plan = plan.map_err(|e| invalid(format!("{e:?}")))?;
+    let rows = file.courses.into_iter().enumerate().map(|(i, c)| c.into_row(i as u64 + 1)).collect();
+    let ladder = org::ladder(conn, o.id).await?;
+    let courses = validate_rows(rows, &[], &ladder).map_err(|e| invalid(format!("{e:?}")))?;
+    let actor = Actor { org_id: o.id, subject: "demo".into(), request_id: None };
+    let txn = db.begin_write().await?;
+    catalogue::import_catalogue(&*txn, &actor, fy, plan.as_ref(), &courses, false).await?;
+    let plan = catalogue::get_plan(&*txn, o.id, fy).await?;
+    catalogue::publish_plan(&*txn, &actor, fy, plan.version).await?;
+    txn.commit().await?;
+    Ok(())
 }
 
 #[cfg(test)]

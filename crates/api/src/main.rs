@@ -21,7 +21,8 @@ struct Cli {
 enum Command {
     /// Run the HTTP service (the default); applies pending migrations first.
     Serve {
-        /// Create the demo organisation `isehara` if missing and print a token per role.
+        /// Create the demo organisation `isehara` (roster and the published FY2023 plan) if missing
+        /// and print a token per role.
         #[arg(long)]
         demo: bool,
     },
@@ -85,6 +86,7 @@ async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
             let state = build_state(config.clone()).await?;
             if demo {
                 let people = demo::seed(&state.db).await?;
+                demo::seed_catalogue(&state.db).await?;
                 print_demo_tokens(&config, &people, generated_secret)?;
             }
             let listener = std::net::TcpListener::bind(config.bind)?;
