@@ -9,6 +9,7 @@ pub mod employee;
 pub mod error;
 pub mod org;
 pub mod roster_import;
+pub mod selection;
 pub mod text;
 
 pub use error::FieldError;

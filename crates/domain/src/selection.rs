@@ -1,0 +1,294 @@
+//! Trainee selection (選考): nominations and the state machine they move through.
+//!
+//! A nomination ties an employee to a course by a route. Applications (公募制) start proposed
+//! and need their section head's confirmation; recommendations (推薦制) are made by the section
+//! head and start confirmed; designations (指名制) are HR's own and start selected. HR selects,
+//! wait-lists or declines; selected trainees are notified; anyone selected, notified or waiting
+//! may be cancelled; a notified trainee completes the course.
+
+use serde::{Deserialize, Serialize};
+
+use crate::audience::Route;
+
+/// Where a nomination stands.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum NominationState {
+    /// 申込: an application waiting for the section head.
+    Proposed,
+    /// 所属長確認済: confirmed by the section head (or recommended by them), waiting for HR.
+    Confirmed,
+    /// 所属長不承認: the section head did not confirm the application.
+    Rejected,
+    /// 選考: a place is held.
+    Selected,
+    /// 補欠: waiting for a place, in order.
+    Waitlisted,
+    /// 不選考: HR did not select.
+    Declined,
+    /// 研修通知済: the trainee and their section head were notified.
+    Notified,
+    /// 取消: withdrawn by the trainee, or the course or session was cancelled.
+    Cancelled,
+    /// 修了
+    Completed,
+}
+
+impl NominationState {
+    pub const ALL: [NominationState; 9] = [
+        Self::Proposed,
+        Self::Confirmed,
+        Self::Rejected,
+        Self::Selected,
+        Self::Waitlisted,
+        Self::Declined,
+        Self::Notified,
+        Self::Cancelled,
+        Self::Completed,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Proposed => "proposed",
+            Self::Confirmed => "confirmed",
+            Self::Rejected => "rejected",
+            Self::Selected => "selected",
+            Self::Waitlisted => "waitlisted",
+            Self::Declined => "declined",
+            Self::Notified => "notified",
+            Self::Cancelled => "cancelled",
+            Self::Completed => "completed",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|v| v.as_str() == s)
+    }
+
+    /// Holds one of the course's places.
+    pub fn holds_place(self) -> bool {
+        matches!(self, Self::Selected | Self::Notified | Self::Completed)
+    }
+
+    /// Still in play: not refused, cancelled or finished.
+    pub fn is_live(self) -> bool {
+        !matches!(self, Self::Rejected | Self::Declined | Self::Cancelled | Self::Completed)
+    }
+
+    /// The state a new nomination starts in, by route.
+    pub fn initial(route: Route) -> Self {
+        match route {
+            Route::Application => Self::Proposed,
+            Route::Recommendation => Self::Confirmed,
+            Route::Designation => Self::Selected,
+        }
+    }
+}
+
+/// What happens to a nomination.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Event {
+    /// The section head confirms an application.
+    Confirm,
+    /// The section head does not confirm an application.
+    Reject,
+    /// HR gives a place.
+    Select,
+    /// HR puts the nominee on the waiting list (also: no place left on select).
+    Waitlist,
+    /// HR does not select.
+    Decline,
+    /// HR sends the training notice.
+    Notify,
+    /// The trainee withdraws, HR cancels, or the session is cancelled.
+    Cancel,
+    /// The trainee completed the course (from attendance).
+    Complete,
+}
+
+impl Event {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Event::Confirm => "confirm",
+            Event::Reject => "reject",
+            Event::Select => "select",
+            Event::Waitlist => "waitlist",
+            Event::Decline => "decline",
+            Event::Notify => "notify",
+            Event::Cancel => "cancel",
+            Event::Complete => "complete",
+        }
+    }
+}
+
+/// Who acts on a nomination, as far as the state machine cares.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Actor {
+    /// 研修担当
+    Hr,
+    /// The nominee's own section head (or acting head).
+    OwnSectionHead,
+    /// The nominee themself.
+    Nominee,
+}
+
+/// An illegal move: 409, naming the current state.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum TransitionError {
+    #[error("a {} nomination cannot be {}ed", .state.as_str(), .event.as_str())]
+    NotFromState { state: NominationState, event: Event },
+    #[error("not allowed to {} this nomination", .event.as_str())]
+    NotYours { event: Event },
+}
+
+/// The state after `event`, if `actor` may cause it from `state`.
+pub fn transition(
+    state: NominationState,
+    event: Event,
+    actor: Actor,
+) -> Result<NominationState, TransitionError> {
+    use NominationState as S;
+    let allowed_actor = match event {
+        Event::Confirm | Event::Reject => matches!(actor, Actor::OwnSectionHead),
+        Event::Select | Event::Waitlist | Event::Decline | Event::Notify | Event::Complete => {
+            actor == Actor::Hr
+        }
+        // The trainee withdraws their own; HR cancels anyone's.
+        Event::Cancel => matches!(actor, Actor::Hr | Actor::Nominee),
+    };
+    if !allowed_actor {
+        return Err(TransitionError::NotYours { event });
+    }
+    let next = match (state, event) {
+        (S::Proposed, Event::Confirm) => S::Confirmed,
+        (S::Proposed, Event::Reject) => S::Rejected,
+        (S::Confirmed | S::Waitlisted, Event::Select) => S::Selected,
+        (S::Confirmed, Event::Waitlist) => S::Waitlisted,
+        (S::Confirmed | S::Waitlisted, Event::Decline) => S::Declined,
+        (S::Selected, Event::Notify) => S::Notified,
+        (S::Proposed | S::Confirmed | S::Selected | S::Waitlisted | S::Notified, Event::Cancel) => {
+            S::Cancelled
+        }
+        (S::Notified, Event::Complete) => S::Completed,
+        _ => return Err(TransitionError::NotFromState { state, event }),
+    };
+    Ok(next)
+}
+
+/// How many places are free: `None` capacity means no limit.
+pub fn places_left(capacity: Option<u32>, held: u64) -> Option<u64> {
+    capacity.map(|c| u64::from(c).saturating_sub(held))
+}
+
+/// Designation rerun (指名の再実行): who to add, and who no longer matches, comparing the
+/// employees the rules match now with those already nominated.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DesignationDiff<Id> {
+    /// Match now and have no nomination for the course.
+    pub new: Vec<Id>,
+    /// Match and are already nominated (whatever the state).
+    pub already: Vec<Id>,
+    /// Hold a live designation but no longer match (promoted, transferred, retired).
+    pub no_longer_matching: Vec<Id>,
+}
+
+/// Compare `matching` (in roster order) with the existing nominations: `(employee, route, live)`.
+pub fn designation_diff<Id: Copy + Eq + std::hash::Hash>(
+    matching: &[Id],
+    nominated: &[(Id, Route, bool)],
+) -> DesignationDiff<Id> {
+    let nominated_ids: std::collections::HashSet<Id> = nominated.iter().map(|(id, _, _)| *id).collect();
+    let matching_ids: std::collections::HashSet<Id> = matching.iter().copied().collect();
+    let mut diff = DesignationDiff { new: Vec::new(), already: Vec::new(), no_longer_matching: Vec::new() };
+    for id in matching {
+        if nominated_ids.contains(id) {
+            diff.already.push(*id);
+        } else {
+            diff.new.push(*id);
+        }
+    }
+    for (id, route, live) in nominated {
+        if *route == Route::Designation && *live && !matching_ids.contains(id) {
+            diff.no_longer_matching.push(*id);
+        }
+    }
+    diff
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use NominationState as S;
+
+    #[test]
+    fn routes_start_where_they_should() {
+        assert_eq!(S::initial(Route::Application), S::Proposed);
+        assert_eq!(S::initial(Route::Recommendation), S::Confirmed);
+        assert_eq!(S::initial(Route::Designation), S::Selected);
+    }
+
+    #[test]
+    fn an_application_walks_to_completion() {
+        let s = transition(S::Proposed, Event::Confirm, Actor::OwnSectionHead).unwrap();
+        let s = transition(s, Event::Waitlist, Actor::Hr).unwrap();
+        let s = transition(s, Event::Select, Actor::Hr).unwrap();
+        let s = transition(s, Event::Notify, Actor::Hr).unwrap();
+        assert_eq!(transition(s, Event::Complete, Actor::Hr).unwrap(), S::Completed);
+    }
+
+    #[test]
+    fn only_the_right_actor_moves_a_nomination() {
+        // An employee cannot confirm their own application; HR does not confirm for the head.
+        for actor in [Actor::Nominee, Actor::Hr] {
+            assert_eq!(
+                transition(S::Proposed, Event::Confirm, actor),
+                Err(TransitionError::NotYours { event: Event::Confirm })
+            );
+        }
+        assert!(transition(S::Confirmed, Event::Select, Actor::OwnSectionHead).is_err());
+        assert!(transition(S::Selected, Event::Cancel, Actor::Nominee).is_ok());
+        assert!(transition(S::Selected, Event::Cancel, Actor::OwnSectionHead).is_err());
+    }
+
+    #[test]
+    fn illegal_moves_name_the_current_state() {
+        let e = transition(S::Declined, Event::Select, Actor::Hr).unwrap_err();
+        assert_eq!(e, TransitionError::NotFromState { state: S::Declined, event: Event::Select });
+        assert_eq!(e.to_string(), "a declined nomination cannot be selected");
+        assert!(
+            transition(S::Proposed, Event::Select, Actor::Hr).is_err(),
+            "applications need the head first"
+        );
+        assert!(transition(S::Completed, Event::Cancel, Actor::Hr).is_err());
+        assert!(transition(S::Cancelled, Event::Cancel, Actor::Hr).is_err());
+    }
+
+    #[test]
+    fn places_and_liveness() {
+        assert_eq!(places_left(Some(2), 1), Some(1));
+        assert_eq!(places_left(Some(2), 5), Some(0));
+        assert_eq!(places_left(None, 99), None);
+        assert!(S::Notified.holds_place() && !S::Waitlisted.holds_place());
+        assert!(S::Waitlisted.is_live() && !S::Cancelled.is_live());
+        for s in S::ALL {
+            assert_eq!(S::parse(s.as_str()), Some(s));
+        }
+    }
+
+    #[test]
+    fn designation_reruns_report_new_and_gone() {
+        let nominated = [
+            (1, Route::Designation, true),
+            (2, Route::Designation, true),
+            (3, Route::Application, true),
+            (4, Route::Designation, false),
+        ];
+        let diff = designation_diff(&[1, 3, 5], &nominated);
+        assert_eq!(diff.new, vec![5]);
+        assert_eq!(diff.already, vec![1, 3]);
+        assert_eq!(diff.no_longer_matching, vec![2], "2 was promoted away; 4 was cancelled already");
+    }
+}
