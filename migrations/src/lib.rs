@@ -7,6 +7,7 @@ pub use sea_orm_migration::prelude::*;
 mod m20260101_000001_roster;
 mod m20260101_000002_audit_log;
 mod m20260201_000003_catalogue;
+mod m20260301_000004_nomination;
 
 /// A text column compared byte by byte (code point order). Codes, employee numbers and kana
 /// readings sort and page the same on SQLite (BINARY is its default) and on PostgreSQL, whatever
@@ -28,6 +29,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20260101_000001_roster::Migration),
             Box::new(m20260101_000002_audit_log::Migration),
             Box::new(m20260201_000003_catalogue::Migration),
+            Box::new(m20260301_000004_nomination::Migration),
         ]
     }
 }

@@ -56,6 +56,9 @@ const MATRIX: &[(&str, &str, [u16; 7])] = &[
     ("PUT", "/api/v1/courses/{id}", [401, 403, 403, 403, 200, 403, 403]),
     ("GET", "/api/v1/courses/{id}/history", [401, 403, 403, 403, 200, 403, 200]),
     ("GET", "/api/v1/courses/{id}/eligible", [401, 403, 403, 403, 200, 403, 200]),
+    ("POST", "/api/v1/courses/{id}/designation", [401, 403, 403, 403, 200, 403, 403]),
+    ("GET", "/api/v1/courses/{id}/nominations", [401, 403, 403, 403, 200, 403, 200]),
+    ("POST", "/api/v1/plans/{fiscal_year}/designation", [401, 403, 403, 403, 200, 403, 403]),
     ("POST", "/api/v1/courses/{id}/sessions", [401, 403, 403, 403, 201, 403, 403]),
     ("PUT", "/api/v1/courses/{id}/sessions/{session_id}", [401, 403, 403, 403, 200, 403, 403]),
     ("DELETE", "/api/v1/courses/{id}/sessions/{session_id}", [401, 403, 403, 403, 204, 403, 403]),
@@ -194,6 +197,9 @@ async fn call(app: &TestApp, method: &str, path: &str, token: Option<&str>, t: &
             app.request(method.clone(), &format!("{concrete}?dry_run=true"), token)
                 .header("Content-Type", "text/csv; charset=utf-8")
                 .body(csv)
+        }
+        ("POST", "/api/v1/courses/{id}/designation") | ("POST", "/api/v1/plans/{fiscal_year}/designation") => {
+            app.request(method.clone(), &format!("{concrete}?dry_run=true"), token)
         }
         ("POST", "/api/v1/courses") => {
             let number = 100 + COUNTER.fetch_add(1, Ordering::Relaxed) % 800;

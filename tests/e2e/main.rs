@@ -8,5 +8,6 @@ mod docs;
 mod employees;
 mod fy2023;
 mod import;
+mod selection;
 mod structure;
 mod tokens;

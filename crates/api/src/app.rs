@@ -16,7 +16,7 @@ use crate::auth::RequestId;
 use crate::http::resource;
 use crate::openapi;
 use crate::problem::{json_error, path_error, query_error, ApiError};
-use crate::routes::{audit, catalogue, catalogue_files, employees, health, import, me, structure};
+use crate::routes::{audit, catalogue, catalogue_files, employees, health, import, me, selection, structure};
 use crate::state::AppState;
 
 /// Every route of the service.
@@ -101,6 +101,18 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         )
         .service(
             resource("/api/v1/courses/{id}/eligible", "GET").route(web::get().to(catalogue::course_eligible)),
+        )
+        .service(
+            resource("/api/v1/courses/{id}/designation", "POST")
+                .route(web::post().to(selection::designate_course)),
+        )
+        .service(
+            resource("/api/v1/courses/{id}/nominations", "GET")
+                .route(web::get().to(selection::list_nominations)),
+        )
+        .service(
+            resource("/api/v1/plans/{fiscal_year}/designation", "POST")
+                .route(web::post().to(selection::designate_plan)),
         )
         .service(
             resource("/api/v1/courses/{id}/sessions", "POST")

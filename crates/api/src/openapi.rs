@@ -7,7 +7,7 @@ use utoipa::openapi::{ContentBuilder, Ref, RefOr, Response, ResponseBuilder};
 use utoipa::{Modify, OpenApi};
 
 use crate::problem::{FieldErrorDto, Problem, RowErrorDto};
-use crate::routes::{audit, catalogue, catalogue_files, employees, health, import, me, structure};
+use crate::routes::{audit, catalogue, catalogue_files, employees, health, import, me, selection, structure};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -30,6 +30,7 @@ use crate::routes::{audit, catalogue, catalogue_files, employees, health, import
         catalogue_files::import_catalogue, catalogue_files::export_catalogue,
         catalogue::list_courses, catalogue::create_course, catalogue::get_course, catalogue::update_course,
         catalogue::course_history, catalogue::course_eligible, catalogue::my_courses, catalogue::create_session, catalogue::update_session, catalogue::delete_session,
+        selection::designate_course, selection::designate_plan, selection::list_nominations,
         audit::list,
     ),
     components(schemas(Problem, FieldErrorDto, RowErrorDto, employees::EmployeeSortParam, import::EncodingParam)),
@@ -40,6 +41,7 @@ use crate::routes::{audit, catalogue, catalogue_files, employees, health, import
         (name = "employees", description = "職員: the roster and its import"),
         (name = "organisation", description = "部・課・職級: departments, sections and grades"),
         (name = "catalogue", description = "研修計画・研修一覧: plans per fiscal year, courses, audience rules and sessions"),
+        (name = "selection", description = "選考: designation from the rules, nominations"),
         (name = "audit", description = "Who changed what, when"),
     )
 )]

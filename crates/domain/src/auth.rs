@@ -95,6 +95,10 @@ pub enum Action<'a> {
     ImportCatalogue,
     /// Download a year's catalogue as a file, drafts included.
     ExportCatalogue,
+    /// Designate trainees from the rules (指名).
+    RunDesignation,
+    /// A course's nominations with names, and their counts.
+    ReadNominations,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
@@ -181,6 +185,8 @@ pub fn authorize(p: &Principal, action: Action<'_>) -> Result<(), Denied> {
         Action::WriteEmployee | Action::WriteOrgStructure => p.has(HrAdmin),
         Action::ImportRoster | Action::ImportCatalogue => p.has_any(&[HrAdmin, Importer]),
         Action::ExportCatalogue => p.has_any(&[HrAdmin, Auditor, Importer]),
+        Action::RunDesignation => p.has(HrAdmin),
+        Action::ReadNominations => p.has_any(&[HrAdmin, Auditor]),
         Action::ReadOrgStructure => !p.roles.is_empty(),
         Action::ReadAudit | Action::ReadDraftCatalogue | Action::PreviewAudience => {
             p.has_any(&[HrAdmin, Auditor])

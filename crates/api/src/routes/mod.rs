@@ -5,4 +5,5 @@ pub mod employees;
 pub mod health;
 pub mod import;
 pub mod me;
+pub mod selection;
 pub mod structure;

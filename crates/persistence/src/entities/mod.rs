@@ -6,6 +6,7 @@ pub mod course_session;
 pub mod department;
 pub mod employee;
 pub mod grade;
+pub mod nomination;
 pub mod organisation;
 pub mod section;
 pub mod training_plan;

@@ -621,6 +621,18 @@ fn course_key(c: &CourseRecord) -> CourseKey {
     }
 }
 
+/// Every course of a year that is not cancelled, in plan order: what a plan-wide designation runs
+/// over.
+pub async fn running_courses(
+    conn: &impl ConnectionTrait,
+    org_id: Uuid,
+    fy: FiscalYear,
+) -> Result<Vec<CourseRecord>, RepoError> {
+    let mut courses = year_courses(conn, org_id, fy).await?;
+    courses.retain(|c| c.status() != CourseStatus::Cancelled);
+    Ok(courses)
+}
+
 /// Every course of a year, drafts included, in plan order.
 async fn year_courses(
     conn: &impl ConnectionTrait,

@@ -5,6 +5,7 @@ pub mod catalogue;
 pub mod employee;
 pub mod org;
 pub mod principal;
+pub mod selection;
 pub mod structure;
 
 use kenshu_domain::FieldError;

@@ -1,0 +1,270 @@
+//! 選考: designation from the audience rules, and the nominations HR reads.
+
+use std::collections::BTreeMap;
+
+use actix_web::{web, HttpResponse};
+use chrono::{DateTime, Utc};
+use kenshu_domain::audience::Route;
+use kenshu_domain::auth::{authorize, Action};
+use kenshu_domain::calendar::FiscalYear;
+use kenshu_domain::selection::NominationState;
+use kenshu_persistence::repo::catalogue::{self, CourseRecord};
+use kenshu_persistence::repo::org;
+use kenshu_persistence::repo::selection::{self as repo, DesignationOutcome, EmployeeRef, NominationFilter};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use uuid::Uuid;
+
+use crate::auth::Auth;
+use crate::http::{encode_cursor, page_request};
+use crate::problem::{ApiError, ApiResult, Problem};
+use crate::state::AppState;
+
+/// An employee named in a selection report.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct EmployeeRefDto {
+    pub id: Uuid,
+    pub employee_no: String,
+    pub name: String,
+}
+
+impl From<&EmployeeRef> for EmployeeRefDto {
+    fn from(e: &EmployeeRef) -> Self {
+        Self { id: e.id, employee_no: e.employee_no.clone(), name: e.name.clone() }
+    }
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct DesignationQuery {
+    /// Report who would be designated without writing (the preview); false confirms.
+    #[serde(default)]
+    pub dry_run: bool,
+    /// Names listed per course and list, 0–1000 (default 100); the counts are always complete.
+    #[param(minimum = 0, maximum = 1000)]
+    pub limit: Option<usize>,
+}
+
+/// What designation did for one course, or would do on a dry run.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({
+    "course_id": "01939a4e-7c1a-7d2e-8f00-0000000000c1", "title": "採用後２次研修", "dry_run": true,
+    "new_count": 19, "selected": 19, "waitlisted": 0, "already": 0,
+    "new": [{"id": "01939a4e-7c1a-7d2e-8f00-000000000001", "employee_no": "10011", "name": "伊勢原 花子"}],
+    "no_longer_matching_count": 0, "no_longer_matching": []
+}))]
+pub struct DesignationReport {
+    pub course_id: Uuid,
+    pub title: String,
+    pub dry_run: bool,
+    /// Matched and not yet nominated: designated now (or on confirmation).
+    pub new_count: u64,
+    /// Of the new, how many get a place and how many wait (beyond the course's headcount).
+    pub selected: u64,
+    pub waitlisted: u64,
+    /// Matched and already nominated: left as they are, so reruns change nothing.
+    pub already: u64,
+    pub new: Vec<EmployeeRefDto>,
+    /// Designated earlier but no longer matched (promoted, transferred, left): for HR to review;
+    /// nothing is cancelled by itself.
+    pub no_longer_matching_count: u64,
+    pub no_longer_matching: Vec<EmployeeRefDto>,
+}
+
+fn report(course: &CourseRecord, o: &DesignationOutcome, dry_run: bool, limit: usize) -> DesignationReport {
+    DesignationReport {
+        course_id: o.course_id,
+        title: course.model.title.clone(),
+        dry_run,
+        new_count: o.new.len() as u64,
+        selected: o.selected,
+        waitlisted: o.waitlisted,
+        already: o.already,
+        new: o.new.iter().take(limit).map(EmployeeRefDto::from).collect(),
+        no_longer_matching_count: o.no_longer_matching.len() as u64,
+        no_longer_matching: o.no_longer_matching.iter().take(limit).map(EmployeeRefDto::from).collect(),
+    }
+}
+
+fn limit_of(q: &DesignationQuery) -> ApiResult<usize> {
+    let limit = q.limit.unwrap_or(100);
+    if limit > 1000 {
+        return Err(ApiError::validation("limit", "must be between 0 and 1000"));
+    }
+    Ok(limit)
+}
+
+async fn run(
+    state: &AppState,
+    auth: &Auth,
+    fy: FiscalYear,
+    courses: &[CourseRecord],
+    dry_run: bool,
+) -> ApiResult<Vec<DesignationOutcome>> {
+    let ladder = org::ladder(state.db.conn(), auth.principal.org_id).await?;
+    let txn = state.db.begin_write().await?;
+    let outcomes = repo::designate(&*txn, &auth.actor(), fy, courses, &ladder, dry_run).await?;
+    if dry_run {
+        txn.rollback().await?;
+    } else {
+        txn.commit().await?;
+    }
+    Ok(outcomes)
+}
+
+/// Designate (指名) for one course (HR): every active employee its designation rules match who
+/// has no nomination for it yet. Preview with `dry_run=true`, then confirm; a rerun adds only the
+/// newly matching and reports who no longer matches.
+#[utoipa::path(post, operation_id = "designate_course", path = "/api/v1/courses/{id}/designation", tag = "selection",
+    params(("id" = Uuid, Path), DesignationQuery),
+    responses((status = 200, body = DesignationReport),
+        (status = 404, description = "No such course", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "A nomination was added meanwhile; nothing was written", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid limit", body = Problem, content_type = "application/problem+json")))]
+pub async fn designate_course(
+    state: web::Data<AppState>,
+    auth: Auth,
+    id: web::Path<Uuid>,
+    q: web::Query<DesignationQuery>,
+) -> ApiResult<HttpResponse> {
+    authorize(&auth.principal, Action::RunDesignation)?;
+    let limit = limit_of(&q)?;
+    let course = catalogue::get_course(state.db.conn(), auth.principal.org_id, *id).await?;
+    let fy = course.fiscal_year();
+    let courses = [course];
+    let outcomes = run(&state, &auth, fy, &courses, q.dry_run).await?;
+    Ok(HttpResponse::Ok().json(report(&courses[0], &outcomes[0], q.dry_run, limit)))
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PlanDesignationReport {
+    pub fiscal_year: i32,
+    pub dry_run: bool,
+    /// New designations over all courses.
+    pub new_count: u64,
+    /// Courses with designation rules, in plan order.
+    pub courses: Vec<DesignationReport>,
+}
+
+/// Designate for every course of a year's plan that has designation rules (HR), reading the
+/// roster once. Cancelled courses are skipped.
+#[utoipa::path(post, operation_id = "designate_plan", path = "/api/v1/plans/{fiscal_year}/designation", tag = "selection",
+    params(("fiscal_year" = i32, Path), DesignationQuery),
+    responses((status = 200, body = PlanDesignationReport),
+        (status = 404, description = "No plan for this year", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "A nomination was added meanwhile; nothing was written", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid limit", body = Problem, content_type = "application/problem+json")))]
+pub async fn designate_plan(
+    state: web::Data<AppState>,
+    auth: Auth,
+    year: web::Path<i32>,
+    q: web::Query<DesignationQuery>,
+) -> ApiResult<HttpResponse> {
+    authorize(&auth.principal, Action::RunDesignation)?;
+    let limit = limit_of(&q)?;
+    let fy = FiscalYear::new(*year).map_err(|_| ApiError::NotFound)?;
+    let org_id = auth.principal.org_id;
+    catalogue::get_plan(state.db.conn(), org_id, fy).await?;
+    let mut courses = catalogue::running_courses(state.db.conn(), org_id, fy).await?;
+    courses.retain(|c| c.rules.iter().any(|r| r.route == Route::Designation));
+    let outcomes = run(&state, &auth, fy, &courses, q.dry_run).await?;
+    let reports: Vec<DesignationReport> =
+        courses.iter().zip(&outcomes).map(|(c, o)| report(c, o, q.dry_run, limit)).collect();
+    Ok(HttpResponse::Ok().json(PlanDesignationReport {
+        fiscal_year: fy.year(),
+        dry_run: q.dry_run,
+        new_count: reports.iter().map(|r| r.new_count).sum(),
+        courses: reports,
+    }))
+}
+
+/// A nomination as HR sees it.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct NominationDto {
+    pub id: Uuid,
+    pub course_id: Uuid,
+    pub session_id: Option<Uuid>,
+    pub employee: EmployeeRefDto,
+    pub section_id: Uuid,
+    pub route: Route,
+    pub state: NominationState,
+    pub reason: Option<String>,
+    pub proposed_by: String,
+    pub decided_by: Option<String>,
+    pub decided_at: Option<DateTime<Utc>>,
+    pub version: i32,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct NominationCountsDto {
+    /// Nominations per state, over the whole course (not only this page).
+    pub by_state: BTreeMap<String, u64>,
+    pub by_route: BTreeMap<String, u64>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct NominationPage {
+    pub counts: NominationCountsDto,
+    /// Oldest first: the waiting list's order.
+    pub items: Vec<NominationDto>,
+    pub next_cursor: Option<String>,
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct NominationsQuery {
+    pub state: Option<NominationState>,
+    pub route: Option<Route>,
+    #[param(minimum = 1, maximum = 200)]
+    pub limit: Option<u64>,
+    pub cursor: Option<String>,
+}
+
+/// A course's nominations with counts per state and route (HR, auditors).
+#[utoipa::path(get, operation_id = "list_nominations", path = "/api/v1/courses/{id}/nominations", tag = "selection",
+    params(("id" = Uuid, Path), NominationsQuery),
+    responses((status = 200, body = NominationPage),
+        (status = 404, description = "No such course", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid cursor or limit", body = Problem, content_type = "application/problem+json")))]
+pub async fn list_nominations(
+    state: web::Data<AppState>,
+    auth: Auth,
+    id: web::Path<Uuid>,
+    q: web::Query<NominationsQuery>,
+) -> ApiResult<HttpResponse> {
+    authorize(&auth.principal, Action::ReadNominations)?;
+    let org_id = auth.principal.org_id;
+    catalogue::get_course(state.db.conn(), org_id, *id).await?;
+    let scope = "nominations";
+    let page = page_request(scope, q.limit, q.cursor.as_deref())?;
+    let filter = NominationFilter { state: q.state, route: q.route };
+    let result = repo::list(state.db.conn(), org_id, *id, &filter, &page).await?;
+    let counts = repo::counts(state.db.conn(), org_id, *id).await?;
+    let items = result
+        .items
+        .iter()
+        .map(|r| NominationDto {
+            id: r.model.id,
+            course_id: r.model.course_id,
+            session_id: r.model.session_id,
+            employee: EmployeeRefDto::from(&r.employee),
+            section_id: r.section_id,
+            route: Route::parse(&r.model.route).unwrap_or(Route::Application),
+            state: NominationState::parse(&r.model.state).unwrap_or(NominationState::Cancelled),
+            reason: r.model.reason.clone(),
+            proposed_by: r.model.proposed_by.clone(),
+            decided_by: r.model.decided_by.clone(),
+            decided_at: r.model.decided_at,
+            version: r.model.version,
+            created_at: r.model.created_at,
+            updated_at: r.model.updated_at,
+        })
+        .collect();
+    Ok(HttpResponse::Ok().json(NominationPage {
+        counts: NominationCountsDto { by_state: counts.by_state, by_route: counts.by_route },
+        items,
+        next_cursor: encode_cursor(scope, result.next),
+    }))
+}

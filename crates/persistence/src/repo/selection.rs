@@ -1,0 +1,283 @@
+//! Nominations: designation runs and the views HR reads.
+
+use std::collections::{BTreeMap, HashMap};
+
+use kenshu_domain::audience::Route;
+use kenshu_domain::calendar::FiscalYear;
+use kenshu_domain::org::GradeLadder;
+use kenshu_domain::selection::{designation_diff, places_left, NominationState};
+use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+use uuid::Uuid;
+
+use super::audit::{self, Change};
+use super::catalogue::CourseRecord;
+use super::employee::{roster_members, RosterMember};
+use super::{now, Actor, Page, PageRequest, RepoError};
+use crate::bulk::{self, OnKey};
+use crate::entities::{employee, nomination};
+
+/// An employee as selection reports name them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EmployeeRef {
+    pub id: Uuid,
+    pub employee_no: String,
+    pub name: String,
+}
+
+/// What a designation run did for one course, or would do on a dry run.
+#[derive(Debug, Clone)]
+pub struct DesignationOutcome {
+    pub course_id: Uuid,
+    /// Matched now, had no nomination: designated (selected, or waiting beyond the headcount).
+    pub new: Vec<EmployeeRef>,
+    pub selected: u64,
+    pub waitlisted: u64,
+    /// Matched and already nominated, by any route and in any state.
+    pub already: u64,
+    /// Designated earlier but no longer matched (promoted, transferred, left): for HR to review.
+    pub no_longer_matching: Vec<EmployeeRef>,
+}
+
+fn member_ref(m: &RosterMember) -> EmployeeRef {
+    EmployeeRef { id: m.id, employee_no: m.employee_no.clone(), name: m.name.clone() }
+}
+
+/// Designate (指名) for each course: every active employee its designation rules match who has
+/// no nomination yet. The roster is read once for all courses. New designations take the
+/// course's free places in roster order; beyond the headcount they wait.
+pub async fn designate(
+    conn: &impl ConnectionTrait,
+    actor: &Actor,
+    fy: FiscalYear,
+    courses: &[CourseRecord],
+    ladder: &GradeLadder,
+    dry_run: bool,
+) -> Result<Vec<DesignationOutcome>, RepoError> {
+    let roster = roster_members(conn, actor.org_id, None).await?;
+    let course_ids: Vec<Uuid> = courses.iter().map(|c| c.model.id).collect();
+    let mut existing: HashMap<Uuid, Vec<nomination::Model>> = HashMap::new();
+    // Chunks keep the IN list within every backend's parameter limit.
+    for ids in course_ids.chunks(500) {
+        let rows = nomination::Entity::find()
+            .filter(nomination::Column::OrgId.eq(actor.org_id))
+            .filter(nomination::Column::CourseId.is_in(ids.iter().copied()))
+            .all(conn)
+            .await?;
+        for n in rows {
+            existing.entry(n.course_id).or_default().push(n);
+        }
+    }
+    let by_id: HashMap<Uuid, &RosterMember> = roster.iter().map(|m| (m.id, m)).collect();
+    let at = now();
+    let mut outcomes = Vec::with_capacity(courses.len());
+    let mut inserts = Vec::new();
+    let mut gone_ids = Vec::new();
+    for course in courses {
+        let rules: Vec<_> = course.rules.iter().filter(|r| r.route == Route::Designation).collect();
+        let matching: Vec<Uuid> = if rules.is_empty() {
+            Vec::new()
+        } else {
+            roster
+                .iter()
+                .filter(|m| {
+                    let c = m.candidate();
+                    rules.iter().any(|r| r.matches(&c, fy, ladder))
+                })
+                .map(|m| m.id)
+                .collect()
+        };
+        let current = existing.get(&course.model.id).map(Vec::as_slice).unwrap_or_default();
+        let nominated: Vec<(Uuid, Route, bool)> = current
+            .iter()
+            .map(|n| {
+                let state = NominationState::parse(&n.state).unwrap_or(NominationState::Cancelled);
+                (n.employee_id, Route::parse(&n.route).unwrap_or(Route::Application), state.is_live())
+            })
+            .collect();
+        let diff = designation_diff(&matching, &nominated);
+        let held = current
+            .iter()
+            .filter(|n| NominationState::parse(&n.state).is_some_and(NominationState::holds_place))
+            .count() as u64;
+        let mut free = places_left(course.model.headcount.map(|h| h as u32), held);
+        let mut outcome = DesignationOutcome {
+            course_id: course.model.id,
+            new: Vec::with_capacity(diff.new.len()),
+            selected: 0,
+            waitlisted: 0,
+            already: diff.already.len() as u64,
+            no_longer_matching: Vec::new(),
+        };
+        for id in &diff.new {
+            let state = match free.as_mut() {
+                Some(0) => NominationState::Waitlisted,
+                Some(n) => {
+                    *n -= 1;
+                    NominationState::Selected
+                }
+                None => NominationState::Selected,
+            };
+            if state == NominationState::Selected {
+                outcome.selected += 1;
+            } else {
+                outcome.waitlisted += 1;
+            }
+            if let Some(m) = by_id.get(id) {
+                outcome.new.push(member_ref(m));
+            }
+            inserts.push(nomination::Model {
+                id: Uuid::now_v7(),
+                org_id: actor.org_id,
+                course_id: course.model.id,
+                session_id: None,
+                employee_id: *id,
+                route: Route::Designation.as_str().into(),
+                state: state.as_str().into(),
+                reason: None,
+                proposed_by: actor.subject.chars().take(100).collect(),
+                decided_by: Some(actor.subject.chars().take(100).collect()),
+                decided_at: Some(at),
+                version: 1,
+                created_at: at,
+                updated_at: at,
+            });
+        }
+        for id in &diff.no_longer_matching {
+            match by_id.get(id) {
+                Some(m) => outcome.no_longer_matching.push(member_ref(m)),
+                None => gone_ids.push((outcomes.len(), *id)),
+            }
+        }
+        outcomes.push(outcome);
+    }
+    // Staff who left the roster are not in the active roster read above.
+    if !gone_ids.is_empty() {
+        let ids: Vec<Uuid> = gone_ids.iter().map(|(_, id)| *id).collect();
+        let mut names = HashMap::new();
+        for chunk in ids.chunks(500) {
+            for e in employee::Entity::find()
+                .filter(employee::Column::OrgId.eq(actor.org_id))
+                .filter(employee::Column::Id.is_in(chunk.iter().copied()))
+                .all(conn)
+                .await?
+            {
+                names.insert(e.id, EmployeeRef { id: e.id, employee_no: e.employee_no, name: e.name });
+            }
+        }
+        for (i, id) in gone_ids {
+            if let Some(r) = names.get(&id) {
+                outcomes[i].no_longer_matching.push(r.clone());
+            }
+        }
+    }
+    if !dry_run && !inserts.is_empty() {
+        bulk::write::<nomination::Entity>(conn, &inserts, OnKey::Fail).await.map_err(|e| {
+            RepoError::from_write(e, "a nomination was added meanwhile; run the designation again")
+        })?;
+        let changes = inserts
+            .iter()
+            .map(|n| Change::new("nomination.designate", "nomination", Some(n.id), None, Some(n)))
+            .collect();
+        audit::record_many(conn, actor, changes).await?;
+    }
+    Ok(outcomes)
+}
+
+/// Counts of a course's nominations by state and by route.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct NominationCounts {
+    pub by_state: BTreeMap<String, u64>,
+    pub by_route: BTreeMap<String, u64>,
+}
+
+pub async fn counts(
+    conn: &impl ConnectionTrait,
+    org_id: Uuid,
+    course_id: Uuid,
+) -> Result<NominationCounts, DbErr> {
+    let rows: Vec<(String, String, i64)> = nomination::Entity::find()
+        .select_only()
+        .column(nomination::Column::State)
+        .column(nomination::Column::Route)
+        .column_as(nomination::Column::Id.count(), "n")
+        .filter(nomination::Column::OrgId.eq(org_id))
+        .filter(nomination::Column::CourseId.eq(course_id))
+        .group_by(nomination::Column::State)
+        .group_by(nomination::Column::Route)
+        .into_tuple()
+        .all(conn)
+        .await?;
+    let mut c = NominationCounts::default();
+    for (state, route, n) in rows {
+        *c.by_state.entry(state).or_default() += n as u64;
+        *c.by_route.entry(route).or_default() += n as u64;
+    }
+    Ok(c)
+}
+
+/// A nomination with the employee it names.
+#[derive(Debug, Clone)]
+pub struct NominationRecord {
+    pub model: nomination::Model,
+    pub employee: EmployeeRef,
+    pub section_id: Uuid,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct NominationFilter {
+    pub state: Option<NominationState>,
+    pub route: Option<Route>,
+}
+
+/// A course's nominations, oldest first (the waiting list's order), keyset by id.
+pub async fn list(
+    conn: &impl ConnectionTrait,
+    org_id: Uuid,
+    course_id: Uuid,
+    filter: &NominationFilter,
+    page: &PageRequest,
+) -> Result<Page<NominationRecord>, RepoError> {
+    let mut q = nomination::Entity::find()
+        .filter(nomination::Column::OrgId.eq(org_id))
+        .filter(nomination::Column::CourseId.eq(course_id));
+    if let Some(s) = filter.state {
+        q = q.filter(nomination::Column::State.eq(s.as_str()));
+    }
+    if let Some(r) = filter.route {
+        q = q.filter(nomination::Column::Route.eq(r.as_str()));
+    }
+    if let Some(after) = page.after.as_ref().and_then(|a| a.first()) {
+        let after = Uuid::parse_str(after).map_err(|_| {
+            RepoError::Invalid(vec![kenshu_domain::FieldError::new("cursor", "is not a cursor of this list")])
+        })?;
+        q = q.filter(nomination::Column::Id.gt(after));
+    }
+    let rows = q.order_by_asc(nomination::Column::Id).limit(page.limit + 1).all(conn).await?;
+    let page = Page::from_rows(rows, page.limit, |n| vec![n.id.to_string()]);
+    let ids: Vec<Uuid> = page.items.iter().map(|n| n.employee_id).collect();
+    let people: HashMap<Uuid, employee::Model> = if ids.is_empty() {
+        HashMap::new()
+    } else {
+        employee::Entity::find()
+            .filter(employee::Column::OrgId.eq(org_id))
+            .filter(employee::Column::Id.is_in(ids))
+            .all(conn)
+            .await?
+            .into_iter()
+            .map(|e| (e.id, e))
+            .collect()
+    };
+    let items = page
+        .items
+        .into_iter()
+        .filter_map(|n| {
+            let e = people.get(&n.employee_id)?;
+            Some(NominationRecord {
+                employee: EmployeeRef { id: e.id, employee_no: e.employee_no.clone(), name: e.name.clone() },
+                section_id: e.section_id,
+                model: n,
+            })
+        })
+        .collect();
+    Ok(Page { items, next: page.next })
+}
