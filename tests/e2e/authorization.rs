@@ -59,6 +59,10 @@ const MATRIX: &[(&str, &str, [u16; 7])] = &[
     ("POST", "/api/v1/courses/{id}/designation", [401, 403, 403, 403, 200, 403, 403]),
     ("GET", "/api/v1/courses/{id}/nominations", [401, 403, 403, 403, 200, 403, 200]),
     ("POST", "/api/v1/plans/{fiscal_year}/designation", [401, 403, 403, 403, 200, 403, 403]),
+    ("POST", "/api/v1/courses/{id}/recommendations", [401, 403, 201, 403, 403, 403, 403]),
+    ("POST", "/api/v1/courses/{id}/applications", [401, 201, 403, 403, 403, 403, 403]),
+    ("GET", "/api/v1/nominations/{id}", [401, 403, 403, 403, 200, 403, 200]),
+    ("POST", "/api/v1/nominations/{id}/events", [401, 403, 403, 403, 200, 403, 403]),
     ("POST", "/api/v1/courses/{id}/sessions", [401, 403, 403, 403, 201, 403, 403]),
     ("PUT", "/api/v1/courses/{id}/sessions/{session_id}", [401, 403, 403, 403, 200, 403, 403]),
     ("DELETE", "/api/v1/courses/{id}/sessions/{session_id}", [401, 403, 403, 403, 204, 403, 403]),
@@ -77,6 +81,8 @@ struct Targets {
     section: Value,
     /// A published course of the published FY2023 plan, with one session.
     course: Value,
+    /// An application by an employee of another department than every head and employee caller.
+    nomination: Value,
 }
 
 const SESSION: &str =
@@ -92,7 +98,11 @@ async fn catalogue_target(app: &TestApp) -> Value {
     assert_eq!(app.post_json("/api/v1/plans", &hr, &json!({"fiscal_year": 2023})).await.status(), 201);
     let course = json!({
         "fiscal_year": 2023, "category": "hierarchical", "number": 1, "title": "新採用職員 採用時研修Ⅰ",
-        "rules": [{"route": "designation", "conditions": [{"kind": "new_hires"}]}],
+        "rules": [
+            {"route": "designation", "conditions": [{"kind": "new_hires"}]},
+            {"route": "recommendation", "conditions": [{"kind": "all_staff"}]},
+            {"route": "application", "conditions": [{"kind": "all_staff"}]}
+        ],
         "timing": {"kind": "month", "month": 4}, "delivery": "classroom"
     });
     let res = app.post_json("/api/v1/courses", &hr, &course).await;
@@ -130,6 +140,9 @@ async fn call(app: &TestApp, method: &str, path: &str, token: Option<&str>, t: &
         }
         p if p.starts_with("/api/v1/sections/{id}") => p.replace("{id}", t.section["id"].as_str().unwrap()),
         p if p.starts_with("/api/v1/plans/{fiscal_year}") => p.replace("{fiscal_year}", "2023"),
+        p if p.starts_with("/api/v1/nominations/{id}") => {
+            p.replace("{id}", t.nomination["id"].as_str().unwrap())
+        }
         p if p.starts_with("/api/v1/courses/{id}") => {
             let course_id = t.course["id"].as_str().unwrap();
             let session_id = if p.ends_with("{session_id}") {
@@ -201,6 +214,14 @@ async fn call(app: &TestApp, method: &str, path: &str, token: Option<&str>, t: &
         ("POST", "/api/v1/courses/{id}/designation") | ("POST", "/api/v1/plans/{fiscal_year}/designation") => {
             app.request(method.clone(), &format!("{concrete}?dry_run=true"), token)
         }
+        ("POST", "/api/v1/courses/{id}/recommendations") => {
+            let same_section = app.employee(people::SAME_SECTION).await;
+            rb.json(&json!({"employee_id": same_section["id"], "reason": "推薦理由"}))
+        }
+        ("POST", "/api/v1/courses/{id}/applications") => rb.json(&json!({"reason": "志望理由"})),
+        ("POST", "/api/v1/nominations/{id}/events") => {
+            rb.header("If-Match", etag(app, &concrete.replace("/events", "")).await).json(&json!({"event": "cancel"}))
+        }
         ("POST", "/api/v1/courses") => {
             let number = 100 + COUNTER.fetch_add(1, Ordering::Relaxed) % 800;
             rb.json(&json!({"fiscal_year": 2023, "category": "thematic", "number": number,
@@ -254,7 +275,13 @@ async fn every_route_for_every_role() {
         .get_json(&format!("/api/v1/departments/{}", employee["department_id"].as_str().unwrap()), &hr)
         .await;
     let course = catalogue_target(&app).await;
-    let targets = Targets { employee, department, section, course };
+    // The employee of another department applies for the course.
+    let applicant = app.token(people::OTHER_DEPARTMENT, &[Role::Employee]);
+    let path = format!("/api/v1/courses/{}/applications", course["id"].as_str().unwrap());
+    let res = app.post_json(&path, &applicant, &json!({})).await;
+    assert_eq!(res.status(), 201);
+    let nomination: Value = res.json().await.unwrap();
+    let targets = Targets { employee, department, section, course, nomination };
 
     let mut failures = Vec::new();
     for (method, path, expected) in MATRIX {

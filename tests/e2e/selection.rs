@@ -170,3 +170,213 @@ async fn only_hr_designates_and_other_organisations_see_nothing() {
     )
     .await;
 }
+
+/// A published course open to recommendation and application, in a published FY2023 plan.
+async fn open_course(app: &TestApp, headcount: Option<u32>) -> String {
+    plan(app).await;
+    let id = course(
+        app,
+        30,
+        json!([
+            {"route": "recommendation", "conditions": [{"kind": "all_staff"}]},
+            {"route": "application", "conditions": [{"kind": "all_staff"}]}
+        ]),
+        headcount,
+    )
+    .await;
+    let tag = app.get("/api/v1/plans/2023", &app.hr()).await.headers()["etag"].to_str().unwrap().to_string();
+    let res = app
+        .request(Method::POST, "/api/v1/plans/2023/publish", Some(&app.hr()))
+        .header("If-Match", tag)
+        .send();
+    assert_eq!(res.await.unwrap().status(), 200);
+    id
+}
+
+async fn event(app: &TestApp, token: &str, id: &str, name: &str) -> reqwest::Response {
+    let n = app.get_json(&format!("/api/v1/nominations/{id}"), &app.hr()).await;
+    app.request(Method::POST, &format!("/api/v1/nominations/{id}/events"), Some(token))
+        .header("If-Match", format!("\"{}\"", n["version"]))
+        .json(&json!({"event": name}))
+        .send()
+        .await
+        .unwrap()
+}
+
+async fn created(res: reqwest::Response) -> Value {
+    let status = res.status();
+    let body: Value = res.json().await.unwrap();
+    assert_eq!(status, 201, "{body}");
+    body
+}
+
+#[tokio::test]
+async fn an_application_needs_the_section_head_and_hr() {
+    let app = spawn().await;
+    let id = open_course(&app, None).await;
+    let me = app.token(people::EMPLOYEE, &[Role::Employee]);
+    let applied = created(
+        app.post_json(
+            &format!("/api/v1/courses/{id}/applications"),
+            &me,
+            &json!({"reason": "業務で必要なため"}),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(
+        (applied["state"].as_str(), applied["route"].as_str()),
+        (Some("proposed"), Some("application"))
+    );
+    let nid = applied["id"].as_str().unwrap().to_string();
+    // Applying twice is refused.
+    assert_problem(
+        app.post_json(&format!("/api/v1/courses/{id}/applications"), &me, &json!({})).await,
+        409,
+        "conflict",
+    )
+    .await;
+
+    // The applicant cannot confirm their own application, not even as a section head.
+    let me_as_head = app.token(people::EMPLOYEE, &[Role::Employee, Role::SectionHead]);
+    assert_problem(event(&app, &me_as_head, &nid, "confirm").await, 403, "forbidden").await;
+    // HR cannot select before the section head confirms: the state is named.
+    let p = assert_problem(event(&app, &app.hr(), &nid, "select").await, 409, "invalid-transition").await;
+    assert_eq!(p["current_state"], "proposed");
+    // The head of another section cannot confirm; the applicant's own head can.
+    let other_head = app.token(people::DEPARTMENT_HEAD, &[Role::SectionHead]);
+    assert_eq!(event(&app, &other_head, &nid, "confirm").await.status(), 403);
+    let head = app.token(people::SECTION_HEAD, &[Role::SectionHead]);
+    let res = event(&app, &head, &nid, "confirm").await;
+    assert_eq!(res.status(), 200);
+    assert_eq!(res.json::<Value>().await.unwrap()["nomination"]["state"], "confirmed");
+    let res = event(&app, &app.hr(), &nid, "select").await;
+    assert_eq!(res.json::<Value>().await.unwrap()["nomination"]["state"], "selected");
+    let p = assert_problem(event(&app, &app.hr(), &nid, "select").await, 409, "invalid-transition").await;
+    assert_eq!(p["current_state"], "selected");
+    // The applicant sees their nomination; a colleague does not.
+    assert_eq!(app.get(&format!("/api/v1/nominations/{nid}"), &me).await.status(), 200);
+    let colleague = app.token(people::SAME_SECTION, &[Role::Employee]);
+    assert_eq!(app.get(&format!("/api/v1/nominations/{nid}"), &colleague).await.status(), 403);
+    // A stale version is refused.
+    let res = app
+        .request(Method::POST, &format!("/api/v1/nominations/{nid}/events"), Some(&app.hr()))
+        .header("If-Match", "\"1\"")
+        .json(&json!({"event": "notify"}))
+        .send()
+        .await
+        .unwrap();
+    assert_problem(res, 412, "precondition-failed").await;
+}
+
+#[tokio::test]
+async fn section_heads_recommend_their_own_staff_only() {
+    let app = spawn().await;
+    let id = open_course(&app, None).await;
+    let head = app.token(people::SECTION_HEAD, &[Role::SectionHead]);
+    let path = format!("/api/v1/courses/{id}/recommendations");
+    let own = app.employee(people::SAME_SECTION).await;
+    let rec = created(
+        app.post_json(&path, &head, &json!({"employee_id": own["id"], "reason": "窓口改善の担当"})).await,
+    )
+    .await;
+    assert_eq!((rec["state"].as_str(), rec["route"].as_str()), (Some("confirmed"), Some("recommendation")));
+    let other = app.employee(people::SAME_DEPARTMENT).await;
+    let res = app.post_json(&path, &head, &json!({"employee_id": other["id"], "reason": "他課"})).await;
+    assert_problem(res, 403, "forbidden").await;
+    let res = app.post_json(&path, &head, &json!({"employee_id": own["id"], "reason": "再推薦"})).await;
+    assert_problem(res, 409, "conflict").await;
+    let fresh = app.employee(people::EMPLOYEE).await;
+    let res = app.post_json(&path, &head, &json!({"employee_id": fresh["id"], "reason": " "})).await;
+    assert_problem(res, 422, "validation").await;
+    // HR of another organisation finds nothing.
+    let stranger =
+        kenshu_tests::token_for(kenshu_tests::OTHER_ORG, people::OTHER_ORG_EMPLOYEE, &[Role::HrAdmin]);
+    assert_eq!(
+        app.get(&format!("/api/v1/nominations/{}", rec["id"].as_str().unwrap()), &stranger).await.status(),
+        404
+    );
+    let res = app
+        .request(
+            Method::POST,
+            &format!("/api/v1/nominations/{}/events", rec["id"].as_str().unwrap()),
+            Some(&stranger),
+        )
+        .header("If-Match", "\"1\"")
+        .json(&json!({"event": "select"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 404);
+}
+
+#[tokio::test]
+async fn concurrent_selections_never_overbook_the_last_place() {
+    let app = spawn().await;
+    let id = open_course(&app, Some(1)).await;
+    let head = app.token(people::SECTION_HEAD, &[Role::SectionHead]);
+    // Five confirmed recommendations from the head's own section (S0101: staff 10003 … 10016).
+    let mut ids = Vec::new();
+    for no in ["10003", "10004", "10005", "10006", "10007"] {
+        let e = app.employee(no).await;
+        let body = json!({"employee_id": e["id"], "reason": "推薦"});
+        let rec =
+            created(app.post_json(&format!("/api/v1/courses/{id}/recommendations"), &head, &body).await)
+                .await;
+        ids.push(rec["id"].as_str().unwrap().to_string());
+    }
+    let hr = app.hr();
+    let results = futures_util::future::join_all(ids.iter().map(|nid| {
+        let app = &app;
+        let hr = hr.clone();
+        async move {
+            app.request(Method::POST, &format!("/api/v1/nominations/{nid}/events"), Some(&hr))
+                .header("If-Match", "\"1\"")
+                .json(&json!({"event": "select"}))
+                .send()
+                .await
+                .unwrap()
+                .status()
+                .as_u16()
+        }
+    }))
+    .await;
+    assert_eq!(results.iter().filter(|s| **s == 200).count(), 1, "{results:?}");
+    assert_eq!(results.iter().filter(|s| **s == 409).count(), 4, "{results:?}");
+    let list = app.get_json(&format!("/api/v1/courses/{id}/nominations"), &hr).await;
+    assert_eq!(list["counts"]["by_state"]["selected"], 1);
+}
+
+#[tokio::test]
+async fn a_cancellation_gives_the_place_to_the_first_waiting() {
+    let app = spawn().await;
+    let id = open_course(&app, Some(1)).await;
+    let head = app.token(people::SECTION_HEAD, &[Role::SectionHead]);
+    let mut ids = Vec::new();
+    for no in [people::EMPLOYEE, people::SAME_SECTION, "10011"] {
+        let e = app.employee(no).await;
+        let body = json!({"employee_id": e["id"], "reason": "推薦"});
+        let rec =
+            created(app.post_json(&format!("/api/v1/courses/{id}/recommendations"), &head, &body).await)
+                .await;
+        ids.push(rec["id"].as_str().unwrap().to_string());
+    }
+    let hr = app.hr();
+    assert_eq!(event(&app, &hr, &ids[0], "select").await.status(), 200);
+    assert_problem(event(&app, &hr, &ids[1], "select").await, 409, "conflict").await;
+    assert_eq!(event(&app, &hr, &ids[1], "waitlist").await.status(), 200);
+    assert_eq!(event(&app, &hr, &ids[2], "waitlist").await.status(), 200);
+    // The selected trainee withdraws: the first on the waiting list moves up.
+    let me = app.token(people::EMPLOYEE, &[Role::Employee]);
+    let res = event(&app, &me, &ids[0], "cancel").await;
+    assert_eq!(res.status(), 200);
+    let body: Value = res.json().await.unwrap();
+    assert_eq!(body["nomination"]["state"], "cancelled");
+    assert_eq!(body["promoted"]["id"], ids[1].as_str());
+    assert_eq!(body["promoted"]["state"], "selected");
+    let third = app.get_json(&format!("/api/v1/nominations/{}", ids[2]), &hr).await;
+    assert_eq!(third["state"], "waitlisted");
+    // A colleague cannot cancel someone else's place.
+    let colleague = app.token(people::SAME_SECTION, &[Role::Employee]);
+    assert_eq!(event(&app, &colleague, &ids[2], "cancel").await.status(), 403);
+}

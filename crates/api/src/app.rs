@@ -111,6 +111,18 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                 .route(web::get().to(selection::list_nominations)),
         )
         .service(
+            resource("/api/v1/courses/{id}/recommendations", "POST")
+                .route(web::post().to(selection::recommend)),
+        )
+        .service(
+            resource("/api/v1/courses/{id}/applications", "POST").route(web::post().to(selection::apply)),
+        )
+        .service(resource("/api/v1/nominations/{id}", "GET").route(web::get().to(selection::get_nomination)))
+        .service(
+            resource("/api/v1/nominations/{id}/events", "POST")
+                .route(web::post().to(selection::nomination_event)),
+        )
+        .service(
             resource("/api/v1/plans/{fiscal_year}/designation", "POST")
                 .route(web::post().to(selection::designate_plan)),
         )

@@ -31,6 +31,7 @@ use crate::routes::{audit, catalogue, catalogue_files, employees, health, import
         catalogue::list_courses, catalogue::create_course, catalogue::get_course, catalogue::update_course,
         catalogue::course_history, catalogue::course_eligible, catalogue::my_courses, catalogue::create_session, catalogue::update_session, catalogue::delete_session,
         selection::designate_course, selection::designate_plan, selection::list_nominations,
+        selection::recommend, selection::apply, selection::get_nomination, selection::nomination_event,
         audit::list,
     ),
     components(schemas(Problem, FieldErrorDto, RowErrorDto, employees::EmployeeSortParam, import::EncodingParam)),

@@ -39,6 +39,9 @@ pub struct Problem {
     /// The version the resource has now, for `precondition-failed`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub current_version: Option<i32>,
+    /// The state the object is in, for `invalid-transition`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub current_state: Option<String>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -72,6 +75,9 @@ pub enum ApiError {
     Conflict(String),
     #[error("the resource has changed since you read it; read it again and reapply your change")]
     PreconditionFailed { current: i32 },
+    /// A state machine refused the move: 409, naming the state the object is in.
+    #[error("{message}")]
+    InvalidTransition { state: String, message: String },
     #[error("send If-Match with the ETag of the resource you read")]
     PreconditionRequired,
     #[error("{0}")]
@@ -100,6 +106,9 @@ impl ApiError {
                 (StatusCode::UNPROCESSABLE_ENTITY, "validation", "The request has invalid fields")
             }
             Conflict(_) => (StatusCode::CONFLICT, "conflict", "Conflict with the current state"),
+            InvalidTransition { .. } => {
+                (StatusCode::CONFLICT, "invalid-transition", "Not possible in the current state")
+            }
             PreconditionFailed { .. } => {
                 (StatusCode::PRECONDITION_FAILED, "precondition-failed", "The resource has changed")
             }
@@ -157,6 +166,10 @@ impl ApiError {
             },
             current_version: match self {
                 ApiError::PreconditionFailed { current } => Some(*current),
+                _ => None,
+            },
+            current_state: match self {
+                ApiError::InvalidTransition { state, .. } => Some(state.clone()),
                 _ => None,
             },
         }

@@ -99,6 +99,10 @@ pub enum Action<'a> {
     RunDesignation,
     /// A course's nominations with names, and their counts.
     ReadNominations,
+    /// 推薦: a section head recommends this employee (own section only).
+    Recommend(&'a EmployeePlacement),
+    /// 公募への申込: the caller applies for themself.
+    Apply,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
@@ -186,6 +190,13 @@ pub fn authorize(p: &Principal, action: Action<'_>) -> Result<(), Denied> {
         Action::ImportRoster | Action::ImportCatalogue => p.has_any(&[HrAdmin, Importer]),
         Action::ExportCatalogue => p.has_any(&[HrAdmin, Auditor, Importer]),
         Action::RunDesignation => p.has(HrAdmin),
+        Action::Recommend(target) => {
+            if target.org_id != p.org_id {
+                return Err(Denied::NotFound);
+            }
+            p.has(SectionHead) && p.headed_sections.contains(&target.section_id)
+        }
+        Action::Apply => p.has(Employee) && p.employee.is_some(),
         Action::ReadNominations => p.has_any(&[HrAdmin, Auditor]),
         Action::ReadOrgStructure => !p.roles.is_empty(),
         Action::ReadAudit | Action::ReadDraftCatalogue | Action::PreviewAudience => {
@@ -313,6 +324,19 @@ mod tests {
         assert_eq!(authorize(&principal(&[Role::Auditor]), Action::ReadDraftCatalogue), Ok(()));
         assert_eq!(authorize(&principal(&[Role::HrAdmin]), Action::WriteCatalogue), Ok(()));
         assert_eq!(authorize(&principal(&[Role::Auditor]), Action::WriteCatalogue), Err(Denied::Forbidden));
+    }
+
+    #[test]
+    fn section_heads_recommend_their_own_section_only() {
+        let mut p = principal(&[Role::SectionHead]);
+        p.headed_sections = vec![id(SEC_A)];
+        assert_eq!(authorize(&p, Action::Recommend(&placement(101, SEC_A, DEP_X))), Ok(()));
+        assert_eq!(authorize(&p, Action::Recommend(&placement(102, SEC_B, DEP_X))), Err(Denied::Forbidden));
+        let hr = principal(&[Role::HrAdmin]);
+        assert_eq!(authorize(&hr, Action::Recommend(&placement(101, SEC_A, DEP_X))), Err(Denied::Forbidden));
+        assert_eq!(authorize(&principal(&[Role::Employee]), Action::Apply), Ok(()));
+        let outsider = Principal { employee: None, ..principal(&[Role::Employee]) };
+        assert_eq!(authorize(&outsider, Action::Apply), Err(Denied::Forbidden));
     }
 
     #[test]

@@ -135,6 +135,40 @@ pub enum Actor {
     Nominee,
 }
 
+/// The capacities in which a caller acts on a nomination. A section head who is the nominee
+/// acts as the nominee only: nobody confirms their own application.
+pub fn actors(is_hr: bool, heads_nominees_section: bool, is_nominee: bool) -> Vec<Actor> {
+    let mut out = Vec::new();
+    if is_hr {
+        out.push(Actor::Hr);
+    }
+    if heads_nominees_section && !is_nominee {
+        out.push(Actor::OwnSectionHead);
+    }
+    if is_nominee {
+        out.push(Actor::Nominee);
+    }
+    out
+}
+
+/// Try `event` in each capacity the caller has: the first that may cause it wins. Not allowed in
+/// any capacity is `NotYours`; allowed but not from this state is `NotFromState`.
+pub fn transition_as(
+    state: NominationState,
+    event: Event,
+    actors: &[Actor],
+) -> Result<NominationState, TransitionError> {
+    let mut error = TransitionError::NotYours { event };
+    for actor in actors {
+        match transition(state, event, *actor) {
+            Ok(next) => return Ok(next),
+            Err(e @ TransitionError::NotFromState { .. }) => error = e,
+            Err(_) => {}
+        }
+    }
+    Err(error)
+}
+
 /// An illegal move: 409, naming the current state.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 pub enum TransitionError {
@@ -264,6 +298,24 @@ mod tests {
         );
         assert!(transition(S::Completed, Event::Cancel, Actor::Hr).is_err());
         assert!(transition(S::Cancelled, Event::Cancel, Actor::Hr).is_err());
+    }
+
+    #[test]
+    fn a_head_never_confirms_their_own_application() {
+        let me = actors(false, true, true);
+        assert_eq!(me, vec![Actor::Nominee]);
+        assert_eq!(
+            transition_as(S::Proposed, Event::Confirm, &me),
+            Err(TransitionError::NotYours { event: Event::Confirm })
+        );
+        let head = actors(false, true, false);
+        assert_eq!(transition_as(S::Proposed, Event::Confirm, &head), Ok(S::Confirmed));
+        // HR and nominee at once: allowed to cancel, but not from a finished state.
+        let both = actors(true, false, true);
+        assert_eq!(
+            transition_as(S::Completed, Event::Cancel, &both),
+            Err(TransitionError::NotFromState { state: S::Completed, event: Event::Cancel })
+        );
     }
 
     #[test]

@@ -2,21 +2,26 @@
 
 use std::collections::BTreeMap;
 
-use actix_web::{web, HttpResponse};
+use actix_web::http::{header, StatusCode};
+use actix_web::{web, HttpRequest, HttpResponse};
 use chrono::{DateTime, Utc};
 use kenshu_domain::audience::Route;
-use kenshu_domain::auth::{authorize, Action};
+use kenshu_domain::auth::{authorize, Action, Role};
 use kenshu_domain::calendar::FiscalYear;
-use kenshu_domain::selection::NominationState;
+use kenshu_domain::catalogue::CourseStatus;
+use kenshu_domain::selection::{actors, transition_as, Event, NominationState, TransitionError};
+use kenshu_persistence::entities::nomination;
 use kenshu_persistence::repo::catalogue::{self, CourseRecord};
+use kenshu_persistence::repo::employee::{self as employee_repo, roster_members};
 use kenshu_persistence::repo::org;
 use kenshu_persistence::repo::selection::{self as repo, DesignationOutcome, EmployeeRef, NominationFilter};
+use kenshu_persistence::repo::RepoError;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
 use crate::auth::Auth;
-use crate::http::{encode_cursor, page_request};
+use crate::http::{encode_cursor, if_match, json_with_etag, page_request};
 use crate::problem::{ApiError, ApiResult, Problem};
 use crate::state::AppState;
 
@@ -267,4 +272,260 @@ pub async fn list_nominations(
         items,
         next_cursor: encode_cursor(scope, result.next),
     }))
+}
+
+// ---------------------------------------------------------------------------------------------
+// One nomination: read, recommend, apply, and move through the states
+
+async fn nomination_dto(state: &AppState, org_id: Uuid, n: &nomination::Model) -> ApiResult<NominationDto> {
+    let e = employee_repo::get(state.db.conn(), org_id, n.employee_id).await?;
+    Ok(NominationDto {
+        id: n.id,
+        course_id: n.course_id,
+        session_id: n.session_id,
+        employee: EmployeeRefDto {
+            id: e.model.id,
+            employee_no: e.model.employee_no.clone(),
+            name: e.model.name.clone(),
+        },
+        section_id: e.model.section_id,
+        route: Route::parse(&n.route).unwrap_or(Route::Application),
+        state: NominationState::parse(&n.state).unwrap_or(NominationState::Cancelled),
+        reason: n.reason.clone(),
+        proposed_by: n.proposed_by.clone(),
+        decided_by: n.decided_by.clone(),
+        decided_at: n.decided_at,
+        version: n.version,
+        created_at: n.created_at,
+        updated_at: n.updated_at,
+    })
+}
+
+/// Read one nomination: HR and auditors, the nominee, and those who may see the nominee
+/// (their section and department heads).
+#[utoipa::path(get, operation_id = "get_nomination", path = "/api/v1/nominations/{id}", tag = "selection",
+    params(("id" = Uuid, Path)),
+    responses((status = 200, body = NominationDto, headers(("ETag" = String))),
+        (status = 404, description = "No such nomination in your organisation", body = Problem, content_type = "application/problem+json")))]
+pub async fn get_nomination(
+    state: web::Data<AppState>,
+    auth: Auth,
+    id: web::Path<Uuid>,
+) -> ApiResult<HttpResponse> {
+    let org_id = auth.principal.org_id;
+    let n = repo::get(state.db.conn(), org_id, *id).await?;
+    let nominee = employee_repo::get(state.db.conn(), org_id, n.employee_id).await?;
+    authorize(&auth.principal, Action::ReadEmployee(&nominee.placement()))?;
+    Ok(json_with_etag(StatusCode::OK, n.version, &nomination_dto(&state, org_id, &n).await?))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"event": "select"}))]
+pub struct NominationEventInput {
+    /// confirm / reject (the nominee's section head, applications); select, waitlist, decline,
+    /// notify, complete (HR); cancel (HR, or the nominee for their own).
+    pub event: Event,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct NominationEventResult {
+    pub nomination: NominationDto,
+    /// The first waiting nomination that moved up into the place a cancellation freed.
+    pub promoted: Option<NominationDto>,
+}
+
+/// Move a nomination through its states. Requires `If-Match` with its ETag. Selecting needs a
+/// free place on the course and its session; cancelling a place gives it to the first waiting.
+#[utoipa::path(post, operation_id = "nomination_event", path = "/api/v1/nominations/{id}/events", tag = "selection",
+    request_body = NominationEventInput,
+    params(("id" = Uuid, Path), ("If-Match" = String, Header, description = "ETag of the nomination read")),
+    responses((status = 200, body = NominationEventResult, headers(("ETag" = String))),
+        (status = 404, description = "No such nomination", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Not possible in the current state (invalid-transition, with current_state), or no place left (conflict)", body = Problem, content_type = "application/problem+json"),
+        (status = 412, description = "Changed since read", body = Problem, content_type = "application/problem+json"),
+        (status = 428, description = "If-Match missing", body = Problem, content_type = "application/problem+json")))]
+pub async fn nomination_event(
+    state: web::Data<AppState>,
+    auth: Auth,
+    req: HttpRequest,
+    id: web::Path<Uuid>,
+    body: web::Json<NominationEventInput>,
+) -> ApiResult<HttpResponse> {
+    let org_id = auth.principal.org_id;
+    let n = repo::get(state.db.conn(), org_id, *id).await?;
+    let nominee = employee_repo::get(state.db.conn(), org_id, n.employee_id).await?.placement();
+    let p = &auth.principal;
+    let sees = authorize(p, Action::ReadEmployee(&nominee)).is_ok();
+    let is_nominee = p.employee.as_ref().is_some_and(|e| e.employee_id == n.employee_id);
+    let heads = p.has(Role::SectionHead) && p.headed_sections.contains(&nominee.section_id);
+    let capacities = actors(p.has(Role::HrAdmin), heads, is_nominee);
+    if !sees && capacities.is_empty() {
+        return Err(ApiError::Forbidden);
+    }
+    let event = body.event;
+    let current = NominationState::parse(&n.state).unwrap_or(NominationState::Cancelled);
+    let next = transition_as(current, event, &capacities).map_err(|e| match e {
+        TransitionError::NotYours { .. } => ApiError::Forbidden,
+        TransitionError::NotFromState { state, .. } => {
+            ApiError::InvalidTransition { state: state.as_str().into(), message: e.to_string() }
+        }
+    })?;
+    let version = if_match(&req)?;
+    let txn = state.db.begin_write().await?;
+    let outcome = repo::apply_event(&*txn, &auth.actor(), *id, version, event, next).await?;
+    txn.commit().await?;
+    let result = NominationEventResult {
+        nomination: nomination_dto(&state, org_id, &outcome.nomination).await?,
+        promoted: match &outcome.promoted {
+            Some(m) => Some(nomination_dto(&state, org_id, m).await?),
+            None => None,
+        },
+    };
+    Ok(json_with_etag(StatusCode::OK, outcome.nomination.version, &result))
+}
+
+/// A course staff may be put forward for: published, in a published plan, and with a rule of
+/// `route` that matches the employee.
+async fn open_for(
+    state: &AppState,
+    org_id: Uuid,
+    course_id: Uuid,
+    employee_id: Uuid,
+    route: Route,
+) -> ApiResult<CourseRecord> {
+    let course = catalogue::get_course(state.db.conn(), org_id, course_id).await?;
+    if course.status() != CourseStatus::Published
+        || !catalogue::plan_published(state.db.conn(), &course).await?
+    {
+        return Err(ApiError::NotFound);
+    }
+    let ladder = org::ladder(state.db.conn(), org_id).await?;
+    let members = roster_members(state.db.conn(), org_id, Some(employee_id)).await?;
+    let member =
+        members.first().ok_or_else(|| ApiError::validation("employee_id", "is not an active employee"))?;
+    let fy = course.fiscal_year();
+    let matches =
+        course.rules.iter().any(|r| r.route == route && r.matches(&member.candidate(), fy, &ladder));
+    if !matches {
+        return Err(ApiError::validation(
+            "employee_id",
+            format!("no {} rule of this course matches the employee", route.japanese()),
+        ));
+    }
+    Ok(course)
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"employee_id": "01939a4e-7c1a-7d2e-8f00-000000000001", "reason": "窓口業務の改善を担当するため"}))]
+pub struct RecommendationInput {
+    pub employee_id: Uuid,
+    /// A session of the course, when the course has several.
+    pub session_id: Option<Uuid>,
+    /// 推薦理由
+    #[schema(min_length = 1, max_length = 1000)]
+    pub reason: String,
+}
+
+fn reason_text(reason: Option<String>, required: bool) -> ApiResult<Option<String>> {
+    let r = reason.map(|r| r.trim().to_string()).filter(|r| !r.is_empty());
+    match &r {
+        None if required => Err(ApiError::validation("reason", "is required")),
+        Some(t) if t.chars().count() > 1000 => {
+            Err(ApiError::validation("reason", "must be at most 1000 characters"))
+        }
+        _ => Ok(r),
+    }
+}
+
+/// 推薦: a section head recommends a member of their own section for a course with a
+/// recommendation rule that matches them; HR then selects.
+#[utoipa::path(post, operation_id = "recommend", path = "/api/v1/courses/{id}/recommendations", tag = "selection",
+    request_body = RecommendationInput, params(("id" = Uuid, Path)),
+    responses((status = 201, body = NominationDto, headers(("ETag" = String), ("Location" = String))),
+        (status = 404, description = "No such published course", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Already nominated for the course", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "No recommendation rule matches the employee, or invalid fields", body = Problem, content_type = "application/problem+json")))]
+pub async fn recommend(
+    state: web::Data<AppState>,
+    auth: Auth,
+    id: web::Path<Uuid>,
+    body: web::Json<RecommendationInput>,
+) -> ApiResult<HttpResponse> {
+    let org_id = auth.principal.org_id;
+    let body = body.into_inner();
+    if !auth.principal.has(Role::SectionHead) {
+        return Err(ApiError::Forbidden);
+    }
+    let nominee = match employee_repo::get(state.db.conn(), org_id, body.employee_id).await {
+        Ok(e) => e,
+        Err(RepoError::NotFound) => return Err(ApiError::validation("employee_id", "no such employee")),
+        Err(e) => return Err(e.into()),
+    };
+    authorize(&auth.principal, Action::Recommend(&nominee.placement()))?;
+    let reason = reason_text(Some(body.reason), true)?;
+    open_for(&state, org_id, *id, body.employee_id, Route::Recommendation).await?;
+    let txn = state.db.begin_write().await?;
+    let n = repo::create(
+        &*txn,
+        &auth.actor(),
+        *id,
+        body.employee_id,
+        Route::Recommendation,
+        body.session_id,
+        reason,
+    )
+    .await?;
+    txn.commit().await?;
+    created_nomination(&state, org_id, &n).await
+}
+
+async fn created_nomination(
+    state: &AppState,
+    org_id: Uuid,
+    n: &nomination::Model,
+) -> ApiResult<HttpResponse> {
+    let mut res = json_with_etag(StatusCode::CREATED, n.version, &nomination_dto(state, org_id, n).await?);
+    res.headers_mut().insert(
+        header::LOCATION,
+        header::HeaderValue::from_str(&format!("/api/v1/nominations/{}", n.id)).expect("ASCII"),
+    );
+    Ok(res)
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"reason": "業務で必要なため"}))]
+pub struct ApplicationInput {
+    pub session_id: Option<Uuid>,
+    /// 志望理由
+    #[schema(max_length = 1000)]
+    pub reason: Option<String>,
+}
+
+/// 公募への申込: the caller applies for a published course with an application rule that matches
+/// them. Their section head confirms it; HR then selects.
+#[utoipa::path(post, operation_id = "apply", path = "/api/v1/courses/{id}/applications", tag = "selection",
+    request_body = ApplicationInput, params(("id" = Uuid, Path)),
+    responses((status = 201, body = NominationDto, headers(("ETag" = String), ("Location" = String))),
+        (status = 404, description = "No such published course", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Already nominated for the course", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "No application rule matches you, or invalid fields", body = Problem, content_type = "application/problem+json")))]
+pub async fn apply(
+    state: web::Data<AppState>,
+    auth: Auth,
+    id: web::Path<Uuid>,
+    body: web::Json<ApplicationInput>,
+) -> ApiResult<HttpResponse> {
+    authorize(&auth.principal, Action::Apply)?;
+    let org_id = auth.principal.org_id;
+    let me = auth.principal.employee.as_ref().ok_or(ApiError::Forbidden)?.employee_id;
+    let body = body.into_inner();
+    let reason = reason_text(body.reason, false)?;
+    open_for(&state, org_id, *id, me, Route::Application).await?;
+    let txn = state.db.begin_write().await?;
+    let n = repo::create(&*txn, &auth.actor(), *id, me, Route::Application, body.session_id, reason).await?;
+    txn.commit().await?;
+    created_nomination(&state, org_id, &n).await
 }

@@ -14,7 +14,7 @@ use crate::entities::audit_log;
 /// One change to record.
 #[derive(Debug, Clone)]
 pub struct Change {
-    pub action: &'static str,
+    pub action: std::borrow::Cow<'static, str>,
     pub entity_type: &'static str,
     pub entity_id: Option<Uuid>,
     pub before: Option<String>,
@@ -29,8 +29,19 @@ impl Change {
         before: Option<&T>,
         after: Option<&T>,
     ) -> Self {
+        Self::new_owned(action, entity_type, entity_id, before, after)
+    }
+
+    /// The same, with an action name made at run time (`nomination.select`).
+    pub fn new_owned<T: Serialize>(
+        action: impl Into<std::borrow::Cow<'static, str>>,
+        entity_type: &'static str,
+        entity_id: Option<Uuid>,
+        before: Option<&T>,
+        after: Option<&T>,
+    ) -> Self {
         let json = |v: Option<&T>| v.map(|v| serde_json::to_string(v).expect("records serialise"));
-        Self { action, entity_type, entity_id, before: json(before), after: json(after) }
+        Self { action: action.into(), entity_type, entity_id, before: json(before), after: json(after) }
     }
 }
 

@@ -5,8 +5,11 @@ use std::collections::{BTreeMap, HashMap};
 use kenshu_domain::audience::Route;
 use kenshu_domain::calendar::FiscalYear;
 use kenshu_domain::org::GradeLadder;
-use kenshu_domain::selection::{designation_diff, places_left, NominationState};
-use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+use kenshu_domain::selection::{designation_diff, places_left, Event, NominationState};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DbBackend, DbErr, EntityTrait, PaginatorTrait,
+    QueryFilter, QueryOrder, QuerySelect,
+};
 use uuid::Uuid;
 
 use super::audit::{self, Change};
@@ -14,7 +17,7 @@ use super::catalogue::CourseRecord;
 use super::employee::{roster_members, RosterMember};
 use super::{now, Actor, Page, PageRequest, RepoError};
 use crate::bulk::{self, OnKey};
-use crate::entities::{employee, nomination};
+use crate::entities::{course, course_session, employee, nomination};
 
 /// An employee as selection reports name them.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -280,4 +283,218 @@ pub async fn list(
         })
         .collect();
     Ok(Page { items, next: page.next })
+}
+
+pub async fn get(
+    conn: &impl ConnectionTrait,
+    org_id: Uuid,
+    id: Uuid,
+) -> Result<nomination::Model, RepoError> {
+    nomination::Entity::find_by_id(id)
+        .filter(nomination::Column::OrgId.eq(org_id))
+        .one(conn)
+        .await?
+        .ok_or(RepoError::NotFound)
+}
+
+/// Hold the course's places for the rest of the transaction, so two selections cannot both take
+/// the last one. PostgreSQL locks the course row; SQLite has no row locks, and its writes are
+/// already serialised by `Db::begin_write`'s immediate transaction.
+async fn lock_course(
+    conn: &impl ConnectionTrait,
+    org_id: Uuid,
+    course_id: Uuid,
+) -> Result<course::Model, RepoError> {
+    let mut q = course::Entity::find_by_id(course_id).filter(course::Column::OrgId.eq(org_id));
+    if conn.get_database_backend() == DbBackend::Postgres {
+        q = q.lock_exclusive();
+    }
+    q.one(conn).await?.ok_or(RepoError::NotFound)
+}
+
+/// Places held on the course, or on one of its sessions.
+async fn held(
+    conn: &impl ConnectionTrait,
+    org_id: Uuid,
+    course_id: Uuid,
+    session_id: Option<Uuid>,
+) -> Result<u64, DbErr> {
+    let mut q = nomination::Entity::find()
+        .filter(nomination::Column::OrgId.eq(org_id))
+        .filter(nomination::Column::CourseId.eq(course_id))
+        .filter(nomination::Column::State.is_in(
+            NominationState::ALL.into_iter().filter(|s| s.holds_place()).map(NominationState::as_str),
+        ));
+    if let Some(s) = session_id {
+        q = q.filter(nomination::Column::SessionId.eq(s));
+    }
+    q.count(conn).await
+}
+
+/// Is there a place for one more on the course (its headcount) and on the session (its
+/// capacity)? `None` limits mean no limit.
+async fn has_place(
+    conn: &impl ConnectionTrait,
+    org_id: Uuid,
+    course: &course::Model,
+    session_id: Option<Uuid>,
+) -> Result<Result<(), String>, RepoError> {
+    let taken = held(conn, org_id, course.id, None).await?;
+    if places_left(course.headcount.map(|h| h as u32), taken) == Some(0) {
+        return Ok(Err(format!("the course's {} places are taken", course.headcount.unwrap_or(0))));
+    }
+    if let Some(sid) = session_id {
+        let session = course_session::Entity::find_by_id(sid)
+            .filter(course_session::Column::OrgId.eq(org_id))
+            .one(conn)
+            .await?
+            .ok_or(RepoError::NotFound)?;
+        let taken = held(conn, org_id, course.id, Some(sid)).await?;
+        if places_left(session.capacity.map(|c| c as u32), taken) == Some(0) {
+            return Ok(Err(format!("the session's {} places are taken", session.capacity.unwrap_or(0))));
+        }
+    }
+    Ok(Ok(()))
+}
+
+/// A new nomination by recommendation or application (designations come from [`designate`]).
+pub async fn create(
+    conn: &impl ConnectionTrait,
+    actor: &Actor,
+    course_id: Uuid,
+    employee_id: Uuid,
+    route: Route,
+    session_id: Option<Uuid>,
+    reason: Option<String>,
+) -> Result<nomination::Model, RepoError> {
+    if let Some(sid) = session_id {
+        let found = course_session::Entity::find_by_id(sid)
+            .filter(course_session::Column::OrgId.eq(actor.org_id))
+            .filter(course_session::Column::CourseId.eq(course_id))
+            .one(conn)
+            .await?;
+        if found.is_none() {
+            return Err(RepoError::Invalid(vec![kenshu_domain::FieldError::new(
+                "session_id",
+                "is not a session of this course",
+            )]));
+        }
+    }
+    let at = now();
+    let model = nomination::Model {
+        id: Uuid::now_v7(),
+        org_id: actor.org_id,
+        course_id,
+        session_id,
+        employee_id,
+        route: route.as_str().into(),
+        state: NominationState::initial(route).as_str().into(),
+        reason,
+        proposed_by: actor.subject.chars().take(100).collect(),
+        decided_by: None,
+        decided_at: None,
+        version: 1,
+        created_at: at,
+        updated_at: at,
+    };
+    nomination::Entity::insert(nomination::ActiveModel::from(model.clone()))
+        .exec_without_returning(conn)
+        .await
+        .map_err(|e| RepoError::from_write(e, "this employee is already nominated for the course"))?;
+    let action = match route {
+        Route::Recommendation => "nomination.recommend",
+        _ => "nomination.apply",
+    };
+    audit::record(conn, actor, Change::new(action, "nomination", Some(model.id), None, Some(&model))).await?;
+    Ok(model)
+}
+
+/// The result of an event: the nomination, and the first waiting one that moved up into the
+/// place a cancellation freed.
+#[derive(Debug, Clone)]
+pub struct EventOutcome {
+    pub nomination: nomination::Model,
+    pub promoted: Option<nomination::Model>,
+}
+
+async fn save(
+    conn: &impl ConnectionTrait,
+    actor: &Actor,
+    action: &str,
+    before: &nomination::Model,
+    state: NominationState,
+) -> Result<nomination::Model, RepoError> {
+    let at = now();
+    let after = nomination::Model {
+        state: state.as_str().into(),
+        decided_by: Some(actor.subject.chars().take(100).collect()),
+        decided_at: Some(at),
+        version: before.version + 1,
+        updated_at: at,
+        ..before.clone()
+    };
+    let res = nomination::Entity::update_many()
+        .set(nomination::ActiveModel::from(after.clone()).reset_all())
+        .filter(nomination::Column::Id.eq(before.id))
+        .filter(nomination::Column::Version.eq(before.version))
+        .exec(conn)
+        .await?;
+    if res.rows_affected == 0 {
+        return Err(RepoError::Stale { current: before.version + 1 });
+    }
+    let change = Change::new_owned(
+        format!("nomination.{action}"),
+        "nomination",
+        Some(before.id),
+        Some(before),
+        Some(&after),
+    );
+    audit::record(conn, actor, change).await?;
+    Ok(after)
+}
+
+/// Move a nomination to `next` (already checked by `selection::transition` for `event`). A
+/// selection needs a free place; a cancellation that frees a place gives it to the first
+/// nomination waiting for the same course (and session).
+pub async fn apply_event(
+    conn: &impl ConnectionTrait,
+    actor: &Actor,
+    id: Uuid,
+    expected_version: i32,
+    event: Event,
+    next: NominationState,
+) -> Result<EventOutcome, RepoError> {
+    let current = get(conn, actor.org_id, id).await?;
+    let course = lock_course(conn, actor.org_id, current.course_id).await?;
+    // Read again under the lock: the state may have moved since the caller checked it.
+    let current = get(conn, actor.org_id, id).await?;
+    if current.version != expected_version {
+        return Err(RepoError::Stale { current: current.version });
+    }
+    let state = NominationState::parse(&current.state).unwrap_or(NominationState::Cancelled);
+    if next == NominationState::Selected {
+        if let Err(why) = has_place(conn, actor.org_id, &course, current.session_id).await? {
+            return Err(RepoError::Conflict(format!(
+                "no place left: {why}; wait-list the nomination instead"
+            )));
+        }
+    }
+    let nomination = save(conn, actor, event.as_str(), &current, next).await?;
+    let mut promoted = None;
+    if event == Event::Cancel && state.holds_place() {
+        let mut q = nomination::Entity::find()
+            .filter(nomination::Column::OrgId.eq(actor.org_id))
+            .filter(nomination::Column::CourseId.eq(course.id))
+            .filter(nomination::Column::State.eq(NominationState::Waitlisted.as_str()));
+        q = match current.session_id {
+            Some(s) => q.filter(nomination::Column::SessionId.eq(s)),
+            None => q.filter(nomination::Column::SessionId.is_null()),
+        };
+        if let Some(first) = q.order_by_asc(nomination::Column::Id).one(conn).await? {
+            if has_place(conn, actor.org_id, &course, first.session_id).await?.is_ok() {
+                promoted = Some(save(conn, actor, "promote", &first, NominationState::Selected).await?);
+            }
+        }
+    }
+    Ok(EventOutcome { nomination, promoted })
 }
