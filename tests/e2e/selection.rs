@@ -203,6 +203,19 @@ async fn event(app: &TestApp, token: &str, id: &str, name: &str) -> reqwest::Res
         .unwrap()
 }
 
+/// The head of S0101 recommends these staff of S0101; the nominations' ids, in order.
+async fn recommend_all(app: &TestApp, course: &str, staff: &[&str]) -> Vec<String> {
+    let head = app.token(people::SECTION_HEAD, &[Role::SectionHead]);
+    let mut ids = Vec::new();
+    for no in staff {
+        let e = app.employee(no).await;
+        let body = json!({"employee_id": e["id"], "reason": "推薦"});
+        let res = app.post_json(&format!("/api/v1/courses/{course}/recommendations"), &head, &body).await;
+        ids.push(created(res).await["id"].as_str().unwrap().to_string());
+    }
+    ids
+}
+
 async fn created(res: reqwest::Response) -> Value {
     let status = res.status();
     let body: Value = res.json().await.unwrap();
@@ -314,17 +327,8 @@ async fn section_heads_recommend_their_own_staff_only() {
 async fn concurrent_selections_never_overbook_the_last_place() {
     let app = spawn().await;
     let id = open_course(&app, Some(1)).await;
-    let head = app.token(people::SECTION_HEAD, &[Role::SectionHead]);
     // Five confirmed recommendations from the head's own section (S0101: staff 10003 … 10016).
-    let mut ids = Vec::new();
-    for no in ["10003", "10004", "10005", "10006", "10007"] {
-        let e = app.employee(no).await;
-        let body = json!({"employee_id": e["id"], "reason": "推薦"});
-        let rec =
-            created(app.post_json(&format!("/api/v1/courses/{id}/recommendations"), &head, &body).await)
-                .await;
-        ids.push(rec["id"].as_str().unwrap().to_string());
-    }
+    let ids = recommend_all(&app, &id, &["10003", "10004", "10005", "10006", "10007"]).await;
     let hr = app.hr();
     let results = futures_util::future::join_all(ids.iter().map(|nid| {
         let app = &app;
@@ -351,16 +355,7 @@ async fn concurrent_selections_never_overbook_the_last_place() {
 async fn a_cancellation_gives_the_place_to_the_first_waiting() {
     let app = spawn().await;
     let id = open_course(&app, Some(1)).await;
-    let head = app.token(people::SECTION_HEAD, &[Role::SectionHead]);
-    let mut ids = Vec::new();
-    for no in [people::EMPLOYEE, people::SAME_SECTION, "10011"] {
-        let e = app.employee(no).await;
-        let body = json!({"employee_id": e["id"], "reason": "推薦"});
-        let rec =
-            created(app.post_json(&format!("/api/v1/courses/{id}/recommendations"), &head, &body).await)
-                .await;
-        ids.push(rec["id"].as_str().unwrap().to_string());
-    }
+    let ids = recommend_all(&app, &id, &[people::EMPLOYEE, people::SAME_SECTION, "10011"]).await;
     let hr = app.hr();
     assert_eq!(event(&app, &hr, &ids[0], "select").await.status(), 200);
     assert_problem(event(&app, &hr, &ids[1], "select").await, 409, "conflict").await;
