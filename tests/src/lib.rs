@@ -6,6 +6,8 @@
 //! gets a copy: a file copy on SQLite, `CREATE DATABASE … TEMPLATE` on PostgreSQL. Test
 //! databases are dropped when the test ends, even when it fails.
 
+pub mod bench;
+
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;

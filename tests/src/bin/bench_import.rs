@@ -9,7 +9,8 @@
 use std::fmt::Write as _;
 use std::time::Instant;
 
-use kenshu_tests::{repo_root, spawn};
+use kenshu_tests::bench::{current_rss_mib, peak_rss_mib, record, BenchArgs};
+use kenshu_tests::spawn;
 use serde_json::Value;
 
 const SECTIONS: &[&str] = &[
@@ -73,37 +74,9 @@ fn roster(rows: usize, variant: usize) -> String {
     csv
 }
 
-fn peak_rss_mib() -> f64 {
-    status_mib("VmHWM:")
-}
-
-fn current_rss_mib() -> f64 {
-    status_mib("VmRSS:")
-}
-
-fn status_mib(key: &str) -> f64 {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    status
-        .lines()
-        .find(|l| l.starts_with(key))
-        .and_then(|l| l.split_whitespace().nth(1))
-        .and_then(|kb| kb.parse::<f64>().ok())
-        .map(|kb| kb / 1024.0)
-        .unwrap_or(0.0)
-}
-
 #[tokio::main]
 async fn main() {
-    let args: Vec<String> = std::env::args().collect();
-    let rows = args
-        .iter()
-        .position(|a| a == "--rows")
-        .and_then(|i| args.get(i + 1))
-        .and_then(|n| n.parse().ok())
-        .unwrap_or(50_000usize);
-    let record = args.iter().any(|a| a == "--record");
-    let backend =
-        if std::env::var("TEST_DATABASE_URL").is_ok_and(|u| !u.is_empty()) { "PostgreSQL" } else { "SQLite" };
+    let BenchArgs { rows, record: record_result, backend } = BenchArgs::from_env();
     let app = spawn().await;
     let hr = app.hr();
     let first = roster(rows, 0);
@@ -140,16 +113,10 @@ async fn main() {
         "peak RSS {rss_after:.0} MiB (before the imports, with the file generated: {rss_before:.0} MiB)"
     );
     println!("{memory}");
-    if record {
-        let path = repo_root().join("bench/results.md");
-        let mut text = std::fs::read_to_string(&path).unwrap_or_default();
-        let _ = writeln!(
-            text,
-            "\n## {} · {backend} · {rows} rows · release build\n\n```\n{}\n{memory}\n```",
-            chrono::Utc::now().format("%Y-%m-%d"),
-            lines.join("\n")
+    if record_result {
+        record(
+            &format!("{backend} · {rows} rows · release build"),
+            &format!("{}\n{memory}", lines.join("\n")),
         );
-        std::fs::write(&path, text).unwrap();
-        println!("recorded in {}", path.display());
     }
 }

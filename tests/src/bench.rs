@@ -1,0 +1,58 @@
+//! What the benchmark binaries share: memory readings and the results file.
+
+use std::fmt::Write as _;
+
+use crate::repo_root;
+
+/// `--rows N` (default 50,000) and `--record`, and the backend `TEST_DATABASE_URL` selects.
+pub struct BenchArgs {
+    pub rows: usize,
+    pub record: bool,
+    pub backend: &'static str,
+}
+
+impl BenchArgs {
+    pub fn from_env() -> Self {
+        let args: Vec<String> = std::env::args().collect();
+        let rows = args
+            .iter()
+            .position(|a| a == "--rows")
+            .and_then(|i| args.get(i + 1))
+            .and_then(|n| n.parse().ok())
+            .unwrap_or(50_000);
+        let backend = if std::env::var("TEST_DATABASE_URL").is_ok_and(|u| !u.is_empty()) {
+            "PostgreSQL"
+        } else {
+            "SQLite"
+        };
+        Self { rows, record: args.iter().any(|a| a == "--record"), backend }
+    }
+}
+
+pub fn peak_rss_mib() -> f64 {
+    status_mib("VmHWM:")
+}
+
+pub fn current_rss_mib() -> f64 {
+    status_mib("VmRSS:")
+}
+
+fn status_mib(key: &str) -> f64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    status
+        .lines()
+        .find(|l| l.starts_with(key))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|kb| kb.parse::<f64>().ok())
+        .map(|kb| kb / 1024.0)
+        .unwrap_or(0.0)
+}
+
+/// Append a run to bench/results.md under a dated heading.
+pub fn record(title: &str, body: &str) {
+    let path = repo_root().join("bench/results.md");
+    let mut text = std::fs::read_to_string(&path).unwrap_or_default();
+    let _ = writeln!(text, "\n## {} · {title}\n\n```\n{body}\n```", chrono::Utc::now().format("%Y-%m-%d"));
+    std::fs::write(&path, text).unwrap();
+    println!("recorded in {}", path.display());
+}

@@ -1,0 +1,96 @@
+//! Benchmark: designation (指名) for the whole FY2023 plan over a large roster.
+//!
+//! `TEST_DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres cargo run --release -p kenshu-tests --bin bench-designation [-- --rows N --record]`
+//!
+//! Builds a roster of N staff (default 50,000) with the demo roster's mix of profiles (new hires,
+//! promotions, heads, duties …) spread over its sections, loads the FY2023 plan of the seed, and
+//! times `POST /api/v1/plans/2023/designation` through the real HTTP stack: the preview (dry
+//! run: the roster read once and every designation rule evaluated) three times, the confirming
+//! run that writes every nomination with its audit record, and a rerun that finds nothing new.
+
+use std::fmt::Write as _;
+use std::time::Instant;
+
+use kenshu_tests::bench::{peak_rss_mib, record, BenchArgs};
+use kenshu_tests::spawn;
+use reqwest::Method;
+use serde_json::Value;
+
+/// The demo roster's rows again and again under new numbers, so the large roster has the same
+/// proportions of every audience the plan names.
+fn roster(rows: usize) -> String {
+    let demo = kenshu_api::demo::roster_csv();
+    let mut lines = demo.lines();
+    let header = lines.next().expect("a header");
+    let body: Vec<&str> = lines.collect();
+    let mut csv = String::with_capacity(rows * 160);
+    csv.push_str(header);
+    csv.push('\n');
+    for i in 0..rows {
+        let fields: Vec<&str> = body[i % body.len()].split(',').collect();
+        let _ = writeln!(
+            csv,
+            "D{i:06},{},{},d{i}@bench.example.jp,{}",
+            fields[1],
+            fields[2],
+            fields[4..].join(",")
+        );
+    }
+    csv
+}
+
+#[tokio::main]
+async fn main() {
+    let BenchArgs { rows, record: record_result, backend } = BenchArgs::from_env();
+    let app = spawn().await;
+    let hr = app.hr();
+    let res = app
+        .post_csv("/api/v1/employees/import?mode=upsert", &hr, "text/csv", roster(rows).into_bytes())
+        .await;
+    assert!(res.status().is_success(), "{}", res.text().await.unwrap());
+    let res = app
+        .request(Method::POST, "/api/v1/plans/2023/import", Some(&hr))
+        .header("Content-Type", "application/json")
+        .body(kenshu_api::demo::FY2023_PLAN)
+        .send()
+        .await
+        .unwrap();
+    assert!(res.status().is_success());
+    println!("roster: {rows} staff added to the demo's; plan: FY2023 (61 courses); backend: {backend}");
+
+    let mut lines = Vec::new();
+    let run = |label: &'static str, dry_run: bool| {
+        let app = &app;
+        let hr = hr.clone();
+        async move {
+            let path = format!("/api/v1/plans/2023/designation?limit=0&dry_run={dry_run}");
+            let started = Instant::now();
+            let res = app.request(Method::POST, &path, Some(&hr)).send().await.unwrap();
+            let elapsed = started.elapsed();
+            let status = res.status();
+            let body: Value = res.json().await.unwrap();
+            assert!(status.is_success(), "{status}: {body}");
+            let line = format!(
+                "{label:18} {:>7.0} ms  courses {}  new designations {}",
+                elapsed.as_secs_f64() * 1000.0,
+                body["courses"].as_array().map_or(0, Vec::len),
+                body["new_count"]
+            );
+            println!("{line}");
+            line
+        }
+    };
+    for _ in 0..3 {
+        lines.push(run("preview (dry run)", true).await);
+    }
+    lines.push(run("confirm (writes)", false).await);
+    lines.push(run("rerun", false).await);
+    let memory = format!("peak RSS {:.0} MiB", peak_rss_mib());
+    println!("{memory}");
+    if record_result {
+        record(
+            &format!("designation · {backend} · {rows} staff · FY2023 plan · release build"),
+            &format!("{}\n{memory}", lines.join("\n")),
+        );
+    }
+}
