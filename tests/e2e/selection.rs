@@ -375,3 +375,51 @@ async fn a_cancellation_gives_the_place_to_the_first_waiting() {
     let colleague = app.token(people::SAME_SECTION, &[Role::Employee]);
     assert_eq!(event(&app, &colleague, &ids[2], "cancel").await.status(), 403);
 }
+
+#[tokio::test]
+async fn employees_heads_and_hr_see_the_nominations_they_should() {
+    let app = spawn().await;
+    let id = open_course(&app, None).await;
+    let me = app.token(people::EMPLOYEE, &[Role::Employee]);
+    let applied =
+        created(app.post_json(&format!("/api/v1/courses/{id}/applications"), &me, &json!({})).await).await;
+
+    // My courses this year.
+    let mine = app.get_json("/api/v1/me/nominations?fiscal_year=2023", &me).await;
+    assert_eq!(mine["items"].as_array().unwrap().len(), 1);
+    assert_eq!(mine["items"][0]["course"]["title"], "研修30");
+    assert_eq!(mine["items"][0]["nomination"]["state"], "proposed");
+    assert_eq!(app.get_json("/api/v1/me/nominations?fiscal_year=2022", &me).await["items"], json!([]));
+
+    // The section head sees what waits for them; the head of another section may not look.
+    let section = app.employee(people::EMPLOYEE).await["section_id"].as_str().unwrap().to_string();
+    let head = app.token(people::SECTION_HEAD, &[Role::SectionHead]);
+    let pending = app
+        .get_json(&format!("/api/v1/sections/{section}/nominations?fiscal_year=2023&state=proposed"), &head)
+        .await;
+    assert_eq!(pending["items"][0]["nomination"]["id"], applied["id"]);
+    let dept_head = app.token(people::DEPARTMENT_HEAD, &[Role::DepartmentHead]);
+    assert_eq!(
+        app.get(&format!("/api/v1/sections/{section}/nominations?fiscal_year=2023"), &dept_head)
+            .await
+            .status(),
+        200
+    );
+    let other_section =
+        app.employee(people::OTHER_DEPARTMENT).await["section_id"].as_str().unwrap().to_string();
+    assert_eq!(app.get(&format!("/api/v1/sections/{other_section}/nominations"), &head).await.status(), 403);
+
+    // Training history across years, for the employee and HR; not for a colleague.
+    let my_id = app.employee(people::EMPLOYEE).await["id"].as_str().unwrap().to_string();
+    let history = app.get_json(&format!("/api/v1/employees/{my_id}/training-history"), &me).await;
+    assert_eq!(history["items"].as_array().unwrap().len(), 1);
+    assert_eq!(
+        app.get(&format!("/api/v1/employees/{my_id}/training-history"), &app.hr()).await.status(),
+        200
+    );
+    let colleague = app.token(people::SAME_SECTION, &[Role::Employee]);
+    assert_eq!(
+        app.get(&format!("/api/v1/employees/{my_id}/training-history"), &colleague).await.status(),
+        403
+    );
+}

@@ -25,6 +25,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .service(resource("/readyz", "GET").route(web::get().to(health::readyz)))
         .service(resource("/api/v1/me", "GET").route(web::get().to(me::me)))
         .service(resource("/api/v1/me/courses", "GET").route(web::get().to(catalogue::my_courses)))
+        .service(resource("/api/v1/me/nominations", "GET").route(web::get().to(selection::my_nominations)))
         .service(resource("/api/v1/employees/import", "POST").route(web::post().to(import::import_roster)))
         .service(
             resource("/api/v1/employees", "GET, POST")
@@ -118,6 +119,14 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             resource("/api/v1/courses/{id}/applications", "POST").route(web::post().to(selection::apply)),
         )
         .service(resource("/api/v1/nominations/{id}", "GET").route(web::get().to(selection::get_nomination)))
+        .service(
+            resource("/api/v1/employees/{id}/training-history", "GET")
+                .route(web::get().to(selection::training_history)),
+        )
+        .service(
+            resource("/api/v1/sections/{id}/nominations", "GET")
+                .route(web::get().to(selection::section_nominations)),
+        )
         .service(
             resource("/api/v1/nominations/{id}/events", "POST")
                 .route(web::post().to(selection::nomination_event)),

@@ -32,6 +32,7 @@ use crate::routes::{audit, catalogue, catalogue_files, employees, health, import
         catalogue::course_history, catalogue::course_eligible, catalogue::my_courses, catalogue::create_session, catalogue::update_session, catalogue::delete_session,
         selection::designate_course, selection::designate_plan, selection::list_nominations,
         selection::recommend, selection::apply, selection::get_nomination, selection::nomination_event,
+        selection::my_nominations, selection::training_history, selection::section_nominations,
         audit::list,
     ),
     components(schemas(Problem, FieldErrorDto, RowErrorDto, employees::EmployeeSortParam, import::EncodingParam)),

@@ -103,6 +103,11 @@ pub enum Action<'a> {
     Recommend(&'a EmployeePlacement),
     /// 公募への申込: the caller applies for themself.
     Apply,
+    /// A section's nominations: its head, the head of its department, HR and auditors.
+    ReadSectionNominations {
+        section_id: Uuid,
+        department_id: Uuid,
+    },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
@@ -197,6 +202,11 @@ pub fn authorize(p: &Principal, action: Action<'_>) -> Result<(), Denied> {
             p.has(SectionHead) && p.headed_sections.contains(&target.section_id)
         }
         Action::Apply => p.has(Employee) && p.employee.is_some(),
+        Action::ReadSectionNominations { section_id, department_id } => {
+            p.has_any(&[HrAdmin, Auditor])
+                || (p.has(SectionHead) && p.headed_sections.contains(&section_id))
+                || (p.has(DepartmentHead) && p.headed_departments.contains(&department_id))
+        }
         Action::ReadNominations => p.has_any(&[HrAdmin, Auditor]),
         Action::ReadOrgStructure => !p.roles.is_empty(),
         Action::ReadAudit | Action::ReadDraftCatalogue | Action::PreviewAudience => {
@@ -335,6 +345,12 @@ mod tests {
         let hr = principal(&[Role::HrAdmin]);
         assert_eq!(authorize(&hr, Action::Recommend(&placement(101, SEC_A, DEP_X))), Err(Denied::Forbidden));
         assert_eq!(authorize(&principal(&[Role::Employee]), Action::Apply), Ok(()));
+        let read = |p: &Principal| {
+            authorize(p, Action::ReadSectionNominations { section_id: id(SEC_A), department_id: id(DEP_X) })
+        };
+        assert_eq!(read(&p), Ok(()));
+        assert_eq!(read(&principal(&[Role::SectionHead])), Err(Denied::Forbidden), "heads no section");
+        assert_eq!(read(&principal(&[Role::Employee])), Err(Denied::Forbidden));
         let outsider = Principal { employee: None, ..principal(&[Role::Employee]) };
         assert_eq!(authorize(&outsider, Action::Apply), Err(Denied::Forbidden));
     }

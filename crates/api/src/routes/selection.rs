@@ -13,9 +13,11 @@ use kenshu_domain::selection::{actors, transition_as, Event, NominationState, Tr
 use kenshu_persistence::entities::nomination;
 use kenshu_persistence::repo::catalogue::{self, CourseRecord};
 use kenshu_persistence::repo::employee::{self as employee_repo, roster_members};
-use kenshu_persistence::repo::org;
-use kenshu_persistence::repo::selection::{self as repo, DesignationOutcome, EmployeeRef, NominationFilter};
+use kenshu_persistence::repo::selection::{
+    self as repo, CourseRef, DesignationOutcome, EmployeeRef, NominationFilter,
+};
 use kenshu_persistence::repo::RepoError;
+use kenshu_persistence::repo::{org, structure};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
@@ -202,6 +204,26 @@ pub struct NominationDto {
     pub updated_at: DateTime<Utc>,
 }
 
+/// The one way a stored nomination becomes its API form.
+fn nomination_view(n: &nomination::Model, employee: &EmployeeRef, section_id: Uuid) -> NominationDto {
+    NominationDto {
+        id: n.id,
+        course_id: n.course_id,
+        session_id: n.session_id,
+        employee: EmployeeRefDto::from(employee),
+        section_id,
+        route: Route::parse(&n.route).unwrap_or(Route::Application),
+        state: NominationState::parse(&n.state).unwrap_or(NominationState::Cancelled),
+        reason: n.reason.clone(),
+        proposed_by: n.proposed_by.clone(),
+        decided_by: n.decided_by.clone(),
+        decided_at: n.decided_at,
+        version: n.version,
+        created_at: n.created_at,
+        updated_at: n.updated_at,
+    }
+}
+
 #[derive(Debug, Serialize, ToSchema)]
 pub struct NominationCountsDto {
     /// Nominations per state, over the whole course (not only this page).
@@ -247,26 +269,7 @@ pub async fn list_nominations(
     let filter = NominationFilter { state: q.state, route: q.route };
     let result = repo::list(state.db.conn(), org_id, *id, &filter, &page).await?;
     let counts = repo::counts(state.db.conn(), org_id, *id).await?;
-    let items = result
-        .items
-        .iter()
-        .map(|r| NominationDto {
-            id: r.model.id,
-            course_id: r.model.course_id,
-            session_id: r.model.session_id,
-            employee: EmployeeRefDto::from(&r.employee),
-            section_id: r.section_id,
-            route: Route::parse(&r.model.route).unwrap_or(Route::Application),
-            state: NominationState::parse(&r.model.state).unwrap_or(NominationState::Cancelled),
-            reason: r.model.reason.clone(),
-            proposed_by: r.model.proposed_by.clone(),
-            decided_by: r.model.decided_by.clone(),
-            decided_at: r.model.decided_at,
-            version: r.model.version,
-            created_at: r.model.created_at,
-            updated_at: r.model.updated_at,
-        })
-        .collect();
+    let items = result.items.iter().map(|r| nomination_view(&r.model, &r.employee, r.section_id)).collect();
     Ok(HttpResponse::Ok().json(NominationPage {
         counts: NominationCountsDto { by_state: counts.by_state, by_route: counts.by_route },
         items,
@@ -279,26 +282,9 @@ pub async fn list_nominations(
 
 async fn nomination_dto(state: &AppState, org_id: Uuid, n: &nomination::Model) -> ApiResult<NominationDto> {
     let e = employee_repo::get(state.db.conn(), org_id, n.employee_id).await?;
-    Ok(NominationDto {
-        id: n.id,
-        course_id: n.course_id,
-        session_id: n.session_id,
-        employee: EmployeeRefDto {
-            id: e.model.id,
-            employee_no: e.model.employee_no.clone(),
-            name: e.model.name.clone(),
-        },
-        section_id: e.model.section_id,
-        route: Route::parse(&n.route).unwrap_or(Route::Application),
-        state: NominationState::parse(&n.state).unwrap_or(NominationState::Cancelled),
-        reason: n.reason.clone(),
-        proposed_by: n.proposed_by.clone(),
-        decided_by: n.decided_by.clone(),
-        decided_at: n.decided_at,
-        version: n.version,
-        created_at: n.created_at,
-        updated_at: n.updated_at,
-    })
+    let who =
+        EmployeeRef { id: e.model.id, employee_no: e.model.employee_no.clone(), name: e.model.name.clone() };
+    Ok(nomination_view(n, &who, e.model.section_id))
 }
 
 /// Read one nomination: HR and auditors, the nominee, and those who may see the nominee
@@ -528,4 +514,148 @@ pub async fn apply(
     let n = repo::create(&*txn, &auth.actor(), *id, me, Route::Application, body.session_id, reason).await?;
     txn.commit().await?;
     created_nomination(&state, org_id, &n).await
+}
+
+// ---------------------------------------------------------------------------------------------
+// Views: my courses, a section's nominations, an employee's training history
+
+/// The course a nomination is for.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CourseRefDto {
+    pub id: Uuid,
+    pub fiscal_year: i32,
+    pub category: String,
+    pub number: i32,
+    pub title: String,
+}
+
+/// A nomination with its course.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct NominationWithCourse {
+    pub course: CourseRefDto,
+    pub nomination: NominationDto,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct NominationList {
+    /// Newest fiscal year first, then in plan order.
+    pub items: Vec<NominationWithCourse>,
+}
+
+fn with_course(
+    n: &nomination::Model,
+    c: &CourseRef,
+    e: &EmployeeRef,
+    section_id: Uuid,
+) -> NominationWithCourse {
+    NominationWithCourse {
+        course: CourseRefDto {
+            id: c.id,
+            fiscal_year: c.fiscal_year,
+            category: c.category.clone(),
+            number: c.number,
+            title: c.title.clone(),
+        },
+        nomination: nomination_view(n, e, section_id),
+    }
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct YearQuery {
+    /// Defaults to the current fiscal year (Japan time).
+    #[param(minimum = 1989, maximum = 2200)]
+    pub fiscal_year: Option<i32>,
+}
+
+fn year_or_current(y: Option<i32>) -> ApiResult<FiscalYear> {
+    match y {
+        Some(y) => FiscalYear::new(y).map_err(|e| ApiError::validation("fiscal_year", e.to_string())),
+        None => Ok(FiscalYear::containing(kenshu_domain::calendar::tokyo_date(Utc::now()))),
+    }
+}
+
+async fn history_of(
+    state: &AppState,
+    org_id: Uuid,
+    employee_id: Uuid,
+    fy: Option<FiscalYear>,
+) -> ApiResult<NominationList> {
+    let e = employee_repo::get(state.db.conn(), org_id, employee_id).await?;
+    let who =
+        EmployeeRef { id: e.model.id, employee_no: e.model.employee_no.clone(), name: e.model.name.clone() };
+    let rows = repo::for_employee(state.db.conn(), org_id, employee_id, fy).await?;
+    Ok(NominationList {
+        items: rows.iter().map(|(n, c)| with_course(n, c, &who, e.model.section_id)).collect(),
+    })
+}
+
+/// My courses this year: every nomination of the caller, whatever its route and state.
+#[utoipa::path(get, operation_id = "my_nominations", path = "/api/v1/me/nominations", tag = "me", params(YearQuery),
+    responses((status = 200, body = NominationList),
+        (status = 422, description = "Invalid fiscal year", body = Problem, content_type = "application/problem+json")))]
+pub async fn my_nominations(
+    state: web::Data<AppState>,
+    auth: Auth,
+    q: web::Query<YearQuery>,
+) -> ApiResult<HttpResponse> {
+    let fy = year_or_current(q.fiscal_year)?;
+    let list = match auth.principal.employee.as_ref() {
+        Some(me) => history_of(&state, auth.principal.org_id, me.employee_id, Some(fy)).await?,
+        None => NominationList { items: Vec::new() },
+    };
+    Ok(HttpResponse::Ok().json(list))
+}
+
+/// 研修履歴: an employee's nominations across fiscal years, completed and otherwise; for the
+/// employee, their heads, HR and auditors.
+#[utoipa::path(get, operation_id = "training_history", path = "/api/v1/employees/{id}/training-history", tag = "selection",
+    params(("id" = Uuid, Path)),
+    responses((status = 200, body = NominationList),
+        (status = 404, description = "No such employee in your organisation", body = Problem, content_type = "application/problem+json")))]
+pub async fn training_history(
+    state: web::Data<AppState>,
+    auth: Auth,
+    id: web::Path<Uuid>,
+) -> ApiResult<HttpResponse> {
+    let org_id = auth.principal.org_id;
+    let e = employee_repo::get(state.db.conn(), org_id, *id).await?;
+    authorize(&auth.principal, Action::ReadEmployee(&e.placement()))?;
+    Ok(HttpResponse::Ok().json(history_of(&state, org_id, *id, None).await?))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct SectionNominationsQuery {
+    /// Defaults to the current fiscal year (Japan time).
+    #[param(minimum = 1989, maximum = 2200)]
+    pub fiscal_year: Option<i32>,
+    /// Only this state: `proposed` lists the applications waiting for the section head.
+    pub state: Option<NominationState>,
+}
+
+/// A section's nominations in a fiscal year: its head (pending confirmations with
+/// `state=proposed`), the head of its department, HR and auditors.
+#[utoipa::path(get, operation_id = "section_nominations", path = "/api/v1/sections/{id}/nominations", tag = "selection",
+    params(("id" = Uuid, Path), SectionNominationsQuery),
+    responses((status = 200, body = NominationList),
+        (status = 404, description = "No such section in your organisation", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid fiscal year", body = Problem, content_type = "application/problem+json")))]
+pub async fn section_nominations(
+    state: web::Data<AppState>,
+    auth: Auth,
+    id: web::Path<Uuid>,
+    q: web::Query<SectionNominationsQuery>,
+) -> ApiResult<HttpResponse> {
+    let org_id = auth.principal.org_id;
+    let section = structure::get_section(state.db.conn(), org_id, *id).await?;
+    authorize(
+        &auth.principal,
+        Action::ReadSectionNominations { section_id: section.id, department_id: section.department_id },
+    )?;
+    let fy = year_or_current(q.fiscal_year)?;
+    let rows = repo::for_section(state.db.conn(), org_id, section.id, Some(fy), q.state).await?;
+    Ok(HttpResponse::Ok().json(NominationList {
+        items: rows.iter().map(|(n, c, e)| with_course(n, c, e, section.id)).collect(),
+    }))
 }
