@@ -28,6 +28,10 @@ const MATRIX: &[(&str, &str, [u16; 7])] = &[
     ("GET", "/api/v1/me", [401, 200, 200, 200, 200, 200, 200]),
     ("GET", "/api/v1/me/courses", [401, 200, 200, 200, 200, 403, 200]),
     ("GET", "/api/v1/me/nominations", [401, 200, 200, 200, 200, 200, 200]),
+    ("GET", "/api/v1/me/notices", [401, 200, 200, 200, 200, 200, 200]),
+    ("POST", "/api/v1/courses/{id}/notify", [401, 403, 403, 403, 200, 403, 403]),
+    ("GET", "/api/v1/notices", [401, 403, 403, 403, 200, 200, 403]),
+    ("POST", "/api/v1/notices/{id}/delivered", [401, 403, 403, 403, 200, 200, 403]),
     ("GET", "/api/v1/employees", [401, 200, 200, 200, 200, 403, 200]),
     ("POST", "/api/v1/employees", [401, 403, 403, 403, 201, 403, 403]),
     ("GET", "/api/v1/employees/{id}", [401, 403, 403, 403, 200, 403, 200]),
@@ -86,6 +90,8 @@ struct Targets {
     course: Value,
     /// An application by an employee of another department than every head and employee caller.
     nomination: Value,
+    /// A training notice in the outbox.
+    notice: Value,
 }
 
 const SESSION: &str =
@@ -146,6 +152,7 @@ async fn call(app: &TestApp, method: &str, path: &str, token: Option<&str>, t: &
         p if p.starts_with("/api/v1/nominations/{id}") => {
             p.replace("{id}", t.nomination["id"].as_str().unwrap())
         }
+        p if p.starts_with("/api/v1/notices/{id}") => p.replace("{id}", t.notice["id"].as_str().unwrap()),
         p if p.starts_with("/api/v1/courses/{id}") => {
             let course_id = t.course["id"].as_str().unwrap();
             let session_id = if p.ends_with("{session_id}") {
@@ -284,7 +291,21 @@ async fn every_route_for_every_role() {
     let res = app.post_json(&path, &applicant, &json!({})).await;
     assert_eq!(res.status(), 201);
     let nomination: Value = res.json().await.unwrap();
-    let targets = Targets { employee, department, section, course, nomination };
+    // The department heads are designated for a second course and notified: notices exist.
+    let heads_course = json!({
+        "fiscal_year": 2023, "category": "hierarchical", "number": 2, "title": "部長研修",
+        "rules": [{"route": "designation", "conditions": [{"kind": "grade", "grade": "部長"}]}],
+        "timing": {"kind": "month", "month": 5}, "delivery": "classroom"
+    });
+    let res = app.post_json("/api/v1/courses", &hr, &heads_course).await;
+    let heads_id = res.json::<Value>().await.unwrap()["id"].as_str().unwrap().to_string();
+    for step in ["designation", "notify"] {
+        let res =
+            app.request(Method::POST, &format!("/api/v1/courses/{heads_id}/{step}"), Some(&hr)).send().await;
+        assert_eq!(res.unwrap().status().as_u16(), 200, "{step}");
+    }
+    let notice = app.get_json("/api/v1/notices?limit=1", &hr).await["items"][0].clone();
+    let targets = Targets { employee, department, section, course, nomination, notice };
 
     let mut failures = Vec::new();
     for (method, path, expected) in MATRIX {

@@ -23,6 +23,13 @@ async fn course(app: &TestApp, number: u32, rules: Value, headcount: Option<u32>
     res.json::<Value>().await.unwrap()["id"].as_str().unwrap().to_string()
 }
 
+/// 主任者研修Ⅰ: designation of the 19 promoted to 主任 this year.
+async fn newly_promoted_chief_course(app: &TestApp) -> String {
+    let rules =
+        json!([{"route": "designation", "conditions": [{"kind": "newly_promoted", "grade": "主任"}]}]);
+    course(app, 8, rules, None).await
+}
+
 async fn plan(app: &TestApp) {
     assert_eq!(app.post_json("/api/v1/plans", &app.hr(), &json!({"fiscal_year": 2023})).await.status(), 201);
 }
@@ -31,13 +38,7 @@ async fn plan(app: &TestApp) {
 async fn designation_previews_confirms_and_reruns_after_a_promotion() {
     let app = spawn().await;
     plan(&app).await;
-    let id = course(
-        &app,
-        8,
-        json!([{"route": "designation", "conditions": [{"kind": "newly_promoted", "grade": "主任"}]}]),
-        None,
-    )
-    .await;
+    let id = newly_promoted_chief_course(&app).await;
     let before = app.audit_count().await;
 
     let preview = post(&app, &format!("/api/v1/courses/{id}/designation?dry_run=true&limit=3")).await;
@@ -422,4 +423,60 @@ async fn employees_heads_and_hr_see_the_nominations_they_should() {
         app.get(&format!("/api/v1/employees/{my_id}/training-history"), &colleague).await.status(),
         403
     );
+}
+
+#[tokio::test]
+async fn training_notices_reach_trainees_and_their_heads_through_the_outbox() {
+    let app = spawn().await;
+    plan(&app).await;
+    let id = newly_promoted_chief_course(&app).await;
+    let session = json!({"starts_at": "2023-09-12T09:00:00+09:00", "ends_at": "2023-09-12T17:00:00+09:00", "venue": "市役所 4階 大会議室"});
+    assert_eq!(
+        app.post_json(&format!("/api/v1/courses/{id}/sessions"), &app.hr(), &session).await.status(),
+        201
+    );
+    post(&app, &format!("/api/v1/courses/{id}/designation")).await;
+    let before = app.get_json("/api/v1/notices?undelivered=true&limit=200", &app.hr()).await;
+    assert_eq!(before["items"], json!([]));
+
+    let report = post(&app, &format!("/api/v1/courses/{id}/notify")).await;
+    // 19 trainees, each with a notice, and their 19 section heads.
+    assert_eq!((report["notified"].as_u64(), report["notices"].as_u64()), (Some(19), Some(38)));
+    let list = app.get_json(&format!("/api/v1/courses/{id}/nominations?limit=200"), &app.hr()).await;
+    assert_eq!(list["counts"]["by_state"], json!({"notified": 19}));
+    // Notifying again finds nobody newly selected.
+    let again = post(&app, &format!("/api/v1/courses/{id}/notify")).await;
+    assert_eq!(again["notified"], 0);
+
+    // The trainee reads what, when and where; their head gets a notice naming them.
+    let trainee_no = list["items"][0]["employee"]["employee_no"].as_str().unwrap().to_string();
+    let trainee = app.token(&trainee_no, &[Role::Employee]);
+    let mine = app.get_json("/api/v1/me/notices", &trainee).await;
+    let notice = &mine["items"][0];
+    assert_eq!(notice["recipient_role"], "trainee");
+    assert_eq!(notice["subject"], "【研修通知】研修8");
+    assert_eq!(notice["body"]["sessions"][0]["starts_at"], "2023-09-12T09:00:00+09:00");
+    assert_eq!(notice["body"]["sessions"][0]["venue"], "市役所 4階 大会議室");
+    assert!(notice["body"]["gather"].as_str().unwrap().contains("10分前"));
+    let head = app.token(people::SECTION_HEAD, &[Role::SectionHead]);
+    let heads = app.get_json("/api/v1/me/notices", &head).await;
+    assert_eq!(heads["items"].as_array().unwrap().len(), 1, "one trainee in S0101");
+    assert_eq!(heads["items"][0]["recipient_role"], "section_head");
+
+    // The portal reads the outbox with its service account and marks deliveries, once.
+    let portal = app.token("desknets-portal", &[Role::Importer]);
+    let outbox = app.get_json("/api/v1/notices?undelivered=true&limit=10", &portal).await;
+    assert_eq!(outbox["items"].as_array().unwrap().len(), 10);
+    assert!(outbox["next_cursor"].is_string());
+    let first = outbox["items"][0]["id"].as_str().unwrap().to_string();
+    let path = format!("/api/v1/notices/{first}/delivered");
+    let res = app.request(Method::POST, &path, Some(&portal)).send().await.unwrap();
+    let delivered: Value = res.json().await.unwrap();
+    let at = delivered["delivered_at"].clone();
+    assert!(at.is_string());
+    let res = app.request(Method::POST, &path, Some(&portal)).send().await.unwrap();
+    assert_eq!(res.json::<Value>().await.unwrap()["delivered_at"], at, "the first delivery time stays");
+    let left = app.get_json("/api/v1/notices?undelivered=true&limit=200", &portal).await;
+    assert_eq!(left["items"].as_array().unwrap().len(), 37);
+    assert_eq!(app.get("/api/v1/notices", &trainee).await.status(), 403);
 }

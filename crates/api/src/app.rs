@@ -16,7 +16,9 @@ use crate::auth::RequestId;
 use crate::http::resource;
 use crate::openapi;
 use crate::problem::{json_error, path_error, query_error, ApiError};
-use crate::routes::{audit, catalogue, catalogue_files, employees, health, import, me, selection, structure};
+use crate::routes::{
+    audit, catalogue, catalogue_files, employees, health, import, me, notices, selection, structure,
+};
 use crate::state::AppState;
 
 /// Every route of the service.
@@ -26,6 +28,15 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .service(resource("/api/v1/me", "GET").route(web::get().to(me::me)))
         .service(resource("/api/v1/me/courses", "GET").route(web::get().to(catalogue::my_courses)))
         .service(resource("/api/v1/me/nominations", "GET").route(web::get().to(selection::my_nominations)))
+        .service(resource("/api/v1/me/notices", "GET").route(web::get().to(notices::my_notices)))
+        .service(
+            resource("/api/v1/courses/{id}/notify", "POST").route(web::post().to(notices::notify_course)),
+        )
+        .service(resource("/api/v1/notices", "GET").route(web::get().to(notices::list_notices)))
+        .service(
+            resource("/api/v1/notices/{id}/delivered", "POST")
+                .route(web::post().to(notices::notice_delivered)),
+        )
         .service(resource("/api/v1/employees/import", "POST").route(web::post().to(import::import_roster)))
         .service(
             resource("/api/v1/employees", "GET, POST")

@@ -7,7 +7,9 @@ use utoipa::openapi::{ContentBuilder, Ref, RefOr, Response, ResponseBuilder};
 use utoipa::{Modify, OpenApi};
 
 use crate::problem::{FieldErrorDto, Problem, RowErrorDto};
-use crate::routes::{audit, catalogue, catalogue_files, employees, health, import, me, selection, structure};
+use crate::routes::{
+    audit, catalogue, catalogue_files, employees, health, import, me, notices, selection, structure,
+};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -33,6 +35,7 @@ use crate::routes::{audit, catalogue, catalogue_files, employees, health, import
         selection::designate_course, selection::designate_plan, selection::list_nominations,
         selection::recommend, selection::apply, selection::get_nomination, selection::nomination_event,
         selection::my_nominations, selection::training_history, selection::section_nominations,
+        notices::notify_course, notices::my_notices, notices::list_notices, notices::notice_delivered,
         audit::list,
     ),
     components(schemas(Problem, FieldErrorDto, RowErrorDto, employees::EmployeeSortParam, import::EncodingParam)),

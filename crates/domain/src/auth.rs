@@ -108,6 +108,10 @@ pub enum Action<'a> {
         section_id: Uuid,
         department_id: Uuid,
     },
+    /// 研修通知: notify a course's selected trainees (HR).
+    SendNotices,
+    /// The notice outbox: read it and mark deliveries (HR, and the portal's service account).
+    DeliverNotices,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
@@ -194,7 +198,8 @@ pub fn authorize(p: &Principal, action: Action<'_>) -> Result<(), Denied> {
         Action::WriteEmployee | Action::WriteOrgStructure => p.has(HrAdmin),
         Action::ImportRoster | Action::ImportCatalogue => p.has_any(&[HrAdmin, Importer]),
         Action::ExportCatalogue => p.has_any(&[HrAdmin, Auditor, Importer]),
-        Action::RunDesignation => p.has(HrAdmin),
+        Action::RunDesignation | Action::SendNotices => p.has(HrAdmin),
+        Action::DeliverNotices => p.has_any(&[HrAdmin, Importer]),
         Action::Recommend(target) => {
             if target.org_id != p.org_id {
                 return Err(Denied::NotFound);

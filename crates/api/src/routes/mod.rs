@@ -5,5 +5,6 @@ pub mod employees;
 pub mod health;
 pub mod import;
 pub mod me;
+pub mod notices;
 pub mod selection;
 pub mod structure;

@@ -7,6 +7,7 @@ pub mod department;
 pub mod employee;
 pub mod grade;
 pub mod nomination;
+pub mod notice;
 pub mod organisation;
 pub mod section;
 pub mod training_plan;

@@ -87,6 +87,9 @@ pub(crate) fn like_escape(s: &str) -> String {
     out
 }
 
+/// The time now, to the microsecond: what PostgreSQL keeps, so a response written from memory
+/// shows the same time a later read does.
 pub(crate) fn now() -> chrono::DateTime<chrono::Utc> {
-    chrono::Utc::now()
+    use chrono::SubsecRound;
+    chrono::Utc::now().trunc_subsecs(6)
 }

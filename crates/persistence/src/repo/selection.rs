@@ -17,7 +17,7 @@ use super::catalogue::CourseRecord;
 use super::employee::{roster_members, RosterMember};
 use super::{now, Actor, Page, PageRequest, RepoError};
 use crate::bulk::{self, OnKey};
-use crate::entities::{course, course_session, employee, nomination};
+use crate::entities::{course, course_session, employee, nomination, notice};
 
 /// An employee as selection reports name them.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -43,6 +43,27 @@ pub struct DesignationOutcome {
 
 fn member_ref(m: &RosterMember) -> EmployeeRef {
     EmployeeRef { id: m.id, employee_no: m.employee_no.clone(), name: m.name.clone() }
+}
+
+/// Employees of the organisation by id, read in chunks that keep within every backend's
+/// parameter limit.
+async fn employees_by_id(
+    conn: &impl ConnectionTrait,
+    org_id: Uuid,
+    ids: &[Uuid],
+) -> Result<HashMap<Uuid, employee::Model>, DbErr> {
+    let mut out = HashMap::new();
+    for chunk in ids.chunks(500) {
+        for e in employee::Entity::find()
+            .filter(employee::Column::OrgId.eq(org_id))
+            .filter(employee::Column::Id.is_in(chunk.iter().copied()))
+            .all(conn)
+            .await?
+        {
+            out.insert(e.id, e);
+        }
+    }
+    Ok(out)
 }
 
 /// Designate (指名) for each course: every active employee its designation rules match who has
@@ -156,17 +177,11 @@ pub async fn designate(
     // Staff who left the roster are not in the active roster read above.
     if !gone_ids.is_empty() {
         let ids: Vec<Uuid> = gone_ids.iter().map(|(_, id)| *id).collect();
-        let mut names = HashMap::new();
-        for chunk in ids.chunks(500) {
-            for e in employee::Entity::find()
-                .filter(employee::Column::OrgId.eq(actor.org_id))
-                .filter(employee::Column::Id.is_in(chunk.iter().copied()))
-                .all(conn)
-                .await?
-            {
-                names.insert(e.id, EmployeeRef { id: e.id, employee_no: e.employee_no, name: e.name });
-            }
-        }
+        let names: HashMap<Uuid, EmployeeRef> = employees_by_id(conn, actor.org_id, &ids)
+            .await?
+            .into_values()
+            .map(|e| (e.id, EmployeeRef { id: e.id, employee_no: e.employee_no, name: e.name }))
+            .collect();
         for (i, id) in gone_ids {
             if let Some(r) = names.get(&id) {
                 outcomes[i].no_longer_matching.push(r.clone());
@@ -258,18 +273,7 @@ pub async fn list(
     let rows = q.order_by_asc(nomination::Column::Id).limit(page.limit + 1).all(conn).await?;
     let page = Page::from_rows(rows, page.limit, |n| vec![n.id.to_string()]);
     let ids: Vec<Uuid> = page.items.iter().map(|n| n.employee_id).collect();
-    let people: HashMap<Uuid, employee::Model> = if ids.is_empty() {
-        HashMap::new()
-    } else {
-        employee::Entity::find()
-            .filter(employee::Column::OrgId.eq(org_id))
-            .filter(employee::Column::Id.is_in(ids))
-            .all(conn)
-            .await?
-            .into_iter()
-            .map(|e| (e.id, e))
-            .collect()
-    };
+    let people = employees_by_id(conn, org_id, &ids).await?;
     let items = page
         .items
         .into_iter()
@@ -600,4 +604,193 @@ pub async fn for_section(
         out.retain(|(_, c)| c.fiscal_year == fy.year());
     }
     Ok(out.into_iter().filter_map(|(n, c)| staff.get(&n.employee_id).cloned().map(|e| (n, c, e))).collect())
+}
+
+/// One session as a training notice states it (Japan time).
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct NoticeSession {
+    pub starts_at: String,
+    pub ends_at: String,
+    pub venue: Option<String>,
+    pub online_url: Option<String>,
+}
+
+/// What a training notice (研修通知) says.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct NoticeBody {
+    pub course_id: Uuid,
+    pub course_title: String,
+    pub fiscal_year: i32,
+    pub trainee_employee_no: String,
+    pub trainee_name: String,
+    pub sessions: Vec<NoticeSession>,
+    /// Where to be and when: the plan asks trainees to gather 10 minutes before the start.
+    pub gather: String,
+    /// What to prepare: the course's notes.
+    pub prepare: Option<String>,
+    /// How to report an absence, late arrival or early leave.
+    pub absence: String,
+}
+
+/// 研修通知: move every selected nomination of the course to notified and put a notice for the
+/// trainee and one for their section head (and acting head) in the outbox, in one transaction.
+pub async fn notify_course(
+    conn: &impl ConnectionTrait,
+    actor: &Actor,
+    course: &CourseRecord,
+) -> Result<(u64, u64), RepoError> {
+    lock_course(conn, actor.org_id, course.model.id).await?;
+    let selected = nomination::Entity::find()
+        .filter(nomination::Column::OrgId.eq(actor.org_id))
+        .filter(nomination::Column::CourseId.eq(course.model.id))
+        .filter(nomination::Column::State.eq(NominationState::Selected.as_str()))
+        .order_by_asc(nomination::Column::Id)
+        .all(conn)
+        .await?;
+    if selected.is_empty() {
+        return Ok((0, 0));
+    }
+    let next = kenshu_domain::selection::transition(
+        NominationState::Selected,
+        Event::Notify,
+        kenshu_domain::selection::Actor::Hr,
+    )
+    .map_err(|e| RepoError::Conflict(e.to_string()))?;
+    let jst = kenshu_domain::calendar::jst();
+    let sessions: Vec<NoticeSession> = course_session::Entity::find()
+        .filter(course_session::Column::OrgId.eq(actor.org_id))
+        .filter(course_session::Column::CourseId.eq(course.model.id))
+        .order_by_asc(course_session::Column::StartsAt)
+        .all(conn)
+        .await?
+        .into_iter()
+        .map(|s| NoticeSession {
+            starts_at: s.starts_at.with_timezone(&jst).to_rfc3339(),
+            ends_at: s.ends_at.with_timezone(&jst).to_rfc3339(),
+            venue: s.venue,
+            online_url: s.online_url,
+        })
+        .collect();
+    let heads: HashMap<Uuid, Vec<Uuid>> = crate::entities::section::Entity::find()
+        .filter(crate::entities::section::Column::OrgId.eq(actor.org_id))
+        .all(conn)
+        .await?
+        .into_iter()
+        .map(|s| (s.id, [s.head_employee_id, s.acting_head_employee_id].into_iter().flatten().collect()))
+        .collect();
+    let ids: Vec<Uuid> = selected.iter().map(|n| n.employee_id).collect();
+    let people = employees_by_id(conn, actor.org_id, &ids).await?;
+    let at = now();
+    let mut notices = Vec::new();
+    for n in &selected {
+        save(conn, actor, Event::Notify.as_str(), n, next).await?;
+        let Some(trainee) = people.get(&n.employee_id) else { continue };
+        let body = NoticeBody {
+            course_id: course.model.id,
+            course_title: course.model.title.clone(),
+            fiscal_year: course.model.fiscal_year,
+            trainee_employee_no: trainee.employee_no.clone(),
+            trainee_name: trainee.name.clone(),
+            sessions: sessions.clone(),
+            gather: "研修会場には講義開始の10分前に集合してください。".into(),
+            prepare: course.model.notes.clone(),
+            absence: "欠席・遅刻・早退をする場合は、事前に研修担当へ連絡し、所属長の確認を経た「研修講座欠席届」を提出してください。".into(),
+        };
+        let body = serde_json::to_string(&body).expect("notices serialise");
+        let mut recipients = vec![(trainee.id, "trainee", format!("【研修通知】{}", course.model.title))];
+        for head in heads.get(&trainee.section_id).into_iter().flatten() {
+            if *head != trainee.id {
+                recipients.push((
+                    *head,
+                    "section_head",
+                    format!("【研修通知】{}（{}）", course.model.title, trainee.name),
+                ));
+            }
+        }
+        for (recipient, role, subject) in recipients {
+            notices.push(notice::Model {
+                id: Uuid::now_v7(),
+                org_id: actor.org_id,
+                nomination_id: n.id,
+                course_id: course.model.id,
+                recipient_employee_id: recipient,
+                recipient_role: role.into(),
+                subject: subject.chars().take(300).collect(),
+                body: body.clone(),
+                delivered_at: None,
+                created_at: at,
+            });
+        }
+    }
+    bulk::write::<notice::Entity>(conn, &notices, OnKey::Fail).await?;
+    Ok((selected.len() as u64, notices.len() as u64))
+}
+
+/// A recipient's notices, newest first.
+pub async fn notices_for(
+    conn: &impl ConnectionTrait,
+    org_id: Uuid,
+    employee_id: Uuid,
+    page: &PageRequest,
+) -> Result<Page<notice::Model>, RepoError> {
+    let mut q = notice::Entity::find()
+        .filter(notice::Column::OrgId.eq(org_id))
+        .filter(notice::Column::RecipientEmployeeId.eq(employee_id));
+    if let Some(after) = after_id(page)? {
+        q = q.filter(notice::Column::Id.lt(after));
+    }
+    let rows = q.order_by_desc(notice::Column::Id).limit(page.limit + 1).all(conn).await?;
+    Ok(Page::from_rows(rows, page.limit, |n| vec![n.id.to_string()]))
+}
+
+/// The outbox, oldest first: what a delivery job reads.
+pub async fn outbox(
+    conn: &impl ConnectionTrait,
+    org_id: Uuid,
+    undelivered_only: bool,
+    page: &PageRequest,
+) -> Result<Page<notice::Model>, RepoError> {
+    let mut q = notice::Entity::find().filter(notice::Column::OrgId.eq(org_id));
+    if undelivered_only {
+        q = q.filter(notice::Column::DeliveredAt.is_null());
+    }
+    if let Some(after) = after_id(page)? {
+        q = q.filter(notice::Column::Id.gt(after));
+    }
+    let rows = q.order_by_asc(notice::Column::Id).limit(page.limit + 1).all(conn).await?;
+    Ok(Page::from_rows(rows, page.limit, |n| vec![n.id.to_string()]))
+}
+
+fn after_id(page: &PageRequest) -> Result<Option<Uuid>, RepoError> {
+    page.after
+        .as_ref()
+        .and_then(|a| a.first())
+        .map(|s| {
+            Uuid::parse_str(s).map_err(|_| {
+                RepoError::Invalid(vec![kenshu_domain::FieldError::new(
+                    "cursor",
+                    "is not a cursor of this list",
+                )])
+            })
+        })
+        .transpose()
+}
+
+/// Mark a notice delivered; marking it again keeps the first time.
+pub async fn mark_delivered(
+    conn: &impl ConnectionTrait,
+    org_id: Uuid,
+    id: Uuid,
+) -> Result<notice::Model, RepoError> {
+    let n = notice::Entity::find_by_id(id)
+        .filter(notice::Column::OrgId.eq(org_id))
+        .one(conn)
+        .await?
+        .ok_or(RepoError::NotFound)?;
+    if n.delivered_at.is_some() {
+        return Ok(n);
+    }
+    let after = notice::Model { delivered_at: Some(now()), ..n };
+    notice::Entity::update(notice::ActiveModel::from(after.clone()).reset_all()).exec(conn).await?;
+    Ok(after)
 }
