@@ -31,6 +31,7 @@ const MATRIX: &[(&str, &str, [u16; 7])] = &[
     ("GET", "/api/v1/me/notices", [401, 200, 200, 200, 200, 200, 200]),
     ("POST", "/api/v1/courses/{id}/notify", [401, 403, 403, 403, 200, 403, 403]),
     ("GET", "/api/v1/notices", [401, 403, 403, 403, 200, 200, 403]),
+    ("GET", "/api/v1/training-gaps", [401, 403, 403, 403, 200, 403, 200]),
     ("POST", "/api/v1/notices/{id}/delivered", [401, 403, 403, 403, 200, 200, 403]),
     ("GET", "/api/v1/employees", [401, 200, 200, 200, 200, 403, 200]),
     ("POST", "/api/v1/employees", [401, 403, 403, 403, 201, 403, 403]),
@@ -232,6 +233,7 @@ async fn call(app: &TestApp, method: &str, path: &str, token: Option<&str>, t: &
         ("POST", "/api/v1/nominations/{id}/events") => {
             rb.header("If-Match", etag(app, &concrete.replace("/events", "")).await).json(&json!({"event": "cancel"}))
         }
+        ("GET", "/api/v1/training-gaps") => app.request(method.clone(), "/api/v1/training-gaps?course_q=x", token),
         ("POST", "/api/v1/courses") => {
             let number = 100 + COUNTER.fetch_add(1, Ordering::Relaxed) % 800;
             rb.json(&json!({"fiscal_year": 2023, "category": "thematic", "number": number,

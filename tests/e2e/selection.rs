@@ -480,3 +480,61 @@ async fn training_notices_reach_trainees_and_their_heads_through_the_outbox() {
     assert_eq!(left["items"].as_array().unwrap().len(), 37);
     assert_eq!(app.get("/api/v1/notices", &trainee).await.status(), 403);
 }
+
+#[tokio::test]
+async fn who_has_not_yet_taken_a_human_rights_course() {
+    let app = spawn().await;
+    plan(&app).await;
+    let rules = json!([{"route": "designation", "conditions": [{"kind": "years_after_hire", "years": 5}]}]);
+    let body = json!({
+        "fiscal_year": 2023, "category": "thematic", "number": 5, "title": "人権研修Ⅰ", "rules": rules,
+        "timing": {"kind": "undecided"}, "delivery": "classroom"
+    });
+    let res = app.post_json("/api/v1/courses", &app.hr(), &body).await;
+    let id = res.json::<Value>().await.unwrap()["id"].as_str().unwrap().to_string();
+    post(&app, &format!("/api/v1/courses/{id}/designation")).await;
+    post(&app, &format!("/api/v1/courses/{id}/notify")).await;
+    let list = app.get_json(&format!("/api/v1/courses/{id}/nominations?limit=2"), &app.hr()).await;
+    for n in list["items"].as_array().unwrap() {
+        let res = event(&app, &app.hr(), n["id"].as_str().unwrap(), "complete").await;
+        assert_eq!(res.status(), 200);
+    }
+    let done: Vec<&str> = list["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| n["employee"]["employee_no"].as_str().unwrap())
+        .collect();
+
+    // Hired in FY2018 or before: 9 profiles in every section (slots 0–6, 10, 11), a 10th in the
+    // even ones (slot 14), and the 9 department heads (crates/api/src/demo.rs): 171 + 10 + 9 =
+    // 190, less the 2 who completed.
+    let mut seen = Vec::new();
+    let mut cursor = String::new();
+    loop {
+        let page = app
+            .get_json(&format!("/api/v1/training-gaps?course_q=%E4%BA%BA%E6%A8%A9&min_years_since_hire=5&fiscal_year=2023&limit=50{cursor}"), &app.hr())
+            .await;
+        assert_eq!(page["courses_considered"], 1);
+        seen.extend(
+            page["items"].as_array().unwrap().iter().map(|e| e["employee_no"].as_str().unwrap().to_string()),
+        );
+        match page["next_cursor"].as_str() {
+            Some(c) => cursor = format!("&cursor={c}"),
+            None => break,
+        }
+    }
+    assert_eq!(seen.len(), 188);
+    assert!(done.iter().all(|d| !seen.iter().any(|s| s == d)), "those who completed are not listed");
+    let mut sorted = seen.clone();
+    sorted.sort();
+    assert_eq!(seen, sorted);
+    assert_problem(
+        app.get("/api/v1/training-gaps?min_years_since_hire=5", &app.hr()).await,
+        422,
+        "validation",
+    )
+    .await;
+    let staff = app.token(people::EMPLOYEE, &[Role::Employee]);
+    assert_eq!(app.get("/api/v1/training-gaps?course_q=x", &staff).await.status(), 403);
+}

@@ -659,3 +659,85 @@ pub async fn section_nominations(
         items: rows.iter().map(|(n, c, e)| with_course(n, c, e, section.id)).collect(),
     }))
 }
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct GapQuery {
+    /// Courses whose title, purpose or content contain this text, in any fiscal year (人権 …).
+    pub course_q: Option<String>,
+    pub course_category: Option<kenshu_domain::catalogue::Category>,
+    /// Only staff hired at least this many fiscal years before `fiscal_year`.
+    #[param(minimum = 0, maximum = 60)]
+    pub min_years_since_hire: Option<u32>,
+    /// Defaults to the current fiscal year (Japan time).
+    #[param(minimum = 1989, maximum = 2200)]
+    pub fiscal_year: Option<i32>,
+    pub section_id: Option<Uuid>,
+    #[param(minimum = 1, maximum = 200)]
+    pub limit: Option<u64>,
+    pub cursor: Option<String>,
+}
+
+/// An employee who has not yet taken the courses asked about.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct GapEmployee {
+    pub id: Uuid,
+    pub employee_no: String,
+    pub name: String,
+    pub section_id: Uuid,
+    pub grade: String,
+    pub hire_date: chrono::NaiveDate,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct GapPage {
+    /// How many courses (over all fiscal years) the course filter matched.
+    pub courses_considered: u64,
+    /// Active staff who completed none of them, in employee-number order.
+    pub items: Vec<GapEmployee>,
+    pub next_cursor: Option<String>,
+}
+
+/// Who has not yet taken X (HR, auditors): for example staff hired 5 or more years ago who never
+/// completed a human-rights course (`course_q=人権&min_years_since_hire=5`).
+#[utoipa::path(get, operation_id = "training_gaps", path = "/api/v1/training-gaps", tag = "selection", params(GapQuery),
+    responses((status = 200, body = GapPage),
+        (status = 422, description = "Give a course filter; invalid year, cursor or limit", body = Problem, content_type = "application/problem+json")))]
+pub async fn training_gaps(
+    state: web::Data<AppState>,
+    auth: Auth,
+    q: web::Query<GapQuery>,
+) -> ApiResult<HttpResponse> {
+    authorize(&auth.principal, Action::ReadNominations)?;
+    let q = q.into_inner();
+    if q.course_q.as_deref().is_none_or(|t| t.trim().is_empty()) && q.course_category.is_none() {
+        return Err(ApiError::validation("course_q", "name the courses: course_q, course_category or both"));
+    }
+    let scope = "training-gaps";
+    let page = page_request(scope, q.limit, q.cursor.as_deref())?;
+    let filter = repo::GapFilter {
+        course_q: q.course_q,
+        course_category: q.course_category,
+        min_years_since_hire: q.min_years_since_hire,
+        fiscal_year: year_or_current(q.fiscal_year)?,
+        section_id: q.section_id,
+    };
+    let (courses_considered, result) =
+        repo::training_gaps(state.db.conn(), auth.principal.org_id, &filter, &page).await?;
+    Ok(HttpResponse::Ok().json(GapPage {
+        courses_considered,
+        items: result
+            .items
+            .iter()
+            .map(|e| GapEmployee {
+                id: e.id,
+                employee_no: e.employee_no.clone(),
+                name: e.name.clone(),
+                section_id: e.section_id,
+                grade: e.grade.clone(),
+                hire_date: e.hire_date,
+            })
+            .collect(),
+        next_cursor: encode_cursor(scope, result.next),
+    }))
+}

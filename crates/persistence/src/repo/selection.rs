@@ -794,3 +794,87 @@ pub async fn mark_delivered(
     notice::Entity::update(notice::ActiveModel::from(after.clone()).reset_all()).exec(conn).await?;
     Ok(after)
 }
+
+/// Who has not yet taken a kind of course: the filter.
+#[derive(Debug, Clone)]
+pub struct GapFilter {
+    /// Courses whose title, purpose or content contain this text (any fiscal year).
+    pub course_q: Option<String>,
+    pub course_category: Option<kenshu_domain::catalogue::Category>,
+    /// Only staff hired at least this many fiscal years before `fiscal_year`.
+    pub min_years_since_hire: Option<u32>,
+    pub fiscal_year: FiscalYear,
+    pub section_id: Option<Uuid>,
+}
+
+/// Active staff who have completed none of the courses the filter names, in employee-number
+/// order, and how many courses were considered.
+pub async fn training_gaps(
+    conn: &impl ConnectionTrait,
+    org_id: Uuid,
+    filter: &GapFilter,
+    page: &PageRequest,
+) -> Result<(u64, Page<employee::Model>), RepoError> {
+    let mut courses = course::Entity::find()
+        .select_only()
+        .column(course::Column::Id)
+        .filter(course::Column::OrgId.eq(org_id));
+    if let Some(c) = filter.course_category {
+        courses = courses.filter(course::Column::Category.eq(c.as_str()));
+    }
+    if let Some(text) =
+        filter.course_q.as_deref().map(kenshu_domain::text::search_key).filter(|s| !s.is_empty())
+    {
+        let pattern = format!("%{}%", super::like_escape(&text));
+        courses = courses.filter(
+            sea_orm::sea_query::Expr::col(course::Column::SearchKey)
+                .like(sea_orm::sea_query::LikeExpr::new(pattern).escape('!')),
+        );
+    }
+    let course_ids: Vec<Uuid> = courses.into_tuple().all(conn).await?;
+    let mut done = std::collections::HashSet::new();
+    for chunk in course_ids.chunks(500) {
+        let ids: Vec<Uuid> = nomination::Entity::find()
+            .select_only()
+            .column(nomination::Column::EmployeeId)
+            .filter(nomination::Column::OrgId.eq(org_id))
+            .filter(nomination::Column::CourseId.is_in(chunk.iter().copied()))
+            .filter(nomination::Column::State.eq(NominationState::Completed.as_str()))
+            .into_tuple()
+            .all(conn)
+            .await?;
+        done.extend(ids);
+    }
+    let mut q = employee::Entity::find()
+        .filter(employee::Column::OrgId.eq(org_id))
+        .filter(employee::Column::Active.eq(true));
+    if let Some(years) = filter.min_years_since_hire {
+        // Hired in fiscal year (fy - years) or before: before 1 April of that year + 1.
+        let last_fy = filter.fiscal_year.year() - years as i32;
+        let before = chrono::NaiveDate::from_ymd_opt(last_fy + 1, 4, 1).unwrap_or(chrono::NaiveDate::MIN);
+        q = q.filter(employee::Column::HireDate.lt(before));
+    }
+    if let Some(s) = filter.section_id {
+        q = q.filter(employee::Column::SectionId.eq(s));
+    }
+    if let Some(after) = page.after.as_ref().and_then(|a| a.first()) {
+        q = q.filter(employee::Column::EmployeeNo.gt(after.as_str()));
+    }
+    // Skip completed staff page by page; the roster is read in pages, never whole.
+    let mut items = Vec::new();
+    let mut cursor: Option<String> = None;
+    loop {
+        let mut batch = q.clone();
+        if let Some(c) = &cursor {
+            batch = batch.filter(employee::Column::EmployeeNo.gt(c.as_str()));
+        }
+        let rows = batch.order_by_asc(employee::Column::EmployeeNo).limit(1000).all(conn).await?;
+        let fetched = rows.len();
+        cursor = rows.last().map(|e| e.employee_no.clone());
+        items.extend(rows.into_iter().filter(|e| !done.contains(&e.id)));
+        if items.len() as u64 > page.limit || fetched < 1000 {
+            break;
+        }
+    }
+    Ok((course_ids.len() as u64, Page::from_rows(items, page.limit, |e| vec![e.employee_no.clone()])))
+}
