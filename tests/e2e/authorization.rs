@@ -64,6 +64,7 @@ const MATRIX: &[(&str, &str, [u16; 7])] = &[
     ("GET", "/api/v1/courses/{id}/eligible", [401, 403, 403, 403, 200, 403, 200]),
     ("POST", "/api/v1/courses/{id}/designation", [401, 403, 403, 403, 200, 403, 403]),
     ("GET", "/api/v1/courses/{id}/nominations", [401, 403, 403, 403, 200, 403, 200]),
+    ("POST", "/api/v1/courses/{id}/nominations/bulk", [401, 403, 403, 403, 200, 403, 403]),
     ("POST", "/api/v1/plans/{fiscal_year}/designation", [401, 403, 403, 403, 200, 403, 403]),
     ("POST", "/api/v1/courses/{id}/recommendations", [401, 403, 201, 403, 403, 403, 403]),
     ("POST", "/api/v1/courses/{id}/applications", [401, 201, 403, 403, 403, 403, 403]),
@@ -232,6 +233,9 @@ async fn call(app: &TestApp, method: &str, path: &str, token: Option<&str>, t: &
         ("POST", "/api/v1/courses/{id}/applications") => rb.json(&json!({"reason": "志望理由"})),
         ("POST", "/api/v1/nominations/{id}/events") => {
             rb.header("If-Match", etag(app, &concrete.replace("/events", "")).await).json(&json!({"event": "cancel"}))
+        }
+        ("POST", "/api/v1/courses/{id}/nominations/bulk") => {
+            rb.json(&json!({"ids": [t.nomination["id"]], "move_to_session": null}))
         }
         ("GET", "/api/v1/training-gaps") => app.request(method.clone(), "/api/v1/training-gaps?course_q=x", token),
         ("POST", "/api/v1/courses") => {

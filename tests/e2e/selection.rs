@@ -538,3 +538,68 @@ async fn who_has_not_yet_taken_a_human_rights_course() {
     let staff = app.token(people::EMPLOYEE, &[Role::Employee]);
     assert_eq!(app.get("/api/v1/training-gaps?course_q=x", &staff).await.status(), 403);
 }
+
+#[tokio::test]
+async fn bulk_actions_are_all_or_nothing() {
+    let app = spawn().await;
+    let id = open_course(&app, Some(3)).await;
+    let ids = recommend_all(&app, &id, &["10003", "10004", "10005", "10006", "10007"]).await;
+    let bulk = format!("/api/v1/courses/{id}/nominations/bulk");
+    let hr = app.hr();
+    let res = app.post_json(&bulk, &hr, &json!({"ids": &ids[..3], "event": "select"})).await;
+    assert_eq!(res.status(), 200);
+    assert_eq!(res.json::<Value>().await.unwrap()["applied"], 3);
+    // Two more than the headcount: refused whole.
+    assert_problem(
+        app.post_json(&bulk, &hr, &json!({"ids": &ids[3..], "event": "select"})).await,
+        409,
+        "conflict",
+    )
+    .await;
+    let counts =
+        app.get_json(&format!("/api/v1/courses/{id}/nominations"), &hr).await["counts"]["by_state"].clone();
+    assert_eq!(counts, json!({"confirmed": 2, "selected": 3}));
+    // Every fault is named: a nomination of another course, a state that does not allow it.
+    let stranger = uuid::Uuid::now_v7().to_string();
+    let p = assert_problem(
+        app.post_json(&bulk, &hr, &json!({"ids": [ids[3], stranger, ids[0]], "event": "waitlist"})).await,
+        422,
+        "validation",
+    )
+    .await;
+    let fields: Vec<&str> =
+        p["errors"].as_array().unwrap().iter().map(|e| e["field"].as_str().unwrap()).collect();
+    assert_eq!(fields, vec!["ids[1]", "ids[2]"]);
+    assert_problem(app.post_json(&bulk, &hr, &json!({"ids": [ids[3]]})).await, 422, "validation").await;
+
+    // Moving between sessions respects each session's capacity.
+    let session = |day: u32| json!({"starts_at": format!("2023-10-{day:02}T09:00:00+09:00"), "ends_at": format!("2023-10-{day:02}T17:00:00+09:00"), "capacity": 2});
+    let a: Value = app
+        .post_json(&format!("/api/v1/courses/{id}/sessions"), &hr, &session(2))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let b: Value = app
+        .post_json(&format!("/api/v1/courses/{id}/sessions"), &hr, &session(3))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let res = app.post_json(&bulk, &hr, &json!({"ids": &ids[..2], "move_to_session": a["id"]})).await;
+    assert_eq!(res.status(), 200);
+    assert_problem(
+        app.post_json(&bulk, &hr, &json!({"ids": [ids[2]], "move_to_session": a["id"]})).await,
+        409,
+        "conflict",
+    )
+    .await;
+    assert_eq!(
+        app.post_json(&bulk, &hr, &json!({"ids": [ids[2]], "move_to_session": b["id"]})).await.status(),
+        200
+    );
+    let moved = app.get_json(&format!("/api/v1/nominations/{}", ids[0]), &hr).await;
+    assert_eq!(moved["session_id"], a["id"]);
+    let head = app.token(people::SECTION_HEAD, &[Role::SectionHead]);
+    assert_eq!(app.post_json(&bulk, &head, &json!({"ids": [ids[3]], "event": "select"})).await.status(), 403);
+}

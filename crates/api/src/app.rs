@@ -124,6 +124,10 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                 .route(web::get().to(selection::list_nominations)),
         )
         .service(
+            resource("/api/v1/courses/{id}/nominations/bulk", "POST")
+                .route(web::post().to(selection::bulk_nominations)),
+        )
+        .service(
             resource("/api/v1/courses/{id}/recommendations", "POST")
                 .route(web::post().to(selection::recommend)),
         )

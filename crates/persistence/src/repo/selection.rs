@@ -361,6 +361,26 @@ async fn has_place(
     Ok(Ok(()))
 }
 
+/// The session, if it belongs to the course; otherwise a 422 on `session_id`.
+async fn session_of_course(
+    conn: &impl ConnectionTrait,
+    org_id: Uuid,
+    course_id: Uuid,
+    session_id: Uuid,
+) -> Result<course_session::Model, RepoError> {
+    course_session::Entity::find_by_id(session_id)
+        .filter(course_session::Column::OrgId.eq(org_id))
+        .filter(course_session::Column::CourseId.eq(course_id))
+        .one(conn)
+        .await?
+        .ok_or_else(|| {
+            RepoError::Invalid(vec![kenshu_domain::FieldError::new(
+                "session_id",
+                "is not a session of this course",
+            )])
+        })
+}
+
 /// A new nomination by recommendation or application (designations come from [`designate`]).
 pub async fn create(
     conn: &impl ConnectionTrait,
@@ -372,17 +392,7 @@ pub async fn create(
     reason: Option<String>,
 ) -> Result<nomination::Model, RepoError> {
     if let Some(sid) = session_id {
-        let found = course_session::Entity::find_by_id(sid)
-            .filter(course_session::Column::OrgId.eq(actor.org_id))
-            .filter(course_session::Column::CourseId.eq(course_id))
-            .one(conn)
-            .await?;
-        if found.is_none() {
-            return Err(RepoError::Invalid(vec![kenshu_domain::FieldError::new(
-                "session_id",
-                "is not a session of this course",
-            )]));
-        }
+        session_of_course(conn, actor.org_id, course_id, sid).await?;
     }
     let at = now();
     let model = nomination::Model {
@@ -877,4 +887,52 @@ pub async fn training_gaps(
         }
     }
     Ok((course_ids.len() as u64, Page::from_rows(items, page.limit, |e| vec![e.employee_no.clone()])))
+}
+
+/// Move a nomination to another session of its course (or to none). A nomination holding a place
+/// needs a free place in the target session.
+pub async fn move_session(
+    conn: &impl ConnectionTrait,
+    actor: &Actor,
+    id: Uuid,
+    session_id: Option<Uuid>,
+) -> Result<nomination::Model, RepoError> {
+    let current = get(conn, actor.org_id, id).await?;
+    let course = lock_course(conn, actor.org_id, current.course_id).await?;
+    let current = get(conn, actor.org_id, id).await?;
+    if current.session_id == session_id {
+        return Ok(current);
+    }
+    if let Some(sid) = session_id {
+        let found = session_of_course(conn, actor.org_id, course.id, sid).await?;
+        let state = NominationState::parse(&current.state).unwrap_or(NominationState::Cancelled);
+        if state.holds_place() {
+            let taken = held(conn, actor.org_id, course.id, Some(sid)).await?;
+            let capacity = found.capacity.map(|c| c as u32);
+            if places_left(capacity, taken) == Some(0) {
+                return Err(RepoError::Conflict(format!(
+                    "no place left in the target session for nomination {id}"
+                )));
+            }
+        }
+    }
+    let at = now();
+    let after =
+        nomination::Model { session_id, version: current.version + 1, updated_at: at, ..current.clone() };
+    let res = nomination::Entity::update_many()
+        .set(nomination::ActiveModel::from(after.clone()).reset_all())
+        .filter(nomination::Column::Id.eq(id))
+        .filter(nomination::Column::Version.eq(current.version))
+        .exec(conn)
+        .await?;
+    if res.rows_affected == 0 {
+        return Err(RepoError::Stale { current: current.version + 1 });
+    }
+    audit::record(
+        conn,
+        actor,
+        Change::new("nomination.move", "nomination", Some(id), Some(&current), Some(&after)),
+    )
+    .await?;
+    Ok(after)
 }
