@@ -65,6 +65,7 @@ const MATRIX: &[(&str, &str, [u16; 7])] = &[
     ("POST", "/api/v1/courses/{id}/designation", [401, 403, 403, 403, 200, 403, 403]),
     ("GET", "/api/v1/courses/{id}/nominations", [401, 403, 403, 403, 200, 403, 200]),
     ("POST", "/api/v1/courses/{id}/nominations/bulk", [401, 403, 403, 403, 200, 403, 403]),
+    ("POST", "/api/v1/plans/{fiscal_year}/nominations/import", [401, 403, 403, 403, 200, 200, 403]),
     ("POST", "/api/v1/plans/{fiscal_year}/designation", [401, 403, 403, 403, 200, 403, 403]),
     ("POST", "/api/v1/courses/{id}/recommendations", [401, 403, 201, 403, 403, 403, 403]),
     ("POST", "/api/v1/courses/{id}/applications", [401, 201, 403, 403, 403, 403, 403]),
@@ -237,6 +238,10 @@ async fn call(app: &TestApp, method: &str, path: &str, token: Option<&str>, t: &
         ("POST", "/api/v1/courses/{id}/nominations/bulk") => {
             rb.json(&json!({"ids": [t.nomination["id"]], "move_to_session": null}))
         }
+        ("POST", "/api/v1/plans/{fiscal_year}/nominations/import") => app
+            .request(method.clone(), &format!("{concrete}?dry_run=true"), token)
+            .header("Content-Type", "text/csv")
+            .body(format!("区分,No,職員番号,選考方法\n階層別,1,{},指名\n", people::OTHER_DEPARTMENT)),
         ("GET", "/api/v1/training-gaps") => app.request(method.clone(), "/api/v1/training-gaps?course_q=x", token),
         ("POST", "/api/v1/courses") => {
             let number = 100 + COUNTER.fetch_add(1, Ordering::Relaxed) % 800;

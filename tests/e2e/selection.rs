@@ -603,3 +603,50 @@ async fn bulk_actions_are_all_or_nothing() {
     let head = app.token(people::SECTION_HEAD, &[Role::SectionHead]);
     assert_eq!(app.post_json(&bulk, &head, &json!({"ids": [ids[3]], "event": "select"})).await.status(), 403);
 }
+
+#[tokio::test]
+async fn nominations_import_from_csv_all_or_nothing() {
+    let app = spawn().await;
+    let id = open_course(&app, Some(2)).await;
+    let import = |query: &'static str, csv: String| {
+        let app = &app;
+        async move {
+            app.request(
+                Method::POST,
+                &format!("/api/v1/plans/2023/nominations/import?{query}"),
+                Some(&app.hr()),
+            )
+            .header("Content-Type", "text/csv")
+            .body(csv)
+            .send()
+            .await
+            .unwrap()
+        }
+    };
+    let good = "区分,No,職員番号,選考方法,理由\n階層別,30,10003,指名,\n階層別,30,10004,指名,\n階層別,30,10005,指名,\n階層別,30,10006,推薦,窓口改善\n";
+    let before = app.audit_count().await;
+    let dry: Value = import("dry_run=true", good.into()).await.json().await.unwrap();
+    assert_eq!((dry["created"].as_u64(), dry["waitlisted"].as_u64()), (Some(4), Some(1)), "{dry}");
+    assert_eq!(app.audit_count().await, before, "a dry run writes nothing");
+    let done: Value = import("", good.into()).await.json().await.unwrap();
+    assert_eq!(done["created"], 4);
+    let counts =
+        app.get_json(&format!("/api/v1/courses/{id}/nominations"), &app.hr()).await["counts"].clone();
+    assert_eq!(counts["by_state"], json!({"confirmed": 1, "selected": 2, "waitlisted": 1}));
+    let again: Value = import("", good.into()).await.json().await.unwrap();
+    assert_eq!((again["created"].as_u64(), again["unchanged"].as_u64()), (Some(0), Some(4)));
+
+    // Unknown course, unknown employee, a bad route, a row twice: all listed, nothing written.
+    let before = app.audit_count().await;
+    let bad = "区分,No,職員番号,選考方法\n階層別,99,10007,指名\n階層別,30,99999,指名\n階層別,30,10008,抽選\n階層別,30,10009,公募\n階層別,30,10009,公募\n";
+    let p = assert_problem(import("", bad.into()).await, 422, "import-rejected").await;
+    let got: Vec<(u64, &str)> = p["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| (r["line"].as_u64().unwrap(), r["column"].as_str().unwrap()))
+        .collect();
+    assert_eq!(got, vec![(2, "No"), (3, "職員番号"), (4, "選考方法"), (6, "職員番号")]);
+    assert_eq!(app.audit_count().await, before);
+    assert_problem(import("", "職員番号\n10003\n".into()).await, 422, "import-file").await;
+}

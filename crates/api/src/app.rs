@@ -152,6 +152,10 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                 .route(web::post().to(selection::designate_plan)),
         )
         .service(
+            resource("/api/v1/plans/{fiscal_year}/nominations/import", "POST")
+                .route(web::post().to(selection::import_nominations)),
+        )
+        .service(
             resource("/api/v1/courses/{id}/sessions", "POST")
                 .route(web::post().to(catalogue::create_session)),
         )

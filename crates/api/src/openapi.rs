@@ -35,7 +35,7 @@ use crate::routes::{
         selection::designate_course, selection::designate_plan, selection::list_nominations,
         selection::recommend, selection::apply, selection::get_nomination, selection::nomination_event,
         selection::my_nominations, selection::training_history, selection::section_nominations,
-        selection::training_gaps, selection::bulk_nominations,
+        selection::training_gaps, selection::bulk_nominations, selection::import_nominations,
         notices::notify_course, notices::my_notices, notices::list_notices, notices::notice_delivered,
         audit::list,
     ),

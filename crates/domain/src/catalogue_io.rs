@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use crate::audience::{format_rules, parse_rules, AudienceRule};
 use crate::catalogue::{Aim, Category, CourseData, CourseFields, Delivery, Pillar, ReportRule, Timing};
 use crate::roster_import::{
-    csv_file_error, decoded_source, split_list, Encoding, FileError, LineNormalizer, RowError,
+    csv_file_error, decoded_source, next_record, split_list, Encoding, FileError, LineNormalizer, RowError,
 };
 use crate::text::normalize;
 
@@ -363,20 +363,7 @@ pub fn read_csv(bytes: &[u8], encoding: Encoding) -> Result<CsvRows, FileError> 
     let mut out = CsvRows::default();
     let errors = &mut out.errors;
     let mut record = csv::StringRecord::new();
-    loop {
-        match csv.read_record(&mut record) {
-            Ok(false) => break,
-            Ok(true) => {}
-            Err(e) => {
-                let line = e.position().map_or(0, |p| p.line());
-                errors.push(RowError { line, column: String::new(), reason: format!("unreadable row: {e}") });
-                continue;
-            }
-        }
-        let line = record.position().map_or(0, |p| p.line());
-        if record.iter().all(|v| v.trim().is_empty()) {
-            continue;
-        }
+    while let Some(line) = next_record(&mut csv, &mut record, errors) {
         let errors_before = errors.len();
         let mut fields = CourseFields::default();
         let mut within = None;

@@ -10,6 +10,7 @@ pub mod error;
 pub mod org;
 pub mod roster_import;
 pub mod selection;
+pub mod selection_io;
 pub mod text;
 
 pub use error::FieldError;

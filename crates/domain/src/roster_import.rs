@@ -352,6 +352,29 @@ pub(crate) fn split_list(value: &str) -> Vec<String> {
         .collect()
 }
 
+/// The next record that is not blank, with its line; unreadable rows are reported in `errors`
+/// and skipped. `None` at the end of the file.
+pub(crate) fn next_record<R: Read>(
+    csv: &mut csv::Reader<R>,
+    record: &mut csv::StringRecord,
+    errors: &mut Vec<RowError>,
+) -> Option<u64> {
+    loop {
+        match csv.read_record(record) {
+            Ok(false) => return None,
+            Ok(true) => {}
+            Err(e) => {
+                let line = e.position().map_or(0, |p| p.line());
+                errors.push(RowError { line, column: String::new(), reason: format!("unreadable row: {e}") });
+                continue;
+            }
+        }
+        if record.iter().any(|v| !v.trim().is_empty()) {
+            return Some(record.position().map_or(0, |p| p.line()));
+        }
+    }
+}
+
 pub(crate) fn csv_file_error(e: &csv::Error) -> FileError {
     match e.kind() {
         csv::ErrorKind::Utf8 { .. } => {

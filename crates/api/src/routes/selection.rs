@@ -838,3 +838,81 @@ pub async fn bulk_nominations(
     txn.commit().await?;
     Ok(HttpResponse::Ok().json(BulkResult { applied: plan.len() as u64, promoted }))
 }
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct NominationImportQuery {
+    /// Validate and report without writing.
+    #[serde(default)]
+    pub dry_run: bool,
+    /// Overrides the `charset` of the Content-Type.
+    pub encoding: Option<crate::routes::import::EncodingParam>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({"dry_run": false, "rows": 3, "created": 2, "unchanged": 1, "waitlisted": 0}))]
+pub struct NominationImportReport {
+    pub dry_run: bool,
+    pub rows: u64,
+    pub created: u64,
+    /// Already nominated for the course: left as they are, so the same file twice changes nothing.
+    pub unchanged: u64,
+    /// Created designations beyond the course's headcount, waiting in file order.
+    pub waitlisted: u64,
+}
+
+/// Import nominations for a year's courses from CSV (HR, importer): 区分, No, 職員番号, 選考方法
+/// (指名/推薦/公募), 理由. New nominations start in their route's first state; one bad row rejects
+/// the file and every bad row is listed.
+#[utoipa::path(post, operation_id = "import_nominations", path = "/api/v1/plans/{fiscal_year}/nominations/import", tag = "selection",
+    params(("fiscal_year" = i32, Path), NominationImportQuery),
+    request_body(content = String, content_type = "text/csv",
+        example = "区分,No,職員番号,選考方法,理由\n階層別,12,10004,推薦,マネジメント力の強化\n"),
+    responses((status = 200, body = NominationImportReport),
+        (status = 404, description = "No plan for this year", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "A nomination was added while the import ran; nothing was written", body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "The file is too large", body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "Not CSV, or an unknown charset", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "The file cannot be read (import-file) or has invalid rows (import-rejected)", body = Problem, content_type = "application/problem+json")))]
+pub async fn import_nominations(
+    state: web::Data<AppState>,
+    auth: Auth,
+    req: HttpRequest,
+    year: web::Path<i32>,
+    q: web::Query<NominationImportQuery>,
+    payload: web::Payload,
+) -> ApiResult<HttpResponse> {
+    authorize(&auth.principal, Action::ImportCatalogue)?;
+    let fy = FiscalYear::new(*year).map_err(|_| ApiError::NotFound)?;
+    let encoding = crate::routes::import::encoding_of(&req, q.encoding)?;
+    let body = crate::routes::import::read_body(payload, state.config.max_upload_bytes).await?;
+    catalogue::get_plan(state.db.conn(), auth.principal.org_id, fy).await?;
+    let read =
+        kenshu_domain::selection_io::read_csv(&body, encoding).map_err(crate::routes::import::file_error)?;
+    if read.rows.is_empty() && read.errors.is_empty() {
+        return Err(ApiError::ImportFile("the file holds no nominations".into()));
+    }
+    let txn = state.db.begin_write().await?;
+    let outcome = repo::import_nominations(&*txn, &auth.actor(), fy, &read.rows, q.dry_run).await?;
+    let stats = match outcome {
+        Ok(stats) if read.errors.is_empty() => stats,
+        Ok(_) => return Err(ApiError::ImportRejected(read.errors)),
+        Err(mut rows) => {
+            rows.extend(read.errors);
+            rows.sort_by_key(|e| e.line);
+            return Err(ApiError::ImportRejected(rows));
+        }
+    };
+    if q.dry_run {
+        txn.rollback().await?;
+    } else {
+        txn.commit().await?;
+    }
+    Ok(HttpResponse::Ok().json(NominationImportReport {
+        dry_run: q.dry_run,
+        rows: (read.rows.len()) as u64,
+        created: stats.created,
+        unchanged: stats.unchanged,
+        waitlisted: stats.waitlisted,
+    }))
+}

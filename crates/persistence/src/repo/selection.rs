@@ -66,6 +66,34 @@ async fn employees_by_id(
     Ok(out)
 }
 
+/// A new nomination row, stamped `at`.
+fn new_nomination(
+    actor: &Actor,
+    course_id: Uuid,
+    employee_id: Uuid,
+    route: Route,
+    state: NominationState,
+    reason: Option<String>,
+    at: chrono::DateTime<chrono::Utc>,
+) -> nomination::Model {
+    nomination::Model {
+        id: Uuid::now_v7(),
+        org_id: actor.org_id,
+        course_id,
+        session_id: None,
+        employee_id,
+        route: route.as_str().into(),
+        state: state.as_str().into(),
+        reason,
+        proposed_by: actor.subject.chars().take(100).collect(),
+        decided_by: None,
+        decided_at: None,
+        version: 1,
+        created_at: at,
+        updated_at: at,
+    }
+}
+
 /// Designate (指名) for each course: every active employee its designation rules match who has
 /// no nomination yet. The roster is read once for all courses. New designations take the
 /// course's free places in roster order; beyond the headcount they wait.
@@ -149,21 +177,11 @@ pub async fn designate(
             if let Some(m) = by_id.get(id) {
                 outcome.new.push(member_ref(m));
             }
+            let by = Some(actor.subject.chars().take(100).collect());
             inserts.push(nomination::Model {
-                id: Uuid::now_v7(),
-                org_id: actor.org_id,
-                course_id: course.model.id,
-                session_id: None,
-                employee_id: *id,
-                route: Route::Designation.as_str().into(),
-                state: state.as_str().into(),
-                reason: None,
-                proposed_by: actor.subject.chars().take(100).collect(),
-                decided_by: Some(actor.subject.chars().take(100).collect()),
+                decided_by: by,
                 decided_at: Some(at),
-                version: 1,
-                created_at: at,
-                updated_at: at,
+                ..new_nomination(actor, course.model.id, *id, Route::Designation, state, None, at)
             });
         }
         for id in &diff.no_longer_matching {
@@ -396,20 +414,8 @@ pub async fn create(
     }
     let at = now();
     let model = nomination::Model {
-        id: Uuid::now_v7(),
-        org_id: actor.org_id,
-        course_id,
         session_id,
-        employee_id,
-        route: route.as_str().into(),
-        state: NominationState::initial(route).as_str().into(),
-        reason,
-        proposed_by: actor.subject.chars().take(100).collect(),
-        decided_by: None,
-        decided_at: None,
-        version: 1,
-        created_at: at,
-        updated_at: at,
+        ..new_nomination(actor, course_id, employee_id, route, NominationState::initial(route), reason, at)
     };
     nomination::Entity::insert(nomination::ActiveModel::from(model.clone()))
         .exec_without_returning(conn)
@@ -935,4 +941,137 @@ pub async fn move_session(
     )
     .await?;
     Ok(after)
+}
+
+/// What a nomination import did, or would do on a dry run.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct NominationImportStats {
+    pub created: u64,
+    /// Rows whose employee is already nominated for the course: left as they are.
+    pub unchanged: u64,
+    /// Of the created designations, those beyond the course's headcount that wait.
+    pub waitlisted: u64,
+}
+
+/// Import nominations for a year's courses: every row is checked (course of the plan, active
+/// employee, not twice in the file) before anything is written; then the new ones are added in
+/// their route's first state, designations beyond the headcount waiting.
+pub async fn import_nominations(
+    conn: &impl ConnectionTrait,
+    actor: &Actor,
+    fy: FiscalYear,
+    rows: &[kenshu_domain::selection_io::NominationRow],
+    dry_run: bool,
+) -> Result<Result<NominationImportStats, Vec<kenshu_domain::roster_import::RowError>>, RepoError> {
+    use kenshu_domain::roster_import::RowError;
+    let courses: HashMap<kenshu_domain::catalogue_io::CourseKey, CourseRecord> =
+        super::catalogue::running_courses(conn, actor.org_id, fy)
+            .await?
+            .into_iter()
+            .filter_map(|c| {
+                let category = kenshu_domain::catalogue::Category::parse(&c.model.category)?;
+                Some((kenshu_domain::catalogue_io::CourseKey { category, number: c.model.number as u32 }, c))
+            })
+            .collect();
+    let numbers: Vec<String> = rows.iter().map(|r| r.employee_no.as_str().to_string()).collect();
+    let mut staff: HashMap<String, employee::Model> = HashMap::new();
+    for chunk in numbers.chunks(500) {
+        for e in employee::Entity::find()
+            .filter(employee::Column::OrgId.eq(actor.org_id))
+            .filter(employee::Column::Active.eq(true))
+            .filter(employee::Column::EmployeeNo.is_in(chunk.iter().cloned()))
+            .all(conn)
+            .await?
+        {
+            staff.insert(e.employee_no.clone(), e);
+        }
+    }
+    let course_ids: Vec<Uuid> = courses.values().map(|c| c.model.id).collect();
+    let mut existing: std::collections::HashSet<(Uuid, Uuid)> = std::collections::HashSet::new();
+    let mut held_by_course: HashMap<Uuid, u64> = HashMap::new();
+    for chunk in course_ids.chunks(500) {
+        for n in nomination::Entity::find()
+            .filter(nomination::Column::OrgId.eq(actor.org_id))
+            .filter(nomination::Column::CourseId.is_in(chunk.iter().copied()))
+            .all(conn)
+            .await?
+        {
+            if NominationState::parse(&n.state).is_some_and(NominationState::holds_place) {
+                *held_by_course.entry(n.course_id).or_default() += 1;
+            }
+            existing.insert((n.course_id, n.employee_id));
+        }
+    }
+    let mut errors = Vec::new();
+    let mut seen: HashMap<(Uuid, Uuid), u64> = HashMap::new();
+    let mut stats = NominationImportStats::default();
+    let mut inserts = Vec::new();
+    let at = now();
+    for row in rows {
+        let course = courses.get(&row.course);
+        let person = staff.get(row.employee_no.as_str());
+        if course.is_none() {
+            errors.push(RowError {
+                line: row.line,
+                column: "No".into(),
+                reason: format!("no course {} in the FY{} plan", row.course.label(), fy.year()),
+            });
+        }
+        if person.is_none() {
+            errors.push(RowError {
+                line: row.line,
+                column: "職員番号".into(),
+                reason: format!("no active employee {}", row.employee_no.as_str()),
+            });
+        }
+        let (Some(course), Some(person)) = (course, person) else { continue };
+        let key = (course.model.id, person.id);
+        if let Some(first) = seen.insert(key, row.line) {
+            errors.push(RowError {
+                line: row.line,
+                column: "職員番号".into(),
+                reason: format!("this employee and course appear twice (first at line {first})"),
+            });
+            continue;
+        }
+        if existing.contains(&key) {
+            stats.unchanged += 1;
+            continue;
+        }
+        let mut state = NominationState::initial(row.route);
+        if state.holds_place() {
+            let held = held_by_course.entry(course.model.id).or_default();
+            if places_left(course.model.headcount.map(|h| h as u32), *held) == Some(0) {
+                state = NominationState::Waitlisted;
+                stats.waitlisted += 1;
+            } else {
+                *held += 1;
+            }
+        }
+        stats.created += 1;
+        inserts.push(new_nomination(
+            actor,
+            course.model.id,
+            person.id,
+            row.route,
+            state,
+            row.reason.clone(),
+            at,
+        ));
+    }
+    if !errors.is_empty() {
+        errors.sort_by_key(|e| e.line);
+        return Ok(Err(errors));
+    }
+    if !dry_run && !inserts.is_empty() {
+        bulk::write::<nomination::Entity>(conn, &inserts, OnKey::Fail)
+            .await
+            .map_err(|e| RepoError::from_write(e, "a nomination was added meanwhile; send the file again"))?;
+        let changes = inserts
+            .iter()
+            .map(|n| Change::new("nomination.import", "nomination", Some(n.id), None, Some(n)))
+            .collect();
+        audit::record_many(conn, actor, changes).await?;
+    }
+    Ok(Ok(stats))
 }
