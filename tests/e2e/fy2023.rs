@@ -6,7 +6,6 @@
 use std::collections::BTreeMap;
 
 use kenshu_tests::{spawn, TestApp};
-use reqwest::Method;
 use serde_json::Value;
 
 /// Matching staff per rule, in rule order, for every course of the plan.
@@ -82,14 +81,7 @@ async fn all_courses(app: &TestApp) -> Vec<Value> {
 #[tokio::test]
 async fn every_fy2023_rule_matches_the_demo_roster_as_the_seed_says() {
     let app = spawn().await;
-    let res = app
-        .request(Method::POST, "/api/v1/plans/2023/import", Some(&app.hr()))
-        .header("Content-Type", "application/json")
-        .body(kenshu_api::demo::FY2023_PLAN)
-        .send()
-        .await
-        .unwrap();
-    let report: Value = res.json().await.unwrap();
+    let report = app.import_fy2023_plan().await;
     assert_eq!(report["created"], 61, "{report}");
 
     let courses = all_courses(&app).await;

@@ -122,14 +122,7 @@ async fn designation_beyond_the_headcount_waits_in_order() {
 #[tokio::test]
 async fn the_whole_fy2023_plan_is_designated_at_once() {
     let app = spawn().await;
-    let res = app
-        .request(Method::POST, "/api/v1/plans/2023/import", Some(&app.hr()))
-        .header("Content-Type", "application/json")
-        .body(kenshu_api::demo::FY2023_PLAN)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), 200);
+    app.import_fy2023_plan().await;
     let preview = post(&app, "/api/v1/plans/2023/designation?dry_run=true&limit=0").await;
     let courses = preview["courses"].as_array().unwrap();
     // Every course with a designation rule, in plan order; 採用時研修Ⅰ designates the 38 new hires.

@@ -332,6 +332,22 @@ impl TestApp {
         rb.send().await.unwrap()
     }
 
+    /// Load the FY2023 plan of the seed (data/isehara-fy2023.json) as HR, through the API; the
+    /// import's report.
+    pub async fn import_fy2023_plan(&self) -> Value {
+        let res = self
+            .request(Method::POST, "/api/v1/plans/2023/import", Some(&self.hr()))
+            .header("Content-Type", "application/json")
+            .body(kenshu_api::demo::FY2023_PLAN)
+            .send()
+            .await
+            .unwrap();
+        let status = res.status();
+        let report: Value = res.json().await.unwrap();
+        assert_eq!(status, 200, "{report}");
+        report
+    }
+
     pub async fn post_csv(&self, path: &str, token: &str, content_type: &str, body: Vec<u8>) -> Response {
         self.request(Method::POST, path, Some(token))
             .header("Content-Type", content_type)

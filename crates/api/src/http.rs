@@ -9,6 +9,26 @@ use serde::Serialize;
 
 use crate::problem::{ApiError, ApiResult};
 
+/// A fiscal year named in the path: outside the supported range it names nothing (404).
+pub fn path_year(year: i32) -> ApiResult<kenshu_domain::calendar::FiscalYear> {
+    kenshu_domain::calendar::FiscalYear::new(year).map_err(|_| ApiError::NotFound)
+}
+
+/// A fiscal year given in a body or query `field`: outside the range is a 422 on that field.
+pub fn fiscal_year(field: &str, year: i32) -> ApiResult<kenshu_domain::calendar::FiscalYear> {
+    kenshu_domain::calendar::FiscalYear::new(year).map_err(|e| ApiError::validation(field, e.to_string()))
+}
+
+/// The `fiscal_year` asked for, or the current one in Japan time.
+pub fn fiscal_year_or_current(year: Option<i32>) -> ApiResult<kenshu_domain::calendar::FiscalYear> {
+    match year {
+        Some(y) => fiscal_year("fiscal_year", y),
+        None => Ok(kenshu_domain::calendar::FiscalYear::containing(kenshu_domain::calendar::tokyo_date(
+            chrono::Utc::now(),
+        ))),
+    }
+}
+
 pub fn etag(version: i32) -> String {
     format!("\"{version}\"")
 }

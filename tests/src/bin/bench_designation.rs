@@ -48,14 +48,7 @@ async fn main() {
         .post_csv("/api/v1/employees/import?mode=upsert", &hr, "text/csv", roster(rows).into_bytes())
         .await;
     assert!(res.status().is_success(), "{}", res.text().await.unwrap());
-    let res = app
-        .request(Method::POST, "/api/v1/plans/2023/import", Some(&hr))
-        .header("Content-Type", "application/json")
-        .body(kenshu_api::demo::FY2023_PLAN)
-        .send()
-        .await
-        .unwrap();
-    assert!(res.status().is_success());
+    app.import_fy2023_plan().await;
     println!("roster: {rows} staff added to the demo's; plan: FY2023 (61 courses); backend: {backend}");
 
     let mut lines = Vec::new();

@@ -8,7 +8,7 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use chrono::{DateTime, FixedOffset, Utc};
 use kenshu_domain::audience::{routes, AudienceRule, Route};
 use kenshu_domain::auth::{authorize, Action, Principal};
-use kenshu_domain::calendar::{jst, tokyo_date, FiscalYear};
+use kenshu_domain::calendar::{jst, FiscalYear};
 use kenshu_domain::catalogue::{
     Aim, Category, CourseData, CourseFields, CourseStatus, Delivery, Lecturer, Pillar, PlanData, ReportRule,
     SessionData, SessionFields, Timing,
@@ -23,18 +23,15 @@ use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
 use crate::auth::Auth;
-use crate::http::{encode_cursor, if_match, json_with_etag, page_request};
+use crate::http::{
+    encode_cursor, fiscal_year, fiscal_year_or_current, if_match, json_with_etag, page_request, path_year,
+};
 use crate::problem::{ApiError, ApiResult, Problem};
 use crate::routes::audit::{AuditEntryDto, AuditPage};
 use crate::state::AppState;
 
 fn sees_drafts(p: &Principal) -> bool {
     authorize(p, Action::ReadDraftCatalogue).is_ok()
-}
-
-/// Path fiscal years outside the supported range name no plan.
-fn path_year(year: i32) -> ApiResult<FiscalYear> {
-    FiscalYear::new(year).map_err(|_| ApiError::NotFound)
 }
 
 fn created(status_version: i32, location: String, body: &impl Serialize) -> HttpResponse {
@@ -82,7 +79,7 @@ pub struct PlanDto {
 
 impl PlanDto {
     fn from_model(m: &training_plan::Model) -> ApiResult<Self> {
-        let fy = FiscalYear::new(m.fiscal_year).map_err(|_| ApiError::NotFound)?;
+        let fy = path_year(m.fiscal_year)?;
         Ok(Self {
             id: m.id,
             fiscal_year: m.fiscal_year,
@@ -180,7 +177,7 @@ pub async fn create_plan(
     authorize(&auth.principal, Action::WriteCatalogue)?;
     let body = body.into_inner();
     let year = body.fiscal_year.ok_or_else(|| ApiError::validation("fiscal_year", "is required"))?;
-    let fy = FiscalYear::new(year).map_err(|e| ApiError::validation("fiscal_year", e.to_string()))?;
+    let fy = fiscal_year("fiscal_year", year)?;
     let data = body.data(fy)?;
     let txn = state.db.begin_write().await?;
     let plan = repo::create_plan(&*txn, &auth.actor(), fy, &data).await?;
@@ -275,11 +272,7 @@ pub async fn copy_plan(
     authorize(&auth.principal, Action::WriteCatalogue)?;
     let from = path_year(*year)?;
     repo::get_plan(state.db.conn(), auth.principal.org_id, from).await?;
-    let to = match body.to_fiscal_year {
-        Some(y) => FiscalYear::new(y).map_err(|e| ApiError::validation("to_fiscal_year", e.to_string()))?,
-        None => FiscalYear::new(from.year() + 1)
-            .map_err(|e| ApiError::validation("to_fiscal_year", e.to_string()))?,
-    };
+    let to = fiscal_year("to_fiscal_year", body.to_fiscal_year.unwrap_or(from.year() + 1))?;
     if to == from {
         return Err(ApiError::validation("to_fiscal_year", "a plan is copied into another fiscal year"));
     }
@@ -560,10 +553,7 @@ pub async fn list_courses(
     let q = q.into_inner();
     let scope = "courses";
     let page = page_request(scope, q.limit, q.cursor.as_deref())?;
-    let fiscal_year = q
-        .fiscal_year
-        .map(|y| FiscalYear::new(y).map_err(|e| ApiError::validation("fiscal_year", e.to_string())))
-        .transpose()?;
+    let fiscal_year = q.fiscal_year.map(|y| fiscal_year("fiscal_year", y)).transpose()?;
     if q.month.is_some_and(|m| !(1..=12).contains(&m)) {
         return Err(ApiError::validation("month", "must be 1 to 12"));
     }
@@ -638,8 +628,7 @@ pub async fn create_course(
 ) -> ApiResult<HttpResponse> {
     authorize(&auth.principal, Action::WriteCatalogue)?;
     let body = body.into_inner();
-    let fy =
-        FiscalYear::new(body.fiscal_year).map_err(|e| ApiError::validation("fiscal_year", e.to_string()))?;
+    let fy = fiscal_year("fiscal_year", body.fiscal_year)?;
     let status = body.status.unwrap_or(CourseStatus::Draft);
     let ladder = org::ladder(state.db.conn(), auth.principal.org_id).await?;
     let (data, within) = body.into_data(&ladder)?;
@@ -910,7 +899,7 @@ pub async fn course_eligible(
     let org_id = auth.principal.org_id;
     let course = repo::get_course(state.db.conn(), org_id, *id).await?;
     let fy = match q.fiscal_year {
-        Some(y) => FiscalYear::new(y).map_err(|e| ApiError::validation("fiscal_year", e.to_string()))?,
+        Some(y) => fiscal_year("fiscal_year", y)?,
         None => course.fiscal_year(),
     };
     let limit = q.limit.unwrap_or(100);
@@ -994,10 +983,7 @@ pub async fn my_courses(
 ) -> ApiResult<HttpResponse> {
     authorize(&auth.principal, Action::ReadCatalogue)?;
     let org_id = auth.principal.org_id;
-    let fy = match q.fiscal_year {
-        Some(y) => FiscalYear::new(y).map_err(|e| ApiError::validation("fiscal_year", e.to_string()))?,
-        None => FiscalYear::containing(tokyo_date(Utc::now())),
-    };
+    let fy = fiscal_year_or_current(q.fiscal_year)?;
     let mut items = Vec::new();
     if let Some(me) = auth.principal.employee.as_ref() {
         let ladder = org::ladder(state.db.conn(), org_id).await?;

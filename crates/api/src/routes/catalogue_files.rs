@@ -16,6 +16,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use crate::auth::Auth;
+use crate::http::path_year;
 use crate::problem::{ApiError, ApiResult, Problem};
 use crate::routes::import::{encoding_of, file_error, read_body, EncodingParam};
 use crate::state::AppState;
@@ -78,7 +79,7 @@ pub async fn import_catalogue(
     payload: web::Payload,
 ) -> ApiResult<HttpResponse> {
     authorize(&auth.principal, Action::ImportCatalogue)?;
-    let fy = FiscalYear::new(*year).map_err(|_| ApiError::NotFound)?;
+    let fy = path_year(*year)?;
     let json =
         req.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).is_some_and(|ct| {
             ct.split(';').next().unwrap_or("").trim().eq_ignore_ascii_case("application/json")
@@ -188,7 +189,7 @@ pub async fn export_catalogue(
     query: web::Query<CatalogueExportQuery>,
 ) -> ApiResult<HttpResponse> {
     authorize(&auth.principal, Action::ExportCatalogue)?;
-    let fy = FiscalYear::new(*year).map_err(|_| ApiError::NotFound)?;
+    let fy = path_year(*year)?;
     let (plan, courses) = repo::export_catalogue(state.db.conn(), auth.principal.org_id, fy).await?;
     let name = format!("kenshu-plan-{}", fy.year());
     if query.format == ExportFormat::Json {

@@ -16,7 +16,7 @@ use uuid::Uuid;
 use validator::Validate;
 
 use crate::auth::Auth;
-use crate::http::{encode_cursor, if_match, json_with_etag, page_request};
+use crate::http::{encode_cursor, fiscal_year, if_match, json_with_etag, page_request};
 use crate::problem::{ApiError, ApiResult, Problem};
 use crate::state::AppState;
 
@@ -272,9 +272,7 @@ pub async fn list(
     };
     let page = page_request(scope, q.limit, q.cursor.as_deref())?;
     let hired_in = match q.hired_fiscal_year {
-        Some(y) => {
-            Some(FiscalYear::new(y).map_err(|e| ApiError::validation("hired_fiscal_year", e.to_string()))?)
-        }
+        Some(y) => Some(fiscal_year("hired_fiscal_year", y)?),
         None => None,
     };
     let filter = EmployeeFilter {

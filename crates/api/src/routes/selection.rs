@@ -23,7 +23,7 @@ use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
 use crate::auth::Auth;
-use crate::http::{encode_cursor, if_match, json_with_etag, page_request};
+use crate::http::{encode_cursor, fiscal_year_or_current, if_match, json_with_etag, page_request, path_year};
 use crate::problem::{ApiError, ApiResult, Problem};
 use crate::state::AppState;
 
@@ -169,7 +169,7 @@ pub async fn designate_plan(
 ) -> ApiResult<HttpResponse> {
     authorize(&auth.principal, Action::RunDesignation)?;
     let limit = limit_of(&q)?;
-    let fy = FiscalYear::new(*year).map_err(|_| ApiError::NotFound)?;
+    let fy = path_year(*year)?;
     let org_id = auth.principal.org_id;
     catalogue::get_plan(state.db.conn(), org_id, fy).await?;
     let mut courses = catalogue::running_courses(state.db.conn(), org_id, fy).await?;
@@ -568,13 +568,6 @@ pub struct YearQuery {
     pub fiscal_year: Option<i32>,
 }
 
-fn year_or_current(y: Option<i32>) -> ApiResult<FiscalYear> {
-    match y {
-        Some(y) => FiscalYear::new(y).map_err(|e| ApiError::validation("fiscal_year", e.to_string())),
-        None => Ok(FiscalYear::containing(kenshu_domain::calendar::tokyo_date(Utc::now()))),
-    }
-}
-
 async fn history_of(
     state: &AppState,
     org_id: Uuid,
@@ -599,7 +592,7 @@ pub async fn my_nominations(
     auth: Auth,
     q: web::Query<YearQuery>,
 ) -> ApiResult<HttpResponse> {
-    let fy = year_or_current(q.fiscal_year)?;
+    let fy = fiscal_year_or_current(q.fiscal_year)?;
     let list = match auth.principal.employee.as_ref() {
         Some(me) => history_of(&state, auth.principal.org_id, me.employee_id, Some(fy)).await?,
         None => NominationList { items: Vec::new() },
@@ -653,7 +646,7 @@ pub async fn section_nominations(
         &auth.principal,
         Action::ReadSectionNominations { section_id: section.id, department_id: section.department_id },
     )?;
-    let fy = year_or_current(q.fiscal_year)?;
+    let fy = fiscal_year_or_current(q.fiscal_year)?;
     let rows = repo::for_section(state.db.conn(), org_id, section.id, Some(fy), q.state).await?;
     Ok(HttpResponse::Ok().json(NominationList {
         items: rows.iter().map(|(n, c, e)| with_course(n, c, e, section.id)).collect(),
@@ -719,7 +712,7 @@ pub async fn training_gaps(
         course_q: q.course_q,
         course_category: q.course_category,
         min_years_since_hire: q.min_years_since_hire,
-        fiscal_year: year_or_current(q.fiscal_year)?,
+        fiscal_year: fiscal_year_or_current(q.fiscal_year)?,
         section_id: q.section_id,
     };
     let (courses_considered, result) =
@@ -883,7 +876,7 @@ pub async fn import_nominations(
     payload: web::Payload,
 ) -> ApiResult<HttpResponse> {
     authorize(&auth.principal, Action::ImportCatalogue)?;
-    let fy = FiscalYear::new(*year).map_err(|_| ApiError::NotFound)?;
+    let fy = path_year(*year)?;
     let encoding = crate::routes::import::encoding_of(&req, q.encoding)?;
     let body = crate::routes::import::read_body(payload, state.config.max_upload_bytes).await?;
     catalogue::get_plan(state.db.conn(), auth.principal.org_id, fy).await?;
