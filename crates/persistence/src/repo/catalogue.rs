@@ -20,7 +20,7 @@ use std::collections::{HashMap, HashSet};
 use uuid::Uuid;
 
 use super::audit::{self, Change};
-use super::{like_escape, now, Actor, Page, PageRequest, RepoError};
+use super::{like_escape, now, update_versioned, Actor, Page, PageRequest, RepoError};
 use crate::entities::{course, course_session, employee, training_plan};
 
 fn json<T: Serialize + ?Sized>(v: &T) -> String {
@@ -107,15 +107,14 @@ async fn save_plan(
     }
     after.version += 1;
     after.updated_at = now();
-    let res = training_plan::Entity::update_many()
-        .set(training_plan::ActiveModel::from(after.clone()).reset_all())
-        .filter(training_plan::Column::Id.eq(before.id))
-        .filter(training_plan::Column::Version.eq(before.version))
-        .exec(conn)
-        .await?;
-    if res.rows_affected == 0 {
-        return Err(RepoError::Stale { current: before.version + 1 });
-    }
+    update_versioned::<training_plan::Entity>(
+        conn,
+        training_plan::ActiveModel::from(after.clone()).reset_all(),
+        (training_plan::Column::Id, before.id),
+        (training_plan::Column::Version, before.version),
+        "a plan for this fiscal year exists",
+    )
+    .await?;
     audit::record(conn, actor, Change::new(action, "plan", Some(before.id), Some(before), Some(&after)))
         .await?;
     Ok(after)
@@ -438,16 +437,14 @@ async fn save_course(
     }
     after.version += 1;
     after.updated_at = now();
-    let res = course::Entity::update_many()
-        .set(course::ActiveModel::from(after.clone()).reset_all())
-        .filter(course::Column::Id.eq(before.id))
-        .filter(course::Column::Version.eq(before.version))
-        .exec(conn)
-        .await
-        .map_err(|e| RepoError::from_write(e, NUMBER_TAKEN))?;
-    if res.rows_affected == 0 {
-        return Err(RepoError::Stale { current: before.version + 1 });
-    }
+    update_versioned::<course::Entity>(
+        conn,
+        course::ActiveModel::from(after.clone()).reset_all(),
+        (course::Column::Id, before.id),
+        (course::Column::Version, before.version),
+        NUMBER_TAKEN,
+    )
+    .await?;
     audit::record(conn, actor, Change::new(action, "course", Some(before.id), Some(before), Some(&after)))
         .await?;
     Ok(after)
@@ -917,15 +914,14 @@ pub async fn update_session(
     }
     after.version += 1;
     after.updated_at = now();
-    let res = course_session::Entity::update_many()
-        .set(course_session::ActiveModel::from(after.clone()).reset_all())
-        .filter(course_session::Column::Id.eq(id))
-        .filter(course_session::Column::Version.eq(expected_version))
-        .exec(conn)
-        .await?;
-    if res.rows_affected == 0 {
-        return Err(RepoError::Stale { current: expected_version + 1 });
-    }
+    update_versioned::<course_session::Entity>(
+        conn,
+        course_session::ActiveModel::from(after.clone()).reset_all(),
+        (course_session::Column::Id, id),
+        (course_session::Column::Version, expected_version),
+        "the session was changed meanwhile",
+    )
+    .await?;
     let change =
         Change::new("course_session.update", "course", Some(course.model.id), Some(&before), Some(&after));
     audit::record(conn, actor, change).await?;

@@ -18,7 +18,7 @@ use uuid::Uuid;
 
 use super::audit::{self, Change};
 use super::structure::section_index;
-use super::{like_escape, now, Actor, Page, PageRequest, RepoError};
+use super::{like_escape, now, update_versioned, Actor, Page, PageRequest, RepoError};
 use crate::bulk::{self, BulkError, OnKey, Step};
 use crate::entities::{employee, section};
 
@@ -294,16 +294,14 @@ pub async fn update(
     }
     after.version += 1;
     after.updated_at = now();
-    let res = employee::Entity::update_many()
-        .set(employee::ActiveModel::from(after.clone()).reset_all())
-        .filter(employee::Column::Id.eq(id))
-        .filter(employee::Column::Version.eq(expected_version))
-        .exec(conn)
-        .await
-        .map_err(|e| RepoError::from_write(e, NUMBER_TAKEN))?;
-    if res.rows_affected == 0 {
-        return Err(RepoError::Stale { current: expected_version + 1 });
-    }
+    update_versioned::<employee::Entity>(
+        conn,
+        employee::ActiveModel::from(after.clone()).reset_all(),
+        (employee::Column::Id, id),
+        (employee::Column::Version, expected_version),
+        NUMBER_TAKEN,
+    )
+    .await?;
     audit::record(
         conn,
         actor,

@@ -75,6 +75,33 @@ impl<T> Page<T> {
     }
 }
 
+/// The one optimistic write: update the row `id` with `model` only while its stored version is
+/// still `version`; a row someone else changed meanwhile is `Stale`, a taken unique key
+/// `Conflict(taken)`.
+pub(crate) async fn update_versioned<E>(
+    conn: &impl sea_orm::ConnectionTrait,
+    model: E::ActiveModel,
+    id: (E::Column, Uuid),
+    version: (E::Column, i32),
+    taken: &str,
+) -> Result<(), RepoError>
+where
+    E: sea_orm::EntityTrait,
+{
+    use sea_orm::{ColumnTrait, QueryFilter};
+    let res = E::update_many()
+        .set(model)
+        .filter(id.0.eq(id.1))
+        .filter(version.0.eq(version.1))
+        .exec(conn)
+        .await
+        .map_err(|e| RepoError::from_write(e, taken))?;
+    if res.rows_affected == 0 {
+        return Err(RepoError::Stale { current: version.1 + 1 });
+    }
+    Ok(())
+}
+
 /// Escape `%`, `_` and the escape character itself for a LIKE pattern using `!` as escape.
 pub(crate) fn like_escape(s: &str) -> String {
     let mut out = String::with_capacity(s.len());

@@ -15,7 +15,7 @@ use uuid::Uuid;
 use super::audit::{self, Change};
 use super::catalogue::CourseRecord;
 use super::employee::{roster_members, RosterMember};
-use super::{now, Actor, Page, PageRequest, RepoError};
+use super::{now, update_versioned, Actor, Page, PageRequest, RepoError};
 use crate::bulk::{self, OnKey};
 use crate::entities::{course, course_session, employee, nomination, notice};
 
@@ -453,15 +453,14 @@ async fn save(
         updated_at: at,
         ..before.clone()
     };
-    let res = nomination::Entity::update_many()
-        .set(nomination::ActiveModel::from(after.clone()).reset_all())
-        .filter(nomination::Column::Id.eq(before.id))
-        .filter(nomination::Column::Version.eq(before.version))
-        .exec(conn)
-        .await?;
-    if res.rows_affected == 0 {
-        return Err(RepoError::Stale { current: before.version + 1 });
-    }
+    update_versioned::<nomination::Entity>(
+        conn,
+        nomination::ActiveModel::from(after.clone()).reset_all(),
+        (nomination::Column::Id, before.id),
+        (nomination::Column::Version, before.version),
+        "this employee is already nominated for the course",
+    )
+    .await?;
     let change = Change::new_owned(
         format!("nomination.{action}"),
         "nomination",
@@ -925,15 +924,14 @@ pub async fn move_session(
     let at = now();
     let after =
         nomination::Model { session_id, version: current.version + 1, updated_at: at, ..current.clone() };
-    let res = nomination::Entity::update_many()
-        .set(nomination::ActiveModel::from(after.clone()).reset_all())
-        .filter(nomination::Column::Id.eq(id))
-        .filter(nomination::Column::Version.eq(current.version))
-        .exec(conn)
-        .await?;
-    if res.rows_affected == 0 {
-        return Err(RepoError::Stale { current: current.version + 1 });
-    }
+    update_versioned::<nomination::Entity>(
+        conn,
+        nomination::ActiveModel::from(after.clone()).reset_all(),
+        (nomination::Column::Id, id),
+        (nomination::Column::Version, current.version),
+        "this employee is already nominated for the course",
+    )
+    .await?;
     audit::record(
         conn,
         actor,

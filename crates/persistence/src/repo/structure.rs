@@ -10,7 +10,7 @@ use sea_orm::{
 use uuid::Uuid;
 
 use super::audit::{self, Change};
-use super::{now, Actor, Page, PageRequest, RepoError};
+use super::{now, update_versioned, Actor, Page, PageRequest, RepoError};
 use crate::entities::{department, employee, section};
 
 /// Validated fields of a department or section.
@@ -128,16 +128,14 @@ pub async fn update_department(
         updated_at: now(),
         ..before.clone()
     };
-    let res = department::Entity::update_many()
-        .set(department::ActiveModel::from(after.clone()).reset_all())
-        .filter(department::Column::Id.eq(id))
-        .filter(department::Column::Version.eq(expected_version))
-        .exec(conn)
-        .await
-        .map_err(|e| RepoError::from_write(e, "a department with this code exists"))?;
-    if res.rows_affected == 0 {
-        return Err(RepoError::Stale { current: before.version + 1 });
-    }
+    update_versioned::<department::Entity>(
+        conn,
+        department::ActiveModel::from(after.clone()).reset_all(),
+        (department::Column::Id, id),
+        (department::Column::Version, expected_version),
+        "a department with this code exists",
+    )
+    .await?;
     audit::record(
         conn,
         actor,
@@ -244,16 +242,14 @@ pub async fn update_section(
         updated_at: now(),
         ..before.clone()
     };
-    let res = section::Entity::update_many()
-        .set(section::ActiveModel::from(after.clone()).reset_all())
-        .filter(section::Column::Id.eq(id))
-        .filter(section::Column::Version.eq(expected_version))
-        .exec(conn)
-        .await
-        .map_err(|e| RepoError::from_write(e, "a section with this code exists"))?;
-    if res.rows_affected == 0 {
-        return Err(RepoError::Stale { current: before.version + 1 });
-    }
+    update_versioned::<section::Entity>(
+        conn,
+        section::ActiveModel::from(after.clone()).reset_all(),
+        (section::Column::Id, id),
+        (section::Column::Version, expected_version),
+        "a section with this code exists",
+    )
+    .await?;
     audit::record(
         conn,
         actor,
