@@ -7,7 +7,6 @@
 use std::collections::HashSet;
 
 use kenshu_domain::calendar::FiscalYear;
-use kenshu_domain::catalogue::PlanData;
 use kenshu_domain::catalogue_io::{validate_rows, CatalogueFile};
 use kenshu_domain::roster_import::{Encoding, RosterReader};
 use kenshu_persistence::repo::employee::{execute, RosterPlanner};
@@ -341,9 +340,8 @@ pub async fn seed_catalogue(db: &Db) -> Result<(), RepoError> {
         Err(e) => return Err(e),
     }
     let file: CatalogueFile = serde_json::from_str(FY2023_PLAN).map_err(|e| invalid(e.to_string()))?;
-    let plan = file.plan.map(|t| PlanData::validate(t.title, t.policy, t.focus_areas, fy)).transpose();
-    let plan = plan.map_err(|e| invalid(format!("{e:?}")))?;
-    let rows = file.courses.into_iter().enumerate().map(|(i, c)| c.into_row(i as u64 + 1)).collect();
+    let (plan, rows) = file.into_rows();
+    let plan = plan.map(|t| t.validate(fy)).transpose().map_err(|e| invalid(format!("{e:?}")))?;
     let ladder = org::ladder(conn, o.id).await?;
     let courses = validate_rows(rows, &[], &ladder).map_err(|e| invalid(format!("{e:?}")))?;
     let actor = Actor { org_id: o.id, subject: "demo".into(), request_id: None };

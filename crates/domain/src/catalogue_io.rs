@@ -96,6 +96,23 @@ pub struct CatalogueFile {
     pub courses: Vec<CourseEntry>,
 }
 
+impl PlanText {
+    pub fn validate(
+        self,
+        fy: crate::calendar::FiscalYear,
+    ) -> Result<crate::catalogue::PlanData, Vec<crate::FieldError>> {
+        crate::catalogue::PlanData::validate(self.title, self.policy, self.focus_areas, fy)
+    }
+}
+
+impl CatalogueFile {
+    /// The plan's text and the courses as rows, numbered by their position from 1.
+    pub fn into_rows(self) -> (Option<PlanText>, Vec<ImportRow>) {
+        let rows = self.courses.into_iter().enumerate().map(|(i, c)| c.into_row(i as u64 + 1)).collect();
+        (self.plan, rows)
+    }
+}
+
 /// A course read from a file, not yet validated: its line (CSV; the header is line 1) or
 /// position (JSON, from 1), its fields and the key of the course it is positioned within.
 #[derive(Debug, Clone)]

@@ -4,8 +4,6 @@
 use actix_web::http::header;
 use actix_web::{web, HttpRequest, HttpResponse};
 use kenshu_domain::auth::{authorize, Action};
-use kenshu_domain::calendar::FiscalYear;
-use kenshu_domain::catalogue::PlanData;
 use kenshu_domain::catalogue_io::{
     read_csv, validate_rows, write_csv, CatalogueFile, CourseKey, ImportRow, PlanText,
 };
@@ -47,11 +45,6 @@ pub struct CatalogueImportReport {
     pub unchanged: u64,
     /// Keys (階層別-1) of the plan's courses the file does not mention; they are left as they are.
     pub not_in_file: Vec<String>,
-}
-
-fn plan_data(text: Option<PlanText>, fy: FiscalYear) -> Result<Option<PlanData>, ApiError> {
-    text.map(|t| PlanData::validate(t.title, t.policy, t.focus_areas, fy).map_err(ApiError::Validation))
-        .transpose()
 }
 
 /// Import a year's catalogue (HR, importer). The body is CSV (`text/csv`, UTF-8 or Shift_JIS;
@@ -101,8 +94,8 @@ pub async fn import_catalogue(
                     ApiError::BadRequest(format!("the body is not valid JSON: {e}"))
                 }
             })?;
-            let rows = file.courses.into_iter().enumerate().map(|(i, c)| c.into_row(i as u64 + 1)).collect();
-            (file.plan, rows, Vec::new(), Vec::new())
+            let (plan, rows) = file.into_rows();
+            (plan, rows, Vec::new(), Vec::new())
         }
         Some(encoding) => {
             let read = read_csv(&body, encoding).map_err(file_error)?;
@@ -112,7 +105,7 @@ pub async fn import_catalogue(
     if rows.is_empty() && errors.is_empty() {
         return Err(ApiError::ImportFile("the file holds no courses".into()));
     }
-    let plan_text = plan_data(plan_text, fy)?;
+    let plan_text = plan_text.map(|t| t.validate(fy)).transpose().map_err(ApiError::Validation)?;
     let org_id = auth.principal.org_id;
     let ladder = org::ladder(state.db.conn(), org_id).await?;
     let txn = state.db.begin_write().await?;
