@@ -1,5 +1,6 @@
 //! Selection over HTTP: designation preview, confirmation and reruns, capacity, the FY2023 plan.
 
+use chrono::NaiveDate;
 use kenshu_domain::auth::Role;
 use kenshu_tests::{assert_problem, people, spawn, TestApp};
 use reqwest::Method;
@@ -274,6 +275,87 @@ async fn an_application_needs_the_section_head_and_hr() {
         .await
         .unwrap();
     assert_problem(res, 412, "precondition-failed").await;
+}
+
+/// A published course of `fy` open to application by all staff from `opens` to `closes`.
+async fn windowed_course(app: &TestApp, fy: i32, number: u32, opens: NaiveDate, closes: NaiveDate) -> Value {
+    let plan = app.post_json("/api/v1/plans", &app.hr(), &json!({"fiscal_year": fy})).await;
+    assert!(matches!(plan.status().as_u16(), 201 | 409));
+    let body = json!({
+        "fiscal_year": fy, "category": "thematic", "number": number, "title": format!("公募研修{number}"),
+        "rules": [{"route": "application", "conditions": [{"kind": "all_staff"}]}],
+        "delivery": "classroom", "status": "published",
+        "application_window": {"opens": opens, "closes": closes}
+    });
+    let course = created(app.post_json("/api/v1/courses", &app.hr(), &body).await).await;
+    assert_eq!(course["application_window"], json!({"opens": opens, "closes": closes}));
+    let path = format!("/api/v1/plans/{fy}");
+    let plan = app.get_json(&path, &app.hr()).await;
+    if plan["status"] != "published" {
+        let res = app
+            .request(Method::POST, &format!("{path}/publish"), Some(&app.hr()))
+            .header("If-Match", format!("\"{}\"", plan["version"]))
+            .send();
+        assert_eq!(res.await.unwrap().status(), 200);
+    }
+    course
+}
+
+#[tokio::test]
+async fn applications_are_taken_within_the_application_window_only() {
+    let app = spawn().await;
+    let today = kenshu_domain::calendar::tokyo_date(chrono::Utc::now());
+    let fy = kenshu_domain::calendar::FiscalYear::containing(today);
+    let me = app.token(people::EMPLOYEE, &[Role::Employee]);
+    let apply = |id: Value| {
+        let path = format!("/api/v1/courses/{}/applications", id.as_str().unwrap());
+        let me = me.clone();
+        let app = &app;
+        async move { app.post_json(&path, &me, &json!({})).await }
+    };
+    let nominations = |id: Value| {
+        let path = format!("/api/v1/courses/{}/nominations", id.as_str().unwrap());
+        let app = &app;
+        async move { app.get_json(&path, &app.hr()).await["items"].as_array().unwrap().len() }
+    };
+
+    // 通信教育講座助成 FY2023 took applications from August to February: closed now.
+    let past = windowed_course(&app, 2023, 1, date(2023, 8, 1), date(2024, 2, 29)).await;
+    let p = assert_problem(apply(past["id"].clone()).await, 409, "conflict").await;
+    assert!(p["detail"].as_str().unwrap().contains("closed on 2024-02-29"), "{p}");
+    assert_eq!(nominations(past["id"].clone()).await, 0, "a refused application writes nothing");
+
+    // A window that opens tomorrow, for next year's course: not yet.
+    let next = fy.next();
+    let future = windowed_course(&app, next.year(), 1, today.succ_opt().unwrap(), next.end()).await;
+    let p = assert_problem(apply(future["id"].clone()).await, 409, "conflict").await;
+    assert!(p["detail"].as_str().unwrap().contains("applications open on"), "{p}");
+    assert_eq!(nominations(future["id"].clone()).await, 0);
+
+    // A window that holds today, both ends included.
+    let open = windowed_course(&app, fy.year(), 2, today, today).await;
+    assert_eq!(created(apply(open["id"].clone()).await).await["state"], "proposed");
+
+    // A window must close within the course's year and open no earlier than the year before.
+    for (opens, closes) in [
+        (date(2023, 9, 1), date(2023, 8, 1)),
+        (date(2023, 8, 1), date(2024, 4, 1)),
+        (date(2022, 3, 31), date(2023, 5, 1)),
+    ] {
+        let body = json!({
+            "fiscal_year": 2023, "category": "thematic", "number": 9, "title": "公募研修",
+            "delivery": "classroom", "application_window": {"opens": opens, "closes": closes}
+        });
+        let p =
+            assert_problem(app.post_json("/api/v1/courses", &app.hr(), &body).await, 422, "validation").await;
+        assert_eq!(p["errors"][0]["field"], "application_window", "{p}");
+    }
+    let list = app.get_json("/api/v1/courses?fiscal_year=2023", &app.hr()).await;
+    assert_eq!(list["items"].as_array().unwrap().len(), 1, "refused courses are not stored");
+}
+
+fn date(y: i32, m: u32, d: u32) -> NaiveDate {
+    NaiveDate::from_ymd_opt(y, m, d).unwrap()
 }
 
 #[tokio::test]

@@ -343,7 +343,7 @@ pub async fn seed_catalogue(db: &Db) -> Result<(), RepoError> {
     let (plan, rows) = file.into_rows();
     let plan = plan.map(|t| t.validate(fy)).transpose().map_err(|e| invalid(format!("{e:?}")))?;
     let ladder = org::ladder(conn, o.id).await?;
-    let courses = validate_rows(rows, &[], &ladder).map_err(|e| invalid(format!("{e:?}")))?;
+    let courses = validate_rows(rows, fy, &[], &ladder).map_err(|e| invalid(format!("{e:?}")))?;
     let actor = Actor { org_id: o.id, subject: "demo".into(), request_id: None };
     let txn = db.begin_write().await?;
     catalogue::import_catalogue(&*txn, &actor, fy, plan.as_ref(), &courses, false).await?;

@@ -276,6 +276,57 @@ impl ReportRule {
     }
 }
 
+/// 申込期間: the dates (Japan time, both inclusive) in which staff may apply to a course open
+/// for application (公募制). A course without one takes applications while it is published.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ApplicationWindow {
+    /// 申込開始
+    pub opens: NaiveDate,
+    /// 申込締切: the last day applications are taken.
+    pub closes: NaiveDate,
+}
+
+impl ApplicationWindow {
+    /// The window of a course of `fy`: it opens no later than it closes, closes by the end of
+    /// the fiscal year, and may open in the previous year (a call in March for an April course).
+    pub fn validate(self, fy: FiscalYear) -> Result<Self, String> {
+        if self.opens > self.closes {
+            return Err(format!("opens ({}) after it closes ({})", self.opens, self.closes));
+        }
+        if self.closes > fy.end() {
+            return Err(format!("closes after the end of FY{} ({})", fy.year(), fy.end()));
+        }
+        if self.opens < fy.previous().start() {
+            return Err(format!(
+                "opens before FY{} started ({}); a window may open in the year before the course's",
+                fy.previous().year(),
+                fy.previous().start()
+            ));
+        }
+        Ok(self)
+    }
+
+    pub fn contains(self, date: NaiveDate) -> bool {
+        (self.opens..=self.closes).contains(&date)
+    }
+
+    /// Why an application made on `today` (Japan time) is refused, if it is.
+    pub fn refusal(self, today: NaiveDate) -> Option<String> {
+        if today < self.opens {
+            Some(format!("applications open on {} (申込期間 {} – {})", self.opens, self.opens, self.closes))
+        } else if today > self.closes {
+            Some(format!(
+                "applications closed on {} (申込期間 {} – {})",
+                self.closes, self.opens, self.closes
+            ))
+        } else {
+            None
+        }
+    }
+}
+
 /// Limits on course text, shared by the API schema and the validator.
 pub const TITLE_MAX: usize = 200;
 pub const LONG_TEXT_MAX: usize = 4000;
@@ -299,6 +350,7 @@ pub struct CourseFields {
     pub institution: Option<String>,
     pub headcount: Option<u32>,
     pub report: Option<ReportRule>,
+    pub application_window: Option<ApplicationWindow>,
     pub notes: Option<String>,
     pub pillar: Option<String>,
     pub aims: Vec<String>,
@@ -320,6 +372,7 @@ pub struct CourseData {
     pub institution: Option<String>,
     pub headcount: Option<u32>,
     pub report: ReportRule,
+    pub application_window: Option<ApplicationWindow>,
     pub notes: Option<String>,
     pub pillar: Pillar,
     pub aims: Vec<Aim>,
@@ -336,7 +389,7 @@ fn text(field: &str, value: Option<String>, max: usize, errors: &mut Vec<FieldEr
 }
 
 impl CourseData {
-    pub fn validate(f: CourseFields, ladder: &GradeLadder) -> Result<Self, Vec<FieldError>> {
+    pub fn validate(f: CourseFields, fy: FiscalYear, ladder: &GradeLadder) -> Result<Self, Vec<FieldError>> {
         let mut errors = Vec::new();
         let category = Category::parse(&f.category);
         if category.is_none() {
@@ -386,6 +439,9 @@ impl CourseData {
                 None
             }
         };
+        let application_window = f.application_window.and_then(|w| {
+            w.validate(fy).map_err(|e| errors.push(FieldError::new("application_window", e))).ok()
+        });
         let pillar = match f.pillar.as_deref() {
             None | Some("") => Some(if category == Some(Category::SelfDevelopment) {
                 Pillar::SelfDevelopment
@@ -427,6 +483,7 @@ impl CourseData {
                     institution,
                     headcount: f.headcount,
                     report,
+                    application_window,
                     notes,
                     pillar,
                     aims,
@@ -611,6 +668,14 @@ mod tests {
     use super::*;
     use crate::audience::{Condition, Route};
 
+    fn fy2023() -> FiscalYear {
+        FiscalYear::new(2023).unwrap()
+    }
+
+    fn date(y: i32, m: u32, d: u32) -> NaiveDate {
+        NaiveDate::from_ymd_opt(y, m, d).unwrap()
+    }
+
     fn fields() -> CourseFields {
         CourseFields {
             category: "階層別".into(),
@@ -626,7 +691,7 @@ mod tests {
 
     #[test]
     fn a_course_validates_and_defaults() {
-        let c = CourseData::validate(fields(), &GradeLadder::default()).unwrap();
+        let c = CourseData::validate(fields(), fy2023(), &GradeLadder::default()).unwrap();
         assert_eq!(c.category, Category::Hierarchical);
         assert_eq!(c.title, "新採用職員 採用時研修Ⅰ");
         assert_eq!(c.report, ReportRule::DaysAfterEnd { days: 7 });
@@ -652,7 +717,7 @@ mod tests {
             aims: vec!["やる気".into()],
             ..Default::default()
         };
-        let errors = CourseData::validate(f, &GradeLadder::default()).unwrap_err();
+        let errors = CourseData::validate(f, fy2023(), &GradeLadder::default()).unwrap_err();
         let fields: Vec<_> = errors.iter().map(|e| e.field.as_str()).collect();
         for expected in [
             "category",
@@ -671,9 +736,41 @@ mod tests {
     }
 
     #[test]
+    fn an_application_window_ends_in_the_course_year_and_may_open_in_the_year_before() {
+        // 通信教育講座助成 FY2023: August to February.
+        let window = ApplicationWindow { opens: date(2023, 8, 1), closes: date(2024, 2, 29) };
+        let f = CourseFields { application_window: Some(window), ..fields() };
+        let c = CourseData::validate(f, fy2023(), &GradeLadder::default()).unwrap();
+        assert_eq!(c.application_window, Some(window));
+        assert!(window.contains(date(2023, 8, 1)) && window.contains(date(2024, 2, 29)));
+        assert!(!window.contains(date(2023, 7, 31)) && !window.contains(date(2024, 3, 1)));
+        assert_eq!(window.refusal(date(2023, 8, 1)), None);
+        assert!(window.refusal(date(2023, 7, 31)).unwrap().starts_with("applications open on 2023-08-01"));
+        assert!(window.refusal(date(2024, 3, 1)).unwrap().starts_with("applications closed on 2024-02-29"));
+        // A call in March for an April course.
+        let march = ApplicationWindow { opens: date(2022, 4, 1), closes: date(2023, 3, 20) };
+        assert_eq!(march.validate(fy2023()), Ok(march));
+        let one_day = ApplicationWindow { opens: date(2024, 3, 31), closes: date(2024, 3, 31) };
+        assert_eq!(one_day.validate(fy2023()), Ok(one_day));
+
+        for (opens, closes, expected) in [
+            (date(2023, 9, 1), date(2023, 8, 31), "after it closes"),
+            (date(2024, 3, 1), date(2024, 4, 1), "after the end of FY2023"),
+            (date(2022, 3, 31), date(2023, 4, 30), "before FY2022 started"),
+        ] {
+            let f =
+                CourseFields { application_window: Some(ApplicationWindow { opens, closes }), ..fields() };
+            let errors = CourseData::validate(f, fy2023(), &GradeLadder::default()).unwrap_err();
+            assert_eq!(errors.len(), 1, "{errors:?}");
+            assert_eq!(errors[0].field, "application_window");
+            assert!(errors[0].reason.contains(expected), "{}", errors[0].reason);
+        }
+    }
+
+    #[test]
     fn unknown_delivery_is_refused() {
         let f = CourseFields { delivery: "通信".into(), ..fields() };
-        let errors = CourseData::validate(f, &GradeLadder::default()).unwrap_err();
+        let errors = CourseData::validate(f, fy2023(), &GradeLadder::default()).unwrap_err();
         assert_eq!(errors[0].field, "delivery");
         assert!(errors[0].reason.contains("e_learning (eラーニング)"), "{}", errors[0].reason);
     }

@@ -7,7 +7,10 @@ use std::collections::HashMap;
 use serde::{Deserialize, Serialize};
 
 use crate::audience::{format_rules, parse_rules, AudienceRule};
-use crate::catalogue::{Aim, Category, CourseData, CourseFields, Delivery, Pillar, ReportRule, Timing};
+use crate::calendar::{parse_date, FiscalYear};
+use crate::catalogue::{
+    Aim, ApplicationWindow, Category, CourseData, CourseFields, Delivery, Pillar, ReportRule, Timing,
+};
 use crate::roster_import::{
     csv_file_error, decoded_source, next_record, split_list, Encoding, FileError, LineNormalizer, RowError,
 };
@@ -75,6 +78,9 @@ pub struct CourseEntry {
     pub headcount: Option<u32>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub report: Option<ReportRule>,
+    /// 申込期間, for courses open for application.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub application_window: Option<ApplicationWindow>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub notes: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -97,10 +103,7 @@ pub struct CatalogueFile {
 }
 
 impl PlanText {
-    pub fn validate(
-        self,
-        fy: crate::calendar::FiscalYear,
-    ) -> Result<crate::catalogue::PlanData, Vec<crate::FieldError>> {
+    pub fn validate(self, fy: FiscalYear) -> Result<crate::catalogue::PlanData, Vec<crate::FieldError>> {
         crate::catalogue::PlanData::validate(self.title, self.policy, self.focus_areas, fy)
     }
 }
@@ -158,6 +161,7 @@ impl CourseEntry {
                 institution: self.institution,
                 headcount: self.headcount,
                 report: self.report,
+                application_window: self.application_window,
                 notes: self.notes,
                 pillar: self.pillar.map(|p| p.as_str().into()),
                 aims: self.aims.iter().map(|a| a.as_str().into()).collect(),
@@ -180,6 +184,7 @@ impl CourseEntry {
             institution: c.institution.clone(),
             headcount: c.headcount,
             report: Some(c.report),
+            application_window: c.application_window,
             notes: c.notes.clone(),
             pillar: Some(c.pillar),
             aims: c.aims.clone(),
@@ -192,6 +197,7 @@ impl CourseEntry {
 /// of the file or of `existing` (the plan's stored keys). All errors of all rows are returned.
 pub fn validate_rows(
     rows: Vec<ImportRow>,
+    fy: FiscalYear,
     existing: &[CourseKey],
     ladder: &crate::org::GradeLadder,
 ) -> Result<Vec<ValidCourse>, Vec<RowError>> {
@@ -199,7 +205,7 @@ pub fn validate_rows(
     let mut out = Vec::with_capacity(rows.len());
     let mut seen: HashMap<CourseKey, u64> = HashMap::new();
     for row in rows {
-        match CourseData::validate(row.fields, ladder) {
+        match CourseData::validate(row.fields, fy, ladder) {
             Ok(data) => {
                 let key = CourseKey { category: data.category, number: data.number };
                 if let Some(first) = seen.insert(key, row.line) {
@@ -261,6 +267,8 @@ enum Column {
     Institution,
     Headcount,
     Report,
+    ApplicationOpens,
+    ApplicationCloses,
     Notes,
     Pillar,
     Aims,
@@ -281,6 +289,8 @@ const COLUMNS: &[(Column, &[&str])] = &[
     (Column::Institution, &["研修機関", "institution"]),
     (Column::Headcount, &["人数", "headcount"]),
     (Column::Report, &["報告書", "report"]),
+    (Column::ApplicationOpens, &["申込開始", "application_opens", "申込開始日"]),
+    (Column::ApplicationCloses, &["申込締切", "application_closes", "申込締切日", "申込期限"]),
     (Column::Notes, &["備考", "notes"]),
     (Column::Pillar, &["柱", "pillar"]),
     (Column::Aims, &["ねらい", "aims"]),
@@ -386,6 +396,7 @@ pub fn read_csv(bytes: &[u8], encoding: Encoding) -> Result<CsvRows, FileError> 
         let mut within = None;
         let mut category = None;
         let mut delivery_given = false;
+        let (mut opens, mut closes, mut unreadable_date) = (None, None, false);
         let mut bad =
             |column: &str, reason: String| errors.push(RowError { line, column: column.into(), reason });
         for (i, value) in record.iter().enumerate() {
@@ -430,6 +441,17 @@ pub fn read_csv(bytes: &[u8], encoding: Encoding) -> Result<CsvRows, FileError> 
                     Ok(r) => fields.report = r,
                     Err(e) => bad(header, e),
                 },
+                Column::ApplicationOpens | Column::ApplicationCloses if !value.trim().is_empty() => {
+                    match parse_date(value) {
+                        Ok(d) if *column == Column::ApplicationOpens => opens = Some((d, header)),
+                        Ok(d) => closes = Some((d, header)),
+                        Err(e) => {
+                            unreadable_date = true;
+                            bad(header, format!("'{}': {e}", value.trim()));
+                        }
+                    }
+                }
+                Column::ApplicationOpens | Column::ApplicationCloses => {}
                 Column::Notes => fields.notes = optional(value),
                 Column::Pillar => fields.pillar = optional(value),
                 Column::Aims => fields.aims = split_list(value),
@@ -442,6 +464,15 @@ pub fn read_csv(bytes: &[u8], encoding: Encoding) -> Result<CsvRows, FileError> 
                     }
                 }
             }
+        }
+        match (opens, closes) {
+            (Some((opens, _)), Some((closes, _))) => {
+                fields.application_window = Some(ApplicationWindow { opens, closes });
+            }
+            (Some((_, header)), None) | (None, Some((_, header))) if !unreadable_date => {
+                bad(header, "give both 申込開始 and 申込締切, or neither".into());
+            }
+            _ => {}
         }
         if !delivery_given {
             fields.delivery = default_delivery(category.unwrap_or(Category::Other)).as_str().into();
@@ -475,6 +506,8 @@ pub fn write_csv(courses: &[CourseEntry]) -> String {
             text(&c.institution),
             c.headcount.map(|h| h.to_string()).unwrap_or_default(),
             c.report.map(format_report).unwrap_or_default(),
+            c.application_window.map(|w| w.opens.to_string()).unwrap_or_default(),
+            c.application_window.map(|w| w.closes.to_string()).unwrap_or_default(),
             text(&c.notes),
             c.pillar.map(|p| p.japanese().to_string()).unwrap_or_default(),
             c.aims.iter().map(|a| a.japanese()).collect::<Vec<_>>().join(";"),
@@ -490,6 +523,10 @@ mod tests {
     use super::*;
     use crate::audience::{Condition, Route};
     use crate::org::GradeLadder;
+
+    fn fy2023() -> FiscalYear {
+        FiscalYear::new(2023).unwrap()
+    }
 
     fn entry() -> CourseEntry {
         CourseEntry {
@@ -508,6 +545,10 @@ mod tests {
             institution: None,
             headcount: None,
             report: Some(ReportRule::default()),
+            application_window: Some(ApplicationWindow {
+                opens: chrono::NaiveDate::from_ymd_opt(2023, 5, 1).unwrap(),
+                closes: chrono::NaiveDate::from_ymd_opt(2023, 5, 31).unwrap(),
+            }),
             notes: Some("eラーニング等".into()),
             pillar: Some(Pillar::OffJt),
             aims: vec![Aim::Ability],
@@ -522,7 +563,7 @@ mod tests {
         assert!(text.starts_with("区分,No,研修名,目的"));
         let rows = read_csv(text.as_bytes(), Encoding::Auto).unwrap().rows;
         assert_eq!(rows[1].line, 3);
-        let valid = validate_rows(rows, &[], &GradeLadder::default()).unwrap();
+        let valid = validate_rows(rows, fy2023(), &[], &GradeLadder::default()).unwrap();
         let back: Vec<CourseEntry> =
             valid.iter().map(|v| CourseEntry::from_data(&v.data, v.within)).collect();
         assert_eq!(back, vec![parent, entry()]);
@@ -534,7 +575,7 @@ mod tests {
         let (sjis, _, unmappable) = encoding_rs::SHIFT_JIS.encode(text);
         assert!(!unmappable);
         let rows = read_csv(&sjis, Encoding::Auto).unwrap().rows;
-        let dispatch = CourseData::validate(rows[0].fields.clone(), &GradeLadder::default());
+        let dispatch = CourseData::validate(rows[0].fields.clone(), fy2023(), &GradeLadder::default());
         let e = dispatch.unwrap_err();
         assert_eq!(e[0].field, "institution", "dispatch delivery by default needs the institution");
         assert_eq!(rows[0].fields.headcount, Some(11));
@@ -552,9 +593,27 @@ mod tests {
         let columns: Vec<&str> = read.errors.iter().map(|e| e.column.as_str()).collect();
         assert_eq!(columns, vec!["No", "対象ルール", "実施時期", "人数", "報告書", "位置づけ"]);
         assert!(read.errors.iter().all(|e| e.line == 2));
-        let errors = validate_rows(read.rows, &read.keys_of_bad_rows, &GradeLadder::default()).unwrap_err();
+        let errors =
+            validate_rows(read.rows, fy2023(), &read.keys_of_bad_rows, &GradeLadder::default()).unwrap_err();
         let got: Vec<(u64, &str)> = errors.iter().map(|e| (e.line, e.column.as_str())).collect();
         assert_eq!(got, vec![(3, "category"), (5, "number"), (5, "within")]);
+    }
+
+    #[test]
+    fn application_windows_read_in_japanese_dates_and_need_both_ends() {
+        let text = "区分,No,研修名,申込開始,申込締切\n\
+                    自己啓発,1,通信教育講座助成,令和5年8月1日,2024/2/29\n\
+                    自己啓発,2,A,2023-08-01,\n\
+                    自己啓発,3,B,8月1日,2023-09-01\n\
+                    自己啓発,4,C,,\n";
+        let read = read_csv(text.as_bytes(), Encoding::Auto).unwrap();
+        let window = read.rows[0].fields.application_window.unwrap();
+        assert_eq!(window.opens.to_string(), "2023-08-01");
+        assert_eq!(window.closes.to_string(), "2024-02-29");
+        assert_eq!(read.rows[1].fields.application_window, None);
+        let got: Vec<(u64, &str)> = read.errors.iter().map(|e| (e.line, e.column.as_str())).collect();
+        assert_eq!(got, vec![(3, "申込開始"), (4, "申込開始")]);
+        assert!(read.errors[0].reason.contains("申込締切"), "{}", read.errors[0].reason);
     }
 
     #[test]

@@ -10,8 +10,8 @@ use kenshu_domain::audience::{routes, AudienceRule, Route};
 use kenshu_domain::auth::{authorize, Action, Principal};
 use kenshu_domain::calendar::{jst, FiscalYear};
 use kenshu_domain::catalogue::{
-    Aim, Category, CourseData, CourseFields, CourseStatus, Delivery, Lecturer, Pillar, PlanData, ReportRule,
-    SessionData, SessionFields, Timing,
+    Aim, ApplicationWindow, Category, CourseData, CourseFields, CourseStatus, Delivery, Lecturer, Pillar,
+    PlanData, ReportRule, SessionData, SessionFields, Timing,
 };
 use kenshu_persistence::entities::{course_session, training_plan};
 use kenshu_persistence::repo::audit::{self as audit_repo, AuditFilter};
@@ -382,6 +382,8 @@ pub struct CourseDto {
     pub headcount: Option<u32>,
     /// When the post-training report (研修報告書) is due.
     pub report: ReportRule,
+    /// 申込期間; null when applications are taken while the course is published.
+    pub application_window: Option<ApplicationWindow>,
     /// 備考
     pub notes: Option<String>,
     pub pillar: Pillar,
@@ -417,6 +419,7 @@ impl CourseDto {
             institution: m.institution.clone(),
             headcount: m.headcount.map(|h| h as u32),
             report: r.report,
+            application_window: r.application_window(),
             notes: m.notes.clone(),
             pillar: Pillar::parse(&m.pillar).unwrap_or(Pillar::OffJt),
             aims: r.aims.clone(),
@@ -473,6 +476,9 @@ pub struct CourseInput {
     pub headcount: Option<u32>,
     /// Defaults to 7 days after the course's last day.
     pub report: Option<ReportRule>,
+    /// 申込期間 for application (公募制) rules; without one, applications are taken while the
+    /// course is published. Closes by the end of the fiscal year; may open in the year before.
+    pub application_window: Option<ApplicationWindow>,
     #[schema(max_length = 4000)]
     pub notes: Option<String>,
     /// Defaults to off_jt (self_development for 自己啓発 courses).
@@ -486,6 +492,7 @@ pub struct CourseInput {
 
 impl CourseInput {
     fn into_data(self, ladder: &kenshu_domain::org::GradeLadder) -> ApiResult<(CourseData, Option<Uuid>)> {
+        let fy = fiscal_year("fiscal_year", self.fiscal_year)?;
         let within = self.within_course_id;
         let fields = CourseFields {
             category: self.category.as_str().into(),
@@ -500,11 +507,12 @@ impl CourseInput {
             institution: self.institution,
             headcount: self.headcount,
             report: self.report,
+            application_window: self.application_window,
             notes: self.notes,
             pillar: self.pillar.map(|p| p.as_str().into()),
             aims: self.aims.iter().map(|a| a.as_str().into()).collect(),
         };
-        Ok((CourseData::validate(fields, ladder).map_err(ApiError::Validation)?, within))
+        Ok((CourseData::validate(fields, fy, ladder).map_err(ApiError::Validation)?, within))
     }
 }
 

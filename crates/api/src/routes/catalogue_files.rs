@@ -111,7 +111,7 @@ pub async fn import_catalogue(
     let txn = state.db.begin_write().await?;
     let mut known = repo::plan_course_keys(&*txn, org_id, fy).await?;
     known.extend(unreadable);
-    let courses = match validate_rows(rows, &known, &ladder) {
+    let courses = match validate_rows(rows, fy, &known, &ladder) {
         Ok(courses) if errors.is_empty() => courses,
         Ok(_) => return Err(ApiError::ImportRejected(errors)),
         Err(invalid) => {

@@ -7,7 +7,7 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use chrono::{DateTime, Utc};
 use kenshu_domain::audience::Route;
 use kenshu_domain::auth::{authorize, Action, Role};
-use kenshu_domain::calendar::FiscalYear;
+use kenshu_domain::calendar::{self, FiscalYear};
 use kenshu_domain::catalogue::CourseStatus;
 use kenshu_domain::selection::{actors, transition_as, Event, NominationState, TransitionError};
 use kenshu_persistence::entities::nomination;
@@ -371,8 +371,8 @@ pub async fn nomination_event(
     Ok(json_with_etag(StatusCode::OK, outcome.nomination.version, &result))
 }
 
-/// A course staff may be put forward for: published, in a published plan, and with a rule of
-/// `route` that matches the employee.
+/// A course staff may be put forward for: published, in a published plan, with a rule of `route`
+/// that matches the employee, and for applications within the application window (Japan time).
 async fn open_for(
     state: &AppState,
     org_id: Uuid,
@@ -385,6 +385,12 @@ async fn open_for(
         || !catalogue::plan_published(state.db.conn(), &course).await?
     {
         return Err(ApiError::NotFound);
+    }
+    if route == Route::Application {
+        let today = calendar::tokyo_date(Utc::now());
+        if let Some(refusal) = course.application_window().and_then(|w| w.refusal(today)) {
+            return Err(ApiError::Conflict(refusal));
+        }
     }
     let ladder = org::ladder(state.db.conn(), org_id).await?;
     let members = roster_members(state.db.conn(), org_id, Some(employee_id)).await?;
@@ -496,7 +502,7 @@ pub struct ApplicationInput {
     request_body = ApplicationInput, params(("id" = Uuid, Path)),
     responses((status = 201, body = NominationDto, headers(("ETag" = String), ("Location" = String))),
         (status = 404, description = "No such published course", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "Already nominated for the course", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Outside the application window (申込期間), or already nominated for the course", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "No application rule matches you, or invalid fields", body = Problem, content_type = "application/problem+json")))]
 pub async fn apply(
     state: web::Data<AppState>,

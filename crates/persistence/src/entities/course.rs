@@ -32,6 +32,9 @@ pub struct Model {
     pub headcount: Option<i32>,
     /// JSON report rule.
     pub report: String,
+    /// 申込開始 and 申込締切; both or neither.
+    pub application_opens: Option<Date>,
+    pub application_closes: Option<Date>,
     pub notes: Option<String>,
     pub pillar: String,
     /// JSON array of aims.

@@ -4,8 +4,8 @@
 use kenshu_domain::audience::{routes, AudienceRule};
 use kenshu_domain::calendar::FiscalYear;
 use kenshu_domain::catalogue::{
-    check_within, Aim, Category, CourseData, CourseStatus, Delivery, Lecturer, PlanData, ReportRule,
-    SessionData, Timing,
+    check_within, Aim, ApplicationWindow, Category, CourseData, CourseStatus, Delivery, Lecturer, PlanData,
+    ReportRule, SessionData, Timing,
 };
 use kenshu_domain::catalogue_io::{CourseEntry, CourseKey, ValidCourse};
 use kenshu_domain::text::search_key;
@@ -259,6 +259,13 @@ impl CourseRecord {
         FiscalYear::new(self.model.fiscal_year).expect("stored fiscal years are in range")
     }
 
+    pub fn application_window(&self) -> Option<ApplicationWindow> {
+        match (self.model.application_opens, self.model.application_closes) {
+            (Some(opens), Some(closes)) => Some(ApplicationWindow { opens, closes }),
+            _ => None,
+        }
+    }
+
     pub fn status(&self) -> CourseStatus {
         CourseStatus::parse(&self.model.status).unwrap_or(CourseStatus::Draft)
     }
@@ -295,6 +302,8 @@ fn course_model(
         institution: data.institution.clone(),
         headcount: data.headcount.map(|h| h as i32),
         report: json(&data.report),
+        application_opens: data.application_window.map(|w| w.opens),
+        application_closes: data.application_window.map(|w| w.closes),
         notes: data.notes.clone(),
         pillar: data.pillar.as_str().into(),
         aims: json(&data.aims),
@@ -328,6 +337,8 @@ fn blank_course() -> course::Model {
         institution: None,
         headcount: None,
         report: String::new(),
+        application_opens: None,
+        application_closes: None,
         notes: None,
         pillar: String::new(),
         aims: String::new(),
@@ -777,6 +788,7 @@ pub async fn export_catalogue(
                 institution: m.institution.clone(),
                 headcount: m.headcount.map(|h| h as u32),
                 report: Some(c.report),
+                application_window: c.application_window(),
                 notes: m.notes.clone(),
                 pillar: kenshu_domain::catalogue::Pillar::parse(&m.pillar),
                 aims: c.aims.clone(),
