@@ -6,24 +6,9 @@ use kenshu_tests::{assert_problem, people, spawn, TestApp};
 use reqwest::Method;
 use serde_json::{json, Value};
 
-async fn etag(app: &TestApp, path: &str) -> String {
-    app.get(path, &app.hr()).await.headers()["etag"].to_str().unwrap().to_string()
-}
-
 async fn plan(app: &TestApp, year: i32) {
     let res = app.post_json("/api/v1/plans", &app.hr(), &json!({"fiscal_year": year})).await;
     assert_eq!(res.status(), 201, "{}", res.text().await.unwrap());
-}
-
-async fn publish(app: &TestApp, year: i32) {
-    let tag = etag(app, &format!("/api/v1/plans/{year}")).await;
-    let res = app
-        .request(Method::POST, &format!("/api/v1/plans/{year}/publish"), Some(&app.hr()))
-        .header("If-Match", tag)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), 200);
 }
 
 async fn course(app: &TestApp, body: Value) -> Value {
@@ -97,7 +82,7 @@ async fn seeded(app: &TestApp) -> Vec<Value> {
         )
         .await,
     );
-    publish(app, 2023).await;
+    app.publish_plan(2023).await;
     out
 }
 

@@ -49,6 +49,13 @@ async fn designation_previews_confirms_and_reruns_after_a_promotion() {
     let list = app.get_json(&format!("/api/v1/courses/{id}/nominations"), &app.hr()).await;
     assert_eq!(list["items"], json!([]));
 
+    // Staff see their own nominations, so a draft course is previewed but not confirmed.
+    let res = app.request(Method::POST, &format!("/api/v1/courses/{id}/designation"), Some(&app.hr())).send();
+    let p = assert_problem(res.await.unwrap(), 409, "conflict").await;
+    assert!(p["detail"].as_str().unwrap().contains("publish"), "{p}");
+    assert_eq!(app.audit_count().await, before);
+    app.publish_plan(2023).await;
+
     let done = post(&app, &format!("/api/v1/courses/{id}/designation")).await;
     assert_eq!(done["new_count"], 19);
     let list = app.get_json(&format!("/api/v1/courses/{id}/nominations?limit=200"), &app.hr()).await;
@@ -60,9 +67,25 @@ async fn designation_previews_confirms_and_reruns_after_a_promotion() {
         .iter()
         .all(|n| n["state"] == "selected" && n["route"] == "designation"));
 
-    // A rerun changes nothing.
+    // The run is one audit record in the course's history, naming each nomination it made.
+    let history = app.get_json(&format!("/api/v1/courses/{id}/history"), &app.hr()).await;
+    let run = &history["items"][0];
+    assert_eq!(run["action"], "nomination.designate");
+    let made = &run["after"];
+    let mut made_ids: Vec<&str> =
+        made["nominations"].as_array().unwrap().iter().map(|n| n["id"].as_str().unwrap()).collect();
+    let mut listed: Vec<&str> =
+        list["items"].as_array().unwrap().iter().map(|n| n["id"].as_str().unwrap()).collect();
+    made_ids.sort_unstable();
+    listed.sort_unstable();
+    assert_eq!(made_ids, listed);
+    assert_eq!(made["fiscal_year"], 2023);
+
+    // A rerun changes nothing and records nothing.
+    let audited = app.audit_count().await;
     let again = post(&app, &format!("/api/v1/courses/{id}/designation")).await;
     assert_eq!((again["new_count"].as_u64(), again["already"].as_u64()), (Some(0), Some(19)));
+    assert_eq!(app.audit_count().await, audited);
 
     // One 一般 is promoted to 主任 this year; one designee's promotion date is corrected to last year.
     let hr = app.hr();
@@ -106,6 +129,9 @@ async fn designation_beyond_the_headcount_waits_in_order() {
     let id =
         course(&app, 1, json!([{"route": "designation", "conditions": [{"kind": "new_hires"}]}]), Some(5))
             .await;
+    let other =
+        course(&app, 2, json!([{"route": "application", "conditions": [{"kind": "all_staff"}]}]), None).await;
+    app.publish_plan(2023).await;
     let done = post(&app, &format!("/api/v1/courses/{id}/designation")).await;
     assert_eq!((done["selected"].as_u64(), done["waitlisted"].as_u64()), (Some(5), Some(33)));
     let list =
@@ -114,8 +140,6 @@ async fn designation_beyond_the_headcount_waits_in_order() {
     assert!(list["next_cursor"].is_string());
     assert_eq!(list["counts"]["by_state"], json!({"selected": 5, "waitlisted": 33}));
     // Courses without designation rules designate nobody.
-    let other =
-        course(&app, 2, json!([{"route": "application", "conditions": [{"kind": "all_staff"}]}]), None).await;
     let none = post(&app, &format!("/api/v1/courses/{other}/designation")).await;
     assert_eq!(none["new_count"], 0);
 }
@@ -135,6 +159,9 @@ async fn the_whole_fy2023_plan_is_designated_at_once() {
     let security = courses.iter().find(|c| c["title"] == "情報セキュリティ及びマイナンバー研修").unwrap();
     assert_eq!(security["new_count"], 38 + 15 - 2, "the two new hires of 戸籍住民課 are in both groups");
     let total = preview["new_count"].as_u64().unwrap();
+    let res = app.request(Method::POST, "/api/v1/plans/2023/designation", Some(&app.hr())).send();
+    assert_problem(res.await.unwrap(), 409, "conflict").await;
+    app.publish_plan(2023).await;
     let done = post(&app, "/api/v1/plans/2023/designation").await;
     assert_eq!(done["new_count"].as_u64(), Some(total));
     let again = post(&app, "/api/v1/plans/2023/designation").await;
@@ -179,12 +206,7 @@ async fn open_course(app: &TestApp, headcount: Option<u32>) -> String {
         headcount,
     )
     .await;
-    let tag = app.get("/api/v1/plans/2023", &app.hr()).await.headers()["etag"].to_str().unwrap().to_string();
-    let res = app
-        .request(Method::POST, "/api/v1/plans/2023/publish", Some(&app.hr()))
-        .header("If-Match", tag)
-        .send();
-    assert_eq!(res.await.unwrap().status(), 200);
+    app.publish_plan(2023).await;
     id
 }
 
@@ -289,15 +311,7 @@ async fn windowed_course(app: &TestApp, fy: i32, number: u32, opens: NaiveDate, 
     });
     let course = created(app.post_json("/api/v1/courses", &app.hr(), &body).await).await;
     assert_eq!(course["application_window"], json!({"opens": opens, "closes": closes}));
-    let path = format!("/api/v1/plans/{fy}");
-    let plan = app.get_json(&path, &app.hr()).await;
-    if plan["status"] != "published" {
-        let res = app
-            .request(Method::POST, &format!("{path}/publish"), Some(&app.hr()))
-            .header("If-Match", format!("\"{}\"", plan["version"]))
-            .send();
-        assert_eq!(res.await.unwrap().status(), 200);
-    }
+    app.publish_plan(fy).await;
     course
 }
 
@@ -510,6 +524,7 @@ async fn training_notices_reach_trainees_and_their_heads_through_the_outbox() {
         app.post_json(&format!("/api/v1/courses/{id}/sessions"), &app.hr(), &session).await.status(),
         201
     );
+    app.publish_plan(2023).await;
     post(&app, &format!("/api/v1/courses/{id}/designation")).await;
     let before = app.get_json("/api/v1/notices?undelivered=true&limit=200", &app.hr()).await;
     assert_eq!(before["items"], json!([]));
@@ -567,6 +582,7 @@ async fn who_has_not_yet_taken_a_human_rights_course() {
     });
     let res = app.post_json("/api/v1/courses", &app.hr(), &body).await;
     let id = res.json::<Value>().await.unwrap()["id"].as_str().unwrap().to_string();
+    app.publish_plan(2023).await;
     post(&app, &format!("/api/v1/courses/{id}/designation")).await;
     post(&app, &format!("/api/v1/courses/{id}/notify")).await;
     let list = app.get_json(&format!("/api/v1/courses/{id}/nominations?limit=2"), &app.hr()).await;

@@ -348,6 +348,19 @@ impl TestApp {
         report
     }
 
+    /// Publish a year's plan and its draft courses (HR).
+    pub async fn publish_plan(&self, fy: i32) {
+        let path = format!("/api/v1/plans/{fy}");
+        let plan = self.get_json(&path, &self.hr()).await;
+        let res = self
+            .request(Method::POST, &format!("{path}/publish"), Some(&self.hr()))
+            .header("If-Match", format!("\"{}\"", plan["version"]))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 200, "{}", res.text().await.unwrap());
+    }
+
     pub async fn post_csv(&self, path: &str, token: &str, content_type: &str, body: Vec<u8>) -> Response {
         self.request(Method::POST, path, Some(token))
             .header("Content-Type", content_type)

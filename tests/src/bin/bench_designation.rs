@@ -49,6 +49,7 @@ async fn main() {
         .await;
     assert!(res.status().is_success(), "{}", res.text().await.unwrap());
     app.import_fy2023_plan().await;
+    app.publish_plan(2023).await;
     println!("roster: {rows} staff added to the demo's; plan: FY2023 (61 courses); backend: {backend}");
 
     let mut lines = Vec::new();

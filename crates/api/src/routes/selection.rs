@@ -120,13 +120,14 @@ async fn run(
 }
 
 /// Designate (指名) for one course (HR): every active employee its designation rules match who
-/// has no nomination for it yet. Preview with `dry_run=true`, then confirm; a rerun adds only the
-/// newly matching and reports who no longer matches.
+/// has no nomination for it yet. Preview with `dry_run=true` (drafts too), then confirm once the
+/// course and its plan are published; a rerun adds only the newly matching and reports who no
+/// longer matches.
 #[utoipa::path(post, operation_id = "designate_course", path = "/api/v1/courses/{id}/designation", tag = "selection",
     params(("id" = Uuid, Path), DesignationQuery),
     responses((status = 200, body = DesignationReport),
         (status = 404, description = "No such course", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "A nomination was added meanwhile; nothing was written", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The course is cancelled, or not yet published (confirm only), or a nomination was added meanwhile; nothing was written", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid limit", body = Problem, content_type = "application/problem+json")))]
 pub async fn designate_course(
     state: web::Data<AppState>,
@@ -137,6 +138,19 @@ pub async fn designate_course(
     authorize(&auth.principal, Action::RunDesignation)?;
     let limit = limit_of(&q)?;
     let course = catalogue::get_course(state.db.conn(), auth.principal.org_id, *id).await?;
+    if course.status() == CourseStatus::Cancelled {
+        return Err(ApiError::Conflict("the course is cancelled".into()));
+    }
+    if !q.dry_run
+        && (course.status() != CourseStatus::Published
+            || !catalogue::plan_published(state.db.conn(), &course).await?)
+    {
+        // Staff see their own nominations, so confirming on a draft would show them the draft.
+        return Err(ApiError::Conflict(
+            "publish the course and its plan before confirming designations; a preview (dry_run=true) works on drafts"
+                .into(),
+        ));
+    }
     let fy = course.fiscal_year();
     let courses = [course];
     let outcomes = run(&state, &auth, fy, &courses, q.dry_run).await?;
@@ -154,12 +168,13 @@ pub struct PlanDesignationReport {
 }
 
 /// Designate for every course of a year's plan that has designation rules (HR), reading the
-/// roster once. Cancelled courses are skipped.
+/// roster once. A preview covers draft and published courses; confirming needs a published plan
+/// and covers its published courses. Cancelled courses are skipped.
 #[utoipa::path(post, operation_id = "designate_plan", path = "/api/v1/plans/{fiscal_year}/designation", tag = "selection",
     params(("fiscal_year" = i32, Path), DesignationQuery),
     responses((status = 200, body = PlanDesignationReport),
         (status = 404, description = "No plan for this year", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "A nomination was added meanwhile; nothing was written", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The plan is not published (confirm only), or a nomination was added meanwhile; nothing was written", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid limit", body = Problem, content_type = "application/problem+json")))]
 pub async fn designate_plan(
     state: web::Data<AppState>,
@@ -171,9 +186,18 @@ pub async fn designate_plan(
     let limit = limit_of(&q)?;
     let fy = path_year(*year)?;
     let org_id = auth.principal.org_id;
-    catalogue::get_plan(state.db.conn(), org_id, fy).await?;
+    let plan = catalogue::get_plan(state.db.conn(), org_id, fy).await?;
+    if !q.dry_run && plan.status != "published" {
+        return Err(ApiError::Conflict(
+            "publish the plan before confirming designations; a preview (dry_run=true) works on drafts"
+                .into(),
+        ));
+    }
     let mut courses = catalogue::running_courses(state.db.conn(), org_id, fy).await?;
-    courses.retain(|c| c.rules.iter().any(|r| r.route == Route::Designation));
+    courses.retain(|c| {
+        c.rules.iter().any(|r| r.route == Route::Designation)
+            && (q.dry_run || c.status() == CourseStatus::Published)
+    });
     let outcomes = run(&state, &auth, fy, &courses, q.dry_run).await?;
     let reports: Vec<DesignationReport> =
         courses.iter().zip(&outcomes).map(|(c, o)| report(c, o, q.dry_run, limit)).collect();
