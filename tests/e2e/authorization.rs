@@ -77,6 +77,17 @@ const MATRIX: &[(&str, &str, [u16; 7])] = &[
     ("PUT", "/api/v1/courses/{id}/sessions/{session_id}", [401, 403, 403, 403, 200, 403, 403]),
     ("DELETE", "/api/v1/courses/{id}/sessions/{session_id}", [401, 403, 403, 403, 204, 403, 403]),
     ("GET", "/api/v1/audit", [401, 403, 403, 403, 200, 403, 200]),
+    ("POST", "/api/v1/nominations/{id}/absence-notices", [401, 403, 403, 403, 403, 403, 403]),
+    ("GET", "/api/v1/absence-notices/{id}", [401, 403, 403, 403, 200, 403, 200]),
+    ("PUT", "/api/v1/absence-notices/{id}", [401, 403, 403, 403, 403, 403, 403]),
+    ("POST", "/api/v1/absence-notices/{id}/events", [401, 403, 403, 403, 200, 403, 403]),
+    (
+        "GET",
+        "/api/v1/courses/{id}/sessions/{session_id}/absence-notices",
+        [401, 403, 403, 403, 200, 403, 200],
+    ),
+    ("GET", "/api/v1/me/absence-notices", [401, 200, 200, 200, 200, 200, 200]),
+    ("GET", "/api/v1/sections/{id}/absence-notices", [401, 403, 403, 403, 200, 403, 200]),
 ];
 
 static COUNTER: AtomicUsize = AtomicUsize::new(0);
@@ -95,6 +106,8 @@ struct Targets {
     nomination: Value,
     /// A training notice in the outbox.
     notice: Value,
+    /// The applicant's absence notice for the course's session, submitted.
+    absence_notice: Value,
 }
 
 const SESSION: &str =
@@ -153,9 +166,12 @@ async fn call(app: &TestApp, method: &str, path: &str, token: Option<&str>, t: &
             p.replace("{id}", t.nomination["id"].as_str().unwrap())
         }
         p if p.starts_with("/api/v1/notices/{id}") => p.replace("{id}", t.notice["id"].as_str().unwrap()),
+        p if p.starts_with("/api/v1/absence-notices/{id}") => {
+            p.replace("{id}", t.absence_notice["id"].as_str().unwrap())
+        }
         p if p.starts_with("/api/v1/courses/{id}") => {
             let course_id = t.course["id"].as_str().unwrap();
-            let session_id = if p.ends_with("{session_id}") {
+            let session_id = if p.contains("{session_id}") {
                 // Each call gets its own session, so a successful DELETE leaves the next intact.
                 let res = app
                     .post_json(&format!("/api/v1/courses/{course_id}/sessions"), &hr, &session_body())
@@ -251,6 +267,15 @@ async fn call(app: &TestApp, method: &str, path: &str, token: Option<&str>, t: &
             rb.header("If-Match", etag(app, &concrete).await).json(&body)
         }
         ("POST", "/api/v1/courses/{id}/sessions") => rb.json(&session_body()),
+        ("POST", "/api/v1/nominations/{id}/absence-notices") => rb.json(&json!({
+            "session_id": t.course["sessions"][0]["id"], "kind": "absence", "reason": unique("理由")
+        })),
+        ("PUT", "/api/v1/absence-notices/{id}") => rb
+            .header("If-Match", etag(app, &concrete).await)
+            .json(&json!({"kind": "absence", "reason": unique("理由")})),
+        ("POST", "/api/v1/absence-notices/{id}/events") => rb
+            .header("If-Match", etag(app, &concrete.replace("/events", "")).await)
+            .json(&json!({"event": "return", "comment": "日付を確認してください"})),
         ("PUT", "/api/v1/courses/{id}/sessions/{session_id}") | ("DELETE", "/api/v1/courses/{id}/sessions/{session_id}") => {
             let mut body = session_body();
             body["venue"] = json!(unique("会議室"));
@@ -313,7 +338,26 @@ async fn every_route_for_every_role() {
         assert_eq!(res.unwrap().status().as_u16(), 200, "{step}");
     }
     let notice = app.get_json("/api/v1/notices?limit=1", &hr).await["items"][0].clone();
-    let targets = Targets { employee, department, section, course, nomination, notice };
+    // The applicant's head confirms, HR selects, and the applicant files an absence notice.
+    let head_id = section["head_employee_id"].as_str().unwrap();
+    let head_no = app.get_json(&format!("/api/v1/employees/{head_id}"), &hr).await["employee_no"].clone();
+    let head = app.token(head_no.as_str().unwrap(), &[Role::SectionHead]);
+    let nomination_path = format!("/api/v1/nominations/{}", nomination["id"].as_str().unwrap());
+    for (token, event) in [(&head, "confirm"), (&hr, "select")] {
+        let res = app
+            .request(Method::POST, &format!("{nomination_path}/events"), Some(token))
+            .header("If-Match", etag(&app, &nomination_path).await)
+            .json(&json!({"event": event}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 200, "{event}");
+    }
+    let body = json!({"session_id": course["sessions"][0]["id"], "kind": "absence", "reason": "公務のため", "submit": true});
+    let res = app.post_json(&format!("{nomination_path}/absence-notices"), &applicant, &body).await;
+    assert_eq!(res.status(), 201);
+    let absence_notice: Value = res.json().await.unwrap();
+    let targets = Targets { employee, department, section, course, nomination, notice, absence_notice };
 
     let mut failures = Vec::new();
     for (method, path, expected) in MATRIX {

@@ -17,7 +17,7 @@ use crate::http::resource;
 use crate::openapi;
 use crate::problem::{json_error, path_error, query_error, ApiError};
 use crate::routes::{
-    audit, catalogue, catalogue_files, employees, health, import, me, notices, selection, structure,
+    absence, audit, catalogue, catalogue_files, employees, health, import, me, notices, selection, structure,
 };
 use crate::state::AppState;
 
@@ -163,6 +163,28 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             resource("/api/v1/courses/{id}/sessions/{session_id}", "PUT, DELETE")
                 .route(web::put().to(catalogue::update_session))
                 .route(web::delete().to(catalogue::delete_session)),
+        )
+        .service(
+            resource("/api/v1/courses/{id}/sessions/{session_id}/absence-notices", "GET")
+                .route(web::get().to(absence::session_notices)),
+        )
+        .service(
+            resource("/api/v1/nominations/{id}/absence-notices", "POST")
+                .route(web::post().to(absence::create_notice)),
+        )
+        .service(
+            resource("/api/v1/absence-notices/{id}", "GET, PUT")
+                .route(web::get().to(absence::get_notice))
+                .route(web::put().to(absence::update_notice)),
+        )
+        .service(
+            resource("/api/v1/absence-notices/{id}/events", "POST")
+                .route(web::post().to(absence::notice_event)),
+        )
+        .service(resource("/api/v1/me/absence-notices", "GET").route(web::get().to(absence::my_notices)))
+        .service(
+            resource("/api/v1/sections/{id}/absence-notices", "GET")
+                .route(web::get().to(absence::section_notices)),
         )
         .service(resource("/api/v1/audit", "GET").route(web::get().to(audit::list)))
         .service(SwaggerUi::new("/docs/{_:.*}").external_url_unchecked("/openapi.json", openapi::document()));

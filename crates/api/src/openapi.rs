@@ -8,7 +8,7 @@ use utoipa::{Modify, OpenApi};
 
 use crate::problem::{FieldErrorDto, Problem, RowErrorDto};
 use crate::routes::{
-    audit, catalogue, catalogue_files, employees, health, import, me, notices, selection, structure,
+    absence, audit, catalogue, catalogue_files, employees, health, import, me, notices, selection, structure,
 };
 
 #[derive(OpenApi)]
@@ -37,6 +37,8 @@ use crate::routes::{
         selection::my_nominations, selection::training_history, selection::section_nominations,
         selection::training_gaps, selection::bulk_nominations, selection::import_nominations,
         notices::notify_course, notices::my_notices, notices::list_notices, notices::notice_delivered,
+        absence::create_notice, absence::get_notice, absence::update_notice, absence::notice_event,
+        absence::session_notices, absence::my_notices, absence::section_notices,
         audit::list,
     ),
     components(schemas(Problem, FieldErrorDto, RowErrorDto, employees::EmployeeSortParam, import::EncodingParam)),
@@ -48,6 +50,7 @@ use crate::routes::{
         (name = "organisation", description = "部・課・職級: departments, sections and grades"),
         (name = "catalogue", description = "研修計画・研修一覧: plans per fiscal year, courses, audience rules and sessions"),
         (name = "selection", description = "選考: designation from the rules, nominations"),
+        (name = "attendance", description = "出欠・欠席届: attendance and absence notices"),
         (name = "audit", description = "Who changed what, when"),
     )
 )]

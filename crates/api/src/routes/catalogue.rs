@@ -816,6 +816,7 @@ pub async fn update_session(
     params(("id" = Uuid, Path), ("session_id" = Uuid, Path), ("If-Match" = String, Header, description = "ETag of the session read")),
     responses((status = 204, description = "Removed"),
         (status = 404, description = "No such session", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The session has absence notices on file", body = Problem, content_type = "application/problem+json"),
         (status = 412, description = "Changed since read", body = Problem, content_type = "application/problem+json"),
         (status = 428, description = "If-Match missing", body = Problem, content_type = "application/problem+json")))]
 pub async fn delete_session(

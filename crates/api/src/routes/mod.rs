@@ -1,3 +1,4 @@
+pub mod absence;
 pub mod audit;
 pub mod catalogue;
 pub mod catalogue_files;

@@ -1,5 +1,6 @@
 //! sea-orm entities, one per table. Every table carries `org_id`.
 
+pub mod absence_notice;
 pub mod audit_log;
 pub mod course;
 pub mod course_session;

@@ -951,6 +951,11 @@ pub async fn delete_session(
     if before.version != expected_version {
         return Err(RepoError::Stale { current: before.version });
     }
+    if super::absence::session_has_notices(conn, actor.org_id, id).await? {
+        return Err(RepoError::Conflict(
+            "the session has absence notices on file; it cannot be deleted".into(),
+        ));
+    }
     let res = course_session::Entity::delete_many()
         .filter(course_session::Column::Id.eq(id))
         .filter(course_session::Column::Version.eq(expected_version))

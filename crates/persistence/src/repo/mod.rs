@@ -1,5 +1,6 @@
 //! Repositories: functions over `&impl ConnectionTrait`, so they run inside a transaction.
 
+pub mod absence;
 pub mod audit;
 pub mod catalogue;
 pub mod employee;

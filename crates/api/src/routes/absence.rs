@@ -1,0 +1,441 @@
+//! 研修講座欠席届: absence, late-arrival and early-leave notices for a session, from the trainee
+//! (or their section head on their behalf) through the section head to the training office.
+
+use actix_web::http::{header, StatusCode};
+use actix_web::{web, HttpRequest, HttpResponse};
+use chrono::{DateTime, FixedOffset, Utc};
+use kenshu_domain::absence::{
+    may_write, notice_actors, notice_transition, AbsenceKind, NoticeActor, NoticeEvent, NoticeFields,
+    NoticeState, NoticeTransitionError, SessionWindow,
+};
+use kenshu_domain::auth::{authorize, Action, EmployeePlacement, Role};
+use kenshu_domain::calendar::jst;
+use kenshu_domain::selection::NominationState;
+use kenshu_persistence::entities::{absence_notice, course_session, nomination};
+use kenshu_persistence::repo::absence as repo;
+use kenshu_persistence::repo::selection::EmployeeRef;
+use kenshu_persistence::repo::{catalogue, employee as employee_repo, selection, structure, RepoError};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use uuid::Uuid;
+
+use crate::auth::Auth;
+use crate::http::{if_match, json_with_etag};
+use crate::problem::{ApiError, ApiResult, Problem};
+use crate::routes::selection::EmployeeRefDto;
+use crate::state::AppState;
+
+/// One absence notice.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AbsenceNoticeDto {
+    pub id: Uuid,
+    pub nomination_id: Uuid,
+    pub course_id: Uuid,
+    pub session_id: Uuid,
+    pub employee: EmployeeRefDto,
+    pub section_id: Uuid,
+    pub kind: AbsenceKind,
+    pub reason: String,
+    /// 遅刻: expected arrival, Japan time.
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub arrives_at: Option<DateTime<FixedOffset>>,
+    /// 早退: expected leaving time, Japan time.
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub leaves_at: Option<DateTime<FixedOffset>>,
+    pub state: NoticeState,
+    /// First submitted once the session had started (事後提出).
+    pub late: bool,
+    /// Why it was returned for correction.
+    pub comment: Option<String>,
+    pub written_by: String,
+    pub submitted_at: Option<DateTime<Utc>>,
+    pub confirmed_by: Option<String>,
+    pub confirmed_at: Option<DateTime<Utc>>,
+    pub received_by: Option<String>,
+    pub received_at: Option<DateTime<Utc>>,
+    pub version: i32,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+fn view(n: &absence_notice::Model, employee: &EmployeeRef, section_id: Uuid) -> AbsenceNoticeDto {
+    AbsenceNoticeDto {
+        id: n.id,
+        nomination_id: n.nomination_id,
+        course_id: n.course_id,
+        session_id: n.session_id,
+        employee: EmployeeRefDto::from(employee),
+        section_id,
+        kind: AbsenceKind::parse(&n.kind).unwrap_or(AbsenceKind::Absence),
+        reason: n.reason.clone(),
+        arrives_at: n.arrives_at.map(|t| t.with_timezone(&jst())),
+        leaves_at: n.leaves_at.map(|t| t.with_timezone(&jst())),
+        state: NoticeState::parse(&n.state).unwrap_or(NoticeState::Withdrawn),
+        late: n.late,
+        comment: n.comment.clone(),
+        written_by: n.written_by.clone(),
+        submitted_at: n.submitted_at,
+        confirmed_by: n.confirmed_by.clone(),
+        confirmed_at: n.confirmed_at,
+        received_by: n.received_by.clone(),
+        received_at: n.received_at,
+        version: n.version,
+        created_at: n.created_at,
+        updated_at: n.updated_at,
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AbsenceNoticeList {
+    /// Oldest first.
+    pub items: Vec<AbsenceNoticeDto>,
+}
+
+async fn list(state: &AppState, org_id: Uuid, rows: Vec<absence_notice::Model>) -> ApiResult<HttpResponse> {
+    let rows = repo::with_trainees(state.db.conn(), org_id, rows).await?;
+    Ok(HttpResponse::Ok()
+        .json(AbsenceNoticeList { items: rows.iter().map(|(n, e, s)| view(n, e, *s)).collect() }))
+}
+
+/// The trainee of a notice or nomination, and what the caller is to them.
+struct Parties {
+    trainee: EmployeePlacement,
+    who: EmployeeRef,
+    actors: Vec<NoticeActor>,
+    /// May read the trainee's records (their heads, HR, auditors, themself).
+    sees: bool,
+}
+
+async fn parties(state: &AppState, auth: &Auth, employee_id: Uuid) -> ApiResult<Parties> {
+    let p = &auth.principal;
+    let e = employee_repo::get(state.db.conn(), p.org_id, employee_id).await?;
+    let trainee = e.placement();
+    let is_trainee = p.employee.as_ref().is_some_and(|me| me.employee_id == employee_id);
+    let heads = p.has(Role::SectionHead) && p.headed_sections.contains(&trainee.section_id);
+    let actors = notice_actors(is_trainee, heads, p.has(Role::HrAdmin));
+    let sees = authorize(p, Action::ReadEmployee(&trainee)).is_ok();
+    let who =
+        EmployeeRef { id: e.model.id, employee_no: e.model.employee_no.clone(), name: e.model.name.clone() };
+    Ok(Parties { trainee, who, actors, sees })
+}
+
+fn window(s: &course_session::Model) -> SessionWindow {
+    SessionWindow { starts_at: s.starts_at, ends_at: s.ends_at }
+}
+
+/// What a notice says, as written.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"kind": "late_arrival", "reason": "午前中に窓口当番があるため", "arrives_at": "2023-07-12T10:30:00+09:00"}))]
+pub struct NoticeText {
+    pub kind: AbsenceKind,
+    /// 理由
+    #[schema(min_length = 1, max_length = 1000)]
+    pub reason: String,
+    /// Required for a late arrival: when the trainee expects to arrive, inside the session.
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub arrives_at: Option<DateTime<FixedOffset>>,
+    /// Required for an early leave: when the trainee expects to leave, inside the session.
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub leaves_at: Option<DateTime<FixedOffset>>,
+}
+
+impl NoticeText {
+    fn validate(self, session: &course_session::Model) -> ApiResult<NoticeFields> {
+        NoticeFields {
+            kind: self.kind,
+            reason: self.reason,
+            arrives_at: self.arrives_at.map(|t| t.with_timezone(&Utc)),
+            leaves_at: self.leaves_at.map(|t| t.with_timezone(&Utc)),
+        }
+        .validate(window(session))
+        .map_err(ApiError::Validation)
+    }
+}
+
+/// A new notice: which session, what it says, and whether to submit it at once.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"session_id": "01939a4e-7c1a-7d2e-8f00-000000000001", "kind": "absence", "reason": "災害対応のため", "submit": true}))]
+pub struct NewNotice {
+    pub session_id: Uuid,
+    pub kind: AbsenceKind,
+    #[schema(min_length = 1, max_length = 1000)]
+    pub reason: String,
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub arrives_at: Option<DateTime<FixedOffset>>,
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub leaves_at: Option<DateTime<FixedOffset>>,
+    /// Submit to the section head now; otherwise it is kept as a draft.
+    #[serde(default)]
+    pub submit: bool,
+}
+
+/// The session a nomination's trainee is on: one of its course's sessions, the nomination's own
+/// when it names one, while the nomination holds a place.
+async fn session_of(
+    state: &AppState,
+    n: &nomination::Model,
+    session_id: Uuid,
+) -> ApiResult<course_session::Model> {
+    let not_on = |why: &str| ApiError::validation("session_id", why.to_string());
+    let holds = NominationState::parse(&n.state)
+        .is_some_and(|s| matches!(s, NominationState::Selected | NominationState::Notified));
+    if !holds {
+        return Err(not_on(&format!(
+            "the trainee holds no place on the course (the nomination is {})",
+            n.state
+        )));
+    }
+    if n.session_id.is_some_and(|own| own != session_id) {
+        return Err(not_on("the trainee is on another session of the course"));
+    }
+    match catalogue::get_session(state.db.conn(), n.org_id, n.course_id, session_id).await {
+        Ok(s) => Ok(s),
+        Err(RepoError::NotFound) => Err(not_on("no such session of the trainee's course")),
+        Err(e) => Err(e.into()),
+    }
+}
+
+fn created(n: &absence_notice::Model, dto: &AbsenceNoticeDto) -> HttpResponse {
+    let mut res = json_with_etag(StatusCode::CREATED, n.version, dto);
+    res.headers_mut().insert(
+        header::LOCATION,
+        header::HeaderValue::from_str(&format!("/api/v1/absence-notices/{}", n.id)).expect("ASCII"),
+    );
+    res
+}
+
+/// File an absence notice (研修講座欠席届) for a session the trainee is selected for: the trainee,
+/// or their section head on their behalf. One live notice per trainee and session; a notice
+/// submitted once the session has started is accepted and flagged `late`.
+#[utoipa::path(post, operation_id = "create_absence_notice", path = "/api/v1/nominations/{id}/absence-notices", tag = "attendance",
+    request_body = NewNotice, params(("id" = Uuid, Path, description = "The trainee's nomination")),
+    responses((status = 201, body = AbsenceNoticeDto, headers(("ETag" = String), ("Location" = String))),
+        (status = 404, description = "No such nomination in your organisation", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "A live notice for this session is already on file", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Not a session the trainee is on, or invalid fields", body = Problem, content_type = "application/problem+json")))]
+pub async fn create_notice(
+    state: web::Data<AppState>,
+    auth: Auth,
+    id: web::Path<Uuid>,
+    body: web::Json<NewNotice>,
+) -> ApiResult<HttpResponse> {
+    let org_id = auth.principal.org_id;
+    let n = selection::get(state.db.conn(), org_id, *id).await?;
+    let parties = parties(&state, &auth, n.employee_id).await?;
+    if !may_write(&parties.actors) {
+        return Err(ApiError::Forbidden);
+    }
+    let body = body.into_inner();
+    let session = session_of(&state, &n, body.session_id).await?;
+    let text = NoticeText {
+        kind: body.kind,
+        reason: body.reason,
+        arrives_at: body.arrives_at,
+        leaves_at: body.leaves_at,
+    };
+    let fields = text.validate(&session)?;
+    let txn = state.db.begin_write().await?;
+    let notice =
+        repo::create(&*txn, &auth.actor(), &n, session.id, window(&session), &fields, body.submit).await?;
+    txn.commit().await?;
+    Ok(created(&notice, &view(&notice, &parties.who, parties.trainee.section_id)))
+}
+
+/// Read one notice: the trainee, their heads, HR and auditors.
+#[utoipa::path(get, operation_id = "get_absence_notice", path = "/api/v1/absence-notices/{id}", tag = "attendance",
+    params(("id" = Uuid, Path)),
+    responses((status = 200, body = AbsenceNoticeDto, headers(("ETag" = String))),
+        (status = 404, description = "No such notice in your organisation", body = Problem, content_type = "application/problem+json")))]
+pub async fn get_notice(
+    state: web::Data<AppState>,
+    auth: Auth,
+    id: web::Path<Uuid>,
+) -> ApiResult<HttpResponse> {
+    let n = repo::get(state.db.conn(), auth.principal.org_id, *id).await?;
+    let parties = parties(&state, &auth, n.employee_id).await?;
+    if !parties.sees {
+        return Err(ApiError::Forbidden);
+    }
+    Ok(json_with_etag(StatusCode::OK, n.version, &view(&n, &parties.who, parties.trainee.section_id)))
+}
+
+fn transition_error(e: NoticeTransitionError) -> ApiError {
+    match e {
+        NoticeTransitionError::NotYours { .. } => ApiError::Forbidden,
+        NoticeTransitionError::NotFromState { state, .. } => {
+            ApiError::InvalidTransition { state: state.as_str().into(), message: e.to_string() }
+        }
+    }
+}
+
+/// Correct a draft or returned notice (its writer: the trainee or their section head). Requires
+/// `If-Match`.
+#[utoipa::path(put, operation_id = "update_absence_notice", path = "/api/v1/absence-notices/{id}", tag = "attendance",
+    request_body = NoticeText,
+    params(("id" = Uuid, Path), ("If-Match" = String, Header, description = "ETag of the version read")),
+    responses((status = 200, body = AbsenceNoticeDto, headers(("ETag" = String))),
+        (status = 404, description = "No such notice in your organisation", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Only a draft or returned notice can be corrected (`invalid-transition`, with `current_state`)", body = Problem, content_type = "application/problem+json"),
+        (status = 412, description = "Changed since read", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid fields", body = Problem, content_type = "application/problem+json"),
+        (status = 428, description = "If-Match missing", body = Problem, content_type = "application/problem+json")))]
+pub async fn update_notice(
+    state: web::Data<AppState>,
+    auth: Auth,
+    req: HttpRequest,
+    id: web::Path<Uuid>,
+    body: web::Json<NoticeText>,
+) -> ApiResult<HttpResponse> {
+    let org_id = auth.principal.org_id;
+    let n = repo::get(state.db.conn(), org_id, *id).await?;
+    let parties = parties(&state, &auth, n.employee_id).await?;
+    if !may_write(&parties.actors) {
+        return Err(ApiError::Forbidden);
+    }
+    let current = NoticeState::parse(&n.state).unwrap_or(NoticeState::Withdrawn);
+    if !current.editable() {
+        return Err(ApiError::InvalidTransition {
+            state: current.as_str().into(),
+            message: format!(
+                "a {} notice cannot be corrected; only a draft or returned one",
+                current.as_str()
+            ),
+        });
+    }
+    let version = if_match(&req)?;
+    let session = catalogue::get_session(state.db.conn(), org_id, n.course_id, n.session_id).await?;
+    let fields = body.into_inner().validate(&session)?;
+    if n.version != version {
+        return Err(RepoError::Stale { current: n.version }.into());
+    }
+    let txn = state.db.begin_write().await?;
+    let after = repo::update_text(&*txn, &auth.actor(), &n, &fields).await?;
+    txn.commit().await?;
+    Ok(json_with_etag(StatusCode::OK, after.version, &view(&after, &parties.who, parties.trainee.section_id)))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"event": "return", "comment": "理由を具体的に記入してください"}))]
+pub struct NoticeEventInput {
+    pub event: NoticeEvent,
+    /// Required when returning: what to correct.
+    #[schema(max_length = 1000)]
+    pub comment: Option<String>,
+}
+
+/// Move a notice (If-Match): `submit` and `withdraw` (its writer), `confirm` (the trainee's own
+/// section head or acting head, never the trainee), `receive` (HR, once confirmed), `return` with a
+/// comment (HR or the section head). A move the state does not allow is a 409
+/// `invalid-transition` naming `current_state`.
+#[utoipa::path(post, operation_id = "absence_notice_event", path = "/api/v1/absence-notices/{id}/events", tag = "attendance",
+    request_body = NoticeEventInput,
+    params(("id" = Uuid, Path), ("If-Match" = String, Header, description = "ETag of the version read")),
+    responses((status = 200, body = AbsenceNoticeDto, headers(("ETag" = String))),
+        (status = 404, description = "No such notice in your organisation", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Not allowed from the current state (`invalid-transition`), or a live notice for the session exists (resubmitting)", body = Problem, content_type = "application/problem+json"),
+        (status = 412, description = "Changed since read", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Returning without a comment", body = Problem, content_type = "application/problem+json"),
+        (status = 428, description = "If-Match missing", body = Problem, content_type = "application/problem+json")))]
+pub async fn notice_event(
+    state: web::Data<AppState>,
+    auth: Auth,
+    req: HttpRequest,
+    id: web::Path<Uuid>,
+    body: web::Json<NoticeEventInput>,
+) -> ApiResult<HttpResponse> {
+    let org_id = auth.principal.org_id;
+    let n = repo::get(state.db.conn(), org_id, *id).await?;
+    let parties = parties(&state, &auth, n.employee_id).await?;
+    if !parties.sees && parties.actors.is_empty() {
+        return Err(ApiError::Forbidden);
+    }
+    let body = body.into_inner();
+    let current = NoticeState::parse(&n.state).unwrap_or(NoticeState::Withdrawn);
+    let next = notice_transition(current, body.event, &parties.actors).map_err(transition_error)?;
+    let comment = body.comment.map(|c| c.trim().to_string()).filter(|c| !c.is_empty());
+    match (&comment, body.event) {
+        (None, NoticeEvent::Return) => return Err(ApiError::validation("comment", "say what to correct")),
+        (Some(c), _) if c.chars().count() > 1000 => {
+            return Err(ApiError::validation("comment", "at most 1000 characters"))
+        }
+        _ => {}
+    }
+    let version = if_match(&req)?;
+    if n.version != version {
+        return Err(RepoError::Stale { current: n.version }.into());
+    }
+    let session = catalogue::get_session(state.db.conn(), org_id, n.course_id, n.session_id).await?;
+    let txn = state.db.begin_write().await?;
+    let after = repo::apply(&*txn, &auth.actor(), &n, body.event, next, comment, window(&session)).await?;
+    txn.commit().await?;
+    Ok(json_with_etag(StatusCode::OK, after.version, &view(&after, &parties.who, parties.trainee.section_id)))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct NoticeStateQuery {
+    /// Only this state: `submitted` lists what waits for the section head, `confirmed` what waits
+    /// for HR.
+    pub state: Option<NoticeState>,
+}
+
+/// A session's absence notices (HR, auditors).
+#[utoipa::path(get, operation_id = "session_absence_notices", path = "/api/v1/courses/{id}/sessions/{session_id}/absence-notices", tag = "attendance",
+    params(("id" = Uuid, Path), ("session_id" = Uuid, Path), NoticeStateQuery),
+    responses((status = 200, body = AbsenceNoticeList),
+        (status = 404, description = "No such course or session in your organisation", body = Problem, content_type = "application/problem+json")))]
+pub async fn session_notices(
+    state: web::Data<AppState>,
+    auth: Auth,
+    path: web::Path<(Uuid, Uuid)>,
+    q: web::Query<NoticeStateQuery>,
+) -> ApiResult<HttpResponse> {
+    authorize(&auth.principal, Action::ReadNominations)?;
+    let org_id = auth.principal.org_id;
+    let (course_id, session_id) = path.into_inner();
+    catalogue::get_session(state.db.conn(), org_id, course_id, session_id).await?;
+    let rows = repo::for_session(state.db.conn(), org_id, session_id, q.state).await?;
+    list(&state, org_id, rows).await
+}
+
+/// My absence notices, oldest first.
+#[utoipa::path(get, operation_id = "my_absence_notices", path = "/api/v1/me/absence-notices", tag = "me",
+    params(NoticeStateQuery), responses((status = 200, body = AbsenceNoticeList)))]
+pub async fn my_notices(
+    state: web::Data<AppState>,
+    auth: Auth,
+    q: web::Query<NoticeStateQuery>,
+) -> ApiResult<HttpResponse> {
+    let org_id = auth.principal.org_id;
+    let rows = match auth.principal.employee.as_ref() {
+        Some(me) => repo::for_employees(state.db.conn(), org_id, &[me.employee_id], q.state).await?,
+        None => Vec::new(),
+    };
+    list(&state, org_id, rows).await
+}
+
+/// A section's absence notices: its head (those waiting for them with `state=submitted`), the
+/// head of its department, HR and auditors.
+#[utoipa::path(get, operation_id = "section_absence_notices", path = "/api/v1/sections/{id}/absence-notices", tag = "attendance",
+    params(("id" = Uuid, Path), NoticeStateQuery),
+    responses((status = 200, body = AbsenceNoticeList),
+        (status = 404, description = "No such section in your organisation", body = Problem, content_type = "application/problem+json")))]
+pub async fn section_notices(
+    state: web::Data<AppState>,
+    auth: Auth,
+    id: web::Path<Uuid>,
+    q: web::Query<NoticeStateQuery>,
+) -> ApiResult<HttpResponse> {
+    let org_id = auth.principal.org_id;
+    let section = structure::get_section(state.db.conn(), org_id, *id).await?;
+    authorize(
+        &auth.principal,
+        Action::ReadSectionNominations { section_id: section.id, department_id: section.department_id },
+    )?;
+    let staff = repo::section_staff(state.db.conn(), org_id, section.id).await?;
+    let rows = repo::for_employees(state.db.conn(), org_id, &staff, q.state).await?;
+    list(&state, org_id, rows).await
+}

@@ -1,0 +1,351 @@
+//! 研修講座欠席届: a trainee's notice of absence, late arrival or early leave for one session.
+//!
+//! The trainee (or their section head on their behalf) writes it; the trainee's own section head
+//! confirms it (所属長の確認); the training office receives it. HR or the section head may return
+//! it for correction with a comment. A notice filed after the session started is accepted but
+//! flagged late. Only a received notice excuses an absence.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::FieldError;
+
+/// What the notice is for.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AbsenceKind {
+    /// 欠席
+    Absence,
+    /// 遅刻: with the expected arrival time.
+    LateArrival,
+    /// 早退: with the expected leaving time.
+    EarlyLeave,
+}
+
+impl AbsenceKind {
+    pub const ALL: [AbsenceKind; 3] = [Self::Absence, Self::LateArrival, Self::EarlyLeave];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Absence => "absence",
+            Self::LateArrival => "late_arrival",
+            Self::EarlyLeave => "early_leave",
+        }
+    }
+
+    pub fn japanese(self) -> &'static str {
+        match self {
+            Self::Absence => "欠席",
+            Self::LateArrival => "遅刻",
+            Self::EarlyLeave => "早退",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|k| k.as_str() == s)
+    }
+}
+
+/// Where a notice stands.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum NoticeState {
+    /// 作成中: being written; only its writer sees it move.
+    Draft,
+    /// 提出: waiting for the section head.
+    Submitted,
+    /// 所属長確認済: waiting for the training office.
+    Confirmed,
+    /// 受理: the training office has it; the absence is excused.
+    Received,
+    /// 差戻し: back with the writer for correction, with a comment.
+    Returned,
+    /// 取下げ: withdrawn by its writer; frees the session for a new notice.
+    Withdrawn,
+}
+
+impl NoticeState {
+    pub const ALL: [NoticeState; 6] =
+        [Self::Draft, Self::Submitted, Self::Confirmed, Self::Received, Self::Returned, Self::Withdrawn];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Draft => "draft",
+            Self::Submitted => "submitted",
+            Self::Confirmed => "confirmed",
+            Self::Received => "received",
+            Self::Returned => "returned",
+            Self::Withdrawn => "withdrawn",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|k| k.as_str() == s)
+    }
+
+    /// Its writer may still change the text.
+    pub fn editable(self) -> bool {
+        matches!(self, Self::Draft | Self::Returned)
+    }
+}
+
+/// What happens to a notice.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum NoticeEvent {
+    Submit,
+    Confirm,
+    Receive,
+    /// Back to the writer, with a comment.
+    Return,
+    Withdraw,
+}
+
+impl NoticeEvent {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Submit => "submit",
+            Self::Confirm => "confirm",
+            Self::Receive => "receive",
+            Self::Return => "return",
+            Self::Withdraw => "withdraw",
+        }
+    }
+}
+
+/// The capacities in which someone acts on a notice.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NoticeActor {
+    /// The trainee the notice is for.
+    Trainee,
+    /// The trainee's own section head or acting head (never the trainee themself).
+    OwnSectionHead,
+    /// 研修担当
+    Hr,
+}
+
+/// The capacities of a caller. A head who is the trainee acts as the trainee only, so nobody
+/// confirms their own notice.
+pub fn notice_actors(is_trainee: bool, heads_trainees_section: bool, is_hr: bool) -> Vec<NoticeActor> {
+    let mut out = Vec::new();
+    if is_trainee {
+        out.push(NoticeActor::Trainee);
+    }
+    if heads_trainees_section && !is_trainee {
+        out.push(NoticeActor::OwnSectionHead);
+    }
+    if is_hr {
+        out.push(NoticeActor::Hr);
+    }
+    out
+}
+
+/// Who may write (create, edit, submit, withdraw) a notice: the trainee, or their section head on
+/// their behalf.
+pub fn may_write(actors: &[NoticeActor]) -> bool {
+    actors.iter().any(|a| matches!(a, NoticeActor::Trainee | NoticeActor::OwnSectionHead))
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum NoticeTransitionError {
+    #[error("a {} notice cannot be {}ed", .state.as_str(), .event.as_str())]
+    NotFromState { state: NoticeState, event: NoticeEvent },
+    #[error("not allowed to {} this notice", .event.as_str())]
+    NotYours { event: NoticeEvent },
+}
+
+/// The state after `event`, trying each capacity the caller has. Not allowed in any capacity is
+/// `NotYours` (403); allowed but not from this state is `NotFromState` (409).
+pub fn notice_transition(
+    state: NoticeState,
+    event: NoticeEvent,
+    actors: &[NoticeActor],
+) -> Result<NoticeState, NoticeTransitionError> {
+    use NoticeActor as A;
+    use NoticeState as S;
+    let allowed = |a: &NoticeActor| match event {
+        NoticeEvent::Submit | NoticeEvent::Withdraw => matches!(a, A::Trainee | A::OwnSectionHead),
+        NoticeEvent::Confirm => *a == A::OwnSectionHead,
+        NoticeEvent::Receive => *a == A::Hr,
+        NoticeEvent::Return => matches!(a, A::Hr | A::OwnSectionHead),
+    };
+    if !actors.iter().any(allowed) {
+        return Err(NoticeTransitionError::NotYours { event });
+    }
+    let next = match (state, event) {
+        (S::Draft | S::Returned, NoticeEvent::Submit) => S::Submitted,
+        (S::Submitted, NoticeEvent::Confirm) => S::Confirmed,
+        (S::Confirmed, NoticeEvent::Receive) => S::Received,
+        (S::Submitted | S::Confirmed, NoticeEvent::Return) => S::Returned,
+        (S::Draft | S::Submitted | S::Returned, NoticeEvent::Withdraw) => S::Withdrawn,
+        _ => return Err(NoticeTransitionError::NotFromState { state, event }),
+    };
+    Ok(next)
+}
+
+pub const REASON_MAX: usize = 1000;
+
+/// The text of a notice as written, before validation.
+#[derive(Debug, Clone)]
+pub struct NoticeFields {
+    pub kind: AbsenceKind,
+    pub reason: String,
+    /// 遅刻: when the trainee expects to arrive.
+    pub arrives_at: Option<DateTime<Utc>>,
+    /// 早退: when the trainee expects to leave.
+    pub leaves_at: Option<DateTime<Utc>>,
+}
+
+/// A session's times, as far as a notice cares.
+#[derive(Debug, Clone, Copy)]
+pub struct SessionWindow {
+    pub starts_at: DateTime<Utc>,
+    pub ends_at: DateTime<Utc>,
+}
+
+impl NoticeFields {
+    /// A reason is required; a late arrival names its arrival time and an early leave its leaving
+    /// time, strictly inside the session; an absence names neither.
+    pub fn validate(mut self, session: SessionWindow) -> Result<Self, Vec<FieldError>> {
+        let mut errors = Vec::new();
+        self.reason = self.reason.trim().to_string();
+        if self.reason.is_empty() || self.reason.chars().count() > REASON_MAX {
+            errors.push(FieldError::new("reason", format!("is required, at most {REASON_MAX} characters")));
+        }
+        let inside = |t: DateTime<Utc>| session.starts_at < t && t < session.ends_at;
+        let mut time = |field: &str, value: Option<DateTime<Utc>>, needed: bool| match (value, needed) {
+            (None, true) => {
+                errors.push(FieldError::new(field, format!("is required for {}", self.kind.japanese())))
+            }
+            (Some(_), false) => {
+                errors.push(FieldError::new(field, format!("does not apply to {}", self.kind.japanese())))
+            }
+            (Some(t), true) if !inside(t) => {
+                errors.push(FieldError::new(field, "must fall between the session's start and end"))
+            }
+            _ => {}
+        };
+        time("arrives_at", self.arrives_at, self.kind == AbsenceKind::LateArrival);
+        time("leaves_at", self.leaves_at, self.kind == AbsenceKind::EarlyLeave);
+        if errors.is_empty() {
+            Ok(self)
+        } else {
+            Err(errors)
+        }
+    }
+}
+
+/// A notice first submitted after its session started is accepted but flagged late (事後提出).
+pub fn filed_late(submitted_at: DateTime<Utc>, session: SessionWindow) -> bool {
+    submitted_at >= session.starts_at
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+    use NoticeActor as A;
+    use NoticeEvent as E;
+    use NoticeState as S;
+
+    fn session() -> SessionWindow {
+        SessionWindow {
+            starts_at: Utc.with_ymd_and_hms(2023, 7, 12, 0, 0, 0).unwrap(),
+            ends_at: Utc.with_ymd_and_hms(2023, 7, 12, 8, 0, 0).unwrap(),
+        }
+    }
+
+    fn at(h: u32) -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(2023, 7, 12, h, 0, 0).unwrap()
+    }
+
+    #[test]
+    fn the_flow_runs_trainee_then_head_then_hr() {
+        let s = notice_transition(S::Draft, E::Submit, &[A::Trainee]).unwrap();
+        let s = notice_transition(s, E::Confirm, &[A::OwnSectionHead]).unwrap();
+        let s = notice_transition(s, E::Receive, &[A::Hr]).unwrap();
+        assert_eq!(s, S::Received);
+    }
+
+    #[test]
+    fn returned_notices_are_corrected_and_resubmitted() {
+        for (state, by) in [(S::Submitted, A::OwnSectionHead), (S::Confirmed, A::Hr)] {
+            assert_eq!(notice_transition(state, E::Return, &[by]), Ok(S::Returned));
+        }
+        assert!(S::Returned.editable() && S::Draft.editable() && !S::Submitted.editable());
+        assert_eq!(notice_transition(S::Returned, E::Submit, &[A::Trainee]), Ok(S::Submitted));
+    }
+
+    #[test]
+    fn each_capacity_does_only_its_own_part() {
+        // The trainee cannot confirm or receive; a head who is the trainee is only the trainee.
+        let me_as_head = notice_actors(true, true, false);
+        assert_eq!(me_as_head, vec![A::Trainee]);
+        assert_eq!(
+            notice_transition(S::Submitted, E::Confirm, &me_as_head),
+            Err(NoticeTransitionError::NotYours { event: E::Confirm })
+        );
+        assert_eq!(
+            notice_transition(S::Confirmed, E::Receive, &[A::OwnSectionHead]),
+            Err(NoticeTransitionError::NotYours { event: E::Receive })
+        );
+        // HR cannot confirm for the section head.
+        assert!(matches!(
+            notice_transition(S::Submitted, E::Confirm, &[A::Hr]),
+            Err(NoticeTransitionError::NotYours { .. })
+        ));
+        // HR cannot receive what the head has not confirmed: the state is named.
+        assert_eq!(
+            notice_transition(S::Submitted, E::Receive, &[A::Hr]),
+            Err(NoticeTransitionError::NotFromState { state: S::Submitted, event: E::Receive })
+        );
+        // A received notice is final.
+        for e in [E::Submit, E::Return, E::Withdraw] {
+            assert!(notice_transition(S::Received, e, &[A::Trainee, A::Hr]).is_err());
+        }
+        assert!(may_write(&[A::OwnSectionHead]) && !may_write(&[A::Hr]));
+    }
+
+    #[test]
+    fn fields_match_the_kind() {
+        let ok = NoticeFields {
+            kind: AbsenceKind::LateArrival,
+            reason: " 通院のため ".into(),
+            arrives_at: Some(at(2)),
+            leaves_at: None,
+        };
+        assert_eq!(ok.validate(session()).unwrap().reason, "通院のため");
+        let bad = NoticeFields {
+            kind: AbsenceKind::Absence,
+            reason: "  ".into(),
+            arrives_at: Some(at(2)),
+            leaves_at: None,
+        };
+        let fields: Vec<String> = bad.validate(session()).unwrap_err().into_iter().map(|e| e.field).collect();
+        assert_eq!(fields, vec!["reason", "arrives_at"]);
+        let outside = NoticeFields {
+            kind: AbsenceKind::EarlyLeave,
+            reason: "私用".into(),
+            arrives_at: None,
+            leaves_at: Some(at(9)),
+        };
+        assert_eq!(outside.validate(session()).unwrap_err()[0].field, "leaves_at");
+        let missing = NoticeFields {
+            kind: AbsenceKind::EarlyLeave,
+            reason: "私用".into(),
+            arrives_at: None,
+            leaves_at: None,
+        };
+        assert!(missing.validate(session()).unwrap_err()[0].reason.contains("早退"));
+    }
+
+    #[test]
+    fn a_notice_submitted_once_the_session_started_is_late() {
+        assert!(!filed_late(at(0) - chrono::Duration::seconds(1), session()));
+        assert!(filed_late(at(0), session()));
+        assert!(filed_late(at(10), session()));
+    }
+}

@@ -1,0 +1,40 @@
+use sea_orm::entity::prelude::*;
+use serde::Serialize;
+
+/// 研修講座欠席届: a trainee's notice of absence, late arrival or early leave for one session.
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel, Serialize)]
+#[sea_orm(table_name = "absence_notice")]
+pub struct Model {
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub id: Uuid,
+    pub org_id: Uuid,
+    pub nomination_id: Uuid,
+    pub session_id: Uuid,
+    pub course_id: Uuid,
+    pub employee_id: Uuid,
+    /// absence | late_arrival | early_leave
+    pub kind: String,
+    pub reason: String,
+    pub arrives_at: Option<DateTimeUtc>,
+    pub leaves_at: Option<DateTimeUtc>,
+    /// See `kenshu_domain::absence::NoticeState`.
+    pub state: String,
+    /// First submitted once the session had started.
+    pub late: bool,
+    /// Why it was returned.
+    pub comment: Option<String>,
+    pub written_by: String,
+    pub submitted_at: Option<DateTimeUtc>,
+    pub confirmed_by: Option<String>,
+    pub confirmed_at: Option<DateTimeUtc>,
+    pub received_by: Option<String>,
+    pub received_at: Option<DateTimeUtc>,
+    pub version: i32,
+    pub created_at: DateTimeUtc,
+    pub updated_at: DateTimeUtc,
+}
+
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}

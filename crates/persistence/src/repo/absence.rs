@@ -1,0 +1,243 @@
+//! 研修講座欠席届: absence notices, their moves and the lists HR and section heads read.
+
+use kenshu_domain::absence::{filed_late, NoticeEvent, NoticeFields, NoticeState, SessionWindow};
+use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder};
+use uuid::Uuid;
+
+use super::audit::{self, Change};
+use super::selection::{employees_by_id, EmployeeRef};
+use super::{now, update_versioned, Actor, RepoError};
+use crate::entities::{absence_notice, employee, nomination};
+
+const LIVE_TAKEN: &str = "a notice for this session is already on file; correct or withdraw it instead";
+
+fn subject(actor: &Actor) -> String {
+    actor.subject.chars().take(100).collect()
+}
+
+/// File a notice for `nomination` at a session, as a draft or submitted at once.
+pub async fn create(
+    conn: &impl ConnectionTrait,
+    actor: &Actor,
+    nomination: &nomination::Model,
+    session_id: Uuid,
+    session: SessionWindow,
+    fields: &NoticeFields,
+    submit: bool,
+) -> Result<absence_notice::Model, RepoError> {
+    let at = now();
+    let model = absence_notice::Model {
+        id: Uuid::now_v7(),
+        org_id: actor.org_id,
+        nomination_id: nomination.id,
+        session_id,
+        course_id: nomination.course_id,
+        employee_id: nomination.employee_id,
+        kind: fields.kind.as_str().into(),
+        reason: fields.reason.clone(),
+        arrives_at: fields.arrives_at,
+        leaves_at: fields.leaves_at,
+        state: if submit { NoticeState::Submitted } else { NoticeState::Draft }.as_str().into(),
+        late: submit && filed_late(at, session),
+        comment: None,
+        written_by: subject(actor),
+        submitted_at: submit.then_some(at),
+        confirmed_by: None,
+        confirmed_at: None,
+        received_by: None,
+        received_at: None,
+        version: 1,
+        created_at: at,
+        updated_at: at,
+    };
+    absence_notice::ActiveModel::from(model.clone())
+        .insert(conn)
+        .await
+        .map_err(|e| RepoError::from_write(e, LIVE_TAKEN))?;
+    audit::record(
+        conn,
+        actor,
+        Change::new("absence_notice.create", "absence_notice", Some(model.id), None, Some(&model)),
+    )
+    .await?;
+    Ok(model)
+}
+
+pub async fn get(
+    conn: &impl ConnectionTrait,
+    org_id: Uuid,
+    id: Uuid,
+) -> Result<absence_notice::Model, RepoError> {
+    absence_notice::Entity::find_by_id(id)
+        .filter(absence_notice::Column::OrgId.eq(org_id))
+        .one(conn)
+        .await?
+        .ok_or(RepoError::NotFound)
+}
+
+async fn save(
+    conn: &impl ConnectionTrait,
+    actor: &Actor,
+    action: &str,
+    before: &absence_notice::Model,
+    after: absence_notice::Model,
+) -> Result<absence_notice::Model, RepoError> {
+    let after = absence_notice::Model { version: before.version + 1, updated_at: now(), ..after };
+    update_versioned::<absence_notice::Entity>(
+        conn,
+        absence_notice::ActiveModel::from(after.clone()).reset_all(),
+        (absence_notice::Column::Id, before.id),
+        (absence_notice::Column::Version, before.version),
+        LIVE_TAKEN,
+    )
+    .await?;
+    let change = Change::new_owned(
+        format!("absence_notice.{action}"),
+        "absence_notice",
+        Some(before.id),
+        Some(before),
+        Some(&after),
+    );
+    audit::record(conn, actor, change).await?;
+    Ok(after)
+}
+
+/// Correct the text of a draft or returned notice.
+pub async fn update_text(
+    conn: &impl ConnectionTrait,
+    actor: &Actor,
+    before: &absence_notice::Model,
+    fields: &NoticeFields,
+) -> Result<absence_notice::Model, RepoError> {
+    let after = absence_notice::Model {
+        kind: fields.kind.as_str().into(),
+        reason: fields.reason.clone(),
+        arrives_at: fields.arrives_at,
+        leaves_at: fields.leaves_at,
+        ..before.clone()
+    };
+    save(conn, actor, "update", before, after).await
+}
+
+/// Move a notice to `next` by `event` (already allowed by the domain). Submitting stamps the
+/// time and, the first time, whether the session had started; confirming and receiving stamp who
+/// and when; returning keeps the comment for the writer.
+pub async fn apply(
+    conn: &impl ConnectionTrait,
+    actor: &Actor,
+    before: &absence_notice::Model,
+    event: NoticeEvent,
+    next: NoticeState,
+    comment: Option<String>,
+    session: SessionWindow,
+) -> Result<absence_notice::Model, RepoError> {
+    let at = now();
+    let mut after = absence_notice::Model { state: next.as_str().into(), ..before.clone() };
+    match event {
+        NoticeEvent::Submit => {
+            if before.submitted_at.is_none() {
+                after.late = filed_late(at, session);
+            }
+            after.submitted_at = Some(at);
+        }
+        NoticeEvent::Confirm => {
+            after.confirmed_by = Some(subject(actor));
+            after.confirmed_at = Some(at);
+        }
+        NoticeEvent::Receive => {
+            after.received_by = Some(subject(actor));
+            after.received_at = Some(at);
+        }
+        NoticeEvent::Return => after.comment = comment,
+        NoticeEvent::Withdraw => {}
+    }
+    save(conn, actor, event.as_str(), before, after).await
+}
+
+/// A session's notices, oldest first.
+pub async fn for_session(
+    conn: &impl ConnectionTrait,
+    org_id: Uuid,
+    session_id: Uuid,
+    state: Option<NoticeState>,
+) -> Result<Vec<absence_notice::Model>, DbErr> {
+    let mut q = absence_notice::Entity::find()
+        .filter(absence_notice::Column::OrgId.eq(org_id))
+        .filter(absence_notice::Column::SessionId.eq(session_id));
+    if let Some(s) = state {
+        q = q.filter(absence_notice::Column::State.eq(s.as_str()));
+    }
+    q.order_by_asc(absence_notice::Column::Id).all(conn).await
+}
+
+/// The notices of some employees (one trainee, or a section's staff), oldest first.
+pub async fn for_employees(
+    conn: &impl ConnectionTrait,
+    org_id: Uuid,
+    employee_ids: &[Uuid],
+    state: Option<NoticeState>,
+) -> Result<Vec<absence_notice::Model>, DbErr> {
+    let mut out = Vec::new();
+    // Chunks keep the IN list within every backend's parameter limit.
+    for chunk in employee_ids.chunks(500) {
+        let mut q = absence_notice::Entity::find()
+            .filter(absence_notice::Column::OrgId.eq(org_id))
+            .filter(absence_notice::Column::EmployeeId.is_in(chunk.iter().copied()));
+        if let Some(s) = state {
+            q = q.filter(absence_notice::Column::State.eq(s.as_str()));
+        }
+        out.extend(q.all(conn).await?);
+    }
+    out.sort_by_key(|n| n.id);
+    Ok(out)
+}
+
+/// The ids of a section's staff.
+pub async fn section_staff(
+    conn: &impl ConnectionTrait,
+    org_id: Uuid,
+    section_id: Uuid,
+) -> Result<Vec<Uuid>, DbErr> {
+    Ok(employee::Entity::find()
+        .filter(employee::Column::OrgId.eq(org_id))
+        .filter(employee::Column::SectionId.eq(section_id))
+        .all(conn)
+        .await?
+        .into_iter()
+        .map(|e| e.id)
+        .collect())
+}
+
+/// Whether a session has notices on file (it cannot be deleted then).
+pub async fn session_has_notices(
+    conn: &impl ConnectionTrait,
+    org_id: Uuid,
+    session_id: Uuid,
+) -> Result<bool, DbErr> {
+    Ok(absence_notice::Entity::find()
+        .filter(absence_notice::Column::OrgId.eq(org_id))
+        .filter(absence_notice::Column::SessionId.eq(session_id))
+        .one(conn)
+        .await?
+        .is_some())
+}
+
+/// Notices with the trainee each is for and the trainee's section.
+pub async fn with_trainees(
+    conn: &impl ConnectionTrait,
+    org_id: Uuid,
+    rows: Vec<absence_notice::Model>,
+) -> Result<Vec<(absence_notice::Model, EmployeeRef, Uuid)>, DbErr> {
+    let mut ids: Vec<Uuid> = rows.iter().map(|n| n.employee_id).collect();
+    ids.sort_unstable();
+    ids.dedup();
+    let staff = employees_by_id(conn, org_id, &ids).await?;
+    Ok(rows
+        .into_iter()
+        .filter_map(|n| {
+            let e = staff.get(&n.employee_id)?;
+            let who = EmployeeRef { id: e.id, employee_no: e.employee_no.clone(), name: e.name.clone() };
+            Some((n, who, e.section_id))
+        })
+        .collect())
+}
