@@ -1,6 +1,7 @@
 //! End-to-end tests through HTTP against a real database (SQLite, or PostgreSQL with
 //! TEST_DATABASE_URL). One binary, so it links once.
 
+mod attendance;
 mod authorization;
 mod catalogue;
 mod catalogue_files;

@@ -105,6 +105,17 @@ pub enum NoticeEvent {
 }
 
 impl NoticeEvent {
+    /// As in "a received notice cannot be withdrawn".
+    pub fn past(self) -> &'static str {
+        match self {
+            Self::Submit => "submitted",
+            Self::Confirm => "confirmed",
+            Self::Receive => "received",
+            Self::Return => "returned",
+            Self::Withdraw => "withdrawn",
+        }
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Submit => "submit",
@@ -151,7 +162,7 @@ pub fn may_write(actors: &[NoticeActor]) -> bool {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 pub enum NoticeTransitionError {
-    #[error("a {} notice cannot be {}ed", .state.as_str(), .event.as_str())]
+    #[error("a {} notice cannot be {}", .state.as_str(), .event.past())]
     NotFromState { state: NoticeState, event: NoticeEvent },
     #[error("not allowed to {} this notice", .event.as_str())]
     NotYours { event: NoticeEvent },

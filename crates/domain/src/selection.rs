@@ -110,6 +110,20 @@ pub enum Event {
 }
 
 impl Event {
+    /// As in "a completed nomination cannot be cancelled".
+    pub fn past(self) -> &'static str {
+        match self {
+            Event::Confirm => "confirmed",
+            Event::Reject => "rejected",
+            Event::Select => "selected",
+            Event::Waitlist => "waitlisted",
+            Event::Decline => "declined",
+            Event::Notify => "notified",
+            Event::Cancel => "cancelled",
+            Event::Complete => "completed",
+        }
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             Event::Confirm => "confirm",
@@ -172,7 +186,7 @@ pub fn transition_as(
 /// An illegal move: 409, naming the current state.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 pub enum TransitionError {
-    #[error("a {} nomination cannot be {}ed", .state.as_str(), .event.as_str())]
+    #[error("a {} nomination cannot be {}", .state.as_str(), .event.past())]
     NotFromState { state: NominationState, event: Event },
     #[error("not allowed to {} this nomination", .event.as_str())]
     NotYours { event: Event },
