@@ -11,6 +11,7 @@ mod m20260301_000004_nomination;
 mod m20260301_000005_notice;
 mod m20261130_000006_application_window;
 mod m20261130_000007_absence_notice;
+mod m20261130_000008_attendance;
 
 /// A text column compared byte by byte (code point order). Codes, employee numbers and kana
 /// readings sort and page the same on SQLite (BINARY is its default) and on PostgreSQL, whatever
@@ -36,6 +37,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20260301_000005_notice::Migration),
             Box::new(m20261130_000006_application_window::Migration),
             Box::new(m20261130_000007_absence_notice::Migration),
+            Box::new(m20261130_000008_attendance::Migration),
         ]
     }
 }

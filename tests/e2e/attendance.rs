@@ -217,3 +217,168 @@ async fn heads_file_for_their_staff_late_notices_are_flagged_and_withdrawn_ones_
     let p = assert_problem(app.post_json(&file, &me, &body).await, 422, "validation").await;
     assert!(p["errors"][0]["reason"].as_str().unwrap().contains("cancelled"), "{p}");
 }
+
+/// Recommend `no` (of S0101) for a course and let HR `then` (select or waitlist).
+async fn recommend(app: &TestApp, course: &str, no: &str, then: &str) -> String {
+    let head = app.token(people::SECTION_HEAD, &[Role::SectionHead]);
+    let e = app.employee(no).await;
+    let body = json!({"employee_id": e["id"], "reason": "推薦"});
+    let n = ok(app.post_json(&format!("/api/v1/courses/{course}/recommendations"), &head, &body).await, 201)
+        .await;
+    let path = format!("/api/v1/nominations/{}", n["id"].as_str().unwrap());
+    ok(event(app, &app.hr(), &path, json!({"event": then})).await, 200).await;
+    path
+}
+
+async fn put_sheet(app: &TestApp, course: &str, session: &str, entries: Value) -> reqwest::Response {
+    let path = format!("/api/v1/courses/{course}/sessions/{session}/attendance");
+    app.request(Method::PUT, &path, Some(&app.hr())).json(&json!({"entries": entries})).send().await.unwrap()
+}
+
+#[tokio::test]
+async fn a_sign_in_sheet_records_attendance_excuses_absences_and_completes_the_course() {
+    let app = spawn().await;
+    let (d1, d2) =
+        (NaiveDate::from_ymd_opt(2023, 7, 12).unwrap(), NaiveDate::from_ymd_opt(2023, 7, 19).unwrap());
+    let (course, sessions, nid) = selected_trainee(&app, 2023, 1, &[d1, d2]).await;
+    let colleague = recommend(&app, &course, people::SAME_SECTION, "select").await;
+    let hr = app.hr();
+    let sheet_path = |s: &str| format!("/api/v1/courses/{course}/sessions/{s}/attendance");
+
+    let sheet = app.get_json(&sheet_path(&sessions[0]), &hr).await;
+    assert_eq!(sheet["counts"]["expected"], 2);
+    assert_eq!(sheet["counts"]["unrecorded"], 2);
+    // The colleague's absence notice is received by HR: their absence is excused.
+    let colleague_id = app.get_json(&colleague, &hr).await["id"].as_str().unwrap().to_string();
+    let body = json!({"session_id": sessions[0], "kind": "absence", "reason": "体調不良", "submit": true});
+    let me2 = app.token(people::SAME_SECTION, &[Role::Employee]);
+    let notice = ok(
+        app.post_json(&format!("/api/v1/nominations/{colleague_id}/absence-notices"), &me2, &body).await,
+        201,
+    )
+    .await;
+    let head = app.token(people::SECTION_HEAD, &[Role::SectionHead]);
+    ok(event(&app, &head, &notice_path(&notice), json!({"event": "confirm"})).await, 200).await;
+    ok(event(&app, &hr, &notice_path(&notice), json!({"event": "receive"})).await, 200).await;
+
+    let first = json!([
+        {"employee_no": people::EMPLOYEE, "status": "present"},
+        {"employee_no": people::SAME_SECTION, "status": "absent"}
+    ]);
+    let done = ok(put_sheet(&app, &course, &sessions[0], first.clone()).await, 200).await;
+    assert_eq!(
+        (done["result"]["created"].as_u64(), done["result"]["unchanged"].as_u64()),
+        (Some(2), Some(0))
+    );
+    let counts = &done["sheet"]["counts"];
+    assert_eq!(
+        (counts["present"].as_u64(), counts["absent"].as_u64(), counts["excused"].as_u64()),
+        (Some(1), Some(1), Some(1))
+    );
+    // The same sheet again changes and records nothing.
+    let audited = app.audit_count().await;
+    let again = ok(put_sheet(&app, &course, &sessions[0], first).await, 200).await;
+    assert_eq!(again["result"]["unchanged"], 2);
+    assert_eq!(app.audit_count().await, audited);
+
+    // Every fault is named and nothing is written.
+    let bad = json!([
+        {"employee_no": people::OTHER_DEPARTMENT, "status": "present"},
+        {"employee_no": people::EMPLOYEE, "status": "late"},
+        {"employee_no": people::EMPLOYEE, "status": "present"},
+        {"employee_no": people::SAME_SECTION, "status": "left_early", "left_at": format!("{d2}T18:00:00+09:00")}
+    ]);
+    let p = assert_problem(put_sheet(&app, &course, &sessions[1], bad).await, 422, "validation").await;
+    let fields: Vec<&str> =
+        p["errors"].as_array().unwrap().iter().map(|e| e["field"].as_str().unwrap()).collect();
+    assert_eq!(
+        fields,
+        vec![
+            "entries[0].employee_no",
+            "entries[1].arrived_at",
+            "entries[2].employee_no",
+            "entries[3].left_at"
+        ]
+    );
+    assert_eq!(app.audit_count().await, audited);
+
+    // The second session completes the trainee who attended both (late counts as attended).
+    let second = json!([
+        {"employee_no": people::EMPLOYEE, "status": "late", "arrived_at": format!("{d2}T09:40:00+09:00"), "note": "電車遅延"},
+        {"employee_no": people::SAME_SECTION, "status": "present"}
+    ]);
+    let done = ok(put_sheet(&app, &course, &sessions[1], second).await, 200).await;
+    assert_eq!(done["result"]["completed"], json!([nid]), "the colleague missed the first session");
+    assert_eq!(done["sheet"]["counts"]["unexcused"], 1, "late without a notice");
+    let n = app.get_json(&format!("/api/v1/nominations/{nid}"), &hr).await;
+    assert_eq!(n["state"], "completed");
+    let me = app.employee(people::EMPLOYEE).await;
+    let history = app
+        .get_json(&format!("/api/v1/employees/{}/training-history", me["id"].as_str().unwrap()), &hr)
+        .await;
+    assert!(history["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|i| i["nomination"]["id"] == json!(nid) && i["nomination"]["state"] == "completed"));
+    assert_eq!(app.get_json(&colleague, &hr).await["state"], "selected");
+
+    // A correction is audited and undoes the completion.
+    let fix = json!([{"employee_no": people::EMPLOYEE, "status": "absent"}]);
+    let done = ok(put_sheet(&app, &course, &sessions[1], fix).await, 200).await;
+    assert_eq!(
+        (done["result"]["corrected"].as_u64(), done["result"]["reopened"].clone()),
+        (Some(1), json!([nid]))
+    );
+    assert_eq!(app.get_json(&format!("/api/v1/nominations/{nid}"), &hr).await["state"], "notified");
+    let audit = app.get_json("/api/v1/audit?entity_type=attendance&limit=1", &hr).await;
+    assert_eq!(audit["items"][0]["action"], "attendance.correct");
+    assert_eq!(audit["items"][0]["before"]["status"], "late");
+}
+
+#[tokio::test]
+async fn sessions_before_a_trainee_moved_up_from_the_waiting_list_do_not_count() {
+    let app = spawn().await;
+    // One session an hour ago and one in half an hour, in the fiscal year of the first. (Around
+    // midnight at a fiscal year's end the two would fall in different years; sessions start in
+    // their course's year, so the course would refuse the second.)
+    let now = chrono::Utc::now();
+    let jst = kenshu_domain::calendar::jst();
+    let fy = FiscalYear::containing(tokyo_date(now - Duration::hours(1)));
+    let hr = app.hr();
+    let plan = app.post_json("/api/v1/plans", &hr, &json!({"fiscal_year": fy.year()})).await;
+    assert_eq!(plan.status(), 201);
+    let body = json!({
+        "fiscal_year": fy.year(), "category": "thematic", "number": 1, "title": "研修",
+        "rules": [{"route": "recommendation", "conditions": [{"kind": "all_staff"}]}],
+        "delivery": "classroom", "status": "published", "headcount": 1
+    });
+    let course =
+        ok(app.post_json("/api/v1/courses", &hr, &body).await, 201).await["id"].as_str().unwrap().to_string();
+    let mut sessions = Vec::new();
+    for (from, to) in [(-60, -30), (30, 60)] {
+        let t = |m: i64| (now + Duration::minutes(m)).with_timezone(&jst).to_rfc3339();
+        let body = json!({"starts_at": t(from), "ends_at": t(to)});
+        let s = ok(app.post_json(&format!("/api/v1/courses/{course}/sessions"), &hr, &body).await, 201).await;
+        sessions.push(s["id"].as_str().unwrap().to_string());
+    }
+    app.publish_plan(fy.year()).await;
+    let first = recommend(&app, &course, people::EMPLOYEE, "select").await;
+    let waiting = recommend(&app, &course, people::SAME_SECTION, "waitlist").await;
+    // The first trainee cancels after the first session; the waiting one moves up.
+    let res = ok(event(&app, &hr, &first, json!({"event": "cancel"})).await, 200).await;
+    assert_eq!(res["promoted"]["employee"]["employee_no"], people::SAME_SECTION);
+
+    let sheet = |s: String| {
+        let app = &app;
+        let hr = hr.clone();
+        let path = format!("/api/v1/courses/{course}/sessions/{s}/attendance");
+        async move { app.get_json(&path, &hr).await }
+    };
+    assert_eq!(sheet(sessions[0].clone()).await["counts"]["expected"], 0, "they joined after it started");
+    assert_eq!(sheet(sessions[1].clone()).await["counts"]["expected"], 1);
+    let entries = json!([{"employee_no": people::SAME_SECTION, "status": "present"}]);
+    let done = ok(put_sheet(&app, &course, &sessions[1], entries).await, 200).await;
+    let promoted = app.get_json(&waiting, &hr).await;
+    assert_eq!(done["result"]["completed"], json!([promoted["id"]]), "only the session after joining counts");
+}

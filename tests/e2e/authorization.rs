@@ -72,6 +72,9 @@ const MATRIX: &[(&str, &str, [u16; 7])] = &[
     ("GET", "/api/v1/nominations/{id}", [401, 403, 403, 403, 200, 403, 200]),
     ("GET", "/api/v1/employees/{id}/training-history", [401, 403, 403, 403, 200, 403, 200]),
     ("GET", "/api/v1/sections/{id}/nominations", [401, 403, 403, 403, 200, 403, 200]),
+    // Before the events row, whose HR call cancels the applicant's place.
+    ("GET", "/api/v1/courses/{id}/sessions/{session_id}/attendance", [401, 403, 403, 403, 200, 403, 200]),
+    ("PUT", "/api/v1/courses/{id}/sessions/{session_id}/attendance", [401, 403, 403, 403, 200, 403, 403]),
     ("POST", "/api/v1/nominations/{id}/events", [401, 403, 403, 403, 200, 403, 403]),
     ("POST", "/api/v1/courses/{id}/sessions", [401, 403, 403, 403, 201, 403, 403]),
     ("PUT", "/api/v1/courses/{id}/sessions/{session_id}", [401, 403, 403, 403, 200, 403, 403]),
@@ -267,6 +270,9 @@ async fn call(app: &TestApp, method: &str, path: &str, token: Option<&str>, t: &
             rb.header("If-Match", etag(app, &concrete).await).json(&body)
         }
         ("POST", "/api/v1/courses/{id}/sessions") => rb.json(&session_body()),
+        ("PUT", "/api/v1/courses/{id}/sessions/{session_id}/attendance") => {
+            rb.json(&json!({"entries": [{"employee_no": people::OTHER_DEPARTMENT, "status": "present"}]}))
+        }
         ("POST", "/api/v1/nominations/{id}/absence-notices") => rb.json(&json!({
             "session_id": t.course["sessions"][0]["id"], "kind": "absence", "reason": unique("理由")
         })),

@@ -17,7 +17,8 @@ use crate::http::resource;
 use crate::openapi;
 use crate::problem::{json_error, path_error, query_error, ApiError};
 use crate::routes::{
-    absence, audit, catalogue, catalogue_files, employees, health, import, me, notices, selection, structure,
+    absence, attendance, audit, catalogue, catalogue_files, employees, health, import, me, notices,
+    selection, structure,
 };
 use crate::state::AppState;
 
@@ -167,6 +168,11 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .service(
             resource("/api/v1/courses/{id}/sessions/{session_id}/absence-notices", "GET")
                 .route(web::get().to(absence::session_notices)),
+        )
+        .service(
+            resource("/api/v1/courses/{id}/sessions/{session_id}/attendance", "GET, PUT")
+                .route(web::get().to(attendance::get_sheet))
+                .route(web::put().to(attendance::record_sheet)),
         )
         .service(
             resource("/api/v1/nominations/{id}/absence-notices", "POST")

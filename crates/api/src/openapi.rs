@@ -8,7 +8,8 @@ use utoipa::{Modify, OpenApi};
 
 use crate::problem::{FieldErrorDto, Problem, RowErrorDto};
 use crate::routes::{
-    absence, audit, catalogue, catalogue_files, employees, health, import, me, notices, selection, structure,
+    absence, attendance, audit, catalogue, catalogue_files, employees, health, import, me, notices,
+    selection, structure,
 };
 
 #[derive(OpenApi)]
@@ -39,6 +40,7 @@ use crate::routes::{
         notices::notify_course, notices::my_notices, notices::list_notices, notices::notice_delivered,
         absence::create_notice, absence::get_notice, absence::update_notice, absence::notice_event,
         absence::session_notices, absence::my_notices, absence::section_notices,
+        attendance::get_sheet, attendance::record_sheet,
         audit::list,
     ),
     components(schemas(Problem, FieldErrorDto, RowErrorDto, employees::EmployeeSortParam, import::EncodingParam)),

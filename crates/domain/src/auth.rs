@@ -97,7 +97,8 @@ pub enum Action<'a> {
     ExportCatalogue,
     /// Designate trainees from the rules (指名).
     RunDesignation,
-    /// A course's nominations with names, and their counts.
+    /// A course's nominations with names and their counts, its sessions' sign-in sheets and
+    /// absence notices.
     ReadNominations,
     /// 推薦: a section head recommends this employee (own section only).
     Recommend(&'a EmployeePlacement),
@@ -112,6 +113,8 @@ pub enum Action<'a> {
     SendNotices,
     /// The notice outbox: read it and mark deliveries (HR, and the portal's service account).
     DeliverNotices,
+    /// 出欠: record a session's attendance (研修担当).
+    RecordAttendance,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
@@ -198,7 +201,7 @@ pub fn authorize(p: &Principal, action: Action<'_>) -> Result<(), Denied> {
         Action::WriteEmployee | Action::WriteOrgStructure => p.has(HrAdmin),
         Action::ImportRoster | Action::ImportCatalogue => p.has_any(&[HrAdmin, Importer]),
         Action::ExportCatalogue => p.has_any(&[HrAdmin, Auditor, Importer]),
-        Action::RunDesignation | Action::SendNotices => p.has(HrAdmin),
+        Action::RunDesignation | Action::SendNotices | Action::RecordAttendance => p.has(HrAdmin),
         Action::DeliverNotices => p.has_any(&[HrAdmin, Importer]),
         Action::Recommend(target) => {
             if target.org_id != p.org_id {

@@ -1,6 +1,7 @@
 //! Kenshu's business rules as plain Rust: no IO, no async, no database or HTTP types.
 
 pub mod absence;
+pub mod attendance;
 pub mod audience;
 pub mod auth;
 pub mod calendar;

@@ -107,6 +107,8 @@ pub enum Event {
     Cancel,
     /// The trainee completed the course (from attendance).
     Complete,
+    /// A correction of attendance undoes a completion (HR).
+    Reopen,
 }
 
 impl Event {
@@ -121,6 +123,7 @@ impl Event {
             Event::Notify => "notified",
             Event::Cancel => "cancelled",
             Event::Complete => "completed",
+            Event::Reopen => "reopened",
         }
     }
 
@@ -134,6 +137,7 @@ impl Event {
             Event::Notify => "notify",
             Event::Cancel => "cancel",
             Event::Complete => "complete",
+            Event::Reopen => "reopen",
         }
     }
 }
@@ -201,9 +205,12 @@ pub fn transition(
     use NominationState as S;
     let allowed_actor = match event {
         Event::Confirm | Event::Reject => matches!(actor, Actor::OwnSectionHead),
-        Event::Select | Event::Waitlist | Event::Decline | Event::Notify | Event::Complete => {
-            actor == Actor::Hr
-        }
+        Event::Select
+        | Event::Waitlist
+        | Event::Decline
+        | Event::Notify
+        | Event::Complete
+        | Event::Reopen => actor == Actor::Hr,
         // The trainee withdraws their own; HR cancels anyone's.
         Event::Cancel => matches!(actor, Actor::Hr | Actor::Nominee),
     };
@@ -220,7 +227,9 @@ pub fn transition(
         (S::Proposed | S::Confirmed | S::Selected | S::Waitlisted | S::Notified, Event::Cancel) => {
             S::Cancelled
         }
-        (S::Notified, Event::Complete) => S::Completed,
+        // Attendance completes a trainee whether or not the notice went out through the service.
+        (S::Selected | S::Notified, Event::Complete) => S::Completed,
+        (S::Completed, Event::Reopen) => S::Notified,
         _ => return Err(TransitionError::NotFromState { state, event }),
     };
     Ok(next)
@@ -311,6 +320,11 @@ mod tests {
             "applications need the head first"
         );
         assert!(transition(S::Completed, Event::Cancel, Actor::Hr).is_err());
+        // Attendance corrections undo a completion; only HR, only from completed.
+        assert_eq!(transition(S::Completed, Event::Reopen, Actor::Hr), Ok(S::Notified));
+        assert!(transition(S::Completed, Event::Reopen, Actor::Nominee).is_err());
+        assert!(transition(S::Selected, Event::Reopen, Actor::Hr).is_err());
+        assert_eq!(transition(S::Selected, Event::Complete, Actor::Hr), Ok(S::Completed));
         assert!(transition(S::Cancelled, Event::Cancel, Actor::Hr).is_err());
     }
 

@@ -1,4 +1,5 @@
 pub mod absence;
+pub mod attendance;
 pub mod audit;
 pub mod catalogue;
 pub mod catalogue_files;

@@ -1,6 +1,7 @@
 //! sea-orm entities, one per table. Every table carries `org_id`.
 
 pub mod absence_notice;
+pub mod attendance;
 pub mod audit_log;
 pub mod course;
 pub mod course_session;

@@ -20,6 +20,8 @@ pub struct Model {
     pub proposed_by: String,
     pub decided_by: Option<String>,
     pub decided_at: Option<DateTimeUtc>,
+    /// When a waiting nomination got its place; sessions before it do not count.
+    pub placed_at: Option<DateTimeUtc>,
     pub version: i32,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,

@@ -951,9 +951,11 @@ pub async fn delete_session(
     if before.version != expected_version {
         return Err(RepoError::Stale { current: before.version });
     }
-    if super::absence::session_has_notices(conn, actor.org_id, id).await? {
+    if super::absence::session_has_notices(conn, actor.org_id, id).await?
+        || super::attendance::session_has_records(conn, actor.org_id, id).await?
+    {
         return Err(RepoError::Conflict(
-            "the session has absence notices on file; it cannot be deleted".into(),
+            "the session has attendance or absence notices on file; it cannot be deleted".into(),
         ));
     }
     let res = course_session::Entity::delete_many()

@@ -1,6 +1,7 @@
 //! Repositories: functions over `&impl ConnectionTrait`, so they run inside a transaction.
 
 pub mod absence;
+pub mod attendance;
 pub mod audit;
 pub mod catalogue;
 pub mod employee;

@@ -89,6 +89,7 @@ fn new_nomination(
         proposed_by: actor.subject.chars().take(100).collect(),
         decided_by: None,
         decided_at: None,
+        placed_at: None,
         version: 1,
         created_at: at,
         updated_at: at,
@@ -356,7 +357,7 @@ pub async fn get(
 /// Hold the course's places for the rest of the transaction, so two selections cannot both take
 /// the last one. PostgreSQL locks the course row; SQLite has no row locks, and its writes are
 /// already serialised by `Db::begin_write`'s immediate transaction.
-async fn lock_course(
+pub(crate) async fn lock_course(
     conn: &impl ConnectionTrait,
     org_id: Uuid,
     course_id: Uuid,
@@ -471,7 +472,7 @@ pub struct EventOutcome {
     pub promoted: Option<nomination::Model>,
 }
 
-async fn save(
+pub(crate) async fn save(
     conn: &impl ConnectionTrait,
     actor: &Actor,
     action: &str,
@@ -479,10 +480,13 @@ async fn save(
     state: NominationState,
 ) -> Result<nomination::Model, RepoError> {
     let at = now();
+    // A trainee moving up from the waiting list joins from now: earlier sessions do not count.
+    let moved_up = before.state == NominationState::Waitlisted.as_str() && state == NominationState::Selected;
     let after = nomination::Model {
         state: state.as_str().into(),
         decided_by: Some(actor.subject.chars().take(100).collect()),
         decided_at: Some(at),
+        placed_at: if moved_up { Some(at) } else { before.placed_at },
         version: before.version + 1,
         updated_at: at,
         ..before.clone()

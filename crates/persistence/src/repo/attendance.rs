@@ -1,0 +1,340 @@
+//! 出欠: sign-in sheets per session, corrections, and completion of the course from attendance.
+
+use std::collections::HashMap;
+
+use kenshu_domain::absence::NoticeState;
+use kenshu_domain::attendance::{completion, counts_for, AttendanceEntry, AttendanceStatus, Completion};
+use kenshu_domain::selection::NominationState;
+use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter};
+use uuid::Uuid;
+
+use super::audit::{self, Change};
+use super::catalogue::list_sessions;
+use super::selection::{employees_by_id, lock_course, save, EmployeeRef};
+use super::{now, update_versioned, Actor, RepoError};
+use crate::entities::{absence_notice, attendance, course_session, employee, nomination};
+
+/// Where a sheet's records come from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Source {
+    Sheet,
+    Import,
+    CheckIn,
+}
+
+impl Source {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Source::Sheet => "sheet",
+            Source::Import => "import",
+            Source::CheckIn => "check_in",
+        }
+    }
+}
+
+fn holds_place(n: &nomination::Model) -> bool {
+    NominationState::parse(&n.state).is_some_and(NominationState::holds_place)
+}
+
+/// A nomination is on a session when it holds a place on the course and names that session or
+/// none (a trainee without a session attends them all).
+fn on_session(n: &nomination::Model, session_id: Uuid) -> bool {
+    holds_place(n) && n.session_id.is_none_or(|s| s == session_id)
+}
+
+/// One line of a sign-in sheet: a trainee expected at the session or recorded at it.
+#[derive(Debug, Clone)]
+pub struct SheetLine {
+    pub nomination: nomination::Model,
+    pub employee: EmployeeRef,
+    /// Holds a place on this session, and the session counts for them.
+    pub expected: bool,
+    pub record: Option<attendance::Model>,
+    /// The trainee's live absence notice for the session, if any.
+    pub notice: Option<absence_notice::Model>,
+}
+
+async fn course_nominations(
+    conn: &impl ConnectionTrait,
+    org_id: Uuid,
+    course_id: Uuid,
+) -> Result<Vec<nomination::Model>, DbErr> {
+    nomination::Entity::find()
+        .filter(nomination::Column::OrgId.eq(org_id))
+        .filter(nomination::Column::CourseId.eq(course_id))
+        .all(conn)
+        .await
+}
+
+async fn session_records(
+    conn: &impl ConnectionTrait,
+    org_id: Uuid,
+    session_id: Uuid,
+) -> Result<HashMap<Uuid, attendance::Model>, DbErr> {
+    Ok(attendance::Entity::find()
+        .filter(attendance::Column::OrgId.eq(org_id))
+        .filter(attendance::Column::SessionId.eq(session_id))
+        .all(conn)
+        .await?
+        .into_iter()
+        .map(|a| (a.nomination_id, a))
+        .collect())
+}
+
+/// The sign-in sheet of a session, in employee-number order.
+pub async fn sheet(
+    conn: &impl ConnectionTrait,
+    org_id: Uuid,
+    session: &course_session::Model,
+) -> Result<Vec<SheetLine>, DbErr> {
+    let nominations = course_nominations(conn, org_id, session.course_id).await?;
+    let mut records = session_records(conn, org_id, session.id).await?;
+    let mut notices: HashMap<Uuid, absence_notice::Model> = absence_notice::Entity::find()
+        .filter(absence_notice::Column::OrgId.eq(org_id))
+        .filter(absence_notice::Column::SessionId.eq(session.id))
+        .filter(absence_notice::Column::State.ne(NoticeState::Withdrawn.as_str()))
+        .all(conn)
+        .await?
+        .into_iter()
+        .map(|n| (n.nomination_id, n))
+        .collect();
+    let lines: Vec<(nomination::Model, bool)> = nominations
+        .into_iter()
+        .map(|n| {
+            let expected = on_session(&n, session.id) && counts_for(session.starts_at, n.placed_at);
+            (n, expected)
+        })
+        .filter(|(n, expected)| *expected || records.contains_key(&n.id))
+        .collect();
+    let ids: Vec<Uuid> = lines.iter().map(|(n, _)| n.employee_id).collect();
+    let staff = employees_by_id(conn, org_id, &ids).await?;
+    let mut out: Vec<SheetLine> = lines
+        .into_iter()
+        .filter_map(|(n, expected)| {
+            let e = staff.get(&n.employee_id)?;
+            Some(SheetLine {
+                employee: EmployeeRef { id: e.id, employee_no: e.employee_no.clone(), name: e.name.clone() },
+                expected,
+                record: records.remove(&n.id),
+                notice: notices.remove(&n.id),
+                nomination: n,
+            })
+        })
+        .collect();
+    out.sort_by(|a, b| a.employee.employee_no.cmp(&b.employee.employee_no));
+    Ok(out)
+}
+
+/// The course's nominations on a session, by the trainees' employee numbers.
+pub async fn trainees_by_number(
+    conn: &impl ConnectionTrait,
+    org_id: Uuid,
+    session: &course_session::Model,
+    numbers: &[String],
+) -> Result<HashMap<String, nomination::Model>, DbErr> {
+    let mut staff: HashMap<Uuid, String> = HashMap::new();
+    for chunk in numbers.chunks(500) {
+        for e in employee::Entity::find()
+            .filter(employee::Column::OrgId.eq(org_id))
+            .filter(employee::Column::EmployeeNo.is_in(chunk.iter().cloned()))
+            .all(conn)
+            .await?
+        {
+            staff.insert(e.id, e.employee_no);
+        }
+    }
+    Ok(course_nominations(conn, org_id, session.course_id)
+        .await?
+        .into_iter()
+        .filter(|n| on_session(n, session.id))
+        .filter_map(|n| staff.get(&n.employee_id).cloned().map(|no| (no, n)))
+        .collect())
+}
+
+/// One entry to record.
+#[derive(Debug, Clone)]
+pub struct Recording {
+    pub nomination: nomination::Model,
+    pub entry: AttendanceEntry,
+    pub note: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RecordOutcome {
+    pub created: u64,
+    pub corrected: u64,
+    pub unchanged: u64,
+    /// Nominations this recording completed (修了).
+    pub completed: Vec<Uuid>,
+    /// Completed nominations a correction reopened.
+    pub reopened: Vec<Uuid>,
+}
+
+/// Record a session's attendance (validated entries, each trainee on the session). The same
+/// entry twice changes nothing; a different one is a correction, audited with before and after.
+/// Then each trainee's completion is worked out again from every session that counts for them.
+pub async fn record(
+    conn: &impl ConnectionTrait,
+    actor: &Actor,
+    session: &course_session::Model,
+    entries: Vec<Recording>,
+    source: Source,
+) -> Result<RecordOutcome, RepoError> {
+    // The course lock orders this against selections and cancellations of the same course.
+    lock_course(conn, actor.org_id, session.course_id).await?;
+    let existing = session_records(conn, actor.org_id, session.id).await?;
+    let at = now();
+    let mut outcome = RecordOutcome::default();
+    let mut inserts = Vec::new();
+    let mut changes = Vec::new();
+    let by: String = actor.subject.chars().take(100).collect();
+    for r in &entries {
+        let fields = |m: attendance::Model| attendance::Model {
+            status: r.entry.status.as_str().into(),
+            arrived_at: r.entry.arrived_at,
+            left_at: r.entry.left_at,
+            note: r.note.clone(),
+            ..m
+        };
+        match existing.get(&r.nomination.id) {
+            Some(before) => {
+                let after = fields(before.clone());
+                if after == *before {
+                    outcome.unchanged += 1;
+                    continue;
+                }
+                let after = attendance::Model {
+                    source: source.as_str().into(),
+                    recorded_by: by.clone(),
+                    version: before.version + 1,
+                    updated_at: at,
+                    ..after
+                };
+                update_versioned::<attendance::Entity>(
+                    conn,
+                    attendance::ActiveModel::from(after.clone()).reset_all(),
+                    (attendance::Column::Id, before.id),
+                    (attendance::Column::Version, before.version),
+                    "attendance was recorded meanwhile",
+                )
+                .await?;
+                changes.push(Change::new(
+                    "attendance.correct",
+                    "attendance",
+                    Some(before.id),
+                    Some(before),
+                    Some(&after),
+                ));
+                outcome.corrected += 1;
+            }
+            None => {
+                let model = fields(attendance::Model {
+                    id: Uuid::now_v7(),
+                    org_id: actor.org_id,
+                    session_id: session.id,
+                    course_id: session.course_id,
+                    nomination_id: r.nomination.id,
+                    employee_id: r.nomination.employee_id,
+                    status: String::new(),
+                    arrived_at: None,
+                    left_at: None,
+                    note: None,
+                    source: source.as_str().into(),
+                    recorded_by: by.clone(),
+                    version: 1,
+                    created_at: at,
+                    updated_at: at,
+                });
+                changes.push(Change::new(
+                    "attendance.record",
+                    "attendance",
+                    Some(model.id),
+                    None,
+                    Some(&model),
+                ));
+                inserts.push(model);
+                outcome.created += 1;
+            }
+        }
+    }
+    if !inserts.is_empty() {
+        crate::bulk::write::<attendance::Entity>(conn, &inserts, crate::bulk::OnKey::Fail).await.map_err(
+            |e| RepoError::from_write(e, "attendance was recorded meanwhile; read the sheet again"),
+        )?;
+    }
+    audit::record_many(conn, actor, changes).await?;
+    if outcome.created + outcome.corrected > 0 {
+        let changed: Vec<&nomination::Model> = entries.iter().map(|r| &r.nomination).collect();
+        settle_completion(conn, actor, session.course_id, &changed, &mut outcome).await?;
+    }
+    Ok(outcome)
+}
+
+/// Move each trainee to completed when their attendance completes the course, and back when a
+/// correction undoes it.
+async fn settle_completion(
+    conn: &impl ConnectionTrait,
+    actor: &Actor,
+    course_id: Uuid,
+    trainees: &[&nomination::Model],
+    outcome: &mut RecordOutcome,
+) -> Result<(), RepoError> {
+    let sessions = list_sessions(conn, actor.org_id, course_id).await?;
+    let mut records: HashMap<(Uuid, Uuid), AttendanceStatus> = HashMap::new();
+    let ids: Vec<Uuid> = trainees.iter().map(|n| n.id).collect();
+    for chunk in ids.chunks(500) {
+        for a in attendance::Entity::find()
+            .filter(attendance::Column::OrgId.eq(actor.org_id))
+            .filter(attendance::Column::NominationId.is_in(chunk.iter().copied()))
+            .all(conn)
+            .await?
+        {
+            if let Some(s) = AttendanceStatus::parse(&a.status) {
+                records.insert((a.nomination_id, a.session_id), s);
+            }
+        }
+    }
+    for n in trainees {
+        // Read again: the nomination's state may have moved since the caller read it.
+        let current = super::selection::get(conn, actor.org_id, n.id).await?;
+        let counted: Vec<Option<AttendanceStatus>> = sessions
+            .iter()
+            .filter(|s| {
+                current.session_id.is_none_or(|own| own == s.id) && counts_for(s.starts_at, current.placed_at)
+            })
+            .map(|s| records.get(&(current.id, s.id)).copied())
+            .collect();
+        let state = NominationState::parse(&current.state);
+        match (completion(&counted), state) {
+            (Completion::Completed { .. }, Some(NominationState::Selected | NominationState::Notified)) => {
+                save(conn, actor, "complete", &current, NominationState::Completed).await?;
+                outcome.completed.push(current.id);
+            }
+            (Completion::Pending | Completion::NotCompleted, Some(NominationState::Completed)) => {
+                save(conn, actor, "reopen", &current, NominationState::Notified).await?;
+                outcome.reopened.push(current.id);
+            }
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
+/// Whether a session has attendance on record (it cannot be deleted then).
+pub async fn session_has_records(
+    conn: &impl ConnectionTrait,
+    org_id: Uuid,
+    session_id: Uuid,
+) -> Result<bool, DbErr> {
+    Ok(attendance::Entity::find()
+        .filter(attendance::Column::OrgId.eq(org_id))
+        .filter(attendance::Column::SessionId.eq(session_id))
+        .one(conn)
+        .await?
+        .is_some())
+}
+
+/// Whether the trainee's notice for a session was received: the only thing that excuses.
+pub fn notice_received(notice: Option<&absence_notice::Model>) -> bool {
+    notice.is_some_and(|n| n.state == NoticeState::Received.as_str())
+}
