@@ -381,8 +381,10 @@ pub struct CourseData {
 /// Trimmed multi-line text (NFKC keeps full-width Japanese punctuation readable and makes
 /// half-width katakana full-width); `None` when empty.
 fn text(field: &str, value: Option<String>, max: usize, errors: &mut Vec<FieldError>) -> Option<String> {
+    // The limit holds for the text as sent too, as the API schema states it.
+    let too_long = value.as_ref().is_some_and(|v| v.chars().count() > max);
     let v = value.map(|v| normalize(&v).trim().to_string()).filter(|v| !v.is_empty())?;
-    if v.chars().count() > max || v.chars().any(|c| c.is_control() && c != '\n' && c != '\t') {
+    if too_long || v.chars().count() > max || v.chars().any(|c| c.is_control() && c != '\n' && c != '\t') {
         errors.push(FieldError::new(field, format!("must be at most {max} characters of text")));
     }
     Some(v)
@@ -403,7 +405,11 @@ impl CourseData {
             errors.push(FieldError::new("number", format!("must be 1 to {NUMBER_MAX}")));
         }
         let title = collapse_spaces(&f.title);
-        if title.is_empty() || title.chars().count() > TITLE_MAX || title.chars().any(char::is_control) {
+        if title.is_empty()
+            || title.chars().count() > TITLE_MAX
+            || f.title.chars().count() > TITLE_MAX
+            || title.chars().any(char::is_control)
+        {
             errors.push(FieldError::new("title", format!("must be 1 to {TITLE_MAX} characters")));
         }
         let purpose = text("purpose", f.purpose, LONG_TEXT_MAX, &mut errors);
@@ -640,9 +646,10 @@ impl PlanData {
         fy: FiscalYear,
     ) -> Result<Self, Vec<FieldError>> {
         let mut errors = Vec::new();
+        let sent_too_long = title.as_ref().is_some_and(|t| t.chars().count() > TITLE_MAX);
         let title =
             collapse_spaces(&title.unwrap_or_else(|| format!("{} 職員研修計画", fy.japanese_label())));
-        if title.is_empty() || title.chars().count() > TITLE_MAX {
+        if title.is_empty() || sent_too_long || title.chars().count() > TITLE_MAX {
             errors.push(FieldError::new("title", format!("must be 1 to {TITLE_MAX} characters")));
         }
         let policy = text("policy", policy, 20_000, &mut errors);
@@ -765,6 +772,26 @@ mod tests {
             assert_eq!(errors[0].field, "application_window");
             assert!(errors[0].reason.contains(expected), "{}", errors[0].reason);
         }
+    }
+
+    #[test]
+    fn limits_hold_for_text_as_sent_not_only_once_trimmed() {
+        // The API schema counts what was sent; a title padded past the limit is refused even
+        // though it would fit once trimmed (schemathesis found the difference).
+        let padded = format!("\n{}", "*".repeat(TITLE_MAX));
+        let f = CourseFields {
+            title: padded.clone(),
+            purpose: Some(format!(" {}", "あ".repeat(LONG_TEXT_MAX))),
+            ..fields()
+        };
+        let fields: Vec<String> = CourseData::validate(f, fy2023(), &GradeLadder::default())
+            .unwrap_err()
+            .into_iter()
+            .map(|e| e.field)
+            .collect();
+        assert_eq!(fields, vec!["title", "purpose"]);
+        let plan = PlanData::validate(Some(padded), None, Vec::new(), fy2023()).unwrap_err();
+        assert_eq!(plan[0].field, "title");
     }
 
     #[test]

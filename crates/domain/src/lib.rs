@@ -10,6 +10,7 @@ pub mod catalogue_io;
 pub mod employee;
 pub mod error;
 pub mod org;
+pub mod report;
 pub mod roster_import;
 pub mod selection;
 pub mod selection_io;
