@@ -307,11 +307,8 @@ pub async fn update_notice(
     let version = if_match(&req)?;
     let session = catalogue::get_session(state.db.conn(), org_id, n.course_id, n.session_id).await?;
     let fields = body.into_inner().validate(&session)?;
-    if n.version != version {
-        return Err(RepoError::Stale { current: n.version }.into());
-    }
     let txn = state.db.begin_write().await?;
-    let after = repo::update_text(&*txn, &auth.actor(), &n, &fields).await?;
+    let after = repo::update_text(&*txn, &auth.actor(), &n, version, &fields).await?;
     txn.commit().await?;
     Ok(json_with_etag(StatusCode::OK, after.version, &view(&after, &parties.who, parties.trainee.section_id)))
 }
@@ -364,12 +361,17 @@ pub async fn notice_event(
         _ => {}
     }
     let version = if_match(&req)?;
-    if n.version != version {
-        return Err(RepoError::Stale { current: n.version }.into());
-    }
     let session = catalogue::get_session(state.db.conn(), org_id, n.course_id, n.session_id).await?;
     let txn = state.db.begin_write().await?;
-    let after = repo::apply(&*txn, &auth.actor(), &n, body.event, next, comment, window(&session)).await?;
+    let after = repo::apply(
+        &*txn,
+        &auth.actor(),
+        &n,
+        version,
+        repo::NoticeMove { event: body.event, next, comment },
+        window(&session),
+    )
+    .await?;
     txn.commit().await?;
     Ok(json_with_etag(StatusCode::OK, after.version, &view(&after, &parties.who, parties.trainee.section_id)))
 }

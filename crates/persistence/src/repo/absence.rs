@@ -75,13 +75,18 @@ pub async fn get(
         .ok_or(RepoError::NotFound)
 }
 
+/// Write `after` over `before` if the caller's `expected_version` is still the stored one.
 async fn save(
     conn: &impl ConnectionTrait,
     actor: &Actor,
     action: &str,
     before: &absence_notice::Model,
+    expected_version: i32,
     after: absence_notice::Model,
 ) -> Result<absence_notice::Model, RepoError> {
+    if before.version != expected_version {
+        return Err(RepoError::Stale { current: before.version });
+    }
     let after = absence_notice::Model { version: before.version + 1, updated_at: now(), ..after };
     update_versioned::<absence_notice::Entity>(
         conn,
@@ -107,6 +112,7 @@ pub async fn update_text(
     conn: &impl ConnectionTrait,
     actor: &Actor,
     before: &absence_notice::Model,
+    expected_version: i32,
     fields: &NoticeFields,
 ) -> Result<absence_notice::Model, RepoError> {
     let after = absence_notice::Model {
@@ -116,19 +122,26 @@ pub async fn update_text(
         leaves_at: fields.leaves_at,
         ..before.clone()
     };
-    save(conn, actor, "update", before, after).await
+    save(conn, actor, "update", before, expected_version, after).await
 }
 
-/// Move a notice to `next` by `event` (already allowed by the domain). Submitting stamps the
-/// time and, the first time, whether the session had started; confirming and receiving stamp who
-/// and when; returning keeps the comment for the writer.
+/// A move the domain has allowed: the event, the state it leads to, and the comment of a return.
+#[derive(Debug, Clone)]
+pub struct NoticeMove {
+    pub event: NoticeEvent,
+    pub next: NoticeState,
+    pub comment: Option<String>,
+}
+
+/// Move a notice. Submitting stamps the time and, the first time, whether the session had
+/// started; confirming and receiving stamp who and when; returning keeps the comment for the
+/// writer.
 pub async fn apply(
     conn: &impl ConnectionTrait,
     actor: &Actor,
     before: &absence_notice::Model,
-    event: NoticeEvent,
-    next: NoticeState,
-    comment: Option<String>,
+    expected_version: i32,
+    NoticeMove { event, next, comment }: NoticeMove,
     session: SessionWindow,
 ) -> Result<absence_notice::Model, RepoError> {
     let at = now();
@@ -151,7 +164,7 @@ pub async fn apply(
         NoticeEvent::Return => after.comment = comment,
         NoticeEvent::Withdraw => {}
     }
-    save(conn, actor, event.as_str(), before, after).await
+    save(conn, actor, event.as_str(), before, expected_version, after).await
 }
 
 /// A session's notices, oldest first.

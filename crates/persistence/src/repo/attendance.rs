@@ -281,8 +281,17 @@ async fn settle_completion(
 ) -> Result<(), RepoError> {
     let sessions = list_sessions(conn, actor.org_id, course_id).await?;
     let mut records: HashMap<(Uuid, Uuid), AttendanceStatus> = HashMap::new();
+    // Read the nominations again: their states may have moved since the caller read them.
+    let mut current = Vec::with_capacity(trainees.len());
     let ids: Vec<Uuid> = trainees.iter().map(|n| n.id).collect();
     for chunk in ids.chunks(500) {
+        current.extend(
+            nomination::Entity::find()
+                .filter(nomination::Column::OrgId.eq(actor.org_id))
+                .filter(nomination::Column::Id.is_in(chunk.iter().copied()))
+                .all(conn)
+                .await?,
+        );
         for a in attendance::Entity::find()
             .filter(attendance::Column::OrgId.eq(actor.org_id))
             .filter(attendance::Column::NominationId.is_in(chunk.iter().copied()))
@@ -294,9 +303,8 @@ async fn settle_completion(
             }
         }
     }
-    for n in trainees {
-        // Read again: the nomination's state may have moved since the caller read it.
-        let current = super::selection::get(conn, actor.org_id, n.id).await?;
+    current.sort_by_key(|n| n.id);
+    for current in current {
         let counted: Vec<Option<AttendanceStatus>> = sessions
             .iter()
             .filter(|s| {

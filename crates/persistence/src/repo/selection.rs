@@ -211,10 +211,26 @@ pub async fn designate(
     if !dry_run && !inserts.is_empty() {
         // One audit record per course and run, naming every nomination it made: a run writes
         // ~2.4 nominations per employee, and a record each doubled the rows written.
-        let changes = courses
+        let mut runs: Vec<DesignationRun> = Vec::new();
+        for n in &inserts {
+            // Inserts come course by course, so a new course starts a new run.
+            if runs.last().is_none_or(|r| r.course_id != n.course_id) {
+                runs.push(DesignationRun {
+                    course_id: n.course_id,
+                    fiscal_year: fy.year(),
+                    nominations: Vec::new(),
+                });
+            }
+            let run = runs.last_mut().expect("pushed above");
+            run.nominations.push(DesignatedNomination {
+                id: n.id,
+                employee_id: n.employee_id,
+                state: n.state.clone(),
+            });
+        }
+        let changes = runs
             .iter()
-            .filter_map(|c| DesignationRun::of(fy, c.model.id, &inserts))
-            .map(|run| Change::new("nomination.designate", "course", Some(run.course_id), None, Some(&run)))
+            .map(|run| Change::new("nomination.designate", "course", Some(run.course_id), None, Some(run)))
             .collect();
         // In key order the unique (org, course, employee) index is filled left to right instead
         // of at random places; the ids keep the roster order the waiting list follows.
@@ -241,17 +257,6 @@ struct DesignatedNomination {
     id: Uuid,
     employee_id: Uuid,
     state: String,
-}
-
-impl DesignationRun {
-    fn of(fy: FiscalYear, course_id: Uuid, inserts: &[nomination::Model]) -> Option<Self> {
-        let nominations: Vec<_> = inserts
-            .iter()
-            .filter(|n| n.course_id == course_id)
-            .map(|n| DesignatedNomination { id: n.id, employee_id: n.employee_id, state: n.state.clone() })
-            .collect();
-        (!nominations.is_empty()).then_some(Self { course_id, fiscal_year: fy.year(), nominations })
-    }
 }
 
 /// Counts of a course's nominations by state and by route.
