@@ -12,6 +12,7 @@ mod m20260301_000005_notice;
 mod m20261130_000006_application_window;
 mod m20261130_000007_absence_notice;
 mod m20261130_000008_attendance;
+mod m20261201_000009_training_report;
 
 /// A text column compared byte by byte (code point order). Codes, employee numbers and kana
 /// readings sort and page the same on SQLite (BINARY is its default) and on PostgreSQL, whatever
@@ -38,6 +39,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261130_000006_application_window::Migration),
             Box::new(m20261130_000007_absence_notice::Migration),
             Box::new(m20261130_000008_attendance::Migration),
+            Box::new(m20261201_000009_training_report::Migration),
         ]
     }
 }

@@ -11,19 +11,33 @@ use serde_json::{json, Value};
 /// A course of `fy` with a session on each of `days` (09:00–17:00 Japan time), published, that
 /// the head of S0101 recommended `people::EMPLOYEE` for and HR selected. Returns the course, its
 /// session ids and the nomination.
-async fn selected_trainee(
+pub(crate) async fn selected_trainee(
     app: &TestApp,
     fy: i32,
     number: u32,
     days: &[NaiveDate],
 ) -> (String, Vec<String>, String) {
+    selected_trainee_on(app, fy, number, days, json!({})).await
+}
+
+/// As `selected_trainee`, with the course's fields overridden by those of `extra`.
+pub(crate) async fn selected_trainee_on(
+    app: &TestApp,
+    fy: i32,
+    number: u32,
+    days: &[NaiveDate],
+    extra: Value,
+) -> (String, Vec<String>, String) {
     let plan = app.post_json("/api/v1/plans", &app.hr(), &json!({"fiscal_year": fy})).await;
     assert!(matches!(plan.status().as_u16(), 201 | 409));
-    let body = json!({
+    let mut body = json!({
         "fiscal_year": fy, "category": "thematic", "number": number, "title": format!("研修{number}"),
         "rules": [{"route": "recommendation", "conditions": [{"kind": "all_staff"}]}],
         "delivery": "classroom", "status": "published"
     });
+    for (k, v) in extra.as_object().into_iter().flatten() {
+        body[k] = v.clone();
+    }
     let course = ok(app.post_json("/api/v1/courses", &app.hr(), &body).await, 201).await;
     let id = course["id"].as_str().unwrap().to_string();
     let mut sessions = Vec::new();
@@ -46,7 +60,7 @@ async fn selected_trainee(
     (id, sessions, nid)
 }
 
-async fn ok(res: reqwest::Response, status: u16) -> Value {
+pub(crate) async fn ok(res: reqwest::Response, status: u16) -> Value {
     let got = res.status().as_u16();
     let body: Value = res.json().await.unwrap();
     assert_eq!(got, status, "{body}");
@@ -54,7 +68,7 @@ async fn ok(res: reqwest::Response, status: u16) -> Value {
 }
 
 /// POST `{path}/events` with the current version.
-async fn event(app: &TestApp, token: &str, path: &str, body: Value) -> reqwest::Response {
+pub(crate) async fn event(app: &TestApp, token: &str, path: &str, body: Value) -> reqwest::Response {
     let current = app.get_json(path, &app.hr()).await;
     app.request(Method::POST, &format!("{path}/events"), Some(token))
         .header("If-Match", format!("\"{}\"", current["version"]))
@@ -219,7 +233,7 @@ async fn heads_file_for_their_staff_late_notices_are_flagged_and_withdrawn_ones_
 }
 
 /// Recommend `no` (of S0101) for a course and let HR `then` (select or waitlist).
-async fn recommend(app: &TestApp, course: &str, no: &str, then: &str) -> String {
+pub(crate) async fn recommend(app: &TestApp, course: &str, no: &str, then: &str) -> String {
     let head = app.token(people::SECTION_HEAD, &[Role::SectionHead]);
     let e = app.employee(no).await;
     let body = json!({"employee_id": e["id"], "reason": "推薦"});
@@ -230,7 +244,12 @@ async fn recommend(app: &TestApp, course: &str, no: &str, then: &str) -> String 
     path
 }
 
-async fn put_sheet(app: &TestApp, course: &str, session: &str, entries: Value) -> reqwest::Response {
+pub(crate) async fn put_sheet(
+    app: &TestApp,
+    course: &str,
+    session: &str,
+    entries: Value,
+) -> reqwest::Response {
     let path = format!("/api/v1/courses/{course}/sessions/{session}/attendance");
     app.request(Method::PUT, &path, Some(&app.hr())).json(&json!({"entries": entries})).send().await.unwrap()
 }

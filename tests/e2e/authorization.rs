@@ -91,6 +91,15 @@ const MATRIX: &[(&str, &str, [u16; 7])] = &[
     ),
     ("GET", "/api/v1/me/absence-notices", [401, 200, 200, 200, 200, 200, 200]),
     ("GET", "/api/v1/sections/{id}/absence-notices", [401, 403, 403, 403, 200, 403, 200]),
+    ("POST", "/api/v1/nominations/{id}/report", [401, 403, 403, 403, 403, 403, 403]),
+    ("GET", "/api/v1/reports", [401, 403, 403, 403, 200, 403, 200]),
+    ("GET", "/api/v1/reports/{id}", [401, 403, 403, 403, 200, 403, 200]),
+    ("PUT", "/api/v1/reports/{id}", [401, 403, 403, 403, 403, 403, 403]),
+    ("POST", "/api/v1/reports/{id}/events", [401, 403, 403, 403, 200, 403, 403]),
+    ("PUT", "/api/v1/reports/{id}/workplace-sharing", [401, 403, 403, 403, 403, 403, 403]),
+    ("GET", "/api/v1/me/reports", [401, 200, 200, 200, 200, 200, 200]),
+    ("GET", "/api/v1/sections/{id}/reports", [401, 403, 403, 403, 200, 403, 200]),
+    ("GET", "/api/v1/departments/{id}/reports", [401, 403, 403, 403, 200, 403, 200]),
 ];
 
 static COUNTER: AtomicUsize = AtomicUsize::new(0);
@@ -111,6 +120,8 @@ struct Targets {
     notice: Value,
     /// The applicant's absence notice for the course's session, submitted.
     absence_notice: Value,
+    /// The applicant's post-training report, submitted.
+    report: Value,
 }
 
 const SESSION: &str =
@@ -169,6 +180,7 @@ async fn call(app: &TestApp, method: &str, path: &str, token: Option<&str>, t: &
             p.replace("{id}", t.nomination["id"].as_str().unwrap())
         }
         p if p.starts_with("/api/v1/notices/{id}") => p.replace("{id}", t.notice["id"].as_str().unwrap()),
+        p if p.starts_with("/api/v1/reports/{id}") => p.replace("{id}", t.report["id"].as_str().unwrap()),
         p if p.starts_with("/api/v1/absence-notices/{id}") => {
             p.replace("{id}", t.absence_notice["id"].as_str().unwrap())
         }
@@ -282,6 +294,18 @@ async fn call(app: &TestApp, method: &str, path: &str, token: Option<&str>, t: &
         ("POST", "/api/v1/absence-notices/{id}/events") => rb
             .header("If-Match", etag(app, &concrete.replace("/events", "")).await)
             .json(&json!({"event": "return", "comment": "日付を確認してください"})),
+        ("POST", "/api/v1/nominations/{id}/report") => {
+            rb.json(&json!({"learned": unique("学び"), "application": "業務に活かす"}))
+        }
+        ("PUT", "/api/v1/reports/{id}") => rb
+            .header("If-Match", etag(app, &concrete).await)
+            .json(&json!({"learned": unique("学び"), "application": "業務に活かす"})),
+        ("POST", "/api/v1/reports/{id}/events") => rb
+            .header("If-Match", etag(app, &concrete.replace("/events", "")).await)
+            .json(&json!({"event": "return", "comment": "具体的に記入してください"})),
+        ("PUT", "/api/v1/reports/{id}/workplace-sharing") => rb
+            .header("If-Match", etag(app, &concrete.replace("/workplace-sharing", "")).await)
+            .json(&json!({"shared_on": "2023-07-20"})),
         ("PUT", "/api/v1/courses/{id}/sessions/{session_id}") | ("DELETE", "/api/v1/courses/{id}/sessions/{session_id}") => {
             let mut body = session_body();
             body["venue"] = json!(unique("会議室"));
@@ -363,7 +387,24 @@ async fn every_route_for_every_role() {
     let res = app.post_json(&format!("{nomination_path}/absence-notices"), &applicant, &body).await;
     assert_eq!(res.status(), 201);
     let absence_notice: Value = res.json().await.unwrap();
-    let targets = Targets { employee, department, section, course, nomination, notice, absence_notice };
+    // The applicant attends the session (a second, unrecorded one keeps the course open) and
+    // submits a report.
+    let course_id = course["id"].as_str().unwrap();
+    let res = app.post_json(&format!("/api/v1/courses/{course_id}/sessions"), &hr, &session_body()).await;
+    assert_eq!(res.status(), 201);
+    let sheet = json!({"entries": [{"employee_no": people::OTHER_DEPARTMENT, "status": "present"}]});
+    let sheet_path = format!(
+        "/api/v1/courses/{course_id}/sessions/{}/attendance",
+        course["sessions"][0]["id"].as_str().unwrap()
+    );
+    let res = app.request(Method::PUT, &sheet_path, Some(&hr)).json(&sheet).send().await.unwrap();
+    assert_eq!(res.status(), 200);
+    let body = json!({"learned": "公務の基本", "application": "窓口で活かす", "submit": true});
+    let res = app.post_json(&format!("{nomination_path}/report"), &applicant, &body).await;
+    assert_eq!(res.status(), 201);
+    let report: Value = res.json().await.unwrap();
+    let targets =
+        Targets { employee, department, section, course, nomination, notice, absence_notice, report };
 
     let mut failures = Vec::new();
     for (method, path, expected) in MATRIX {

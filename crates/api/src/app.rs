@@ -17,7 +17,7 @@ use crate::http::resource;
 use crate::openapi;
 use crate::problem::{json_error, path_error, query_error, ApiError};
 use crate::routes::{
-    absence, attendance, audit, catalogue, catalogue_files, employees, health, import, me, notices,
+    absence, attendance, audit, catalogue, catalogue_files, employees, health, import, me, notices, report,
     selection, structure,
 };
 use crate::state::AppState;
@@ -191,6 +191,28 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .service(
             resource("/api/v1/sections/{id}/absence-notices", "GET")
                 .route(web::get().to(absence::section_notices)),
+        )
+        .service(
+            resource("/api/v1/nominations/{id}/report", "POST").route(web::post().to(report::create_report)),
+        )
+        .service(resource("/api/v1/reports", "GET").route(web::get().to(report::list_reports)))
+        .service(
+            resource("/api/v1/reports/{id}", "GET, PUT")
+                .route(web::get().to(report::get_report))
+                .route(web::put().to(report::update_report)),
+        )
+        .service(resource("/api/v1/reports/{id}/events", "POST").route(web::post().to(report::report_event)))
+        .service(
+            resource("/api/v1/reports/{id}/workplace-sharing", "PUT")
+                .route(web::put().to(report::record_sharing)),
+        )
+        .service(resource("/api/v1/me/reports", "GET").route(web::get().to(report::my_reports)))
+        .service(
+            resource("/api/v1/sections/{id}/reports", "GET").route(web::get().to(report::section_reports)),
+        )
+        .service(
+            resource("/api/v1/departments/{id}/reports", "GET")
+                .route(web::get().to(report::department_reports)),
         )
         .service(resource("/api/v1/audit", "GET").route(web::get().to(audit::list)))
         .service(SwaggerUi::new("/docs/{_:.*}").external_url_unchecked("/openapi.json", openapi::document()));

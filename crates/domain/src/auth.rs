@@ -115,6 +115,11 @@ pub enum Action<'a> {
     DeliverNotices,
     /// 出欠: record a session's attendance (研修担当).
     RecordAttendance,
+    /// A department's staff records (the reports waiting for 所属部長の決裁): the head of the
+    /// department or their acting head, HR and auditors.
+    ReadDepartmentRecords {
+        department_id: Uuid,
+    },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
@@ -213,6 +218,10 @@ pub fn authorize(p: &Principal, action: Action<'_>) -> Result<(), Denied> {
         Action::ReadSectionNominations { section_id, department_id } => {
             p.has_any(&[HrAdmin, Auditor])
                 || (p.has(SectionHead) && p.headed_sections.contains(&section_id))
+                || (p.has(DepartmentHead) && p.headed_departments.contains(&department_id))
+        }
+        Action::ReadDepartmentRecords { department_id } => {
+            p.has_any(&[HrAdmin, Auditor])
                 || (p.has(DepartmentHead) && p.headed_departments.contains(&department_id))
         }
         Action::ReadNominations => p.has_any(&[HrAdmin, Auditor]),
@@ -361,6 +370,22 @@ mod tests {
         assert_eq!(read(&principal(&[Role::Employee])), Err(Denied::Forbidden));
         let outsider = Principal { employee: None, ..principal(&[Role::Employee]) };
         assert_eq!(authorize(&outsider, Action::Apply), Err(Denied::Forbidden));
+    }
+
+    #[test]
+    fn department_records_are_for_their_head_hr_and_auditors() {
+        let read = |p: &Principal| authorize(p, Action::ReadDepartmentRecords { department_id: id(DEP_X) });
+        let mut head = principal(&[Role::DepartmentHead]);
+        head.headed_departments = vec![id(DEP_X)];
+        assert_eq!(read(&head), Ok(()));
+        head.headed_departments = vec![id(DEP_Y)];
+        assert_eq!(read(&head), Err(Denied::Forbidden), "another department's head");
+        let mut section_head = principal(&[Role::SectionHead]);
+        section_head.headed_sections = vec![id(SEC_A)];
+        assert_eq!(read(&section_head), Err(Denied::Forbidden));
+        assert_eq!(read(&principal(&[Role::HrAdmin])), Ok(()));
+        assert_eq!(read(&principal(&[Role::Auditor])), Ok(()));
+        assert_eq!(read(&principal(&[Role::Employee])), Err(Denied::Forbidden));
     }
 
     #[test]

@@ -167,6 +167,16 @@ impl ReportText {
     /// used at work. Nothing is longer than 4,000 characters.
     pub fn validate(self, for_submission: bool) -> Result<Self, Vec<FieldError>> {
         let mut errors = Vec::new();
+        // The limit holds for the text as sent, padding included, as the API schema says.
+        for (field, value) in [
+            ("learned", Some(&self.learned)),
+            ("application", Some(&self.application)),
+            ("comments", self.comments.as_ref()),
+        ] {
+            if value.is_some_and(|v| v.chars().count() > TEXT_MAX) {
+                errors.push(FieldError::new(field, format!("at most {TEXT_MAX} characters")));
+            }
+        }
         let trim = |s: String| s.trim().to_string();
         let text = Self {
             learned: trim(self.learned),
@@ -179,9 +189,6 @@ impl ReportText {
             ("comments", text.comments.as_ref()),
         ] {
             let Some(v) = value else { continue };
-            if v.chars().count() > TEXT_MAX {
-                errors.push(FieldError::new(field, format!("at most {TEXT_MAX} characters")));
-            }
             if for_submission && field != "comments" && v.is_empty() {
                 errors.push(FieldError::new(field, "is required to submit the report"));
             }
@@ -295,5 +302,11 @@ mod tests {
                 learned: "あ".repeat(TEXT_MAX + 1), application: "業務改善".into(), comments: None
             };
         assert_eq!(long.validate(false).unwrap_err()[0].field, "learned");
+        let padded = ReportText {
+            learned: format!("学び{}", " ".repeat(TEXT_MAX)),
+            application: "業務改善".into(),
+            comments: None,
+        };
+        assert_eq!(padded.validate(false).unwrap_err()[0].field, "learned", "the limit counts padding");
     }
 }

@@ -13,6 +13,7 @@ use kenshu_domain::calendar::jst;
 use kenshu_domain::selection::NominationState;
 use kenshu_persistence::entities::{absence_notice, course_session, nomination};
 use kenshu_persistence::repo::absence as repo;
+use kenshu_persistence::repo::employee::Unit;
 use kenshu_persistence::repo::selection::EmployeeRef;
 use kenshu_persistence::repo::{catalogue, employee as employee_repo, selection, structure, RepoError};
 use serde::{Deserialize, Serialize};
@@ -437,7 +438,7 @@ pub async fn section_notices(
         &auth.principal,
         Action::ReadSectionNominations { section_id: section.id, department_id: section.department_id },
     )?;
-    let staff = repo::section_staff(state.db.conn(), org_id, section.id).await?;
+    let staff = employee_repo::staff_ids(state.db.conn(), org_id, Unit::Section(section.id)).await?;
     let rows = repo::for_employees(state.db.conn(), org_id, &staff, q.state).await?;
     list(&state, org_id, rows).await
 }

@@ -56,7 +56,8 @@ pub struct AuditPage {
 #[derive(Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct AuditQuery {
-    /// employee, department, section, organisation, roster, plan, course
+    /// employee, department, section, organisation, roster, plan, course, nomination,
+    /// absence_notice, attendance, report
     pub entity_type: Option<String>,
     pub entity_id: Option<Uuid>,
     #[param(minimum = 1, maximum = 200)]

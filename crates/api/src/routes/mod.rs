@@ -8,5 +8,6 @@ pub mod health;
 pub mod import;
 pub mod me;
 pub mod notices;
+pub mod report;
 pub mod selection;
 pub mod structure;

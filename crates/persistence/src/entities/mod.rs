@@ -13,3 +13,4 @@ pub mod notice;
 pub mod organisation;
 pub mod section;
 pub mod training_plan;
+pub mod training_report;

@@ -7,7 +7,7 @@ use uuid::Uuid;
 use super::audit::{self, Change};
 use super::selection::{employees_by_id, EmployeeRef};
 use super::{now, update_versioned, Actor, RepoError};
-use crate::entities::{absence_notice, employee, nomination};
+use crate::entities::{absence_notice, nomination};
 
 const LIVE_TAKEN: &str = "a notice for this session is already on file; correct or withdraw it instead";
 
@@ -203,22 +203,6 @@ pub async fn for_employees(
     }
     out.sort_by_key(|n| n.id);
     Ok(out)
-}
-
-/// The ids of a section's staff.
-pub async fn section_staff(
-    conn: &impl ConnectionTrait,
-    org_id: Uuid,
-    section_id: Uuid,
-) -> Result<Vec<Uuid>, DbErr> {
-    Ok(employee::Entity::find()
-        .filter(employee::Column::OrgId.eq(org_id))
-        .filter(employee::Column::SectionId.eq(section_id))
-        .all(conn)
-        .await?
-        .into_iter()
-        .map(|e| e.id)
-        .collect())
 }
 
 /// Whether a session has notices on file (it cannot be deleted then).

@@ -269,6 +269,12 @@ impl CourseRecord {
     pub fn status(&self) -> CourseStatus {
         CourseStatus::parse(&self.model.status).unwrap_or(CourseStatus::Draft)
     }
+
+    /// 派遣研修: in the dispatch category or held at an outside institution.
+    pub fn is_dispatch(&self) -> bool {
+        self.model.category == Category::Dispatch.as_str()
+            || self.model.delivery == Delivery::Dispatch.as_str()
+    }
 }
 
 fn months_mask(t: Timing) -> i32 {

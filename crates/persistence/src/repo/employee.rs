@@ -564,3 +564,38 @@ pub async fn roster_members(
         })
         .collect())
 }
+
+/// A part of the organisation whose staff a list is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Unit {
+    Section(Uuid),
+    Department(Uuid),
+}
+
+/// The ids of a section's or a department's staff.
+pub async fn staff_ids(conn: &impl ConnectionTrait, org_id: Uuid, unit: Unit) -> Result<Vec<Uuid>, DbErr> {
+    let sections: Vec<Uuid> = match unit {
+        Unit::Section(id) => vec![id],
+        Unit::Department(id) => section::Entity::find()
+            .filter(section::Column::OrgId.eq(org_id))
+            .filter(section::Column::DepartmentId.eq(id))
+            .all(conn)
+            .await?
+            .into_iter()
+            .map(|s| s.id)
+            .collect(),
+    };
+    let mut out = Vec::new();
+    for chunk in sections.chunks(500) {
+        out.extend(
+            employee::Entity::find()
+                .filter(employee::Column::OrgId.eq(org_id))
+                .filter(employee::Column::SectionId.is_in(chunk.iter().copied()))
+                .all(conn)
+                .await?
+                .into_iter()
+                .map(|e| e.id),
+        );
+    }
+    Ok(out)
+}

@@ -7,6 +7,7 @@ pub mod catalogue;
 pub mod employee;
 pub mod org;
 pub mod principal;
+pub mod report;
 pub mod selection;
 pub mod structure;
 

@@ -1,0 +1,617 @@
+//! 研修報告書: post-training reports, from the trainee through the head of their department
+//! (所属部長の決裁) to the training office; the lists of who owes one and how late; and the
+//! 職場還元 record of dispatch training.
+
+use actix_web::http::{header, StatusCode};
+use actix_web::{web, HttpRequest, HttpResponse};
+use chrono::{DateTime, NaiveDate, Utc};
+use kenshu_domain::auth::{authorize, Action, EmployeePlacement, Role};
+use kenshu_domain::calendar::tokyo_date;
+use kenshu_domain::report::{
+    days_overdue, report_actors, report_transition, submitted_late, ReportActor, ReportEvent, ReportState,
+    ReportText, ReportTransitionError,
+};
+use kenshu_persistence::entities::training_report;
+use kenshu_persistence::repo::employee::Unit;
+use kenshu_persistence::repo::report::{self as repo, ReportLine, ReportScope};
+use kenshu_persistence::repo::selection::EmployeeRef;
+use kenshu_persistence::repo::{catalogue, employee as employee_repo, selection, structure};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use uuid::Uuid;
+
+use crate::auth::Auth;
+use crate::http::{fiscal_year, if_match, json_with_etag};
+use crate::problem::{ApiError, ApiResult, Problem};
+use crate::routes::selection::{CourseRefDto, EmployeeRefDto};
+use crate::state::AppState;
+
+/// 職場還元: when the trainee shared what they learned with their workplace.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SharingDto {
+    pub shared_on: NaiveDate,
+    pub note: Option<String>,
+    pub recorded_by: String,
+}
+
+/// One post-training report.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ReportDto {
+    pub id: Uuid,
+    pub nomination_id: Uuid,
+    pub course_id: Uuid,
+    pub employee: EmployeeRefDto,
+    pub section_id: Uuid,
+    /// 研修で学んだこと
+    pub learned: String,
+    /// 職場でどう活かすか
+    pub application: String,
+    /// 感想・意見
+    pub comments: Option<String>,
+    pub state: ReportState,
+    /// Why it was returned.
+    pub return_comment: Option<String>,
+    /// 提出期限 (Japan date): from the course's rule and its last session; null while the
+    /// course has no sessions.
+    pub due_on: Option<NaiveDate>,
+    /// Days past the due date while the report is still with the trainee, as of today.
+    pub days_overdue: Option<i64>,
+    /// First submitted after the due date.
+    pub submitted_late: bool,
+    pub first_submitted_at: Option<DateTime<Utc>>,
+    pub submitted_at: Option<DateTime<Utc>>,
+    pub approved_by: Option<String>,
+    pub approved_at: Option<DateTime<Utc>>,
+    pub received_by: Option<String>,
+    pub received_at: Option<DateTime<Utc>>,
+    pub workplace_sharing: Option<SharingDto>,
+    pub version: i32,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+fn state_of(r: &training_report::Model) -> ReportState {
+    ReportState::parse(&r.state).unwrap_or(ReportState::Draft)
+}
+
+fn late(r: &training_report::Model, due_on: Option<NaiveDate>) -> bool {
+    match (due_on, r.first_submitted_at) {
+        (Some(due), Some(at)) => submitted_late(due, tokyo_date(at)),
+        _ => false,
+    }
+}
+
+fn today() -> NaiveDate {
+    tokyo_date(Utc::now())
+}
+
+fn view(r: &training_report::Model, trainee: &Trainee, due_on: Option<NaiveDate>) -> ReportDto {
+    ReportDto {
+        id: r.id,
+        nomination_id: r.nomination_id,
+        course_id: r.course_id,
+        employee: EmployeeRefDto::from(&trainee.who),
+        section_id: trainee.placement.section_id,
+        learned: r.learned.clone(),
+        application: r.application.clone(),
+        comments: r.comments.clone(),
+        state: state_of(r),
+        return_comment: r.return_comment.clone(),
+        due_on,
+        days_overdue: due_on.and_then(|d| days_overdue(d, state_of(r), today())),
+        submitted_late: late(r, due_on),
+        first_submitted_at: r.first_submitted_at,
+        submitted_at: r.submitted_at,
+        approved_by: r.approved_by.clone(),
+        approved_at: r.approved_at,
+        received_by: r.received_by.clone(),
+        received_at: r.received_at,
+        workplace_sharing: r.shared_on.map(|shared_on| SharingDto {
+            shared_on,
+            note: r.shared_note.clone(),
+            recorded_by: r.shared_by.clone().unwrap_or_default(),
+        }),
+        version: r.version,
+        created_at: r.created_at,
+        updated_at: r.updated_at,
+    }
+}
+
+/// The trainee of a report and what the caller is to them.
+struct Trainee {
+    placement: EmployeePlacement,
+    who: EmployeeRef,
+    actors: Vec<ReportActor>,
+    /// Heads the trainee's section (and is not the trainee): records 職場還元.
+    section_head: bool,
+    /// May read the trainee's records.
+    sees: bool,
+}
+
+async fn trainee(state: &AppState, auth: &Auth, employee_id: Uuid) -> ApiResult<Trainee> {
+    let p = &auth.principal;
+    let e = employee_repo::get(state.db.conn(), p.org_id, employee_id).await?;
+    let placement = e.placement();
+    let is_trainee = p.employee.as_ref().is_some_and(|me| me.employee_id == employee_id);
+    let heads_department =
+        p.has(Role::DepartmentHead) && p.headed_departments.contains(&placement.department_id);
+    let section_head =
+        !is_trainee && p.has(Role::SectionHead) && p.headed_sections.contains(&placement.section_id);
+    Ok(Trainee {
+        placement,
+        who: EmployeeRef {
+            id: e.model.id,
+            employee_no: e.model.employee_no.clone(),
+            name: e.model.name.clone(),
+        },
+        actors: report_actors(is_trainee, heads_department, p.has(Role::HrAdmin)),
+        section_head,
+        sees: authorize(p, Action::ReadEmployee(&placement)).is_ok(),
+    })
+}
+
+/// The due date of the report on `course_id`.
+async fn due_on(state: &AppState, org_id: Uuid, course_id: Uuid) -> ApiResult<Option<NaiveDate>> {
+    let course = catalogue::get_course(state.db.conn(), org_id, course_id).await?;
+    let last = repo::last_day(state.db.conn(), org_id, course_id).await?;
+    Ok(last.and_then(|d| course.report.due(d)))
+}
+
+/// What the trainee writes.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"learned": "住民対応の基本と傾聴の技法", "application": "窓口での聞き取りに活かす", "comments": "演習が多く実践的だった"}))]
+pub struct ReportInput {
+    /// 研修で学んだこと: required to submit.
+    #[schema(max_length = 4000)]
+    pub learned: String,
+    /// 職場でどう活かすか: required to submit.
+    #[schema(max_length = 4000)]
+    pub application: String,
+    /// 感想・意見
+    #[schema(max_length = 4000)]
+    pub comments: Option<String>,
+}
+
+impl ReportInput {
+    fn validate(self, for_submission: bool) -> ApiResult<ReportText> {
+        ReportText { learned: self.learned, application: self.application, comments: self.comments }
+            .validate(for_submission)
+            .map_err(ApiError::Validation)
+    }
+}
+
+/// A new report, kept as a draft or submitted at once.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"learned": "住民対応の基本と傾聴の技法", "application": "窓口での聞き取りに活かす", "submit": true}))]
+pub struct NewReport {
+    #[schema(max_length = 4000)]
+    pub learned: String,
+    #[schema(max_length = 4000)]
+    pub application: String,
+    #[schema(max_length = 4000)]
+    pub comments: Option<String>,
+    /// Submit to the department head now.
+    #[serde(default)]
+    pub submit: bool,
+}
+
+fn transition_error(e: ReportTransitionError) -> ApiError {
+    match e {
+        ReportTransitionError::NotYours { .. } => ApiError::Forbidden,
+        ReportTransitionError::NotFromState { state, .. } => {
+            ApiError::InvalidTransition { state: state.as_str().into(), message: e.to_string() }
+        }
+    }
+}
+
+/// Write the report (研修報告書) of a course the trainee attended: the trainee only, once per
+/// nomination, for a course that requires one.
+#[utoipa::path(post, operation_id = "create_report", path = "/api/v1/nominations/{id}/report", tag = "reports",
+    request_body = NewReport, params(("id" = Uuid, Path, description = "The trainee's nomination")),
+    responses((status = 201, body = ReportDto, headers(("ETag" = String), ("Location" = String))),
+        (status = 404, description = "No such nomination in your organisation", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The course needs no report, the trainee has not attended it, or a report is already on file", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid fields (to submit, what was learned and how it will be used)", body = Problem, content_type = "application/problem+json")))]
+pub async fn create_report(
+    state: web::Data<AppState>,
+    auth: Auth,
+    id: web::Path<Uuid>,
+    body: web::Json<NewReport>,
+) -> ApiResult<HttpResponse> {
+    let org_id = auth.principal.org_id;
+    let n = selection::get(state.db.conn(), org_id, *id).await?;
+    let trainee = trainee(&state, &auth, n.employee_id).await?;
+    if !trainee.actors.contains(&ReportActor::Trainee) {
+        return Err(ApiError::Forbidden);
+    }
+    let body = body.into_inner();
+    let text = ReportInput { learned: body.learned, application: body.application, comments: body.comments }
+        .validate(body.submit)?;
+    let course = catalogue::get_course(state.db.conn(), org_id, n.course_id).await?;
+    if !course.report.required() {
+        return Err(ApiError::Conflict(format!("「{}」 needs no post-training report", course.model.title)));
+    }
+    if !repo::attended(state.db.conn(), &n).await? {
+        return Err(ApiError::Conflict(
+            "a report is written after attending the course; no attendance is recorded for this nomination"
+                .into(),
+        ));
+    }
+    let txn = state.db.begin_write().await?;
+    let report = repo::create(&*txn, &auth.actor(), &n, &text, body.submit).await?;
+    txn.commit().await?;
+    let due = due_on(&state, org_id, n.course_id).await?;
+    let mut res = json_with_etag(StatusCode::CREATED, report.version, &view(&report, &trainee, due));
+    res.headers_mut().insert(
+        header::LOCATION,
+        header::HeaderValue::from_str(&format!("/api/v1/reports/{}", report.id)).expect("ASCII"),
+    );
+    Ok(res)
+}
+
+/// Read one report: the trainee, their section and department heads, HR and auditors.
+#[utoipa::path(get, operation_id = "get_report", path = "/api/v1/reports/{id}", tag = "reports",
+    params(("id" = Uuid, Path)),
+    responses((status = 200, body = ReportDto, headers(("ETag" = String))),
+        (status = 404, description = "No such report in your organisation", body = Problem, content_type = "application/problem+json")))]
+pub async fn get_report(
+    state: web::Data<AppState>,
+    auth: Auth,
+    id: web::Path<Uuid>,
+) -> ApiResult<HttpResponse> {
+    let org_id = auth.principal.org_id;
+    let r = repo::get(state.db.conn(), org_id, *id).await?;
+    let trainee = trainee(&state, &auth, r.employee_id).await?;
+    if !trainee.sees {
+        return Err(ApiError::Forbidden);
+    }
+    let due = due_on(&state, org_id, r.course_id).await?;
+    Ok(json_with_etag(StatusCode::OK, r.version, &view(&r, &trainee, due)))
+}
+
+/// Correct a draft or returned report (the trainee). Requires `If-Match`.
+#[utoipa::path(put, operation_id = "update_report", path = "/api/v1/reports/{id}", tag = "reports",
+    request_body = ReportInput,
+    params(("id" = Uuid, Path), ("If-Match" = String, Header, description = "ETag of the version read")),
+    responses((status = 200, body = ReportDto, headers(("ETag" = String))),
+        (status = 404, description = "No such report in your organisation", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Only a draft or returned report can be corrected (`invalid-transition`)", body = Problem, content_type = "application/problem+json"),
+        (status = 412, description = "Changed since read", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid fields", body = Problem, content_type = "application/problem+json"),
+        (status = 428, description = "If-Match missing", body = Problem, content_type = "application/problem+json")))]
+pub async fn update_report(
+    state: web::Data<AppState>,
+    auth: Auth,
+    req: HttpRequest,
+    id: web::Path<Uuid>,
+    body: web::Json<ReportInput>,
+) -> ApiResult<HttpResponse> {
+    let org_id = auth.principal.org_id;
+    let r = repo::get(state.db.conn(), org_id, *id).await?;
+    let trainee = trainee(&state, &auth, r.employee_id).await?;
+    if !trainee.actors.contains(&ReportActor::Trainee) {
+        return Err(ApiError::Forbidden);
+    }
+    let current = state_of(&r);
+    if !current.editable() {
+        return Err(ApiError::InvalidTransition {
+            state: current.as_str().into(),
+            message: format!(
+                "a {} report cannot be corrected; only a draft or returned one",
+                current.as_str()
+            ),
+        });
+    }
+    let text = body.into_inner().validate(false)?;
+    let version = if_match(&req)?;
+    let txn = state.db.begin_write().await?;
+    let after = repo::update_text(&*txn, &auth.actor(), &r, version, &text).await?;
+    txn.commit().await?;
+    let due = due_on(&state, org_id, r.course_id).await?;
+    Ok(json_with_etag(StatusCode::OK, after.version, &view(&after, &trainee, due)))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"event": "return", "comment": "職場での活用方法を具体的に記入してください"}))]
+pub struct ReportEventInput {
+    pub event: ReportEvent,
+    /// Required when returning: what to correct.
+    #[schema(max_length = 1000)]
+    pub comment: Option<String>,
+}
+
+/// Move a report (If-Match): `submit` (the trainee; what was learned and how it will be used
+/// must be written), `approve` (the head or acting head of the trainee's department, never the
+/// trainee), `return` with a comment (that head, or HR), `receive` (HR, once approved).
+#[utoipa::path(post, operation_id = "report_event", path = "/api/v1/reports/{id}/events", tag = "reports",
+    request_body = ReportEventInput,
+    params(("id" = Uuid, Path), ("If-Match" = String, Header, description = "ETag of the version read")),
+    responses((status = 200, body = ReportDto, headers(("ETag" = String))),
+        (status = 404, description = "No such report in your organisation", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Not allowed from the current state (`invalid-transition`, with `current_state`)", body = Problem, content_type = "application/problem+json"),
+        (status = 412, description = "Changed since read", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Returning without a comment, or submitting an incomplete report", body = Problem, content_type = "application/problem+json"),
+        (status = 428, description = "If-Match missing", body = Problem, content_type = "application/problem+json")))]
+pub async fn report_event(
+    state: web::Data<AppState>,
+    auth: Auth,
+    req: HttpRequest,
+    id: web::Path<Uuid>,
+    body: web::Json<ReportEventInput>,
+) -> ApiResult<HttpResponse> {
+    let org_id = auth.principal.org_id;
+    let r = repo::get(state.db.conn(), org_id, *id).await?;
+    let trainee = trainee(&state, &auth, r.employee_id).await?;
+    if !trainee.sees && trainee.actors.is_empty() {
+        return Err(ApiError::Forbidden);
+    }
+    let body = body.into_inner();
+    let next = report_transition(state_of(&r), body.event, &trainee.actors).map_err(transition_error)?;
+    if body.comment.as_ref().is_some_and(|c| c.chars().count() > 1000) {
+        return Err(ApiError::validation("comment", "at most 1000 characters"));
+    }
+    let comment = body.comment.map(|c| c.trim().to_string()).filter(|c| !c.is_empty());
+    if comment.is_none() && body.event == ReportEvent::Return {
+        return Err(ApiError::validation("comment", "say what to correct"));
+    }
+    if body.event == ReportEvent::Submit {
+        ReportInput {
+            learned: r.learned.clone(),
+            application: r.application.clone(),
+            comments: r.comments.clone(),
+        }
+        .validate(true)?;
+    }
+    let version = if_match(&req)?;
+    let txn = state.db.begin_write().await?;
+    let after = repo::apply(&*txn, &auth.actor(), &r, version, (body.event, next), comment).await?;
+    txn.commit().await?;
+    let due = due_on(&state, org_id, r.course_id).await?;
+    Ok(json_with_etag(StatusCode::OK, after.version, &view(&after, &trainee, due)))
+}
+
+/// 職場還元: when and how the trainee shared what they learned.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"shared_on": "2023-12-20", "note": "課内会議で研修内容を報告"}))]
+pub struct SharingInput {
+    /// The day it took place: not before the course began, not in the future.
+    pub shared_on: NaiveDate,
+    #[schema(max_length = 1000)]
+    pub note: Option<String>,
+}
+
+/// Record that the trainee shared what they learned with the workplace (職場還元): dispatch
+/// training only, by the trainee's own section head or acting head. Requires `If-Match`;
+/// recording again corrects it.
+#[utoipa::path(put, operation_id = "record_workplace_sharing", path = "/api/v1/reports/{id}/workplace-sharing", tag = "reports",
+    request_body = SharingInput,
+    params(("id" = Uuid, Path), ("If-Match" = String, Header, description = "ETag of the version read")),
+    responses((status = 200, body = ReportDto, headers(("ETag" = String))),
+        (status = 404, description = "No such report in your organisation", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The course is not dispatch training", body = Problem, content_type = "application/problem+json"),
+        (status = 412, description = "Changed since read", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "A date before the course or in the future", body = Problem, content_type = "application/problem+json"),
+        (status = 428, description = "If-Match missing", body = Problem, content_type = "application/problem+json")))]
+pub async fn record_sharing(
+    state: web::Data<AppState>,
+    auth: Auth,
+    req: HttpRequest,
+    id: web::Path<Uuid>,
+    body: web::Json<SharingInput>,
+) -> ApiResult<HttpResponse> {
+    let org_id = auth.principal.org_id;
+    let r = repo::get(state.db.conn(), org_id, *id).await?;
+    let trainee = trainee(&state, &auth, r.employee_id).await?;
+    if !trainee.section_head {
+        return Err(ApiError::Forbidden);
+    }
+    let course = catalogue::get_course(state.db.conn(), org_id, r.course_id).await?;
+    if !course.is_dispatch() {
+        return Err(ApiError::Conflict(format!(
+            "「{}」 is not dispatch training; 職場還元 is recorded for dispatch training only",
+            course.model.title
+        )));
+    }
+    let body = body.into_inner();
+    let first_day = catalogue::list_sessions(state.db.conn(), org_id, r.course_id)
+        .await?
+        .first()
+        .map(|s| tokyo_date(s.starts_at));
+    let mut errors = Vec::new();
+    if body.shared_on > today() {
+        errors.push(("shared_on", "is in the future".to_string()));
+    }
+    if let Some(first) = first_day.filter(|d| body.shared_on < *d) {
+        errors.push(("shared_on", format!("is before the course began ({first})")));
+    }
+    if body.note.as_ref().is_some_and(|n| n.chars().count() > 1000) {
+        errors.push(("note", "at most 1000 characters".to_string()));
+    }
+    if !errors.is_empty() {
+        return Err(ApiError::Validation(
+            errors.into_iter().map(|(f, m)| kenshu_domain::FieldError::new(f, m)).collect(),
+        ));
+    }
+    let note = body.note.map(|n| n.trim().to_string()).filter(|n| !n.is_empty());
+    let version = if_match(&req)?;
+    let txn = state.db.begin_write().await?;
+    let after = repo::record_sharing(&*txn, &auth.actor(), &r, version, body.shared_on, note).await?;
+    txn.commit().await?;
+    let due = due_on(&state, org_id, r.course_id).await?;
+    Ok(json_with_etag(StatusCode::OK, after.version, &view(&after, &trainee, due)))
+}
+
+// ---------------------------------------------------------------------------------------------
+// Lists: who owes a report, where each stands, how late
+
+/// One report owed: a trainee who attended a course that requires one, and how far the report
+/// has come.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ReportLineDto {
+    pub nomination_id: Uuid,
+    pub course: CourseRefDto,
+    pub employee: EmployeeRefDto,
+    pub section_id: Uuid,
+    pub due_on: Option<NaiveDate>,
+    /// Null until the trainee starts writing.
+    pub report_id: Option<Uuid>,
+    /// Null: not started.
+    pub state: Option<ReportState>,
+    /// Days past the due date as of `as_of`, while the report is with the trainee (not started,
+    /// draft or returned).
+    pub days_overdue: Option<i64>,
+    pub submitted_late: bool,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ReportLineList {
+    /// The day `days_overdue` is counted to (Japan date).
+    pub as_of: NaiveDate,
+    /// By fiscal year (newest first), plan order, then employee number.
+    pub items: Vec<ReportLineDto>,
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ReportListQuery {
+    /// Courses of this fiscal year only.
+    pub fiscal_year: Option<i32>,
+    /// Only reports in this state (`submitted`: waiting for the department head; `approved`:
+    /// waiting for HR).
+    pub state: Option<ReportState>,
+    /// Only overdue reports (未提出), with days overdue.
+    #[serde(default)]
+    pub overdue: bool,
+    /// Count days overdue to this day instead of today (Japan date).
+    pub as_of: Option<NaiveDate>,
+}
+
+async fn report_list(
+    state: &AppState,
+    org_id: Uuid,
+    mut scope: ReportScope,
+    q: &ReportListQuery,
+) -> ApiResult<HttpResponse> {
+    if let Some(y) = q.fiscal_year {
+        scope.fiscal_year = Some(fiscal_year("fiscal_year", y)?.year());
+    }
+    let as_of = q.as_of.unwrap_or_else(today);
+    let lines = repo::owed(state.db.conn(), org_id, &scope).await?;
+    let items = lines
+        .iter()
+        .map(|l| line_view(l, as_of))
+        .filter(|l| q.state.is_none_or(|s| l.state == Some(s)))
+        .filter(|l| !q.overdue || l.days_overdue.is_some())
+        .collect();
+    Ok(HttpResponse::Ok().json(ReportLineList { as_of, items }))
+}
+
+fn line_view(l: &ReportLine, as_of: NaiveDate) -> ReportLineDto {
+    let state = l.report.as_ref().map(state_of);
+    ReportLineDto {
+        nomination_id: l.nomination_id,
+        course: CourseRefDto {
+            id: l.course.id,
+            fiscal_year: l.course.fiscal_year,
+            category: l.course.category.clone(),
+            number: l.course.number,
+            title: l.course.title.clone(),
+        },
+        employee: EmployeeRefDto::from(&l.employee),
+        section_id: l.section_id,
+        due_on: l.due_on,
+        report_id: l.report.as_ref().map(|r| r.id),
+        state,
+        // Not started counts as still with the trainee.
+        days_overdue: l.due_on.and_then(|d| days_overdue(d, state.unwrap_or(ReportState::Draft), as_of)),
+        submitted_late: l.report.as_ref().is_some_and(|r| late(r, l.due_on)),
+    }
+}
+
+/// Every report owed in the organisation (HR, auditors): filter by fiscal year, course, state,
+/// or `overdue=true` for the 未提出 list with days overdue.
+#[utoipa::path(get, operation_id = "list_reports", path = "/api/v1/reports", tag = "reports",
+    params(ReportListQuery, ("course_id" = Option<Uuid>, Query, description = "One course only")),
+    responses((status = 200, body = ReportLineList),
+        (status = 422, description = "Fiscal year out of range", body = Problem, content_type = "application/problem+json")))]
+pub async fn list_reports(
+    state: web::Data<AppState>,
+    auth: Auth,
+    q: web::Query<ReportListQuery>,
+    course: web::Query<CourseFilter>,
+) -> ApiResult<HttpResponse> {
+    authorize(&auth.principal, Action::ReadNominations)?;
+    let scope = ReportScope { course_id: course.course_id, ..ReportScope::default() };
+    report_list(&state, auth.principal.org_id, scope, &q).await
+}
+
+#[derive(Debug, Deserialize)]
+pub struct CourseFilter {
+    pub course_id: Option<Uuid>,
+}
+
+/// The reports a section's staff owe (its head, the head of its department, HR, auditors).
+#[utoipa::path(get, operation_id = "section_reports", path = "/api/v1/sections/{id}/reports", tag = "reports",
+    params(("id" = Uuid, Path), ReportListQuery),
+    responses((status = 200, body = ReportLineList),
+        (status = 404, description = "No such section in your organisation", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Fiscal year out of range", body = Problem, content_type = "application/problem+json")))]
+pub async fn section_reports(
+    state: web::Data<AppState>,
+    auth: Auth,
+    id: web::Path<Uuid>,
+    q: web::Query<ReportListQuery>,
+) -> ApiResult<HttpResponse> {
+    let org_id = auth.principal.org_id;
+    let section = structure::get_section(state.db.conn(), org_id, *id).await?;
+    authorize(
+        &auth.principal,
+        Action::ReadSectionNominations { section_id: section.id, department_id: section.department_id },
+    )?;
+    let staff = employee_repo::staff_ids(state.db.conn(), org_id, Unit::Section(section.id)).await?;
+    report_list(&state, org_id, ReportScope { employees: Some(staff), ..ReportScope::default() }, &q).await
+}
+
+/// The reports a department's staff owe: its head sees what waits for approval with
+/// `state=submitted` (also HR and auditors).
+#[utoipa::path(get, operation_id = "department_reports", path = "/api/v1/departments/{id}/reports", tag = "reports",
+    params(("id" = Uuid, Path), ReportListQuery),
+    responses((status = 200, body = ReportLineList),
+        (status = 404, description = "No such department in your organisation", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Fiscal year out of range", body = Problem, content_type = "application/problem+json")))]
+pub async fn department_reports(
+    state: web::Data<AppState>,
+    auth: Auth,
+    id: web::Path<Uuid>,
+    q: web::Query<ReportListQuery>,
+) -> ApiResult<HttpResponse> {
+    let org_id = auth.principal.org_id;
+    let department = structure::get_department(state.db.conn(), org_id, *id).await?;
+    authorize(&auth.principal, Action::ReadDepartmentRecords { department_id: department.id })?;
+    let staff = employee_repo::staff_ids(state.db.conn(), org_id, Unit::Department(department.id)).await?;
+    report_list(&state, org_id, ReportScope { employees: Some(staff), ..ReportScope::default() }, &q).await
+}
+
+/// The reports I owe or have written, with due dates.
+#[utoipa::path(get, operation_id = "my_reports", path = "/api/v1/me/reports", tag = "me",
+    params(ReportListQuery),
+    responses((status = 200, body = ReportLineList),
+        (status = 422, description = "Fiscal year out of range", body = Problem, content_type = "application/problem+json")))]
+pub async fn my_reports(
+    state: web::Data<AppState>,
+    auth: Auth,
+    q: web::Query<ReportListQuery>,
+) -> ApiResult<HttpResponse> {
+    let me: Vec<Uuid> = auth.principal.employee.iter().map(|e| e.employee_id).collect();
+    report_list(
+        &state,
+        auth.principal.org_id,
+        ReportScope { employees: Some(me), ..ReportScope::default() },
+        &q,
+    )
+    .await
+}

@@ -1,0 +1,266 @@
+//! After the course over HTTP: post-training reports (研修報告書) from the trainee through the
+//! head of their department to the training office, the overdue lists, and 職場還元.
+
+use chrono::NaiveDate;
+use kenshu_domain::auth::Role;
+use kenshu_tests::{assert_problem, people, spawn, TestApp};
+use reqwest::Method;
+use serde_json::{json, Value};
+
+use crate::attendance::{event, ok, put_sheet, recommend, selected_trainee, selected_trainee_on};
+
+fn d(y: i32, m: u32, day: u32) -> NaiveDate {
+    NaiveDate::from_ymd_opt(y, m, day).unwrap()
+}
+
+fn report_path(r: &Value) -> String {
+    format!("/api/v1/reports/{}", r["id"].as_str().unwrap())
+}
+
+/// PUT with the report's current version (`path` is the report or its workplace-sharing).
+async fn put(app: &TestApp, path: &str, token: &str, body: &Value) -> reqwest::Response {
+    let current = app.get_json(path.trim_end_matches("/workplace-sharing"), &app.hr()).await;
+    app.put_json(path, token, Some(&format!("\"{}\"", current["version"])), body).await
+}
+
+/// The employee number of the head of department `code`.
+async fn department_head(app: &TestApp, code: &str) -> (String, String) {
+    let list = app.get_json("/api/v1/departments?limit=100", &app.hr()).await;
+    let dep = list["items"].as_array().unwrap().iter().find(|d| d["code"] == code).unwrap().clone();
+    let head = app
+        .get_json(&format!("/api/v1/employees/{}", dep["head_employee_id"].as_str().unwrap()), &app.hr())
+        .await;
+    (dep["id"].as_str().unwrap().to_string(), head["employee_no"].as_str().unwrap().to_string())
+}
+
+fn numbers(list: &Value) -> Vec<(String, Option<i64>)> {
+    list["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| (l["employee"]["employee_no"].as_str().unwrap().to_string(), l["days_overdue"].as_i64()))
+        .collect()
+}
+
+#[tokio::test]
+async fn a_report_goes_from_the_trainee_through_the_department_head_to_hr() {
+    let app = spawn().await;
+    let (course, sessions, nid) = selected_trainee(&app, 2023, 1, &[d(2023, 7, 12), d(2023, 7, 19)]).await;
+    recommend(&app, &course, people::SAME_SECTION, "select").await;
+    let me = app.token(people::EMPLOYEE, &[Role::Employee]);
+    let hr = app.hr();
+    let write = format!("/api/v1/nominations/{nid}/report");
+    let text = json!({"learned": "傾聴の技法", "application": "窓口での聞き取りに活かす"});
+
+    // Nothing to report before attending.
+    let p = assert_problem(app.post_json(&write, &me, &text).await, 409, "conflict").await;
+    assert!(p["detail"].as_str().unwrap().contains("attending"), "{p}");
+    // The trainee attends the first session only; the colleague the second only.
+    let first = json!([{"employee_no": people::EMPLOYEE, "status": "present"}, {"employee_no": people::SAME_SECTION, "status": "absent"}]);
+    ok(put_sheet(&app, &course, &sessions[0], first).await, 200).await;
+    let second = json!([{"employee_no": people::EMPLOYEE, "status": "absent"}, {"employee_no": people::SAME_SECTION, "status": "late", "arrived_at": "2023-07-19T09:40:00+09:00"}]);
+    ok(put_sheet(&app, &course, &sessions[1], second).await, 200).await;
+
+    // Due 7 days after the last session. On 28 July both are two days overdue: one not started.
+    let list = app.get_json("/api/v1/reports?fiscal_year=2023&overdue=true&as_of=2023-07-28", &hr).await;
+    assert_eq!(list["as_of"], "2023-07-28");
+    assert_eq!(
+        numbers(&list),
+        vec![(people::EMPLOYEE.to_string(), Some(2)), (people::SAME_SECTION.to_string(), Some(2))]
+    );
+    assert_eq!(list["items"][0]["due_on"], "2023-07-26");
+    assert!(list["items"][0]["state"].is_null() && list["items"][0]["report_id"].is_null());
+    let on_time = app.get_json("/api/v1/reports?fiscal_year=2023&overdue=true&as_of=2023-07-26", &hr).await;
+    assert_eq!(on_time["items"].as_array().unwrap().len(), 0, "due today is not overdue");
+
+    // Submitting needs what was learned and how it will be used; a refused report writes nothing.
+    let incomplete = json!({"learned": "傾聴の技法", "application": "  ", "submit": true});
+    let p = assert_problem(app.post_json(&write, &me, &incomplete).await, 422, "validation").await;
+    assert_eq!(p["errors"][0]["field"], "application");
+    let colleague = app.token(people::SAME_SECTION, &[Role::Employee]);
+    assert_problem(app.post_json(&write, &colleague, &text).await, 403, "forbidden").await;
+    let head = app.token(people::SECTION_HEAD, &[Role::SectionHead]);
+    assert_problem(app.post_json(&write, &head, &text).await, 403, "forbidden").await;
+    let mine = app.get_json("/api/v1/me/reports", &me).await;
+    assert!(mine["items"][0]["report_id"].is_null(), "{mine}");
+
+    // A draft, corrected, then submitted (after its due date: late).
+    let draft =
+        ok(app.post_json(&write, &me, &json!({"learned": "傾聴", "application": ""})).await, 201).await;
+    assert_eq!((draft["state"].as_str(), draft["due_on"].as_str()), (Some("draft"), Some("2023-07-26")));
+    assert!(draft["days_overdue"].as_i64().unwrap() > 1000, "{draft}");
+    assert_problem(app.post_json(&write, &me, &text).await, 409, "conflict").await;
+    let path = report_path(&draft);
+    let p =
+        assert_problem(event(&app, &me, &path, json!({"event": "submit"})).await, 422, "validation").await;
+    assert_eq!(p["errors"][0]["field"], "application");
+    assert_problem(app.put_json(&path, &me, None, &text).await, 428, "precondition-required").await;
+    ok(put(&app, &path, &me, &text).await, 200).await;
+    let submitted = ok(event(&app, &me, &path, json!({"event": "submit"})).await, 200).await;
+    assert_eq!(
+        (submitted["state"].as_str(), submitted["submitted_late"].as_bool()),
+        (Some("submitted"), Some(true))
+    );
+    assert!(submitted["days_overdue"].is_null());
+    let p = assert_problem(put(&app, &path, &me, &text).await, 409, "invalid-transition").await;
+    assert_eq!(p["current_state"], "submitted");
+
+    // Nobody approves their own report, not even as a department head; nor does the head of
+    // another department, the section head or HR.
+    let me_as_head = app.token(people::EMPLOYEE, &[Role::Employee, Role::DepartmentHead]);
+    let (other_dep, other_head_no) = department_head(&app, "D09").await;
+    let other_head = app.token(&other_head_no, &[Role::DepartmentHead]);
+    for token in [&me_as_head, &other_head, &head, &hr] {
+        assert_problem(event(&app, token, &path, json!({"event": "approve"})).await, 403, "forbidden").await;
+    }
+    assert_problem(app.get(&path, &other_head).await, 403, "forbidden").await;
+    let p =
+        assert_problem(event(&app, &hr, &path, json!({"event": "receive"})).await, 409, "invalid-transition")
+            .await;
+    assert_eq!(p["current_state"], "submitted");
+
+    // The head of the trainee's department sees it waiting and returns it with a comment.
+    let dep_head = app.token(people::DEPARTMENT_HEAD, &[Role::DepartmentHead]);
+    let department = app.employee(people::EMPLOYEE).await["department_id"].as_str().unwrap().to_string();
+    let waiting =
+        app.get_json(&format!("/api/v1/departments/{department}/reports?state=submitted"), &dep_head).await;
+    assert_eq!(waiting["items"][0]["report_id"], submitted["id"], "{waiting}");
+    assert_problem(
+        app.get(&format!("/api/v1/departments/{department}/reports"), &other_head).await,
+        403,
+        "forbidden",
+    )
+    .await;
+    assert_eq!(
+        app.get_json(&format!("/api/v1/departments/{other_dep}/reports"), &other_head).await["items"],
+        json!([])
+    );
+    let p =
+        assert_problem(event(&app, &dep_head, &path, json!({"event": "return"})).await, 422, "validation")
+            .await;
+    assert_eq!(p["errors"][0]["field"], "comment");
+    let returned = ok(
+        event(&app, &dep_head, &path, json!({"event": "return", "comment": "活用方法を具体的に"})).await,
+        200,
+    )
+    .await;
+    assert_eq!(
+        (returned["state"].as_str(), returned["return_comment"].as_str()),
+        (Some("returned"), Some("活用方法を具体的に"))
+    );
+    assert!(returned["days_overdue"].as_i64().is_some(), "back with the trainee, overdue again");
+
+    // Corrected, resubmitted, approved, received. Lateness is that of the first submission.
+    let better = json!({"learned": "傾聴の技法", "application": "窓口の聞き取り票を見直す", "comments": "演習が実践的"});
+    ok(put(&app, &path, &me, &better).await, 200).await;
+    ok(event(&app, &me, &path, json!({"event": "submit"})).await, 200).await;
+    let approved = ok(event(&app, &dep_head, &path, json!({"event": "approve"})).await, 200).await;
+    assert_eq!(approved["approved_by"], people::DEPARTMENT_HEAD);
+    let received = ok(event(&app, &hr, &path, json!({"event": "receive"})).await, 200).await;
+    assert_eq!(
+        (received["state"].as_str(), received["comments"].as_str()),
+        (Some("received"), Some("演習が実践的"))
+    );
+    assert_eq!(received["first_submitted_at"], submitted["first_submitted_at"]);
+    let p = assert_problem(
+        event(&app, &hr, &path, json!({"event": "return", "comment": "再提出"})).await,
+        409,
+        "invalid-transition",
+    )
+    .await;
+    assert_eq!(p["detail"], "a received report cannot be returned");
+
+    // The section head's list: the colleague still owes one; the trainee's is in.
+    let section = app.employee(people::EMPLOYEE).await["section_id"].as_str().unwrap().to_string();
+    let owed = app.get_json(&format!("/api/v1/sections/{section}/reports?overdue=true"), &head).await;
+    assert_eq!(numbers(&owed).into_iter().map(|(n, _)| n).collect::<Vec<_>>(), vec![people::SAME_SECTION]);
+    let all = app.get_json(&format!("/api/v1/reports?course_id={course}"), &hr).await;
+    assert_eq!(all["items"][0]["state"], "received");
+    assert_eq!(all["items"][0]["submitted_late"], true);
+    // 職場還元 is for dispatch training only.
+    let sharing = json!({"shared_on": "2023-08-01"});
+    assert_problem(put(&app, &format!("{path}/workplace-sharing"), &head, &sharing).await, 409, "conflict")
+        .await;
+    // Each move is audited.
+    let history = app
+        .get_json(
+            &format!("/api/v1/audit?entity_type=report&entity_id={}", draft["id"].as_str().unwrap()),
+            &hr,
+        )
+        .await;
+    let actions: Vec<&str> =
+        history["items"].as_array().unwrap().iter().map(|a| a["action"].as_str().unwrap()).collect();
+    assert!(actions.contains(&"report.approve") && actions.contains(&"report.return"), "{actions:?}");
+}
+
+#[tokio::test]
+async fn dispatch_training_is_due_a_month_later_and_the_section_head_records_workplace_sharing() {
+    let app = spawn().await;
+    let dispatch = json!({"category": "dispatch", "delivery": "dispatch", "institution": "市町村研修センター",
+        "report": {"kind": "months_after_end", "months": 1}});
+    let (course, sessions, nid) =
+        selected_trainee_on(&app, 2023, 1, &[d(2024, 1, 15), d(2024, 1, 31)], dispatch).await;
+    let entries = json!([{"employee_no": people::EMPLOYEE, "status": "present"}]);
+    for s in &sessions {
+        ok(put_sheet(&app, &course, s, entries.clone()).await, 200).await;
+    }
+    let me = app.token(people::EMPLOYEE, &[Role::Employee]);
+    let text = json!({"learned": "政策形成", "application": "課内で共有", "submit": true});
+    let report = ok(app.post_json(&format!("/api/v1/nominations/{nid}/report"), &me, &text).await, 201).await;
+    // 31 January + 1 month: 29 February 2024 (a leap year).
+    assert_eq!(report["due_on"], "2024-02-29");
+    let path = report_path(&report);
+    let share = format!("{path}/workplace-sharing");
+
+    // Only the trainee's own section head records it, on a day within the course and today.
+    let body = json!({"shared_on": "2024-02-20", "note": "課内会議で報告"});
+    for token in [
+        me.clone(),
+        app.token(people::EMPLOYEE, &[Role::Employee, Role::SectionHead]),
+        app.token(people::DEPARTMENT_HEAD, &[Role::DepartmentHead, Role::SectionHead]),
+        app.hr(),
+    ] {
+        assert_problem(put(&app, &share, &token, &body).await, 403, "forbidden").await;
+    }
+    let head = app.token(people::SECTION_HEAD, &[Role::SectionHead]);
+    let p = assert_problem(
+        put(&app, &share, &head, &json!({"shared_on": "2024-01-10"})).await,
+        422,
+        "validation",
+    )
+    .await;
+    assert!(p["errors"][0]["reason"].as_str().unwrap().contains("before the course began"), "{p}");
+    assert_problem(put(&app, &share, &head, &json!({"shared_on": "2999-01-01"})).await, 422, "validation")
+        .await;
+    assert_problem(app.put_json(&share, &head, None, &body).await, 428, "precondition-required").await;
+    let shared = ok(put(&app, &share, &head, &body).await, 200).await;
+    assert_eq!(
+        shared["workplace_sharing"],
+        json!({"shared_on": "2024-02-20", "note": "課内会議で報告", "recorded_by": people::SECTION_HEAD})
+    );
+    assert_eq!(shared["state"], "submitted", "recording it does not move the report");
+    assert_eq!(shared["submitted_late"], true, "submitted in 2026, due in 2024");
+}
+
+#[tokio::test]
+async fn a_course_without_a_report_rule_takes_no_report() {
+    let app = spawn().await;
+    let (course, sessions, nid) =
+        selected_trainee_on(&app, 2023, 1, &[d(2023, 7, 12)], json!({"report": {"kind": "none"}})).await;
+    let entries = json!([{"employee_no": people::EMPLOYEE, "status": "present"}]);
+    ok(put_sheet(&app, &course, &sessions[0], entries).await, 200).await;
+    let me = app.token(people::EMPLOYEE, &[Role::Employee]);
+    let text = json!({"learned": "a", "application": "b"});
+    let p = assert_problem(
+        app.post_json(&format!("/api/v1/nominations/{nid}/report"), &me, &text).await,
+        409,
+        "conflict",
+    )
+    .await;
+    assert!(p["detail"].as_str().unwrap().contains("needs no post-training report"), "{p}");
+    let owed = app.get_json("/api/v1/reports?fiscal_year=2023", &app.hr()).await;
+    assert_eq!(owed["items"], json!([]));
+    let res =
+        app.request(Method::GET, "/api/v1/reports?fiscal_year=1800", Some(&app.hr())).send().await.unwrap();
+    assert_problem(res, 422, "validation").await;
+}
