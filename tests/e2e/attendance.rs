@@ -401,3 +401,69 @@ async fn sessions_before_a_trainee_moved_up_from_the_waiting_list_do_not_count()
     let promoted = app.get_json(&waiting, &hr).await;
     assert_eq!(done["result"]["completed"], json!([promoted["id"]]), "only the session after joining counts");
 }
+
+#[tokio::test]
+async fn a_sign_in_sheet_imports_as_csv_all_or_nothing_with_a_dry_run() {
+    let app = spawn().await;
+    let day = NaiveDate::from_ymd_opt(2023, 7, 12).unwrap();
+    let (course, sessions, _) = selected_trainee(&app, 2023, 1, &[day]).await;
+    recommend(&app, &course, people::SAME_SECTION, "select").await;
+    let path = format!("/api/v1/courses/{course}/sessions/{}/attendance", sessions[0]);
+    let import = |q: &str, token: String, csv: String| {
+        let app = &app;
+        let url = format!("{path}/import{q}");
+        async move {
+            let mut body = b"\xEF\xBB\xBF".to_vec();
+            body.extend(csv.into_bytes());
+            app.post_csv(&url, &token, "text/csv", body).await
+        }
+    };
+    let before = app.audit_count().await;
+
+    // Every bad row is named by line and column, and nothing is written.
+    let bad = format!(
+        "職員番号,氏名,出欠,到着時刻,備考\n{e},伊勢原,〇,,\n{e},伊勢原,出席,,\n{o},他部,〇,,\n{s},同課,遅刻,,\n{s},同課,休み,,\n",
+        e = people::EMPLOYEE,
+        o = people::OTHER_DEPARTMENT,
+        s = people::SAME_SECTION
+    );
+    let p = assert_problem(import("", app.hr(), bad).await, 422, "import-rejected").await;
+    let got = kenshu_tests::row_errors(&p);
+    assert_eq!(got, vec![(3, "職員番号"), (4, "職員番号"), (5, "到着時刻"), (6, "出欠")], "{p}");
+    assert_eq!(app.audit_count().await, before);
+
+    // A dry run says what would be recorded; nothing is.
+    let good = format!(
+        "職員番号,氏名,出欠,到着時刻,退出時刻,備考\n{},伊勢原 太郎,〇,,,\n{},伊勢原 花子,遅刻,9:40,,電車遅延\n",
+        people::EMPLOYEE,
+        people::SAME_SECTION
+    );
+    let dry = ok(import("?dry_run=true", app.hr(), good.clone()).await, 200).await;
+    assert_eq!((dry["dry_run"].as_bool(), dry["result"]["created"].as_u64()), (Some(true), Some(2)));
+    assert_eq!(dry["sheet"]["counts"]["late"], 1);
+    assert_eq!(app.get_json(&path, &app.hr()).await["counts"]["unrecorded"], 2);
+    assert_eq!(app.audit_count().await, before);
+
+    // Imported by the personnel system's script; the same file again changes nothing.
+    assert_problem(
+        import("", app.token(people::EMPLOYEE, &[Role::Employee]), good.clone()).await,
+        403,
+        "forbidden",
+    )
+    .await;
+    let importer = app.token("personnel-system", &[Role::Importer]);
+    let done = ok(import("", importer.clone(), good.clone()).await, 200).await;
+    assert_eq!((done["dry_run"].as_bool(), done["result"]["created"].as_u64()), (Some(false), Some(2)));
+    let late =
+        done["sheet"]["lines"].as_array().unwrap().iter().find(|l| l["status"] == "late").unwrap().clone();
+    assert_eq!(
+        (late["arrived_at"].as_str(), late["source"].as_str()),
+        (Some("2023-07-12T09:40:00+09:00"), Some("import"))
+    );
+    assert_eq!(late["note"], "電車遅延");
+    let again = ok(import("", importer, good).await, 200).await;
+    assert_eq!(again["result"]["unchanged"], 2);
+    let p =
+        assert_problem(import("", app.hr(), "氏名,出欠\n太郎,〇\n".into()).await, 422, "import-file").await;
+    assert!(p["detail"].as_str().unwrap().contains("職員番号"), "{p}");
+}

@@ -75,6 +75,11 @@ const MATRIX: &[(&str, &str, [u16; 7])] = &[
     // Before the events row, whose HR call cancels the applicant's place.
     ("GET", "/api/v1/courses/{id}/sessions/{session_id}/attendance", [401, 403, 403, 403, 200, 403, 200]),
     ("PUT", "/api/v1/courses/{id}/sessions/{session_id}/attendance", [401, 403, 403, 403, 200, 403, 403]),
+    (
+        "POST",
+        "/api/v1/courses/{id}/sessions/{session_id}/attendance/import",
+        [401, 403, 403, 403, 200, 200, 403],
+    ),
     ("POST", "/api/v1/nominations/{id}/events", [401, 403, 403, 403, 200, 403, 403]),
     ("POST", "/api/v1/courses/{id}/sessions", [401, 403, 403, 403, 201, 403, 403]),
     ("PUT", "/api/v1/courses/{id}/sessions/{session_id}", [401, 403, 403, 403, 200, 403, 403]),
@@ -285,6 +290,10 @@ async fn call(app: &TestApp, method: &str, path: &str, token: Option<&str>, t: &
         ("PUT", "/api/v1/courses/{id}/sessions/{session_id}/attendance") => {
             rb.json(&json!({"entries": [{"employee_no": people::OTHER_DEPARTMENT, "status": "present"}]}))
         }
+        ("POST", "/api/v1/courses/{id}/sessions/{session_id}/attendance/import") => app
+            .request(method.clone(), &format!("{concrete}?dry_run=true"), token)
+            .header("Content-Type", "text/csv")
+            .body(format!("職員番号,出欠\n{},〇\n", people::OTHER_DEPARTMENT)),
         ("POST", "/api/v1/nominations/{id}/absence-notices") => rb.json(&json!({
             "session_id": t.course["sessions"][0]["id"], "kind": "absence", "reason": unique("理由")
         })),

@@ -731,12 +731,7 @@ async fn nominations_import_from_csv_all_or_nothing() {
     let before = app.audit_count().await;
     let bad = "区分,No,職員番号,選考方法\n階層別,99,10007,指名\n階層別,30,99999,指名\n階層別,30,10008,抽選\n階層別,30,10009,公募\n階層別,30,10009,公募\n";
     let p = assert_problem(import("", bad.into()).await, 422, "import-rejected").await;
-    let got: Vec<(u64, &str)> = p["rows"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|r| (r["line"].as_u64().unwrap(), r["column"].as_str().unwrap()))
-        .collect();
+    let got = kenshu_tests::row_errors(&p);
     assert_eq!(got, vec![(2, "No"), (3, "職員番号"), (4, "選考方法"), (6, "職員番号")]);
     assert_eq!(app.audit_count().await, before);
     assert_problem(import("", "職員番号\n10003\n".into()).await, 422, "import-file").await;

@@ -443,6 +443,16 @@ pub async fn assert_problem(res: Response, status: u16, code: &str) -> Value {
     body
 }
 
+/// The (line, column) of each row error of an `import-rejected` problem.
+pub fn row_errors(problem: &Value) -> Vec<(u64, &str)> {
+    problem["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| (r["line"].as_u64().unwrap(), r["column"].as_str().unwrap()))
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::with_db;

@@ -175,6 +175,10 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                 .route(web::put().to(attendance::record_sheet)),
         )
         .service(
+            resource("/api/v1/courses/{id}/sessions/{session_id}/attendance/import", "POST")
+                .route(web::post().to(attendance::import_sheet)),
+        )
+        .service(
             resource("/api/v1/nominations/{id}/absence-notices", "POST")
                 .route(web::post().to(absence::create_notice)),
         )

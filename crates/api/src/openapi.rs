@@ -40,7 +40,7 @@ use crate::routes::{
         notices::notify_course, notices::my_notices, notices::list_notices, notices::notice_delivered,
         absence::create_notice, absence::get_notice, absence::update_notice, absence::notice_event,
         absence::session_notices, absence::my_notices, absence::section_notices,
-        attendance::get_sheet, attendance::record_sheet,
+        attendance::get_sheet, attendance::record_sheet, attendance::import_sheet,
         report::create_report, report::get_report, report::update_report, report::report_event, report::record_sharing,
         report::list_reports, report::section_reports, report::department_reports, report::my_reports,
         audit::list,

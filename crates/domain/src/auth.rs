@@ -115,6 +115,8 @@ pub enum Action<'a> {
     DeliverNotices,
     /// 出欠: record a session's attendance (研修担当).
     RecordAttendance,
+    /// Import a sign-in sheet (研修担当, or a script with the importer role).
+    ImportAttendance,
     /// A department's staff records (the reports waiting for 所属部長の決裁): the head of the
     /// department or their acting head, HR and auditors.
     ReadDepartmentRecords {
@@ -204,7 +206,9 @@ pub fn authorize(p: &Principal, action: Action<'_>) -> Result<(), Denied> {
         }
         Action::ListEmployees => p.has_any(&[Employee, SectionHead, DepartmentHead, HrAdmin, Auditor]),
         Action::WriteEmployee | Action::WriteOrgStructure => p.has(HrAdmin),
-        Action::ImportRoster | Action::ImportCatalogue => p.has_any(&[HrAdmin, Importer]),
+        Action::ImportRoster | Action::ImportCatalogue | Action::ImportAttendance => {
+            p.has_any(&[HrAdmin, Importer])
+        }
         Action::ExportCatalogue => p.has_any(&[HrAdmin, Auditor, Importer]),
         Action::RunDesignation | Action::SendNotices | Action::RecordAttendance => p.has(HrAdmin),
         Action::DeliverNotices => p.has_any(&[HrAdmin, Importer]),

@@ -2,6 +2,7 @@
 
 pub mod absence;
 pub mod attendance;
+pub mod attendance_io;
 pub mod audience;
 pub mod auth;
 pub mod calendar;

@@ -107,7 +107,7 @@ const HEADERS: &[(Column, &[&str])] = &[
 const REQUIRED: [Column; 6] =
     [Column::EmployeeNo, Column::Name, Column::Kana, Column::SectionCode, Column::Grade, Column::HireDate];
 
-fn header_key(h: &str) -> String {
+pub(crate) fn header_key(h: &str) -> String {
     normalize(h).to_lowercase().chars().filter(|c| !matches!(c, ' ' | '_' | '-')).collect()
 }
 
@@ -342,6 +342,19 @@ fn parse_promotions(value: &str) -> Result<Vec<(String, NaiveDate)>, String> {
         out.push((grade.trim().to_string(), date));
     }
     Ok(out)
+}
+
+/// What a reader of row files read: the rows that read, and every fault of those that did not.
+#[derive(Debug, Clone)]
+pub struct ReadRows<T> {
+    pub rows: Vec<T>,
+    pub errors: Vec<RowError>,
+}
+
+impl<T> Default for ReadRows<T> {
+    fn default() -> Self {
+        Self { rows: Vec::new(), errors: Vec::new() }
+    }
 }
 
 pub(crate) fn split_list(value: &str) -> Vec<String> {

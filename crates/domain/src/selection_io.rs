@@ -5,7 +5,7 @@ use crate::audience::Route;
 use crate::catalogue_io::CourseKey;
 use crate::employee::EmployeeNo;
 use crate::roster_import::{
-    csv_file_error, decoded_source, next_record, Encoding, FileError, LineNormalizer, RowError,
+    csv_file_error, decoded_source, next_record, Encoding, FileError, LineNormalizer, ReadRows, RowError,
 };
 use crate::text::normalize;
 
@@ -19,11 +19,7 @@ pub struct NominationRow {
     pub reason: Option<String>,
 }
 
-#[derive(Debug, Clone, Default)]
-pub struct NominationRows {
-    pub rows: Vec<NominationRow>,
-    pub errors: Vec<RowError>,
-}
+pub type NominationRows = ReadRows<NominationRow>;
 
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Column {

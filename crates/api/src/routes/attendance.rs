@@ -2,22 +2,25 @@
 
 use std::collections::HashSet;
 
-use actix_web::{web, HttpResponse};
+use actix_web::{web, HttpRequest, HttpResponse};
 use chrono::{DateTime, FixedOffset, Utc};
 use kenshu_domain::absence::{NoticeState, SessionWindow};
 use kenshu_domain::attendance::{excused, AttendanceEntry, AttendanceStatus};
+use kenshu_domain::attendance_io::{column_of_field, read_csv};
 use kenshu_domain::auth::{authorize, Action};
-use kenshu_domain::calendar::jst;
+use kenshu_domain::calendar::{jst, tokyo_date};
+use kenshu_domain::roster_import::RowError;
 use kenshu_domain::FieldError;
 use kenshu_persistence::entities::course_session;
 use kenshu_persistence::repo::attendance::{self as repo, Recording, SheetLine, Source};
 use kenshu_persistence::repo::catalogue;
 use serde::{Deserialize, Serialize};
-use utoipa::ToSchema;
+use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
 use crate::auth::Auth;
 use crate::problem::{ApiError, ApiResult, Problem};
+use crate::routes::import::{encoding_of, file_error, read_body, EncodingParam};
 use crate::routes::selection::EmployeeRefDto;
 use crate::state::AppState;
 
@@ -173,58 +176,102 @@ pub struct RecordResult {
     pub reopened: Vec<Uuid>,
 }
 
+/// The most trainees one sheet records.
+const MAX_ENTRIES: usize = 2000;
+
 #[derive(Debug, Serialize, ToSchema)]
 pub struct RecordReport {
+    /// Nothing was written: the result and sheet say what recording would do.
+    pub dry_run: bool,
     pub result: RecordResult,
     pub sheet: AttendanceSheet,
 }
 
-/// Resolve and check every entry; every fault is named before anything is written.
+/// One entry of a sheet as sent, before it is checked.
+struct Entry {
+    employee_no: String,
+    entry: AttendanceEntry,
+    note: Option<String>,
+}
+
+impl From<AttendanceInput> for Entry {
+    fn from(e: AttendanceInput) -> Self {
+        Entry {
+            employee_no: e.employee_no,
+            entry: AttendanceEntry {
+                status: e.status,
+                arrived_at: e.arrived_at.map(|t| t.with_timezone(&Utc)),
+                left_at: e.left_at.map(|t| t.with_timezone(&Utc)),
+            },
+            note: e.note,
+        }
+    }
+}
+
+/// Resolve and check every entry; every fault is named, with the entry's index and the bare
+/// field, before anything is written.
 async fn recordings(
     state: &AppState,
     org_id: Uuid,
     session: &course_session::Model,
-    entries: Vec<AttendanceInput>,
-) -> ApiResult<Vec<Recording>> {
-    if entries.is_empty() || entries.len() > 2000 {
-        return Err(ApiError::validation("entries", "give 1 to 2000 entries"));
-    }
+    entries: Vec<Entry>,
+) -> ApiResult<Result<Vec<Recording>, Vec<(usize, FieldError)>>> {
     let numbers: Vec<String> = entries.iter().map(|e| e.employee_no.trim().to_string()).collect();
     let trainees = repo::trainees_by_number(state.db.conn(), org_id, session, &numbers).await?;
     let window = SessionWindow { starts_at: session.starts_at, ends_at: session.ends_at };
-    let mut errors: Vec<FieldError> = Vec::new();
+    let mut errors: Vec<(usize, FieldError)> = Vec::new();
     let mut seen = HashSet::new();
     let mut out = Vec::with_capacity(entries.len());
     for (i, (e, no)) in entries.into_iter().zip(numbers).enumerate() {
-        let prefix = format!("entries[{i}].");
         if !seen.insert(no.clone()) {
-            errors.push(FieldError::new(format!("{prefix}employee_no"), format!("{no} appears twice")));
+            errors.push((i, FieldError::new("employee_no", format!("{no} appears twice"))));
             continue;
         }
-        let note = e.note.map(|n| n.trim().to_string()).filter(|n| !n.is_empty());
-        if note.as_ref().is_some_and(|n| n.chars().count() > 500) {
-            errors.push(FieldError::new(format!("{prefix}note"), "at most 500 characters"));
+        if e.note.as_ref().is_some_and(|n| n.chars().count() > 500) {
+            errors.push((i, FieldError::new("note", "at most 500 characters")));
         }
-        let entry = AttendanceEntry {
-            status: e.status,
-            arrived_at: e.arrived_at.map(|t| t.with_timezone(&Utc)),
-            left_at: e.left_at.map(|t| t.with_timezone(&Utc)),
-        };
-        let entry = entry.validate(window, &prefix).map_err(|e| errors.extend(e)).ok();
+        let note = e.note.map(|n| n.trim().to_string()).filter(|n| !n.is_empty());
+        let entry =
+            e.entry.validate(window, "").map_err(|e| errors.extend(e.into_iter().map(|e| (i, e)))).ok();
         match (trainees.get(&no), entry) {
             (Some(n), Some(entry)) => out.push(Recording { nomination: n.clone(), entry, note }),
-            (None, _) => errors.push(FieldError::new(
-                format!("{prefix}employee_no"),
-                format!("{no} holds no place on this session"),
-            )),
+            (None, _) => errors
+                .push((i, FieldError::new("employee_no", format!("{no} holds no place on this session")))),
             _ => {}
         }
     }
-    if errors.is_empty() {
-        Ok(out)
+    Ok(if errors.is_empty() { Ok(out) } else { Err(errors) })
+}
+
+/// Write the recordings (or, on a dry run, write and roll back) and read the sheet as it is, or
+/// would be, after.
+async fn record(
+    state: &AppState,
+    auth: &Auth,
+    session: &course_session::Model,
+    recordings: Vec<Recording>,
+    source: Source,
+    dry_run: bool,
+) -> ApiResult<RecordReport> {
+    let txn = state.db.begin_write().await?;
+    let outcome = repo::record(&*txn, &auth.actor(), session, recordings, source).await?;
+    let lines = repo::sheet(&*txn, auth.principal.org_id, session).await?;
+    if dry_run {
+        txn.rollback().await?;
     } else {
-        Err(ApiError::Validation(errors))
+        txn.commit().await?;
     }
+    Ok(RecordReport {
+        dry_run,
+        result: RecordResult {
+            created: outcome.created,
+            corrected: outcome.corrected,
+            unchanged: outcome.unchanged,
+            completed: outcome.completed,
+            reopened: outcome.reopened,
+        },
+        sheet: sheet_dto(session, &lines),
+    })
 }
 
 /// Record a session's attendance (HR): the whole sign-in sheet or part of it, in one request.
@@ -248,19 +295,92 @@ pub async fn record_sheet(
     let (course_id, session_id) = path.into_inner();
     let org_id = auth.principal.org_id;
     let session = catalogue::get_session(state.db.conn(), org_id, course_id, session_id).await?;
-    let recordings = recordings(&state, org_id, &session, body.into_inner().entries).await?;
-    let txn = state.db.begin_write().await?;
-    let outcome = repo::record(&*txn, &auth.actor(), &session, recordings, Source::Sheet).await?;
-    txn.commit().await?;
-    let lines = repo::sheet(state.db.conn(), org_id, &session).await?;
-    Ok(HttpResponse::Ok().json(RecordReport {
-        result: RecordResult {
-            created: outcome.created,
-            corrected: outcome.corrected,
-            unchanged: outcome.unchanged,
-            completed: outcome.completed,
-            reopened: outcome.reopened,
-        },
-        sheet: sheet_dto(&session, &lines),
-    }))
+    let entries = body.into_inner().entries;
+    if entries.is_empty() || entries.len() > MAX_ENTRIES {
+        return Err(ApiError::validation("entries", format!("give 1 to {MAX_ENTRIES} entries")));
+    }
+    let entries = entries.into_iter().map(Entry::from).collect();
+    let recordings = recordings(&state, org_id, &session, entries).await?.map_err(|errors| {
+        ApiError::Validation(
+            errors
+                .into_iter()
+                .map(|(i, e)| FieldError::new(format!("entries[{i}].{}", e.field), e.reason))
+                .collect(),
+        )
+    })?;
+    Ok(HttpResponse::Ok().json(record(&state, &auth, &session, recordings, Source::Sheet, false).await?))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct SheetImportQuery {
+    /// Check and report what would be recorded without writing.
+    #[serde(default)]
+    pub dry_run: bool,
+    /// Overrides the `charset` of the Content-Type.
+    pub encoding: Option<EncodingParam>,
+}
+
+/// Import a session's sign-in sheet as CSV (HR, importer): UTF-8 or Shift_JIS, headers 職員番号
+/// and 出欠 (出席, 遅刻, 早退, 欠席, 〇, ×) required, 到着時刻 and 退出時刻 (9:40 on the session's
+/// day, or a full date and time) and 備考 optional; other columns such as 氏名 are ignored. The
+/// same rules as recording the sheet as JSON: all or nothing (every bad row named, by line and
+/// column), idempotent, corrections audited, completion follows.
+#[utoipa::path(post, operation_id = "import_attendance", path = "/api/v1/courses/{id}/sessions/{session_id}/attendance/import", tag = "attendance",
+    params(("id" = Uuid, Path), ("session_id" = Uuid, Path), SheetImportQuery),
+    request_body(content = String, content_type = "text/csv",
+        example = "職員番号,氏名,出欠,到着時刻,退出時刻,備考\n10009,伊勢原 太郎,〇,,,\n10010,伊勢原 花子,遅刻,9:40,,電車遅延\n"),
+    responses((status = 200, body = RecordReport),
+        (status = 404, description = "No such course or session in your organisation", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Attendance was recorded meanwhile; send the file again", body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "The file is too large", body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "Not CSV, or an unknown charset", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "The file cannot be read (import-file) or has invalid rows (import-rejected, every row error)", body = Problem, content_type = "application/problem+json")))]
+pub async fn import_sheet(
+    state: web::Data<AppState>,
+    auth: Auth,
+    req: HttpRequest,
+    path: web::Path<(Uuid, Uuid)>,
+    q: web::Query<SheetImportQuery>,
+    payload: web::Payload,
+) -> ApiResult<HttpResponse> {
+    authorize(&auth.principal, Action::ImportAttendance)?;
+    let (course_id, session_id) = path.into_inner();
+    let org_id = auth.principal.org_id;
+    let session = catalogue::get_session(state.db.conn(), org_id, course_id, session_id).await?;
+    let encoding = encoding_of(&req, q.encoding)?;
+    let body = read_body(payload, state.config.max_upload_bytes).await?;
+    let read = read_csv(&body, encoding, tokyo_date(session.starts_at)).map_err(file_error)?;
+    if read.rows.is_empty() && read.errors.is_empty() {
+        return Err(ApiError::ImportFile("the file holds no trainees".into()));
+    }
+    if read.rows.len() > MAX_ENTRIES {
+        return Err(ApiError::ImportFile(format!("a sheet holds at most {MAX_ENTRIES} trainees")));
+    }
+    let lines: Vec<u64> = read.rows.iter().map(|r| r.line).collect();
+    let entries = read
+        .rows
+        .into_iter()
+        .map(|r| Entry {
+            employee_no: r.employee_no.as_str().to_string(),
+            entry: AttendanceEntry { status: r.status, arrived_at: r.arrived_at, left_at: r.left_at },
+            note: r.note,
+        })
+        .collect();
+    let mut errors = read.errors;
+    let checked = recordings(&state, org_id, &session, entries).await?;
+    let recordings = match checked {
+        Ok(recordings) if errors.is_empty() => recordings,
+        Ok(_) => return Err(ApiError::ImportRejected(errors)),
+        Err(invalid) => {
+            errors.extend(invalid.into_iter().map(|(i, e)| RowError {
+                line: lines[i],
+                column: column_of_field(&e.field).to_string(),
+                reason: e.reason,
+            }));
+            errors.sort_by_key(|e| e.line);
+            return Err(ApiError::ImportRejected(errors));
+        }
+    };
+    Ok(HttpResponse::Ok().json(record(&state, &auth, &session, recordings, Source::Import, q.dry_run).await?))
 }
