@@ -105,6 +105,7 @@ const MATRIX: &[(&str, &str, [u16; 7])] = &[
     ("GET", "/api/v1/me/reports", [401, 200, 200, 200, 200, 200, 200]),
     ("GET", "/api/v1/sections/{id}/reports", [401, 403, 403, 403, 200, 403, 200]),
     ("GET", "/api/v1/departments/{id}/reports", [401, 403, 403, 403, 200, 403, 200]),
+    ("GET", "/api/v1/plans/{fiscal_year}/results", [401, 403, 403, 403, 200, 403, 200]),
 ];
 
 static COUNTER: AtomicUsize = AtomicUsize::new(0);

@@ -264,3 +264,71 @@ async fn a_course_without_a_report_rule_takes_no_report() {
         app.request(Method::GET, "/api/v1/reports?fiscal_year=1800", Some(&app.hr())).send().await.unwrap();
     assert_problem(res, 422, "validation").await;
 }
+
+#[tokio::test]
+async fn the_years_results_count_places_attendance_absences_and_reports_as_json_and_csv() {
+    let app = spawn().await;
+    let hr = app.hr();
+    let (course, sessions, nid) = selected_trainee(&app, 2023, 1, &[d(2023, 7, 12), d(2023, 7, 19)]).await;
+    let colleague = recommend(&app, &course, people::SAME_SECTION, "select").await;
+    recommend(&app, &course, "10008", "decline").await;
+    // The colleague's first absence is covered by a received notice; the second is not.
+    let colleague_id = app.get_json(&colleague, &hr).await["id"].as_str().unwrap().to_string();
+    let me2 = app.token(people::SAME_SECTION, &[Role::Employee]);
+    let body = json!({"session_id": sessions[0], "kind": "absence", "reason": "体調不良", "submit": true});
+    let notice = ok(
+        app.post_json(&format!("/api/v1/nominations/{colleague_id}/absence-notices"), &me2, &body).await,
+        201,
+    )
+    .await;
+    let notice_path = format!("/api/v1/absence-notices/{}", notice["id"].as_str().unwrap());
+    let head = app.token(people::SECTION_HEAD, &[Role::SectionHead]);
+    ok(event(&app, &head, &notice_path, json!({"event": "confirm"})).await, 200).await;
+    ok(event(&app, &hr, &notice_path, json!({"event": "receive"})).await, 200).await;
+    for s in &sessions {
+        let sheet = json!([{"employee_no": people::EMPLOYEE, "status": "present"}, {"employee_no": people::SAME_SECTION, "status": "absent"}]);
+        ok(put_sheet(&app, &course, s, sheet).await, 200).await;
+    }
+    // The trainee who attended reports (late: it is written years after the course).
+    let me = app.token(people::EMPLOYEE, &[Role::Employee]);
+    let text = json!({"learned": "傾聴", "application": "窓口で活かす", "submit": true});
+    ok(app.post_json(&format!("/api/v1/nominations/{nid}/report"), &me, &text).await, 201).await;
+
+    let r = app.get_json("/api/v1/plans/2023/results", &hr).await;
+    let row = &r["courses"][0];
+    let got = |k: &str| row[k].as_u64().unwrap();
+    assert_eq!((got("designated"), got("recommended"), got("applied")), (0, 3, 0), "{row}");
+    assert_eq!((got("selected"), got("attended"), got("completed")), (2, 1, 1));
+    assert_eq!(row["completion_permille"], 500);
+    assert_eq!((got("excused_absences"), got("unexcused_absences")), (1, 1));
+    assert_eq!(
+        (got("reports_owed"), got("reports_on_time"), got("reports_late"), got("reports_outstanding")),
+        (1, 0, 1, 0)
+    );
+    assert_eq!(r["total"]["selected"], 2);
+    assert_eq!(r["by_category"][0]["label"], "課題別・職能別");
+    let grades: u64 = r["by_grade"].as_array().unwrap().iter().map(|g| g["selected"].as_u64().unwrap()).sum();
+    assert_eq!(grades, 2, "every selected trainee under one grade: {}", r["by_grade"]);
+
+    // CSV for Excel: UTF-8 with a BOM, Japanese headers, a total row.
+    let res = app.get("/api/v1/plans/2023/results?format=csv", &hr).await;
+    assert_eq!(res.headers()["content-type"], "text/csv; charset=utf-8");
+    let bytes = res.bytes().await.unwrap();
+    assert!(bytes.starts_with(b"\xEF\xBB\xBF"));
+    let text = String::from_utf8(bytes[3..].to_vec()).unwrap();
+    let lines: Vec<&str> = text.split("\r\n").collect();
+    assert!(lines[0].starts_with("区分,No,研修名,指名,推薦,公募,受講決定,受講者,修了者,修了率"), "{text}");
+    assert_eq!(lines[1], "課題別・職能別,1,研修1,0,3,0,2,1,1,50.0%,1,1,1,0,1,0");
+    assert!(lines[2].starts_with("合計,,,0,3,0,2,1,1,50.0%"), "{text}");
+    let res = app.get("/api/v1/plans/2023/results?format=csv&by=grade&encoding=shift_jis", &hr).await;
+    assert_eq!(res.headers()["content-type"], "text/csv; charset=shift_jis");
+    let bytes = res.bytes().await.unwrap();
+    let (decoded, _, bad) = encoding_rs::SHIFT_JIS.decode(&bytes);
+    assert!(!bad && decoded.starts_with("職級,指名"), "{decoded}");
+
+    assert_problem(app.get("/api/v1/plans/2023/results", &me).await, 403, "forbidden").await;
+    assert_problem(app.get("/api/v1/plans/1800/results", &hr).await, 404, "not-found").await;
+    let res =
+        app.request(Method::GET, "/api/v1/plans/2023/results?by=month", Some(&hr)).send().await.unwrap();
+    assert_eq!(res.status(), 400, "an unknown table");
+}

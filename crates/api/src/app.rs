@@ -18,7 +18,7 @@ use crate::openapi;
 use crate::problem::{json_error, path_error, query_error, ApiError};
 use crate::routes::{
     absence, attendance, audit, catalogue, catalogue_files, employees, health, import, me, notices, report,
-    selection, structure,
+    results, selection, structure,
 };
 use crate::state::AppState;
 
@@ -217,6 +217,10 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .service(
             resource("/api/v1/departments/{id}/reports", "GET")
                 .route(web::get().to(report::department_reports)),
+        )
+        .service(
+            resource("/api/v1/plans/{fiscal_year}/results", "GET")
+                .route(web::get().to(results::year_results)),
         )
         .service(resource("/api/v1/audit", "GET").route(web::get().to(audit::list)))
         .service(SwaggerUi::new("/docs/{_:.*}").external_url_unchecked("/openapi.json", openapi::document()));

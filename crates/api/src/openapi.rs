@@ -9,7 +9,7 @@ use utoipa::{Modify, OpenApi};
 use crate::problem::{FieldErrorDto, Problem, RowErrorDto};
 use crate::routes::{
     absence, attendance, audit, catalogue, catalogue_files, employees, health, import, me, notices, report,
-    selection, structure,
+    results, selection, structure,
 };
 
 #[derive(OpenApi)]
@@ -43,6 +43,7 @@ use crate::routes::{
         attendance::get_sheet, attendance::record_sheet, attendance::import_sheet,
         report::create_report, report::get_report, report::update_report, report::report_event, report::record_sharing,
         report::list_reports, report::section_reports, report::department_reports, report::my_reports,
+        results::year_results,
         audit::list,
     ),
     components(schemas(Problem, FieldErrorDto, RowErrorDto, employees::EmployeeSortParam, import::EncodingParam)),
@@ -55,7 +56,7 @@ use crate::routes::{
         (name = "catalogue", description = "研修計画・研修一覧: plans per fiscal year, courses, audience rules and sessions"),
         (name = "selection", description = "選考: designation from the rules, nominations"),
         (name = "attendance", description = "出欠・欠席届: attendance and absence notices"),
-        (name = "reports", description = "研修報告書: post-training reports, their approval, deadlines and 職場還元"),
+        (name = "reports", description = "研修報告書・研修実績: post-training reports, their approval, deadlines and 職場還元; the year's results"),
         (name = "audit", description = "Who changed what, when"),
     )
 )]

@@ -117,6 +117,8 @@ pub enum Action<'a> {
     RecordAttendance,
     /// Import a sign-in sheet (研修担当, or a script with the importer role).
     ImportAttendance,
+    /// 研修実績: a year's results per course, category and grade (HR, auditors).
+    ReadResults,
     /// A department's staff records (the reports waiting for 所属部長の決裁): the head of the
     /// department or their acting head, HR and auditors.
     ReadDepartmentRecords {
@@ -228,7 +230,7 @@ pub fn authorize(p: &Principal, action: Action<'_>) -> Result<(), Denied> {
             p.has_any(&[HrAdmin, Auditor])
                 || (p.has(DepartmentHead) && p.headed_departments.contains(&department_id))
         }
-        Action::ReadNominations => p.has_any(&[HrAdmin, Auditor]),
+        Action::ReadNominations | Action::ReadResults => p.has_any(&[HrAdmin, Auditor]),
         Action::ReadOrgStructure => !p.roles.is_empty(),
         Action::ReadAudit | Action::ReadDraftCatalogue | Action::PreviewAudience => {
             p.has_any(&[HrAdmin, Auditor])

@@ -12,6 +12,7 @@ pub mod employee;
 pub mod error;
 pub mod org;
 pub mod report;
+pub mod results;
 pub mod roster_import;
 pub mod selection;
 pub mod selection_io;

@@ -16,7 +16,7 @@ use utoipa::{IntoParams, ToSchema};
 use crate::auth::Auth;
 use crate::http::path_year;
 use crate::problem::{ApiError, ApiResult, Problem};
-use crate::routes::import::{encoding_of, file_error, read_body, EncodingParam};
+use crate::routes::import::{csv_download, encoding_of, file_error, read_body, EncodingParam};
 use crate::state::AppState;
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -198,36 +198,5 @@ pub async fn export_catalogue(
             .insert_header((header::CONTENT_DISPOSITION, format!("attachment; filename=\"{name}.json\"")))
             .json(file));
     }
-    let text = write_csv(&courses);
-    let (bytes, charset) = match query.encoding.unwrap_or_default() {
-        EncodingParam::Auto | EncodingParam::Utf8 => {
-            let mut bytes = "\u{FEFF}".as_bytes().to_vec();
-            bytes.extend_from_slice(text.as_bytes());
-            (bytes, "utf-8")
-        }
-        EncodingParam::ShiftJis => {
-            let (encoded, _, unmappable) = encoding_rs::SHIFT_JIS.encode(&text);
-            if unmappable {
-                let sample: String = text
-                    .chars()
-                    .filter(|c| {
-                        let mut buf = [0u8; 4];
-                        encoding_rs::SHIFT_JIS.encode(c.encode_utf8(&mut buf)).2
-                    })
-                    .take(5)
-                    .collect();
-                return Err(ApiError::validation(
-                    "encoding",
-                    format!(
-                        "Shift_JIS cannot hold some characters of this catalogue ({sample}); export as UTF-8"
-                    ),
-                ));
-            }
-            (encoded.into_owned(), "shift_jis")
-        }
-    };
-    Ok(HttpResponse::Ok()
-        .content_type(format!("text/csv; charset={charset}"))
-        .insert_header((header::CONTENT_DISPOSITION, format!("attachment; filename=\"{name}.csv\"")))
-        .body(bytes))
+    csv_download(&write_csv(&courses), query.encoding.unwrap_or_default(), &name)
 }

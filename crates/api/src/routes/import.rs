@@ -275,3 +275,38 @@ pub async fn import_roster(
     }
     Ok(HttpResponse::Ok().json(report))
 }
+
+/// A CSV file to download, as Excel opens Japanese text correctly: UTF-8 with a byte-order mark,
+/// or Shift_JIS (CP932) for systems that expect it, refused (422) when the text holds characters
+/// Shift_JIS cannot encode rather than written with substitutes.
+pub fn csv_download(text: &str, encoding: EncodingParam, name: &str) -> ApiResult<HttpResponse> {
+    let (bytes, charset) = match encoding {
+        EncodingParam::Auto | EncodingParam::Utf8 => {
+            let mut bytes = "\u{FEFF}".as_bytes().to_vec();
+            bytes.extend_from_slice(text.as_bytes());
+            (bytes, "utf-8")
+        }
+        EncodingParam::ShiftJis => {
+            let (encoded, _, unmappable) = encoding_rs::SHIFT_JIS.encode(text);
+            if unmappable {
+                let sample: String = text
+                    .chars()
+                    .filter(|c| {
+                        let mut buf = [0u8; 4];
+                        encoding_rs::SHIFT_JIS.encode(c.encode_utf8(&mut buf)).2
+                    })
+                    .take(5)
+                    .collect();
+                return Err(ApiError::validation(
+                    "encoding",
+                    format!("Shift_JIS cannot hold some characters of this file ({sample}); export as UTF-8"),
+                ));
+            }
+            (encoded.into_owned(), "shift_jis")
+        }
+    };
+    Ok(HttpResponse::Ok()
+        .content_type(format!("text/csv; charset={charset}"))
+        .insert_header((header::CONTENT_DISPOSITION, format!("attachment; filename=\"{name}.csv\"")))
+        .body(bytes))
+}

@@ -9,5 +9,6 @@ pub mod import;
 pub mod me;
 pub mod notices;
 pub mod report;
+pub mod results;
 pub mod selection;
 pub mod structure;

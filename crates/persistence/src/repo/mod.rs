@@ -8,6 +8,7 @@ pub mod employee;
 pub mod org;
 pub mod principal;
 pub mod report;
+pub mod results;
 pub mod selection;
 pub mod structure;
 
