@@ -13,6 +13,7 @@ mod m20261130_000006_application_window;
 mod m20261130_000007_absence_notice;
 mod m20261130_000008_attendance;
 mod m20261201_000009_training_report;
+mod m20261201_000010_session_check_in;
 
 /// A text column compared byte by byte (code point order). Codes, employee numbers and kana
 /// readings sort and page the same on SQLite (BINARY is its default) and on PostgreSQL, whatever
@@ -40,6 +41,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261130_000007_absence_notice::Migration),
             Box::new(m20261130_000008_attendance::Migration),
             Box::new(m20261201_000009_training_report::Migration),
+            Box::new(m20261201_000010_session_check_in::Migration),
         ]
     }
 }

@@ -467,3 +467,89 @@ async fn a_sign_in_sheet_imports_as_csv_all_or_nothing_with_a_dry_run() {
         assert_problem(import("", app.hr(), "氏名,出欠\n太郎,〇\n".into()).await, 422, "import-file").await;
     assert!(p["detail"].as_str().unwrap().contains("職員番号"), "{p}");
 }
+
+/// A session of `course` from `start` to `end` minutes from now.
+async fn session_from_now(app: &TestApp, course: &str, start: i64, end: i64) -> String {
+    let now = chrono::Utc::now();
+    let body = json!({"starts_at": now + Duration::minutes(start), "ends_at": now + Duration::minutes(end)});
+    let s =
+        ok(app.post_json(&format!("/api/v1/courses/{course}/sessions"), &app.hr(), &body).await, 201).await;
+    s["id"].as_str().unwrap().to_string()
+}
+
+#[tokio::test]
+async fn trainees_check_in_with_the_current_code_during_the_session_and_late_after_the_start() {
+    let app = spawn().await;
+    let fy = FiscalYear::containing(tokyo_date(chrono::Utc::now())).year();
+    let (course, _, _) = selected_trainee(&app, fy, 1, &[]).await;
+    let running = session_from_now(&app, &course, -10, 120).await;
+    let later = session_from_now(&app, &course, 120, 240).await;
+    let (other_course, _, _) = selected_trainee(&app, fy, 2, &[]).await;
+    let elsewhere = session_from_now(&app, &other_course, -5, 60).await;
+    let hr = app.hr();
+    let me = app.token(people::EMPLOYEE, &[Role::Employee]);
+    let check_in = |s: &str| format!("/api/v1/courses/{course}/sessions/{s}/check-in");
+    let post = |token: String, session: String, code: String| {
+        let app = &app;
+        async move {
+            app.post_json("/api/v1/me/check-ins", &token, &json!({"session_id": session, "code": code})).await
+        }
+    };
+
+    // Not open yet: no code, and checking in is refused.
+    let status = app.get_json(&check_in(&running), &hr).await;
+    assert_eq!((status["open"].as_bool(), status["code"].is_null()), (Some(false), true), "{status}");
+    assert_problem(post(me.clone(), running.clone(), "123456".into()).await, 409, "conflict").await;
+    // HR opens it for the running session; not two hours ahead of a session.
+    let opened = ok(app.post_json(&check_in(&running), &hr, &json!({})).await, 200).await;
+    let code = opened["code"].as_str().unwrap().to_string();
+    assert_eq!(code.len(), 6);
+    assert_problem(app.post_json(&check_in(&later), &hr, &json!({})).await, 409, "conflict").await;
+    assert_problem(app.post_json(&check_in(&running), &me, &json!({})).await, 403, "forbidden").await;
+    // The QR image of the code.
+    let res = app.get(opened["qr_url"].as_str().unwrap(), &hr).await;
+    assert_eq!(res.status(), 200);
+    assert_eq!(res.headers()["content-type"], "image/svg+xml");
+    assert!(res.text().await.unwrap().contains("<svg"));
+
+    // A wrong code, another session's code, someone not on the session: refused, nothing written.
+    let wrong = if code == "000000" { "111111" } else { "000000" };
+    let p = assert_problem(post(me.clone(), running.clone(), wrong.into()).await, 422, "validation").await;
+    assert_eq!(p["errors"][0]["field"], "code");
+    let other = ok(
+        app.post_json(
+            &format!("/api/v1/courses/{other_course}/sessions/{elsewhere}/check-in"),
+            &hr,
+            &json!({}),
+        )
+        .await,
+        200,
+    )
+    .await;
+    let other_code = other["code"].as_str().unwrap().to_string();
+    if other_code != code {
+        assert_problem(post(me.clone(), running.clone(), other_code).await, 422, "validation").await;
+    }
+    let colleague = app.token(people::SAME_SECTION, &[Role::Employee]);
+    let p = assert_problem(post(colleague, running.clone(), code.clone()).await, 422, "validation").await;
+    assert_eq!(p["errors"][0]["field"], "session_id");
+    let script = app.token("personnel-system", &[Role::Importer]);
+    assert_problem(post(script, running.clone(), code.clone()).await, 403, "forbidden").await;
+    let sheet = format!("/api/v1/courses/{course}/sessions/{running}/attendance");
+    assert_eq!(app.get_json(&sheet, &hr).await["counts"]["unrecorded"], 1);
+
+    // The trainee checks in with the current code: after the start, so late. Again: the first stands.
+    let code = app.get_json(&check_in(&running), &hr).await["code"].as_str().unwrap().to_string();
+    let done = ok(post(me.clone(), running.clone(), code.clone()).await, 201).await;
+    assert_eq!(done["status"], "late");
+    let again = ok(post(me.clone(), running.clone(), code).await, 200).await;
+    assert_eq!(again["arrived_at"], done["arrived_at"]);
+    let line = app.get_json(&sheet, &hr).await["lines"][0].clone();
+    assert_eq!((line["status"].as_str(), line["source"].as_str()), (Some("late"), Some("check_in")));
+
+    // Closed: codes stop; reopening makes new ones.
+    let closed =
+        ok(app.request(Method::DELETE, &check_in(&running), Some(&hr)).send().await.unwrap(), 200).await;
+    assert_eq!((closed["open"].as_bool(), closed["code"].is_null()), (Some(false), true));
+    assert_problem(app.get(opened["qr_url"].as_str().unwrap(), &hr).await, 409, "conflict").await;
+}

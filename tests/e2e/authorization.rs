@@ -75,6 +75,15 @@ const MATRIX: &[(&str, &str, [u16; 7])] = &[
     // Before the events row, whose HR call cancels the applicant's place.
     ("GET", "/api/v1/courses/{id}/sessions/{session_id}/attendance", [401, 403, 403, 403, 200, 403, 200]),
     ("PUT", "/api/v1/courses/{id}/sessions/{session_id}/attendance", [401, 403, 403, 403, 200, 403, 403]),
+    ("GET", "/api/v1/courses/{id}/sessions/{session_id}/check-in", [401, 403, 403, 403, 200, 403, 403]),
+    ("POST", "/api/v1/courses/{id}/sessions/{session_id}/check-in", [401, 403, 403, 403, 409, 403, 403]),
+    ("DELETE", "/api/v1/courses/{id}/sessions/{session_id}/check-in", [401, 403, 403, 403, 404, 403, 403]),
+    (
+        "GET",
+        "/api/v1/courses/{id}/sessions/{session_id}/check-in/qr.svg",
+        [401, 403, 403, 403, 409, 403, 403],
+    ),
+    ("POST", "/api/v1/me/check-ins", [401, 409, 409, 409, 409, 403, 403]),
     (
         "POST",
         "/api/v1/courses/{id}/sessions/{session_id}/attendance/import",
@@ -295,6 +304,9 @@ async fn call(app: &TestApp, method: &str, path: &str, token: Option<&str>, t: &
             .request(method.clone(), &format!("{concrete}?dry_run=true"), token)
             .header("Content-Type", "text/csv")
             .body(format!("職員番号,出欠\n{},〇\n", people::OTHER_DEPARTMENT)),
+        ("POST", "/api/v1/me/check-ins") => {
+            rb.json(&json!({"session_id": t.course["sessions"][0]["id"], "code": "123456"}))
+        }
         ("POST", "/api/v1/nominations/{id}/absence-notices") => rb.json(&json!({
             "session_id": t.course["sessions"][0]["id"], "kind": "absence", "reason": unique("理由")
         })),

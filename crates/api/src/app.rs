@@ -17,8 +17,8 @@ use crate::http::resource;
 use crate::openapi;
 use crate::problem::{json_error, path_error, query_error, ApiError};
 use crate::routes::{
-    absence, attendance, audit, catalogue, catalogue_files, employees, health, import, me, notices, report,
-    results, selection, structure,
+    absence, attendance, audit, catalogue, catalogue_files, check_in, employees, health, import, me, notices,
+    report, results, selection, structure,
 };
 use crate::state::AppState;
 
@@ -174,6 +174,17 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                 .route(web::get().to(attendance::get_sheet))
                 .route(web::put().to(attendance::record_sheet)),
         )
+        .service(
+            resource("/api/v1/courses/{id}/sessions/{session_id}/check-in", "GET, POST, DELETE")
+                .route(web::get().to(check_in::get_check_in))
+                .route(web::post().to(check_in::open_check_in))
+                .route(web::delete().to(check_in::close_check_in)),
+        )
+        .service(
+            resource("/api/v1/courses/{id}/sessions/{session_id}/check-in/qr.svg", "GET")
+                .route(web::get().to(check_in::check_in_qr)),
+        )
+        .service(resource("/api/v1/me/check-ins", "POST").route(web::post().to(check_in::check_in)))
         .service(
             resource("/api/v1/courses/{id}/sessions/{session_id}/attendance/import", "POST")
                 .route(web::post().to(attendance::import_sheet)),

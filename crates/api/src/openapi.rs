@@ -8,8 +8,8 @@ use utoipa::{Modify, OpenApi};
 
 use crate::problem::{FieldErrorDto, Problem, RowErrorDto};
 use crate::routes::{
-    absence, attendance, audit, catalogue, catalogue_files, employees, health, import, me, notices, report,
-    results, selection, structure,
+    absence, attendance, audit, catalogue, catalogue_files, check_in, employees, health, import, me, notices,
+    report, results, selection, structure,
 };
 
 #[derive(OpenApi)]
@@ -41,6 +41,7 @@ use crate::routes::{
         absence::create_notice, absence::get_notice, absence::update_notice, absence::notice_event,
         absence::session_notices, absence::my_notices, absence::section_notices,
         attendance::get_sheet, attendance::record_sheet, attendance::import_sheet,
+        check_in::open_check_in, check_in::get_check_in, check_in::close_check_in, check_in::check_in_qr, check_in::check_in,
         report::create_report, report::get_report, report::update_report, report::report_event, report::record_sharing,
         report::list_reports, report::section_reports, report::department_reports, report::my_reports,
         results::year_results,

@@ -8,6 +8,7 @@ pub mod auth;
 pub mod calendar;
 pub mod catalogue;
 pub mod catalogue_io;
+pub mod check_in;
 pub mod employee;
 pub mod error;
 pub mod org;

@@ -12,5 +12,6 @@ pub mod nomination;
 pub mod notice;
 pub mod organisation;
 pub mod section;
+pub mod session_check_in;
 pub mod training_plan;
 pub mod training_report;

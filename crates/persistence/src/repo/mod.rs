@@ -4,6 +4,7 @@ pub mod absence;
 pub mod attendance;
 pub mod audit;
 pub mod catalogue;
+pub mod check_in;
 pub mod employee;
 pub mod org;
 pub mod principal;
