@@ -14,6 +14,7 @@ mod m20261130_000007_absence_notice;
 mod m20261130_000008_attendance;
 mod m20261201_000009_training_report;
 mod m20261201_000010_session_check_in;
+mod m20261201_000011_survey;
 
 /// A text column compared byte by byte (code point order). Codes, employee numbers and kana
 /// readings sort and page the same on SQLite (BINARY is its default) and on PostgreSQL, whatever
@@ -42,6 +43,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261130_000008_attendance::Migration),
             Box::new(m20261201_000009_training_report::Migration),
             Box::new(m20261201_000010_session_check_in::Migration),
+            Box::new(m20261201_000011_survey::Migration),
         ]
     }
 }

@@ -332,3 +332,88 @@ async fn the_years_results_count_places_attendance_absences_and_reports_as_json_
         app.request(Method::GET, "/api/v1/plans/2023/results?by=month", Some(&hr)).send().await.unwrap();
     assert_eq!(res.status(), 400, "an unknown table");
 }
+
+#[tokio::test]
+async fn attendees_answer_the_survey_once_and_hr_reads_the_aggregate_without_names() {
+    let app = spawn().await;
+    let hr = app.hr();
+    let (course, sessions, _) = selected_trainee(&app, 2023, 1, &[d(2023, 7, 12)]).await;
+    recommend(&app, &course, people::SAME_SECTION, "select").await;
+    recommend(&app, &course, "10008", "select").await;
+    let sheet = json!([
+        {"employee_no": people::EMPLOYEE, "status": "present"},
+        {"employee_no": people::SAME_SECTION, "status": "late", "arrived_at": "2023-07-12T09:30:00+09:00"},
+        {"employee_no": "10008", "status": "absent"}
+    ]);
+    ok(put_sheet(&app, &course, &sessions[0], sheet).await, 200).await;
+    let path = format!("/api/v1/courses/{course}/survey");
+    let me = app.token(people::EMPLOYEE, &[Role::Employee]);
+    let answer = |token: String, body: Value| {
+        let app = &app;
+        let url = format!("{path}/responses");
+        async move { app.post_json(&url, &token, &body).await }
+    };
+
+    // No survey yet.
+    assert_problem(app.get(&path, &me).await, 404, "not-found").await;
+    let one = json!({"answers": [{"question": 1, "rating": 5}]});
+    assert_problem(answer(me.clone(), one.clone()).await, 404, "not-found").await;
+    // HR sets the questions; bad ones are named and nothing is stored.
+    let bad = json!({"questions": [{"text": "", "kind": "rating"}, {"text": "役立つか", "kind": "choice", "options": ["はい"]}]});
+    let p = assert_problem(app.put_json(&path, &hr, None, &bad).await, 422, "validation").await;
+    assert_eq!(p["errors"].as_array().unwrap().len(), 2, "{p}");
+    assert_problem(app.get(&path, &me).await, 404, "not-found").await;
+    let questions = json!({"questions": [
+        {"text": "研修の満足度", "kind": "rating", "required": true},
+        {"text": "業務に役立ちますか", "kind": "choice", "options": ["役立つ", "どちらでもない", "役立たない"]},
+        {"text": "ご意見・ご感想", "kind": "text"}
+    ]});
+    assert_problem(app.put_json(&path, &me, None, &questions).await, 403, "forbidden").await;
+    let set = ok(app.put_json(&path, &hr, None, &questions).await, 200).await;
+    assert_eq!(set["questions"][1]["options"][2], "役立たない");
+    // A change needs the version read.
+    assert_problem(app.put_json(&path, &hr, None, &questions).await, 428, "precondition-required").await;
+    assert_eq!(app.get_json(&path, &me).await["questions"][0]["text"], "研修の満足度");
+
+    // Answers must fit; the required rating is required.
+    let p = assert_problem(
+        answer(me.clone(), json!({"answers": [{"question": 2, "choice": "少し"}]})).await,
+        422,
+        "validation",
+    )
+    .await;
+    let fields: Vec<&str> =
+        p["errors"].as_array().unwrap().iter().map(|e| e["field"].as_str().unwrap()).collect();
+    assert_eq!(fields, vec!["answers[0].choice", "answers"]);
+    // Only attendees answer: not the absent trainee, not HR, not a colleague from elsewhere.
+    let absent = app.token("10008", &[Role::Employee]);
+    assert_problem(answer(absent, one.clone()).await, 403, "forbidden").await;
+    assert_problem(answer(hr.clone(), one.clone()).await, 403, "forbidden").await;
+    let full = json!({"answers": [{"question": 1, "rating": 5}, {"question": 2, "choice": "役立つ"}, {"question": 3, "text": "演習が実践的だった"}]});
+    assert_eq!(answer(me.clone(), full.clone()).await.status(), 201);
+    assert_problem(answer(me.clone(), full).await, 409, "conflict").await;
+    let colleague = app.token(people::SAME_SECTION, &[Role::Employee]);
+    assert_eq!(answer(colleague, json!({"answers": [{"question": 1, "rating": 4}]})).await.status(), 201);
+    // Answered: the questions stay.
+    let res = app
+        .put_json(
+            &path,
+            &hr,
+            Some(&format!("\"{}\"", set["version"])),
+            &json!({"questions": [{"text": "別の質問", "kind": "text"}]}),
+        )
+        .await;
+    assert_problem(res, 409, "conflict").await;
+
+    // HR and auditors read the aggregate; it names nobody.
+    let auditor = app.token("auditor", &[Role::Auditor]);
+    let results = app.get_json(&format!("{path}/results"), &auditor).await;
+    assert_eq!((results["attendees"].as_u64(), results["responses"].as_u64()), (Some(2), Some(2)));
+    assert_eq!(results["questions"][0]["ratings"], json!([0, 0, 0, 1, 1]));
+    assert_eq!(results["questions"][0]["mean"], 4.5);
+    assert_eq!(results["questions"][1]["choices"][0], json!({"option": "役立つ", "count": 1}));
+    assert_eq!(results["questions"][2]["comments"], json!(["演習が実践的だった"]));
+    let text = results.to_string();
+    assert!(!text.contains(people::EMPLOYEE) && !text.contains("nomination"), "{text}");
+    assert_problem(app.get(&format!("{path}/results"), &me).await, 403, "forbidden").await;
+}

@@ -18,7 +18,7 @@ use crate::openapi;
 use crate::problem::{json_error, path_error, query_error, ApiError};
 use crate::routes::{
     absence, attendance, audit, catalogue, catalogue_files, check_in, employees, health, import, me, notices,
-    report, results, selection, structure,
+    report, results, selection, structure, survey,
 };
 use crate::state::AppState;
 
@@ -232,6 +232,19 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .service(
             resource("/api/v1/plans/{fiscal_year}/results", "GET")
                 .route(web::get().to(results::year_results)),
+        )
+        .service(
+            resource("/api/v1/courses/{id}/survey", "GET, PUT")
+                .route(web::get().to(survey::get_survey))
+                .route(web::put().to(survey::put_survey)),
+        )
+        .service(
+            resource("/api/v1/courses/{id}/survey/responses", "POST")
+                .route(web::post().to(survey::answer_survey)),
+        )
+        .service(
+            resource("/api/v1/courses/{id}/survey/results", "GET")
+                .route(web::get().to(survey::survey_results)),
         )
         .service(resource("/api/v1/audit", "GET").route(web::get().to(audit::list)))
         .service(SwaggerUi::new("/docs/{_:.*}").external_url_unchecked("/openapi.json", openapi::document()));

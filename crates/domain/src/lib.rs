@@ -17,6 +17,7 @@ pub mod results;
 pub mod roster_import;
 pub mod selection;
 pub mod selection_io;
+pub mod survey;
 pub mod text;
 
 pub use error::FieldError;

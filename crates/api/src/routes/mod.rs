@@ -13,3 +13,4 @@ pub mod report;
 pub mod results;
 pub mod selection;
 pub mod structure;
+pub mod survey;

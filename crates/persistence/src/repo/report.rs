@@ -59,7 +59,7 @@ pub async fn attended(conn: &impl ConnectionTrait, n: &nomination::Model) -> Res
     Ok(attended_of(conn, n.org_id, std::slice::from_ref(n)).await?.contains(&n.id))
 }
 
-async fn attended_of(
+pub(crate) async fn attended_of(
     conn: &impl ConnectionTrait,
     org_id: Uuid,
     nominations: &[nomination::Model],

@@ -1,0 +1,181 @@
+//! 受講後アンケート: a course's questions, the trainees' responses (once each), and the answers
+//! for the aggregate.
+
+use kenshu_domain::survey::{Answer, Question};
+use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter};
+use uuid::Uuid;
+
+use super::audit::{self, Change};
+use super::{now, update_versioned, Actor, RepoError};
+use crate::entities::{course_survey, nomination, survey_response};
+
+const ANSWERED: &str = "you have answered this survey already";
+
+fn parse<T: serde::de::DeserializeOwned>(what: &str, text: &str) -> Result<T, DbErr> {
+    serde_json::from_str(text).map_err(|e| DbErr::Custom(format!("stored {what} do not read: {e}")))
+}
+
+/// A course's survey with its questions.
+pub async fn get(
+    conn: &impl ConnectionTrait,
+    org_id: Uuid,
+    course_id: Uuid,
+) -> Result<Option<(course_survey::Model, Vec<Question>)>, DbErr> {
+    let Some(m) = course_survey::Entity::find()
+        .filter(course_survey::Column::OrgId.eq(org_id))
+        .filter(course_survey::Column::CourseId.eq(course_id))
+        .one(conn)
+        .await?
+    else {
+        return Ok(None);
+    };
+    let questions = parse("questions", &m.questions)?;
+    Ok(Some((m, questions)))
+}
+
+async fn has_responses(conn: &impl ConnectionTrait, org_id: Uuid, course_id: Uuid) -> Result<bool, DbErr> {
+    Ok(survey_response::Entity::find()
+        .filter(survey_response::Column::OrgId.eq(org_id))
+        .filter(survey_response::Column::CourseId.eq(course_id))
+        .one(conn)
+        .await?
+        .is_some())
+}
+
+/// Set a course's questions: the first time without a version, after that with the version
+/// read. Once anyone has answered, the questions stay as they are (answers refer to them by
+/// number).
+pub async fn put(
+    conn: &impl ConnectionTrait,
+    actor: &Actor,
+    course_id: Uuid,
+    questions: &[Question],
+    expected_version: Option<i32>,
+) -> Result<course_survey::Model, RepoError> {
+    let before = get(conn, actor.org_id, course_id).await?.map(|(m, _)| m);
+    let text = serde_json::to_string(questions).expect("questions serialise");
+    let at = now();
+    let after = match (&before, expected_version) {
+        (None, _) => {
+            let m = course_survey::Model {
+                id: Uuid::now_v7(),
+                org_id: actor.org_id,
+                course_id,
+                questions: text,
+                version: 1,
+                created_at: at,
+                updated_at: at,
+            };
+            course_survey::ActiveModel::from(m.clone()).insert(conn).await.map_err(|e| {
+                RepoError::from_write(e, "the survey was set meanwhile; read it and try again")
+            })?;
+            m
+        }
+        // Changing stored questions needs the version the caller read.
+        (Some(b), None) => return Err(RepoError::Stale { current: b.version }),
+        (Some(b), Some(v)) if b.version != v => return Err(RepoError::Stale { current: b.version }),
+        (Some(b), Some(_)) => {
+            if b.questions == text {
+                return Ok(b.clone());
+            }
+            if has_responses(conn, actor.org_id, course_id).await? {
+                return Err(RepoError::Conflict(
+                    "trainees have answered this survey; its questions can no longer change".into(),
+                ));
+            }
+            let m =
+                course_survey::Model { questions: text, version: b.version + 1, updated_at: at, ..b.clone() };
+            update_versioned::<course_survey::Entity>(
+                conn,
+                course_survey::ActiveModel::from(m.clone()).reset_all(),
+                (course_survey::Column::Id, b.id),
+                (course_survey::Column::Version, b.version),
+                "",
+            )
+            .await?;
+            m
+        }
+    };
+    audit::record(
+        conn,
+        actor,
+        Change::new("survey.put", "course", Some(course_id), before.as_ref(), Some(&after)),
+    )
+    .await?;
+    Ok(after)
+}
+
+/// Store a trainee's answers; a second response is a conflict.
+pub async fn respond(
+    conn: &impl ConnectionTrait,
+    org_id: Uuid,
+    nomination: &nomination::Model,
+    answers: &[Answer],
+) -> Result<(), RepoError> {
+    let m = survey_response::Model {
+        id: Uuid::now_v7(),
+        org_id,
+        course_id: nomination.course_id,
+        nomination_id: nomination.id,
+        answers: serde_json::to_string(answers).expect("answers serialise"),
+        created_at: now(),
+    };
+    survey_response::ActiveModel::from(m)
+        .insert(conn)
+        .await
+        .map_err(|e| RepoError::from_write(e, ANSWERED))?;
+    Ok(())
+}
+
+/// Whether this nomination has answered.
+pub async fn answered(conn: &impl ConnectionTrait, org_id: Uuid, nomination_id: Uuid) -> Result<bool, DbErr> {
+    Ok(survey_response::Entity::find()
+        .filter(survey_response::Column::OrgId.eq(org_id))
+        .filter(survey_response::Column::NominationId.eq(nomination_id))
+        .one(conn)
+        .await?
+        .is_some())
+}
+
+/// Every response's answers, oldest first, without who gave them.
+pub async fn answers(
+    conn: &impl ConnectionTrait,
+    org_id: Uuid,
+    course_id: Uuid,
+) -> Result<Vec<Vec<Answer>>, DbErr> {
+    let mut rows = survey_response::Entity::find()
+        .filter(survey_response::Column::OrgId.eq(org_id))
+        .filter(survey_response::Column::CourseId.eq(course_id))
+        .all(conn)
+        .await?;
+    rows.sort_by_key(|r| r.id);
+    rows.iter().map(|r| parse("answers", &r.answers)).collect()
+}
+
+/// The caller's nomination on a course, if they hold (or held, having completed) a place.
+pub async fn trainee_nomination(
+    conn: &impl ConnectionTrait,
+    org_id: Uuid,
+    course_id: Uuid,
+    employee_id: Uuid,
+) -> Result<Option<nomination::Model>, DbErr> {
+    use kenshu_domain::selection::NominationState;
+    Ok(nomination::Entity::find()
+        .filter(nomination::Column::OrgId.eq(org_id))
+        .filter(nomination::Column::CourseId.eq(course_id))
+        .filter(nomination::Column::EmployeeId.eq(employee_id))
+        .all(conn)
+        .await?
+        .into_iter()
+        .find(|n| NominationState::parse(&n.state).is_some_and(NominationState::holds_place)))
+}
+
+/// How many trainees attended the course (and so may answer).
+pub async fn attendees(conn: &impl ConnectionTrait, org_id: Uuid, course_id: Uuid) -> Result<u32, DbErr> {
+    let rows = nomination::Entity::find()
+        .filter(nomination::Column::OrgId.eq(org_id))
+        .filter(nomination::Column::CourseId.eq(course_id))
+        .all(conn)
+        .await?;
+    Ok(super::report::attended_of(conn, org_id, &rows).await?.len() as u32)
+}
