@@ -553,3 +553,28 @@ async fn trainees_check_in_with_the_current_code_during_the_session_and_late_aft
     assert_eq!((closed["open"].as_bool(), closed["code"].is_null()), (Some(false), true));
     assert_problem(app.get(opened["qr_url"].as_str().unwrap(), &hr).await, 409, "conflict").await;
 }
+
+#[tokio::test]
+async fn a_course_completes_on_its_own_share_of_sessions() {
+    let app = spawn().await;
+    let days = [NaiveDate::from_ymd_opt(2023, 7, 12).unwrap(), NaiveDate::from_ymd_opt(2023, 7, 19).unwrap()];
+    let bad = json!({"fiscal_year": 2023, "category": "thematic", "number": 9, "title": "x", "delivery": "classroom",
+        "completion": {"kind": "min_share", "percent": 0}});
+    let p = assert_problem(app.post_json("/api/v1/courses", &app.hr(), &bad).await, 422, "validation").await;
+    assert_eq!(p["errors"][0]["field"], "completion");
+    let rule = json!({"completion": {"kind": "min_share", "percent": 50}});
+    let (course, sessions, nid) = selected_trainee_on(&app, 2023, 1, &days, rule).await;
+    recommend(&app, &course, people::SAME_SECTION, "select").await;
+    let first = json!([{"employee_no": people::EMPLOYEE, "status": "present"}, {"employee_no": people::SAME_SECTION, "status": "absent"}]);
+    let done = ok(put_sheet(&app, &course, &sessions[0], first).await, 200).await;
+    assert_eq!(done["result"]["completed"], json!([]), "decided once every session is recorded");
+    let second = json!([{"employee_no": people::EMPLOYEE, "status": "absent"}, {"employee_no": people::SAME_SECTION, "status": "absent"}]);
+    let done = ok(put_sheet(&app, &course, &sessions[1], second).await, 200).await;
+    assert_eq!(done["result"]["completed"], json!([nid]), "one of two sessions is half");
+    let course_json = app.get_json(&format!("/api/v1/courses/{course}"), &app.hr()).await;
+    assert_eq!(course_json["completion"], json!({"kind": "min_share", "percent": 50}));
+    // The catalogue file carries the rule.
+    let res = app.get("/api/v1/plans/2023/export", &app.hr()).await;
+    let text = res.text().await.unwrap();
+    assert!(text.contains("修了要件") && text.contains("50%以上出席"), "{text}");
+}

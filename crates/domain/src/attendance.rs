@@ -144,15 +144,48 @@ pub enum Completion {
     NotCompleted,
 }
 
+/// 修了要件: what attendance completes a course.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, serde::Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
+pub enum CompletionRule {
+    /// 全回出席: every session that counts attended (the default).
+    #[default]
+    AllSessions,
+    /// At least `percent` of the sessions that count attended (８割以上出席: 80), rounded up.
+    MinShare { percent: u8 },
+}
+
+impl CompletionRule {
+    pub fn validate(self) -> Result<Self, String> {
+        match self {
+            CompletionRule::MinShare { percent } if percent == 0 || percent > 100 => {
+                Err("percent must be 1 to 100".into())
+            }
+            r => Ok(r),
+        }
+    }
+
+    /// How many of `sessions` must be attended.
+    pub fn required(self, sessions: usize) -> usize {
+        match self {
+            CompletionRule::AllSessions => sessions,
+            CompletionRule::MinShare { percent } => (sessions * usize::from(percent)).div_ceil(100),
+        }
+    }
+}
+
 /// Completion from the records of the sessions that count for a trainee, in any order (`None`:
-/// not recorded yet). A course completes when every one was attended (present, late or left
-/// early); any absence, excused or not, means not completed.
-pub fn completion(records: &[Option<AttendanceStatus>]) -> Completion {
+/// not recorded yet), under the course's rule. It is decided once every one is recorded: a
+/// course completes when enough were attended (present, late or left early; by default all of
+/// them). Absences count against it whether excused or not.
+pub fn completion(records: &[Option<AttendanceStatus>], rule: CompletionRule) -> Completion {
     if records.is_empty() || records.iter().any(Option::is_none) {
         return Completion::Pending;
     }
     let statuses: Vec<AttendanceStatus> = records.iter().flatten().copied().collect();
-    if statuses.iter().all(|s| s.attended()) {
+    let attended = statuses.iter().filter(|s| s.attended()).count();
+    if attended >= rule.required(statuses.len()).max(1) {
         Completion::Completed { fully: statuses.iter().all(|s| *s == AttendanceStatus::Present) }
     } else {
         Completion::NotCompleted
@@ -225,10 +258,41 @@ mod tests {
 
     #[test]
     fn completion_follows_from_every_session_that_counts() {
-        assert_eq!(completion(&[]), Completion::Pending);
-        assert_eq!(completion(&[Some(S::Present), None]), Completion::Pending);
-        assert_eq!(completion(&[Some(S::Present), Some(S::Present)]), Completion::Completed { fully: true });
-        assert_eq!(completion(&[Some(S::Late), Some(S::LeftEarly)]), Completion::Completed { fully: false });
-        assert_eq!(completion(&[Some(S::Present), Some(S::Absent)]), Completion::NotCompleted);
+        let all = CompletionRule::AllSessions;
+        assert_eq!(completion(&[], all), Completion::Pending);
+        assert_eq!(completion(&[Some(S::Present), None], all), Completion::Pending);
+        assert_eq!(
+            completion(&[Some(S::Present), Some(S::Present)], all),
+            Completion::Completed { fully: true }
+        );
+        assert_eq!(
+            completion(&[Some(S::Late), Some(S::LeftEarly)], all),
+            Completion::Completed { fully: false }
+        );
+        assert_eq!(completion(&[Some(S::Present), Some(S::Absent)], all), Completion::NotCompleted);
+    }
+
+    #[test]
+    fn a_course_may_complete_on_a_share_of_its_sessions_rounded_up() {
+        let eighty = CompletionRule::MinShare { percent: 80 };
+        assert_eq!(eighty.required(10), 8);
+        assert_eq!(eighty.required(4), 4, "3.2 rounds up");
+        assert_eq!(eighty.required(5), 4);
+        assert_eq!(CompletionRule::MinShare { percent: 50 }.required(1), 1);
+        let mut five = vec![Some(S::Present); 5];
+        five[2] = Some(S::Absent);
+        assert_eq!(completion(&five, eighty), Completion::Completed { fully: false });
+        five[3] = Some(S::Absent);
+        assert_eq!(completion(&five, eighty), Completion::NotCompleted);
+        five[4] = None;
+        assert_eq!(completion(&five, eighty), Completion::Pending, "decided once every session is recorded");
+        assert_eq!(
+            completion(&[Some(S::Absent)], CompletionRule::MinShare { percent: 1 }),
+            Completion::NotCompleted,
+            "at least one session attended"
+        );
+        assert!(CompletionRule::MinShare { percent: 0 }.validate().is_err());
+        assert!(CompletionRule::MinShare { percent: 101 }.validate().is_err());
+        assert_eq!(CompletionRule::default(), CompletionRule::AllSessions);
     }
 }

@@ -3,6 +3,7 @@
 use chrono::{DateTime, Months, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
+use crate::attendance::CompletionRule;
 use crate::audience::{validate_rules, AudienceRule};
 use crate::calendar::FiscalYear;
 use crate::org::GradeLadder;
@@ -350,6 +351,7 @@ pub struct CourseFields {
     pub institution: Option<String>,
     pub headcount: Option<u32>,
     pub report: Option<ReportRule>,
+    pub completion: Option<CompletionRule>,
     pub application_window: Option<ApplicationWindow>,
     pub notes: Option<String>,
     pub pillar: Option<String>,
@@ -372,6 +374,8 @@ pub struct CourseData {
     pub institution: Option<String>,
     pub headcount: Option<u32>,
     pub report: ReportRule,
+    /// 修了要件
+    pub completion: CompletionRule,
     pub application_window: Option<ApplicationWindow>,
     pub notes: Option<String>,
     pub pillar: Pillar,
@@ -445,6 +449,12 @@ impl CourseData {
                 None
             }
         };
+        let completion = f
+            .completion
+            .unwrap_or_default()
+            .validate()
+            .map_err(|e| errors.push(FieldError::new("completion", e)))
+            .unwrap_or_default();
         let application_window = f.application_window.and_then(|w| {
             w.validate(fy).map_err(|e| errors.push(FieldError::new("application_window", e))).ok()
         });
@@ -489,6 +499,7 @@ impl CourseData {
                     institution,
                     headcount: f.headcount,
                     report,
+                    completion,
                     application_window,
                     notes,
                     pillar,

@@ -6,6 +6,7 @@ use std::collections::HashMap;
 
 use serde::{Deserialize, Serialize};
 
+use crate::attendance::CompletionRule;
 use crate::audience::{format_rules, parse_rules, AudienceRule};
 use crate::calendar::{parse_date, FiscalYear};
 use crate::catalogue::{
@@ -78,6 +79,9 @@ pub struct CourseEntry {
     pub headcount: Option<u32>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub report: Option<ReportRule>,
+    /// 修了要件: absent means every session.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub completion: Option<CompletionRule>,
     /// 申込期間, for courses open for application.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub application_window: Option<ApplicationWindow>,
@@ -161,6 +165,7 @@ impl CourseEntry {
                 institution: self.institution,
                 headcount: self.headcount,
                 report: self.report,
+                completion: self.completion,
                 application_window: self.application_window,
                 notes: self.notes,
                 pillar: self.pillar.map(|p| p.as_str().into()),
@@ -184,6 +189,7 @@ impl CourseEntry {
             institution: c.institution.clone(),
             headcount: c.headcount,
             report: Some(c.report),
+            completion: (c.completion != CompletionRule::AllSessions).then_some(c.completion),
             application_window: c.application_window,
             notes: c.notes.clone(),
             pillar: Some(c.pillar),
@@ -267,6 +273,7 @@ enum Column {
     Institution,
     Headcount,
     Report,
+    Completion,
     ApplicationOpens,
     ApplicationCloses,
     Notes,
@@ -289,6 +296,7 @@ const COLUMNS: &[(Column, &[&str])] = &[
     (Column::Institution, &["研修機関", "institution"]),
     (Column::Headcount, &["人数", "headcount"]),
     (Column::Report, &["報告書", "report"]),
+    (Column::Completion, &["修了要件", "completion"]),
     (Column::ApplicationOpens, &["申込開始", "application_opens", "申込開始日"]),
     (Column::ApplicationCloses, &["申込締切", "application_closes", "申込締切日", "申込期限"]),
     (Column::Notes, &["備考", "notes"]),
@@ -345,6 +353,35 @@ fn parse_report(value: &str) -> Result<Option<ReportRule>, String> {
         return Ok(Some(ReportRule::MonthsAfterEnd { months: number(m)? }));
     }
     Err(bad())
+}
+
+/// 修了要件: 全回 (every session) or a share (80%, ８割, 80%以上出席); empty means every session.
+fn parse_completion(value: &str) -> Result<Option<CompletionRule>, String> {
+    let s = normalize(value).to_lowercase();
+    let s = s.trim_end_matches("出席").trim_end_matches("以上").trim();
+    if s.is_empty() {
+        return Ok(None);
+    }
+    if matches!(s, "全回" | "全て" | "すべて" | "all" | "all_sessions") {
+        return Ok(Some(CompletionRule::AllSessions));
+    }
+    let bad = || format!("'{s}' is not a completion rule (write 全回出席, 80% or 8割)");
+    let number = |t: &str| t.trim().parse::<u8>().map_err(|_| bad());
+    let percent = if let Some(p) = s.strip_suffix('%') {
+        number(p)?
+    } else if let Some(w) = s.strip_suffix('割') {
+        number(w)?.checked_mul(10).ok_or_else(bad)?
+    } else {
+        return Err(bad());
+    };
+    Ok(Some(CompletionRule::MinShare { percent }))
+}
+
+fn format_completion(r: CompletionRule) -> String {
+    match r {
+        CompletionRule::AllSessions => String::new(),
+        CompletionRule::MinShare { percent } => format!("{percent}%以上出席"),
+    }
 }
 
 fn format_report(r: ReportRule) -> String {
@@ -441,6 +478,10 @@ pub fn read_csv(bytes: &[u8], encoding: Encoding) -> Result<CsvRows, FileError> 
                     Ok(r) => fields.report = r,
                     Err(e) => bad(header, e),
                 },
+                Column::Completion => match parse_completion(value) {
+                    Ok(r) => fields.completion = r,
+                    Err(e) => bad(header, e),
+                },
                 Column::ApplicationOpens | Column::ApplicationCloses if !value.trim().is_empty() => {
                     match parse_date(value) {
                         Ok(d) if *column == Column::ApplicationOpens => opens = Some((d, header)),
@@ -506,6 +547,7 @@ pub fn write_csv(courses: &[CourseEntry]) -> String {
             text(&c.institution),
             c.headcount.map(|h| h.to_string()).unwrap_or_default(),
             c.report.map(format_report).unwrap_or_default(),
+            c.completion.map(format_completion).unwrap_or_default(),
             c.application_window.map(|w| w.opens.to_string()).unwrap_or_default(),
             c.application_window.map(|w| w.closes.to_string()).unwrap_or_default(),
             text(&c.notes),
@@ -545,6 +587,7 @@ mod tests {
             institution: None,
             headcount: None,
             report: Some(ReportRule::default()),
+            completion: Some(CompletionRule::MinShare { percent: 80 }),
             application_window: Some(ApplicationWindow {
                 opens: chrono::NaiveDate::from_ymd_opt(2023, 5, 1).unwrap(),
                 closes: chrono::NaiveDate::from_ymd_opt(2023, 5, 31).unwrap(),
@@ -632,6 +675,15 @@ mod tests {
         );
         assert_eq!(CourseKey::parse("hierarchical-1").unwrap().label(), "階層別-1");
         assert!(CourseKey::parse("階層別").is_err());
+        assert_eq!(parse_completion("８割以上出席").unwrap(), Some(CompletionRule::MinShare { percent: 80 }));
+        assert_eq!(parse_completion("75%").unwrap(), Some(CompletionRule::MinShare { percent: 75 }));
+        assert_eq!(parse_completion("全回出席").unwrap(), Some(CompletionRule::AllSessions));
+        assert_eq!(parse_completion(" ").unwrap(), None);
+        assert!(parse_completion("ほぼ").is_err() && parse_completion("30割").is_err());
+        assert_eq!(
+            parse_completion(&format_completion(CompletionRule::MinShare { percent: 80 })).unwrap(),
+            Some(CompletionRule::MinShare { percent: 80 })
+        );
         assert_eq!(parse_report("１週間以内").unwrap(), Some(ReportRule::DaysAfterEnd { days: 7 }));
         assert!(parse_report("いつか").is_err());
         assert_eq!(parse_report("7日以内").unwrap(), Some(ReportRule::DaysAfterEnd { days: 7 }));

@@ -6,6 +6,7 @@
 use actix_web::http::{header, StatusCode};
 use actix_web::{web, HttpRequest, HttpResponse};
 use chrono::{DateTime, FixedOffset, Utc};
+use kenshu_domain::attendance::CompletionRule;
 use kenshu_domain::audience::{routes, AudienceRule, Route};
 use kenshu_domain::auth::{authorize, Action, Principal};
 use kenshu_domain::calendar::{jst, FiscalYear};
@@ -382,6 +383,8 @@ pub struct CourseDto {
     pub headcount: Option<u32>,
     /// When the post-training report (研修報告書) is due.
     pub report: ReportRule,
+    /// 修了要件: what attendance completes the course.
+    pub completion: CompletionRule,
     /// 申込期間; null when applications are taken while the course is published.
     pub application_window: Option<ApplicationWindow>,
     /// 備考
@@ -419,6 +422,7 @@ impl CourseDto {
             institution: m.institution.clone(),
             headcount: m.headcount.map(|h| h as u32),
             report: r.report,
+            completion: r.completion,
             application_window: r.application_window(),
             notes: m.notes.clone(),
             pillar: Pillar::parse(&m.pillar).unwrap_or(Pillar::OffJt),
@@ -476,6 +480,9 @@ pub struct CourseInput {
     pub headcount: Option<u32>,
     /// Defaults to 7 days after the course's last day.
     pub report: Option<ReportRule>,
+    /// Defaults to every session; `{"kind": "min_share", "percent": 80}` completes on 80 % of
+    /// the sessions that count (rounded up).
+    pub completion: Option<CompletionRule>,
     /// 申込期間 for application (公募制) rules; without one, applications are taken while the
     /// course is published. Closes by the end of the fiscal year; may open in the year before.
     pub application_window: Option<ApplicationWindow>,
@@ -507,6 +514,7 @@ impl CourseInput {
             institution: self.institution,
             headcount: self.headcount,
             report: self.report,
+            completion: self.completion,
             application_window: self.application_window,
             notes: self.notes,
             pillar: self.pillar.map(|p| p.as_str().into()),

@@ -32,6 +32,8 @@ pub struct Model {
     pub headcount: Option<i32>,
     /// JSON report rule.
     pub report: String,
+    /// JSON completion rule (修了要件).
+    pub completion: String,
     /// 申込開始 and 申込締切; both or neither.
     pub application_opens: Option<Date>,
     pub application_closes: Option<Date>,

@@ -280,6 +280,7 @@ async fn settle_completion(
     outcome: &mut RecordOutcome,
 ) -> Result<(), RepoError> {
     let sessions = list_sessions(conn, actor.org_id, course_id).await?;
+    let rule = super::catalogue::get_course(conn, actor.org_id, course_id).await?.completion;
     let mut records: HashMap<(Uuid, Uuid), AttendanceStatus> = HashMap::new();
     // Read the nominations again: their states may have moved since the caller read them.
     let mut current = Vec::with_capacity(trainees.len());
@@ -313,7 +314,7 @@ async fn settle_completion(
             .map(|s| records.get(&(current.id, s.id)).copied())
             .collect();
         let state = NominationState::parse(&current.state);
-        match (completion(&counted), state) {
+        match (completion(&counted, rule), state) {
             (Completion::Completed { .. }, Some(NominationState::Selected | NominationState::Notified)) => {
                 save(conn, actor, "complete", &current, NominationState::Completed).await?;
                 outcome.completed.push(current.id);

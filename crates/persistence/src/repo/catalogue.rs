@@ -1,6 +1,7 @@
 //! The training catalogue: plans per fiscal year, their courses and sessions. Session changes
 //! are audited under their course, so a course's history shows them.
 
+use kenshu_domain::attendance::CompletionRule;
 use kenshu_domain::audience::{routes, AudienceRule};
 use kenshu_domain::calendar::FiscalYear;
 use kenshu_domain::catalogue::{
@@ -241,6 +242,7 @@ pub struct CourseRecord {
     pub rules: Vec<AudienceRule>,
     pub timing: Timing,
     pub report: ReportRule,
+    pub completion: CompletionRule,
     pub aims: Vec<Aim>,
 }
 
@@ -250,6 +252,7 @@ impl CourseRecord {
             rules: parse("rules", &model.rules)?,
             timing: parse("timing", &model.timing)?,
             report: parse("report", &model.report)?,
+            completion: parse("completion", &model.completion)?,
             aims: parse("aims", &model.aims)?,
             model,
         })
@@ -308,6 +311,7 @@ fn course_model(
         institution: data.institution.clone(),
         headcount: data.headcount.map(|h| h as i32),
         report: json(&data.report),
+        completion: json(&data.completion),
         application_opens: data.application_window.map(|w| w.opens),
         application_closes: data.application_window.map(|w| w.closes),
         notes: data.notes.clone(),
@@ -343,6 +347,7 @@ fn blank_course() -> course::Model {
         institution: None,
         headcount: None,
         report: String::new(),
+        completion: String::new(),
         application_opens: None,
         application_closes: None,
         notes: None,
@@ -794,6 +799,7 @@ pub async fn export_catalogue(
                 institution: m.institution.clone(),
                 headcount: m.headcount.map(|h| h as u32),
                 report: Some(c.report),
+                completion: (c.completion != CompletionRule::AllSessions).then_some(c.completion),
                 application_window: c.application_window(),
                 notes: m.notes.clone(),
                 pillar: kenshu_domain::catalogue::Pillar::parse(&m.pillar),
