@@ -271,45 +271,74 @@ pub async fn owed(
     org_id: Uuid,
     scope: &ReportScope,
 ) -> Result<Vec<ReportLine>, DbErr> {
-    let mut q = course::Entity::find().filter(course::Column::OrgId.eq(org_id));
-    if let Some(fy) = scope.fiscal_year {
-        q = q.filter(course::Column::FiscalYear.eq(fy));
-    }
-    if let Some(id) = scope.course_id {
-        q = q.filter(course::Column::Id.eq(id));
-    }
-    let mut courses: HashMap<Uuid, (i32, CourseRef, ReportRule)> = HashMap::new();
-    for c in q.all(conn).await? {
-        let rank = c.category_rank;
-        let record = CourseRecord::from_model(c)?;
-        if !record.report.required() {
-            continue;
-        }
-        let c = record.model;
-        let r = CourseRef {
-            id: c.id,
-            fiscal_year: c.fiscal_year,
-            category: c.category,
-            number: c.number,
-            title: c.title,
-        };
-        courses.insert(c.id, (rank, r, record.report));
-    }
-    let course_ids: Vec<Uuid> = courses.keys().copied().collect();
-    let wanted: Option<HashSet<Uuid>> = scope.employees.as_ref().map(|e| e.iter().copied().collect());
+    // A few trainees (one, a section, a department): their nominations first, then the courses.
+    // The whole organisation: the courses that require a report first.
     let mut nominations = Vec::new();
-    for chunk in course_ids.chunks(500) {
-        for n in nomination::Entity::find()
-            .filter(nomination::Column::OrgId.eq(org_id))
-            .filter(nomination::Column::CourseId.is_in(chunk.iter().copied()))
-            .all(conn)
-            .await?
-        {
-            if wanted.as_ref().is_none_or(|w| w.contains(&n.employee_id)) {
-                nominations.push(n);
+    let course_ids: Vec<Uuid> = match &scope.employees {
+        Some(staff) => {
+            for chunk in staff.chunks(500) {
+                nominations.extend(
+                    nomination::Entity::find()
+                        .filter(nomination::Column::OrgId.eq(org_id))
+                        .filter(nomination::Column::EmployeeId.is_in(chunk.iter().copied()))
+                        .all(conn)
+                        .await?,
+                );
             }
+            nominations.iter().map(|n| n.course_id).collect::<BTreeSet<_>>().into_iter().collect()
+        }
+        None => {
+            let mut q = course::Entity::find().filter(course::Column::OrgId.eq(org_id));
+            if let Some(fy) = scope.fiscal_year {
+                q = q.filter(course::Column::FiscalYear.eq(fy));
+            }
+            if let Some(id) = scope.course_id {
+                q = q.filter(course::Column::Id.eq(id));
+            }
+            q.all(conn).await?.into_iter().map(|c| c.id).collect()
+        }
+    };
+    let mut courses: HashMap<Uuid, (i32, CourseRef, ReportRule)> = HashMap::new();
+    for chunk in course_ids.chunks(500) {
+        let mut q = course::Entity::find()
+            .filter(course::Column::OrgId.eq(org_id))
+            .filter(course::Column::Id.is_in(chunk.iter().copied()));
+        if let Some(fy) = scope.fiscal_year {
+            q = q.filter(course::Column::FiscalYear.eq(fy));
+        }
+        if let Some(id) = scope.course_id {
+            q = q.filter(course::Column::Id.eq(id));
+        }
+        for c in q.all(conn).await? {
+            let rank = c.category_rank;
+            let record = CourseRecord::from_model(c)?;
+            if !record.report.required() {
+                continue;
+            }
+            let c = record.model;
+            let r = CourseRef {
+                id: c.id,
+                fiscal_year: c.fiscal_year,
+                category: c.category,
+                number: c.number,
+                title: c.title,
+            };
+            courses.insert(c.id, (rank, r, record.report));
         }
     }
+    if scope.employees.is_none() {
+        let ids: Vec<Uuid> = courses.keys().copied().collect();
+        for chunk in ids.chunks(500) {
+            nominations.extend(
+                nomination::Entity::find()
+                    .filter(nomination::Column::OrgId.eq(org_id))
+                    .filter(nomination::Column::CourseId.is_in(chunk.iter().copied()))
+                    .all(conn)
+                    .await?,
+            );
+        }
+    }
+    nominations.retain(|n| courses.contains_key(&n.course_id));
     let attended = attended_of(conn, org_id, &nominations).await?;
     nominations.retain(|n| attended.contains(&n.id));
     let ids: Vec<Uuid> = nominations.iter().map(|n| n.id).collect();
