@@ -116,6 +116,7 @@ const MATRIX: &[(&str, &str, [u16; 7])] = &[
     ("GET", "/api/v1/departments/{id}/reports", [401, 403, 403, 403, 200, 403, 200]),
     ("GET", "/api/v1/plans/{fiscal_year}/results", [401, 403, 403, 403, 200, 403, 200]),
     ("GET", "/api/v1/courses/{id}/survey", [401, 404, 404, 404, 404, 403, 404]),
+    ("POST", "/api/v1/courses/{id}/survey", [401, 403, 403, 403, 201, 403, 403]),
     ("PUT", "/api/v1/courses/{id}/survey", [401, 403, 403, 403, 200, 403, 403]),
     // After the row above, the course has a survey.
     ("POST", "/api/v1/courses/{id}/survey/responses", [401, 403, 403, 403, 403, 403, 403]),
@@ -309,9 +310,12 @@ async fn call(app: &TestApp, method: &str, path: &str, token: Option<&str>, t: &
             .request(method.clone(), &format!("{concrete}?dry_run=true"), token)
             .header("Content-Type", "text/csv")
             .body(format!("職員番号,出欠\n{},〇\n", people::OTHER_DEPARTMENT)),
-        ("PUT", "/api/v1/courses/{id}/survey") => {
+        ("POST", "/api/v1/courses/{id}/survey") => {
             rb.json(&json!({"questions": [{"text": unique("満足度"), "kind": "rating"}]}))
         }
+        ("PUT", "/api/v1/courses/{id}/survey") => rb
+            .header("If-Match", etag(app, &concrete).await)
+            .json(&json!({"questions": [{"text": unique("満足度"), "kind": "rating"}]})),
         ("POST", "/api/v1/courses/{id}/survey/responses") => rb.json(&json!({"answers": [{"question": 1, "rating": 5}]})),
         ("POST", "/api/v1/me/check-ins") => {
             rb.json(&json!({"session_id": t.course["sessions"][0]["id"], "code": "123456"}))

@@ -360,7 +360,7 @@ async fn attendees_answer_the_survey_once_and_hr_reads_the_aggregate_without_nam
     assert_problem(answer(me.clone(), one.clone()).await, 404, "not-found").await;
     // HR sets the questions; bad ones are named and nothing is stored.
     let bad = json!({"questions": [{"text": "", "kind": "rating"}, {"text": "役立つか", "kind": "choice", "options": ["はい"]}]});
-    let p = assert_problem(app.put_json(&path, &hr, None, &bad).await, 422, "validation").await;
+    let p = assert_problem(app.post_json(&path, &hr, &bad).await, 422, "validation").await;
     assert_eq!(p["errors"].as_array().unwrap().len(), 2, "{p}");
     assert_problem(app.get(&path, &me).await, 404, "not-found").await;
     let questions = json!({"questions": [
@@ -368,8 +368,9 @@ async fn attendees_answer_the_survey_once_and_hr_reads_the_aggregate_without_nam
         {"text": "業務に役立ちますか", "kind": "choice", "options": ["役立つ", "どちらでもない", "役立たない"]},
         {"text": "ご意見・ご感想", "kind": "text"}
     ]});
-    assert_problem(app.put_json(&path, &me, None, &questions).await, 403, "forbidden").await;
-    let set = ok(app.put_json(&path, &hr, None, &questions).await, 200).await;
+    assert_problem(app.post_json(&path, &me, &questions).await, 403, "forbidden").await;
+    let set = ok(app.post_json(&path, &hr, &questions).await, 201).await;
+    assert_problem(app.post_json(&path, &hr, &questions).await, 409, "conflict").await;
     assert_eq!(set["questions"][1]["options"][2], "役立たない");
     // A change needs the version read.
     assert_problem(app.put_json(&path, &hr, None, &questions).await, 428, "precondition-required").await;

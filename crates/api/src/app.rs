@@ -234,9 +234,10 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                 .route(web::get().to(results::year_results)),
         )
         .service(
-            resource("/api/v1/courses/{id}/survey", "GET, PUT")
+            resource("/api/v1/courses/{id}/survey", "GET, POST, PUT")
                 .route(web::get().to(survey::get_survey))
-                .route(web::put().to(survey::put_survey)),
+                .route(web::post().to(survey::create_survey))
+                .route(web::put().to(survey::update_survey)),
         )
         .service(
             resource("/api/v1/courses/{id}/survey/responses", "POST")

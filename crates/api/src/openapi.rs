@@ -44,7 +44,7 @@ use crate::routes::{
         check_in::open_check_in, check_in::get_check_in, check_in::close_check_in, check_in::check_in_qr, check_in::check_in,
         report::create_report, report::get_report, report::update_report, report::report_event, report::record_sharing,
         report::list_reports, report::section_reports, report::department_reports, report::my_reports,
-        results::year_results, survey::get_survey, survey::put_survey, survey::answer_survey, survey::survey_results,
+        results::year_results, survey::get_survey, survey::create_survey, survey::update_survey, survey::answer_survey, survey::survey_results,
         audit::list,
     ),
     components(schemas(Problem, FieldErrorDto, RowErrorDto, employees::EmployeeSortParam, import::EncodingParam)),

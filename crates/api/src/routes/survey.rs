@@ -1,7 +1,7 @@
 //! 受講後アンケート: HR sets a course's questions; trainees who attended answer once each; HR and
 //! auditors read the aggregate, which never names who answered.
 
-use actix_web::http::StatusCode;
+use actix_web::http::{header, StatusCode};
 use actix_web::{web, HttpRequest, HttpResponse};
 use kenshu_domain::auth::{authorize, Action};
 use kenshu_domain::survey::{
@@ -59,19 +59,51 @@ pub async fn get_survey(
     ))
 }
 
-/// Set a course's survey questions (HR): ratings (1–5), choices and free text, each optionally
-/// required. The first time needs no `If-Match`; a change does. Once anyone has answered, the
-/// questions cannot change (409).
-#[utoipa::path(put, operation_id = "put_survey", path = "/api/v1/courses/{id}/survey", tag = "reports",
-    request_body = SurveyInput,
-    params(("id" = Uuid, Path), ("If-Match" = Option<String>, Header, description = "ETag of the survey read, to change one")),
-    responses((status = 200, body = SurveyDto, headers(("ETag" = String))),
+/// Give a course its survey (HR): ratings (1–5), choices and free text, each optionally
+/// required. A course has one survey; change it with `PUT`.
+#[utoipa::path(post, operation_id = "create_survey", path = "/api/v1/courses/{id}/survey", tag = "reports",
+    request_body = SurveyInput, params(("id" = Uuid, Path)),
+    responses((status = 201, body = SurveyDto, headers(("ETag" = String), ("Location" = String))),
         (status = 404, description = "No such course in your organisation", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The course has a survey already", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid questions", body = Problem, content_type = "application/problem+json")))]
+pub async fn create_survey(
+    state: web::Data<AppState>,
+    auth: Auth,
+    id: web::Path<Uuid>,
+    body: web::Json<SurveyInput>,
+) -> ApiResult<HttpResponse> {
+    authorize(&auth.principal, Action::WriteCatalogue)?;
+    let org_id = auth.principal.org_id;
+    catalogue::get_course(state.db.conn(), org_id, *id).await?;
+    let questions = validate_questions(body.into_inner().questions).map_err(ApiError::Validation)?;
+    let txn = state.db.begin_write().await?;
+    let m = repo::create(&*txn, &auth.actor(), *id, &questions).await?;
+    txn.commit().await?;
+    let mut res = json_with_etag(
+        StatusCode::CREATED,
+        m.version,
+        &SurveyDto { course_id: m.course_id, questions, version: m.version },
+    );
+    res.headers_mut().insert(
+        header::LOCATION,
+        header::HeaderValue::from_str(&format!("/api/v1/courses/{}/survey", m.course_id)).expect("ASCII"),
+    );
+    Ok(res)
+}
+
+/// Change a course's survey questions (HR; `If-Match`). Once anyone has answered, the questions
+/// cannot change (409).
+#[utoipa::path(put, operation_id = "update_survey", path = "/api/v1/courses/{id}/survey", tag = "reports",
+    request_body = SurveyInput,
+    params(("id" = Uuid, Path), ("If-Match" = String, Header, description = "ETag of the survey read")),
+    responses((status = 200, body = SurveyDto, headers(("ETag" = String))),
+        (status = 404, description = "No such course, or it has no survey", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "Trainees have answered; the questions stay", body = Problem, content_type = "application/problem+json"),
         (status = 412, description = "Changed since read", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid questions", body = Problem, content_type = "application/problem+json"),
-        (status = 428, description = "If-Match missing to change a survey", body = Problem, content_type = "application/problem+json")))]
-pub async fn put_survey(
+        (status = 428, description = "If-Match missing", body = Problem, content_type = "application/problem+json")))]
+pub async fn update_survey(
     state: web::Data<AppState>,
     auth: Auth,
     req: HttpRequest,
@@ -81,13 +113,11 @@ pub async fn put_survey(
     authorize(&auth.principal, Action::WriteCatalogue)?;
     let org_id = auth.principal.org_id;
     catalogue::get_course(state.db.conn(), org_id, *id).await?;
+    let (before, _) = repo::get(state.db.conn(), org_id, *id).await?.ok_or(ApiError::NotFound)?;
     let questions = validate_questions(body.into_inner().questions).map_err(ApiError::Validation)?;
-    let version = match repo::get(state.db.conn(), org_id, *id).await? {
-        Some(_) => Some(if_match(&req)?),
-        None => None,
-    };
+    let version = if_match(&req)?;
     let txn = state.db.begin_write().await?;
-    let m = repo::put(&*txn, &auth.actor(), *id, &questions, version).await?;
+    let m = repo::update(&*txn, &auth.actor(), &before, version, &questions).await?;
     txn.commit().await?;
     Ok(json_with_etag(
         StatusCode::OK,

@@ -42,66 +42,69 @@ async fn has_responses(conn: &impl ConnectionTrait, org_id: Uuid, course_id: Uui
         .is_some())
 }
 
-/// Set a course's questions: the first time without a version, after that with the version
-/// read. Once anyone has answered, the questions stay as they are (answers refer to them by
-/// number).
-pub async fn put(
+/// Give a course its survey; a course has one at most.
+pub async fn create(
     conn: &impl ConnectionTrait,
     actor: &Actor,
     course_id: Uuid,
     questions: &[Question],
-    expected_version: Option<i32>,
 ) -> Result<course_survey::Model, RepoError> {
-    let before = get(conn, actor.org_id, course_id).await?.map(|(m, _)| m);
-    let text = serde_json::to_string(questions).expect("questions serialise");
     let at = now();
-    let after = match (&before, expected_version) {
-        (None, _) => {
-            let m = course_survey::Model {
-                id: Uuid::now_v7(),
-                org_id: actor.org_id,
-                course_id,
-                questions: text,
-                version: 1,
-                created_at: at,
-                updated_at: at,
-            };
-            course_survey::ActiveModel::from(m.clone()).insert(conn).await.map_err(|e| {
-                RepoError::from_write(e, "the survey was set meanwhile; read it and try again")
-            })?;
-            m
-        }
-        // Changing stored questions needs the version the caller read.
-        (Some(b), None) => return Err(RepoError::Stale { current: b.version }),
-        (Some(b), Some(v)) if b.version != v => return Err(RepoError::Stale { current: b.version }),
-        (Some(b), Some(_)) => {
-            if b.questions == text {
-                return Ok(b.clone());
-            }
-            if has_responses(conn, actor.org_id, course_id).await? {
-                return Err(RepoError::Conflict(
-                    "trainees have answered this survey; its questions can no longer change".into(),
-                ));
-            }
-            let m =
-                course_survey::Model { questions: text, version: b.version + 1, updated_at: at, ..b.clone() };
-            update_versioned::<course_survey::Entity>(
-                conn,
-                course_survey::ActiveModel::from(m.clone()).reset_all(),
-                (course_survey::Column::Id, b.id),
-                (course_survey::Column::Version, b.version),
-                "",
-            )
-            .await?;
-            m
-        }
+    let m = course_survey::Model {
+        id: Uuid::now_v7(),
+        org_id: actor.org_id,
+        course_id,
+        questions: serde_json::to_string(questions).expect("questions serialise"),
+        version: 1,
+        created_at: at,
+        updated_at: at,
     };
-    audit::record(
+    course_survey::ActiveModel::from(m.clone())
+        .insert(conn)
+        .await
+        .map_err(|e| RepoError::from_write(e, "the course has a survey already; change it with PUT"))?;
+    audit::record(conn, actor, Change::new("survey.create", "course", Some(course_id), None, Some(&m)))
+        .await?;
+    Ok(m)
+}
+
+/// Change a course's questions, from the version the caller read. Once anyone has answered, the
+/// questions stay as they are (answers refer to them by number).
+pub async fn update(
+    conn: &impl ConnectionTrait,
+    actor: &Actor,
+    before: &course_survey::Model,
+    expected_version: i32,
+    questions: &[Question],
+) -> Result<course_survey::Model, RepoError> {
+    if before.version != expected_version {
+        return Err(RepoError::Stale { current: before.version });
+    }
+    let text = serde_json::to_string(questions).expect("questions serialise");
+    if before.questions == text {
+        return Ok(before.clone());
+    }
+    if has_responses(conn, actor.org_id, before.course_id).await? {
+        return Err(RepoError::Conflict(
+            "trainees have answered this survey; its questions can no longer change".into(),
+        ));
+    }
+    let after = course_survey::Model {
+        questions: text,
+        version: before.version + 1,
+        updated_at: now(),
+        ..before.clone()
+    };
+    update_versioned::<course_survey::Entity>(
         conn,
-        actor,
-        Change::new("survey.put", "course", Some(course_id), before.as_ref(), Some(&after)),
+        course_survey::ActiveModel::from(after.clone()).reset_all(),
+        (course_survey::Column::Id, before.id),
+        (course_survey::Column::Version, before.version),
+        "",
     )
     .await?;
+    let change = Change::new("survey.update", "course", Some(before.course_id), Some(before), Some(&after));
+    audit::record(conn, actor, change).await?;
     Ok(after)
 }
 
