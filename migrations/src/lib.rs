@@ -16,6 +16,7 @@ mod m20261201_000009_training_report;
 mod m20261201_000010_session_check_in;
 mod m20261201_000011_survey;
 mod m20261201_000012_completion_rule;
+mod m20261201_000013_subsidy;
 
 /// A text column compared byte by byte (code point order). Codes, employee numbers and kana
 /// readings sort and page the same on SQLite (BINARY is its default) and on PostgreSQL, whatever
@@ -46,6 +47,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000010_session_check_in::Migration),
             Box::new(m20261201_000011_survey::Migration),
             Box::new(m20261201_000012_completion_rule::Migration),
+            Box::new(m20261201_000013_subsidy::Migration),
         ]
     }
 }

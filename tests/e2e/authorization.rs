@@ -115,6 +115,23 @@ const MATRIX: &[(&str, &str, [u16; 7])] = &[
     ("GET", "/api/v1/sections/{id}/reports", [401, 403, 403, 403, 200, 403, 200]),
     ("GET", "/api/v1/departments/{id}/reports", [401, 403, 403, 403, 200, 403, 200]),
     ("GET", "/api/v1/plans/{fiscal_year}/results", [401, 403, 403, 403, 200, 403, 200]),
+    ("GET", "/api/v1/subsidies/{fiscal_year}/correspondence", [401, 403, 403, 403, 200, 403, 200]),
+    ("POST", "/api/v1/subsidies/{fiscal_year}/correspondence", [401, 403, 403, 403, 201, 403, 403]),
+    ("PUT", "/api/v1/subsidies/{fiscal_year}/correspondence", [401, 403, 403, 403, 200, 403, 403]),
+    ("GET", "/api/v1/subsidies/{fiscal_year}/correspondence/courses", [401, 200, 200, 200, 200, 403, 200]),
+    (
+        "POST",
+        "/api/v1/subsidies/{fiscal_year}/correspondence/courses/import",
+        [401, 403, 403, 403, 200, 200, 403],
+    ),
+    ("GET", "/api/v1/subsidy-applications", [401, 403, 403, 403, 200, 403, 200]),
+    ("POST", "/api/v1/subsidy-applications", [401, 201, 403, 403, 403, 403, 403]),
+    ("GET", "/api/v1/subsidy-applications/{id}", [401, 403, 403, 403, 200, 403, 200]),
+    ("POST", "/api/v1/subsidy-applications/{id}/events", [401, 403, 403, 403, 409, 403, 403]),
+    ("PUT", "/api/v1/subsidy-applications/{id}/proof", [401, 403, 403, 403, 403, 403, 403]),
+    ("GET", "/api/v1/subsidy-applications/{id}/proof", [401, 403, 403, 403, 404, 403, 404]),
+    ("GET", "/api/v1/me/subsidy-applications", [401, 200, 200, 200, 200, 200, 200]),
+    ("GET", "/api/v1/sections/{id}/subsidy-applications", [401, 403, 403, 403, 200, 403, 200]),
     ("GET", "/api/v1/courses/{id}/survey", [401, 404, 404, 404, 404, 403, 404]),
     ("POST", "/api/v1/courses/{id}/survey", [401, 403, 403, 403, 201, 403, 403]),
     ("PUT", "/api/v1/courses/{id}/survey", [401, 403, 403, 403, 200, 403, 403]),
@@ -143,6 +160,8 @@ struct Targets {
     absence_notice: Value,
     /// The applicant's post-training report, submitted.
     report: Value,
+    /// The applicant's correspondence-course subsidy application, applied.
+    subsidy: Value,
 }
 
 const SESSION: &str =
@@ -201,6 +220,17 @@ async fn call(app: &TestApp, method: &str, path: &str, token: Option<&str>, t: &
             p.replace("{id}", t.nomination["id"].as_str().unwrap())
         }
         p if p.starts_with("/api/v1/notices/{id}") => p.replace("{id}", t.notice["id"].as_str().unwrap()),
+        p if p.starts_with("/api/v1/subsidy-applications/{id}") => {
+            p.replace("{id}", t.subsidy["id"].as_str().unwrap())
+        }
+        // A new programme needs a year without one.
+        "/api/v1/subsidies/{fiscal_year}/correspondence" if method == "POST" => {
+            format!(
+                "/api/v1/subsidies/{}/correspondence",
+                2030 + COUNTER.fetch_add(1, Ordering::Relaxed) % 60
+            )
+        }
+        p if p.starts_with("/api/v1/subsidies/{fiscal_year}") => p.replace("{fiscal_year}", "2023"),
         p if p.starts_with("/api/v1/reports/{id}") => p.replace("{id}", t.report["id"].as_str().unwrap()),
         p if p.starts_with("/api/v1/absence-notices/{id}") => {
             p.replace("{id}", t.absence_notice["id"].as_str().unwrap())
@@ -317,6 +347,21 @@ async fn call(app: &TestApp, method: &str, path: &str, token: Option<&str>, t: &
             .header("If-Match", etag(app, &concrete).await)
             .json(&json!({"questions": [{"text": unique("満足度"), "kind": "rating"}]})),
         ("POST", "/api/v1/courses/{id}/survey/responses") => rb.json(&json!({"answers": [{"question": 1, "rating": 5}]})),
+        ("POST", "/api/v1/subsidies/{fiscal_year}/correspondence") => rb.json(&json!({"budget_yen": 50000})),
+        ("PUT", "/api/v1/subsidies/{fiscal_year}/correspondence") => rb
+            .header("If-Match", etag(app, &concrete).await)
+            .json(&json!({"budget_yen": 100000 + COUNTER.fetch_add(1, Ordering::Relaxed)})),
+        ("POST", "/api/v1/subsidies/{fiscal_year}/correspondence/courses/import") => app
+            .request(method.clone(), &format!("{concrete}?dry_run=true"), token)
+            .header("Content-Type", "text/csv")
+            .body("実施団体,講座名,分野,受講料,期間\n協会,英会話,語学,30000,6\n"),
+        ("POST", "/api/v1/subsidy-applications") => rb.json(&json!({"course_id": t.subsidy["course"]["id"]})),
+        ("POST", "/api/v1/subsidy-applications/{id}/events") => rb
+            .header("If-Match", etag(app, &concrete.replace("/events", "")).await)
+            .json(&json!({"event": "approve"})),
+        ("PUT", "/api/v1/subsidy-applications/{id}/proof") => {
+            rb.header("Content-Type", "application/pdf").body(b"%PDF-1.4".to_vec())
+        }
         ("POST", "/api/v1/me/check-ins") => {
             rb.json(&json!({"session_id": t.course["sessions"][0]["id"], "code": "123456"}))
         }
@@ -438,8 +483,36 @@ async fn every_route_for_every_role() {
     let res = app.post_json(&format!("{nomination_path}/report"), &applicant, &body).await;
     assert_eq!(res.status(), 201);
     let report: Value = res.json().await.unwrap();
-    let targets =
-        Targets { employee, department, section, course, nomination, notice, absence_notice, report };
+    // The FY2023 correspondence-course subsidy with one course, and the applicant's application.
+    let res =
+        app.post_json("/api/v1/subsidies/2023/correspondence", &hr, &json!({"budget_yen": 100000})).await;
+    assert_eq!(res.status(), 201);
+    let csv = "実施団体,講座名,分野,受講料,期間\n協会,簿記3級,資格,40000,4\n";
+    let res = app
+        .post_csv(
+            "/api/v1/subsidies/2023/correspondence/courses/import",
+            &hr,
+            "text/csv",
+            csv.as_bytes().to_vec(),
+        )
+        .await;
+    assert_eq!(res.status(), 200);
+    let courses = app.get_json("/api/v1/subsidies/2023/correspondence/courses", &hr).await;
+    let body = json!({"course_id": courses["items"][0]["id"]});
+    let res = app.post_json("/api/v1/subsidy-applications", &applicant, &body).await;
+    assert_eq!(res.status(), 201);
+    let subsidy: Value = res.json().await.unwrap();
+    let targets = Targets {
+        employee,
+        department,
+        section,
+        course,
+        nomination,
+        notice,
+        absence_notice,
+        report,
+        subsidy,
+    };
 
     let mut failures = Vec::new();
     for (method, path, expected) in MATRIX {

@@ -87,7 +87,10 @@ fn operation_ids_are_unique_and_creates_link_to_their_resource() {
         let links = &item["post"]["responses"]["201"]["links"];
         assert!(links["read"]["operationId"].is_string(), "{path}: {links}");
         assert_eq!(links["read"]["parameters"][param], format!("$response.body#/{param}"), "{path}");
-        assert_eq!(links["update"]["parameters"]["header.If-Match"], "$response.header.ETag", "{path}");
+        // Resources that change only through events (a subsidy application) have no update.
+        if paths[member].get("put").is_some() {
+            assert_eq!(links["update"]["parameters"]["header.If-Match"], "$response.header.ETag", "{path}");
+        }
         linked.push(path.as_str());
     }
     for expected in ["/api/v1/employees", "/api/v1/plans", "/api/v1/courses"] {

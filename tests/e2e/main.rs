@@ -12,4 +12,5 @@ mod import;
 mod reports;
 mod selection;
 mod structure;
+mod subsidies;
 mod tokens;

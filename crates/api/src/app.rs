@@ -18,7 +18,7 @@ use crate::openapi;
 use crate::problem::{json_error, path_error, query_error, ApiError};
 use crate::routes::{
     absence, attendance, audit, catalogue, catalogue_files, check_in, employees, health, import, me, notices,
-    report, results, selection, structure, survey,
+    report, results, selection, structure, subsidy, survey,
 };
 use crate::state::AppState;
 
@@ -246,6 +246,45 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .service(
             resource("/api/v1/courses/{id}/survey/results", "GET")
                 .route(web::get().to(survey::survey_results)),
+        )
+        .service(
+            resource("/api/v1/subsidies/{fiscal_year}/correspondence", "GET, POST, PUT")
+                .route(web::get().to(subsidy::get_programme))
+                .route(web::post().to(subsidy::create_programme))
+                .route(web::put().to(subsidy::update_programme)),
+        )
+        .service(
+            resource("/api/v1/subsidies/{fiscal_year}/correspondence/courses", "GET")
+                .route(web::get().to(subsidy::list_courses)),
+        )
+        .service(
+            resource("/api/v1/subsidies/{fiscal_year}/correspondence/courses/import", "POST")
+                .route(web::post().to(subsidy::import_courses)),
+        )
+        .service(
+            resource("/api/v1/subsidy-applications", "GET, POST")
+                .route(web::get().to(subsidy::list_applications))
+                .route(web::post().to(subsidy::apply)),
+        )
+        .service(
+            resource("/api/v1/subsidy-applications/{id}", "GET")
+                .route(web::get().to(subsidy::get_application)),
+        )
+        .service(
+            resource("/api/v1/subsidy-applications/{id}/events", "POST")
+                .route(web::post().to(subsidy::application_event)),
+        )
+        .service(
+            resource("/api/v1/subsidy-applications/{id}/proof", "GET, PUT")
+                .route(web::get().to(subsidy::get_proof))
+                .route(web::put().to(subsidy::put_proof)),
+        )
+        .service(
+            resource("/api/v1/me/subsidy-applications", "GET").route(web::get().to(subsidy::my_applications)),
+        )
+        .service(
+            resource("/api/v1/sections/{id}/subsidy-applications", "GET")
+                .route(web::get().to(subsidy::section_applications)),
         )
         .service(resource("/api/v1/audit", "GET").route(web::get().to(audit::list)))
         .service(SwaggerUi::new("/docs/{_:.*}").external_url_unchecked("/openapi.json", openapi::document()));

@@ -9,7 +9,7 @@ use utoipa::{Modify, OpenApi};
 use crate::problem::{FieldErrorDto, Problem, RowErrorDto};
 use crate::routes::{
     absence, attendance, audit, catalogue, catalogue_files, check_in, employees, health, import, me, notices,
-    report, results, selection, structure, survey,
+    report, results, selection, structure, subsidy, survey,
 };
 
 #[derive(OpenApi)]
@@ -45,6 +45,9 @@ use crate::routes::{
         report::create_report, report::get_report, report::update_report, report::report_event, report::record_sharing,
         report::list_reports, report::section_reports, report::department_reports, report::my_reports,
         results::year_results, survey::get_survey, survey::create_survey, survey::update_survey, survey::answer_survey, survey::survey_results,
+        subsidy::get_programme, subsidy::create_programme, subsidy::update_programme, subsidy::list_courses, subsidy::import_courses,
+        subsidy::apply, subsidy::get_application, subsidy::application_event, subsidy::put_proof, subsidy::get_proof,
+        subsidy::list_applications, subsidy::my_applications, subsidy::section_applications,
         audit::list,
     ),
     components(schemas(Problem, FieldErrorDto, RowErrorDto, employees::EmployeeSortParam, import::EncodingParam)),
@@ -58,6 +61,7 @@ use crate::routes::{
         (name = "selection", description = "選考: designation from the rules, nominations"),
         (name = "attendance", description = "出欠・欠席届: attendance and absence notices"),
         (name = "reports", description = "研修報告書・研修実績: post-training reports, their approval, deadlines and 職場還元; the year's results"),
+        (name = "subsidies", description = "自己啓発の助成: the correspondence-course subsidy, its budget, catalogue and applications"),
         (name = "audit", description = "Who changed what, when"),
     )
 )]

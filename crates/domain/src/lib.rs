@@ -17,6 +17,8 @@ pub mod results;
 pub mod roster_import;
 pub mod selection;
 pub mod selection_io;
+pub mod subsidy;
+pub mod subsidy_io;
 pub mod survey;
 pub mod text;
 

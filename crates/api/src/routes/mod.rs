@@ -13,4 +13,5 @@ pub mod report;
 pub mod results;
 pub mod selection;
 pub mod structure;
+pub mod subsidy;
 pub mod survey;

@@ -3,6 +3,7 @@
 pub mod absence_notice;
 pub mod attendance;
 pub mod audit_log;
+pub mod correspondence_course;
 pub mod course;
 pub mod course_session;
 pub mod course_survey;
@@ -14,6 +15,9 @@ pub mod notice;
 pub mod organisation;
 pub mod section;
 pub mod session_check_in;
+pub mod subsidy_application;
+pub mod subsidy_document;
+pub mod subsidy_programme;
 pub mod survey_response;
 pub mod training_plan;
 pub mod training_report;

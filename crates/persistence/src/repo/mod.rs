@@ -12,6 +12,7 @@ pub mod report;
 pub mod results;
 pub mod selection;
 pub mod structure;
+pub mod subsidy;
 pub mod survey;
 
 use kenshu_domain::FieldError;

@@ -1,0 +1,302 @@
+//! The correspondence-course subsidy (通信教育講座助成) over HTTP: the year's budget and course
+//! catalogue, applications through the section head and HR, proofs, the subsidy and the budget.
+
+use kenshu_domain::auth::Role;
+use kenshu_domain::calendar::{tokyo_date, FiscalYear};
+use kenshu_tests::{assert_problem, people, row_errors, spawn, TestApp};
+use reqwest::Method;
+use serde_json::{json, Value};
+
+use crate::attendance::ok;
+
+const CATALOGUE: &str = "実施団体,講座名,分野,受講料,期間\n\
+    日本通信教育協会,実用英語入門,語学,\"45,001\",6か月\n\
+    日本通信教育協会,簿記3級,資格,40000,4\n\
+    ビジネス教育社,Excel実践,ＯＡ,10000,3\n";
+
+fn this_year() -> i32 {
+    FiscalYear::containing(tokyo_date(chrono::Utc::now())).year()
+}
+
+async fn import(app: &TestApp, fy: i32, q: &str, csv: &str) -> reqwest::Response {
+    let path = format!("/api/v1/subsidies/{fy}/correspondence/courses/import{q}");
+    app.post_csv(&path, &app.hr(), "text/csv", csv.as_bytes().to_vec()).await
+}
+
+/// The year's programme with `budget` and the catalogue loaded; the course ids by title.
+async fn programme(app: &TestApp, budget: i64) -> std::collections::HashMap<String, String> {
+    let fy = this_year();
+    let body = json!({"budget_yen": budget});
+    ok(app.post_json(&format!("/api/v1/subsidies/{fy}/correspondence"), &app.hr(), &body).await, 201).await;
+    ok(import(app, fy, "", CATALOGUE).await, 200).await;
+    let list = app.get_json(&format!("/api/v1/subsidies/{fy}/correspondence/courses"), &app.hr()).await;
+    list["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| (c["title"].as_str().unwrap().to_string(), c["id"].as_str().unwrap().to_string()))
+        .collect()
+}
+
+async fn event(app: &TestApp, token: &str, id: &str, body: Value) -> reqwest::Response {
+    let path = format!("/api/v1/subsidy-applications/{id}");
+    let current = app.get_json(&path, &app.hr()).await;
+    app.request(Method::POST, &format!("{path}/events"), Some(token))
+        .header("If-Match", format!("\"{}\"", current["version"]))
+        .json(&body)
+        .send()
+        .await
+        .unwrap()
+}
+
+/// `no` applies for `course`; their section head confirms. Returns the application id.
+async fn confirmed(app: &TestApp, no: &str, course: &str) -> String {
+    let me = app.token(no, &[Role::Employee]);
+    let a = ok(app.post_json("/api/v1/subsidy-applications", &me, &json!({"course_id": course})).await, 201)
+        .await;
+    let id = a["id"].as_str().unwrap().to_string();
+    let head = app.token(people::SECTION_HEAD, &[Role::SectionHead]);
+    ok(event(app, &head, &id, json!({"event": "confirm"})).await, 200).await;
+    id
+}
+
+async fn put_proof(
+    app: &TestApp,
+    token: &str,
+    id: &str,
+    content_type: &str,
+    body: Vec<u8>,
+) -> reqwest::Response {
+    app.request(Method::PUT, &format!("/api/v1/subsidy-applications/{id}/proof"), Some(token))
+        .header("Content-Type", content_type)
+        .body(body)
+        .send()
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn the_catalogue_imports_all_or_nothing_and_again_changes_nothing() {
+    let app = spawn().await;
+    let fy = this_year();
+    let bad = "実施団体,講座名,分野,受講料,期間\n協会,英語,語学,38500,6\n協会,料理,趣味,1000,3\n協会,英語,語学,38500,6\n協会,x,教養,無料,3\n";
+    let p = assert_problem(import(&app, fy, "", bad).await, 422, "import-rejected").await;
+    assert_eq!(row_errors(&p), vec![(3, "分野"), (4, "講座名"), (5, "受講料")]);
+    let dry = ok(import(&app, fy, "?dry_run=true", CATALOGUE).await, 200).await;
+    assert_eq!((dry["dry_run"].as_bool(), dry["created"].as_u64()), (Some(true), Some(3)));
+    let list = format!("/api/v1/subsidies/{fy}/correspondence/courses");
+    assert_eq!(app.get_json(&list, &app.hr()).await["items"], json!([]));
+    ok(import(&app, fy, "", CATALOGUE).await, 200).await;
+    let again = ok(import(&app, fy, "", CATALOGUE).await, 200).await;
+    assert_eq!((again["created"].as_u64(), again["unchanged"].as_u64()), (Some(0), Some(3)));
+    let me = app.token(people::EMPLOYEE, &[Role::Employee]);
+    let languages = app.get_json(&format!("{list}?field=language"), &me).await;
+    assert_eq!(languages["items"][0]["tuition_yen"], 45_001);
+    assert_eq!(languages["items"].as_array().unwrap().len(), 1);
+    let res = app.post_csv(&format!("{list}/import"), &me, "text/csv", CATALOGUE.as_bytes().to_vec()).await;
+    assert_problem(res, 403, "forbidden").await;
+}
+
+#[tokio::test]
+async fn an_application_goes_through_the_section_head_and_hr_to_a_subsidy_of_half_the_tuition_paid() {
+    let app = spawn().await;
+    let fy = this_year();
+    let courses = programme(&app, 40_000).await;
+    let hr = app.hr();
+    let me = app.token(people::EMPLOYEE, &[Role::Employee]);
+    let english = &courses["実用英語入門"];
+
+    let a = ok(
+        app.post_json(
+            "/api/v1/subsidy-applications",
+            &me,
+            &json!({"course_id": english, "reason": "窓口対応"}),
+        )
+        .await,
+        201,
+    )
+    .await;
+    let id = a["id"].as_str().unwrap().to_string();
+    assert_eq!((a["state"].as_str(), a["tuition_yen"].as_i64()), (Some("applied"), Some(45_001)));
+    assert_problem(
+        app.post_json("/api/v1/subsidy-applications", &me, &json!({"course_id": english})).await,
+        409,
+        "conflict",
+    )
+    .await;
+    // Nobody confirms their own, not even as a section head; HR cannot approve before the head.
+    let me_as_head = app.token(people::EMPLOYEE, &[Role::Employee, Role::SectionHead]);
+    assert_problem(event(&app, &me_as_head, &id, json!({"event": "confirm"})).await, 403, "forbidden").await;
+    let p =
+        assert_problem(event(&app, &hr, &id, json!({"event": "approve"})).await, 409, "invalid-transition")
+            .await;
+    assert_eq!(p["current_state"], "applied");
+    let head = app.token(people::SECTION_HEAD, &[Role::SectionHead]);
+    let section = app.employee(people::EMPLOYEE).await["section_id"].as_str().unwrap().to_string();
+    let waiting =
+        app.get_json(&format!("/api/v1/sections/{section}/subsidy-applications?state=applied"), &head).await;
+    assert_eq!(waiting["items"][0]["id"], a["id"]);
+    ok(event(&app, &head, &id, json!({"event": "confirm"})).await, 200).await;
+    let approved = ok(event(&app, &hr, &id, json!({"event": "approve"})).await, 200).await;
+    assert_eq!(approved["approved_yen"], 22_500, "half of 45,001, rounded down");
+
+    // The colleague's 20,000 would exceed the remaining 17,500: refused, nothing written.
+    let bookkeeping = confirmed(&app, people::SAME_SECTION, &courses["簿記3級"]).await;
+    let p =
+        assert_problem(event(&app, &hr, &bookkeeping, json!({"event": "approve"})).await, 409, "conflict")
+            .await;
+    assert!(p["detail"].as_str().unwrap().contains("17500 remains"), "{p}");
+    assert_eq!(
+        app.get_json(&format!("/api/v1/subsidy-applications/{bookkeeping}"), &hr).await["state"],
+        "confirmed"
+    );
+
+    // The proof: a PDF, JPEG or PNG of at most 5 MiB that is what it says.
+    let pdf = b"%PDF-1.4\n% proof of completion\n".to_vec();
+    assert_problem(
+        put_proof(&app, &me, &id, "application/zip", b"PK\x03\x04".to_vec()).await,
+        415,
+        "unsupported-media-type",
+    )
+    .await;
+    assert_problem(put_proof(&app, &me, &id, "image/png", pdf.clone()).await, 415, "unsupported-media-type")
+        .await;
+    let big = [b"%PDF-".to_vec(), vec![0u8; 5 * 1024 * 1024]].concat();
+    assert_problem(put_proof(&app, &me, &id, "application/pdf", big).await, 413, "payload-too-large").await;
+    assert_problem(put_proof(&app, &head, &id, "application/pdf", pdf.clone()).await, 403, "forbidden").await;
+    let p = assert_problem(
+        event(&app, &me, &id, json!({"event": "report_completion", "paid_tuition_yen": 39_999})).await,
+        409,
+        "conflict",
+    )
+    .await;
+    assert!(p["detail"].as_str().unwrap().contains("proof"), "{p}");
+    assert_eq!(put_proof(&app, &me, &id, "application/pdf", pdf.clone()).await.status(), 204);
+    assert_problem(event(&app, &me, &id, json!({"event": "report_completion"})).await, 422, "validation")
+        .await;
+    let reported = ok(
+        event(&app, &me, &id, json!({"event": "report_completion", "paid_tuition_yen": 39_999})).await,
+        200,
+    )
+    .await;
+    assert_eq!((reported["state"].as_str(), reported["has_proof"].as_bool()), (Some("reported"), Some(true)));
+    let res = app.get(&format!("/api/v1/subsidy-applications/{id}/proof"), &hr).await;
+    assert_eq!(res.headers()["content-type"], "application/pdf");
+    assert_eq!(res.bytes().await.unwrap().to_vec(), pdf);
+
+    // HR verifies: half of 39,999 rounded down; then pays.
+    let verified = ok(event(&app, &hr, &id, json!({"event": "verify"})).await, 200).await;
+    assert_eq!(verified["subsidy_yen"], 19_999);
+    ok(event(&app, &hr, &id, json!({"event": "mark_paid"})).await, 200).await;
+    let budget = app.get_json(&format!("/api/v1/subsidies/{fy}/correspondence"), &hr).await;
+    assert_eq!(
+        (budget["paid_yen"].as_i64(), budget["committed_yen"].as_i64(), budget["remaining_yen"].as_i64()),
+        (Some(19_999), Some(0), Some(20_001)),
+        "{budget}"
+    );
+    // Now the colleague's 20,000 fits.
+    ok(event(&app, &hr, &bookkeeping, json!({"event": "approve"})).await, 200).await;
+    let mine = app.get_json("/api/v1/me/subsidy-applications", &me).await;
+    assert_eq!(mine["items"].as_array().unwrap().len(), 1);
+    // A budget below what is drawn is refused.
+    let res = app
+        .put_json(
+            &format!("/api/v1/subsidies/{fy}/correspondence"),
+            &hr,
+            Some(&format!("\"{}\"", budget["version"])),
+            &json!({"budget_yen": 30_000}),
+        )
+        .await;
+    assert_problem(res, 422, "validation").await;
+}
+
+#[tokio::test]
+async fn hr_does_not_approve_its_own_and_not_completed_means_no_subsidy() {
+    let app = spawn().await;
+    let courses = programme(&app, 100_000).await;
+    let hr = app.hr();
+    // HR's own application: HR cannot move it as HR.
+    let hr_as_employee = app.token(people::HR, &[Role::Employee, Role::HrAdmin]);
+    let a = ok(
+        app.post_json(
+            "/api/v1/subsidy-applications",
+            &hr_as_employee,
+            &json!({"course_id": courses["Excel実践"]}),
+        )
+        .await,
+        201,
+    )
+    .await;
+    let own = a["id"].as_str().unwrap().to_string();
+    assert_problem(
+        event(&app, &hr_as_employee, &own, json!({"event": "reject", "comment": "x"})).await,
+        403,
+        "forbidden",
+    )
+    .await;
+    // Not completed: no subsidy, the commitment is released.
+    let id = confirmed(&app, people::EMPLOYEE, &courses["Excel実践"]).await;
+    ok(event(&app, &hr, &id, json!({"event": "approve"})).await, 200).await;
+    let me = app.token(people::EMPLOYEE, &[Role::Employee]);
+    let done = ok(event(&app, &me, &id, json!({"event": "report_not_completed"})).await, 200).await;
+    assert_eq!((done["state"].as_str(), done["subsidy_yen"].as_i64()), (Some("not_completed"), Some(0)));
+    let budget = app.get_json(&format!("/api/v1/subsidies/{}/correspondence", this_year()), &hr).await;
+    assert_eq!(budget["remaining_yen"], 100_000);
+    // Rejecting needs a reason.
+    let other = confirmed(&app, people::SAME_SECTION, &courses["Excel実践"]).await;
+    assert_problem(event(&app, &hr, &other, json!({"event": "reject"})).await, 422, "validation").await;
+    let rejected =
+        ok(event(&app, &hr, &other, json!({"event": "reject", "comment": "予算の都合"})).await, 200).await;
+    assert_eq!(rejected["comment"], "予算の都合");
+}
+
+#[tokio::test]
+async fn concurrent_approvals_never_overspend_the_budget() {
+    let app = spawn().await;
+    let courses = programme(&app, 12_000).await;
+    // Four applications of 5,000 each against 12,000: two fit.
+    let mut ids = Vec::new();
+    for no in ["10006", "10007", "10008", people::EMPLOYEE] {
+        ids.push(confirmed(&app, no, &courses["Excel実践"]).await);
+    }
+    let hr = app.hr();
+    let (a, b, c, d) = tokio::join!(
+        event(&app, &hr, &ids[0], json!({"event": "approve"})),
+        event(&app, &hr, &ids[1], json!({"event": "approve"})),
+        event(&app, &hr, &ids[2], json!({"event": "approve"})),
+        event(&app, &hr, &ids[3], json!({"event": "approve"})),
+    );
+    let statuses: Vec<u16> = [a, b, c, d].iter().map(|r| r.status().as_u16()).collect();
+    assert_eq!(statuses.iter().filter(|s| **s == 200).count(), 2, "{statuses:?}");
+    assert!(statuses.iter().all(|s| matches!(s, 200 | 409)), "{statuses:?}");
+    let budget = app.get_json(&format!("/api/v1/subsidies/{}/correspondence", this_year()), &hr).await;
+    assert_eq!(
+        (budget["committed_yen"].as_i64(), budget["remaining_yen"].as_i64()),
+        (Some(10_000), Some(2_000))
+    );
+}
+
+#[tokio::test]
+async fn applications_are_taken_only_within_the_window() {
+    let app = spawn().await;
+    let fy = FiscalYear::containing(tokyo_date(chrono::Utc::now()));
+    let closed = json!({"budget_yen": 1000, "application_window": {"opens": fy.start().to_string(), "closes": fy.start().to_string()}});
+    let today = tokyo_date(chrono::Utc::now());
+    ok(
+        app.post_json(&format!("/api/v1/subsidies/{}/correspondence", fy.year()), &app.hr(), &closed).await,
+        201,
+    )
+    .await;
+    ok(import(&app, fy.year(), "", CATALOGUE).await, 200).await;
+    let list =
+        app.get_json(&format!("/api/v1/subsidies/{}/correspondence/courses", fy.year()), &app.hr()).await;
+    let course = list["items"][0]["id"].clone();
+    let me = app.token(people::EMPLOYEE, &[Role::Employee]);
+    let res = app.post_json("/api/v1/subsidy-applications", &me, &json!({"course_id": course})).await;
+    if today == fy.start() {
+        assert_eq!(res.status(), 201, "the window is today");
+    } else {
+        assert_problem(res, 409, "conflict").await;
+        assert_eq!(app.get_json("/api/v1/me/subsidy-applications", &me).await["items"], json!([]));
+    }
+}
