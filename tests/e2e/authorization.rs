@@ -115,9 +115,9 @@ const MATRIX: &[(&str, &str, [u16; 7])] = &[
     ("GET", "/api/v1/sections/{id}/reports", [401, 403, 403, 403, 200, 403, 200]),
     ("GET", "/api/v1/departments/{id}/reports", [401, 403, 403, 403, 200, 403, 200]),
     ("GET", "/api/v1/plans/{fiscal_year}/results", [401, 403, 403, 403, 200, 403, 200]),
-    ("GET", "/api/v1/subsidies/{fiscal_year}/correspondence", [401, 403, 403, 403, 200, 403, 200]),
-    ("POST", "/api/v1/subsidies/{fiscal_year}/correspondence", [401, 403, 403, 403, 201, 403, 403]),
-    ("PUT", "/api/v1/subsidies/{fiscal_year}/correspondence", [401, 403, 403, 403, 200, 403, 403]),
+    ("GET", "/api/v1/subsidies/{fiscal_year}/{programme}", [401, 403, 403, 403, 200, 403, 200]),
+    ("POST", "/api/v1/subsidies/{fiscal_year}/{programme}", [401, 403, 403, 403, 201, 403, 403]),
+    ("PUT", "/api/v1/subsidies/{fiscal_year}/{programme}", [401, 403, 403, 403, 200, 403, 403]),
     ("GET", "/api/v1/subsidies/{fiscal_year}/correspondence/courses", [401, 200, 200, 200, 200, 403, 200]),
     (
         "POST",
@@ -224,13 +224,15 @@ async fn call(app: &TestApp, method: &str, path: &str, token: Option<&str>, t: &
             p.replace("{id}", t.subsidy["id"].as_str().unwrap())
         }
         // A new programme needs a year without one.
-        "/api/v1/subsidies/{fiscal_year}/correspondence" if method == "POST" => {
+        "/api/v1/subsidies/{fiscal_year}/{programme}" if method == "POST" => {
             format!(
                 "/api/v1/subsidies/{}/correspondence",
                 2030 + COUNTER.fetch_add(1, Ordering::Relaxed) % 60
             )
         }
-        p if p.starts_with("/api/v1/subsidies/{fiscal_year}") => p.replace("{fiscal_year}", "2023"),
+        p if p.starts_with("/api/v1/subsidies/{fiscal_year}") => {
+            p.replace("{fiscal_year}", "2023").replace("{programme}", "correspondence")
+        }
         p if p.starts_with("/api/v1/reports/{id}") => p.replace("{id}", t.report["id"].as_str().unwrap()),
         p if p.starts_with("/api/v1/absence-notices/{id}") => {
             p.replace("{id}", t.absence_notice["id"].as_str().unwrap())
@@ -347,8 +349,8 @@ async fn call(app: &TestApp, method: &str, path: &str, token: Option<&str>, t: &
             .header("If-Match", etag(app, &concrete).await)
             .json(&json!({"questions": [{"text": unique("満足度"), "kind": "rating"}]})),
         ("POST", "/api/v1/courses/{id}/survey/responses") => rb.json(&json!({"answers": [{"question": 1, "rating": 5}]})),
-        ("POST", "/api/v1/subsidies/{fiscal_year}/correspondence") => rb.json(&json!({"budget_yen": 50000})),
-        ("PUT", "/api/v1/subsidies/{fiscal_year}/correspondence") => rb
+        ("POST", "/api/v1/subsidies/{fiscal_year}/{programme}") => rb.json(&json!({"budget_yen": 50000})),
+        ("PUT", "/api/v1/subsidies/{fiscal_year}/{programme}") => rb
             .header("If-Match", etag(app, &concrete).await)
             .json(&json!({"budget_yen": 100000 + COUNTER.fetch_add(1, Ordering::Relaxed)})),
         ("POST", "/api/v1/subsidies/{fiscal_year}/correspondence/courses/import") => app

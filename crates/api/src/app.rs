@@ -248,7 +248,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                 .route(web::get().to(survey::survey_results)),
         )
         .service(
-            resource("/api/v1/subsidies/{fiscal_year}/correspondence", "GET, POST, PUT")
+            resource("/api/v1/subsidies/{fiscal_year}/{programme}", "GET, POST, PUT")
                 .route(web::get().to(subsidy::get_programme))
                 .route(web::post().to(subsidy::create_programme))
                 .route(web::put().to(subsidy::update_programme)),

@@ -214,6 +214,7 @@ impl From<RepoError> for ApiError {
             RepoError::Stale { current } => ApiError::PreconditionFailed { current },
             RepoError::Conflict(m) => ApiError::Conflict(m),
             RepoError::Invalid(errors) => ApiError::Validation(errors),
+            RepoError::Transition { state, message } => ApiError::InvalidTransition { state, message },
             RepoError::Db(e) => ApiError::Internal(e.to_string()),
         }
     }

@@ -474,3 +474,112 @@ mod budget_tests {
         assert_eq!(digest(b"abc"), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
     }
 }
+
+/// The self-development programmes that draw on a yearly budget.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Programme {
+    /// 通信教育講座助成
+    Correspondence,
+    /// 自主研究グループ助成
+    StudyGroup,
+}
+
+impl Programme {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Correspondence => "correspondence",
+            Self::StudyGroup => "study_group",
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// 自主研究グループ助成
+
+/// The most one group is granted in a fiscal year.
+pub const GROUP_GRANT_MAX: i64 = 30_000;
+
+/// Where a study group's grant stands.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum GroupState {
+    /// 登録: the group exists; no plan yet.
+    Registered,
+    /// 活動計画書提出: waiting for HR.
+    Planned,
+    /// 交付決定: the grant is committed against the budget.
+    Approved,
+    /// 決算書・活動報告書提出: waiting for HR to settle.
+    Reported,
+    /// 精算済: the grant is settled against the spending.
+    Settled,
+    /// 不承認
+    Rejected,
+}
+
+impl GroupState {
+    pub const ALL: [GroupState; 6] =
+        [Self::Registered, Self::Planned, Self::Approved, Self::Reported, Self::Settled, Self::Rejected];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Registered => "registered",
+            Self::Planned => "planned",
+            Self::Approved => "approved",
+            Self::Reported => "reported",
+            Self::Settled => "settled",
+            Self::Rejected => "rejected",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|v| v.as_str() == s)
+    }
+}
+
+/// The grant HR may approve for a plan: at most ¥30,000, at most what the plan asks, and
+/// within what the budget still holds. Errors say which limit is broken.
+pub fn check_grant(grant: i64, planned: i64, remaining: i64) -> Result<i64, String> {
+    if grant <= 0 {
+        return Err("a grant is at least ¥1".into());
+    }
+    if grant > GROUP_GRANT_MAX {
+        return Err(format!("a group is granted at most ¥{GROUP_GRANT_MAX} a year"));
+    }
+    if grant > planned {
+        return Err(format!("the plan asks for ¥{planned}; the grant cannot be more"));
+    }
+    if grant > remaining {
+        return Err(format!("the budget has ¥{remaining} left"));
+    }
+    Ok(grant)
+}
+
+/// 精算: the grant as settled against the actual spending, never more than approved.
+pub fn settle_grant(approved: i64, spent: i64) -> i64 {
+    spent.clamp(0, approved)
+}
+
+#[cfg(test)]
+mod group_tests {
+    use super::*;
+
+    #[test]
+    fn a_grant_is_capped_at_thirty_thousand_the_plan_and_the_budget() {
+        assert_eq!(check_grant(30_000, 45_000, 100_000), Ok(30_000));
+        assert!(check_grant(30_001, 45_000, 100_000).unwrap_err().contains("30000"));
+        assert!(check_grant(20_000, 15_000, 100_000).unwrap_err().contains("plan"));
+        assert!(check_grant(20_000, 25_000, 19_999).unwrap_err().contains("19999"));
+        assert!(check_grant(0, 25_000, 100_000).is_err());
+    }
+
+    #[test]
+    fn the_grant_is_settled_against_spending_never_more_than_approved() {
+        assert_eq!(settle_grant(30_000, 27_480), 27_480);
+        assert_eq!(settle_grant(30_000, 41_000), 30_000);
+        assert_eq!(settle_grant(30_000, -1), 0);
+    }
+}

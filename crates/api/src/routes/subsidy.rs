@@ -12,13 +12,13 @@ use kenshu_domain::catalogue::ApplicationWindow;
 use kenshu_domain::roster_import::RowError;
 use kenshu_domain::subsidy::{
     check_proof, subsidy_actors, subsidy_transition, ApplicationEvent, ApplicationState, BudgetUse,
-    StudyField, SubsidyActor, SubsidyTransitionError,
+    Programme, StudyField, SubsidyActor, SubsidyTransitionError,
 };
 use kenshu_domain::subsidy_io::read_csv;
 use kenshu_persistence::entities::{correspondence_course, subsidy_application, subsidy_programme};
 use kenshu_persistence::repo::employee::Unit;
 use kenshu_persistence::repo::selection::EmployeeRef;
-use kenshu_persistence::repo::subsidy::{self as repo, MoveData, ProgrammeData, CORRESPONDENCE};
+use kenshu_persistence::repo::subsidy::{self as repo, MoveData, ProgrammeData};
 use kenshu_persistence::repo::{employee as employee_repo, structure};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -34,10 +34,11 @@ use crate::state::AppState;
 // ---------------------------------------------------------------------------------------------
 // Programme
 
-/// The year's correspondence-course subsidy: budget, window and what is drawn on the budget.
+/// A self-development programme of the year: budget, window and what is drawn on the budget.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ProgrammeDto {
     pub fiscal_year: i32,
+    pub programme: Programme,
     /// 申込期間; null: applications are taken all year.
     pub application_window: Option<ApplicationWindow>,
     #[serde(flatten)]
@@ -51,7 +52,12 @@ async fn programme_view(state: &AppState, p: &subsidy_programme::Model) -> ApiRe
         (Some(opens), Some(closes)) => Some(ApplicationWindow { opens, closes }),
         _ => None,
     };
-    Ok(ProgrammeDto { fiscal_year: p.fiscal_year, application_window, budget, version: p.version })
+    let programme = if p.programme == Programme::StudyGroup.as_str() {
+        Programme::StudyGroup
+    } else {
+        Programme::Correspondence
+    };
+    Ok(ProgrammeDto { fiscal_year: p.fiscal_year, programme, application_window, budget, version: p.version })
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -84,28 +90,29 @@ impl ProgrammeInput {
     }
 }
 
-/// The year's correspondence-course subsidy with its budget use (HR, auditors): budget,
+/// A programme of the year (`correspondence` or `study_group`) with its budget use (HR, auditors): budget,
 /// committed (approved, not yet verified), fixed (verified, unpaid), paid and remaining.
-#[utoipa::path(get, operation_id = "get_correspondence_programme", path = "/api/v1/subsidies/{fiscal_year}/correspondence", tag = "subsidies",
-    params(("fiscal_year" = i32, Path)),
+#[utoipa::path(get, operation_id = "get_programme", path = "/api/v1/subsidies/{fiscal_year}/{programme}", tag = "subsidies",
+    params(("fiscal_year" = i32, Path), ("programme" = Programme, Path)),
     responses((status = 200, body = ProgrammeDto, headers(("ETag" = String))),
         (status = 404, description = "No programme for this year", body = Problem, content_type = "application/problem+json")))]
 pub async fn get_programme(
     state: web::Data<AppState>,
     auth: Auth,
-    year: web::Path<i32>,
+    path: web::Path<(i32, Programme)>,
 ) -> ApiResult<HttpResponse> {
     authorize(&auth.principal, Action::ReadResults)?;
-    let fy = path_year(*year)?;
-    let p = repo::programme(state.db.conn(), auth.principal.org_id, fy.year(), CORRESPONDENCE)
+    let (year, programme) = path.into_inner();
+    let fy = path_year(year)?;
+    let p = repo::programme(state.db.conn(), auth.principal.org_id, fy.year(), programme.as_str())
         .await?
         .ok_or(ApiError::NotFound)?;
     Ok(json_with_etag(StatusCode::OK, p.version, &programme_view(&state, &p).await?))
 }
 
-/// Set up the year's correspondence-course subsidy (HR): its budget and application window.
-#[utoipa::path(post, operation_id = "create_correspondence_programme", path = "/api/v1/subsidies/{fiscal_year}/correspondence", tag = "subsidies",
-    request_body = ProgrammeInput, params(("fiscal_year" = i32, Path)),
+/// Set up a programme of the year (HR): its budget and application window.
+#[utoipa::path(post, operation_id = "create_programme", path = "/api/v1/subsidies/{fiscal_year}/{programme}", tag = "subsidies",
+    request_body = ProgrammeInput, params(("fiscal_year" = i32, Path), ("programme" = Programme, Path)),
     responses((status = 201, body = ProgrammeDto, headers(("ETag" = String))),
         (status = 404, description = "The fiscal year is out of range", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "The year's programme exists; change it with PUT", body = Problem, content_type = "application/problem+json"),
@@ -113,23 +120,24 @@ pub async fn get_programme(
 pub async fn create_programme(
     state: web::Data<AppState>,
     auth: Auth,
-    year: web::Path<i32>,
+    path: web::Path<(i32, Programme)>,
     body: web::Json<ProgrammeInput>,
 ) -> ApiResult<HttpResponse> {
     authorize(&auth.principal, Action::WriteCatalogue)?;
-    let fy = path_year(*year)?;
+    let (year, programme) = path.into_inner();
+    let fy = path_year(year)?;
     let data = body.into_inner().validate(fy)?;
     let txn = state.db.begin_write().await?;
-    let p = repo::create_programme(&*txn, &auth.actor(), fy.year(), CORRESPONDENCE, data).await?;
+    let p = repo::create_programme(&*txn, &auth.actor(), fy.year(), programme.as_str(), data).await?;
     txn.commit().await?;
     Ok(json_with_etag(StatusCode::CREATED, p.version, &programme_view(&state, &p).await?))
 }
 
 /// Change the budget or window (HR; `If-Match`). A budget below what is already approved or
 /// paid is refused (422).
-#[utoipa::path(put, operation_id = "update_correspondence_programme", path = "/api/v1/subsidies/{fiscal_year}/correspondence", tag = "subsidies",
+#[utoipa::path(put, operation_id = "update_programme", path = "/api/v1/subsidies/{fiscal_year}/{programme}", tag = "subsidies",
     request_body = ProgrammeInput,
-    params(("fiscal_year" = i32, Path), ("If-Match" = String, Header, description = "ETag of the programme read")),
+    params(("fiscal_year" = i32, Path), ("programme" = Programme, Path), ("If-Match" = String, Header, description = "ETag of the programme read")),
     responses((status = 200, body = ProgrammeDto, headers(("ETag" = String))),
         (status = 404, description = "No programme for this year", body = Problem, content_type = "application/problem+json"),
         (status = 412, description = "Changed since read", body = Problem, content_type = "application/problem+json"),
@@ -139,12 +147,13 @@ pub async fn update_programme(
     state: web::Data<AppState>,
     auth: Auth,
     req: HttpRequest,
-    year: web::Path<i32>,
+    path: web::Path<(i32, Programme)>,
     body: web::Json<ProgrammeInput>,
 ) -> ApiResult<HttpResponse> {
     authorize(&auth.principal, Action::WriteCatalogue)?;
-    let fy = path_year(*year)?;
-    let before = repo::programme(state.db.conn(), auth.principal.org_id, fy.year(), CORRESPONDENCE)
+    let (year, programme) = path.into_inner();
+    let fy = path_year(year)?;
+    let before = repo::programme(state.db.conn(), auth.principal.org_id, fy.year(), programme.as_str())
         .await?
         .ok_or(ApiError::NotFound)?;
     let data = body.into_inner().validate(fy)?;
@@ -439,7 +448,7 @@ pub async fn apply(
         return Err(ApiError::validation("reason", "at most 1000 characters"));
     }
     let course = repo::get_course(state.db.conn(), org_id, body.course_id).await?;
-    let p = repo::programme(state.db.conn(), org_id, course.fiscal_year, CORRESPONDENCE)
+    let p = repo::programme(state.db.conn(), org_id, course.fiscal_year, Programme::Correspondence.as_str())
         .await?
         .ok_or_else(|| ApiError::Conflict(format!("the FY{} subsidy is not open", course.fiscal_year)))?;
     if let (Some(opens), Some(closes)) = (p.application_opens, p.application_closes) {

@@ -15,6 +15,7 @@ pub mod notice;
 pub mod organisation;
 pub mod section;
 pub mod session_check_in;
+pub mod study_group;
 pub mod subsidy_application;
 pub mod subsidy_document;
 pub mod subsidy_programme;

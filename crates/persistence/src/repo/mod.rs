@@ -40,6 +40,9 @@ pub enum RepoError {
     /// References that do not resolve within the organisation.
     #[error("invalid references")]
     Invalid(Vec<FieldError>),
+    /// The record's state does not allow the change (409 naming the state).
+    #[error("{message}")]
+    Transition { state: String, message: String },
     #[error(transparent)]
     Db(#[from] DbErr),
 }
