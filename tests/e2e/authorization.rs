@@ -132,6 +132,13 @@ const MATRIX: &[(&str, &str, [u16; 7])] = &[
     ("GET", "/api/v1/subsidy-applications/{id}/proof", [401, 403, 403, 403, 404, 403, 404]),
     ("GET", "/api/v1/me/subsidy-applications", [401, 200, 200, 200, 200, 200, 200]),
     ("GET", "/api/v1/sections/{id}/subsidy-applications", [401, 403, 403, 403, 200, 403, 200]),
+    ("GET", "/api/v1/study-groups", [401, 403, 403, 403, 200, 403, 200]),
+    ("POST", "/api/v1/study-groups", [401, 201, 403, 403, 403, 403, 403]),
+    ("GET", "/api/v1/study-groups/{id}", [401, 403, 403, 403, 200, 403, 200]),
+    ("PUT", "/api/v1/study-groups/{id}/plan", [401, 403, 403, 403, 403, 403, 403]),
+    ("PUT", "/api/v1/study-groups/{id}/settlement", [401, 403, 403, 403, 403, 403, 403]),
+    ("POST", "/api/v1/study-groups/{id}/events", [401, 403, 403, 403, 409, 403, 403]),
+    ("GET", "/api/v1/me/study-groups", [401, 200, 200, 200, 200, 200, 200]),
     ("GET", "/api/v1/courses/{id}/survey", [401, 404, 404, 404, 404, 403, 404]),
     ("POST", "/api/v1/courses/{id}/survey", [401, 403, 403, 403, 201, 403, 403]),
     ("PUT", "/api/v1/courses/{id}/survey", [401, 403, 403, 403, 200, 403, 403]),
@@ -162,6 +169,8 @@ struct Targets {
     report: Value,
     /// The applicant's correspondence-course subsidy application, applied.
     subsidy: Value,
+    /// A study group of the applicant's, registered.
+    group: Value,
 }
 
 const SESSION: &str =
@@ -220,6 +229,7 @@ async fn call(app: &TestApp, method: &str, path: &str, token: Option<&str>, t: &
             p.replace("{id}", t.nomination["id"].as_str().unwrap())
         }
         p if p.starts_with("/api/v1/notices/{id}") => p.replace("{id}", t.notice["id"].as_str().unwrap()),
+        p if p.starts_with("/api/v1/study-groups/{id}") => p.replace("{id}", t.group["id"].as_str().unwrap()),
         p if p.starts_with("/api/v1/subsidy-applications/{id}") => {
             p.replace("{id}", t.subsidy["id"].as_str().unwrap())
         }
@@ -357,6 +367,18 @@ async fn call(app: &TestApp, method: &str, path: &str, token: Option<&str>, t: &
             .request(method.clone(), &format!("{concrete}?dry_run=true"), token)
             .header("Content-Type", "text/csv")
             .body("実施団体,講座名,分野,受講料,期間\n協会,英会話,語学,30000,6\n"),
+        ("POST", "/api/v1/study-groups") => rb.json(&json!({
+            "fiscal_year": 2023, "name": unique("研究会"), "theme": "窓口改善", "member_nos": [people::SAME_SECTION]
+        })),
+        ("PUT", "/api/v1/study-groups/{id}/plan") => rb
+            .header("If-Match", etag(app, &concrete.replace("/plan", "")).await)
+            .json(&json!({"plan": "勉強会", "planned_yen": 30000})),
+        ("PUT", "/api/v1/study-groups/{id}/settlement") => rb
+            .header("If-Match", etag(app, &concrete.replace("/settlement", "")).await)
+            .json(&json!({"spent_yen": 1000, "report": "報告"})),
+        ("POST", "/api/v1/study-groups/{id}/events") => rb
+            .header("If-Match", etag(app, &concrete.replace("/events", "")).await)
+            .json(&json!({"event": "settle"})),
         ("POST", "/api/v1/subsidy-applications") => rb.json(&json!({"course_id": t.subsidy["course"]["id"]})),
         ("POST", "/api/v1/subsidy-applications/{id}/events") => rb
             .header("If-Match", etag(app, &concrete.replace("/events", "")).await)
@@ -504,6 +526,11 @@ async fn every_route_for_every_role() {
     let res = app.post_json("/api/v1/subsidy-applications", &applicant, &body).await;
     assert_eq!(res.status(), 201);
     let subsidy: Value = res.json().await.unwrap();
+    let body =
+        json!({"fiscal_year": 2023, "name": "窓口研究会", "theme": "窓口改善", "member_nos": ["10286"]});
+    let res = app.post_json("/api/v1/study-groups", &applicant, &body).await;
+    assert_eq!(res.status(), 201);
+    let group: Value = res.json().await.unwrap();
     let targets = Targets {
         employee,
         department,
@@ -514,6 +541,7 @@ async fn every_route_for_every_role() {
         absence_notice,
         report,
         subsidy,
+        group,
     };
 
     let mut failures = Vec::new();

@@ -300,3 +300,117 @@ async fn applications_are_taken_only_within_the_window() {
         assert_eq!(app.get_json("/api/v1/me/subsidy-applications", &me).await["items"], json!([]));
     }
 }
+
+async fn group_put(app: &TestApp, token: &str, path: &str, body: Value) -> reqwest::Response {
+    let base = path.trim_end_matches("/plan").trim_end_matches("/settlement").trim_end_matches("/events");
+    let current = app.get_json(base, &app.hr()).await;
+    let method = if path.ends_with("/events") { Method::POST } else { Method::PUT };
+    app.request(method, path, Some(token))
+        .header("If-Match", format!("\"{}\"", current["version"]))
+        .json(&body)
+        .send()
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn a_study_group_is_granted_at_most_thirty_thousand_within_the_budget_and_settled_on_spending() {
+    let app = spawn().await;
+    let fy = this_year();
+    let hr = app.hr();
+    ok(
+        app.post_json(&format!("/api/v1/subsidies/{fy}/study_group"), &hr, &json!({"budget_yen": 50_000}))
+            .await,
+        201,
+    )
+    .await;
+    let me = app.token(people::EMPLOYEE, &[Role::Employee]);
+    let bad = json!({"fiscal_year": fy, "name": " ", "theme": "窓口改善", "member_nos": ["99999", people::SAME_SECTION, people::SAME_SECTION]});
+    let p = assert_problem(app.post_json("/api/v1/study-groups", &me, &bad).await, 422, "validation").await;
+    let fields: Vec<&str> =
+        p["errors"].as_array().unwrap().iter().map(|e| e["field"].as_str().unwrap()).collect();
+    assert_eq!(fields, vec!["name", "member_nos[0]", "member_nos[2]"]);
+    let body = json!({"fiscal_year": fy, "name": "窓口サービス研究会", "theme": "待ち時間の短縮", "member_nos": [people::SAME_SECTION]});
+    let g = ok(app.post_json("/api/v1/study-groups", &me, &body).await, 201).await;
+    assert_eq!(g["members"].as_array().unwrap().len(), 2);
+    assert_problem(app.post_json("/api/v1/study-groups", &me, &body).await, 409, "conflict").await;
+    let path = format!("/api/v1/study-groups/{}", g["id"].as_str().unwrap());
+
+    // Only the representative files; members and HR read; outsiders do not.
+    let member = app.token(people::SAME_SECTION, &[Role::Employee]);
+    let plan = json!({"plan": "月1回の勉強会と先進市視察", "planned_yen": 45_000});
+    assert_problem(group_put(&app, &member, &format!("{path}/plan"), plan.clone()).await, 403, "forbidden")
+        .await;
+    assert_eq!(app.get_json(&path, &member).await["state"], "registered");
+    let outsider = app.token(people::OTHER_DEPARTMENT, &[Role::Employee]);
+    assert_problem(app.get(&path, &outsider).await, 403, "forbidden").await;
+    // Settling before a grant is refused.
+    let settle = json!({"spent_yen": 27_480, "report": "視察報告を共有"});
+    assert_problem(
+        group_put(&app, &me, &format!("{path}/settlement"), settle.clone()).await,
+        409,
+        "invalid-transition",
+    )
+    .await;
+    ok(group_put(&app, &me, &format!("{path}/plan"), plan).await, 200).await;
+
+    // ¥30,000 at most, never more than the plan; members do not decide.
+    let events = format!("{path}/events");
+    let p = assert_problem(
+        group_put(&app, &hr, &events, json!({"event": "approve", "grant_yen": 30_001})).await,
+        422,
+        "validation",
+    )
+    .await;
+    assert!(p["errors"][0]["reason"].as_str().unwrap().contains("30000"), "{p}");
+    let member_hr = app.token(people::SAME_SECTION, &[Role::Employee, Role::HrAdmin]);
+    assert_problem(
+        group_put(&app, &member_hr, &events, json!({"event": "approve", "grant_yen": 30_000})).await,
+        403,
+        "forbidden",
+    )
+    .await;
+    let granted =
+        ok(group_put(&app, &hr, &events, json!({"event": "approve", "grant_yen": 30_000})).await, 200).await;
+    assert_eq!(
+        (granted["state"].as_str(), granted["approved_yen"].as_i64()),
+        (Some("approved"), Some(30_000))
+    );
+
+    // A second group finds ¥20,000 left in the budget.
+    let colleague = app.token("10008", &[Role::Employee]);
+    let second =
+        json!({"fiscal_year": fy, "name": "防災研究会", "theme": "避難所運営", "member_nos": ["10007"]});
+    let g2 = ok(app.post_json("/api/v1/study-groups", &colleague, &second).await, 201).await;
+    let path2 = format!("/api/v1/study-groups/{}", g2["id"].as_str().unwrap());
+    ok(
+        group_put(&app, &colleague, &format!("{path2}/plan"), json!({"plan": "訓練", "planned_yen": 30_000}))
+            .await,
+        200,
+    )
+    .await;
+    let p = assert_problem(
+        group_put(&app, &hr, &format!("{path2}/events"), json!({"event": "approve", "grant_yen": 25_000}))
+            .await,
+        409,
+        "conflict",
+    )
+    .await;
+    assert!(p["detail"].as_str().unwrap().contains("20000"), "{p}");
+    let budget = app.get_json(&format!("/api/v1/subsidies/{fy}/study_group"), &hr).await;
+    assert_eq!(
+        (budget["committed_yen"].as_i64(), budget["remaining_yen"].as_i64()),
+        (Some(30_000), Some(20_000))
+    );
+
+    // Statement and report; the grant is settled on the spending.
+    ok(group_put(&app, &me, &format!("{path}/settlement"), settle).await, 200).await;
+    let settled = ok(group_put(&app, &hr, &events, json!({"event": "settle"})).await, 200).await;
+    assert_eq!((settled["state"].as_str(), settled["settled_yen"].as_i64()), (Some("settled"), Some(27_480)));
+    let budget = app.get_json(&format!("/api/v1/subsidies/{fy}/study_group"), &hr).await;
+    assert_eq!((budget["paid_yen"].as_i64(), budget["remaining_yen"].as_i64()), (Some(27_480), Some(22_520)));
+    assert_eq!(
+        app.get_json("/api/v1/me/study-groups", &member).await["items"][0]["name"],
+        "窓口サービス研究会"
+    );
+}

@@ -18,7 +18,7 @@ use crate::openapi;
 use crate::problem::{json_error, path_error, query_error, ApiError};
 use crate::routes::{
     absence, attendance, audit, catalogue, catalogue_files, check_in, employees, health, import, me, notices,
-    report, results, selection, structure, subsidy, survey,
+    report, results, selection, structure, study_groups, subsidy, survey,
 };
 use crate::state::AppState;
 
@@ -286,6 +286,24 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             resource("/api/v1/sections/{id}/subsidy-applications", "GET")
                 .route(web::get().to(subsidy::section_applications)),
         )
+        .service(
+            resource("/api/v1/study-groups", "GET, POST")
+                .route(web::get().to(study_groups::list_groups))
+                .route(web::post().to(study_groups::create_group)),
+        )
+        .service(resource("/api/v1/study-groups/{id}", "GET").route(web::get().to(study_groups::get_group)))
+        .service(
+            resource("/api/v1/study-groups/{id}/plan", "PUT").route(web::put().to(study_groups::file_plan)),
+        )
+        .service(
+            resource("/api/v1/study-groups/{id}/settlement", "PUT")
+                .route(web::put().to(study_groups::file_settlement)),
+        )
+        .service(
+            resource("/api/v1/study-groups/{id}/events", "POST")
+                .route(web::post().to(study_groups::group_event)),
+        )
+        .service(resource("/api/v1/me/study-groups", "GET").route(web::get().to(study_groups::my_groups)))
         .service(resource("/api/v1/audit", "GET").route(web::get().to(audit::list)))
         .service(SwaggerUi::new("/docs/{_:.*}").external_url_unchecked("/openapi.json", openapi::document()));
 }

@@ -9,7 +9,7 @@ use utoipa::{Modify, OpenApi};
 use crate::problem::{FieldErrorDto, Problem, RowErrorDto};
 use crate::routes::{
     absence, attendance, audit, catalogue, catalogue_files, check_in, employees, health, import, me, notices,
-    report, results, selection, structure, subsidy, survey,
+    report, results, selection, structure, study_groups, subsidy, survey,
 };
 
 #[derive(OpenApi)]
@@ -48,6 +48,8 @@ use crate::routes::{
         subsidy::get_programme, subsidy::create_programme, subsidy::update_programme, subsidy::list_courses, subsidy::import_courses,
         subsidy::apply, subsidy::get_application, subsidy::application_event, subsidy::put_proof, subsidy::get_proof,
         subsidy::list_applications, subsidy::my_applications, subsidy::section_applications,
+        study_groups::create_group, study_groups::get_group, study_groups::file_plan, study_groups::file_settlement,
+        study_groups::group_event, study_groups::list_groups, study_groups::my_groups,
         audit::list,
     ),
     components(schemas(Problem, FieldErrorDto, RowErrorDto, employees::EmployeeSortParam, import::EncodingParam)),

@@ -13,5 +13,6 @@ pub mod report;
 pub mod results;
 pub mod selection;
 pub mod structure;
+pub mod study_groups;
 pub mod subsidy;
 pub mod survey;
