@@ -413,4 +413,15 @@ async fn a_study_group_is_granted_at_most_thirty_thousand_within_the_budget_and_
         app.get_json("/api/v1/me/study-groups", &member).await["items"][0]["name"],
         "窓口サービス研究会"
     );
+
+    // Membership is an audience rule of the catalogue: the two groups' four members, this year.
+    ok(app.post_json("/api/v1/plans", &hr, &json!({"fiscal_year": fy})).await, 201).await;
+    let course = json!({"fiscal_year": fy, "category": "self_development", "number": 2, "title": "自主研究グループ助成",
+        "rules": [{"route": "designation", "conditions": [{"kind": "study_group_members"}]}], "delivery": "classroom"});
+    let c = ok(app.post_json("/api/v1/courses", &hr, &course).await, 201).await;
+    let id = c["id"].as_str().unwrap();
+    let preview = app.get_json(&format!("/api/v1/courses/{id}/eligible"), &hr).await;
+    assert_eq!(preview["rules"][0]["count"], 4, "{preview}");
+    let last_year = app.get_json(&format!("/api/v1/courses/{id}/eligible?fiscal_year={}", fy - 1), &hr).await;
+    assert_eq!(last_year["rules"][0]["count"], 0, "groups count for their own year");
 }

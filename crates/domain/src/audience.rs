@@ -111,7 +111,8 @@ pub struct Candidate<'a> {
     pub retirement_date: Option<NaiveDate>,
     pub tags: &'a BTreeSet<String>,
     pub heads_a_section: bool,
-    pub study_group_member: bool,
+    /// Fiscal years in which the employee belongs to a study group (自主研究グループ).
+    pub study_group_years: &'a BTreeSet<i32>,
 }
 
 impl Condition {
@@ -138,7 +139,7 @@ impl Condition {
             Condition::Tag { tag } => c.tags.contains(tag),
             Condition::EmploymentType { employment_type } => c.employment_type == *employment_type,
             Condition::RetiringThisYear {} => c.retirement_date.is_some_and(|d| fy.contains(d)),
-            Condition::StudyGroupMembers {} => c.study_group_member,
+            Condition::StudyGroupMembers {} => c.study_group_years.contains(&fy.year()),
             Condition::OutsidePeople { .. } => false,
         }
     }
@@ -565,7 +566,7 @@ mod tests {
         retirement: Option<NaiveDate>,
         tags: BTreeSet<String>,
         head: bool,
-        study_group: bool,
+        study_groups: BTreeSet<i32>,
         active: bool,
     }
 
@@ -581,7 +582,7 @@ mod tests {
                 retirement: None,
                 tags: BTreeSet::new(),
                 head: false,
-                study_group: false,
+                study_groups: BTreeSet::new(),
                 active: true,
             }
         }
@@ -603,7 +604,7 @@ mod tests {
                 retirement_date: self.retirement,
                 tags: &self.tags,
                 heads_a_section: self.head,
-                study_group_member: self.study_group,
+                study_group_years: &self.study_groups,
             }
         }
     }
@@ -682,7 +683,12 @@ mod tests {
         assert!(matches(&rule(Route::Designation, vec![Condition::Tag { tag: "評価者".into() }]), &p));
         assert!(matches(&rule(Route::Designation, vec![Condition::SectionHead {}]), &p));
         assert!(!matches(&rule(Route::Designation, vec![Condition::StudyGroupMembers {}]), &p));
-        p.study_group = true;
+        p.study_groups.insert(fy().year() - 1);
+        assert!(
+            !matches(&rule(Route::Designation, vec![Condition::StudyGroupMembers {}]), &p),
+            "last year's group"
+        );
+        p.study_groups.insert(fy().year());
         assert!(matches(&rule(Route::Designation, vec![Condition::StudyGroupMembers {}]), &p));
 
         let re = rule(

@@ -7,6 +7,7 @@ use kenshu_domain::auth::{EmployeePlacement, Visibility};
 use kenshu_domain::calendar::FiscalYear;
 use kenshu_domain::employee::{EmployeeData, EmploymentType};
 use kenshu_domain::roster_import::RosterRow;
+use kenshu_domain::subsidy::GroupState;
 use kenshu_domain::text::search_key;
 use kenshu_domain::FieldError;
 use sea_orm::sea_query::{Expr, LikeExpr};
@@ -20,7 +21,7 @@ use super::audit::{self, Change};
 use super::structure::section_index;
 use super::{like_escape, now, update_versioned, Actor, Page, PageRequest, RepoError};
 use crate::bulk::{self, BulkError, OnKey, Step};
-use crate::entities::{employee, section};
+use crate::entities::{employee, section, study_group};
 
 /// An employee with the department their section belongs to.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -503,10 +504,12 @@ pub struct RosterMember {
     pub tags: BTreeSet<String>,
     /// Heads a section (所属長), not only acting for one.
     pub heads_a_section: bool,
+    /// Fiscal years of the study groups (not rejected) the employee belongs to.
+    pub study_group_years: BTreeSet<i32>,
 }
 
 impl RosterMember {
-    /// The view rules evaluate. Study-group membership comes from study groups (not yet kept).
+    /// The view rules evaluate.
     pub fn candidate(&self) -> kenshu_domain::audience::Candidate<'_> {
         kenshu_domain::audience::Candidate {
             active: true,
@@ -519,7 +522,7 @@ impl RosterMember {
             retirement_date: self.retirement_date,
             tags: &self.tags,
             heads_a_section: self.heads_a_section,
-            study_group_member: false,
+            study_group_years: &self.study_group_years,
         }
     }
 }
@@ -545,9 +548,22 @@ pub async fn roster_members(
         q = q.filter(employee::Column::Id.eq(id));
     }
     let rows = q.order_by_asc(employee::Column::EmployeeNo).all(conn).await?;
+    // Study groups are few (tens a year): read them all once.
+    let mut groups: HashMap<Uuid, BTreeSet<i32>> = HashMap::new();
+    for g in study_group::Entity::find()
+        .filter(study_group::Column::OrgId.eq(org_id))
+        .filter(study_group::Column::State.ne(GroupState::Rejected.as_str()))
+        .all(conn)
+        .await?
+    {
+        for id in super::subsidy::group_members(&g) {
+            groups.entry(id).or_default().insert(g.fiscal_year);
+        }
+    }
     Ok(rows
         .into_iter()
         .map(|m| RosterMember {
+            study_group_years: groups.remove(&m.id).unwrap_or_default(),
             heads_a_section: heads.contains(&m.id),
             promotions: serde_json::from_str(&m.promotions).unwrap_or_default(),
             tags: serde_json::from_str(&m.tags).unwrap_or_default(),
