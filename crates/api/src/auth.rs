@@ -12,6 +12,7 @@ use jsonwebtoken::{decode, decode_header, encode, Algorithm, DecodingKey, Encodi
 use kenshu_domain::auth::{Principal, Role};
 use kenshu_persistence::repo::employee::EmployeeRecord;
 use kenshu_persistence::repo::principal;
+use kenshu_persistence::repo::selection::EmployeeRef;
 use kenshu_persistence::Actor;
 use serde::{Deserialize, Serialize};
 
@@ -189,6 +190,38 @@ impl Auth {
             request_id: self.request_id.clone(),
         }
     }
+
+    /// What the caller is to the employee whose record they act on (a trainee, an applicant):
+    /// the employee themself, their section's or department's head, HR, and whether they may
+    /// read the employee's records. Each workflow turns this into its own capacities.
+    pub async fn relation_to(&self, state: &AppState, employee_id: uuid::Uuid) -> Result<Relation, ApiError> {
+        let p = &self.principal;
+        let e = kenshu_persistence::repo::employee::get(state.db.conn(), p.org_id, employee_id).await?;
+        let placement = e.placement();
+        Ok(Relation {
+            is_self: p.employee.as_ref().is_some_and(|me| me.employee_id == employee_id),
+            heads_section: p.has(Role::SectionHead) && p.headed_sections.contains(&placement.section_id),
+            heads_department: p.has(Role::DepartmentHead)
+                && p.headed_departments.contains(&placement.department_id),
+            is_hr: p.has(Role::HrAdmin),
+            sees: kenshu_domain::auth::authorize(p, kenshu_domain::auth::Action::ReadEmployee(&placement))
+                .is_ok(),
+            who: EmployeeRef { id: e.model.id, employee_no: e.model.employee_no, name: e.model.name },
+            placement,
+        })
+    }
+}
+
+/// See [`Auth::relation_to`].
+pub struct Relation {
+    pub placement: kenshu_domain::auth::EmployeePlacement,
+    pub who: EmployeeRef,
+    pub is_self: bool,
+    pub heads_section: bool,
+    pub heads_department: bool,
+    pub is_hr: bool,
+    /// May read the employee's records (themself, their heads, HR, auditors).
+    pub sees: bool,
 }
 
 impl FromRequest for Auth {

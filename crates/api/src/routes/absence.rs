@@ -8,7 +8,7 @@ use kenshu_domain::absence::{
     may_write, notice_actors, notice_transition, AbsenceKind, NoticeActor, NoticeEvent, NoticeFields,
     NoticeState, NoticeTransitionError, SessionWindow,
 };
-use kenshu_domain::auth::{authorize, Action, EmployeePlacement, Role};
+use kenshu_domain::auth::{authorize, Action, EmployeePlacement};
 use kenshu_domain::calendar::jst;
 use kenshu_domain::selection::NominationState;
 use kenshu_persistence::entities::{absence_notice, course_session, nomination};
@@ -108,16 +108,9 @@ struct Parties {
 }
 
 async fn parties(state: &AppState, auth: &Auth, employee_id: Uuid) -> ApiResult<Parties> {
-    let p = &auth.principal;
-    let e = employee_repo::get(state.db.conn(), p.org_id, employee_id).await?;
-    let trainee = e.placement();
-    let is_trainee = p.employee.as_ref().is_some_and(|me| me.employee_id == employee_id);
-    let heads = p.has(Role::SectionHead) && p.headed_sections.contains(&trainee.section_id);
-    let actors = notice_actors(is_trainee, heads, p.has(Role::HrAdmin));
-    let sees = authorize(p, Action::ReadEmployee(&trainee)).is_ok();
-    let who =
-        EmployeeRef { id: e.model.id, employee_no: e.model.employee_no.clone(), name: e.model.name.clone() };
-    Ok(Parties { trainee, who, actors, sees })
+    let r = auth.relation_to(state, employee_id).await?;
+    let actors = notice_actors(r.is_self, r.heads_section, r.is_hr);
+    Ok(Parties { trainee: r.placement, who: r.who, actors, sees: r.sees })
 }
 
 fn window(s: &course_session::Model) -> SessionWindow {

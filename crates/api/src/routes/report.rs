@@ -5,7 +5,7 @@
 use actix_web::http::{header, StatusCode};
 use actix_web::{web, HttpRequest, HttpResponse};
 use chrono::{DateTime, NaiveDate, Utc};
-use kenshu_domain::auth::{authorize, Action, EmployeePlacement, Role};
+use kenshu_domain::auth::{authorize, Action, EmployeePlacement};
 use kenshu_domain::calendar::tokyo_date;
 use kenshu_domain::report::{
     days_overdue, report_actors, report_transition, submitted_late, ReportActor, ReportEvent, ReportState,
@@ -129,24 +129,13 @@ struct Trainee {
 }
 
 async fn trainee(state: &AppState, auth: &Auth, employee_id: Uuid) -> ApiResult<Trainee> {
-    let p = &auth.principal;
-    let e = employee_repo::get(state.db.conn(), p.org_id, employee_id).await?;
-    let placement = e.placement();
-    let is_trainee = p.employee.as_ref().is_some_and(|me| me.employee_id == employee_id);
-    let heads_department =
-        p.has(Role::DepartmentHead) && p.headed_departments.contains(&placement.department_id);
-    let section_head =
-        !is_trainee && p.has(Role::SectionHead) && p.headed_sections.contains(&placement.section_id);
+    let r = auth.relation_to(state, employee_id).await?;
     Ok(Trainee {
-        placement,
-        who: EmployeeRef {
-            id: e.model.id,
-            employee_no: e.model.employee_no.clone(),
-            name: e.model.name.clone(),
-        },
-        actors: report_actors(is_trainee, heads_department, p.has(Role::HrAdmin)),
-        section_head,
-        sees: authorize(p, Action::ReadEmployee(&placement)).is_ok(),
+        actors: report_actors(r.is_self, r.heads_department, r.is_hr),
+        section_head: !r.is_self && r.heads_section,
+        sees: r.sees,
+        placement: r.placement,
+        who: r.who,
     })
 }
 

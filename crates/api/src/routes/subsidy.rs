@@ -6,7 +6,7 @@
 use actix_web::http::{header, StatusCode};
 use actix_web::{web, HttpRequest, HttpResponse};
 use chrono::{DateTime, Utc};
-use kenshu_domain::auth::{authorize, Action, EmployeePlacement, Role};
+use kenshu_domain::auth::{authorize, Action, EmployeePlacement};
 use kenshu_domain::calendar::tokyo_date;
 use kenshu_domain::catalogue::ApplicationWindow;
 use kenshu_domain::roster_import::RowError;
@@ -363,23 +363,10 @@ struct Applicant {
 }
 
 async fn applicant(state: &AppState, auth: &Auth, employee_id: Uuid) -> ApiResult<Applicant> {
-    let p = &auth.principal;
-    let e = employee_repo::get(state.db.conn(), p.org_id, employee_id).await?;
-    let placement = e.placement();
-    let is_applicant = p.employee.as_ref().is_some_and(|me| me.employee_id == employee_id);
-    let heads = p.has(Role::SectionHead) && p.headed_sections.contains(&placement.section_id);
+    let r = auth.relation_to(state, employee_id).await?;
     // Nobody approves their own subsidy, not even as HR.
-    let hr = p.has(Role::HrAdmin) && !is_applicant;
-    Ok(Applicant {
-        placement,
-        who: EmployeeRef {
-            id: e.model.id,
-            employee_no: e.model.employee_no.clone(),
-            name: e.model.name.clone(),
-        },
-        actors: subsidy_actors(is_applicant, heads, hr),
-        sees: authorize(p, Action::ReadEmployee(&placement)).is_ok(),
-    })
+    let actors = subsidy_actors(r.is_self, r.heads_section, r.is_hr && !r.is_self);
+    Ok(Applicant { placement: r.placement, who: r.who, actors, sees: r.sees })
 }
 
 async fn view(
