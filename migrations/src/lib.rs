@@ -18,6 +18,7 @@ mod m20261201_000011_survey;
 mod m20261201_000012_completion_rule;
 mod m20261201_000013_subsidy;
 mod m20261201_000014_study_group;
+mod m20261201_000015_internship;
 
 /// A text column compared byte by byte (code point order). Codes, employee numbers and kana
 /// readings sort and page the same on SQLite (BINARY is its default) and on PostgreSQL, whatever
@@ -50,6 +51,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000012_completion_rule::Migration),
             Box::new(m20261201_000013_subsidy::Migration),
             Box::new(m20261201_000014_study_group::Migration),
+            Box::new(m20261201_000015_internship::Migration),
         ]
     }
 }

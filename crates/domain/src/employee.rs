@@ -257,7 +257,8 @@ pub fn parse_kana(input: &str) -> Result<String, String> {
     }
 }
 
-fn parse_email(s: &str) -> Result<String, String> {
+/// An email address, lower-cased and checked for its shape only.
+pub fn parse_email(s: &str) -> Result<String, String> {
     let s = s.to_lowercase();
     let valid = s.len() <= 254
         && !s.contains(char::is_whitespace)

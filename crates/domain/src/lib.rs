@@ -11,6 +11,7 @@ pub mod catalogue_io;
 pub mod check_in;
 pub mod employee;
 pub mod error;
+pub mod internship;
 pub mod org;
 pub mod report;
 pub mod results;

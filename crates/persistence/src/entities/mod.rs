@@ -10,6 +10,8 @@ pub mod course_survey;
 pub mod department;
 pub mod employee;
 pub mod grade;
+pub mod internship_programme;
+pub mod internship_student;
 pub mod nomination;
 pub mod notice;
 pub mod organisation;

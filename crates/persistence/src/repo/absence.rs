@@ -6,14 +6,10 @@ use uuid::Uuid;
 
 use super::audit::{self, Change};
 use super::selection::{employees_by_id, EmployeeRef};
-use super::{now, update_versioned, Actor, RepoError};
+use super::{now, save_audited, Actor, RepoError};
 use crate::entities::{absence_notice, nomination};
 
 const LIVE_TAKEN: &str = "a notice for this session is already on file; correct or withdraw it instead";
-
-fn subject(actor: &Actor) -> String {
-    actor.subject.chars().take(100).collect()
-}
 
 /// File a notice for `nomination` at a session, as a draft or submitted at once.
 pub async fn create(
@@ -40,7 +36,7 @@ pub async fn create(
         state: if submit { NoticeState::Submitted } else { NoticeState::Draft }.as_str().into(),
         late: submit && filed_late(at, session),
         comment: None,
-        written_by: subject(actor),
+        written_by: actor.signature(),
         submitted_at: submit.then_some(at),
         confirmed_by: None,
         confirmed_at: None,
@@ -75,38 +71,6 @@ pub async fn get(
         .ok_or(RepoError::NotFound)
 }
 
-/// Write `after` over `before` if the caller's `expected_version` is still the stored one.
-async fn save(
-    conn: &impl ConnectionTrait,
-    actor: &Actor,
-    action: &str,
-    before: &absence_notice::Model,
-    expected_version: i32,
-    after: absence_notice::Model,
-) -> Result<absence_notice::Model, RepoError> {
-    if before.version != expected_version {
-        return Err(RepoError::Stale { current: before.version });
-    }
-    let after = absence_notice::Model { version: before.version + 1, updated_at: now(), ..after };
-    update_versioned::<absence_notice::Entity>(
-        conn,
-        absence_notice::ActiveModel::from(after.clone()).reset_all(),
-        (absence_notice::Column::Id, before.id),
-        (absence_notice::Column::Version, before.version),
-        LIVE_TAKEN,
-    )
-    .await?;
-    let change = Change::new_owned(
-        format!("absence_notice.{action}"),
-        "absence_notice",
-        Some(before.id),
-        Some(before),
-        Some(&after),
-    );
-    audit::record(conn, actor, change).await?;
-    Ok(after)
-}
-
 /// Correct the text of a draft or returned notice.
 pub async fn update_text(
     conn: &impl ConnectionTrait,
@@ -122,7 +86,7 @@ pub async fn update_text(
         leaves_at: fields.leaves_at,
         ..before.clone()
     };
-    save(conn, actor, "update", before, expected_version, after).await
+    save_audited(conn, actor, "absence_notice.update", before, expected_version, after, LIVE_TAKEN).await
 }
 
 /// A move the domain has allowed: the event, the state it leads to, and the comment of a return.
@@ -154,17 +118,18 @@ pub async fn apply(
             after.submitted_at = Some(at);
         }
         NoticeEvent::Confirm => {
-            after.confirmed_by = Some(subject(actor));
+            after.confirmed_by = Some(actor.signature());
             after.confirmed_at = Some(at);
         }
         NoticeEvent::Receive => {
-            after.received_by = Some(subject(actor));
+            after.received_by = Some(actor.signature());
             after.received_at = Some(at);
         }
         NoticeEvent::Return => after.comment = comment,
         NoticeEvent::Withdraw => {}
     }
-    save(conn, actor, event.as_str(), before, expected_version, after).await
+    let action = format!("absence_notice.{}", event.as_str());
+    save_audited(conn, actor, action, before, expected_version, after, LIVE_TAKEN).await
 }
 
 /// A session's notices, oldest first.

@@ -187,7 +187,7 @@ pub async fn record(
     let mut outcome = RecordOutcome::default();
     let mut inserts = Vec::new();
     let mut changes = Vec::new();
-    let by: String = actor.subject.chars().take(100).collect();
+    let by: String = actor.signature();
     for r in &entries {
         let fields = |m: attendance::Model| attendance::Model {
             status: r.entry.status.as_str().into(),

@@ -56,7 +56,7 @@ fn model(actor: &Actor, change: Change, at: chrono::DateTime<chrono::Utc>) -> au
         id: Uuid::now_v7(),
         org_id: actor.org_id,
         at,
-        actor: actor.subject.chars().take(100).collect(),
+        actor: actor.signature(),
         request_id: actor.request_id.clone(),
         action: change.action.to_string(),
         entity_type: change.entity_type.to_string(),

@@ -51,7 +51,7 @@ pub async fn open(
         session_id: session.id,
         course_id: session.course_id,
         secret: new_secret(),
-        opened_by: actor.subject.chars().take(100).collect(),
+        opened_by: actor.signature(),
         opened_at: now(),
         closed_at: None,
     };

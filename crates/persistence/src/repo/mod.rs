@@ -6,6 +6,7 @@ pub mod audit;
 pub mod catalogue;
 pub mod check_in;
 pub mod employee;
+pub mod internship;
 pub mod org;
 pub mod principal;
 pub mod report;
@@ -25,6 +26,13 @@ pub struct Actor {
     pub org_id: Uuid,
     pub subject: String,
     pub request_id: Option<String>,
+}
+
+impl Actor {
+    /// Who, as the at most 100 characters a `*_by` column holds.
+    pub fn signature(&self) -> String {
+        self.subject.chars().take(100).collect()
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -110,6 +118,102 @@ where
         return Err(RepoError::Stale { current: version.1 + 1 });
     }
     Ok(())
+}
+
+/// A row written under optimistic versioning and recorded in the audit log: what
+/// [`save_audited`] needs to know of it.
+pub(crate) trait Versioned: Clone + Send + Sync + 'static {
+    type Entity: sea_orm::EntityTrait<Model = Self>;
+    /// The `entity_type` its audit records are filed under.
+    const AUDIT_TYPE: &'static str;
+    fn id(&self) -> Uuid;
+    fn version(&self) -> i32;
+    /// The id its audit records are filed under (the row's own, unless it belongs to another).
+    fn audit_id(&self) -> Uuid {
+        self.id()
+    }
+    /// What the audit log keeps of the row.
+    fn audit_json(&self) -> String;
+    fn stamp(&mut self, version: i32, at: chrono::DateTime<chrono::Utc>);
+    fn key_columns(
+    ) -> (<Self::Entity as sea_orm::EntityTrait>::Column, <Self::Entity as sea_orm::EntityTrait>::Column);
+}
+
+/// `Versioned` for entities whose rows are recorded whole; optionally filed under another id.
+macro_rules! versioned {
+    ($entity:ident => $kind:literal $(, $owner:ident)?) => {
+        impl Versioned for crate::entities::$entity::Model {
+            type Entity = crate::entities::$entity::Entity;
+            const AUDIT_TYPE: &'static str = $kind;
+            fn id(&self) -> Uuid {
+                self.id
+            }
+            fn version(&self) -> i32 {
+                self.version
+            }
+            $(fn audit_id(&self) -> Uuid {
+                self.$owner
+            })?
+            fn audit_json(&self) -> String {
+                serde_json::to_string(self).expect("records serialise")
+            }
+            fn stamp(&mut self, version: i32, at: chrono::DateTime<chrono::Utc>) {
+                self.version = version;
+                self.updated_at = at;
+            }
+            fn key_columns() -> (crate::entities::$entity::Column, crate::entities::$entity::Column) {
+                (crate::entities::$entity::Column::Id, crate::entities::$entity::Column::Version)
+            }
+        }
+    };
+}
+
+versioned!(absence_notice => "absence_notice");
+versioned!(training_report => "report");
+versioned!(course_survey => "course", course_id);
+versioned!(subsidy_programme => "subsidy_programme");
+versioned!(subsidy_application => "subsidy_application");
+versioned!(study_group => "study_group");
+versioned!(internship_programme => "internship_programme");
+
+/// The one versioned write: refuse a stale `expected_version`, stamp the next version, write it
+/// (a unique key taken is a conflict saying `taken`), and record `action` with what the row was
+/// and is, in the same transaction.
+pub(crate) async fn save_audited<M>(
+    conn: &impl sea_orm::ConnectionTrait,
+    actor: &Actor,
+    action: impl Into<std::borrow::Cow<'static, str>>,
+    before: &M,
+    expected_version: i32,
+    mut after: M,
+    taken: &str,
+) -> Result<M, RepoError>
+where
+    M: Versioned + sea_orm::IntoActiveModel<<M::Entity as sea_orm::EntityTrait>::ActiveModel>,
+{
+    use sea_orm::ActiveModelTrait;
+    if before.version() != expected_version {
+        return Err(RepoError::Stale { current: before.version() });
+    }
+    after.stamp(before.version() + 1, now());
+    let (id, version) = M::key_columns();
+    update_versioned::<M::Entity>(
+        conn,
+        after.clone().into_active_model().reset_all(),
+        (id, before.id()),
+        (version, before.version()),
+        taken,
+    )
+    .await?;
+    let change = audit::Change {
+        action: action.into(),
+        entity_type: M::AUDIT_TYPE,
+        entity_id: Some(before.audit_id()),
+        before: Some(before.audit_json()),
+        after: Some(after.audit_json()),
+    };
+    audit::record(conn, actor, change).await?;
+    Ok(after)
 }
 
 /// Escape `%`, `_` and the escape character itself for a LIKE pattern using `!` as escape.

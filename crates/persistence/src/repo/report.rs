@@ -14,14 +14,10 @@ use uuid::Uuid;
 use super::audit::{self, Change};
 use super::catalogue::CourseRecord;
 use super::selection::{employees_by_id, CourseRef, EmployeeRef};
-use super::{now, update_versioned, Actor, RepoError};
+use super::{now, save_audited, Actor, RepoError};
 use crate::entities::{attendance, course, course_session, nomination, training_report};
 
 const TAKEN: &str = "a report for this nomination is already on file; correct it instead";
-
-fn subject(actor: &Actor) -> String {
-    actor.subject.chars().take(100).collect()
-}
 
 /// The Japan date of a course's last session, if it has any.
 pub async fn last_day(
@@ -147,33 +143,6 @@ pub async fn get(
         .ok_or(RepoError::NotFound)
 }
 
-/// Write `after` over `before` if the caller's `expected_version` is still the stored one.
-async fn save(
-    conn: &impl ConnectionTrait,
-    actor: &Actor,
-    action: &str,
-    before: &training_report::Model,
-    expected_version: i32,
-    after: training_report::Model,
-) -> Result<training_report::Model, RepoError> {
-    if before.version != expected_version {
-        return Err(RepoError::Stale { current: before.version });
-    }
-    let after = training_report::Model { version: before.version + 1, updated_at: now(), ..after };
-    update_versioned::<training_report::Entity>(
-        conn,
-        training_report::ActiveModel::from(after.clone()).reset_all(),
-        (training_report::Column::Id, before.id),
-        (training_report::Column::Version, before.version),
-        TAKEN,
-    )
-    .await?;
-    let change =
-        Change::new_owned(format!("report.{action}"), "report", Some(before.id), Some(before), Some(&after));
-    audit::record(conn, actor, change).await?;
-    Ok(after)
-}
-
 /// Correct the text of a draft or returned report.
 pub async fn update_text(
     conn: &impl ConnectionTrait,
@@ -188,7 +157,7 @@ pub async fn update_text(
         comments: text.comments.clone(),
         ..before.clone()
     };
-    save(conn, actor, "update", before, expected_version, after).await
+    save_audited(conn, actor, "report.update", before, expected_version, after, TAKEN).await
 }
 
 /// Move a report the domain has allowed to move: submitting stamps the time (the first time
@@ -209,11 +178,11 @@ pub async fn apply(
             after.submitted_at = Some(at);
         }
         ReportEvent::Approve => {
-            after.approved_by = Some(subject(actor));
+            after.approved_by = Some(actor.signature());
             after.approved_at = Some(at);
         }
         ReportEvent::Receive => {
-            after.received_by = Some(subject(actor));
+            after.received_by = Some(actor.signature());
             after.received_at = Some(at);
         }
         ReportEvent::Return => {
@@ -222,7 +191,8 @@ pub async fn apply(
             after.approved_at = None;
         }
     }
-    save(conn, actor, event.as_str(), before, expected_version, after).await
+    let action = format!("report.{}", event.as_str());
+    save_audited(conn, actor, action, before, expected_version, after, TAKEN).await
 }
 
 /// 職場還元: the section head records when the trainee shared what they learned.
@@ -237,10 +207,10 @@ pub async fn record_sharing(
     let after = training_report::Model {
         shared_on: Some(shared_on),
         shared_note: note,
-        shared_by: Some(subject(actor)),
+        shared_by: Some(actor.signature()),
         ..before.clone()
     };
-    save(conn, actor, "share", before, expected_version, after).await
+    save_audited(conn, actor, "report.share", before, expected_version, after, TAKEN).await
 }
 
 /// Which reports to list.

@@ -86,7 +86,7 @@ fn new_nomination(
         route: route.as_str().into(),
         state: state.as_str().into(),
         reason,
-        proposed_by: actor.subject.chars().take(100).collect(),
+        proposed_by: actor.signature(),
         decided_by: None,
         decided_at: None,
         placed_at: None,
@@ -179,7 +179,7 @@ pub async fn designate(
             if let Some(m) = by_id.get(id) {
                 outcome.new.push(member_ref(m));
             }
-            let by = Some(actor.subject.chars().take(100).collect());
+            let by = Some(actor.signature());
             inserts.push(nomination::Model {
                 decided_by: by,
                 decided_at: Some(at),
@@ -489,7 +489,7 @@ pub(crate) async fn save(
     let moved_up = before.state == NominationState::Waitlisted.as_str() && state == NominationState::Selected;
     let after = nomination::Model {
         state: state.as_str().into(),
-        decided_by: Some(actor.subject.chars().take(100).collect()),
+        decided_by: Some(actor.signature()),
         decided_at: Some(at),
         placed_at: if moved_up { Some(at) } else { before.placed_at },
         version: before.version + 1,

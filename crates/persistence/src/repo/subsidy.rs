@@ -17,14 +17,10 @@ use serde_json::json;
 use uuid::Uuid;
 
 use super::audit::{self, Change};
-use super::{now, update_versioned, Actor, RepoError};
+use super::{now, save_audited, Actor, RepoError};
 use crate::entities::{
     correspondence_course, study_group, subsidy_application, subsidy_document, subsidy_programme,
 };
-
-fn subject(actor: &Actor) -> String {
-    actor.subject.chars().take(100).collect()
-}
 
 // ---------------------------------------------------------------------------------------------
 // Programme: budget and application window
@@ -107,27 +103,9 @@ pub async fn update_programme(
         budget_yen: data.budget_yen,
         application_opens: data.window.map(|w| w.0),
         application_closes: data.window.map(|w| w.1),
-        version: before.version + 1,
-        updated_at: now(),
         ..before.clone()
     };
-    update_versioned::<subsidy_programme::Entity>(
-        conn,
-        subsidy_programme::ActiveModel::from(after.clone()).reset_all(),
-        (subsidy_programme::Column::Id, before.id),
-        (subsidy_programme::Column::Version, before.version),
-        "",
-    )
-    .await?;
-    let change = Change::new(
-        "subsidy_programme.update",
-        "subsidy_programme",
-        Some(before.id),
-        Some(before),
-        Some(&after),
-    );
-    audit::record(conn, actor, change).await?;
-    Ok(after)
+    save_audited(conn, actor, "subsidy_programme.update", before, expected_version, after, "").await
 }
 
 /// Read the programme row under a write lock (PostgreSQL; SQLite writers are serialised already),
@@ -425,7 +403,7 @@ pub async fn move_application(
     let mut after = subsidy_application::Model { state: next.as_str().into(), ..before.clone() };
     match event {
         ApplicationEvent::Confirm => {
-            after.confirmed_by = Some(subject(actor));
+            after.confirmed_by = Some(actor.signature());
             after.confirmed_at = Some(at);
         }
         ApplicationEvent::Approve => {
@@ -441,7 +419,7 @@ pub async fn move_application(
                 )));
             }
             after.approved_yen = Some(amount);
-            after.approved_by = Some(subject(actor));
+            after.approved_by = Some(actor.signature());
             after.approved_at = Some(at);
         }
         ApplicationEvent::ReportCompletion => {
@@ -452,7 +430,7 @@ pub async fn move_application(
         ApplicationEvent::Verify => {
             let paid = before.paid_tuition_yen.unwrap_or(0);
             after.subsidy_yen = Some(subsidy_for(paid, before.approved_yen.unwrap_or(0)));
-            after.verified_by = Some(subject(actor));
+            after.verified_by = Some(actor.signature());
             after.verified_at = Some(at);
         }
         ApplicationEvent::MarkPaid => after.paid_at = Some(at),
@@ -460,24 +438,8 @@ pub async fn move_application(
         ApplicationEvent::ReportNotCompleted => after.subsidy_yen = Some(0),
         ApplicationEvent::Withdraw => {}
     }
-    let after = subsidy_application::Model { version: before.version + 1, updated_at: at, ..after };
-    update_versioned::<subsidy_application::Entity>(
-        conn,
-        subsidy_application::ActiveModel::from(after.clone()).reset_all(),
-        (subsidy_application::Column::Id, before.id),
-        (subsidy_application::Column::Version, before.version),
-        LIVE_TAKEN,
-    )
-    .await?;
-    let change = Change::new_owned(
-        format!("subsidy_application.{}", event.as_str()),
-        "subsidy_application",
-        Some(before.id),
-        Some(before),
-        Some(&after),
-    );
-    audit::record(conn, actor, change).await?;
-    Ok(after)
+    let action = format!("subsidy_application.{}", event.as_str());
+    save_audited(conn, actor, action, before, expected_version, after, LIVE_TAKEN).await
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -501,7 +463,7 @@ pub async fn put_proof(
         size_bytes: bytes.len() as i64,
         sha256: digest(&bytes),
         content: bytes,
-        uploaded_by: subject(actor),
+        uploaded_by: actor.signature(),
         uploaded_at: now(),
     };
     let active = subsidy_document::ActiveModel::from(m.clone());
@@ -683,7 +645,7 @@ pub async fn move_group(
                     }
                 })?;
             after.approved_yen = Some(grant);
-            after.approved_by = Some(subject(actor));
+            after.approved_by = Some(actor.signature());
             after.approved_at = Some(at);
             after.state = GroupState::Approved.as_str().into();
             "approve"
@@ -711,28 +673,11 @@ pub async fn move_group(
             }
             after.settled_yen =
                 Some(settle_grant(before.approved_yen.unwrap_or(0), before.spent_yen.unwrap_or(0)));
-            after.settled_by = Some(subject(actor));
+            after.settled_by = Some(actor.signature());
             after.settled_at = Some(at);
             after.state = GroupState::Settled.as_str().into();
             "settle"
         }
     };
-    let after = study_group::Model { version: before.version + 1, updated_at: at, ..after };
-    update_versioned::<study_group::Entity>(
-        conn,
-        study_group::ActiveModel::from(after.clone()).reset_all(),
-        (study_group::Column::Id, before.id),
-        (study_group::Column::Version, before.version),
-        "",
-    )
-    .await?;
-    let change = Change::new_owned(
-        format!("study_group.{action}"),
-        "study_group",
-        Some(before.id),
-        Some(before),
-        Some(&after),
-    );
-    audit::record(conn, actor, change).await?;
-    Ok(after)
+    save_audited(conn, actor, format!("study_group.{action}"), before, expected_version, after, "").await
 }

@@ -6,7 +6,7 @@ use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait
 use uuid::Uuid;
 
 use super::audit::{self, Change};
-use super::{now, update_versioned, Actor, RepoError};
+use super::{now, save_audited, Actor, RepoError};
 use crate::entities::{course_survey, nomination, survey_response};
 
 const ANSWERED: &str = "you have answered this survey already";
@@ -89,23 +89,8 @@ pub async fn update(
             "trainees have answered this survey; its questions can no longer change".into(),
         ));
     }
-    let after = course_survey::Model {
-        questions: text,
-        version: before.version + 1,
-        updated_at: now(),
-        ..before.clone()
-    };
-    update_versioned::<course_survey::Entity>(
-        conn,
-        course_survey::ActiveModel::from(after.clone()).reset_all(),
-        (course_survey::Column::Id, before.id),
-        (course_survey::Column::Version, before.version),
-        "",
-    )
-    .await?;
-    let change = Change::new("survey.update", "course", Some(before.course_id), Some(before), Some(&after));
-    audit::record(conn, actor, change).await?;
-    Ok(after)
+    let after = course_survey::Model { questions: text, ..before.clone() };
+    save_audited(conn, actor, "survey.update", before, expected_version, after, "").await
 }
 
 /// Store a trainee's answers; a second response is a conflict.
