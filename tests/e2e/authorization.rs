@@ -139,6 +139,18 @@ const MATRIX: &[(&str, &str, [u16; 7])] = &[
     ("PUT", "/api/v1/study-groups/{id}/settlement", [401, 403, 403, 403, 403, 403, 403]),
     ("POST", "/api/v1/study-groups/{id}/events", [401, 403, 403, 403, 409, 403, 403]),
     ("GET", "/api/v1/me/study-groups", [401, 200, 200, 200, 200, 200, 200]),
+    ("GET", "/api/v1/internships/{fiscal_year}", [401, 403, 403, 403, 200, 403, 200]),
+    ("POST", "/api/v1/internships/{fiscal_year}", [401, 403, 403, 403, 201, 403, 403]),
+    ("PUT", "/api/v1/internships/{fiscal_year}", [401, 403, 403, 403, 200, 403, 403]),
+    ("GET", "/api/v1/internships/{fiscal_year}/students", [401, 403, 403, 403, 200, 403, 200]),
+    ("POST", "/api/v1/internships/{fiscal_year}/students", [401, 403, 403, 403, 201, 403, 403]),
+    // The student is accepted into the other department's section: no caller heads it.
+    ("GET", "/api/v1/internship-students/{id}", [401, 403, 403, 403, 200, 403, 200]),
+    ("PUT", "/api/v1/internship-students/{id}", [401, 403, 403, 403, 200, 403, 403]),
+    ("GET", "/api/v1/sections/{id}/internship-students", [401, 403, 403, 403, 200, 403, 200]),
+    ("POST", "/api/v1/internship-students/{id}/events", [401, 403, 403, 403, 409, 403, 403]),
+    // Last: after it the student's data is gone.
+    ("POST", "/api/v1/internship-students/{id}/erasure", [401, 403, 403, 403, 200, 403, 403]),
     ("GET", "/api/v1/courses/{id}/survey", [401, 404, 404, 404, 404, 403, 404]),
     ("POST", "/api/v1/courses/{id}/survey", [401, 403, 403, 403, 201, 403, 403]),
     ("PUT", "/api/v1/courses/{id}/survey", [401, 403, 403, 403, 200, 403, 403]),
@@ -171,6 +183,8 @@ struct Targets {
     subsidy: Value,
     /// A study group of the applicant's, registered.
     group: Value,
+    /// A student of the FY2023 internship programme (ended), accepted into `section`.
+    intern: Value,
 }
 
 const SESSION: &str =
@@ -216,6 +230,10 @@ async fn etag(app: &TestApp, path: &str) -> String {
     res.headers()["etag"].to_str().unwrap().to_string()
 }
 
+fn intern_programme(year: &str) -> Value {
+    json!({"title": "インターンシップ", "starts_on": format!("{year}-08-07"), "ends_on": format!("{year}-08-18"), "capacity": 4})
+}
+
 async fn call(app: &TestApp, method: &str, path: &str, token: Option<&str>, t: &Targets) -> u16 {
     let hr = app.hr();
     let concrete = match path {
@@ -229,6 +247,13 @@ async fn call(app: &TestApp, method: &str, path: &str, token: Option<&str>, t: &
             p.replace("{id}", t.nomination["id"].as_str().unwrap())
         }
         p if p.starts_with("/api/v1/notices/{id}") => p.replace("{id}", t.notice["id"].as_str().unwrap()),
+        "/api/v1/internships/{fiscal_year}" if method == "POST" => {
+            format!("/api/v1/internships/{}", 2030 + COUNTER.fetch_add(1, Ordering::Relaxed) % 60)
+        }
+        p if p.starts_with("/api/v1/internships/{fiscal_year}") => p.replace("{fiscal_year}", "2023"),
+        p if p.starts_with("/api/v1/internship-students/{id}") => {
+            p.replace("{id}", t.intern["id"].as_str().unwrap())
+        }
         p if p.starts_with("/api/v1/study-groups/{id}") => p.replace("{id}", t.group["id"].as_str().unwrap()),
         p if p.starts_with("/api/v1/subsidy-applications/{id}") => {
             p.replace("{id}", t.subsidy["id"].as_str().unwrap())
@@ -367,6 +392,26 @@ async fn call(app: &TestApp, method: &str, path: &str, token: Option<&str>, t: &
             .request(method.clone(), &format!("{concrete}?dry_run=true"), token)
             .header("Content-Type", "text/csv")
             .body("実施団体,講座名,分野,受講料,期間\n協会,英会話,語学,30000,6\n"),
+        ("POST", "/api/v1/internships/{fiscal_year}") => {
+            let year = concrete.rsplit('/').next().unwrap();
+            rb.json(&intern_programme(year))
+        }
+        ("PUT", "/api/v1/internships/{fiscal_year}") => {
+            rb.header("If-Match", etag(app, &concrete).await).json(&intern_programme("2023"))
+        }
+        ("POST", "/api/v1/internships/{fiscal_year}/students") => {
+            rb.json(&json!({"name": unique("相模 花子"), "university": "東海大学", "recommended_on": "2023-06-30"}))
+        }
+        ("PUT", "/api/v1/internship-students/{id}") => rb.header("If-Match", etag(app, &concrete).await).json(&json!({
+            "name": unique("相模 花子"), "university": "東海大学", "recommended_on": "2023-06-30",
+            "host_section_id": t.section["id"]
+        })),
+        ("POST", "/api/v1/internship-students/{id}/events") => rb
+            .header("If-Match", etag(app, &concrete.replace("/events", "")).await)
+            .json(&json!({"event": "accept"})),
+        ("POST", "/api/v1/internship-students/{id}/erasure") => rb
+            .header("If-Match", etag(app, &concrete.replace("/erasure", "")).await)
+            .json(&json!({"requested_on": "2023-09-01"})),
         ("POST", "/api/v1/study-groups") => rb.json(&json!({
             "fiscal_year": 2023, "name": unique("研究会"), "theme": "窓口改善", "member_nos": [people::SAME_SECTION]
         })),
@@ -531,6 +576,22 @@ async fn every_route_for_every_role() {
     let res = app.post_json("/api/v1/study-groups", &applicant, &body).await;
     assert_eq!(res.status(), 201);
     let group: Value = res.json().await.unwrap();
+    // The FY2023 internship programme and a student accepted into the applicant's section.
+    let res = app.post_json("/api/v1/internships/2023", &hr, &intern_programme("2023")).await;
+    assert_eq!(res.status(), 201);
+    let body = json!({"name": "相模 花子", "university": "東海大学", "recommended_on": "2023-06-30", "host_section_id": section["id"]});
+    let res = app.post_json("/api/v1/internships/2023/students", &hr, &body).await;
+    assert_eq!(res.status(), 201);
+    let intern_path = res.headers()["location"].to_str().unwrap().to_string();
+    let res = app
+        .request(Method::POST, &format!("{intern_path}/events"), Some(&hr))
+        .header("If-Match", etag(&app, &intern_path).await)
+        .json(&json!({"event": "accept"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let intern: Value = res.json().await.unwrap();
     let targets = Targets {
         employee,
         department,
@@ -542,6 +603,7 @@ async fn every_route_for_every_role() {
         report,
         subsidy,
         group,
+        intern,
     };
 
     let mut failures = Vec::new();

@@ -9,6 +9,7 @@ mod docs;
 mod employees;
 mod fy2023;
 mod import;
+mod internships;
 mod reports;
 mod selection;
 mod structure;

@@ -17,8 +17,8 @@ use crate::http::resource;
 use crate::openapi;
 use crate::problem::{json_error, path_error, query_error, ApiError};
 use crate::routes::{
-    absence, attendance, audit, catalogue, catalogue_files, check_in, employees, health, import, me, notices,
-    report, results, selection, structure, study_groups, subsidy, survey,
+    absence, attendance, audit, catalogue, catalogue_files, check_in, employees, health, import, internships,
+    me, notices, report, results, selection, structure, study_groups, subsidy, survey,
 };
 use crate::state::AppState;
 
@@ -304,6 +304,34 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                 .route(web::post().to(study_groups::group_event)),
         )
         .service(resource("/api/v1/me/study-groups", "GET").route(web::get().to(study_groups::my_groups)))
+        .service(
+            resource("/api/v1/internships/{fiscal_year}", "GET, POST, PUT")
+                .route(web::get().to(internships::get_programme))
+                .route(web::post().to(internships::create_programme))
+                .route(web::put().to(internships::update_programme)),
+        )
+        .service(
+            resource("/api/v1/internships/{fiscal_year}/students", "GET, POST")
+                .route(web::get().to(internships::list_students))
+                .route(web::post().to(internships::add_student)),
+        )
+        .service(
+            resource("/api/v1/internship-students/{id}", "GET, PUT")
+                .route(web::get().to(internships::get_student))
+                .route(web::put().to(internships::update_student)),
+        )
+        .service(
+            resource("/api/v1/internship-students/{id}/events", "POST")
+                .route(web::post().to(internships::student_event)),
+        )
+        .service(
+            resource("/api/v1/internship-students/{id}/erasure", "POST")
+                .route(web::post().to(internships::erase_student)),
+        )
+        .service(
+            resource("/api/v1/sections/{id}/internship-students", "GET")
+                .route(web::get().to(internships::section_students)),
+        )
         .service(resource("/api/v1/audit", "GET").route(web::get().to(audit::list)))
         .service(SwaggerUi::new("/docs/{_:.*}").external_url_unchecked("/openapi.json", openapi::document()));
 }

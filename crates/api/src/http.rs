@@ -51,6 +51,14 @@ pub fn json_with_etag<T: Serialize>(status: StatusCode, version: i32, body: &T) 
     HttpResponse::build(status).insert_header((header::ETAG, etag(version))).json(body)
 }
 
+/// 201 Created with the new resource's ETag and its `Location`.
+pub fn created<T: Serialize>(version: i32, location: &str, body: &T) -> HttpResponse {
+    let mut res = json_with_etag(StatusCode::CREATED, version, body);
+    res.headers_mut()
+        .insert(header::LOCATION, header::HeaderValue::from_str(location).expect("locations are ASCII"));
+    res
+}
+
 pub const DEFAULT_LIMIT: u64 = 50;
 pub const MAX_LIMIT: u64 = 200;
 

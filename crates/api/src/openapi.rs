@@ -8,8 +8,8 @@ use utoipa::{Modify, OpenApi};
 
 use crate::problem::{FieldErrorDto, Problem, RowErrorDto};
 use crate::routes::{
-    absence, attendance, audit, catalogue, catalogue_files, check_in, employees, health, import, me, notices,
-    report, results, selection, structure, study_groups, subsidy, survey,
+    absence, attendance, audit, catalogue, catalogue_files, check_in, employees, health, import, internships,
+    me, notices, report, results, selection, structure, study_groups, subsidy, survey,
 };
 
 #[derive(OpenApi)]
@@ -50,6 +50,9 @@ use crate::routes::{
         subsidy::list_applications, subsidy::my_applications, subsidy::section_applications,
         study_groups::create_group, study_groups::get_group, study_groups::file_plan, study_groups::file_settlement,
         study_groups::group_event, study_groups::list_groups, study_groups::my_groups,
+        internships::get_programme, internships::create_programme, internships::update_programme,
+        internships::add_student, internships::list_students, internships::get_student, internships::update_student,
+        internships::student_event, internships::erase_student, internships::section_students,
         audit::list,
     ),
     components(schemas(Problem, FieldErrorDto, RowErrorDto, employees::EmployeeSortParam, import::EncodingParam)),
@@ -64,6 +67,7 @@ use crate::routes::{
         (name = "attendance", description = "出欠・欠席届: attendance and absence notices"),
         (name = "reports", description = "研修報告書・研修実績: post-training reports, their approval, deadlines and 職場還元; the year's results"),
         (name = "subsidies", description = "自己啓発の助成: the correspondence-course subsidy, its budget, catalogue and applications"),
+        (name = "internships", description = "就業体験学生受入れ: the internship programme, its students, host sections and the erasure of students' personal data"),
         (name = "audit", description = "Who changed what, when"),
     )
 )]

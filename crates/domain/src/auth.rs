@@ -124,6 +124,15 @@ pub enum Action<'a> {
     ReadDepartmentRecords {
         department_id: Uuid,
     },
+    /// 就業体験学生受入れ: the programme, its students and their erasure (研修担当).
+    ManageInternship,
+    /// The programme and its students with their personal data: HR and auditors.
+    ReadInternship,
+    /// The students a section hosts: the head or acting head of that section, HR and auditors
+    /// (not the department head: outside people's data goes no further than needed).
+    ReadHostedStudents {
+        section_id: Uuid,
+    },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
@@ -236,7 +245,11 @@ pub fn authorize(p: &Principal, action: Action<'_>) -> Result<(), Denied> {
             p.has_any(&[HrAdmin, Auditor])
         }
         Action::ReadCatalogue => p.has_any(&[Employee, SectionHead, DepartmentHead, HrAdmin, Auditor]),
-        Action::WriteCatalogue => p.has(HrAdmin),
+        Action::WriteCatalogue | Action::ManageInternship => p.has(HrAdmin),
+        Action::ReadInternship => p.has_any(&[HrAdmin, Auditor]),
+        Action::ReadHostedStudents { section_id } => {
+            p.has_any(&[HrAdmin, Auditor]) || (p.has(SectionHead) && p.headed_sections.contains(&section_id))
+        }
     };
     if allowed {
         Ok(())
@@ -277,6 +290,22 @@ mod tests {
             headed_sections: vec![],
             headed_departments: vec![],
         }
+    }
+
+    #[test]
+    fn hosted_students_are_for_the_host_section_head_only() {
+        let action = Action::ReadHostedStudents { section_id: id(SEC_A) };
+        let mut head = principal(&[Role::SectionHead]);
+        head.headed_sections = vec![id(SEC_A)];
+        assert_eq!(authorize(&head, action), Ok(()));
+        head.headed_sections = vec![id(SEC_B)];
+        assert_eq!(authorize(&head, action), Err(Denied::Forbidden));
+        let mut dept = principal(&[Role::DepartmentHead]);
+        dept.headed_departments = vec![id(DEP_X)];
+        assert_eq!(authorize(&dept, action), Err(Denied::Forbidden));
+        assert_eq!(authorize(&principal(&[Role::Auditor]), action), Ok(()));
+        assert_eq!(authorize(&principal(&[Role::Auditor]), Action::ManageInternship), Err(Denied::Forbidden));
+        assert_eq!(authorize(&principal(&[Role::Employee]), Action::ReadInternship), Err(Denied::Forbidden));
     }
 
     #[test]

@@ -1,7 +1,7 @@
 //! 研修講座欠席届: absence, late-arrival and early-leave notices for a session, from the trainee
 //! (or their section head on their behalf) through the section head to the training office.
 
-use actix_web::http::{header, StatusCode};
+use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use chrono::{DateTime, FixedOffset, Utc};
 use kenshu_domain::absence::{
@@ -21,7 +21,7 @@ use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
 use crate::auth::Auth;
-use crate::http::{if_match, json_with_etag};
+use crate::http::{created, if_match, json_with_etag};
 use crate::problem::{ApiError, ApiResult, Problem};
 use crate::routes::selection::EmployeeRefDto;
 use crate::state::AppState;
@@ -191,15 +191,6 @@ async fn session_of(
     }
 }
 
-fn created(n: &absence_notice::Model, dto: &AbsenceNoticeDto) -> HttpResponse {
-    let mut res = json_with_etag(StatusCode::CREATED, n.version, dto);
-    res.headers_mut().insert(
-        header::LOCATION,
-        header::HeaderValue::from_str(&format!("/api/v1/absence-notices/{}", n.id)).expect("ASCII"),
-    );
-    res
-}
-
 /// File an absence notice (研修講座欠席届) for a session the trainee is selected for: the trainee,
 /// or their section head on their behalf. One live notice per trainee and session; a notice
 /// submitted once the session has started is accepted and flagged `late`.
@@ -234,7 +225,8 @@ pub async fn create_notice(
     let notice =
         repo::create(&*txn, &auth.actor(), &n, session.id, window(&session), &fields, body.submit).await?;
     txn.commit().await?;
-    Ok(created(&notice, &view(&notice, &parties.who, parties.trainee.section_id)))
+    let location = format!("/api/v1/absence-notices/{}", notice.id);
+    Ok(created(notice.version, &location, &view(&notice, &parties.who, parties.trainee.section_id)))
 }
 
 /// Read one notice: the trainee, their heads, HR and auditors.

@@ -25,7 +25,8 @@ use uuid::Uuid;
 
 use crate::auth::Auth;
 use crate::http::{
-    encode_cursor, fiscal_year, fiscal_year_or_current, if_match, json_with_etag, page_request, path_year,
+    created, encode_cursor, fiscal_year, fiscal_year_or_current, if_match, json_with_etag, page_request,
+    path_year,
 };
 use crate::problem::{ApiError, ApiResult, Problem};
 use crate::routes::audit::{AuditEntryDto, AuditPage};
@@ -33,13 +34,6 @@ use crate::state::AppState;
 
 fn sees_drafts(p: &Principal) -> bool {
     authorize(p, Action::ReadDraftCatalogue).is_ok()
-}
-
-fn created(status_version: i32, location: String, body: &impl Serialize) -> HttpResponse {
-    let mut res = json_with_etag(StatusCode::CREATED, status_version, body);
-    res.headers_mut()
-        .insert(header::LOCATION, header::HeaderValue::from_str(&location).expect("locations are ASCII"));
-    res
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -183,7 +177,7 @@ pub async fn create_plan(
     let txn = state.db.begin_write().await?;
     let plan = repo::create_plan(&*txn, &auth.actor(), fy, &data).await?;
     txn.commit().await?;
-    Ok(created(plan.version, format!("/api/v1/plans/{}", plan.fiscal_year), &PlanDto::from_model(&plan)?))
+    Ok(created(plan.version, &format!("/api/v1/plans/{}", plan.fiscal_year), &PlanDto::from_model(&plan)?))
 }
 
 /// Replace a plan's title, policy and focus areas (HR). Requires `If-Match`.
@@ -652,7 +646,7 @@ pub async fn create_course(
     let course = repo::create_course(&*txn, &auth.actor(), fy, &data, within, status).await?;
     txn.commit().await?;
     let dto = CourseDto::new(&course, Some(Vec::new()));
-    Ok(created(course.model.version, format!("/api/v1/courses/{}", course.model.id), &dto))
+    Ok(created(course.model.version, &format!("/api/v1/courses/{}", course.model.id), &dto))
 }
 
 /// Replace a course (HR). Requires `If-Match`. A published course is cancelled, not taken back
@@ -788,7 +782,7 @@ pub async fn create_session(
     let session = repo::create_session(&*txn, &auth.actor(), &course, &data).await?;
     txn.commit().await?;
     let location = format!("/api/v1/courses/{}/sessions/{}", course.model.id, session.id);
-    Ok(created(session.version, location, &SessionDto::from_model(&session)?))
+    Ok(created(session.version, &location, &SessionDto::from_model(&session)?))
 }
 
 /// Replace a session (HR). Requires `If-Match` with the session's version.

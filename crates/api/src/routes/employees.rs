@@ -2,7 +2,7 @@
 
 use std::collections::BTreeMap;
 
-use actix_web::http::{header, StatusCode};
+use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use chrono::{DateTime, NaiveDate, Utc};
 use kenshu_domain::auth::{authorize, Action};
@@ -16,7 +16,7 @@ use uuid::Uuid;
 use validator::Validate;
 
 use crate::auth::Auth;
-use crate::http::{encode_cursor, fiscal_year, if_match, json_with_etag, page_request};
+use crate::http::{created, encode_cursor, fiscal_year, if_match, json_with_etag, page_request};
 use crate::problem::{ApiError, ApiResult, Problem};
 use crate::state::AppState;
 
@@ -319,12 +319,8 @@ pub async fn create(
     let txn = state.db.begin_write().await?;
     let record = repo::create(&*txn, &auth.actor(), &data, section_id).await?;
     txn.commit().await?;
-    let mut res = json_with_etag(StatusCode::CREATED, record.model.version, &EmployeeDto::from(&record));
-    res.headers_mut().insert(
-        header::LOCATION,
-        header::HeaderValue::from_str(&format!("/api/v1/employees/{}", record.model.id)).expect("ascii"),
-    );
-    Ok(res)
+    let location = format!("/api/v1/employees/{}", record.model.id);
+    Ok(created(record.model.version, &location, &EmployeeDto::from(&record)))
 }
 
 /// Replace an employee's data (HR). Requires `If-Match` with the ETag read.

@@ -7,6 +7,7 @@ pub mod check_in;
 pub mod employees;
 pub mod health;
 pub mod import;
+pub mod internships;
 pub mod me;
 pub mod notices;
 pub mod report;

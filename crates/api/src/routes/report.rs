@@ -2,7 +2,7 @@
 //! (所属部長の決裁) to the training office; the lists of who owes one and how late; and the
 //! 職場還元 record of dispatch training.
 
-use actix_web::http::{header, StatusCode};
+use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use chrono::{DateTime, NaiveDate, Utc};
 use kenshu_domain::auth::{authorize, Action, EmployeePlacement};
@@ -21,7 +21,7 @@ use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
 use crate::auth::Auth;
-use crate::http::{fiscal_year, if_match, json_with_etag};
+use crate::http::{created, fiscal_year, if_match, json_with_etag};
 use crate::problem::{ApiError, ApiResult, Problem};
 use crate::routes::selection::{CourseRefDto, EmployeeRefDto};
 use crate::state::AppState;
@@ -232,12 +232,7 @@ pub async fn create_report(
     let report = repo::create(&*txn, &auth.actor(), &n, &text, body.submit).await?;
     txn.commit().await?;
     let due = due_on(&state, org_id, n.course_id).await?;
-    let mut res = json_with_etag(StatusCode::CREATED, report.version, &view(&report, &trainee, due));
-    res.headers_mut().insert(
-        header::LOCATION,
-        header::HeaderValue::from_str(&format!("/api/v1/reports/{}", report.id)).expect("ASCII"),
-    );
-    Ok(res)
+    Ok(created(report.version, &format!("/api/v1/reports/{}", report.id), &view(&report, &trainee, due)))
 }
 
 /// Read one report: the trainee, their section and department heads, HR and auditors.

@@ -1,6 +1,6 @@
 //! Organisation structure: departments (部), sections (課・所属) and the grade ladder (職級).
 
-use actix_web::http::{header, StatusCode};
+use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use chrono::{DateTime, Utc};
 use kenshu_domain::auth::{authorize, Action};
@@ -14,7 +14,7 @@ use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
 use crate::auth::Auth;
-use crate::http::{encode_cursor, if_match, json_with_etag, page_request};
+use crate::http::{created, encode_cursor, if_match, json_with_etag, page_request};
 use crate::problem::{ApiError, ApiResult, Problem};
 use crate::state::AppState;
 
@@ -136,13 +136,6 @@ pub struct SectionPage {
     pub next_cursor: Option<String>,
 }
 
-fn created<T: Serialize>(path: &str, id: Uuid, version: i32, body: &T) -> HttpResponse {
-    let mut res = json_with_etag(StatusCode::CREATED, version, body);
-    res.headers_mut()
-        .insert(header::LOCATION, header::HeaderValue::from_str(&format!("{path}/{id}")).expect("ascii"));
-    res
-}
-
 /// Departments, by code.
 #[utoipa::path(get, path = "/api/v1/departments", tag = "organisation", params(UnitListQuery),
     responses((status = 200, body = DepartmentPage),
@@ -191,7 +184,7 @@ pub async fn create_department(
     let txn = state.db.begin_write().await?;
     let d = repo::create_department(&*txn, &auth.actor(), input).await?;
     txn.commit().await?;
-    Ok(created("/api/v1/departments", d.id, d.version, &DepartmentDto::from(&d)))
+    Ok(created(d.version, &format!("/api/v1/departments/{}", d.id), &DepartmentDto::from(&d)))
 }
 
 /// Change a department (HR); requires `If-Match`.
@@ -270,7 +263,7 @@ pub async fn create_section(
     let txn = state.db.begin_write().await?;
     let s = repo::create_section(&*txn, &auth.actor(), b.department_id, input).await?;
     txn.commit().await?;
-    Ok(created("/api/v1/sections", s.id, s.version, &SectionDto::from(&s)))
+    Ok(created(s.version, &format!("/api/v1/sections/{}", s.id), &SectionDto::from(&s)))
 }
 
 /// Change a section (HR); requires `If-Match`.

@@ -3,7 +3,7 @@
 //! end of the year the group files its statement of accounts (決算書) and activity report
 //! (活動報告書) and HR settles the grant against the spending.
 
-use actix_web::http::{header, StatusCode};
+use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use chrono::{DateTime, Utc};
 use kenshu_domain::auth::{authorize, Action, Role};
@@ -18,7 +18,7 @@ use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
 use crate::auth::Auth;
-use crate::http::{fiscal_year, if_match, json_with_etag};
+use crate::http::{created, fiscal_year, if_match, json_with_etag};
 use crate::problem::{ApiError, ApiResult, Problem};
 use crate::routes::selection::EmployeeRefDto;
 use crate::state::AppState;
@@ -175,12 +175,7 @@ pub async fn create_group(
     let group = NewGroup { fiscal_year: fy.year(), name, theme, representative_id: me.employee_id, members };
     let g = repo::create_group(&*txn, &auth.actor(), group).await?;
     txn.commit().await?;
-    let mut res = json_with_etag(StatusCode::CREATED, g.version, &view(&state, &g).await?);
-    res.headers_mut().insert(
-        header::LOCATION,
-        header::HeaderValue::from_str(&format!("/api/v1/study-groups/{}", g.id)).expect("ASCII"),
-    );
-    Ok(res)
+    Ok(created(g.version, &format!("/api/v1/study-groups/{}", g.id), &view(&state, &g).await?))
 }
 
 /// Read a group: its members, HR and auditors.

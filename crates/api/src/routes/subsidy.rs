@@ -25,7 +25,7 @@ use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
 use crate::auth::Auth;
-use crate::http::{fiscal_year, if_match, json_with_etag, path_year};
+use crate::http::{created, fiscal_year, if_match, json_with_etag, path_year};
 use crate::problem::{ApiError, ApiResult, Problem};
 use crate::routes::import::{encoding_of, file_error, read_body, EncodingParam};
 use crate::routes::selection::EmployeeRefDto;
@@ -448,12 +448,8 @@ pub async fn apply(
     let a = repo::apply(&*txn, &auth.actor(), me.employee_id, &course, reason).await?;
     txn.commit().await?;
     let who = applicant(&state, &auth, a.employee_id).await?;
-    let mut res = json_with_etag(StatusCode::CREATED, a.version, &view(&state, &a, &who).await?);
-    res.headers_mut().insert(
-        header::LOCATION,
-        header::HeaderValue::from_str(&format!("/api/v1/subsidy-applications/{}", a.id)).expect("ASCII"),
-    );
-    Ok(res)
+    let location = format!("/api/v1/subsidy-applications/{}", a.id);
+    Ok(created(a.version, &location, &view(&state, &a, &who).await?))
 }
 
 /// Read an application: the applicant, their heads, HR and auditors.

@@ -1,7 +1,7 @@
 //! 受講後アンケート: HR sets a course's questions; trainees who attended answer once each; HR and
 //! auditors read the aggregate, which never names who answered.
 
-use actix_web::http::{header, StatusCode};
+use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use kenshu_domain::auth::{authorize, Action};
 use kenshu_domain::survey::{
@@ -13,7 +13,7 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use crate::auth::Auth;
-use crate::http::{if_match, json_with_etag};
+use crate::http::{created, if_match, json_with_etag};
 use crate::problem::{ApiError, ApiResult, Problem};
 use crate::state::AppState;
 
@@ -80,16 +80,8 @@ pub async fn create_survey(
     let txn = state.db.begin_write().await?;
     let m = repo::create(&*txn, &auth.actor(), *id, &questions).await?;
     txn.commit().await?;
-    let mut res = json_with_etag(
-        StatusCode::CREATED,
-        m.version,
-        &SurveyDto { course_id: m.course_id, questions, version: m.version },
-    );
-    res.headers_mut().insert(
-        header::LOCATION,
-        header::HeaderValue::from_str(&format!("/api/v1/courses/{}/survey", m.course_id)).expect("ASCII"),
-    );
-    Ok(res)
+    let location = format!("/api/v1/courses/{}/survey", m.course_id);
+    Ok(created(m.version, &location, &SurveyDto { course_id: m.course_id, questions, version: m.version }))
 }
 
 /// Change a course's survey questions (HR; `If-Match`). Once anyone has answered, the questions

@@ -356,7 +356,8 @@ pub async fn list_students(
     Ok(q.order_by_asc(internship_student::Column::Id).all(conn).await?)
 }
 
-/// The students a section hosts (accepted), with their programme, newest programme first.
+/// The students a section hosts (accepted), with their programme: newest programme first, then
+/// in the order they were recorded.
 pub async fn hosted_by(
     conn: &impl ConnectionTrait,
     org_id: Uuid,
@@ -373,7 +374,6 @@ pub async fn hosted_by(
         .filter(internship_student::Column::HostSectionId.eq(section_id))
         .filter(internship_student::Column::State.eq(StudentState::Accepted.as_str()))
         .filter(internship_student::Column::ProgrammeId.is_in(programmes.iter().map(|p| p.id)))
-        .order_by_asc(internship_student::Column::HostedFrom)
         .order_by_asc(internship_student::Column::Id)
         .all(conn)
         .await?;

@@ -267,3 +267,21 @@ pub async fn section_index(
     let rows = section::Entity::find().filter(section::Column::OrgId.eq(org_id)).all(conn).await?;
     Ok(rows.into_iter().map(|s| (s.code, (s.id, s.department_id))).collect())
 }
+
+/// The sections with these ids, by id (those of other organisations are left out).
+pub async fn sections_by_id(
+    conn: &impl ConnectionTrait,
+    org_id: Uuid,
+    ids: impl IntoIterator<Item = Uuid>,
+) -> Result<HashMap<Uuid, section::Model>, DbErr> {
+    let ids: Vec<Uuid> = ids.into_iter().collect();
+    if ids.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let rows = section::Entity::find()
+        .filter(section::Column::OrgId.eq(org_id))
+        .filter(section::Column::Id.is_in(ids))
+        .all(conn)
+        .await?;
+    Ok(rows.into_iter().map(|s| (s.id, s)).collect())
+}
