@@ -39,5 +39,15 @@ curl -fsS "${auth[@]}" "$BASE/api/v1/plans/2023/export" -o /tmp/kenshu-plan-2023
 curl -sS "${auth[@]}" -H 'Content-Type: text/csv' --data-binary @/tmp/kenshu-plan-2023.csv \
     "$BASE/api/v1/plans/2023/import?dry_run=true"; echo
 
+echo '# the FY2023 internship programme, a student recommended by a university, and its places (HR)'
+curl -sS "${auth[@]}" -H 'Content-Type: application/json' \
+    -d '{"title": "就業体験学生（インターンシップ）受入れ", "starts_on": "2023-08-07", "ends_on": "2023-08-18", "capacity": 4}' \
+    "$BASE/api/v1/internships/2023"; echo
+curl -sS "${auth[@]}" -H 'Content-Type: application/json' \
+    -d '{"name": "相模 花子", "university": "東海大学", "recommended_on": "2023-06-30"}' \
+    "$BASE/api/v1/internships/2023/students"; echo
+curl -fsS "${auth[@]}" "$BASE/api/v1/internships/2023"; echo
+
 echo '# the audit log, newest first'
+
 curl -fsS "${auth[@]}" "$BASE/api/v1/audit?limit=3"; echo

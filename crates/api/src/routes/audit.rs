@@ -57,7 +57,8 @@ pub struct AuditPage {
 #[into_params(parameter_in = Query)]
 pub struct AuditQuery {
     /// employee, department, section, organisation, roster, plan, course, nomination,
-    /// absence_notice, attendance, report
+    /// absence_notice, attendance, report, subsidy_programme, subsidy_application,
+    /// study_group, internship_programme, internship_student
     pub entity_type: Option<String>,
     pub entity_id: Option<Uuid>,
     #[param(minimum = 1, maximum = 200)]
