@@ -198,6 +198,17 @@ async fn an_application_goes_through_the_section_head_and_hr_to_a_subsidy_of_hal
     ok(event(&app, &hr, &bookkeeping, json!({"event": "approve"})).await, 200).await;
     let mine = app.get_json("/api/v1/me/subsidy-applications", &me).await;
     assert_eq!(mine["items"].as_array().unwrap().len(), 1);
+    // The lists read applicants, courses and proofs once for all rows and show the same as one.
+    let one = app
+        .get_json(&format!("/api/v1/subsidy-applications/{}", mine["items"][0]["id"].as_str().unwrap()), &hr)
+        .await;
+    assert_eq!(mine["items"][0], one);
+    assert_eq!(one["has_proof"], true);
+    let all = app.get_json(&format!("/api/v1/subsidy-applications?fiscal_year={fy}"), &hr).await;
+    let proofs: Vec<_> =
+        all["items"].as_array().unwrap().iter().map(|a| a["has_proof"].as_bool().unwrap()).collect();
+    assert_eq!(proofs.len(), 2);
+    assert_eq!(proofs.iter().filter(|p| **p).count(), 1, "{all}");
     // A budget below what is drawn is refused.
     let res = app
         .put_json(

@@ -13,9 +13,8 @@ use kenshu_domain::calendar::jst;
 use kenshu_domain::selection::NominationState;
 use kenshu_persistence::entities::{absence_notice, course_session, nomination};
 use kenshu_persistence::repo::absence as repo;
-use kenshu_persistence::repo::employee::Unit;
 use kenshu_persistence::repo::selection::EmployeeRef;
-use kenshu_persistence::repo::{catalogue, employee as employee_repo, selection, structure, RepoError};
+use kenshu_persistence::repo::{catalogue, selection, RepoError};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
@@ -24,6 +23,7 @@ use crate::auth::Auth;
 use crate::http::{created, if_match, json_with_etag};
 use crate::problem::{ApiError, ApiResult, Problem};
 use crate::routes::selection::EmployeeRefDto;
+use crate::routes::structure::section_staff;
 use crate::state::AppState;
 
 /// One absence notice.
@@ -418,12 +418,7 @@ pub async fn section_notices(
     q: web::Query<NoticeStateQuery>,
 ) -> ApiResult<HttpResponse> {
     let org_id = auth.principal.org_id;
-    let section = structure::get_section(state.db.conn(), org_id, *id).await?;
-    authorize(
-        &auth.principal,
-        Action::ReadSectionNominations { section_id: section.id, department_id: section.department_id },
-    )?;
-    let staff = employee_repo::staff_ids(state.db.conn(), org_id, Unit::Section(section.id)).await?;
+    let staff = section_staff(&state, &auth, *id).await?;
     let rows = repo::for_employees(state.db.conn(), org_id, &staff, q.state).await?;
     list(&state, org_id, rows).await
 }

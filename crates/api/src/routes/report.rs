@@ -24,6 +24,7 @@ use crate::auth::Auth;
 use crate::http::{created, fiscal_year, if_match, json_with_etag};
 use crate::problem::{ApiError, ApiResult, Problem};
 use crate::routes::selection::{CourseRefDto, EmployeeRefDto};
+use crate::routes::structure::section_staff;
 use crate::state::AppState;
 
 /// 職場還元: when the trainee shared what they learned with their workplace.
@@ -551,12 +552,7 @@ pub async fn section_reports(
     q: web::Query<ReportListQuery>,
 ) -> ApiResult<HttpResponse> {
     let org_id = auth.principal.org_id;
-    let section = structure::get_section(state.db.conn(), org_id, *id).await?;
-    authorize(
-        &auth.principal,
-        Action::ReadSectionNominations { section_id: section.id, department_id: section.department_id },
-    )?;
-    let staff = employee_repo::staff_ids(state.db.conn(), org_id, Unit::Section(section.id)).await?;
+    let staff = section_staff(&state, &auth, *id).await?;
     report_list(&state, org_id, ReportScope { employees: Some(staff), ..ReportScope::default() }, &q).await
 }
 

@@ -13,11 +13,11 @@ use kenshu_domain::selection::{actors, transition_as, Event, NominationState, Tr
 use kenshu_persistence::entities::nomination;
 use kenshu_persistence::repo::catalogue::{self, CourseRecord};
 use kenshu_persistence::repo::employee::{self as employee_repo, roster_members};
+use kenshu_persistence::repo::org;
 use kenshu_persistence::repo::selection::{
     self as repo, CourseRef, DesignationOutcome, EmployeeRef, NominationFilter,
 };
 use kenshu_persistence::repo::RepoError;
-use kenshu_persistence::repo::{org, structure};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
@@ -25,6 +25,7 @@ use uuid::Uuid;
 use crate::auth::Auth;
 use crate::http::{encode_cursor, fiscal_year_or_current, if_match, json_with_etag, page_request, path_year};
 use crate::problem::{ApiError, ApiResult, Problem};
+use crate::routes::structure::readable_section;
 use crate::state::AppState;
 
 /// An employee named in a selection report.
@@ -671,11 +672,7 @@ pub async fn section_nominations(
     q: web::Query<SectionNominationsQuery>,
 ) -> ApiResult<HttpResponse> {
     let org_id = auth.principal.org_id;
-    let section = structure::get_section(state.db.conn(), org_id, *id).await?;
-    authorize(
-        &auth.principal,
-        Action::ReadSectionNominations { section_id: section.id, department_id: section.department_id },
-    )?;
+    let section = readable_section(&state, &auth, *id).await?;
     let fy = fiscal_year_or_current(q.fiscal_year)?;
     let rows = repo::for_section(state.db.conn(), org_id, section.id, Some(fy), q.state).await?;
     Ok(HttpResponse::Ok().json(NominationList {

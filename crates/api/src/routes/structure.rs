@@ -7,6 +7,7 @@ use kenshu_domain::auth::{authorize, Action};
 use kenshu_domain::org::{parse_name, Code, Grade, GradeLadder};
 use kenshu_domain::FieldError;
 use kenshu_persistence::entities::{department, section};
+use kenshu_persistence::repo::employee::Unit;
 use kenshu_persistence::repo::org;
 use kenshu_persistence::repo::structure::{self as repo, UnitInput};
 use serde::{Deserialize, Serialize};
@@ -357,4 +358,23 @@ pub async fn put_grades(
     let (ladder, version) = org::replace_ladder(&*txn, &auth.actor(), version, &ladder).await?;
     txn.commit().await?;
     Ok(json_with_etag(StatusCode::OK, version, &ladder_dto(&ladder)))
+}
+
+/// A section whose staff records the caller may read (its head or acting head, the head of its
+/// department, HR, auditors): 404 outside the organisation, 403 otherwise.
+pub(crate) async fn readable_section(state: &AppState, auth: &Auth, id: Uuid) -> ApiResult<section::Model> {
+    let section = repo::get_section(state.db.conn(), auth.principal.org_id, id).await?;
+    authorize(
+        &auth.principal,
+        Action::ReadSectionNominations { section_id: section.id, department_id: section.department_id },
+    )?;
+    Ok(section)
+}
+
+/// The staff of a section the caller may read, by employee id.
+pub(crate) async fn section_staff(state: &AppState, auth: &Auth, id: Uuid) -> ApiResult<Vec<Uuid>> {
+    let section = readable_section(state, auth, id).await?;
+    let conn = state.db.conn();
+    Ok(kenshu_persistence::repo::employee::staff_ids(conn, auth.principal.org_id, Unit::Section(section.id))
+        .await?)
 }

@@ -11,7 +11,7 @@ use kenshu_domain::subsidy::GroupState;
 use kenshu_domain::FieldError;
 use kenshu_persistence::entities::study_group;
 use kenshu_persistence::repo::employee as employee_repo;
-use kenshu_persistence::repo::selection::EmployeeRef;
+use kenshu_persistence::repo::selection::{employees_by_id, EmployeeRef};
 use kenshu_persistence::repo::subsidy::{self as repo, group_members, GroupMove, NewGroup};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -55,11 +55,12 @@ pub struct StudyGroupDto {
 }
 
 async fn view(state: &AppState, g: &study_group::Model) -> ApiResult<StudyGroupDto> {
-    let mut members = Vec::new();
-    for id in group_members(g) {
-        let e = employee_repo::get(state.db.conn(), g.org_id, id).await?;
-        members.push(EmployeeRef { id, employee_no: e.model.employee_no, name: e.model.name });
-    }
+    let ids = group_members(g);
+    let staff = employees_by_id(state.db.conn(), g.org_id, &ids).await?;
+    let mut members: Vec<EmployeeRef> = staff
+        .into_values()
+        .map(|e| EmployeeRef { id: e.id, employee_no: e.employee_no, name: e.name })
+        .collect();
     members.sort_by(|a, b| a.employee_no.cmp(&b.employee_no));
     let rep = members.iter().find(|m| m.id == g.representative_id).cloned().ok_or(ApiError::NotFound)?;
     Ok(StudyGroupDto {

@@ -16,10 +16,8 @@ use kenshu_domain::subsidy::{
 };
 use kenshu_domain::subsidy_io::read_csv;
 use kenshu_persistence::entities::{correspondence_course, subsidy_application, subsidy_programme};
-use kenshu_persistence::repo::employee::Unit;
-use kenshu_persistence::repo::selection::EmployeeRef;
+use kenshu_persistence::repo::selection::{employees_by_id, EmployeeRef};
 use kenshu_persistence::repo::subsidy::{self as repo, MoveData, ProgrammeData};
-use kenshu_persistence::repo::{employee as employee_repo, structure};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
@@ -29,6 +27,7 @@ use crate::http::{created, fiscal_year, if_match, json_with_etag, path_year};
 use crate::problem::{ApiError, ApiResult, Problem};
 use crate::routes::import::{encoding_of, file_error, read_body, EncodingParam};
 use crate::routes::selection::EmployeeRefDto;
+use crate::routes::structure::section_staff;
 use crate::state::AppState;
 
 // ---------------------------------------------------------------------------------------------
@@ -369,19 +368,20 @@ async fn applicant(state: &AppState, auth: &Auth, employee_id: Uuid) -> ApiResul
     Ok(Applicant { placement: r.placement, who: r.who, actors, sees: r.sees })
 }
 
-async fn view(
-    state: &AppState,
+/// An application as shown, from what was read for it (one at a time or a list at once).
+fn render(
     a: &subsidy_application::Model,
-    who: &Applicant,
-) -> ApiResult<SubsidyApplicationDto> {
-    let course = repo::get_course(state.db.conn(), a.org_id, a.course_id).await?;
-    let has_proof = repo::proof(state.db.conn(), a.org_id, a.id).await?.is_some();
-    Ok(SubsidyApplicationDto {
+    who: &EmployeeRef,
+    section_id: Uuid,
+    course: &correspondence_course::Model,
+    has_proof: bool,
+) -> SubsidyApplicationDto {
+    SubsidyApplicationDto {
         id: a.id,
         fiscal_year: a.fiscal_year,
-        employee: EmployeeRefDto::from(&who.who),
-        section_id: who.placement.section_id,
-        course: course_view(&course),
+        employee: EmployeeRefDto::from(who),
+        section_id,
+        course: course_view(course),
         tuition_yen: a.tuition_yen,
         state: ApplicationState::parse(&a.state).unwrap_or(ApplicationState::Applied),
         reason: a.reason.clone(),
@@ -401,7 +401,17 @@ async fn view(
         version: a.version,
         created_at: a.created_at,
         updated_at: a.updated_at,
-    })
+    }
+}
+
+async fn view(
+    state: &AppState,
+    a: &subsidy_application::Model,
+    who: &Applicant,
+) -> ApiResult<SubsidyApplicationDto> {
+    let course = repo::get_course(state.db.conn(), a.org_id, a.course_id).await?;
+    let has_proof = !repo::with_proof(state.db.conn(), a.org_id, &[a.id]).await?.is_empty();
+    Ok(render(a, &who.who, who.placement.section_id, &course, has_proof))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -531,7 +541,7 @@ pub async fn application_event(
             Some(y) if (1..=kenshu_domain::subsidy::TUITION_MAX).contains(&y) => {}
             _ => return Err(ApiError::validation("paid_tuition_yen", "the tuition paid, whole yen from 1")),
         }
-        if repo::proof(state.db.conn(), org_id, a.id).await?.is_none() {
+        if repo::with_proof(state.db.conn(), org_id, &[a.id]).await?.is_empty() {
             return Err(ApiError::Conflict("attach the proof of completion first (PUT …/proof)".into()));
         }
     }
@@ -635,10 +645,22 @@ async fn application_list(
     let fy = q.fiscal_year.map(|y| fiscal_year("fiscal_year", y)).transpose()?.map(|f| f.year());
     let rows =
         repo::list_applications(state.db.conn(), auth.principal.org_id, fy, employees, q.state).await?;
+    // Applicants, courses and proofs are read once for the whole list.
+    let conn = state.db.conn();
+    let org_id = auth.principal.org_id;
+    let employee_ids: Vec<Uuid> = rows.iter().map(|a| a.employee_id).collect();
+    let course_ids: Vec<Uuid> = rows.iter().map(|a| a.course_id).collect();
+    let ids: Vec<Uuid> = rows.iter().map(|a| a.id).collect();
+    let staff = employees_by_id(conn, org_id, &employee_ids).await?;
+    let courses = repo::courses_by_id(conn, org_id, &course_ids).await?;
+    let proofs = repo::with_proof(conn, org_id, &ids).await?;
     let mut items = Vec::with_capacity(rows.len());
     for a in &rows {
-        let who = applicant(state, auth, a.employee_id).await?;
-        items.push(view(state, a, &who).await?);
+        let (Some(e), Some(course)) = (staff.get(&a.employee_id), courses.get(&a.course_id)) else {
+            return Err(ApiError::NotFound);
+        };
+        let who = EmployeeRef { id: e.id, employee_no: e.employee_no.clone(), name: e.name.clone() };
+        items.push(render(a, &who, e.section_id, course, proofs.contains(&a.id)));
     }
     Ok(HttpResponse::Ok().json(SubsidyApplicationList { items }))
 }
@@ -684,12 +706,6 @@ pub async fn section_applications(
     id: web::Path<Uuid>,
     q: web::Query<ApplicationListQuery>,
 ) -> ApiResult<HttpResponse> {
-    let org_id = auth.principal.org_id;
-    let section = structure::get_section(state.db.conn(), org_id, *id).await?;
-    authorize(
-        &auth.principal,
-        Action::ReadSectionNominations { section_id: section.id, department_id: section.department_id },
-    )?;
-    let staff = employee_repo::staff_ids(state.db.conn(), org_id, Unit::Section(section.id)).await?;
+    let staff = section_staff(&state, &auth, *id).await?;
     application_list(&state, &auth, Some(&staff), &q).await
 }

@@ -48,7 +48,7 @@ fn member_ref(m: &RosterMember) -> EmployeeRef {
 
 /// Employees of the organisation by id, read in chunks that keep within every backend's
 /// parameter limit.
-pub(crate) async fn employees_by_id(
+pub async fn employees_by_id(
     conn: &impl ConnectionTrait,
     org_id: Uuid,
     ids: &[Uuid],

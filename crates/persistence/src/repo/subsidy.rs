@@ -483,6 +483,45 @@ pub async fn put_proof(
     Ok(m)
 }
 
+/// Which of these applications carry a proof (without reading the documents).
+pub async fn with_proof(
+    conn: &impl ConnectionTrait,
+    org_id: Uuid,
+    application_ids: &[Uuid],
+) -> Result<std::collections::HashSet<Uuid>, DbErr> {
+    let mut out = std::collections::HashSet::new();
+    for chunk in application_ids.chunks(500) {
+        let ids: Vec<Uuid> = subsidy_document::Entity::find()
+            .select_only()
+            .column(subsidy_document::Column::ApplicationId)
+            .filter(subsidy_document::Column::OrgId.eq(org_id))
+            .filter(subsidy_document::Column::ApplicationId.is_in(chunk.iter().copied()))
+            .into_tuple()
+            .all(conn)
+            .await?;
+        out.extend(ids);
+    }
+    Ok(out)
+}
+
+/// The catalogue courses with these ids, by id.
+pub async fn courses_by_id(
+    conn: &impl ConnectionTrait,
+    org_id: Uuid,
+    ids: &[Uuid],
+) -> Result<std::collections::HashMap<Uuid, correspondence_course::Model>, DbErr> {
+    let mut out = std::collections::HashMap::new();
+    for chunk in ids.chunks(500) {
+        let rows = correspondence_course::Entity::find()
+            .filter(correspondence_course::Column::OrgId.eq(org_id))
+            .filter(correspondence_course::Column::Id.is_in(chunk.iter().copied()))
+            .all(conn)
+            .await?;
+        out.extend(rows.into_iter().map(|c| (c.id, c)));
+    }
+    Ok(out)
+}
+
 pub async fn proof(
     conn: &impl ConnectionTrait,
     org_id: Uuid,
