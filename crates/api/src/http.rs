@@ -59,6 +59,21 @@ pub fn created<T: Serialize>(version: i32, location: &str, body: &T) -> HttpResp
     res
 }
 
+/// A required free text, trimmed (inner lines and spaces kept): 1 to `max` characters as sent,
+/// else an error for `field`.
+pub fn required_text(
+    field: &str,
+    value: &str,
+    max: usize,
+    errors: &mut Vec<kenshu_domain::FieldError>,
+) -> String {
+    let t = value.trim().to_string();
+    if t.is_empty() || value.chars().count() > max {
+        errors.push(kenshu_domain::FieldError::new(field, format!("1 to {max} characters")));
+    }
+    t
+}
+
 pub const DEFAULT_LIMIT: u64 = 50;
 pub const MAX_LIMIT: u64 = 200;
 

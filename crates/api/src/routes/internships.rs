@@ -17,7 +17,7 @@ use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
 use crate::auth::Auth;
-use crate::http::{created, fiscal_year, if_match, json_with_etag, path_year};
+use crate::http::{created, fiscal_year, if_match, json_with_etag, path_year, required_text};
 use crate::problem::{ApiError, ApiResult, Problem};
 use crate::state::AppState;
 
@@ -92,18 +92,10 @@ pub struct InternshipProgrammeInput {
     pub notes: Option<String>,
 }
 
-fn text(field: &str, value: &str, max: usize, errors: &mut Vec<FieldError>) -> String {
-    let t = value.trim().to_string();
-    if t.is_empty() || value.chars().count() > max {
-        errors.push(FieldError::new(field, format!("1 to {max} characters")));
-    }
-    t
-}
-
 impl InternshipProgrammeInput {
     fn validate(self, fy: FiscalYear) -> ApiResult<ProgrammeData> {
         let mut errors = Vec::new();
-        let title = text("title", &self.title, 200, &mut errors);
+        let title = required_text("title", &self.title, 200, &mut errors);
         let notes = self.notes.map(|n| n.trim().to_string()).filter(|n| !n.is_empty());
         if notes.as_ref().is_some_and(|n| n.chars().count() > 2000) {
             errors.push(FieldError::new("notes", "at most 2000 characters"));
@@ -535,7 +527,7 @@ pub async fn erase_student(
     let version = if_match(&req)?;
     let today = tokyo_date(Utc::now());
     let txn = state.db.begin_write().await?;
-    let s = repo::erase(&*txn, &auth.actor(), &before, version, body.requested_on, today).await?;
+    let s = repo::erase(&*txn, &auth.actor(), &before, version, &p, body.requested_on, today).await?;
     txn.commit().await?;
     tracing::info!(student = %s.id, fields = ?ERASED_FIELDS, "internship student's personal data erased");
     student_response(&state, StatusCode::OK, &p, s).await

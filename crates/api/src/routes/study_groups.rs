@@ -18,7 +18,7 @@ use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
 use crate::auth::Auth;
-use crate::http::{created, fiscal_year, if_match, json_with_etag};
+use crate::http::{created, fiscal_year, if_match, json_with_etag, required_text};
 use crate::problem::{ApiError, ApiResult, Problem};
 use crate::routes::selection::EmployeeRefDto;
 use crate::state::AppState;
@@ -102,14 +102,6 @@ fn standing(auth: &Auth, g: &study_group::Model) -> Standing {
     }
 }
 
-fn text(field: &str, value: &str, max: usize, errors: &mut Vec<FieldError>) -> String {
-    let t = value.trim().to_string();
-    if t.is_empty() || value.chars().count() > max {
-        errors.push(FieldError::new(field, format!("1 to {max} characters")));
-    }
-    t
-}
-
 fn yen(field: &str, value: i64, errors: &mut Vec<FieldError>) -> i64 {
     if !(0..=10_000_000).contains(&value) {
         errors.push(FieldError::new(field, "whole yen from 0 to 10,000,000"));
@@ -149,8 +141,8 @@ pub async fn create_group(
     let body = body.into_inner();
     let fy = fiscal_year("fiscal_year", body.fiscal_year)?;
     let mut errors = Vec::new();
-    let name = text("name", &body.name, 100, &mut errors);
-    let theme = text("theme", &body.theme, 1000, &mut errors);
+    let name = required_text("name", &body.name, 100, &mut errors);
+    let theme = required_text("theme", &body.theme, 1000, &mut errors);
     if body.member_nos.is_empty() || body.member_nos.len() > 29 {
         errors.push(FieldError::new(
             "member_nos",
@@ -256,7 +248,7 @@ pub async fn file_plan(
         return Err(ApiError::Forbidden);
     }
     let mut errors = Vec::new();
-    let plan = text("plan", &body.plan, 4000, &mut errors);
+    let plan = required_text("plan", &body.plan, 4000, &mut errors);
     let planned_yen = yen("planned_yen", body.planned_yen, &mut errors);
     if !errors.is_empty() {
         return Err(ApiError::Validation(errors));
@@ -286,7 +278,7 @@ pub async fn file_settlement(
         return Err(ApiError::Forbidden);
     }
     let mut errors = Vec::new();
-    let report = text("report", &body.report, 4000, &mut errors);
+    let report = required_text("report", &body.report, 4000, &mut errors);
     let spent_yen = yen("spent_yen", body.spent_yen, &mut errors);
     if !errors.is_empty() {
         return Err(ApiError::Validation(errors));

@@ -6,7 +6,7 @@ use uuid::Uuid;
 
 use super::audit::{self, Change};
 use super::selection::{employees_by_id, EmployeeRef};
-use super::{now, save_audited, Actor, RepoError};
+use super::{find_in_org, now, save_audited, Actor, RepoError};
 use crate::entities::{absence_notice, nomination};
 
 const LIVE_TAKEN: &str = "a notice for this session is already on file; correct or withdraw it instead";
@@ -64,11 +64,7 @@ pub async fn get(
     org_id: Uuid,
     id: Uuid,
 ) -> Result<absence_notice::Model, RepoError> {
-    absence_notice::Entity::find_by_id(id)
-        .filter(absence_notice::Column::OrgId.eq(org_id))
-        .one(conn)
-        .await?
-        .ok_or(RepoError::NotFound)
+    find_in_org(conn, org_id, id).await
 }
 
 /// Correct the text of a draft or returned notice.

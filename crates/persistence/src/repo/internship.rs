@@ -16,7 +16,7 @@ use serde::Serialize;
 use uuid::Uuid;
 
 use super::audit::{self, Change};
-use super::{now, save_audited, Actor, RepoError, Versioned};
+use super::{find_in_org, now, save_audited, Actor, RepoError, Versioned};
 use crate::entities::{internship_programme, internship_student, section};
 
 /// What the audit log keeps of a student: no name, reading, faculty, year of study or address.
@@ -35,42 +35,21 @@ struct StudentRecord<'a> {
     version: i32,
 }
 
-impl Versioned for internship_student::Model {
-    type Entity = internship_student::Entity;
-    const AUDIT_TYPE: &'static str = "internship_student";
-
-    fn id(&self) -> Uuid {
-        self.id
-    }
-
-    fn version(&self) -> i32 {
-        self.version
-    }
-
-    fn audit_json(&self) -> String {
-        let record = StudentRecord {
-            programme_id: self.programme_id,
-            university: &self.university,
-            recommended_on: self.recommended_on,
-            host_section_id: self.host_section_id,
-            hosted_from: self.hosted_from,
-            hosted_to: self.hosted_to,
-            state: &self.state,
-            personal_data: if self.erased_at.is_some() { "erased" } else { "held" },
-            erasure_requested_on: self.erasure_requested_on,
-            version: self.version,
-        };
-        serde_json::to_string(&record).expect("records serialise")
-    }
-
-    fn stamp(&mut self, version: i32, at: chrono::DateTime<chrono::Utc>) {
-        self.version = version;
-        self.updated_at = at;
-    }
-
-    fn key_columns() -> (internship_student::Column, internship_student::Column) {
-        (internship_student::Column::Id, internship_student::Column::Version)
-    }
+/// The audit record of a student (see [`StudentRecord`]).
+pub(crate) fn student_record(s: &internship_student::Model) -> String {
+    let record = StudentRecord {
+        programme_id: s.programme_id,
+        university: &s.university,
+        recommended_on: s.recommended_on,
+        host_section_id: s.host_section_id,
+        hosted_from: s.hosted_from,
+        hosted_to: s.hosted_to,
+        state: &s.state,
+        personal_data: if s.erased_at.is_some() { "erased" } else { "held" },
+        erasure_requested_on: s.erasure_requested_on,
+        version: s.version,
+    };
+    serde_json::to_string(&record).expect("records serialise")
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -109,11 +88,7 @@ pub async fn programme_by_id(
     org_id: Uuid,
     id: Uuid,
 ) -> Result<internship_programme::Model, RepoError> {
-    internship_programme::Entity::find_by_id(id)
-        .filter(internship_programme::Column::OrgId.eq(org_id))
-        .one(conn)
-        .await?
-        .ok_or(RepoError::NotFound)
+    find_in_org(conn, org_id, id).await
 }
 
 /// The programme row under a write lock (PostgreSQL; SQLite writers are serialised already), so
@@ -334,11 +309,7 @@ pub async fn get_student(
     org_id: Uuid,
     id: Uuid,
 ) -> Result<internship_student::Model, RepoError> {
-    internship_student::Entity::find_by_id(id)
-        .filter(internship_student::Column::OrgId.eq(org_id))
-        .one(conn)
-        .await?
-        .ok_or(RepoError::NotFound)
+    find_in_org(conn, org_id, id).await
 }
 
 /// A programme's students in the order they were recorded, optionally in one state.
@@ -455,12 +426,12 @@ pub async fn erase(
     actor: &Actor,
     before: &internship_student::Model,
     expected_version: i32,
+    programme: &internship_programme::Model,
     requested_on: NaiveDate,
     today: NaiveDate,
 ) -> Result<internship_student::Model, RepoError> {
     let state = StudentState::parse(&before.state).unwrap_or(StudentState::Recommended);
-    let p = programme_by_id(conn, before.org_id, before.programme_id).await?;
-    check_erasure(state, before.erased_at.is_some(), terms(&p), today)
+    check_erasure(state, before.erased_at.is_some(), terms(programme), today)
         .map_err(|m| refuse(state.as_str(), m))?;
     if requested_on > today {
         return Err(RepoError::Invalid(vec![FieldError::new("requested_on", "today or earlier")]));

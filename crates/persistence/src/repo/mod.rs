@@ -120,8 +120,8 @@ where
     Ok(())
 }
 
-/// A row written under optimistic versioning and recorded in the audit log: what
-/// [`save_audited`] needs to know of it.
+/// A row of one organisation written under optimistic versioning and recorded in the audit
+/// log: what [`find_in_org`] and [`save_audited`] need to know of it.
 pub(crate) trait Versioned: Clone + Send + Sync + 'static {
     type Entity: sea_orm::EntityTrait<Model = Self>;
     /// The `entity_type` its audit records are filed under.
@@ -135,13 +135,23 @@ pub(crate) trait Versioned: Clone + Send + Sync + 'static {
     /// What the audit log keeps of the row.
     fn audit_json(&self) -> String;
     fn stamp(&mut self, version: i32, at: chrono::DateTime<chrono::Utc>);
-    fn key_columns(
-    ) -> (<Self::Entity as sea_orm::EntityTrait>::Column, <Self::Entity as sea_orm::EntityTrait>::Column);
+    /// The id, version and organisation columns.
+    fn key_columns() -> (ColumnOf<Self>, ColumnOf<Self>, ColumnOf<Self>);
 }
 
-/// `Versioned` for entities whose rows are recorded whole; optionally filed under another id.
+type ColumnOf<M> = <<M as Versioned>::Entity as sea_orm::EntityTrait>::Column;
+
+/// `Versioned` for an entity: its audit records are the whole row unless `record = f` names
+/// the function that writes them, filed under the row's id unless `owner = column` names
+/// another.
 macro_rules! versioned {
-    ($entity:ident => $kind:literal $(, $owner:ident)?) => {
+    (@json $row:ident) => {
+        serde_json::to_string($row).expect("records serialise")
+    };
+    (@json $row:ident, $record:path) => {
+        $record($row)
+    };
+    ($entity:ident => $kind:literal $(, owner = $owner:ident)? $(, record = $record:path)?) => {
         impl Versioned for crate::entities::$entity::Model {
             type Entity = crate::entities::$entity::Entity;
             const AUDIT_TYPE: &'static str = $kind;
@@ -155,14 +165,19 @@ macro_rules! versioned {
                 self.$owner
             })?
             fn audit_json(&self) -> String {
-                serde_json::to_string(self).expect("records serialise")
+                versioned!(@json self $(, $record)?)
             }
             fn stamp(&mut self, version: i32, at: chrono::DateTime<chrono::Utc>) {
                 self.version = version;
                 self.updated_at = at;
             }
-            fn key_columns() -> (crate::entities::$entity::Column, crate::entities::$entity::Column) {
-                (crate::entities::$entity::Column::Id, crate::entities::$entity::Column::Version)
+            fn key_columns() -> (
+                crate::entities::$entity::Column,
+                crate::entities::$entity::Column,
+                crate::entities::$entity::Column,
+            ) {
+                use crate::entities::$entity::Column;
+                (Column::Id, Column::Version, Column::OrgId)
             }
         }
     };
@@ -170,11 +185,28 @@ macro_rules! versioned {
 
 versioned!(absence_notice => "absence_notice");
 versioned!(training_report => "report");
-versioned!(course_survey => "course", course_id);
+versioned!(course_survey => "course", owner = course_id);
 versioned!(subsidy_programme => "subsidy_programme");
 versioned!(subsidy_application => "subsidy_application");
 versioned!(study_group => "study_group");
 versioned!(internship_programme => "internship_programme");
+versioned!(internship_student => "internship_student", record = internship::student_record);
+
+/// The row `id` of the organisation, or `NotFound` (also for another organisation's row).
+pub(crate) async fn find_in_org<M: Versioned>(
+    conn: &impl sea_orm::ConnectionTrait,
+    org_id: Uuid,
+    id: Uuid,
+) -> Result<M, RepoError> {
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+    let (id_column, _, org_column) = M::key_columns();
+    M::Entity::find()
+        .filter(id_column.eq(id))
+        .filter(org_column.eq(org_id))
+        .one(conn)
+        .await?
+        .ok_or(RepoError::NotFound)
+}
 
 /// The one versioned write: refuse a stale `expected_version`, stamp the next version, write it
 /// (a unique key taken is a conflict saying `taken`), and record `action` with what the row was
@@ -196,7 +228,7 @@ where
         return Err(RepoError::Stale { current: before.version() });
     }
     after.stamp(before.version() + 1, now());
-    let (id, version) = M::key_columns();
+    let (id, version, _) = M::key_columns();
     update_versioned::<M::Entity>(
         conn,
         after.clone().into_active_model().reset_all(),

@@ -14,7 +14,7 @@ use uuid::Uuid;
 use super::audit::{self, Change};
 use super::catalogue::CourseRecord;
 use super::selection::{employees_by_id, CourseRef, EmployeeRef};
-use super::{now, save_audited, Actor, RepoError};
+use super::{find_in_org, now, save_audited, Actor, RepoError};
 use crate::entities::{attendance, course, course_session, nomination, training_report};
 
 const TAKEN: &str = "a report for this nomination is already on file; correct it instead";
@@ -136,11 +136,7 @@ pub async fn get(
     org_id: Uuid,
     id: Uuid,
 ) -> Result<training_report::Model, RepoError> {
-    training_report::Entity::find_by_id(id)
-        .filter(training_report::Column::OrgId.eq(org_id))
-        .one(conn)
-        .await?
-        .ok_or(RepoError::NotFound)
+    find_in_org(conn, org_id, id).await
 }
 
 /// Correct the text of a draft or returned report.

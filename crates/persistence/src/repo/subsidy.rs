@@ -17,7 +17,7 @@ use serde_json::json;
 use uuid::Uuid;
 
 use super::audit::{self, Change};
-use super::{now, save_audited, Actor, RepoError};
+use super::{find_in_org, now, save_audited, Actor, RepoError};
 use crate::entities::{
     correspondence_course, study_group, subsidy_application, subsidy_document, subsidy_programme,
 };
@@ -333,11 +333,7 @@ pub async fn get_application(
     org_id: Uuid,
     id: Uuid,
 ) -> Result<subsidy_application::Model, RepoError> {
-    subsidy_application::Entity::find_by_id(id)
-        .filter(subsidy_application::Column::OrgId.eq(org_id))
-        .one(conn)
-        .await?
-        .ok_or(RepoError::NotFound)
+    find_in_org(conn, org_id, id).await
 }
 
 /// Applications of a year (or all years), of some employees (or all), in one state (or all),
@@ -596,11 +592,7 @@ pub async fn get_group(
     org_id: Uuid,
     id: Uuid,
 ) -> Result<study_group::Model, RepoError> {
-    study_group::Entity::find_by_id(id)
-        .filter(study_group::Column::OrgId.eq(org_id))
-        .one(conn)
-        .await?
-        .ok_or(RepoError::NotFound)
+    find_in_org(conn, org_id, id).await
 }
 
 /// A year's groups (or all), by name.
