@@ -44,6 +44,13 @@ async fn departments_and_sections_with_heads_versions_and_conflicts() {
     assert_eq!(res.status(), 200);
     let stale = app.put_json(&path, &hr, Some("\"1\""), &body).await;
     assert_problem(stale, 412, "precondition-failed").await;
+    // Repeating the same change changes nothing: same version and ETag, nothing audited.
+    let audited = app.audit_count().await;
+    let again = app.put_json(&path, &hr, Some("\"2\""), &body).await;
+    assert_eq!(again.status(), 200);
+    assert_eq!(again.headers()["etag"], "\"2\"");
+    assert_eq!(again.json::<Value>().await.unwrap()["version"], 2);
+    assert_eq!(app.audit_count().await, audited);
     let stranger = json!({"code": "S1001", "name": "会計課", "department_id": dept["id"], "head_employee_id": uuid::Uuid::now_v7()});
     assert_problem(app.put_json(&path, &hr, Some("\"2\""), &stranger).await, 422, "validation").await;
 

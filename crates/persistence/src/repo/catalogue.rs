@@ -13,15 +13,15 @@ use kenshu_domain::text::search_key;
 use kenshu_domain::FieldError;
 use sea_orm::sea_query::{Expr, ExprTrait, LikeExpr};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait, PaginatorTrait,
-    QueryFilter, QueryOrder, QuerySelect, QueryTrait,
+    ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
+    QuerySelect, QueryTrait,
 };
 use serde::Serialize;
 use std::collections::{HashMap, HashSet};
 use uuid::Uuid;
 
 use super::audit::{self, Change};
-use super::{like_escape, now, update_versioned, Actor, Page, PageRequest, RepoError};
+use super::{find_in_org, like_escape, now, save_audited, Actor, Page, PageRequest, RepoError};
 use crate::entities::{course, course_session, employee, training_plan};
 
 fn json<T: Serialize + ?Sized>(v: &T) -> String {
@@ -90,35 +90,10 @@ pub async fn create_plan(
     training_plan::Entity::insert(training_plan::ActiveModel::from(model.clone()))
         .exec_without_returning(conn)
         .await
-        .map_err(|e| RepoError::from_write(e, "a plan for this fiscal year exists"))?;
+        .map_err(|e| RepoError::from_write(e, PLAN_TAKEN))?;
     audit::record(conn, actor, Change::new("plan.create", "plan", Some(model.id), None, Some(&model)))
         .await?;
     Ok(model)
-}
-
-async fn save_plan(
-    conn: &impl ConnectionTrait,
-    actor: &Actor,
-    action: &'static str,
-    before: &training_plan::Model,
-    mut after: training_plan::Model,
-) -> Result<training_plan::Model, RepoError> {
-    if after == *before {
-        return Ok(after);
-    }
-    after.version += 1;
-    after.updated_at = now();
-    update_versioned::<training_plan::Entity>(
-        conn,
-        training_plan::ActiveModel::from(after.clone()).reset_all(),
-        (training_plan::Column::Id, before.id),
-        (training_plan::Column::Version, before.version),
-        "a plan for this fiscal year exists",
-    )
-    .await?;
-    audit::record(conn, actor, Change::new(action, "plan", Some(before.id), Some(before), Some(&after)))
-        .await?;
-    Ok(after)
 }
 
 pub async fn update_plan(
@@ -129,16 +104,13 @@ pub async fn update_plan(
     data: &PlanData,
 ) -> Result<training_plan::Model, RepoError> {
     let before = get_plan(conn, actor.org_id, fy).await?;
-    if before.version != expected_version {
-        return Err(RepoError::Stale { current: before.version });
-    }
     let after = training_plan::Model {
         title: data.title.clone(),
         policy: data.policy.clone(),
         focus_areas: json(&data.focus_areas),
         ..before.clone()
     };
-    save_plan(conn, actor, "plan.update", &before, after).await
+    save_audited(conn, actor, "plan.update", &before, expected_version, after, PLAN_TAKEN).await
 }
 
 /// Publish the plan and every draft course in it; staff see the catalogue from now on.
@@ -160,14 +132,14 @@ pub async fn publish_plan(
         .await?;
     for c in drafts {
         let after = course::Model { status: CourseStatus::Published.as_str().into(), ..c.clone() };
-        save_course(conn, actor, "course.publish", &c, after).await?;
+        save_audited(conn, actor, "course.publish", &c, c.version, after, NUMBER_TAKEN).await?;
     }
     if before.status == "published" {
         return Ok(before);
     }
     let after =
         training_plan::Model { status: "published".into(), published_at: Some(now()), ..before.clone() };
-    save_plan(conn, actor, "plan.publish", &before, after).await
+    save_audited(conn, actor, "plan.publish", &before, expected_version, after, PLAN_TAKEN).await
 }
 
 /// Copy a plan's courses (with their rules, institutions and positioning, not their sessions)
@@ -362,6 +334,7 @@ fn blank_course() -> course::Model {
     }
 }
 
+const PLAN_TAKEN: &str = "a plan for this fiscal year exists";
 const NUMBER_TAKEN: &str = "a course with this category and number exists in this fiscal year";
 
 pub async fn get_course(
@@ -369,11 +342,7 @@ pub async fn get_course(
     org_id: Uuid,
     id: Uuid,
 ) -> Result<CourseRecord, RepoError> {
-    let model = course::Entity::find_by_id(id)
-        .filter(course::Column::OrgId.eq(org_id))
-        .one(conn)
-        .await?
-        .ok_or(RepoError::NotFound)?;
+    let model = find_in_org(conn, org_id, id).await?;
     Ok(CourseRecord::from_model(model)?)
 }
 
@@ -447,31 +416,6 @@ pub async fn create_course(
     Ok(CourseRecord::from_model(model)?)
 }
 
-async fn save_course(
-    conn: &impl ConnectionTrait,
-    actor: &Actor,
-    action: &'static str,
-    before: &course::Model,
-    mut after: course::Model,
-) -> Result<course::Model, RepoError> {
-    if after == *before {
-        return Ok(after);
-    }
-    after.version += 1;
-    after.updated_at = now();
-    update_versioned::<course::Entity>(
-        conn,
-        course::ActiveModel::from(after.clone()).reset_all(),
-        (course::Column::Id, before.id),
-        (course::Column::Version, before.version),
-        NUMBER_TAKEN,
-    )
-    .await?;
-    audit::record(conn, actor, Change::new(action, "course", Some(before.id), Some(before), Some(&after)))
-        .await?;
-    Ok(after)
-}
-
 pub async fn update_course(
     conn: &impl ConnectionTrait,
     actor: &Actor,
@@ -493,7 +437,9 @@ pub async fn update_course(
     }
     check_within_course(conn, actor.org_id, before.fiscal_year(), Some(id), within).await?;
     let after = course_model(data, &before.model, within, status);
-    let saved = save_course(conn, actor, "course.update", &before.model, after).await?;
+    let saved =
+        save_audited(conn, actor, "course.update", &before.model, expected_version, after, NUMBER_TAKEN)
+            .await?;
     Ok(CourseRecord::from_model(saved)?)
 }
 
@@ -742,7 +688,17 @@ pub async fn import_catalogue(
                 } else {
                     stats.updated += 1;
                     if !dry_run {
-                        save_course(conn, actor, "course.import", &current.model, after).await?;
+                        let version = current.model.version;
+                        save_audited(
+                            conn,
+                            actor,
+                            "course.import",
+                            &current.model,
+                            version,
+                            after,
+                            NUMBER_TAKEN,
+                        )
+                        .await?;
                     }
                 }
             }
@@ -834,12 +790,11 @@ pub async fn get_session(
     course_id: Uuid,
     id: Uuid,
 ) -> Result<course_session::Model, RepoError> {
-    course_session::Entity::find_by_id(id)
-        .filter(course_session::Column::OrgId.eq(org_id))
-        .filter(course_session::Column::CourseId.eq(course_id))
-        .one(conn)
-        .await?
-        .ok_or(RepoError::NotFound)
+    let session: course_session::Model = find_in_org(conn, org_id, id).await?;
+    if session.course_id != course_id {
+        return Err(RepoError::NotFound);
+    }
+    Ok(session)
 }
 
 pub fn session_lecturer(m: &course_session::Model) -> Result<Option<Lecturer>, DbErr> {
@@ -932,24 +887,17 @@ pub async fn update_session(
         return Err(RepoError::Stale { current: before.version });
     }
     check_lecturer(conn, actor.org_id, data).await?;
-    let mut after = session_model(data, &before);
-    if after == before {
-        return Ok(after);
-    }
-    after.version += 1;
-    after.updated_at = now();
-    update_versioned::<course_session::Entity>(
+    let after = session_model(data, &before);
+    save_audited(
         conn,
-        course_session::ActiveModel::from(after.clone()).reset_all(),
-        (course_session::Column::Id, id),
-        (course_session::Column::Version, expected_version),
+        actor,
+        "course_session.update",
+        &before,
+        expected_version,
+        after,
         "the session was changed meanwhile",
     )
-    .await?;
-    let change =
-        Change::new("course_session.update", "course", Some(course.model.id), Some(&before), Some(&after));
-    audit::record(conn, actor, change).await?;
-    Ok(after)
+    .await
 }
 
 pub async fn delete_session(

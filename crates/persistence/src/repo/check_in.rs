@@ -143,9 +143,5 @@ pub async fn session(
     org_id: Uuid,
     id: Uuid,
 ) -> Result<course_session::Model, RepoError> {
-    course_session::Entity::find_by_id(id)
-        .filter(course_session::Column::OrgId.eq(org_id))
-        .one(conn)
-        .await?
-        .ok_or(RepoError::NotFound)
+    super::find_in_org(conn, org_id, id).await
 }

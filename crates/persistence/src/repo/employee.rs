@@ -12,14 +12,14 @@ use kenshu_domain::text::search_key;
 use kenshu_domain::FieldError;
 use sea_orm::sea_query::{Expr, LikeExpr};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DbBackend, DbErr, EntityTrait, QueryFilter,
-    QueryOrder, QuerySelect,
+    ColumnTrait, Condition, ConnectionTrait, DbBackend, DbErr, EntityTrait, QueryFilter, QueryOrder,
+    QuerySelect,
 };
 use uuid::Uuid;
 
 use super::audit::{self, Change};
 use super::structure::section_index;
-use super::{like_escape, now, update_versioned, Actor, Page, PageRequest, RepoError};
+use super::{find_in_org, like_escape, now, save_audited, Actor, Page, PageRequest, RepoError};
 use crate::bulk::{self, BulkError, OnKey, Step};
 use crate::entities::{employee, section, study_group};
 
@@ -133,11 +133,7 @@ async fn with_departments(
 }
 
 pub async fn get(conn: &impl ConnectionTrait, org_id: Uuid, id: Uuid) -> Result<EmployeeRecord, RepoError> {
-    let m = employee::Entity::find_by_id(id)
-        .filter(employee::Column::OrgId.eq(org_id))
-        .one(conn)
-        .await?
-        .ok_or(RepoError::NotFound)?;
+    let m = find_in_org(conn, org_id, id).await?;
     Ok(with_departments(conn, org_id, vec![m]).await?.remove(0))
 }
 
@@ -289,26 +285,8 @@ pub async fn update(
         return Err(RepoError::Stale { current: before.version });
     }
     section_in_org(conn, actor.org_id, section_id).await?;
-    let mut after = to_model(data, &before, section_id, active);
-    if after == before {
-        return get(conn, actor.org_id, id).await;
-    }
-    after.version += 1;
-    after.updated_at = now();
-    update_versioned::<employee::Entity>(
-        conn,
-        employee::ActiveModel::from(after.clone()).reset_all(),
-        (employee::Column::Id, id),
-        (employee::Column::Version, expected_version),
-        NUMBER_TAKEN,
-    )
-    .await?;
-    audit::record(
-        conn,
-        actor,
-        Change::new("employee.update", "employee", Some(id), Some(&before), Some(&after)),
-    )
-    .await?;
+    let after = to_model(data, &before, section_id, active);
+    save_audited(conn, actor, "employee.update", &before, expected_version, after, NUMBER_TAKEN).await?;
     get(conn, actor.org_id, id).await
 }
 

@@ -122,7 +122,7 @@ where
 
 /// A row of one organisation written under optimistic versioning and recorded in the audit
 /// log: what [`find_in_org`] and [`save_audited`] need to know of it.
-pub(crate) trait Versioned: Clone + Send + Sync + 'static {
+pub(crate) trait Versioned: Clone + PartialEq + Send + Sync + 'static {
     type Entity: sea_orm::EntityTrait<Model = Self>;
     /// The `entity_type` its audit records are filed under.
     const AUDIT_TYPE: &'static str;
@@ -191,6 +191,13 @@ versioned!(subsidy_application => "subsidy_application");
 versioned!(study_group => "study_group");
 versioned!(internship_programme => "internship_programme");
 versioned!(internship_student => "internship_student", record = internship::student_record);
+versioned!(training_plan => "plan");
+versioned!(course => "course");
+versioned!(course_session => "course", owner = course_id);
+versioned!(department => "department");
+versioned!(section => "section");
+versioned!(employee => "employee");
+versioned!(nomination => "nomination");
 
 /// The row `id` of the organisation, or `NotFound` (also for another organisation's row).
 pub(crate) async fn find_in_org<M: Versioned>(
@@ -210,7 +217,8 @@ pub(crate) async fn find_in_org<M: Versioned>(
 
 /// The one versioned write: refuse a stale `expected_version`, stamp the next version, write it
 /// (a unique key taken is a conflict saying `taken`), and record `action` with what the row was
-/// and is, in the same transaction.
+/// and is, in the same transaction. A row that would not change is neither written nor recorded:
+/// repeating a PUT keeps its version (and ETag) and adds nothing to the history.
 pub(crate) async fn save_audited<M>(
     conn: &impl sea_orm::ConnectionTrait,
     actor: &Actor,
@@ -226,6 +234,9 @@ where
     use sea_orm::ActiveModelTrait;
     if before.version() != expected_version {
         return Err(RepoError::Stale { current: before.version() });
+    }
+    if after == *before {
+        return Ok(after);
     }
     after.stamp(before.version() + 1, now());
     let (id, version, _) = M::key_columns();

@@ -16,7 +16,7 @@ use uuid::Uuid;
 use super::audit::{self, Change};
 use super::catalogue::CourseRecord;
 use super::employee::{roster_members, RosterMember};
-use super::{now, update_versioned, Actor, Page, PageRequest, RepoError};
+use super::{find_in_org, now, save_audited, Actor, Page, PageRequest, RepoError};
 use crate::bulk::{self, OnKey};
 use crate::entities::{course, course_session, employee, nomination, notice};
 
@@ -352,11 +352,7 @@ pub async fn get(
     org_id: Uuid,
     id: Uuid,
 ) -> Result<nomination::Model, RepoError> {
-    nomination::Entity::find_by_id(id)
-        .filter(nomination::Column::OrgId.eq(org_id))
-        .one(conn)
-        .await?
-        .ok_or(RepoError::NotFound)
+    find_in_org(conn, org_id, id).await
 }
 
 /// Hold the course's places for the rest of the transaction, so two selections cannot both take
@@ -460,7 +456,7 @@ pub async fn create(
     nomination::Entity::insert(nomination::ActiveModel::from(model.clone()))
         .exec_without_returning(conn)
         .await
-        .map_err(|e| RepoError::from_write(e, "this employee is already nominated for the course"))?;
+        .map_err(|e| RepoError::from_write(e, ALREADY_NOMINATED))?;
     let action = match route {
         Route::Recommendation => "nomination.recommend",
         _ => "nomination.apply",
@@ -477,6 +473,8 @@ pub struct EventOutcome {
     pub promoted: Option<nomination::Model>,
 }
 
+const ALREADY_NOMINATED: &str = "this employee is already nominated for the course";
+
 pub(crate) async fn save(
     conn: &impl ConnectionTrait,
     actor: &Actor,
@@ -492,27 +490,18 @@ pub(crate) async fn save(
         decided_by: Some(actor.signature()),
         decided_at: Some(at),
         placed_at: if moved_up { Some(at) } else { before.placed_at },
-        version: before.version + 1,
-        updated_at: at,
         ..before.clone()
     };
-    update_versioned::<nomination::Entity>(
+    save_audited(
         conn,
-        nomination::ActiveModel::from(after.clone()).reset_all(),
-        (nomination::Column::Id, before.id),
-        (nomination::Column::Version, before.version),
-        "this employee is already nominated for the course",
-    )
-    .await?;
-    let change = Change::new_owned(
+        actor,
         format!("nomination.{action}"),
-        "nomination",
-        Some(before.id),
-        Some(before),
-        Some(&after),
-    );
-    audit::record(conn, actor, change).await?;
-    Ok(after)
+        before,
+        before.version,
+        after,
+        ALREADY_NOMINATED,
+    )
+    .await
 }
 
 /// Move a nomination to `next` (already checked by `selection::transition` for `event`). A
@@ -964,24 +953,8 @@ pub async fn move_session(
             }
         }
     }
-    let at = now();
-    let after =
-        nomination::Model { session_id, version: current.version + 1, updated_at: at, ..current.clone() };
-    update_versioned::<nomination::Entity>(
-        conn,
-        nomination::ActiveModel::from(after.clone()).reset_all(),
-        (nomination::Column::Id, id),
-        (nomination::Column::Version, current.version),
-        "this employee is already nominated for the course",
-    )
-    .await?;
-    audit::record(
-        conn,
-        actor,
-        Change::new("nomination.move", "nomination", Some(id), Some(&current), Some(&after)),
-    )
-    .await?;
-    Ok(after)
+    let after = nomination::Model { session_id, ..current.clone() };
+    save_audited(conn, actor, "nomination.move", &current, current.version, after, ALREADY_NOMINATED).await
 }
 
 /// What a nomination import did, or would do on a dry run.

@@ -4,13 +4,12 @@ use std::collections::HashMap;
 
 use kenshu_domain::FieldError;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, PaginatorTrait, QueryFilter,
-    QueryOrder, QuerySelect,
+    ColumnTrait, ConnectionTrait, DbErr, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
 };
 use uuid::Uuid;
 
 use super::audit::{self, Change};
-use super::{now, update_versioned, Actor, Page, PageRequest, RepoError};
+use super::{find_in_org, now, save_audited, Actor, Page, PageRequest, RepoError};
 use crate::entities::{department, employee, section};
 
 /// Validated fields of a department or section.
@@ -69,11 +68,7 @@ pub async fn get_department(
     org_id: Uuid,
     id: Uuid,
 ) -> Result<department::Model, RepoError> {
-    department::Entity::find_by_id(id)
-        .filter(department::Column::OrgId.eq(org_id))
-        .one(conn)
-        .await?
-        .ok_or(RepoError::NotFound)
+    find_in_org(conn, org_id, id).await
 }
 
 pub async fn create_department(
@@ -124,25 +119,18 @@ pub async fn update_department(
         name: input.name,
         head_employee_id: input.head_employee_id,
         acting_head_employee_id: input.acting_head_employee_id,
-        version: before.version + 1,
-        updated_at: now(),
         ..before.clone()
     };
-    update_versioned::<department::Entity>(
-        conn,
-        department::ActiveModel::from(after.clone()).reset_all(),
-        (department::Column::Id, id),
-        (department::Column::Version, expected_version),
-        "a department with this code exists",
-    )
-    .await?;
-    audit::record(
+    save_audited(
         conn,
         actor,
-        Change::new("department.update", "department", Some(id), Some(&before), Some(&after)),
+        "department.update",
+        &before,
+        expected_version,
+        after,
+        "a department with this code exists",
     )
-    .await?;
-    Ok(after)
+    .await
 }
 
 pub async fn list_sections(
@@ -167,11 +155,7 @@ pub async fn get_section(
     org_id: Uuid,
     id: Uuid,
 ) -> Result<section::Model, RepoError> {
-    section::Entity::find_by_id(id)
-        .filter(section::Column::OrgId.eq(org_id))
-        .one(conn)
-        .await?
-        .ok_or(RepoError::NotFound)
+    find_in_org(conn, org_id, id).await
 }
 
 async fn check_department(
@@ -238,25 +222,18 @@ pub async fn update_section(
         name: input.name,
         head_employee_id: input.head_employee_id,
         acting_head_employee_id: input.acting_head_employee_id,
-        version: before.version + 1,
-        updated_at: now(),
         ..before.clone()
     };
-    update_versioned::<section::Entity>(
-        conn,
-        section::ActiveModel::from(after.clone()).reset_all(),
-        (section::Column::Id, id),
-        (section::Column::Version, expected_version),
-        "a section with this code exists",
-    )
-    .await?;
-    audit::record(
+    save_audited(
         conn,
         actor,
-        Change::new("section.update", "section", Some(id), Some(&before), Some(&after)),
+        "section.update",
+        &before,
+        expected_version,
+        after,
+        "a section with this code exists",
     )
-    .await?;
-    Ok(after)
+    .await
 }
 
 /// Every section of the organisation: code → (id, department id).
