@@ -15,7 +15,7 @@ use super::audit::{self, Change};
 use super::catalogue::CourseRecord;
 use super::selection::{employees_by_id, CourseRef, EmployeeRef};
 use super::{find_in_org, now, save_audited, Actor, RepoError};
-use crate::entities::{attendance, course, course_session, nomination, training_report};
+use crate::entities::{attendance, course, course_session, employee, nomination, training_report};
 
 const TAKEN: &str = "a report for this nomination is already on file; correct it instead";
 
@@ -60,21 +60,9 @@ pub(crate) async fn attended_of(
     org_id: Uuid,
     nominations: &[nomination::Model],
 ) -> Result<HashSet<Uuid>, DbErr> {
-    let mut out: HashSet<Uuid> = HashSet::new();
-    let mut open = Vec::new();
-    for n in nominations {
-        match NominationState::parse(&n.state) {
-            Some(NominationState::Completed) => {
-                out.insert(n.id);
-            }
-            Some(s) if s.holds_place() => open.push(n.id),
-            _ => {}
-        }
-    }
-    let present: Vec<&str> = [AttendanceStatus::Present, AttendanceStatus::Late, AttendanceStatus::LeftEarly]
-        .iter()
-        .map(|s| s.as_str())
-        .collect();
+    let open: Vec<Uuid> = nominations.iter().filter(|n| holds_place(n)).map(|n| n.id).collect();
+    let present: Vec<&str> = PRESENT.iter().map(|s| s.as_str()).collect();
+    let mut seen = HashSet::new();
     for chunk in open.chunks(500) {
         for a in attendance::Entity::find()
             .filter(attendance::Column::OrgId.eq(org_id))
@@ -83,10 +71,36 @@ pub(crate) async fn attended_of(
             .all(conn)
             .await?
         {
-            out.insert(a.nomination_id);
+            seen.insert(a.nomination_id);
         }
     }
-    Ok(out)
+    Ok(attended_given(nominations, &seen))
+}
+
+/// The statuses that count as having attended a session.
+const PRESENT: [AttendanceStatus; 3] =
+    [AttendanceStatus::Present, AttendanceStatus::Late, AttendanceStatus::LeftEarly];
+
+fn holds_place(n: &nomination::Model) -> bool {
+    NominationState::parse(&n.state).is_some_and(|s| s != NominationState::Completed && s.holds_place())
+}
+
+/// Of `nominations`, those that attended: completed, or holding a place and in `present` (the
+/// nominations with a present, late or early-leaving record).
+pub(crate) fn attended_given(nominations: &[nomination::Model], present: &HashSet<Uuid>) -> HashSet<Uuid> {
+    nominations
+        .iter()
+        .filter(|n| {
+            NominationState::parse(&n.state) == Some(NominationState::Completed)
+                || (holds_place(n) && present.contains(&n.id))
+        })
+        .map(|n| n.id)
+        .collect()
+}
+
+/// Whether an attendance status counts as having attended.
+pub(crate) fn is_present(status: &str) -> bool {
+    PRESENT.iter().any(|s| s.as_str() == status)
 }
 
 /// Start the report of `nomination`, as a draft or submitted at once.
@@ -238,9 +252,20 @@ pub async fn owed(
     scope: &ReportScope,
 ) -> Result<Vec<ReportLine>, DbErr> {
     // A few trainees (one, a section, a department): their nominations first, then the courses.
-    // The whole organisation: the courses that require a report first.
+    // The whole organisation: the courses first, then their nominations.
+    let in_scope = |q: sea_orm::Select<course::Entity>| {
+        let mut q = q.filter(course::Column::OrgId.eq(org_id));
+        if let Some(fy) = scope.fiscal_year {
+            q = q.filter(course::Column::FiscalYear.eq(fy));
+        }
+        if let Some(id) = scope.course_id {
+            q = q.filter(course::Column::Id.eq(id));
+        }
+        q
+    };
     let mut nominations = Vec::new();
-    let course_ids: Vec<Uuid> = match &scope.employees {
+    let mut models = Vec::new();
+    match &scope.employees {
         Some(staff) => {
             for chunk in staff.chunks(500) {
                 nominations.extend(
@@ -251,47 +276,16 @@ pub async fn owed(
                         .await?,
                 );
             }
-            nominations.iter().map(|n| n.course_id).collect::<BTreeSet<_>>().into_iter().collect()
-        }
-        None => {
-            let mut q = course::Entity::find().filter(course::Column::OrgId.eq(org_id));
-            if let Some(fy) = scope.fiscal_year {
-                q = q.filter(course::Column::FiscalYear.eq(fy));
+            let ids: Vec<Uuid> =
+                nominations.iter().map(|n| n.course_id).collect::<BTreeSet<_>>().into_iter().collect();
+            for chunk in ids.chunks(500) {
+                let q = course::Entity::find().filter(course::Column::Id.is_in(chunk.iter().copied()));
+                models.extend(in_scope(q).all(conn).await?);
             }
-            if let Some(id) = scope.course_id {
-                q = q.filter(course::Column::Id.eq(id));
-            }
-            q.all(conn).await?.into_iter().map(|c| c.id).collect()
         }
-    };
-    let mut courses: HashMap<Uuid, (i32, CourseRef, ReportRule)> = HashMap::new();
-    for chunk in course_ids.chunks(500) {
-        let mut q = course::Entity::find()
-            .filter(course::Column::OrgId.eq(org_id))
-            .filter(course::Column::Id.is_in(chunk.iter().copied()));
-        if let Some(fy) = scope.fiscal_year {
-            q = q.filter(course::Column::FiscalYear.eq(fy));
-        }
-        if let Some(id) = scope.course_id {
-            q = q.filter(course::Column::Id.eq(id));
-        }
-        for c in q.all(conn).await? {
-            let rank = c.category_rank;
-            let record = CourseRecord::from_model(c)?;
-            if !record.report.required() {
-                continue;
-            }
-            let c = record.model;
-            let r = CourseRef {
-                id: c.id,
-                fiscal_year: c.fiscal_year,
-                category: c.category,
-                number: c.number,
-                title: c.title,
-            };
-            courses.insert(c.id, (rank, r, record.report));
-        }
+        None => models = in_scope(course::Entity::find()).all(conn).await?,
     }
+    let courses = requiring_report(models)?;
     if scope.employees.is_none() {
         let ids: Vec<Uuid> = courses.keys().copied().collect();
         for chunk in ids.chunks(500) {
@@ -307,7 +301,48 @@ pub async fn owed(
     nominations.retain(|n| courses.contains_key(&n.course_id));
     let attended = attended_of(conn, org_id, &nominations).await?;
     nominations.retain(|n| attended.contains(&n.id));
-    let ids: Vec<Uuid> = nominations.iter().map(|n| n.id).collect();
+    let staff_ids: Vec<Uuid> = nominations.iter().map(|n| n.employee_id).collect();
+    let staff = employees_by_id(conn, org_id, &staff_ids).await?;
+    lines(conn, org_id, &courses, &nominations, &staff).await
+}
+
+/// The courses that require a report, with what `lines` needs of each: plan rank, reference, rule.
+pub(crate) type ReportCourses = HashMap<Uuid, (i32, CourseRef, ReportRule)>;
+
+/// Of `models`, the courses that require a report.
+pub(crate) fn requiring_report(
+    models: impl IntoIterator<Item = course::Model>,
+) -> Result<ReportCourses, DbErr> {
+    let mut out = HashMap::new();
+    for c in models {
+        let rank = c.category_rank;
+        let record = CourseRecord::from_model(c)?;
+        if !record.report.required() {
+            continue;
+        }
+        let c = record.model;
+        let r = CourseRef {
+            id: c.id,
+            fiscal_year: c.fiscal_year,
+            category: c.category,
+            number: c.number,
+            title: c.title,
+        };
+        out.insert(c.id, (rank, r, record.report));
+    }
+    Ok(out)
+}
+
+/// The report lines of `owing` (nominations that attended a course of `courses`), with the
+/// reports written so far and their due dates, in course then employee-number order.
+pub(crate) async fn lines(
+    conn: &impl ConnectionTrait,
+    org_id: Uuid,
+    courses: &ReportCourses,
+    owing: &[nomination::Model],
+    staff: &HashMap<Uuid, employee::Model>,
+) -> Result<Vec<ReportLine>, DbErr> {
+    let ids: Vec<Uuid> = owing.iter().map(|n| n.id).collect();
     let mut reports: HashMap<Uuid, training_report::Model> = HashMap::new();
     for chunk in ids.chunks(500) {
         for r in training_report::Entity::find()
@@ -320,12 +355,10 @@ pub async fn owed(
         }
     }
     let with_nominations: Vec<Uuid> =
-        nominations.iter().map(|n| n.course_id).collect::<BTreeSet<_>>().into_iter().collect();
+        owing.iter().map(|n| n.course_id).collect::<BTreeSet<_>>().into_iter().collect();
     let last = last_days(conn, org_id, &with_nominations).await?;
-    let staff_ids: Vec<Uuid> = nominations.iter().map(|n| n.employee_id).collect();
-    let staff = employees_by_id(conn, org_id, &staff_ids).await?;
-    let mut out: Vec<(i32, ReportLine)> = nominations
-        .into_iter()
+    let mut out: Vec<(i32, ReportLine)> = owing
+        .iter()
         .filter_map(|n| {
             let (rank, course, rule) = courses.get(&n.course_id)?;
             let e = staff.get(&n.employee_id)?;

@@ -13,7 +13,7 @@ use kenshu_domain::selection::NominationState;
 use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter};
 use uuid::Uuid;
 
-use super::report::{owed, ReportScope};
+use super::report;
 use super::selection::{employees_by_id, CourseRef};
 use crate::entities::{absence_notice, attendance, course, nomination};
 
@@ -88,22 +88,31 @@ pub async fn facts(
             None => {}
         }
     }
-    let reports: HashMap<Uuid, ReportFact> =
-        owed(conn, org_id, &ReportScope { fiscal_year: Some(fy.year()), ..ReportScope::default() })
-            .await?
-            .into_iter()
-            .map(|line| {
-                let first = line.report.as_ref().and_then(|r| r.first_submitted_at);
-                let fact = match (first, line.due_on) {
-                    (None, _) => ReportFact::Outstanding,
-                    (Some(at), Some(due)) if submitted_late(due, tokyo_date(at)) => ReportFact::Late,
-                    (Some(_), _) => ReportFact::OnTime,
-                };
-                (line.nomination_id, fact)
-            })
-            .collect();
+    // The report facts from the rows already read: the same lines the owed-reports list shows.
+    let present: HashSet<Uuid> =
+        records.iter().filter(|r| report::is_present(&r.status)).map(|r| r.nomination_id).collect();
+    let attended = report::attended_given(&nominations, &present);
+    let requiring = report::requiring_report(courses.iter().cloned())?;
+    let owing: Vec<nomination::Model> = nominations
+        .iter()
+        .filter(|n| requiring.contains_key(&n.course_id) && attended.contains(&n.id))
+        .cloned()
+        .collect();
     let staff_ids: Vec<Uuid> = nominations.iter().map(|n| n.employee_id).collect();
     let staff = employees_by_id(conn, org_id, &staff_ids).await?;
+    let reports: HashMap<Uuid, ReportFact> = report::lines(conn, org_id, &requiring, &owing, &staff)
+        .await?
+        .into_iter()
+        .map(|line| {
+            let first = line.report.as_ref().and_then(|r| r.first_submitted_at);
+            let fact = match (first, line.due_on) {
+                (None, _) => ReportFact::Outstanding,
+                (Some(at), Some(due)) if submitted_late(due, tokyo_date(at)) => ReportFact::Late,
+                (Some(_), _) => ReportFact::OnTime,
+            };
+            (line.nomination_id, fact)
+        })
+        .collect();
     let with_nominations: HashSet<Uuid> = nominations.iter().map(|n| n.course_id).collect();
     let facts = nominations
         .into_iter()
