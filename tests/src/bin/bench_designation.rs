@@ -6,7 +6,8 @@
 //! promotions, heads, duties …) spread over its sections, loads the FY2023 plan of the seed, and
 //! times `POST /api/v1/plans/2023/designation` through the real HTTP stack: the preview (dry
 //! run: the roster read once and every designation rule evaluated) three times, the confirming
-//! run that writes every nomination with its audit record, and a rerun that finds nothing new.
+//! run that writes every nomination with its audit record, and a rerun that finds nothing new;
+//! then the year's results (JSON and CSV) and the owed-reports list over those nominations.
 
 use std::fmt::Write as _;
 use std::time::Instant;
@@ -79,6 +80,23 @@ async fn main() {
     }
     lines.push(run("confirm (writes)", false).await);
     lines.push(run("rerun", false).await);
+    // The year's reads over the nominations just written (no attendance is recorded, so no
+    // report is owed yet: this times reading and tallying the nominations and the roster).
+    for (label, path) in [
+        ("results (json)", "/api/v1/plans/2023/results"),
+        ("results (csv)", "/api/v1/plans/2023/results?format=csv"),
+        ("reports owed", "/api/v1/reports?fiscal_year=2023"),
+    ] {
+        let started = Instant::now();
+        let res = app.request(Method::GET, path, Some(&hr)).send().await.unwrap();
+        let status = res.status();
+        let body = res.bytes().await.unwrap();
+        let elapsed = started.elapsed();
+        assert!(status.is_success(), "{status}: {}", String::from_utf8_lossy(&body));
+        let line = format!("{label:18} {:>7.0} ms  {} bytes", elapsed.as_secs_f64() * 1000.0, body.len());
+        println!("{line}");
+        lines.push(line);
+    }
     let memory = format!("peak RSS {:.0} MiB", peak_rss_mib());
     println!("{memory}");
     if record_result {
