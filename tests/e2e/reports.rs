@@ -331,6 +331,51 @@ async fn the_years_results_count_places_attendance_absences_and_reports_as_json_
     let res =
         app.request(Method::GET, "/api/v1/plans/2023/results?by=month", Some(&hr)).send().await.unwrap();
     assert_eq!(res.status(), 400, "an unknown table");
+
+    // A year with more trainees than the small-list lookups take (over 2,000): the roster and
+    // attendance are then read whole or by course, and course 1's facts stay the same.
+    let staff = kenshu_tests::bench::demo_like_roster(2_100).into_bytes();
+    let res = app.post_csv("/api/v1/employees/import?mode=upsert", &hr, "text/csv", staff).await;
+    assert_eq!(res.status(), 200, "{}", res.text().await.unwrap());
+    let body = json!({
+        "fiscal_year": 2023, "category": "thematic", "number": 2, "title": "研修2",
+        "rules": [{"route": "designation", "conditions": [{"kind": "all_staff"}]}],
+        "delivery": "classroom", "status": "published"
+    });
+    let second = ok(app.post_json("/api/v1/courses", &hr, &body).await, 201).await;
+    let second = second["id"].as_str().unwrap().to_string();
+    let mut days = Vec::new();
+    for day in ["2023-09-05", "2023-09-12"] {
+        let body =
+            json!({"starts_at": format!("{day}T09:00:00+09:00"), "ends_at": format!("{day}T17:00:00+09:00")});
+        let s = ok(app.post_json(&format!("/api/v1/courses/{second}/sessions"), &hr, &body).await, 201).await;
+        days.push(s["id"].as_str().unwrap().to_string());
+    }
+    let mut csv = String::from("区分,No,職員番号,選考方法,理由\n");
+    for i in 0..2_100 {
+        csv.push_str(&format!("課題別・職能別,2,D{i:06},指名,\n"));
+    }
+    let res = app.post_csv("/api/v1/plans/2023/nominations/import", &hr, "text/csv", csv.into_bytes()).await;
+    assert_eq!(res.status(), 200, "{}", res.text().await.unwrap());
+    // One of them attends the first day only: attended, not completed, owes a report.
+    let sheet = json!([{"employee_no": "D000000", "status": "present"}]);
+    ok(put_sheet(&app, &second, &days[0], sheet).await, 200).await;
+    let r = app.get_json("/api/v1/plans/2023/results", &hr).await;
+    assert_eq!(r["courses"][0], *row, "course 1 unchanged");
+    let big = &r["courses"][1];
+    assert_eq!(
+        (&big["designated"], &big["attended"], &big["completed"]),
+        (&json!(2_100), &json!(1), &json!(0)),
+        "{big}"
+    );
+    assert_eq!(big["reports_owed"], 1, "{big}");
+    let grades: u64 =
+        r["by_grade"].as_array().unwrap().iter().map(|g| g["designated"].as_u64().unwrap()).sum();
+    assert_eq!(grades, 2_100, "every trainee found with a grade: {}", r["by_grade"]);
+    let owed = app.get_json("/api/v1/reports?fiscal_year=2023", &hr).await;
+    let owed = owed["items"].as_array().unwrap();
+    let owing: Vec<&str> = owed.iter().map(|l| l["employee"]["employee_no"].as_str().unwrap()).collect();
+    assert_eq!(owing, [people::EMPLOYEE, "D000000"], "only those who attended owe a report");
 }
 
 #[tokio::test]

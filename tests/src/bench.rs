@@ -1,4 +1,5 @@
-//! What the benchmark binaries share: memory readings and the results file.
+//! What the benchmark binaries (and the tests of large years) share: memory readings, the
+//! results file, a large roster.
 
 use std::fmt::Write as _;
 
@@ -55,4 +56,27 @@ pub fn record(title: &str, body: &str) {
     let _ = writeln!(text, "\n## {} · {title}\n\n```\n{body}\n```", chrono::Utc::now().format("%Y-%m-%d"));
     std::fs::write(&path, text).unwrap();
     println!("recorded in {}", path.display());
+}
+
+/// A roster CSV of `rows` staff numbered D000000…: the demo roster's rows again and again under
+/// new numbers, so a large roster has the same proportions of every audience the plan names.
+pub fn demo_like_roster(rows: usize) -> String {
+    let demo = kenshu_api::demo::roster_csv();
+    let mut lines = demo.lines();
+    let header = lines.next().expect("a header");
+    let body: Vec<&str> = lines.collect();
+    let mut csv = String::with_capacity(rows * 160);
+    csv.push_str(header);
+    csv.push('\n');
+    for i in 0..rows {
+        let fields: Vec<&str> = body[i % body.len()].split(',').collect();
+        let _ = writeln!(
+            csv,
+            "D{i:06},{},{},d{i}@bench.example.jp,{}",
+            fields[1],
+            fields[2],
+            fields[4..].join(",")
+        );
+    }
+    csv
 }

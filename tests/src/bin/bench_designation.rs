@@ -9,36 +9,12 @@
 //! run that writes every nomination with its audit record, and a rerun that finds nothing new;
 //! then the year's results (JSON and CSV) and the owed-reports list over those nominations.
 
-use std::fmt::Write as _;
 use std::time::Instant;
 
-use kenshu_tests::bench::{peak_rss_mib, record, BenchArgs};
+use kenshu_tests::bench::{demo_like_roster, peak_rss_mib, record, BenchArgs};
 use kenshu_tests::spawn;
 use reqwest::Method;
 use serde_json::Value;
-
-/// The demo roster's rows again and again under new numbers, so the large roster has the same
-/// proportions of every audience the plan names.
-fn roster(rows: usize) -> String {
-    let demo = kenshu_api::demo::roster_csv();
-    let mut lines = demo.lines();
-    let header = lines.next().expect("a header");
-    let body: Vec<&str> = lines.collect();
-    let mut csv = String::with_capacity(rows * 160);
-    csv.push_str(header);
-    csv.push('\n');
-    for i in 0..rows {
-        let fields: Vec<&str> = body[i % body.len()].split(',').collect();
-        let _ = writeln!(
-            csv,
-            "D{i:06},{},{},d{i}@bench.example.jp,{}",
-            fields[1],
-            fields[2],
-            fields[4..].join(",")
-        );
-    }
-    csv
-}
 
 #[tokio::main]
 async fn main() {
@@ -46,7 +22,12 @@ async fn main() {
     let app = spawn().await;
     let hr = app.hr();
     let res = app
-        .post_csv("/api/v1/employees/import?mode=upsert", &hr, "text/csv", roster(rows).into_bytes())
+        .post_csv(
+            "/api/v1/employees/import?mode=upsert",
+            &hr,
+            "text/csv",
+            demo_like_roster(rows).into_bytes(),
+        )
         .await;
     assert!(res.status().is_success(), "{}", res.text().await.unwrap());
     app.import_fy2023_plan().await;
