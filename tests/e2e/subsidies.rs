@@ -171,6 +171,9 @@ async fn an_application_goes_through_the_section_head_and_hr_to_a_subsidy_of_hal
     )
     .await;
     assert!(p["detail"].as_str().unwrap().contains("proof"), "{p}");
+    // A second proof replaces the first.
+    let png = b"\x89PNG\r\n\x1a\n first scan".to_vec();
+    assert_eq!(put_proof(&app, &me, &id, "image/png", png).await.status(), 204);
     assert_eq!(put_proof(&app, &me, &id, "application/pdf", pdf.clone()).await.status(), 204);
     assert_problem(event(&app, &me, &id, json!({"event": "report_completion"})).await, 422, "validation")
         .await;

@@ -1,12 +1,11 @@
 //! 研修講座欠席届: absence notices, their moves and the lists HR and section heads read.
 
 use kenshu_domain::absence::{filed_late, NoticeEvent, NoticeFields, NoticeState, SessionWindow};
-use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder};
+use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder};
 use uuid::Uuid;
 
-use super::audit::{self, Change};
 use super::selection::{employees_by_id, EmployeeRef};
-use super::{find_in_org, now, save_audited, Actor, RepoError};
+use super::{find_in_org, insert_audited, now, save_audited, Actor, RepoError};
 use crate::entities::{absence_notice, nomination};
 
 const LIVE_TAKEN: &str = "a notice for this session is already on file; correct or withdraw it instead";
@@ -46,17 +45,7 @@ pub async fn create(
         created_at: at,
         updated_at: at,
     };
-    absence_notice::ActiveModel::from(model.clone())
-        .insert(conn)
-        .await
-        .map_err(|e| RepoError::from_write(e, LIVE_TAKEN))?;
-    audit::record(
-        conn,
-        actor,
-        Change::new("absence_notice.create", "absence_notice", Some(model.id), None, Some(&model)),
-    )
-    .await?;
-    Ok(model)
+    insert_audited(conn, actor, "absence_notice.create", model, LIVE_TAKEN).await
 }
 
 pub async fn get(

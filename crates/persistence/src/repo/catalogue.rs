@@ -21,7 +21,9 @@ use std::collections::{HashMap, HashSet};
 use uuid::Uuid;
 
 use super::audit::{self, Change};
-use super::{find_in_org, like_escape, now, save_audited, Actor, Page, PageRequest, RepoError};
+use super::{
+    find_in_org, insert_audited, like_escape, now, save_audited, Actor, Page, PageRequest, RepoError,
+};
 use crate::entities::{course, course_session, employee, training_plan};
 
 fn json<T: Serialize + ?Sized>(v: &T) -> String {
@@ -87,13 +89,7 @@ pub async fn create_plan(
         created_at: at,
         updated_at: at,
     };
-    training_plan::Entity::insert(training_plan::ActiveModel::from(model.clone()))
-        .exec_without_returning(conn)
-        .await
-        .map_err(|e| RepoError::from_write(e, PLAN_TAKEN))?;
-    audit::record(conn, actor, Change::new("plan.create", "plan", Some(model.id), None, Some(&model)))
-        .await?;
-    Ok(model)
+    insert_audited(conn, actor, "plan.create", model, PLAN_TAKEN).await
 }
 
 pub async fn update_plan(
@@ -407,12 +403,7 @@ pub async fn create_course(
         ..blank_course()
     };
     let model = course_model(data, &base, within, status);
-    course::Entity::insert(course::ActiveModel::from(model.clone()))
-        .exec_without_returning(conn)
-        .await
-        .map_err(|e| RepoError::from_write(e, NUMBER_TAKEN))?;
-    audit::record(conn, actor, Change::new("course.create", "course", Some(model.id), None, Some(&model)))
-        .await?;
+    let model = insert_audited(conn, actor, "course.create", model, NUMBER_TAKEN).await?;
     Ok(CourseRecord::from_model(model)?)
 }
 
@@ -716,12 +707,7 @@ pub async fn import_catalogue(
                         ..blank_course()
                     };
                     let model = course_model(&c.data, &base, within, CourseStatus::Draft);
-                    course::Entity::insert(course::ActiveModel::from(model.clone()))
-                        .exec_without_returning(conn)
-                        .await
-                        .map_err(|e| RepoError::from_write(e, NUMBER_TAKEN))?;
-                    let change = Change::new("course.import", "course", Some(model.id), None, Some(&model));
-                    audit::record(conn, actor, change).await?;
+                    insert_audited(conn, actor, "course.import", model, NUMBER_TAKEN).await?;
                 }
             }
         }
@@ -866,12 +852,7 @@ pub async fn create_session(
         updated_at: at,
     };
     let model = session_model(data, &base);
-    course_session::Entity::insert(course_session::ActiveModel::from(model.clone()))
-        .exec_without_returning(conn)
-        .await?;
-    let change = Change::new("course_session.create", "course", Some(course.model.id), None, Some(&model));
-    audit::record(conn, actor, change).await?;
-    Ok(model)
+    insert_audited(conn, actor, "course_session.create", model, "the session exists already").await
 }
 
 pub async fn update_session(

@@ -19,7 +19,9 @@ use uuid::Uuid;
 
 use super::audit::{self, Change};
 use super::structure::section_index;
-use super::{find_in_org, like_escape, now, save_audited, Actor, Page, PageRequest, RepoError};
+use super::{
+    find_in_org, insert_audited, like_escape, now, save_audited, Actor, Page, PageRequest, RepoError,
+};
 use crate::bulk::{self, BulkError, OnKey, Step};
 use crate::entities::{employee, section, study_group};
 
@@ -258,16 +260,7 @@ pub async fn create(
 ) -> Result<EmployeeRecord, RepoError> {
     section_in_org(conn, actor.org_id, section_id).await?;
     let model = to_model(data, &blank(actor.org_id), section_id, true);
-    employee::Entity::insert(employee::ActiveModel::from(model.clone()))
-        .exec_without_returning(conn)
-        .await
-        .map_err(|e| RepoError::from_write(e, NUMBER_TAKEN))?;
-    audit::record(
-        conn,
-        actor,
-        Change::new("employee.create", "employee", Some(model.id), None, Some(&model)),
-    )
-    .await?;
+    let model = insert_audited(conn, actor, "employee.create", model, NUMBER_TAKEN).await?;
     get(conn, actor.org_id, model.id).await
 }
 

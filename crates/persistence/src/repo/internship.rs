@@ -9,14 +9,13 @@ use kenshu_domain::internship::{
 };
 use kenshu_domain::FieldError;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, PaginatorTrait, QueryFilter,
-    QueryOrder, QuerySelect,
+    ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
+    QuerySelect,
 };
 use serde::Serialize;
 use uuid::Uuid;
 
-use super::audit::{self, Change};
-use super::{find_in_org, now, save_audited, Actor, RepoError, Versioned};
+use super::{find_in_org, insert_audited, now, save_audited, Actor, RepoError};
 use crate::entities::{internship_programme, internship_student, section};
 
 /// What the audit log keeps of a student: no name, reading, faculty, year of study or address.
@@ -126,14 +125,7 @@ pub async fn create_programme(
         created_at: at,
         updated_at: at,
     };
-    internship_programme::ActiveModel::from(m.clone())
-        .insert(conn)
-        .await
-        .map_err(|e| RepoError::from_write(e, PROGRAMME_TAKEN))?;
-    let change =
-        Change::new("internship_programme.create", "internship_programme", Some(m.id), None, Some(&m));
-    audit::record(conn, actor, change).await?;
-    Ok(m)
+    insert_audited(conn, actor, "internship_programme.create", m, PROGRAMME_TAKEN).await
 }
 
 /// Change the programme. The capacity cannot fall below the students accepted, and the dates
@@ -292,16 +284,7 @@ pub async fn add_student(
         updated_at: at,
     };
     let m = with_data(blank, data);
-    internship_student::ActiveModel::from(m.clone()).insert(conn).await?;
-    let change = Change {
-        action: "internship_student.create".into(),
-        entity_type: internship_student::Model::AUDIT_TYPE,
-        entity_id: Some(m.id),
-        before: None,
-        after: Some(m.audit_json()),
-    };
-    audit::record(conn, actor, change).await?;
-    Ok(m)
+    insert_audited(conn, actor, "internship_student.create", m, "the student is on file already").await
 }
 
 pub async fn get_student(

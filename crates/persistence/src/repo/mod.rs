@@ -215,6 +215,34 @@ pub(crate) async fn find_in_org<M: Versioned>(
         .ok_or(RepoError::NotFound)
 }
 
+/// The one audited create: insert `model` (a unique key taken is a conflict saying `taken`) and
+/// record `action` with what it is, in the same transaction.
+pub(crate) async fn insert_audited<M>(
+    conn: &impl sea_orm::ConnectionTrait,
+    actor: &Actor,
+    action: impl Into<std::borrow::Cow<'static, str>>,
+    model: M,
+    taken: &str,
+) -> Result<M, RepoError>
+where
+    M: Versioned + sea_orm::IntoActiveModel<<M::Entity as sea_orm::EntityTrait>::ActiveModel>,
+{
+    use sea_orm::EntityTrait;
+    M::Entity::insert(model.clone().into_active_model())
+        .exec_without_returning(conn)
+        .await
+        .map_err(|e| RepoError::from_write(e, taken))?;
+    let change = audit::Change {
+        action: action.into(),
+        entity_type: M::AUDIT_TYPE,
+        entity_id: Some(model.audit_id()),
+        before: None,
+        after: Some(model.audit_json()),
+    };
+    audit::record(conn, actor, change).await?;
+    Ok(model)
+}
+
 /// The one versioned write: refuse a stale `expected_version`, stamp the next version, write it
 /// (a unique key taken is a conflict saying `taken`), and record `action` with what the row was
 /// and is, in the same transaction. A row that would not change is neither written nor recorded:

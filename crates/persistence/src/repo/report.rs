@@ -8,13 +8,12 @@ use kenshu_domain::calendar::tokyo_date;
 use kenshu_domain::catalogue::ReportRule;
 use kenshu_domain::report::{ReportEvent, ReportState, ReportText};
 use kenshu_domain::selection::NominationState;
-use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter};
+use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter};
 use uuid::Uuid;
 
-use super::audit::{self, Change};
 use super::catalogue::CourseRecord;
 use super::selection::{employees_by_id, CourseRef, EmployeeRef};
-use super::{find_in_org, now, save_audited, Actor, RepoError};
+use super::{find_in_org, insert_audited, now, save_audited, Actor, RepoError};
 use crate::entities::{attendance, course, course_session, employee, nomination, training_report};
 
 const TAKEN: &str = "a report for this nomination is already on file; correct it instead";
@@ -144,13 +143,7 @@ pub async fn create(
         created_at: at,
         updated_at: at,
     };
-    training_report::ActiveModel::from(model.clone())
-        .insert(conn)
-        .await
-        .map_err(|e| RepoError::from_write(e, TAKEN))?;
-    audit::record(conn, actor, Change::new("report.create", "report", Some(model.id), None, Some(&model)))
-        .await?;
-    Ok(model)
+    insert_audited(conn, actor, "report.create", model, TAKEN).await
 }
 
 pub async fn get(

@@ -16,7 +16,7 @@ use uuid::Uuid;
 use super::audit::{self, Change};
 use super::catalogue::CourseRecord;
 use super::employee::{roster_members, RosterMember};
-use super::{find_in_org, now, save_audited, Actor, Page, PageRequest, RepoError};
+use super::{find_in_org, insert_audited, now, save_audited, Actor, Page, PageRequest, RepoError};
 use crate::bulk::{self, OnKey};
 use crate::entities::{course, course_session, employee, nomination, notice};
 
@@ -464,16 +464,11 @@ pub async fn create(
         session_id,
         ..new_nomination(actor, course_id, employee_id, route, NominationState::initial(route), reason, at)
     };
-    nomination::Entity::insert(nomination::ActiveModel::from(model.clone()))
-        .exec_without_returning(conn)
-        .await
-        .map_err(|e| RepoError::from_write(e, ALREADY_NOMINATED))?;
     let action = match route {
         Route::Recommendation => "nomination.recommend",
         _ => "nomination.apply",
     };
-    audit::record(conn, actor, Change::new(action, "nomination", Some(model.id), None, Some(&model))).await?;
-    Ok(model)
+    insert_audited(conn, actor, action, model, ALREADY_NOMINATED).await
 }
 
 /// The result of an event: the nomination, and the first waiting one that moved up into the

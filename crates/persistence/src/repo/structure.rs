@@ -8,8 +8,7 @@ use sea_orm::{
 };
 use uuid::Uuid;
 
-use super::audit::{self, Change};
-use super::{find_in_org, now, save_audited, Actor, Page, PageRequest, RepoError};
+use super::{find_in_org, insert_audited, now, save_audited, Actor, Page, PageRequest, RepoError};
 use crate::entities::{department, employee, section};
 
 /// Validated fields of a department or section.
@@ -89,17 +88,7 @@ pub async fn create_department(
         created_at: at,
         updated_at: at,
     };
-    department::Entity::insert(department::ActiveModel::from(model.clone()))
-        .exec_without_returning(conn)
-        .await
-        .map_err(|e| RepoError::from_write(e, "a department with this code exists"))?;
-    audit::record(
-        conn,
-        actor,
-        Change::new("department.create", "department", Some(model.id), None, Some(&model)),
-    )
-    .await?;
-    Ok(model)
+    insert_audited(conn, actor, "department.create", model, "a department with this code exists").await
 }
 
 pub async fn update_department(
@@ -193,13 +182,7 @@ pub async fn create_section(
         created_at: at,
         updated_at: at,
     };
-    section::Entity::insert(section::ActiveModel::from(model.clone()))
-        .exec_without_returning(conn)
-        .await
-        .map_err(|e| RepoError::from_write(e, "a section with this code exists"))?;
-    audit::record(conn, actor, Change::new("section.create", "section", Some(model.id), None, Some(&model)))
-        .await?;
-    Ok(model)
+    insert_audited(conn, actor, "section.create", model, "a section with this code exists").await
 }
 
 pub async fn update_section(

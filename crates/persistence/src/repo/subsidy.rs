@@ -17,7 +17,7 @@ use serde_json::json;
 use uuid::Uuid;
 
 use super::audit::{self, Change};
-use super::{find_in_org, now, save_audited, Actor, RepoError};
+use super::{find_in_org, insert_audited, now, save_audited, Actor, RepoError};
 use crate::entities::{
     correspondence_course, study_group, subsidy_application, subsidy_document, subsidy_programme,
 };
@@ -66,17 +66,14 @@ pub async fn create_programme(
         created_at: at,
         updated_at: at,
     };
-    subsidy_programme::ActiveModel::from(m.clone())
-        .insert(conn)
-        .await
-        .map_err(|e| RepoError::from_write(e, "the programme of this year exists; change it with PUT"))?;
-    audit::record(
+    insert_audited(
         conn,
         actor,
-        Change::new("subsidy_programme.create", "subsidy_programme", Some(m.id), None, Some(&m)),
+        "subsidy_programme.create",
+        m,
+        "the programme of this year exists; change it with PUT",
     )
-    .await?;
-    Ok(m)
+    .await
 }
 
 /// Change the budget or window. A budget below what is already drawn on it is refused.
@@ -315,17 +312,7 @@ pub async fn apply(
         created_at: at,
         updated_at: at,
     };
-    subsidy_application::ActiveModel::from(m.clone())
-        .insert(conn)
-        .await
-        .map_err(|e| RepoError::from_write(e, LIVE_TAKEN))?;
-    audit::record(
-        conn,
-        actor,
-        Change::new("subsidy_application.create", "subsidy_application", Some(m.id), None, Some(&m)),
-    )
-    .await?;
-    Ok(m)
+    insert_audited(conn, actor, "subsidy_application.create", m, LIVE_TAKEN).await
 }
 
 pub async fn get_application(
@@ -462,11 +449,20 @@ pub async fn put_proof(
         uploaded_by: actor.signature(),
         uploaded_at: now(),
     };
-    let active = subsidy_document::ActiveModel::from(m.clone());
+    // Written without reading the row back: it holds up to 5 MiB.
+    let active = subsidy_document::ActiveModel::from(m.clone()).reset_all();
     match &before {
-        Some(_) => active.reset_all().update(conn).await?,
-        None => active.insert(conn).await?,
-    };
+        Some(b) => {
+            subsidy_document::Entity::update_many()
+                .set(active)
+                .filter(subsidy_document::Column::Id.eq(b.id))
+                .exec(conn)
+                .await?;
+        }
+        None => {
+            subsidy_document::Entity::insert(active).exec_without_returning(conn).await?;
+        }
+    }
     let summary = |d: &subsidy_document::Model| json!({"content_type": d.content_type, "size_bytes": d.size_bytes, "sha256": d.sha256});
     let change = Change::new_owned(
         "subsidy_application.proof",
@@ -578,13 +574,7 @@ pub async fn create_group(
         created_at: at,
         updated_at: at,
     };
-    study_group::ActiveModel::from(m.clone())
-        .insert(conn)
-        .await
-        .map_err(|e| RepoError::from_write(e, "a group of that name is registered this year"))?;
-    audit::record(conn, actor, Change::new("study_group.create", "study_group", Some(m.id), None, Some(&m)))
-        .await?;
-    Ok(m)
+    insert_audited(conn, actor, "study_group.create", m, "a group of that name is registered this year").await
 }
 
 pub async fn get_group(

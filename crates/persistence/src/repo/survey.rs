@@ -5,8 +5,7 @@ use kenshu_domain::survey::{Answer, Question};
 use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter};
 use uuid::Uuid;
 
-use super::audit::{self, Change};
-use super::{now, save_audited, Actor, RepoError};
+use super::{insert_audited, now, save_audited, Actor, RepoError};
 use crate::entities::{course_survey, nomination, survey_response};
 
 const ANSWERED: &str = "you have answered this survey already";
@@ -59,13 +58,8 @@ pub async fn create(
         created_at: at,
         updated_at: at,
     };
-    course_survey::ActiveModel::from(m.clone())
-        .insert(conn)
+    insert_audited(conn, actor, "survey.create", m, "the course has a survey already; change it with PUT")
         .await
-        .map_err(|e| RepoError::from_write(e, "the course has a survey already; change it with PUT"))?;
-    audit::record(conn, actor, Change::new("survey.create", "course", Some(course_id), None, Some(&m)))
-        .await?;
-    Ok(m)
 }
 
 /// Change a course's questions, from the version the caller read. Once anyone has answered, the
