@@ -76,6 +76,11 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                 .route(web::put().to(structure::put_grades)),
         )
         .service(
+            resource("/api/v1/organisation/top-approver", "GET, PUT")
+                .route(web::get().to(structure::get_top_approver))
+                .route(web::put().to(structure::put_top_approver)),
+        )
+        .service(
             resource("/api/v1/plans", "GET, POST")
                 .route(web::get().to(catalogue::list_plans))
                 .route(web::post().to(catalogue::create_plan)),

@@ -191,37 +191,28 @@ impl Auth {
         }
     }
 
-    /// What the caller is to the employee whose record they act on (a trainee, an applicant):
-    /// the employee themself, their section's or department's head, HR, and whether they may
-    /// read the employee's records. Each workflow turns this into its own capacities.
-    pub async fn relation_to(&self, state: &AppState, employee_id: uuid::Uuid) -> Result<Relation, ApiError> {
-        let p = &self.principal;
-        let e = kenshu_persistence::repo::employee::get(state.db.conn(), p.org_id, employee_id).await?;
-        let placement = e.placement();
-        Ok(Relation {
-            is_self: p.employee.as_ref().is_some_and(|me| me.employee_id == employee_id),
-            heads_section: p.has(Role::SectionHead) && p.headed_sections.contains(&placement.section_id),
-            heads_department: p.has(Role::DepartmentHead)
-                && p.headed_departments.contains(&placement.department_id),
-            is_hr: p.has(Role::HrAdmin),
-            sees: kenshu_domain::auth::authorize(p, kenshu_domain::auth::Action::ReadEmployee(&placement))
-                .is_ok(),
-            who: EmployeeRef { id: e.model.id, employee_no: e.model.employee_no, name: e.model.name },
-            placement,
+    /// What the caller is to the employee whose paperwork they act on (a trainee, an
+    /// applicant), from the roster: themself, whoever confirms or approves for them, HR, and
+    /// whether they may read the employee's records. Each workflow turns the relation into its
+    /// own capacities.
+    pub async fn relation_to(&self, state: &AppState, employee_id: uuid::Uuid) -> Result<Party, ApiError> {
+        let (who, chain) =
+            kenshu_persistence::repo::approval::chain(state.db.conn(), self.principal.org_id, employee_id)
+                .await?;
+        Ok(Party {
+            placement: chain.trainee,
+            who,
+            relation: kenshu_domain::approval::relation(&self.principal, &chain),
         })
     }
 }
 
-/// See [`Auth::relation_to`].
-pub struct Relation {
+/// An employee whose paperwork is acted on, and the caller's relation to them. See
+/// [`Auth::relation_to`].
+pub struct Party {
     pub placement: kenshu_domain::auth::EmployeePlacement,
     pub who: EmployeeRef,
-    pub is_self: bool,
-    pub heads_section: bool,
-    pub heads_department: bool,
-    pub is_hr: bool,
-    /// May read the employee's records (themself, their heads, HR, auditors).
-    pub sees: bool,
+    pub relation: kenshu_domain::approval::Relation,
 }
 
 impl FromRequest for Auth {

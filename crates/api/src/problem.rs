@@ -211,6 +211,7 @@ impl From<RepoError> for ApiError {
     fn from(e: RepoError) -> Self {
         match e {
             RepoError::NotFound => ApiError::NotFound,
+            RepoError::Forbidden => ApiError::Forbidden,
             RepoError::Stale { current } => ApiError::PreconditionFailed { current },
             RepoError::Conflict(m) => ApiError::Conflict(m),
             RepoError::Invalid(errors) => ApiError::Validation(errors),

@@ -8,6 +8,7 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+use crate::approval::{Relation, Step};
 use crate::FieldError;
 
 /// What the notice is for.
@@ -99,6 +100,9 @@ pub enum NoticeEvent {
     Submit,
     Confirm,
     Receive,
+    /// 研修担当 receives a notice without the section head's confirmation, with a reason (e.g.
+    /// the head is away and the session is today).
+    ReceiveDirectly,
     /// Back to the writer, with a comment.
     Return,
     Withdraw,
@@ -110,7 +114,7 @@ impl NoticeEvent {
         match self {
             Self::Submit => "submitted",
             Self::Confirm => "confirmed",
-            Self::Receive => "received",
+            Self::Receive | Self::ReceiveDirectly => "received",
             Self::Return => "returned",
             Self::Withdraw => "withdrawn",
         }
@@ -121,6 +125,7 @@ impl NoticeEvent {
             Self::Submit => "submit",
             Self::Confirm => "confirm",
             Self::Receive => "receive",
+            Self::ReceiveDirectly => "receive_directly",
             Self::Return => "return",
             Self::Withdraw => "withdraw",
         }
@@ -132,32 +137,25 @@ impl NoticeEvent {
 pub enum NoticeActor {
     /// The trainee the notice is for.
     Trainee,
-    /// The trainee's own section head or acting head (never the trainee themself).
-    OwnSectionHead,
-    /// 研修担当
+    /// Whoever confirms for the trainee (所属長の確認): their section head or acting head, or
+    /// for a section head their department's head (never the trainee themself).
+    Confirmer,
+    /// 研修担当 (never for its own notice).
     Hr,
 }
 
-/// The capacities of a caller. A head who is the trainee acts as the trainee only, so nobody
-/// confirms their own notice.
-pub fn notice_actors(is_trainee: bool, heads_trainees_section: bool, is_hr: bool) -> Vec<NoticeActor> {
-    let mut out = Vec::new();
-    if is_trainee {
-        out.push(NoticeActor::Trainee);
+impl NoticeActor {
+    /// The capacities of a caller, from their relation to the trainee.
+    pub fn of(r: &Relation) -> Vec<NoticeActor> {
+        r.capacities(Step::Confirmation, Self::Trainee, Self::Confirmer, Self::Hr)
     }
-    if heads_trainees_section && !is_trainee {
-        out.push(NoticeActor::OwnSectionHead);
-    }
-    if is_hr {
-        out.push(NoticeActor::Hr);
-    }
-    out
 }
 
-/// Who may write (create, edit, submit, withdraw) a notice: the trainee, or their section head on
-/// their behalf.
+/// Who may write (create, edit, submit, withdraw) a notice: the trainee, whoever confirms for
+/// them on their behalf, or the training office on their behalf when the trainee phoned in
+/// (事前に研修担当へ連絡).
 pub fn may_write(actors: &[NoticeActor]) -> bool {
-    actors.iter().any(|a| matches!(a, NoticeActor::Trainee | NoticeActor::OwnSectionHead))
+    !actors.is_empty()
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
@@ -178,10 +176,10 @@ pub fn notice_transition(
     use NoticeActor as A;
     use NoticeState as S;
     let allowed = |a: &NoticeActor| match event {
-        NoticeEvent::Submit | NoticeEvent::Withdraw => matches!(a, A::Trainee | A::OwnSectionHead),
-        NoticeEvent::Confirm => *a == A::OwnSectionHead,
-        NoticeEvent::Receive => *a == A::Hr,
-        NoticeEvent::Return => matches!(a, A::Hr | A::OwnSectionHead),
+        NoticeEvent::Submit | NoticeEvent::Withdraw => true,
+        NoticeEvent::Confirm => *a == A::Confirmer,
+        NoticeEvent::Receive | NoticeEvent::ReceiveDirectly => *a == A::Hr,
+        NoticeEvent::Return => matches!(a, A::Hr | A::Confirmer),
     };
     if !actors.iter().any(allowed) {
         return Err(NoticeTransitionError::NotYours { event });
@@ -190,6 +188,7 @@ pub fn notice_transition(
         (S::Draft | S::Returned, NoticeEvent::Submit) => S::Submitted,
         (S::Submitted, NoticeEvent::Confirm) => S::Confirmed,
         (S::Confirmed, NoticeEvent::Receive) => S::Received,
+        (S::Submitted, NoticeEvent::ReceiveDirectly) => S::Received,
         (S::Submitted | S::Confirmed, NoticeEvent::Return) => S::Returned,
         (S::Draft | S::Submitted | S::Returned, NoticeEvent::Withdraw) => S::Withdrawn,
         _ => return Err(NoticeTransitionError::NotFromState { state, event }),
@@ -276,14 +275,14 @@ mod tests {
     #[test]
     fn the_flow_runs_trainee_then_head_then_hr() {
         let s = notice_transition(S::Draft, E::Submit, &[A::Trainee]).unwrap();
-        let s = notice_transition(s, E::Confirm, &[A::OwnSectionHead]).unwrap();
+        let s = notice_transition(s, E::Confirm, &[A::Confirmer]).unwrap();
         let s = notice_transition(s, E::Receive, &[A::Hr]).unwrap();
         assert_eq!(s, S::Received);
     }
 
     #[test]
     fn returned_notices_are_corrected_and_resubmitted() {
-        for (state, by) in [(S::Submitted, A::OwnSectionHead), (S::Confirmed, A::Hr)] {
+        for (state, by) in [(S::Submitted, A::Confirmer), (S::Confirmed, A::Hr)] {
             assert_eq!(notice_transition(state, E::Return, &[by]), Ok(S::Returned));
         }
         assert!(S::Returned.editable() && S::Draft.editable() && !S::Submitted.editable());
@@ -293,14 +292,14 @@ mod tests {
     #[test]
     fn each_capacity_does_only_its_own_part() {
         // The trainee cannot confirm or receive; a head who is the trainee is only the trainee.
-        let me_as_head = notice_actors(true, true, false);
+        let me_as_head = NoticeActor::of(&crate::approval::relation_for_tests(true, false, false));
         assert_eq!(me_as_head, vec![A::Trainee]);
         assert_eq!(
             notice_transition(S::Submitted, E::Confirm, &me_as_head),
             Err(NoticeTransitionError::NotYours { event: E::Confirm })
         );
         assert_eq!(
-            notice_transition(S::Confirmed, E::Receive, &[A::OwnSectionHead]),
+            notice_transition(S::Confirmed, E::Receive, &[A::Confirmer]),
             Err(NoticeTransitionError::NotYours { event: E::Receive })
         );
         // HR cannot confirm for the section head.
@@ -317,7 +316,21 @@ mod tests {
         for e in [E::Submit, E::Return, E::Withdraw] {
             assert!(notice_transition(S::Received, e, &[A::Trainee, A::Hr]).is_err());
         }
-        assert!(may_write(&[A::OwnSectionHead]) && !may_write(&[A::Hr]));
+        assert!(may_write(&[A::Confirmer]) && may_write(&[A::Hr]) && !may_write(&[]));
+    }
+
+    #[test]
+    fn hr_files_on_behalf_and_may_receive_directly() {
+        // The trainee phoned the office: HR files and submits for them.
+        assert_eq!(notice_transition(S::Draft, E::Submit, &[A::Hr]), Ok(S::Submitted));
+        // It still waits for the confirmation, unless HR receives it directly.
+        assert_eq!(notice_transition(S::Submitted, E::ReceiveDirectly, &[A::Hr]), Ok(S::Received));
+        assert_eq!(
+            notice_transition(S::Submitted, E::ReceiveDirectly, &[A::Confirmer]),
+            Err(NoticeTransitionError::NotYours { event: E::ReceiveDirectly })
+        );
+        assert!(notice_transition(S::Confirmed, E::ReceiveDirectly, &[A::Hr]).is_err());
+        assert!(notice_transition(S::Draft, E::ReceiveDirectly, &[A::Hr]).is_err());
     }
 
     #[test]

@@ -176,8 +176,9 @@ impl Principal {
         roles.iter().any(|r| self.has(*r))
     }
 
-    /// An employee sees their own record, a section head their sections, a department head
-    /// their departments, HR and auditors the whole organisation. The importer sees nobody.
+    /// An employee sees their own record, a section head the sections they head or act for on
+    /// the roster, a department head likewise their departments, HR and auditors the whole
+    /// organisation. The importer sees nobody.
     pub fn employee_visibility(&self) -> Visibility {
         let mut v =
             Visibility { whole_org: self.has_any(&[Role::HrAdmin, Role::Auditor]), ..Default::default() };
@@ -185,21 +186,12 @@ impl Principal {
         if self.has_any(&[Role::Employee, Role::SectionHead, Role::DepartmentHead]) {
             v.employee = own.map(|e| e.employee_id);
         }
+        // Heads see what they head on the roster today; the role claim alone shows nobody.
         if self.has(Role::SectionHead) {
             v.sections = self.headed_sections.clone();
-            if let Some(e) = own {
-                if !v.sections.contains(&e.section_id) {
-                    v.sections.push(e.section_id);
-                }
-            }
         }
         if self.has(Role::DepartmentHead) {
             v.departments = self.headed_departments.clone();
-            if let Some(e) = own {
-                if !v.departments.contains(&e.department_id) {
-                    v.departments.push(e.department_id);
-                }
-            }
         }
         v
     }
@@ -227,7 +219,10 @@ pub fn authorize(p: &Principal, action: Action<'_>) -> Result<(), Denied> {
             if target.org_id != p.org_id {
                 return Err(Denied::NotFound);
             }
-            p.has(SectionHead) && p.headed_sections.contains(&target.section_id)
+            // Nobody recommends themself: a recommendation starts confirmed.
+            p.has(SectionHead)
+                && p.headed_sections.contains(&target.section_id)
+                && p.employee.is_none_or(|me| me.employee_id != target.employee_id)
         }
         Action::Apply => p.has(Employee) && p.employee.is_some(),
         Action::ReadSectionNominations { section_id, department_id } => {
@@ -320,7 +315,8 @@ mod tests {
 
     #[test]
     fn section_head_reads_own_section_only() {
-        let p = principal(&[Role::SectionHead]);
+        let mut p = principal(&[Role::SectionHead]);
+        p.headed_sections = vec![id(SEC_A)];
         assert_eq!(authorize(&p, Action::ReadEmployee(&placement(101, SEC_A, DEP_X))), Ok(()));
         assert_eq!(
             authorize(&p, Action::ReadEmployee(&placement(102, SEC_B, DEP_X))),
@@ -337,7 +333,8 @@ mod tests {
 
     #[test]
     fn department_head_reads_own_department() {
-        let p = principal(&[Role::DepartmentHead]);
+        let mut p = principal(&[Role::DepartmentHead]);
+        p.headed_departments = vec![id(DEP_X)];
         assert_eq!(authorize(&p, Action::ReadEmployee(&placement(102, SEC_B, DEP_X))), Ok(()));
         assert_eq!(
             authorize(&p, Action::ReadEmployee(&placement(103, SEC_B, DEP_Y))),
@@ -425,9 +422,33 @@ mod tests {
 
     #[test]
     fn roles_combine_as_a_union() {
-        let p = principal(&[Role::Employee, Role::SectionHead]);
+        let mut p = principal(&[Role::Employee, Role::SectionHead]);
+        p.headed_sections = vec![id(SEC_A)];
         let v = p.employee_visibility();
         assert_eq!(v.employee, Some(id(100)));
         assert_eq!(v.sections, vec![id(SEC_A)]);
+    }
+
+    #[test]
+    fn a_head_role_claim_without_a_headship_reads_only_self() {
+        let p = principal(&[Role::SectionHead, Role::DepartmentHead]);
+        assert_eq!(authorize(&p, Action::ReadEmployee(&placement(100, SEC_A, DEP_X))), Ok(()));
+        assert_eq!(
+            authorize(&p, Action::ReadEmployee(&placement(101, SEC_A, DEP_X))),
+            Err(Denied::Forbidden),
+            "a colleague of the same section"
+        );
+        assert_eq!(
+            authorize(&p, Action::ReadEmployee(&placement(102, SEC_B, DEP_X))),
+            Err(Denied::Forbidden),
+            "a colleague of the same department"
+        );
+    }
+
+    #[test]
+    fn nobody_recommends_themself() {
+        let mut p = principal(&[Role::SectionHead]);
+        p.headed_sections = vec![id(SEC_A)];
+        assert_eq!(authorize(&p, Action::Recommend(&placement(100, SEC_A, DEP_X))), Err(Denied::Forbidden));
     }
 }

@@ -1,6 +1,6 @@
 //! The training catalogue (研修計画): a plan per fiscal year, its courses and their sessions.
 
-use chrono::{DateTime, Months, NaiveDate, Utc};
+use chrono::{DateTime, Datelike, Months, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::attendance::CompletionRule;
@@ -266,15 +266,27 @@ impl ReportRule {
         self != ReportRule::None
     }
 
-    /// The due date for a course that ended on `last_day` (a month later clamps to the month's
-    /// end: 31 January + 1 month = 29 February in a leap year).
+    /// The due date for a course that ended on `last_day`. Days count from the last day (end +
+    /// 7). Months are reckoned as the Civil Code does (民法第140条・第143条): the period starts the
+    /// day after the course ends and ends the day before the corresponding day N months later,
+    /// or on that month's last day when it has no corresponding day (ends 30 April: due 31 May;
+    /// ends 29 February: due 31 March; ends 31 January: due the end of February).
     pub fn due(self, last_day: NaiveDate) -> Option<NaiveDate> {
         match self {
             ReportRule::None => None,
             ReportRule::DaysAfterEnd { days } => {
                 last_day.checked_add_days(chrono::Days::new(u64::from(days)))
             }
-            ReportRule::MonthsAfterEnd { months } => last_day.checked_add_months(Months::new(months)),
+            ReportRule::MonthsAfterEnd { months } => {
+                let start = last_day.succ_opt()?;
+                let later = start.checked_add_months(Months::new(months))?;
+                if later.day() == start.day() {
+                    later.pred_opt()
+                } else {
+                    // No corresponding day: chrono clamped to the month's last day, which is it.
+                    Some(later)
+                }
+            }
         }
     }
 }

@@ -1,6 +1,7 @@
 //! Kenshu's business rules as plain Rust: no IO, no async, no database or HTTP types.
 
 pub mod absence;
+pub mod approval;
 pub mod attendance;
 pub mod attendance_io;
 pub mod audience;

@@ -5,6 +5,7 @@
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 
+use crate::approval::{Relation, Step};
 use crate::FieldError;
 
 /// Where a report stands.
@@ -91,26 +92,18 @@ impl ReportEvent {
 pub enum ReportActor {
     /// The trainee who wrote it.
     Trainee,
-    /// The head (or acting head) of the trainee's department: 所属部長.
-    OwnDepartmentHead,
-    /// 研修担当
+    /// Whoever approves for the trainee (所属部長の決裁): the head or acting head of their
+    /// department, or for a department head the organisation's approver (never the trainee).
+    Approver,
+    /// 研修担当 (never for its own report).
     Hr,
 }
 
-/// The capacities of a caller. A department head who is the trainee acts as the trainee only:
-/// nobody approves their own report.
-pub fn report_actors(is_trainee: bool, heads_trainees_department: bool, is_hr: bool) -> Vec<ReportActor> {
-    let mut out = Vec::new();
-    if is_trainee {
-        out.push(ReportActor::Trainee);
+impl ReportActor {
+    /// The capacities of a caller, from their relation to the trainee.
+    pub fn of(r: &Relation) -> Vec<ReportActor> {
+        r.capacities(Step::Approval, Self::Trainee, Self::Approver, Self::Hr)
     }
-    if heads_trainees_department && !is_trainee {
-        out.push(ReportActor::OwnDepartmentHead);
-    }
-    if is_hr {
-        out.push(ReportActor::Hr);
-    }
-    out
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
@@ -132,8 +125,8 @@ pub fn report_transition(
     use ReportState as S;
     let allowed = |a: &ReportActor| match event {
         ReportEvent::Submit => *a == A::Trainee,
-        ReportEvent::Approve => *a == A::OwnDepartmentHead,
-        ReportEvent::Return => matches!(a, A::OwnDepartmentHead | A::Hr),
+        ReportEvent::Approve => *a == A::Approver,
+        ReportEvent::Return => matches!(a, A::Approver | A::Hr),
         ReportEvent::Receive => *a == A::Hr,
     };
     if !actors.iter().any(allowed) {
@@ -241,8 +234,18 @@ mod tests {
         assert_eq!(week.due(d(2023, 2, 22)), Some(d(2023, 3, 1)));
         assert_eq!(month.due(d(2024, 1, 31)), Some(d(2024, 2, 29)), "clamped to the leap day");
         assert_eq!(month.due(d(2023, 1, 31)), Some(d(2023, 2, 28)), "clamped to the month's end");
-        assert_eq!(month.due(d(2024, 2, 29)), Some(d(2024, 3, 29)));
+        assert_eq!(month.due(d(2024, 2, 29)), Some(d(2024, 3, 31)), "民法143条: the day before 1 April");
         assert_eq!(month.due(d(2023, 8, 31)), Some(d(2023, 9, 30)));
+        // The Civil Code's reckoning (民法第140条・第143条): from the day after the end to the day
+        // before the corresponding day of the next month, or that month's last day.
+        assert_eq!(month.due(d(2023, 4, 30)), Some(d(2023, 5, 31)));
+        assert_eq!(month.due(d(2023, 8, 15)), Some(d(2023, 9, 15)));
+        assert_eq!(month.due(d(2023, 1, 30)), Some(d(2023, 2, 28)), "no 31 February: its last day");
+        assert_eq!(month.due(d(2024, 1, 30)), Some(d(2024, 2, 29)));
+        assert_eq!(month.due(d(2023, 12, 31)), Some(d(2024, 1, 31)), "across the calendar year");
+        let three = ReportRule::MonthsAfterEnd { months: 3 };
+        assert_eq!(three.due(d(2023, 11, 30)), Some(d(2024, 2, 29)), "1 Dec + 3 months - 1 day");
+        assert_eq!(three.due(d(2023, 11, 29)), Some(d(2024, 2, 29)));
         // No report, no due date.
         assert_eq!(ReportRule::None.due(d(2023, 8, 31)), None);
     }
@@ -260,24 +263,24 @@ mod tests {
     #[test]
     fn the_department_head_approves_and_hr_receives() {
         let s = report_transition(S::Draft, E::Submit, &[A::Trainee]).unwrap();
-        let s = report_transition(s, E::Approve, &[A::OwnDepartmentHead]).unwrap();
+        let s = report_transition(s, E::Approve, &[A::Approver]).unwrap();
         assert_eq!(report_transition(s, E::Receive, &[A::Hr]), Ok(S::Received));
         // Returned by the head or HR, corrected and submitted again.
-        assert_eq!(report_transition(S::Submitted, E::Return, &[A::OwnDepartmentHead]), Ok(S::Returned));
+        assert_eq!(report_transition(S::Submitted, E::Return, &[A::Approver]), Ok(S::Returned));
         assert_eq!(report_transition(S::Approved, E::Return, &[A::Hr]), Ok(S::Returned));
         assert_eq!(report_transition(S::Returned, E::Submit, &[A::Trainee]), Ok(S::Submitted));
     }
 
     #[test]
     fn nobody_approves_their_own_report_or_another_departments() {
-        let me_as_head = report_actors(true, true, false);
+        let me_as_head = ReportActor::of(&crate::approval::relation_for_tests(true, false, false));
         assert_eq!(me_as_head, vec![A::Trainee]);
         assert!(matches!(
             report_transition(S::Submitted, E::Approve, &me_as_head),
             Err(ReportTransitionError::NotYours { .. })
         ));
         // A department head of another department has no capacity at all.
-        assert!(report_actors(false, false, false).is_empty());
+        assert!(ReportActor::of(&crate::approval::relation_for_tests(false, false, false)).is_empty());
         assert!(matches!(
             report_transition(S::Submitted, E::Approve, &[A::Hr]),
             Err(ReportTransitionError::NotYours { .. })

@@ -145,28 +145,20 @@ impl Event {
 /// Who acts on a nomination, as far as the state machine cares.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Actor {
-    /// 研修担当
+    /// 研修担当 (never for its own nomination).
     Hr,
-    /// The nominee's own section head (or acting head).
-    OwnSectionHead,
+    /// Whoever confirms for the nominee: their section head or acting head, or for a section
+    /// head their department's head (never the nominee).
+    Confirmer,
     /// The nominee themself.
     Nominee,
 }
 
-/// The capacities in which a caller acts on a nomination. A section head who is the nominee
-/// acts as the nominee only: nobody confirms their own application.
-pub fn actors(is_hr: bool, heads_nominees_section: bool, is_nominee: bool) -> Vec<Actor> {
-    let mut out = Vec::new();
-    if is_hr {
-        out.push(Actor::Hr);
+impl Actor {
+    /// The capacities of a caller, from their relation to the nominee.
+    pub fn of(r: &crate::approval::Relation) -> Vec<Actor> {
+        r.capacities(crate::approval::Step::Confirmation, Self::Nominee, Self::Confirmer, Self::Hr)
     }
-    if heads_nominees_section && !is_nominee {
-        out.push(Actor::OwnSectionHead);
-    }
-    if is_nominee {
-        out.push(Actor::Nominee);
-    }
-    out
 }
 
 /// Try `event` in each capacity the caller has: the first that may cause it wins. Not allowed in
@@ -204,7 +196,7 @@ pub fn transition(
 ) -> Result<NominationState, TransitionError> {
     use NominationState as S;
     let allowed_actor = match event {
-        Event::Confirm | Event::Reject => matches!(actor, Actor::OwnSectionHead),
+        Event::Confirm | Event::Reject => matches!(actor, Actor::Confirmer),
         Event::Select
         | Event::Waitlist
         | Event::Decline
@@ -289,7 +281,7 @@ mod tests {
 
     #[test]
     fn an_application_walks_to_completion() {
-        let s = transition(S::Proposed, Event::Confirm, Actor::OwnSectionHead).unwrap();
+        let s = transition(S::Proposed, Event::Confirm, Actor::Confirmer).unwrap();
         let s = transition(s, Event::Waitlist, Actor::Hr).unwrap();
         let s = transition(s, Event::Select, Actor::Hr).unwrap();
         let s = transition(s, Event::Notify, Actor::Hr).unwrap();
@@ -305,9 +297,9 @@ mod tests {
                 Err(TransitionError::NotYours { event: Event::Confirm })
             );
         }
-        assert!(transition(S::Confirmed, Event::Select, Actor::OwnSectionHead).is_err());
+        assert!(transition(S::Confirmed, Event::Select, Actor::Confirmer).is_err());
         assert!(transition(S::Selected, Event::Cancel, Actor::Nominee).is_ok());
-        assert!(transition(S::Selected, Event::Cancel, Actor::OwnSectionHead).is_err());
+        assert!(transition(S::Selected, Event::Cancel, Actor::Confirmer).is_err());
     }
 
     #[test]
@@ -330,16 +322,17 @@ mod tests {
 
     #[test]
     fn a_head_never_confirms_their_own_application() {
-        let me = actors(false, true, true);
+        let me = Actor::of(&crate::approval::relation_for_tests(true, false, false));
         assert_eq!(me, vec![Actor::Nominee]);
         assert_eq!(
             transition_as(S::Proposed, Event::Confirm, &me),
             Err(TransitionError::NotYours { event: Event::Confirm })
         );
-        let head = actors(false, true, false);
+        let head = Actor::of(&crate::approval::relation_for_tests(false, true, false));
+        assert_eq!(head, vec![Actor::Confirmer]);
         assert_eq!(transition_as(S::Proposed, Event::Confirm, &head), Ok(S::Confirmed));
         // HR and nominee at once: allowed to cancel, but not from a finished state.
-        let both = actors(true, false, true);
+        let both = [Actor::Hr, Actor::Nominee];
         assert_eq!(
             transition_as(S::Completed, Event::Cancel, &both),
             Err(TransitionError::NotFromState { state: S::Completed, event: Event::Cancel })

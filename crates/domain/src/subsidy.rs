@@ -218,24 +218,18 @@ impl ApplicationEvent {
 pub enum SubsidyActor {
     /// The employee who applied.
     Applicant,
-    /// The head or acting head of the applicant's section (never the applicant).
-    OwnSectionHead,
+    /// Whoever confirms for the applicant: their section head or acting head, or for a section
+    /// head their department's head (never the applicant).
+    Confirmer,
+    /// 研修担当 (never for its own application).
     Hr,
 }
 
-/// The capacities of a caller; a section head who applied acts as the applicant only.
-pub fn subsidy_actors(is_applicant: bool, heads_applicants_section: bool, is_hr: bool) -> Vec<SubsidyActor> {
-    let mut out = Vec::new();
-    if is_applicant {
-        out.push(SubsidyActor::Applicant);
+impl SubsidyActor {
+    /// The capacities of a caller, from their relation to the applicant.
+    pub fn of(r: &crate::approval::Relation) -> Vec<SubsidyActor> {
+        r.capacities(crate::approval::Step::Confirmation, Self::Applicant, Self::Confirmer, Self::Hr)
     }
-    if heads_applicants_section && !is_applicant {
-        out.push(SubsidyActor::OwnSectionHead);
-    }
-    if is_hr {
-        out.push(SubsidyActor::Hr);
-    }
-    out
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
@@ -258,8 +252,8 @@ pub fn subsidy_transition(
     use ApplicationState as S;
     use SubsidyActor as A;
     let allowed = |a: &SubsidyActor| match event {
-        E::Confirm => *a == A::OwnSectionHead,
-        E::Reject => matches!(a, A::OwnSectionHead | A::Hr),
+        E::Confirm => *a == A::Confirmer,
+        E::Reject => matches!(a, A::Confirmer | A::Hr),
         E::Approve | E::Return | E::Verify | E::MarkPaid => *a == A::Hr,
         E::Withdraw | E::ReportCompletion => *a == A::Applicant,
         E::ReportNotCompleted => matches!(a, A::Applicant | A::Hr),
@@ -271,7 +265,7 @@ pub fn subsidy_transition(
     let rejecting_as = |a: SubsidyActor| actors.contains(&a);
     let next = match (state, event) {
         (S::Applied, E::Confirm) => S::Confirmed,
-        (S::Applied, E::Reject) if rejecting_as(A::OwnSectionHead) => S::Rejected,
+        (S::Applied, E::Reject) if rejecting_as(A::Confirmer) => S::Rejected,
         (S::Confirmed, E::Reject) if rejecting_as(A::Hr) => S::Rejected,
         (S::Confirmed, E::Approve) => S::Approved,
         (S::Applied | S::Confirmed, E::Withdraw) => S::Withdrawn,
@@ -358,7 +352,7 @@ mod tests {
 
     #[test]
     fn an_application_goes_from_the_section_head_through_hr_to_payment() {
-        let s = subsidy_transition(S::Applied, E::Confirm, &[A::OwnSectionHead]).unwrap();
+        let s = subsidy_transition(S::Applied, E::Confirm, &[A::Confirmer]).unwrap();
         let s = subsidy_transition(s, E::Approve, &[A::Hr]).unwrap();
         let s = subsidy_transition(s, E::ReportCompletion, &[A::Applicant]).unwrap();
         assert_eq!(subsidy_transition(s, E::Return, &[A::Hr]), Ok(S::Approved));
@@ -369,20 +363,20 @@ mod tests {
 
     #[test]
     fn nobody_confirms_or_approves_their_own_and_steps_are_not_skipped() {
-        let me_as_head = subsidy_actors(true, true, false);
+        let me_as_head = SubsidyActor::of(&crate::approval::relation_for_tests(true, false, false));
         assert_eq!(me_as_head, vec![A::Applicant]);
         assert!(matches!(
             subsidy_transition(S::Applied, E::Confirm, &me_as_head),
             Err(SubsidyTransitionError::NotYours { .. })
         ));
         assert!(matches!(
-            subsidy_transition(S::Confirmed, E::Approve, &[A::OwnSectionHead]),
+            subsidy_transition(S::Confirmed, E::Approve, &[A::Confirmer]),
             Err(SubsidyTransitionError::NotYours { .. })
         ));
         let e = subsidy_transition(S::Applied, E::Approve, &[A::Hr]).unwrap_err();
         assert_eq!(e.to_string(), "an application that is applied cannot be approved");
         assert!(
-            subsidy_transition(S::Confirmed, E::Reject, &[A::OwnSectionHead]).is_err(),
+            subsidy_transition(S::Confirmed, E::Reject, &[A::Confirmer]).is_err(),
             "past the head's step"
         );
         assert_eq!(subsidy_transition(S::Confirmed, E::Reject, &[A::Hr]), Ok(S::Rejected));

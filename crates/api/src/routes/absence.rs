@@ -5,8 +5,7 @@ use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use chrono::{DateTime, FixedOffset, Utc};
 use kenshu_domain::absence::{
-    may_write, notice_actors, notice_transition, AbsenceKind, NoticeActor, NoticeEvent, NoticeFields,
-    NoticeState, NoticeTransitionError, SessionWindow,
+    may_write, AbsenceKind, NoticeActor, NoticeEvent, NoticeFields, NoticeState, SessionWindow,
 };
 use kenshu_domain::auth::{authorize, Action, EmployeePlacement};
 use kenshu_domain::calendar::jst;
@@ -49,41 +48,51 @@ pub struct AbsenceNoticeDto {
     /// Why it was returned for correction.
     pub comment: Option<String>,
     pub written_by: String,
+    /// Filed by someone other than the trainee on their behalf: the section head, or the
+    /// training office after the trainee phoned (事前に研修担当へ連絡).
+    pub on_behalf: bool,
     pub submitted_at: Option<DateTime<Utc>>,
     pub confirmed_by: Option<String>,
     pub confirmed_at: Option<DateTime<Utc>>,
     pub received_by: Option<String>,
     pub received_at: Option<DateTime<Utc>>,
+    /// Why the training office received it without the section head's confirmation
+    /// (`receive_directly`).
+    pub receipt_note: Option<String>,
     pub version: i32,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
 
-fn view(n: &absence_notice::Model, employee: &EmployeeRef, section_id: Uuid) -> AbsenceNoticeDto {
-    AbsenceNoticeDto {
+fn view(n: &absence_notice::Model, employee: &EmployeeRef, section_id: Uuid) -> ApiResult<AbsenceNoticeDto> {
+    let kind = repo::kind_of(n)?;
+    let state = repo::state_of(n)?;
+    Ok(AbsenceNoticeDto {
         id: n.id,
         nomination_id: n.nomination_id,
         course_id: n.course_id,
         session_id: n.session_id,
         employee: EmployeeRefDto::from(employee),
         section_id,
-        kind: AbsenceKind::parse(&n.kind).unwrap_or(AbsenceKind::Absence),
+        kind,
         reason: n.reason.clone(),
         arrives_at: n.arrives_at.map(|t| t.with_timezone(&jst())),
         leaves_at: n.leaves_at.map(|t| t.with_timezone(&jst())),
-        state: NoticeState::parse(&n.state).unwrap_or(NoticeState::Withdrawn),
+        state,
         late: n.late,
         comment: n.comment.clone(),
         written_by: n.written_by.clone(),
+        on_behalf: n.on_behalf,
         submitted_at: n.submitted_at,
         confirmed_by: n.confirmed_by.clone(),
         confirmed_at: n.confirmed_at,
         received_by: n.received_by.clone(),
         received_at: n.received_at,
+        receipt_note: n.receipt_note.clone(),
         version: n.version,
         created_at: n.created_at,
         updated_at: n.updated_at,
-    }
+    })
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -94,8 +103,8 @@ pub struct AbsenceNoticeList {
 
 async fn list(state: &AppState, org_id: Uuid, rows: Vec<absence_notice::Model>) -> ApiResult<HttpResponse> {
     let rows = repo::with_trainees(state.db.conn(), org_id, rows).await?;
-    Ok(HttpResponse::Ok()
-        .json(AbsenceNoticeList { items: rows.iter().map(|(n, e, s)| view(n, e, *s)).collect() }))
+    let items = rows.iter().map(|(n, e, s)| view(n, e, *s)).collect::<ApiResult<_>>()?;
+    Ok(HttpResponse::Ok().json(AbsenceNoticeList { items }))
 }
 
 /// The trainee of a notice or nomination, and what the caller is to them.
@@ -103,14 +112,22 @@ struct Parties {
     trainee: EmployeePlacement,
     who: EmployeeRef,
     actors: Vec<NoticeActor>,
-    /// May read the trainee's records (their heads, HR, auditors, themself).
+    /// May read the trainee's records (themself, the heads over them, whoever confirms for
+    /// them, HR, auditors).
     sees: bool,
+    /// The caller is the trainee.
+    is_trainee: bool,
 }
 
 async fn parties(state: &AppState, auth: &Auth, employee_id: Uuid) -> ApiResult<Parties> {
-    let r = auth.relation_to(state, employee_id).await?;
-    let actors = notice_actors(r.is_self, r.heads_section, r.is_hr);
-    Ok(Parties { trainee: r.placement, who: r.who, actors, sees: r.sees })
+    let p = auth.relation_to(state, employee_id).await?;
+    Ok(Parties {
+        trainee: p.placement,
+        who: p.who,
+        actors: NoticeActor::of(&p.relation),
+        sees: p.relation.sees,
+        is_trainee: p.relation.is_self,
+    })
 }
 
 fn window(s: &course_session::Model) -> SessionWindow {
@@ -222,11 +239,13 @@ pub async fn create_notice(
     };
     let fields = text.validate(&session)?;
     let txn = state.db.begin_write().await?;
+    let on_behalf = !parties.is_trainee;
     let notice =
-        repo::create(&*txn, &auth.actor(), &n, session.id, window(&session), &fields, body.submit).await?;
+        repo::create(&*txn, &auth.actor(), &n, session.id, window(&session), &fields, body.submit, on_behalf)
+            .await?;
     txn.commit().await?;
     let location = format!("/api/v1/absence-notices/{}", notice.id);
-    Ok(created(notice.version, &location, &view(&notice, &parties.who, parties.trainee.section_id)))
+    Ok(created(notice.version, &location, &view(&notice, &parties.who, parties.trainee.section_id)?))
 }
 
 /// Read one notice: the trainee, their heads, HR and auditors.
@@ -244,16 +263,7 @@ pub async fn get_notice(
     if !parties.sees {
         return Err(ApiError::Forbidden);
     }
-    Ok(json_with_etag(StatusCode::OK, n.version, &view(&n, &parties.who, parties.trainee.section_id)))
-}
-
-fn transition_error(e: NoticeTransitionError) -> ApiError {
-    match e {
-        NoticeTransitionError::NotYours { .. } => ApiError::Forbidden,
-        NoticeTransitionError::NotFromState { state, .. } => {
-            ApiError::InvalidTransition { state: state.as_str().into(), message: e.to_string() }
-        }
-    }
+    Ok(json_with_etag(StatusCode::OK, n.version, &view(&n, &parties.who, parties.trainee.section_id)?))
 }
 
 /// Correct a draft or returned notice (its writer: the trainee or their section head). Requires
@@ -280,23 +290,17 @@ pub async fn update_notice(
     if !may_write(&parties.actors) {
         return Err(ApiError::Forbidden);
     }
-    let current = NoticeState::parse(&n.state).unwrap_or(NoticeState::Withdrawn);
-    if !current.editable() {
-        return Err(ApiError::InvalidTransition {
-            state: current.as_str().into(),
-            message: format!(
-                "a {} notice cannot be corrected; only a draft or returned one",
-                current.as_str()
-            ),
-        });
-    }
     let version = if_match(&req)?;
     let session = catalogue::get_session(state.db.conn(), org_id, n.course_id, n.session_id).await?;
     let fields = body.into_inner().validate(&session)?;
     let txn = state.db.begin_write().await?;
-    let after = repo::update_text(&*txn, &auth.actor(), &n, version, &fields).await?;
+    let after = repo::update_text(&*txn, &auth.actor(), n.id, version, &fields).await?;
     txn.commit().await?;
-    Ok(json_with_etag(StatusCode::OK, after.version, &view(&after, &parties.who, parties.trainee.section_id)))
+    Ok(json_with_etag(
+        StatusCode::OK,
+        after.version,
+        &view(&after, &parties.who, parties.trainee.section_id)?,
+    ))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -304,14 +308,18 @@ pub async fn update_notice(
 #[schema(example = json!({"event": "return", "comment": "理由を具体的に記入してください"}))]
 pub struct NoticeEventInput {
     pub event: NoticeEvent,
-    /// Required when returning: what to correct.
+    /// Required when returning (what to correct) and when receiving directly (why the section
+    /// head's confirmation is skipped).
     #[schema(max_length = 1000)]
     pub comment: Option<String>,
 }
 
-/// Move a notice (If-Match): `submit` and `withdraw` (its writer), `confirm` (the trainee's own
-/// section head or acting head, never the trainee), `receive` (HR, once confirmed), `return` with a
-/// comment (HR or the section head). A move the state does not allow is a 409
+/// Move a notice (If-Match): `submit` and `withdraw` (the trainee, or on their behalf whoever
+/// confirms for them or HR), `confirm` (whoever confirms for the trainee: their section head or
+/// acting head; for a section head, their department's head; for a department head, the
+/// organisation's approver; never the trainee), `receive` (HR, once confirmed),
+/// `receive_directly` with a reason in `comment` (HR, without the confirmation), `return` with a
+/// comment (HR or the confirmer). A move the state does not allow is a 409
 /// `invalid-transition` naming `current_state`.
 #[utoipa::path(post, operation_id = "absence_notice_event", path = "/api/v1/absence-notices/{id}/events", tag = "attendance",
     request_body = NoticeEventInput,
@@ -336,11 +344,12 @@ pub async fn notice_event(
         return Err(ApiError::Forbidden);
     }
     let body = body.into_inner();
-    let current = NoticeState::parse(&n.state).unwrap_or(NoticeState::Withdrawn);
-    let next = notice_transition(current, body.event, &parties.actors).map_err(transition_error)?;
     let comment = body.comment.map(|c| c.trim().to_string()).filter(|c| !c.is_empty());
     match (&comment, body.event) {
         (None, NoticeEvent::Return) => return Err(ApiError::validation("comment", "say what to correct")),
+        (None, NoticeEvent::ReceiveDirectly) => {
+            return Err(ApiError::validation("comment", "say why the section head's confirmation is skipped"))
+        }
         (Some(c), _) if c.chars().count() > 1000 => {
             return Err(ApiError::validation("comment", "at most 1000 characters"))
         }
@@ -352,14 +361,19 @@ pub async fn notice_event(
     let after = repo::apply(
         &*txn,
         &auth.actor(),
-        &n,
+        n.id,
         version,
-        repo::NoticeMove { event: body.event, next, comment },
+        &parties.actors,
+        repo::NoticeMove { event: body.event, comment },
         window(&session),
     )
     .await?;
     txn.commit().await?;
-    Ok(json_with_etag(StatusCode::OK, after.version, &view(&after, &parties.who, parties.trainee.section_id)))
+    Ok(json_with_etag(
+        StatusCode::OK,
+        after.version,
+        &view(&after, &parties.who, parties.trainee.section_id)?,
+    ))
 }
 
 #[derive(Debug, Deserialize, IntoParams)]

@@ -8,8 +8,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use kenshu_domain::auth::{authorize, Action, EmployeePlacement};
 use kenshu_domain::calendar::tokyo_date;
 use kenshu_domain::report::{
-    days_overdue, report_actors, report_transition, submitted_late, ReportActor, ReportEvent, ReportState,
-    ReportText, ReportTransitionError,
+    days_overdue, submitted_late, ReportActor, ReportEvent, ReportState, ReportText,
 };
 use kenshu_persistence::entities::training_report;
 use kenshu_persistence::repo::employee::Unit;
@@ -71,10 +70,6 @@ pub struct ReportDto {
     pub updated_at: DateTime<Utc>,
 }
 
-fn state_of(r: &training_report::Model) -> ReportState {
-    ReportState::parse(&r.state).unwrap_or(ReportState::Draft)
-}
-
 fn late(r: &training_report::Model, due_on: Option<NaiveDate>) -> bool {
     match (due_on, r.first_submitted_at) {
         (Some(due), Some(at)) => submitted_late(due, tokyo_date(at)),
@@ -86,8 +81,9 @@ fn today() -> NaiveDate {
     tokyo_date(Utc::now())
 }
 
-fn view(r: &training_report::Model, trainee: &Trainee, due_on: Option<NaiveDate>) -> ReportDto {
-    ReportDto {
+fn view(r: &training_report::Model, trainee: &Trainee, due_on: Option<NaiveDate>) -> ApiResult<ReportDto> {
+    let state = repo::state_of(r)?;
+    Ok(ReportDto {
         id: r.id,
         nomination_id: r.nomination_id,
         course_id: r.course_id,
@@ -96,10 +92,10 @@ fn view(r: &training_report::Model, trainee: &Trainee, due_on: Option<NaiveDate>
         learned: r.learned.clone(),
         application: r.application.clone(),
         comments: r.comments.clone(),
-        state: state_of(r),
+        state,
         return_comment: r.return_comment.clone(),
         due_on,
-        days_overdue: due_on.and_then(|d| days_overdue(d, state_of(r), today())),
+        days_overdue: due_on.and_then(|d| days_overdue(d, state, today())),
         submitted_late: late(r, due_on),
         first_submitted_at: r.first_submitted_at,
         submitted_at: r.submitted_at,
@@ -115,7 +111,7 @@ fn view(r: &training_report::Model, trainee: &Trainee, due_on: Option<NaiveDate>
         version: r.version,
         created_at: r.created_at,
         updated_at: r.updated_at,
-    }
+    })
 }
 
 /// The trainee of a report and what the caller is to them.
@@ -123,20 +119,21 @@ struct Trainee {
     placement: EmployeePlacement,
     who: EmployeeRef,
     actors: Vec<ReportActor>,
-    /// Heads the trainee's section (and is not the trainee): records 職場還元.
-    section_head: bool,
+    /// Confirms for the trainee (their section head, or for a section head their department's
+    /// head): records 職場還元.
+    confirms: bool,
     /// May read the trainee's records.
     sees: bool,
 }
 
 async fn trainee(state: &AppState, auth: &Auth, employee_id: Uuid) -> ApiResult<Trainee> {
-    let r = auth.relation_to(state, employee_id).await?;
+    let p = auth.relation_to(state, employee_id).await?;
     Ok(Trainee {
-        actors: report_actors(r.is_self, r.heads_department, r.is_hr),
-        section_head: !r.is_self && r.heads_section,
-        sees: r.sees,
-        placement: r.placement,
-        who: r.who,
+        actors: ReportActor::of(&p.relation),
+        confirms: p.relation.confirms,
+        sees: p.relation.sees,
+        placement: p.placement,
+        who: p.who,
     })
 }
 
@@ -187,15 +184,6 @@ pub struct NewReport {
     pub submit: bool,
 }
 
-fn transition_error(e: ReportTransitionError) -> ApiError {
-    match e {
-        ReportTransitionError::NotYours { .. } => ApiError::Forbidden,
-        ReportTransitionError::NotFromState { state, .. } => {
-            ApiError::InvalidTransition { state: state.as_str().into(), message: e.to_string() }
-        }
-    }
-}
-
 /// Write the report (研修報告書) of a course the trainee attended: the trainee only, once per
 /// nomination, for a course that requires one.
 #[utoipa::path(post, operation_id = "create_report", path = "/api/v1/nominations/{id}/report", tag = "reports",
@@ -233,7 +221,7 @@ pub async fn create_report(
     let report = repo::create(&*txn, &auth.actor(), &n, &text, body.submit).await?;
     txn.commit().await?;
     let due = due_on(&state, org_id, n.course_id).await?;
-    Ok(created(report.version, &format!("/api/v1/reports/{}", report.id), &view(&report, &trainee, due)))
+    Ok(created(report.version, &format!("/api/v1/reports/{}", report.id), &view(&report, &trainee, due)?))
 }
 
 /// Read one report: the trainee, their section and department heads, HR and auditors.
@@ -253,7 +241,7 @@ pub async fn get_report(
         return Err(ApiError::Forbidden);
     }
     let due = due_on(&state, org_id, r.course_id).await?;
-    Ok(json_with_etag(StatusCode::OK, r.version, &view(&r, &trainee, due)))
+    Ok(json_with_etag(StatusCode::OK, r.version, &view(&r, &trainee, due)?))
 }
 
 /// Correct a draft or returned report (the trainee). Requires `If-Match`.
@@ -279,23 +267,13 @@ pub async fn update_report(
     if !trainee.actors.contains(&ReportActor::Trainee) {
         return Err(ApiError::Forbidden);
     }
-    let current = state_of(&r);
-    if !current.editable() {
-        return Err(ApiError::InvalidTransition {
-            state: current.as_str().into(),
-            message: format!(
-                "a {} report cannot be corrected; only a draft or returned one",
-                current.as_str()
-            ),
-        });
-    }
     let text = body.into_inner().validate(false)?;
     let version = if_match(&req)?;
     let txn = state.db.begin_write().await?;
-    let after = repo::update_text(&*txn, &auth.actor(), &r, version, &text).await?;
+    let after = repo::update_text(&*txn, &auth.actor(), r.id, version, &text).await?;
     txn.commit().await?;
     let due = due_on(&state, org_id, r.course_id).await?;
-    Ok(json_with_etag(StatusCode::OK, after.version, &view(&after, &trainee, due)))
+    Ok(json_with_etag(StatusCode::OK, after.version, &view(&after, &trainee, due)?))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -309,8 +287,9 @@ pub struct ReportEventInput {
 }
 
 /// Move a report (If-Match): `submit` (the trainee; what was learned and how it will be used
-/// must be written), `approve` (the head or acting head of the trainee's department, never the
-/// trainee), `return` with a comment (that head, or HR), `receive` (HR, once approved).
+/// must be written), `approve` (whoever approves for the trainee: the head or acting head of
+/// their department; for a department head, the organisation's approver, by default HR; never
+/// the trainee), `return` with a comment (that approver, or HR), `receive` (HR, once approved).
 #[utoipa::path(post, operation_id = "report_event", path = "/api/v1/reports/{id}/events", tag = "reports",
     request_body = ReportEventInput,
     params(("id" = Uuid, Path), ("If-Match" = String, Header, description = "ETag of the version read")),
@@ -334,7 +313,6 @@ pub async fn report_event(
         return Err(ApiError::Forbidden);
     }
     let body = body.into_inner();
-    let next = report_transition(state_of(&r), body.event, &trainee.actors).map_err(transition_error)?;
     if body.comment.as_ref().is_some_and(|c| c.chars().count() > 1000) {
         return Err(ApiError::validation("comment", "at most 1000 characters"));
     }
@@ -342,20 +320,13 @@ pub async fn report_event(
     if comment.is_none() && body.event == ReportEvent::Return {
         return Err(ApiError::validation("comment", "say what to correct"));
     }
-    if body.event == ReportEvent::Submit {
-        ReportInput {
-            learned: r.learned.clone(),
-            application: r.application.clone(),
-            comments: r.comments.clone(),
-        }
-        .validate(true)?;
-    }
     let version = if_match(&req)?;
     let txn = state.db.begin_write().await?;
-    let after = repo::apply(&*txn, &auth.actor(), &r, version, (body.event, next), comment).await?;
+    let after =
+        repo::apply(&*txn, &auth.actor(), r.id, version, &trainee.actors, body.event, comment).await?;
     txn.commit().await?;
     let due = due_on(&state, org_id, r.course_id).await?;
-    Ok(json_with_etag(StatusCode::OK, after.version, &view(&after, &trainee, due)))
+    Ok(json_with_etag(StatusCode::OK, after.version, &view(&after, &trainee, due)?))
 }
 
 /// 職場還元: when and how the trainee shared what they learned.
@@ -391,7 +362,7 @@ pub async fn record_sharing(
     let org_id = auth.principal.org_id;
     let r = repo::get(state.db.conn(), org_id, *id).await?;
     let trainee = trainee(&state, &auth, r.employee_id).await?;
-    if !trainee.section_head {
+    if !trainee.confirms {
         return Err(ApiError::Forbidden);
     }
     let course = catalogue::get_course(state.db.conn(), org_id, r.course_id).await?;
@@ -427,7 +398,7 @@ pub async fn record_sharing(
     let after = repo::record_sharing(&*txn, &auth.actor(), &r, version, body.shared_on, note).await?;
     txn.commit().await?;
     let due = due_on(&state, org_id, r.course_id).await?;
-    Ok(json_with_etag(StatusCode::OK, after.version, &view(&after, &trainee, due)))
+    Ok(json_with_etag(StatusCode::OK, after.version, &view(&after, &trainee, due)?))
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -486,18 +457,14 @@ async fn report_list(
     }
     let as_of = q.as_of.unwrap_or_else(today);
     let lines = repo::owed(state.db.conn(), org_id, &scope).await?;
-    let items = lines
-        .iter()
-        .map(|l| line_view(l, as_of))
-        .filter(|l| q.state.is_none_or(|s| l.state == Some(s)))
-        .filter(|l| !q.overdue || l.days_overdue.is_some())
-        .collect();
+    let mut items = lines.iter().map(|l| line_view(l, as_of)).collect::<ApiResult<Vec<_>>>()?;
+    items.retain(|l| q.state.is_none_or(|s| l.state == Some(s)) && (!q.overdue || l.days_overdue.is_some()));
     Ok(HttpResponse::Ok().json(ReportLineList { as_of, items }))
 }
 
-fn line_view(l: &ReportLine, as_of: NaiveDate) -> ReportLineDto {
-    let state = l.report.as_ref().map(state_of);
-    ReportLineDto {
+fn line_view(l: &ReportLine, as_of: NaiveDate) -> ApiResult<ReportLineDto> {
+    let state = l.report.as_ref().map(repo::state_of).transpose()?;
+    Ok(ReportLineDto {
         nomination_id: l.nomination_id,
         course: CourseRefDto {
             id: l.course.id,
@@ -514,7 +481,7 @@ fn line_view(l: &ReportLine, as_of: NaiveDate) -> ReportLineDto {
         // Not started counts as still with the trainee.
         days_overdue: l.due_on.and_then(|d| days_overdue(d, state.unwrap_or(ReportState::Draft), as_of)),
         submitted_late: l.report.as_ref().is_some_and(|r| late(r, l.due_on)),
-    }
+    })
 }
 
 /// Every report owed in the organisation (HR, auditors): filter by fiscal year, course, state,

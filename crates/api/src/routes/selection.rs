@@ -9,7 +9,7 @@ use kenshu_domain::audience::Route;
 use kenshu_domain::auth::{authorize, Action, Role};
 use kenshu_domain::calendar::{self, FiscalYear};
 use kenshu_domain::catalogue::CourseStatus;
-use kenshu_domain::selection::{actors, transition_as, Event, NominationState, TransitionError};
+use kenshu_domain::selection::{Actor as NominationActor, Event, NominationState};
 use kenshu_persistence::entities::nomination;
 use kenshu_persistence::repo::catalogue::{self, CourseRecord};
 use kenshu_persistence::repo::employee::{self as employee_repo, roster_members};
@@ -224,6 +224,8 @@ pub struct NominationDto {
     pub proposed_by: String,
     pub decided_by: Option<String>,
     pub decided_at: Option<DateTime<Utc>>,
+    /// Why it was rejected (by whoever confirms for the nominee) or declined (by HR).
+    pub decision_reason: Option<String>,
     pub version: i32,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
@@ -243,6 +245,7 @@ fn nomination_view(n: &nomination::Model, employee: &EmployeeRef, section_id: Uu
         proposed_by: n.proposed_by.clone(),
         decided_by: n.decided_by.clone(),
         decided_at: n.decided_at,
+        decision_reason: n.decision_reason.clone(),
         version: n.version,
         created_at: n.created_at,
         updated_at: n.updated_at,
@@ -312,8 +315,8 @@ async fn nomination_dto(state: &AppState, org_id: Uuid, n: &nomination::Model) -
     Ok(nomination_view(n, &who, e.model.section_id))
 }
 
-/// Read one nomination: HR and auditors, the nominee, and those who may see the nominee
-/// (their section and department heads).
+/// Read one nomination: HR and auditors, the nominee, those who may see the nominee (the heads
+/// over them on the roster) and whoever confirms for them.
 #[utoipa::path(get, operation_id = "get_nomination", path = "/api/v1/nominations/{id}", tag = "selection",
     params(("id" = Uuid, Path)),
     responses((status = 200, body = NominationDto, headers(("ETag" = String))),
@@ -325,18 +328,29 @@ pub async fn get_nomination(
 ) -> ApiResult<HttpResponse> {
     let org_id = auth.principal.org_id;
     let n = repo::get(state.db.conn(), org_id, *id).await?;
-    let nominee = employee_repo::get(state.db.conn(), org_id, n.employee_id).await?;
-    authorize(&auth.principal, Action::ReadEmployee(&nominee.placement()))?;
-    Ok(json_with_etag(StatusCode::OK, n.version, &nomination_dto(&state, org_id, &n).await?))
+    let nominee = auth.relation_to(&state, n.employee_id).await?;
+    if !nominee.relation.sees {
+        return Err(ApiError::Forbidden);
+    }
+    Ok(json_with_etag(
+        StatusCode::OK,
+        n.version,
+        &nomination_view(&n, &nominee.who, nominee.placement.section_id),
+    ))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({"event": "select"}))]
 pub struct NominationEventInput {
-    /// confirm / reject (the nominee's section head, applications); select, waitlist, decline,
-    /// notify, complete (HR); cancel (HR, or the nominee for their own).
+    /// confirm / reject (whoever confirms for the nominee: their section head; for a section
+    /// head their department's head; for a department head the organisation's approver);
+    /// select, waitlist, decline, notify, complete (HR); cancel (HR, or the nominee for their
+    /// own).
     pub event: Event,
+    /// Required to reject or decline: why. The nominee and HR see it.
+    #[schema(max_length = 1000)]
+    pub reason: Option<String>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -365,26 +379,18 @@ pub async fn nomination_event(
 ) -> ApiResult<HttpResponse> {
     let org_id = auth.principal.org_id;
     let n = repo::get(state.db.conn(), org_id, *id).await?;
-    let nominee = employee_repo::get(state.db.conn(), org_id, n.employee_id).await?.placement();
-    let p = &auth.principal;
-    let sees = authorize(p, Action::ReadEmployee(&nominee)).is_ok();
-    let is_nominee = p.employee.as_ref().is_some_and(|e| e.employee_id == n.employee_id);
-    let heads = p.has(Role::SectionHead) && p.headed_sections.contains(&nominee.section_id);
-    let capacities = actors(p.has(Role::HrAdmin), heads, is_nominee);
-    if !sees && capacities.is_empty() {
+    let nominee = auth.relation_to(&state, n.employee_id).await?;
+    if !nominee.relation.concerned() {
         return Err(ApiError::Forbidden);
     }
+    let capacities = NominationActor::of(&nominee.relation);
+    let body = body.into_inner();
     let event = body.event;
-    let current = NominationState::parse(&n.state).unwrap_or(NominationState::Cancelled);
-    let next = transition_as(current, event, &capacities).map_err(|e| match e {
-        TransitionError::NotYours { .. } => ApiError::Forbidden,
-        TransitionError::NotFromState { state, .. } => {
-            ApiError::InvalidTransition { state: state.as_str().into(), message: e.to_string() }
-        }
-    })?;
+    let required = matches!(event, Event::Reject | Event::Decline);
+    let reason = reason_text(body.reason, required)?;
     let version = if_match(&req)?;
     let txn = state.db.begin_write().await?;
-    let outcome = repo::apply_event(&*txn, &auth.actor(), *id, version, event, next).await?;
+    let outcome = repo::apply_event(&*txn, &auth.actor(), *id, version, &capacities, event, reason).await?;
     txn.commit().await?;
     let result = NominationEventResult {
         nomination: nomination_dto(&state, org_id, &outcome.nomination).await?,
@@ -775,6 +781,9 @@ pub struct BulkInput {
     #[serde(default, deserialize_with = "present")]
     #[schema(value_type = Option<Uuid>)]
     pub move_to_session: Option<Option<Uuid>>,
+    /// Required with `decline`: why, for every nomination declined.
+    #[schema(max_length = 1000)]
+    pub reason: Option<String>,
 }
 
 /// Tells an absent field (`None`) from an explicit `null` (`Some(None)`).
@@ -814,6 +823,8 @@ pub async fn bulk_nominations(
     if body.event.is_some() == body.move_to_session.is_some() {
         return Err(ApiError::validation("event", "give either event or move_to_session"));
     }
+    let reason = reason_text(body.reason, body.event == Some(Event::Decline))?;
+    let me = auth.principal.employee.map(|e| e.employee_id);
     let txn = state.db.begin_write().await?;
     // Every nomination is checked before anything is written, so the answer lists all faults.
     let mut errors = Vec::new();
@@ -823,9 +834,13 @@ pub async fn bulk_nominations(
         match repo::get(&*txn, org_id, *nid).await {
             Ok(n) if n.course_id == *id => {
                 if let Some(event) = body.event {
-                    let current = NominationState::parse(&n.state).unwrap_or(NominationState::Cancelled);
-                    match transition_as(current, event, &[kenshu_domain::selection::Actor::Hr]) {
-                        Ok(next) => plan.push((n, Some((event, next)))),
+                    if me == Some(n.employee_id) {
+                        errors.push(kenshu_domain::FieldError::new(field, "is your own nomination"));
+                        continue;
+                    }
+                    let current = repo::state_of(&n)?;
+                    match kenshu_domain::selection::transition(current, event, NominationActor::Hr) {
+                        Ok(_) => plan.push((n, Some(event))),
                         Err(e) => errors.push(kenshu_domain::FieldError::new(field, e.to_string())),
                     }
                 } else {
@@ -845,9 +860,18 @@ pub async fn bulk_nominations(
     let mut promoted = Vec::new();
     for (n, step) in &plan {
         match step {
-            Some((event, next)) => {
+            Some(event) => {
                 let current = repo::get(&*txn, org_id, n.id).await?;
-                let outcome = repo::apply_event(&*txn, &actor, n.id, current.version, *event, *next).await?;
+                let outcome = repo::apply_event(
+                    &*txn,
+                    &actor,
+                    n.id,
+                    current.version,
+                    &[NominationActor::Hr],
+                    *event,
+                    reason.clone(),
+                )
+                .await?;
                 promoted.extend(outcome.promoted.map(|p| p.id));
             }
             None => {

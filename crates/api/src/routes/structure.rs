@@ -3,7 +3,9 @@
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use chrono::{DateTime, Utc};
+use kenshu_domain::approval::TopApprover;
 use kenshu_domain::auth::{authorize, Action};
+use kenshu_domain::employee::EmployeeNo;
 use kenshu_domain::org::{parse_name, Code, Grade, GradeLadder};
 use kenshu_domain::FieldError;
 use kenshu_persistence::entities::{department, section};
@@ -17,6 +19,7 @@ use uuid::Uuid;
 use crate::auth::Auth;
 use crate::http::{created, encode_cursor, if_match, json_with_etag, page_request};
 use crate::problem::{ApiError, ApiResult, Problem};
+use crate::routes::selection::EmployeeRefDto;
 use crate::state::AppState;
 
 #[derive(Serialize, ToSchema)]
@@ -377,4 +380,92 @@ pub(crate) async fn section_staff(state: &AppState, auth: &Auth, id: Uuid) -> Ap
     let conn = state.db.conn();
     Ok(kenshu_persistence::repo::employee::staff_ids(conn, auth.principal.org_id, Unit::Section(section.id))
         .await?)
+}
+
+/// Who decides on department heads' own items (their applications, absence notices, subsidy
+/// applications and reports), and on those of a department without a head.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({"approver": {"kind": "training_office"}, "employee": null}))]
+pub struct TopApproverDto {
+    pub approver: TopApprover,
+    /// The named employee, when `approver.kind` is `employee`.
+    pub employee: Option<EmployeeRefDto>,
+}
+
+/// Name the approver by employee number, or `null` for the training office (the default).
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"employee_no": "10034"}))]
+pub struct TopApproverInput {
+    /// 職員番号 (full-width digits are accepted); `null`: 研修担当.
+    #[schema(max_length = 20)]
+    pub employee_no: Option<String>,
+}
+
+async fn top_approver_dto(
+    state: &AppState,
+    o: &kenshu_persistence::entities::organisation::Model,
+) -> ApiResult<TopApproverDto> {
+    Ok(match o.top_approver_employee_id {
+        None => TopApproverDto { approver: TopApprover::TrainingOffice, employee: None },
+        Some(employee_id) => {
+            let e = kenshu_persistence::repo::employee::get(state.db.conn(), o.id, employee_id).await?;
+            TopApproverDto {
+                approver: TopApprover::Employee { employee_id },
+                employee: Some(EmployeeRefDto {
+                    id: e.model.id,
+                    employee_no: e.model.employee_no,
+                    name: e.model.name,
+                }),
+            }
+        }
+    })
+}
+
+/// Who decides on department heads' own items (any member of the organisation). The ETag is
+/// the organisation's version, as for the grade ladder.
+#[utoipa::path(get, operation_id = "get_top_approver", path = "/api/v1/organisation/top-approver", tag = "organisation",
+    responses((status = 200, body = TopApproverDto, headers(("ETag" = String)))))]
+pub async fn get_top_approver(state: web::Data<AppState>, auth: Auth) -> ApiResult<HttpResponse> {
+    authorize(&auth.principal, Action::ReadOrgStructure)?;
+    let o = org::get(state.db.conn(), auth.principal.org_id).await?;
+    Ok(json_with_etag(StatusCode::OK, o.version, &top_approver_dto(&state, &o).await?))
+}
+
+/// Name who decides on department heads' own items (HR): an active employee by number, or
+/// `null` for the training office. Nobody decides on their own items: the named approver's own
+/// go to the training office. Requires `If-Match`.
+#[utoipa::path(put, operation_id = "put_top_approver", path = "/api/v1/organisation/top-approver", tag = "organisation",
+    request_body = TopApproverInput,
+    params(("If-Match" = String, Header, description = "ETag of the organisation read")),
+    responses((status = 200, body = TopApproverDto, headers(("ETag" = String))),
+        (status = 412, description = "Changed since read", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Not an active employee of the organisation", body = Problem, content_type = "application/problem+json"),
+        (status = 428, description = "If-Match missing", body = Problem, content_type = "application/problem+json")))]
+pub async fn put_top_approver(
+    state: web::Data<AppState>,
+    auth: Auth,
+    req: HttpRequest,
+    body: web::Json<TopApproverInput>,
+) -> ApiResult<HttpResponse> {
+    authorize(&auth.principal, Action::WriteOrgStructure)?;
+    let org_id = auth.principal.org_id;
+    let employee_id = match body.into_inner().employee_no {
+        None => None,
+        Some(no) => {
+            let no = EmployeeNo::parse(&no).map_err(|m| ApiError::validation("employee_no", m))?;
+            let found = kenshu_persistence::repo::employee::find_by_no(state.db.conn(), org_id, no.as_str())
+                .await?
+                .filter(|e| e.model.active)
+                .ok_or_else(|| {
+                    ApiError::validation("employee_no", "is not an active employee of the organisation")
+                })?;
+            Some(found.model.id)
+        }
+    };
+    let version = if_match(&req)?;
+    let txn = state.db.begin_write().await?;
+    let o = org::set_top_approver(&*txn, &auth.actor(), version, employee_id).await?;
+    txn.commit().await?;
+    Ok(json_with_etag(StatusCode::OK, o.version, &top_approver_dto(&state, &o).await?))
 }

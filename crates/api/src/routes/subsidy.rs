@@ -11,8 +11,7 @@ use kenshu_domain::calendar::tokyo_date;
 use kenshu_domain::catalogue::ApplicationWindow;
 use kenshu_domain::roster_import::RowError;
 use kenshu_domain::subsidy::{
-    check_proof, subsidy_actors, subsidy_transition, ApplicationEvent, ApplicationState, BudgetUse,
-    Programme, StudyField, SubsidyActor, SubsidyTransitionError,
+    check_proof, ApplicationEvent, ApplicationState, BudgetUse, Programme, StudyField, SubsidyActor,
 };
 use kenshu_domain::subsidy_io::read_csv;
 use kenshu_persistence::entities::{correspondence_course, subsidy_application, subsidy_programme};
@@ -362,10 +361,10 @@ struct Applicant {
 }
 
 async fn applicant(state: &AppState, auth: &Auth, employee_id: Uuid) -> ApiResult<Applicant> {
-    let r = auth.relation_to(state, employee_id).await?;
-    // Nobody approves their own subsidy, not even as HR.
-    let actors = subsidy_actors(r.is_self, r.heads_section, r.is_hr && !r.is_self);
-    Ok(Applicant { placement: r.placement, who: r.who, actors, sees: r.sees })
+    let p = auth.relation_to(state, employee_id).await?;
+    // Nobody decides on their own subsidy, not even as HR: the relation grants them no capacity.
+    let actors = SubsidyActor::of(&p.relation);
+    Ok(Applicant { placement: p.placement, who: p.who, actors, sees: p.relation.sees })
 }
 
 /// An application as shown, from what was read for it (one at a time or a list at once).
@@ -522,13 +521,6 @@ pub async fn application_event(
         return Err(ApiError::Forbidden);
     }
     let body = body.into_inner();
-    let current = ApplicationState::parse(&a.state).unwrap_or(ApplicationState::Applied);
-    let next = subsidy_transition(current, body.event, &who.actors).map_err(|e| match e {
-        SubsidyTransitionError::NotYours { .. } => ApiError::Forbidden,
-        SubsidyTransitionError::NotFromState { state, .. } => {
-            ApiError::InvalidTransition { state: state.as_str().into(), message: e.to_string() }
-        }
-    })?;
     if body.comment.as_ref().is_some_and(|c| c.chars().count() > 1000) {
         return Err(ApiError::validation("comment", "at most 1000 characters"));
     }
@@ -541,14 +533,12 @@ pub async fn application_event(
             Some(y) if (1..=kenshu_domain::subsidy::TUITION_MAX).contains(&y) => {}
             _ => return Err(ApiError::validation("paid_tuition_yen", "the tuition paid, whole yen from 1")),
         }
-        if repo::with_proof(state.db.conn(), org_id, &[a.id]).await?.is_empty() {
-            return Err(ApiError::Conflict("attach the proof of completion first (PUT …/proof)".into()));
-        }
     }
     let version = if_match(&req)?;
     let txn = state.db.begin_write().await?;
     let data = MoveData { paid_tuition_yen: body.paid_tuition_yen, comment };
-    let after = repo::move_application(&*txn, &auth.actor(), &a, version, (body.event, next), data).await?;
+    let after =
+        repo::move_application(&*txn, &auth.actor(), a.id, version, &who.actors, body.event, data).await?;
     txn.commit().await?;
     Ok(json_with_etag(StatusCode::OK, after.version, &view(&state, &after, &who).await?))
 }
@@ -577,7 +567,7 @@ pub async fn put_proof(
     if !who.actors.contains(&SubsidyActor::Applicant) {
         return Err(ApiError::Forbidden);
     }
-    let current = ApplicationState::parse(&a.state).unwrap_or(ApplicationState::Applied);
+    let current = repo::state_of(&a)?;
     if !matches!(current, ApplicationState::Approved | ApplicationState::Reported) {
         return Err(ApiError::InvalidTransition {
             state: current.as_str().into(),

@@ -29,6 +29,11 @@ pub struct Model {
     pub confirmed_at: Option<DateTimeUtc>,
     pub received_by: Option<String>,
     pub received_at: Option<DateTimeUtc>,
+    /// Filed by someone other than the trainee on their behalf (the section head, the training
+    /// office after a phone call).
+    pub on_behalf: bool,
+    /// Why the training office received it without the section head's confirmation.
+    pub receipt_note: Option<String>,
     pub version: i32,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,

@@ -22,6 +22,8 @@ pub struct Model {
     pub decided_at: Option<DateTimeUtc>,
     /// When a waiting nomination got its place; sessions before it do not count.
     pub placed_at: Option<DateTimeUtc>,
+    /// Why it was rejected or declined: the trainee and the next approver see it.
+    pub decision_reason: Option<String>,
     pub version: i32,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,

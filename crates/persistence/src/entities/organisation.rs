@@ -8,6 +8,8 @@ pub struct Model {
     pub id: Uuid,
     pub code: String,
     pub name: String,
+    /// Who decides on department heads' own items; none: the training office (研修担当).
+    pub top_approver_employee_id: Option<Uuid>,
     pub version: i32,
     pub created_at: DateTimeUtc,
 }

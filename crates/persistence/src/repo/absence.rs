@@ -1,16 +1,20 @@
 //! 研修講座欠席届: absence notices, their moves and the lists HR and section heads read.
 
-use kenshu_domain::absence::{filed_late, NoticeEvent, NoticeFields, NoticeState, SessionWindow};
+use kenshu_domain::absence::{
+    filed_late, notice_transition, NoticeActor, NoticeEvent, NoticeFields, NoticeState, SessionWindow,
+};
 use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder};
 use uuid::Uuid;
 
 use super::selection::{employees_by_id, EmployeeRef};
-use super::{find_in_org, insert_audited, now, save_audited, Actor, RepoError};
+use super::{find_in_org, insert_audited, lock_in_org, now, save_audited, stored, Actor, RepoError};
 use crate::entities::{absence_notice, nomination};
 
 const LIVE_TAKEN: &str = "a notice for this session is already on file; correct or withdraw it instead";
 
-/// File a notice for `nomination` at a session, as a draft or submitted at once.
+/// File a notice for `nomination` at a session, as a draft or submitted at once; `on_behalf`
+/// when the writer is not the trainee.
+#[allow(clippy::too_many_arguments)]
 pub async fn create(
     conn: &impl ConnectionTrait,
     actor: &Actor,
@@ -19,6 +23,7 @@ pub async fn create(
     session: SessionWindow,
     fields: &NoticeFields,
     submit: bool,
+    on_behalf: bool,
 ) -> Result<absence_notice::Model, RepoError> {
     let at = now();
     let model = absence_notice::Model {
@@ -41,6 +46,8 @@ pub async fn create(
         confirmed_at: None,
         received_by: None,
         received_at: None,
+        on_behalf,
+        receipt_note: None,
         version: 1,
         created_at: at,
         updated_at: at,
@@ -56,14 +63,26 @@ pub async fn get(
     find_in_org(conn, org_id, id).await
 }
 
-/// Correct the text of a draft or returned notice.
+/// Correct the text of a draft or returned notice, decided on the row read under the lock.
 pub async fn update_text(
     conn: &impl ConnectionTrait,
     actor: &Actor,
-    before: &absence_notice::Model,
+    id: Uuid,
     expected_version: i32,
     fields: &NoticeFields,
 ) -> Result<absence_notice::Model, RepoError> {
+    let before: absence_notice::Model = lock_in_org(conn, actor.org_id, id).await?;
+    let current = state_of(&before)?;
+    if !current.editable() {
+        return Err(RepoError::Transition {
+            state: current.as_str().into(),
+            message: format!(
+                "a {} notice cannot be corrected; only a draft or returned one",
+                current.as_str()
+            ),
+        });
+    }
+    let before = &before;
     let after = absence_notice::Model {
         kind: fields.kind.as_str().into(),
         reason: fields.reason.clone(),
@@ -74,25 +93,38 @@ pub async fn update_text(
     save_audited(conn, actor, "absence_notice.update", before, expected_version, after, LIVE_TAKEN).await
 }
 
-/// A move the domain has allowed: the event, the state it leads to, and the comment of a return.
+/// What a notice is for.
+pub fn kind_of(n: &absence_notice::Model) -> Result<kenshu_domain::absence::AbsenceKind, RepoError> {
+    stored(kenshu_domain::absence::AbsenceKind::parse(&n.kind), "absence notice kind", &n.kind)
+}
+
+/// The state a notice is in.
+pub fn state_of(n: &absence_notice::Model) -> Result<NoticeState, RepoError> {
+    stored(NoticeState::parse(&n.state), "absence notice state", &n.state)
+}
+
+/// A move asked for: the event, and the comment of a return or the reason of a direct receipt.
 #[derive(Debug, Clone)]
 pub struct NoticeMove {
     pub event: NoticeEvent,
-    pub next: NoticeState,
     pub comment: Option<String>,
 }
 
-/// Move a notice. Submitting stamps the time and, the first time, whether the session had
-/// started; confirming and receiving stamp who and when; returning keeps the comment for the
-/// writer.
+/// Move the notice `id`, decided by the domain on the row read under the lock, in the caller's
+/// capacities. Submitting stamps the time and, the first time, whether the session had started;
+/// confirming and receiving stamp who and when; returning keeps the comment for the writer, a
+/// direct receipt its reason.
 pub async fn apply(
     conn: &impl ConnectionTrait,
     actor: &Actor,
-    before: &absence_notice::Model,
+    id: Uuid,
     expected_version: i32,
-    NoticeMove { event, next, comment }: NoticeMove,
+    actors: &[NoticeActor],
+    NoticeMove { event, comment }: NoticeMove,
     session: SessionWindow,
 ) -> Result<absence_notice::Model, RepoError> {
+    let before: absence_notice::Model = lock_in_org(conn, actor.org_id, id).await?;
+    let next = notice_transition(state_of(&before)?, event, actors)?;
     let at = now();
     let mut after = absence_notice::Model { state: next.as_str().into(), ..before.clone() };
     match event {
@@ -110,11 +142,16 @@ pub async fn apply(
             after.received_by = Some(actor.signature());
             after.received_at = Some(at);
         }
+        NoticeEvent::ReceiveDirectly => {
+            after.received_by = Some(actor.signature());
+            after.received_at = Some(at);
+            after.receipt_note = comment;
+        }
         NoticeEvent::Return => after.comment = comment,
         NoticeEvent::Withdraw => {}
     }
     let action = format!("absence_notice.{}", event.as_str());
-    save_audited(conn, actor, action, before, expected_version, after, LIVE_TAKEN).await
+    save_audited(conn, actor, action, &before, expected_version, after, LIVE_TAKEN).await
 }
 
 /// A session's notices, oldest first.

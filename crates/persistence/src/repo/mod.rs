@@ -1,6 +1,7 @@
 //! Repositories: functions over `&impl ConnectionTrait`, so they run inside a transaction.
 
 pub mod absence;
+pub mod approval;
 pub mod attendance;
 pub mod audit;
 pub mod catalogue;
@@ -39,6 +40,9 @@ impl Actor {
 pub enum RepoError {
     #[error("not found")]
     NotFound,
+    /// The caller has no capacity for this change (decided on the row read under the lock).
+    #[error("not allowed")]
+    Forbidden,
     /// The caller's `If-Match` version is not the current one.
     #[error("the record has changed (current version {current})")]
     Stale { current: i32 },
@@ -54,6 +58,29 @@ pub enum RepoError {
     #[error(transparent)]
     Db(#[from] DbErr),
 }
+
+/// A workflow's refusal, decided by the domain under the lock: not in any of the caller's
+/// capacities is 403, not from the stored state a 409 naming it.
+macro_rules! transition_error {
+    ($error:ty) => {
+        impl From<$error> for RepoError {
+            fn from(e: $error) -> Self {
+                type E = $error;
+                match e {
+                    E::NotYours { .. } => RepoError::Forbidden,
+                    E::NotFromState { state, .. } => {
+                        RepoError::Transition { state: state.as_str().into(), message: e.to_string() }
+                    }
+                }
+            }
+        }
+    };
+}
+
+transition_error!(kenshu_domain::absence::NoticeTransitionError);
+transition_error!(kenshu_domain::report::ReportTransitionError);
+transition_error!(kenshu_domain::subsidy::SubsidyTransitionError);
+transition_error!(kenshu_domain::selection::TransitionError);
 
 impl RepoError {
     /// Map a unique-key violation to `Conflict` with a message for people; anything else stays.
@@ -213,6 +240,28 @@ pub(crate) async fn find_in_org<M: Versioned>(
         .one(conn)
         .await?
         .ok_or(RepoError::NotFound)
+}
+
+/// The row `id` of the organisation read for a change: under a write lock on PostgreSQL
+/// (SQLite serialises writers already), so a state change is decided on what is stored now.
+pub(crate) async fn lock_in_org<M: Versioned>(
+    conn: &impl sea_orm::ConnectionTrait,
+    org_id: Uuid,
+    id: Uuid,
+) -> Result<M, RepoError> {
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QuerySelect};
+    let (id_column, _, org_column) = M::key_columns();
+    let mut q = M::Entity::find().filter(id_column.eq(id)).filter(org_column.eq(org_id));
+    if conn.get_database_backend() == sea_orm::DbBackend::Postgres {
+        q = q.lock_exclusive();
+    }
+    q.one(conn).await?.ok_or(RepoError::NotFound)
+}
+
+/// A state stored as text, parsed back: a value the service does not know fails loudly instead
+/// of turning into some default.
+pub(crate) fn stored<T>(parsed: Option<T>, what: &str, value: &str) -> Result<T, RepoError> {
+    parsed.ok_or_else(|| RepoError::Db(DbErr::Custom(format!("stored {what} '{value}' is not known"))))
 }
 
 /// The one audited create: insert `model` (a unique key taken is a conflict saying `taken`) and

@@ -38,6 +38,7 @@ pub async fn create(
         id: Uuid::now_v7(),
         code: code.to_string(),
         name: name.to_string(),
+        top_approver_employee_id: None,
         version: 1,
         created_at: now(),
     };
@@ -45,6 +46,7 @@ pub async fn create(
         id: Set(model.id),
         code: Set(model.code.clone()),
         name: Set(model.name.clone()),
+        top_approver_employee_id: Set(None),
         version: Set(1),
         created_at: Set(model.created_at),
     })
@@ -130,4 +132,59 @@ pub async fn replace_ladder(
     )
     .await?;
     Ok((new.clone(), org.version + 1))
+}
+
+/// Name who decides on department heads' own items (`None`: the training office). The employee
+/// must be an active member of the organisation; the organisation's version guards the change.
+pub async fn set_top_approver(
+    conn: &impl ConnectionTrait,
+    actor: &Actor,
+    expected_version: i32,
+    employee_id: Option<Uuid>,
+) -> Result<organisation::Model, RepoError> {
+    let org = get(conn, actor.org_id).await?;
+    if org.version != expected_version {
+        return Err(RepoError::Stale { current: org.version });
+    }
+    if org.top_approver_employee_id == employee_id {
+        return Ok(org);
+    }
+    if let Some(id) = employee_id {
+        let active = employee::Entity::find()
+            .filter(employee::Column::OrgId.eq(actor.org_id))
+            .filter(employee::Column::Id.eq(id))
+            .filter(employee::Column::Active.eq(true))
+            .count(conn)
+            .await?;
+        if active == 0 {
+            return Err(RepoError::Invalid(vec![FieldError::new(
+                "employee_no",
+                "is not an active employee of the organisation",
+            )]));
+        }
+    }
+    let after = organisation::Model {
+        top_approver_employee_id: employee_id,
+        version: org.version + 1,
+        ..org.clone()
+    };
+    let res = organisation::Entity::update_many()
+        .col_expr(organisation::Column::TopApproverEmployeeId, Expr::value(employee_id))
+        .col_expr(organisation::Column::Version, Expr::value(after.version))
+        .filter(organisation::Column::Id.eq(actor.org_id))
+        .filter(organisation::Column::Version.eq(org.version))
+        .exec(conn)
+        .await?;
+    if res.rows_affected == 0 {
+        return Err(RepoError::Stale { current: org.version + 1 });
+    }
+    let change = Change::new(
+        "organisation.top_approver",
+        "organisation",
+        Some(actor.org_id),
+        Some(&org),
+        Some(&after),
+    );
+    audit::record(conn, actor, change).await?;
+    Ok(after)
 }

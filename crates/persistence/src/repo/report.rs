@@ -6,14 +6,14 @@ use chrono::NaiveDate;
 use kenshu_domain::attendance::AttendanceStatus;
 use kenshu_domain::calendar::tokyo_date;
 use kenshu_domain::catalogue::ReportRule;
-use kenshu_domain::report::{ReportEvent, ReportState, ReportText};
+use kenshu_domain::report::{report_transition, ReportActor, ReportEvent, ReportState, ReportText};
 use kenshu_domain::selection::NominationState;
 use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter};
 use uuid::Uuid;
 
 use super::catalogue::CourseRecord;
 use super::selection::{employees_by_id, CourseRef, EmployeeRef};
-use super::{find_in_org, insert_audited, now, save_audited, Actor, RepoError};
+use super::{find_in_org, insert_audited, lock_in_org, now, save_audited, stored, Actor, RepoError};
 use crate::entities::{attendance, course, course_session, employee, nomination, training_report};
 
 const TAKEN: &str = "a report for this nomination is already on file; correct it instead";
@@ -154,14 +154,31 @@ pub async fn get(
     find_in_org(conn, org_id, id).await
 }
 
-/// Correct the text of a draft or returned report.
+/// The state a report is in.
+pub fn state_of(r: &training_report::Model) -> Result<ReportState, RepoError> {
+    stored(ReportState::parse(&r.state), "report state", &r.state)
+}
+
+/// Correct the text of a draft or returned report, decided on the row read under the lock.
 pub async fn update_text(
     conn: &impl ConnectionTrait,
     actor: &Actor,
-    before: &training_report::Model,
+    id: Uuid,
     expected_version: i32,
     text: &ReportText,
 ) -> Result<training_report::Model, RepoError> {
+    let before: training_report::Model = lock_in_org(conn, actor.org_id, id).await?;
+    let current = state_of(&before)?;
+    if !current.editable() {
+        return Err(RepoError::Transition {
+            state: current.as_str().into(),
+            message: format!(
+                "a {} report cannot be corrected; only a draft or returned one",
+                current.as_str()
+            ),
+        });
+    }
+    let before = &before;
     let after = training_report::Model {
         learned: text.learned.clone(),
         application: text.application.clone(),
@@ -171,16 +188,31 @@ pub async fn update_text(
     save_audited(conn, actor, "report.update", before, expected_version, after, TAKEN).await
 }
 
-/// Move a report the domain has allowed to move: submitting stamps the time (the first time
-/// too, for lateness), approving and receiving stamp who and when, returning keeps the comment.
+/// Move the report `id` in the caller's capacities, decided by the domain on the row read under
+/// the lock: submitting needs what was learned and how it will be used, and stamps the time (the
+/// first time too, for lateness); approving and receiving stamp who and when; returning keeps
+/// the comment.
 pub async fn apply(
     conn: &impl ConnectionTrait,
     actor: &Actor,
-    before: &training_report::Model,
+    id: Uuid,
     expected_version: i32,
-    (event, next): (ReportEvent, ReportState),
+    actors: &[ReportActor],
+    event: ReportEvent,
     comment: Option<String>,
 ) -> Result<training_report::Model, RepoError> {
+    let before: training_report::Model = lock_in_org(conn, actor.org_id, id).await?;
+    let before = &before;
+    let next = report_transition(state_of(before)?, event, actors)?;
+    if event == ReportEvent::Submit {
+        ReportText {
+            learned: before.learned.clone(),
+            application: before.application.clone(),
+            comments: before.comments.clone(),
+        }
+        .validate(true)
+        .map_err(RepoError::Invalid)?;
+    }
     let at = now();
     let mut after = training_report::Model { state: next.as_str().into(), ..before.clone() };
     match event {

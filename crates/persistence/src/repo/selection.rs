@@ -101,6 +101,7 @@ fn new_nomination(
         decided_by: None,
         decided_at: None,
         placed_at: None,
+        decision_reason: None,
         version: 1,
         created_at: at,
         updated_at: at,
@@ -481,6 +482,19 @@ pub struct EventOutcome {
 
 const ALREADY_NOMINATED: &str = "this employee is already nominated for the course";
 
+/// Who decided a place given automatically from the waiting list (補欠繰上げ): the rule, not the
+/// person whose cancellation freed the place.
+pub const WAITING_LIST: &str = "kenshu:waiting-list";
+
+/// What a decision on a nomination records besides its state: who decided, and why when it is a
+/// refusal.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Decision {
+    /// `None`: the caller.
+    pub by: Option<&'static str>,
+    pub reason: Option<String>,
+}
+
 pub(crate) async fn save(
     conn: &impl ConnectionTrait,
     actor: &Actor,
@@ -488,13 +502,25 @@ pub(crate) async fn save(
     before: &nomination::Model,
     state: NominationState,
 ) -> Result<nomination::Model, RepoError> {
+    save_decision(conn, actor, action, before, state, Decision::default()).await
+}
+
+async fn save_decision(
+    conn: &impl ConnectionTrait,
+    actor: &Actor,
+    action: &str,
+    before: &nomination::Model,
+    state: NominationState,
+    decision: Decision,
+) -> Result<nomination::Model, RepoError> {
     let at = now();
     // A trainee moving up from the waiting list joins from now: earlier sessions do not count.
     let moved_up = before.state == NominationState::Waitlisted.as_str() && state == NominationState::Selected;
     let after = nomination::Model {
         state: state.as_str().into(),
-        decided_by: Some(actor.signature()),
+        decided_by: Some(decision.by.map_or_else(|| actor.signature(), str::to_string)),
         decided_at: Some(at),
+        decision_reason: decision.reason.or_else(|| before.decision_reason.clone()),
         placed_at: if moved_up { Some(at) } else { before.placed_at },
         ..before.clone()
     };
@@ -510,16 +536,23 @@ pub(crate) async fn save(
     .await
 }
 
-/// Move a nomination to `next` (already checked by `selection::transition` for `event`). A
-/// selection needs a free place; a cancellation that frees a place gives it to the first
-/// nomination waiting for the same course (and session).
+/// The state a nomination is in.
+pub fn state_of(n: &nomination::Model) -> Result<NominationState, RepoError> {
+    super::stored(NominationState::parse(&n.state), "nomination state", &n.state)
+}
+
+/// Move the nomination `id` by `event` in the caller's capacities, decided by the domain on the
+/// row read under the course's lock. A selection needs a free place; a refusal keeps its
+/// `reason`; a cancellation that frees a place gives it to the first nomination waiting for the
+/// same course (and session), recorded as decided by the waiting list.
 pub async fn apply_event(
     conn: &impl ConnectionTrait,
     actor: &Actor,
     id: Uuid,
     expected_version: i32,
+    actors: &[kenshu_domain::selection::Actor],
     event: Event,
-    next: NominationState,
+    reason: Option<String>,
 ) -> Result<EventOutcome, RepoError> {
     let current = get(conn, actor.org_id, id).await?;
     let course = lock_course(conn, actor.org_id, current.course_id).await?;
@@ -528,7 +561,8 @@ pub async fn apply_event(
     if current.version != expected_version {
         return Err(RepoError::Stale { current: current.version });
     }
-    let state = NominationState::parse(&current.state).unwrap_or(NominationState::Cancelled);
+    let state = state_of(&current)?;
+    let next = kenshu_domain::selection::transition_as(state, event, actors)?;
     if next == NominationState::Selected {
         if let Err(why) = has_place(conn, actor.org_id, &course, current.session_id).await? {
             return Err(RepoError::Conflict(format!(
@@ -536,7 +570,8 @@ pub async fn apply_event(
             )));
         }
     }
-    let nomination = save(conn, actor, event.as_str(), &current, next).await?;
+    let decision = Decision { by: None, reason };
+    let nomination = save_decision(conn, actor, event.as_str(), &current, next, decision).await?;
     let mut promoted = None;
     if event == Event::Cancel && state.holds_place() {
         let mut q = nomination::Entity::find()
@@ -549,7 +584,11 @@ pub async fn apply_event(
         };
         if let Some(first) = q.order_by_asc(nomination::Column::Id).one(conn).await? {
             if has_place(conn, actor.org_id, &course, first.session_id).await?.is_ok() {
-                promoted = Some(save(conn, actor, "promote", &first, NominationState::Selected).await?);
+                let decision = Decision { by: Some(WAITING_LIST), reason: None };
+                promoted = Some(
+                    save_decision(conn, actor, "promote", &first, NominationState::Selected, decision)
+                        .await?,
+                );
             }
         }
     }

@@ -6,8 +6,8 @@ use std::collections::HashMap;
 
 use chrono::NaiveDate;
 use kenshu_domain::subsidy::{
-    approved_amount, check_grant, digest, settle_grant, subsidy_for, ApplicationEvent, ApplicationState,
-    BudgetUse, CorrespondenceCourse, GroupState, Programme,
+    approved_amount, check_grant, digest, settle_grant, subsidy_for, subsidy_transition, ApplicationEvent,
+    ApplicationState, BudgetUse, CorrespondenceCourse, GroupState, Programme, SubsidyActor,
 };
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DbBackend, DbErr, EntityTrait, QueryFilter, QueryOrder,
@@ -17,7 +17,7 @@ use serde_json::json;
 use uuid::Uuid;
 
 use super::audit::{self, Change};
-use super::{find_in_org, insert_audited, now, save_audited, Actor, RepoError};
+use super::{find_in_org, insert_audited, lock_in_org, now, save_audited, stored, Actor, RepoError};
 use crate::entities::{
     correspondence_course, study_group, subsidy_application, subsidy_document, subsidy_programme,
 };
@@ -368,19 +368,33 @@ pub struct MoveData {
     pub comment: Option<String>,
 }
 
-/// Move an application the domain has allowed to move. Approving locks the year's programme and
-/// refuses an approval the remaining budget cannot carry; verifying fixes the subsidy at half
-/// the tuition paid, rounded down, never more than approved.
+/// The state an application is in.
+pub fn state_of(a: &subsidy_application::Model) -> Result<ApplicationState, RepoError> {
+    stored(ApplicationState::parse(&a.state), "subsidy application state", &a.state)
+}
+
+/// Move the application `id` in the caller's capacities, decided by the domain on the row read
+/// under the lock. Reporting completion needs the proof on file. Approving locks the year's
+/// programme and refuses an approval the remaining budget cannot carry; verifying fixes the
+/// subsidy at half the tuition paid, rounded down, never more than approved.
 pub async fn move_application(
     conn: &impl ConnectionTrait,
     actor: &Actor,
-    before: &subsidy_application::Model,
+    id: Uuid,
     expected_version: i32,
-    (event, next): (ApplicationEvent, ApplicationState),
+    actors: &[SubsidyActor],
+    event: ApplicationEvent,
     data: MoveData,
 ) -> Result<subsidy_application::Model, RepoError> {
+    let before: subsidy_application::Model = lock_in_org(conn, actor.org_id, id).await?;
+    let before = &before;
+    let next = subsidy_transition(state_of(before)?, event, actors)?;
     if before.version != expected_version {
         return Err(RepoError::Stale { current: before.version });
+    }
+    if event == ApplicationEvent::ReportCompletion && with_proof(conn, actor.org_id, &[id]).await?.is_empty()
+    {
+        return Err(RepoError::Conflict("attach the proof of completion first (PUT …/proof)".into()));
     }
     let at = now();
     let mut after = subsidy_application::Model { state: next.as_str().into(), ..before.clone() };
