@@ -390,6 +390,9 @@ async fn sessions_before_a_trainee_moved_up_from_the_waiting_list_do_not_count()
     // The first trainee cancels after the first session; the waiting one moves up.
     let res = ok(event(&app, &hr, &first, json!({"event": "cancel"})).await, 200).await;
     assert_eq!(res["promoted"]["employee"]["employee_no"], people::SAME_SECTION);
+    // The waiting list decided the place, not the trainee whose cancellation freed it.
+    assert_eq!(res["promoted"]["decided_by"], "kenshu:waiting-list");
+    assert_eq!(res["nomination"]["decided_by"], people::HR);
 
     let sheet = |s: String| {
         let app = &app;

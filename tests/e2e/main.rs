@@ -11,6 +11,7 @@ mod fy2023;
 mod import;
 mod internships;
 mod reports;
+mod routing;
 mod selection;
 mod structure;
 mod subsidies;

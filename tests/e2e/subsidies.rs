@@ -24,7 +24,7 @@ async fn import(app: &TestApp, fy: i32, q: &str, csv: &str) -> reqwest::Response
 }
 
 /// The year's programme with `budget` and the catalogue loaded; the course ids by title.
-async fn programme(app: &TestApp, budget: i64) -> std::collections::HashMap<String, String> {
+pub(crate) async fn programme(app: &TestApp, budget: i64) -> std::collections::HashMap<String, String> {
     let fy = this_year();
     let body = json!({"budget_yen": budget});
     ok(app.post_json(&format!("/api/v1/subsidies/{fy}/correspondence"), &app.hr(), &body).await, 201).await;
@@ -38,7 +38,7 @@ async fn programme(app: &TestApp, budget: i64) -> std::collections::HashMap<Stri
         .collect()
 }
 
-async fn event(app: &TestApp, token: &str, id: &str, body: Value) -> reqwest::Response {
+pub(crate) async fn event(app: &TestApp, token: &str, id: &str, body: Value) -> reqwest::Response {
     let path = format!("/api/v1/subsidy-applications/{id}");
     let current = app.get_json(&path, &app.hr()).await;
     app.request(Method::POST, &format!("{path}/events"), Some(token))

@@ -6,8 +6,9 @@
 //! head of the trainee's section; the approval (所属部長の決裁) to the head or acting head of their
 //! department. A step whose head is missing or is the trainee goes one level up: a section head's
 //! own items to their department's head, a section without a head to its department's head, and
-//! a department head's own items to the approver the organisation names (by default the training
-//! office, 研修担当). Nobody ever decides on their own item, in any capacity.
+//! a department head's own items, at both steps (the head of the section they sit in reports to
+//! them), to the approver the organisation names (by default the training office, 研修担当).
+//! Nobody ever decides on their own item, in any capacity.
 
 use uuid::Uuid;
 
@@ -82,7 +83,9 @@ impl Chain {
     /// Who decides `step` for this trainee.
     pub fn approver(&self, step: Step) -> Approver {
         let me = self.trainee.employee_id;
-        if step == Step::Confirmation && self.section.led_for(me) {
+        // A department head's own items skip the section they sit in: its head reports to them.
+        let heads_department = self.department.led_by(me);
+        if step == Step::Confirmation && !heads_department && self.section.led_for(me) {
             return Approver::SectionHead { section_id: self.section.id };
         }
         if self.department.led_for(me) {
@@ -295,19 +298,23 @@ mod tests {
     #[test]
     fn a_department_heads_own_items_go_to_the_organisations_approver() {
         let mut c = chain(DEPARTMENT_HEAD);
-        assert_eq!(c.approver(Step::Confirmation), Approver::SectionHead { section_id: id(SEC) });
+        // Not the head of the section the department head sits in: a subordinate.
+        assert_eq!(c.approver(Step::Confirmation), Approver::TrainingOffice);
+        assert!(!relation(&section_head(), &c).confirms);
         assert_eq!(c.approver(Step::Approval), Approver::TrainingOffice);
-        assert!(relation(&hr(), &c).approves);
+        assert!(relation(&hr(), &c).approves && relation(&hr(), &c).confirms);
         assert!(!relation(&department_head(), &c).approves, "never their own");
         c.top = TopApprover::Employee { employee_id: id(DEPUTY_MAYOR) };
         let deputy = caller(DEPUTY_MAYOR, &[Role::Employee], &[], &[]);
         assert_eq!(c.approver(Step::Approval), Approver::Employee { employee_id: id(DEPUTY_MAYOR) });
         let r = relation(&deputy, &c);
-        assert!(r.approves && r.sees && !r.confirms);
+        assert!(r.approves && r.sees && r.confirms);
         assert!(!relation(&hr(), &c).approves, "HR no longer decides once someone is named");
-        // A department head who also heads their own section goes straight to the top.
-        c.section.head = Some(id(DEPARTMENT_HEAD));
         assert_eq!(c.approver(Step::Confirmation), Approver::Employee { employee_id: id(DEPUTY_MAYOR) });
+        // An acting department head's own items go up the same way.
+        let mut acting = chain(ACTING_SECTION_HEAD);
+        acting.department.acting_head = Some(id(ACTING_SECTION_HEAD));
+        assert_eq!(acting.approver(Step::Confirmation), Approver::TrainingOffice);
         // The named approver's own items go to the training office.
         let mut own = c;
         own.trainee.employee_id = id(DEPUTY_MAYOR);
