@@ -48,6 +48,9 @@ curl -sS "${auth[@]}" -H 'Content-Type: application/json' \
     "$BASE/api/v1/internships/2023/students"; echo
 curl -fsS "${auth[@]}" "$BASE/api/v1/internships/2023"; echo
 
+echo "# who decides on department heads' own items (the training office unless HR names someone)"
+curl -fsS "${auth[@]}" "$BASE/api/v1/organisation/top-approver"; echo
+
 echo '# the audit log, newest first'
 
 curl -fsS "${auth[@]}" "$BASE/api/v1/audit?limit=3"; echo
