@@ -5,6 +5,7 @@ mod attendance;
 mod authorization;
 mod catalogue;
 mod catalogue_files;
+mod conventions;
 mod docs;
 mod employees;
 mod fy2023;

@@ -384,6 +384,42 @@ async fn request_context(
     Ok(res)
 }
 
+/// Refuse a query parameter the operation does not document (400): a misspelt or unsupported
+/// filter would otherwise be ignored and answer as if it were not there (`?limit=5` returning
+/// everything, `?actor=` returning everyone's). A value breaking the one text rule (a control
+/// character such as NUL) is a 400 naming the parameter. Routes outside the API document pass.
+async fn known_query(
+    req: ServiceRequest,
+    next: Next<impl MessageBody>,
+) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    let query = req.query_string();
+    if !query.is_empty() {
+        if let Some(pattern) = req.match_pattern() {
+            let key = (req.method().as_str().to_string(), pattern);
+            if let Some(allowed) = openapi::query_parameters().get(&key) {
+                let pairs = web::Query::<Vec<(String, String)>>::from_query(query)
+                    .map_err(crate::problem::query_error)?;
+                if let Some((name, _)) = pairs.iter().find(|(name, _)| !allowed.contains(name)) {
+                    let mut known: Vec<&str> = allowed.iter().map(String::as_str).collect();
+                    known.sort_unstable();
+                    let message = if known.is_empty() {
+                        format!("unknown query parameter '{name}': this operation takes none")
+                    } else {
+                        format!("unknown query parameter '{name}': this operation takes {}", known.join(", "))
+                    };
+                    return Err(ApiError::BadRequest(message).into());
+                }
+                for (name, value) in pairs.iter() {
+                    if let Err(why) = kenshu_domain::text::check_plain(value) {
+                        return Err(ApiError::BadRequest(format!("query parameter '{name}' {why}")).into());
+                    }
+                }
+            }
+        }
+    }
+    next.call(req).await
+}
+
 async fn not_found() -> Result<actix_web::HttpResponse, ApiError> {
     Err(ApiError::NotFound)
 }
@@ -410,6 +446,7 @@ pub fn serve(listener: TcpListener, state: AppState) -> std::io::Result<Server> 
             )
             .app_data(web::QueryConfig::default().error_handler(|e, _| query_error(e).into()))
             .app_data(web::PathConfig::default().error_handler(|e, _| path_error(e).into()))
+            .wrap(from_fn(known_query))
             .wrap(cors)
             .wrap(from_fn(request_context))
             .configure(routes)

@@ -99,6 +99,24 @@ pub fn page_request(scope: &str, limit: Option<u64>, cursor: Option<&str>) -> Ap
     Ok(PageRequest { limit, after })
 }
 
+/// One page of a list computed in memory (in its order), paged the way every list pages: the
+/// cursor names the last item seen by `id`. A cursor whose item is no longer in the list (it
+/// moved on meanwhile) is a 422 asking to start again, rather than a page that skips or repeats.
+pub fn page_of<T>(
+    items: Vec<T>,
+    page: &PageRequest,
+    id: impl Fn(&T) -> String,
+) -> ApiResult<kenshu_persistence::Page<T>> {
+    let start = match page.after.as_ref().and_then(|a| a.first()) {
+        None => 0,
+        Some(after) => items.iter().position(|i| id(i) == *after).map(|p| p + 1).ok_or_else(|| {
+            ApiError::validation("cursor", "the list has changed since this cursor was given; start again")
+        })?,
+    };
+    let rows: Vec<T> = items.into_iter().skip(start).take(page.limit as usize + 1).collect();
+    Ok(kenshu_persistence::Page::from_rows(rows, page.limit, |i| vec![id(i)]))
+}
+
 pub fn encode_cursor(scope: &str, key: Option<Vec<String>>) -> Option<String> {
     key.map(|mut k| {
         k.insert(0, scope.to_string());
@@ -121,4 +139,78 @@ pub fn resource(path: &str, allowed: &'static str) -> Resource {
             .content_type("application/problem+json")
             .body(problem.to_string())
     }))
+}
+
+/// The one JSON body extractor: the body as `web::Json` reads it (size limit, content type), with
+/// every string in it checked against the one text rule (`text::check_plain`: a 422 naming each
+/// field that holds a control character such as NUL), then deserialised into `T`.
+pub struct Json<T>(pub T);
+
+impl<T> Json<T> {
+    pub fn into_inner(self) -> T {
+        self.0
+    }
+}
+
+impl<T> std::ops::Deref for Json<T> {
+    type Target = T;
+    fn deref(&self) -> &T {
+        &self.0
+    }
+}
+
+impl<T: serde::de::DeserializeOwned + 'static> actix_web::FromRequest for Json<T> {
+    type Error = actix_web::Error;
+    type Future = std::pin::Pin<Box<dyn std::future::Future<Output = Result<Self, Self::Error>>>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut actix_web::dev::Payload) -> Self::Future {
+        let value = web::Json::<serde_json::Value>::from_request(req, payload);
+        Box::pin(async move {
+            let value = value.await?.into_inner();
+            let mut errors = Vec::new();
+            plain_text_errors(&value, &mut String::new(), &mut errors);
+            if !errors.is_empty() {
+                return Err(ApiError::Validation(errors).into());
+            }
+            serde_json::from_value(value).map(Json).map_err(|e| {
+                crate::problem::json_error(actix_web::error::JsonPayloadError::Deserialize(e)).into()
+            })
+        })
+    }
+}
+
+/// Every string (keys included) in `value` that breaks the text rule, by its path (`members[2].name`).
+fn plain_text_errors(value: &serde_json::Value, path: &mut String, out: &mut Vec<kenshu_domain::FieldError>) {
+    use serde_json::Value;
+    let field = |p: &str| if p.is_empty() { "body".to_string() } else { p.to_string() };
+    match value {
+        Value::String(s) => {
+            if let Err(why) = kenshu_domain::text::check_plain(s) {
+                out.push(kenshu_domain::FieldError::new(field(path), why));
+            }
+        }
+        Value::Array(items) => {
+            for (i, item) in items.iter().enumerate() {
+                let len = path.len();
+                path.push_str(&format!("[{i}]"));
+                plain_text_errors(item, path, out);
+                path.truncate(len);
+            }
+        }
+        Value::Object(map) => {
+            for (key, item) in map {
+                let len = path.len();
+                if !path.is_empty() {
+                    path.push('.');
+                }
+                path.push_str(key);
+                if let Err(why) = kenshu_domain::text::check_plain(key) {
+                    out.push(kenshu_domain::FieldError::new(field(path), why));
+                }
+                plain_text_errors(item, path, out);
+                path.truncate(len);
+            }
+        }
+        Value::Null | Value::Bool(_) | Value::Number(_) => {}
+    }
 }

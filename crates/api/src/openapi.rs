@@ -1,5 +1,8 @@
 //! The OpenAPI document, derived from the handlers. A test keeps openapi/openapi.json equal to it.
 
+use std::collections::{HashMap, HashSet};
+use std::sync::OnceLock;
+
 use utoipa::openapi::path::{Operation, ParameterIn};
 use utoipa::openapi::schema::{ObjectBuilder, Type};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityRequirement, SecurityScheme};
@@ -212,4 +215,35 @@ fn link_created_resources(doc: &mut serde_json::Value) {
             created["links"] = serde_json::Value::Object(set);
         }
     }
+}
+
+/// The query parameters each operation documents, by method and path pattern: what a request may
+/// send, so an undocumented one is refused instead of silently ignored.
+pub fn query_parameters() -> &'static HashMap<(String, String), HashSet<String>> {
+    static PARAMS: OnceLock<HashMap<(String, String), HashSet<String>>> = OnceLock::new();
+    PARAMS.get_or_init(|| {
+        let doc = document();
+        let mut out = HashMap::new();
+        let query_names = |params: Option<&serde_json::Value>| -> Vec<String> {
+            params
+                .and_then(|p| p.as_array())
+                .into_iter()
+                .flatten()
+                .filter(|p| p["in"] == "query")
+                .filter_map(|p| p["name"].as_str().map(str::to_string))
+                .collect()
+        };
+        for (path, item) in doc["paths"].as_object().into_iter().flatten() {
+            let shared = query_names(item.get("parameters"));
+            for (method, op) in item.as_object().into_iter().flatten() {
+                if method == "parameters" {
+                    continue;
+                }
+                let mut names: HashSet<String> = shared.iter().cloned().collect();
+                names.extend(query_names(op.get("parameters")));
+                out.insert((method.to_ascii_uppercase(), path.clone()), names);
+            }
+        }
+        out
+    })
 }

@@ -19,7 +19,7 @@ use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
 use crate::auth::Auth;
-use crate::http::{created, if_match, json_with_etag};
+use crate::http::{created, if_match, json_with_etag, Json};
 use crate::problem::{ApiError, ApiResult, Problem};
 use crate::routes::selection::EmployeeRefDto;
 use crate::routes::structure::section_staff;
@@ -221,7 +221,7 @@ pub async fn create_notice(
     state: web::Data<AppState>,
     auth: Auth,
     id: web::Path<Uuid>,
-    body: web::Json<NewNotice>,
+    body: Json<NewNotice>,
 ) -> ApiResult<HttpResponse> {
     let org_id = auth.principal.org_id;
     let n = selection::get(state.db.conn(), org_id, *id).await?;
@@ -282,7 +282,7 @@ pub async fn update_notice(
     auth: Auth,
     req: HttpRequest,
     id: web::Path<Uuid>,
-    body: web::Json<NoticeText>,
+    body: Json<NoticeText>,
 ) -> ApiResult<HttpResponse> {
     let org_id = auth.principal.org_id;
     let n = repo::get(state.db.conn(), org_id, *id).await?;
@@ -335,7 +335,7 @@ pub async fn notice_event(
     auth: Auth,
     req: HttpRequest,
     id: web::Path<Uuid>,
-    body: web::Json<NoticeEventInput>,
+    body: Json<NoticeEventInput>,
 ) -> ApiResult<HttpResponse> {
     let org_id = auth.principal.org_id;
     let n = repo::get(state.db.conn(), org_id, *id).await?;

@@ -19,6 +19,7 @@ use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
 use crate::auth::Auth;
+use crate::http::Json;
 use crate::problem::{ApiError, ApiResult, Problem};
 use crate::routes::import::{encoding_of, file_error, read_body, EncodingParam};
 use crate::routes::selection::EmployeeRefDto;
@@ -289,7 +290,7 @@ pub async fn record_sheet(
     state: web::Data<AppState>,
     auth: Auth,
     path: web::Path<(Uuid, Uuid)>,
-    body: web::Json<SheetInput>,
+    body: Json<SheetInput>,
 ) -> ApiResult<HttpResponse> {
     authorize(&auth.principal, Action::RecordAttendance)?;
     let (course_id, session_id) = path.into_inner();

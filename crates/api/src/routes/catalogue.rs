@@ -26,7 +26,7 @@ use uuid::Uuid;
 use crate::auth::Auth;
 use crate::http::{
     created, encode_cursor, fiscal_year, fiscal_year_or_current, if_match, json_with_etag, page_request,
-    path_year,
+    path_year, Json,
 };
 use crate::problem::{ApiError, ApiResult, Problem};
 use crate::routes::audit::{AuditEntryDto, AuditPage};
@@ -167,7 +167,7 @@ pub async fn get_plan(
 pub async fn create_plan(
     state: web::Data<AppState>,
     auth: Auth,
-    body: web::Json<PlanInput>,
+    body: Json<PlanInput>,
 ) -> ApiResult<HttpResponse> {
     authorize(&auth.principal, Action::WriteCatalogue)?;
     let body = body.into_inner();
@@ -193,7 +193,7 @@ pub async fn update_plan(
     auth: Auth,
     req: HttpRequest,
     year: web::Path<i32>,
-    body: web::Json<PlanInput>,
+    body: Json<PlanInput>,
 ) -> ApiResult<HttpResponse> {
     authorize(&auth.principal, Action::WriteCatalogue)?;
     let fy = path_year(*year)?;
@@ -262,7 +262,7 @@ pub async fn copy_plan(
     state: web::Data<AppState>,
     auth: Auth,
     year: web::Path<i32>,
-    body: web::Json<CopyPlanInput>,
+    body: Json<CopyPlanInput>,
 ) -> ApiResult<HttpResponse> {
     authorize(&auth.principal, Action::WriteCatalogue)?;
     let from = path_year(*year)?;
@@ -634,7 +634,7 @@ pub async fn get_course(
 pub async fn create_course(
     state: web::Data<AppState>,
     auth: Auth,
-    body: web::Json<CourseInput>,
+    body: Json<CourseInput>,
 ) -> ApiResult<HttpResponse> {
     authorize(&auth.principal, Action::WriteCatalogue)?;
     let body = body.into_inner();
@@ -664,7 +664,7 @@ pub async fn update_course(
     auth: Auth,
     req: HttpRequest,
     id: web::Path<Uuid>,
-    body: web::Json<CourseInput>,
+    body: Json<CourseInput>,
 ) -> ApiResult<HttpResponse> {
     authorize(&auth.principal, Action::WriteCatalogue)?;
     let current = repo::get_course(state.db.conn(), auth.principal.org_id, *id).await?;
@@ -709,7 +709,8 @@ pub async fn course_history(
     repo::get_course(state.db.conn(), auth.principal.org_id, *id).await?;
     let scope = "course-history";
     let page = page_request(scope, q.limit, q.cursor.as_deref())?;
-    let filter = AuditFilter { entity_type: Some("course".into()), entity_id: Some(*id) };
+    let filter =
+        AuditFilter { entity_type: Some("course".into()), entity_id: Some(*id), ..Default::default() };
     let result = audit_repo::list(state.db.conn(), auth.principal.org_id, &filter, &page).await?;
     Ok(HttpResponse::Ok().json(AuditPage {
         items: result.items.iter().map(AuditEntryDto::from).collect(),
@@ -773,7 +774,7 @@ pub async fn create_session(
     state: web::Data<AppState>,
     auth: Auth,
     id: web::Path<Uuid>,
-    body: web::Json<SessionInput>,
+    body: Json<SessionInput>,
 ) -> ApiResult<HttpResponse> {
     authorize(&auth.principal, Action::WriteCatalogue)?;
     let course = repo::get_course(state.db.conn(), auth.principal.org_id, *id).await?;
@@ -799,7 +800,7 @@ pub async fn update_session(
     auth: Auth,
     req: HttpRequest,
     path: web::Path<(Uuid, Uuid)>,
-    body: web::Json<SessionInput>,
+    body: Json<SessionInput>,
 ) -> ApiResult<HttpResponse> {
     authorize(&auth.principal, Action::WriteCatalogue)?;
     let (course_id, session_id) = path.into_inner();

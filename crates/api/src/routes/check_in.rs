@@ -21,6 +21,7 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use crate::auth::Auth;
+use crate::http::Json;
 use crate::problem::{ApiError, ApiResult, Problem};
 use crate::state::AppState;
 
@@ -204,7 +205,7 @@ pub struct CheckInResult {
 pub async fn check_in(
     state: web::Data<AppState>,
     auth: Auth,
-    body: web::Json<CheckInInput>,
+    body: Json<CheckInInput>,
 ) -> ApiResult<HttpResponse> {
     let p = &auth.principal;
     let Some(_) = p.employee else { return Err(ApiError::Forbidden) };

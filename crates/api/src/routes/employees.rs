@@ -16,7 +16,7 @@ use uuid::Uuid;
 use validator::Validate;
 
 use crate::auth::Auth;
-use crate::http::{created, encode_cursor, fiscal_year, if_match, json_with_etag, page_request};
+use crate::http::{created, encode_cursor, fiscal_year, if_match, json_with_etag, page_request, Json};
 use crate::problem::{ApiError, ApiResult, Problem};
 use crate::state::AppState;
 
@@ -311,7 +311,7 @@ pub async fn get(state: web::Data<AppState>, auth: Auth, id: web::Path<Uuid>) ->
 pub async fn create(
     state: web::Data<AppState>,
     auth: Auth,
-    body: web::Json<EmployeeInput>,
+    body: Json<EmployeeInput>,
 ) -> ApiResult<HttpResponse> {
     authorize(&auth.principal, Action::WriteEmployee)?;
     let ladder = org::ladder(state.db.conn(), auth.principal.org_id).await?;
@@ -338,7 +338,7 @@ pub async fn update(
     auth: Auth,
     req: HttpRequest,
     id: web::Path<Uuid>,
-    body: web::Json<EmployeeInput>,
+    body: Json<EmployeeInput>,
 ) -> ApiResult<HttpResponse> {
     authorize(&auth.principal, Action::WriteEmployee)?;
     // Existence before preconditions: another organisation's id is simply not found.

@@ -17,7 +17,7 @@ use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
 use crate::auth::Auth;
-use crate::http::{created, fiscal_year, if_match, json_with_etag, path_year, required_text};
+use crate::http::{created, fiscal_year, if_match, json_with_etag, path_year, required_text, Json};
 use crate::problem::{ApiError, ApiResult, Problem};
 use crate::state::AppState;
 
@@ -137,7 +137,7 @@ pub async fn create_programme(
     state: web::Data<AppState>,
     auth: Auth,
     year: web::Path<i32>,
-    body: web::Json<InternshipProgrammeInput>,
+    body: Json<InternshipProgrammeInput>,
 ) -> ApiResult<HttpResponse> {
     authorize(&auth.principal, Action::ManageInternship)?;
     let fy = path_year(*year)?;
@@ -164,7 +164,7 @@ pub async fn update_programme(
     auth: Auth,
     req: HttpRequest,
     year: web::Path<i32>,
-    body: web::Json<InternshipProgrammeInput>,
+    body: Json<InternshipProgrammeInput>,
 ) -> ApiResult<HttpResponse> {
     authorize(&auth.principal, Action::ManageInternship)?;
     let fy = path_year(*year)?;
@@ -342,7 +342,7 @@ pub async fn add_student(
     state: web::Data<AppState>,
     auth: Auth,
     year: web::Path<i32>,
-    body: web::Json<InternshipStudentInput>,
+    body: Json<InternshipStudentInput>,
 ) -> ApiResult<HttpResponse> {
     authorize(&auth.principal, Action::ManageInternship)?;
     let fy = path_year(*year)?;
@@ -451,7 +451,7 @@ pub async fn update_student(
     auth: Auth,
     req: HttpRequest,
     id: web::Path<Uuid>,
-    body: web::Json<InternshipStudentInput>,
+    body: Json<InternshipStudentInput>,
 ) -> ApiResult<HttpResponse> {
     let (p, before) = managed(&state, &auth, *id).await?;
     let data = body.into_inner().validate(&p)?;
@@ -484,7 +484,7 @@ pub async fn student_event(
     auth: Auth,
     req: HttpRequest,
     id: web::Path<Uuid>,
-    body: web::Json<InternshipEventInput>,
+    body: Json<InternshipEventInput>,
 ) -> ApiResult<HttpResponse> {
     let (p, before) = managed(&state, &auth, *id).await?;
     let version = if_match(&req)?;
@@ -521,7 +521,7 @@ pub async fn erase_student(
     auth: Auth,
     req: HttpRequest,
     id: web::Path<Uuid>,
-    body: web::Json<ErasureInput>,
+    body: Json<ErasureInput>,
 ) -> ApiResult<HttpResponse> {
     let (p, before) = managed(&state, &auth, *id).await?;
     let version = if_match(&req)?;

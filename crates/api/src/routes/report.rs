@@ -20,7 +20,9 @@ use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
 use crate::auth::Auth;
-use crate::http::{created, fiscal_year, if_match, json_with_etag};
+use crate::http::{
+    created, encode_cursor, fiscal_year, if_match, json_with_etag, page_of, page_request, Json,
+};
 use crate::problem::{ApiError, ApiResult, Problem};
 use crate::routes::selection::{CourseRefDto, EmployeeRefDto};
 use crate::routes::structure::section_staff;
@@ -196,7 +198,7 @@ pub async fn create_report(
     state: web::Data<AppState>,
     auth: Auth,
     id: web::Path<Uuid>,
-    body: web::Json<NewReport>,
+    body: Json<NewReport>,
 ) -> ApiResult<HttpResponse> {
     let org_id = auth.principal.org_id;
     let n = selection::get(state.db.conn(), org_id, *id).await?;
@@ -259,7 +261,7 @@ pub async fn update_report(
     auth: Auth,
     req: HttpRequest,
     id: web::Path<Uuid>,
-    body: web::Json<ReportInput>,
+    body: Json<ReportInput>,
 ) -> ApiResult<HttpResponse> {
     let org_id = auth.principal.org_id;
     let r = repo::get(state.db.conn(), org_id, *id).await?;
@@ -304,7 +306,7 @@ pub async fn report_event(
     auth: Auth,
     req: HttpRequest,
     id: web::Path<Uuid>,
-    body: web::Json<ReportEventInput>,
+    body: Json<ReportEventInput>,
 ) -> ApiResult<HttpResponse> {
     let org_id = auth.principal.org_id;
     let r = repo::get(state.db.conn(), org_id, *id).await?;
@@ -357,7 +359,7 @@ pub async fn record_sharing(
     auth: Auth,
     req: HttpRequest,
     id: web::Path<Uuid>,
-    body: web::Json<SharingInput>,
+    body: Json<SharingInput>,
 ) -> ApiResult<HttpResponse> {
     let org_id = auth.principal.org_id;
     let r = repo::get(state.db.conn(), org_id, *id).await?;
@@ -429,6 +431,8 @@ pub struct ReportLineList {
     pub as_of: NaiveDate,
     /// By fiscal year (newest first), plan order, then employee number.
     pub items: Vec<ReportLineDto>,
+    /// Pass as `cursor` for the next page; null on the last.
+    pub next_cursor: Option<String>,
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -444,6 +448,9 @@ pub struct ReportListQuery {
     pub overdue: bool,
     /// Count days overdue to this day instead of today (Japan date).
     pub as_of: Option<NaiveDate>,
+    #[param(minimum = 1, maximum = 200)]
+    pub limit: Option<u64>,
+    pub cursor: Option<String>,
 }
 
 async fn report_list(
@@ -457,9 +464,15 @@ async fn report_list(
     }
     let as_of = q.as_of.unwrap_or_else(today);
     let lines = repo::owed(state.db.conn(), org_id, &scope).await?;
+    let page = page_request("reports", q.limit, q.cursor.as_deref())?;
     let mut items = lines.iter().map(|l| line_view(l, as_of)).collect::<ApiResult<Vec<_>>>()?;
     items.retain(|l| q.state.is_none_or(|s| l.state == Some(s)) && (!q.overdue || l.days_overdue.is_some()));
-    Ok(HttpResponse::Ok().json(ReportLineList { as_of, items }))
+    let page = page_of(items, &page, |l| l.nomination_id.to_string())?;
+    Ok(HttpResponse::Ok().json(ReportLineList {
+        as_of,
+        items: page.items,
+        next_cursor: encode_cursor("reports", page.next),
+    }))
 }
 
 fn line_view(l: &ReportLine, as_of: NaiveDate) -> ApiResult<ReportLineDto> {

@@ -23,7 +23,9 @@ use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
 use crate::auth::Auth;
-use crate::http::{encode_cursor, fiscal_year_or_current, if_match, json_with_etag, page_request, path_year};
+use crate::http::{
+    encode_cursor, fiscal_year_or_current, if_match, json_with_etag, page_request, path_year, Json,
+};
 use crate::problem::{ApiError, ApiResult, Problem};
 use crate::routes::structure::readable_section;
 use crate::state::AppState;
@@ -375,7 +377,7 @@ pub async fn nomination_event(
     auth: Auth,
     req: HttpRequest,
     id: web::Path<Uuid>,
-    body: web::Json<NominationEventInput>,
+    body: Json<NominationEventInput>,
 ) -> ApiResult<HttpResponse> {
     let org_id = auth.principal.org_id;
     let n = repo::get(state.db.conn(), org_id, *id).await?;
@@ -474,7 +476,7 @@ pub async fn recommend(
     state: web::Data<AppState>,
     auth: Auth,
     id: web::Path<Uuid>,
-    body: web::Json<RecommendationInput>,
+    body: Json<RecommendationInput>,
 ) -> ApiResult<HttpResponse> {
     let org_id = auth.principal.org_id;
     let body = body.into_inner();
@@ -539,7 +541,7 @@ pub async fn apply(
     state: web::Data<AppState>,
     auth: Auth,
     id: web::Path<Uuid>,
-    body: web::Json<ApplicationInput>,
+    body: Json<ApplicationInput>,
 ) -> ApiResult<HttpResponse> {
     authorize(&auth.principal, Action::Apply)?;
     let org_id = auth.principal.org_id;
@@ -811,7 +813,7 @@ pub async fn bulk_nominations(
     state: web::Data<AppState>,
     auth: Auth,
     id: web::Path<Uuid>,
-    body: web::Json<BulkInput>,
+    body: Json<BulkInput>,
 ) -> ApiResult<HttpResponse> {
     authorize(&auth.principal, Action::RunDesignation)?;
     let org_id = auth.principal.org_id;

@@ -17,7 +17,7 @@ use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
 use crate::auth::Auth;
-use crate::http::{created, encode_cursor, if_match, json_with_etag, page_request};
+use crate::http::{created, encode_cursor, if_match, json_with_etag, page_request, Json};
 use crate::problem::{ApiError, ApiResult, Problem};
 use crate::routes::selection::EmployeeRefDto;
 use crate::state::AppState;
@@ -180,7 +180,7 @@ pub async fn get_department(
 pub async fn create_department(
     state: web::Data<AppState>,
     auth: Auth,
-    body: web::Json<DepartmentInput>,
+    body: Json<DepartmentInput>,
 ) -> ApiResult<HttpResponse> {
     authorize(&auth.principal, Action::WriteOrgStructure)?;
     let b = body.into_inner();
@@ -206,7 +206,7 @@ pub async fn update_department(
     auth: Auth,
     req: HttpRequest,
     id: web::Path<Uuid>,
-    body: web::Json<DepartmentInput>,
+    body: Json<DepartmentInput>,
 ) -> ApiResult<HttpResponse> {
     authorize(&auth.principal, Action::WriteOrgStructure)?;
     repo::get_department(state.db.conn(), auth.principal.org_id, *id).await?;
@@ -259,7 +259,7 @@ pub async fn get_section(
 pub async fn create_section(
     state: web::Data<AppState>,
     auth: Auth,
-    body: web::Json<SectionInput>,
+    body: Json<SectionInput>,
 ) -> ApiResult<HttpResponse> {
     authorize(&auth.principal, Action::WriteOrgStructure)?;
     let b = body.into_inner();
@@ -285,7 +285,7 @@ pub async fn update_section(
     auth: Auth,
     req: HttpRequest,
     id: web::Path<Uuid>,
-    body: web::Json<SectionInput>,
+    body: Json<SectionInput>,
 ) -> ApiResult<HttpResponse> {
     authorize(&auth.principal, Action::WriteOrgStructure)?;
     repo::get_section(state.db.conn(), auth.principal.org_id, *id).await?;
@@ -350,7 +350,7 @@ pub async fn put_grades(
     state: web::Data<AppState>,
     auth: Auth,
     req: HttpRequest,
-    body: web::Json<GradeLadderDto>,
+    body: Json<GradeLadderDto>,
 ) -> ApiResult<HttpResponse> {
     authorize(&auth.principal, Action::WriteOrgStructure)?;
     let version = if_match(&req)?;
@@ -446,7 +446,7 @@ pub async fn put_top_approver(
     state: web::Data<AppState>,
     auth: Auth,
     req: HttpRequest,
-    body: web::Json<TopApproverInput>,
+    body: Json<TopApproverInput>,
 ) -> ApiResult<HttpResponse> {
     authorize(&auth.principal, Action::WriteOrgStructure)?;
     let org_id = auth.principal.org_id;

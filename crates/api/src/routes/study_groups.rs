@@ -18,7 +18,7 @@ use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
 use crate::auth::Auth;
-use crate::http::{created, fiscal_year, if_match, json_with_etag, required_text};
+use crate::http::{created, fiscal_year, if_match, json_with_etag, required_text, Json};
 use crate::problem::{ApiError, ApiResult, Problem};
 use crate::routes::selection::EmployeeRefDto;
 use crate::state::AppState;
@@ -133,7 +133,7 @@ pub struct NewGroupInput {
 pub async fn create_group(
     state: web::Data<AppState>,
     auth: Auth,
-    body: web::Json<NewGroupInput>,
+    body: Json<NewGroupInput>,
 ) -> ApiResult<HttpResponse> {
     authorize(&auth.principal, Action::Apply)?;
     let me = auth.principal.employee.ok_or(ApiError::Forbidden)?;
@@ -241,7 +241,7 @@ pub async fn file_plan(
     auth: Auth,
     req: HttpRequest,
     id: web::Path<Uuid>,
-    body: web::Json<PlanInput>,
+    body: Json<PlanInput>,
 ) -> ApiResult<HttpResponse> {
     let g = repo::get_group(state.db.conn(), auth.principal.org_id, *id).await?;
     if !standing(&auth, &g).representative {
@@ -271,7 +271,7 @@ pub async fn file_settlement(
     auth: Auth,
     req: HttpRequest,
     id: web::Path<Uuid>,
-    body: web::Json<SettlementInput>,
+    body: Json<SettlementInput>,
 ) -> ApiResult<HttpResponse> {
     let g = repo::get_group(state.db.conn(), auth.principal.org_id, *id).await?;
     if !standing(&auth, &g).representative {
@@ -325,7 +325,7 @@ pub async fn group_event(
     auth: Auth,
     req: HttpRequest,
     id: web::Path<Uuid>,
-    body: web::Json<GroupEventInput>,
+    body: Json<GroupEventInput>,
 ) -> ApiResult<HttpResponse> {
     let g = repo::get_group(state.db.conn(), auth.principal.org_id, *id).await?;
     // HR decides; nobody decides on their own group.

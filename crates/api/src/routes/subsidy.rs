@@ -22,7 +22,7 @@ use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
 use crate::auth::Auth;
-use crate::http::{created, fiscal_year, if_match, json_with_etag, path_year};
+use crate::http::{created, fiscal_year, if_match, json_with_etag, path_year, Json};
 use crate::problem::{ApiError, ApiResult, Problem};
 use crate::routes::import::{encoding_of, file_error, read_body, EncodingParam};
 use crate::routes::selection::EmployeeRefDto;
@@ -119,7 +119,7 @@ pub async fn create_programme(
     state: web::Data<AppState>,
     auth: Auth,
     path: web::Path<(i32, Programme)>,
-    body: web::Json<ProgrammeInput>,
+    body: Json<ProgrammeInput>,
 ) -> ApiResult<HttpResponse> {
     authorize(&auth.principal, Action::WriteCatalogue)?;
     let (year, programme) = path.into_inner();
@@ -146,7 +146,7 @@ pub async fn update_programme(
     auth: Auth,
     req: HttpRequest,
     path: web::Path<(i32, Programme)>,
-    body: web::Json<ProgrammeInput>,
+    body: Json<ProgrammeInput>,
 ) -> ApiResult<HttpResponse> {
     authorize(&auth.principal, Action::WriteCatalogue)?;
     let (year, programme) = path.into_inner();
@@ -434,7 +434,7 @@ pub struct NewApplication {
 pub async fn apply(
     state: web::Data<AppState>,
     auth: Auth,
-    body: web::Json<NewApplication>,
+    body: Json<NewApplication>,
 ) -> ApiResult<HttpResponse> {
     authorize(&auth.principal, Action::Apply)?;
     let me = auth.principal.employee.ok_or(ApiError::Forbidden)?;
@@ -512,7 +512,7 @@ pub async fn application_event(
     auth: Auth,
     req: HttpRequest,
     id: web::Path<Uuid>,
-    body: web::Json<ApplicationEventInput>,
+    body: Json<ApplicationEventInput>,
 ) -> ApiResult<HttpResponse> {
     let org_id = auth.principal.org_id;
     let a = repo::get_application(state.db.conn(), org_id, *id).await?;

@@ -13,7 +13,7 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use crate::auth::Auth;
-use crate::http::{created, if_match, json_with_etag};
+use crate::http::{created, if_match, json_with_etag, Json};
 use crate::problem::{ApiError, ApiResult, Problem};
 use crate::state::AppState;
 
@@ -71,7 +71,7 @@ pub async fn create_survey(
     state: web::Data<AppState>,
     auth: Auth,
     id: web::Path<Uuid>,
-    body: web::Json<SurveyInput>,
+    body: Json<SurveyInput>,
 ) -> ApiResult<HttpResponse> {
     authorize(&auth.principal, Action::WriteCatalogue)?;
     let org_id = auth.principal.org_id;
@@ -100,7 +100,7 @@ pub async fn update_survey(
     auth: Auth,
     req: HttpRequest,
     id: web::Path<Uuid>,
-    body: web::Json<SurveyInput>,
+    body: Json<SurveyInput>,
 ) -> ApiResult<HttpResponse> {
     authorize(&auth.principal, Action::WriteCatalogue)?;
     let org_id = auth.principal.org_id;
@@ -140,7 +140,7 @@ pub async fn answer_survey(
     state: web::Data<AppState>,
     auth: Auth,
     id: web::Path<Uuid>,
-    body: web::Json<ResponseInput>,
+    body: Json<ResponseInput>,
 ) -> ApiResult<HttpResponse> {
     let org_id = auth.principal.org_id;
     let me = auth.principal.employee.ok_or(ApiError::Forbidden)?;

@@ -88,6 +88,12 @@ pub fn statements(backend: DatabaseBackend, actor: &Actor, changes: Vec<Change>)
 pub struct AuditFilter {
     pub entity_type: Option<String>,
     pub entity_id: Option<Uuid>,
+    /// The token subject who made the change.
+    pub actor: Option<String>,
+    /// From this instant (inclusive).
+    pub from: Option<chrono::DateTime<chrono::Utc>>,
+    /// Before this instant (exclusive).
+    pub to: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 /// Newest first; the key is the (time-ordered) UUIDv7 id.
@@ -103,6 +109,15 @@ pub async fn list(
     }
     if let Some(id) = filter.entity_id {
         q = q.filter(audit_log::Column::EntityId.eq(id));
+    }
+    if let Some(actor) = &filter.actor {
+        q = q.filter(audit_log::Column::Actor.eq(actor.as_str()));
+    }
+    if let Some(from) = filter.from {
+        q = q.filter(audit_log::Column::At.gte(from));
+    }
+    if let Some(to) = filter.to {
+        q = q.filter(audit_log::Column::At.lt(to));
     }
     if let Some(after) = page.after.as_ref().and_then(|a| a.first()).and_then(|s| Uuid::parse_str(s).ok()) {
         q = q.filter(audit_log::Column::Id.lt(after));

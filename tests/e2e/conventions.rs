@@ -1,0 +1,127 @@
+//! HTTP conventions every route shares: one text rule for every field and parameter (no control
+//! characters such as NUL, which PostgreSQL cannot store), undocumented query parameters refused
+//! instead of ignored, and lists that grow paged the one way the API pages.
+
+use chrono::NaiveDate;
+use kenshu_domain::auth::Role;
+use kenshu_tests::{assert_problem, people, spawn};
+use serde_json::{json, Value};
+
+use crate::attendance::{ok, put_sheet, recommend, selected_trainee};
+
+#[tokio::test]
+async fn control_characters_are_refused_in_bodies_parameters_and_files_and_nothing_is_written() {
+    let app = spawn().await;
+    let hr = app.hr();
+    let before = app.audit_count().await;
+    let me = app.employee(people::EMPLOYEE).await;
+    let path = format!("/api/v1/employees/{}", me["id"].as_str().unwrap());
+    let mut body = me.clone();
+    for k in ["id", "version", "created_at", "updated_at", "department_id", "active"] {
+        body.as_object_mut().unwrap().remove(k);
+    }
+    body["post"] = json!("課長\u{0}職");
+    body["email"] = json!("a\u{0}@example.jp");
+    let etag = format!("\"{}\"", me["version"]);
+    let p = assert_problem(app.put_json(&path, &hr, Some(&etag), &body).await, 422, "validation").await;
+    let fields: Vec<&str> =
+        p["errors"].as_array().unwrap().iter().map(|e| e["field"].as_str().unwrap()).collect();
+    assert_eq!(fields, vec!["email", "post"], "{p}");
+    assert!(p["errors"][0]["reason"].as_str().unwrap().contains("U+0000"));
+    // Nested fields are named by their path.
+    let group = json!({"fiscal_year": 2023, "name": "政策研究会", "theme": "地域交通", "member_nos": ["10010", "100\u{0}11"]});
+    let member = app.token(people::EMPLOYEE, &[Role::Employee]);
+    let p =
+        assert_problem(app.post_json("/api/v1/study-groups", &member, &group).await, 422, "validation").await;
+    assert_eq!(p["errors"][0]["field"], "member_nos[1]");
+    // Query parameters.
+    for q in
+        ["/api/v1/employees?q=%00", "/api/v1/audit?entity_type=a%00b", "/api/v1/training-gaps?course_q=%00"]
+    {
+        let p = assert_problem(app.get(q, &hr).await, 400, "bad-request").await;
+        assert!(p["detail"].as_str().unwrap().contains("U+0000"), "{q}: {p}");
+    }
+    // Files: the line is named.
+    let csv = "職員番号,氏名,フリガナ,所属コード,職級,採用日\n30001,新田\u{0}一郎,ニッタ イチロウ,S0101,一般,2023-04-01\n";
+    let res = app.post_csv("/api/v1/employees/import?mode=upsert", &hr, "text/csv", csv.into()).await;
+    let p = assert_problem(res, 422, "import-file").await;
+    assert!(p["detail"].as_str().unwrap().starts_with("line 2 "), "{p}");
+    assert_eq!(app.audit_count().await, before, "nothing was written");
+}
+
+#[tokio::test]
+async fn undocumented_query_parameters_are_refused() {
+    let app = spawn().await;
+    let hr = app.hr();
+    let p = assert_problem(app.get("/api/v1/audit?actorr=10002", &hr).await, 400, "bad-request").await;
+    assert!(p["detail"].as_str().unwrap().contains("'actorr'"), "{p}");
+    assert!(p["detail"].as_str().unwrap().contains("actor"), "names what the operation takes: {p}");
+    let p = assert_problem(app.get("/api/v1/me?verbose=1", &hr).await, 400, "bad-request").await;
+    assert!(p["detail"].as_str().unwrap().contains("takes none"), "{p}");
+    // Documented ones pass.
+    assert_eq!(app.get("/api/v1/audit?limit=2", &hr).await.status(), 200);
+}
+
+#[tokio::test]
+async fn the_audit_log_filters_by_who_and_when() {
+    let app = spawn().await;
+    let hr = app.hr();
+    let d = |y, m, day| NaiveDate::from_ymd_opt(y, m, day).unwrap();
+    let (course, _, _) = selected_trainee(&app, 2023, 41, &[d(2023, 7, 12)]).await;
+    recommend(&app, &course, people::SAME_SECTION, "select").await;
+    let all = app.get_json("/api/v1/audit?limit=200", &hr).await;
+    let by_head = app.get_json(&format!("/api/v1/audit?limit=200&actor={}", people::SECTION_HEAD), &hr).await;
+    let items = by_head["items"].as_array().unwrap();
+    assert_eq!(items.len(), 2, "two recommendations: {by_head}");
+    assert!(items
+        .iter()
+        .all(|e| e["actor"] == people::SECTION_HEAD && e["action"] == "nomination.recommend"));
+    assert!(all["items"].as_array().unwrap().len() > items.len());
+    // A time range: nothing before the service existed, everything up to now.
+    let newest = all["items"][0]["at"].as_str().unwrap().to_string();
+    let none = app.get_json("/api/v1/audit?to=2000-01-01T00:00:00%2B09:00", &hr).await;
+    assert_eq!(none["items"].as_array().unwrap().len(), 0);
+    let from = app.get_json(&format!("/api/v1/audit?from={}", newest.replace('+', "%2B")), &hr).await;
+    assert!(!from["items"].as_array().unwrap().is_empty());
+    assert!(from["items"].as_array().unwrap().iter().all(|e| e["at"].as_str().unwrap() >= newest.as_str()));
+    let p = assert_problem(
+        app.get("/api/v1/audit?from=2024-01-01T00:00:00Z&to=2023-01-01T00:00:00Z", &hr).await,
+        422,
+        "validation",
+    )
+    .await;
+    assert_eq!(p["errors"][0]["field"], "to");
+}
+
+#[tokio::test]
+async fn reports_owed_are_paged() {
+    let app = spawn().await;
+    let hr = app.hr();
+    let d = |y, m, day| NaiveDate::from_ymd_opt(y, m, day).unwrap();
+    let (course, sessions, _) = selected_trainee(&app, 2023, 42, &[d(2023, 7, 12)]).await;
+    let staff = ["10010", "10011", "10012"];
+    for no in staff {
+        recommend(&app, &course, no, "select").await;
+    }
+    let mut entries = vec![json!({"employee_no": people::EMPLOYEE, "status": "present"})];
+    entries.extend(staff.iter().map(|no| json!({"employee_no": no, "status": "present"})));
+    ok(put_sheet(&app, &course, &sessions[0], Value::Array(entries)).await, 200).await;
+    let mut seen = Vec::new();
+    let mut next = "/api/v1/reports?fiscal_year=2023&limit=3".to_string();
+    loop {
+        let page = app.get_json(&next, &hr).await;
+        seen.extend(page["items"].as_array().unwrap().iter().map(|l| l["employee"]["employee_no"].clone()));
+        match page["next_cursor"].as_str() {
+            Some(c) => next = format!("/api/v1/reports?fiscal_year=2023&limit=3&cursor={c}"),
+            None => break,
+        }
+    }
+    assert_eq!(seen.len(), 4, "{seen:?}");
+    let whole = app.get_json("/api/v1/reports?fiscal_year=2023", &hr).await;
+    let all: Vec<Value> =
+        whole["items"].as_array().unwrap().iter().map(|l| l["employee"]["employee_no"].clone()).collect();
+    assert_eq!(seen, all, "pages add up to the list, in its order");
+    let me = app.token(people::EMPLOYEE, &[Role::Employee]);
+    let p = assert_problem(app.get("/api/v1/me/reports?cursor=xyz", &me).await, 422, "validation").await;
+    assert_eq!(p["errors"][0]["field"], "cursor");
+}
