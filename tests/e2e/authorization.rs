@@ -362,7 +362,10 @@ async fn call(app: &TestApp, method: &str, path: &str, token: Option<&str>, t: &
             .request(method.clone(), &format!("{concrete}?dry_run=true"), token)
             .header("Content-Type", "text/csv")
             .body(format!("区分,No,職員番号,選考方法\n階層別,1,{},指名\n", people::OTHER_DEPARTMENT)),
-        ("GET", "/api/v1/training-gaps") => app.request(method.clone(), "/api/v1/training-gaps?course_q=x", token),
+        ("GET", "/api/v1/training-gaps") => {
+            let path = format!("/api/v1/training-gaps?course_ids={}", t.course["id"].as_str().unwrap());
+            app.request(method.clone(), &path, token)
+        }
         ("POST", "/api/v1/courses") => {
             let number = 100 + COUNTER.fetch_add(1, Ordering::Relaxed) % 800;
             rb.json(&json!({"fiscal_year": 2023, "category": "thematic", "number": number,

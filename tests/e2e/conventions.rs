@@ -125,3 +125,39 @@ async fn reports_owed_are_paged() {
     let p = assert_problem(app.get("/api/v1/me/reports?cursor=xyz", &me).await, 422, "validation").await;
     assert_eq!(p["errors"][0]["field"], "cursor");
 }
+
+#[tokio::test]
+async fn numbers_and_dates_typed_by_people_read_the_same_in_bodies_and_files() {
+    let app = spawn().await;
+    let hr = app.hr();
+    let d = |y, m, day| NaiveDate::from_ymd_opt(y, m, day).unwrap();
+    let (course, sessions, _) = selected_trainee(&app, 2023, 43, &[d(2023, 7, 12)]).await;
+    // A recommendation names the colleague by number, typed full-width.
+    let head = app.token(people::SECTION_HEAD, &[Role::SectionHead]);
+    let body = json!({"employee_no": "１００１０", "reason": "窓口改善の担当"});
+    let n = ok(app.post_json(&format!("/api/v1/courses/{course}/recommendations"), &head, &body).await, 201)
+        .await;
+    assert_eq!(n["employee"]["employee_no"], "10010");
+    let both = json!({"employee_no": "10011", "employee_id": n["employee"]["id"], "reason": "x"});
+    let p = assert_problem(
+        app.post_json(&format!("/api/v1/courses/{course}/recommendations"), &head, &both).await,
+        422,
+        "validation",
+    )
+    .await;
+    assert_eq!(p["errors"][0]["field"], "employee_id");
+    let path = format!("/api/v1/nominations/{}", n["id"].as_str().unwrap());
+    ok(crate::attendance::event(&app, &hr, &path, json!({"event": "select"})).await, 200).await;
+    // The JSON sign-in sheet reads numbers as the CSV sheet does.
+    let entries = json!([{"employee_no": "１０００９", "status": "present"}, {"employee_no": " 10010 ", "status": "absent"}]);
+    let sheet = ok(put_sheet(&app, &course, &sessions[0], entries).await, 200).await;
+    assert_eq!(sheet["sheet"]["counts"]["present"], 1, "{sheet}");
+    // One date range for bodies and files.
+    let section = app.employee(people::EMPLOYEE).await["section_id"].clone();
+    for hire in ["0001-01-01", "9999-12-31"] {
+        let body = json!({"employee_no": "30001", "name": "新田 一郎", "kana": "ニッタ イチロウ",
+            "section_id": section, "grade": "一般", "hire_date": hire});
+        let p = assert_problem(app.post_json("/api/v1/employees", &hr, &body).await, 422, "validation").await;
+        assert_eq!(p["errors"][0]["field"], "hire_date", "{hire}");
+    }
+}

@@ -626,8 +626,81 @@ async fn who_has_not_yet_taken_a_human_rights_course() {
         "validation",
     )
     .await;
+    // Text that matches no course is said to, never answered with the whole roster.
+    let p = assert_problem(
+        app.get("/api/v1/training-gaps?course_q=%E5%AD%98%E5%9C%A8%E3%81%97%E3%81%AA%E3%81%84", &app.hr())
+            .await,
+        422,
+        "validation",
+    )
+    .await;
+    assert_eq!(p["errors"][0]["field"], "course_q");
+    for bad in
+        ["min_years_since_hire=10000", "min_years_since_hire=4294967295", "course_ids=x", "course_number=1"]
+    {
+        let res =
+            app.get(&format!("/api/v1/training-gaps?course_q=%E4%BA%BA%E6%A8%A9&{bad}"), &app.hr()).await;
+        assert!(matches!(res.status().as_u16(), 400 | 422), "{bad}: {}", res.status());
+    }
     let staff = app.token(people::EMPLOYEE, &[Role::Employee]);
     assert_eq!(app.get("/api/v1/training-gaps?course_q=x", &staff).await.status(), 403);
+}
+
+/// Completes `no`'s nomination for a new designated FY2023 course titled `title` numbered `number`.
+async fn completed_course(app: &TestApp, fy: i32, number: u32, title: &str, no: &str) -> String {
+    let hr = app.hr();
+    let plan = app.post_json("/api/v1/plans", &hr, &json!({"fiscal_year": fy})).await;
+    assert!(matches!(plan.status().as_u16(), 201 | 409));
+    let body = json!({
+        "fiscal_year": fy, "category": "thematic", "number": number, "title": title,
+        "rules": [{"route": "recommendation", "conditions": [{"kind": "all_staff"}]}],
+        "timing": {"kind": "undecided"}, "delivery": "classroom", "status": "published"
+    });
+    let id = app.post_json("/api/v1/courses", &hr, &body).await.json::<Value>().await.unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    app.publish_plan(fy).await;
+    let path = crate::attendance::recommend(app, &id, no, "select").await;
+    let n = app.get_json(&path, &hr).await;
+    assert_eq!(event(app, &hr, n["id"].as_str().unwrap(), "complete").await.status(), 200);
+    id
+}
+
+#[tokio::test]
+async fn numbered_courses_are_named_exactly_across_years() {
+    let app = spawn().await;
+    let hr = app.hr();
+    // 10010 took only Ⅲ; 10011 took Ⅰ in FY2022; 10012 took Ⅰ by its FY2023 number.
+    completed_course(&app, 2023, 13, "メンタルヘルスセミナーⅢ", "10010").await;
+    completed_course(&app, 2022, 11, "メンタルヘルスセミナーⅠ", "10011").await;
+    let one = completed_course(&app, 2023, 11, "メンタルヘルスセミナーⅠ", "10012").await;
+    let untrained = |q: String| {
+        let app = &app;
+        let hr = hr.clone();
+        async move {
+            let page =
+                app.get_json(&format!("/api/v1/training-gaps?fiscal_year=2023&limit=200&{q}"), &hr).await;
+            let nos: Vec<String> = page["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|e| e["employee_no"].as_str().unwrap().to_string())
+                .collect();
+            (page["courses_considered"].as_u64().unwrap(), nos)
+        }
+    };
+    let title = "%E3%83%A1%E3%83%B3%E3%82%BF%E3%83%AB%E3%83%98%E3%83%AB%E3%82%B9%E3%82%BB%E3%83%9F%E3%83%8A%E3%83%BC%E2%85%A0";
+    for q in [
+        format!("course_q={title}"),
+        format!("course_ids={one}"),
+        "course_category=thematic&course_number=11".into(),
+    ] {
+        let (considered, nos) = untrained(q.clone()).await;
+        assert_eq!(considered, 2, "Ⅰ in both years, not Ⅱ or Ⅲ: {q}");
+        assert!(nos.iter().any(|n| n == "10010"), "took only Ⅲ, so not Ⅰ: {q}");
+        assert!(!nos.iter().any(|n| n == "10011" || n == "10012"), "{q}");
+    }
 }
 
 #[tokio::test]

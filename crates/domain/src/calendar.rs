@@ -231,8 +231,21 @@ fn num(s: &str) -> Result<i32, DateError> {
     s.parse().map_err(|_| DateError::Format)
 }
 
+/// The years a date a person or system sends may fall in, everywhere: bodies, parameters and
+/// files alike (a hire date of 0001-01-01 or 9999-12-31 is a typing error, not a date).
+pub const YEARS: std::ops::RangeInclusive<i32> = 1900..=2200;
+
+/// `d` when it falls within [`YEARS`], else why not.
+pub fn check_year(d: NaiveDate) -> Result<NaiveDate, String> {
+    if YEARS.contains(&d.year()) {
+        Ok(d)
+    } else {
+        Err(format!("must be in the years {} to {}", YEARS.start(), YEARS.end()))
+    }
+}
+
 fn ymd(y: i32, m: i32, d: i32) -> Result<NaiveDate, DateError> {
-    if !(1900..=2200).contains(&y) {
+    if !YEARS.contains(&y) {
         return Err(DateError::Format);
     }
     NaiveDate::from_ymd_opt(y, m as u32, d as u32).ok_or(DateError::NoSuchDay)

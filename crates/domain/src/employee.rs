@@ -5,6 +5,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 
+use crate::calendar::check_year;
 use crate::error::FieldError;
 use crate::org::GradeLadder;
 use crate::text::{collapse_spaces, normalize, to_katakana};
@@ -148,8 +149,19 @@ impl EmployeeData {
         if post.as_ref().is_some_and(|p| p.chars().count() > 40) {
             err("post", "must be at most 40 characters".into());
         }
-        if f.hire_date.is_none() {
-            err("hire_date", "is required".into());
+        match f.hire_date {
+            None => err("hire_date", "is required".into()),
+            Some(d) => {
+                let _ = check_year(d).map_err(|e| err("hire_date", e));
+            }
+        }
+        for (field, date) in [("post_since", f.post_since), ("retirement_date", f.retirement_date)] {
+            if let Some(d) = date {
+                let _ = check_year(d).map_err(|e| err(field, e));
+            }
+        }
+        for (_, date) in &f.promotions {
+            let _ = check_year(*date).map_err(|e| err("promotions", e));
         }
         if f.post_since.is_some() && post.is_none() {
             err("post_since", "is the date of a post; give the post too".into());
@@ -329,6 +341,21 @@ mod tests {
         for expected in ["employee_no", "name", "kana", "email", "grade", "hire_date", "employment_type"] {
             assert!(fields.contains(&expected), "{expected} missing from {fields:?}");
         }
+    }
+
+    #[test]
+    fn dates_fall_in_the_one_range_that_files_accept() {
+        let d = |y, m, day| NaiveDate::from_ymd_opt(y, m, day);
+        for (hire, ok) in
+            [(d(1, 1, 1), false), (d(9999, 12, 31), false), (d(1899, 12, 31), false), (d(1900, 1, 1), true)]
+        {
+            let f = EmployeeFields { hire_date: hire, promotions: vec![], ..fields() };
+            assert_eq!(EmployeeData::validate(f, &GradeLadder::default()).is_ok(), ok, "{hire:?}");
+        }
+        let f = EmployeeFields { retirement_date: d(9999, 3, 31), ..fields() };
+        let errors = EmployeeData::validate(f, &GradeLadder::default()).unwrap_err();
+        assert_eq!(errors[0].field, "retirement_date");
+        assert!(crate::calendar::parse_date("9999-12-31").is_err(), "the files' rule is the same");
     }
 
     #[test]

@@ -267,6 +267,87 @@ pub fn designation_diff<Id: Copy + Eq + std::hash::Hash>(
     diff
 }
 
+/// A course as "who has not yet taken X" (未受講者) looks at it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GapCourse {
+    pub id: uuid::Uuid,
+    pub fiscal_year: i32,
+    pub category: crate::catalogue::Category,
+    pub number: i32,
+    pub title: String,
+    /// Title, purpose and content as `text::search_key` makes them.
+    pub search_key: String,
+}
+
+/// How HR names the courses of a gap query.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct GapCourses {
+    /// These courses exactly, and the same course (by title) in other years.
+    pub ids: Vec<uuid::Uuid>,
+    /// With `number`: that course of the category in `fiscal_year`, and by title in other years.
+    /// Alone: every course of the category.
+    pub category: Option<crate::catalogue::Category>,
+    pub number: Option<i32>,
+    /// A title (exactly, as typed: Ⅰ is not Ⅱ), else text in title, purpose or content.
+    pub text: Option<String>,
+}
+
+/// The courses a gap query names, or why it names none. A course is "the same" across fiscal
+/// years when its title is (after NFKC and spacing); text that is some course's whole title
+/// names only those courses, since NFKC turns Ⅰ into "I", a prefix of "II".
+pub fn gap_courses(
+    all: &[GapCourse],
+    named: &GapCourses,
+    fiscal_year: i32,
+) -> Result<Vec<uuid::Uuid>, String> {
+    use std::collections::BTreeSet;
+    let title_key = |t: &str| crate::text::normalize(t).to_lowercase();
+    let same_title = |seeds: &[&GapCourse]| -> BTreeSet<uuid::Uuid> {
+        let titles: BTreeSet<String> = seeds.iter().map(|c| title_key(&c.title)).collect();
+        all.iter().filter(|c| titles.contains(&title_key(&c.title))).map(|c| c.id).collect()
+    };
+    let chosen: BTreeSet<uuid::Uuid> = if !named.ids.is_empty() {
+        let seeds: Vec<&GapCourse> = all.iter().filter(|c| named.ids.contains(&c.id)).collect();
+        if let Some(missing) = named.ids.iter().find(|id| !seeds.iter().any(|c| c.id == **id)) {
+            return Err(format!("no course {missing} in the organisation"));
+        }
+        same_title(&seeds)
+    } else if let Some(number) = named.number {
+        let Some(category) = named.category else {
+            return Err("a course number needs its category (course_category)".into());
+        };
+        let seeds: Vec<&GapCourse> = all
+            .iter()
+            .filter(|c| c.category == category && c.number == number && c.fiscal_year == fiscal_year)
+            .collect();
+        if seeds.is_empty() {
+            return Err(format!("no course {} No.{number} in FY{fiscal_year}", category.japanese()));
+        }
+        same_title(&seeds)
+    } else if let Some(text) = named.text.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
+        let in_category = |c: &&GapCourse| named.category.is_none_or(|k| c.category == k);
+        let exact: Vec<&GapCourse> =
+            all.iter().filter(in_category).filter(|c| title_key(&c.title) == title_key(text)).collect();
+        if exact.is_empty() {
+            let key = crate::text::search_key(text);
+            all.iter().filter(in_category).filter(|c| c.search_key.contains(&key)).map(|c| c.id).collect()
+        } else {
+            same_title(&exact)
+        }
+    } else if let Some(category) = named.category {
+        all.iter().filter(|c| c.category == category).map(|c| c.id).collect()
+    } else {
+        return Err(
+            "name the courses: course_ids, course_category with course_number, course_q, or course_category"
+                .into(),
+        );
+    };
+    if chosen.is_empty() {
+        return Err("no course matches; nobody can be said not to have taken it".into());
+    }
+    Ok(chosen.into_iter().collect())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -363,5 +444,49 @@ mod tests {
         assert_eq!(diff.new, vec![5]);
         assert_eq!(diff.already, vec![1, 3]);
         assert_eq!(diff.no_longer_matching, vec![2], "2 was promoted away; 4 was cancelled already");
+    }
+
+    fn gap(id: u128, fy: i32, number: i32, title: &str) -> GapCourse {
+        GapCourse {
+            id: uuid::Uuid::from_u128(id),
+            fiscal_year: fy,
+            category: crate::catalogue::Category::Thematic,
+            number,
+            title: title.into(),
+            search_key: crate::text::search_key(&format!("{title} ラインケア")),
+        }
+    }
+
+    #[test]
+    fn gap_courses_name_numbered_courses_exactly_and_follow_them_across_years() {
+        use crate::catalogue::Category;
+        let all = [
+            gap(1, 2023, 11, "メンタルヘルスセミナーⅠ"),
+            gap(2, 2023, 12, "メンタルヘルスセミナーⅡ"),
+            gap(3, 2023, 13, "メンタルヘルスセミナーⅢ"),
+            gap(4, 2022, 10, "メンタルヘルスセミナーⅠ"),
+            gap(5, 2023, 5, "人権研修Ⅰ"),
+        ];
+        let ids = |v: &[u128]| v.iter().map(|n| uuid::Uuid::from_u128(*n)).collect::<Vec<_>>();
+        let by_text = |t: &str| GapCourses { text: Some(t.into()), ..Default::default() };
+        // A whole title names that course only (Ⅰ is not a prefix of Ⅱ), in every year.
+        assert_eq!(gap_courses(&all, &by_text("メンタルヘルスセミナーⅠ"), 2023), Ok(ids(&[1, 4])));
+        assert_eq!(gap_courses(&all, &by_text("ﾒﾝﾀﾙﾍﾙｽｾﾐﾅｰⅢ"), 2023), Ok(ids(&[3])));
+        // Other text is a search in title, purpose and content.
+        assert_eq!(gap_courses(&all, &by_text("メンタルヘルス"), 2023), Ok(ids(&[1, 2, 3, 4])));
+        assert_eq!(gap_courses(&all, &by_text("ラインケア"), 2023).unwrap().len(), 5);
+        // By id or by category and number: that course, and the same title in other years.
+        let named = GapCourses { ids: ids(&[4]), ..Default::default() };
+        assert_eq!(gap_courses(&all, &named, 2023), Ok(ids(&[1, 4])));
+        let named = GapCourses { category: Some(Category::Thematic), number: Some(11), ..Default::default() };
+        assert_eq!(gap_courses(&all, &named, 2023), Ok(ids(&[1, 4])));
+        // What names nothing is said, never read as everyone untrained.
+        assert!(gap_courses(&all, &by_text("存在しない研修"), 2023).unwrap_err().contains("no course"));
+        let named = GapCourses { category: Some(Category::Thematic), number: Some(11), ..Default::default() };
+        assert!(gap_courses(&all, &named, 2021).is_err());
+        assert!(gap_courses(&all, &GapCourses { number: Some(1), ..Default::default() }, 2023).is_err());
+        let unknown = GapCourses { ids: ids(&[9]), ..Default::default() };
+        assert!(gap_courses(&all, &unknown, 2023).unwrap_err().contains("no course"));
+        assert!(gap_courses(&all, &GapCourses::default(), 2023).is_err());
     }
 }

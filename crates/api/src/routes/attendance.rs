@@ -217,10 +217,21 @@ async fn recordings(
     session: &course_session::Model,
     entries: Vec<Entry>,
 ) -> ApiResult<Result<Vec<Recording>, Vec<(usize, FieldError)>>> {
-    let numbers: Vec<String> = entries.iter().map(|e| e.employee_no.trim().to_string()).collect();
+    let mut errors: Vec<(usize, FieldError)> = Vec::new();
+    // Numbers as people type them (全角 digits too), the same way the CSV sheet reads them.
+    let numbers: Vec<String> = entries
+        .iter()
+        .enumerate()
+        .map(|(i, e)| match kenshu_domain::employee::EmployeeNo::parse(&e.employee_no) {
+            Ok(no) => no.as_str().to_string(),
+            Err(why) => {
+                errors.push((i, FieldError::new("employee_no", why)));
+                e.employee_no.trim().to_string()
+            }
+        })
+        .collect();
     let trainees = repo::trainees_by_number(state.db.conn(), org_id, session, &numbers).await?;
     let window = SessionWindow { starts_at: session.starts_at, ends_at: session.ends_at };
-    let mut errors: Vec<(usize, FieldError)> = Vec::new();
     let mut seen = HashSet::new();
     let mut out = Vec::with_capacity(entries.len());
     for (i, (e, no)) in entries.into_iter().zip(numbers).enumerate() {

@@ -10,6 +10,7 @@ use kenshu_domain::auth::{authorize, Action, Role};
 use kenshu_domain::calendar::{self, FiscalYear};
 use kenshu_domain::catalogue::CourseStatus;
 use kenshu_domain::selection::{Actor as NominationActor, Event, NominationState};
+use kenshu_domain::FieldError;
 use kenshu_persistence::entities::nomination;
 use kenshu_persistence::repo::catalogue::{self, CourseRecord};
 use kenshu_persistence::repo::employee::{self as employee_repo, roster_members};
@@ -445,12 +446,44 @@ async fn open_for(
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({"employee_id": "01939a4e-7c1a-7d2e-8f00-000000000001", "reason": "窓口業務の改善を担当するため"}))]
 pub struct RecommendationInput {
-    pub employee_id: Uuid,
+    /// Who is recommended, by id…
+    pub employee_id: Option<Uuid>,
+    /// …or by 職員番号 as typed (全角 digits too): give one of the two.
+    #[schema(max_length = 20)]
+    pub employee_no: Option<String>,
     /// A session of the course, when the course has several.
     pub session_id: Option<Uuid>,
     /// 推薦理由
     #[schema(min_length = 1, max_length = 1000)]
     pub reason: String,
+}
+
+/// An employee a person names in a body, by `employee_id` or by `employee_no` as typed (NFKC:
+/// full-width digits are the same number): exactly one of the two, of this organisation.
+pub(crate) async fn named_employee(
+    state: &AppState,
+    org_id: Uuid,
+    id: Option<Uuid>,
+    no: Option<&str>,
+) -> ApiResult<kenshu_persistence::repo::employee::EmployeeRecord> {
+    match (id, no) {
+        (Some(id), None) => match employee_repo::get(state.db.conn(), org_id, id).await {
+            Ok(e) => Ok(e),
+            Err(RepoError::NotFound) => Err(ApiError::validation("employee_id", "no such employee")),
+            Err(e) => Err(e.into()),
+        },
+        (None, Some(no)) => {
+            let no = kenshu_domain::employee::EmployeeNo::parse(no)
+                .map_err(|why| ApiError::validation("employee_no", why))?;
+            employee_repo::find_by_no(state.db.conn(), org_id, no.as_str())
+                .await?
+                .ok_or_else(|| ApiError::validation("employee_no", format!("no employee {}", no.as_str())))
+        }
+        _ => Err(ApiError::validation(
+            "employee_id",
+            "name the employee by employee_id or employee_no, one of the two",
+        )),
+    }
 }
 
 fn reason_text(reason: Option<String>, required: bool) -> ApiResult<Option<String>> {
@@ -483,25 +516,15 @@ pub async fn recommend(
     if !auth.principal.has(Role::SectionHead) {
         return Err(ApiError::Forbidden);
     }
-    let nominee = match employee_repo::get(state.db.conn(), org_id, body.employee_id).await {
-        Ok(e) => e,
-        Err(RepoError::NotFound) => return Err(ApiError::validation("employee_id", "no such employee")),
-        Err(e) => return Err(e.into()),
-    };
+    let nominee = named_employee(&state, org_id, body.employee_id, body.employee_no.as_deref()).await?;
+    let employee_id = nominee.model.id;
     authorize(&auth.principal, Action::Recommend(&nominee.placement()))?;
     let reason = reason_text(Some(body.reason), true)?;
-    open_for(&state, org_id, *id, body.employee_id, Route::Recommendation).await?;
+    open_for(&state, org_id, *id, employee_id, Route::Recommendation).await?;
     let txn = state.db.begin_write().await?;
-    let n = repo::create(
-        &*txn,
-        &auth.actor(),
-        *id,
-        body.employee_id,
-        Route::Recommendation,
-        body.session_id,
-        reason,
-    )
-    .await?;
+    let n =
+        repo::create(&*txn, &auth.actor(), *id, employee_id, Route::Recommendation, body.session_id, reason)
+            .await?;
     txn.commit().await?;
     created_nomination(&state, org_id, &n).await
 }
@@ -691,9 +714,18 @@ pub async fn section_nominations(
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct GapQuery {
-    /// Courses whose title, purpose or content contain this text, in any fiscal year (人権 …).
-    pub course_q: Option<String>,
+    /// These courses (comma-separated ids), and the same courses by title in other years.
+    pub course_ids: Option<String>,
+    /// With `course_number`: that course of `fiscal_year` (and by title in other years); alone,
+    /// every course of the category; with `course_q`, limits the text search.
     pub course_category: Option<kenshu_domain::catalogue::Category>,
+    /// The course's number within `course_category` in `fiscal_year`.
+    #[param(minimum = 1, maximum = 999)]
+    pub course_number: Option<i32>,
+    /// A course title exactly (メンタルヘルスセミナーⅠ names Ⅰ only, in every year), or else text
+    /// in courses' title, purpose or content, in any fiscal year (人権 …).
+    #[param(max_length = 200)]
+    pub course_q: Option<String>,
     /// Only staff hired at least this many fiscal years before `fiscal_year`.
     #[param(minimum = 0, maximum = 60)]
     pub min_years_since_hire: Option<u32>,
@@ -721,6 +753,8 @@ pub struct GapEmployee {
 pub struct GapPage {
     /// How many courses (over all fiscal years) the course filter matched.
     pub courses_considered: u64,
+    /// Those courses, newest fiscal year first, in plan order.
+    pub courses: Vec<CourseRefDto>,
     /// Active staff who completed none of them, in employee-number order.
     pub items: Vec<GapEmployee>,
     pub next_cursor: Option<String>,
@@ -730,7 +764,7 @@ pub struct GapPage {
 /// completed a human-rights course (`course_q=人権&min_years_since_hire=5`).
 #[utoipa::path(get, operation_id = "training_gaps", path = "/api/v1/training-gaps", tag = "selection", params(GapQuery),
     responses((status = 200, body = GapPage),
-        (status = 422, description = "Give a course filter; invalid year, cursor or limit", body = Problem, content_type = "application/problem+json")))]
+        (status = 422, description = "No course named, or the courses named match none; invalid year, cursor or limit", body = Problem, content_type = "application/problem+json")))]
 pub async fn training_gaps(
     state: web::Data<AppState>,
     auth: Auth,
@@ -738,22 +772,57 @@ pub async fn training_gaps(
 ) -> ApiResult<HttpResponse> {
     authorize(&auth.principal, Action::ReadNominations)?;
     let q = q.into_inner();
-    if q.course_q.as_deref().is_none_or(|t| t.trim().is_empty()) && q.course_category.is_none() {
-        return Err(ApiError::validation("course_q", "name the courses: course_q, course_category or both"));
+    let mut errors = Vec::new();
+    let ids: Vec<Uuid> = match q.course_ids.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+        None => Vec::new(),
+        Some(list) => list
+            .split(',')
+            .filter_map(|s| {
+                Uuid::parse_str(s.trim())
+                    .map_err(|_| {
+                        errors
+                            .push(FieldError::new("course_ids", format!("'{}' is not a course id", s.trim())))
+                    })
+                    .ok()
+            })
+            .collect(),
+    };
+    if q.min_years_since_hire.is_some_and(|y| y > 60) {
+        errors.push(FieldError::new("min_years_since_hire", "at most 60"));
+    }
+    if q.course_number.is_some_and(|n| !(1..=999).contains(&n)) {
+        errors.push(FieldError::new("course_number", "1 to 999"));
+    }
+    if !errors.is_empty() {
+        return Err(ApiError::Validation(errors));
     }
     let scope = "training-gaps";
     let page = page_request(scope, q.limit, q.cursor.as_deref())?;
     let filter = repo::GapFilter {
-        course_q: q.course_q,
-        course_category: q.course_category,
+        courses: kenshu_domain::selection::GapCourses {
+            ids,
+            category: q.course_category,
+            number: q.course_number,
+            text: q.course_q,
+        },
         min_years_since_hire: q.min_years_since_hire,
         fiscal_year: fiscal_year_or_current(q.fiscal_year)?,
         section_id: q.section_id,
     };
-    let (courses_considered, result) =
+    let (courses, result) =
         repo::training_gaps(state.db.conn(), auth.principal.org_id, &filter, &page).await?;
     Ok(HttpResponse::Ok().json(GapPage {
-        courses_considered,
+        courses_considered: courses.len() as u64,
+        courses: courses
+            .iter()
+            .map(|c| CourseRefDto {
+                id: c.id,
+                fiscal_year: c.fiscal_year,
+                category: c.category.clone(),
+                number: c.number,
+                title: c.title.clone(),
+            })
+            .collect(),
         items: result
             .items
             .iter()

@@ -5,7 +5,6 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use chrono::{DateTime, Utc};
 use kenshu_domain::approval::TopApprover;
 use kenshu_domain::auth::{authorize, Action};
-use kenshu_domain::employee::EmployeeNo;
 use kenshu_domain::org::{parse_name, Code, Grade, GradeLadder};
 use kenshu_domain::FieldError;
 use kenshu_persistence::entities::{department, section};
@@ -453,13 +452,13 @@ pub async fn put_top_approver(
     let employee_id = match body.into_inner().employee_no {
         None => None,
         Some(no) => {
-            let no = EmployeeNo::parse(&no).map_err(|m| ApiError::validation("employee_no", m))?;
-            let found = kenshu_persistence::repo::employee::find_by_no(state.db.conn(), org_id, no.as_str())
-                .await?
-                .filter(|e| e.model.active)
-                .ok_or_else(|| {
-                    ApiError::validation("employee_no", "is not an active employee of the organisation")
-                })?;
+            let found = crate::routes::selection::named_employee(&state, org_id, None, Some(&no)).await?;
+            if !found.model.active {
+                return Err(ApiError::validation(
+                    "employee_no",
+                    "is not an active employee of the organisation",
+                ));
+            }
             Some(found.model.id)
         }
     };

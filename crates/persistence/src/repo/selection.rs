@@ -890,9 +890,8 @@ pub async fn mark_delivered(
 /// Who has not yet taken a kind of course: the filter.
 #[derive(Debug, Clone)]
 pub struct GapFilter {
-    /// Courses whose title, purpose or content contain this text (any fiscal year).
-    pub course_q: Option<String>,
-    pub course_category: Option<kenshu_domain::catalogue::Category>,
+    /// The courses, as HR names them (see `kenshu_domain::selection::gap_courses`).
+    pub courses: kenshu_domain::selection::GapCourses,
     /// Only staff hired at least this many fiscal years before `fiscal_year`.
     pub min_years_since_hire: Option<u32>,
     pub fiscal_year: FiscalYear,
@@ -900,30 +899,73 @@ pub struct GapFilter {
 }
 
 /// Active staff who have completed none of the courses the filter names, in employee-number
-/// order, and how many courses were considered.
+/// order, with the courses that counted. Naming no course is `Invalid`, never "everyone".
 pub async fn training_gaps(
     conn: &impl ConnectionTrait,
     org_id: Uuid,
     filter: &GapFilter,
     page: &PageRequest,
-) -> Result<(u64, Page<employee::Model>), RepoError> {
-    let mut courses = course::Entity::find()
+) -> Result<(Vec<CourseRef>, Page<employee::Model>), RepoError> {
+    type Row = (Uuid, i32, String, i32, String, String, i32);
+    let rows: Vec<Row> = course::Entity::find()
         .select_only()
         .column(course::Column::Id)
-        .filter(course::Column::OrgId.eq(org_id));
-    if let Some(c) = filter.course_category {
-        courses = courses.filter(course::Column::Category.eq(c.as_str()));
+        .column(course::Column::FiscalYear)
+        .column(course::Column::Category)
+        .column(course::Column::Number)
+        .column(course::Column::Title)
+        .column(course::Column::SearchKey)
+        .column(course::Column::CategoryRank)
+        .filter(course::Column::OrgId.eq(org_id))
+        .into_tuple()
+        .all(conn)
+        .await?;
+    let mut all = Vec::with_capacity(rows.len());
+    for (id, fiscal_year, category, number, title, search_key, _) in &rows {
+        let category =
+            super::stored(kenshu_domain::catalogue::Category::parse(category), "course category", category)?;
+        all.push(kenshu_domain::selection::GapCourse {
+            id: *id,
+            fiscal_year: *fiscal_year,
+            category,
+            number: *number,
+            title: title.clone(),
+            search_key: search_key.clone(),
+        });
     }
-    if let Some(text) =
-        filter.course_q.as_deref().map(kenshu_domain::text::search_key).filter(|s| !s.is_empty())
-    {
-        let pattern = format!("%{}%", super::like_escape(&text));
-        courses = courses.filter(
-            sea_orm::sea_query::Expr::col(course::Column::SearchKey)
-                .like(sea_orm::sea_query::LikeExpr::new(pattern).escape('!')),
-        );
-    }
-    let course_ids: Vec<Uuid> = courses.into_tuple().all(conn).await?;
+    let named = &filter.courses;
+    let course_ids =
+        kenshu_domain::selection::gap_courses(&all, named, filter.fiscal_year.year()).map_err(|why| {
+            let field = if !named.ids.is_empty() {
+                "course_ids"
+            } else if named.number.is_some() {
+                "course_number"
+            } else if named.text.is_some() {
+                "course_q"
+            } else {
+                "course_category"
+            };
+            RepoError::Invalid(vec![kenshu_domain::FieldError::new(field, why)])
+        })?;
+    let mut counted: Vec<(i32, CourseRef)> = rows
+        .iter()
+        .filter(|r| course_ids.contains(&r.0))
+        .map(|(id, fiscal_year, category, number, title, _, rank)| {
+            (
+                *rank,
+                CourseRef {
+                    id: *id,
+                    fiscal_year: *fiscal_year,
+                    category: category.clone(),
+                    number: *number,
+                    title: title.clone(),
+                },
+            )
+        })
+        .collect();
+    counted.sort_by(|(ra, a), (rb, b)| {
+        b.fiscal_year.cmp(&a.fiscal_year).then(ra.cmp(rb)).then(a.number.cmp(&b.number))
+    });
     let mut done = std::collections::HashSet::new();
     for chunk in course_ids.chunks(500) {
         let ids: Vec<Uuid> = nomination::Entity::find()
@@ -968,7 +1010,8 @@ pub async fn training_gaps(
             break;
         }
     }
-    Ok((course_ids.len() as u64, Page::from_rows(items, page.limit, |e| vec![e.employee_no.clone()])))
+    let counted = counted.into_iter().map(|(_, c)| c).collect();
+    Ok((counted, Page::from_rows(items, page.limit, |e| vec![e.employee_no.clone()])))
 }
 
 /// Move a nomination to another session of its course (or to none). A nomination holding a place
