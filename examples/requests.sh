@@ -48,8 +48,8 @@ curl -sS "${auth[@]}" -H 'Content-Type: application/json' \
     "$BASE/api/v1/internships/2023/students"; echo
 curl -fsS "${auth[@]}" "$BASE/api/v1/internships/2023"; echo
 
-echo "# who decides on department heads' own items (the training office unless HR names someone)"
-curl -fsS "${auth[@]}" "$BASE/api/v1/organisation/top-approver"; echo
+echo "# workflow settings: who decides on department heads' own items, when the waiting list stops moving up"
+curl -fsS "${auth[@]}" "$BASE/api/v1/organisation/workflow"; echo
 
 echo '# the audit log, newest first'
 

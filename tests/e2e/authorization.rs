@@ -48,8 +48,8 @@ const MATRIX: &[(&str, &str, [u16; 7])] = &[
     ("PUT", "/api/v1/sections/{id}", [401, 403, 403, 403, 200, 403, 403]),
     ("GET", "/api/v1/grades", [401, 200, 200, 200, 200, 200, 200]),
     ("PUT", "/api/v1/grades", [401, 403, 403, 403, 200, 403, 403]),
-    ("GET", "/api/v1/organisation/top-approver", [401, 200, 200, 200, 200, 200, 200]),
-    ("PUT", "/api/v1/organisation/top-approver", [401, 403, 403, 403, 200, 403, 403]),
+    ("GET", "/api/v1/organisation/workflow", [401, 200, 200, 200, 200, 200, 200]),
+    ("PUT", "/api/v1/organisation/workflow", [401, 403, 403, 403, 200, 403, 403]),
     ("GET", "/api/v1/plans", [401, 200, 200, 200, 200, 403, 200]),
     ("POST", "/api/v1/plans", [401, 403, 403, 403, 201, 403, 403]),
     ("GET", "/api/v1/plans/{fiscal_year}", [401, 200, 200, 200, 200, 403, 200]),
@@ -467,9 +467,9 @@ async fn call(app: &TestApp, method: &str, path: &str, token: Option<&str>, t: &
             body["venue"] = json!(unique("会議室"));
             rb.header("If-Match", "\"1\"").json(&body)
         }
-        ("PUT", "/api/v1/organisation/top-approver") => rb
-            .header("If-Match", etag(app, "/api/v1/organisation/top-approver").await)
-            .json(&json!({"employee_no": null})),
+        ("PUT", "/api/v1/organisation/workflow") => rb
+            .header("If-Match", etag(app, "/api/v1/organisation/workflow").await)
+            .json(&json!({"top_approver_employee_no": null, "promotion_cutoff_days": 2})),
         ("PUT", "/api/v1/grades") => {
             let ladder = app.get_json("/api/v1/grades", &hr).await;
             rb.header("If-Match", etag(app, "/api/v1/grades").await).json(&ladder)

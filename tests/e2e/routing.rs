@@ -159,21 +159,47 @@ async fn a_department_heads_own_items_go_to_the_organisations_approver() {
     // Nobody approves their own report, not even holding the role; by default HR approves.
     let approve = json!({"event": "approve"});
     assert_problem(event(&app, &me, &report, approve.clone()).await, 403, "forbidden").await;
-    let top = "/api/v1/organisation/top-approver";
+    let top = "/api/v1/organisation/workflow";
     let current = app.get_json(top, &me).await;
-    assert_eq!(current, json!({"approver": {"kind": "training_office"}, "employee": null}));
+    assert_eq!(
+        current,
+        json!({"top_approver": {"kind": "training_office"}, "top_approver_employee": null, "promotion_cutoff_days": 2})
+    );
 
     // The organisation names someone else (full-width digits are a number as typed): HR no longer
     // approves, the named employee does and reads it.
     let etag = app.get(top, &hr).await.headers()["etag"].to_str().unwrap().to_string();
-    let bad = app.put_json(top, &hr, Some(&etag), &json!({"employee_no": "99999"})).await;
-    assert_eq!(assert_problem(bad, 422, "validation").await["errors"][0]["field"], "employee_no");
-    let named = app.put_json(top, &hr, Some(&etag), &json!({"employee_no": "１０２８５"})).await;
+    let bad = app
+        .put_json(
+            top,
+            &hr,
+            Some(&etag),
+            &json!({"top_approver_employee_no": "99999", "promotion_cutoff_days": 2}),
+        )
+        .await;
+    assert_eq!(
+        assert_problem(bad, 422, "validation").await["errors"][0]["field"],
+        "top_approver_employee_no"
+    );
+    let named = app
+        .put_json(
+            top,
+            &hr,
+            Some(&etag),
+            &json!({"top_approver_employee_no": "１０２８５", "promotion_cutoff_days": 2}),
+        )
+        .await;
     let named = ok(named, 200).await;
-    assert_eq!(named["approver"]["kind"], "employee");
-    assert_eq!(named["employee"]["employee_no"], people::OTHER_DEPARTMENT);
+    assert_eq!(named["top_approver"]["kind"], "employee");
+    assert_eq!(named["top_approver_employee"]["employee_no"], people::OTHER_DEPARTMENT);
     assert_problem(
-        app.put_json(top, &hr, Some(&etag), &json!({"employee_no": null})).await,
+        app.put_json(
+            top,
+            &hr,
+            Some(&etag),
+            &json!({"top_approver_employee_no": null, "promotion_cutoff_days": 2}),
+        )
+        .await,
         412,
         "precondition-failed",
     )
@@ -190,8 +216,18 @@ async fn a_department_heads_own_items_go_to_the_organisations_approver() {
     assert_eq!(app.get(&history, &deputy).await.status(), 403);
     // Back to the training office.
     let etag = app.get(top, &hr).await.headers()["etag"].to_str().unwrap().to_string();
-    let back = ok(app.put_json(top, &hr, Some(&etag), &json!({"employee_no": null})).await, 200).await;
-    assert_eq!(back["approver"]["kind"], "training_office");
+    let back = ok(
+        app.put_json(
+            top,
+            &hr,
+            Some(&etag),
+            &json!({"top_approver_employee_no": null, "promotion_cutoff_days": 2}),
+        )
+        .await,
+        200,
+    )
+    .await;
+    assert_eq!(back["top_approver"]["kind"], "training_office");
 }
 
 #[tokio::test]

@@ -407,6 +407,21 @@ impl TestApp {
     }
 
     /// Number of audit entries, read as HR.
+    /// Set how many days before a session the waiting list stops moving up by itself.
+    pub async fn set_promotion_cutoff(&self, days: i32) {
+        let path = "/api/v1/organisation/workflow";
+        let current = self.get(path, &self.hr()).await;
+        let etag = current.headers()["etag"].to_str().unwrap().to_string();
+        let body: Value = current.json().await.unwrap();
+        let no = match body["top_approver_employee"]["employee_no"].as_str() {
+            Some(no) => Value::String(no.to_string()),
+            None => Value::Null,
+        };
+        let body = serde_json::json!({"top_approver_employee_no": no, "promotion_cutoff_days": days});
+        let res = self.put_json(path, &self.hr(), Some(&etag), &body).await;
+        assert_eq!(res.status(), 200, "{}", res.text().await.unwrap());
+    }
+
     pub async fn audit_count(&self) -> usize {
         let mut n = 0;
         let mut cursor: Option<String> = None;

@@ -76,9 +76,9 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                 .route(web::put().to(structure::put_grades)),
         )
         .service(
-            resource("/api/v1/organisation/top-approver", "GET, PUT")
-                .route(web::get().to(structure::get_top_approver))
-                .route(web::put().to(structure::put_top_approver)),
+            resource("/api/v1/organisation/workflow", "GET, PUT")
+                .route(web::get().to(structure::get_workflow))
+                .route(web::put().to(structure::put_workflow)),
         )
         .service(
             resource("/api/v1/plans", "GET, POST")

@@ -348,6 +348,64 @@ pub fn gap_courses(
     Ok(chosen.into_iter().collect())
 }
 
+/// A nomination on the waiting list (補欠), in the list's order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Waiting {
+    pub id: uuid::Uuid,
+    /// The session it waits for; none: the whole course.
+    pub session_id: Option<uuid::Uuid>,
+}
+
+/// The places free now: on the course (its headcount) and per session (its capacity); `None`
+/// means no limit.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct FreePlaces {
+    pub course: Option<u64>,
+    pub sessions: std::collections::HashMap<uuid::Uuid, Option<u64>>,
+}
+
+/// Whether automatic promotion has stopped for what starts at `starts_at`: within `cutoff_days`
+/// days of the start (or once it started), HR selects by hand (the trainee could not prepare).
+pub fn promotion_closed(
+    starts_at: Option<chrono::DateTime<chrono::Utc>>,
+    now: chrono::DateTime<chrono::Utc>,
+    cutoff_days: u32,
+) -> bool {
+    starts_at.is_some_and(|s| s - chrono::Duration::days(i64::from(cutoff_days)) <= now)
+}
+
+/// Who moves up from the waiting list into the places free now, in the list's order: the first
+/// waiting for a session with a free place (or for the course) moves up; one whose session is
+/// full waits on while others behind it for other sessions move up; `closed` tells which
+/// sessions (or, for `None`, the course) are past the cut-off for automatic promotion.
+pub fn promotions(
+    waiting: &[Waiting],
+    mut free: FreePlaces,
+    closed: impl Fn(Option<uuid::Uuid>) -> bool,
+) -> Vec<uuid::Uuid> {
+    let mut out = Vec::new();
+    for w in waiting {
+        if free.course == Some(0) {
+            break;
+        }
+        if closed(w.session_id) {
+            continue;
+        }
+        if let Some(s) = w.session_id {
+            match free.sessions.get_mut(&s) {
+                Some(Some(0)) | None => continue,
+                Some(Some(left)) => *left -= 1,
+                Some(None) => {}
+            }
+        }
+        if let Some(left) = free.course.as_mut() {
+            *left -= 1;
+        }
+        out.push(w.id);
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -488,5 +546,37 @@ mod tests {
         let unknown = GapCourses { ids: ids(&[9]), ..Default::default() };
         assert!(gap_courses(&all, &unknown, 2023).unwrap_err().contains("no course"));
         assert!(gap_courses(&all, &GapCourses::default(), 2023).is_err());
+    }
+
+    #[test]
+    fn the_waiting_list_moves_up_in_order_into_free_places_before_the_cut_off() {
+        use std::collections::HashMap;
+        let id = |n: u128| uuid::Uuid::from_u128(n);
+        let (a, b) = (id(100), id(101));
+        let waiting = [
+            Waiting { id: id(1), session_id: Some(a) },
+            Waiting { id: id(2), session_id: Some(a) },
+            Waiting { id: id(3), session_id: Some(b) },
+            Waiting { id: id(4), session_id: None },
+        ];
+        let free = |course: Option<u64>, sa: Option<u64>, sb: Option<u64>| FreePlaces {
+            course,
+            sessions: HashMap::from([(a, sa), (b, sb)]),
+        };
+        // One place on session a: the first for a moves up; b's waits on behind a full a.
+        assert_eq!(promotions(&waiting, free(None, Some(1), Some(1)), |_| false), vec![id(1), id(3), id(4)]);
+        // The course's headcount stops it, in order.
+        assert_eq!(promotions(&waiting, free(Some(2), None, None), |_| false), vec![id(1), id(2)]);
+        assert!(promotions(&waiting, free(Some(0), None, None), |_| false).is_empty());
+        // Past the cut-off for session a: HR selects by hand there; others still move up.
+        assert_eq!(promotions(&waiting, free(None, Some(5), Some(5)), |s| s == Some(a)), vec![id(3), id(4)]);
+        // The cut-off: two days before the start by default, and once it started.
+        let start = chrono::TimeZone::with_ymd_and_hms(&chrono::Utc, 2023, 7, 12, 0, 0, 0).unwrap();
+        let days = |n| start - chrono::Duration::days(n);
+        assert!(!promotion_closed(Some(start), days(3), 2));
+        assert!(promotion_closed(Some(start), days(2), 2));
+        assert!(promotion_closed(Some(start), start + chrono::Duration::hours(1), 2));
+        assert!(!promotion_closed(None, start, 2), "no date yet: open");
+        assert!(!promotion_closed(Some(start), days(1), 0));
     }
 }

@@ -3,16 +3,17 @@
 use actix_web::{web, HttpResponse};
 use chrono::{DateTime, Utc};
 use kenshu_domain::auth::{authorize, Action};
+use kenshu_domain::notice::{NoticeBody, NoticeKind, RecipientRole};
 use kenshu_persistence::entities::notice;
 use kenshu_persistence::repo::catalogue;
-use kenshu_persistence::repo::selection as repo;
+use kenshu_persistence::repo::notice as repo;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
 use crate::auth::Auth;
 use crate::http::{encode_cursor, page_request};
-use crate::problem::{ApiResult, Problem};
+use crate::problem::{ApiError, ApiResult, Problem};
 use crate::state::AppState;
 
 /// One notice.
@@ -22,30 +23,35 @@ pub struct NoticeDto {
     pub nomination_id: Uuid,
     pub course_id: Uuid,
     pub recipient_employee_id: Uuid,
-    /// trainee or section_head
-    pub recipient_role: String,
+    pub kind: NoticeKind,
+    pub recipient_role: RecipientRole,
     pub subject: String,
-    /// The course, its sessions in Japan time, when to gather, what to prepare, how to report an
-    /// absence.
-    #[schema(value_type = Object)]
-    pub body: serde_json::Value,
+    /// The course, the trainee's sessions in Japan time, what happened, and for a 研修通知 when
+    /// to gather, what to prepare and how to report an absence.
+    pub body: NoticeBody,
     pub delivered_at: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
 }
 
-impl From<&notice::Model> for NoticeDto {
-    fn from(n: &notice::Model) -> Self {
-        Self {
+impl NoticeDto {
+    fn of(n: &notice::Model) -> ApiResult<Self> {
+        let stored = |what: &str, value: &str| {
+            ApiError::Internal(format!("stored notice {what} '{value}' is not known"))
+        };
+        Ok(Self {
             id: n.id,
             nomination_id: n.nomination_id,
             course_id: n.course_id,
             recipient_employee_id: n.recipient_employee_id,
-            recipient_role: n.recipient_role.clone(),
+            kind: NoticeKind::parse(&n.kind).ok_or_else(|| stored("kind", &n.kind))?,
+            recipient_role: RecipientRole::parse(&n.recipient_role)
+                .ok_or_else(|| stored("role", &n.recipient_role))?,
             subject: n.subject.clone(),
-            body: serde_json::from_str(&n.body).unwrap_or(serde_json::Value::Null),
+            body: serde_json::from_str(&n.body)
+                .map_err(|e| ApiError::Internal(format!("stored notice body: {e}")))?,
             delivered_at: n.delivered_at,
             created_at: n.created_at,
-        }
+        })
     }
 }
 
@@ -108,7 +114,7 @@ pub async fn my_notices(
     };
     let result = repo::notices_for(state.db.conn(), auth.principal.org_id, me.employee_id, &page).await?;
     Ok(HttpResponse::Ok().json(NoticePage {
-        items: result.items.iter().map(NoticeDto::from).collect(),
+        items: result.items.iter().map(NoticeDto::of).collect::<ApiResult<_>>()?,
         next_cursor: encode_cursor(scope, result.next),
     }))
 }
@@ -138,7 +144,7 @@ pub async fn list_notices(
     let page = page_request(scope, q.limit, q.cursor.as_deref())?;
     let result = repo::outbox(state.db.conn(), auth.principal.org_id, q.undelivered, &page).await?;
     Ok(HttpResponse::Ok().json(NoticePage {
-        items: result.items.iter().map(NoticeDto::from).collect(),
+        items: result.items.iter().map(NoticeDto::of).collect::<ApiResult<_>>()?,
         next_cursor: encode_cursor(scope, result.next),
     }))
 }
@@ -157,5 +163,5 @@ pub async fn notice_delivered(
     let txn = state.db.begin_write().await?;
     let n = repo::mark_delivered(&*txn, auth.principal.org_id, *id).await?;
     txn.commit().await?;
-    Ok(HttpResponse::Ok().json(NoticeDto::from(&n)))
+    Ok(HttpResponse::Ok().json(NoticeDto::of(&n)?))
 }

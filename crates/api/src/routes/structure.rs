@@ -381,90 +381,106 @@ pub(crate) async fn section_staff(state: &AppState, auth: &Auth, id: Uuid) -> Ap
         .await?)
 }
 
-/// Who decides on department heads' own items (their applications, absence notices, subsidy
-/// applications and reports), and on those of a department without a head.
+/// The organisation's workflow settings.
 #[derive(Debug, Serialize, ToSchema)]
-#[schema(example = json!({"approver": {"kind": "training_office"}, "employee": null}))]
-pub struct TopApproverDto {
-    pub approver: TopApprover,
-    /// The named employee, when `approver.kind` is `employee`.
-    pub employee: Option<EmployeeRefDto>,
+#[schema(example = json!({"top_approver": {"kind": "training_office"}, "top_approver_employee": null, "promotion_cutoff_days": 2}))]
+pub struct WorkflowSettingsDto {
+    /// Who decides on department heads' own items (their applications, absence notices, subsidy
+    /// applications and reports), and on those of a department without a head.
+    pub top_approver: TopApprover,
+    /// The named employee, when `top_approver.kind` is `employee`.
+    pub top_approver_employee: Option<EmployeeRefDto>,
+    /// 補欠繰上げ stops this many days before a session starts; later, HR selects by hand.
+    pub promotion_cutoff_days: i32,
 }
 
-/// Name the approver by employee number, or `null` for the training office (the default).
+/// The organisation's workflow settings, whole.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-#[schema(example = json!({"employee_no": "10034"}))]
-pub struct TopApproverInput {
-    /// 職員番号 (full-width digits are accepted); `null`: 研修担当.
+#[schema(example = json!({"top_approver_employee_no": "10034", "promotion_cutoff_days": 2}))]
+pub struct WorkflowSettingsInput {
+    /// 職員番号 of the approver of department heads' own items (full-width digits are accepted);
+    /// `null` or absent: 研修担当.
     #[schema(max_length = 20)]
-    pub employee_no: Option<String>,
+    pub top_approver_employee_no: Option<String>,
+    /// 0 to 30 days.
+    #[schema(minimum = 0, maximum = 30)]
+    pub promotion_cutoff_days: i32,
 }
 
-async fn top_approver_dto(
+async fn workflow_dto(
     state: &AppState,
     o: &kenshu_persistence::entities::organisation::Model,
-) -> ApiResult<TopApproverDto> {
-    Ok(match o.top_approver_employee_id {
-        None => TopApproverDto { approver: TopApprover::TrainingOffice, employee: None },
+) -> ApiResult<WorkflowSettingsDto> {
+    let (top_approver, top_approver_employee) = match o.top_approver_employee_id {
+        None => (TopApprover::TrainingOffice, None),
         Some(employee_id) => {
             let e = kenshu_persistence::repo::employee::get(state.db.conn(), o.id, employee_id).await?;
-            TopApproverDto {
-                approver: TopApprover::Employee { employee_id },
-                employee: Some(EmployeeRefDto {
-                    id: e.model.id,
-                    employee_no: e.model.employee_no,
-                    name: e.model.name,
-                }),
-            }
+            let who = EmployeeRefDto { id: e.model.id, employee_no: e.model.employee_no, name: e.model.name };
+            (TopApprover::Employee { employee_id }, Some(who))
         }
+    };
+    Ok(WorkflowSettingsDto {
+        top_approver,
+        top_approver_employee,
+        promotion_cutoff_days: o.promotion_cutoff_days,
     })
 }
 
-/// Who decides on department heads' own items (any member of the organisation). The ETag is
-/// the organisation's version, as for the grade ladder.
-#[utoipa::path(get, operation_id = "get_top_approver", path = "/api/v1/organisation/top-approver", tag = "organisation",
-    responses((status = 200, body = TopApproverDto, headers(("ETag" = String)))))]
-pub async fn get_top_approver(state: web::Data<AppState>, auth: Auth) -> ApiResult<HttpResponse> {
+/// The organisation's workflow settings (any member). The ETag is the organisation's version, as
+/// for the grade ladder.
+#[utoipa::path(get, operation_id = "get_workflow_settings", path = "/api/v1/organisation/workflow", tag = "organisation",
+    responses((status = 200, body = WorkflowSettingsDto, headers(("ETag" = String)))))]
+pub async fn get_workflow(state: web::Data<AppState>, auth: Auth) -> ApiResult<HttpResponse> {
     authorize(&auth.principal, Action::ReadOrgStructure)?;
     let o = org::get(state.db.conn(), auth.principal.org_id).await?;
-    Ok(json_with_etag(StatusCode::OK, o.version, &top_approver_dto(&state, &o).await?))
+    Ok(json_with_etag(StatusCode::OK, o.version, &workflow_dto(&state, &o).await?))
 }
 
-/// Name who decides on department heads' own items (HR): an active employee by number, or
-/// `null` for the training office. Nobody decides on their own items: the named approver's own
-/// go to the training office. Requires `If-Match`.
-#[utoipa::path(put, operation_id = "put_top_approver", path = "/api/v1/organisation/top-approver", tag = "organisation",
-    request_body = TopApproverInput,
+/// Set the organisation's workflow settings (HR): who decides on department heads' own items (an
+/// active employee by number, or `null` for the training office; nobody decides on their own
+/// items: the named approver's own go to the training office), and the days before a session
+/// when the waiting list stops moving up by itself. Requires `If-Match`.
+#[utoipa::path(put, operation_id = "put_workflow_settings", path = "/api/v1/organisation/workflow", tag = "organisation",
+    request_body = WorkflowSettingsInput,
     params(("If-Match" = String, Header, description = "ETag of the organisation read")),
-    responses((status = 200, body = TopApproverDto, headers(("ETag" = String))),
+    responses((status = 200, body = WorkflowSettingsDto, headers(("ETag" = String))),
         (status = 412, description = "Changed since read", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Not an active employee of the organisation", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Not an active employee of the organisation; days out of range", body = Problem, content_type = "application/problem+json"),
         (status = 428, description = "If-Match missing", body = Problem, content_type = "application/problem+json")))]
-pub async fn put_top_approver(
+pub async fn put_workflow(
     state: web::Data<AppState>,
     auth: Auth,
     req: HttpRequest,
-    body: Json<TopApproverInput>,
+    body: Json<WorkflowSettingsInput>,
 ) -> ApiResult<HttpResponse> {
     authorize(&auth.principal, Action::WriteOrgStructure)?;
     let org_id = auth.principal.org_id;
-    let employee_id = match body.into_inner().employee_no {
+    let body = body.into_inner();
+    if !(0..=30).contains(&body.promotion_cutoff_days) {
+        return Err(ApiError::validation("promotion_cutoff_days", "0 to 30 days"));
+    }
+    let field = "top_approver_employee_no";
+    let employee_id = match body.top_approver_employee_no {
         None => None,
         Some(no) => {
-            let found = crate::routes::selection::named_employee(&state, org_id, None, Some(&no)).await?;
+            let found = crate::routes::selection::named_employee(&state, org_id, None, Some(&no))
+                .await
+                .map_err(|e| match e {
+                    ApiError::Validation(errors) => ApiError::Validation(
+                        errors.into_iter().map(|e| FieldError::new(field, e.reason)).collect(),
+                    ),
+                    e => e,
+                })?;
             if !found.model.active {
-                return Err(ApiError::validation(
-                    "employee_no",
-                    "is not an active employee of the organisation",
-                ));
+                return Err(ApiError::validation(field, "is not an active employee of the organisation"));
             }
             Some(found.model.id)
         }
     };
     let version = if_match(&req)?;
     let txn = state.db.begin_write().await?;
-    let o = org::set_top_approver(&*txn, &auth.actor(), version, employee_id).await?;
+    let o = org::set_workflow(&*txn, &auth.actor(), version, employee_id, body.promotion_cutoff_days).await?;
     txn.commit().await?;
-    Ok(json_with_etag(StatusCode::OK, o.version, &top_approver_dto(&state, &o).await?))
+    Ok(json_with_etag(StatusCode::OK, o.version, &workflow_dto(&state, &o).await?))
 }

@@ -11,6 +11,8 @@ pub struct Model {
     pub nomination_id: Uuid,
     pub course_id: Uuid,
     pub recipient_employee_id: Uuid,
+    /// See `kenshu_domain::notice::NoticeKind`.
+    pub kind: String,
     /// trainee | section_head
     pub recipient_role: String,
     pub subject: String,

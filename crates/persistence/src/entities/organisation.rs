@@ -10,6 +10,8 @@ pub struct Model {
     pub name: String,
     /// Who decides on department heads' own items; none: the training office (研修担当).
     pub top_approver_employee_id: Option<Uuid>,
+    /// 補欠繰上げ stops this many days before a session starts; later, HR selects by hand.
+    pub promotion_cutoff_days: i32,
     pub version: i32,
     pub created_at: DateTimeUtc,
 }

@@ -8,6 +8,7 @@ pub mod catalogue;
 pub mod check_in;
 pub mod employee;
 pub mod internship;
+pub mod notice;
 pub mod org;
 pub mod principal;
 pub mod report;

@@ -39,6 +39,7 @@ pub async fn create(
         code: code.to_string(),
         name: name.to_string(),
         top_approver_employee_id: None,
+        promotion_cutoff_days: 2,
         version: 1,
         created_at: now(),
     };
@@ -47,6 +48,7 @@ pub async fn create(
         code: Set(model.code.clone()),
         name: Set(model.name.clone()),
         top_approver_employee_id: Set(None),
+        promotion_cutoff_days: Set(2),
         version: Set(1),
         created_at: Set(model.created_at),
     })
@@ -134,19 +136,21 @@ pub async fn replace_ladder(
     Ok((new.clone(), org.version + 1))
 }
 
-/// Name who decides on department heads' own items (`None`: the training office). The employee
-/// must be an active member of the organisation; the organisation's version guards the change.
-pub async fn set_top_approver(
+/// The organisation's workflow settings: who decides on department heads' own items (`None`: the
+/// training office; an active member of the organisation otherwise) and how many days before a
+/// session the waiting list stops moving up by itself. The organisation's version guards them.
+pub async fn set_workflow(
     conn: &impl ConnectionTrait,
     actor: &Actor,
     expected_version: i32,
     employee_id: Option<Uuid>,
+    promotion_cutoff_days: i32,
 ) -> Result<organisation::Model, RepoError> {
     let org = get(conn, actor.org_id).await?;
     if org.version != expected_version {
         return Err(RepoError::Stale { current: org.version });
     }
-    if org.top_approver_employee_id == employee_id {
+    if org.top_approver_employee_id == employee_id && org.promotion_cutoff_days == promotion_cutoff_days {
         return Ok(org);
     }
     if let Some(id) = employee_id {
@@ -165,11 +169,13 @@ pub async fn set_top_approver(
     }
     let after = organisation::Model {
         top_approver_employee_id: employee_id,
+        promotion_cutoff_days,
         version: org.version + 1,
         ..org.clone()
     };
     let res = organisation::Entity::update_many()
         .col_expr(organisation::Column::TopApproverEmployeeId, Expr::value(employee_id))
+        .col_expr(organisation::Column::PromotionCutoffDays, Expr::value(promotion_cutoff_days))
         .col_expr(organisation::Column::Version, Expr::value(after.version))
         .filter(organisation::Column::Id.eq(actor.org_id))
         .filter(organisation::Column::Version.eq(org.version))
@@ -178,13 +184,8 @@ pub async fn set_top_approver(
     if res.rows_affected == 0 {
         return Err(RepoError::Stale { current: org.version + 1 });
     }
-    let change = Change::new(
-        "organisation.top_approver",
-        "organisation",
-        Some(actor.org_id),
-        Some(&org),
-        Some(&after),
-    );
+    let change =
+        Change::new("organisation.workflow", "organisation", Some(actor.org_id), Some(&org), Some(&after));
     audit::record(conn, actor, change).await?;
     Ok(after)
 }

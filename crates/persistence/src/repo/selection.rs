@@ -7,8 +7,8 @@ use kenshu_domain::calendar::FiscalYear;
 use kenshu_domain::org::GradeLadder;
 use kenshu_domain::selection::{designation_diff, places_left, Event, NominationState};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DbBackend, DbErr, EntityTrait, PaginatorTrait,
-    QueryFilter, QueryOrder, QuerySelect,
+    ColumnTrait, ConnectionTrait, DbBackend, DbErr, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
+    QuerySelect,
 };
 use serde::Serialize;
 use uuid::Uuid;
@@ -18,7 +18,7 @@ use super::catalogue::CourseRecord;
 use super::employee::{roster_members, RosterMember};
 use super::{find_in_org, insert_audited, now, save_audited, Actor, Page, PageRequest, RepoError};
 use crate::bulk::{self, OnKey};
-use crate::entities::{course, course_session, employee, nomination, notice};
+use crate::entities::{course, course_session, employee, nomination};
 
 /// An employee as selection reports name them.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -574,25 +574,70 @@ pub async fn apply_event(
     let nomination = save_decision(conn, actor, event.as_str(), &current, next, decision).await?;
     let mut promoted = None;
     if event == Event::Cancel && state.holds_place() {
-        let mut q = nomination::Entity::find()
-            .filter(nomination::Column::OrgId.eq(actor.org_id))
-            .filter(nomination::Column::CourseId.eq(course.id))
-            .filter(nomination::Column::State.eq(NominationState::Waitlisted.as_str()));
-        q = match current.session_id {
-            Some(s) => q.filter(nomination::Column::SessionId.eq(s)),
-            None => q.filter(nomination::Column::SessionId.is_null()),
-        };
-        if let Some(first) = q.order_by_asc(nomination::Column::Id).one(conn).await? {
-            if has_place(conn, actor.org_id, &course, first.session_id).await?.is_ok() {
-                let decision = Decision { by: Some(WAITING_LIST), reason: None };
-                promoted = Some(
-                    save_decision(conn, actor, "promote", &first, NominationState::Selected, decision)
-                        .await?,
-                );
-            }
-        }
+        promoted = promote_waiting(conn, actor, &course).await?.into_iter().next();
     }
     Ok(EventOutcome { nomination, promoted })
+}
+
+/// 補欠繰上げ: move the course's waiting list up, in order, into the places free now on the course
+/// and its sessions, except where a session starts within the organisation's cut-off (HR selects
+/// by hand then); each moved-up trainee and their heads are told. The caller holds the course's
+/// lock. Returns those moved up.
+pub(crate) async fn promote_waiting(
+    conn: &impl ConnectionTrait,
+    actor: &Actor,
+    course: &course::Model,
+) -> Result<Vec<nomination::Model>, RepoError> {
+    use kenshu_domain::selection::{promotion_closed, promotions, FreePlaces, Waiting};
+    let waiting = nomination::Entity::find()
+        .filter(nomination::Column::OrgId.eq(actor.org_id))
+        .filter(nomination::Column::CourseId.eq(course.id))
+        .filter(nomination::Column::State.eq(NominationState::Waitlisted.as_str()))
+        .order_by_asc(nomination::Column::Id)
+        .all(conn)
+        .await?;
+    if waiting.is_empty() {
+        return Ok(Vec::new());
+    }
+    let sessions = course_session::Entity::find()
+        .filter(course_session::Column::OrgId.eq(actor.org_id))
+        .filter(course_session::Column::CourseId.eq(course.id))
+        .all(conn)
+        .await?;
+    let taken = held(conn, actor.org_id, course.id, None).await?;
+    let mut free = FreePlaces {
+        course: places_left(course.headcount.map(|h| h as u32), taken),
+        sessions: Default::default(),
+    };
+    for s in &sessions {
+        let taken = held(conn, actor.org_id, course.id, Some(s.id)).await?;
+        free.sessions.insert(s.id, places_left(s.capacity.map(|c| c as u32), taken));
+    }
+    let cutoff = super::org::get(conn, actor.org_id).await?.promotion_cutoff_days.max(0) as u32;
+    let at = now();
+    // A trainee of the whole course joins from its next session on (earlier ones do not count
+    // for them): that one's start is what the cut-off is measured against; none left is closed.
+    let next_start = sessions.iter().map(|s| s.starts_at).filter(|t| *t > at).min();
+    let last_start = sessions.iter().map(|s| s.starts_at).max();
+    let start_of = |sid: Option<Uuid>| match sid {
+        Some(id) => sessions.iter().find(|s| s.id == id).map(|s| s.starts_at),
+        None => next_start.or(last_start),
+    };
+    let order: Vec<Waiting> =
+        waiting.iter().map(|n| Waiting { id: n.id, session_id: n.session_id }).collect();
+    let chosen = promotions(&order, free, |sid| promotion_closed(start_of(sid), at, cutoff));
+    let mut moved = Vec::with_capacity(chosen.len());
+    for n in waiting.iter().filter(|n| chosen.contains(&n.id)) {
+        let decision = Decision { by: Some(WAITING_LIST), reason: None };
+        moved.push(save_decision(conn, actor, "promote", n, NominationState::Selected, decision).await?);
+    }
+    if !moved.is_empty() {
+        let facts = super::notice::course_facts(conn, course).await?;
+        let pairs: Vec<(Uuid, Uuid)> = moved.iter().map(|n| (n.id, n.employee_id)).collect();
+        super::notice::tell(conn, actor.org_id, &facts, &pairs, || kenshu_domain::notice::Event::PlaceGiven)
+            .await?;
+    }
+    Ok(moved)
 }
 
 /// The course a nomination is for, as lists of nominations show it.
@@ -696,195 +741,6 @@ pub async fn for_section(
         out.retain(|(_, c)| c.fiscal_year == fy.year());
     }
     Ok(out.into_iter().filter_map(|(n, c)| staff.get(&n.employee_id).cloned().map(|e| (n, c, e))).collect())
-}
-
-/// One session as a training notice states it (Japan time).
-#[derive(Debug, Clone, serde::Serialize)]
-pub struct NoticeSession {
-    pub starts_at: String,
-    pub ends_at: String,
-    pub venue: Option<String>,
-    pub online_url: Option<String>,
-}
-
-/// What a training notice (研修通知) says.
-#[derive(Debug, Clone, serde::Serialize)]
-pub struct NoticeBody {
-    pub course_id: Uuid,
-    pub course_title: String,
-    pub fiscal_year: i32,
-    pub trainee_employee_no: String,
-    pub trainee_name: String,
-    pub sessions: Vec<NoticeSession>,
-    /// Where to be and when: the plan asks trainees to gather 10 minutes before the start.
-    pub gather: String,
-    /// What to prepare: the course's notes.
-    pub prepare: Option<String>,
-    /// How to report an absence, late arrival or early leave.
-    pub absence: String,
-}
-
-/// 研修通知: move every selected nomination of the course to notified and put a notice for the
-/// trainee and one for their section head (and acting head) in the outbox, in one transaction.
-pub async fn notify_course(
-    conn: &impl ConnectionTrait,
-    actor: &Actor,
-    course: &CourseRecord,
-) -> Result<(u64, u64), RepoError> {
-    lock_course(conn, actor.org_id, course.model.id).await?;
-    let selected = nomination::Entity::find()
-        .filter(nomination::Column::OrgId.eq(actor.org_id))
-        .filter(nomination::Column::CourseId.eq(course.model.id))
-        .filter(nomination::Column::State.eq(NominationState::Selected.as_str()))
-        .order_by_asc(nomination::Column::Id)
-        .all(conn)
-        .await?;
-    if selected.is_empty() {
-        return Ok((0, 0));
-    }
-    let next = kenshu_domain::selection::transition(
-        NominationState::Selected,
-        Event::Notify,
-        kenshu_domain::selection::Actor::Hr,
-    )
-    .map_err(|e| RepoError::Conflict(e.to_string()))?;
-    let jst = kenshu_domain::calendar::jst();
-    let sessions: Vec<NoticeSession> = course_session::Entity::find()
-        .filter(course_session::Column::OrgId.eq(actor.org_id))
-        .filter(course_session::Column::CourseId.eq(course.model.id))
-        .order_by_asc(course_session::Column::StartsAt)
-        .all(conn)
-        .await?
-        .into_iter()
-        .map(|s| NoticeSession {
-            starts_at: s.starts_at.with_timezone(&jst).to_rfc3339(),
-            ends_at: s.ends_at.with_timezone(&jst).to_rfc3339(),
-            venue: s.venue,
-            online_url: s.online_url,
-        })
-        .collect();
-    let heads: HashMap<Uuid, Vec<Uuid>> = crate::entities::section::Entity::find()
-        .filter(crate::entities::section::Column::OrgId.eq(actor.org_id))
-        .all(conn)
-        .await?
-        .into_iter()
-        .map(|s| (s.id, [s.head_employee_id, s.acting_head_employee_id].into_iter().flatten().collect()))
-        .collect();
-    let ids: Vec<Uuid> = selected.iter().map(|n| n.employee_id).collect();
-    let people = employees_by_id(conn, actor.org_id, &ids).await?;
-    let at = now();
-    let mut notices = Vec::new();
-    for n in &selected {
-        save(conn, actor, Event::Notify.as_str(), n, next).await?;
-        let Some(trainee) = people.get(&n.employee_id) else { continue };
-        let body = NoticeBody {
-            course_id: course.model.id,
-            course_title: course.model.title.clone(),
-            fiscal_year: course.model.fiscal_year,
-            trainee_employee_no: trainee.employee_no.clone(),
-            trainee_name: trainee.name.clone(),
-            sessions: sessions.clone(),
-            gather: "研修会場には講義開始の10分前に集合してください。".into(),
-            prepare: course.model.notes.clone(),
-            absence: "欠席・遅刻・早退をする場合は、事前に研修担当へ連絡し、所属長の確認を経た「研修講座欠席届」を提出してください。".into(),
-        };
-        let body = serde_json::to_string(&body).expect("notices serialise");
-        let mut recipients = vec![(trainee.id, "trainee", format!("【研修通知】{}", course.model.title))];
-        for head in heads.get(&trainee.section_id).into_iter().flatten() {
-            if *head != trainee.id {
-                recipients.push((
-                    *head,
-                    "section_head",
-                    format!("【研修通知】{}（{}）", course.model.title, trainee.name),
-                ));
-            }
-        }
-        for (recipient, role, subject) in recipients {
-            notices.push(notice::Model {
-                id: Uuid::now_v7(),
-                org_id: actor.org_id,
-                nomination_id: n.id,
-                course_id: course.model.id,
-                recipient_employee_id: recipient,
-                recipient_role: role.into(),
-                subject: subject.chars().take(300).collect(),
-                body: body.clone(),
-                delivered_at: None,
-                created_at: at,
-            });
-        }
-    }
-    bulk::write::<notice::Entity>(conn, &notices, OnKey::Fail).await?;
-    Ok((selected.len() as u64, notices.len() as u64))
-}
-
-/// A recipient's notices, newest first.
-pub async fn notices_for(
-    conn: &impl ConnectionTrait,
-    org_id: Uuid,
-    employee_id: Uuid,
-    page: &PageRequest,
-) -> Result<Page<notice::Model>, RepoError> {
-    let mut q = notice::Entity::find()
-        .filter(notice::Column::OrgId.eq(org_id))
-        .filter(notice::Column::RecipientEmployeeId.eq(employee_id));
-    if let Some(after) = after_id(page)? {
-        q = q.filter(notice::Column::Id.lt(after));
-    }
-    let rows = q.order_by_desc(notice::Column::Id).limit(page.limit + 1).all(conn).await?;
-    Ok(Page::from_rows(rows, page.limit, |n| vec![n.id.to_string()]))
-}
-
-/// The outbox, oldest first: what a delivery job reads.
-pub async fn outbox(
-    conn: &impl ConnectionTrait,
-    org_id: Uuid,
-    undelivered_only: bool,
-    page: &PageRequest,
-) -> Result<Page<notice::Model>, RepoError> {
-    let mut q = notice::Entity::find().filter(notice::Column::OrgId.eq(org_id));
-    if undelivered_only {
-        q = q.filter(notice::Column::DeliveredAt.is_null());
-    }
-    if let Some(after) = after_id(page)? {
-        q = q.filter(notice::Column::Id.gt(after));
-    }
-    let rows = q.order_by_asc(notice::Column::Id).limit(page.limit + 1).all(conn).await?;
-    Ok(Page::from_rows(rows, page.limit, |n| vec![n.id.to_string()]))
-}
-
-fn after_id(page: &PageRequest) -> Result<Option<Uuid>, RepoError> {
-    page.after
-        .as_ref()
-        .and_then(|a| a.first())
-        .map(|s| {
-            Uuid::parse_str(s).map_err(|_| {
-                RepoError::Invalid(vec![kenshu_domain::FieldError::new(
-                    "cursor",
-                    "is not a cursor of this list",
-                )])
-            })
-        })
-        .transpose()
-}
-
-/// Mark a notice delivered; marking it again keeps the first time.
-pub async fn mark_delivered(
-    conn: &impl ConnectionTrait,
-    org_id: Uuid,
-    id: Uuid,
-) -> Result<notice::Model, RepoError> {
-    let n = notice::Entity::find_by_id(id)
-        .filter(notice::Column::OrgId.eq(org_id))
-        .one(conn)
-        .await?
-        .ok_or(RepoError::NotFound)?;
-    if n.delivered_at.is_some() {
-        return Ok(n);
-    }
-    let after = notice::Model { delivered_at: Some(now()), ..n };
-    notice::Entity::update(notice::ActiveModel::from(after.clone()).reset_all()).exec(conn).await?;
-    Ok(after)
 }
 
 /// Who has not yet taken a kind of course: the filter.

@@ -1,0 +1,137 @@
+//! What a change to the catalogue carries through to the rest of the year (記載内容については、変更
+//! する場合があります): a cancelled course cancels its nominations, more places move the waiting
+//! list up, a moved or cancelled session is told to its trainees. Decided here; persistence
+//! applies it in the transaction of the change.
+
+use chrono::{DateTime, Utc};
+
+use crate::notice::{Event, NoticeSession};
+
+/// A course as far as its consequences care.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CourseState {
+    pub cancelled: bool,
+    /// 人数: `None` means no limit.
+    pub headcount: Option<u32>,
+}
+
+/// What a course change carries through.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct CourseCascade {
+    /// Cancel every live nomination (applied, confirmed, waiting, selected, notified) and tell
+    /// the trainees and their heads.
+    pub cancel_live: bool,
+    /// Move the waiting list up into the places now free.
+    pub promote: bool,
+}
+
+/// More places than before (`None` is no limit).
+pub fn raised(before: Option<u32>, after: Option<u32>) -> bool {
+    match (before, after) {
+        (Some(_), None) => true,
+        (Some(b), Some(a)) => a > b,
+        (None, _) => false,
+    }
+}
+
+pub fn course_changed(before: CourseState, after: CourseState) -> CourseCascade {
+    if after.cancelled {
+        return CourseCascade { cancel_live: !before.cancelled, promote: false };
+    }
+    CourseCascade { cancel_live: false, promote: raised(before.headcount, after.headcount) }
+}
+
+/// A session as far as its consequences care.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SessionState {
+    pub starts_at: DateTime<Utc>,
+    pub ends_at: DateTime<Utc>,
+    pub venue: Option<String>,
+    pub online_url: Option<String>,
+    pub capacity: Option<u32>,
+}
+
+impl SessionState {
+    fn facts(&self) -> NoticeSession {
+        NoticeSession::new(self.starts_at, self.ends_at, self.venue.clone(), self.online_url.clone())
+    }
+}
+
+/// What a session change carries through.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct SessionCascade {
+    /// Tell the session's trainees (and their heads) this.
+    pub tell: Option<Event>,
+    /// Move the waiting list up into the places now free.
+    pub promote: bool,
+}
+
+/// A session changed (`after`) or cancelled (`None`). Only what a trainee must act on is told:
+/// its time or place; a lecturer or a note is not.
+pub fn session_changed(before: &SessionState, after: Option<&SessionState>) -> SessionCascade {
+    let Some(after) = after else {
+        return SessionCascade {
+            tell: Some(Event::SessionCancelled { previous: before.facts() }),
+            promote: false,
+        };
+    };
+    let moved = before.starts_at != after.starts_at
+        || before.ends_at != after.ends_at
+        || before.venue != after.venue
+        || before.online_url != after.online_url;
+    SessionCascade {
+        tell: moved.then(|| Event::SessionChanged { previous: before.facts() }),
+        promote: raised(before.capacity, after.capacity),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::TimeZone;
+
+    use super::*;
+
+    fn session(h: u32, venue: &str, capacity: Option<u32>) -> SessionState {
+        SessionState {
+            starts_at: Utc.with_ymd_and_hms(2023, 7, 12, h, 0, 0).unwrap(),
+            ends_at: Utc.with_ymd_and_hms(2023, 7, 12, h + 3, 0, 0).unwrap(),
+            venue: Some(venue.into()),
+            online_url: None,
+            capacity,
+        }
+    }
+
+    #[test]
+    fn a_cancelled_course_cancels_its_nominations_once() {
+        let open = CourseState { cancelled: false, headcount: Some(20) };
+        let cancelled = CourseState { cancelled: true, ..open };
+        assert_eq!(course_changed(open, cancelled), CourseCascade { cancel_live: true, promote: false });
+        assert_eq!(course_changed(cancelled, cancelled), CourseCascade::default());
+    }
+
+    #[test]
+    fn more_places_move_the_waiting_list_up() {
+        let with = |h| CourseState { cancelled: false, headcount: h };
+        assert!(course_changed(with(Some(3)), with(Some(5))).promote);
+        assert!(course_changed(with(Some(3)), with(None)).promote, "no limit any more");
+        assert!(!course_changed(with(Some(3)), with(Some(2))).promote);
+        assert!(!course_changed(with(None), with(Some(9))).promote);
+        assert!(session_changed(&session(0, "A", Some(3)), Some(&session(0, "A", Some(4)))).promote);
+    }
+
+    #[test]
+    fn a_moved_or_cancelled_session_is_told_and_a_new_lecturer_is_not() {
+        let before = session(0, "本庁舎", Some(3));
+        let c = session_changed(&before, Some(&session(1, "本庁舎", Some(3))));
+        assert!(matches!(c.tell, Some(Event::SessionChanged { .. })));
+        let c = session_changed(&before, Some(&session(0, "分庁舎", Some(3))));
+        assert!(matches!(c.tell, Some(Event::SessionChanged { .. })));
+        assert_eq!(session_changed(&before, Some(&before.clone())), SessionCascade::default());
+        match session_changed(&before, None).tell {
+            Some(Event::SessionCancelled { previous }) => {
+                assert_eq!(previous.venue.as_deref(), Some("本庁舎"))
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+}
