@@ -3,6 +3,7 @@
 
 mod attendance;
 mod authorization;
+mod cascades;
 mod catalogue;
 mod catalogue_files;
 mod conventions;

@@ -85,6 +85,20 @@ pub fn session_changed(before: &SessionState, after: Option<&SessionState>) -> S
     }
 }
 
+/// What keeps a session from being cancelled outright: records that belong to it (attendance,
+/// absence notices) and trainees placed on it, whom HR moves to another session first.
+pub fn session_removable(records: bool, pinned: u64) -> Result<(), String> {
+    if records {
+        return Err("the session has attendance or absence notices on file; it cannot be deleted".into());
+    }
+    if pinned > 0 {
+        return Err(format!(
+            "{pinned} trainees are placed on this session; move them to another session first (nominations/bulk with move_to_session)"
+        ));
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use chrono::TimeZone;
@@ -99,6 +113,13 @@ mod tests {
             online_url: None,
             capacity,
         }
+    }
+
+    #[test]
+    fn a_session_with_records_or_placed_trainees_stays() {
+        assert!(session_removable(false, 0).is_ok());
+        assert!(session_removable(true, 0).unwrap_err().contains("attendance"));
+        assert!(session_removable(false, 3).unwrap_err().starts_with("3 trainees"));
     }
 
     #[test]

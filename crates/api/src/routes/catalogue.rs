@@ -16,6 +16,7 @@ use kenshu_domain::catalogue::{
 };
 use kenshu_persistence::entities::{course_session, training_plan};
 use kenshu_persistence::repo::audit::{self as audit_repo, AuditFilter};
+use kenshu_persistence::repo::cascade;
 use kenshu_persistence::repo::catalogue::{self as repo, CourseFilter, CourseRecord};
 use kenshu_persistence::repo::employee::roster_members;
 use kenshu_persistence::repo::org;
@@ -680,7 +681,9 @@ pub async fn update_course(
     let ladder = org::ladder(state.db.conn(), auth.principal.org_id).await?;
     let (data, within) = body.into_data(&ladder)?;
     let txn = state.db.begin_write().await?;
+    let before = repo::get_course(&*txn, auth.principal.org_id, *id).await?;
     let course = repo::update_course(&*txn, &auth.actor(), *id, version, &data, within, status).await?;
+    cascade::course_changed(&*txn, &auth.actor(), &before.model, &course.model).await?;
     txn.commit().await?;
     Ok(json_with_etag(StatusCode::OK, course.model.version, &course_with_sessions(&state, &course).await?))
 }
@@ -809,7 +812,9 @@ pub async fn update_session(
     let version = if_match(&req)?;
     let data = body.into_inner().into_data(course.fiscal_year())?;
     let txn = state.db.begin_write().await?;
+    let before = repo::get_session(&*txn, auth.principal.org_id, course_id, session_id).await?;
     let session = repo::update_session(&*txn, &auth.actor(), &course, session_id, version, &data).await?;
+    cascade::session_changed(&*txn, &auth.actor(), &before, Some(&session)).await?;
     txn.commit().await?;
     Ok(json_with_etag(StatusCode::OK, session.version, &SessionDto::from_model(&session)?))
 }
@@ -819,7 +824,7 @@ pub async fn update_session(
     params(("id" = Uuid, Path), ("session_id" = Uuid, Path), ("If-Match" = String, Header, description = "ETag of the session read")),
     responses((status = 204, description = "Removed"),
         (status = 404, description = "No such session", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "The session has absence notices on file", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The session has attendance or absence notices on file, or trainees placed on it", body = Problem, content_type = "application/problem+json"),
         (status = 412, description = "Changed since read", body = Problem, content_type = "application/problem+json"),
         (status = 428, description = "If-Match missing", body = Problem, content_type = "application/problem+json")))]
 pub async fn delete_session(
@@ -834,7 +839,9 @@ pub async fn delete_session(
     repo::get_session(state.db.conn(), auth.principal.org_id, course_id, session_id).await?;
     let version = if_match(&req)?;
     let txn = state.db.begin_write().await?;
+    let before = repo::get_session(&*txn, auth.principal.org_id, course_id, session_id).await?;
     repo::delete_session(&*txn, &auth.actor(), &course, session_id, version).await?;
+    cascade::session_changed(&*txn, &auth.actor(), &before, None).await?;
     txn.commit().await?;
     Ok(HttpResponse::NoContent().finish())
 }

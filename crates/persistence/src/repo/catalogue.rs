@@ -892,13 +892,22 @@ pub async fn delete_session(
     if before.version != expected_version {
         return Err(RepoError::Stale { current: before.version });
     }
-    if super::absence::session_has_notices(conn, actor.org_id, id).await?
-        || super::attendance::session_has_records(conn, actor.org_id, id).await?
-    {
-        return Err(RepoError::Conflict(
-            "the session has attendance or absence notices on file; it cannot be deleted".into(),
-        ));
-    }
+    let records = super::absence::session_has_notices(conn, actor.org_id, id).await?
+        || super::attendance::session_has_records(conn, actor.org_id, id).await?;
+    let pinned = crate::entities::nomination::Entity::find()
+        .filter(crate::entities::nomination::Column::OrgId.eq(actor.org_id))
+        .filter(crate::entities::nomination::Column::SessionId.eq(id))
+        .filter(
+            crate::entities::nomination::Column::State.is_in(
+                kenshu_domain::selection::NominationState::ALL
+                    .into_iter()
+                    .filter(|s| s.is_live())
+                    .map(|s| s.as_str()),
+            ),
+        )
+        .count(conn)
+        .await?;
+    kenshu_domain::cascade::session_removable(records, pinned).map_err(RepoError::Conflict)?;
     let res = course_session::Entity::delete_many()
         .filter(course_session::Column::Id.eq(id))
         .filter(course_session::Column::Version.eq(expected_version))

@@ -505,7 +505,7 @@ pub(crate) async fn save(
     save_decision(conn, actor, action, before, state, Decision::default()).await
 }
 
-async fn save_decision(
+pub(crate) async fn save_decision(
     conn: &impl ConnectionTrait,
     actor: &Actor,
     action: &str,

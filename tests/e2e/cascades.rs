@@ -1,0 +1,221 @@
+//! Every change is carried through, in the transaction of the change, with a notice for everyone
+//! concerned: a cancelled course cancels its nominations, more places (headcount, a session's
+//! capacity) move the waiting list up in order, up to a cut-off before the session, a moved or
+//! cancelled session is told to its trainees.
+
+use chrono::{Duration, Utc};
+use kenshu_domain::auth::Role;
+use kenshu_domain::calendar::{jst, tokyo_date, FiscalYear};
+use kenshu_tests::{assert_problem, people, spawn, TestApp};
+use reqwest::Method;
+use serde_json::{json, Value};
+
+use crate::attendance::{event, ok, recommend};
+
+/// A published course of the current fiscal year open to recommendation, with `headcount` and a
+/// session of `capacity` starting `days` from now; returns the course and session ids.
+async fn course(
+    app: &TestApp,
+    number: u32,
+    headcount: Option<u32>,
+    days: i64,
+    capacity: Option<u32>,
+) -> (String, String) {
+    let hr = app.hr();
+    let fy = FiscalYear::containing(tokyo_date(Utc::now()));
+    let plan = app.post_json("/api/v1/plans", &hr, &json!({"fiscal_year": fy.year()})).await;
+    assert!(matches!(plan.status().as_u16(), 201 | 409));
+    let body = json!({
+        "fiscal_year": fy.year(), "category": "thematic", "number": number, "title": format!("研修{number}"),
+        "rules": [{"route": "recommendation", "conditions": [{"kind": "all_staff"}]}],
+        "delivery": "classroom", "status": "published", "headcount": headcount
+    });
+    let id =
+        ok(app.post_json("/api/v1/courses", &hr, &body).await, 201).await["id"].as_str().unwrap().to_string();
+    let start = (Utc::now() + Duration::days(days)).with_timezone(&jst());
+    let body = json!({"starts_at": start.to_rfc3339(), "ends_at": (start + Duration::hours(3)).to_rfc3339(),
+        "venue": "本庁舎 3階 会議室", "capacity": capacity});
+    let s = ok(app.post_json(&format!("/api/v1/courses/{id}/sessions"), &hr, &body).await, 201).await;
+    app.publish_plan(fy.year()).await;
+    (id, s["id"].as_str().unwrap().to_string())
+}
+
+/// Recommend `no` for a session of the course (pinned) by the head of S0101.
+async fn recommend_on(app: &TestApp, course: &str, session: &str, no: &str) -> String {
+    let head = app.token(people::SECTION_HEAD, &[Role::SectionHead]);
+    let body = json!({"employee_no": no, "session_id": session, "reason": "推薦"});
+    let n = ok(app.post_json(&format!("/api/v1/courses/{course}/recommendations"), &head, &body).await, 201)
+        .await;
+    format!("/api/v1/nominations/{}", n["id"].as_str().unwrap())
+}
+
+/// PUT the course with `change` applied to its current state.
+async fn change_course(app: &TestApp, id: &str, change: Value) -> reqwest::Response {
+    let hr = app.hr();
+    let path = format!("/api/v1/courses/{id}");
+    let current = app.get_json(&path, &hr).await;
+    let mut body = current.clone();
+    for k in ["id", "routes", "timing_label", "sessions", "version", "created_at", "updated_at"] {
+        body.as_object_mut().unwrap().remove(k);
+    }
+    for (k, v) in change.as_object().unwrap() {
+        body[k] = v.clone();
+    }
+    app.put_json(&path, &hr, Some(&format!("\"{}\"", current["version"])), &body).await
+}
+
+async fn change_session(app: &TestApp, course: &str, session: &str, change: Value) -> reqwest::Response {
+    let hr = app.hr();
+    let c = app.get_json(&format!("/api/v1/courses/{course}"), &hr).await;
+    let s = c["sessions"].as_array().unwrap().iter().find(|s| s["id"] == session).unwrap().clone();
+    let mut body = json!({"starts_at": s["starts_at"], "ends_at": s["ends_at"], "venue": s["venue"], "capacity": s["capacity"]});
+    for (k, v) in change.as_object().unwrap() {
+        body[k] = v.clone();
+    }
+    let path = format!("/api/v1/courses/{course}/sessions/{session}");
+    app.put_json(&path, &hr, Some(&format!("\"{}\"", s["version"])), &body).await
+}
+
+/// The kinds of the notices `no` has received, newest first.
+async fn notices(app: &TestApp, no: &str) -> Vec<String> {
+    let token = app.token(no, &[Role::Employee]);
+    let list = app.get_json("/api/v1/me/notices?limit=200", &token).await;
+    list["items"].as_array().unwrap().iter().map(|n| n["kind"].as_str().unwrap().to_string()).collect()
+}
+
+#[tokio::test]
+async fn a_cancelled_course_cancels_its_nominations_and_tells_trainees_and_heads() {
+    let app = spawn().await;
+    let hr = app.hr();
+    let (id, _) = course(&app, 51, Some(1), 10, None).await;
+    let placed = recommend(&app, &id, people::EMPLOYEE, "select").await;
+    let waiting = recommend(&app, &id, people::SAME_SECTION, "waitlist").await;
+    let before_head = notices(&app, people::SECTION_HEAD).await.len();
+    ok(change_course(&app, &id, json!({"status": "cancelled"})).await, 200).await;
+    for path in [&placed, &waiting] {
+        let n = app.get_json(path, &hr).await;
+        assert_eq!(
+            (n["state"].as_str(), n["decision_reason"].as_str()),
+            (Some("cancelled"), Some("研修中止")),
+            "{n}"
+        );
+    }
+    assert_eq!(notices(&app, people::EMPLOYEE).await, vec!["course_cancelled"]);
+    assert_eq!(notices(&app, people::SAME_SECTION).await, vec!["course_cancelled"]);
+    let head = notices(&app, people::SECTION_HEAD).await;
+    assert_eq!(head.len(), before_head + 2, "the head is told of each of their staff: {head:?}");
+    let trainee = app.token(people::EMPLOYEE, &[Role::Employee]);
+    let mine = app.get_json("/api/v1/me/notices", &trainee).await;
+    let n = &mine["items"][0];
+    assert_eq!(n["subject"], "【研修中止】研修51");
+    assert_eq!(n["body"]["kind"], "course_cancelled");
+    assert!(n["body"]["message"].as_str().unwrap().contains("中止"));
+    // Saving it again (still cancelled) changes nothing more.
+    ok(change_course(&app, &id, json!({"status": "cancelled", "notes": "講師都合"})).await, 200).await;
+    assert_eq!(notices(&app, people::EMPLOYEE).await.len(), 1);
+}
+
+#[tokio::test]
+async fn more_places_move_the_waiting_list_up_in_order_and_tell_them() {
+    let app = spawn().await;
+    let hr = app.hr();
+    let (id, session) = course(&app, 52, Some(1), 10, Some(1)).await;
+    let first = recommend_on(&app, &id, &session, people::EMPLOYEE).await;
+    let second = recommend_on(&app, &id, &session, people::SAME_SECTION).await;
+    let third = recommend_on(&app, &id, &session, "10011").await;
+    ok(event(&app, &hr, &first, json!({"event": "select"})).await, 200).await;
+    for p in [&second, &third] {
+        ok(event(&app, &hr, p, json!({"event": "waitlist"})).await, 200).await;
+    }
+    // The course's headcount goes up, but the session is still full: nobody moves.
+    ok(change_course(&app, &id, json!({"headcount": 3})).await, 200).await;
+    assert_eq!(app.get_json(&second, &hr).await["state"], "waitlisted");
+    // The session's capacity goes up by one: the first waiting moves up, the next waits on.
+    ok(change_session(&app, &id, &session, json!({"capacity": 2})).await, 200).await;
+    let moved = app.get_json(&second, &hr).await;
+    assert_eq!(
+        (moved["state"].as_str(), moved["decided_by"].as_str()),
+        (Some("selected"), Some("kenshu:waiting-list"))
+    );
+    assert_eq!(app.get_json(&third, &hr).await["state"], "waitlisted");
+    assert_eq!(notices(&app, people::SAME_SECTION).await, vec!["place_given"]);
+    assert!(notices(&app, "10011").await.is_empty());
+    // No limit any more on the course and a bigger session: the last one too.
+    ok(change_session(&app, &id, &session, json!({"capacity": 5})).await, 200).await;
+    assert_eq!(app.get_json(&third, &hr).await["state"], "selected");
+}
+
+#[tokio::test]
+async fn the_waiting_list_stops_moving_up_near_the_session_and_hr_selects_by_hand() {
+    let app = spawn().await;
+    let hr = app.hr();
+    // The session is tomorrow: within the default two days.
+    let (id, session) = course(&app, 53, Some(1), 1, None).await;
+    let first = recommend_on(&app, &id, &session, people::EMPLOYEE).await;
+    let second = recommend_on(&app, &id, &session, people::SAME_SECTION).await;
+    ok(event(&app, &hr, &first, json!({"event": "select"})).await, 200).await;
+    ok(event(&app, &hr, &second, json!({"event": "waitlist"})).await, 200).await;
+    let res = ok(event(&app, &hr, &first, json!({"event": "cancel"})).await, 200).await;
+    assert!(res["promoted"].is_null(), "{res}");
+    assert_eq!(app.get_json(&second, &hr).await["state"], "waitlisted");
+    let picked = ok(event(&app, &hr, &second, json!({"event": "select"})).await, 200).await;
+    assert_eq!(picked["nomination"]["decided_by"], people::HR);
+    // With the cut-off at 0 days, it would have moved up by itself.
+    let (id, session) = course(&app, 54, Some(1), 1, None).await;
+    app.set_promotion_cutoff(0).await;
+    let first = recommend_on(&app, &id, &session, people::EMPLOYEE).await;
+    let second = recommend_on(&app, &id, &session, people::SAME_SECTION).await;
+    ok(event(&app, &hr, &first, json!({"event": "select"})).await, 200).await;
+    ok(event(&app, &hr, &second, json!({"event": "waitlist"})).await, 200).await;
+    let res = ok(event(&app, &hr, &first, json!({"event": "cancel"})).await, 200).await;
+    assert_eq!(res["promoted"]["decided_by"], "kenshu:waiting-list");
+    let etag =
+        app.get("/api/v1/organisation/workflow", &hr).await.headers()["etag"].to_str().unwrap().to_string();
+    let res = app
+        .put_json("/api/v1/organisation/workflow", &hr, Some(&etag), &json!({"promotion_cutoff_days": 31}))
+        .await;
+    let p = assert_problem(res, 422, "validation").await;
+    assert_eq!(p["errors"][0]["field"], "promotion_cutoff_days");
+}
+
+#[tokio::test]
+async fn a_moved_or_cancelled_session_is_told_to_its_trainees() {
+    let app = spawn().await;
+    let hr = app.hr();
+    let (id, session) = course(&app, 55, None, 10, None).await;
+    let placed = recommend(&app, &id, people::EMPLOYEE, "select").await;
+    recommend(&app, &id, people::SAME_SECTION, "waitlist").await;
+    // A new lecturer note changes nothing a trainee acts on; a new room does.
+    ok(change_session(&app, &id, &session, json!({"notes": "講師変更"})).await, 200).await;
+    assert!(notices(&app, people::EMPLOYEE).await.is_empty());
+    ok(change_session(&app, &id, &session, json!({"venue": "分庁舎 1階"})).await, 200).await;
+    assert_eq!(notices(&app, people::EMPLOYEE).await, vec!["session_changed"]);
+    assert!(notices(&app, people::SAME_SECTION).await.is_empty(), "not on the session: not told");
+    let trainee = app.token(people::EMPLOYEE, &[Role::Employee]);
+    let n = app.get_json("/api/v1/me/notices", &trainee).await["items"][0].clone();
+    assert_eq!(n["body"]["previous"]["venue"], "本庁舎 3階 会議室");
+    assert_eq!(n["body"]["sessions"][0]["venue"], "分庁舎 1階");
+    // A second session is cancelled: the course's trainees are told.
+    let start = (Utc::now() + Duration::days(20)).with_timezone(&jst());
+    let body = json!({"starts_at": start.to_rfc3339(), "ends_at": (start + Duration::hours(2)).to_rfc3339()});
+    let extra = ok(app.post_json(&format!("/api/v1/courses/{id}/sessions"), &hr, &body).await, 201).await;
+    let spath = format!("/api/v1/courses/{id}/sessions/{}", extra["id"].as_str().unwrap());
+    let res =
+        app.request(Method::DELETE, &spath, Some(&hr)).header("If-Match", "\"1\"").send().await.unwrap();
+    assert_eq!(res.status(), 204);
+    assert_eq!(notices(&app, people::EMPLOYEE).await, vec!["session_cancelled", "session_changed"]);
+    assert_eq!(app.get_json(&placed, &hr).await["state"], "selected");
+    // A session trainees are placed on is not cancelled until HR moves them.
+    let pinned = recommend_on(&app, &id, &session, "10011").await;
+    ok(event(&app, &hr, &pinned, json!({"event": "select"})).await, 200).await;
+    let spath = format!("/api/v1/courses/{id}/sessions/{session}");
+    let version = app.get_json(&format!("/api/v1/courses/{id}"), &hr).await["sessions"][0]["version"].clone();
+    let res = app
+        .request(Method::DELETE, &spath, Some(&hr))
+        .header("If-Match", format!("\"{version}\""))
+        .send()
+        .await
+        .unwrap();
+    let p = assert_problem(res, 409, "conflict").await;
+    assert!(p["detail"].as_str().unwrap().contains("move them"), "{p}");
+}
