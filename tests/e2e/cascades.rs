@@ -219,3 +219,61 @@ async fn a_moved_or_cancelled_session_is_told_to_its_trainees() {
     let p = assert_problem(res, 409, "conflict").await;
     assert!(p["detail"].as_str().unwrap().contains("move them"), "{p}");
 }
+
+#[tokio::test]
+async fn designated_trainees_spread_over_dates_within_their_capacities_and_the_rest_wait() {
+    let app = spawn().await;
+    let hr = app.hr();
+    let fy = FiscalYear::containing(tokyo_date(Utc::now()));
+    let plan = app.post_json("/api/v1/plans", &hr, &json!({"fiscal_year": fy.year()})).await;
+    assert!(matches!(plan.status().as_u16(), 201 | 409));
+    // Every member of staff is designated; the two dates hold five.
+    let body = json!({
+        "fiscal_year": fy.year(), "category": "thematic", "number": 56, "title": "文書事務研修",
+        "rules": [{"route": "designation", "conditions": [{"kind": "all_staff"}]}],
+        "delivery": "classroom", "status": "published"
+    });
+    let id =
+        ok(app.post_json("/api/v1/courses", &hr, &body).await, 201).await["id"].as_str().unwrap().to_string();
+    let mut dates = Vec::new();
+    for (days, capacity) in [(10, 3), (17, 2)] {
+        let start = (Utc::now() + Duration::days(days)).with_timezone(&jst());
+        let body = json!({"starts_at": start.to_rfc3339(), "ends_at": (start + Duration::hours(3)).to_rfc3339(), "capacity": capacity});
+        let s = ok(app.post_json(&format!("/api/v1/courses/{id}/sessions"), &hr, &body).await, 201).await;
+        dates.push(s["id"].as_str().unwrap().to_string());
+    }
+    app.publish_plan(fy.year()).await;
+    let res = app
+        .request(Method::POST, &format!("/api/v1/courses/{id}/designation"), Some(&hr))
+        .send()
+        .await
+        .unwrap();
+    let done: Value = ok(res, 200).await;
+    assert_eq!(done["selected"], 5, "{done}");
+    let sheet = |s: &str| format!("/api/v1/courses/{id}/sessions/{s}/attendance");
+    assert_eq!(app.get_json(&sheet(&dates[0]), &hr).await["counts"]["expected"], 3);
+    assert_eq!(app.get_json(&sheet(&dates[1]), &hr).await["counts"]["expected"], 2);
+    let list = app.get_json(&format!("/api/v1/courses/{id}/nominations?state=waitlisted&limit=1"), &hr).await;
+    let waiting_total = list["counts"]["by_state"]["waitlisted"].as_u64().unwrap();
+    assert!(waiting_total > 100, "{list}");
+    let first_waiting = format!("/api/v1/nominations/{}", list["items"][0]["id"].as_str().unwrap());
+    // One placed on the first date drops out: the first waiting takes that place, on that date.
+    let placed =
+        app.get_json(&format!("/api/v1/courses/{id}/nominations?state=selected&limit=200"), &hr).await;
+    let on_first =
+        placed["items"].as_array().unwrap().iter().find(|n| n["session_id"] == dates[0].as_str()).unwrap();
+    let res = ok(
+        event(
+            &app,
+            &hr,
+            &format!("/api/v1/nominations/{}", on_first["id"].as_str().unwrap()),
+            json!({"event": "cancel"}),
+        )
+        .await,
+        200,
+    )
+    .await;
+    assert_eq!(res["promoted"]["id"], app.get_json(&first_waiting, &hr).await["id"]);
+    assert_eq!(res["promoted"]["session_id"], dates[0].as_str());
+    assert_eq!(app.get_json(&sheet(&dates[0]), &hr).await["counts"]["expected"], 3);
+}

@@ -356,12 +356,12 @@ pub struct Waiting {
     pub session_id: Option<uuid::Uuid>,
 }
 
-/// The places free now: on the course (its headcount) and per session (its capacity); `None`
-/// means no limit.
+/// The places free now: on the course (its headcount) and per session (its capacity), the
+/// sessions in start order; `None` means no limit.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct FreePlaces {
     pub course: Option<u64>,
-    pub sessions: std::collections::HashMap<uuid::Uuid, Option<u64>>,
+    pub sessions: Vec<(uuid::Uuid, Option<u64>)>,
 }
 
 /// Whether automatic promotion has stopped for what starts at `starts_at`: within `cutoff_days`
@@ -374,34 +374,118 @@ pub fn promotion_closed(
     starts_at.is_some_and(|s| s - chrono::Duration::days(i64::from(cutoff_days)) <= now)
 }
 
-/// Who moves up from the waiting list into the places free now, in the list's order: the first
-/// waiting for a session with a free place (or for the course) moves up; one whose session is
-/// full waits on while others behind it for other sessions move up; `closed` tells which
-/// sessions (or, for `None`, the course) are past the cut-off for automatic promotion.
+/// Who moves up from the waiting list into the places free now, in the list's order, and onto
+/// which session: the first waiting for a session with a free place (or for the course) moves
+/// up; one whose session is full waits on while others behind it for other sessions move up. On
+/// a course split across dates (a session has a capacity), one waiting for no session in
+/// particular takes the open session with the most room, as designations do. `closed` tells
+/// which sessions (or, for `None`, the course) are past the cut-off for automatic promotion.
 pub fn promotions(
     waiting: &[Waiting],
     mut free: FreePlaces,
     closed: impl Fn(Option<uuid::Uuid>) -> bool,
-) -> Vec<uuid::Uuid> {
+) -> Vec<(uuid::Uuid, Option<uuid::Uuid>)> {
+    let split = free.sessions.iter().any(|(_, f)| f.is_some());
     let mut out = Vec::new();
     for w in waiting {
         if free.course == Some(0) {
             break;
         }
-        if closed(w.session_id) {
-            continue;
-        }
-        if let Some(s) = w.session_id {
-            match free.sessions.get_mut(&s) {
-                Some(Some(0)) | None => continue,
-                Some(Some(left)) => *left -= 1,
-                Some(None) => {}
+        let session = match w.session_id {
+            Some(s) => {
+                if closed(Some(s)) {
+                    continue;
+                }
+                match free.sessions.iter_mut().find(|(id, _)| *id == s) {
+                    Some((_, Some(0))) | None => continue,
+                    Some((_, Some(left))) => *left -= 1,
+                    Some((_, None)) => {}
+                }
+                Some(s)
             }
-        }
+            None if split => {
+                let best =
+                    free.sessions.iter_mut().filter(|(id, f)| *f != Some(0) && !closed(Some(*id))).reduce(
+                        |best, s| match (best.1, s.1) {
+                            (None, _) => best,
+                            (Some(_), None) => s,
+                            (Some(b), Some(f)) if f > b => s,
+                            _ => best,
+                        },
+                    );
+                let Some((id, f)) = best else { continue };
+                if let Some(left) = f.as_mut() {
+                    *left -= 1;
+                }
+                Some(*id)
+            }
+            None => {
+                if closed(None) {
+                    continue;
+                }
+                None
+            }
+        };
         if let Some(left) = free.course.as_mut() {
             *left -= 1;
         }
-        out.push(w.id);
+        out.push((w.id, session));
+    }
+    out
+}
+
+/// Where a new designation goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Placement {
+    /// A place: on a session when the course's sessions are dates trainees are split across,
+    /// else on the whole course.
+    Placed(Option<uuid::Uuid>),
+    /// Beyond every free place: the waiting list.
+    Waiting,
+}
+
+/// Places for `count` new designations, in roster order, within the course's free places. When
+/// any of the course's sessions has a capacity, its sessions are dates the trainees are split
+/// across (日程): each goes to the session with the most free places (the earliest on a tie; no
+/// capacity is no limit), so they spread over the sessions; beyond all of them they wait.
+/// `sessions` are in start order with their free places.
+pub fn place_designations(
+    count: usize,
+    mut course_free: Option<u64>,
+    sessions: &[(uuid::Uuid, Option<u64>)],
+) -> Vec<Placement> {
+    let split = sessions.iter().any(|(_, free)| free.is_some());
+    let mut free: Vec<(uuid::Uuid, Option<u64>)> = sessions.to_vec();
+    let mut out = Vec::with_capacity(count);
+    for _ in 0..count {
+        if course_free == Some(0) {
+            out.push(Placement::Waiting);
+            continue;
+        }
+        let placement = if split {
+            // The most room first: unlimited beats any number; ties go to the earliest.
+            let best = free.iter_mut().filter(|(_, f)| *f != Some(0)).reduce(|best, s| match (best.1, s.1) {
+                (None, _) => best,
+                (Some(_), None) => s,
+                (Some(b), Some(f)) if f > b => s,
+                _ => best,
+            });
+            match best {
+                Some((id, f)) => {
+                    if let Some(left) = f.as_mut() {
+                        *left -= 1;
+                    }
+                    Placement::Placed(Some(*id))
+                }
+                None => Placement::Waiting,
+            }
+        } else {
+            Placement::Placed(None)
+        };
+        if let (Placement::Placed(_), Some(left)) = (placement, course_free.as_mut()) {
+            *left -= 1;
+        }
+        out.push(placement);
     }
     out
 }
@@ -550,7 +634,6 @@ mod tests {
 
     #[test]
     fn the_waiting_list_moves_up_in_order_into_free_places_before_the_cut_off() {
-        use std::collections::HashMap;
         let id = |n: u128| uuid::Uuid::from_u128(n);
         let (a, b) = (id(100), id(101));
         let waiting = [
@@ -561,15 +644,23 @@ mod tests {
         ];
         let free = |course: Option<u64>, sa: Option<u64>, sb: Option<u64>| FreePlaces {
             course,
-            sessions: HashMap::from([(a, sa), (b, sb)]),
+            sessions: vec![(a, sa), (b, sb)],
         };
-        // One place on session a: the first for a moves up; b's waits on behind a full a.
-        assert_eq!(promotions(&waiting, free(None, Some(1), Some(1)), |_| false), vec![id(1), id(3), id(4)]);
-        // The course's headcount stops it, in order.
-        assert_eq!(promotions(&waiting, free(Some(2), None, None), |_| false), vec![id(1), id(2)]);
+        let ids =
+            |v: Vec<(uuid::Uuid, Option<uuid::Uuid>)>| v.into_iter().map(|(n, _)| n).collect::<Vec<_>>();
+        // One place on session a: the first for a moves up; b's waits on behind a full a. On a
+        // course split across dates, one waiting for the course takes the session with room.
+        let moved = promotions(&waiting, free(None, Some(1), Some(2)), |_| false);
+        assert_eq!(moved, vec![(id(1), Some(a)), (id(3), Some(b)), (id(4), Some(b))]);
+        // The course's headcount stops it, in order; without capacities the course is whole.
+        assert_eq!(ids(promotions(&waiting, free(Some(2), None, None), |_| false)), vec![id(1), id(2)]);
+        assert_eq!(promotions(&waiting, free(None, None, None), |_| false)[3], (id(4), None));
         assert!(promotions(&waiting, free(Some(0), None, None), |_| false).is_empty());
         // Past the cut-off for session a: HR selects by hand there; others still move up.
-        assert_eq!(promotions(&waiting, free(None, Some(5), Some(5)), |s| s == Some(a)), vec![id(3), id(4)]);
+        assert_eq!(
+            ids(promotions(&waiting, free(None, Some(5), Some(5)), |s| s == Some(a))),
+            vec![id(3), id(4)]
+        );
         // The cut-off: two days before the start by default, and once it started.
         let start = chrono::TimeZone::with_ymd_and_hms(&chrono::Utc, 2023, 7, 12, 0, 0, 0).unwrap();
         let days = |n| start - chrono::Duration::days(n);
@@ -578,5 +669,35 @@ mod tests {
         assert!(promotion_closed(Some(start), start + chrono::Duration::hours(1), 2));
         assert!(!promotion_closed(None, start, 2), "no date yet: open");
         assert!(!promotion_closed(Some(start), days(1), 0));
+    }
+
+    #[test]
+    fn designations_spread_over_dates_within_their_capacities_and_the_rest_wait() {
+        let id = |n: u128| uuid::Uuid::from_u128(n);
+        let (a, b) = (id(1), id(2));
+        use Placement::*;
+        // Sessions of 3 and 2 places, 7 designated: 3+2 placed, spread, 2 wait.
+        let p = place_designations(7, None, &[(a, Some(3)), (b, Some(2))]);
+        assert_eq!(
+            p,
+            vec![
+                Placed(Some(a)),
+                Placed(Some(a)),
+                Placed(Some(b)),
+                Placed(Some(a)),
+                Placed(Some(b)),
+                Waiting,
+                Waiting
+            ]
+        );
+        // The course's headcount binds first.
+        assert_eq!(place_designations(3, Some(1), &[(a, Some(3))]), vec![Placed(Some(a)), Waiting, Waiting]);
+        // No session has a capacity: the whole course, within its headcount.
+        assert_eq!(place_designations(2, Some(1), &[(a, None), (b, None)]), vec![Placed(None), Waiting]);
+        assert_eq!(place_designations(2, None, &[]), vec![Placed(None), Placed(None)]);
+        // A session without a limit beside limited ones takes the rest.
+        assert_eq!(place_designations(3, None, &[(a, Some(1)), (b, None)]), vec![Placed(Some(b)); 3]);
+        // A full session is skipped.
+        assert_eq!(place_designations(1, None, &[(a, Some(0)), (b, Some(1))]), vec![Placed(Some(b))]);
     }
 }

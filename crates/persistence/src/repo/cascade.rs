@@ -68,7 +68,7 @@ pub async fn course_changed(
         let mut told = Vec::with_capacity(live.len());
         for n in &live {
             let next = transition(super::selection::state_of(n)?, Event::Cancel, NominationActor::Hr)?;
-            let decision = Decision { by: None, reason: Some("研修中止".into()) };
+            let decision = Decision { by: None, reason: Some("研修中止".into()), session: None };
             save_decision(conn, actor, "cancel_with_course", n, next, decision).await?;
             told.push((n.id, n.employee_id));
             report.cancelled.push(n.id);

@@ -133,6 +133,18 @@ pub async fn designate(
             existing.entry(n.course_id).or_default().push(n);
         }
     }
+    let mut sessions: HashMap<Uuid, Vec<course_session::Model>> = HashMap::new();
+    for ids in course_ids.chunks(500) {
+        let rows = course_session::Entity::find()
+            .filter(course_session::Column::OrgId.eq(actor.org_id))
+            .filter(course_session::Column::CourseId.is_in(ids.iter().copied()))
+            .order_by_asc(course_session::Column::StartsAt)
+            .all(conn)
+            .await?;
+        for s in rows {
+            sessions.entry(s.course_id).or_default().push(s);
+        }
+    }
     let by_id: HashMap<Uuid, &RosterMember> = roster.iter().map(|m| (m.id, m)).collect();
     let at = now();
     let mut outcomes = Vec::with_capacity(courses.len());
@@ -165,7 +177,21 @@ pub async fn designate(
             .iter()
             .filter(|n| NominationState::parse(&n.state).is_some_and(NominationState::holds_place))
             .count() as u64;
-        let mut free = places_left(course.model.headcount.map(|h| h as u32), held);
+        let free = places_left(course.model.headcount.map(|h| h as u32), held);
+        let dates: Vec<(Uuid, Option<u64>)> = sessions
+            .get(&course.model.id)
+            .into_iter()
+            .flatten()
+            .map(|s| {
+                let taken = current
+                    .iter()
+                    .filter(|n| n.session_id == Some(s.id))
+                    .filter(|n| NominationState::parse(&n.state).is_some_and(NominationState::holds_place))
+                    .count() as u64;
+                (s.id, places_left(s.capacity.map(|c| c as u32), taken))
+            })
+            .collect();
+        let placements = kenshu_domain::selection::place_designations(diff.new.len(), free, &dates);
         let mut outcome = DesignationOutcome {
             course_id: course.model.id,
             new: Vec::with_capacity(diff.new.len()),
@@ -174,14 +200,10 @@ pub async fn designate(
             already: diff.already.len() as u64,
             no_longer_matching: Vec::new(),
         };
-        for id in &diff.new {
-            let state = match free.as_mut() {
-                Some(0) => NominationState::Waitlisted,
-                Some(n) => {
-                    *n -= 1;
-                    NominationState::Selected
-                }
-                None => NominationState::Selected,
+        for (id, placement) in diff.new.iter().zip(placements) {
+            let (state, session_id) = match placement {
+                kenshu_domain::selection::Placement::Placed(session) => (NominationState::Selected, session),
+                kenshu_domain::selection::Placement::Waiting => (NominationState::Waitlisted, None),
             };
             if state == NominationState::Selected {
                 outcome.selected += 1;
@@ -195,6 +217,7 @@ pub async fn designate(
             inserts.push(nomination::Model {
                 decided_by: by,
                 decided_at: Some(at),
+                session_id,
                 ..new_nomination(actor, course.model.id, *id, Route::Designation, state, None, at)
             });
         }
@@ -493,6 +516,8 @@ pub(crate) struct Decision {
     /// `None`: the caller.
     pub by: Option<&'static str>,
     pub reason: Option<String>,
+    /// Place it on this session (`Some(None)`: the whole course); `None` keeps it where it is.
+    pub session: Option<Option<Uuid>>,
 }
 
 pub(crate) async fn save(
@@ -521,6 +546,7 @@ pub(crate) async fn save_decision(
         decided_by: Some(decision.by.map_or_else(|| actor.signature(), str::to_string)),
         decided_at: Some(at),
         decision_reason: decision.reason.or_else(|| before.decision_reason.clone()),
+        session_id: decision.session.unwrap_or(before.session_id),
         placed_at: if moved_up { Some(at) } else { before.placed_at },
         ..before.clone()
     };
@@ -570,7 +596,7 @@ pub async fn apply_event(
             )));
         }
     }
-    let decision = Decision { by: None, reason };
+    let decision = Decision { by: None, reason, session: None };
     let nomination = save_decision(conn, actor, event.as_str(), &current, next, decision).await?;
     let mut promoted = None;
     if event == Event::Cancel && state.holds_place() {
@@ -609,9 +635,11 @@ pub(crate) async fn promote_waiting(
         course: places_left(course.headcount.map(|h| h as u32), taken),
         sessions: Default::default(),
     };
+    let mut sessions = sessions;
+    sessions.sort_by_key(|s| s.starts_at);
     for s in &sessions {
         let taken = held(conn, actor.org_id, course.id, Some(s.id)).await?;
-        free.sessions.insert(s.id, places_left(s.capacity.map(|c| c as u32), taken));
+        free.sessions.push((s.id, places_left(s.capacity.map(|c| c as u32), taken)));
     }
     let cutoff = super::org::get(conn, actor.org_id).await?.promotion_cutoff_days.max(0) as u32;
     let at = now();
@@ -627,8 +655,9 @@ pub(crate) async fn promote_waiting(
         waiting.iter().map(|n| Waiting { id: n.id, session_id: n.session_id }).collect();
     let chosen = promotions(&order, free, |sid| promotion_closed(start_of(sid), at, cutoff));
     let mut moved = Vec::with_capacity(chosen.len());
-    for n in waiting.iter().filter(|n| chosen.contains(&n.id)) {
-        let decision = Decision { by: Some(WAITING_LIST), reason: None };
+    for (id, session) in chosen {
+        let Some(n) = waiting.iter().find(|n| n.id == id) else { continue };
+        let decision = Decision { by: Some(WAITING_LIST), reason: None, session: Some(session) };
         moved.push(save_decision(conn, actor, "promote", n, NominationState::Selected, decision).await?);
     }
     if !moved.is_empty() {
