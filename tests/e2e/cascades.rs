@@ -277,3 +277,129 @@ async fn designated_trainees_spread_over_dates_within_their_capacities_and_the_r
     assert_eq!(res["promoted"]["session_id"], dates[0].as_str());
     assert_eq!(app.get_json(&sheet(&dates[0]), &hr).await["counts"]["expected"], 3);
 }
+
+async fn import_roster(app: &TestApp, query: &str, csv: String) -> Value {
+    let res =
+        app.post_csv(&format!("/api/v1/employees/import?{query}"), &app.hr(), "text/csv", csv.into()).await;
+    ok(res, 200).await
+}
+
+#[tokio::test]
+async fn a_leaver_gives_places_back_and_a_transfer_takes_what_waits_to_the_new_head() {
+    let app = spawn().await;
+    let hr = app.hr();
+    let (id, _) = course(&app, 57, Some(1), 10, None).await;
+    let placed = recommend(&app, &id, people::EMPLOYEE, "select").await;
+    let waiting = recommend(&app, &id, "10011", "waitlist").await;
+    // 情報政策課 (S0102) staff applies to an open course: waiting for S0102's head.
+    let fy = FiscalYear::containing(tokyo_date(Utc::now()));
+    let body = json!({
+        "fiscal_year": fy.year(), "category": "thematic", "number": 58, "title": "公募研修58",
+        "rules": [{"route": "application", "conditions": [{"kind": "all_staff"}]}],
+        "delivery": "e_learning", "status": "published"
+    });
+    let open =
+        ok(app.post_json("/api/v1/courses", &hr, &body).await, 201).await["id"].as_str().unwrap().to_string();
+    app.publish_plan(fy.year()).await;
+    let mover = app.token(people::SAME_DEPARTMENT, &[Role::Employee]);
+    let n = ok(app.post_json(&format!("/api/v1/courses/{open}/applications"), &mover, &json!({})).await, 201)
+        .await;
+    let application = format!("/api/v1/nominations/{}", n["id"].as_str().unwrap());
+
+    // April: the trainee retires (left out of the full roster), the applicant moves to S0101.
+    let csv = crate::import::roster_csv(&app, |e, code| match e["employee_no"].as_str().unwrap() {
+        people::EMPLOYEE => None,
+        people::SAME_DEPARTMENT => Some("S0101".into()),
+        _ => Some(code),
+    })
+    .await;
+    let dry = import_roster(&app, "mode=full&dry_run=true", csv.clone()).await;
+    assert_eq!(
+        (
+            dry["deactivated"].as_u64(),
+            dry["transferred"].as_u64(),
+            dry["released_places"].as_u64(),
+            dry["promoted"].as_u64(),
+            dry["awaiting_new_head"].as_u64()
+        ),
+        (Some(1), Some(1), Some(1), Some(1), Some(1)),
+        "{dry}"
+    );
+    assert_eq!(app.get_json(&placed, &hr).await["state"], "selected", "a dry run changes nothing");
+    let report = import_roster(&app, "mode=full", csv).await;
+    assert_eq!(report["released_places"], 1, "{report}");
+    let gone = app.get_json(&placed, &hr).await;
+    assert_eq!((gone["state"].as_str(), gone["decision_reason"].as_str()), (Some("cancelled"), Some("退職")));
+    let moved = app.get_json(&waiting, &hr).await;
+    assert_eq!(
+        (moved["state"].as_str(), moved["decided_by"].as_str()),
+        (Some("selected"), Some("kenshu:waiting-list"))
+    );
+    assert!(notices(&app, "10011").await.contains(&"place_given".to_string()));
+    // What waited for the old head now waits for the new one.
+    let old_head = app.token("10017", &[Role::SectionHead]);
+    let new_head = app.token(people::SECTION_HEAD, &[Role::SectionHead]);
+    let s0102 = app.get_json("/api/v1/sections?limit=200", &hr).await["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["code"] == "S0102")
+        .unwrap()
+        .clone();
+    let old_head_no = app
+        .get_json(&format!("/api/v1/employees/{}", s0102["head_employee_id"].as_str().unwrap()), &hr)
+        .await["employee_no"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert_eq!(old_head_no, "10017", "the fixture's S0102 head");
+    assert_problem(event(&app, &old_head, &application, json!({"event": "confirm"})).await, 403, "forbidden")
+        .await;
+    ok(event(&app, &new_head, &application, json!({"event": "confirm"})).await, 200).await;
+}
+
+#[tokio::test]
+async fn an_april_import_moves_a_thousand_staff_in_one_transaction() {
+    let app = spawn().await;
+    let hr = app.hr();
+    // A thousand more staff in 企画政策課 (S0101), then April moves them all to 情報政策課 (S0102).
+    let mut csv = String::from("employee_no,name,kana,section_code,grade,hire_date\n");
+    for i in 0..1000 {
+        csv.push_str(&format!("4{i:04},異動 太郎{i},イドウ タロウ,S0101,一般,2020-04-01\n"));
+    }
+    assert_eq!(import_roster(&app, "mode=upsert", csv.clone()).await["created"], 1000);
+    let (id, _) = course(&app, 59, None, 10, None).await;
+    let applicant = app.token("40007", &[Role::Employee]);
+    let body = json!({
+        "fiscal_year": FiscalYear::containing(tokyo_date(Utc::now())).year(), "category": "thematic", "number": 60,
+        "title": "公募研修60", "rules": [{"route": "application", "conditions": [{"kind": "all_staff"}]}],
+        "delivery": "e_learning", "status": "published"
+    });
+    let open =
+        ok(app.post_json("/api/v1/courses", &hr, &body).await, 201).await["id"].as_str().unwrap().to_string();
+    app.publish_plan(FiscalYear::containing(tokyo_date(Utc::now())).year()).await;
+    let n =
+        ok(app.post_json(&format!("/api/v1/courses/{open}/applications"), &applicant, &json!({})).await, 201)
+            .await;
+    assert!(!id.is_empty());
+    let moved = csv.replace(",S0101,", ",S0102,");
+    let report = import_roster(&app, "mode=upsert", moved).await;
+    assert_eq!(
+        (report["updated"].as_u64(), report["transferred"].as_u64()),
+        (Some(1000), Some(1000)),
+        "{report}"
+    );
+    assert_eq!(report["awaiting_new_head"], 1);
+    let e = app.employee("40999").await;
+    let s0102 = app.get_json("/api/v1/sections?limit=200", &hr).await["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["code"] == "S0102")
+        .unwrap()["id"]
+        .clone();
+    assert_eq!(e["section_id"], s0102);
+    let new_head = app.token("10017", &[Role::SectionHead]);
+    let path = format!("/api/v1/nominations/{}", n["id"].as_str().unwrap());
+    ok(event(&app, &new_head, &path, json!({"event": "confirm"})).await, 200).await;
+}

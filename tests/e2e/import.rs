@@ -62,42 +62,10 @@ async fn full_roster_marks_missing_employees_inactive_and_dry_run_writes_nothing
     let all = app.all_employees().await;
     assert_eq!(all.len(), 294);
     // The personnel system's roster: everyone but one, who retired.
-    let mut csv = String::from("employee_no,name,kana,section_code,grade,hire_date,promotions,post,post_since,tags,employment_type,retirement_date,email\n");
-    let sections: Value = app.get_json("/api/v1/sections?limit=200", &app.hr()).await;
-    let code_of = |id: &Value| {
-        sections["items"].as_array().unwrap().iter().find(|s| &s["id"] == id).unwrap()["code"]
-            .as_str()
-            .unwrap()
-            .to_string()
-    };
-    for e in all.iter().filter(|e| e["employee_no"] != people::SAME_SECTION) {
-        let promotions: Vec<String> = e["promotions"]
-            .as_object()
-            .unwrap()
-            .iter()
-            .map(|(g, d)| format!("{g}={}", d.as_str().unwrap()))
-            .collect();
-        let tags: Vec<&str> = e["tags"].as_array().unwrap().iter().map(|t| t.as_str().unwrap()).collect();
-        csv.push_str(&format!(
-            "{},{},{},{},{},{},{},{},{},{},{},{},{}\n",
-            e["employee_no"].as_str().unwrap(),
-            e["name"].as_str().unwrap(),
-            e["kana"].as_str().unwrap(),
-            code_of(&e["section_id"]),
-            e["grade"].as_str().unwrap(),
-            e["hire_date"].as_str().unwrap(),
-            promotions.join(";"),
-            e["post"].as_str().unwrap_or(""),
-            e["post_since"].as_str().unwrap_or(""),
-            tags.join(";"),
-            e["employment_type"].as_str().unwrap(),
-            e["retirement_date"].as_str().unwrap_or(""),
-            e["email"].as_str().unwrap_or(""),
-        ));
-    }
+    let csv = roster_csv(&app, |e, code| (e["employee_no"] != people::SAME_SECTION).then_some(code)).await;
     let audit_before = app.audit_count().await;
     let report: Value =
-        import(&app, "dry_run=true", "text/csv", csv.clone().into()).await.json().await.unwrap();
+        import(&app, "dry_run=true&mode=full", "text/csv", csv.clone().into()).await.json().await.unwrap();
     assert_eq!(report["dry_run"], true);
     assert_eq!(
         (report["unchanged"].as_u64(), report["deactivated"].as_u64()),
@@ -107,7 +75,7 @@ async fn full_roster_marks_missing_employees_inactive_and_dry_run_writes_nothing
     assert_eq!(app.employee(people::SAME_SECTION).await["active"], true, "dry run changed data");
     assert_eq!(app.audit_count().await, audit_before, "dry run wrote audit entries");
 
-    let report: Value = import(&app, "", "text/csv", csv.into()).await.json().await.unwrap();
+    let report: Value = import(&app, "mode=full", "text/csv", csv.into()).await.json().await.unwrap();
     assert_eq!(report["deactivated"], 1);
     let gone = app.employee(people::SAME_SECTION).await;
     assert_eq!(gone["active"], false);
@@ -127,7 +95,8 @@ async fn bad_files_are_rejected_whole_with_every_bad_row() {
     csv.push_str("30005,不明 所属,フメイ ショゾク,S9999,一般,2023-04-01,,,,,\n");
     csv.push_str("30001,重複 番号,チョウフク バンゴウ,S0101,一般,2023-04-01,,,,,\n");
     csv.push_str("30006,誤り 職級,アヤマリ ショッキュウ,S0101,社長,R5.13.1,,,,,\n");
-    let p = assert_problem(import(&app, "", "text/csv", csv.into()).await, 422, "import-rejected").await;
+    let p = assert_problem(import(&app, "mode=upsert", "text/csv", csv.into()).await, 422, "import-rejected")
+        .await;
     let bad_rows = p["rows"].as_array().unwrap();
     let has = |line: u64, column: &str, needle: &str| {
         bad_rows.iter().any(|r| {
@@ -155,21 +124,30 @@ async fn bad_files_are_rejected_whole_with_every_bad_row() {
         .await;
     assert!(p["detail"].as_str().unwrap().contains("no rows"), "{p}");
     for (ct, body, needle) in cases {
-        let p = assert_problem(import(&app, "", ct, body).await, 422, "import-file").await;
+        let p = assert_problem(import(&app, "mode=upsert", ct, body).await, 422, "import-file").await;
         assert!(p["detail"].as_str().unwrap().contains(needle), "{needle}: {p}");
     }
-    assert_problem(import(&app, "", "application/json", b"{}".to_vec()).await, 415, "unsupported-media-type")
-        .await;
     assert_problem(
-        import(&app, "", "text/csv; charset=latin1", rows().into()).await,
+        import(&app, "mode=upsert", "application/json", b"{}".to_vec()).await,
         415,
         "unsupported-media-type",
     )
     .await;
+    assert_problem(
+        import(&app, "mode=upsert", "text/csv; charset=latin1", rows().into()).await,
+        415,
+        "unsupported-media-type",
+    )
+    .await;
+    // The mode is never assumed: a partial file taken as whole would retire everyone it leaves out.
+    let p = assert_problem(import(&app, "dry_run=true", "text/csv", rows().into()).await, 400, "bad-request")
+        .await;
+    assert!(p["detail"].as_str().unwrap().contains("mode"), "{p}");
     let big = vec![b'a'; 9 * 1024 * 1024];
-    assert_problem(import(&app, "", "text/csv", big).await, 413, "payload-too-large").await;
+    assert_problem(import(&app, "mode=upsert", "text/csv", big).await, 413, "payload-too-large").await;
     let employee = app.token(people::EMPLOYEE, &[Role::Employee]);
-    let res = app.post_csv("/api/v1/employees/import", &employee, "text/csv", rows().into()).await;
+    let res =
+        app.post_csv("/api/v1/employees/import?mode=upsert", &employee, "text/csv", rows().into()).await;
     assert_problem(res, 403, "forbidden").await;
 
     assert_eq!(app.all_employees().await, before, "a rejected import changed the roster");
@@ -255,4 +233,46 @@ async fn an_import_never_overwrites_a_change_made_while_it_ran() {
     assert_eq!(after["post"], "changed meanwhile");
     assert_eq!(after["name"], before["name"]);
     assert_eq!(after["version"], 2);
+}
+
+/// The whole roster as the personnel system would export it, from what the service holds: `row`
+/// gets each employee with their section code and answers the section code to write, or `None`
+/// to leave them out.
+pub(crate) async fn roster_csv(app: &TestApp, row: impl Fn(&Value, String) -> Option<String>) -> String {
+    let all = app.all_employees().await;
+    let mut csv = String::from("employee_no,name,kana,section_code,grade,hire_date,promotions,post,post_since,tags,employment_type,retirement_date,email\n");
+    let sections: Value = app.get_json("/api/v1/sections?limit=200", &app.hr()).await;
+    let code_of = |id: &Value| {
+        sections["items"].as_array().unwrap().iter().find(|s| &s["id"] == id).unwrap()["code"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    for e in all.iter().filter(|e| e["active"] == true) {
+        let Some(code) = row(e, code_of(&e["section_id"])) else { continue };
+        let promotions: Vec<String> = e["promotions"]
+            .as_object()
+            .unwrap()
+            .iter()
+            .map(|(g, d)| format!("{g}={}", d.as_str().unwrap()))
+            .collect();
+        let tags: Vec<&str> = e["tags"].as_array().unwrap().iter().map(|t| t.as_str().unwrap()).collect();
+        csv.push_str(&format!(
+            "{},{},{},{},{},{},{},{},{},{},{},{},{}\n",
+            e["employee_no"].as_str().unwrap(),
+            e["name"].as_str().unwrap(),
+            e["kana"].as_str().unwrap(),
+            code,
+            e["grade"].as_str().unwrap(),
+            e["hire_date"].as_str().unwrap(),
+            promotions.join(";"),
+            e["post"].as_str().unwrap_or(""),
+            e["post_since"].as_str().unwrap_or(""),
+            tags.join(";"),
+            e["employment_type"].as_str().unwrap(),
+            e["retirement_date"].as_str().unwrap_or(""),
+            e["email"].as_str().unwrap_or(""),
+        ));
+    }
+    csv
 }

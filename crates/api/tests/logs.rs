@@ -97,7 +97,7 @@ fn logs_are_json_with_request_ids_and_no_tokens_or_personal_data() {
     );
     let res = http(
         &address,
-        "POST /api/v1/employees/import",
+        "POST /api/v1/employees/import?mode=upsert",
         &[("Authorization", &bearer), ("Content-Type", "text/csv"), ("X-Request-Id", "portal-req-42")],
         csv.as_bytes(),
     );

@@ -85,6 +85,13 @@ pub fn session_changed(before: &SessionState, after: Option<&SessionState>) -> S
     }
 }
 
+/// Whether a leaver's place on a course is released: while any of its sessions is still to come
+/// (or none is scheduled yet) the place goes back, to the waiting list; a course already held
+/// stays in their history as it is.
+pub fn released_on_leaving(session_starts: &[DateTime<Utc>], now: DateTime<Utc>) -> bool {
+    session_starts.is_empty() || session_starts.iter().any(|s| *s > now)
+}
+
 /// What keeps a session from being cancelled outright: records that belong to it (attendance,
 /// absence notices) and trainees placed on it, whom HR moves to another session first.
 pub fn session_removable(records: bool, pinned: u64) -> Result<(), String> {
@@ -113,6 +120,15 @@ mod tests {
             online_url: None,
             capacity,
         }
+    }
+
+    #[test]
+    fn a_leaver_keeps_what_was_held_and_gives_back_what_is_to_come() {
+        let at = |d| Utc.with_ymd_and_hms(2024, 4, d, 0, 0, 0).unwrap();
+        assert!(released_on_leaving(&[at(10)], at(1)));
+        assert!(released_on_leaving(&[at(1), at(10)], at(5)), "a course under way");
+        assert!(!released_on_leaving(&[at(1), at(2)], at(5)), "already held");
+        assert!(released_on_leaving(&[], at(5)), "not scheduled yet");
     }
 
     #[test]

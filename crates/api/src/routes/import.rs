@@ -11,7 +11,7 @@ use futures_util::StreamExt;
 use kenshu_domain::auth::{authorize, Action};
 use kenshu_domain::roster_import::{Encoding, FileError, RosterReader, RosterRow, RowError};
 use kenshu_persistence::repo::audit::{self, Change};
-use kenshu_persistence::repo::employee::{execute, ImportStats, Planned, RosterPlanner};
+use kenshu_persistence::repo::employee::{execute, ImportStats, Planned, RosterMove, RosterPlanner};
 use kenshu_persistence::repo::{org, structure};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -22,7 +22,7 @@ use crate::state::AppState;
 
 /// What the parsing thread reports: ignored columns, every bad row, and the totals when the
 /// file was good.
-type ParseOutcome = (Vec<String>, Vec<RowError>, Option<ImportStats>);
+type ParseOutcome = (Vec<String>, Vec<RowError>, Option<(ImportStats, Vec<RosterMove>)>);
 
 /// Parsed batches the parsing thread holds while the current roster is still loading.
 const MAX_WAITING: usize = 8;
@@ -66,11 +66,10 @@ impl Feeder {
 /// Rows per batch handed from the parser to the writer.
 const IMPORT_BATCH: usize = 1000;
 
-#[derive(Debug, Clone, Copy, Deserialize, Serialize, ToSchema, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Deserialize, Serialize, ToSchema, PartialEq, Eq)]
 #[serde(rename_all = "snake_case")]
 pub enum ImportMode {
     /// The file is the whole roster: employees missing from it are marked inactive.
-    #[default]
     Full,
     /// Only add and update the employees in the file.
     Upsert,
@@ -93,7 +92,9 @@ pub struct ImportQuery {
     /// Validate and report without writing.
     #[serde(default)]
     pub dry_run: bool,
-    #[serde(default)]
+    /// Required: `full` (the file is the whole roster; those it leaves out are marked inactive)
+    /// or `upsert` (only add and update those in the file). No default: a partial file taken
+    /// as whole would retire everyone it leaves out.
     pub mode: ImportMode,
     /// Overrides the `charset` of the Content-Type; `auto` takes a BOM or valid UTF-8 as UTF-8,
     /// anything else as Shift_JIS (CP932).
@@ -104,7 +105,8 @@ pub struct ImportQuery {
 #[derive(Debug, Serialize, ToSchema)]
 #[schema(example = json!({
     "dry_run": false, "mode": "full", "rows": 300, "created": 12, "updated": 3,
-    "unchanged": 285, "deactivated": 2, "ignored_columns": ["備考"]
+    "unchanged": 285, "deactivated": 2, "transferred": 40, "released_places": 3, "promoted": 2,
+    "awaiting_new_head": 5, "ignored_columns": ["備考"]
 }))]
 pub struct ImportReport {
     pub dry_run: bool,
@@ -113,7 +115,17 @@ pub struct ImportReport {
     pub created: u64,
     pub updated: u64,
     pub unchanged: u64,
+    /// Marked inactive (left): with `mode=full`, everyone the file leaves out.
     pub deactivated: u64,
+    /// Moved to another section (人事異動).
+    pub transferred: u64,
+    /// Places of leavers on courses still to come, given back.
+    pub released_places: u64,
+    /// Waiting trainees moved up into those places (and told).
+    pub promoted: u64,
+    /// Applications, absence notices and subsidy applications of moved staff that now wait for
+    /// their new head's confirmation.
+    pub awaiting_new_head: u64,
     /// Header names that are not roster columns and were ignored.
     pub ignored_columns: Vec<String>,
 }
@@ -228,9 +240,9 @@ pub async fn import_roster(
                     .into(),
             ));
         }
-        let (planned, stats) = planner.finish(deactivate_missing)?;
+        let (planned, stats, moves) = planner.finish(deactivate_missing)?;
         let _ = feeder.out.blocking_send(planned);
-        Ok((reader.ignored_columns(), errors, Some(stats)))
+        Ok((reader.ignored_columns(), errors, Some((stats, moves))))
     });
 
     // The roster as it is now, read inside the import's transaction, while the file is parsed.
@@ -251,10 +263,12 @@ pub async fn import_roster(
     drop(rx);
     let (ignored, errors, stats) = worker.await.map_err(|e| ApiError::Internal(e.to_string()))??;
     write_result?;
-    let Some(stats) = stats.filter(|_| errors.is_empty()) else {
+    let Some((stats, moves)) = stats.filter(|_| errors.is_empty()) else {
         txn.rollback().await?;
         return Err(ApiError::ImportRejected(errors));
     };
+    // April's moves carried through in the same transaction (a dry run reports them too).
+    let carried = kenshu_persistence::repo::cascade::roster_moved(&*txn, &actor, &moves).await?;
     let mode = query.mode;
     let report = ImportReport {
         dry_run: query.dry_run,
@@ -264,6 +278,10 @@ pub async fn import_roster(
         updated: stats.updated,
         unchanged: stats.unchanged,
         deactivated: stats.deactivated,
+        transferred: carried.transferred,
+        released_places: carried.released.len() as u64,
+        promoted: carried.promoted.len() as u64,
+        awaiting_new_head: carried.awaiting_new_head,
         ignored_columns: ignored,
     };
     if query.dry_run {

@@ -13,7 +13,7 @@ use uuid::Uuid;
 
 use super::selection::{lock_course, promote_waiting, save_decision, Decision};
 use super::{notice, stored, Actor, RepoError};
-use crate::entities::{course, course_session, nomination};
+use crate::entities::{absence_notice, course, course_session, nomination, subsidy_application};
 
 /// What a change carried through.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -132,6 +132,105 @@ pub async fn session_changed(
     }
     if c.promote {
         report.promoted = promote_waiting(conn, actor, &locked).await?.into_iter().map(|n| n.id).collect();
+    }
+    Ok(report)
+}
+
+/// What a roster import's moves carried through (人事異動・退職).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RosterCascade {
+    /// Nominations of leavers cancelled: places on courses still to come went back.
+    pub released: Vec<Uuid>,
+    /// Nominations moved up from waiting lists into those places.
+    pub promoted: Vec<Uuid>,
+    /// Staff moved to another section.
+    pub transferred: u64,
+    /// Items of moved staff waiting for a confirmation (applications, absence notices, subsidy
+    /// applications): their new head decides now, since who confirms comes from the roster.
+    pub awaiting_new_head: u64,
+}
+
+/// After a roster import moved staff to other sections or marked them inactive, in its
+/// transaction: a leaver's places on courses still to come are released (the waiting lists move
+/// up); a mover keeps their places, and what waits for a confirmation now waits for their new
+/// head.
+pub async fn roster_moved(
+    conn: &impl ConnectionTrait,
+    actor: &Actor,
+    moves: &[super::employee::RosterMove],
+) -> Result<RosterCascade, RepoError> {
+    use sea_orm::PaginatorTrait;
+    let mut report = RosterCascade::default();
+    let leavers: Vec<Uuid> = moves.iter().filter(|m| m.left).map(|m| m.employee_id).collect();
+    let movers: Vec<Uuid> =
+        moves.iter().filter(|m| !m.left && m.from_section != m.to_section).map(|m| m.employee_id).collect();
+    report.transferred = movers.len() as u64;
+    for chunk in movers.chunks(500) {
+        let ids = || chunk.iter().copied();
+        report.awaiting_new_head += nomination::Entity::find()
+            .filter(nomination::Column::OrgId.eq(actor.org_id))
+            .filter(nomination::Column::EmployeeId.is_in(ids()))
+            .filter(nomination::Column::State.eq(NominationState::Proposed.as_str()))
+            .count(conn)
+            .await?;
+        report.awaiting_new_head += absence_notice::Entity::find()
+            .filter(absence_notice::Column::OrgId.eq(actor.org_id))
+            .filter(absence_notice::Column::EmployeeId.is_in(ids()))
+            .filter(absence_notice::Column::State.eq(kenshu_domain::absence::NoticeState::Submitted.as_str()))
+            .count(conn)
+            .await?;
+        report.awaiting_new_head += subsidy_application::Entity::find()
+            .filter(subsidy_application::Column::OrgId.eq(actor.org_id))
+            .filter(subsidy_application::Column::EmployeeId.is_in(ids()))
+            .filter(
+                subsidy_application::Column::State
+                    .eq(kenshu_domain::subsidy::ApplicationState::Applied.as_str()),
+            )
+            .count(conn)
+            .await?;
+    }
+    let mut live = Vec::new();
+    for chunk in leavers.chunks(500) {
+        live.extend(
+            nomination::Entity::find()
+                .filter(nomination::Column::OrgId.eq(actor.org_id))
+                .filter(nomination::Column::EmployeeId.is_in(chunk.iter().copied()))
+                .filter(nomination::Column::State.is_in(
+                    NominationState::ALL.into_iter().filter(|s| s.is_live()).map(NominationState::as_str),
+                ))
+                .all(conn)
+                .await?,
+        );
+    }
+    let mut courses: Vec<Uuid> = live.iter().map(|n| n.course_id).collect();
+    courses.sort_unstable();
+    courses.dedup();
+    let at = super::now();
+    for course_id in courses {
+        let locked = lock_course(conn, actor.org_id, course_id).await?;
+        let starts: Vec<_> = course_session::Entity::find()
+            .filter(course_session::Column::OrgId.eq(actor.org_id))
+            .filter(course_session::Column::CourseId.eq(course_id))
+            .all(conn)
+            .await?
+            .iter()
+            .map(|s| s.starts_at)
+            .collect();
+        if !kenshu_domain::cascade::released_on_leaving(&starts, at) {
+            continue;
+        }
+        let mut freed = false;
+        for n in live.iter().filter(|n| n.course_id == course_id) {
+            let state = super::selection::state_of(n)?;
+            let next = transition(state, Event::Cancel, NominationActor::Hr)?;
+            let decision = Decision { by: None, reason: Some("退職".into()), session: None };
+            save_decision(conn, actor, "cancel_on_leaving", n, next, decision).await?;
+            freed |= state.holds_place();
+            report.released.push(n.id);
+        }
+        if freed {
+            report.promoted.extend(promote_waiting(conn, actor, &locked).await?.into_iter().map(|n| n.id));
+        }
     }
     Ok(report)
 }

@@ -293,6 +293,16 @@ pub struct ImportStats {
     pub deactivated: u64,
 }
 
+/// An employee a roster import moved to another section or marked inactive (人事異動・退職).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RosterMove {
+    pub employee_id: Uuid,
+    pub from_section: Uuid,
+    pub to_section: Uuid,
+    /// Marked inactive: left the organisation.
+    pub left: bool,
+}
+
 /// Plans a roster import: tells new, changed and unchanged employees apart against the roster
 /// as it was when the import began, and turns each batch into multi-row statements (employees
 /// and their audit records). Pure CPU once loaded, so it runs beside the parser on a blocking
@@ -305,6 +315,7 @@ pub struct RosterPlanner {
     sections: HashMap<String, Uuid>,
     seen: HashSet<Uuid>,
     stats: ImportStats,
+    moves: Vec<RosterMove>,
 }
 
 /// Statements for one planned batch, in the order they must run.
@@ -329,6 +340,7 @@ impl RosterPlanner {
             sections,
             seen: HashSet::new(),
             stats: ImportStats::default(),
+            moves: Vec::new(),
         })
     }
 
@@ -369,6 +381,14 @@ impl RosterPlanner {
                     }
                     after.version += 1;
                     after.updated_at = at;
+                    if after.section_id != before.section_id || (before.active && !after.active) {
+                        self.moves.push(RosterMove {
+                            employee_id: before.id,
+                            from_section: before.section_id,
+                            to_section: after.section_id,
+                            left: before.active && !after.active,
+                        });
+                    }
                     changes.push(Change::new(
                         "employee.import",
                         "employee",
@@ -389,7 +409,10 @@ impl RosterPlanner {
 
     /// The last statements and the totals. With `deactivate_missing`, employees not in the file
     /// are marked inactive (never deleted: their training history stays).
-    pub fn finish(mut self, deactivate_missing: bool) -> Result<(Planned, ImportStats), DbErr> {
+    pub fn finish(
+        mut self,
+        deactivate_missing: bool,
+    ) -> Result<(Planned, ImportStats, Vec<RosterMove>), DbErr> {
         let mut planned = Vec::new();
         if deactivate_missing {
             let at = now();
@@ -403,6 +426,12 @@ impl RosterPlanner {
                         updated_at: at,
                         ..before.clone()
                     };
+                    self.moves.push(RosterMove {
+                        employee_id: before.id,
+                        from_section: before.section_id,
+                        to_section: before.section_id,
+                        left: true,
+                    });
                     changes.push(Change::new(
                         "employee.deactivate",
                         "employee",
@@ -417,7 +446,7 @@ impl RosterPlanner {
             planned = bulk::statements::<employee::Entity>(self.backend, &updates, IMPORT_UPDATE)?;
             planned.extend(audit::statements(self.backend, &self.actor, changes)?);
         }
-        Ok((planned, self.stats))
+        Ok((planned, self.stats, self.moves))
     }
 }
 
