@@ -78,6 +78,16 @@ impl Category {
 }
 
 vocabulary! {
+    /// 公開状態 of a year's plan: staff see a published plan's published courses.
+    PlanStatus {
+        /// 下書き
+        Draft = "draft" / "下書き",
+        /// 公開
+        Published = "published" / "公開",
+    }
+}
+
+vocabulary! {
     /// 公開状態 of a course.
     CourseStatus {
         /// 下書き: only HR and auditors see it.

@@ -140,7 +140,7 @@ pub async fn list_plans(state: web::Data<AppState>, auth: Auth) -> ApiResult<Htt
 async fn visible_plan(state: &AppState, auth: &Auth, year: i32) -> ApiResult<training_plan::Model> {
     authorize(&auth.principal, Action::ReadCatalogue)?;
     let plan = repo::get_plan(state.db.conn(), auth.principal.org_id, path_year(year)?).await?;
-    if plan.status != "published" && !sees_drafts(&auth.principal) {
+    if plan.status()? != kenshu_domain::catalogue::PlanStatus::Published && !sees_drafts(&auth.principal) {
         return Err(ApiError::NotFound);
     }
     Ok(plan)
@@ -403,7 +403,7 @@ impl CourseDto {
         Self {
             id: m.id,
             fiscal_year: m.fiscal_year,
-            category: Category::parse(&m.category).unwrap_or(Category::Other),
+            category: r.category,
             number: m.number as u32,
             title: m.title.clone(),
             purpose: m.purpose.clone(),
@@ -413,14 +413,14 @@ impl CourseDto {
             routes: routes(&r.rules),
             timing: r.timing,
             timing_label: r.timing.japanese(),
-            delivery: Delivery::parse(&m.delivery).unwrap_or(Delivery::Classroom),
+            delivery: r.delivery,
             institution: m.institution.clone(),
             headcount: m.headcount.map(|h| h as u32),
             report: r.report,
             completion: r.completion,
             application_window: r.application_window(),
             notes: m.notes.clone(),
-            pillar: Pillar::parse(&m.pillar).unwrap_or(Pillar::OffJt),
+            pillar: r.pillar,
             aims: r.aims.clone(),
             within_course_id: m.within_course_id,
             status: r.status(),

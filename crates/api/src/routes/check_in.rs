@@ -238,7 +238,7 @@ pub async fn check_in(
     Ok(HttpResponse::build(code).json(CheckInResult {
         session_id: session.id,
         course_id: session.course_id,
-        status: AttendanceStatus::parse(&record.status).unwrap_or(AttendanceStatus::Present),
+        status: record.status()?,
         arrived_at: record.arrived_at.map(|t| t.with_timezone(&jst())),
         completed,
     }))

@@ -230,32 +230,34 @@ async fn student_views(
         students.iter().filter_map(|(_, s)| s.host_section_id),
     )
     .await?;
-    Ok(students
+    students
         .iter()
-        .map(|(fiscal_year, s)| InternshipStudentDto {
-            id: s.id,
-            fiscal_year: *fiscal_year,
-            state: StudentState::parse(&s.state).unwrap_or(StudentState::Recommended),
-            name: s.name.clone(),
-            name_kana: s.name_kana.clone(),
-            university: s.university.clone(),
-            faculty: s.faculty.clone(),
-            year_of_study: s.year_of_study,
-            email: s.email.clone(),
-            recommended_on: s.recommended_on,
-            host_section: s.host_section_id.and_then(|id| sections.get(&id)).map(|h| HostSectionDto {
-                id: h.id,
-                code: h.code.clone(),
-                name: h.name.clone(),
-            }),
-            hosted_from: s.hosted_from,
-            hosted_to: s.hosted_to,
-            erased: s.erased_at.is_some(),
-            erased_at: s.erased_at,
-            erasure_requested_on: s.erasure_requested_on,
-            version: s.version,
+        .map(|(fiscal_year, s)| {
+            Ok(InternshipStudentDto {
+                id: s.id,
+                fiscal_year: *fiscal_year,
+                state: s.state()?,
+                name: s.name.clone(),
+                name_kana: s.name_kana.clone(),
+                university: s.university.clone(),
+                faculty: s.faculty.clone(),
+                year_of_study: s.year_of_study,
+                email: s.email.clone(),
+                recommended_on: s.recommended_on,
+                host_section: s.host_section_id.and_then(|id| sections.get(&id)).map(|h| HostSectionDto {
+                    id: h.id,
+                    code: h.code.clone(),
+                    name: h.name.clone(),
+                }),
+                hosted_from: s.hosted_from,
+                hosted_to: s.hosted_to,
+                erased: s.erased_at.is_some(),
+                erased_at: s.erased_at,
+                erasure_requested_on: s.erasure_requested_on,
+                version: s.version,
+            })
         })
-        .collect())
+        .collect()
 }
 
 async fn student_response(

@@ -191,7 +191,7 @@ pub async fn designate_plan(
     let fy = path_year(*year)?;
     let org_id = auth.principal.org_id;
     let plan = catalogue::get_plan(state.db.conn(), org_id, fy).await?;
-    if !q.dry_run && plan.status != "published" {
+    if !q.dry_run && plan.status()? != kenshu_domain::catalogue::PlanStatus::Published {
         return Err(ApiError::Conflict(
             "publish the plan before confirming designations; a preview (dry_run=true) works on drafts"
                 .into(),
@@ -235,15 +235,19 @@ pub struct NominationDto {
 }
 
 /// The one way a stored nomination becomes its API form.
-fn nomination_view(n: &nomination::Model, employee: &EmployeeRef, section_id: Uuid) -> NominationDto {
-    NominationDto {
+fn nomination_view(
+    n: &nomination::Model,
+    employee: &EmployeeRef,
+    section_id: Uuid,
+) -> ApiResult<NominationDto> {
+    Ok(NominationDto {
         id: n.id,
         course_id: n.course_id,
         session_id: n.session_id,
         employee: EmployeeRefDto::from(employee),
         section_id,
-        route: Route::parse(&n.route).unwrap_or(Route::Application),
-        state: NominationState::parse(&n.state).unwrap_or(NominationState::Cancelled),
+        route: n.route()?,
+        state: n.state()?,
         reason: n.reason.clone(),
         proposed_by: n.proposed_by.clone(),
         decided_by: n.decided_by.clone(),
@@ -252,7 +256,7 @@ fn nomination_view(n: &nomination::Model, employee: &EmployeeRef, section_id: Uu
         version: n.version,
         created_at: n.created_at,
         updated_at: n.updated_at,
-    }
+    })
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -300,7 +304,11 @@ pub async fn list_nominations(
     let filter = NominationFilter { state: q.state, route: q.route };
     let result = repo::list(state.db.conn(), org_id, *id, &filter, &page).await?;
     let counts = repo::counts(state.db.conn(), org_id, *id).await?;
-    let items = result.items.iter().map(|r| nomination_view(&r.model, &r.employee, r.section_id)).collect();
+    let items = result
+        .items
+        .iter()
+        .map(|r| nomination_view(&r.model, &r.employee, r.section_id))
+        .collect::<ApiResult<_>>()?;
     Ok(HttpResponse::Ok().json(NominationPage {
         counts: NominationCountsDto { by_state: counts.by_state, by_route: counts.by_route },
         items,
@@ -315,7 +323,7 @@ async fn nomination_dto(state: &AppState, org_id: Uuid, n: &nomination::Model) -
     let e = employee_repo::get(state.db.conn(), org_id, n.employee_id).await?;
     let who =
         EmployeeRef { id: e.model.id, employee_no: e.model.employee_no.clone(), name: e.model.name.clone() };
-    Ok(nomination_view(n, &who, e.model.section_id))
+    nomination_view(n, &who, e.model.section_id)
 }
 
 /// Read one nomination: HR and auditors, the nominee, those who may see the nominee (the heads
@@ -338,7 +346,7 @@ pub async fn get_nomination(
     Ok(json_with_etag(
         StatusCode::OK,
         n.version,
-        &nomination_view(&n, &nominee.who, nominee.placement.section_id),
+        &nomination_view(&n, &nominee.who, nominee.placement.section_id)?,
     ))
 }
 
@@ -609,8 +617,8 @@ fn with_course(
     c: &CourseRef,
     e: &EmployeeRef,
     section_id: Uuid,
-) -> NominationWithCourse {
-    NominationWithCourse {
+) -> ApiResult<NominationWithCourse> {
+    Ok(NominationWithCourse {
         course: CourseRefDto {
             id: c.id,
             fiscal_year: c.fiscal_year,
@@ -618,8 +626,8 @@ fn with_course(
             number: c.number,
             title: c.title.clone(),
         },
-        nomination: nomination_view(n, e, section_id),
-    }
+        nomination: nomination_view(n, e, section_id)?,
+    })
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -641,7 +649,10 @@ async fn history_of(
         EmployeeRef { id: e.model.id, employee_no: e.model.employee_no.clone(), name: e.model.name.clone() };
     let rows = repo::for_employee(state.db.conn(), org_id, employee_id, fy).await?;
     Ok(NominationList {
-        items: rows.iter().map(|(n, c)| with_course(n, c, &who, e.model.section_id)).collect(),
+        items: rows
+            .iter()
+            .map(|(n, c)| with_course(n, c, &who, e.model.section_id))
+            .collect::<ApiResult<_>>()?,
     })
 }
 
@@ -707,7 +718,7 @@ pub async fn section_nominations(
     let fy = fiscal_year_or_current(q.fiscal_year)?;
     let rows = repo::for_section(state.db.conn(), org_id, section.id, Some(fy), q.state).await?;
     Ok(HttpResponse::Ok().json(NominationList {
-        items: rows.iter().map(|(n, c, e)| with_course(n, c, e, section.id)).collect(),
+        items: rows.iter().map(|(n, c, e)| with_course(n, c, e, section.id)).collect::<ApiResult<_>>()?,
     }))
 }
 

@@ -70,7 +70,7 @@ async fn view(state: &AppState, g: &study_group::Model) -> ApiResult<StudyGroupD
         theme: g.theme.clone(),
         representative: EmployeeRefDto::from(&rep),
         members: members.iter().map(EmployeeRefDto::from).collect(),
-        state: GroupState::parse(&g.state).unwrap_or(GroupState::Registered),
+        state: g.state()?,
         plan: g.plan.clone(),
         planned_yen: g.planned_yen,
         approved_yen: g.approved_yen,

@@ -181,16 +181,16 @@ pub struct CorrespondenceCourseDto {
     pub months: i32,
 }
 
-fn course_view(c: &correspondence_course::Model) -> CorrespondenceCourseDto {
-    CorrespondenceCourseDto {
+fn course_view(c: &correspondence_course::Model) -> ApiResult<CorrespondenceCourseDto> {
+    Ok(CorrespondenceCourseDto {
         id: c.id,
         fiscal_year: c.fiscal_year,
         provider: c.provider.clone(),
         title: c.title.clone(),
-        field: StudyField::parse(&c.field).unwrap_or(StudyField::General),
+        field: c.field()?,
         tuition_yen: c.tuition_yen,
         months: c.months,
-    }
+    })
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -220,7 +220,8 @@ pub async fn list_courses(
     authorize(&auth.principal, Action::ReadCatalogue)?;
     let fy = path_year(*year)?;
     let rows = repo::list_courses(state.db.conn(), auth.principal.org_id, fy.year()).await?;
-    let items = rows.iter().map(course_view).filter(|c| q.field.is_none_or(|f| f == c.field)).collect();
+    let mut items = rows.iter().map(course_view).collect::<ApiResult<Vec<_>>>()?;
+    items.retain(|c| q.field.is_none_or(|f| f == c.field));
     Ok(HttpResponse::Ok().json(CorrespondenceCourseList { items }))
 }
 
@@ -374,15 +375,15 @@ fn render(
     section_id: Uuid,
     course: &correspondence_course::Model,
     has_proof: bool,
-) -> SubsidyApplicationDto {
-    SubsidyApplicationDto {
+) -> ApiResult<SubsidyApplicationDto> {
+    Ok(SubsidyApplicationDto {
         id: a.id,
         fiscal_year: a.fiscal_year,
         employee: EmployeeRefDto::from(who),
         section_id,
-        course: course_view(course),
+        course: course_view(course)?,
         tuition_yen: a.tuition_yen,
-        state: ApplicationState::parse(&a.state).unwrap_or(ApplicationState::Applied),
+        state: a.state()?,
         reason: a.reason.clone(),
         approved_yen: a.approved_yen,
         paid_tuition_yen: a.paid_tuition_yen,
@@ -400,7 +401,7 @@ fn render(
         version: a.version,
         created_at: a.created_at,
         updated_at: a.updated_at,
-    }
+    })
 }
 
 async fn view(
@@ -410,7 +411,7 @@ async fn view(
 ) -> ApiResult<SubsidyApplicationDto> {
     let course = repo::get_course(state.db.conn(), a.org_id, a.course_id).await?;
     let has_proof = !repo::with_proof(state.db.conn(), a.org_id, &[a.id]).await?.is_empty();
-    Ok(render(a, &who.who, who.placement.section_id, &course, has_proof))
+    render(a, &who.who, who.placement.section_id, &course, has_proof)
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -650,7 +651,7 @@ async fn application_list(
             return Err(ApiError::NotFound);
         };
         let who = EmployeeRef { id: e.id, employee_no: e.employee_no.clone(), name: e.name.clone() };
-        items.push(render(a, &who, e.section_id, course, proofs.contains(&a.id)));
+        items.push(render(a, &who, e.section_id, course, proofs.contains(&a.id))?);
     }
     Ok(HttpResponse::Ok().json(SubsidyApplicationList { items }))
 }

@@ -24,3 +24,73 @@ pub mod subsidy_programme;
 pub mod survey_response;
 pub mod training_plan;
 pub mod training_report;
+
+/// Typed readers for the columns that store a domain vocabulary as text (states, routes,
+/// statuses, kinds): the enum is what leaves this crate, and a stored value the service does not
+/// know is an error, never read as some default.
+macro_rules! typed_columns {
+    ($($entity:ident . $field:ident : $ty:ty),+ $(,)?) => {
+        $(impl $entity::Model {
+            pub fn $field(&self) -> Result<$ty, sea_orm::DbErr> {
+                <$ty>::parse(&self.$field).ok_or_else(|| {
+                    sea_orm::DbErr::Custom(format!(
+                        "stored {}.{} '{}' is not known",
+                        stringify!($entity),
+                        stringify!($field),
+                        self.$field
+                    ))
+                })
+            }
+        })+
+    };
+}
+
+typed_columns!(
+    absence_notice.kind: kenshu_domain::absence::AbsenceKind,
+    absence_notice.state: kenshu_domain::absence::NoticeState,
+    attendance.status: kenshu_domain::attendance::AttendanceStatus,
+    correspondence_course.field: kenshu_domain::subsidy::StudyField,
+    course.category: kenshu_domain::catalogue::Category,
+    course.delivery: kenshu_domain::catalogue::Delivery,
+    course.pillar: kenshu_domain::catalogue::Pillar,
+    course.status: kenshu_domain::catalogue::CourseStatus,
+    employee.employment_type: kenshu_domain::employee::EmploymentType,
+    internship_student.state: kenshu_domain::internship::StudentState,
+    nomination.route: kenshu_domain::audience::Route,
+    nomination.state: kenshu_domain::selection::NominationState,
+    notice.kind: kenshu_domain::notice::NoticeKind,
+    notice.recipient_role: kenshu_domain::notice::RecipientRole,
+    study_group.state: kenshu_domain::subsidy::GroupState,
+    subsidy_application.state: kenshu_domain::subsidy::ApplicationState,
+    training_plan.status: kenshu_domain::catalogue::PlanStatus,
+    training_report.state: kenshu_domain::report::ReportState,
+);
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn a_stored_value_the_service_does_not_know_fails_loudly() {
+        let at = chrono::Utc::now();
+        let n = super::nomination::Model {
+            id: uuid::Uuid::nil(),
+            org_id: uuid::Uuid::nil(),
+            course_id: uuid::Uuid::nil(),
+            session_id: None,
+            employee_id: uuid::Uuid::nil(),
+            route: "designation".into(),
+            state: "selectd".into(),
+            reason: None,
+            proposed_by: "hr".into(),
+            decided_by: None,
+            decided_at: None,
+            placed_at: None,
+            decision_reason: None,
+            version: 1,
+            created_at: at,
+            updated_at: at,
+        };
+        assert_eq!(n.route().unwrap(), kenshu_domain::audience::Route::Designation);
+        let e = n.state().unwrap_err().to_string();
+        assert!(e.contains("nomination.state 'selectd' is not known"), "{e}");
+    }
+}

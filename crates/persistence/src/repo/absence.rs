@@ -7,7 +7,7 @@ use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, Que
 use uuid::Uuid;
 
 use super::selection::{employees_by_id, EmployeeRef};
-use super::{find_in_org, insert_audited, lock_in_org, now, save_audited, stored, Actor, RepoError};
+use super::{find_in_org, insert_audited, lock_in_org, now, save_audited, Actor, RepoError};
 use crate::entities::{absence_notice, nomination};
 
 const LIVE_TAKEN: &str = "a notice for this session is already on file; correct or withdraw it instead";
@@ -95,12 +95,12 @@ pub async fn update_text(
 
 /// What a notice is for.
 pub fn kind_of(n: &absence_notice::Model) -> Result<kenshu_domain::absence::AbsenceKind, RepoError> {
-    stored(kenshu_domain::absence::AbsenceKind::parse(&n.kind), "absence notice kind", &n.kind)
+    Ok(n.kind()?)
 }
 
 /// The state a notice is in.
 pub fn state_of(n: &absence_notice::Model) -> Result<NoticeState, RepoError> {
-    stored(NoticeState::parse(&n.state), "absence notice state", &n.state)
+    Ok(n.state()?)
 }
 
 /// A move asked for: the event, and the comment of a return or the reason of a direct receipt.

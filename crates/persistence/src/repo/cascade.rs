@@ -12,7 +12,7 @@ use sea_orm::{ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter,
 use uuid::Uuid;
 
 use super::selection::{lock_course, promote_waiting, save_decision, Decision};
-use super::{notice, stored, Actor, RepoError};
+use super::{notice, Actor, RepoError};
 use crate::entities::{absence_notice, course, course_session, nomination, subsidy_application};
 
 /// What a change carried through.
@@ -27,7 +27,7 @@ pub struct CascadeReport {
 }
 
 fn course_state(m: &course::Model) -> Result<CourseState, RepoError> {
-    let status = stored(CourseStatus::parse(&m.status), "course status", &m.status)?;
+    let status = m.status()?;
     Ok(CourseState { cancelled: status == CourseStatus::Cancelled, headcount: m.headcount.map(|h| h as u32) })
 }
 

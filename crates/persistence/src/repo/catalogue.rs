@@ -130,7 +130,7 @@ pub async fn publish_plan(
         let after = course::Model { status: CourseStatus::Published.as_str().into(), ..c.clone() };
         save_audited(conn, actor, "course.publish", &c, c.version, after, NUMBER_TAKEN).await?;
     }
-    if before.status == "published" {
+    if before.status()? == kenshu_domain::catalogue::PlanStatus::Published {
         return Ok(before);
     }
     let after =
@@ -212,11 +212,19 @@ pub struct CourseRecord {
     pub report: ReportRule,
     pub completion: CompletionRule,
     pub aims: Vec<Aim>,
+    status: CourseStatus,
+    pub category: Category,
+    pub delivery: Delivery,
+    pub pillar: kenshu_domain::catalogue::Pillar,
 }
 
 impl CourseRecord {
     pub fn from_model(model: course::Model) -> Result<Self, DbErr> {
         Ok(Self {
+            status: model.status()?,
+            category: model.category()?,
+            delivery: model.delivery()?,
+            pillar: model.pillar()?,
             rules: parse("rules", &model.rules)?,
             timing: parse("timing", &model.timing)?,
             report: parse("report", &model.report)?,
@@ -238,13 +246,12 @@ impl CourseRecord {
     }
 
     pub fn status(&self) -> CourseStatus {
-        CourseStatus::parse(&self.model.status).unwrap_or(CourseStatus::Draft)
+        self.status
     }
 
     /// 派遣研修: in the dispatch category or held at an outside institution.
     pub fn is_dispatch(&self) -> bool {
-        self.model.category == Category::Dispatch.as_str()
-            || self.model.delivery == Delivery::Dispatch.as_str()
+        self.category == Category::Dispatch || self.delivery == Delivery::Dispatch
     }
 }
 
@@ -534,7 +541,7 @@ pub async fn published_courses(
     fy: FiscalYear,
 ) -> Result<Vec<CourseRecord>, RepoError> {
     let plan = match get_plan(conn, org_id, fy).await {
-        Ok(p) if p.status == "published" => p,
+        Ok(p) if p.status()? == kenshu_domain::catalogue::PlanStatus::Published => p,
         Ok(_) | Err(RepoError::NotFound) => return Ok(Vec::new()),
         Err(e) => return Err(e),
     };
@@ -551,11 +558,14 @@ pub async fn published_courses(
 
 /// Is the plan of this course published (staff may see it)?
 pub async fn plan_published(conn: &impl ConnectionTrait, c: &CourseRecord) -> Result<bool, DbErr> {
-    Ok(training_plan::Entity::find_by_id(c.model.plan_id)
+    match training_plan::Entity::find_by_id(c.model.plan_id)
         .filter(training_plan::Column::OrgId.eq(c.model.org_id))
         .one(conn)
         .await?
-        .is_some_and(|p| p.status == "published"))
+    {
+        Some(p) => Ok(p.status()? == kenshu_domain::catalogue::PlanStatus::Published),
+        None => Ok(false),
+    }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -571,10 +581,7 @@ pub async fn plan_course_keys(
 }
 
 fn course_key(c: &CourseRecord) -> CourseKey {
-    CourseKey {
-        category: Category::parse(&c.model.category).unwrap_or(Category::Other),
-        number: c.model.number as u32,
-    }
+    CourseKey { category: c.category, number: c.model.number as u32 }
 }
 
 /// Every course of a year that is not cancelled, in plan order: what a plan-wide designation runs

@@ -560,25 +560,27 @@ pub async fn roster_members(
             groups.entry(id).or_default().insert(g.fiscal_year);
         }
     }
-    Ok(rows
-        .into_iter()
-        .map(|m| RosterMember {
-            study_group_years: groups.remove(&m.id).unwrap_or_default(),
-            heads_a_section: heads.contains(&m.id),
-            promotions: serde_json::from_str(&m.promotions).unwrap_or_default(),
-            tags: serde_json::from_str(&m.tags).unwrap_or_default(),
-            employment_type: EmploymentType::parse(&m.employment_type).unwrap_or(EmploymentType::Regular),
-            id: m.id,
-            employee_no: m.employee_no,
-            name: m.name,
-            section_id: m.section_id,
-            grade: m.grade,
-            post: m.post,
-            post_since: m.post_since,
-            hire_date: m.hire_date,
-            retirement_date: m.retirement_date,
+    let json = |what: &str, e: serde_json::Error| DbErr::Custom(format!("stored employee {what}: {e}"));
+    rows.into_iter()
+        .map(|m| {
+            Ok(RosterMember {
+                study_group_years: groups.remove(&m.id).unwrap_or_default(),
+                heads_a_section: heads.contains(&m.id),
+                promotions: serde_json::from_str(&m.promotions).map_err(|e| json("promotions", e))?,
+                tags: serde_json::from_str(&m.tags).map_err(|e| json("tags", e))?,
+                employment_type: m.employment_type()?,
+                id: m.id,
+                employee_no: m.employee_no,
+                name: m.name,
+                section_id: m.section_id,
+                grade: m.grade,
+                post: m.post,
+                post_since: m.post_since,
+                hire_date: m.hire_date,
+                retirement_date: m.retirement_date,
+            })
         })
-        .collect())
+        .collect()
 }
 
 /// A part of the organisation whose staff a list is about.

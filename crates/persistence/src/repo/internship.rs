@@ -377,7 +377,7 @@ pub async fn move_student(
     expected_version: i32,
     event: StudentEvent,
 ) -> Result<internship_student::Model, RepoError> {
-    let state = StudentState::parse(&before.state).unwrap_or(StudentState::Recommended);
+    let state = before.state()?;
     if before.erased_at.is_some() {
         return Err(refuse(
             state.as_str(),
@@ -413,7 +413,7 @@ pub async fn erase(
     requested_on: NaiveDate,
     today: NaiveDate,
 ) -> Result<internship_student::Model, RepoError> {
-    let state = StudentState::parse(&before.state).unwrap_or(StudentState::Recommended);
+    let state = before.state()?;
     check_erasure(state, before.erased_at.is_some(), terms(programme), today)
         .map_err(|m| refuse(state.as_str(), m))?;
     if requested_on > today {

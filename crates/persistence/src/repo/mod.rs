@@ -260,12 +260,6 @@ pub(crate) async fn lock_in_org<M: Versioned>(
     q.one(conn).await?.ok_or(RepoError::NotFound)
 }
 
-/// A state stored as text, parsed back: a value the service does not know fails loudly instead
-/// of turning into some default.
-pub(crate) fn stored<T>(parsed: Option<T>, what: &str, value: &str) -> Result<T, RepoError> {
-    parsed.ok_or_else(|| RepoError::Db(DbErr::Custom(format!("stored {what} '{value}' is not known"))))
-}
-
 /// The one audited create: insert `model` (a unique key taken is a conflict saying `taken`) and
 /// record `action` with what it is, in the same transaction.
 pub(crate) async fn insert_audited<M>(

@@ -13,7 +13,7 @@ use uuid::Uuid;
 
 use super::catalogue::CourseRecord;
 use super::selection::{employees_by_id, CourseRef, EmployeeRef};
-use super::{find_in_org, insert_audited, lock_in_org, now, save_audited, stored, Actor, RepoError};
+use super::{find_in_org, insert_audited, lock_in_org, now, save_audited, Actor, RepoError};
 use crate::entities::{attendance, course, course_session, employee, nomination, training_report};
 
 const TAKEN: &str = "a report for this nomination is already on file; correct it instead";
@@ -156,7 +156,7 @@ pub async fn get(
 
 /// The state a report is in.
 pub fn state_of(r: &training_report::Model) -> Result<ReportState, RepoError> {
-    stored(ReportState::parse(&r.state), "report state", &r.state)
+    Ok(r.state()?)
 }
 
 /// Correct the text of a draft or returned report, decided on the row read under the lock.

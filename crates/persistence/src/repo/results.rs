@@ -4,12 +4,10 @@ use std::collections::{HashMap, HashSet};
 
 use kenshu_domain::absence::NoticeState;
 use kenshu_domain::attendance::AttendanceStatus;
-use kenshu_domain::audience::Route;
 use kenshu_domain::calendar::{tokyo_date, FiscalYear};
 use kenshu_domain::catalogue::CourseStatus;
 use kenshu_domain::report::submitted_late;
 use kenshu_domain::results::{ReportFact, TraineeFacts};
-use kenshu_domain::selection::NominationState;
 use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter};
 use uuid::Uuid;
 
@@ -116,13 +114,10 @@ pub async fn facts(
     let with_nominations: HashSet<Uuid> = nominations.iter().map(|n| n.course_id).collect();
     let facts = nominations
         .into_iter()
-        .filter_map(|n| {
-            let (Some(route), Some(state)) = (Route::parse(&n.route), NominationState::parse(&n.state))
-            else {
-                return None;
-            };
+        .map(|n| {
+            let (route, state) = (n.route()?, n.state()?);
             let (attended, excused, unexcused) = sessions.get(&n.id).copied().unwrap_or_default();
-            Some(NominationFacts {
+            Ok(NominationFacts {
                 course_id: n.course_id,
                 grade: staff.get(&n.employee_id).map(|e| e.grade.clone()).unwrap_or_default(),
                 facts: TraineeFacts {
@@ -135,12 +130,15 @@ pub async fn facts(
                 },
             })
         })
-        .collect();
+        .collect::<Result<Vec<_>, DbErr>>()?;
     let courses = courses
         .into_iter()
         .filter_map(|c| {
-            let status = CourseStatus::parse(&c.status).unwrap_or(CourseStatus::Draft);
-            (status != CourseStatus::Draft || with_nominations.contains(&c.id)).then_some(ResultCourse {
+            let status = match c.status() {
+                Ok(s) => s,
+                Err(e) => return Some(Err(e)),
+            };
+            (status != CourseStatus::Draft || with_nominations.contains(&c.id)).then_some(Ok(ResultCourse {
                 course: CourseRef {
                     id: c.id,
                     fiscal_year: c.fiscal_year,
@@ -149,8 +147,8 @@ pub async fn facts(
                     title: c.title,
                 },
                 status,
-            })
+            }))
         })
-        .collect();
+        .collect::<Result<Vec<_>, DbErr>>()?;
     Ok((courses, facts))
 }

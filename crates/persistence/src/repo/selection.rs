@@ -167,11 +167,8 @@ pub async fn designate(
         let current = existing.get(&course.model.id).map(Vec::as_slice).unwrap_or_default();
         let nominated: Vec<(Uuid, Route, bool)> = current
             .iter()
-            .map(|n| {
-                let state = NominationState::parse(&n.state).unwrap_or(NominationState::Cancelled);
-                (n.employee_id, Route::parse(&n.route).unwrap_or(Route::Application), state.is_live())
-            })
-            .collect();
+            .map(|n| Ok((n.employee_id, n.route()?, n.state()?.is_live())))
+            .collect::<Result<_, DbErr>>()?;
         let diff = designation_diff(&matching, &nominated);
         let held = current
             .iter()
@@ -186,7 +183,7 @@ pub async fn designate(
                 let taken = current
                     .iter()
                     .filter(|n| n.session_id == Some(s.id))
-                    .filter(|n| NominationState::parse(&n.state).is_some_and(NominationState::holds_place))
+                    .filter(|n| n.state().is_ok_and(NominationState::holds_place))
                     .count() as u64;
                 (s.id, places_left(s.capacity.map(|c| c as u32), taken))
             })
@@ -564,7 +561,7 @@ pub(crate) async fn save_decision(
 
 /// The state a nomination is in.
 pub fn state_of(n: &nomination::Model) -> Result<NominationState, RepoError> {
-    super::stored(NominationState::parse(&n.state), "nomination state", &n.state)
+    Ok(n.state()?)
 }
 
 /// Move the nomination `id` by `event` in the caller's capacities, decided by the domain on the
@@ -807,8 +804,8 @@ pub async fn training_gaps(
         .await?;
     let mut all = Vec::with_capacity(rows.len());
     for (id, fiscal_year, category, number, title, search_key, _) in &rows {
-        let category =
-            super::stored(kenshu_domain::catalogue::Category::parse(category), "course category", category)?;
+        let category = kenshu_domain::catalogue::Category::parse(category)
+            .ok_or_else(|| DbErr::Custom(format!("stored course.category '{category}' is not known")))?;
         all.push(kenshu_domain::selection::GapCourse {
             id: *id,
             fiscal_year: *fiscal_year,
@@ -915,8 +912,7 @@ pub async fn move_session(
     }
     if let Some(sid) = session_id {
         let found = session_of_course(conn, actor.org_id, course.id, sid).await?;
-        let state = NominationState::parse(&current.state).unwrap_or(NominationState::Cancelled);
-        if state.holds_place() {
+        if current.state()?.holds_place() {
             let taken = held(conn, actor.org_id, course.id, Some(sid)).await?;
             let capacity = found.capacity.map(|c| c as u32);
             if places_left(capacity, taken) == Some(0) {

@@ -17,7 +17,7 @@ use serde_json::json;
 use uuid::Uuid;
 
 use super::audit::{self, Change};
-use super::{find_in_org, insert_audited, lock_in_org, now, save_audited, stored, Actor, RepoError};
+use super::{find_in_org, insert_audited, lock_in_org, now, save_audited, Actor, RepoError};
 use crate::entities::{
     correspondence_course, study_group, subsidy_application, subsidy_document, subsidy_programme,
 };
@@ -370,7 +370,7 @@ pub struct MoveData {
 
 /// The state an application is in.
 pub fn state_of(a: &subsidy_application::Model) -> Result<ApplicationState, RepoError> {
-    stored(ApplicationState::parse(&a.state), "subsidy application state", &a.state)
+    Ok(a.state()?)
 }
 
 /// Move the application `id` in the caller's capacities, decided by the domain on the row read
@@ -647,7 +647,7 @@ pub async fn move_group(
     if before.version != expected_version {
         return Err(RepoError::Stale { current: before.version });
     }
-    let state = GroupState::parse(&before.state).unwrap_or(GroupState::Registered);
+    let state = before.state()?;
     let refuse = |what: &str| RepoError::Transition {
         state: state.as_str().into(),
         message: format!("a group that is {} cannot {what}", state.as_str()),
