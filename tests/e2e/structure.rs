@@ -97,3 +97,91 @@ async fn grade_ladder_replacement_keeps_grades_in_use() {
     let after = app.get_json("/api/v1/grades", &hr).await;
     assert_eq!(after["grades"][7]["name"], "理事");
 }
+
+#[tokio::test]
+async fn a_new_organisation_loads_its_structure_then_its_roster_then_its_heads() {
+    use kenshu_domain::auth::Role;
+    let app = spawn().await;
+    let importer = kenshu_tests::token_for(kenshu_tests::OTHER_ORG, "personnel-system", &[Role::Importer]);
+    let hr = kenshu_tests::token_for(kenshu_tests::OTHER_ORG, people::OTHER_ORG_EMPLOYEE, &[Role::HrAdmin]);
+    let post = |path: &str, token: &str, body: String| {
+        let app = &app;
+        let (path, token) = (path.to_string(), token.to_string());
+        async move { app.post_csv(&path, &token, "text/csv", body.into_bytes()).await }
+    };
+    let structure = "部コード,部名,所属コード,所属名\nB01,総務部,K0101,職員課\nB01,総務部,K0102,財政課\nB02,市民部,K0201,市民課\n";
+    // Dry run: what would be created, nothing written.
+    let res = post("/api/v1/organisation/structure/import?dry_run=true", &importer, structure.into()).await;
+    let dry: Value = res.json().await.unwrap();
+    assert_eq!(
+        (dry["departments_created"].as_u64(), dry["sections_created"].as_u64()),
+        (Some(2), Some(3)),
+        "{dry}"
+    );
+    let sections = app.get_json("/api/v1/sections?limit=200", &hr).await;
+    let before = sections["items"].as_array().unwrap().len();
+    let res = post("/api/v1/organisation/structure/import", &importer, structure.into()).await;
+    assert_eq!(res.status(), 200);
+    let after = app.get_json("/api/v1/sections?limit=200", &hr).await;
+    assert_eq!(after["items"].as_array().unwrap().len(), before + 3);
+    // The same file again changes nothing.
+    let again: Value = post("/api/v1/organisation/structure/import", &importer, structure.into())
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        (again["departments_unchanged"].as_u64(), again["sections_unchanged"].as_u64()),
+        (Some(2), Some(3))
+    );
+    // Now the roster has sections to go into.
+    let roster = "職員番号,氏名,フリガナ,所属コード,職級,採用日\nB100,厚木 一郎,アツギ イチロウ,K0101,課長,2000-04-01\nB101,厚木 二郎,アツギ ジロウ,K0101,一般,2020-04-01\nB200,厚木 三郎,アツギ サブロウ,K0201,部長,1995-04-01\n";
+    let res = post("/api/v1/employees/import?mode=upsert", &importer, roster.into()).await;
+    assert_eq!(res.status(), 200, "{}", res.text().await.unwrap());
+    // Heads by number; an unknown one rejects the file, naming line and column.
+    let bad = "部コード,部名,所属コード,所属名,所属長,部長\nB01,総務部,K0101,職員課,B100,B999\nB01,総務部,K0102,財政課,,B999\n";
+    let res = post("/api/v1/organisation/structure/import", &importer, bad.into()).await;
+    let p = assert_problem(res, 422, "import-rejected").await;
+    assert_eq!(
+        (p["rows"][0]["line"].as_u64(), p["rows"][0]["column"].as_str()),
+        (Some(2), Some("部長")),
+        "{p}"
+    );
+    let heads = "部コード,部名,所属コード,所属名,所属長,部長\nB01,総務部,K0101,職員課,Ｂ１００,B200\nB02,市民部,K0201,市民課,,B200\n";
+    let done: Value =
+        post("/api/v1/organisation/structure/import", &importer, heads.into()).await.json().await.unwrap();
+    assert_eq!(
+        (done["departments_updated"].as_u64(), done["sections_updated"].as_u64()),
+        (Some(2), Some(1)),
+        "{done}"
+    );
+    // The head of 職員課 now confirms for its staff: the roster decides.
+    let k0101 = app.get_json("/api/v1/sections?limit=200", &hr).await["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["code"] == "K0101")
+        .unwrap()
+        .clone();
+    let head = app
+        .get_json(&format!("/api/v1/employees/{}", k0101["head_employee_id"].as_str().unwrap()), &hr)
+        .await;
+    assert_eq!(head["employee_no"], "B100");
+    // A file without the head columns leaves the heads as they are.
+    let names_only = "部コード,部名,所属コード,所属名\nB01,総務部,K0101,職員課（人事）\n";
+    let renamed: Value = post("/api/v1/organisation/structure/import", &importer, names_only.into())
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(renamed["sections_updated"], 1, "{renamed}");
+    let k0101 = app.get_json(&format!("/api/v1/sections/{}", k0101["id"].as_str().unwrap()), &hr).await;
+    assert_eq!(
+        (k0101["name"].as_str(), k0101["head_employee_id"].as_str()),
+        (Some("職員課（人事）"), head["id"].as_str())
+    );
+    // Staff, not HR or the importer, cannot load it.
+    let staff = kenshu_tests::token_for(kenshu_tests::OTHER_ORG, "B101", &[Role::Employee]);
+    let res = post("/api/v1/organisation/structure/import", &staff, structure.into()).await;
+    assert_problem(res, 403, "forbidden").await;
+}

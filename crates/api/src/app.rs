@@ -76,6 +76,10 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                 .route(web::put().to(structure::put_grades)),
         )
         .service(
+            resource("/api/v1/organisation/structure/import", "POST")
+                .route(web::post().to(structure::import_structure)),
+        )
+        .service(
             resource("/api/v1/organisation/workflow", "GET, PUT")
                 .route(web::get().to(structure::get_workflow))
                 .route(web::put().to(structure::put_workflow)),

@@ -80,6 +80,9 @@ pub enum Action<'a> {
     ListEmployees,
     WriteEmployee,
     ImportRoster,
+    /// Load the organisation structure (部・課 with heads) from a file (研修担当, or a script
+    /// with the importer role: a new organisation's first step).
+    ImportStructure,
     ReadOrgStructure,
     WriteOrgStructure,
     ReadAudit,
@@ -209,9 +212,10 @@ pub fn authorize(p: &Principal, action: Action<'_>) -> Result<(), Denied> {
         }
         Action::ListEmployees => p.has_any(&[Employee, SectionHead, DepartmentHead, HrAdmin, Auditor]),
         Action::WriteEmployee | Action::WriteOrgStructure => p.has(HrAdmin),
-        Action::ImportRoster | Action::ImportCatalogue | Action::ImportAttendance => {
-            p.has_any(&[HrAdmin, Importer])
-        }
+        Action::ImportRoster
+        | Action::ImportStructure
+        | Action::ImportCatalogue
+        | Action::ImportAttendance => p.has_any(&[HrAdmin, Importer]),
         Action::ExportCatalogue => p.has_any(&[HrAdmin, Auditor, Importer]),
         Action::RunDesignation | Action::SendNotices | Action::RecordAttendance => p.has(HrAdmin),
         Action::DeliverNotices => p.has_any(&[HrAdmin, Importer]),
@@ -365,6 +369,7 @@ mod tests {
     fn importer_imports_but_reads_nobody() {
         let p = Principal { employee: None, ..principal(&[Role::Importer]) };
         assert_eq!(authorize(&p, Action::ImportRoster), Ok(()));
+        assert_eq!(authorize(&p, Action::ImportStructure), Ok(()));
         assert_eq!(authorize(&p, Action::ListEmployees), Err(Denied::Forbidden));
         assert!(p.employee_visibility().is_empty());
         assert_eq!(authorize(&principal(&[Role::Employee]), Action::ImportRoster), Err(Denied::Forbidden));

@@ -245,3 +245,153 @@ pub async fn sections_by_id(
         .await?;
     Ok(rows.into_iter().map(|s| (s.id, s)).collect())
 }
+
+/// What a structure import did, or would do on a dry run.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+pub struct StructureImportStats {
+    pub departments_created: u64,
+    pub departments_updated: u64,
+    pub departments_unchanged: u64,
+    pub sections_created: u64,
+    pub sections_updated: u64,
+    pub sections_unchanged: u64,
+}
+
+/// Load a structure file (組織表): departments and sections by code, created or updated with
+/// their heads and acting heads (active employees, by number), each change audited. Units the
+/// file does not name are kept. Every head that names nobody on the roster is a row error, and
+/// then nothing is written (the caller rolls back).
+pub async fn import(
+    conn: &impl ConnectionTrait,
+    actor: &Actor,
+    file: &kenshu_domain::structure_io::StructureFile,
+) -> Result<Result<StructureImportStats, Vec<kenshu_domain::roster_import::RowError>>, RepoError> {
+    use kenshu_domain::roster_import::RowError;
+    use kenshu_domain::structure_io::Heads;
+    // Every number the file names, resolved at once.
+    let mut numbers: Vec<String> = Vec::new();
+    let heads_of =
+        |h: &Heads| [h.head.clone(), h.acting.clone()].into_iter().flatten().map(|n| n.as_str().to_string());
+    for d in file.departments.values() {
+        numbers.extend(heads_of(&d.heads));
+    }
+    for s in &file.sections {
+        numbers.extend(heads_of(&s.heads));
+    }
+    numbers.sort();
+    numbers.dedup();
+    let mut staff: HashMap<String, Uuid> = HashMap::new();
+    for chunk in numbers.chunks(500) {
+        let rows: Vec<(Uuid, String)> = employee::Entity::find()
+            .select_only()
+            .column(employee::Column::Id)
+            .column(employee::Column::EmployeeNo)
+            .filter(employee::Column::OrgId.eq(actor.org_id))
+            .filter(employee::Column::Active.eq(true))
+            .filter(employee::Column::EmployeeNo.is_in(chunk.iter().cloned()))
+            .into_tuple()
+            .all(conn)
+            .await?;
+        staff.extend(rows.into_iter().map(|(id, no)| (no, id)));
+    }
+    let mut errors = Vec::new();
+    let mut resolve = |line: u64, column: &str, heads: &Heads| -> (Option<Uuid>, Option<Uuid>) {
+        let mut one = |no: &Option<kenshu_domain::employee::EmployeeNo>, column: &str| {
+            let no = no.as_ref()?;
+            let id = staff.get(no.as_str()).copied();
+            if id.is_none() {
+                errors.push(RowError {
+                    line,
+                    column: column.into(),
+                    reason: format!("{} is not an active employee of the organisation", no.as_str()),
+                });
+            }
+            id
+        };
+        (one(&heads.head, column), one(&heads.acting, &format!("{column}代理")))
+    };
+    let departments: Vec<(&kenshu_domain::structure_io::DepartmentRow, (Option<Uuid>, Option<Uuid>))> =
+        file.departments.values().map(|d| (d, resolve(d.line, "部長", &d.heads))).collect();
+    let sections: Vec<(&kenshu_domain::structure_io::SectionRow, (Option<Uuid>, Option<Uuid>))> =
+        file.sections.iter().map(|s| (s, resolve(s.line, "所属長", &s.heads))).collect();
+    if !errors.is_empty() {
+        errors.sort_by_key(|e| e.line);
+        return Ok(Err(errors));
+    }
+    let mut stats = StructureImportStats::default();
+    let existing: HashMap<String, department::Model> = department::Entity::find()
+        .filter(department::Column::OrgId.eq(actor.org_id))
+        .all(conn)
+        .await?
+        .into_iter()
+        .map(|d| (d.code.clone(), d))
+        .collect();
+    let mut department_ids: HashMap<String, Uuid> = existing.iter().map(|(c, d)| (c.clone(), d.id)).collect();
+    for (d, (head, acting)) in departments {
+        let kept = existing.get(d.code.as_str());
+        let cols = file.head_columns;
+        let input = UnitInput {
+            code: d.code.as_str().to_string(),
+            name: d.name.clone(),
+            head_employee_id: if cols.department_head { head } else { kept.and_then(|k| k.head_employee_id) },
+            acting_head_employee_id: if cols.department_acting {
+                acting
+            } else {
+                kept.and_then(|k| k.acting_head_employee_id)
+            },
+        };
+        match kept {
+            None => {
+                let created = create_department(conn, actor, input).await?;
+                department_ids.insert(created.code.clone(), created.id);
+                stats.departments_created += 1;
+            }
+            Some(before) => {
+                let after = update_department(conn, actor, before.id, before.version, input).await?;
+                if after.version == before.version {
+                    stats.departments_unchanged += 1;
+                } else {
+                    stats.departments_updated += 1;
+                }
+            }
+        }
+    }
+    let existing: HashMap<String, section::Model> = section::Entity::find()
+        .filter(section::Column::OrgId.eq(actor.org_id))
+        .all(conn)
+        .await?
+        .into_iter()
+        .map(|s| (s.code.clone(), s))
+        .collect();
+    for (s, (head, acting)) in sections {
+        let department_id = department_ids[s.department_code.as_str()];
+        let kept = existing.get(s.code.as_str());
+        let cols = file.head_columns;
+        let input = UnitInput {
+            code: s.code.as_str().to_string(),
+            name: s.name.clone(),
+            head_employee_id: if cols.section_head { head } else { kept.and_then(|k| k.head_employee_id) },
+            acting_head_employee_id: if cols.section_acting {
+                acting
+            } else {
+                kept.and_then(|k| k.acting_head_employee_id)
+            },
+        };
+        match kept {
+            None => {
+                create_section(conn, actor, department_id, input).await?;
+                stats.sections_created += 1;
+            }
+            Some(before) => {
+                let after =
+                    update_section(conn, actor, before.id, before.version, department_id, input).await?;
+                if after.version == before.version {
+                    stats.sections_unchanged += 1;
+                } else {
+                    stats.sections_updated += 1;
+                }
+            }
+        }
+    }
+    Ok(Ok(stats))
+}
