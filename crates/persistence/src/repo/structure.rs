@@ -246,6 +246,9 @@ pub async fn sections_by_id(
     Ok(rows.into_iter().map(|s| (s.id, s)).collect())
 }
 
+/// A unit's head and acting head, resolved.
+type HeadIds = (Option<Uuid>, Option<Uuid>);
+
 /// What a structure import did, or would do on a dry run.
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
 pub struct StructureImportStats {
@@ -295,7 +298,7 @@ pub async fn import(
         staff.extend(rows.into_iter().map(|(id, no)| (no, id)));
     }
     let mut errors = Vec::new();
-    let mut resolve = |line: u64, column: &str, heads: &Heads| -> (Option<Uuid>, Option<Uuid>) {
+    let mut resolve = |line: u64, column: &str, heads: &Heads| -> HeadIds {
         let mut one = |no: &Option<kenshu_domain::employee::EmployeeNo>, column: &str| {
             let no = no.as_ref()?;
             let id = staff.get(no.as_str()).copied();
@@ -310,9 +313,9 @@ pub async fn import(
         };
         (one(&heads.head, column), one(&heads.acting, &format!("{column}代理")))
     };
-    let departments: Vec<(&kenshu_domain::structure_io::DepartmentRow, (Option<Uuid>, Option<Uuid>))> =
+    let departments: Vec<(_, HeadIds)> =
         file.departments.values().map(|d| (d, resolve(d.line, "部長", &d.heads))).collect();
-    let sections: Vec<(&kenshu_domain::structure_io::SectionRow, (Option<Uuid>, Option<Uuid>))> =
+    let sections: Vec<(_, HeadIds)> =
         file.sections.iter().map(|s| (s, resolve(s.line, "所属長", &s.heads))).collect();
     if !errors.is_empty() {
         errors.sort_by_key(|e| e.line);
