@@ -276,3 +276,43 @@ pub(crate) async fn roster_csv(app: &TestApp, row: impl Fn(&Value, String) -> Op
     }
     csv
 }
+
+#[tokio::test]
+async fn posts_and_tags_are_split_as_people_write_them_and_a_post_without_its_date_is_warned() {
+    let app = spawn().await;
+    let hr = app.hr();
+    let csv = "職員番号,氏名,フリガナ,所属コード,職級,採用日,職,役職発令日,タグ\n\
+        30001,新田 一郎,ニッタ イチロウ,S0101,課長,2000-04-01,課長職;所属長,R5.4.1,評価者・防災担当\n\
+        30002,新田 二郎,ニッタ ジロウ,S0102,課長,2000-04-01,課長職,,特定個人情報取扱者　人権担当\n";
+    let report: Value = import(&app, "mode=upsert", "text/csv", csv.into()).await.json().await.unwrap();
+    assert_eq!(report["created"], 2, "{report}");
+    let warnings = report["warnings"].as_array().unwrap();
+    assert_eq!(warnings.len(), 1, "{report}");
+    assert_eq!((warnings[0]["line"].as_u64(), warnings[0]["column"].as_str()), (Some(3), Some("役職発令日")));
+    let one = app.employee("30001").await;
+    assert_eq!(one["post"], "課長職;所属長");
+    let mut tags: Vec<&str> = one["tags"].as_array().unwrap().iter().map(|t| t.as_str().unwrap()).collect();
+    tags.sort();
+    assert_eq!(tags, vec!["評価者", "防災担当"]);
+    assert_eq!(app.employee("30002").await["tags"].as_array().unwrap().len(), 2);
+    // Both posts match rules: 所属長 and newly appointed 課長職.
+    let plan = app.post_json("/api/v1/plans", &hr, &serde_json::json!({"fiscal_year": 2023})).await;
+    assert!(matches!(plan.status().as_u16(), 201 | 409));
+    let body = serde_json::json!({
+        "fiscal_year": 2023, "category": "hierarchical", "number": 18, "title": "管理者 実務研修",
+        "rules": [{"route": "designation", "conditions": [{"kind": "newly_appointed_to_post", "post": "課長職"}, {"kind": "post", "post": "所属長"}]}],
+        "delivery": "classroom"
+    });
+    let res = app.post_json("/api/v1/courses", &hr, &body).await;
+    assert_eq!(res.status(), 201);
+    let id = res.json::<Value>().await.unwrap()["id"].as_str().unwrap().to_string();
+    let eligible =
+        app.get_json(&format!("/api/v1/courses/{id}/eligible?fiscal_year=2023&limit=1000"), &hr).await;
+    let nos: Vec<&str> = eligible["rules"][0]["employees"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["employee_no"].as_str().unwrap())
+        .collect();
+    assert!(nos.contains(&"30001") && !nos.contains(&"30002"), "{nos:?}");
+}

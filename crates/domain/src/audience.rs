@@ -115,6 +115,13 @@ pub struct Candidate<'a> {
     pub study_group_years: &'a BTreeSet<i32>,
 }
 
+impl Candidate<'_> {
+    /// Holds `post`, among the posts stored `;`-separated (課長職;所属長).
+    pub fn holds_post(&self, post: &str) -> bool {
+        self.post.is_some_and(|p| p.split(';').any(|held| held == post))
+    }
+}
+
 impl Condition {
     fn holds(&self, c: &Candidate<'_>, fy: FiscalYear, ladder: &GradeLadder) -> bool {
         let years_since = |date: NaiveDate, years: u8| fy.years_since(date) == i32::from(years);
@@ -131,9 +138,9 @@ impl Condition {
                 (Some(held), Some(min)) => held >= min,
                 _ => false,
             },
-            Condition::Post { post } => c.post == Some(post.as_str()),
+            Condition::Post { post } => c.holds_post(post),
             Condition::NewlyAppointedToPost { post } => {
-                c.post == Some(post.as_str()) && c.post_since.is_some_and(|d| fy.contains(d))
+                c.holds_post(post) && c.post_since.is_some_and(|d| fy.contains(d))
             }
             Condition::SectionHead {} => c.heads_a_section,
             Condition::Tag { tag } => c.tags.contains(tag),
@@ -367,16 +374,7 @@ fn never_matches(conditions: &[Condition], ladder: &GradeLadder) -> Option<Strin
     if types.len() > 1 {
         return Some("an employee has one employment type".into());
     }
-    let posts: BTreeSet<&str> = conditions
-        .iter()
-        .filter_map(|c| match c {
-            Condition::Post { post } | Condition::NewlyAppointedToPost { post } => Some(post.as_str()),
-            _ => None,
-        })
-        .collect();
-    if posts.len() > 1 {
-        return Some("an employee holds one post".into());
-    }
+    // Posts are not exclusive: a 課長 may be 課長職 and 所属長 at once.
     None
 }
 
@@ -799,11 +797,14 @@ mod tests {
             Condition::EmploymentType { employment_type: EmploymentType::Reemployed }
         ])
         .contains("one employment type"));
-        assert!(refused(vec![
-            Condition::Post { post: "課長職".into() },
-            Condition::Post { post: "所属長".into() }
-        ])
-        .contains("one post"));
+        let both = AudienceRule {
+            route: Route::Designation,
+            conditions: vec![
+                Condition::Post { post: "課長職".into() },
+                Condition::Post { post: "所属長".into() },
+            ],
+        };
+        assert!(both.validate("rules[0]", &GradeLadder::default()).is_ok(), "one person holds both posts");
         assert!(refused(vec![Condition::AllStaff {}, Condition::NewHires {}]).contains("cannot be combined"));
         assert!(refused(vec![Condition::NewHires {}, Condition::NewHires {}]).contains("twice"));
         assert!(refused(vec![Condition::Tag { tag: "a\"b".into() }]).contains("quotes"));

@@ -145,9 +145,9 @@ impl EmployeeData {
                 None
             }
         };
-        let post = f.post.as_deref().map(normalize).filter(|p| !p.is_empty());
+        let post = f.post.as_deref().map(parse_posts).filter(|p| !p.is_empty());
         if post.as_ref().is_some_and(|p| p.chars().count() > 40) {
-            err("post", "must be at most 40 characters".into());
+            err("post", "must be at most 40 characters, all posts together".into());
         }
         match f.hire_date {
             None => err("hire_date", "is required".into()),
@@ -282,6 +282,20 @@ pub fn parse_email(s: &str) -> Result<String, String> {
     }
 }
 
+/// Posts as people write them, several in one cell (`課長職;所属長`, `課長職・所属長`, `課長職 所属長`):
+/// NFKC, each once, stored `;`-separated in the order given.
+pub fn parse_posts(input: &str) -> String {
+    let mut out: Vec<String> = Vec::new();
+    for p in
+        normalize(input).split([';', ',', '、', '・', '/', '|', ' ']).map(str::trim).filter(|p| !p.is_empty())
+    {
+        if !out.iter().any(|q| q == p) {
+            out.push(p.to_string());
+        }
+    }
+    out.join(";")
+}
+
 /// Tags (評価者, 防災担当 …): NFKC, 1–40 characters, none of `"` `\` or control characters.
 pub fn parse_tag(input: &str) -> Result<Option<String>, String> {
     let s = normalize(input);
@@ -405,5 +419,19 @@ mod tests {
     fn kana_accepts_hiragana() {
         assert_eq!(parse_kana("やまだ はなこ").unwrap(), "ヤマダ ハナコ");
         assert!(parse_kana("山田").is_err());
+    }
+
+    #[test]
+    fn several_posts_in_one_cell_are_each_held() {
+        assert_eq!(parse_posts("課長職;所属長"), "課長職;所属長");
+        assert_eq!(parse_posts("課長職・所属長"), "課長職;所属長");
+        assert_eq!(parse_posts(" 課長職　所属長 課長職 "), "課長職;所属長", "全角 space, repeated");
+        let f = EmployeeFields {
+            post: Some("課長職、所属長".into()),
+            post_since: NaiveDate::from_ymd_opt(2023, 4, 1),
+            ..fields()
+        };
+        let e = EmployeeData::validate(f, &GradeLadder::default()).unwrap();
+        assert_eq!(e.post.as_deref(), Some("課長職;所属長"));
     }
 }

@@ -66,6 +66,25 @@ pub struct RosterRow {
     pub data: EmployeeData,
 }
 
+impl RosterRow {
+    /// What the row is silent about that a rule needs, said once per row without refusing it:
+    /// a post without its appointment date (役職発令日) matches no "newly appointed" rule.
+    pub fn warnings(&self) -> Vec<RowError> {
+        let mut out = Vec::new();
+        if self.data.post.is_some() && self.data.post_since.is_none() {
+            out.push(RowError {
+                line: self.line,
+                column: "役職発令日".into(),
+                reason: format!(
+                    "{} has no appointment date: rules for the newly appointed (新任の…) will not match them",
+                    self.data.post.as_deref().unwrap_or_default().replace(';', "・")
+                ),
+            });
+        }
+        out
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 enum Column {
     EmployeeNo,
@@ -284,7 +303,7 @@ impl<'a> RosterReader<'a> {
                     Ok(p) => fields.promotions = p,
                     Err(e) => bad(e),
                 },
-                Column::Tags => fields.tags = split_list(value),
+                Column::Tags => fields.tags = split_tags(value),
             }
         }
         let hire_date_reported = errors.iter().any(|e| e.column == self.header_of(Column::HireDate));
@@ -355,6 +374,15 @@ impl<T> Default for ReadRows<T> {
     fn default() -> Self {
         Self { rows: Vec::new(), errors: Vec::new() }
     }
+}
+
+/// Tags as people write them: separated by `;` `,` `、` `|`, `・` or spaces (a tag has none).
+fn split_tags(value: &str) -> Vec<String> {
+    normalize(value)
+        .split([';', ',', '、', '|', '・', ' '])
+        .map(|s| s.trim().to_string())
+        .filter(|s| !s.is_empty())
+        .collect()
 }
 
 pub(crate) fn split_list(value: &str) -> Vec<String> {

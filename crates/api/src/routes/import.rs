@@ -17,12 +17,12 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use crate::auth::Auth;
-use crate::problem::{ApiError, ApiResult, Problem};
+use crate::problem::{ApiError, ApiResult, Problem, RowErrorDto};
 use crate::state::AppState;
 
 /// What the parsing thread reports: ignored columns, every bad row, and the totals when the
 /// file was good.
-type ParseOutcome = (Vec<String>, Vec<RowError>, Option<(ImportStats, Vec<RosterMove>)>);
+type ParseOutcome = (Vec<String>, Vec<RowError>, Option<(ImportStats, Vec<RosterMove>, Vec<RowError>)>);
 
 /// Parsed batches the parsing thread holds while the current roster is still loading.
 const MAX_WAITING: usize = 8;
@@ -128,6 +128,9 @@ pub struct ImportReport {
     pub awaiting_new_head: u64,
     /// Header names that are not roster columns and were ignored.
     pub ignored_columns: Vec<String>,
+    /// Rows taken as they are that a rule will not read as meant (a post without its
+    /// appointment date), by line and column.
+    pub warnings: Vec<RowErrorDto>,
 }
 
 pub(crate) async fn read_body(mut payload: web::Payload, limit: usize) -> ApiResult<web::BytesMut> {
@@ -212,8 +215,12 @@ pub async fn import_roster(
         let mut feeder =
             Feeder { planner: None, roster: planner_rx, waiting: Vec::new(), out: tx, gone: false };
         let mut errors = Vec::new();
+        let mut warnings = Vec::new();
         let mut batch = Vec::with_capacity(IMPORT_BATCH);
         while let Some(row) = reader.next_row() {
+            if let Ok(row) = &row {
+                warnings.extend(row.warnings());
+            }
             match row {
                 Err(e) => errors.extend(e),
                 Ok(row) if errors.is_empty() && !feeder.gone => {
@@ -242,7 +249,7 @@ pub async fn import_roster(
         }
         let (planned, stats, moves) = planner.finish(deactivate_missing)?;
         let _ = feeder.out.blocking_send(planned);
-        Ok((reader.ignored_columns(), errors, Some((stats, moves))))
+        Ok((reader.ignored_columns(), errors, Some((stats, moves, warnings))))
     });
 
     // The roster as it is now, read inside the import's transaction, while the file is parsed.
@@ -263,7 +270,7 @@ pub async fn import_roster(
     drop(rx);
     let (ignored, errors, stats) = worker.await.map_err(|e| ApiError::Internal(e.to_string()))??;
     write_result?;
-    let Some((stats, moves)) = stats.filter(|_| errors.is_empty()) else {
+    let Some((stats, moves, warnings)) = stats.filter(|_| errors.is_empty()) else {
         txn.rollback().await?;
         return Err(ApiError::ImportRejected(errors));
     };
@@ -283,6 +290,10 @@ pub async fn import_roster(
         promoted: carried.promoted.len() as u64,
         awaiting_new_head: carried.awaiting_new_head,
         ignored_columns: ignored,
+        warnings: warnings
+            .into_iter()
+            .map(|w| RowErrorDto { line: w.line, column: w.column, reason: w.reason })
+            .collect(),
     };
     if query.dry_run {
         txn.rollback().await?;
