@@ -390,8 +390,8 @@ async fn request_context(
 
 /// Refuse a query parameter the operation does not document (400): a misspelt or unsupported
 /// filter would otherwise be ignored and answer as if it were not there (`?limit=5` returning
-/// everything, `?actor=` returning everyone's). A value breaking the one text rule (a control
-/// character such as NUL) is a 400 naming the parameter. Routes outside the API document pass.
+/// everything, `?actor=` returning everyone's). A value breaking the one text rule (a NUL) is a
+/// 400 naming the parameter. Routes outside the API document pass.
 async fn known_query(
     req: ServiceRequest,
     next: Next<impl MessageBody>,

@@ -143,7 +143,7 @@ pub fn resource(path: &str, allowed: &'static str) -> Resource {
 
 /// The one JSON body extractor: the body as `web::Json` reads it (size limit, content type), with
 /// every string in it checked against the one text rule (`text::check_plain`: a 422 naming each
-/// field that holds a control character such as NUL), then deserialised into `T`.
+/// field that holds a NUL), then deserialised into `T`.
 pub struct Json<T>(pub T);
 
 impl<T> Json<T> {
