@@ -344,14 +344,14 @@ pub async fn notice_event(
         return Err(ApiError::Forbidden);
     }
     let body = body.into_inner();
+    if body.comment.as_ref().is_some_and(|c| c.chars().count() > 1000) {
+        return Err(ApiError::validation("comment", "at most 1000 characters"));
+    }
     let comment = body.comment.map(|c| c.trim().to_string()).filter(|c| !c.is_empty());
     match (&comment, body.event) {
         (None, NoticeEvent::Return) => return Err(ApiError::validation("comment", "say what to correct")),
         (None, NoticeEvent::ReceiveDirectly) => {
             return Err(ApiError::validation("comment", "say why the section head's confirmation is skipped"))
-        }
-        (Some(c), _) if c.chars().count() > 1000 => {
-            return Err(ApiError::validation("comment", "at most 1000 characters"))
         }
         _ => {}
     }

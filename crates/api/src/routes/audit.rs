@@ -87,6 +87,9 @@ pub async fn list(
 ) -> ApiResult<HttpResponse> {
     authorize(&auth.principal, Action::ReadAudit)?;
     let page = page_request("audit", q.limit, q.cursor.as_deref())?;
+    if q.actor.as_ref().is_some_and(|a| a.chars().count() > 100) {
+        return Err(ApiError::validation("actor", "at most 100 characters"));
+    }
     if let (Some(from), Some(to)) = (q.from, q.to) {
         if from >= to {
             return Err(ApiError::validation("to", "must be after from"));

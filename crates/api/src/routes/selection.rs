@@ -481,6 +481,9 @@ pub(crate) async fn named_employee(
             Err(e) => Err(e.into()),
         },
         (None, Some(no)) => {
+            if no.chars().count() > 20 {
+                return Err(ApiError::validation("employee_no", "must be 1 to 20 characters"));
+            }
             let no = kenshu_domain::employee::EmployeeNo::parse(no)
                 .map_err(|why| ApiError::validation("employee_no", why))?;
             employee_repo::find_by_no(state.db.conn(), org_id, no.as_str())
@@ -495,12 +498,13 @@ pub(crate) async fn named_employee(
 }
 
 fn reason_text(reason: Option<String>, required: bool) -> ApiResult<Option<String>> {
+    // The limit holds for the text as sent, as the API document counts it.
+    if reason.as_ref().is_some_and(|r| r.chars().count() > 1000) {
+        return Err(ApiError::validation("reason", "must be at most 1000 characters"));
+    }
     let r = reason.map(|r| r.trim().to_string()).filter(|r| !r.is_empty());
     match &r {
         None if required => Err(ApiError::validation("reason", "is required")),
-        Some(t) if t.chars().count() > 1000 => {
-            Err(ApiError::validation("reason", "must be at most 1000 characters"))
-        }
         _ => Ok(r),
     }
 }
@@ -798,6 +802,9 @@ pub async fn training_gaps(
             })
             .collect(),
     };
+    if q.course_q.as_ref().is_some_and(|t| t.chars().count() > 200) {
+        errors.push(FieldError::new("course_q", "at most 200 characters"));
+    }
     if q.min_years_since_hire.is_some_and(|y| y > 60) {
         errors.push(FieldError::new("min_years_since_hire", "at most 60"));
     }
