@@ -11,8 +11,8 @@ use jsonwebtoken::jwk::{AlgorithmParameters, EllipticCurve, JwkSet};
 use jsonwebtoken::{decode, decode_header, encode, Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use kenshu_domain::auth::{Principal, Role};
 use kenshu_persistence::repo::employee::EmployeeRecord;
+use kenshu_persistence::repo::employee::EmployeeRef;
 use kenshu_persistence::repo::principal;
-use kenshu_persistence::repo::selection::EmployeeRef;
 use kenshu_persistence::Actor;
 use serde::{Deserialize, Serialize};
 

@@ -11,8 +11,8 @@ use utoipa::{Modify, OpenApi};
 
 use crate::problem::{FieldErrorDto, Problem, RowErrorDto};
 use crate::routes::{
-    absence, attendance, audit, catalogue, catalogue_files, check_in, employees, health, import, internships,
-    me, notices, report, results, selection, structure, study_groups, subsidy, survey,
+    absence, attendance, audit, catalogue, catalogue_files, check_in, employees, files, health, import,
+    internships, me, notices, report, results, selection, structure, study_groups, subsidy, survey,
 };
 
 #[derive(OpenApi)]
@@ -58,7 +58,7 @@ use crate::routes::{
         internships::student_event, internships::erase_student, internships::section_students,
         audit::list,
     ),
-    components(schemas(Problem, FieldErrorDto, RowErrorDto, employees::EmployeeSortParam, import::EncodingParam)),
+    components(schemas(Problem, FieldErrorDto, RowErrorDto, employees::EmployeeSortParam, files::EncodingParam)),
     modifiers(&CommonResponses),
     tags(
         (name = "health", description = "Liveness and readiness"),

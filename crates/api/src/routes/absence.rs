@@ -12,7 +12,7 @@ use kenshu_domain::calendar::jst;
 use kenshu_domain::selection::NominationState;
 use kenshu_persistence::entities::{absence_notice, course_session, nomination};
 use kenshu_persistence::repo::absence as repo;
-use kenshu_persistence::repo::selection::EmployeeRef;
+use kenshu_persistence::repo::employee::EmployeeRef;
 use kenshu_persistence::repo::{catalogue, selection, RepoError};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -21,8 +21,8 @@ use uuid::Uuid;
 use crate::auth::Auth;
 use crate::http::{created, if_match, json_with_etag, Json};
 use crate::problem::{ApiError, ApiResult, Problem};
-use crate::routes::selection::EmployeeRefDto;
-use crate::routes::structure::section_staff;
+use crate::routes::shared::section_staff;
+use crate::routes::shared::EmployeeRefDto;
 use crate::state::AppState;
 
 /// One absence notice.

@@ -21,8 +21,8 @@ use uuid::Uuid;
 use crate::auth::Auth;
 use crate::http::Json;
 use crate::problem::{ApiError, ApiResult, Problem};
-use crate::routes::import::{encoding_of, file_error, read_body, EncodingParam};
-use crate::routes::selection::EmployeeRefDto;
+use crate::routes::files::{encoding_of, file_error, read_body, EncodingParam};
+use crate::routes::shared::EmployeeRefDto;
 use crate::state::AppState;
 
 /// One trainee on a sign-in sheet.

@@ -1,57 +1,16 @@
 use actix_web::{web, HttpResponse};
 use chrono::{DateTime, Utc};
 use kenshu_domain::auth::{authorize, Action};
-use kenshu_persistence::entities::audit_log;
 use kenshu_persistence::repo::audit::{self, AuditFilter};
-use serde::{Deserialize, Serialize};
-use utoipa::{IntoParams, ToSchema};
+use serde::Deserialize;
+use utoipa::IntoParams;
 use uuid::Uuid;
 
 use crate::auth::Auth;
 use crate::http::{encode_cursor, page_request};
 use crate::problem::{ApiError, ApiResult, Problem};
+use crate::routes::shared::{AuditEntryDto, AuditPage};
 use crate::state::AppState;
-
-/// One change: who, when, what, before and after.
-#[derive(Serialize, ToSchema)]
-pub struct AuditEntryDto {
-    pub id: Uuid,
-    pub at: DateTime<Utc>,
-    /// The token subject that made the change.
-    pub actor: String,
-    pub request_id: Option<String>,
-    /// e.g. employee.update, employee.import, section.create
-    pub action: String,
-    pub entity_type: String,
-    pub entity_id: Option<Uuid>,
-    #[schema(value_type = Option<Object>)]
-    pub before: Option<serde_json::Value>,
-    #[schema(value_type = Option<Object>)]
-    pub after: Option<serde_json::Value>,
-}
-
-impl From<&audit_log::Model> for AuditEntryDto {
-    fn from(m: &audit_log::Model) -> Self {
-        let parse = |s: &Option<String>| s.as_deref().and_then(|t| serde_json::from_str(t).ok());
-        Self {
-            id: m.id,
-            at: m.at,
-            actor: m.actor.clone(),
-            request_id: m.request_id.clone(),
-            action: m.action.clone(),
-            entity_type: m.entity_type.clone(),
-            entity_id: m.entity_id,
-            before: parse(&m.before),
-            after: parse(&m.after),
-        }
-    }
-}
-
-#[derive(Serialize, ToSchema)]
-pub struct AuditPage {
-    pub items: Vec<AuditEntryDto>,
-    pub next_cursor: Option<String>,
-}
 
 #[derive(Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]

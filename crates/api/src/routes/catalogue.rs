@@ -30,7 +30,7 @@ use crate::http::{
     path_year, Json,
 };
 use crate::problem::{ApiError, ApiResult, Problem};
-use crate::routes::audit::{AuditEntryDto, AuditPage};
+use crate::routes::shared::{AuditEntryDto, AuditPage};
 use crate::state::AppState;
 
 fn sees_drafts(p: &Principal) -> bool {

@@ -16,7 +16,7 @@ use utoipa::{IntoParams, ToSchema};
 use crate::auth::Auth;
 use crate::http::path_year;
 use crate::problem::{ApiError, ApiResult, Problem};
-use crate::routes::import::{csv_download, encoding_of, file_error, read_body, EncodingParam};
+use crate::routes::files::{csv_download, encoding_of, file_error, read_body, EncodingParam, ExportFormat};
 use crate::state::AppState;
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -143,16 +143,6 @@ pub async fn import_catalogue(
         unchanged: stats.unchanged,
         not_in_file: stats.not_in_file,
     }))
-}
-
-#[derive(Debug, Clone, Copy, Deserialize, ToSchema, Default, PartialEq, Eq)]
-#[serde(rename_all = "snake_case")]
-pub enum ExportFormat {
-    /// CSV with Japanese headers, for Excel.
-    #[default]
-    Csv,
-    /// The JSON form the import reads.
-    Json,
 }
 
 #[derive(Debug, Deserialize, IntoParams)]

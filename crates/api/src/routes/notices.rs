@@ -85,7 +85,8 @@ pub async fn notify_course(
     authorize(&auth.principal, Action::SendNotices)?;
     let course = catalogue::get_course(state.db.conn(), auth.principal.org_id, *id).await?;
     let txn = state.db.begin_write().await?;
-    let (notified, notices) = repo::notify_course(&*txn, &auth.actor(), &course).await?;
+    let (notified, notices) =
+        kenshu_persistence::repo::selection::notify_course(&*txn, &auth.actor(), &course).await?;
     txn.commit().await?;
     Ok(HttpResponse::Ok().json(NotifyReport { notified, notices }))
 }

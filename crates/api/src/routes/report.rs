@@ -11,9 +11,9 @@ use kenshu_domain::report::{
     days_overdue, submitted_late, ReportActor, ReportEvent, ReportState, ReportText,
 };
 use kenshu_persistence::entities::training_report;
+use kenshu_persistence::repo::employee::EmployeeRef;
 use kenshu_persistence::repo::employee::Unit;
 use kenshu_persistence::repo::report::{self as repo, ReportLine, ReportScope};
-use kenshu_persistence::repo::selection::EmployeeRef;
 use kenshu_persistence::repo::{catalogue, employee as employee_repo, selection, structure};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -24,8 +24,8 @@ use crate::http::{
     created, encode_cursor, fiscal_year, if_match, json_with_etag, page_of, page_request, Json,
 };
 use crate::problem::{ApiError, ApiResult, Problem};
-use crate::routes::selection::{CourseRefDto, EmployeeRefDto};
-use crate::routes::structure::section_staff;
+use crate::routes::shared::section_staff;
+use crate::routes::shared::{CourseRefDto, EmployeeRefDto};
 use crate::state::AppState;
 
 /// 職場還元: when the trainee shared what they learned with their workplace.

@@ -15,9 +15,9 @@ use uuid::Uuid;
 use crate::auth::Auth;
 use crate::http::path_year;
 use crate::problem::{ApiResult, Problem};
-use crate::routes::catalogue_files::ExportFormat;
-use crate::routes::import::{csv_download, EncodingParam};
-use crate::routes::selection::CourseRefDto;
+use crate::routes::files::ExportFormat;
+use crate::routes::files::{csv_download, EncodingParam};
+use crate::routes::shared::CourseRefDto;
 use crate::state::AppState;
 
 /// One course's results.

@@ -13,11 +13,9 @@ use kenshu_domain::selection::{Actor as NominationActor, Event, NominationState}
 use kenshu_domain::FieldError;
 use kenshu_persistence::entities::nomination;
 use kenshu_persistence::repo::catalogue::{self, CourseRecord};
-use kenshu_persistence::repo::employee::{self as employee_repo, roster_members};
+use kenshu_persistence::repo::employee::{self as employee_repo, roster_members, EmployeeRef};
 use kenshu_persistence::repo::org;
-use kenshu_persistence::repo::selection::{
-    self as repo, CourseRef, DesignationOutcome, EmployeeRef, NominationFilter,
-};
+use kenshu_persistence::repo::selection::{self as repo, CourseRef, DesignationOutcome, NominationFilter};
 use kenshu_persistence::repo::RepoError;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -28,22 +26,8 @@ use crate::http::{
     encode_cursor, fiscal_year_or_current, if_match, json_with_etag, page_request, path_year, Json,
 };
 use crate::problem::{ApiError, ApiResult, Problem};
-use crate::routes::structure::readable_section;
+use crate::routes::shared::{named_employee, readable_section, CourseRefDto, EmployeeRefDto};
 use crate::state::AppState;
-
-/// An employee named in a selection report.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct EmployeeRefDto {
-    pub id: Uuid,
-    pub employee_no: String,
-    pub name: String,
-}
-
-impl From<&EmployeeRef> for EmployeeRefDto {
-    fn from(e: &EmployeeRef) -> Self {
-        Self { id: e.id, employee_no: e.employee_no.clone(), name: e.name.clone() }
-    }
-}
 
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
@@ -466,37 +450,6 @@ pub struct RecommendationInput {
     pub reason: String,
 }
 
-/// An employee a person names in a body, by `employee_id` or by `employee_no` as typed (NFKC:
-/// full-width digits are the same number): exactly one of the two, of this organisation.
-pub(crate) async fn named_employee(
-    state: &AppState,
-    org_id: Uuid,
-    id: Option<Uuid>,
-    no: Option<&str>,
-) -> ApiResult<kenshu_persistence::repo::employee::EmployeeRecord> {
-    match (id, no) {
-        (Some(id), None) => match employee_repo::get(state.db.conn(), org_id, id).await {
-            Ok(e) => Ok(e),
-            Err(RepoError::NotFound) => Err(ApiError::validation("employee_id", "no such employee")),
-            Err(e) => Err(e.into()),
-        },
-        (None, Some(no)) => {
-            if no.chars().count() > 20 {
-                return Err(ApiError::validation("employee_no", "must be 1 to 20 characters"));
-            }
-            let no = kenshu_domain::employee::EmployeeNo::parse(no)
-                .map_err(|why| ApiError::validation("employee_no", why))?;
-            employee_repo::find_by_no(state.db.conn(), org_id, no.as_str())
-                .await?
-                .ok_or_else(|| ApiError::validation("employee_no", format!("no employee {}", no.as_str())))
-        }
-        _ => Err(ApiError::validation(
-            "employee_id",
-            "name the employee by employee_id or employee_no, one of the two",
-        )),
-    }
-}
-
 fn reason_text(reason: Option<String>, required: bool) -> ApiResult<Option<String>> {
     // The limit holds for the text as sent, as the API document counts it.
     if reason.as_ref().is_some_and(|r| r.chars().count() > 1000) {
@@ -592,16 +545,6 @@ pub async fn apply(
 
 // ---------------------------------------------------------------------------------------------
 // Views: my courses, a section's nominations, an employee's training history
-
-/// The course a nomination is for.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct CourseRefDto {
-    pub id: Uuid,
-    pub fiscal_year: i32,
-    pub category: String,
-    pub number: i32,
-    pub title: String,
-}
 
 /// A nomination with its course.
 #[derive(Debug, Serialize, ToSchema)]
@@ -979,7 +922,7 @@ pub struct NominationImportQuery {
     #[serde(default)]
     pub dry_run: bool,
     /// Overrides the `charset` of the Content-Type.
-    pub encoding: Option<crate::routes::import::EncodingParam>,
+    pub encoding: Option<crate::routes::files::EncodingParam>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -1017,11 +960,11 @@ pub async fn import_nominations(
 ) -> ApiResult<HttpResponse> {
     authorize(&auth.principal, Action::ImportCatalogue)?;
     let fy = path_year(*year)?;
-    let encoding = crate::routes::import::encoding_of(&req, q.encoding)?;
-    let body = crate::routes::import::read_body(payload, state.config.max_upload_bytes).await?;
+    let encoding = crate::routes::files::encoding_of(&req, q.encoding)?;
+    let body = crate::routes::files::read_body(payload, state.config.max_upload_bytes).await?;
     catalogue::get_plan(state.db.conn(), auth.principal.org_id, fy).await?;
     let read =
-        kenshu_domain::selection_io::read_csv(&body, encoding).map_err(crate::routes::import::file_error)?;
+        kenshu_domain::selection_io::read_csv(&body, encoding).map_err(crate::routes::files::file_error)?;
     if read.rows.is_empty() && read.errors.is_empty() {
         return Err(ApiError::ImportFile("the file holds no nominations".into()));
     }

@@ -8,7 +8,6 @@ use kenshu_domain::auth::{authorize, Action};
 use kenshu_domain::org::{parse_name, Code, Grade, GradeLadder};
 use kenshu_domain::FieldError;
 use kenshu_persistence::entities::{department, section};
-use kenshu_persistence::repo::employee::Unit;
 use kenshu_persistence::repo::org;
 use kenshu_persistence::repo::structure::{self as repo, UnitInput};
 use serde::{Deserialize, Serialize};
@@ -18,7 +17,7 @@ use uuid::Uuid;
 use crate::auth::Auth;
 use crate::http::{created, encode_cursor, if_match, json_with_etag, page_request, Json};
 use crate::problem::{ApiError, ApiResult, Problem};
-use crate::routes::selection::EmployeeRefDto;
+use crate::routes::shared::EmployeeRefDto;
 use crate::state::AppState;
 
 #[derive(Serialize, ToSchema)]
@@ -362,25 +361,6 @@ pub async fn put_grades(
     Ok(json_with_etag(StatusCode::OK, version, &ladder_dto(&ladder)))
 }
 
-/// A section whose staff records the caller may read (its head or acting head, the head of its
-/// department, HR, auditors): 404 outside the organisation, 403 otherwise.
-pub(crate) async fn readable_section(state: &AppState, auth: &Auth, id: Uuid) -> ApiResult<section::Model> {
-    let section = repo::get_section(state.db.conn(), auth.principal.org_id, id).await?;
-    authorize(
-        &auth.principal,
-        Action::ReadSectionNominations { section_id: section.id, department_id: section.department_id },
-    )?;
-    Ok(section)
-}
-
-/// The staff of a section the caller may read, by employee id.
-pub(crate) async fn section_staff(state: &AppState, auth: &Auth, id: Uuid) -> ApiResult<Vec<Uuid>> {
-    let section = readable_section(state, auth, id).await?;
-    let conn = state.db.conn();
-    Ok(kenshu_persistence::repo::employee::staff_ids(conn, auth.principal.org_id, Unit::Section(section.id))
-        .await?)
-}
-
 /// The organisation's workflow settings.
 #[derive(Debug, Serialize, ToSchema)]
 #[schema(example = json!({"top_approver": {"kind": "training_office"}, "top_approver_employee": null, "promotion_cutoff_days": 2}))]
@@ -464,7 +444,7 @@ pub async fn put_workflow(
     let employee_id = match body.top_approver_employee_no {
         None => None,
         Some(no) => {
-            let found = crate::routes::selection::named_employee(&state, org_id, None, Some(&no))
+            let found = crate::routes::shared::named_employee(&state, org_id, None, Some(&no))
                 .await
                 .map_err(|e| match e {
                     ApiError::Validation(errors) => ApiError::Validation(
@@ -492,7 +472,7 @@ pub struct StructureImportQuery {
     #[serde(default)]
     pub dry_run: bool,
     /// Overrides the `charset` of the Content-Type.
-    pub encoding: Option<crate::routes::import::EncodingParam>,
+    pub encoding: Option<crate::routes::files::EncodingParam>,
 }
 
 /// What a structure import did, or would do on a dry run.
@@ -529,7 +509,7 @@ pub async fn import_structure(
     query: web::Query<StructureImportQuery>,
     payload: web::Payload,
 ) -> ApiResult<HttpResponse> {
-    use crate::routes::import::{encoding_of, file_error, read_body};
+    use crate::routes::files::{encoding_of, file_error, read_body};
     authorize(&auth.principal, Action::ImportStructure)?;
     let encoding = encoding_of(&req, query.encoding)?;
     let body = read_body(payload, state.config.max_upload_bytes).await?;

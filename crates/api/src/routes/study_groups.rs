@@ -11,7 +11,7 @@ use kenshu_domain::subsidy::GroupState;
 use kenshu_domain::FieldError;
 use kenshu_persistence::entities::study_group;
 use kenshu_persistence::repo::employee as employee_repo;
-use kenshu_persistence::repo::selection::{employees_by_id, EmployeeRef};
+use kenshu_persistence::repo::employee::{employees_by_id, EmployeeRef};
 use kenshu_persistence::repo::subsidy::{self as repo, group_members, GroupMove, NewGroup};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -20,7 +20,7 @@ use uuid::Uuid;
 use crate::auth::Auth;
 use crate::http::{created, fiscal_year, if_match, json_with_etag, required_text, Json};
 use crate::problem::{ApiError, ApiResult, Problem};
-use crate::routes::selection::EmployeeRefDto;
+use crate::routes::shared::EmployeeRefDto;
 use crate::state::AppState;
 
 /// A study group and its grant.

@@ -15,7 +15,7 @@ use kenshu_domain::subsidy::{
 };
 use kenshu_domain::subsidy_io::read_csv;
 use kenshu_persistence::entities::{correspondence_course, subsidy_application, subsidy_programme};
-use kenshu_persistence::repo::selection::{employees_by_id, EmployeeRef};
+use kenshu_persistence::repo::employee::{employees_by_id, EmployeeRef};
 use kenshu_persistence::repo::subsidy::{self as repo, MoveData, ProgrammeData};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -24,9 +24,9 @@ use uuid::Uuid;
 use crate::auth::Auth;
 use crate::http::{created, fiscal_year, if_match, json_with_etag, path_year, Json};
 use crate::problem::{ApiError, ApiResult, Problem};
-use crate::routes::import::{encoding_of, file_error, read_body, EncodingParam};
-use crate::routes::selection::EmployeeRefDto;
-use crate::routes::structure::section_staff;
+use crate::routes::files::{encoding_of, file_error, read_body, EncodingParam};
+use crate::routes::shared::section_staff;
+use crate::routes::shared::EmployeeRefDto;
 use crate::state::AppState;
 
 // ---------------------------------------------------------------------------------------------

@@ -6,7 +6,7 @@ use kenshu_domain::absence::{
 use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder};
 use uuid::Uuid;
 
-use super::selection::{employees_by_id, EmployeeRef};
+use super::employee::{employees_by_id, EmployeeRef};
 use super::{find_in_org, insert_audited, lock_in_org, now, save_audited, Actor, RepoError};
 use crate::entities::{absence_notice, nomination};
 
@@ -190,20 +190,6 @@ pub async fn for_employees(
     }
     out.sort_by_key(|n| n.id);
     Ok(out)
-}
-
-/// Whether a session has notices on file (it cannot be deleted then).
-pub async fn session_has_notices(
-    conn: &impl ConnectionTrait,
-    org_id: Uuid,
-    session_id: Uuid,
-) -> Result<bool, DbErr> {
-    Ok(absence_notice::Entity::find()
-        .filter(absence_notice::Column::OrgId.eq(org_id))
-        .filter(absence_notice::Column::SessionId.eq(session_id))
-        .one(conn)
-        .await?
-        .is_some())
 }
 
 /// Notices with the trainee each is for and the trainee's section.

@@ -8,7 +8,7 @@ use sea_orm::sea_query::{Expr, JoinType};
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QuerySelect};
 use uuid::Uuid;
 
-use super::selection::EmployeeRef;
+use super::employee::EmployeeRef;
 use super::RepoError;
 use crate::entities::{department, employee, organisation, section};
 

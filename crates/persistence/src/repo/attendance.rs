@@ -10,7 +10,8 @@ use uuid::Uuid;
 
 use super::audit::{self, Change};
 use super::catalogue::list_sessions;
-use super::selection::{employees_by_id, lock_course, save, EmployeeRef};
+use super::employee::{employees_by_id, EmployeeRef};
+use super::selection::{lock_course, save};
 use super::{now, update_versioned, Actor, RepoError};
 use crate::entities::{absence_notice, attendance, course_session, employee, nomination};
 
@@ -327,20 +328,6 @@ async fn settle_completion(
         }
     }
     Ok(())
-}
-
-/// Whether a session has attendance on record (it cannot be deleted then).
-pub async fn session_has_records(
-    conn: &impl ConnectionTrait,
-    org_id: Uuid,
-    session_id: Uuid,
-) -> Result<bool, DbErr> {
-    Ok(attendance::Entity::find()
-        .filter(attendance::Column::OrgId.eq(org_id))
-        .filter(attendance::Column::SessionId.eq(session_id))
-        .one(conn)
-        .await?
-        .is_some())
 }
 
 /// Whether the trainee's notice for a session was received: the only thing that excuses.

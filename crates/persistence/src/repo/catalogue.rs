@@ -899,8 +899,19 @@ pub async fn delete_session(
     if before.version != expected_version {
         return Err(RepoError::Stale { current: before.version });
     }
-    let records = super::absence::session_has_notices(conn, actor.org_id, id).await?
-        || super::attendance::session_has_records(conn, actor.org_id, id).await?;
+    // Read here, from the tables, so the catalogue depends on no workflow module.
+    let records = crate::entities::absence_notice::Entity::find()
+        .filter(crate::entities::absence_notice::Column::OrgId.eq(actor.org_id))
+        .filter(crate::entities::absence_notice::Column::SessionId.eq(id))
+        .count(conn)
+        .await?
+        > 0
+        || crate::entities::attendance::Entity::find()
+            .filter(crate::entities::attendance::Column::OrgId.eq(actor.org_id))
+            .filter(crate::entities::attendance::Column::SessionId.eq(id))
+            .count(conn)
+            .await?
+            > 0;
     let pinned = crate::entities::nomination::Entity::find()
         .filter(crate::entities::nomination::Column::OrgId.eq(actor.org_id))
         .filter(crate::entities::nomination::Column::SessionId.eq(id))

@@ -617,3 +617,43 @@ pub async fn staff_ids(conn: &impl ConnectionTrait, org_id: Uuid, unit: Unit) ->
     }
     Ok(out)
 }
+
+/// An employee as lists and workflows name them: id, number, name.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EmployeeRef {
+    pub id: Uuid,
+    pub employee_no: String,
+    pub name: String,
+}
+
+/// From this many distinct ids on, `employees_by_id` reads the whole roster.
+const WHOLE_ROSTER_FROM: usize = 2_000;
+
+/// Employees of the organisation by id (repeats allowed), read in chunks that keep within every
+/// backend's parameter limit; many ids (a year's nominations) are read as the whole roster in
+/// one query, which is faster than a hundred lookups.
+pub async fn employees_by_id(
+    conn: &impl ConnectionTrait,
+    org_id: Uuid,
+    ids: &[Uuid],
+) -> Result<HashMap<Uuid, employee::Model>, DbErr> {
+    let wanted: HashSet<Uuid> = ids.iter().copied().collect();
+    let mut out = HashMap::new();
+    if wanted.len() > WHOLE_ROSTER_FROM {
+        let all = employee::Entity::find().filter(employee::Column::OrgId.eq(org_id)).all(conn).await?;
+        out.extend(all.into_iter().filter(|e| wanted.contains(&e.id)).map(|e| (e.id, e)));
+        return Ok(out);
+    }
+    let ids: Vec<Uuid> = wanted.into_iter().collect();
+    for chunk in ids.chunks(500) {
+        for e in employee::Entity::find()
+            .filter(employee::Column::OrgId.eq(org_id))
+            .filter(employee::Column::Id.is_in(chunk.iter().copied()))
+            .all(conn)
+            .await?
+        {
+            out.insert(e.id, e);
+        }
+    }
+    Ok(out)
+}

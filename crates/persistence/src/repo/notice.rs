@@ -4,17 +4,15 @@
 use std::collections::HashMap;
 
 use kenshu_domain::notice::{drafts, Addressee, CourseFacts, Event, NoticeDraft, NoticeSession};
-use kenshu_domain::selection::{Event as NominationEvent, NominationState};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
 };
 use uuid::Uuid;
 
-use super::catalogue::CourseRecord;
-use super::selection::{employees_by_id, lock_course, save};
-use super::{now, Actor, Page, PageRequest, RepoError};
+use super::employee::employees_by_id;
+use super::{now, Page, PageRequest, RepoError};
 use crate::bulk::{self, OnKey};
-use crate::entities::{course, course_session, department, nomination, notice, section};
+use crate::entities::{course, course_session, department, notice, section};
 
 /// The course as notices state it: title, year, sessions in order, what to prepare.
 pub async fn course_facts(conn: &impl ConnectionTrait, c: &course::Model) -> Result<CourseFacts, DbErr> {
@@ -117,38 +115,6 @@ pub async fn write(conn: &impl ConnectionTrait, org_id: Uuid, notices: &[NoticeD
         .collect();
     bulk::write::<notice::Entity>(conn, &rows, OnKey::Fail).await?;
     Ok(rows.len() as u64)
-}
-
-/// 研修通知: move every selected nomination of the course to notified and write a notice for the
-/// trainee and one for each of their heads, in one transaction.
-pub async fn notify_course(
-    conn: &impl ConnectionTrait,
-    actor: &Actor,
-    course: &CourseRecord,
-) -> Result<(u64, u64), RepoError> {
-    lock_course(conn, actor.org_id, course.model.id).await?;
-    let selected = nomination::Entity::find()
-        .filter(nomination::Column::OrgId.eq(actor.org_id))
-        .filter(nomination::Column::CourseId.eq(course.model.id))
-        .filter(nomination::Column::State.eq(NominationState::Selected.as_str()))
-        .order_by_asc(nomination::Column::Id)
-        .all(conn)
-        .await?;
-    if selected.is_empty() {
-        return Ok((0, 0));
-    }
-    let next = kenshu_domain::selection::transition(
-        NominationState::Selected,
-        NominationEvent::Notify,
-        kenshu_domain::selection::Actor::Hr,
-    )?;
-    for n in &selected {
-        save(conn, actor, NominationEvent::Notify.as_str(), n, next).await?;
-    }
-    let facts = course_facts(conn, &course.model).await?;
-    let pairs: Vec<(Uuid, Uuid)> = selected.iter().map(|n| (n.id, n.employee_id)).collect();
-    let written = tell(conn, actor.org_id, &facts, &pairs, || Event::Selected).await?;
-    Ok((selected.len() as u64, written))
 }
 
 /// A recipient's notices, newest first.

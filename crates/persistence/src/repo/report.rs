@@ -12,7 +12,8 @@ use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter};
 use uuid::Uuid;
 
 use super::catalogue::CourseRecord;
-use super::selection::{employees_by_id, CourseRef, EmployeeRef};
+use super::employee::{employees_by_id, EmployeeRef};
+use super::selection::CourseRef;
 use super::{find_in_org, insert_audited, lock_in_org, now, save_audited, Actor, RepoError};
 use crate::entities::{attendance, course, course_session, employee, nomination, training_report};
 

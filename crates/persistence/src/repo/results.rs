@@ -11,8 +11,9 @@ use kenshu_domain::results::{ReportFact, TraineeFacts};
 use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter};
 use uuid::Uuid;
 
+use super::employee::employees_by_id;
 use super::report;
-use super::selection::{employees_by_id, CourseRef};
+use super::selection::CourseRef;
 use crate::entities::{absence_notice, attendance, course, nomination};
 
 /// A course of the year as the results list it, in plan order.

@@ -1,6 +1,6 @@
 //! Nominations: designation runs and the views HR reads.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap};
 
 use kenshu_domain::audience::Route;
 use kenshu_domain::calendar::FiscalYear;
@@ -15,18 +15,10 @@ use uuid::Uuid;
 
 use super::audit::{self, Change};
 use super::catalogue::CourseRecord;
-use super::employee::{roster_members, RosterMember};
+use super::employee::{employees_by_id, roster_members, EmployeeRef, RosterMember};
 use super::{find_in_org, insert_audited, now, save_audited, Actor, Page, PageRequest, RepoError};
 use crate::bulk::{self, OnKey};
 use crate::entities::{course, course_session, employee, nomination};
-
-/// An employee as selection reports name them.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct EmployeeRef {
-    pub id: Uuid,
-    pub employee_no: String,
-    pub name: String,
-}
 
 /// What a designation run did for one course, or would do on a dry run.
 #[derive(Debug, Clone)]
@@ -44,38 +36,6 @@ pub struct DesignationOutcome {
 
 fn member_ref(m: &RosterMember) -> EmployeeRef {
     EmployeeRef { id: m.id, employee_no: m.employee_no.clone(), name: m.name.clone() }
-}
-
-/// From this many distinct ids on, `employees_by_id` reads the whole roster.
-const WHOLE_ROSTER_FROM: usize = 2_000;
-
-/// Employees of the organisation by id (repeats allowed), read in chunks that keep within every
-/// backend's parameter limit; many ids (a year's nominations) are read as the whole roster in
-/// one query, which is faster than a hundred lookups.
-pub async fn employees_by_id(
-    conn: &impl ConnectionTrait,
-    org_id: Uuid,
-    ids: &[Uuid],
-) -> Result<HashMap<Uuid, employee::Model>, DbErr> {
-    let wanted: HashSet<Uuid> = ids.iter().copied().collect();
-    let mut out = HashMap::new();
-    if wanted.len() > WHOLE_ROSTER_FROM {
-        let all = employee::Entity::find().filter(employee::Column::OrgId.eq(org_id)).all(conn).await?;
-        out.extend(all.into_iter().filter(|e| wanted.contains(&e.id)).map(|e| (e.id, e)));
-        return Ok(out);
-    }
-    let ids: Vec<Uuid> = wanted.into_iter().collect();
-    for chunk in ids.chunks(500) {
-        for e in employee::Entity::find()
-            .filter(employee::Column::OrgId.eq(org_id))
-            .filter(employee::Column::Id.is_in(chunk.iter().copied()))
-            .all(conn)
-            .await?
-        {
-            out.insert(e.id, e);
-        }
-    }
-    Ok(out)
 }
 
 /// A new nomination row, stamped `at`.
@@ -767,6 +727,40 @@ pub async fn for_section(
         out.retain(|(_, c)| c.fiscal_year == fy.year());
     }
     Ok(out.into_iter().filter_map(|(n, c)| staff.get(&n.employee_id).cloned().map(|e| (n, c, e))).collect())
+}
+
+/// 研修通知: move every selected nomination of the course to notified and write a notice for the
+/// trainee and one for each of their heads, in one transaction.
+pub async fn notify_course(
+    conn: &impl ConnectionTrait,
+    actor: &Actor,
+    course: &CourseRecord,
+) -> Result<(u64, u64), RepoError> {
+    lock_course(conn, actor.org_id, course.model.id).await?;
+    let selected = nomination::Entity::find()
+        .filter(nomination::Column::OrgId.eq(actor.org_id))
+        .filter(nomination::Column::CourseId.eq(course.model.id))
+        .filter(nomination::Column::State.eq(NominationState::Selected.as_str()))
+        .order_by_asc(nomination::Column::Id)
+        .all(conn)
+        .await?;
+    if selected.is_empty() {
+        return Ok((0, 0));
+    }
+    let next = kenshu_domain::selection::transition(
+        NominationState::Selected,
+        Event::Notify,
+        kenshu_domain::selection::Actor::Hr,
+    )?;
+    for n in &selected {
+        save(conn, actor, Event::Notify.as_str(), n, next).await?;
+    }
+    let facts = super::notice::course_facts(conn, &course.model).await?;
+    let pairs: Vec<(Uuid, Uuid)> = selected.iter().map(|n| (n.id, n.employee_id)).collect();
+    let written =
+        super::notice::tell(conn, actor.org_id, &facts, &pairs, || kenshu_domain::notice::Event::Selected)
+            .await?;
+    Ok((selected.len() as u64, written))
 }
 
 /// Who has not yet taken a kind of course: the filter.
