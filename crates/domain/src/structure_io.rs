@@ -39,6 +39,18 @@ fn column_for(h: &str) -> Option<Column> {
     COLUMNS.iter().find(|(_, _, names)| names.iter().any(|n| header_key(n) == key)).map(|(c, _, _)| *c)
 }
 
+/// What loading a structure file did, or would do on a dry run.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+pub struct StructureCounts {
+    pub departments_created: u64,
+    pub departments_updated: u64,
+    pub departments_unchanged: u64,
+    pub sections_created: u64,
+    pub sections_updated: u64,
+    pub sections_unchanged: u64,
+}
+
 /// A unit's head and acting head, by employee number (none: nobody).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Heads {

@@ -480,12 +480,8 @@ pub struct StructureImportQuery {
 #[schema(example = json!({"dry_run": false, "departments_created": 9, "departments_updated": 0, "departments_unchanged": 0, "sections_created": 20, "sections_updated": 0, "sections_unchanged": 0}))]
 pub struct StructureImportReport {
     pub dry_run: bool,
-    pub departments_created: u64,
-    pub departments_updated: u64,
-    pub departments_unchanged: u64,
-    pub sections_created: u64,
-    pub sections_updated: u64,
-    pub sections_unchanged: u64,
+    #[serde(flatten)]
+    pub counts: kenshu_domain::structure_io::StructureCounts,
 }
 
 /// Load the organisation structure (組織表) from CSV (HR, importer): one row per section with its
@@ -533,13 +529,5 @@ pub async fn import_structure(
     } else {
         txn.commit().await?;
     }
-    Ok(HttpResponse::Ok().json(StructureImportReport {
-        dry_run: query.dry_run,
-        departments_created: stats.departments_created,
-        departments_updated: stats.departments_updated,
-        departments_unchanged: stats.departments_unchanged,
-        sections_created: stats.sections_created,
-        sections_updated: stats.sections_updated,
-        sections_unchanged: stats.sections_unchanged,
-    }))
+    Ok(HttpResponse::Ok().json(StructureImportReport { dry_run: query.dry_run, counts: stats }))
 }

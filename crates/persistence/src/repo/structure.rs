@@ -249,17 +249,6 @@ pub async fn sections_by_id(
 /// A unit's head and acting head, resolved.
 type HeadIds = (Option<Uuid>, Option<Uuid>);
 
-/// What a structure import did, or would do on a dry run.
-#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
-pub struct StructureImportStats {
-    pub departments_created: u64,
-    pub departments_updated: u64,
-    pub departments_unchanged: u64,
-    pub sections_created: u64,
-    pub sections_updated: u64,
-    pub sections_unchanged: u64,
-}
-
 /// Load a structure file (組織表): departments and sections by code, created or updated with
 /// their heads and acting heads (active employees, by number), each change audited. Units the
 /// file does not name are kept. Every head that names nobody on the roster is a row error, and
@@ -268,7 +257,10 @@ pub async fn import(
     conn: &impl ConnectionTrait,
     actor: &Actor,
     file: &kenshu_domain::structure_io::StructureFile,
-) -> Result<Result<StructureImportStats, Vec<kenshu_domain::roster_import::RowError>>, RepoError> {
+) -> Result<
+    Result<kenshu_domain::structure_io::StructureCounts, Vec<kenshu_domain::roster_import::RowError>>,
+    RepoError,
+> {
     use kenshu_domain::roster_import::RowError;
     use kenshu_domain::structure_io::Heads;
     // Every number the file names, resolved at once.
@@ -321,7 +313,7 @@ pub async fn import(
         errors.sort_by_key(|e| e.line);
         return Ok(Err(errors));
     }
-    let mut stats = StructureImportStats::default();
+    let mut stats = kenshu_domain::structure_io::StructureCounts::default();
     let existing: HashMap<String, department::Model> = department::Entity::find()
         .filter(department::Column::OrgId.eq(actor.org_id))
         .all(conn)
