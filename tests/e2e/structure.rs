@@ -180,6 +180,36 @@ async fn a_new_organisation_loads_its_structure_then_its_roster_then_its_heads()
         (k0101["name"].as_str(), k0101["head_employee_id"].as_str()),
         (Some("職員課（人事）"), head["id"].as_str())
     );
+    // Or the roster names a head directly: 所属長 and 部長 columns, 〇 for yes.
+    let roster = "職員番号,氏名,フリガナ,所属コード,職級,採用日,所属長,部長\nB101,厚木 二郎,アツギ ジロウ,K0102,課長,2020-04-01,〇,\nB300,厚木 四郎,アツギ シロウ,K0201,課長,2001-04-01,1,\n";
+    let res = post("/api/v1/employees/import?mode=upsert", &importer, roster.into()).await;
+    let report: Value = res.json().await.unwrap();
+    assert_eq!(report["heads_named"], 2, "{report}");
+    let by_code = |code: &'static str| {
+        let app = &app;
+        let hr = hr.clone();
+        async move {
+            app.get_json("/api/v1/sections?limit=200", &hr).await["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|s| s["code"] == code)
+                .unwrap()
+                .clone()
+        }
+    };
+    let k0102 = by_code("K0102").await;
+    let b101 = app.employee_in(kenshu_tests::OTHER_ORG, "B101").await;
+    assert_eq!(k0102["head_employee_id"], b101["id"]);
+    // Two heads for one section in one file are refused, naming the line.
+    let twice = "職員番号,氏名,フリガナ,所属コード,職級,採用日,所属長\nB101,厚木 二郎,アツギ ジロウ,K0201,課長,2020-04-01,〇\nB300,厚木 四郎,アツギ シロウ,K0201,課長,2001-04-01,〇\n";
+    let res = post("/api/v1/employees/import?mode=upsert", &importer, twice.into()).await;
+    let p = assert_problem(res, 422, "import-rejected").await;
+    assert_eq!(
+        (p["rows"][0]["line"].as_u64(), p["rows"][0]["column"].as_str()),
+        (Some(3), Some("所属長")),
+        "{p}"
+    );
     // Staff, not HR or the importer, cannot load it.
     let staff = kenshu_tests::token_for(kenshu_tests::OTHER_ORG, "B101", &[Role::Employee]);
     let res = post("/api/v1/organisation/structure/import", &staff, structure.into()).await;

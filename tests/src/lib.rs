@@ -389,6 +389,19 @@ impl TestApp {
     }
 
     /// Every employee of the organisation (active or not), walking all pages as HR.
+    /// An employee of organisation `org` by number, as HR there reads them.
+    pub async fn employee_in(&self, org: &str, no: &str) -> Value {
+        let hr = token_for(org, "hr", &[Role::HrAdmin]);
+        let list = self.get_json(&format!("/api/v1/employees?q={no}&limit=200"), &hr).await;
+        list["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|e| e["employee_no"] == no)
+            .cloned()
+            .expect("employee exists")
+    }
+
     pub async fn all_employees(&self) -> Vec<Value> {
         let mut out = Vec::new();
         let mut cursor: Option<String> = None;

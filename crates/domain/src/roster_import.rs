@@ -64,6 +64,10 @@ pub struct RosterRow {
     pub line: u64,
     pub section_code: String,
     pub data: EmployeeData,
+    /// The roster names them the head (所属長) of their section.
+    pub heads_section: bool,
+    /// The roster names them the head (部長) of their section's department.
+    pub heads_department: bool,
 }
 
 impl RosterRow {
@@ -100,6 +104,8 @@ enum Column {
     EmploymentType,
     RetirementDate,
     Tags,
+    HeadsSection,
+    HeadsDepartment,
 }
 
 /// Accepted header names per column, compared after NFKC, lower-casing and dropping spaces,
@@ -121,6 +127,8 @@ const HEADERS: &[(Column, &[&str])] = &[
     (Column::EmploymentType, &["employmenttype", "雇用形態", "任用形態", "任用区分"]),
     (Column::RetirementDate, &["retirementdate", "退職予定日", "退職予定"]),
     (Column::Tags, &["tags", "タグ", "属性", "担当"]),
+    (Column::HeadsSection, &["headssection", "sectionhead", "所属長"]),
+    (Column::HeadsDepartment, &["headsdepartment", "departmenthead", "部長"]),
 ];
 
 const REQUIRED: [Column; 6] =
@@ -151,6 +159,18 @@ fn column_name(c: Column) -> &'static str {
         Column::EmploymentType => "employment_type",
         Column::RetirementDate => "retirement_date",
         Column::Tags => "tags",
+        Column::HeadsSection => "heads_section",
+        Column::HeadsDepartment => "heads_department",
+    }
+}
+
+/// A yes/no cell as a roster marks a head: 〇, ○, 1, はい, yes, true (or the title itself); an
+/// empty cell, ×, 0, いいえ, no or false is no.
+fn parse_flag(value: &str) -> Result<bool, String> {
+    match normalize(value).to_lowercase().as_str() {
+        "" | "×" | "x" | "0" | "いいえ" | "no" | "false" | "-" => Ok(false),
+        "〇" | "○" | "◯" | "1" | "はい" | "yes" | "true" | "所属長" | "部長" => Ok(true),
+        other => Err(format!("'{other}' is not a yes (〇, 1) or no (empty, ×, 0)")),
     }
 }
 
@@ -260,6 +280,7 @@ impl<'a> RosterReader<'a> {
         }
         let mut fields = EmployeeFields::default();
         let mut section_code = String::new();
+        let (mut heads_section, mut heads_department) = (false, false);
         for (i, value) in self.record.iter().enumerate() {
             let Some(column) = self.columns[i] else { continue };
             let header = &self.headers[i];
@@ -304,6 +325,14 @@ impl<'a> RosterReader<'a> {
                     Err(e) => bad(e),
                 },
                 Column::Tags => fields.tags = split_tags(value),
+                Column::HeadsSection => match parse_flag(value) {
+                    Ok(f) => heads_section = f,
+                    Err(e) => bad(e),
+                },
+                Column::HeadsDepartment => match parse_flag(value) {
+                    Ok(f) => heads_department = f,
+                    Err(e) => bad(e),
+                },
             }
         }
         let hire_date_reported = errors.iter().any(|e| e.column == self.header_of(Column::HireDate));
@@ -335,7 +364,9 @@ impl<'a> RosterReader<'a> {
             }
         }
         match data {
-            Some(data) if errors.is_empty() => Ok(RosterRow { line, section_code, data }),
+            Some(data) if errors.is_empty() => {
+                Ok(RosterRow { line, section_code, data, heads_section, heads_department })
+            }
             _ => Err(errors),
         }
     }

@@ -10,7 +10,8 @@ use kenshu_domain::auth::{authorize, Action};
 use kenshu_domain::roster_import::{RosterReader, RosterRow, RowError};
 use kenshu_persistence::repo::audit::{self, Change};
 use kenshu_persistence::repo::employee::{execute, ImportStats, Planned, RosterMove, RosterPlanner};
-use kenshu_persistence::repo::{org, structure};
+use kenshu_persistence::repo::org;
+use kenshu_persistence::repo::structure::{self, RosterHead};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
@@ -21,7 +22,10 @@ use crate::state::AppState;
 
 /// What the parsing thread reports: ignored columns, every bad row, and the totals when the
 /// file was good.
-type ParseOutcome = (Vec<String>, Vec<RowError>, Option<(ImportStats, Vec<RosterMove>, Vec<RowError>)>);
+/// What the parser hands back: the ignored columns, the bad rows, and for a good file its totals,
+/// the moves it makes, its warnings and the heads it names.
+type ParseOutcome =
+    (Vec<String>, Vec<RowError>, Option<(ImportStats, Vec<RosterMove>, Vec<RowError>, Vec<RosterHead>)>);
 
 /// Parsed batches the parsing thread holds while the current roster is still loading.
 const MAX_WAITING: usize = 8;
@@ -114,6 +118,8 @@ pub struct ImportReport {
     /// Applications, absence notices and subsidy applications of moved staff that now wait for
     /// their new head's confirmation.
     pub awaiting_new_head: u64,
+    /// Sections and departments whose head the roster's 所属長 or 部長 column changed.
+    pub heads_named: u64,
     /// Header names that are not roster columns and were ignored.
     pub ignored_columns: Vec<String>,
     /// Rows taken as they are that a rule will not read as meant (a post without its
@@ -162,10 +168,20 @@ pub async fn import_roster(
             Feeder { planner: None, roster: planner_rx, waiting: Vec::new(), out: tx, gone: false };
         let mut errors = Vec::new();
         let mut warnings = Vec::new();
+        let mut heads = Vec::new();
         let mut batch = Vec::with_capacity(IMPORT_BATCH);
         while let Some(row) = reader.next_row() {
             if let Ok(row) = &row {
                 warnings.extend(row.warnings());
+                if row.heads_section || row.heads_department {
+                    heads.push(RosterHead {
+                        line: row.line,
+                        employee_no: row.data.employee_no.as_str().to_string(),
+                        section_code: row.section_code.clone(),
+                        section: row.heads_section,
+                        department: row.heads_department,
+                    });
+                }
             }
             match row {
                 Err(e) => errors.extend(e),
@@ -195,7 +211,7 @@ pub async fn import_roster(
         }
         let (planned, stats, moves) = planner.finish(deactivate_missing)?;
         let _ = feeder.out.blocking_send(planned);
-        Ok((reader.ignored_columns(), errors, Some((stats, moves, warnings))))
+        Ok((reader.ignored_columns(), errors, Some((stats, moves, warnings, heads))))
     });
 
     // The roster as it is now, read inside the import's transaction, while the file is parsed.
@@ -216,9 +232,17 @@ pub async fn import_roster(
     drop(rx);
     let (ignored, errors, stats) = worker.await.map_err(|e| ApiError::Internal(e.to_string()))??;
     write_result?;
-    let Some((stats, moves, warnings)) = stats.filter(|_| errors.is_empty()) else {
+    let Some((stats, moves, warnings, heads)) = stats.filter(|_| errors.is_empty()) else {
         txn.rollback().await?;
         return Err(ApiError::ImportRejected(errors));
+    };
+    // Heads the roster names directly (所属長・部長 columns), once their rows are written.
+    let heads_named = match structure::heads_from_roster(&*txn, &actor, &heads).await? {
+        Ok(n) => n,
+        Err(rows) => {
+            txn.rollback().await?;
+            return Err(ApiError::ImportRejected(rows));
+        }
     };
     // April's moves carried through in the same transaction (a dry run reports them too).
     let carried = kenshu_persistence::repo::cascade::roster_moved(&*txn, &actor, &moves).await?;
@@ -235,6 +259,7 @@ pub async fn import_roster(
         released_places: carried.released.len() as u64,
         promoted: carried.promoted.len() as u64,
         awaiting_new_head: carried.awaiting_new_head,
+        heads_named,
         ignored_columns: ignored,
         warnings: warnings
             .into_iter()

@@ -390,3 +390,88 @@ pub async fn import(
     }
     Ok(Ok(stats))
 }
+
+/// A head the roster names directly: the employee heads their section (所属長) or its department
+/// (部長).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RosterHead {
+    pub line: u64,
+    pub employee_no: String,
+    pub section_code: String,
+    pub section: bool,
+    pub department: bool,
+}
+
+/// Make the heads a roster names the heads of their sections and departments (after the roster's
+/// own rows are written, in its transaction), each change audited; acting heads stay. Two rows
+/// naming a head for the same section or department are row errors. Returns how many units
+/// changed.
+pub async fn heads_from_roster(
+    conn: &impl ConnectionTrait,
+    actor: &Actor,
+    heads: &[RosterHead],
+) -> Result<Result<u64, Vec<kenshu_domain::roster_import::RowError>>, RepoError> {
+    use kenshu_domain::roster_import::RowError;
+    if heads.is_empty() {
+        return Ok(Ok(0));
+    }
+    let sections: HashMap<String, section::Model> = section::Entity::find()
+        .filter(section::Column::OrgId.eq(actor.org_id))
+        .all(conn)
+        .await?
+        .into_iter()
+        .map(|s| (s.code.clone(), s))
+        .collect();
+    let mut errors = Vec::new();
+    let mut section_heads: HashMap<Uuid, (u64, String)> = HashMap::new();
+    let mut department_heads: HashMap<Uuid, (u64, String)> = HashMap::new();
+    for h in heads {
+        let Some(s) = sections.get(&h.section_code) else { continue };
+        for (wanted, unit, seen, column) in [
+            (h.section, s.id, &mut section_heads, "所属長"),
+            (h.department, s.department_id, &mut department_heads, "部長"),
+        ] {
+            if !wanted {
+                continue;
+            }
+            if let Some((first, _)) = seen.get(&unit) {
+                errors.push(RowError {
+                    line: h.line,
+                    column: column.into(),
+                    reason: format!("line {first} already names the {column} of this unit"),
+                });
+            } else {
+                seen.insert(unit, (h.line, h.employee_no.clone()));
+            }
+        }
+    }
+    if !errors.is_empty() {
+        return Ok(Err(errors));
+    }
+    let mut changed = 0;
+    for (unit, (_, no)) in &section_heads {
+        let e = super::employee::find_by_no(conn, actor.org_id, no).await?.ok_or(RepoError::NotFound)?;
+        let s = get_section(conn, actor.org_id, *unit).await?;
+        let input = UnitInput {
+            code: s.code.clone(),
+            name: s.name.clone(),
+            head_employee_id: Some(e.model.id),
+            acting_head_employee_id: s.acting_head_employee_id,
+        };
+        let after = update_section(conn, actor, s.id, s.version, s.department_id, input).await?;
+        changed += u64::from(after.version != s.version);
+    }
+    for (unit, (_, no)) in &department_heads {
+        let e = super::employee::find_by_no(conn, actor.org_id, no).await?.ok_or(RepoError::NotFound)?;
+        let d = get_department(conn, actor.org_id, *unit).await?;
+        let input = UnitInput {
+            code: d.code.clone(),
+            name: d.name.clone(),
+            head_employee_id: Some(e.model.id),
+            acting_head_employee_id: d.acting_head_employee_id,
+        };
+        let after = update_department(conn, actor, d.id, d.version, input).await?;
+        changed += u64::from(after.version != d.version);
+    }
+    Ok(Ok(changed))
+}
