@@ -1,0 +1,413 @@
+//! The training catalogue: plans per fiscal year, their courses and sessions. Session changes
+//! are audited under their course, so a course's history shows them.
+
+use kenshu_domain::attendance::CompletionRule;
+use kenshu_domain::audience::{routes, AudienceRule};
+use kenshu_domain::calendar::FiscalYear;
+use kenshu_domain::catalogue::{
+    check_within, Aim, ApplicationWindow, Category, CourseData, CourseStatus, Delivery, Lecturer, PlanData,
+    ReportRule, SessionData, Timing,
+};
+use kenshu_domain::catalogue_io::{CourseEntry, CourseKey, ValidCourse};
+use kenshu_domain::text::search_key;
+use kenshu_domain::FieldError;
+use sea_orm::sea_query::{Expr, ExprTrait, LikeExpr};
+use sea_orm::{
+    ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
+    QuerySelect, QueryTrait,
+};
+use serde::Serialize;
+use std::collections::{HashMap, HashSet};
+use uuid::Uuid;
+
+use super::audit::{self, Change};
+use super::{
+    find_in_org, insert_audited, like_escape, now, save_audited, Actor, Page, PageRequest, RepoError,
+};
+use crate::entities::{course, course_session, employee, training_plan};
+
+fn json<T: Serialize + ?Sized>(v: &T) -> String {
+    serde_json::to_string(v).expect("catalogue values serialise")
+}
+
+/// Stored JSON is written only by this module from domain types; reading it back cannot fail
+/// unless the database was edited by hand, which is reported rather than guessed around.
+fn parse<T: serde::de::DeserializeOwned>(column: &str, s: &str) -> Result<T, DbErr> {
+    serde_json::from_str(s).map_err(|e| DbErr::Custom(format!("course.{column} holds invalid JSON: {e}")))
+}
+
+mod files;
+mod plans;
+mod sessions;
+
+pub use files::*;
+pub use plans::*;
+pub use sessions::*;
+
+// ---------------------------------------------------------------------------------------------
+// Courses
+
+/// A stored course with its JSON columns read back into domain types.
+#[derive(Debug, Clone)]
+pub struct CourseRecord {
+    pub model: course::Model,
+    pub rules: Vec<AudienceRule>,
+    pub timing: Timing,
+    pub report: ReportRule,
+    pub completion: CompletionRule,
+    pub aims: Vec<Aim>,
+    status: CourseStatus,
+    pub category: Category,
+    pub delivery: Delivery,
+    pub pillar: kenshu_domain::catalogue::Pillar,
+}
+
+impl CourseRecord {
+    pub fn from_model(model: course::Model) -> Result<Self, DbErr> {
+        Ok(Self {
+            status: model.status()?,
+            category: model.category()?,
+            delivery: model.delivery()?,
+            pillar: model.pillar()?,
+            rules: parse("rules", &model.rules)?,
+            timing: parse("timing", &model.timing)?,
+            report: parse("report", &model.report)?,
+            completion: parse("completion", &model.completion)?,
+            aims: parse("aims", &model.aims)?,
+            model,
+        })
+    }
+
+    pub fn fiscal_year(&self) -> FiscalYear {
+        FiscalYear::new(self.model.fiscal_year).expect("stored fiscal years are in range")
+    }
+
+    pub fn application_window(&self) -> Option<ApplicationWindow> {
+        match (self.model.application_opens, self.model.application_closes) {
+            (Some(opens), Some(closes)) => Some(ApplicationWindow { opens, closes }),
+            _ => None,
+        }
+    }
+
+    pub fn status(&self) -> CourseStatus {
+        self.status
+    }
+
+    /// 派遣研修: in the dispatch category or held at an outside institution.
+    pub fn is_dispatch(&self) -> bool {
+        self.category == Category::Dispatch || self.delivery == Delivery::Dispatch
+    }
+}
+
+fn months_mask(t: Timing) -> i32 {
+    t.months().iter().fold(0, |mask, m| mask | (1 << m))
+}
+
+fn course_model(
+    data: &CourseData,
+    base: &course::Model,
+    within: Option<Uuid>,
+    status: CourseStatus,
+) -> course::Model {
+    let text = [Some(data.title.as_str()), data.purpose.as_deref(), data.content.as_deref()]
+        .into_iter()
+        .flatten()
+        .collect::<Vec<_>>()
+        .join("\n");
+    course::Model {
+        category: data.category.as_str().into(),
+        category_rank: data.category.rank(),
+        number: data.number as i32,
+        title: data.title.clone(),
+        purpose: data.purpose.clone(),
+        content: data.content.clone(),
+        audience: data.audience.clone(),
+        rules: json(&data.rules),
+        routes: json(&routes(&data.rules)),
+        timing: json(&data.timing),
+        months_mask: months_mask(data.timing),
+        delivery: data.delivery.as_str().into(),
+        institution: data.institution.clone(),
+        headcount: data.headcount.map(|h| h as i32),
+        report: json(&data.report),
+        completion: json(&data.completion),
+        application_opens: data.application_window.map(|w| w.opens),
+        application_closes: data.application_window.map(|w| w.closes),
+        notes: data.notes.clone(),
+        pillar: data.pillar.as_str().into(),
+        aims: json(&data.aims),
+        within_course_id: within,
+        status: status.as_str().into(),
+        search_key: search_key(&text),
+        ..base.clone()
+    }
+}
+
+/// A course row with every field empty, to be filled by `course_model`.
+fn blank_course() -> course::Model {
+    let at = now();
+    course::Model {
+        id: Uuid::nil(),
+        org_id: Uuid::nil(),
+        plan_id: Uuid::nil(),
+        fiscal_year: 0,
+        category: String::new(),
+        category_rank: 0,
+        number: 0,
+        title: String::new(),
+        purpose: None,
+        content: None,
+        audience: None,
+        rules: String::new(),
+        routes: String::new(),
+        timing: String::new(),
+        months_mask: 0,
+        delivery: String::new(),
+        institution: None,
+        headcount: None,
+        report: String::new(),
+        completion: String::new(),
+        application_opens: None,
+        application_closes: None,
+        notes: None,
+        pillar: String::new(),
+        aims: String::new(),
+        within_course_id: None,
+        status: String::new(),
+        search_key: String::new(),
+        version: 1,
+        created_at: at,
+        updated_at: at,
+    }
+}
+
+const PLAN_TAKEN: &str = "a plan for this fiscal year exists";
+const NUMBER_TAKEN: &str = "a course with this category and number exists in this fiscal year";
+
+pub async fn get_course(
+    conn: &impl ConnectionTrait,
+    org_id: Uuid,
+    id: Uuid,
+) -> Result<CourseRecord, RepoError> {
+    let model = find_in_org(conn, org_id, id).await?;
+    Ok(CourseRecord::from_model(model)?)
+}
+
+/// 位置づけ: the parent is another course of the same organisation and fiscal year.
+async fn check_within_course(
+    conn: &impl ConnectionTrait,
+    org_id: Uuid,
+    fy: FiscalYear,
+    own_id: Option<Uuid>,
+    within: Option<Uuid>,
+) -> Result<(), RepoError> {
+    let Some(parent_id) = within else { return Ok(()) };
+    let parent = match get_course(conn, org_id, parent_id).await {
+        Ok(p) => p,
+        Err(RepoError::NotFound) => {
+            return Err(RepoError::Invalid(vec![FieldError::new(
+                "within_course_id",
+                "no such course in this organisation",
+            )]))
+        }
+        Err(e) => return Err(e),
+    };
+    check_within(fy, parent.fiscal_year(), own_id == Some(parent_id))
+        .map_err(|e| RepoError::Invalid(vec![FieldError::new("within_course_id", e.reason)]))?;
+    if parent.model.within_course_id.is_some_and(|p| Some(p) == own_id) {
+        return Err(RepoError::Invalid(vec![FieldError::new(
+            "within_course_id",
+            "the course it would be positioned within is itself positioned within this course",
+        )]));
+    }
+    Ok(())
+}
+
+pub async fn create_course(
+    conn: &impl ConnectionTrait,
+    actor: &Actor,
+    fy: FiscalYear,
+    data: &CourseData,
+    within: Option<Uuid>,
+    status: CourseStatus,
+) -> Result<CourseRecord, RepoError> {
+    let plan = match get_plan(conn, actor.org_id, fy).await {
+        Ok(p) => p,
+        Err(RepoError::NotFound) => {
+            return Err(RepoError::Invalid(vec![FieldError::new(
+                "fiscal_year",
+                format!("there is no plan for FY{}; create it first", fy.year()),
+            )]))
+        }
+        Err(e) => return Err(e),
+    };
+    check_within_course(conn, actor.org_id, fy, None, within).await?;
+    let at = now();
+    let base = course::Model {
+        id: Uuid::now_v7(),
+        org_id: actor.org_id,
+        plan_id: plan.id,
+        fiscal_year: fy.year(),
+        version: 1,
+        created_at: at,
+        updated_at: at,
+        ..blank_course()
+    };
+    let model = course_model(data, &base, within, status);
+    let model = insert_audited(conn, actor, "course.create", model, NUMBER_TAKEN).await?;
+    Ok(CourseRecord::from_model(model)?)
+}
+
+pub async fn update_course(
+    conn: &impl ConnectionTrait,
+    actor: &Actor,
+    id: Uuid,
+    expected_version: i32,
+    data: &CourseData,
+    within: Option<Uuid>,
+    status: CourseStatus,
+) -> Result<CourseRecord, RepoError> {
+    let before = get_course(conn, actor.org_id, id).await?;
+    if before.model.version != expected_version {
+        return Err(RepoError::Stale { current: before.model.version });
+    }
+    if !before.status().can_become(status) {
+        return Err(RepoError::Invalid(vec![FieldError::new(
+            "status",
+            format!("a {} course cannot become {}", before.status().as_str(), status.as_str()),
+        )]));
+    }
+    check_within_course(conn, actor.org_id, before.fiscal_year(), Some(id), within).await?;
+    let after = course_model(data, &before.model, within, status);
+    let saved =
+        save_audited(conn, actor, "course.update", &before.model, expected_version, after, NUMBER_TAKEN)
+            .await?;
+    Ok(CourseRecord::from_model(saved)?)
+}
+
+/// Catalogue filters; `None` means any.
+#[derive(Debug, Clone, Default)]
+pub struct CourseFilter {
+    pub fiscal_year: Option<FiscalYear>,
+    pub category: Option<Category>,
+    pub route: Option<kenshu_domain::audience::Route>,
+    pub delivery: Option<Delivery>,
+    /// Calendar month 1–12 the course runs in.
+    pub month: Option<u32>,
+    pub institution: Option<String>,
+    pub q: Option<String>,
+    /// Which statuses the caller may see; staff see published and cancelled courses only.
+    pub statuses: Vec<CourseStatus>,
+    /// Only courses of published plans (staff).
+    pub published_plans_only: bool,
+}
+
+/// Courses in plan order: fiscal year, category (階層別 first), number.
+pub async fn list_courses(
+    conn: &impl ConnectionTrait,
+    org_id: Uuid,
+    filter: &CourseFilter,
+    page: &PageRequest,
+) -> Result<Page<CourseRecord>, RepoError> {
+    let mut q = course::Entity::find().filter(course::Column::OrgId.eq(org_id));
+    if let Some(fy) = filter.fiscal_year {
+        q = q.filter(course::Column::FiscalYear.eq(fy.year()));
+    }
+    if let Some(c) = filter.category {
+        q = q.filter(course::Column::Category.eq(c.as_str()));
+    }
+    if let Some(r) = filter.route {
+        q = q.filter(course::Column::Routes.like(format!("%\"{}\"%", r.as_str())));
+    }
+    if let Some(d) = filter.delivery {
+        q = q.filter(course::Column::Delivery.eq(d.as_str()));
+    }
+    if let Some(m) = filter.month {
+        q = q.filter(Expr::col(course::Column::MonthsMask).bit_and(1i32 << m).ne(0));
+    }
+    if let Some(i) = &filter.institution {
+        q = q.filter(course::Column::Institution.eq(i.as_str()));
+    }
+    if let Some(text) = filter.q.as_deref().map(search_key).filter(|s| !s.is_empty()) {
+        let pattern = format!("%{}%", like_escape(&text));
+        q = q.filter(Expr::col(course::Column::SearchKey).like(LikeExpr::new(pattern).escape('!')));
+    }
+    q = q.filter(course::Column::Status.is_in(filter.statuses.iter().map(|s| s.as_str())));
+    if filter.published_plans_only {
+        let published = training_plan::Entity::find()
+            .select_only()
+            .column(training_plan::Column::Id)
+            .filter(training_plan::Column::OrgId.eq(org_id))
+            .filter(training_plan::Column::Status.eq("published"))
+            .as_query()
+            .to_owned();
+        q = q.filter(course::Column::PlanId.in_subquery(published));
+    }
+    if let Some([fy, rank, number]) = page.after.as_deref() {
+        let (Ok(fy), Ok(rank), Ok(number)) = (fy.parse::<i32>(), rank.parse::<i32>(), number.parse::<i32>())
+        else {
+            return Err(RepoError::Invalid(vec![FieldError::new("cursor", "is not a cursor of this list")]));
+        };
+        q = q.filter(
+            Condition::any()
+                .add(course::Column::FiscalYear.gt(fy))
+                .add(
+                    Condition::all()
+                        .add(course::Column::FiscalYear.eq(fy))
+                        .add(course::Column::CategoryRank.gt(rank)),
+                )
+                .add(
+                    Condition::all()
+                        .add(course::Column::FiscalYear.eq(fy))
+                        .add(course::Column::CategoryRank.eq(rank))
+                        .add(course::Column::Number.gt(number)),
+                ),
+        );
+    }
+    let rows = q
+        .order_by_asc(course::Column::FiscalYear)
+        .order_by_asc(course::Column::CategoryRank)
+        .order_by_asc(course::Column::Number)
+        .limit(page.limit + 1)
+        .all(conn)
+        .await?;
+    let page = Page::from_rows(rows, page.limit, |m| {
+        vec![m.fiscal_year.to_string(), m.category_rank.to_string(), m.number.to_string()]
+    });
+    let items = page.items.into_iter().map(CourseRecord::from_model).collect::<Result<Vec<_>, _>>()?;
+    Ok(Page { items, next: page.next })
+}
+
+/// Every published course of a published plan for the year, in plan order: what staff can take.
+pub async fn published_courses(
+    conn: &impl ConnectionTrait,
+    org_id: Uuid,
+    fy: FiscalYear,
+) -> Result<Vec<CourseRecord>, RepoError> {
+    let plan = match get_plan(conn, org_id, fy).await {
+        Ok(p) if p.status()? == kenshu_domain::catalogue::PlanStatus::Published => p,
+        Ok(_) | Err(RepoError::NotFound) => return Ok(Vec::new()),
+        Err(e) => return Err(e),
+    };
+    let rows = course::Entity::find()
+        .filter(course::Column::OrgId.eq(org_id))
+        .filter(course::Column::PlanId.eq(plan.id))
+        .filter(course::Column::Status.eq(CourseStatus::Published.as_str()))
+        .order_by_asc(course::Column::CategoryRank)
+        .order_by_asc(course::Column::Number)
+        .all(conn)
+        .await?;
+    Ok(rows.into_iter().map(CourseRecord::from_model).collect::<Result<Vec<_>, _>>()?)
+}
+
+/// Is the plan of this course published (staff may see it)?
+pub async fn plan_published(conn: &impl ConnectionTrait, c: &CourseRecord) -> Result<bool, DbErr> {
+    match training_plan::Entity::find_by_id(c.model.plan_id)
+        .filter(training_plan::Column::OrgId.eq(c.model.org_id))
+        .one(conn)
+        .await?
+    {
+        Some(p) => Ok(p.status()? == kenshu_domain::catalogue::PlanStatus::Published),
+        None => Ok(false),
+    }
+}

@@ -1,0 +1,192 @@
+//! 日程: a course's sessions.
+
+use super::*;
+
+pub async fn list_sessions(
+    conn: &impl ConnectionTrait,
+    org_id: Uuid,
+    course_id: Uuid,
+) -> Result<Vec<course_session::Model>, DbErr> {
+    course_session::Entity::find()
+        .filter(course_session::Column::OrgId.eq(org_id))
+        .filter(course_session::Column::CourseId.eq(course_id))
+        .order_by_asc(course_session::Column::StartsAt)
+        .order_by_asc(course_session::Column::Id)
+        .all(conn)
+        .await
+}
+
+pub async fn get_session(
+    conn: &impl ConnectionTrait,
+    org_id: Uuid,
+    course_id: Uuid,
+    id: Uuid,
+) -> Result<course_session::Model, RepoError> {
+    let session: course_session::Model = find_in_org(conn, org_id, id).await?;
+    if session.course_id != course_id {
+        return Err(RepoError::NotFound);
+    }
+    Ok(session)
+}
+
+pub fn session_lecturer(m: &course_session::Model) -> Result<Option<Lecturer>, DbErr> {
+    m.lecturer.as_deref().map(|l| parse("lecturer", l)).transpose()
+}
+
+/// A staff lecturer is an active employee of the organisation.
+async fn check_lecturer(
+    conn: &impl ConnectionTrait,
+    org_id: Uuid,
+    data: &SessionData,
+) -> Result<(), RepoError> {
+    if let Some(Lecturer::Staff { employee_id }) = &data.lecturer {
+        let found = employee::Entity::find()
+            .filter(employee::Column::OrgId.eq(org_id))
+            .filter(employee::Column::Id.eq(*employee_id))
+            .filter(employee::Column::Active.eq(true))
+            .one(conn)
+            .await?;
+        if found.is_none() {
+            return Err(RepoError::Invalid(vec![FieldError::new(
+                "lecturer.employee_id",
+                "is not an active employee of this organisation",
+            )]));
+        }
+    }
+    Ok(())
+}
+
+fn session_model(data: &SessionData, base: &course_session::Model) -> course_session::Model {
+    course_session::Model {
+        starts_at: data.starts_at,
+        ends_at: data.ends_at,
+        venue: data.venue.clone(),
+        online_url: data.online_url.clone(),
+        capacity: data.capacity.map(|c| c as i32),
+        lecturer: data.lecturer.as_ref().map(json),
+        lecturer_employee_id: match &data.lecturer {
+            Some(Lecturer::Staff { employee_id }) => Some(*employee_id),
+            _ => None,
+        },
+        notes: data.notes.clone(),
+        ..base.clone()
+    }
+}
+
+pub async fn create_session(
+    conn: &impl ConnectionTrait,
+    actor: &Actor,
+    course: &CourseRecord,
+    data: &SessionData,
+) -> Result<course_session::Model, RepoError> {
+    check_lecturer(conn, actor.org_id, data).await?;
+    let at = now();
+    let base = course_session::Model {
+        id: Uuid::now_v7(),
+        org_id: actor.org_id,
+        course_id: course.model.id,
+        starts_at: at,
+        ends_at: at,
+        venue: None,
+        online_url: None,
+        capacity: None,
+        lecturer: None,
+        lecturer_employee_id: None,
+        notes: None,
+        version: 1,
+        created_at: at,
+        updated_at: at,
+    };
+    let model = session_model(data, &base);
+    insert_audited(conn, actor, "course_session.create", model, "the session exists already").await
+}
+
+pub async fn update_session(
+    conn: &impl ConnectionTrait,
+    actor: &Actor,
+    course: &CourseRecord,
+    id: Uuid,
+    expected_version: i32,
+    data: &SessionData,
+) -> Result<course_session::Model, RepoError> {
+    let before = get_session(conn, actor.org_id, course.model.id, id).await?;
+    if before.version != expected_version {
+        return Err(RepoError::Stale { current: before.version });
+    }
+    check_lecturer(conn, actor.org_id, data).await?;
+    let after = session_model(data, &before);
+    save_audited(
+        conn,
+        actor,
+        "course_session.update",
+        &before,
+        expected_version,
+        after,
+        "the session was changed meanwhile",
+    )
+    .await
+}
+
+pub async fn delete_session(
+    conn: &impl ConnectionTrait,
+    actor: &Actor,
+    course: &CourseRecord,
+    id: Uuid,
+    expected_version: i32,
+) -> Result<(), RepoError> {
+    let before = get_session(conn, actor.org_id, course.model.id, id).await?;
+    if before.version != expected_version {
+        return Err(RepoError::Stale { current: before.version });
+    }
+    // Read here, from the tables, so the catalogue depends on no workflow module.
+    let records = crate::entities::absence_notice::Entity::find()
+        .filter(crate::entities::absence_notice::Column::OrgId.eq(actor.org_id))
+        .filter(crate::entities::absence_notice::Column::SessionId.eq(id))
+        .count(conn)
+        .await?
+        > 0
+        || crate::entities::attendance::Entity::find()
+            .filter(crate::entities::attendance::Column::OrgId.eq(actor.org_id))
+            .filter(crate::entities::attendance::Column::SessionId.eq(id))
+            .count(conn)
+            .await?
+            > 0;
+    let pinned = crate::entities::nomination::Entity::find()
+        .filter(crate::entities::nomination::Column::OrgId.eq(actor.org_id))
+        .filter(crate::entities::nomination::Column::SessionId.eq(id))
+        .filter(
+            crate::entities::nomination::Column::State.is_in(
+                kenshu_domain::selection::NominationState::ALL
+                    .into_iter()
+                    .filter(|s| s.is_live())
+                    .map(|s| s.as_str()),
+            ),
+        )
+        .count(conn)
+        .await?;
+    kenshu_domain::cascade::session_removable(records, pinned).map_err(RepoError::Conflict)?;
+    let res = course_session::Entity::delete_many()
+        .filter(course_session::Column::Id.eq(id))
+        .filter(course_session::Column::Version.eq(expected_version))
+        .exec(conn)
+        .await?;
+    if res.rows_affected == 0 {
+        return Err(RepoError::Stale { current: expected_version + 1 });
+    }
+    let change = Change::new("course_session.delete", "course", Some(course.model.id), Some(&before), None);
+    audit::record(conn, actor, change).await?;
+    Ok(())
+}
+
+/// Session data read back for domain checks (the course's last day, for report due dates).
+pub fn session_data(m: &course_session::Model) -> Result<SessionData, DbErr> {
+    Ok(SessionData {
+        starts_at: m.starts_at,
+        ends_at: m.ends_at,
+        venue: m.venue.clone(),
+        online_url: m.online_url.clone(),
+        capacity: m.capacity.map(|c| c as u32),
+        lecturer: session_lecturer(m)?,
+        notes: m.notes.clone(),
+    })
+}
