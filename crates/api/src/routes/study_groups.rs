@@ -12,7 +12,7 @@ use kenshu_domain::FieldError;
 use kenshu_persistence::entities::study_group;
 use kenshu_persistence::repo::employee as employee_repo;
 use kenshu_persistence::repo::employee::{employees_by_id, EmployeeRef};
-use kenshu_persistence::repo::subsidy::{self as repo, group_members, GroupMove, NewGroup};
+use kenshu_persistence::repo::study_group::{self as repo, group_members, GroupMove, NewGroup};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;

@@ -556,7 +556,7 @@ pub async fn roster_members(
         .all(conn)
         .await?
     {
-        for id in super::subsidy::group_members(&g) {
+        for id in super::study_group::group_members(&g) {
             groups.entry(id).or_default().insert(g.fiscal_year);
         }
     }

@@ -16,6 +16,7 @@ pub mod report;
 pub mod results;
 pub mod selection;
 pub mod structure;
+pub mod study_group;
 pub mod subsidy;
 pub mod survey;
 

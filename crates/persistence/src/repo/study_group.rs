@@ -1,0 +1,184 @@
+//! 自主研究グループ助成: study groups, their plans and grants within the year's budget, and the
+//! settlement on spending.
+
+use kenshu_domain::subsidy::{check_grant, settle_grant, GroupState, Programme};
+use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder};
+use uuid::Uuid;
+
+use super::subsidy::{budget_use, lock_programme};
+use super::{find_in_org, insert_audited, now, save_audited, Actor, RepoError};
+use crate::entities::study_group;
+
+/// What a new group says.
+#[derive(Debug, Clone)]
+pub struct NewGroup {
+    pub fiscal_year: i32,
+    pub name: String,
+    pub theme: String,
+    pub representative_id: Uuid,
+    /// Every member, the representative included.
+    pub members: Vec<Uuid>,
+}
+
+pub fn group_members(g: &study_group::Model) -> Vec<Uuid> {
+    serde_json::from_str(&g.members).unwrap_or_default()
+}
+
+pub async fn create_group(
+    conn: &impl ConnectionTrait,
+    actor: &Actor,
+    group: NewGroup,
+) -> Result<study_group::Model, RepoError> {
+    let at = now();
+    let m = study_group::Model {
+        id: Uuid::now_v7(),
+        org_id: actor.org_id,
+        fiscal_year: group.fiscal_year,
+        name: group.name,
+        theme: group.theme,
+        representative_id: group.representative_id,
+        members: serde_json::to_string(&group.members).expect("ids serialise"),
+        state: GroupState::Registered.as_str().into(),
+        plan: None,
+        planned_yen: None,
+        approved_yen: None,
+        spent_yen: None,
+        report: None,
+        settled_yen: None,
+        comment: None,
+        approved_by: None,
+        approved_at: None,
+        settled_by: None,
+        settled_at: None,
+        version: 1,
+        created_at: at,
+        updated_at: at,
+    };
+    insert_audited(conn, actor, "study_group.create", m, "a group of that name is registered this year").await
+}
+
+pub async fn get_group(
+    conn: &impl ConnectionTrait,
+    org_id: Uuid,
+    id: Uuid,
+) -> Result<study_group::Model, RepoError> {
+    find_in_org(conn, org_id, id).await
+}
+
+/// A year's groups (or all), by name.
+pub async fn list_groups(
+    conn: &impl ConnectionTrait,
+    org_id: Uuid,
+    fiscal_year: Option<i32>,
+) -> Result<Vec<study_group::Model>, DbErr> {
+    let mut q = study_group::Entity::find().filter(study_group::Column::OrgId.eq(org_id));
+    if let Some(fy) = fiscal_year {
+        q = q.filter(study_group::Column::FiscalYear.eq(fy));
+    }
+    q.order_by_asc(study_group::Column::FiscalYear).order_by_asc(study_group::Column::Name).all(conn).await
+}
+
+/// What moves a group: the plan, the grant, the statement and report, the settlement.
+#[derive(Debug, Clone)]
+pub enum GroupMove {
+    /// 活動計画書 with its budget (again after a return: the state stays planned).
+    Plan {
+        plan: String,
+        planned_yen: i64,
+    },
+    /// 交付決定, within ¥30,000, the plan and the remaining budget.
+    Approve {
+        grant_yen: i64,
+    },
+    Reject {
+        comment: String,
+    },
+    /// 決算書 and 活動報告書.
+    Report {
+        spent_yen: i64,
+        report: String,
+    },
+    /// 精算: the grant against the spending.
+    Settle,
+}
+
+/// Apply a move the caller may make; states are checked here, as each move carries data.
+pub async fn move_group(
+    conn: &impl ConnectionTrait,
+    actor: &Actor,
+    before: &study_group::Model,
+    expected_version: i32,
+    mv: GroupMove,
+) -> Result<study_group::Model, RepoError> {
+    if before.version != expected_version {
+        return Err(RepoError::Stale { current: before.version });
+    }
+    let state = before.state()?;
+    let refuse = |what: &str| RepoError::Transition {
+        state: state.as_str().into(),
+        message: format!("a group that is {} cannot {what}", state.as_str()),
+    };
+    let at = now();
+    let mut after = before.clone();
+    let action = match mv {
+        GroupMove::Plan { plan, planned_yen } => {
+            if !matches!(state, GroupState::Registered | GroupState::Planned) {
+                return Err(refuse("file a plan"));
+            }
+            after.plan = Some(plan);
+            after.planned_yen = Some(planned_yen);
+            after.state = GroupState::Planned.as_str().into();
+            "plan"
+        }
+        GroupMove::Approve { grant_yen } => {
+            if state != GroupState::Planned {
+                return Err(refuse("be granted"));
+            }
+            let p = lock_programme(conn, before.org_id, before.fiscal_year, Programme::StudyGroup.as_str())
+                .await?;
+            let drawn = budget_use(conn, &p).await?;
+            let grant = check_grant(grant_yen, before.planned_yen.unwrap_or(0), drawn.remaining_yen)
+                .map_err(|e| {
+                    if e.contains("budget") {
+                        RepoError::Conflict(e)
+                    } else {
+                        RepoError::Invalid(vec![kenshu_domain::FieldError::new("grant_yen", e)])
+                    }
+                })?;
+            after.approved_yen = Some(grant);
+            after.approved_by = Some(actor.signature());
+            after.approved_at = Some(at);
+            after.state = GroupState::Approved.as_str().into();
+            "approve"
+        }
+        GroupMove::Reject { comment } => {
+            if state != GroupState::Planned {
+                return Err(refuse("be rejected"));
+            }
+            after.comment = Some(comment);
+            after.state = GroupState::Rejected.as_str().into();
+            "reject"
+        }
+        GroupMove::Report { spent_yen, report } => {
+            if !matches!(state, GroupState::Approved | GroupState::Reported) {
+                return Err(refuse("file its statement and report"));
+            }
+            after.spent_yen = Some(spent_yen);
+            after.report = Some(report);
+            after.state = GroupState::Reported.as_str().into();
+            "report"
+        }
+        GroupMove::Settle => {
+            if state != GroupState::Reported {
+                return Err(refuse("be settled"));
+            }
+            after.settled_yen =
+                Some(settle_grant(before.approved_yen.unwrap_or(0), before.spent_yen.unwrap_or(0)));
+            after.settled_by = Some(actor.signature());
+            after.settled_at = Some(at);
+            after.state = GroupState::Settled.as_str().into();
+            "settle"
+        }
+    };
+    save_audited(conn, actor, format!("study_group.{action}"), before, expected_version, after, "").await
+}
