@@ -161,3 +161,27 @@ async fn numbers_and_dates_typed_by_people_read_the_same_in_bodies_and_files() {
         assert_eq!(p["errors"][0]["field"], "hire_date", "{hire}");
     }
 }
+
+#[tokio::test]
+async fn absence_notices_and_subsidy_applications_page_like_every_list() {
+    let app = spawn().await;
+    let d = |y, m, day| NaiveDate::from_ymd_opt(y, m, day).unwrap();
+    let days = [d(2023, 7, 12), d(2023, 7, 19), d(2023, 7, 26)];
+    let (_, sessions, nid) = selected_trainee(&app, 2023, 44, &days).await;
+    let me = app.token(people::EMPLOYEE, &[Role::Employee]);
+    for s in &sessions {
+        let body = json!({"session_id": s, "kind": "absence", "reason": "公務のため"});
+        ok(app.post_json(&format!("/api/v1/nominations/{nid}/absence-notices"), &me, &body).await, 201).await;
+    }
+    let first = app.get_json("/api/v1/me/absence-notices?limit=2", &me).await;
+    assert_eq!(first["items"].as_array().unwrap().len(), 2);
+    let cursor = first["next_cursor"].as_str().unwrap();
+    let rest = app.get_json(&format!("/api/v1/me/absence-notices?limit=2&cursor={cursor}"), &me).await;
+    assert_eq!(rest["items"].as_array().unwrap().len(), 1);
+    assert!(rest["next_cursor"].is_null());
+    assert_ne!(rest["items"][0]["id"], first["items"][0]["id"]);
+    for path in ["/api/v1/me/absence-notices?cursor=x", "/api/v1/me/subsidy-applications?cursor=x"] {
+        let p = assert_problem(app.get(path, &me).await, 422, "validation").await;
+        assert_eq!(p["errors"][0]["field"], "cursor", "{path}");
+    }
+}

@@ -19,7 +19,7 @@ use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
 use crate::auth::Auth;
-use crate::http::{created, if_match, json_with_etag, Json};
+use crate::http::{created, encode_cursor, if_match, json_with_etag, page_of, page_request, Json};
 use crate::problem::{ApiError, ApiResult, Problem};
 use crate::routes::shared::section_staff;
 use crate::routes::shared::EmployeeRefDto;
@@ -99,12 +99,22 @@ fn view(n: &absence_notice::Model, employee: &EmployeeRef, section_id: Uuid) -> 
 pub struct AbsenceNoticeList {
     /// Oldest first.
     pub items: Vec<AbsenceNoticeDto>,
+    /// Pass as `cursor` for the next page; null on the last.
+    pub next_cursor: Option<String>,
 }
 
-async fn list(state: &AppState, org_id: Uuid, rows: Vec<absence_notice::Model>) -> ApiResult<HttpResponse> {
-    let rows = repo::with_trainees(state.db.conn(), org_id, rows).await?;
+/// One page of notices, oldest first, paged like every list.
+async fn list(
+    state: &AppState,
+    org_id: Uuid,
+    rows: Vec<absence_notice::Model>,
+    q: &NoticeStateQuery,
+) -> ApiResult<HttpResponse> {
+    let scope = "absence-notices";
+    let page = page_of(rows, &page_request(scope, q.limit, q.cursor.as_deref())?, |n| n.id.to_string())?;
+    let rows = repo::with_trainees(state.db.conn(), org_id, page.items).await?;
     let items = rows.iter().map(|(n, e, s)| view(n, e, *s)).collect::<ApiResult<_>>()?;
-    Ok(HttpResponse::Ok().json(AbsenceNoticeList { items }))
+    Ok(HttpResponse::Ok().json(AbsenceNoticeList { items, next_cursor: encode_cursor(scope, page.next) }))
 }
 
 /// The trainee of a notice or nomination, and what the caller is to them.
@@ -382,6 +392,9 @@ pub struct NoticeStateQuery {
     /// Only this state: `submitted` lists what waits for the section head, `confirmed` what waits
     /// for HR.
     pub state: Option<NoticeState>,
+    #[param(minimum = 1, maximum = 200)]
+    pub limit: Option<u64>,
+    pub cursor: Option<String>,
 }
 
 /// A session's absence notices (HR, auditors).
@@ -400,7 +413,7 @@ pub async fn session_notices(
     let (course_id, session_id) = path.into_inner();
     catalogue::get_session(state.db.conn(), org_id, course_id, session_id).await?;
     let rows = repo::for_session(state.db.conn(), org_id, session_id, q.state).await?;
-    list(&state, org_id, rows).await
+    list(&state, org_id, rows, &q).await
 }
 
 /// My absence notices, oldest first.
@@ -416,7 +429,7 @@ pub async fn my_notices(
         Some(me) => repo::for_employees(state.db.conn(), org_id, &[me.employee_id], q.state).await?,
         None => Vec::new(),
     };
-    list(&state, org_id, rows).await
+    list(&state, org_id, rows, &q).await
 }
 
 /// A section's absence notices: its head (those waiting for them with `state=submitted`), the
@@ -434,5 +447,5 @@ pub async fn section_notices(
     let org_id = auth.principal.org_id;
     let staff = section_staff(&state, &auth, *id).await?;
     let rows = repo::for_employees(state.db.conn(), org_id, &staff, q.state).await?;
-    list(&state, org_id, rows).await
+    list(&state, org_id, rows, &q).await
 }

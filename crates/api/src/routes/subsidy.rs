@@ -22,7 +22,9 @@ use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
 use crate::auth::Auth;
-use crate::http::{created, fiscal_year, if_match, json_with_etag, path_year, Json};
+use crate::http::{
+    created, encode_cursor, fiscal_year, if_match, json_with_etag, page_of, page_request, path_year, Json,
+};
 use crate::problem::{ApiError, ApiResult, Problem};
 use crate::routes::files::{encoding_of, file_error, read_body, EncodingParam};
 use crate::routes::shared::section_staff;
@@ -617,6 +619,8 @@ pub async fn get_proof(
 pub struct SubsidyApplicationList {
     /// Oldest first.
     pub items: Vec<SubsidyApplicationDto>,
+    /// Pass as `cursor` for the next page; null on the last.
+    pub next_cursor: Option<String>,
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -625,6 +629,9 @@ pub struct ApplicationListQuery {
     pub fiscal_year: Option<i32>,
     /// `applied`: waiting for the section head; `confirmed`: for HR; `reported`: proofs to check.
     pub state: Option<ApplicationState>,
+    #[param(minimum = 1, maximum = 200)]
+    pub limit: Option<u64>,
+    pub cursor: Option<String>,
 }
 
 async fn application_list(
@@ -634,8 +641,11 @@ async fn application_list(
     q: &ApplicationListQuery,
 ) -> ApiResult<HttpResponse> {
     let fy = q.fiscal_year.map(|y| fiscal_year("fiscal_year", y)).transpose()?.map(|f| f.year());
-    let rows =
-        repo::list_applications(state.db.conn(), auth.principal.org_id, fy, employees, q.state).await?;
+    let scope = "subsidy-applications";
+    let page = page_request(scope, q.limit, q.cursor.as_deref())?;
+    let all = repo::list_applications(state.db.conn(), auth.principal.org_id, fy, employees, q.state).await?;
+    let page = page_of(all, &page, |a| a.id.to_string())?;
+    let rows = page.items;
     // Applicants, courses and proofs are read once for the whole list.
     let conn = state.db.conn();
     let org_id = auth.principal.org_id;
@@ -653,7 +663,8 @@ async fn application_list(
         let who = EmployeeRef { id: e.id, employee_no: e.employee_no.clone(), name: e.name.clone() };
         items.push(render(a, &who, e.section_id, course, proofs.contains(&a.id))?);
     }
-    Ok(HttpResponse::Ok().json(SubsidyApplicationList { items }))
+    Ok(HttpResponse::Ok()
+        .json(SubsidyApplicationList { items, next_cursor: encode_cursor(scope, page.next) }))
 }
 
 /// Every application (HR, auditors).
