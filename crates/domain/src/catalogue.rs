@@ -99,6 +99,42 @@ vocabulary! {
     }
 }
 
+/// Whether staff (not HR or auditors, who see drafts) see a course: published or cancelled, in a
+/// published plan.
+pub fn visible_to_staff(status: CourseStatus, plan_published: bool) -> bool {
+    status != CourseStatus::Draft && plan_published
+}
+
+/// Why a course is not open to being put forward for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum NotOpen {
+    /// Not published (or its plan is not): it does not exist for staff (404).
+    Hidden,
+    /// Outside the application window, saying when it opens or closed (409).
+    Window(String),
+}
+
+/// Whether staff may be put forward for a course by `route` on `today`: published in a published
+/// plan, and for an application (公募) within its application window when it has one. Whether a
+/// rule of that route matches the employee is the audience's question.
+pub fn open_for(
+    status: CourseStatus,
+    plan_published: bool,
+    route: crate::audience::Route,
+    window: Option<ApplicationWindow>,
+    today: NaiveDate,
+) -> Result<(), NotOpen> {
+    if status != CourseStatus::Published || !plan_published {
+        return Err(NotOpen::Hidden);
+    }
+    if route == crate::audience::Route::Application {
+        if let Some(refusal) = window.and_then(|w| w.refusal(today)) {
+            return Err(NotOpen::Window(refusal));
+        }
+    }
+    Ok(())
+}
+
 impl CourseStatus {
     /// A published course is cancelled, never taken back to draft: staff have seen it.
     pub fn can_become(self, to: CourseStatus) -> bool {
@@ -945,5 +981,33 @@ mod tests {
         let p = PlanData::validate(None, None, vec!["若手職員の育成".into()], FiscalYear::new(2023).unwrap())
             .unwrap();
         assert_eq!(p.title, "令和5年度 職員研修計画");
+    }
+
+    #[test]
+    fn staff_see_and_join_only_published_courses_of_published_plans() {
+        use crate::audience::Route;
+        let d = |m, day| NaiveDate::from_ymd_opt(2023, m, day).unwrap();
+        assert!(visible_to_staff(CourseStatus::Published, true));
+        assert!(visible_to_staff(CourseStatus::Cancelled, true), "listed, marked cancelled");
+        assert!(
+            !visible_to_staff(CourseStatus::Draft, true) && !visible_to_staff(CourseStatus::Published, false)
+        );
+        let window = Some(ApplicationWindow { opens: d(5, 1), closes: d(5, 31) });
+        let open = |status, plan, route, today| open_for(status, plan, route, window, today);
+        assert_eq!(open(CourseStatus::Published, true, Route::Application, d(5, 10)), Ok(()));
+        assert!(matches!(
+            open(CourseStatus::Published, true, Route::Application, d(6, 1)),
+            Err(NotOpen::Window(_))
+        ));
+        assert_eq!(
+            open(CourseStatus::Published, true, Route::Recommendation, d(6, 1)),
+            Ok(()),
+            "no window for 推薦"
+        );
+        assert_eq!(
+            open(CourseStatus::Cancelled, true, Route::Recommendation, d(5, 10)),
+            Err(NotOpen::Hidden)
+        );
+        assert_eq!(open(CourseStatus::Published, false, Route::Application, d(5, 10)), Err(NotOpen::Hidden));
     }
 }

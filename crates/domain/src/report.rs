@@ -142,6 +142,21 @@ pub fn report_transition(
     Ok(next)
 }
 
+/// Whether a trainee may write the report of a course: the course requires one (`title` names it
+/// in the refusal) and they attended it.
+pub fn may_write(title: &str, required: bool, attended: bool) -> Result<(), String> {
+    if !required {
+        return Err(format!("「{title}」 needs no post-training report"));
+    }
+    if !attended {
+        return Err(
+            "a report is written after attending the course; no attendance is recorded for this nomination"
+                .into(),
+        );
+    }
+    Ok(())
+}
+
 pub const TEXT_MAX: usize = 4000;
 
 /// What the trainee writes.
@@ -311,5 +326,15 @@ mod tests {
             comments: None,
         };
         assert_eq!(padded.validate(false).unwrap_err()[0].field, "learned", "the limit counts padding");
+    }
+
+    #[test]
+    fn a_report_is_written_for_a_course_that_needs_one_once_attended() {
+        assert!(may_write("接遇研修", true, true).is_ok());
+        assert_eq!(
+            may_write("接遇研修", false, true).unwrap_err(),
+            "「接遇研修」 needs no post-training report"
+        );
+        assert!(may_write("接遇研修", true, false).unwrap_err().contains("after attending"));
     }
 }

@@ -210,15 +210,9 @@ pub async fn create_report(
     let text = ReportInput { learned: body.learned, application: body.application, comments: body.comments }
         .validate(body.submit)?;
     let course = catalogue::get_course(state.db.conn(), org_id, n.course_id).await?;
-    if !course.report.required() {
-        return Err(ApiError::Conflict(format!("「{}」 needs no post-training report", course.model.title)));
-    }
-    if !repo::attended(state.db.conn(), &n).await? {
-        return Err(ApiError::Conflict(
-            "a report is written after attending the course; no attendance is recorded for this nomination"
-                .into(),
-        ));
-    }
+    let attended = repo::attended(state.db.conn(), &n).await?;
+    kenshu_domain::report::may_write(&course.model.title, course.report.required(), attended)
+        .map_err(ApiError::Conflict)?;
     let txn = state.db.begin_write().await?;
     let report = repo::create(&*txn, &auth.actor(), &n, &text, body.submit).await?;
     txn.commit().await?;

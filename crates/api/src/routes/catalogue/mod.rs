@@ -362,7 +362,10 @@ async fn visible_course(state: &AppState, auth: &Auth, id: Uuid) -> ApiResult<Co
     authorize(&auth.principal, Action::ReadCatalogue)?;
     let course = repo::get_course(state.db.conn(), auth.principal.org_id, id).await?;
     if !sees_drafts(&auth.principal)
-        && (course.status() == CourseStatus::Draft || !repo::plan_published(state.db.conn(), &course).await?)
+        && !kenshu_domain::catalogue::visible_to_staff(
+            course.status(),
+            repo::plan_published(state.db.conn(), &course).await?,
+        )
     {
         return Err(ApiError::NotFound);
     }

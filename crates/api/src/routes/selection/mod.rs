@@ -249,17 +249,19 @@ async fn open_for(
     route: Route,
 ) -> ApiResult<CourseRecord> {
     let course = catalogue::get_course(state.db.conn(), org_id, course_id).await?;
-    if course.status() != CourseStatus::Published
-        || !catalogue::plan_published(state.db.conn(), &course).await?
-    {
-        return Err(ApiError::NotFound);
-    }
-    if route == Route::Application {
-        let today = calendar::tokyo_date(Utc::now());
-        if let Some(refusal) = course.application_window().and_then(|w| w.refusal(today)) {
-            return Err(ApiError::Conflict(refusal));
-        }
-    }
+    let plan_published = catalogue::plan_published(state.db.conn(), &course).await?;
+    let today = calendar::tokyo_date(Utc::now());
+    kenshu_domain::catalogue::open_for(
+        course.status(),
+        plan_published,
+        route,
+        course.application_window(),
+        today,
+    )
+    .map_err(|e| match e {
+        kenshu_domain::catalogue::NotOpen::Hidden => ApiError::NotFound,
+        kenshu_domain::catalogue::NotOpen::Window(why) => ApiError::Conflict(why),
+    })?;
     let ladder = org::ladder(state.db.conn(), org_id).await?;
     let members = roster_members(state.db.conn(), org_id, Some(employee_id)).await?;
     let member =
