@@ -200,8 +200,7 @@ async fn session_of(
     session_id: Uuid,
 ) -> ApiResult<course_session::Model> {
     let not_on = |why: &str| ApiError::validation("session_id", why.to_string());
-    let holds = NominationState::parse(&n.state)
-        .is_some_and(|s| matches!(s, NominationState::Selected | NominationState::Notified));
+    let holds = matches!(n.state()?, NominationState::Selected | NominationState::Notified);
     if !holds {
         return Err(not_on(&format!(
             "the trainee holds no place on the course (the nomination is {})",

@@ -60,7 +60,13 @@ pub(crate) async fn attended_of(
     org_id: Uuid,
     nominations: &[nomination::Model],
 ) -> Result<HashSet<Uuid>, DbErr> {
-    let open: Vec<&nomination::Model> = nominations.iter().filter(|n| holds_place(n)).collect();
+    let mut open: Vec<&nomination::Model> = Vec::new();
+    for n in nominations {
+        let state = n.state()?;
+        if state != NominationState::Completed && state.holds_place() {
+            open.push(n);
+        }
+    }
     // Many nominations (a year's) are looked up by their courses: a few queries instead of one
     // per 500 nominations. Records of other nominations of those courses do not matter below.
     let (column, keys): (attendance::Column, Vec<Uuid>) = if open.len() > 2_000 {
@@ -82,28 +88,28 @@ pub(crate) async fn attended_of(
             seen.insert(a.nomination_id);
         }
     }
-    Ok(attended_given(nominations, &seen))
+    attended_given(nominations, &seen)
 }
 
 /// The statuses that count as having attended a session.
 const PRESENT: [AttendanceStatus; 3] =
     [AttendanceStatus::Present, AttendanceStatus::Late, AttendanceStatus::LeftEarly];
 
-fn holds_place(n: &nomination::Model) -> bool {
-    NominationState::parse(&n.state).is_some_and(|s| s != NominationState::Completed && s.holds_place())
-}
-
 /// Of `nominations`, those that attended: completed, or holding a place and in `present` (the
 /// nominations with a present, late or early-leaving record).
-pub(crate) fn attended_given(nominations: &[nomination::Model], present: &HashSet<Uuid>) -> HashSet<Uuid> {
-    nominations
-        .iter()
-        .filter(|n| {
-            NominationState::parse(&n.state) == Some(NominationState::Completed)
-                || (holds_place(n) && present.contains(&n.id))
-        })
-        .map(|n| n.id)
-        .collect()
+pub(crate) fn attended_given(
+    nominations: &[nomination::Model],
+    present: &HashSet<Uuid>,
+) -> Result<HashSet<Uuid>, DbErr> {
+    let mut out = HashSet::new();
+    for n in nominations {
+        let state = n.state()?;
+        let holds = state != NominationState::Completed && state.holds_place();
+        if state == NominationState::Completed || (holds && present.contains(&n.id)) {
+            out.insert(n.id);
+        }
+    }
+    Ok(out)
 }
 
 /// Whether an attendance status counts as having attended.

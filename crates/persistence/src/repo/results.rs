@@ -90,7 +90,7 @@ pub async fn facts(
     // The report facts from the rows already read: the same lines the owed-reports list shows.
     let present: HashSet<Uuid> =
         records.iter().filter(|r| report::is_present(&r.status)).map(|r| r.nomination_id).collect();
-    let attended = report::attended_given(&nominations, &present);
+    let attended = report::attended_given(&nominations, &present)?;
     let requiring = report::requiring_report(courses.iter().cloned())?;
     let owing: Vec<nomination::Model> = nominations
         .iter()

@@ -139,13 +139,18 @@ pub async fn budget_use(
                 .all(conn)
                 .await?
                 .iter()
-                .filter_map(|g| match GroupState::parse(&g.state)? {
-                    GroupState::Approved | GroupState::Reported => {
-                        Some((ApplicationState::Approved, g.approved_yen, None))
-                    }
-                    GroupState::Settled => Some((ApplicationState::Paid, g.approved_yen, g.settled_yen)),
-                    _ => None,
+                .map(|g| {
+                    Ok(match g.state()? {
+                        GroupState::Approved | GroupState::Reported => {
+                            Some((ApplicationState::Approved, g.approved_yen, None))
+                        }
+                        GroupState::Settled => Some((ApplicationState::Paid, g.approved_yen, g.settled_yen)),
+                        _ => None,
+                    })
                 })
+                .collect::<Result<Vec<_>, DbErr>>()?
+                .into_iter()
+                .flatten()
                 .collect()
         } else {
             subsidy_application::Entity::find()
@@ -154,8 +159,9 @@ pub async fn budget_use(
                 .all(conn)
                 .await?
                 .iter()
-                .filter_map(|a| ApplicationState::parse(&a.state).map(|s| (s, a.approved_yen, a.subsidy_yen)))
-                .collect()
+                // Money: a state the service does not know stops the sum rather than dropping out of it.
+                .map(|a| Ok((a.state()?, a.approved_yen, a.subsidy_yen)))
+                .collect::<Result<_, DbErr>>()?
         };
     Ok(BudgetUse::of(p.budget_yen, &states))
 }

@@ -82,10 +82,8 @@ pub async fn designate(
             .map(|n| Ok((n.employee_id, n.route()?, n.state()?.is_live())))
             .collect::<Result<_, DbErr>>()?;
         let diff = designation_diff(&matching, &nominated);
-        let held = current
-            .iter()
-            .filter(|n| NominationState::parse(&n.state).is_some_and(NominationState::holds_place))
-            .count() as u64;
+        let held =
+            current.iter().filter(|n| n.state().is_ok_and(NominationState::holds_place)).count() as u64;
         let free = places_left(course.model.headcount.map(|h| h as u32), held);
         let dates: Vec<(Uuid, Option<u64>)> = sessions
             .get(&course.model.id)
@@ -256,7 +254,7 @@ pub async fn import_nominations(
             .all(conn)
             .await?
         {
-            if NominationState::parse(&n.state).is_some_and(NominationState::holds_place) {
+            if n.state()?.holds_place() {
                 *held_by_course.entry(n.course_id).or_default() += 1;
             }
             existing.insert((n.course_id, n.employee_id));
