@@ -210,6 +210,15 @@ async fn dispatch_training_is_due_a_month_later_and_the_section_head_records_wor
     // 31 January + 1 month: 29 February 2024 (a leap year).
     assert_eq!(report["due_on"], "2024-02-29");
     let path = report_path(&report);
+    // The last session moves to 29 February: due 31 March, as the Civil Code reckons a month
+    // (民法第143条: the day before 1 April), not 29 March.
+    let hr = app.hr();
+    let last = format!("/api/v1/courses/{course}/sessions/{}", sessions[1]);
+    let moved = json!({"starts_at": "2024-02-29T09:00:00+09:00", "ends_at": "2024-02-29T17:00:00+09:00"});
+    ok(app.put_json(&last, &hr, Some("\"1\""), &moved).await, 200).await;
+    assert_eq!(app.get_json(&path, &me).await["due_on"], "2024-03-31");
+    let back = json!({"starts_at": "2024-01-31T09:00:00+09:00", "ends_at": "2024-01-31T17:00:00+09:00"});
+    ok(app.put_json(&last, &hr, Some("\"2\""), &back).await, 200).await;
     let share = format!("{path}/workplace-sharing");
 
     // Only the trainee's own section head records it, on a day within the course and today.

@@ -337,7 +337,7 @@ pub struct NoticeEventInput {
         (status = 404, description = "No such notice in your organisation", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "Not allowed from the current state (`invalid-transition`), or a live notice for the session exists (resubmitting)", body = Problem, content_type = "application/problem+json"),
         (status = 412, description = "Changed since read", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Returning without a comment", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Returning or receiving directly without a comment", body = Problem, content_type = "application/problem+json"),
         (status = 428, description = "If-Match missing", body = Problem, content_type = "application/problem+json")))]
 pub async fn notice_event(
     state: web::Data<AppState>,
@@ -400,7 +400,8 @@ pub struct NoticeStateQuery {
 #[utoipa::path(get, operation_id = "session_absence_notices", path = "/api/v1/courses/{id}/sessions/{session_id}/absence-notices", tag = "attendance",
     params(("id" = Uuid, Path), ("session_id" = Uuid, Path), NoticeStateQuery),
     responses((status = 200, body = AbsenceNoticeList),
-        (status = 404, description = "No such course or session in your organisation", body = Problem, content_type = "application/problem+json")))]
+        (status = 404, description = "No such course or session in your organisation", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "A limit out of range, or a cursor this list did not give", body = Problem, content_type = "application/problem+json")))]
 pub async fn session_notices(
     state: web::Data<AppState>,
     auth: Auth,
@@ -417,7 +418,8 @@ pub async fn session_notices(
 
 /// My absence notices, oldest first.
 #[utoipa::path(get, operation_id = "my_absence_notices", path = "/api/v1/me/absence-notices", tag = "me",
-    params(NoticeStateQuery), responses((status = 200, body = AbsenceNoticeList)))]
+    params(NoticeStateQuery), responses((status = 200, body = AbsenceNoticeList),
+        (status = 422, description = "A limit out of range, or a cursor this list did not give", body = Problem, content_type = "application/problem+json")))]
 pub async fn my_notices(
     state: web::Data<AppState>,
     auth: Auth,
@@ -436,7 +438,8 @@ pub async fn my_notices(
 #[utoipa::path(get, operation_id = "section_absence_notices", path = "/api/v1/sections/{id}/absence-notices", tag = "attendance",
     params(("id" = Uuid, Path), NoticeStateQuery),
     responses((status = 200, body = AbsenceNoticeList),
-        (status = 404, description = "No such section in your organisation", body = Problem, content_type = "application/problem+json")))]
+        (status = 404, description = "No such section in your organisation", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "A limit out of range, or a cursor this list did not give", body = Problem, content_type = "application/problem+json")))]
 pub async fn section_notices(
     state: web::Data<AppState>,
     auth: Auth,

@@ -75,12 +75,12 @@ pub struct AttendanceSheet {
     pub counts: SheetCounts,
 }
 
-fn sheet_dto(session: &course_session::Model, lines: &[SheetLine]) -> AttendanceSheet {
+fn sheet_dto(session: &course_session::Model, lines: &[SheetLine]) -> ApiResult<AttendanceSheet> {
     let mut counts = SheetCounts::default();
     let lines = lines
         .iter()
         .map(|l| {
-            let status = l.record.as_ref().and_then(|r| AttendanceStatus::parse(&r.status));
+            let status = l.record.as_ref().map(|r| r.status()).transpose()?;
             let excused = status.and_then(|s| excused(s, repo::notice_received(l.notice.as_ref())));
             if l.expected {
                 counts.expected += 1;
@@ -97,7 +97,7 @@ fn sheet_dto(session: &course_session::Model, lines: &[SheetLine]) -> Attendance
                     None => {}
                 }
             }
-            SheetLineDto {
+            Ok(SheetLineDto {
                 nomination_id: l.nomination.id,
                 employee: EmployeeRefDto::from(&l.employee),
                 expected: l.expected,
@@ -107,13 +107,13 @@ fn sheet_dto(session: &course_session::Model, lines: &[SheetLine]) -> Attendance
                 note: l.record.as_ref().and_then(|r| r.note.clone()),
                 excused,
                 absence_notice_id: l.notice.as_ref().map(|n| n.id),
-                absence_notice_state: l.notice.as_ref().and_then(|n| NoticeState::parse(&n.state)),
+                absence_notice_state: l.notice.as_ref().map(|n| n.state()).transpose()?,
                 recorded_by: l.record.as_ref().map(|r| r.recorded_by.clone()),
                 source: l.record.as_ref().map(|r| r.source.clone()),
-            }
+            })
         })
-        .collect();
-    AttendanceSheet { course_id: session.course_id, session_id: session.id, lines, counts }
+        .collect::<ApiResult<Vec<_>>>()?;
+    Ok(AttendanceSheet { course_id: session.course_id, session_id: session.id, lines, counts })
 }
 
 /// A session's sign-in sheet (HR, auditors): every trainee expected (holding a place on the
@@ -132,7 +132,7 @@ pub async fn get_sheet(
     let org_id = auth.principal.org_id;
     let session = catalogue::get_session(state.db.conn(), org_id, course_id, session_id).await?;
     let lines = repo::sheet(state.db.conn(), org_id, &session).await?;
-    Ok(HttpResponse::Ok().json(sheet_dto(&session, &lines)))
+    Ok(HttpResponse::Ok().json(sheet_dto(&session, &lines)?))
 }
 
 /// One trainee's attendance.
@@ -282,7 +282,7 @@ async fn record(
             completed: outcome.completed,
             reopened: outcome.reopened,
         },
-        sheet: sheet_dto(session, &lines),
+        sheet: sheet_dto(session, &lines)?,
     })
 }
 

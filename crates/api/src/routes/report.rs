@@ -496,7 +496,7 @@ fn line_view(l: &ReportLine, as_of: NaiveDate) -> ApiResult<ReportLineDto> {
 #[utoipa::path(get, operation_id = "list_reports", path = "/api/v1/reports", tag = "reports",
     params(ReportListQuery, ("course_id" = Option<Uuid>, Query, description = "One course only")),
     responses((status = 200, body = ReportLineList),
-        (status = 422, description = "Fiscal year out of range", body = Problem, content_type = "application/problem+json")))]
+        (status = 422, description = "Fiscal year or limit out of range, or a cursor this list did not give", body = Problem, content_type = "application/problem+json")))]
 pub async fn list_reports(
     state: web::Data<AppState>,
     auth: Auth,
@@ -518,7 +518,7 @@ pub struct CourseFilter {
     params(("id" = Uuid, Path), ReportListQuery),
     responses((status = 200, body = ReportLineList),
         (status = 404, description = "No such section in your organisation", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Fiscal year out of range", body = Problem, content_type = "application/problem+json")))]
+        (status = 422, description = "Fiscal year or limit out of range, or a cursor this list did not give", body = Problem, content_type = "application/problem+json")))]
 pub async fn section_reports(
     state: web::Data<AppState>,
     auth: Auth,
@@ -536,7 +536,7 @@ pub async fn section_reports(
     params(("id" = Uuid, Path), ReportListQuery),
     responses((status = 200, body = ReportLineList),
         (status = 404, description = "No such department in your organisation", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Fiscal year out of range", body = Problem, content_type = "application/problem+json")))]
+        (status = 422, description = "Fiscal year or limit out of range, or a cursor this list did not give", body = Problem, content_type = "application/problem+json")))]
 pub async fn department_reports(
     state: web::Data<AppState>,
     auth: Auth,
@@ -554,7 +554,7 @@ pub async fn department_reports(
 #[utoipa::path(get, operation_id = "my_reports", path = "/api/v1/me/reports", tag = "me",
     params(ReportListQuery),
     responses((status = 200, body = ReportLineList),
-        (status = 422, description = "Fiscal year out of range", body = Problem, content_type = "application/problem+json")))]
+        (status = 422, description = "Fiscal year or limit out of range, or a cursor this list did not give", body = Problem, content_type = "application/problem+json")))]
 pub async fn my_reports(
     state: web::Data<AppState>,
     auth: Auth,

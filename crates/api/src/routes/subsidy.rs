@@ -671,7 +671,7 @@ async fn application_list(
 #[utoipa::path(get, operation_id = "list_subsidy_applications", path = "/api/v1/subsidy-applications", tag = "subsidies",
     params(ApplicationListQuery),
     responses((status = 200, body = SubsidyApplicationList),
-        (status = 422, description = "Fiscal year out of range", body = Problem, content_type = "application/problem+json")))]
+        (status = 422, description = "Fiscal year or limit out of range, or a cursor this list did not give", body = Problem, content_type = "application/problem+json")))]
 pub async fn list_applications(
     state: web::Data<AppState>,
     auth: Auth,
@@ -685,7 +685,7 @@ pub async fn list_applications(
 #[utoipa::path(get, operation_id = "my_subsidy_applications", path = "/api/v1/me/subsidy-applications", tag = "me",
     params(ApplicationListQuery),
     responses((status = 200, body = SubsidyApplicationList),
-        (status = 422, description = "Fiscal year out of range", body = Problem, content_type = "application/problem+json")))]
+        (status = 422, description = "Fiscal year or limit out of range, or a cursor this list did not give", body = Problem, content_type = "application/problem+json")))]
 pub async fn my_applications(
     state: web::Data<AppState>,
     auth: Auth,
@@ -701,7 +701,7 @@ pub async fn my_applications(
     params(("id" = Uuid, Path), ApplicationListQuery),
     responses((status = 200, body = SubsidyApplicationList),
         (status = 404, description = "No such section in your organisation", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Fiscal year out of range", body = Problem, content_type = "application/problem+json")))]
+        (status = 422, description = "Fiscal year or limit out of range, or a cursor this list did not give", body = Problem, content_type = "application/problem+json")))]
 pub async fn section_applications(
     state: web::Data<AppState>,
     auth: Auth,

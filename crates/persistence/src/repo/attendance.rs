@@ -33,14 +33,10 @@ impl Source {
     }
 }
 
-fn holds_place(n: &nomination::Model) -> bool {
-    NominationState::parse(&n.state).is_some_and(NominationState::holds_place)
-}
-
 /// A nomination is on a session when it holds a place on the course and names that session or
 /// none (a trainee without a session attends them all).
-fn on_session(n: &nomination::Model, session_id: Uuid) -> bool {
-    holds_place(n) && n.session_id.is_none_or(|s| s == session_id)
+fn on_session(n: &nomination::Model, session_id: Uuid) -> Result<bool, DbErr> {
+    Ok(n.state()?.holds_place() && n.session_id.is_none_or(|s| s == session_id))
 }
 
 /// One line of a sign-in sheet: a trainee expected at the session or recorded at it.
@@ -99,14 +95,13 @@ pub async fn sheet(
         .into_iter()
         .map(|n| (n.nomination_id, n))
         .collect();
-    let lines: Vec<(nomination::Model, bool)> = nominations
-        .into_iter()
-        .map(|n| {
-            let expected = on_session(&n, session.id) && counts_for(session.starts_at, n.placed_at);
-            (n, expected)
-        })
-        .filter(|(n, expected)| *expected || records.contains_key(&n.id))
-        .collect();
+    let mut lines: Vec<(nomination::Model, bool)> = Vec::new();
+    for n in nominations {
+        let expected = on_session(&n, session.id)? && counts_for(session.starts_at, n.placed_at);
+        if expected || records.contains_key(&n.id) {
+            lines.push((n, expected));
+        }
+    }
     let ids: Vec<Uuid> = lines.iter().map(|(n, _)| n.employee_id).collect();
     let staff = employees_by_id(conn, org_id, &ids).await?;
     let mut out: Vec<SheetLine> = lines
@@ -144,12 +139,15 @@ pub async fn trainees_by_number(
             staff.insert(e.id, e.employee_no);
         }
     }
-    Ok(course_nominations(conn, org_id, session.course_id)
-        .await?
-        .into_iter()
-        .filter(|n| on_session(n, session.id))
-        .filter_map(|n| staff.get(&n.employee_id).cloned().map(|no| (no, n)))
-        .collect())
+    let mut out = HashMap::new();
+    for n in course_nominations(conn, org_id, session.course_id).await? {
+        if on_session(&n, session.id)? {
+            if let Some(no) = staff.get(&n.employee_id).cloned() {
+                out.insert(no, n);
+            }
+        }
+    }
+    Ok(out)
 }
 
 /// One entry to record.
@@ -300,9 +298,7 @@ async fn settle_completion(
             .all(conn)
             .await?
         {
-            if let Some(s) = AttendanceStatus::parse(&a.status) {
-                records.insert((a.nomination_id, a.session_id), s);
-            }
+            records.insert((a.nomination_id, a.session_id), a.status()?);
         }
     }
     current.sort_by_key(|n| n.id);
@@ -314,13 +310,13 @@ async fn settle_completion(
             })
             .map(|s| records.get(&(current.id, s.id)).copied())
             .collect();
-        let state = NominationState::parse(&current.state);
+        let state = current.state()?;
         match (completion(&counted, rule), state) {
-            (Completion::Completed { .. }, Some(NominationState::Selected | NominationState::Notified)) => {
+            (Completion::Completed { .. }, NominationState::Selected | NominationState::Notified) => {
                 save(conn, actor, "complete", &current, NominationState::Completed).await?;
                 outcome.completed.push(current.id);
             }
-            (Completion::Pending | Completion::NotCompleted, Some(NominationState::Completed)) => {
+            (Completion::Pending | Completion::NotCompleted, NominationState::Completed) => {
                 save(conn, actor, "reopen", &current, NominationState::Notified).await?;
                 outcome.reopened.push(current.id);
             }

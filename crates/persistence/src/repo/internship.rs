@@ -200,12 +200,14 @@ pub async fn places(
         .await?;
     let mut out = Places::default();
     for (state, erased) in rows {
-        match StudentState::parse(&state) {
-            Some(StudentState::Recommended) => out.recommended += 1,
-            Some(StudentState::Accepted) => out.accepted += 1,
-            Some(StudentState::Declined) => out.declined += 1,
-            Some(StudentState::Withdrawn) => out.withdrawn += 1,
-            None => {}
+        let known = StudentState::parse(&state).ok_or_else(|| {
+            sea_orm::DbErr::Custom(format!("stored internship_student.state '{state}' is not known"))
+        })?;
+        match known {
+            StudentState::Recommended => out.recommended += 1,
+            StudentState::Accepted => out.accepted += 1,
+            StudentState::Declined => out.declined += 1,
+            StudentState::Withdrawn => out.withdrawn += 1,
         }
         out.erased += i32::from(erased.is_some());
     }
@@ -351,6 +353,9 @@ pub async fn update_student(
     expected_version: i32,
     data: StudentData,
 ) -> Result<internship_student::Model, RepoError> {
+    // Decided on the row as it is now, read under the lock.
+    let locked: internship_student::Model = super::lock_in_org(conn, actor.org_id, before.id).await?;
+    let before = &locked;
     if before.erased_at.is_some() {
         return Err(refuse(
             &before.state,
@@ -377,6 +382,9 @@ pub async fn move_student(
     expected_version: i32,
     event: StudentEvent,
 ) -> Result<internship_student::Model, RepoError> {
+    // Decided on the row as it is now, read under the lock.
+    let locked: internship_student::Model = super::lock_in_org(conn, actor.org_id, before.id).await?;
+    let before = &locked;
     let state = before.state()?;
     if before.erased_at.is_some() {
         return Err(refuse(
@@ -413,6 +421,9 @@ pub async fn erase(
     requested_on: NaiveDate,
     today: NaiveDate,
 ) -> Result<internship_student::Model, RepoError> {
+    // Decided on the row as it is now, read under the lock.
+    let locked: internship_student::Model = super::lock_in_org(conn, actor.org_id, before.id).await?;
+    let before = &locked;
     let state = before.state()?;
     check_erasure(state, before.erased_at.is_some(), terms(programme), today)
         .map_err(|m| refuse(state.as_str(), m))?;

@@ -78,13 +78,10 @@ pub async fn facts(
     let mut sessions: HashMap<Uuid, (u32, u32, u32)> = HashMap::new();
     for r in &records {
         let counts = sessions.entry(r.nomination_id).or_default();
-        match AttendanceStatus::parse(&r.status) {
-            Some(AttendanceStatus::Absent) if excusing.contains(&(r.nomination_id, r.session_id)) => {
-                counts.1 += 1
-            }
-            Some(AttendanceStatus::Absent) => counts.2 += 1,
-            Some(_) => counts.0 += 1,
-            None => {}
+        match r.status()? {
+            AttendanceStatus::Absent if excusing.contains(&(r.nomination_id, r.session_id)) => counts.1 += 1,
+            AttendanceStatus::Absent => counts.2 += 1,
+            _ => counts.0 += 1,
         }
     }
     // The report facts from the rows already read: the same lines the owed-reports list shows.

@@ -110,6 +110,9 @@ pub async fn move_group(
     expected_version: i32,
     mv: GroupMove,
 ) -> Result<study_group::Model, RepoError> {
+    // Decided on the row as it is now, read under the lock.
+    let locked: study_group::Model = super::lock_in_org(conn, actor.org_id, before.id).await?;
+    let before = &locked;
     if before.version != expected_version {
         return Err(RepoError::Stale { current: before.version });
     }

@@ -141,15 +141,18 @@ pub async fn trainee_nomination(
     course_id: Uuid,
     employee_id: Uuid,
 ) -> Result<Option<nomination::Model>, DbErr> {
-    use kenshu_domain::selection::NominationState;
-    Ok(nomination::Entity::find()
+    for n in nomination::Entity::find()
         .filter(nomination::Column::OrgId.eq(org_id))
         .filter(nomination::Column::CourseId.eq(course_id))
         .filter(nomination::Column::EmployeeId.eq(employee_id))
         .all(conn)
         .await?
-        .into_iter()
-        .find(|n| NominationState::parse(&n.state).is_some_and(NominationState::holds_place)))
+    {
+        if n.state()?.holds_place() {
+            return Ok(Some(n));
+        }
+    }
+    Ok(None)
 }
 
 /// How many trainees attended the course (and so may answer).

@@ -206,6 +206,7 @@ pub struct NominationEventResult {
         (status = 404, description = "No such nomination", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "Not possible in the current state (invalid-transition, with current_state), or no place left (conflict)", body = Problem, content_type = "application/problem+json"),
         (status = 412, description = "Changed since read", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Rejecting or declining without a reason, or a reason over 1,000 characters", body = Problem, content_type = "application/problem+json"),
         (status = 428, description = "If-Match missing", body = Problem, content_type = "application/problem+json")))]
 pub async fn nomination_event(
     state: web::Data<AppState>,
