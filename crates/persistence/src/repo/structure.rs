@@ -249,6 +249,13 @@ pub async fn sections_by_id(
 /// A unit's head and acting head, resolved.
 type HeadIds = (Option<Uuid>, Option<Uuid>);
 
+/// The heads a loaded unit gets: those the file names where it has the column (an empty cell is
+/// nobody), and where it lacks the column those the unit has now.
+fn loaded_heads(named: HeadIds, has_column: (bool, bool), kept: Option<HeadIds>) -> HeadIds {
+    let (kept_head, kept_acting) = kept.unwrap_or_default();
+    (if has_column.0 { named.0 } else { kept_head }, if has_column.1 { named.1 } else { kept_acting })
+}
+
 /// Load a structure file (組織表): departments and sections by code, created or updated with
 /// their heads and acting heads (active employees, by number), each change audited. Units the
 /// file does not name are kept. Every head that names nobody on the roster is a row error, and
@@ -325,15 +332,16 @@ pub async fn import(
     for (d, (head, acting)) in departments {
         let kept = existing.get(d.code.as_str());
         let cols = file.head_columns;
+        let (head, acting) = loaded_heads(
+            (head, acting),
+            (cols.department_head, cols.department_acting),
+            kept.map(|k| (k.head_employee_id, k.acting_head_employee_id)),
+        );
         let input = UnitInput {
             code: d.code.as_str().to_string(),
             name: d.name.clone(),
-            head_employee_id: if cols.department_head { head } else { kept.and_then(|k| k.head_employee_id) },
-            acting_head_employee_id: if cols.department_acting {
-                acting
-            } else {
-                kept.and_then(|k| k.acting_head_employee_id)
-            },
+            head_employee_id: head,
+            acting_head_employee_id: acting,
         };
         match kept {
             None => {
@@ -362,15 +370,16 @@ pub async fn import(
         let department_id = department_ids[s.department_code.as_str()];
         let kept = existing.get(s.code.as_str());
         let cols = file.head_columns;
+        let (head, acting) = loaded_heads(
+            (head, acting),
+            (cols.section_head, cols.section_acting),
+            kept.map(|k| (k.head_employee_id, k.acting_head_employee_id)),
+        );
         let input = UnitInput {
             code: s.code.as_str().to_string(),
             name: s.name.clone(),
-            head_employee_id: if cols.section_head { head } else { kept.and_then(|k| k.head_employee_id) },
-            acting_head_employee_id: if cols.section_acting {
-                acting
-            } else {
-                kept.and_then(|k| k.acting_head_employee_id)
-            },
+            head_employee_id: head,
+            acting_head_employee_id: acting,
         };
         match kept {
             None => {
