@@ -21,6 +21,7 @@ mod m20261201_000014_study_group;
 mod m20261201_000015_internship;
 mod m20261201_000016_course_read_indexes;
 mod m20261203_000017_approval_routing;
+mod m20261203_000018_notices_for_everyone;
 
 /// A text column compared byte by byte (code point order). Codes, employee numbers and kana
 /// readings sort and page the same on SQLite (BINARY is its default) and on PostgreSQL, whatever
@@ -56,6 +57,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000015_internship::Migration),
             Box::new(m20261201_000016_course_read_indexes::Migration),
             Box::new(m20261203_000017_approval_routing::Migration),
+            Box::new(m20261203_000018_notices_for_everyone::Migration),
         ]
     }
 }

@@ -31,6 +31,7 @@ const MATRIX: &[(&str, &str, [u16; 7])] = &[
     ("GET", "/api/v1/me/notices", [401, 200, 200, 200, 200, 200, 200]),
     ("POST", "/api/v1/courses/{id}/notify", [401, 403, 403, 403, 200, 403, 403]),
     ("GET", "/api/v1/notices", [401, 403, 403, 403, 200, 200, 403]),
+    ("POST", "/api/v1/notices/claim", [401, 403, 403, 403, 200, 200, 403]),
     ("GET", "/api/v1/training-gaps", [401, 403, 403, 403, 200, 403, 200]),
     ("POST", "/api/v1/notices/{id}/delivered", [401, 403, 403, 403, 200, 200, 403]),
     ("GET", "/api/v1/employees", [401, 200, 200, 200, 200, 403, 200]),
@@ -432,6 +433,7 @@ async fn call(app: &TestApp, method: &str, path: &str, token: Option<&str>, t: &
         ("POST", "/api/v1/study-groups/{id}/events") => rb
             .header("If-Match", etag(app, &concrete.replace("/events", "")).await)
             .json(&json!({"event": "settle"})),
+        ("POST", "/api/v1/notices/claim") => rb.json(&json!({"limit": 1, "lease_seconds": 10})),
         ("POST", "/api/v1/subsidy-applications") => rb.json(&json!({"course_id": t.subsidy["course"]["id"]})),
         ("POST", "/api/v1/subsidy-applications/{id}/events") => rb
             .header("If-Match", etag(app, &concrete.replace("/events", "")).await)

@@ -101,7 +101,7 @@ async fn a_cancelled_course_cancels_its_nominations_and_tells_trainees_and_heads
         );
     }
     assert_eq!(notices(&app, people::EMPLOYEE).await, vec!["course_cancelled"]);
-    assert_eq!(notices(&app, people::SAME_SECTION).await, vec!["course_cancelled"]);
+    assert_eq!(notices(&app, people::SAME_SECTION).await, vec!["course_cancelled", "waitlisted"]);
     let head = notices(&app, people::SECTION_HEAD).await;
     assert_eq!(head.len(), before_head + 2, "the head is told of each of their staff: {head:?}");
     let trainee = app.token(people::EMPLOYEE, &[Role::Employee]);
@@ -138,8 +138,8 @@ async fn more_places_move_the_waiting_list_up_in_order_and_tell_them() {
         (Some("selected"), Some("kenshu:waiting-list"))
     );
     assert_eq!(app.get_json(&third, &hr).await["state"], "waitlisted");
-    assert_eq!(notices(&app, people::SAME_SECTION).await, vec!["place_given"]);
-    assert!(notices(&app, "10011").await.is_empty());
+    assert_eq!(notices(&app, people::SAME_SECTION).await, vec!["place_given", "waitlisted"]);
+    assert_eq!(notices(&app, "10011").await, vec!["waitlisted"], "still waiting: told nothing new");
     // No limit any more on the course and a bigger session: the last one too.
     ok(change_session(&app, &id, &session, json!({"capacity": 5})).await, 200).await;
     assert_eq!(app.get_json(&third, &hr).await["state"], "selected");
@@ -190,7 +190,7 @@ async fn a_moved_or_cancelled_session_is_told_to_its_trainees() {
     assert!(notices(&app, people::EMPLOYEE).await.is_empty());
     ok(change_session(&app, &id, &session, json!({"venue": "分庁舎 1階"})).await, 200).await;
     assert_eq!(notices(&app, people::EMPLOYEE).await, vec!["session_changed"]);
-    assert!(notices(&app, people::SAME_SECTION).await.is_empty(), "not on the session: not told");
+    assert_eq!(notices(&app, people::SAME_SECTION).await, vec!["waitlisted"], "not on the session: not told");
     let trainee = app.token(people::EMPLOYEE, &[Role::Employee]);
     let n = app.get_json("/api/v1/me/notices", &trainee).await["items"][0].clone();
     assert_eq!(n["body"]["previous"]["venue"], "本庁舎 3階 会議室");

@@ -34,6 +34,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             resource("/api/v1/courses/{id}/notify", "POST").route(web::post().to(notices::notify_course)),
         )
         .service(resource("/api/v1/notices", "GET").route(web::get().to(notices::list_notices)))
+        .service(resource("/api/v1/notices/claim", "POST").route(web::post().to(notices::claim_notices)))
         .service(resource("/api/v1/training-gaps", "GET").route(web::get().to(selection::training_gaps)))
         .service(
             resource("/api/v1/notices/{id}/delivered", "POST")

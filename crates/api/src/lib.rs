@@ -24,5 +24,10 @@ pub async fn build_state(config: config::Config) -> Result<state::AppState, Box<
     let verifier = auth::JwtVerifier::from_config(&config.jwt)?;
     let db = Db::connect(&config.database_url, config.max_connections).await?;
     db.migrate().await?;
-    Ok(state::AppState { db, verifier: Arc::new(verifier), config: Arc::new(config) })
+    Ok(state::AppState {
+        db,
+        verifier: Arc::new(verifier),
+        config: Arc::new(config),
+        clock: state::Clock::default(),
+    })
 }

@@ -40,7 +40,7 @@ use crate::routes::{
         selection::recommend, selection::apply, selection::get_nomination, selection::nomination_event,
         selection::my_nominations, selection::training_history, selection::section_nominations,
         selection::training_gaps, selection::bulk_nominations, selection::import_nominations,
-        notices::notify_course, notices::my_notices, notices::list_notices, notices::notice_delivered,
+        notices::notify_course, notices::my_notices, notices::list_notices, notices::claim_notices, notices::notice_delivered,
         absence::create_notice, absence::get_notice, absence::update_notice, absence::notice_event,
         absence::session_notices, absence::my_notices, absence::section_notices,
         attendance::get_sheet, attendance::record_sheet, attendance::import_sheet,

@@ -11,4 +11,23 @@ pub struct AppState {
     pub db: Db,
     pub verifier: Arc<JwtVerifier>,
     pub config: Arc<Config>,
+    pub clock: Clock,
+}
+
+/// The time the service acts at for scheduled and leased work (outbox claims, reminders): the
+/// system's, unless the tests hold it at a time they choose.
+#[derive(Clone, Default)]
+pub struct Clock(Arc<std::sync::RwLock<Option<chrono::DateTime<chrono::Utc>>>>);
+
+impl Clock {
+    pub fn now(&self) -> chrono::DateTime<chrono::Utc> {
+        use chrono::SubsecRound;
+        let held = *self.0.read().unwrap_or_else(|e| e.into_inner());
+        held.unwrap_or_else(chrono::Utc::now).trunc_subsecs(6)
+    }
+
+    /// Hold the clock at `at` (tests).
+    pub fn set(&self, at: chrono::DateTime<chrono::Utc>) {
+        *self.0.write().unwrap_or_else(|e| e.into_inner()) = Some(at);
+    }
 }

@@ -98,6 +98,34 @@ impl Chain {
     }
 }
 
+/// Who is asked to decide a step: named employees, or the training office as a whole.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Deciders {
+    /// The head and acting head of the unit (never the trainee), or the named approver.
+    Employees(Vec<Uuid>),
+    /// 研修担当: anyone with the training-office role.
+    TrainingOffice,
+}
+
+impl Chain {
+    /// Who is asked to decide `step` for this trainee: the people behind `approver(step)`.
+    pub fn deciders(&self, step: Step) -> Deciders {
+        let me = self.trainee.employee_id;
+        let leaders = |u: &Unit| {
+            let mut ids: Vec<Uuid> =
+                [u.head, u.acting_head].into_iter().flatten().filter(|h| *h != me).collect();
+            ids.dedup();
+            ids
+        };
+        match self.approver(step) {
+            Approver::SectionHead { .. } => Deciders::Employees(leaders(&self.section)),
+            Approver::DepartmentHead { .. } => Deciders::Employees(leaders(&self.department)),
+            Approver::Employee { employee_id } => Deciders::Employees(vec![employee_id]),
+            Approver::TrainingOffice => Deciders::TrainingOffice,
+        }
+    }
+}
+
 /// What a caller is to a trainee, from the roster and the caller's roles.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Relation {
@@ -233,6 +261,26 @@ mod tests {
             headed_sections: sections.iter().map(|s| id(*s)).collect(),
             headed_departments: departments.iter().map(|d| id(*d)).collect(),
         }
+    }
+
+    #[test]
+    fn deciders_are_the_people_behind_each_step() {
+        let mut c = chain(TRAINEE);
+        c.section.acting_head = Some(id(ACTING_SECTION_HEAD));
+        assert_eq!(
+            c.deciders(Step::Confirmation),
+            Deciders::Employees(vec![id(SECTION_HEAD), id(ACTING_SECTION_HEAD)])
+        );
+        assert_eq!(c.deciders(Step::Approval), Deciders::Employees(vec![id(DEPARTMENT_HEAD)]));
+        // The acting head's own item goes up, as a head's does.
+        let mut acting = c;
+        acting.trainee.employee_id = id(ACTING_SECTION_HEAD);
+        assert_eq!(acting.deciders(Step::Confirmation), Deciders::Employees(vec![id(DEPARTMENT_HEAD)]));
+        // A department head's own items: the training office, or the named approver.
+        let mut head = chain(DEPARTMENT_HEAD);
+        assert_eq!(head.deciders(Step::Confirmation), Deciders::TrainingOffice);
+        head.top = TopApprover::Employee { employee_id: id(DEPUTY_MAYOR) };
+        assert_eq!(head.deciders(Step::Approval), Deciders::Employees(vec![id(DEPUTY_MAYOR)]));
     }
 
     fn section_head() -> Principal {

@@ -90,6 +90,8 @@ pub struct EmployeeData {
     pub name: String,
     pub kana: String,
     pub email: Option<String>,
+    /// The groupware portal's login id (desknet's NEO), where notices reach them.
+    pub portal_login_id: Option<String>,
     pub grade: String,
     pub post: Option<String>,
     /// 役職発令日: when the post was given (新任の課長職 are those appointed this fiscal year).
@@ -109,6 +111,7 @@ pub struct EmployeeFields {
     pub name: String,
     pub kana: String,
     pub email: Option<String>,
+    pub portal_login_id: Option<String>,
     pub grade: String,
     pub post: Option<String>,
     pub post_since: Option<NaiveDate>,
@@ -133,6 +136,10 @@ impl EmployeeData {
         let kana = parse_kana(&f.kana).map_err(|e| err("kana", e)).ok();
         let email = match f.email.as_deref().map(normalize).filter(|e| !e.is_empty()) {
             Some(e) => parse_email(&e).map_err(|r| err("email", r)).ok(),
+            None => None,
+        };
+        let portal_login_id = match f.portal_login_id.as_deref().map(normalize).filter(|e| !e.is_empty()) {
+            Some(l) => parse_login_id(&l).map_err(|r| err("portal_login_id", r)).ok(),
             None => None,
         };
         let grade = match ladder.resolve(&f.grade) {
@@ -231,6 +238,7 @@ impl EmployeeData {
                     name,
                     kana,
                     email,
+                    portal_login_id,
                     grade,
                     post,
                     post_since: f.post_since,
@@ -282,6 +290,15 @@ pub fn parse_email(s: &str) -> Result<String, String> {
     }
 }
 
+/// A portal login id as the portal keeps it: 1 to 100 characters, no spaces or controls.
+pub fn parse_login_id(s: &str) -> Result<String, String> {
+    if s.chars().count() <= 100 && !s.is_empty() && !s.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        Ok(s.to_string())
+    } else {
+        Err("must be 1 to 100 characters without spaces".into())
+    }
+}
+
 /// Posts as people write them, several in one cell (`課長職;所属長`, `課長職・所属長`, `課長職 所属長`):
 /// NFKC, each once, stored `;`-separated in the order given.
 pub fn parse_posts(input: &str) -> String {
@@ -318,6 +335,7 @@ mod tests {
             name: "伊勢原　太郎".into(),
             kana: "ｲｾﾊﾗ ﾀﾛｳ".into(),
             email: Some("Taro@City.Isehara.lg.jp".into()),
+            portal_login_id: Some("ｉｓｅｈａｒａ.taro".into()),
             grade: "係長".into(),
             hire_date: NaiveDate::from_ymd_opt(2010, 4, 1),
             promotions: vec![("主任".into(), NaiveDate::from_ymd_opt(2015, 4, 1).unwrap())],
@@ -333,6 +351,7 @@ mod tests {
         assert_eq!(e.name, "伊勢原 太郎");
         assert_eq!(e.kana, "イセハラ タロウ");
         assert_eq!(e.email.as_deref(), Some("taro@city.isehara.lg.jp"));
+        assert_eq!(e.portal_login_id.as_deref(), Some("isehara.taro"));
         assert_eq!(e.employment_type, EmploymentType::Regular);
         assert_eq!(e.tags.len(), 1);
         assert_eq!(e.promoted_on("主任"), NaiveDate::from_ymd_opt(2015, 4, 1));
@@ -345,6 +364,7 @@ mod tests {
             name: "".into(),
             kana: "Taro".into(),
             email: Some("not-an-email".into()),
+            portal_login_id: Some("taro isehara".into()),
             grade: "社長".into(),
             hire_date: None,
             employment_type: Some("アルバイト".into()),
@@ -352,7 +372,16 @@ mod tests {
         };
         let errors = EmployeeData::validate(f, &GradeLadder::default()).unwrap_err();
         let fields: Vec<_> = errors.iter().map(|e| e.field.as_str()).collect();
-        for expected in ["employee_no", "name", "kana", "email", "grade", "hire_date", "employment_type"] {
+        for expected in [
+            "employee_no",
+            "name",
+            "kana",
+            "email",
+            "portal_login_id",
+            "grade",
+            "hire_date",
+            "employment_type",
+        ] {
             assert!(fields.contains(&expected), "{expected} missing from {fields:?}");
         }
     }

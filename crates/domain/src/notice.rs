@@ -6,7 +6,12 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+use crate::absence::NoticeEvent as AbsenceEvent;
+use crate::approval::{Chain, Deciders, Step};
 use crate::calendar::jst;
+use crate::report::ReportEvent;
+use crate::selection::{Event as NominationEvent, NominationState};
+use crate::subsidy::ApplicationEvent;
 
 /// What a notice is about.
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -25,15 +30,42 @@ pub enum NoticeKind {
     SessionChanged,
     /// 日程中止: one of the trainee's sessions was cancelled.
     SessionCancelled,
+    /// 補欠: on the waiting list; told again if a place comes free.
+    Waitlisted,
+    /// 選考結果: the training office did not select the trainee.
+    NotSelected,
+    /// 所属長不承認: the head did not confirm the application.
+    NotConfirmed,
+    /// 受講取消: one place cancelled by the training office, or withdrawn by the trainee.
+    PlaceCancelled,
+    /// 確認依頼: an application, absence notice or subsidy application waits for its confirmer.
+    AwaitingConfirmation,
+    /// 決裁依頼: a post-training report waits for its approver.
+    AwaitingApproval,
+    /// 差戻し: an absence notice, report or subsidy completion report is back for correction.
+    Returned,
+    /// 助成決定: a subsidy application approved, not approved, fixed or paid.
+    SubsidyDecided,
+    /// 自主研究グループ助成: a group's plan granted or not, or its grant settled.
+    StudyGroupDecided,
 }
 
 impl NoticeKind {
-    pub const ALL: [NoticeKind; 5] = [
+    pub const ALL: [NoticeKind; 14] = [
         Self::TrainingNotice,
         Self::PlaceGiven,
         Self::CourseCancelled,
         Self::SessionChanged,
         Self::SessionCancelled,
+        Self::Waitlisted,
+        Self::NotSelected,
+        Self::NotConfirmed,
+        Self::PlaceCancelled,
+        Self::AwaitingConfirmation,
+        Self::AwaitingApproval,
+        Self::Returned,
+        Self::SubsidyDecided,
+        Self::StudyGroupDecided,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -43,6 +75,15 @@ impl NoticeKind {
             Self::CourseCancelled => "course_cancelled",
             Self::SessionChanged => "session_changed",
             Self::SessionCancelled => "session_cancelled",
+            Self::Waitlisted => "waitlisted",
+            Self::NotSelected => "not_selected",
+            Self::NotConfirmed => "not_confirmed",
+            Self::PlaceCancelled => "place_cancelled",
+            Self::AwaitingConfirmation => "awaiting_confirmation",
+            Self::AwaitingApproval => "awaiting_approval",
+            Self::Returned => "returned",
+            Self::SubsidyDecided => "subsidy_decided",
+            Self::StudyGroupDecided => "study_group_decided",
         }
     }
 
@@ -58,31 +99,104 @@ impl NoticeKind {
             Self::CourseCancelled => "研修中止",
             Self::SessionChanged => "日程変更",
             Self::SessionCancelled => "日程中止",
+            Self::Waitlisted => "補欠",
+            Self::NotSelected => "選考結果",
+            Self::NotConfirmed => "申込み不承認",
+            Self::PlaceCancelled => "受講取消",
+            Self::AwaitingConfirmation => "確認依頼",
+            Self::AwaitingApproval => "決裁依頼",
+            Self::Returned => "差戻し",
+            Self::SubsidyDecided => "通信教育講座助成",
+            Self::StudyGroupDecided => "自主研究グループ助成",
         }
+    }
+
+    /// Waits for a head's daily digest instead of going out on its own.
+    pub fn in_digest(self) -> bool {
+        matches!(self, Self::AwaitingConfirmation | Self::AwaitingApproval)
     }
 }
 
-/// Whom a notice is for.
+/// The kind of record a notice is about.
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
-pub enum RecipientRole {
-    /// The trainee.
-    Trainee,
-    /// The trainee's head (所属長, or the department head over a section head).
-    SectionHead,
+pub enum ItemKind {
+    /// A place on a course: an application, recommendation or designation.
+    Nomination,
+    /// 研修講座欠席届
+    AbsenceNotice,
+    /// 研修報告書
+    TrainingReport,
+    /// 通信教育講座助成の申請
+    SubsidyApplication,
+    /// 自主研究グループ
+    StudyGroup,
 }
 
-impl RecipientRole {
+impl ItemKind {
+    pub const ALL: [ItemKind; 5] = [
+        Self::Nomination,
+        Self::AbsenceNotice,
+        Self::TrainingReport,
+        Self::SubsidyApplication,
+        Self::StudyGroup,
+    ];
+
     pub fn as_str(self) -> &'static str {
         match self {
-            Self::Trainee => "trainee",
-            Self::SectionHead => "section_head",
+            Self::Nomination => "nomination",
+            Self::AbsenceNotice => "absence_notice",
+            Self::TrainingReport => "training_report",
+            Self::SubsidyApplication => "subsidy_application",
+            Self::StudyGroup => "study_group",
         }
     }
 
     pub fn parse(s: &str) -> Option<Self> {
-        [Self::Trainee, Self::SectionHead].into_iter().find(|r| r.as_str() == s)
+        Self::ALL.into_iter().find(|k| k.as_str() == s)
+    }
+}
+
+/// The record a notice is about: the link a reader follows to act.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct NoticeItem {
+    #[serde(rename = "type")]
+    pub kind: ItemKind,
+    pub id: Uuid,
+}
+
+/// In what capacity a notice reaches its recipient.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RecipientRole {
+    /// The trainee (or applicant, or a study group's representative).
+    Trainee,
+    /// The trainee's head (所属長, or the department head over a section head), told.
+    SectionHead,
+    /// Whoever must decide the item (所属長の確認, 所属部長の決裁, or who stands in).
+    Approver,
+    /// 研修担当 as a whole: the item's decider is the training office; no one employee.
+    TrainingOffice,
+}
+
+impl RecipientRole {
+    pub const ALL: [RecipientRole; 4] =
+        [Self::Trainee, Self::SectionHead, Self::Approver, Self::TrainingOffice];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Trainee => "trainee",
+            Self::SectionHead => "section_head",
+            Self::Approver => "approver",
+            Self::TrainingOffice => "training_office",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|r| r.as_str() == s)
     }
 }
 
@@ -125,29 +239,73 @@ pub struct CourseFacts {
     pub notes: Option<String>,
 }
 
-/// A trainee and who is told with them.
+/// The record a notice is about, as its words state it.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Addressee {
-    pub employee_id: Uuid,
-    pub employee_no: String,
-    pub name: String,
-    /// Heads and acting heads of the trainee's section.
-    pub section_heads: Vec<Uuid>,
-    /// Heads and acting heads of the trainee's department.
-    pub department_heads: Vec<Uuid>,
+pub struct About {
+    pub item: NoticeItem,
+    /// The course, a correspondence course's name, a study group's name.
+    pub title: String,
+    pub course: Option<CourseFacts>,
+    /// The one session an absence notice is for.
+    pub session: Option<NoticeSession>,
+    /// A refusal's reason or a return's comment.
+    pub reason: Option<String>,
+    /// A subsidy or grant decided, in yen.
+    pub amount_yen: Option<i64>,
 }
 
-impl Addressee {
-    /// Whose staff the trainee is: their section's heads, or for a section head (or a section
-    /// without one) their department's, never the trainee themself.
+impl About {
+    /// A course place (nomination) of `course`.
+    pub fn place(course: &CourseFacts, nomination_id: Uuid) -> Self {
+        Self::course(ItemKind::Nomination, nomination_id, course)
+    }
+
+    /// A record of `course` (a nomination, an absence notice, a report).
+    pub fn course(kind: ItemKind, id: Uuid, course: &CourseFacts) -> Self {
+        Self {
+            item: NoticeItem { kind, id },
+            title: course.title.clone(),
+            course: Some(course.clone()),
+            session: None,
+            reason: None,
+            amount_yen: None,
+        }
+    }
+
+    /// A record that is not about a course: a subsidy application, a study group.
+    pub fn record(kind: ItemKind, id: Uuid, title: impl Into<String>) -> Self {
+        Self {
+            item: NoticeItem { kind, id },
+            title: title.into(),
+            course: None,
+            session: None,
+            reason: None,
+            amount_yen: None,
+        }
+    }
+}
+
+/// The person whose record it is, and the roster around them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Trainee {
+    pub employee_no: String,
+    pub name: String,
+    pub chain: Chain,
+}
+
+impl Trainee {
+    pub fn employee_id(&self) -> Uuid {
+        self.chain.trainee.employee_id
+    }
+
+    /// Whose staff the trainee is, told of what happens to them: the people who confirm for
+    /// them (their section's heads, or for a section head or a section without one their
+    /// department's, or the organisation's named approver), never the trainee, never the
+    /// training office as a whole (it caused or sees it).
     pub fn heads(&self) -> Vec<Uuid> {
-        let others =
-            |ids: &[Uuid]| ids.iter().copied().filter(|h| *h != self.employee_id).collect::<Vec<_>>();
-        let section = others(&self.section_heads);
-        if section.is_empty() {
-            others(&self.department_heads)
-        } else {
-            section
+        match self.chain.deciders(Step::Confirmation) {
+            Deciders::Employees(ids) => ids,
+            Deciders::TrainingOffice => Vec::new(),
         }
     }
 }
@@ -158,16 +316,26 @@ impl Addressee {
 pub struct NoticeBody {
     #[serde(default)]
     pub kind: NoticeKind,
-    pub course_id: Uuid,
-    pub course_title: String,
-    pub fiscal_year: i32,
-    pub trainee_employee_no: String,
-    pub trainee_name: String,
-    /// The sessions the trainee is on, as they now are.
-    pub sessions: Vec<NoticeSession>,
-    /// What changed or what to do, in one sentence.
+    /// What happened or what to do, in one sentence.
     #[serde(default)]
     pub message: String,
+    /// The course, correspondence course or study group it is about.
+    #[serde(alias = "course_title")]
+    pub title: String,
+    /// Whose record it is.
+    pub trainee_employee_no: String,
+    pub trainee_name: String,
+    /// The course, for a notice about a course place, absence notice or report.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub course_id: Option<Uuid>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fiscal_year: Option<i32>,
+    /// The course's sessions as they now are.
+    #[serde(default)]
+    pub sessions: Vec<NoticeSession>,
+    /// The one session an absence notice is for.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub session: Option<NoticeSession>,
     /// A moved or cancelled session as it was.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub previous: Option<NoticeSession>,
@@ -180,14 +348,19 @@ pub struct NoticeBody {
     /// How to report an absence, late arrival or early leave.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub absence: Option<String>,
+    /// A refusal's reason or a return's comment, in the decider's words.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    /// The subsidy or grant decided, in yen.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub amount_yen: Option<i64>,
 }
 
-/// A notice to write: for one recipient, about one nomination.
+/// A notice to write: for one recipient (`None`: the training office), about one record.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NoticeDraft {
-    pub nomination_id: Uuid,
-    pub course_id: Uuid,
-    pub recipient: Uuid,
+    pub item: NoticeItem,
+    pub recipient: Option<Uuid>,
     pub role: RecipientRole,
     pub subject: String,
     pub body: NoticeBody,
@@ -197,92 +370,312 @@ const GATHER: &str = "研修会場には講義開始の10分前に集合して�
 const ABSENCE: &str =
     "欠席・遅刻・早退をする場合は、事前に研修担当へ連絡し、所属長の確認を経た「研修講座欠席届」を提出してください。";
 
-/// What happened to a trainee's place, for the words of its notice.
+/// Paperwork that waits for a decider or comes back to its writer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Paper {
+    /// 受講申込み
+    Application,
+    /// 研修講座欠席届
+    AbsenceNotice,
+    /// 研修報告書
+    Report,
+    /// 通信教育講座助成の申請 (its completion report, when returned)
+    SubsidyApplication,
+}
+
+impl Paper {
+    fn name(self) -> &'static str {
+        match self {
+            Self::Application => "研修の受講申込み",
+            Self::AbsenceNotice => "研修講座欠席届",
+            Self::Report => "研修報告書",
+            Self::SubsidyApplication => "通信教育講座助成の申請",
+        }
+    }
+
+    /// The step it waits for.
+    fn step(self) -> Step {
+        match self {
+            Self::Report => Step::Approval,
+            Self::Application | Self::AbsenceNotice | Self::SubsidyApplication => Step::Confirmation,
+        }
+    }
+}
+
+/// A subsidy decision told to the applicant.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SubsidyDecision {
+    Approved,
+    NotApproved,
+    /// 助成額確定: the proof checked, the amount fixed.
+    Fixed,
+    Paid,
+}
+
+/// A study-group decision told to its representative.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GroupDecision {
+    Granted,
+    NotGranted,
+    Settled,
+}
+
+/// What happened, for whom a notice is and in what words.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Event {
     /// Selected, with the course's details (研修通知).
     Selected,
     /// Moved up from the waiting list.
     PlaceGiven,
+    /// Put on the waiting list.
+    Waitlisted,
+    /// Not selected by the training office.
+    NotSelected,
+    /// The application was not confirmed by the head.
+    NotConfirmed,
+    /// One place cancelled: by the trainee themself (their heads are told) or by the office.
+    PlaceCancelled {
+        by_trainee: bool,
+    },
     /// The course was cancelled.
     CourseCancelled,
     /// A session moved: how it was.
-    SessionChanged { previous: NoticeSession },
+    SessionChanged {
+        previous: NoticeSession,
+    },
     /// A session was cancelled: how it was.
-    SessionCancelled { previous: NoticeSession },
+    SessionCancelled {
+        previous: NoticeSession,
+    },
+    /// Paperwork handed in: its decider is asked.
+    Submitted(Paper),
+    /// Paperwork back with its writer for correction.
+    Returned(Paper),
+    SubsidyDecided(SubsidyDecision),
+    StudyGroupDecided(GroupDecision),
 }
 
-/// The notices for a trainee and their heads about `event` on `course`.
-pub fn drafts(
-    event: Event,
-    course: &CourseFacts,
-    trainee: &Addressee,
-    nomination_id: Uuid,
-) -> Vec<NoticeDraft> {
-    let (kind, message, previous) = match event {
-        Event::Selected => (
+/// What a nomination's move tells, if anything: `from` the state it left, `by_trainee` when the
+/// trainee moved it themself. A selection waits for the 研修通知 (`Notify`); a confirmation goes
+/// on to the office, which sees its own list.
+pub fn on_nomination(event: NominationEvent, from: NominationState, by_trainee: bool) -> Option<Event> {
+    match event {
+        NominationEvent::Reject => Some(Event::NotConfirmed),
+        NominationEvent::Waitlist => Some(Event::Waitlisted),
+        NominationEvent::Decline => Some(Event::NotSelected),
+        NominationEvent::Notify => Some(Event::Selected),
+        // An application withdrawn before anyone decided on it concerns nobody else.
+        NominationEvent::Cancel if by_trainee && from == NominationState::Proposed => None,
+        NominationEvent::Cancel => Some(Event::PlaceCancelled { by_trainee }),
+        NominationEvent::Confirm
+        | NominationEvent::Select
+        | NominationEvent::Complete
+        | NominationEvent::Reopen => None,
+    }
+}
+
+/// What a new nomination tells: an application waits for its confirmer; a recommendation or a
+/// designation is told with the 研修通知.
+pub fn on_new_nomination(state: NominationState) -> Option<Event> {
+    (state == NominationState::Proposed).then_some(Event::Submitted(Paper::Application))
+}
+
+/// What an absence notice's move tells.
+pub fn on_absence_notice(event: AbsenceEvent) -> Option<Event> {
+    match event {
+        AbsenceEvent::Submit => Some(Event::Submitted(Paper::AbsenceNotice)),
+        AbsenceEvent::Return => Some(Event::Returned(Paper::AbsenceNotice)),
+        AbsenceEvent::Confirm
+        | AbsenceEvent::Receive
+        | AbsenceEvent::ReceiveDirectly
+        | AbsenceEvent::Withdraw => None,
+    }
+}
+
+/// What a report's move tells.
+pub fn on_report(event: ReportEvent) -> Option<Event> {
+    match event {
+        ReportEvent::Submit => Some(Event::Submitted(Paper::Report)),
+        ReportEvent::Return => Some(Event::Returned(Paper::Report)),
+        ReportEvent::Approve | ReportEvent::Receive => None,
+    }
+}
+
+/// What a subsidy application's move tells (a new one waits for its confirmer).
+pub fn on_subsidy_application(event: ApplicationEvent) -> Option<Event> {
+    match event {
+        ApplicationEvent::Approve => Some(Event::SubsidyDecided(SubsidyDecision::Approved)),
+        ApplicationEvent::Reject => Some(Event::SubsidyDecided(SubsidyDecision::NotApproved)),
+        ApplicationEvent::Verify => Some(Event::SubsidyDecided(SubsidyDecision::Fixed)),
+        ApplicationEvent::MarkPaid => Some(Event::SubsidyDecided(SubsidyDecision::Paid)),
+        ApplicationEvent::Return => Some(Event::Returned(Paper::SubsidyApplication)),
+        ApplicationEvent::Confirm
+        | ApplicationEvent::Withdraw
+        | ApplicationEvent::ReportCompletion
+        | ApplicationEvent::ReportNotCompleted => None,
+    }
+}
+
+/// Who hears of an event.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Audience {
+    /// The trainee and their heads.
+    TraineeAndHeads,
+    /// Only the trainee's heads (the trainee did it).
+    Heads,
+    /// Only the trainee.
+    Trainee,
+    /// Whoever decides `step` for the trainee.
+    Deciders(Step),
+}
+
+/// The kind, words and audience of `event`.
+fn told(event: &Event) -> (NoticeKind, String, Option<NoticeSession>, Audience) {
+    use Audience::*;
+    let say = |kind, text: &str, to| (kind, text.to_string(), None, to);
+    match event {
+        Event::Selected => say(
             NoticeKind::TrainingNotice,
-            "研修の受講者に決定しました。日程と会場を確認してください。".to_string(),
-            None,
+            "研修の受講者に決定しました。日程と会場を確認してください。",
+            TraineeAndHeads,
         ),
-        Event::PlaceGiven => (
+        Event::PlaceGiven => say(
             NoticeKind::PlaceGiven,
-            "補欠から繰り上がり、研修の受講者に決定しました。日程と会場を確認してください。".to_string(),
-            None,
+            "補欠から繰り上がり、研修の受講者に決定しました。日程と会場を確認してください。",
+            TraineeAndHeads,
         ),
-        Event::CourseCancelled => (
+        Event::Waitlisted => say(
+            NoticeKind::Waitlisted,
+            "定員のため補欠となりました。欠員が出た場合は順に繰り上げ、改めてお知らせします。",
+            TraineeAndHeads,
+        ),
+        Event::NotSelected => {
+            say(NoticeKind::NotSelected, "選考の結果、今回は受講者に選ばれませんでした。", TraineeAndHeads)
+        }
+        Event::NotConfirmed => say(
+            NoticeKind::NotConfirmed,
+            "所属長の確認が得られず、受講申込みは受け付けられませんでした。",
+            Trainee,
+        ),
+        Event::PlaceCancelled { by_trainee: true } => {
+            say(NoticeKind::PlaceCancelled, "受講者が受講を取り下げました。", Heads)
+        }
+        Event::PlaceCancelled { by_trainee: false } => {
+            say(NoticeKind::PlaceCancelled, "研修担当により受講が取り消されました。", TraineeAndHeads)
+        }
+        Event::CourseCancelled => say(
             NoticeKind::CourseCancelled,
-            "この研修は中止になりました。受講の予定（申込・推薦・指名）は取り消されました。".to_string(),
-            None,
+            "この研修は中止になりました。受講の予定（申込・推薦・指名）は取り消されました。",
+            TraineeAndHeads,
         ),
         Event::SessionChanged { previous } => (
             NoticeKind::SessionChanged,
-            "研修の日程または会場が変更されました。新しい日程を確認してください。".to_string(),
-            Some(previous),
+            "研修の日程または会場が変更されました。新しい日程を確認してください。".into(),
+            Some(previous.clone()),
+            TraineeAndHeads,
         ),
-        Event::SessionCancelled { previous } => {
-            (NoticeKind::SessionCancelled, "研修の日程の一部が中止になりました。".to_string(), Some(previous))
+        Event::SessionCancelled { previous } => (
+            NoticeKind::SessionCancelled,
+            "研修の日程の一部が中止になりました。".into(),
+            Some(previous.clone()),
+            TraineeAndHeads,
+        ),
+        Event::Submitted(paper) => {
+            let (kind, waits) = match paper.step() {
+                Step::Confirmation => (NoticeKind::AwaitingConfirmation, "確認"),
+                Step::Approval => (NoticeKind::AwaitingApproval, "決裁"),
+            };
+            (kind, format!("{}が{}を待っています。", paper.name(), waits), None, Deciders(paper.step()))
         }
-    };
-    let selected = kind == NoticeKind::TrainingNotice;
+        Event::Returned(paper) => {
+            let what = match paper {
+                Paper::SubsidyApplication => "通信教育講座助成の修了報告",
+                other => other.name(),
+            };
+            (
+                NoticeKind::Returned,
+                format!("{what}が差し戻されました。コメントを確認し、修正して再提出してください。"),
+                None,
+                Trainee,
+            )
+        }
+        Event::SubsidyDecided(d) => {
+            let text = match d {
+                SubsidyDecision::Approved => "通信教育講座助成の申請が承認されました。修了後、修了証と受講料の領収書を添えて修了報告をしてください。",
+                SubsidyDecision::NotApproved => "通信教育講座助成の申請は承認されませんでした。",
+                SubsidyDecision::Fixed => "修了報告を確認し、助成額が確定しました。",
+                SubsidyDecision::Paid => "助成金を支払いました。",
+            };
+            say(NoticeKind::SubsidyDecided, text, Trainee)
+        }
+        Event::StudyGroupDecided(d) => {
+            let text = match d {
+                GroupDecision::Granted => "活動計画が承認され、助成金の交付が決定しました。",
+                GroupDecision::NotGranted => "活動計画は承認されませんでした。",
+                GroupDecision::Settled => "決算書・活動報告書を確認し、助成金を精算しました。",
+            };
+            say(NoticeKind::StudyGroupDecided, text, Trainee)
+        }
+    }
+}
+
+/// The notices `event` on `about` writes for `trainee` and whoever else hears of it.
+pub fn drafts(event: Event, about: &About, trainee: &Trainee) -> Vec<NoticeDraft> {
+    let (kind, message, previous, audience) = told(&event);
+    let told_place = matches!(kind, NoticeKind::TrainingNotice | NoticeKind::PlaceGiven);
+    let course = about.course.as_ref();
     let body = NoticeBody {
         kind,
-        course_id: course.id,
-        course_title: course.title.clone(),
-        fiscal_year: course.fiscal_year,
+        message,
+        title: about.title.clone(),
         trainee_employee_no: trainee.employee_no.clone(),
         trainee_name: trainee.name.clone(),
-        sessions: course.sessions.clone(),
-        message,
+        course_id: course.map(|c| c.id),
+        fiscal_year: course.map(|c| c.fiscal_year),
+        sessions: course.map(|c| c.sessions.clone()).unwrap_or_default(),
+        session: about.session.clone(),
         previous,
-        gather: (selected || kind == NoticeKind::PlaceGiven).then(|| GATHER.to_string()),
-        prepare: if selected || kind == NoticeKind::PlaceGiven { course.notes.clone() } else { None },
-        absence: (kind != NoticeKind::CourseCancelled).then(|| ABSENCE.to_string()),
+        gather: told_place.then(|| GATHER.to_string()),
+        prepare: if told_place { course.and_then(|c| c.notes.clone()) } else { None },
+        absence: matches!(
+            kind,
+            NoticeKind::TrainingNotice
+                | NoticeKind::PlaceGiven
+                | NoticeKind::SessionChanged
+                | NoticeKind::SessionCancelled
+        )
+        .then(|| ABSENCE.to_string()),
+        reason: about.reason.clone(),
+        amount_yen: about.amount_yen,
     };
     let subject = |role: RecipientRole| {
         let s = match role {
-            RecipientRole::Trainee => format!("【{}】{}", kind.label(), course.title),
-            RecipientRole::SectionHead => format!("【{}】{}（{}）", kind.label(), course.title, trainee.name),
+            RecipientRole::Trainee => format!("【{}】{}", kind.label(), about.title),
+            _ => format!("【{}】{}（{}）", kind.label(), about.title, trainee.name),
         };
         s.chars().take(300).collect::<String>()
     };
-    let mut out = vec![NoticeDraft {
-        nomination_id,
-        course_id: course.id,
-        recipient: trainee.employee_id,
-        role: RecipientRole::Trainee,
-        subject: subject(RecipientRole::Trainee),
+    let draft = |recipient: Option<Uuid>, role: RecipientRole| NoticeDraft {
+        item: about.item,
+        recipient,
+        role,
+        subject: subject(role),
         body: body.clone(),
-    }];
-    for head in trainee.heads() {
-        out.push(NoticeDraft {
-            nomination_id,
-            course_id: course.id,
-            recipient: head,
-            role: RecipientRole::SectionHead,
-            subject: subject(RecipientRole::SectionHead),
-            body: body.clone(),
-        });
+    };
+    let mut out = Vec::new();
+    if matches!(audience, Audience::Trainee | Audience::TraineeAndHeads) {
+        out.push(draft(Some(trainee.employee_id()), RecipientRole::Trainee));
+    }
+    if matches!(audience, Audience::Heads | Audience::TraineeAndHeads) {
+        out.extend(trainee.heads().into_iter().map(|h| draft(Some(h), RecipientRole::SectionHead)));
+    }
+    if let Audience::Deciders(step) = audience {
+        match trainee.chain.deciders(step) {
+            Deciders::Employees(ids) => {
+                out.extend(ids.into_iter().map(|h| draft(Some(h), RecipientRole::Approver)))
+            }
+            Deciders::TrainingOffice => out.push(draft(None, RecipientRole::TrainingOffice)),
+        }
     }
     out
 }
@@ -290,6 +683,8 @@ pub fn drafts(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::approval::{TopApprover, Unit};
+    use crate::auth::EmployeePlacement;
 
     fn id(n: u128) -> Uuid {
         Uuid::from_u128(n)
@@ -306,46 +701,69 @@ mod tests {
         }
     }
 
-    fn trainee(emp: u128, section_heads: &[u128], department_heads: &[u128]) -> Addressee {
-        Addressee {
-            employee_id: id(emp),
+    /// A trainee `emp` in section 10 (heads given) of department 20 (heads given).
+    fn trainee(emp: u128, section_heads: &[u128], department_heads: &[u128]) -> Trainee {
+        let unit = |n: u128, heads: &[u128]| Unit {
+            id: id(n),
+            head: heads.first().map(|h| id(*h)),
+            acting_head: heads.get(1).map(|h| id(*h)),
+        };
+        Trainee {
             employee_no: "10009".into(),
             name: "山口 裕子".into(),
-            section_heads: section_heads.iter().map(|n| id(*n)).collect(),
-            department_heads: department_heads.iter().map(|n| id(*n)).collect(),
+            chain: Chain {
+                trainee: EmployeePlacement {
+                    org_id: id(0),
+                    employee_id: id(emp),
+                    section_id: id(10),
+                    department_id: id(20),
+                },
+                section: unit(10, section_heads),
+                department: unit(20, department_heads),
+                top: TopApprover::TrainingOffice,
+            },
         }
+    }
+
+    fn place() -> About {
+        About::place(&course(), id(9))
+    }
+
+    fn recipients(d: &[NoticeDraft]) -> Vec<(Option<Uuid>, RecipientRole)> {
+        d.iter().map(|n| (n.recipient, n.role)).collect()
     }
 
     #[test]
     fn the_trainee_and_their_heads_are_told_in_japanese() {
-        let d = drafts(Event::Selected, &course(), &trainee(100, &[101, 102], &[103]), id(9));
-        let who: Vec<(Uuid, RecipientRole)> = d.iter().map(|n| (n.recipient, n.role)).collect();
+        let d = drafts(Event::Selected, &place(), &trainee(100, &[101, 102], &[103]));
         assert_eq!(
-            who,
+            recipients(&d),
             vec![
-                (id(100), RecipientRole::Trainee),
-                (id(101), RecipientRole::SectionHead),
-                (id(102), RecipientRole::SectionHead)
+                (Some(id(100)), RecipientRole::Trainee),
+                (Some(id(101)), RecipientRole::SectionHead),
+                (Some(id(102)), RecipientRole::SectionHead)
             ]
         );
         assert_eq!(d[0].subject, "【研修通知】接遇研修");
         assert_eq!(d[1].subject, "【研修通知】接遇研修（山口 裕子）");
+        assert_eq!(d[0].item, NoticeItem { kind: ItemKind::Nomination, id: id(9) });
         assert_eq!(d[0].body.sessions[0].starts_at, "2023-07-12T09:00:00+09:00");
         assert!(d[0].body.gather.as_deref().unwrap().contains("10分前"));
         assert_eq!(d[0].body.prepare.as_deref(), Some("筆記用具"));
+        assert!(d[0].body.absence.is_some());
     }
 
     #[test]
     fn a_section_heads_notices_go_to_their_department_head() {
-        let d = drafts(Event::CourseCancelled, &course(), &trainee(101, &[101], &[103]), id(9));
-        assert_eq!(d.iter().map(|n| n.recipient).collect::<Vec<_>>(), vec![id(101), id(103)]);
+        let d = drafts(Event::CourseCancelled, &place(), &trainee(101, &[101], &[103]));
+        assert_eq!(d.iter().map(|n| n.recipient).collect::<Vec<_>>(), vec![Some(id(101)), Some(id(103))]);
         assert_eq!(d[0].subject, "【研修中止】接遇研修");
         assert!(d[0].body.absence.is_none() && d[0].body.gather.is_none());
         // A section without a head: the department head is told.
-        let d = drafts(Event::PlaceGiven, &course(), &trainee(100, &[], &[103]), id(9));
-        assert_eq!(d.iter().map(|n| n.recipient).collect::<Vec<_>>(), vec![id(100), id(103)]);
-        // A department head with nobody above: only themself.
-        let d = drafts(Event::PlaceGiven, &course(), &trainee(103, &[], &[103]), id(9));
+        let d = drafts(Event::PlaceGiven, &place(), &trainee(100, &[], &[103]));
+        assert_eq!(d.iter().map(|n| n.recipient).collect::<Vec<_>>(), vec![Some(id(100)), Some(id(103))]);
+        // A department head with nobody above: only themself (the office acted).
+        let d = drafts(Event::PlaceGiven, &place(), &trainee(103, &[], &[103]));
         assert_eq!(d.len(), 1);
     }
 
@@ -354,15 +772,128 @@ mod tests {
         let previous = course().sessions[0].clone();
         let d = drafts(
             Event::SessionChanged { previous: previous.clone() },
-            &course(),
+            &place(),
             &trainee(100, &[101], &[]),
-            id(9),
         );
         assert_eq!(d[0].body.kind, NoticeKind::SessionChanged);
         assert_eq!(d[0].body.previous, Some(previous));
         assert_eq!(d[0].subject, "【日程変更】接遇研修");
         let json = serde_json::to_value(&d[0].body).unwrap();
         assert_eq!(json["kind"], "session_changed");
+        assert_eq!(json["title"], "接遇研修");
         assert!(json.get("gather").is_none());
+    }
+
+    #[test]
+    fn a_withdrawal_is_told_to_the_heads_and_a_refusal_to_the_trainee_only() {
+        let t = trainee(100, &[101], &[103]);
+        let d = drafts(Event::PlaceCancelled { by_trainee: true }, &place(), &t);
+        assert_eq!(recipients(&d), vec![(Some(id(101)), RecipientRole::SectionHead)]);
+        let d = drafts(Event::PlaceCancelled { by_trainee: false }, &place(), &t);
+        assert_eq!(d.len(), 2);
+        let mut about = place();
+        about.reason = Some("業務繁忙のため".into());
+        let d = drafts(Event::NotConfirmed, &about, &t);
+        assert_eq!(recipients(&d), vec![(Some(id(100)), RecipientRole::Trainee)]);
+        assert_eq!(d[0].body.reason.as_deref(), Some("業務繁忙のため"));
+        assert!(d[0].body.absence.is_none());
+        let d = drafts(Event::Waitlisted, &place(), &t);
+        assert_eq!((d[0].body.kind, d.len()), (NoticeKind::Waitlisted, 2));
+    }
+
+    #[test]
+    fn paperwork_waits_for_whoever_decides_its_step() {
+        let t = trainee(100, &[101, 102], &[103]);
+        let absence = About::course(ItemKind::AbsenceNotice, id(7), &course());
+        let d = drafts(Event::Submitted(Paper::AbsenceNotice), &absence, &t);
+        assert_eq!(
+            recipients(&d),
+            vec![(Some(id(101)), RecipientRole::Approver), (Some(id(102)), RecipientRole::Approver)]
+        );
+        assert_eq!(d[0].body.kind, NoticeKind::AwaitingConfirmation);
+        assert!(d[0].body.kind.in_digest());
+        assert_eq!(d[0].subject, "【確認依頼】接遇研修（山口 裕子）");
+        assert!(d[0].body.message.contains("研修講座欠席届"));
+        // A report goes to the department head.
+        let report = About::course(ItemKind::TrainingReport, id(8), &course());
+        let d = drafts(Event::Submitted(Paper::Report), &report, &t);
+        assert_eq!(recipients(&d), vec![(Some(id(103)), RecipientRole::Approver)]);
+        assert_eq!(d[0].body.kind, NoticeKind::AwaitingApproval);
+        // A department head's own report: the training office, named by no one employee.
+        let d = drafts(Event::Submitted(Paper::Report), &report, &trainee(103, &[101], &[103]));
+        assert_eq!(recipients(&d), vec![(None, RecipientRole::TrainingOffice)]);
+        // Returned: back to the writer only, with the comment.
+        let mut returned = report.clone();
+        returned.reason = Some("具体例を追記してください".into());
+        let d = drafts(Event::Returned(Paper::Report), &returned, &t);
+        assert_eq!(recipients(&d), vec![(Some(id(100)), RecipientRole::Trainee)]);
+        assert_eq!(d[0].body.reason.as_deref(), Some("具体例を追記してください"));
+        assert!(!d[0].body.kind.in_digest());
+    }
+
+    #[test]
+    fn decisions_on_money_reach_the_applicant_with_the_amount() {
+        let t = trainee(100, &[101], &[103]);
+        let mut about = About::record(ItemKind::SubsidyApplication, id(5), "ビジネス文書講座");
+        about.amount_yen = Some(22_500);
+        let d = drafts(Event::SubsidyDecided(SubsidyDecision::Fixed), &about, &t);
+        assert_eq!(recipients(&d), vec![(Some(id(100)), RecipientRole::Trainee)]);
+        assert_eq!(d[0].subject, "【通信教育講座助成】ビジネス文書講座");
+        assert_eq!((d[0].body.amount_yen, d[0].body.course_id), (Some(22_500), None));
+        assert!(d[0].body.sessions.is_empty());
+        let group = About::record(ItemKind::StudyGroup, id(6), "窓口改善研究会");
+        let d = drafts(Event::StudyGroupDecided(GroupDecision::NotGranted), &group, &t);
+        assert_eq!(d[0].body.kind, NoticeKind::StudyGroupDecided);
+    }
+
+    #[test]
+    fn bodies_written_before_kinds_and_titles_still_read() {
+        let old = r#"{"course_id":"00000000-0000-0000-0000-000000000001","course_title":"接遇研修",
+            "fiscal_year":2023,"trainee_employee_no":"10009","trainee_name":"山口 裕子","sessions":[]}"#;
+        let b: NoticeBody = serde_json::from_str(old).unwrap();
+        assert_eq!(
+            (b.kind, b.title.as_str(), b.fiscal_year),
+            (NoticeKind::TrainingNotice, "接遇研修", Some(2023))
+        );
+    }
+
+    #[test]
+    fn each_workflow_move_tells_what_it_should() {
+        use NominationState as S;
+        assert_eq!(on_new_nomination(S::Proposed), Some(Event::Submitted(Paper::Application)));
+        assert_eq!(on_new_nomination(S::Selected), None);
+        assert_eq!(on_nomination(NominationEvent::Notify, S::Selected, false), Some(Event::Selected));
+        assert_eq!(on_nomination(NominationEvent::Decline, S::Confirmed, false), Some(Event::NotSelected));
+        assert_eq!(on_nomination(NominationEvent::Select, S::Confirmed, false), None);
+        assert_eq!(on_nomination(NominationEvent::Cancel, S::Proposed, true), None);
+        assert_eq!(
+            on_nomination(NominationEvent::Cancel, S::Notified, true),
+            Some(Event::PlaceCancelled { by_trainee: true })
+        );
+        assert_eq!(
+            on_nomination(NominationEvent::Cancel, S::Proposed, false),
+            Some(Event::PlaceCancelled { by_trainee: false })
+        );
+        assert_eq!(on_absence_notice(AbsenceEvent::Submit), Some(Event::Submitted(Paper::AbsenceNotice)));
+        assert_eq!(on_absence_notice(AbsenceEvent::Confirm), None);
+        assert_eq!(on_report(ReportEvent::Return), Some(Event::Returned(Paper::Report)));
+        assert_eq!(
+            on_subsidy_application(ApplicationEvent::Verify),
+            Some(Event::SubsidyDecided(SubsidyDecision::Fixed))
+        );
+        assert_eq!(on_subsidy_application(ApplicationEvent::ReportCompletion), None);
+    }
+
+    #[test]
+    fn every_kind_and_role_reads_back_from_its_name() {
+        for k in NoticeKind::ALL {
+            assert_eq!(NoticeKind::parse(k.as_str()), Some(k));
+        }
+        for r in RecipientRole::ALL {
+            assert_eq!(RecipientRole::parse(r.as_str()), Some(r));
+        }
+        for i in ItemKind::ALL {
+            assert_eq!(ItemKind::parse(i.as_str()), Some(i));
+        }
     }
 }

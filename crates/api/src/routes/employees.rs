@@ -28,6 +28,7 @@ use crate::state::AppState;
     "name": "伊勢原 太郎",
     "kana": "イセハラ タロウ",
     "email": "taro.isehara@example.jp",
+    "portal_login_id": "isehara.taro",
     "section_id": "01939a4e-7c1a-7d2e-8f00-0000000000a1",
     "department_id": "01939a4e-7c1a-7d2e-8f00-0000000000d1",
     "grade": "主任",
@@ -53,6 +54,8 @@ pub struct EmployeeDto {
     /// フリガナ (katakana)
     pub kana: String,
     pub email: Option<String>,
+    /// desknet's NEO login id, where notices reach them in the portal.
+    pub portal_login_id: Option<String>,
     pub section_id: Uuid,
     pub department_id: Uuid,
     /// 職級
@@ -78,15 +81,16 @@ pub struct EmployeeDto {
     pub updated_at: DateTime<Utc>,
 }
 
-impl From<&EmployeeRecord> for EmployeeDto {
-    fn from(r: &EmployeeRecord) -> Self {
+impl EmployeeDto {
+    pub fn of(r: &EmployeeRecord) -> ApiResult<Self> {
         let m = &r.model;
-        Self {
+        Ok(Self {
             id: m.id,
             employee_no: m.employee_no.clone(),
             name: m.name.clone(),
             kana: m.kana.clone(),
             email: m.email.clone(),
+            portal_login_id: m.portal_login_id.clone(),
             section_id: m.section_id,
             department_id: r.department_id,
             grade: m.grade.clone(),
@@ -95,16 +99,14 @@ impl From<&EmployeeRecord> for EmployeeDto {
             hire_date: m.hire_date,
             hired_fiscal_year: FiscalYear::containing(m.hire_date).year(),
             promotions: r.promotions(),
-            employment_type: EmploymentType::parse(&m.employment_type)
-                .unwrap_or(EmploymentType::Regular)
-                .into(),
+            employment_type: m.employment_type()?.into(),
             retirement_date: m.retirement_date,
             tags: r.tags(),
             active: m.active,
             version: m.version,
             created_at: m.created_at,
             updated_at: m.updated_at,
-        }
+        })
     }
 }
 
@@ -116,6 +118,7 @@ impl From<&EmployeeRecord> for EmployeeDto {
     "name": "伊勢原 太郎",
     "kana": "イセハラ タロウ",
     "email": "taro.isehara@example.jp",
+    "portal_login_id": "isehara.taro",
     "section_id": "01939a4e-7c1a-7d2e-8f00-0000000000a1",
     "grade": "主任",
     "hire_date": "2019-04-01",
@@ -136,6 +139,10 @@ pub struct EmployeeInput {
     #[validate(length(max = 254))]
     #[schema(max_length = 254)]
     pub email: Option<String>,
+    /// desknet's NEO login id.
+    #[validate(length(max = 100))]
+    #[schema(max_length = 100)]
+    pub portal_login_id: Option<String>,
     pub section_id: Uuid,
     #[validate(length(min = 1, max = 60))]
     #[schema(min_length = 1, max_length = 60)]
@@ -171,6 +178,7 @@ impl EmployeeInput {
             name: self.name,
             kana: self.kana,
             email: self.email,
+            portal_login_id: self.portal_login_id,
             grade: self.grade,
             post: self.post,
             post_since: self.post_since,
@@ -288,7 +296,7 @@ pub async fn list(
     let visibility = auth.principal.employee_visibility();
     let result = repo::list(state.db.conn(), auth.principal.org_id, &visibility, &filter, &page).await?;
     Ok(HttpResponse::Ok().json(EmployeePage {
-        items: result.items.iter().map(EmployeeDto::from).collect(),
+        items: result.items.iter().map(EmployeeDto::of).collect::<ApiResult<_>>()?,
         next_cursor: encode_cursor(scope, result.next),
     }))
 }
@@ -300,7 +308,7 @@ pub async fn list(
 pub async fn get(state: web::Data<AppState>, auth: Auth, id: web::Path<Uuid>) -> ApiResult<HttpResponse> {
     let record = repo::get(state.db.conn(), auth.principal.org_id, *id).await?;
     authorize(&auth.principal, Action::ReadEmployee(&record.placement()))?;
-    Ok(json_with_etag(StatusCode::OK, record.model.version, &EmployeeDto::from(&record)))
+    Ok(json_with_etag(StatusCode::OK, record.model.version, &EmployeeDto::of(&record)?))
 }
 
 /// Add an employee (HR).
@@ -320,7 +328,7 @@ pub async fn create(
     let record = repo::create(&*txn, &auth.actor(), &data, section_id).await?;
     txn.commit().await?;
     let location = format!("/api/v1/employees/{}", record.model.id);
-    Ok(created(record.model.version, &location, &EmployeeDto::from(&record)))
+    Ok(created(record.model.version, &location, &EmployeeDto::of(&record)?))
 }
 
 /// Replace an employee's data (HR). Requires `If-Match` with the ETag read.
@@ -349,5 +357,5 @@ pub async fn update(
     let txn = state.db.begin_write().await?;
     let record = repo::update(&*txn, &auth.actor(), *id, version, &data, section_id, active).await?;
     txn.commit().await?;
-    Ok(json_with_etag(StatusCode::OK, record.model.version, &EmployeeDto::from(&record)))
+    Ok(json_with_etag(StatusCode::OK, record.model.version, &EmployeeDto::of(&record)?))
 }

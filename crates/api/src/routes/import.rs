@@ -131,7 +131,7 @@ pub struct ImportReport {
 /// answer lists every bad row. Idempotent by employee number.
 #[utoipa::path(post, path = "/api/v1/employees/import", tag = "employees", params(ImportQuery),
     request_body(content = String, content_type = "text/csv",
-        description = "CSV, UTF-8 (with or without BOM) or Shift_JIS. Header names in Japanese or English: 職員番号/employee_no, 氏名/name, フリガナ/kana, 所属コード/section_code, 職級/grade, 採用日/hire_date (required); メール/email, 職/post, 昇格日/promotions (主任=2019-04-01;係長=R5.4.1), 雇用形態/employment_type, 退職予定日/retirement_date, タグ/tags (separated by ;).",
+        description = "CSV, UTF-8 (with or without BOM) or Shift_JIS. Header names in Japanese or English: 職員番号/employee_no, 氏名/name, フリガナ/kana, 所属コード/section_code, 職級/grade, 採用日/hire_date (required); メール/email, ログインID/portal_login_id (desknet's NEO), 職/post, 昇格日/promotions (主任=2019-04-01;係長=R5.4.1), 雇用形態/employment_type, 退職予定日/retirement_date, タグ/tags (separated by ;).",
         example = "職員番号,氏名,フリガナ,所属コード,職級,採用日,昇格日,タグ\n1001,伊勢原 太郎,イセハラ タロウ,S0101,主任,2019/4/1,主任=R5.4.1,防災担当\n"),
     responses((status = 200, body = ImportReport),
         (status = 413, description = "The file is too large", body = Problem, content_type = "application/problem+json"),

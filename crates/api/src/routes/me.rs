@@ -56,7 +56,7 @@ pub async fn me(auth: Auth) -> ApiResult<HttpResponse> {
         subject: p.subject.clone(),
         org_id: p.org_id,
         roles: p.roles.iter().map(|r| RoleDto::from(*r)).collect(),
-        employee: auth.employee.as_ref().map(EmployeeDto::from),
+        employee: auth.employee.as_ref().map(EmployeeDto::of).transpose()?,
         headed_sections: p.headed_sections.clone(),
         headed_departments: p.headed_departments.clone(),
     }))

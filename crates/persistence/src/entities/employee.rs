@@ -12,6 +12,8 @@ pub struct Model {
     pub name: String,
     pub kana: String,
     pub email: Option<String>,
+    /// The login id of the groupware portal (desknet's NEO), where notices reach them.
+    pub portal_login_id: Option<String>,
     pub section_id: Uuid,
     pub grade: String,
     pub post: Option<String>,

@@ -58,6 +58,7 @@ typed_columns!(
     internship_student.state: kenshu_domain::internship::StudentState,
     nomination.route: kenshu_domain::audience::Route,
     nomination.state: kenshu_domain::selection::NominationState,
+    notice.item_type: kenshu_domain::notice::ItemKind,
     notice.kind: kenshu_domain::notice::NoticeKind,
     notice.recipient_role: kenshu_domain::notice::RecipientRole,
     study_group.state: kenshu_domain::subsidy::GroupState,

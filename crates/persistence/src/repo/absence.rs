@@ -52,7 +52,22 @@ pub async fn create(
         created_at: at,
         updated_at: at,
     };
-    insert_audited(conn, actor, "absence_notice.create", model, LIVE_TAKEN).await
+    let n = insert_audited(conn, actor, "absence_notice.create", model, LIVE_TAKEN).await?;
+    let told = submit.then_some(kenshu_domain::notice::on_absence_notice(NoticeEvent::Submit)).flatten();
+    super::notice::tell_course_record(conn, actor.org_id, told, record(&n)).await?;
+    Ok(n)
+}
+
+/// An absence notice as a notice is about it.
+fn record(n: &absence_notice::Model) -> super::notice::CourseRecord {
+    super::notice::CourseRecord {
+        kind: kenshu_domain::notice::ItemKind::AbsenceNotice,
+        id: n.id,
+        course_id: n.course_id,
+        employee_id: n.employee_id,
+        session_id: Some(n.session_id),
+        reason: n.comment.clone(),
+    }
 }
 
 pub async fn get(
@@ -151,7 +166,10 @@ pub async fn apply(
         NoticeEvent::Withdraw => {}
     }
     let action = format!("absence_notice.{}", event.as_str());
-    save_audited(conn, actor, action, &before, expected_version, after, LIVE_TAKEN).await
+    let n = save_audited(conn, actor, action, &before, expected_version, after, LIVE_TAKEN).await?;
+    let told = kenshu_domain::notice::on_absence_notice(event);
+    super::notice::tell_course_record(conn, actor.org_id, told, record(&n)).await?;
+    Ok(n)
 }
 
 /// A session's notices, oldest first.

@@ -75,7 +75,7 @@ pub async fn course_changed(
         }
         let facts = notice::course_facts(conn, &locked).await?;
         report.notices +=
-            notice::tell(conn, actor.org_id, &facts, &told, || NoticeEvent::CourseCancelled).await?;
+            notice::tell_places(conn, actor.org_id, &facts, &told, || NoticeEvent::CourseCancelled).await?;
     }
     if c.promote {
         report.promoted = promote_waiting(conn, actor, &locked).await?.into_iter().map(|n| n.id).collect();
@@ -128,7 +128,8 @@ pub async fn session_changed(
         let trainees: Vec<(Uuid, Uuid)> =
             on_session(conn, actor.org_id, before).await?.iter().map(|n| (n.id, n.employee_id)).collect();
         let facts = notice::course_facts(conn, &locked).await?;
-        report.notices += notice::tell(conn, actor.org_id, &facts, &trainees, || event.clone()).await?;
+        report.notices +=
+            notice::tell_places(conn, actor.org_id, &facts, &trainees, || event.clone()).await?;
     }
     if c.promote {
         report.promoted = promote_waiting(conn, actor, &locked).await?.into_iter().map(|n| n.id).collect();

@@ -1,18 +1,25 @@
-//! 通知: notices an event writes for a trainee and their heads, in the transaction of the event;
-//! the outbox a delivery job reads, and each recipient's own list.
+//! 通知: the notices an event writes, in the transaction of the event, for the trainee, their
+//! heads, whoever must decide, or the training office; each recipient's own list, and the pull
+//! outbox other integrations read and claim.
 
 use std::collections::HashMap;
 
-use kenshu_domain::notice::{drafts, Addressee, CourseFacts, Event, NoticeDraft, NoticeSession};
+use chrono::{DateTime, Utc};
+use kenshu_domain::notice::{
+    drafts, About, CourseFacts, Event, ItemKind, NoticeDraft, NoticeSession, Trainee,
+};
+use sea_orm::sea_query::{Expr, LockBehavior, LockType};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
+    ColumnTrait, Condition, ConnectionTrait, DbBackend, DbErr, EntityTrait, QueryFilter, QueryOrder,
+    QuerySelect,
 };
 use uuid::Uuid;
 
+use super::approval::chains;
 use super::employee::employees_by_id;
 use super::{now, Page, PageRequest, RepoError};
 use crate::bulk::{self, OnKey};
-use crate::entities::{course, course_session, department, notice, section};
+use crate::entities::{course, course_session, employee, notice};
 
 /// The course as notices state it: title, year, sessions in order, what to prepare.
 pub async fn course_facts(conn: &impl ConnectionTrait, c: &course::Model) -> Result<CourseFacts, DbErr> {
@@ -36,62 +43,84 @@ pub fn session_facts(s: &course_session::Model) -> NoticeSession {
     NoticeSession::new(s.starts_at, s.ends_at, s.venue.clone(), s.online_url.clone())
 }
 
-/// The trainees `employee_ids` with the heads of their sections and departments on the roster.
-pub async fn addressees(
+/// The people `employee_ids` as notices name them, with the roster around each.
+pub async fn trainees(
     conn: &impl ConnectionTrait,
     org_id: Uuid,
     employee_ids: &[Uuid],
-) -> Result<HashMap<Uuid, Addressee>, DbErr> {
-    let people = employees_by_id(conn, org_id, employee_ids).await?;
-    let heads = |h: Option<Uuid>, a: Option<Uuid>| [h, a].into_iter().flatten().collect::<Vec<Uuid>>();
-    let sections: HashMap<Uuid, (Uuid, Vec<Uuid>)> = section::Entity::find()
-        .filter(section::Column::OrgId.eq(org_id))
-        .all(conn)
+) -> Result<HashMap<Uuid, Trainee>, RepoError> {
+    Ok(chains(conn, org_id, employee_ids)
         .await?
         .into_iter()
-        .map(|s| (s.id, (s.department_id, heads(s.head_employee_id, s.acting_head_employee_id))))
-        .collect();
-    let departments: HashMap<Uuid, Vec<Uuid>> = department::Entity::find()
-        .filter(department::Column::OrgId.eq(org_id))
-        .all(conn)
-        .await?
-        .into_iter()
-        .map(|d| (d.id, heads(d.head_employee_id, d.acting_head_employee_id)))
-        .collect();
-    Ok(people
-        .into_values()
-        .map(|e| {
-            let (department_id, section_heads) = sections.get(&e.section_id).cloned().unwrap_or_default();
-            let department_heads = departments.get(&department_id).cloned().unwrap_or_default();
-            let a = Addressee {
-                employee_id: e.id,
-                employee_no: e.employee_no,
-                name: e.name,
-                section_heads,
-                department_heads,
-            };
-            (a.employee_id, a)
-        })
+        .map(|(id, (who, chain))| (id, Trainee { employee_no: who.employee_no, name: who.name, chain }))
         .collect())
 }
 
-/// Write the notices for `event` on each of `nominations` of `course` (their trainees and heads).
-pub async fn tell(
+/// Write the notices for `event` on each of the course places `places` (nomination, employee).
+pub async fn tell_places(
     conn: &impl ConnectionTrait,
     org_id: Uuid,
     course: &CourseFacts,
-    nominations: &[(Uuid, Uuid)],
+    places: &[(Uuid, Uuid)],
     event: impl Fn() -> Event,
-) -> Result<u64, DbErr> {
-    let ids: Vec<Uuid> = nominations.iter().map(|(_, e)| *e).collect();
-    let people = addressees(conn, org_id, &ids).await?;
+) -> Result<u64, RepoError> {
+    let ids: Vec<Uuid> = places.iter().map(|(_, e)| *e).collect();
+    let people = trainees(conn, org_id, &ids).await?;
     let mut all = Vec::new();
-    for (nomination_id, employee_id) in nominations {
+    for (nomination_id, employee_id) in places {
         if let Some(trainee) = people.get(employee_id) {
-            all.extend(drafts(event(), course, trainee, *nomination_id));
+            all.extend(drafts(event(), &About::place(course, *nomination_id), trainee));
         }
     }
-    write(conn, org_id, &all).await
+    Ok(write(conn, org_id, &all).await?)
+}
+
+/// Write the notices for `event` on one record of `employee_id`, if the event tells anyone.
+pub async fn tell(
+    conn: &impl ConnectionTrait,
+    org_id: Uuid,
+    event: Option<Event>,
+    about: &About,
+    employee_id: Uuid,
+) -> Result<u64, RepoError> {
+    let Some(event) = event else { return Ok(0) };
+    let (who, chain) = super::approval::chain(conn, org_id, employee_id).await?;
+    let trainee = Trainee { employee_no: who.employee_no, name: who.name, chain };
+    Ok(write(conn, org_id, &drafts(event, about, &trainee)).await?)
+}
+
+/// A record of a course a notice can be about: a nomination, an absence notice, a report.
+pub struct CourseRecord {
+    pub kind: ItemKind,
+    pub id: Uuid,
+    pub course_id: Uuid,
+    pub employee_id: Uuid,
+    /// The one session it is for (an absence notice).
+    pub session_id: Option<Uuid>,
+    /// A refusal's reason or a return's comment.
+    pub reason: Option<String>,
+}
+
+/// Write the notices for `event` on a course's record, if the event tells anyone; the course
+/// and session are read only then.
+pub async fn tell_course_record(
+    conn: &impl ConnectionTrait,
+    org_id: Uuid,
+    event: Option<Event>,
+    r: CourseRecord,
+) -> Result<u64, RepoError> {
+    if event.is_none() {
+        return Ok(0);
+    }
+    let c: course::Model = super::find_in_org(conn, org_id, r.course_id).await?;
+    let facts = course_facts(conn, &c).await?;
+    let mut about = About::course(r.kind, r.id, &facts);
+    about.reason = r.reason;
+    if let Some(sid) = r.session_id {
+        let session: course_session::Model = super::find_in_org(conn, org_id, sid).await?;
+        about.session = Some(session_facts(&session));
+    }
+    tell(conn, org_id, event, &about, r.employee_id).await
 }
 
 /// Write notices drafted by the domain.
@@ -102,14 +131,16 @@ pub async fn write(conn: &impl ConnectionTrait, org_id: Uuid, notices: &[NoticeD
         .map(|d| notice::Model {
             id: Uuid::now_v7(),
             org_id,
-            nomination_id: d.nomination_id,
-            course_id: d.course_id,
-            recipient_employee_id: d.recipient,
             kind: d.body.kind.as_str().into(),
+            item_type: d.item.kind.as_str().into(),
+            item_id: d.item.id,
+            recipient_employee_id: d.recipient,
             recipient_role: d.role.as_str().into(),
             subject: d.subject.clone(),
             body: serde_json::to_string(&d.body).expect("notices serialise"),
+            digest: d.body.kind.in_digest(),
             delivered_at: None,
+            claimed_until: None,
             created_at: at,
         })
         .collect();
@@ -134,7 +165,7 @@ pub async fn notices_for(
     Ok(Page::from_rows(rows, page.limit, |n| vec![n.id.to_string()]))
 }
 
-/// The outbox, oldest first: what a delivery job reads.
+/// The outbox, oldest first.
 pub async fn outbox(
     conn: &impl ConnectionTrait,
     org_id: Uuid,
@@ -150,6 +181,53 @@ pub async fn outbox(
     }
     let rows = q.order_by_asc(notice::Column::Id).limit(page.limit + 1).all(conn).await?;
     Ok(Page::from_rows(rows, page.limit, |n| vec![n.id.to_string()]))
+}
+
+/// Claim up to `limit` undelivered notices, oldest first, that nobody holds at `at`: each is
+/// held until `until`, then offered again unless marked delivered. Two readers never hold the
+/// same notice: on PostgreSQL rows another transaction is claiming are skipped (`FOR UPDATE
+/// SKIP LOCKED`); SQLite runs one writer at a time.
+pub async fn claim(
+    conn: &impl ConnectionTrait,
+    org_id: Uuid,
+    limit: u64,
+    at: DateTime<Utc>,
+    until: DateTime<Utc>,
+) -> Result<Vec<notice::Model>, DbErr> {
+    let mut q = notice::Entity::find()
+        .filter(notice::Column::OrgId.eq(org_id))
+        .filter(notice::Column::DeliveredAt.is_null())
+        .filter(
+            Condition::any()
+                .add(notice::Column::ClaimedUntil.is_null())
+                .add(notice::Column::ClaimedUntil.lte(at)),
+        )
+        .order_by_asc(notice::Column::Id)
+        .limit(limit);
+    if conn.get_database_backend() == DbBackend::Postgres {
+        q = q.lock_with_behavior(LockType::Update, LockBehavior::SkipLocked);
+    }
+    let rows = q.all(conn).await?;
+    if rows.is_empty() {
+        return Ok(rows);
+    }
+    notice::Entity::update_many()
+        .col_expr(notice::Column::ClaimedUntil, Expr::value(until))
+        .filter(notice::Column::OrgId.eq(org_id))
+        .filter(notice::Column::Id.is_in(rows.iter().map(|n| n.id)))
+        .exec(conn)
+        .await?;
+    Ok(rows.into_iter().map(|n| notice::Model { claimed_until: Some(until), ..n }).collect())
+}
+
+/// The employees notices name as recipients, by id.
+pub async fn recipients(
+    conn: &impl ConnectionTrait,
+    org_id: Uuid,
+    notices: &[notice::Model],
+) -> Result<HashMap<Uuid, employee::Model>, DbErr> {
+    let ids: Vec<Uuid> = notices.iter().filter_map(|n| n.recipient_employee_id).collect();
+    employees_by_id(conn, org_id, &ids).await
 }
 
 fn after_id(page: &PageRequest) -> Result<Option<Uuid>, RepoError> {
@@ -173,15 +251,17 @@ pub async fn mark_delivered(
     org_id: Uuid,
     id: Uuid,
 ) -> Result<notice::Model, RepoError> {
-    let n = notice::Entity::find_by_id(id)
+    // One statement: of two readers marking at once, the first time stays.
+    notice::Entity::update_many()
+        .col_expr(notice::Column::DeliveredAt, Expr::value(now()))
+        .filter(notice::Column::OrgId.eq(org_id))
+        .filter(notice::Column::Id.eq(id))
+        .filter(notice::Column::DeliveredAt.is_null())
+        .exec(conn)
+        .await?;
+    notice::Entity::find_by_id(id)
         .filter(notice::Column::OrgId.eq(org_id))
         .one(conn)
         .await?
-        .ok_or(RepoError::NotFound)?;
-    if n.delivered_at.is_some() {
-        return Ok(n);
-    }
-    let after = notice::Model { delivered_at: Some(now()), ..n };
-    notice::Entity::update(notice::ActiveModel::from(after.clone()).reset_all()).exec(conn).await?;
-    Ok(after)
+        .ok_or(RepoError::NotFound)
 }

@@ -150,7 +150,22 @@ pub async fn create(
         created_at: at,
         updated_at: at,
     };
-    insert_audited(conn, actor, "report.create", model, TAKEN).await
+    let r = insert_audited(conn, actor, "report.create", model, TAKEN).await?;
+    let told = submit.then_some(kenshu_domain::notice::on_report(ReportEvent::Submit)).flatten();
+    super::notice::tell_course_record(conn, actor.org_id, told, record(&r)).await?;
+    Ok(r)
+}
+
+/// A report as a notice is about it.
+fn record(r: &training_report::Model) -> super::notice::CourseRecord {
+    super::notice::CourseRecord {
+        kind: kenshu_domain::notice::ItemKind::TrainingReport,
+        id: r.id,
+        course_id: r.course_id,
+        employee_id: r.employee_id,
+        session_id: None,
+        reason: r.return_comment.clone(),
+    }
 }
 
 pub async fn get(
@@ -242,7 +257,10 @@ pub async fn apply(
         }
     }
     let action = format!("report.{}", event.as_str());
-    save_audited(conn, actor, action, before, expected_version, after, TAKEN).await
+    let r = save_audited(conn, actor, action, before, expected_version, after, TAKEN).await?;
+    let told = kenshu_domain::notice::on_report(event);
+    super::notice::tell_course_record(conn, actor.org_id, told, record(&r)).await?;
+    Ok(r)
 }
 
 /// 職場還元: the section head records when the trainee shared what they learned.

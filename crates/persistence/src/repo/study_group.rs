@@ -1,6 +1,7 @@
 //! 自主研究グループ助成: study groups, their plans and grants within the year's budget, and the
 //! settlement on spending.
 
+use kenshu_domain::notice::{About, Event, GroupDecision, ItemKind};
 use kenshu_domain::subsidy::{check_grant, settle_grant, GroupState, Programme};
 use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder};
 use uuid::Uuid;
@@ -123,6 +124,13 @@ pub async fn move_group(
     };
     let at = now();
     let mut after = before.clone();
+    // What the representative is told of the move.
+    let decided = match &mv {
+        GroupMove::Approve { .. } => Some(GroupDecision::Granted),
+        GroupMove::Reject { .. } => Some(GroupDecision::NotGranted),
+        GroupMove::Settle => Some(GroupDecision::Settled),
+        GroupMove::Plan { .. } | GroupMove::Report { .. } => None,
+    };
     let action = match mv {
         GroupMove::Plan { plan, planned_yen } => {
             if !matches!(state, GroupState::Registered | GroupState::Planned) {
@@ -183,5 +191,20 @@ pub async fn move_group(
             "settle"
         }
     };
-    save_audited(conn, actor, format!("study_group.{action}"), before, expected_version, after, "").await
+    let g = save_audited(conn, actor, format!("study_group.{action}"), before, expected_version, after, "")
+        .await?;
+    if let Some(d) = decided {
+        let mut about = About::record(ItemKind::StudyGroup, g.id, g.name.clone());
+        about.reason = g.comment.clone();
+        about.amount_yen = g.settled_yen.or(g.approved_yen);
+        super::notice::tell(
+            conn,
+            actor.org_id,
+            Some(Event::StudyGroupDecided(d)),
+            &about,
+            g.representative_id,
+        )
+        .await?;
+    }
+    Ok(g)
 }

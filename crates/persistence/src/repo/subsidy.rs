@@ -5,6 +5,7 @@
 use std::collections::HashMap;
 
 use chrono::NaiveDate;
+use kenshu_domain::notice::{on_subsidy_application, About, Event, ItemKind, Paper};
 use kenshu_domain::subsidy::{
     approved_amount, digest, subsidy_for, subsidy_transition, ApplicationEvent, ApplicationState, BudgetUse,
     CorrespondenceCourse, GroupState, Programme, SubsidyActor,
@@ -318,7 +319,18 @@ pub async fn apply(
         created_at: at,
         updated_at: at,
     };
-    insert_audited(conn, actor, "subsidy_application.create", m, LIVE_TAKEN).await
+    let a = insert_audited(conn, actor, "subsidy_application.create", m, LIVE_TAKEN).await?;
+    let told = Some(Event::Submitted(Paper::SubsidyApplication));
+    super::notice::tell(conn, actor.org_id, told, &about(&a, course), employee_id).await?;
+    Ok(a)
+}
+
+/// An application as a notice is about it: the course's name, the comment, the amount decided.
+fn about(a: &subsidy_application::Model, course: &correspondence_course::Model) -> About {
+    let mut about = About::record(ItemKind::SubsidyApplication, a.id, course.title.clone());
+    about.reason = a.comment.clone();
+    about.amount_yen = a.subsidy_yen.or(a.approved_yen);
+    about
 }
 
 pub async fn get_application(
@@ -442,7 +454,12 @@ pub async fn move_application(
         ApplicationEvent::Withdraw => {}
     }
     let action = format!("subsidy_application.{}", event.as_str());
-    save_audited(conn, actor, action, before, expected_version, after, LIVE_TAKEN).await
+    let a = save_audited(conn, actor, action, before, expected_version, after, LIVE_TAKEN).await?;
+    if let Some(told) = on_subsidy_application(event) {
+        let course = get_course(conn, actor.org_id, a.course_id).await?;
+        super::notice::tell(conn, actor.org_id, Some(told), &about(&a, &course), a.employee_id).await?;
+    }
+    Ok(a)
 }
 
 // ---------------------------------------------------------------------------------------------

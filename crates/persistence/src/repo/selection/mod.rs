@@ -259,7 +259,22 @@ pub async fn create(
         Route::Recommendation => "nomination.recommend",
         _ => "nomination.apply",
     };
-    insert_audited(conn, actor, action, model, ALREADY_NOMINATED).await
+    let n = insert_audited(conn, actor, action, model, ALREADY_NOMINATED).await?;
+    let told = kenshu_domain::notice::on_new_nomination(state_of(&n)?);
+    super::notice::tell_course_record(conn, actor.org_id, told, place_record(&n)).await?;
+    Ok(n)
+}
+
+/// A nomination as a notice is about it.
+pub(crate) fn place_record(n: &nomination::Model) -> super::notice::CourseRecord {
+    super::notice::CourseRecord {
+        kind: kenshu_domain::notice::ItemKind::Nomination,
+        id: n.id,
+        course_id: n.course_id,
+        employee_id: n.employee_id,
+        session_id: None,
+        reason: n.decision_reason.clone(),
+    }
 }
 
 /// The result of an event: the nomination, and the first waiting one that moved up into the
@@ -365,6 +380,9 @@ pub async fn apply_event(
     }
     let decision = Decision { by: None, reason, session: None };
     let nomination = save_decision(conn, actor, event.as_str(), &current, next, decision).await?;
+    let by_trainee = actors.contains(&kenshu_domain::selection::Actor::Nominee);
+    let told = kenshu_domain::notice::on_nomination(event, state, by_trainee);
+    super::notice::tell_course_record(conn, actor.org_id, told, place_record(&nomination)).await?;
     let mut promoted = None;
     if event == Event::Cancel && state.holds_place() {
         promoted = promote_waiting(conn, actor, &course).await?.into_iter().next();
@@ -430,8 +448,10 @@ pub(crate) async fn promote_waiting(
     if !moved.is_empty() {
         let facts = super::notice::course_facts(conn, course).await?;
         let pairs: Vec<(Uuid, Uuid)> = moved.iter().map(|n| (n.id, n.employee_id)).collect();
-        super::notice::tell(conn, actor.org_id, &facts, &pairs, || kenshu_domain::notice::Event::PlaceGiven)
-            .await?;
+        super::notice::tell_places(conn, actor.org_id, &facts, &pairs, || {
+            kenshu_domain::notice::Event::PlaceGiven
+        })
+        .await?;
     }
     Ok(moved)
 }
