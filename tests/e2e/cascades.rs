@@ -77,7 +77,7 @@ async fn change_session(app: &TestApp, course: &str, session: &str, change: Valu
 }
 
 /// The kinds of the notices `no` has received, newest first.
-async fn notices(app: &TestApp, no: &str) -> Vec<String> {
+pub(crate) async fn notices(app: &TestApp, no: &str) -> Vec<String> {
     let token = app.token(no, &[Role::Employee]);
     let list = app.get_json("/api/v1/me/notices?limit=200", &token).await;
     list["items"].as_array().unwrap().iter().map(|n| n["kind"].as_str().unwrap().to_string()).collect()

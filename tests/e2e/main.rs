@@ -12,6 +12,7 @@ mod employees;
 mod fy2023;
 mod import;
 mod internships;
+mod notices;
 mod reports;
 mod routing;
 mod selection;

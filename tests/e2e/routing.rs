@@ -17,7 +17,7 @@ fn d(y: i32, m: u32, day: u32) -> NaiveDate {
 }
 
 /// A published FY2023 course open to application by all staff, with a session on each of `days`.
-async fn open_course(app: &TestApp, number: u32, days: &[NaiveDate]) -> (String, Vec<String>) {
+pub(crate) async fn open_course(app: &TestApp, number: u32, days: &[NaiveDate]) -> (String, Vec<String>) {
     let hr = app.hr();
     let plan = app.post_json("/api/v1/plans", &hr, &json!({"fiscal_year": 2023})).await;
     assert!(matches!(plan.status().as_u16(), 201 | 409));
@@ -40,19 +40,24 @@ async fn open_course(app: &TestApp, number: u32, days: &[NaiveDate]) -> (String,
 }
 
 /// `token` applies for `course`; returns the nomination's path.
-async fn apply(app: &TestApp, token: &str, course: &str) -> String {
+pub(crate) async fn apply(app: &TestApp, token: &str, course: &str) -> String {
     let n =
         ok(app.post_json(&format!("/api/v1/courses/{course}/applications"), token, &json!({})).await, 201)
             .await;
     format!("/api/v1/nominations/{}", n["id"].as_str().unwrap())
 }
 
-fn path_of(kind: &str, v: &Value) -> String {
+pub(crate) fn path_of(kind: &str, v: &Value) -> String {
     format!("/api/v1/{kind}/{}", v["id"].as_str().unwrap())
 }
 
 /// File an absence notice for the nomination at `session`, submitted at once.
-async fn file_notice(app: &TestApp, token: &str, nomination: &str, session: &str) -> reqwest::Response {
+pub(crate) async fn file_notice(
+    app: &TestApp,
+    token: &str,
+    nomination: &str,
+    session: &str,
+) -> reqwest::Response {
     let body = json!({"session_id": session, "kind": "absence", "reason": "災害対応のため", "submit": true});
     app.post_json(&format!("{nomination}/absence-notices"), token, &body).await
 }

@@ -14,7 +14,7 @@ const CATALOGUE: &str = "実施団体,講座名,分野,受講料,期間\n\
     日本通信教育協会,簿記3級,資格,40000,4\n\
     ビジネス教育社,Excel実践,ＯＡ,10000,3\n";
 
-fn this_year() -> i32 {
+pub(crate) fn this_year() -> i32 {
     FiscalYear::containing(tokyo_date(chrono::Utc::now())).year()
 }
 
@@ -315,7 +315,7 @@ async fn applications_are_taken_only_within_the_window() {
     }
 }
 
-async fn group_put(app: &TestApp, token: &str, path: &str, body: Value) -> reqwest::Response {
+pub(crate) async fn group_put(app: &TestApp, token: &str, path: &str, body: Value) -> reqwest::Response {
     let base = path.trim_end_matches("/plan").trim_end_matches("/settlement").trim_end_matches("/events");
     let current = app.get_json(base, &app.hr()).await;
     let method = if path.ends_with("/events") { Method::POST } else { Method::PUT };

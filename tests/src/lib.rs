@@ -247,6 +247,8 @@ pub struct TestApp {
     pub client: reqwest::Client,
     pub db: Db,
     pub database_url: String,
+    /// The service's clock for scheduled and leased work: hold it with `clock.set`.
+    pub clock: kenshu_api::state::Clock,
     server: actix_web::dev::ServerHandle,
     _cleanup: Cleanup,
 }
@@ -281,6 +283,7 @@ async fn spawn_with(config: Config, cleanup: Cleanup) -> TestApp {
     let database_url = config.database_url.clone();
     let state = kenshu_api::build_state(config).await.expect("app state");
     let db = state.db.clone();
+    let clock = state.clock.clone();
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let port = listener.local_addr().unwrap().port();
     let server = kenshu_api::app::serve(listener, state).unwrap();
@@ -292,6 +295,7 @@ async fn spawn_with(config: Config, cleanup: Cleanup) -> TestApp {
         client,
         db,
         database_url,
+        clock,
         server: handle,
         _cleanup: cleanup,
     }
