@@ -32,6 +32,14 @@ const MATRIX: &[(&str, &str, [u16; 7])] = &[
     ("POST", "/api/v1/courses/{id}/notify", [401, 403, 403, 403, 200, 403, 403]),
     ("GET", "/api/v1/notices", [401, 403, 403, 403, 200, 200, 403]),
     ("POST", "/api/v1/notices/claim", [401, 403, 403, 403, 200, 200, 403]),
+    ("GET", "/api/v1/notices/{id}/deliveries", [401, 403, 403, 403, 200, 403, 403]),
+    ("GET", "/api/v1/notification-channels", [401, 403, 403, 403, 200, 403, 403]),
+    ("POST", "/api/v1/notification-channels", [401, 403, 403, 403, 201, 403, 403]),
+    ("GET", "/api/v1/notification-channels/{id}", [401, 403, 403, 403, 200, 403, 403]),
+    ("PUT", "/api/v1/notification-channels/{id}", [401, 403, 403, 403, 200, 403, 403]),
+    ("GET", "/api/v1/deliveries", [401, 403, 403, 403, 200, 403, 403]),
+    // Still pending: only a failed or skipped delivery is delivered again by hand.
+    ("POST", "/api/v1/deliveries/{id}/redeliver", [401, 403, 403, 403, 409, 403, 403]),
     ("GET", "/api/v1/training-gaps", [401, 403, 403, 403, 200, 403, 200]),
     ("POST", "/api/v1/notices/{id}/delivered", [401, 403, 403, 403, 200, 200, 403]),
     ("GET", "/api/v1/employees", [401, 200, 200, 200, 200, 403, 200]),
@@ -181,6 +189,10 @@ struct Targets {
     nomination: Value,
     /// A training notice in the outbox.
     notice: Value,
+    /// A webhook channel the notice went to.
+    channel: Value,
+    /// The notice's delivery on the channel, pending.
+    delivery: Value,
     /// The applicant's absence notice for the course's session, submitted.
     absence_notice: Value,
     /// The applicant's post-training report, submitted.
@@ -236,6 +248,11 @@ async fn etag(app: &TestApp, path: &str) -> String {
     res.headers()["etag"].to_str().unwrap().to_string()
 }
 
+/// A webhook channel nobody listens at: its deliveries stay pending while the tests run none.
+fn channel_body(name: &str) -> Value {
+    json!({"name": name, "settings": {"kind": "webhook", "url": "http://127.0.0.1:9/hook"}, "secret": "matrix-signing-secret-0001"})
+}
+
 fn intern_programme(year: &str) -> Value {
     json!({"title": "インターンシップ", "starts_on": format!("{year}-08-07"), "ends_on": format!("{year}-08-18"), "capacity": 4})
 }
@@ -253,6 +270,12 @@ async fn call(app: &TestApp, method: &str, path: &str, token: Option<&str>, t: &
             p.replace("{id}", t.nomination["id"].as_str().unwrap())
         }
         p if p.starts_with("/api/v1/notices/{id}") => p.replace("{id}", t.notice["id"].as_str().unwrap()),
+        p if p.starts_with("/api/v1/notification-channels/{id}") => {
+            p.replace("{id}", t.channel["id"].as_str().unwrap())
+        }
+        p if p.starts_with("/api/v1/deliveries/{id}") => {
+            p.replace("{id}", t.delivery["id"].as_str().unwrap())
+        }
         "/api/v1/internships/{fiscal_year}" if method == "POST" => {
             format!("/api/v1/internships/{}", 2030 + COUNTER.fetch_add(1, Ordering::Relaxed) % 60)
         }
@@ -433,6 +456,10 @@ async fn call(app: &TestApp, method: &str, path: &str, token: Option<&str>, t: &
         ("POST", "/api/v1/study-groups/{id}/events") => rb
             .header("If-Match", etag(app, &concrete.replace("/events", "")).await)
             .json(&json!({"event": "settle"})),
+        ("POST", "/api/v1/notification-channels") => rb.json(&channel_body(&unique("連携"))),
+        ("PUT", "/api/v1/notification-channels/{id}") => {
+            rb.header("If-Match", etag(app, &concrete).await).json(&channel_body(&unique("連携")))
+        }
         ("POST", "/api/v1/notices/claim") => rb.json(&json!({"limit": 1, "lease_seconds": 10})),
         ("POST", "/api/v1/subsidy-applications") => rb.json(&json!({"course_id": t.subsidy["course"]["id"]})),
         ("POST", "/api/v1/subsidy-applications/{id}/events") => rb
@@ -526,6 +553,9 @@ async fn every_route_for_every_role() {
         "rules": [{"route": "designation", "conditions": [{"kind": "grade", "grade": "部長"}]}],
         "timing": {"kind": "month", "month": 5}, "delivery": "classroom", "status": "published"
     });
+    let res = app.post_json("/api/v1/notification-channels", &hr, &channel_body("matrix")).await;
+    assert_eq!(res.status(), 201);
+    let channel: Value = res.json().await.unwrap();
     let res = app.post_json("/api/v1/courses", &hr, &heads_course).await;
     let heads_id = res.json::<Value>().await.unwrap()["id"].as_str().unwrap().to_string();
     for step in ["designation", "notify"] {
@@ -533,7 +563,11 @@ async fn every_route_for_every_role() {
             app.request(Method::POST, &format!("/api/v1/courses/{heads_id}/{step}"), Some(&hr)).send().await;
         assert_eq!(res.unwrap().status().as_u16(), 200, "{step}");
     }
-    let notice = app.get_json("/api/v1/notices?limit=1", &hr).await["items"][0].clone();
+    let outbox = app.get_json("/api/v1/notices?limit=200", &hr).await;
+    let notice =
+        outbox["items"].as_array().unwrap().iter().find(|n| n["kind"] == "training_notice").unwrap().clone();
+    let deliveries = format!("/api/v1/notices/{}/deliveries", notice["id"].as_str().unwrap());
+    let delivery = app.get_json(&deliveries, &hr).await["items"][0].clone();
     // The applicant's head confirms, HR selects, and the applicant files an absence notice.
     let head_id = section["head_employee_id"].as_str().unwrap();
     let head_no = app.get_json(&format!("/api/v1/employees/{head_id}"), &hr).await["employee_no"].clone();
@@ -616,6 +650,8 @@ async fn every_route_for_every_role() {
         course,
         nomination,
         notice,
+        channel,
+        delivery,
         absence_notice,
         report,
         subsidy,

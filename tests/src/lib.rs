@@ -73,6 +73,10 @@ fn test_config(database_url: &str) -> Config {
         ("KENSHU_JWT_JWKS_FILE", keys.join("jwks.json").display().to_string()),
         ("KENSHU_MAX_UPLOAD_BYTES", (8 * 1024 * 1024).to_string()),
         ("KENSHU_CORS_ORIGINS", "https://portal.example.jp".to_string()),
+        // A fixed test key: channel secrets are sealed with it.
+        ("KENSHU_SECRET_KEY", "a2Vuc2h1LXRlc3Qtc2VjcmV0LWtleS0zMi1ieXRlcyE=".to_string()),
+        // The tests run deliveries themselves, on a clock they hold.
+        ("KENSHU_DELIVERY_INTERVAL_SECONDS", "0".to_string()),
     ];
     Config::from_lookup(|k| vars.iter().find(|(key, _)| *key == k).map(|(_, v)| v.clone()))
         .expect("test config")

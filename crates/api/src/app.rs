@@ -17,8 +17,8 @@ use crate::http::resource;
 use crate::openapi;
 use crate::problem::{json_error, path_error, query_error, ApiError};
 use crate::routes::{
-    absence, attendance, audit, catalogue, catalogue_files, check_in, employees, health, import, internships,
-    me, notices, report, results, selection, structure, study_groups, subsidy, survey,
+    absence, attendance, audit, catalogue, catalogue_files, channels, check_in, employees, health, import,
+    internships, me, notices, report, results, selection, structure, study_groups, subsidy, survey,
 };
 use crate::state::AppState;
 
@@ -35,6 +35,24 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         )
         .service(resource("/api/v1/notices", "GET").route(web::get().to(notices::list_notices)))
         .service(resource("/api/v1/notices/claim", "POST").route(web::post().to(notices::claim_notices)))
+        .service(
+            resource("/api/v1/notices/{id}/deliveries", "GET")
+                .route(web::get().to(channels::notice_deliveries)),
+        )
+        .service(
+            resource("/api/v1/notification-channels", "GET, POST")
+                .route(web::get().to(channels::list_channels))
+                .route(web::post().to(channels::create_channel)),
+        )
+        .service(
+            resource("/api/v1/notification-channels/{id}", "GET, PUT")
+                .route(web::get().to(channels::get_channel))
+                .route(web::put().to(channels::update_channel)),
+        )
+        .service(resource("/api/v1/deliveries", "GET").route(web::get().to(channels::list_deliveries)))
+        .service(
+            resource("/api/v1/deliveries/{id}/redeliver", "POST").route(web::post().to(channels::redeliver)),
+        )
         .service(resource("/api/v1/training-gaps", "GET").route(web::get().to(selection::training_gaps)))
         .service(
             resource("/api/v1/notices/{id}/delivered", "POST")

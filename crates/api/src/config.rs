@@ -18,6 +18,21 @@ pub struct Config {
     pub log_format: LogFormat,
     /// Origins allowed to call the API from a browser (SPA, portal), exact match.
     pub cors_origins: Vec<String>,
+    /// Seals channel secrets (webhook signing secrets, portal access keys) at rest; without it
+    /// no channel with a secret can be set up.
+    pub secret_key: Option<SecretKey>,
+    /// How often this instance delivers what is due, in seconds; 0: it does not (another does).
+    pub delivery_interval_secs: u64,
+}
+
+/// 32 bytes from `KENSHU_SECRET_KEY` (base64). Never printed.
+#[derive(Clone)]
+pub struct SecretKey(pub [u8; 32]);
+
+impl std::fmt::Debug for SecretKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("SecretKey(***)")
+    }
 }
 
 #[derive(Clone)]
@@ -107,6 +122,19 @@ impl Config {
                 return Err(ConfigError(format!("KENSHU_LOG_FORMAT must be json or pretty, got '{other}'")))
             }
         };
+        let secret_key = match get("KENSHU_SECRET_KEY") {
+            None => None,
+            Some(v) => {
+                use base64::Engine;
+                let bytes = base64::engine::general_purpose::STANDARD.decode(v.trim()).ok();
+                let key: [u8; 32] = bytes.and_then(|b| b.try_into().ok()).ok_or_else(|| {
+                    ConfigError(
+                        "KENSHU_SECRET_KEY must be 32 bytes in base64 (openssl rand -base64 32)".into(),
+                    )
+                })?;
+                Some(SecretKey(key))
+            }
+        };
         Ok(Self {
             bind,
             database_url,
@@ -125,6 +153,8 @@ impl Config {
             cors_origins: get("KENSHU_CORS_ORIGINS")
                 .map(|v| v.split(',').map(|s| s.trim().to_string()).filter(|s| !s.is_empty()).collect())
                 .unwrap_or_default(),
+            secret_key,
+            delivery_interval_secs: parse_num("KENSHU_DELIVERY_INTERVAL_SECONDS", 10)?,
         })
     }
 }

@@ -3,11 +3,13 @@
 pub mod app;
 pub mod auth;
 pub mod config;
+pub mod delivery;
 pub mod demo;
 pub mod http;
 pub mod openapi;
 pub mod problem;
 pub mod routes;
+pub mod secrets;
 pub mod state;
 
 use std::sync::Arc;
@@ -29,5 +31,11 @@ pub async fn build_state(config: config::Config) -> Result<state::AppState, Box<
         verifier: Arc::new(verifier),
         config: Arc::new(config),
         clock: state::Clock::default(),
+        http: reqwest::Client::builder()
+            .timeout(std::time::Duration::from_secs(10))
+            .connect_timeout(std::time::Duration::from_secs(5))
+            // A receiver that redirects has moved: the training office fixes the channel.
+            .redirect(reqwest::redirect::Policy::none())
+            .build()?,
     })
 }

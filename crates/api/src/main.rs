@@ -89,6 +89,10 @@ async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
                 demo::seed_catalogue(&state.db).await?;
                 print_demo_tokens(&config, &people, generated_secret)?;
             }
+            if config.delivery_interval_secs > 0 {
+                let interval = std::time::Duration::from_secs(config.delivery_interval_secs);
+                tokio::spawn(kenshu_api::delivery::run_forever(state.clone(), interval));
+            }
             let listener = std::net::TcpListener::bind(config.bind)?;
             tracing::info!(address = %listener.local_addr()?, "listening");
             app::serve(listener, state)?.await?;

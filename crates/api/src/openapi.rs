@@ -11,8 +11,8 @@ use utoipa::{Modify, OpenApi};
 
 use crate::problem::{FieldErrorDto, Problem, RowErrorDto};
 use crate::routes::{
-    absence, attendance, audit, catalogue, catalogue_files, check_in, employees, files, health, import,
-    internships, me, notices, report, results, selection, structure, study_groups, subsidy, survey,
+    absence, attendance, audit, catalogue, catalogue_files, channels, check_in, employees, files, health,
+    import, internships, me, notices, report, results, selection, structure, study_groups, subsidy, survey,
 };
 
 #[derive(OpenApi)]
@@ -41,6 +41,8 @@ use crate::routes::{
         selection::my_nominations, selection::training_history, selection::section_nominations,
         selection::training_gaps, selection::bulk_nominations, selection::import_nominations,
         notices::notify_course, notices::my_notices, notices::list_notices, notices::claim_notices, notices::notice_delivered,
+        channels::list_channels, channels::create_channel, channels::get_channel, channels::update_channel,
+        channels::notice_deliveries, channels::list_deliveries, channels::redeliver,
         absence::create_notice, absence::get_notice, absence::update_notice, absence::notice_event,
         absence::session_notices, absence::my_notices, absence::section_notices,
         attendance::get_sheet, attendance::record_sheet, attendance::import_sheet,
@@ -67,6 +69,7 @@ use crate::routes::{
         (name = "organisation", description = "部・課・職級: departments, sections and grades"),
         (name = "catalogue", description = "研修計画・研修一覧: plans per fiscal year, courses, audience rules and sessions"),
         (name = "selection", description = "選考: designation from the rules, nominations"),
+        (name = "notices", description = "通知の配信: channels (signed webhooks, the desknet's NEO portal), each notice's deliveries and tries, failures and redelivery"),
         (name = "attendance", description = "出欠・欠席届: attendance and absence notices"),
         (name = "reports", description = "研修報告書・研修実績: post-training reports, their approval, deadlines and 職場還元; the year's results"),
         (name = "subsidies", description = "自己啓発の助成: the correspondence-course subsidy, its budget, catalogue and applications"),

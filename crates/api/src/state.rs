@@ -12,6 +12,8 @@ pub struct AppState {
     pub verifier: Arc<JwtVerifier>,
     pub config: Arc<Config>,
     pub clock: Clock,
+    /// For deliveries to webhooks and the portal.
+    pub http: reqwest::Client,
 }
 
 /// The time the service acts at for scheduled and leased work (outbox claims, reminders): the

@@ -116,6 +116,9 @@ pub enum Action<'a> {
     SendNotices,
     /// The notice outbox: read it and mark deliveries (HR, and the portal's service account).
     DeliverNotices,
+    /// 配信チャネル: set up webhooks and the portal, read delivery logs and failures, deliver
+    /// again (研修担当).
+    ManageChannels,
     /// 出欠: record a session's attendance (研修担当).
     RecordAttendance,
     /// Import a sign-in sheet (研修担当, or a script with the importer role).
@@ -217,7 +220,9 @@ pub fn authorize(p: &Principal, action: Action<'_>) -> Result<(), Denied> {
         | Action::ImportCatalogue
         | Action::ImportAttendance => p.has_any(&[HrAdmin, Importer]),
         Action::ExportCatalogue => p.has_any(&[HrAdmin, Auditor, Importer]),
-        Action::RunDesignation | Action::SendNotices | Action::RecordAttendance => p.has(HrAdmin),
+        Action::RunDesignation | Action::SendNotices | Action::RecordAttendance | Action::ManageChannels => {
+            p.has(HrAdmin)
+        }
         Action::DeliverNotices => p.has_any(&[HrAdmin, Importer]),
         Action::Recommend(target) => {
             if target.org_id != p.org_id {

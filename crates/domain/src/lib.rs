@@ -11,6 +11,7 @@ pub mod cascade;
 pub mod catalogue;
 pub mod catalogue_io;
 pub mod check_in;
+pub mod delivery;
 pub mod employee;
 pub mod error;
 pub mod internship;

@@ -680,6 +680,47 @@ pub fn drafts(event: Event, about: &About, trainee: &Trainee) -> Vec<NoticeDraft
     out
 }
 
+impl NoticeBody {
+    /// The notice as plain text, for a portal record or a mail: what happened, then the facts.
+    pub fn plain_text(&self) -> String {
+        let mut out = vec![self.message.clone(), String::new()];
+        out.push(format!("件名: {}", self.title));
+        out.push(format!("対象者: {}（職員番号 {}）", self.trainee_name, self.trainee_employee_no));
+        let when = |s: &NoticeSession| {
+            let place = [s.venue.as_deref(), s.online_url.as_deref()]
+                .into_iter()
+                .flatten()
+                .collect::<Vec<_>>()
+                .join(" ");
+            format!("{} 〜 {} {}", s.starts_at, s.ends_at, place).trim_end().to_string()
+        };
+        if let Some(s) = &self.session {
+            out.push(format!("日程: {}", when(s)));
+        }
+        if let Some(p) = &self.previous {
+            out.push(format!("変更前: {}", when(p)));
+        }
+        if !self.sessions.is_empty() {
+            out.push("日程:".into());
+            out.extend(self.sessions.iter().map(|s| format!("  {}", when(s))));
+        }
+        for (label, text) in [
+            ("集合", &self.gather),
+            ("持ち物・事前準備", &self.prepare),
+            ("欠席・遅刻・早退", &self.absence),
+            ("理由・コメント", &self.reason),
+        ] {
+            if let Some(t) = text {
+                out.push(format!("{label}: {t}"));
+            }
+        }
+        if let Some(yen) = self.amount_yen {
+            out.push(format!("金額: {yen}円"));
+        }
+        out.join("\n")
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -882,6 +923,19 @@ mod tests {
             Some(Event::SubsidyDecided(SubsidyDecision::Fixed))
         );
         assert_eq!(on_subsidy_application(ApplicationEvent::ReportCompletion), None);
+    }
+
+    #[test]
+    fn a_notice_reads_as_plain_text_with_its_facts() {
+        let d = drafts(Event::Selected, &place(), &trainee(100, &[101], &[]));
+        let text = d[0].body.plain_text();
+        assert!(text.starts_with("研修の受講者に決定しました。"), "{text}");
+        assert!(
+            text.contains("  2023-07-12T09:00:00+09:00 〜 2023-07-12T17:00:00+09:00 本庁舎3階"),
+            "{text}"
+        );
+        assert!(text.contains("持ち物・事前準備: 筆記用具"), "{text}");
+        assert!(!text.contains("金額"));
     }
 
     #[test]

@@ -3,6 +3,7 @@ pub mod attendance;
 pub mod audit;
 pub mod catalogue;
 pub mod catalogue_files;
+pub mod channels;
 pub mod check_in;
 pub mod employees;
 pub mod files;

@@ -55,7 +55,7 @@ pub struct NoticeDto {
 }
 
 impl NoticeDto {
-    fn of(n: &notice::Model, people: &HashMap<Uuid, employee::Model>) -> ApiResult<Self> {
+    pub fn of(n: &notice::Model, people: &HashMap<Uuid, employee::Model>) -> ApiResult<Self> {
         let body = serde_json::from_str(&n.body)
             .map_err(|e| ApiError::Internal(format!("stored notice body: {e}")))?;
         Ok(Self {

@@ -7,6 +7,7 @@ pub mod correspondence_course;
 pub mod course;
 pub mod course_session;
 pub mod course_survey;
+pub mod delivery_attempt;
 pub mod department;
 pub mod employee;
 pub mod grade;
@@ -14,6 +15,8 @@ pub mod internship_programme;
 pub mod internship_student;
 pub mod nomination;
 pub mod notice;
+pub mod notice_delivery;
+pub mod notification_channel;
 pub mod organisation;
 pub mod section;
 pub mod session_check_in;
@@ -58,6 +61,8 @@ typed_columns!(
     internship_student.state: kenshu_domain::internship::StudentState,
     nomination.route: kenshu_domain::audience::Route,
     nomination.state: kenshu_domain::selection::NominationState,
+    notice_delivery.state: kenshu_domain::delivery::DeliveryState,
+    notification_channel.kind: kenshu_domain::delivery::ChannelKind,
     notice.item_type: kenshu_domain::notice::ItemKind,
     notice.kind: kenshu_domain::notice::NoticeKind,
     notice.recipient_role: kenshu_domain::notice::RecipientRole,

@@ -7,6 +7,7 @@ pub mod audit;
 pub mod cascade;
 pub mod catalogue;
 pub mod check_in;
+pub mod delivery;
 pub mod employee;
 pub mod internship;
 pub mod notice;
@@ -228,6 +229,7 @@ versioned!(department => "department");
 versioned!(section => "section");
 versioned!(employee => "employee");
 versioned!(nomination => "nomination");
+versioned!(notification_channel => "notification_channel");
 
 /// The row `id` of the organisation, or `NotFound` (also for another organisation's row).
 pub(crate) async fn find_in_org<M: Versioned>(

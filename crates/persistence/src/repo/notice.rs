@@ -123,7 +123,7 @@ pub async fn tell_course_record(
     tell(conn, org_id, event, &about, r.employee_id).await
 }
 
-/// Write notices drafted by the domain.
+/// Write notices drafted by the domain, with a delivery on each channel that takes them.
 pub async fn write(conn: &impl ConnectionTrait, org_id: Uuid, notices: &[NoticeDraft]) -> Result<u64, DbErr> {
     let at = now();
     let rows: Vec<notice::Model> = notices
@@ -145,6 +145,7 @@ pub async fn write(conn: &impl ConnectionTrait, org_id: Uuid, notices: &[NoticeD
         })
         .collect();
     bulk::write::<notice::Entity>(conn, &rows, OnKey::Fail).await?;
+    super::delivery::fan_out(conn, org_id, &rows).await?;
     Ok(rows.len() as u64)
 }
 
