@@ -7,6 +7,7 @@ mod cascades;
 mod catalogue;
 mod catalogue_files;
 mod conventions;
+mod delivery;
 mod docs;
 mod employees;
 mod fy2023;

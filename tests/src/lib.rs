@@ -246,6 +246,8 @@ impl Drop for Cleanup {
     }
 }
 
+pub mod standins;
+
 pub struct TestApp {
     pub base: String,
     pub client: reqwest::Client,
@@ -253,6 +255,8 @@ pub struct TestApp {
     pub database_url: String,
     /// The service's clock for scheduled and leased work: hold it with `clock.set`.
     pub clock: kenshu_api::state::Clock,
+    /// The service's state, to run its scheduled work (`deliver_due`).
+    pub state: kenshu_api::state::AppState,
     server: actix_web::dev::ServerHandle,
     _cleanup: Cleanup,
 }
@@ -288,6 +292,7 @@ async fn spawn_with(config: Config, cleanup: Cleanup) -> TestApp {
     let state = kenshu_api::build_state(config).await.expect("app state");
     let db = state.db.clone();
     let clock = state.clock.clone();
+    let kept = state.clone();
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let port = listener.local_addr().unwrap().port();
     let server = kenshu_api::app::serve(listener, state).unwrap();
@@ -300,12 +305,24 @@ async fn spawn_with(config: Config, cleanup: Cleanup) -> TestApp {
         db,
         database_url,
         clock,
+        state: kept,
         server: handle,
         _cleanup: cleanup,
     }
 }
 
 impl TestApp {
+    /// Run the dispatcher once, as the service does every few seconds.
+    pub async fn deliver_due(&self) -> kenshu_api::delivery::RunReport {
+        kenshu_api::delivery::run_due(&self.state).await.expect("a delivery run")
+    }
+
+    /// A second service instance on the same database (its own pool and clock), as a second
+    /// server behind a load balancer would be.
+    pub async fn second_instance(&self) -> kenshu_api::state::AppState {
+        kenshu_api::build_state(test_config(&self.database_url)).await.expect("a second instance")
+    }
+
     pub fn token(&self, sub: &str, roles: &[Role]) -> String {
         token_for(ORG, sub, roles)
     }

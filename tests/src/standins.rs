@@ -1,0 +1,221 @@
+//! Stand-ins for the systems notices are delivered to, started by the tests on a free loopback
+//! port: a webhook receiver and the desknet's NEO AppSuite API (`appsr.cgi`), each following the
+//! documented request and reply formats and keeping what it received.
+
+use std::collections::{HashMap, VecDeque};
+use std::net::TcpListener;
+use std::sync::{Arc, Mutex};
+
+use actix_web::{web, App, HttpRequest, HttpResponse, HttpServer};
+use serde_json::{json, Value};
+
+/// One request a stand-in received.
+#[derive(Debug, Clone)]
+pub struct Received {
+    pub headers: HashMap<String, String>,
+    pub body: Vec<u8>,
+}
+
+impl Received {
+    pub fn json(&self) -> Value {
+        serde_json::from_slice(&self.body).expect("a JSON body")
+    }
+
+    pub fn header(&self, name: &str) -> &str {
+        self.headers.get(&name.to_ascii_lowercase()).map(String::as_str).unwrap_or("")
+    }
+}
+
+#[derive(Default)]
+struct Log {
+    received: Vec<Received>,
+    /// Statuses to answer with, in order; then 200.
+    script: VecDeque<u16>,
+    /// Requests being handled right now, and the most ever at once.
+    in_flight: usize,
+    most_at_once: usize,
+}
+
+/// A webhook receiver: answers each POST with the next scripted status (200 once the script is
+/// spent) and keeps every request.
+pub struct WebhookReceiver {
+    pub url: String,
+    log: Arc<Mutex<Log>>,
+    server: actix_web::dev::ServerHandle,
+}
+
+impl WebhookReceiver {
+    pub async fn start() -> Self {
+        let log = Arc::new(Mutex::new(Log::default()));
+        let data = web::Data::new(log.clone());
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let server =
+            HttpServer::new(move || App::new().app_data(data.clone()).route("/hook", web::post().to(hook)))
+                .workers(1)
+                .listen(listener)
+                .unwrap()
+                .run();
+        let handle = server.handle();
+        tokio::spawn(server);
+        Self { url: format!("http://127.0.0.1:{port}/hook"), log, server: handle }
+    }
+
+    /// Answer the next requests with these statuses.
+    pub fn script(&self, statuses: &[u16]) {
+        self.log.lock().unwrap().script.extend(statuses);
+    }
+
+    pub fn received(&self) -> Vec<Received> {
+        self.log.lock().unwrap().received.clone()
+    }
+}
+
+impl Drop for WebhookReceiver {
+    fn drop(&mut self) {
+        drop(self.server.stop(false));
+    }
+}
+
+fn headers(req: &HttpRequest) -> HashMap<String, String> {
+    req.headers()
+        .iter()
+        .map(|(k, v)| (k.as_str().to_ascii_lowercase(), v.to_str().unwrap_or("").to_string()))
+        .collect()
+}
+
+async fn hook(req: HttpRequest, body: web::Bytes, log: web::Data<Arc<Mutex<Log>>>) -> HttpResponse {
+    let mut log = log.lock().unwrap();
+    log.received.push(Received { headers: headers(&req), body: body.to_vec() });
+    let status = log.script.pop_front().unwrap_or(200);
+    HttpResponse::build(actix_web::http::StatusCode::from_u16(status).unwrap()).finish()
+}
+
+/// The AppSuite API of desknet's NEO as documented: `POST …/appsr.cgi` with form parameters
+/// (`action`, `app_id`, `data`), the access key in `X-Desknets-Auth`, JSON replies with `status`
+/// `ok` or `ng` and `errorno`/`errormessage`. It handles one request at a time; with more than
+/// ten waiting it answers 429. Records go into apps by id; a part it does not have, a login id
+/// it does not know, or a duplicate 通知ID (the part is set to refuse duplicates) is an `ng`.
+pub struct Portal {
+    pub url: String,
+    state: Arc<Mutex<PortalState>>,
+    server: actix_web::dev::ServerHandle,
+}
+
+struct PortalState {
+    key: String,
+    app: String,
+    users: Vec<String>,
+    records: Vec<Value>,
+    /// Statuses to answer with before handling (429 to play the busy portal).
+    script: VecDeque<u16>,
+    log: Log,
+}
+
+impl Portal {
+    pub async fn start(key: &str, app: &str, users: &[&str]) -> Self {
+        let state = Arc::new(Mutex::new(PortalState {
+            key: key.into(),
+            app: app.into(),
+            users: users.iter().map(|u| u.to_string()).collect(),
+            records: Vec::new(),
+            script: VecDeque::new(),
+            log: Log::default(),
+        }));
+        let data = web::Data::new(state.clone());
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let server = HttpServer::new(move || {
+            App::new().app_data(data.clone()).route("/cgi-bin/dneo/appsr.cgi", web::post().to(appsr))
+        })
+        .workers(1)
+        .listen(listener)
+        .unwrap()
+        .run();
+        let handle = server.handle();
+        tokio::spawn(server);
+        Self { url: format!("http://127.0.0.1:{port}/cgi-bin/dneo/appsr.cgi"), state, server: handle }
+    }
+
+    pub fn script(&self, statuses: &[u16]) {
+        self.state.lock().unwrap().script.extend(statuses);
+    }
+
+    /// The records the app holds, oldest first.
+    pub fn records(&self) -> Vec<Value> {
+        self.state.lock().unwrap().records.clone()
+    }
+
+    /// How many requests it received, and the most it was ever handling at once.
+    pub fn requests(&self) -> (usize, usize) {
+        let s = self.state.lock().unwrap();
+        (s.log.received.len(), s.log.most_at_once)
+    }
+}
+
+impl Drop for Portal {
+    fn drop(&mut self) {
+        drop(self.server.stop(false));
+    }
+}
+
+fn ng(errorno: i32, message: &str, add: Option<&str>) -> HttpResponse {
+    let mut body = json!({"status": "ng", "errorno": errorno, "errormessage": message});
+    if let Some(a) = add {
+        body["errmsgadd"] = json!(a);
+    }
+    HttpResponse::Ok().json(body)
+}
+
+async fn appsr(
+    req: HttpRequest,
+    form: web::Form<HashMap<String, String>>,
+    state: web::Data<Arc<Mutex<PortalState>>>,
+) -> HttpResponse {
+    {
+        let mut s = state.lock().unwrap();
+        s.log.received.push(Received { headers: headers(&req), body: Vec::new() });
+        s.log.in_flight += 1;
+        s.log.most_at_once = s.log.most_at_once.max(s.log.in_flight);
+        if s.log.in_flight > 11 {
+            s.log.in_flight -= 1;
+            return HttpResponse::TooManyRequests().finish();
+        }
+    }
+    // The portal works on one request at a time.
+    tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    let mut s = state.lock().unwrap();
+    s.log.in_flight -= 1;
+    if let Some(status) = s.script.pop_front() {
+        return HttpResponse::build(actix_web::http::StatusCode::from_u16(status).unwrap()).finish();
+    }
+    let key = req.headers().get("X-Desknets-Auth").and_then(|v| v.to_str().ok()).unwrap_or("");
+    if key != s.key {
+        return ng(-1, "アクセスキーが正しくありません", None);
+    }
+    if form.get("action").map(String::as_str) != Some("insert_data") {
+        return ng(-2, "処理名が正しくありません", None);
+    }
+    if form.get("app_id") != Some(&s.app) {
+        return ng(-3, "アプリケーションが見つかりません", None);
+    }
+    let Some(data) = form.get("data").and_then(|d| serde_json::from_str::<Value>(d).ok()) else {
+        return ng(-4, "データの形式が正しくありません", None);
+    };
+    for part in data.as_object().into_iter().flatten().map(|(k, _)| k) {
+        if !kenshu_domain::delivery::PORTAL_PARTS.contains(&part.as_str()) {
+            return ng(-10, "部品が見つかりません", Some(&format!("{{{{{part}}}}}")));
+        }
+    }
+    let login = data["宛先ログインID"]["value"].as_str().unwrap_or("");
+    if !s.users.iter().any(|u| u == login) {
+        return ng(-11, "ユーザーが見つかりません", Some("{{宛先ログインID}}"));
+    }
+    let id = &data["通知ID"]["value"];
+    if s.records.iter().any(|r| r["通知ID"]["value"] == *id) {
+        return ng(-12, "値が重複しています", Some("{{通知ID}}"));
+    }
+    s.records.push(data);
+    let n = s.records.len();
+    HttpResponse::Ok().json(json!({"status": "ok", "id": n.to_string()}))
+}
