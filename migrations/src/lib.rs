@@ -23,6 +23,7 @@ mod m20261201_000016_course_read_indexes;
 mod m20261203_000017_approval_routing;
 mod m20261203_000018_notices_for_everyone;
 mod m20261203_000019_delivery;
+mod m20261203_000020_reminders;
 
 /// A text column compared byte by byte (code point order). Codes, employee numbers and kana
 /// readings sort and page the same on SQLite (BINARY is its default) and on PostgreSQL, whatever
@@ -60,6 +61,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261203_000017_approval_routing::Migration),
             Box::new(m20261203_000018_notices_for_everyone::Migration),
             Box::new(m20261203_000019_delivery::Migration),
+            Box::new(m20261203_000020_reminders::Migration),
         ]
     }
 }

@@ -60,6 +60,8 @@ const MATRIX: &[(&str, &str, [u16; 7])] = &[
     ("GET", "/api/v1/organisation/workflow", [401, 200, 200, 200, 200, 200, 200]),
     ("POST", "/api/v1/organisation/structure/import", [401, 403, 403, 403, 200, 200, 403]),
     ("PUT", "/api/v1/organisation/workflow", [401, 403, 403, 403, 200, 403, 403]),
+    ("GET", "/api/v1/organisation/reminders", [401, 200, 200, 200, 200, 200, 200]),
+    ("PUT", "/api/v1/organisation/reminders", [401, 403, 403, 403, 200, 403, 403]),
     ("GET", "/api/v1/plans", [401, 200, 200, 200, 200, 403, 200]),
     ("POST", "/api/v1/plans", [401, 403, 403, 403, 201, 403, 403]),
     ("GET", "/api/v1/plans/{fiscal_year}", [401, 200, 200, 200, 200, 403, 200]),
@@ -501,6 +503,9 @@ async fn call(app: &TestApp, method: &str, path: &str, token: Option<&str>, t: &
             .request(method.clone(), "/api/v1/organisation/structure/import?dry_run=true", token)
             .header("Content-Type", "text/csv")
             .body("部コード,部名,所属コード,所属名\nD01,企画部,S0101,企画政策課\n"),
+        ("PUT", "/api/v1/organisation/reminders") => rb
+            .header("If-Match", etag(app, "/api/v1/organisation/reminders").await)
+            .json(&json!({"session_days_before": 3, "report_days_before": 2, "overdue_every_days": 7, "escalate_after_days": 7, "send_hour": 8})),
         ("PUT", "/api/v1/organisation/workflow") => rb
             .header("If-Match", etag(app, "/api/v1/organisation/workflow").await)
             .json(&json!({"top_approver_employee_no": null, "promotion_cutoff_days": 2})),

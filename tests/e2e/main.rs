@@ -14,6 +14,7 @@ mod fy2023;
 mod import;
 mod internships;
 mod notices;
+mod reminders;
 mod reports;
 mod routing;
 mod selection;

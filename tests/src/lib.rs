@@ -312,6 +312,12 @@ async fn spawn_with(config: Config, cleanup: Cleanup) -> TestApp {
 }
 
 impl TestApp {
+    /// Run the scheduled work once (reminders if due, then deliveries), as the service does
+    /// every few seconds.
+    pub async fn run_scheduled(&self) -> kenshu_api::scheduler::ScheduledRun {
+        kenshu_api::scheduler::run_scheduled(&self.state).await.expect("a scheduled run")
+    }
+
     /// Run the dispatcher once, as the service does every few seconds.
     pub async fn deliver_due(&self) -> kenshu_api::delivery::RunReport {
         kenshu_api::delivery::run_due(&self.state).await.expect("a delivery run")

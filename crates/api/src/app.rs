@@ -104,6 +104,11 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                 .route(web::put().to(structure::put_workflow)),
         )
         .service(
+            resource("/api/v1/organisation/reminders", "GET, PUT")
+                .route(web::get().to(structure::get_reminders))
+                .route(web::put().to(structure::put_reminders)),
+        )
+        .service(
             resource("/api/v1/plans", "GET, POST")
                 .route(web::get().to(catalogue::list_plans))
                 .route(web::post().to(catalogue::create_plan)),

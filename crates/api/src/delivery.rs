@@ -1,7 +1,7 @@
 //! The dispatcher: delivers what is due on each organisation's channels. Each run claims due
 //! deliveries with a lease (two service instances never send the same one), sends them, one
 //! channel at a time in order and channels side by side, and records each answer. The service
-//! runs it every `KENSHU_DELIVERY_INTERVAL_SECONDS`; tests run it on a clock they hold.
+//! runs it with its scheduled work (`scheduler`); tests run it on a clock they hold.
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -289,28 +289,5 @@ async fn portal(
             portal_outcome(status, &text)
         }
         Err(e) => unanswered(e),
-    }
-}
-
-/// Run deliveries every `interval` until the process ends; errors are logged and the next run
-/// tries again.
-pub async fn run_forever(state: AppState, interval: std::time::Duration) {
-    let mut tick = tokio::time::interval(interval);
-    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    loop {
-        tick.tick().await;
-        match run_due(&state).await {
-            Ok(r) if r.claimed > 0 => tracing::info!(
-                claimed = r.claimed,
-                delivered = r.delivered,
-                retried = r.retried,
-                failed = r.failed,
-                skipped = r.skipped,
-                released = r.released,
-                "deliveries"
-            ),
-            Ok(_) => {}
-            Err(e) => tracing::warn!(error = %e, "delivery run failed"),
-        }
     }
 }

@@ -9,6 +9,7 @@ pub mod http;
 pub mod openapi;
 pub mod problem;
 pub mod routes;
+pub mod scheduler;
 pub mod secrets;
 pub mod state;
 

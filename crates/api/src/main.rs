@@ -91,7 +91,7 @@ async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
             }
             if config.delivery_interval_secs > 0 {
                 let interval = std::time::Duration::from_secs(config.delivery_interval_secs);
-                tokio::spawn(kenshu_api::delivery::run_forever(state.clone(), interval));
+                tokio::spawn(kenshu_api::scheduler::run_forever(state.clone(), interval));
             }
             let listener = std::net::TcpListener::bind(config.bind)?;
             tracing::info!(address = %listener.local_addr()?, "listening");

@@ -31,7 +31,7 @@ use crate::routes::{
         employees::list, employees::create, employees::get, employees::update, import::import_roster,
         structure::list_departments, structure::create_department, structure::get_department, structure::update_department,
         structure::list_sections, structure::create_section, structure::get_section, structure::update_section,
-        structure::get_grades, structure::put_grades, structure::get_workflow, structure::put_workflow, structure::import_structure,
+        structure::get_grades, structure::put_grades, structure::get_workflow, structure::put_workflow, structure::get_reminders, structure::put_reminders, structure::import_structure,
         catalogue::list_plans, catalogue::create_plan, catalogue::get_plan, catalogue::update_plan, catalogue::publish_plan, catalogue::copy_plan,
         catalogue_files::import_catalogue, catalogue_files::export_catalogue,
         catalogue::list_courses, catalogue::create_course, catalogue::get_course, catalogue::update_course,

@@ -17,6 +17,7 @@ pub mod error;
 pub mod internship;
 pub mod notice;
 pub mod org;
+pub mod reminder;
 pub mod report;
 pub mod results;
 pub mod roster_import;

@@ -2,7 +2,7 @@
 //! other consequences; persistence writes them in the same transaction as the change that caused
 //! them, and delivering them (mail, portal) is another concern.
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
@@ -48,10 +48,18 @@ pub enum NoticeKind {
     SubsidyDecided,
     /// 自主研究グループ助成: a group's plan granted or not, or its grant settled.
     StudyGroupDecided,
+    /// 研修のお知らせ: a session the trainee holds a place on is days away.
+    SessionReminder,
+    /// 報告書の提出期限: a report is due soon.
+    ReportDue,
+    /// 報告書の提出期限超過: a report is overdue (to the writer; to their head once long overdue).
+    ReportOverdue,
+    /// 承認待ち一覧: a head's (or the office's) daily list of what waits for them.
+    Digest,
 }
 
 impl NoticeKind {
-    pub const ALL: [NoticeKind; 14] = [
+    pub const ALL: [NoticeKind; 18] = [
         Self::TrainingNotice,
         Self::PlaceGiven,
         Self::CourseCancelled,
@@ -66,6 +74,10 @@ impl NoticeKind {
         Self::Returned,
         Self::SubsidyDecided,
         Self::StudyGroupDecided,
+        Self::SessionReminder,
+        Self::ReportDue,
+        Self::ReportOverdue,
+        Self::Digest,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -84,6 +96,10 @@ impl NoticeKind {
             Self::Returned => "returned",
             Self::SubsidyDecided => "subsidy_decided",
             Self::StudyGroupDecided => "study_group_decided",
+            Self::SessionReminder => "session_reminder",
+            Self::ReportDue => "report_due",
+            Self::ReportOverdue => "report_overdue",
+            Self::Digest => "digest",
         }
     }
 
@@ -108,6 +124,10 @@ impl NoticeKind {
             Self::Returned => "差戻し",
             Self::SubsidyDecided => "通信教育講座助成",
             Self::StudyGroupDecided => "自主研究グループ助成",
+            Self::SessionReminder => "研修のお知らせ",
+            Self::ReportDue => "報告書の提出期限",
+            Self::ReportOverdue => "報告書の提出期限超過",
+            Self::Digest => "承認待ち",
         }
     }
 
@@ -132,15 +152,18 @@ pub enum ItemKind {
     SubsidyApplication,
     /// 自主研究グループ
     StudyGroup,
+    /// A daily digest: a list of records, each named in the body.
+    Digest,
 }
 
 impl ItemKind {
-    pub const ALL: [ItemKind; 5] = [
+    pub const ALL: [ItemKind; 6] = [
         Self::Nomination,
         Self::AbsenceNotice,
         Self::TrainingReport,
         Self::SubsidyApplication,
         Self::StudyGroup,
+        Self::Digest,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -150,6 +173,7 @@ impl ItemKind {
             Self::TrainingReport => "training_report",
             Self::SubsidyApplication => "subsidy_application",
             Self::StudyGroup => "study_group",
+            Self::Digest => "digest",
         }
     }
 
@@ -354,6 +378,27 @@ pub struct NoticeBody {
     /// The subsidy or grant decided, in yen.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub amount_yen: Option<i64>,
+    /// A report's due day (reminders).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub due_on: Option<NaiveDate>,
+    /// A digest: what waits for the recipient, oldest first.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub waiting: Vec<WaitingItem>,
+}
+
+/// One record waiting for a decider, as a digest lists it.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WaitingItem {
+    pub item: NoticeItem,
+    /// The course or correspondence course.
+    pub title: String,
+    pub trainee_employee_no: String,
+    pub trainee_name: String,
+    /// 確認 (confirmation) or 決裁 (approval).
+    pub step: String,
+    /// Handed in at.
+    pub since: DateTime<Utc>,
 }
 
 /// A notice to write: for one recipient (`None`: the training office), about one record.
@@ -453,6 +498,27 @@ pub enum Event {
     Returned(Paper),
     SubsidyDecided(SubsidyDecision),
     StudyGroupDecided(GroupDecision),
+    /// A session the trainee holds a place on is days away.
+    SessionSoon {
+        session: NoticeSession,
+    },
+    /// The report is due on that day.
+    ReportDue {
+        due_on: NaiveDate,
+    },
+    /// The report is overdue.
+    ReportOverdue {
+        due_on: NaiveDate,
+    },
+    /// The report is long overdue: the writer's head is told.
+    ReportOverdueToHead {
+        due_on: NaiveDate,
+    },
+}
+
+/// A day as a notice writes it: 2023年7月19日.
+fn japanese_date(d: NaiveDate) -> String {
+    d.format("%Y年%-m月%-d日").to_string()
 }
 
 /// What a nomination's move tells, if anything: `from` the state it left, `by_trainee` when the
@@ -616,13 +682,44 @@ fn told(event: &Event) -> (NoticeKind, String, Option<NoticeSession>, Audience) 
             };
             say(NoticeKind::StudyGroupDecided, text, Trainee)
         }
+        Event::SessionSoon { .. } => say(
+            NoticeKind::SessionReminder,
+            "研修の日が近づきました。日程と会場を確認してください。欠席・遅刻・早退の場合は事前に欠席届を提出してください。",
+            Trainee,
+        ),
+        Event::ReportDue { due_on } => (
+            NoticeKind::ReportDue,
+            format!("研修報告書の提出期限は{}です。期限までに提出してください。", japanese_date(*due_on)),
+            None,
+            Trainee,
+        ),
+        Event::ReportOverdue { due_on } => (
+            NoticeKind::ReportOverdue,
+            format!("研修報告書の提出期限（{}）を過ぎています。速やかに提出してください。", japanese_date(*due_on)),
+            None,
+            Trainee,
+        ),
+        Event::ReportOverdueToHead { due_on } => (
+            NoticeKind::ReportOverdue,
+            format!("研修報告書が提出期限（{}）を過ぎたまま提出されていません。提出を促してください。", japanese_date(*due_on)),
+            None,
+            Heads,
+        ),
     }
 }
 
 /// The notices `event` on `about` writes for `trainee` and whoever else hears of it.
 pub fn drafts(event: Event, about: &About, trainee: &Trainee) -> Vec<NoticeDraft> {
     let (kind, message, previous, audience) = told(&event);
+    let (soon, due_on) = match &event {
+        Event::SessionSoon { session } => (Some(session.clone()), None),
+        Event::ReportDue { due_on }
+        | Event::ReportOverdue { due_on }
+        | Event::ReportOverdueToHead { due_on } => (None, Some(*due_on)),
+        _ => (None, None),
+    };
     let told_place = matches!(kind, NoticeKind::TrainingNotice | NoticeKind::PlaceGiven);
+    let gather = told_place || kind == NoticeKind::SessionReminder;
     let course = about.course.as_ref();
     let body = NoticeBody {
         kind,
@@ -633,9 +730,9 @@ pub fn drafts(event: Event, about: &About, trainee: &Trainee) -> Vec<NoticeDraft
         course_id: course.map(|c| c.id),
         fiscal_year: course.map(|c| c.fiscal_year),
         sessions: course.map(|c| c.sessions.clone()).unwrap_or_default(),
-        session: about.session.clone(),
+        session: about.session.clone().or(soon),
         previous,
-        gather: told_place.then(|| GATHER.to_string()),
+        gather: gather.then(|| GATHER.to_string()),
         prepare: if told_place { course.and_then(|c| c.notes.clone()) } else { None },
         absence: matches!(
             kind,
@@ -643,10 +740,13 @@ pub fn drafts(event: Event, about: &About, trainee: &Trainee) -> Vec<NoticeDraft
                 | NoticeKind::PlaceGiven
                 | NoticeKind::SessionChanged
                 | NoticeKind::SessionCancelled
+                | NoticeKind::SessionReminder
         )
         .then(|| ABSENCE.to_string()),
         reason: about.reason.clone(),
         amount_yen: about.amount_yen,
+        due_on,
+        waiting: Vec::new(),
     };
     let subject = |role: RecipientRole| {
         let s = match role {
@@ -678,6 +778,58 @@ pub fn drafts(event: Event, about: &About, trainee: &Trainee) -> Vec<NoticeDraft
         }
     }
     out
+}
+
+/// Who a digest is for: an employee (number, name), or the training office.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DigestRecipient {
+    pub employee: Option<(Uuid, String, String)>,
+}
+
+/// 承認待ち一覧: one notice listing everything waiting for a decider on `date`, instead of a
+/// message per item.
+pub fn digest(
+    to: &DigestRecipient,
+    date: NaiveDate,
+    digest_id: Uuid,
+    waiting: Vec<WaitingItem>,
+) -> NoticeDraft {
+    let (recipient, role, no, name) = match &to.employee {
+        Some((id, no, name)) => (Some(*id), RecipientRole::Approver, no.clone(), name.clone()),
+        None => (None, RecipientRole::TrainingOffice, String::new(), "研修担当".to_string()),
+    };
+    let title = format!("承認待ちの一覧（{}）", japanese_date(date));
+    let body = NoticeBody {
+        kind: NoticeKind::Digest,
+        message: format!("確認・決裁を待っている案件が{}件あります。", waiting.len()),
+        title: title.clone(),
+        trainee_employee_no: no,
+        trainee_name: name,
+        course_id: None,
+        fiscal_year: None,
+        sessions: Vec::new(),
+        session: None,
+        previous: None,
+        gather: None,
+        prepare: None,
+        absence: None,
+        reason: None,
+        amount_yen: None,
+        due_on: None,
+        waiting,
+    };
+    NoticeDraft {
+        item: NoticeItem { kind: ItemKind::Digest, id: digest_id },
+        recipient,
+        role,
+        subject: format!(
+            "【{}】{}件（{}）",
+            NoticeKind::Digest.label(),
+            body.waiting.len(),
+            japanese_date(date)
+        ),
+        body,
+    }
 }
 
 impl NoticeBody {
@@ -716,6 +868,15 @@ impl NoticeBody {
         }
         if let Some(yen) = self.amount_yen {
             out.push(format!("金額: {yen}円"));
+        }
+        if let Some(d) = self.due_on {
+            out.push(format!("提出期限: {}", japanese_date(d)));
+        }
+        for w in &self.waiting {
+            out.push(format!(
+                "・{}待ち: {}（{} {}）",
+                w.step, w.title, w.trainee_employee_no, w.trainee_name
+            ));
         }
         out.join("\n")
     }
@@ -939,6 +1100,50 @@ mod tests {
     }
 
     #[test]
+    fn reminders_reach_the_trainee_and_a_long_overdue_report_their_head() {
+        let t = trainee(100, &[101], &[103]);
+        let session = course().sessions[0].clone();
+        let d = drafts(Event::SessionSoon { session: session.clone() }, &place(), &t);
+        assert_eq!(recipients(&d), vec![(Some(id(100)), RecipientRole::Trainee)]);
+        assert_eq!(
+            (d[0].body.kind, d[0].body.session.as_ref()),
+            (NoticeKind::SessionReminder, Some(&session))
+        );
+        assert!(d[0].body.gather.is_some() && d[0].body.absence.is_some());
+        let report = About::course(ItemKind::TrainingReport, id(8), &course());
+        let due = NaiveDate::from_ymd_opt(2023, 7, 19).unwrap();
+        let d = drafts(Event::ReportDue { due_on: due }, &report, &t);
+        assert!(d[0].body.message.contains("2023年7月19日"), "{}", d[0].body.message);
+        assert_eq!(d[0].body.due_on, Some(due));
+        let d = drafts(Event::ReportOverdueToHead { due_on: due }, &report, &t);
+        assert_eq!(recipients(&d), vec![(Some(id(101)), RecipientRole::SectionHead)]);
+        assert_eq!(d[0].body.kind, NoticeKind::ReportOverdue);
+    }
+
+    #[test]
+    fn a_digest_lists_what_waits_in_one_notice() {
+        let item = |n| WaitingItem {
+            item: NoticeItem { kind: ItemKind::AbsenceNotice, id: id(n) },
+            title: "接遇研修".into(),
+            trainee_employee_no: "10009".into(),
+            trainee_name: "山口 裕子".into(),
+            step: "確認".into(),
+            since: chrono::TimeZone::with_ymd_and_hms(&Utc, 2023, 7, 10, 0, 0, 0).unwrap(),
+        };
+        let head = DigestRecipient { employee: Some((id(101), "10002".into(), "課長".into())) };
+        let date = NaiveDate::from_ymd_opt(2023, 7, 12).unwrap();
+        let d = digest(&head, date, id(50), vec![item(1), item(2)]);
+        assert_eq!(
+            (d.recipient, d.role, d.item.kind),
+            (Some(id(101)), RecipientRole::Approver, ItemKind::Digest)
+        );
+        assert_eq!(d.subject, "【承認待ち】2件（2023年7月12日）");
+        assert!(d.body.plain_text().contains("・確認待ち: 接遇研修（10009 山口 裕子）"));
+        let office = digest(&DigestRecipient { employee: None }, date, id(51), vec![item(3)]);
+        assert_eq!((office.recipient, office.role), (None, RecipientRole::TrainingOffice));
+    }
+
+    #[test]
     fn every_kind_and_role_reads_back_from_its_name() {
         for k in NoticeKind::ALL {
             assert_eq!(NoticeKind::parse(k.as_str()), Some(k));
@@ -949,5 +1154,15 @@ mod tests {
         for i in ItemKind::ALL {
             assert_eq!(ItemKind::parse(i.as_str()), Some(i));
         }
+        // Every variant is in ALL: a new one added to the enum alone fails here.
+        let listed = |k: ItemKind| match k {
+            ItemKind::Nomination
+            | ItemKind::AbsenceNotice
+            | ItemKind::TrainingReport
+            | ItemKind::SubsidyApplication
+            | ItemKind::StudyGroup
+            | ItemKind::Digest => ItemKind::ALL.contains(&k),
+        };
+        assert!(listed(ItemKind::Digest) && listed(ItemKind::StudyGroup));
     }
 }

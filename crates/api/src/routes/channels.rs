@@ -286,6 +286,7 @@ pub struct DeliveryDto {
     pub channel_id: Uuid,
     pub state: DeliveryState,
     pub attempts: i32,
+    /// The next try; null while pending means due now, and once delivered, failed or skipped.
     pub next_attempt_at: Option<DateTime<Utc>>,
     pub last_answer: Option<String>,
     pub delivered_at: Option<DateTime<Utc>>,

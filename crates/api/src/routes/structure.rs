@@ -531,3 +531,37 @@ pub async fn import_structure(
     }
     Ok(HttpResponse::Ok().json(StructureImportReport { dry_run: query.dry_run, counts: stats }))
 }
+
+/// The organisation's reminder settings (any member). The ETag is the organisation's version.
+#[utoipa::path(get, operation_id = "get_reminder_settings", path = "/api/v1/organisation/reminders", tag = "organisation",
+    responses((status = 200, body = kenshu_domain::reminder::ReminderSettings, headers(("ETag" = String)))))]
+pub async fn get_reminders(state: web::Data<AppState>, auth: Auth) -> ApiResult<HttpResponse> {
+    authorize(&auth.principal, Action::ReadOrgStructure)?;
+    let o = org::get(state.db.conn(), auth.principal.org_id).await?;
+    Ok(json_with_etag(StatusCode::OK, o.version, &org::reminders(&o)))
+}
+
+/// Set the reminder settings (HR, If-Match): days before a session, days before a report's due
+/// day, how often an overdue report is reminded of, when its writer's head is told, and the
+/// hour (Japan time) reminders and heads' daily digests go out.
+#[utoipa::path(put, operation_id = "put_reminder_settings", path = "/api/v1/organisation/reminders", tag = "organisation",
+    request_body = kenshu_domain::reminder::ReminderSettings,
+    responses((status = 200, body = kenshu_domain::reminder::ReminderSettings, headers(("ETag" = String))),
+        (status = 422, description = "A value out of range", body = Problem, content_type = "application/problem+json")))]
+pub async fn put_reminders(
+    state: web::Data<AppState>,
+    auth: Auth,
+    req: HttpRequest,
+    body: Json<kenshu_domain::reminder::ReminderSettings>,
+) -> ApiResult<HttpResponse> {
+    authorize(&auth.principal, Action::WriteOrgStructure)?;
+    let errors = body.check();
+    if !errors.is_empty() {
+        return Err(ApiError::Validation(errors));
+    }
+    let version = if_match(&req)?;
+    let txn = state.db.begin_write().await?;
+    let o = org::set_reminders(&*txn, &auth.actor(), version, &body).await?;
+    txn.commit().await?;
+    Ok(json_with_etag(StatusCode::OK, o.version, &org::reminders(&o)))
+}

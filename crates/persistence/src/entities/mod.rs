@@ -13,6 +13,7 @@ pub mod employee;
 pub mod grade;
 pub mod internship_programme;
 pub mod internship_student;
+pub mod job_lease;
 pub mod nomination;
 pub mod notice;
 pub mod notice_delivery;

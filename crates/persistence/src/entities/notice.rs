@@ -25,6 +25,8 @@ pub struct Model {
     pub delivered_at: Option<DateTimeUtc>,
     /// A pull-outbox reader holds it until then.
     pub claimed_until: Option<DateTimeUtc>,
+    /// Names a reminder or digest once in its organisation (see `kenshu_domain::reminder`).
+    pub dedupe_key: Option<String>,
     pub created_at: DateTimeUtc,
 }
 

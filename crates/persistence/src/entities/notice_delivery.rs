@@ -13,6 +13,7 @@ pub struct Model {
     /// See `kenshu_domain::delivery::DeliveryState`.
     pub state: String,
     pub attempts: i32,
+    /// None: due at once (new, or given back to deliver again).
     pub next_attempt_at: Option<DateTimeUtc>,
     /// A dispatcher holds it until then.
     pub lease_until: Option<DateTimeUtc>,

@@ -12,6 +12,12 @@ pub struct Model {
     pub top_approver_employee_id: Option<Uuid>,
     /// 補欠繰上げ stops this many days before a session starts; later, HR selects by hand.
     pub promotion_cutoff_days: i32,
+    /// See `kenshu_domain::reminder::ReminderSettings`.
+    pub reminder_session_days: i32,
+    pub reminder_report_days: i32,
+    pub reminder_overdue_every_days: i32,
+    pub reminder_escalate_days: i32,
+    pub reminder_send_hour: i32,
     pub version: i32,
     pub created_at: DateTimeUtc,
 }

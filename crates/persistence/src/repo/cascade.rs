@@ -84,7 +84,7 @@ pub async fn course_changed(
 }
 
 /// Those holding a place on `session` (pinned to it, or on the whole course).
-async fn on_session(
+pub(crate) async fn on_session(
     conn: &impl ConnectionTrait,
     org_id: Uuid,
     session: &course_session::Model,

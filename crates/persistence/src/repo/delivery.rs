@@ -126,7 +126,8 @@ pub fn kinds_of(c: &notification_channel::Model) -> Result<Vec<NoticeKind>, DbEr
     serde_json::from_str(&c.kinds).map_err(|e| DbErr::Custom(format!("stored channel kinds: {e}")))
 }
 
-/// One delivery per new notice and enabled channel that takes it, due at once.
+/// One delivery per new notice and enabled channel that takes it, due at once (no next try
+/// set).
 pub async fn fan_out(
     conn: &impl ConnectionTrait,
     org_id: Uuid,
@@ -156,7 +157,8 @@ pub async fn fan_out(
                     channel_id: *channel_id,
                     state: DeliveryState::Pending.as_str().into(),
                     attempts: 0,
-                    next_attempt_at: Some(n.created_at),
+                    // Due at once, whatever the scheduler's clock says.
+                    next_attempt_at: None,
                     lease_until: None,
                     last_answer: None,
                     delivered_at: None,
@@ -169,7 +171,7 @@ pub async fn fan_out(
     bulk::write::<notice_delivery::Entity>(conn, &rows, OnKey::Fail).await
 }
 
-/// Claim up to `limit` deliveries due at `at`, of every organisation, oldest due first, that no
+/// Claim up to `limit` deliveries due at `at`, of every organisation, oldest first, that no
 /// dispatcher holds: each is held until `until`. On PostgreSQL rows another transaction is
 /// claiming are skipped; SQLite runs one writer at a time.
 pub async fn claim_due(
@@ -180,13 +182,17 @@ pub async fn claim_due(
 ) -> Result<Vec<notice_delivery::Model>, DbErr> {
     let mut q = notice_delivery::Entity::find()
         .filter(notice_delivery::Column::State.eq(DeliveryState::Pending.as_str()))
-        .filter(notice_delivery::Column::NextAttemptAt.lte(at))
+        .filter(
+            Condition::any()
+                .add(notice_delivery::Column::NextAttemptAt.is_null())
+                .add(notice_delivery::Column::NextAttemptAt.lte(at)),
+        )
         .filter(
             Condition::any()
                 .add(notice_delivery::Column::LeaseUntil.is_null())
                 .add(notice_delivery::Column::LeaseUntil.lte(at)),
         )
-        .order_by_asc(notice_delivery::Column::NextAttemptAt)
+        // Oldest notice first: ids are time-ordered.
         .order_by_asc(notice_delivery::Column::Id)
         .limit(limit);
     if conn.get_database_backend() == DbBackend::Postgres {
@@ -387,7 +393,7 @@ pub async fn redeliver(
     let at = now();
     let after = notice_delivery::Model {
         state: DeliveryState::Pending.as_str().into(),
-        next_attempt_at: Some(at),
+        next_attempt_at: None,
         lease_until: None,
         updated_at: at,
         ..before.clone()

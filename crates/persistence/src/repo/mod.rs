@@ -13,6 +13,7 @@ pub mod internship;
 pub mod notice;
 pub mod org;
 pub mod principal;
+pub mod reminder;
 pub mod report;
 pub mod results;
 pub mod selection;

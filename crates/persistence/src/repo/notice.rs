@@ -141,6 +141,7 @@ pub async fn write(conn: &impl ConnectionTrait, org_id: Uuid, notices: &[NoticeD
             digest: d.body.kind.in_digest(),
             delivered_at: None,
             claimed_until: None,
+            dedupe_key: None,
             created_at: at,
         })
         .collect();

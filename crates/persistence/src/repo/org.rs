@@ -1,6 +1,7 @@
 //! Organisations (tenants) and their grade ladders.
 
 use kenshu_domain::org::{Grade, GradeLadder};
+use kenshu_domain::reminder::ReminderSettings;
 use kenshu_domain::FieldError;
 use sea_orm::{
     sea_query::Expr, ActiveValue::Set, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, PaginatorTrait,
@@ -40,15 +41,26 @@ pub async fn create(
         name: name.to_string(),
         top_approver_employee_id: None,
         promotion_cutoff_days: 2,
+        reminder_session_days: 0,
+        reminder_report_days: 0,
+        reminder_overdue_every_days: 0,
+        reminder_escalate_days: 0,
+        reminder_send_hour: 0,
         version: 1,
         created_at: now(),
     };
+    let model = with_reminders(model, &ReminderSettings::default());
     organisation::Entity::insert(organisation::ActiveModel {
         id: Set(model.id),
         code: Set(model.code.clone()),
         name: Set(model.name.clone()),
         top_approver_employee_id: Set(None),
         promotion_cutoff_days: Set(2),
+        reminder_session_days: Set(model.reminder_session_days),
+        reminder_report_days: Set(model.reminder_report_days),
+        reminder_overdue_every_days: Set(model.reminder_overdue_every_days),
+        reminder_escalate_days: Set(model.reminder_escalate_days),
+        reminder_send_hour: Set(model.reminder_send_hour),
         version: Set(1),
         created_at: Set(model.created_at),
     })
@@ -186,6 +198,67 @@ pub async fn set_workflow(
     }
     let change =
         Change::new("organisation.workflow", "organisation", Some(actor.org_id), Some(&org), Some(&after));
+    audit::record(conn, actor, change).await?;
+    Ok(after)
+}
+
+fn with_reminders(org: organisation::Model, r: &ReminderSettings) -> organisation::Model {
+    organisation::Model {
+        reminder_session_days: r.session_days_before as i32,
+        reminder_report_days: r.report_days_before as i32,
+        reminder_overdue_every_days: r.overdue_every_days as i32,
+        reminder_escalate_days: r.escalate_after_days as i32,
+        reminder_send_hour: r.send_hour as i32,
+        ..org
+    }
+}
+
+/// The organisation's reminder settings.
+pub fn reminders(org: &organisation::Model) -> ReminderSettings {
+    let n = |v: i32| v.max(0) as u32;
+    ReminderSettings {
+        session_days_before: n(org.reminder_session_days),
+        report_days_before: n(org.reminder_report_days),
+        overdue_every_days: n(org.reminder_overdue_every_days),
+        escalate_after_days: n(org.reminder_escalate_days),
+        send_hour: n(org.reminder_send_hour),
+    }
+}
+
+/// Replace the reminder settings, guarded by the organisation's version.
+pub async fn set_reminders(
+    conn: &impl ConnectionTrait,
+    actor: &Actor,
+    expected_version: i32,
+    settings: &ReminderSettings,
+) -> Result<organisation::Model, RepoError> {
+    let org = get(conn, actor.org_id).await?;
+    if org.version != expected_version {
+        return Err(RepoError::Stale { current: org.version });
+    }
+    if reminders(&org) == *settings {
+        return Ok(org);
+    }
+    let after = organisation::Model { version: org.version + 1, ..with_reminders(org.clone(), settings) };
+    let res = organisation::Entity::update_many()
+        .col_expr(organisation::Column::ReminderSessionDays, Expr::value(after.reminder_session_days))
+        .col_expr(organisation::Column::ReminderReportDays, Expr::value(after.reminder_report_days))
+        .col_expr(
+            organisation::Column::ReminderOverdueEveryDays,
+            Expr::value(after.reminder_overdue_every_days),
+        )
+        .col_expr(organisation::Column::ReminderEscalateDays, Expr::value(after.reminder_escalate_days))
+        .col_expr(organisation::Column::ReminderSendHour, Expr::value(after.reminder_send_hour))
+        .col_expr(organisation::Column::Version, Expr::value(after.version))
+        .filter(organisation::Column::Id.eq(actor.org_id))
+        .filter(organisation::Column::Version.eq(org.version))
+        .exec(conn)
+        .await?;
+    if res.rows_affected == 0 {
+        return Err(RepoError::Stale { current: org.version + 1 });
+    }
+    let change =
+        Change::new("organisation.reminders", "organisation", Some(actor.org_id), Some(&org), Some(&after));
     audit::record(conn, actor, change).await?;
     Ok(after)
 }

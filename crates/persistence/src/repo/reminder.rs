@@ -1,0 +1,361 @@
+//! The reminders and digests the service writes by itself, as `kenshu_domain::reminder` decides
+//! when: sessions days away, reports due and overdue, and each decider's daily list of what
+//! waits for them. Each is written once, under its key, whichever instance finds it first.
+
+use std::collections::{BTreeMap, HashMap};
+
+use chrono::{DateTime, Duration, Utc};
+use kenshu_domain::approval::{Deciders, Step};
+use kenshu_domain::calendar::{tokyo_date, FiscalYear};
+use kenshu_domain::notice::{
+    digest, drafts, About, CourseFacts, DigestRecipient, Event, ItemKind, NoticeDraft, NoticeItem,
+    WaitingItem,
+};
+use kenshu_domain::reminder::{digest_due, digest_key, report_reminders, session_reminder, Reminder};
+use kenshu_domain::selection::NominationState;
+use sea_orm::sea_query::{Expr, OnConflict};
+use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder};
+use uuid::Uuid;
+
+use super::notice::{course_facts, session_facts, trainees};
+use super::report::{owed, ReportScope};
+use super::{now, RepoError};
+use crate::entities::{
+    absence_notice, correspondence_course, course, course_session, job_lease, nomination, notice,
+    organisation, subsidy_application, training_report,
+};
+
+/// Claim the scheduled job `name` for this run if it last ran at least `every` before `at`: of
+/// several instances looking at once, one gets it.
+pub async fn claim_job(
+    conn: &impl ConnectionTrait,
+    name: &str,
+    at: DateTime<Utc>,
+    every: Duration,
+) -> Result<bool, DbErr> {
+    let first = job_lease::Entity::insert(sea_orm::IntoActiveModel::into_active_model(job_lease::Model {
+        name: name.into(),
+        last_run_at: None,
+    }))
+    .on_conflict(OnConflict::column(job_lease::Column::Name).do_nothing().to_owned())
+    .exec_without_returning(conn)
+    .await;
+    match first {
+        Ok(_) | Err(DbErr::RecordNotInserted) => {}
+        Err(e) => return Err(e),
+    }
+    let res = job_lease::Entity::update_many()
+        .col_expr(job_lease::Column::LastRunAt, Expr::value(at))
+        .filter(job_lease::Column::Name.eq(name))
+        .filter(
+            sea_orm::Condition::any()
+                .add(job_lease::Column::LastRunAt.is_null())
+                .add(job_lease::Column::LastRunAt.lte(at - every)),
+        )
+        .exec(conn)
+        .await?;
+    Ok(res.rows_affected == 1)
+}
+
+/// What one organisation's run wrote.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct ReminderRun {
+    pub sessions: u64,
+    pub reports: u64,
+    pub digests: u64,
+}
+
+/// Write, once each, the reminders and digests due at `at` in the organisation.
+pub async fn run(
+    conn: &impl ConnectionTrait,
+    org: &organisation::Model,
+    at: DateTime<Utc>,
+) -> Result<ReminderRun, RepoError> {
+    let settings = super::org::reminders(org);
+    let mut keyed: Vec<(String, NoticeDraft)> = Vec::new();
+    let mut run = ReminderRun::default();
+
+    // Sessions starting within the reminder window that trainees hold places on.
+    if settings.session_days_before > 0 {
+        let horizon = at + Duration::days(i64::from(settings.session_days_before) + 1);
+        let sessions = course_session::Entity::find()
+            .filter(course_session::Column::OrgId.eq(org.id))
+            .filter(course_session::Column::StartsAt.gt(at))
+            .filter(course_session::Column::StartsAt.lte(horizon))
+            .order_by_asc(course_session::Column::StartsAt)
+            .all(conn)
+            .await?;
+        let mut facts = HashMap::new();
+        for s in &sessions {
+            let on = super::cascade::on_session(conn, org.id, s).await?;
+            let due: Vec<(Reminder, &nomination::Model)> = on
+                .iter()
+                .filter_map(|n| session_reminder(&settings, n.id, s.id, s.starts_at, at).map(|r| (r, n)))
+                .collect();
+            if due.is_empty() {
+                continue;
+            }
+            let Some(course) = facts_of(conn, org.id, s.course_id, &mut facts).await? else { continue };
+            let people =
+                trainees(conn, org.id, &due.iter().map(|(_, n)| n.employee_id).collect::<Vec<_>>()).await?;
+            for (reminder, n) in due {
+                if let Some(t) = people.get(&n.employee_id) {
+                    let event = Event::SessionSoon { session: session_facts(s) };
+                    for d in drafts(event, &About::place(course, n.id), t) {
+                        keyed.push((reminder.key(), d));
+                    }
+                    run.sessions += 1;
+                }
+            }
+        }
+    }
+
+    // Reports not handed in, of this fiscal year and the last (a March course reports in April).
+    let year = FiscalYear::containing(tokyo_date(at)).year();
+    let mut lines = Vec::new();
+    for fy in [year - 1, year] {
+        lines.extend(owed(conn, org.id, &ReportScope { fiscal_year: Some(fy), ..Default::default() }).await?);
+    }
+    let mut pending = Vec::new();
+    for line in &lines {
+        let handed_in = match &line.report {
+            Some(r) => !r.state()?.with_trainee(),
+            None => false,
+        };
+        let Some(due_on) = line.due_on.filter(|_| !handed_in) else { continue };
+        let due = report_reminders(&settings, line.nomination_id, due_on, at);
+        if !due.is_empty() {
+            pending.push((line, due_on, due));
+        }
+    }
+    if !pending.is_empty() {
+        let people =
+            trainees(conn, org.id, &pending.iter().map(|(l, _, _)| l.employee.id).collect::<Vec<_>>())
+                .await?;
+        let mut facts = HashMap::new();
+        for (line, due_on, due) in pending {
+            let Some(t) = people.get(&line.employee.id) else { continue };
+            let Some(course) = facts_of(conn, org.id, line.course.id, &mut facts).await? else { continue };
+            let about = match &line.report {
+                Some(r) => About::course(ItemKind::TrainingReport, r.id, course),
+                None => About::course(ItemKind::Nomination, line.nomination_id, course),
+            };
+            for reminder in due {
+                let event = match reminder {
+                    Reminder::ReportDue { .. } => Event::ReportDue { due_on },
+                    Reminder::ReportOverdue { .. } => Event::ReportOverdue { due_on },
+                    Reminder::ReportOverdueToHead { .. } => Event::ReportOverdueToHead { due_on },
+                    Reminder::Session { .. } => continue,
+                };
+                for d in drafts(event, &about, t) {
+                    keyed.push((reminder.key(), d));
+                }
+                run.reports += 1;
+            }
+        }
+    }
+
+    // Each decider's list of what waits for them, once a day from the sending hour.
+    if digest_due(&settings, at) {
+        let today = tokyo_date(at);
+        for (recipient, items) in waiting(conn, org.id).await? {
+            let who = match recipient {
+                Some(id) => {
+                    let people = super::employee::employees_by_id(conn, org.id, &[id]).await?;
+                    let Some(e) = people.get(&id) else { continue };
+                    DigestRecipient { employee: Some((id, e.employee_no.clone(), e.name.clone())) }
+                }
+                None => DigestRecipient { employee: None },
+            };
+            keyed.push((digest_key(recipient, today), digest(&who, today, Uuid::now_v7(), items)));
+            run.digests += 1;
+        }
+    }
+    write_once(conn, org.id, keyed).await?;
+    Ok(run)
+}
+
+/// A course's facts, read once per run; `None` for a cancelled course (nothing to remind of).
+async fn facts_of<'a>(
+    conn: &impl ConnectionTrait,
+    org_id: Uuid,
+    course_id: Uuid,
+    cache: &'a mut HashMap<Uuid, Option<CourseFacts>>,
+) -> Result<Option<&'a CourseFacts>, RepoError> {
+    if let std::collections::hash_map::Entry::Vacant(slot) = cache.entry(course_id) {
+        let c: course::Model = super::find_in_org(conn, org_id, course_id).await?;
+        let live = c.status()? != kenshu_domain::catalogue::CourseStatus::Cancelled;
+        slot.insert(if live { Some(course_facts(conn, &c).await?) } else { None });
+    }
+    Ok(cache[&course_id].as_ref())
+}
+
+/// What waits for each decider (None: the training office), oldest first: applications,
+/// absence notices and subsidy applications for their confirmer, reports for their approver.
+pub async fn waiting(
+    conn: &impl ConnectionTrait,
+    org_id: Uuid,
+) -> Result<BTreeMap<Option<Uuid>, Vec<WaitingItem>>, RepoError> {
+    // (item, course or subsidy course, employee, step, since)
+    let mut found: Vec<(NoticeItem, Uuid, Uuid, Step, DateTime<Utc>)> = Vec::new();
+    for n in nomination::Entity::find()
+        .filter(nomination::Column::OrgId.eq(org_id))
+        .filter(nomination::Column::State.eq(NominationState::Proposed.as_str()))
+        .all(conn)
+        .await?
+    {
+        found.push((
+            NoticeItem { kind: ItemKind::Nomination, id: n.id },
+            n.course_id,
+            n.employee_id,
+            Step::Confirmation,
+            n.created_at,
+        ));
+    }
+    for a in absence_notice::Entity::find()
+        .filter(absence_notice::Column::OrgId.eq(org_id))
+        .filter(absence_notice::Column::State.eq(kenshu_domain::absence::NoticeState::Submitted.as_str()))
+        .all(conn)
+        .await?
+    {
+        let since = a.submitted_at.unwrap_or(a.created_at);
+        found.push((
+            NoticeItem { kind: ItemKind::AbsenceNotice, id: a.id },
+            a.course_id,
+            a.employee_id,
+            Step::Confirmation,
+            since,
+        ));
+    }
+    for r in training_report::Entity::find()
+        .filter(training_report::Column::OrgId.eq(org_id))
+        .filter(training_report::Column::State.eq(kenshu_domain::report::ReportState::Submitted.as_str()))
+        .all(conn)
+        .await?
+    {
+        let since = r.submitted_at.unwrap_or(r.created_at);
+        found.push((
+            NoticeItem { kind: ItemKind::TrainingReport, id: r.id },
+            r.course_id,
+            r.employee_id,
+            Step::Approval,
+            since,
+        ));
+    }
+    for s in subsidy_application::Entity::find()
+        .filter(subsidy_application::Column::OrgId.eq(org_id))
+        .filter(
+            subsidy_application::Column::State.eq(kenshu_domain::subsidy::ApplicationState::Applied.as_str()),
+        )
+        .all(conn)
+        .await?
+    {
+        found.push((
+            NoticeItem { kind: ItemKind::SubsidyApplication, id: s.id },
+            s.course_id,
+            s.employee_id,
+            Step::Confirmation,
+            s.created_at,
+        ));
+    }
+    if found.is_empty() {
+        return Ok(BTreeMap::new());
+    }
+    let ids: Vec<Uuid> = found.iter().map(|f| f.1).collect();
+    let mut titles: HashMap<Uuid, String> = HashMap::new();
+    for chunk in ids.chunks(500) {
+        for c in course::Entity::find()
+            .filter(course::Column::OrgId.eq(org_id))
+            .filter(course::Column::Id.is_in(chunk.iter().copied()))
+            .all(conn)
+            .await?
+        {
+            titles.insert(c.id, c.title);
+        }
+        for c in correspondence_course::Entity::find()
+            .filter(correspondence_course::Column::OrgId.eq(org_id))
+            .filter(correspondence_course::Column::Id.is_in(chunk.iter().copied()))
+            .all(conn)
+            .await?
+        {
+            titles.insert(c.id, c.title);
+        }
+    }
+    let people = trainees(conn, org_id, &found.iter().map(|f| f.2).collect::<Vec<_>>()).await?;
+    found.sort_by_key(|f| f.4);
+    let mut out: BTreeMap<Option<Uuid>, Vec<WaitingItem>> = BTreeMap::new();
+    for (item, title_of, employee, step, since) in found {
+        let Some(t) = people.get(&employee) else { continue };
+        let entry = WaitingItem {
+            item,
+            title: titles.get(&title_of).cloned().unwrap_or_default(),
+            trainee_employee_no: t.employee_no.clone(),
+            trainee_name: t.name.clone(),
+            step: match step {
+                Step::Confirmation => "確認".into(),
+                Step::Approval => "決裁".into(),
+            },
+            since,
+        };
+        match t.chain.deciders(step) {
+            Deciders::Employees(ids) => {
+                for id in ids {
+                    out.entry(Some(id)).or_default().push(entry.clone());
+                }
+            }
+            Deciders::TrainingOffice => out.entry(None).or_default().push(entry),
+        }
+    }
+    Ok(out)
+}
+
+/// Write notices under their keys: a key already written (by an earlier run, or by another
+/// instance a moment ago) is left as it is. Those written get their deliveries.
+pub async fn write_once(
+    conn: &impl ConnectionTrait,
+    org_id: Uuid,
+    keyed: Vec<(String, NoticeDraft)>,
+) -> Result<u64, DbErr> {
+    let at = now();
+    let rows: Vec<notice::Model> = keyed
+        .into_iter()
+        .map(|(key, d)| notice::Model {
+            id: Uuid::now_v7(),
+            org_id,
+            kind: d.body.kind.as_str().into(),
+            item_type: d.item.kind.as_str().into(),
+            item_id: d.item.id,
+            recipient_employee_id: d.recipient,
+            recipient_role: d.role.as_str().into(),
+            subject: d.subject.clone(),
+            body: serde_json::to_string(&d.body).expect("notices serialise"),
+            digest: d.body.kind.in_digest(),
+            delivered_at: None,
+            claimed_until: None,
+            // A notice to the trainee and one to their head share a reminder: each its own key.
+            dedupe_key: Some(format!(
+                "{key}:{}",
+                d.recipient.map_or("office".to_string(), |r| r.to_string())
+            )),
+            created_at: at,
+        })
+        .collect();
+    let mut written = Vec::new();
+    for row in rows {
+        let res = notice::Entity::insert(sea_orm::IntoActiveModel::into_active_model(row.clone()))
+            .on_conflict(
+                OnConflict::columns([notice::Column::OrgId, notice::Column::DedupeKey])
+                    .do_nothing()
+                    .to_owned(),
+            )
+            .exec_without_returning(conn)
+            .await;
+        match res {
+            Ok(1) => written.push(row),
+            Ok(_) | Err(DbErr::RecordNotInserted) => {}
+            Err(e) => return Err(e),
+        }
+    }
+    super::delivery::fan_out(conn, org_id, &written).await?;
+    Ok(written.len() as u64)
+}

@@ -1,0 +1,205 @@
+//! Reminders and digests the service sends by itself, on a clock the tests hold: sessions days
+//! away, reports due and overdue (and the head once long overdue), each decider's one daily list
+//! of what waits for them, each written once however often or by however many instances the
+//! service looks.
+
+use chrono::{DateTime, NaiveDate, TimeZone, Utc};
+use kenshu_domain::auth::Role;
+use kenshu_domain::calendar::jst;
+use kenshu_tests::standins::WebhookReceiver;
+use kenshu_tests::{assert_problem, people, spawn, TestApp};
+use serde_json::{json, Value};
+
+use crate::attendance::{event, ok, put_sheet, selected_trainee};
+use crate::routing::{apply, open_course};
+
+fn d(y: i32, m: u32, day: u32) -> NaiveDate {
+    NaiveDate::from_ymd_opt(y, m, day).unwrap()
+}
+
+/// A moment in Japan time.
+fn jst_at(y: i32, m: u32, day: u32, h: u32, min: u32) -> DateTime<Utc> {
+    jst().with_ymd_and_hms(y, m, day, h, min, 0).unwrap().with_timezone(&Utc)
+}
+
+async fn inbox(app: &TestApp, no: &str) -> Vec<Value> {
+    let token = app.token(no, &[Role::Employee]);
+    app.get_json("/api/v1/me/notices?limit=200", &token).await["items"].as_array().unwrap().clone()
+}
+
+async fn kinds(app: &TestApp, no: &str) -> Vec<String> {
+    inbox(app, no).await.iter().map(|n| n["kind"].as_str().unwrap().to_string()).collect()
+}
+
+/// Hold the clock at `at` and run the scheduled work, as the service would then.
+async fn at(app: &TestApp, when: DateTime<Utc>) -> kenshu_api::scheduler::ScheduledRun {
+    app.clock.set(when);
+    app.run_scheduled().await
+}
+
+#[tokio::test]
+async fn sessions_and_reports_are_reminded_once_at_the_sending_hour_and_a_long_overdue_report_reaches_the_head(
+) {
+    let app = spawn().await;
+    let (course, sessions, nid) = selected_trainee(&app, 2023, 71, &[d(2023, 7, 12)]).await;
+    let before_head = inbox(&app, people::SECTION_HEAD).await.len();
+
+    // Three days before, from eight in the morning Japan time: the trainee, not the head.
+    let run = at(&app, jst_at(2023, 7, 9, 7, 55)).await;
+    assert!(run.looked_for_reminders);
+    assert!(kinds(&app, people::EMPLOYEE).await.is_empty());
+    at(&app, jst_at(2023, 7, 9, 8, 5)).await;
+    assert_eq!(kinds(&app, people::EMPLOYEE).await, vec!["session_reminder"]);
+    let n = &inbox(&app, people::EMPLOYEE).await[0];
+    assert_eq!(n["body"]["session"]["starts_at"], "2023-07-12T09:00:00+09:00");
+    assert!(n["body"]["gather"].as_str().unwrap().contains("10分前"));
+    // Looking again, that day or the next, writes nothing more.
+    let run = at(&app, jst_at(2023, 7, 9, 8, 6)).await;
+    assert!(!run.looked_for_reminders, "another look within five minutes is left out");
+    at(&app, jst_at(2023, 7, 10, 8, 5)).await;
+    assert_eq!(kinds(&app, people::EMPLOYEE).await, vec!["session_reminder"]);
+
+    // The trainee attends; the report is due a week after the session: 19 July.
+    let attended = json!([{"employee_no": people::EMPLOYEE, "status": "present"}]);
+    ok(put_sheet(&app, &course, &sessions[0], attended).await, 200).await;
+    at(&app, jst_at(2023, 7, 17, 8, 5)).await;
+    let due = &inbox(&app, people::EMPLOYEE).await[0];
+    assert_eq!(
+        (due["kind"].as_str(), due["body"]["due_on"].as_str()),
+        (Some("report_due"), Some("2023-07-19"))
+    );
+    assert!(due["body"]["message"].as_str().unwrap().contains("2023年7月19日"));
+    at(&app, jst_at(2023, 7, 20, 8, 5)).await;
+    at(&app, jst_at(2023, 7, 21, 8, 5)).await;
+    assert_eq!(kinds(&app, people::EMPLOYEE).await, vec!["report_overdue", "report_due", "session_reminder"]);
+    // A week overdue: the head is told, once; the trainee's next round comes a week after the first.
+    at(&app, jst_at(2023, 7, 26, 8, 5)).await;
+    let head = inbox(&app, people::SECTION_HEAD).await;
+    assert_eq!(head.len(), before_head + 1);
+    assert_eq!(
+        (head[0]["kind"].as_str(), head[0]["recipient_role"].as_str()),
+        (Some("report_overdue"), Some("section_head"))
+    );
+    at(&app, jst_at(2023, 7, 27, 8, 5)).await;
+    at(&app, jst_at(2023, 7, 28, 8, 5)).await;
+    assert_eq!(
+        kinds(&app, people::EMPLOYEE).await,
+        vec!["report_overdue", "report_overdue", "report_due", "session_reminder"]
+    );
+    assert_eq!(inbox(&app, people::SECTION_HEAD).await.len(), before_head + 1);
+
+    // Handed in: no more reminders, however long it waits for approval.
+    let me = app.token(people::EMPLOYEE, &[Role::Employee]);
+    let text = json!({"learned": "傾聴の技法", "application": "窓口対応に活かす", "submit": true});
+    ok(app.post_json(&format!("/api/v1/nominations/{nid}/report"), &me, &text).await, 201).await;
+    at(&app, jst_at(2023, 8, 3, 8, 5)).await;
+    assert_eq!(kinds(&app, people::EMPLOYEE).await.len(), 4);
+}
+
+#[tokio::test]
+async fn the_training_office_sets_when_reminders_go_out() {
+    let app = spawn().await;
+    let hr = app.hr();
+    let path = "/api/v1/organisation/reminders";
+    let current = app.get_json(path, &app.token(people::EMPLOYEE, &[Role::Employee])).await;
+    assert_eq!(
+        current,
+        json!({"session_days_before": 3, "report_days_before": 2, "overdue_every_days": 7, "escalate_after_days": 7, "send_hour": 8})
+    );
+    let etag = app.get(path, &hr).await.headers()["etag"].to_str().unwrap().to_string();
+    let bad = json!({"session_days_before": 31, "report_days_before": 2, "overdue_every_days": 0, "escalate_after_days": 7, "send_hour": 24});
+    let p = assert_problem(app.put_json(path, &hr, Some(&etag), &bad).await, 422, "validation").await;
+    let fields: Vec<&str> =
+        p["errors"].as_array().unwrap().iter().map(|e| e["field"].as_str().unwrap()).collect();
+    assert_eq!(fields, vec!["session_days_before", "overdue_every_days", "send_hour"]);
+    let day_before = json!({"session_days_before": 1, "report_days_before": 2, "overdue_every_days": 7, "escalate_after_days": 7, "send_hour": 17});
+    let saved = ok(app.put_json(path, &hr, Some(&etag), &day_before).await, 200).await;
+    assert_eq!(saved["send_hour"], 17);
+    assert_problem(app.put_json(path, &hr, Some(&etag), &day_before).await, 412, "precondition-failed").await;
+
+    selected_trainee(&app, 2023, 72, &[d(2023, 7, 12)]).await;
+    at(&app, jst_at(2023, 7, 9, 8, 5)).await;
+    at(&app, jst_at(2023, 7, 11, 16, 55)).await;
+    assert!(kinds(&app, people::EMPLOYEE).await.is_empty());
+    at(&app, jst_at(2023, 7, 11, 17, 5)).await;
+    assert_eq!(kinds(&app, people::EMPLOYEE).await, vec!["session_reminder"]);
+}
+
+#[tokio::test]
+async fn deciders_get_one_daily_digest_of_what_waits_for_them_and_it_alone_goes_out() {
+    let app = spawn().await;
+    let hr = app.hr();
+    let receiver = WebhookReceiver::start().await;
+    let body = json!({"name": "通知", "settings": {"kind": "webhook", "url": receiver.url}, "secret": "whsec_digest_test_000001"});
+    ok(app.post_json("/api/v1/notification-channels", &hr, &body).await, 201).await;
+    let (course, _) = open_course(&app, 73, &[d(2023, 7, 12)]).await;
+    let me = app.token(people::EMPLOYEE, &[Role::Employee]);
+    let colleague = app.token(people::SAME_SECTION, &[Role::Employee]);
+    let mine = apply(&app, &me, &course).await;
+    apply(&app, &colleague, &course).await;
+    // A department head's own application waits for the training office.
+    let own = app.token(people::DEPARTMENT_HEAD, &[Role::Employee, Role::DepartmentHead]);
+    apply(&app, &own, &course).await;
+
+    at(&app, jst_at(2023, 6, 1, 7, 55)).await;
+    assert!(!kinds(&app, people::SECTION_HEAD).await.contains(&"digest".to_string()));
+    let run = at(&app, jst_at(2023, 6, 1, 8, 5)).await;
+    assert_eq!(run.reminders.digests, 2, "{run:?}");
+    let digest = inbox(&app, people::SECTION_HEAD).await.into_iter().find(|n| n["kind"] == "digest").unwrap();
+    assert_eq!(digest["subject"], "【承認待ち】2件（2023年6月1日）");
+    let waiting: Vec<&str> = digest["body"]["waiting"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|w| w["trainee_employee_no"].as_str().unwrap())
+        .collect();
+    assert_eq!(waiting, vec![people::EMPLOYEE, people::SAME_SECTION]);
+    assert_eq!(digest["body"]["waiting"][0]["item"]["type"], "nomination");
+    let outbox = app.get_json("/api/v1/notices?limit=200", &hr).await;
+    let office: Vec<&Value> = outbox["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|n| n["kind"] == "digest" && n["recipient_role"] == "training_office")
+        .collect();
+    assert_eq!(office.len(), 1);
+    assert_eq!(office[0]["body"]["waiting"][0]["trainee_employee_no"], people::DEPARTMENT_HEAD);
+    // The channel got the digests, not one message per waiting application.
+    let sent: Vec<String> =
+        receiver.received().iter().map(|r| r.json()["type"].as_str().unwrap().to_string()).collect();
+    assert_eq!(sent, vec!["digest", "digest"]);
+
+    // Once a day: the same day writes nothing more; the next day lists what still waits.
+    at(&app, jst_at(2023, 6, 1, 12, 0)).await;
+    assert_eq!(kinds(&app, people::SECTION_HEAD).await.iter().filter(|k| *k == "digest").count(), 1);
+    let head = app.token(people::SECTION_HEAD, &[Role::SectionHead]);
+    ok(event(&app, &head, &mine, json!({"event": "confirm"})).await, 200).await;
+    at(&app, jst_at(2023, 6, 2, 8, 5)).await;
+    let digests: Vec<Value> =
+        inbox(&app, people::SECTION_HEAD).await.into_iter().filter(|n| n["kind"] == "digest").collect();
+    assert_eq!(digests.len(), 2);
+    assert_eq!(digests[0]["body"]["waiting"].as_array().unwrap().len(), 1, "one application confirmed since");
+}
+
+#[tokio::test]
+async fn two_instances_looking_at_once_write_each_reminder_once() {
+    let app = spawn().await;
+    if !app.database_url.starts_with("postgres") {
+        // Several instances share PostgreSQL; SQLite is the one-instance embedded default.
+        return;
+    }
+    let second = app.second_instance().await;
+    selected_trainee(&app, 2023, 74, &[d(2023, 7, 12)]).await;
+    let when = jst_at(2023, 7, 9, 8, 5);
+    app.clock.set(when);
+    second.clock.set(when);
+    let (a, b) = tokio::join!(app.run_scheduled(), kenshu_api::scheduler::run_scheduled(&second));
+    let b = b.unwrap();
+    assert!(a.looked_for_reminders ^ b.looked_for_reminders, "one instance looks: {a:?} {b:?}");
+    // Even two looks at once (bypassing the turn-taking) write each reminder once.
+    let (x, y) =
+        tokio::join!(kenshu_api::scheduler::remind(&app.state), kenshu_api::scheduler::remind(&second));
+    x.unwrap();
+    y.unwrap();
+    assert_eq!(kinds(&app, people::EMPLOYEE).await, vec!["session_reminder"]);
+}
