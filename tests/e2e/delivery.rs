@@ -286,3 +286,166 @@ async fn two_service_instances_on_one_database_send_each_delivery_once() {
     ids.dedup();
     assert_eq!((all, ids.len()), (12, 12), "each notice sent once");
 }
+
+/// Give `no` an e-mail address on the roster.
+async fn email(app: &TestApp, no: &str, address: Option<&str>) {
+    let e = app.employee(no).await;
+    let mut body = e.clone();
+    for k in ["id", "department_id", "hired_fiscal_year", "version", "created_at", "updated_at", "active"] {
+        body.as_object_mut().unwrap().remove(k);
+    }
+    body["email"] = json!(address);
+    let path = format!("/api/v1/employees/{}", e["id"].as_str().unwrap());
+    ok(app.put_json(&path, &app.hr(), Some(&format!("\"{}\"", e["version"])), &body).await, 200).await;
+}
+
+fn mail_channel(port: u16, password: Option<&str>) -> Value {
+    let mut body = json!({
+        "name": "メール",
+        "settings": {
+            "kind": "mail", "host": "localhost", "port": port, "security": "starttls", "username": "kenshu",
+            "from": "研修担当 <kenshu@city.isehara.example.jp>", "office_address": "kenshu@city.isehara.example.jp",
+            "ca_certificate": kenshu_tests::standins::SmtpServer::ca_certificate()
+        }
+    });
+    if let Some(p) = password {
+        body["secret"] = json!(p);
+    }
+    body
+}
+
+/// The text/calendar part of a mail, parsed by a real iCalendar parser, with its method.
+fn invitation(mail: &kenshu_tests::standins::Mail) -> Option<(String, icalendar::Calendar)> {
+    use mail_parser::MimeHeaders;
+    let message = mail_parser::MessageParser::default().parse(mail.data.as_bytes()).unwrap();
+    let part = message
+        .attachments()
+        .find(|p| p.content_type().is_some_and(|c| c.ctype() == "text" && c.subtype() == Some("calendar")))?;
+    let method = part.content_type().unwrap().attribute("method").unwrap_or("").to_string();
+    let text = String::from_utf8(part.contents().to_vec()).unwrap();
+    Some((method, text.parse().unwrap()))
+}
+
+#[tokio::test]
+async fn mail_goes_over_starttls_with_login_and_a_place_carries_its_calendar_invitation() {
+    use icalendar::Component;
+    let app = spawn().await;
+    let hr = app.hr();
+    let smtp = kenshu_tests::standins::SmtpServer::start("smtp-pass-0001");
+    let body = mail_channel(smtp.port, Some("smtp-pass-0001"));
+    let channel = ok(app.post_json("/api/v1/notification-channels", &hr, &body).await, 201).await;
+    assert_eq!(
+        (channel["settings"]["kind"].as_str(), channel["secret_set"].as_bool()),
+        (Some("mail"), Some(true))
+    );
+    email(&app, people::EMPLOYEE, Some("yuko.yamaguchi@city.isehara.example.jp")).await;
+    email(&app, people::SECTION_HEAD, Some("kacho@city.isehara.example.jp")).await;
+    email(&app, people::SAME_SECTION, None).await;
+    let (course, sessions, nid) =
+        selected_trainee(&app, 2023, 67, &[NaiveDate::from_ymd_opt(2023, 7, 12).unwrap()]).await;
+    recommend(&app, &course, people::SAME_SECTION, "select").await;
+    ok(app.post_json(&format!("/api/v1/courses/{course}/notify"), &hr, &json!({})).await, 200).await;
+    app.clock.set(Utc::now());
+    let run = app.deliver_due().await;
+    // The trainee and the head twice; the colleague has no address on the roster.
+    assert_eq!((run.delivered, run.skipped), (3, 1), "{run:?}");
+    let mails = smtp.received();
+    assert!(mails.iter().all(|m| m.tls && m.authenticated), "STARTTLS and login every time");
+    let to_trainee = mails.iter().find(|m| m.to == ["yuko.yamaguchi@city.isehara.example.jp"]).unwrap();
+    let parsed = mail_parser::MessageParser::default().parse(to_trainee.data.as_bytes()).unwrap();
+    assert_eq!(parsed.subject(), Some("【研修通知】研修67"));
+    let notice_id = parsed.message_id().unwrap().trim_end_matches("@kenshu").to_string();
+    assert!(parsed.body_text(0).unwrap().contains("10分前"));
+    let (method, cal) = invitation(to_trainee).expect("the trainee's mail carries an invitation");
+    assert_eq!(method, "REQUEST");
+    let event = cal.events().next().unwrap();
+    assert_eq!(
+        event.get_uid(),
+        Some(kenshu_domain::ics::place_uid(sessions[0].parse().unwrap(), nid.parse().unwrap()).as_str())
+    );
+    assert_eq!(event.get_summary(), Some("研修67"));
+    assert!(event.get_description().unwrap().contains("集合: 08:50"));
+    let first_sequence = event.get_sequence().unwrap();
+    let heads: Vec<_> = mails.iter().filter(|m| m.to == ["kacho@city.isehara.example.jp"]).collect();
+    assert_eq!(heads.len(), 2);
+    assert!(heads.iter().all(|m| invitation(m).is_none()), "heads are told, not invited");
+    // The log names the server's answer; the notice id is the Message-ID.
+    let log = deliveries(&app, &notice_id).await;
+    assert!(log[0]["last_answer"].as_str().unwrap().starts_with("250"), "{log:?}");
+
+    // The place is cancelled: the calendar entry is removed (CANCEL, same UID, a higher SEQUENCE).
+    // The server first answers 451: tried again a minute later.
+    smtp.script(&["451 4.3.0 try again later"]);
+    let path = format!("/api/v1/nominations/{nid}");
+    ok(crate::attendance::event(&app, &hr, &path, json!({"event": "cancel"})).await, 200).await;
+    let t0 = Utc::now();
+    app.clock.set(t0);
+    let run = app.deliver_due().await;
+    assert_eq!((run.retried, run.delivered), (1, 1), "{run:?}");
+    app.clock.set(t0 + Duration::seconds(61));
+    assert_eq!(app.deliver_due().await.delivered, 1);
+    let mails = smtp.received();
+    let cancel = mails.iter().rev().find(|m| m.to == ["yuko.yamaguchi@city.isehara.example.jp"]).unwrap();
+    let (method, cal) = invitation(cancel).unwrap();
+    assert_eq!(method, "CANCEL");
+    let event = cal.events().next().unwrap();
+    assert_eq!(
+        event.get_uid(),
+        Some(kenshu_domain::ics::place_uid(sessions[0].parse().unwrap(), nid.parse().unwrap()).as_str())
+    );
+    assert!(event.get_sequence().unwrap() > first_sequence);
+    assert_eq!(event.get_status(), Some(icalendar::EventStatus::Cancelled));
+
+    // A refusal (550) and a wrong password are given up at once.
+    smtp.script(&["550 5.1.1 mailbox unavailable"]);
+    let (course, _, _) =
+        selected_trainee(&app, 2023, 68, &[NaiveDate::from_ymd_opt(2023, 7, 19).unwrap()]).await;
+    ok(app.post_json(&format!("/api/v1/courses/{course}/notify"), &hr, &json!({})).await, 200).await;
+    app.clock.set(Utc::now());
+    let run = app.deliver_due().await;
+    assert_eq!((run.failed, run.delivered), (1, 1), "{run:?}");
+    let failed = app.get_json("/api/v1/deliveries?state=failed", &hr).await;
+    assert!(failed["items"][0]["last_answer"].as_str().unwrap().contains("550"), "{failed}");
+}
+
+#[tokio::test]
+async fn a_wrong_smtp_password_is_a_refusal_and_mail_settings_are_checked() {
+    let app = spawn().await;
+    let hr = app.hr();
+    let smtp = kenshu_tests::standins::SmtpServer::start("right-password");
+    // A login without a password, a relay over the network without TLS, a sender that is no
+    // address: refused, nothing set up.
+    let p = assert_problem(
+        app.post_json("/api/v1/notification-channels", &hr, &mail_channel(smtp.port, None)).await,
+        422,
+        "validation",
+    )
+    .await;
+    assert_eq!(p["errors"][0]["field"], "secret");
+    let mut clear = mail_channel(smtp.port, Some("right-password"));
+    clear["settings"]["host"] = json!("smtp.example.jp");
+    clear["settings"]["security"] = json!("none");
+    clear["settings"]["from"] = json!("not an address");
+    let p =
+        assert_problem(app.post_json("/api/v1/notification-channels", &hr, &clear).await, 422, "validation")
+            .await;
+    let fields: Vec<&str> =
+        p["errors"].as_array().unwrap().iter().map(|e| e["field"].as_str().unwrap()).collect();
+    assert_eq!(fields, vec!["settings.security", "settings.from"]);
+    assert_eq!(app.get_json("/api/v1/notification-channels", &hr).await["items"], json!([]));
+
+    ok(
+        app.post_json("/api/v1/notification-channels", &hr, &mail_channel(smtp.port, Some("wrong-password")))
+            .await,
+        201,
+    )
+    .await;
+    email(&app, people::EMPLOYEE, Some("yuko.yamaguchi@city.isehara.example.jp")).await;
+    notified(&app, 69).await;
+    app.clock.set(Utc::now());
+    let run = app.deliver_due().await;
+    assert_eq!((run.failed, run.retried), (2, 0), "the trainee's and the head's: {run:?}");
+    let failed = app.get_json("/api/v1/deliveries?state=failed", &hr).await;
+    assert!(failed["items"][0]["last_answer"].as_str().unwrap().contains("535"), "{failed}");
+    assert!(smtp.received().is_empty());
+}

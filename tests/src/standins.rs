@@ -219,3 +219,78 @@ async fn appsr(
     let n = s.records.len();
     HttpResponse::Ok().json(json!({"status": "ok", "id": n.to_string()}))
 }
+
+/// A real SMTP server (aiosmtpd, from PyPI; `scripts/test` installs it): STARTTLS required with
+/// the test certificate (issued by `tests/fixtures/smtp/ca.pem`), then login as `kenshu` with
+/// `password`. It keeps each message it accepts.
+pub struct SmtpServer {
+    pub port: u16,
+    dir: tempfile::TempDir,
+    child: std::process::Child,
+}
+
+/// A message the SMTP server accepted.
+#[derive(Debug, Clone, serde::Deserialize)]
+pub struct Mail {
+    pub from: String,
+    pub to: Vec<String>,
+    /// The whole message as sent (headers and MIME parts).
+    pub data: String,
+    pub tls: bool,
+    pub authenticated: bool,
+}
+
+impl SmtpServer {
+    pub fn start(password: &str) -> Self {
+        use std::io::BufRead;
+        let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let dir = tempfile::tempdir().unwrap();
+        let fixtures = crate::fixtures().join("smtp");
+        let python = std::env::var("KENSHU_TEST_PYTHON").unwrap_or_else(|_| "python3".into());
+        let mut child = std::process::Command::new(&python)
+            .arg(fixtures.join("server.py"))
+            .arg(port.to_string())
+            .arg(fixtures.join("cert.pem"))
+            .arg(fixtures.join("key.pem"))
+            .arg("kenshu")
+            .arg(password)
+            .arg(dir.path().join("out.jsonl"))
+            .arg(dir.path().join("script"))
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .unwrap_or_else(|e| panic!("{python} could not start: {e}"));
+        let mut ready = String::new();
+        std::io::BufReader::new(child.stdout.take().unwrap()).read_line(&mut ready).unwrap();
+        assert_eq!(
+            ready.trim(),
+            "READY",
+            "the SMTP server did not start: install its requirements with scripts/test (pip install -r tests/requirements.txt)"
+        );
+        Self { port, dir, child }
+    }
+
+    /// The CA the server's certificate is issued by, as a channel names it.
+    pub fn ca_certificate() -> String {
+        std::fs::read_to_string(crate::fixtures().join("smtp").join("ca.pem")).unwrap()
+    }
+
+    /// Answer the next messages with these replies (e.g. `451 4.3.0 try again later`).
+    pub fn script(&self, replies: &[&str]) {
+        std::fs::write(self.dir.path().join("script"), replies.join("\n")).unwrap();
+    }
+
+    pub fn received(&self) -> Vec<Mail> {
+        match std::fs::read_to_string(self.dir.path().join("out.jsonl")) {
+            Ok(text) => text.lines().map(|l| serde_json::from_str(l).unwrap()).collect(),
+            Err(_) => Vec::new(),
+        }
+    }
+}
+
+impl Drop for SmtpServer {
+    fn drop(&mut self) {
+        drop(self.child.kill());
+        drop(self.child.wait());
+    }
+}

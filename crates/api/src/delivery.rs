@@ -54,6 +54,37 @@ pub struct PortalSettings {
     pub app: String,
 }
 
+/// How the SMTP connection is protected.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum MailSecurity {
+    /// Plain connection upgraded with STARTTLS, which must succeed (port 587).
+    Starttls,
+    /// TLS from the first byte (port 465).
+    Tls,
+    /// No TLS: only for a relay on this machine.
+    None,
+}
+
+/// Settings of a mail channel (its SMTP password is kept apart, sealed).
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct MailSettings {
+    /// The SMTP server (submission relay).
+    pub host: String,
+    pub port: u16,
+    pub security: MailSecurity,
+    /// Who logs in to the server; with it, the channel's secret is the password.
+    pub username: Option<String>,
+    /// The sender, e.g. `研修担当 <kenshu@city.isehara.lg.jp>`.
+    pub from: String,
+    pub reply_to: Option<String>,
+    /// Where notices for the training office as a whole go; without it they are skipped.
+    pub office_address: Option<String>,
+    /// PEM certificate of a private CA the server's certificate is issued by (besides the
+    /// system's roots).
+    pub ca_certificate: Option<String>,
+}
+
 /// What a webhook receives.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct WebhookEvent {
@@ -171,6 +202,7 @@ async fn send(
     match kind {
         ChannelKind::Webhook => webhook(state, channel, n, people).await,
         ChannelKind::Portal => portal(state, channel, n, people).await,
+        ChannelKind::Mail => mail(state, channel, n, people).await,
     }
 }
 
@@ -289,5 +321,135 @@ async fn portal(
             portal_outcome(status, &text)
         }
         Err(e) => unanswered(e),
+    }
+}
+
+/// The transport a mail channel's settings describe.
+fn smtp(
+    s: &MailSettings,
+    password: Option<String>,
+) -> Result<lettre::AsyncSmtpTransport<lettre::Tokio1Executor>, String> {
+    use lettre::transport::smtp::authentication::Credentials;
+    use lettre::transport::smtp::client::{Certificate, Tls, TlsParameters};
+    let tls = || -> Result<TlsParameters, String> {
+        let mut b = TlsParameters::builder(s.host.clone());
+        if let Some(pem) = &s.ca_certificate {
+            b = b.add_root_certificate(
+                Certificate::from_pem(pem.as_bytes()).map_err(|e| format!("the CA certificate: {e}"))?,
+            );
+        }
+        b.build_rustls().map_err(|e| format!("TLS: {e}"))
+    };
+    let mut b = lettre::AsyncSmtpTransport::<lettre::Tokio1Executor>::builder_dangerous(&s.host)
+        .port(s.port)
+        .timeout(Some(std::time::Duration::from_secs(10)));
+    b = match s.security {
+        MailSecurity::Starttls => b.tls(Tls::Required(tls()?)),
+        MailSecurity::Tls => b.tls(Tls::Wrapper(tls()?)),
+        MailSecurity::None => b.tls(Tls::None),
+    };
+    if let Some(user) = &s.username {
+        let password = password.ok_or("the SMTP password cannot be opened (KENSHU_SECRET_KEY changed?)")?;
+        b = b.credentials(Credentials::new(user.clone(), password));
+    }
+    Ok(b.build())
+}
+
+/// The message for a notice: its subject and plain text, and for a trainee's place its sessions
+/// as an invitation (text/calendar; REQUEST or CANCEL). The Message-ID is the notice's, so a
+/// second try is the same message.
+fn message(
+    s: &MailSettings,
+    n: &notice::Model,
+    to: lettre::message::Mailbox,
+    at: DateTime<Utc>,
+) -> Result<lettre::Message, String> {
+    use lettre::message::{header::ContentType, Attachment, MultiPart, SinglePart};
+    let body: kenshu_domain::notice::NoticeBody =
+        serde_json::from_str(&n.body).map_err(|e| format!("the notice cannot be read: {e}"))?;
+    let from: lettre::message::Mailbox = s.from.parse().map_err(|e| format!("the sender: {e}"))?;
+    let mut b = lettre::Message::builder()
+        .from(from.clone())
+        .to(to.clone())
+        .subject(n.subject.clone())
+        .message_id(Some(format!("<{}@kenshu>", n.id)));
+    if let Some(r) = &s.reply_to {
+        b = b.reply_to(r.parse().map_err(|e| format!("the reply-to address: {e}"))?);
+    }
+    let text = SinglePart::plain(body.plain_text());
+    let trainee = n.recipient_role == kenshu_domain::notice::RecipientRole::Trainee.as_str()
+        && n.item_type == kenshu_domain::notice::ItemKind::Nomination.as_str();
+    let invite = if trainee { kenshu_domain::ics::invitation(&body, n.item_id, at) } else { None };
+    let built = match invite {
+        None => b.singlepart(text),
+        Some((method, entries)) => {
+            let ics = kenshu_domain::ics::calendar(
+                &body.title,
+                method,
+                &entries,
+                Some(from.email.as_ref()),
+                Some(to.email.as_ref()),
+            );
+            let kind = if method == kenshu_domain::ics::Method::Cancel { "CANCEL" } else { "REQUEST" };
+            let calendar = ContentType::parse(&format!("text/calendar; method={kind}; charset=UTF-8"))
+                .expect("a valid content type");
+            b.multipart(
+                MultiPart::mixed()
+                    .singlepart(text)
+                    .singlepart(Attachment::new("invite.ics".into()).body(ics, calendar)),
+            )
+        }
+    };
+    built.map_err(|e| format!("the message: {e}"))
+}
+
+async fn mail(
+    state: &AppState,
+    channel: &notification_channel::Model,
+    n: &notice::Model,
+    people: &HashMap<Uuid, employee::Model>,
+) -> Outcome {
+    use lettre::AsyncTransport;
+    let s: MailSettings = match settings(channel) {
+        Ok(s) => s,
+        Err(o) => return o,
+    };
+    let to = match n.recipient_employee_id.and_then(|id| people.get(&id)) {
+        Some(person) => match &person.email {
+            Some(email) => format!("{} <{email}>", person.name),
+            None => return Outcome::Skipped("the recipient has no e-mail address on the roster".into()),
+        },
+        None => match &s.office_address {
+            Some(address) => address.clone(),
+            None => {
+                return Outcome::Skipped(
+                    "for the training office: the channel names no office address".into(),
+                )
+            }
+        },
+    };
+    let to: lettre::message::Mailbox = match to.parse() {
+        Ok(m) => m,
+        Err(e) => return Outcome::Failed(format!("the recipient's address: {e}")),
+    };
+    let message = match message(&s, n, to, state.clock.now()) {
+        Ok(m) => m,
+        Err(e) => return Outcome::Failed(e),
+    };
+    let transport = match smtp(&s, secret_of(state, channel.secret.as_ref())) {
+        Ok(t) => t,
+        Err(e) => return Outcome::Failed(e),
+    };
+    // Each read has its own timeout; a server that trickles is cut off as a whole too.
+    let sent = tokio::time::timeout(std::time::Duration::from_secs(60), transport.send(message)).await;
+    let Ok(sent) = sent else {
+        return Outcome::Retry { answer: "SMTP: no answer in time".into(), after: None };
+    };
+    match sent {
+        Ok(r) => Outcome::Delivered(
+            format!("{} {}", r.code(), r.message().collect::<Vec<_>>().join(" ")).chars().take(300).collect(),
+        ),
+        Err(e) if e.is_permanent() => Outcome::Failed(format!("SMTP: {e}").chars().take(300).collect()),
+        Err(e) => Outcome::Retry { answer: format!("SMTP: {e}").chars().take(300).collect(), after: None },
     }
 }

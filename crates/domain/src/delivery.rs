@@ -24,15 +24,18 @@ pub enum ChannelKind {
     Webhook,
     /// A record in an AppSuite app of desknet's NEO, which staff see in the portal.
     Portal,
+    /// E-mail over SMTP to the recipient's address on the roster.
+    Mail,
 }
 
 impl ChannelKind {
-    pub const ALL: [ChannelKind; 2] = [Self::Webhook, Self::Portal];
+    pub const ALL: [ChannelKind; 3] = [Self::Webhook, Self::Portal, Self::Mail];
 
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Webhook => "webhook",
             Self::Portal => "portal",
+            Self::Mail => "mail",
         }
     }
 
@@ -192,10 +195,16 @@ pub fn check_url(url: &str) -> Result<(), String> {
     if host.is_empty() || url.len() > 500 || url.chars().any(|c| c.is_whitespace() || c.is_control()) {
         return Err("must be an absolute URL of at most 500 characters".into());
     }
-    if !tls && !matches!(host, "localhost" | "127.0.0.1" | "::1") {
+    if !tls && !is_loopback(host) {
         return Err("must start with https:// (http:// only for this machine)".into());
     }
     Ok(())
+}
+
+/// Whether `host` is this machine: a relay or stand-in beside the service may be reached
+/// without TLS.
+pub fn is_loopback(host: &str) -> bool {
+    matches!(host, "localhost" | "127.0.0.1" | "::1" | "[::1]")
 }
 
 /// The header a webhook carries its signatures in: `t=<unix seconds>,v1=<hex>[,v1=<hex>]`.

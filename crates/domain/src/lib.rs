@@ -14,6 +14,7 @@ pub mod check_in;
 pub mod delivery;
 pub mod employee;
 pub mod error;
+pub mod ics;
 pub mod internship;
 pub mod notice;
 pub mod org;

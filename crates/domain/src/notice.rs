@@ -228,6 +228,12 @@ impl RecipientRole {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct NoticeSession {
+    /// The session (for calendar entries that follow it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<Uuid>,
+    /// Rises with every change of the session (its version): a calendar's SEQUENCE.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sequence: Option<i32>,
     /// RFC 3339 in Japan time.
     pub starts_at: String,
     pub ends_at: String,
@@ -243,6 +249,8 @@ impl NoticeSession {
         online_url: Option<String>,
     ) -> Self {
         Self {
+            id: None,
+            sequence: None,
             starts_at: starts_at.with_timezone(&jst()).to_rfc3339(),
             ends_at: ends_at.with_timezone(&jst()).to_rfc3339(),
             venue,

@@ -16,7 +16,7 @@ use uuid::Uuid;
 use validator::Validate;
 
 use crate::auth::Auth;
-use crate::delivery::{PortalSettings, WebhookSettings};
+use crate::delivery::{MailSecurity, MailSettings, PortalSettings, WebhookSettings};
 use crate::http::{created, encode_cursor, if_match, json_with_etag, page_request, Json};
 use crate::problem::{ApiError, ApiResult, Problem};
 use crate::state::AppState;
@@ -31,6 +31,9 @@ pub enum ChannelSettings {
     /// Each notice written into an AppSuite app of desknet's NEO (`insert_data`), for recipients
     /// with a portal login id on the roster.
     Portal(PortalSettings),
+    /// Each notice mailed (SMTP with STARTTLS or TLS, and login) to the recipient's address on
+    /// the roster; a trainee's place carries its sessions as an invitation (text/calendar).
+    Mail(MailSettings),
 }
 
 impl ChannelSettings {
@@ -38,11 +41,13 @@ impl ChannelSettings {
         match self {
             Self::Webhook(_) => ChannelKind::Webhook,
             Self::Portal(_) => ChannelKind::Portal,
+            Self::Mail(_) => ChannelKind::Mail,
         }
     }
 
     fn check(&self) -> ApiResult<()> {
         let url = match self {
+            Self::Mail(m) => return check_mail(m),
             Self::Webhook(w) => &w.url,
             Self::Portal(p) => {
                 if p.app.trim().is_empty() || p.app.chars().count() > 100 {
@@ -61,6 +66,46 @@ impl ChannelSettings {
             }
         };
         check_url(url).map_err(|e| ApiError::validation("settings.url", e))
+    }
+}
+
+fn check_mail(m: &MailSettings) -> ApiResult<()> {
+    let mut errors = Vec::new();
+    let mut bad = |field: &str, reason: &str| errors.push(kenshu_domain::FieldError::new(field, reason));
+    if m.host.trim().is_empty() || m.host.len() > 253 || m.host.contains(char::is_whitespace) {
+        bad("settings.host", "must be a host name or address");
+    }
+    if m.port == 0 {
+        bad("settings.port", "must be between 1 and 65535");
+    }
+    if m.security == MailSecurity::None && !kenshu_domain::delivery::is_loopback(&m.host) {
+        bad("settings.security", "must be starttls or tls (none only for a relay on this machine)");
+    }
+    for (field, address) in [
+        ("settings.from", Some(&m.from)),
+        ("settings.reply_to", m.reply_to.as_ref()),
+        ("settings.office_address", m.office_address.as_ref()),
+    ] {
+        if let Some(a) = address {
+            if a.len() > 320 || a.parse::<lettre::message::Mailbox>().is_err() {
+                bad(field, "must be an address, optionally with a name: 研修担当 <kenshu@city.example.jp>");
+            }
+        }
+    }
+    if m.username.as_ref().is_some_and(|u| u.is_empty() || u.len() > 200) {
+        bad("settings.username", "must be 1 to 200 characters");
+    }
+    if let Some(pem) = &m.ca_certificate {
+        let valid = pem.len() <= 20_000
+            && lettre::transport::smtp::client::Certificate::from_pem(pem.as_bytes()).is_ok();
+        if !valid {
+            bad("settings.ca_certificate", "must be one PEM certificate");
+        }
+    }
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        Err(ApiError::Validation(errors))
     }
 }
 
@@ -86,10 +131,11 @@ pub struct ChannelInput {
     #[schema(max_items = 32)]
     pub kinds: Vec<NoticeKind>,
     pub settings: ChannelSettings,
-    /// The webhook's signing secret or the portal's access key: required when setting up,
-    /// optional afterwards (absent keeps it). Never returned.
-    #[validate(length(min = 16, max = 500))]
-    #[schema(min_length = 16, max_length = 500, write_only)]
+    /// The webhook's signing secret, the portal's access key or the SMTP password: required
+    /// when setting up (for mail, when it logs in), optional afterwards (absent keeps it).
+    /// Never returned.
+    #[validate(length(min = 8, max = 500))]
+    #[schema(min_length = 8, max_length = 500, write_only)]
     pub secret: Option<String>,
     /// A webhook's new secret: the one it replaces still signs for this many hours, so
     /// receivers can switch over (default 24; 0 ends it at once).
@@ -129,6 +175,7 @@ impl ChannelDto {
             ChannelKind::Portal => {
                 ChannelSettings::Portal(serde_json::from_str(&c.settings).map_err(stored)?)
             }
+            ChannelKind::Mail => ChannelSettings::Mail(serde_json::from_str(&c.settings).map_err(stored)?),
         };
         Ok(Self {
             id: c.id,
@@ -163,9 +210,16 @@ fn channel_data(
     if name.is_empty() {
         return Err(ApiError::validation("name", "must not be blank"));
     }
+    let needs_secret = match &input.settings {
+        ChannelSettings::Mail(m) => m.username.is_some(),
+        ChannelSettings::Webhook(_) | ChannelSettings::Portal(_) => true,
+    };
     let secret = match &input.secret {
-        None if creating => {
-            return Err(ApiError::validation("secret", "is required when setting up a channel"))
+        None if creating && needs_secret => {
+            return Err(ApiError::validation(
+                "secret",
+                "is required when setting up a channel (for mail, when it logs in)",
+            ))
         }
         None => SecretChange::Keep,
         Some(plain) => {
@@ -174,7 +228,7 @@ fn channel_data(
             })?;
             let hours = match input.settings.kind() {
                 ChannelKind::Webhook => input.rotation_hours.unwrap_or(24),
-                ChannelKind::Portal => 0,
+                ChannelKind::Portal | ChannelKind::Mail => 0,
             };
             SecretChange::Replace {
                 sealed: crate::secrets::seal(key, plain),
@@ -193,6 +247,7 @@ fn channel_data(
         settings: match &input.settings {
             ChannelSettings::Webhook(w) => serde_json::to_value(w),
             ChannelSettings::Portal(p) => serde_json::to_value(p),
+            ChannelSettings::Mail(m) => serde_json::to_value(m),
         }
         .expect("settings serialise"),
         secret,

@@ -124,7 +124,14 @@ pub async fn session_changed(
         return Ok(report);
     }
     let locked = lock_course(conn, actor.org_id, before.course_id).await?;
-    if let Some(event) = c.tell {
+    if let Some(mut event) = c.tell {
+        // The session as it was, named, so calendars can follow (or remove) it.
+        if let NoticeEvent::SessionChanged { previous } | NoticeEvent::SessionCancelled { previous } =
+            &mut event
+        {
+            previous.id = Some(before.id);
+            previous.sequence = Some(before.version);
+        }
         let trainees: Vec<(Uuid, Uuid)> =
             on_session(conn, actor.org_id, before).await?.iter().map(|n| (n.id, n.employee_id)).collect();
         let facts = notice::course_facts(conn, &locked).await?;

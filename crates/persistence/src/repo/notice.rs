@@ -40,7 +40,11 @@ pub async fn course_facts(conn: &impl ConnectionTrait, c: &course::Model) -> Res
 
 /// A session as a notice states it.
 pub fn session_facts(s: &course_session::Model) -> NoticeSession {
-    NoticeSession::new(s.starts_at, s.ends_at, s.venue.clone(), s.online_url.clone())
+    NoticeSession {
+        id: Some(s.id),
+        sequence: Some(s.version),
+        ..NoticeSession::new(s.starts_at, s.ends_at, s.venue.clone(), s.online_url.clone())
+    }
 }
 
 /// The people `employee_ids` as notices name them, with the roster around each.
