@@ -24,6 +24,7 @@ mod m20261203_000017_approval_routing;
 mod m20261203_000018_notices_for_everyone;
 mod m20261203_000019_delivery;
 mod m20261203_000020_reminders;
+mod m20261203_000021_calendar_feeds;
 
 /// A text column compared byte by byte (code point order). Codes, employee numbers and kana
 /// readings sort and page the same on SQLite (BINARY is its default) and on PostgreSQL, whatever
@@ -62,6 +63,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261203_000018_notices_for_everyone::Migration),
             Box::new(m20261203_000019_delivery::Migration),
             Box::new(m20261203_000020_reminders::Migration),
+            Box::new(m20261203_000021_calendar_feeds::Migration),
         ]
     }
 }

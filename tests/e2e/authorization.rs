@@ -38,6 +38,14 @@ const MATRIX: &[(&str, &str, [u16; 7])] = &[
     ("GET", "/api/v1/notification-channels/{id}", [401, 403, 403, 403, 200, 403, 403]),
     ("PUT", "/api/v1/notification-channels/{id}", [401, 403, 403, 403, 200, 403, 403]),
     ("GET", "/api/v1/deliveries", [401, 403, 403, 403, 200, 403, 403]),
+    ("GET", "/api/v1/calendar-feeds", [401, 200, 200, 200, 200, 200, 200]),
+    // Of the caller's own places: employees only.
+    ("POST", "/api/v1/calendar-feeds", [401, 201, 201, 201, 201, 403, 403]),
+    // A feed is read by its token alone, like a calendar client does.
+    ("GET", "/calendar/{file}", [200, 200, 200, 200, 200, 200, 200]),
+    ("GET", "/api/v1/calendar-feeds/{id}", [401, 404, 404, 404, 200, 404, 404]),
+    // HR's course feed: only HR (or its maker) revokes it; to others it is not there.
+    ("DELETE", "/api/v1/calendar-feeds/{id}", [401, 404, 404, 404, 204, 404, 404]),
     // Still pending: only a failed or skipped delivery is delivered again by hand.
     ("POST", "/api/v1/deliveries/{id}/redeliver", [401, 403, 403, 403, 409, 403, 403]),
     ("GET", "/api/v1/training-gaps", [401, 403, 403, 403, 200, 403, 200]),
@@ -195,6 +203,10 @@ struct Targets {
     channel: Value,
     /// The notice's delivery on the channel, pending.
     delivery: Value,
+    /// HR's feed of the course.
+    feed: Value,
+    /// The path of an employee's own feed (token and .ics).
+    feed_file: String,
     /// The applicant's absence notice for the course's session, submitted.
     absence_notice: Value,
     /// The applicant's post-training report, submitted.
@@ -278,6 +290,10 @@ async fn call(app: &TestApp, method: &str, path: &str, token: Option<&str>, t: &
         p if p.starts_with("/api/v1/deliveries/{id}") => {
             p.replace("{id}", t.delivery["id"].as_str().unwrap())
         }
+        p if p.starts_with("/api/v1/calendar-feeds/{id}") => {
+            p.replace("{id}", t.feed["id"].as_str().unwrap())
+        }
+        "/calendar/{file}" => t.feed_file.clone(),
         "/api/v1/internships/{fiscal_year}" if method == "POST" => {
             format!("/api/v1/internships/{}", 2030 + COUNTER.fetch_add(1, Ordering::Relaxed) % 60)
         }
@@ -459,6 +475,7 @@ async fn call(app: &TestApp, method: &str, path: &str, token: Option<&str>, t: &
             .header("If-Match", etag(app, &concrete.replace("/events", "")).await)
             .json(&json!({"event": "settle"})),
         ("POST", "/api/v1/notification-channels") => rb.json(&channel_body(&unique("連携"))),
+        ("POST", "/api/v1/calendar-feeds") => rb.json(&json!({"scope": "me"})),
         ("PUT", "/api/v1/notification-channels/{id}") => {
             rb.header("If-Match", etag(app, &concrete).await).json(&channel_body(&unique("連携")))
         }
@@ -648,6 +665,14 @@ async fn every_route_for_every_role() {
         .unwrap();
     assert_eq!(res.status(), 200);
     let intern: Value = res.json().await.unwrap();
+    let body = json!({"scope": "course", "course_id": course["id"]});
+    let res = app.post_json("/api/v1/calendar-feeds", &hr, &body).await;
+    assert_eq!(res.status(), 201);
+    let feed: Value = res.json().await.unwrap();
+    let mine = app.token(people::EMPLOYEE, &[Role::Employee]);
+    let res = app.post_json("/api/v1/calendar-feeds", &mine, &json!({"scope": "me"})).await;
+    let url = res.json::<Value>().await.unwrap()["url"].as_str().unwrap().to_string();
+    let feed_file = url[url.find("/calendar/").unwrap()..].to_string();
     let targets = Targets {
         employee,
         department,
@@ -657,6 +682,8 @@ async fn every_route_for_every_role() {
         notice,
         channel,
         delivery,
+        feed,
+        feed_file,
         absence_notice,
         report,
         subsidy,

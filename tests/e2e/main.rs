@@ -10,6 +10,7 @@ mod conventions;
 mod delivery;
 mod docs;
 mod employees;
+mod feeds;
 mod fy2023;
 mod import;
 mod internships;

@@ -63,7 +63,7 @@ pub(crate) async fn file_notice(
 }
 
 /// Change a section's head and acting head (HR).
-async fn set_heads(app: &TestApp, section_id: &str, head: Option<&str>, acting: Option<&str>) {
+pub(crate) async fn set_heads(app: &TestApp, section_id: &str, head: Option<&str>, acting: Option<&str>) {
     let hr = app.hr();
     let path = format!("/api/v1/sections/{section_id}");
     let s = app.get_json(&path, &hr).await;

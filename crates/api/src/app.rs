@@ -17,8 +17,8 @@ use crate::http::resource;
 use crate::openapi;
 use crate::problem::{json_error, path_error, query_error, ApiError};
 use crate::routes::{
-    absence, attendance, audit, catalogue, catalogue_files, channels, check_in, employees, health, import,
-    internships, me, notices, report, results, selection, structure, study_groups, subsidy, survey,
+    absence, attendance, audit, calendar, catalogue, catalogue_files, channels, check_in, employees, health,
+    import, internships, me, notices, report, results, selection, structure, study_groups, subsidy, survey,
 };
 use crate::state::AppState;
 
@@ -50,6 +50,17 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                 .route(web::put().to(channels::update_channel)),
         )
         .service(resource("/api/v1/deliveries", "GET").route(web::get().to(channels::list_deliveries)))
+        .service(
+            resource("/api/v1/calendar-feeds", "GET, POST")
+                .route(web::get().to(calendar::list_feeds))
+                .route(web::post().to(calendar::create_feed)),
+        )
+        .service(
+            resource("/api/v1/calendar-feeds/{id}", "GET, DELETE")
+                .route(web::get().to(calendar::get_feed))
+                .route(web::delete().to(calendar::revoke_feed)),
+        )
+        .service(resource("/calendar/{file}", "GET").route(web::get().to(calendar::feed)))
         .service(
             resource("/api/v1/deliveries/{id}/redeliver", "POST").route(web::post().to(channels::redeliver)),
         )

@@ -11,8 +11,9 @@ use utoipa::{Modify, OpenApi};
 
 use crate::problem::{FieldErrorDto, Problem, RowErrorDto};
 use crate::routes::{
-    absence, attendance, audit, catalogue, catalogue_files, channels, check_in, employees, files, health,
-    import, internships, me, notices, report, results, selection, structure, study_groups, subsidy, survey,
+    absence, attendance, audit, calendar, catalogue, catalogue_files, channels, check_in, employees, files,
+    health, import, internships, me, notices, report, results, selection, structure, study_groups, subsidy,
+    survey,
 };
 
 #[derive(OpenApi)]
@@ -43,6 +44,7 @@ use crate::routes::{
         notices::notify_course, notices::my_notices, notices::list_notices, notices::claim_notices, notices::notice_delivered,
         channels::list_channels, channels::create_channel, channels::get_channel, channels::update_channel,
         channels::notice_deliveries, channels::list_deliveries, channels::redeliver,
+        calendar::create_feed, calendar::list_feeds, calendar::get_feed, calendar::revoke_feed, calendar::feed,
         absence::create_notice, absence::get_notice, absence::update_notice, absence::notice_event,
         absence::session_notices, absence::my_notices, absence::section_notices,
         attendance::get_sheet, attendance::record_sheet, attendance::import_sheet,

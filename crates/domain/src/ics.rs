@@ -5,7 +5,7 @@
 //! Asia/Tokyo with its VTIMEZONE.
 
 use chrono::{DateTime, Utc};
-use icalendar::{Calendar, CalendarComponent, CalendarDateTime, Component, Event, EventLike, EventStatus};
+use icalendar::{Calendar, CalendarDateTime, Component, Event, EventLike, EventStatus};
 use uuid::Uuid;
 
 use crate::calendar::jst;
@@ -60,6 +60,13 @@ pub fn session_uid(session_id: Uuid) -> String {
     format!("{session_id}@kenshu")
 }
 
+/// SHA-256, hex: what a feed's token is kept as (the token itself is shown once), and a feed's
+/// ETag.
+pub fn sha256_hex(token: &str) -> String {
+    use sha2::{Digest, Sha256};
+    Sha256::digest(token.as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
+}
+
 /// What the entry's description says besides the notice's own words: when to gather.
 pub fn gather_note(starts_at: DateTime<Utc>) -> String {
     let gather = (starts_at - chrono::Duration::minutes(10)).with_timezone(&jst()).format("%H:%M");
@@ -86,8 +93,6 @@ pub fn calendar(
     cal.name(name);
     cal.append_property(icalendar::Property::new("METHOD", method.as_str()));
     cal.append_property(icalendar::Property::new("X-WR-TIMEZONE", "Asia/Tokyo"));
-    let tz: CalendarComponent = VTIMEZONE.parse().expect("the fixed VTIMEZONE parses");
-    cal.push(tz);
     for e in entries {
         let mut ev = Event::new();
         ev.uid(&e.uid)
@@ -113,7 +118,11 @@ pub fn calendar(
         }
         cal.push(ev.done());
     }
-    cal.done().to_string()
+    // The zone goes in as written: a component built through the crate would get a UID and a
+    // DTSTAMP, which a VTIMEZONE has not (and which would change the feed's ETag every time).
+    let text = cal.done().to_string();
+    let at = text.find("BEGIN:VEVENT").or_else(|| text.rfind("END:VCALENDAR")).expect("a calendar ends");
+    format!("{}{VTIMEZONE}{}", &text[..at], &text[at..])
 }
 
 /// The calendar a trainee's notice carries, if any: a place given or moved invites to its
@@ -201,6 +210,12 @@ mod tests {
         assert_eq!(ev.get_location(), Some("本庁舎3階 会議室"));
         assert!(ev.get_description().unwrap().contains("集合: 08:50"));
         assert_eq!(ev.get_status(), Some(EventStatus::Confirmed));
+    }
+
+    #[test]
+    fn the_same_entries_give_the_same_calendar() {
+        let a = calendar("研修", Method::Publish, &[entry(false)], None, None);
+        assert_eq!(a, calendar("研修", Method::Publish, &[entry(false)], None, None));
     }
 
     #[test]

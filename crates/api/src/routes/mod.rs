@@ -1,6 +1,7 @@
 pub mod absence;
 pub mod attendance;
 pub mod audit;
+pub mod calendar;
 pub mod catalogue;
 pub mod catalogue_files;
 pub mod channels;

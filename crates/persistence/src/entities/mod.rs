@@ -3,6 +3,7 @@
 pub mod absence_notice;
 pub mod attendance;
 pub mod audit_log;
+pub mod calendar_feed;
 pub mod correspondence_course;
 pub mod course;
 pub mod course_session;
@@ -21,6 +22,7 @@ pub mod notification_channel;
 pub mod organisation;
 pub mod section;
 pub mod session_check_in;
+pub mod session_tombstone;
 pub mod study_group;
 pub mod subsidy_application;
 pub mod subsidy_document;
@@ -91,6 +93,7 @@ mod tests {
             decided_by: None,
             decided_at: None,
             placed_at: None,
+            held_place: false,
             decision_reason: None,
             version: 1,
             created_at: at,

@@ -22,6 +22,8 @@ pub struct Model {
     pub decided_at: Option<DateTimeUtc>,
     /// When a waiting nomination got its place; sessions before it do not count.
     pub placed_at: Option<DateTimeUtc>,
+    /// It held a place at some time (a cancelled place stays in calendar feeds as cancelled).
+    pub held_place: bool,
     /// Why it was rejected or declined: the trainee and the next approver see it.
     pub decision_reason: Option<String>,
     pub version: i32,

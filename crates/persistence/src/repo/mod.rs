@@ -4,6 +4,7 @@ pub mod absence;
 pub mod approval;
 pub mod attendance;
 pub mod audit;
+pub mod calendar;
 pub mod cascade;
 pub mod catalogue;
 pub mod check_in;

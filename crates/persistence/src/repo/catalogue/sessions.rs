@@ -173,6 +173,22 @@ pub async fn delete_session(
     if res.rows_affected == 0 {
         return Err(RepoError::Stale { current: expected_version + 1 });
     }
+    // Calendars that showed it are told it is cancelled.
+    crate::entities::session_tombstone::Entity::insert(sea_orm::IntoActiveModel::into_active_model(
+        crate::entities::session_tombstone::Model {
+            id: before.id,
+            org_id: before.org_id,
+            course_id: before.course_id,
+            starts_at: before.starts_at,
+            ends_at: before.ends_at,
+            venue: before.venue.clone(),
+            online_url: before.online_url.clone(),
+            version: before.version,
+            deleted_at: crate::repo::now(),
+        },
+    ))
+    .exec_without_returning(conn)
+    .await?;
     let change = Change::new("course_session.delete", "course", Some(course.model.id), Some(&before), None);
     audit::record(conn, actor, change).await?;
     Ok(())

@@ -54,6 +54,7 @@ fn new_nomination(
         decided_by: None,
         decided_at: None,
         placed_at: None,
+        held_place: state.holds_place(),
         decision_reason: None,
         version: 1,
         created_at: at,
@@ -330,6 +331,7 @@ pub(crate) async fn save_decision(
         decision_reason: decision.reason.or_else(|| before.decision_reason.clone()),
         session_id: decision.session.unwrap_or(before.session_id),
         placed_at: if moved_up { Some(at) } else { before.placed_at },
+        held_place: before.held_place || state.holds_place(),
         ..before.clone()
     };
     save_audited(
