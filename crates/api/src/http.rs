@@ -141,8 +141,8 @@ pub fn resource(path: &str, allowed: &'static str) -> Resource {
     }))
 }
 
-/// The one JSON body extractor: the body as `web::Json` reads it (size limit, content type), with
-/// every string in it checked against the one text rule (`text::check_plain`: a 422 naming each
+/// The one JSON body extractor: the body as `web::Json` reads it (size limit, content type), an
+/// object (never an array of the fields), with every string in it checked against the one text rule (`text::check_plain`: a 422 naming each
 /// field that holds a NUL), then deserialised into `T`.
 pub struct Json<T>(pub T);
 
@@ -167,6 +167,10 @@ impl<T: serde::de::DeserializeOwned + 'static> actix_web::FromRequest for Json<T
         let value = web::Json::<serde_json::Value>::from_request(req, payload);
         Box::pin(async move {
             let value = value.await?.into_inner();
+            // Every body is an object; serde would also read a struct from an array of its fields.
+            if !value.is_object() {
+                return Err(ApiError::validation("body", "must be a JSON object").into());
+            }
             let mut errors = Vec::new();
             plain_text_errors(&value, &mut String::new(), &mut errors);
             if !errors.is_empty() {

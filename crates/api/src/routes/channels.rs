@@ -301,10 +301,13 @@ pub async fn get_channel(
 /// Change a channel (HR, If-Match): its kind stays. A new webhook secret starts a rotation: the
 /// replaced secret signs too until `previous_secret_until`.
 #[utoipa::path(put, operation_id = "update_channel", path = "/api/v1/notification-channels/{id}", tag = "notices",
-    params(("id" = Uuid, Path)),
+    params(("id" = Uuid, Path), ("If-Match" = String, Header, description = "ETag of the channel read")),
     request_body = ChannelInput,
     responses((status = 200, body = ChannelDto),
         (status = 404, description = "No such channel", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "A channel of this name exists, or no key to seal secrets with", body = Problem, content_type = "application/problem+json"),
+        (status = 412, description = "Changed since read", body = Problem, content_type = "application/problem+json"),
+        (status = 428, description = "If-Match missing", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid settings, or another kind", body = Problem, content_type = "application/problem+json")))]
 pub async fn update_channel(
     state: web::Data<AppState>,
@@ -383,7 +386,8 @@ pub struct DeliveryList {
 /// A notice's deliveries, one per channel that took it, with every try (HR).
 #[utoipa::path(get, operation_id = "notice_deliveries", path = "/api/v1/notices/{id}/deliveries", tag = "notices",
     params(("id" = Uuid, Path)),
-    responses((status = 200, body = DeliveryList)))]
+    responses((status = 200, body = DeliveryList),
+        (status = 404, description = "Not a notice id", body = Problem, content_type = "application/problem+json")))]
 pub async fn notice_deliveries(
     state: web::Data<AppState>,
     auth: Auth,

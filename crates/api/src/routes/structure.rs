@@ -546,8 +546,11 @@ pub async fn get_reminders(state: web::Data<AppState>, auth: Auth) -> ApiResult<
 /// hour (Japan time) reminders and heads' daily digests go out.
 #[utoipa::path(put, operation_id = "put_reminder_settings", path = "/api/v1/organisation/reminders", tag = "organisation",
     request_body = kenshu_domain::reminder::ReminderSettings,
+    params(("If-Match" = String, Header, description = "ETag of the organisation read")),
     responses((status = 200, body = kenshu_domain::reminder::ReminderSettings, headers(("ETag" = String))),
-        (status = 422, description = "A value out of range", body = Problem, content_type = "application/problem+json")))]
+        (status = 412, description = "Changed since read", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "A value out of range", body = Problem, content_type = "application/problem+json"),
+        (status = 428, description = "If-Match missing", body = Problem, content_type = "application/problem+json")))]
 pub async fn put_reminders(
     state: web::Data<AppState>,
     auth: Auth,
