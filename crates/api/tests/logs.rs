@@ -114,10 +114,22 @@ fn logs_are_json_with_request_ids_and_no_tokens_or_personal_data() {
     );
     assert!(res.starts_with("HTTP/1.1 422"), "{res}");
 
-    // The request lines arrive asynchronously; wait for all four.
+    // A calendar feed's token is in its URL: a log names the route, never the token.
+    let res = http(
+        &address,
+        "POST /api/v1/calendar-feeds",
+        &[("Authorization", &bearer), ("Content-Type", "application/json")],
+        br#"{"scope":"me"}"#,
+    );
+    assert!(res.starts_with("HTTP/1.1 201"), "{res}");
+    let feed_token = res.split("/calendar/").nth(1).and_then(|r| r.split(".ics").next()).unwrap().to_string();
+    let res = http(&address, &format!("GET /calendar/{feed_token}.ics"), &[], b"");
+    assert!(res.starts_with("HTTP/1.1 200"), "{res}");
+
+    // The request lines arrive asynchronously; wait for all six.
     let mut logs = Vec::new();
     let deadline = Instant::now() + Duration::from_secs(10);
-    while logs.iter().filter(|l: &&serde_json::Value| l["fields"]["message"] == "request").count() < 4 {
+    while logs.iter().filter(|l: &&serde_json::Value| l["fields"]["message"] == "request").count() < 6 {
         let line =
             server.lines.recv_timeout(deadline.saturating_duration_since(Instant::now())).expect("log lines");
         // The demo's printed tokens are the only non-JSON output, and precede the server's start.
@@ -127,8 +139,18 @@ fn logs_are_json_with_request_ids_and_no_tokens_or_personal_data() {
     }
     let text: Vec<String> = logs.iter().map(|l| l.to_string()).collect();
     for line in &text {
-        for secret in [token.as_str(), SECRET, "not.a.token", name, "伊勢原", email, "ZX9381", "ZX7777", q]
-        {
+        for secret in [
+            token.as_str(),
+            SECRET,
+            "not.a.token",
+            name,
+            "伊勢原",
+            email,
+            "ZX9381",
+            "ZX7777",
+            q,
+            feed_token.as_str(),
+        ] {
             assert!(!line.contains(secret), "a log line contains {secret:?}: {line}");
         }
     }

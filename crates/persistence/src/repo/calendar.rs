@@ -135,6 +135,21 @@ fn location(venue: &Option<String>, online: &Option<String>) -> Option<String> {
     venue.clone().or_else(|| online.clone())
 }
 
+/// A deleted session as a cancelled entry, one SEQUENCE above its last.
+fn tombstone_entry(t: &session_tombstone::Model, uid: String, summary: String) -> Entry {
+    Entry {
+        uid,
+        sequence: t.version.max(0) as u32 + 1,
+        summary,
+        starts_at: t.starts_at,
+        ends_at: t.ends_at,
+        location: location(&t.venue, &t.online_url),
+        description: "この日程は中止になりました。".into(),
+        cancelled: true,
+        stamp: t.deleted_at,
+    }
+}
+
 /// The entries for the places of `staff` (employee id → name shown after the course, if any).
 async fn places(
     conn: &impl ConnectionTrait,
@@ -201,17 +216,7 @@ async fn places(
             });
         }
         for t in gone.iter().filter(|t| n.session_id.is_none_or(|p| p == t.id)) {
-            entries.push(Entry {
-                uid: place_uid(t.id, n.id),
-                sequence: t.version.max(0) as u32 + 1,
-                summary: summary.clone(),
-                starts_at: t.starts_at,
-                ends_at: t.ends_at,
-                location: location(&t.venue, &t.online_url),
-                description: "この日程は中止になりました。".into(),
-                cancelled: true,
-                stamp: t.deleted_at,
-            });
+            entries.push(tombstone_entry(t, place_uid(t.id, n.id), summary.clone()));
         }
     }
     entries.sort_by(|a, b| (a.starts_at, &a.uid).cmp(&(b.starts_at, &b.uid)));
@@ -306,17 +311,7 @@ pub async fn entries(
                 .all(conn)
                 .await?
             {
-                out.push(Entry {
-                    uid: session_uid(t.id),
-                    sequence: t.version.max(0) as u32 + 1,
-                    summary: c.title.clone(),
-                    starts_at: t.starts_at,
-                    ends_at: t.ends_at,
-                    location: location(&t.venue, &t.online_url),
-                    description: "この日程は中止になりました。".into(),
-                    cancelled: true,
-                    stamp: t.deleted_at,
-                });
+                out.push(tombstone_entry(&t, session_uid(t.id), c.title.clone()));
             }
             out.sort_by(|a, b| (a.starts_at, &a.uid).cmp(&(b.starts_at, &b.uid)));
             Ok(Some((c.title.clone(), out)))

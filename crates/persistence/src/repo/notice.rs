@@ -130,28 +130,35 @@ pub async fn tell_course_record(
 /// Write notices drafted by the domain, with a delivery on each channel that takes them.
 pub async fn write(conn: &impl ConnectionTrait, org_id: Uuid, notices: &[NoticeDraft]) -> Result<u64, DbErr> {
     let at = now();
-    let rows: Vec<notice::Model> = notices
-        .iter()
-        .map(|d| notice::Model {
-            id: Uuid::now_v7(),
-            org_id,
-            kind: d.body.kind.as_str().into(),
-            item_type: d.item.kind.as_str().into(),
-            item_id: d.item.id,
-            recipient_employee_id: d.recipient,
-            recipient_role: d.role.as_str().into(),
-            subject: d.subject.clone(),
-            body: serde_json::to_string(&d.body).expect("notices serialise"),
-            digest: d.body.kind.in_digest(),
-            delivered_at: None,
-            claimed_until: None,
-            dedupe_key: None,
-            created_at: at,
-        })
-        .collect();
+    let rows: Vec<notice::Model> = notices.iter().map(|d| row(org_id, d, None, at)).collect();
     bulk::write::<notice::Entity>(conn, &rows, OnKey::Fail).await?;
     super::delivery::fan_out(conn, org_id, &rows).await?;
     Ok(rows.len() as u64)
+}
+
+/// The row of a drafted notice; `dedupe_key` names a reminder or digest once.
+pub(crate) fn row(
+    org_id: Uuid,
+    d: &NoticeDraft,
+    dedupe_key: Option<String>,
+    at: chrono::DateTime<chrono::Utc>,
+) -> notice::Model {
+    notice::Model {
+        id: Uuid::now_v7(),
+        org_id,
+        kind: d.body.kind.as_str().into(),
+        item_type: d.item.kind.as_str().into(),
+        item_id: d.item.id,
+        recipient_employee_id: d.recipient,
+        recipient_role: d.role.as_str().into(),
+        subject: d.subject.clone(),
+        body: serde_json::to_string(&d.body).expect("notices serialise"),
+        digest: d.body.kind.in_digest(),
+        delivered_at: None,
+        claimed_until: None,
+        dedupe_key,
+        created_at: at,
+    }
 }
 
 /// A recipient's notices, newest first.

@@ -319,25 +319,10 @@ pub async fn write_once(
     let at = now();
     let rows: Vec<notice::Model> = keyed
         .into_iter()
-        .map(|(key, d)| notice::Model {
-            id: Uuid::now_v7(),
-            org_id,
-            kind: d.body.kind.as_str().into(),
-            item_type: d.item.kind.as_str().into(),
-            item_id: d.item.id,
-            recipient_employee_id: d.recipient,
-            recipient_role: d.role.as_str().into(),
-            subject: d.subject.clone(),
-            body: serde_json::to_string(&d.body).expect("notices serialise"),
-            digest: d.body.kind.in_digest(),
-            delivered_at: None,
-            claimed_until: None,
+        .map(|(key, d)| {
             // A notice to the trainee and one to their head share a reminder: each its own key.
-            dedupe_key: Some(format!(
-                "{key}:{}",
-                d.recipient.map_or("office".to_string(), |r| r.to_string())
-            )),
-            created_at: at,
+            let recipient = d.recipient.map_or("office".to_string(), |r| r.to_string());
+            super::notice::row(org_id, &d, Some(format!("{key}:{recipient}")), at)
         })
         .collect();
     let mut written = Vec::new();
