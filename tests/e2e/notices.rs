@@ -315,3 +315,31 @@ async fn readers_claim_the_outbox_with_a_lease_and_never_take_the_same_notice() 
     let head = app.token(people::SECTION_HEAD, &[Role::SectionHead]);
     assert_problem(claim(&app, &head, json!({})).await, 403, "forbidden").await;
 }
+
+#[tokio::test]
+async fn a_trainee_moved_to_another_date_is_told_with_their_one_session() {
+    let app = spawn().await;
+    let hr = app.hr();
+    let (course, sessions, nid) = selected_trainee(&app, 2023, 45, &[d(2023, 7, 12), d(2023, 7, 19)]).await;
+    ok(app.post_json(&format!("/api/v1/courses/{course}/notify"), &hr, &json!({})).await, 200).await;
+    let told = newest(&app, people::EMPLOYEE, "training_notice").await;
+    assert_eq!(told["body"]["sessions"].as_array().unwrap().len(), 2, "the whole course: both dates");
+    let body = json!({"ids": [nid], "move_to_session": sessions[1]});
+    ok(app.post_json(&format!("/api/v1/courses/{course}/nominations/bulk"), &hr, &body).await, 200).await;
+    let moved = newest(&app, people::EMPLOYEE, "session_changed").await;
+    let dates: Vec<&str> = moved["body"]["sessions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["starts_at"].as_str().unwrap())
+        .collect();
+    assert_eq!(dates, vec!["2023-07-19T09:00:00+09:00"], "only the date they are on now");
+    assert!(moved["body"]["previous"].is_null(), "they were on the whole course");
+    assert!(moved["body"]["message"].as_str().unwrap().contains("日程が変更"));
+    assert_eq!(newest(&app, people::SECTION_HEAD, "session_changed").await["item"]["id"], nid.as_str());
+    // Moved again, from one date to the other: the date it was on is named.
+    let body = json!({"ids": [nid], "move_to_session": sessions[0]});
+    ok(app.post_json(&format!("/api/v1/courses/{course}/nominations/bulk"), &hr, &body).await, 200).await;
+    let again = newest(&app, people::EMPLOYEE, "session_changed").await;
+    assert_eq!(again["body"]["previous"]["starts_at"], "2023-07-19T09:00:00+09:00");
+}

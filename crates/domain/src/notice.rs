@@ -287,9 +287,13 @@ pub struct About {
 }
 
 impl About {
-    /// A course place (nomination) of `course`.
-    pub fn place(course: &CourseFacts, nomination_id: Uuid) -> Self {
-        Self::course(ItemKind::Nomination, nomination_id, course)
+    /// A course place (nomination) of `course`: on its sessions, or on the one it is placed on.
+    pub fn place(course: &CourseFacts, nomination_id: Uuid, session: Option<Uuid>) -> Self {
+        let mut about = Self::course(ItemKind::Nomination, nomination_id, course);
+        if let (Some(pinned), Some(c)) = (session, about.course.as_mut()) {
+            c.sessions.retain(|s| s.id.is_none_or(|id| id == pinned));
+        }
+        about
     }
 
     /// A record of `course` (a nomination, an absence notice, a report).
@@ -500,6 +504,11 @@ pub enum Event {
     SessionCancelled {
         previous: NoticeSession,
     },
+    /// The training office moved the trainee to another session (or to the whole course): the
+    /// session it was on, if any.
+    PlaceMoved {
+        previous: Option<NoticeSession>,
+    },
     /// Paperwork handed in: its decider is asked.
     Submitted(Paper),
     /// Paperwork back with its writer for correction.
@@ -646,6 +655,12 @@ fn told(event: &Event) -> (NoticeKind, String, Option<NoticeSession>, Audience) 
             NoticeKind::SessionChanged,
             "研修の日程または会場が変更されました。新しい日程を確認してください。".into(),
             Some(previous.clone()),
+            TraineeAndHeads,
+        ),
+        Event::PlaceMoved { previous } => (
+            NoticeKind::SessionChanged,
+            "受講する日程が変更されました。新しい日程を確認してください。".into(),
+            previous.clone(),
             TraineeAndHeads,
         ),
         Event::SessionCancelled { previous } => (
@@ -936,7 +951,7 @@ mod tests {
     }
 
     fn place() -> About {
-        About::place(&course(), id(9))
+        About::place(&course(), id(9), None)
     }
 
     fn recipients(d: &[NoticeDraft]) -> Vec<(Option<Uuid>, RecipientRole)> {
@@ -1149,6 +1164,27 @@ mod tests {
         assert!(d.body.plain_text().contains("・確認待ち: 接遇研修（10009 山口 裕子）"));
         let office = digest(&DigestRecipient { employee: None }, date, id(51), vec![item(3)]);
         assert_eq!((office.recipient, office.role), (None, RecipientRole::TrainingOffice));
+    }
+
+    #[test]
+    fn a_place_on_one_session_names_that_session_only() {
+        let mut c = course();
+        let t = |d| chrono::TimeZone::with_ymd_and_hms(&Utc, 2023, 7, d, 0, 0, 0).unwrap();
+        c.sessions = vec![
+            NoticeSession { id: Some(id(21)), ..NoticeSession::new(t(12), t(12), None, None) },
+            NoticeSession { id: Some(id(22)), ..NoticeSession::new(t(19), t(19), None, None) },
+        ];
+        let d = drafts(Event::Selected, &About::place(&c, id(9), Some(id(22))), &trainee(100, &[101], &[]));
+        assert_eq!(d[0].body.sessions.iter().map(|s| s.id).collect::<Vec<_>>(), vec![Some(id(22))]);
+        let d = drafts(Event::Selected, &About::place(&c, id(9), None), &trainee(100, &[101], &[]));
+        assert_eq!(d[0].body.sessions.len(), 2);
+        let d = drafts(
+            Event::PlaceMoved { previous: Some(c.sessions[0].clone()) },
+            &About::place(&c, id(9), Some(id(22))),
+            &trainee(100, &[101], &[]),
+        );
+        assert_eq!((d[0].body.kind, d.len()), (NoticeKind::SessionChanged, 2));
+        assert_eq!(d[0].body.previous.as_ref().and_then(|p| p.id), Some(id(21)));
     }
 
     #[test]

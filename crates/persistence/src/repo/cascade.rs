@@ -69,8 +69,7 @@ pub async fn course_changed(
         for n in &live {
             let next = transition(super::selection::state_of(n)?, Event::Cancel, NominationActor::Hr)?;
             let decision = Decision { by: None, reason: Some("研修中止".into()), session: None };
-            save_decision(conn, actor, "cancel_with_course", n, next, decision).await?;
-            told.push((n.id, n.employee_id));
+            told.push(save_decision(conn, actor, "cancel_with_course", n, next, decision).await?);
             report.cancelled.push(n.id);
         }
         let facts = notice::course_facts(conn, &locked).await?;
@@ -132,8 +131,7 @@ pub async fn session_changed(
             previous.id = Some(before.id);
             previous.sequence = Some(before.version);
         }
-        let trainees: Vec<(Uuid, Uuid)> =
-            on_session(conn, actor.org_id, before).await?.iter().map(|n| (n.id, n.employee_id)).collect();
+        let trainees = on_session(conn, actor.org_id, before).await?;
         let facts = notice::course_facts(conn, &locked).await?;
         report.notices +=
             notice::tell_places(conn, actor.org_id, &facts, &trainees, || event.clone()).await?;

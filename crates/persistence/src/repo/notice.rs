@@ -19,7 +19,7 @@ use super::approval::chains;
 use super::employee::employees_by_id;
 use super::{now, Page, PageRequest, RepoError};
 use crate::bulk::{self, OnKey};
-use crate::entities::{course, course_session, employee, notice};
+use crate::entities::{course, course_session, employee, nomination, notice};
 
 /// The course as notices state it: title, year, sessions in order, what to prepare.
 pub async fn course_facts(conn: &impl ConnectionTrait, c: &course::Model) -> Result<CourseFacts, DbErr> {
@@ -60,20 +60,20 @@ pub async fn trainees(
         .collect())
 }
 
-/// Write the notices for `event` on each of the course places `places` (nomination, employee).
+/// Write the notices for `event` on each of the course places `places`.
 pub async fn tell_places(
     conn: &impl ConnectionTrait,
     org_id: Uuid,
     course: &CourseFacts,
-    places: &[(Uuid, Uuid)],
+    places: &[nomination::Model],
     event: impl Fn() -> Event,
 ) -> Result<u64, RepoError> {
-    let ids: Vec<Uuid> = places.iter().map(|(_, e)| *e).collect();
+    let ids: Vec<Uuid> = places.iter().map(|n| n.employee_id).collect();
     let people = trainees(conn, org_id, &ids).await?;
     let mut all = Vec::new();
-    for (nomination_id, employee_id) in places {
-        if let Some(trainee) = people.get(employee_id) {
-            all.extend(drafts(event(), &About::place(course, *nomination_id), trainee));
+    for n in places {
+        if let Some(trainee) = people.get(&n.employee_id) {
+            all.extend(drafts(event(), &About::place(course, n.id, n.session_id), trainee));
         }
     }
     Ok(write(conn, org_id, &all).await?)
@@ -99,7 +99,7 @@ pub struct CourseRecord {
     pub id: Uuid,
     pub course_id: Uuid,
     pub employee_id: Uuid,
-    /// The one session it is for (an absence notice).
+    /// The one session it is for (an absence notice), or a place is on.
     pub session_id: Option<Uuid>,
     /// A refusal's reason or a return's comment.
     pub reason: Option<String>,
@@ -118,9 +118,14 @@ pub async fn tell_course_record(
     }
     let c: course::Model = super::find_in_org(conn, org_id, r.course_id).await?;
     let facts = course_facts(conn, &c).await?;
-    let mut about = About::course(r.kind, r.id, &facts);
+    let mut about = if r.kind == ItemKind::Nomination {
+        // A place names the session it is on, or all of them.
+        About::place(&facts, r.id, r.session_id)
+    } else {
+        About::course(r.kind, r.id, &facts)
+    };
     about.reason = r.reason;
-    if let Some(sid) = r.session_id {
+    if let (Some(sid), false) = (r.session_id, r.kind == ItemKind::Nomination) {
         let session: course_session::Model = super::find_in_org(conn, org_id, sid).await?;
         about.session = Some(session_facts(&session));
     }

@@ -101,7 +101,7 @@ pub async fn run(
             for (reminder, n) in due {
                 if let Some(t) = people.get(&n.employee_id) {
                     let event = Event::SessionSoon { session: session_facts(s) };
-                    for d in drafts(event, &About::place(course, n.id), t) {
+                    for d in drafts(event, &About::place(course, n.id, n.session_id), t) {
                         keyed.push((reminder.key(), d));
                     }
                     run.sessions += 1;

@@ -273,7 +273,7 @@ pub(crate) fn place_record(n: &nomination::Model) -> super::notice::CourseRecord
         id: n.id,
         course_id: n.course_id,
         employee_id: n.employee_id,
-        session_id: None,
+        session_id: n.session_id,
         reason: n.decision_reason.clone(),
     }
 }
@@ -449,8 +449,7 @@ pub(crate) async fn promote_waiting(
     }
     if !moved.is_empty() {
         let facts = super::notice::course_facts(conn, course).await?;
-        let pairs: Vec<(Uuid, Uuid)> = moved.iter().map(|n| (n.id, n.employee_id)).collect();
-        super::notice::tell_places(conn, actor.org_id, &facts, &pairs, || {
+        super::notice::tell_places(conn, actor.org_id, &facts, &moved, || {
             kenshu_domain::notice::Event::PlaceGiven
         })
         .await?;
@@ -485,5 +484,20 @@ pub async fn move_session(
         }
     }
     let after = nomination::Model { session_id, ..current.clone() };
-    save_audited(conn, actor, "nomination.move", &current, current.version, after, ALREADY_NOMINATED).await
+    let moved =
+        save_audited(conn, actor, "nomination.move", &current, current.version, after, ALREADY_NOMINATED)
+            .await?;
+    // A trainee already told where to be is told again.
+    if moved.state()? == NominationState::Notified {
+        let previous = match current.session_id {
+            Some(sid) => {
+                let s: course_session::Model = super::find_in_org(conn, actor.org_id, sid).await?;
+                Some(super::notice::session_facts(&s))
+            }
+            None => None,
+        };
+        let told = Some(kenshu_domain::notice::Event::PlaceMoved { previous });
+        super::notice::tell_course_record(conn, actor.org_id, told, place_record(&moved)).await?;
+    }
+    Ok(moved)
 }

@@ -29,8 +29,7 @@ pub async fn notify_course(
         save(conn, actor, Event::Notify.as_str(), n, next).await?;
     }
     let facts = crate::repo::notice::course_facts(conn, &course.model).await?;
-    let pairs: Vec<(Uuid, Uuid)> = selected.iter().map(|n| (n.id, n.employee_id)).collect();
-    let written = crate::repo::notice::tell_places(conn, actor.org_id, &facts, &pairs, || {
+    let written = crate::repo::notice::tell_places(conn, actor.org_id, &facts, &selected, || {
         kenshu_domain::notice::Event::Selected
     })
     .await?;
