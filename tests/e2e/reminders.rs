@@ -179,6 +179,25 @@ async fn deciders_get_one_daily_digest_of_what_waits_for_them_and_it_alone_goes_
         inbox(&app, people::SECTION_HEAD).await.into_iter().filter(|n| n["kind"] == "digest").collect();
     assert_eq!(digests.len(), 2);
     assert_eq!(digests[0]["body"]["waiting"].as_array().unwrap().len(), 1, "one application confirmed since");
+    // The office's list has what comes to it next: the confirmed application to select, beside
+    // the department head's own application it confirms.
+    let outbox = app.get_json("/api/v1/notices?limit=200", &hr).await;
+    let office = outbox["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .rev()
+        .find(|n| n["kind"] == "digest" && n["recipient_role"] == "training_office")
+        .unwrap()
+        .clone();
+    let steps: Vec<(&str, &str)> = office["body"]["waiting"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|w| (w["trainee_employee_no"].as_str().unwrap(), w["step"].as_str().unwrap()))
+        .collect();
+    assert!(steps.contains(&(people::EMPLOYEE, "選考")), "{steps:?}");
+    assert!(steps.contains(&(people::DEPARTMENT_HEAD, "確認")), "{steps:?}");
 }
 
 #[tokio::test]

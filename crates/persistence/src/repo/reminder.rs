@@ -190,73 +190,94 @@ async fn facts_of<'a>(
     Ok(cache[&course_id].as_ref())
 }
 
+/// Who a waiting record waits for.
+#[derive(Debug, Clone, Copy)]
+enum Waits {
+    /// Whoever decides this step for the trainee (a head, or the office standing in).
+    Decider(Step),
+    /// The training office's own next step, named.
+    Office(&'static str),
+}
+
 /// What waits for each decider (None: the training office), oldest first: applications,
-/// absence notices and subsidy applications for their confirmer, reports for their approver.
+/// absence notices and subsidy applications for their confirmer, reports for their approver,
+/// and what comes to the office next (selecting a confirmed application, receiving a confirmed
+/// absence notice or an approved report, approving a confirmed subsidy application, checking a
+/// completion report).
 pub async fn waiting(
     conn: &impl ConnectionTrait,
     org_id: Uuid,
 ) -> Result<BTreeMap<Option<Uuid>, Vec<WaitingItem>>, RepoError> {
-    // (item, course or subsidy course, employee, step, since)
-    let mut found: Vec<(NoticeItem, Uuid, Uuid, Step, DateTime<Utc>)> = Vec::new();
+    use kenshu_domain::absence::NoticeState as A;
+    use kenshu_domain::report::ReportState as R;
+    use kenshu_domain::subsidy::ApplicationState as S;
+    // (item, course or subsidy course, employee, who, since)
+    let mut found: Vec<(NoticeItem, Uuid, Uuid, Waits, DateTime<Utc>)> = Vec::new();
+    let states = |list: &[&'static str]| list.to_vec();
     for n in nomination::Entity::find()
         .filter(nomination::Column::OrgId.eq(org_id))
-        .filter(nomination::Column::State.eq(NominationState::Proposed.as_str()))
-        .all(conn)
-        .await?
-    {
-        found.push((
-            NoticeItem { kind: ItemKind::Nomination, id: n.id },
-            n.course_id,
-            n.employee_id,
-            Step::Confirmation,
-            n.created_at,
-        ));
-    }
-    for a in absence_notice::Entity::find()
-        .filter(absence_notice::Column::OrgId.eq(org_id))
-        .filter(absence_notice::Column::State.eq(kenshu_domain::absence::NoticeState::Submitted.as_str()))
-        .all(conn)
-        .await?
-    {
-        let since = a.submitted_at.unwrap_or(a.created_at);
-        found.push((
-            NoticeItem { kind: ItemKind::AbsenceNotice, id: a.id },
-            a.course_id,
-            a.employee_id,
-            Step::Confirmation,
-            since,
-        ));
-    }
-    for r in training_report::Entity::find()
-        .filter(training_report::Column::OrgId.eq(org_id))
-        .filter(training_report::Column::State.eq(kenshu_domain::report::ReportState::Submitted.as_str()))
-        .all(conn)
-        .await?
-    {
-        let since = r.submitted_at.unwrap_or(r.created_at);
-        found.push((
-            NoticeItem { kind: ItemKind::TrainingReport, id: r.id },
-            r.course_id,
-            r.employee_id,
-            Step::Approval,
-            since,
-        ));
-    }
-    for s in subsidy_application::Entity::find()
-        .filter(subsidy_application::Column::OrgId.eq(org_id))
         .filter(
-            subsidy_application::Column::State.eq(kenshu_domain::subsidy::ApplicationState::Applied.as_str()),
+            nomination::Column::State
+                .is_in(states(&[NominationState::Proposed.as_str(), NominationState::Confirmed.as_str()])),
         )
         .all(conn)
         .await?
     {
+        let (waits, since) = match n.state()? {
+            NominationState::Proposed => (Waits::Decider(Step::Confirmation), n.created_at),
+            _ => (Waits::Office("選考"), n.decided_at.unwrap_or(n.created_at)),
+        };
         found.push((
-            NoticeItem { kind: ItemKind::SubsidyApplication, id: s.id },
-            s.course_id,
-            s.employee_id,
-            Step::Confirmation,
-            s.created_at,
+            NoticeItem { kind: ItemKind::Nomination, id: n.id },
+            n.course_id,
+            n.employee_id,
+            waits,
+            since,
         ));
+    }
+    for a in absence_notice::Entity::find()
+        .filter(absence_notice::Column::OrgId.eq(org_id))
+        .filter(absence_notice::Column::State.is_in(states(&[A::Submitted.as_str(), A::Confirmed.as_str()])))
+        .all(conn)
+        .await?
+    {
+        let (waits, since) = match a.state()? {
+            A::Submitted => (Waits::Decider(Step::Confirmation), a.submitted_at),
+            _ => (Waits::Office("受理"), a.confirmed_at),
+        };
+        let item = NoticeItem { kind: ItemKind::AbsenceNotice, id: a.id };
+        found.push((item, a.course_id, a.employee_id, waits, since.unwrap_or(a.created_at)));
+    }
+    for r in training_report::Entity::find()
+        .filter(training_report::Column::OrgId.eq(org_id))
+        .filter(training_report::Column::State.is_in(states(&[R::Submitted.as_str(), R::Approved.as_str()])))
+        .all(conn)
+        .await?
+    {
+        let (waits, since) = match r.state()? {
+            R::Submitted => (Waits::Decider(Step::Approval), r.submitted_at),
+            _ => (Waits::Office("受理"), r.approved_at),
+        };
+        let item = NoticeItem { kind: ItemKind::TrainingReport, id: r.id };
+        found.push((item, r.course_id, r.employee_id, waits, since.unwrap_or(r.created_at)));
+    }
+    for a in subsidy_application::Entity::find()
+        .filter(subsidy_application::Column::OrgId.eq(org_id))
+        .filter(subsidy_application::Column::State.is_in(states(&[
+            S::Applied.as_str(),
+            S::Confirmed.as_str(),
+            S::Reported.as_str(),
+        ])))
+        .all(conn)
+        .await?
+    {
+        let (waits, since) = match a.state()? {
+            S::Applied => (Waits::Decider(Step::Confirmation), Some(a.created_at)),
+            S::Confirmed => (Waits::Office("承認"), a.confirmed_at),
+            _ => (Waits::Office("修了確認"), a.reported_at),
+        };
+        let item = NoticeItem { kind: ItemKind::SubsidyApplication, id: a.id };
+        found.push((item, a.course_id, a.employee_id, waits, since.unwrap_or(a.created_at)));
     }
     if found.is_empty() {
         return Ok(BTreeMap::new());
@@ -284,26 +305,32 @@ pub async fn waiting(
     let people = trainees(conn, org_id, &found.iter().map(|f| f.2).collect::<Vec<_>>()).await?;
     found.sort_by_key(|f| f.4);
     let mut out: BTreeMap<Option<Uuid>, Vec<WaitingItem>> = BTreeMap::new();
-    for (item, title_of, employee, step, since) in found {
+    for (item, title_of, employee, waits, since) in found {
         let Some(t) = people.get(&employee) else { continue };
-        let entry = WaitingItem {
+        let entry = |step: &str| WaitingItem {
             item,
             title: titles.get(&title_of).cloned().unwrap_or_default(),
             trainee_employee_no: t.employee_no.clone(),
             trainee_name: t.name.clone(),
-            step: match step {
-                Step::Confirmation => "確認".into(),
-                Step::Approval => "決裁".into(),
-            },
+            step: step.to_string(),
             since,
         };
-        match t.chain.deciders(step) {
-            Deciders::Employees(ids) => {
-                for id in ids {
-                    out.entry(Some(id)).or_default().push(entry.clone());
+        match waits {
+            Waits::Office(step) => out.entry(None).or_default().push(entry(step)),
+            Waits::Decider(step) => {
+                let name = match step {
+                    Step::Confirmation => "確認",
+                    Step::Approval => "決裁",
+                };
+                match t.chain.deciders(step) {
+                    Deciders::Employees(ids) => {
+                        for id in ids {
+                            out.entry(Some(id)).or_default().push(entry(name));
+                        }
+                    }
+                    Deciders::TrainingOffice => out.entry(None).or_default().push(entry(name)),
                 }
             }
-            Deciders::TrainingOffice => out.entry(None).or_default().push(entry),
         }
     }
     Ok(out)
