@@ -356,10 +356,7 @@ pub async fn in_state(
     let mut q = notice_delivery::Entity::find()
         .filter(notice_delivery::Column::OrgId.eq(org_id))
         .filter(notice_delivery::Column::State.eq(state.as_str()));
-    if let Some(after) = page.after.as_ref().and_then(|a| a.first()) {
-        let after = Uuid::parse_str(after).map_err(|_| {
-            RepoError::Invalid(vec![kenshu_domain::FieldError::new("cursor", "is not a cursor of this list")])
-        })?;
+    if let Some(after) = super::notice::after_id(page)? {
         q = q.filter(notice_delivery::Column::Id.gt(after));
     }
     let rows = q.order_by_asc(notice_delivery::Column::Id).limit(page.limit + 1).all(conn).await?;

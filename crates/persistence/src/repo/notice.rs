@@ -248,7 +248,8 @@ pub async fn recipients(
     employees_by_id(conn, org_id, &ids).await
 }
 
-fn after_id(page: &PageRequest) -> Result<Option<Uuid>, RepoError> {
+/// The id a keyset cursor of an id-ordered list names.
+pub(crate) fn after_id(page: &PageRequest) -> Result<Option<Uuid>, RepoError> {
     page.after
         .as_ref()
         .and_then(|a| a.first())

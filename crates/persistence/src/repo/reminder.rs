@@ -158,10 +158,13 @@ pub async fn run(
     // Each decider's list of what waits for them, once a day from the sending hour.
     if digest_due(&settings, at) {
         let today = tokyo_date(at);
-        for (recipient, items) in waiting(conn, org.id).await? {
+        let waiting = waiting(conn, org.id).await?;
+        // The deciders, read at once.
+        let ids: Vec<Uuid> = waiting.keys().flatten().copied().collect();
+        let people = super::employee::employees_by_id(conn, org.id, &ids).await?;
+        for (recipient, items) in waiting {
             let who = match recipient {
                 Some(id) => {
-                    let people = super::employee::employees_by_id(conn, org.id, &[id]).await?;
                     let Some(e) = people.get(&id) else { continue };
                     DigestRecipient { employee: Some((id, e.employee_no.clone(), e.name.clone())) }
                 }
