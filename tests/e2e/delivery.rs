@@ -194,18 +194,6 @@ async fn a_rotated_secret_signs_beside_the_old_one_until_the_switch_over_ends() 
     assert_eq!(p["errors"][0]["field"], "settings.url");
 }
 
-/// Give `no` a portal login id on the roster.
-async fn login_id(app: &TestApp, no: &str, login: &str) {
-    let e = app.employee(no).await;
-    let mut body = e.clone();
-    for k in ["id", "department_id", "hired_fiscal_year", "version", "created_at", "updated_at", "active"] {
-        body.as_object_mut().unwrap().remove(k);
-    }
-    body["portal_login_id"] = json!(login);
-    let path = format!("/api/v1/employees/{}", e["id"].as_str().unwrap());
-    ok(app.put_json(&path, &app.hr(), Some(&format!("\"{}\"", e["version"])), &body).await, 200).await;
-}
-
 #[tokio::test]
 async fn the_portal_gets_one_request_at_a_time_waits_when_busy_and_keeps_its_refusals() {
     let app = spawn().await;
@@ -213,9 +201,9 @@ async fn the_portal_gets_one_request_at_a_time_waits_when_busy_and_keeps_its_ref
     let portal = Portal::start("neo-access-key-0001", "@kenshu_notices", &["yamaguchi", "kacho"]).await;
     let body = json!({"name": "デスクネッツ", "settings": {"kind": "portal", "url": portal.url, "app": "@kenshu_notices"}, "secret": "neo-access-key-0001"});
     ok(app.post_json("/api/v1/notification-channels", &hr, &body).await, 201).await;
-    login_id(&app, people::EMPLOYEE, "yamaguchi").await;
-    login_id(&app, people::SECTION_HEAD, "kacho").await;
-    login_id(&app, people::SAME_SECTION, "ghost").await;
+    app.set_login_id(people::EMPLOYEE, "yamaguchi").await;
+    app.set_login_id(people::SECTION_HEAD, "kacho").await;
+    app.set_login_id(people::SAME_SECTION, "ghost").await;
     let (course, _, _) =
         selected_trainee(&app, 2023, 65, &[NaiveDate::from_ymd_opt(2023, 7, 12).unwrap()]).await;
     recommend(&app, &course, people::SAME_SECTION, "select").await;
@@ -250,7 +238,7 @@ async fn the_portal_gets_one_request_at_a_time_waits_when_busy_and_keeps_its_ref
     let skipped = app.get_json("/api/v1/deliveries?state=skipped", &hr).await;
     assert!(skipped["items"][0]["last_answer"].as_str().unwrap().contains("portal login id"));
     // The login id is put right on the roster, and the refusal delivered again.
-    login_id(&app, people::SAME_SECTION, "kacho").await;
+    app.set_login_id(people::SAME_SECTION, "kacho").await;
     let again = format!("/api/v1/deliveries/{}/redeliver", failed["items"][0]["id"].as_str().unwrap());
     ok(app.request(Method::POST, &again, Some(&hr)).send().await.unwrap(), 200).await;
     assert_eq!(app.deliver_due().await.delivered, 1);

@@ -19,6 +19,7 @@ mod reminders;
 mod reports;
 mod routing;
 mod selection;
+mod sign_in;
 mod structure;
 mod subsidies;
 mod tokens;

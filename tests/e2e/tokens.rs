@@ -61,8 +61,27 @@ async fn token_faults_are_401_problems() {
         b64.encode(r#"{"alg":"none","typ":"JWT"}"#),
         b64.encode(claims(json!({})).to_string())
     );
+    let critical = {
+        let t = hs(Algorithm::HS256, &claims(json!({})));
+        let parts: Vec<&str> = t.split('.').collect();
+        // A header naming a critical extension, signed: RFC 7515 says refuse what is not understood.
+        let header = b64.encode(r#"{"alg":"HS256","typ":"JWT","crit":["b64"],"b64":true}"#);
+        let input = format!("{header}.{}", parts[1]);
+        let sig = jsonwebtoken::crypto::sign(
+            input.as_bytes(),
+            &EncodingKey::from_secret(SECRET.as_bytes()),
+            Algorithm::HS256,
+        )
+        .unwrap();
+        format!("{input}.{sig}")
+    };
     let cases: Vec<(&str, Option<String>)> = vec![
         ("no header", None),
+        ("critical header", Some(format!("Bearer {critical}"))),
+        (
+            "oversized",
+            Some(format!("Bearer {}", hs(Algorithm::HS256, &claims(json!({"pad": "x".repeat(9000)}))))),
+        ),
         ("not bearer", Some(format!("Basic {}", b64.encode("a:b")))),
         ("garbage", Some("Bearer not-a-jwt".into())),
         ("expired", Some(format!("Bearer {}", hs(Algorithm::HS256, &claims(json!({"exp": now - 3600})))))),

@@ -56,6 +56,11 @@ pub fn repo_root() -> PathBuf {
 }
 
 fn test_config(database_url: &str) -> Config {
+    test_config_with(database_url, &[])
+}
+
+/// The tests' configuration, with `extra` settings added or replacing the usual ones.
+fn test_config_with(database_url: &str, extra: &[(&str, String)]) -> Config {
     let keys = fixtures().join("keys");
     let vars = [
         ("KENSHU_BIND", "127.0.0.1:0".to_string()),
@@ -78,8 +83,10 @@ fn test_config(database_url: &str) -> Config {
         // The tests run deliveries themselves, on a clock they hold.
         ("KENSHU_DELIVERY_INTERVAL_SECONDS", "0".to_string()),
     ];
-    Config::from_lookup(|k| vars.iter().find(|(key, _)| *key == k).map(|(_, v)| v.clone()))
-        .expect("test config")
+    Config::from_lookup(|k| {
+        extra.iter().chain(vars.iter()).find(|(key, _)| *key == k).map(|(_, v)| v.clone())
+    })
+    .expect("test config")
 }
 
 enum Backend {
@@ -270,6 +277,11 @@ impl Drop for TestApp {
 
 /// Start the app against a fresh copy of the template database.
 pub async fn spawn() -> TestApp {
+    spawn_configured(&[]).await
+}
+
+/// Start the app with `extra` settings (`KENSHU_*` names) beside the tests' usual ones.
+pub async fn spawn_configured(extra: &[(&str, String)]) -> TestApp {
     let (database_url, cleanup) = match template() {
         Backend::Sqlite { template } => {
             let path = template.with_file_name(format!("{}.db", Uuid::new_v4().simple()));
@@ -284,7 +296,7 @@ pub async fn spawn() -> TestApp {
             (with_db(admin_url, &name), Cleanup { pg: Some((admin_url.clone(), name)), sqlite: None })
         }
     };
-    spawn_with(test_config(&database_url), cleanup).await
+    spawn_with(test_config_with(&database_url, extra), cleanup).await
 }
 
 async fn spawn_with(config: Config, cleanup: Cleanup) -> TestApp {
@@ -399,6 +411,26 @@ impl TestApp {
             .send()
             .await
             .unwrap()
+    }
+
+    /// Give employee `no` a portal login id on the roster (as HR, through the API).
+    pub async fn set_login_id(&self, no: &str, login: &str) {
+        self.edit_employee(no, |body| body["portal_login_id"] = serde_json::json!(login)).await;
+    }
+
+    /// Change employee `no`'s record as HR through the API: `change` edits the body of the PUT
+    /// (the record as read, less what is read-only).
+    pub async fn edit_employee(&self, no: &str, change: impl FnOnce(&mut Value)) {
+        let e = self.employee(no).await;
+        let mut body = e.clone();
+        for k in ["id", "department_id", "hired_fiscal_year", "version", "created_at", "updated_at", "active"]
+        {
+            body.as_object_mut().unwrap().remove(k);
+        }
+        change(&mut body);
+        let path = format!("/api/v1/employees/{}", e["id"].as_str().unwrap());
+        let res = self.put_json(&path, &self.hr(), Some(&format!("\"{}\"", e["version"])), &body).await;
+        assert_eq!(res.status(), 200, "{}", res.text().await.unwrap());
     }
 
     /// An HR token of the demo organisation.

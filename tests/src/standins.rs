@@ -294,3 +294,60 @@ impl Drop for SmtpServer {
         drop(self.child.wait());
     }
 }
+
+/// The keys a [`JwksServer`] publishes, and how many times they were read.
+type Published = Arc<Mutex<(Vec<Value>, usize)>>;
+
+/// The municipality's identity provider's JWKS endpoint: publishes the public keys of the test
+/// keys named (`tests/fixtures/keys/idp-public-jwks.json`), can rotate them, and counts reads.
+pub struct JwksServer {
+    pub url: String,
+    published: Published,
+    server: actix_web::dev::ServerHandle,
+}
+
+impl JwksServer {
+    pub async fn start(kids: &[&str]) -> Self {
+        let published = Arc::new(Mutex::new((Vec::new(), 0)));
+        let data = web::Data::new(published.clone());
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let server =
+            HttpServer::new(move || App::new().app_data(data.clone()).route("/certs", web::get().to(certs)))
+                .workers(1)
+                .listen(listener)
+                .unwrap()
+                .run();
+        let handle = server.handle();
+        tokio::spawn(server);
+        let jwks = Self { url: format!("http://127.0.0.1:{port}/certs"), published, server: handle };
+        jwks.publish(kids);
+        jwks
+    }
+
+    /// Publish these keys instead of the earlier ones (a rotation).
+    pub fn publish(&self, kids: &[&str]) {
+        let all: Value = serde_json::from_slice(
+            &std::fs::read(crate::fixtures().join("keys").join("idp-public-jwks.json")).unwrap(),
+        )
+        .unwrap();
+        self.published.lock().unwrap().0 = kids.iter().map(|k| all[*k].clone()).collect();
+    }
+
+    /// How many times the keys were read.
+    pub fn reads(&self) -> usize {
+        self.published.lock().unwrap().1
+    }
+}
+
+impl Drop for JwksServer {
+    fn drop(&mut self) {
+        drop(self.server.stop(false));
+    }
+}
+
+async fn certs(published: web::Data<Published>) -> HttpResponse {
+    let mut p = published.lock().unwrap();
+    p.1 += 1;
+    HttpResponse::Ok().json(json!({ "keys": p.0 }))
+}

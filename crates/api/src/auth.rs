@@ -1,5 +1,6 @@
 //! JWT verification and the one auth extractor. Algorithms are an allow-list: HS256 with the
-//! shared secret, RS256/ES256 with public keys chosen by `kid`. Nothing else is accepted.
+//! shared secret, RS256/ES256 with public keys chosen by `kid`, and RS256/ES256 tokens of the
+//! municipality's identity provider with keys from its JWKS URL. Nothing else is accepted.
 
 use std::collections::{BTreeSet, HashMap};
 use std::future::Future;
@@ -7,16 +8,17 @@ use std::pin::Pin;
 use std::time::Duration;
 
 use actix_web::{dev::Payload, web, FromRequest, HttpMessage, HttpRequest};
+use chrono::{DateTime, Utc};
 use jsonwebtoken::jwk::{AlgorithmParameters, EllipticCurve, JwkSet};
 use jsonwebtoken::{decode, decode_header, encode, Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use kenshu_domain::auth::{Principal, Role};
 use kenshu_persistence::repo::employee::EmployeeRecord;
 use kenshu_persistence::repo::employee::EmployeeRef;
-use kenshu_persistence::repo::principal;
+use kenshu_persistence::repo::principal::{self, Loaded, SignInUser, Subject};
 use kenshu_persistence::Actor;
 use serde::{Deserialize, Serialize};
 
-use crate::config::{ConfigError, JwtConfig};
+use crate::config::{ConfigError, JwtConfig, OidcConfig, OidcOrganisation, OidcUser};
 use crate::problem::ApiError;
 use crate::state::AppState;
 
@@ -38,16 +40,35 @@ pub struct Claims {
     pub aud: String,
 }
 
+/// The largest bearer token accepted. An identity provider's token with a few groups is 1–2 KB;
+/// anything near the header limit is refused before it is parsed.
+pub const MAX_TOKEN_BYTES: usize = 8 * 1024;
+
 pub struct JwtVerifier {
     secret: Option<DecodingKey>,
     keys: HashMap<String, (Algorithm, DecodingKey)>,
     issuer: String,
     audience: String,
     leeway: u64,
+    oidc: Option<Oidc>,
+}
+
+/// What a verified token says.
+pub enum Verified {
+    /// Kenshu's own token (`kenshu token`, a script's service account).
+    Own(Claims),
+    /// The identity provider signed this person in.
+    SignIn {
+        org: String,
+        user: String,
+        user_is: OidcUser,
+        /// Office roles the provider's groups map to (at most `hr_admin` and `auditor`).
+        claimed: BTreeSet<Role>,
+    },
 }
 
 impl JwtVerifier {
-    pub fn from_config(cfg: &JwtConfig) -> Result<Self, ConfigError> {
+    pub fn from_config(cfg: &JwtConfig, http: reqwest::Client) -> Result<Self, ConfigError> {
         let mut keys = HashMap::new();
         for (kid, path) in &cfg.public_keys {
             let pem = std::fs::read(path)
@@ -88,9 +109,9 @@ impl JwtVerifier {
             }
         }
         let secret = cfg.secret.as_ref().map(|s| DecodingKey::from_secret(s.as_bytes()));
-        if secret.is_none() && keys.is_empty() {
+        if secret.is_none() && keys.is_empty() && cfg.oidc.is_none() {
             return Err(ConfigError(
-                "no token keys: set KENSHU_JWT_SECRET, KENSHU_JWT_PUBLIC_KEYS or KENSHU_JWT_JWKS_FILE".into(),
+                "no token keys: set KENSHU_JWT_SECRET, KENSHU_JWT_PUBLIC_KEYS, KENSHU_JWT_JWKS_FILE or KENSHU_OIDC_ISSUER".into(),
             ));
         }
         Ok(Self {
@@ -99,10 +120,36 @@ impl JwtVerifier {
             issuer: cfg.issuer.clone(),
             audience: cfg.audience.clone(),
             leeway: cfg.leeway_seconds,
+            oidc: cfg.oidc.clone().map(|config| Oidc {
+                config,
+                http,
+                leeway: cfg.leeway_seconds,
+                cache: tokio::sync::RwLock::new(KeyCache::default()),
+                refresh: tokio::sync::Mutex::new(()),
+            }),
         })
     }
 
-    pub fn verify(&self, token: &str) -> Result<Claims, &'static str> {
+    /// Check a bearer token: its size and header first (RFC 7515: a `crit` header names
+    /// extensions Kenshu does not implement, so the token is refused), then the identity
+    /// provider's keys when its issuer is the provider's, otherwise Kenshu's own.
+    pub async fn verify(&self, token: &str, now: DateTime<Utc>) -> Result<Verified, &'static str> {
+        if token.len() > MAX_TOKEN_BYTES {
+            return Err("the token is too large");
+        }
+        let peek = Peek::of(token)?;
+        if peek.critical {
+            return Err("the token has critical header parameters (crit) that are not understood");
+        }
+        match &self.oidc {
+            Some(oidc) if peek.issuer.as_deref() == Some(oidc.config.issuer.as_str()) => {
+                oidc.verify(token, now).await
+            }
+            _ => self.verify_own(token).map(Verified::Own),
+        }
+    }
+
+    fn verify_own(&self, token: &str) -> Result<Claims, &'static str> {
         let header = decode_header(token).map_err(|_| "the token is malformed")?;
         let (alg, key) = match header.alg {
             Algorithm::HS256 => {
@@ -133,18 +180,226 @@ impl JwtVerifier {
         v.set_issuer(&[&self.issuer]);
         v.set_audience(&[&self.audience]);
         v.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
-        decode::<Claims>(token, key, &v).map(|d| d.claims).map_err(|e| {
-            use jsonwebtoken::errors::ErrorKind as K;
-            match e.kind() {
-                K::ExpiredSignature => "the token has expired",
-                K::ImmatureSignature => "the token is not valid yet",
-                K::InvalidAudience => "the token is for another audience",
-                K::InvalidIssuer => "the token is from an unknown issuer",
-                K::InvalidSignature => "the token's signature is invalid",
-                _ => "the token is invalid",
-            }
+        decode::<Claims>(token, key, &v).map(|d| d.claims).map_err(refusal)
+    }
+}
+
+fn refusal(e: jsonwebtoken::errors::Error) -> &'static str {
+    use jsonwebtoken::errors::ErrorKind as K;
+    match e.kind() {
+        K::ExpiredSignature => "the token has expired",
+        K::ImmatureSignature => "the token is not valid yet",
+        K::InvalidAudience => "the token is for another audience",
+        K::InvalidIssuer => "the token is from an unknown issuer",
+        K::InvalidSignature => "the token's signature is invalid",
+        _ => "the token is invalid",
+    }
+}
+
+/// What is read from a token before its signature is checked: whether its header is critical,
+/// and its issuer, to choose the keys.
+struct Peek {
+    critical: bool,
+    issuer: Option<String>,
+}
+
+impl Peek {
+    fn of(token: &str) -> Result<Self, &'static str> {
+        use base64::Engine;
+        let malformed = "the token is malformed";
+        let mut parts = token.split('.');
+        let (Some(header), Some(payload), Some(_), None) =
+            (parts.next(), parts.next(), parts.next(), parts.next())
+        else {
+            return Err(malformed);
+        };
+        let json = |part: &str| -> Result<serde_json::Map<String, serde_json::Value>, &'static str> {
+            let bytes =
+                base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(part).map_err(|_| malformed)?;
+            serde_json::from_slice(&bytes).map_err(|_| malformed)
+        };
+        let header = json(header)?;
+        let payload = json(payload)?;
+        Ok(Peek {
+            critical: header.contains_key("crit"),
+            issuer: payload.get("iss").and_then(|v| v.as_str()).map(str::to_string),
         })
     }
+}
+
+/// The identity provider: its settings and its keys, read from the JWKS URL when a token names
+/// a key not yet known (at most once per `jwks_refresh_seconds`) and when the keys are older
+/// than [`JWKS_MAX_AGE_SECONDS`].
+struct Oidc {
+    config: OidcConfig,
+    http: reqwest::Client,
+    leeway: u64,
+    cache: tokio::sync::RwLock<KeyCache>,
+    /// One read of the JWKS at a time; others wait and use what it found.
+    refresh: tokio::sync::Mutex<()>,
+}
+
+/// Keys retired at the provider stop working within this time.
+const JWKS_MAX_AGE_SECONDS: i64 = 3600;
+/// A JWKS larger than this is not one.
+const MAX_JWKS_BYTES: usize = 256 * 1024;
+
+#[derive(Default)]
+struct KeyCache {
+    keys: HashMap<String, (Algorithm, DecodingKey)>,
+    fetched_at: Option<DateTime<Utc>>,
+    tried_at: Option<DateTime<Utc>>,
+}
+
+impl KeyCache {
+    fn find(&self, kid: Option<&str>, alg: Algorithm) -> Option<DecodingKey> {
+        let found = match kid {
+            Some(kid) => self.keys.get(kid),
+            None => {
+                let mut of_alg = self.keys.values().filter(|(a, _)| *a == alg);
+                match (of_alg.next(), of_alg.next()) {
+                    (Some(k), None) => Some(k),
+                    _ => None,
+                }
+            }
+        };
+        found.filter(|(a, _)| *a == alg).map(|(_, k)| k.clone())
+    }
+
+    fn fresh(&self, now: DateTime<Utc>) -> bool {
+        self.fetched_at.is_some_and(|at| (now - at).num_seconds() < JWKS_MAX_AGE_SECONDS)
+    }
+}
+
+impl Oidc {
+    async fn verify(&self, token: &str, now: DateTime<Utc>) -> Result<Verified, &'static str> {
+        let header = decode_header(token).map_err(|_| "the token is malformed")?;
+        if !matches!(header.alg, Algorithm::RS256 | Algorithm::ES256) {
+            return Err("the token's algorithm is not accepted");
+        }
+        let key =
+            self.key(header.kid.as_deref(), header.alg, now).await.ok_or("the token's key is not known")?;
+        let mut v = Validation::new(header.alg);
+        v.leeway = self.leeway;
+        v.validate_nbf = true;
+        v.set_issuer(&[&self.config.issuer]);
+        // `aud` may be a string or an array; one of its values must be Kenshu's client id.
+        v.set_audience(&[&self.config.audience]);
+        v.set_required_spec_claims(&["exp", "iss", "aud"]);
+        let claims =
+            decode::<serde_json::Map<String, serde_json::Value>>(token, &key, &v).map_err(refusal)?.claims;
+        let text = |path: &str| {
+            claim(&claims, path).and_then(|v| v.as_str()).map(str::trim).filter(|s| !s.is_empty())
+        };
+        let user = text(&self.config.user_claim)
+            .ok_or("the token does not name the user in the configured claim")?;
+        let org = match &self.config.organisation {
+            OidcOrganisation::Fixed(code) => code.clone(),
+            OidcOrganisation::Claim(path) => text(path)
+                .ok_or("the token does not name the organisation in the configured claim")?
+                .to_string(),
+        };
+        let groups: Vec<&str> = match claim(&claims, &self.config.roles_claim) {
+            Some(serde_json::Value::String(s)) => vec![s.as_str()],
+            Some(serde_json::Value::Array(items)) => items.iter().filter_map(|v| v.as_str()).collect(),
+            _ => vec![],
+        };
+        let claimed = self
+            .config
+            .role_map
+            .iter()
+            .filter(|(group, _)| groups.contains(&group.as_str()))
+            .map(|(_, role)| *role)
+            .collect();
+        Ok(Verified::SignIn { org, user: user.to_string(), user_is: self.config.user_is, claimed })
+    }
+
+    async fn key(&self, kid: Option<&str>, alg: Algorithm, now: DateTime<Utc>) -> Option<DecodingKey> {
+        {
+            let cache = self.cache.read().await;
+            if cache.fresh(now) {
+                if let Some(k) = cache.find(kid, alg) {
+                    return Some(k);
+                }
+            }
+        }
+        let _one_at_a_time = self.refresh.lock().await;
+        let mut cache = self.cache.write().await;
+        // Another request may have read the keys while this one waited.
+        let found = cache.find(kid, alg);
+        if found.is_some() && cache.fresh(now) {
+            return found;
+        }
+        let may_try = cache
+            .tried_at
+            .is_none_or(|at| (now - at).num_seconds() >= self.config.jwks_refresh_seconds as i64);
+        if !may_try {
+            return found;
+        }
+        cache.tried_at = Some(now);
+        match self.fetch().await {
+            Ok(keys) => {
+                cache.keys = keys;
+                cache.fetched_at = Some(now);
+            }
+            // The keys known stay in use; the URL is configuration, not personal data.
+            Err(why) => {
+                tracing::warn!(url = %self.config.jwks_url, error = %why, "cannot read the identity provider's keys")
+            }
+        }
+        cache.find(kid, alg)
+    }
+
+    async fn fetch(&self) -> Result<HashMap<String, (Algorithm, DecodingKey)>, String> {
+        let res = self.http.get(&self.config.jwks_url).send().await.map_err(|e| e.to_string())?;
+        if !res.status().is_success() {
+            return Err(format!("HTTP {}", res.status()));
+        }
+        let body = res.bytes().await.map_err(|e| e.to_string())?;
+        if body.len() > MAX_JWKS_BYTES {
+            return Err("the JWKS is too large".into());
+        }
+        let set: JwkSet = serde_json::from_slice(&body).map_err(|e| format!("not a JWKS: {e}"))?;
+        Ok(signing_keys(&set))
+    }
+}
+
+/// The JWKS's RSA and P-256 signing keys that have a key id; others (encryption keys, other
+/// curves) are left out.
+fn signing_keys(set: &JwkSet) -> HashMap<String, (Algorithm, DecodingKey)> {
+    use jsonwebtoken::jwk::PublicKeyUse;
+    let mut keys = HashMap::new();
+    for jwk in &set.keys {
+        let Some(kid) = jwk.common.key_id.clone() else { continue };
+        if matches!(jwk.common.public_key_use, Some(PublicKeyUse::Encryption)) {
+            continue;
+        }
+        let alg = match &jwk.algorithm {
+            AlgorithmParameters::RSA(_) => Algorithm::RS256,
+            AlgorithmParameters::EllipticCurve(p) if p.curve == EllipticCurve::P256 => Algorithm::ES256,
+            _ => continue,
+        };
+        if let Ok(key) = DecodingKey::from_jwk(jwk) {
+            keys.insert(kid, (alg, key));
+        }
+    }
+    keys
+}
+
+/// A claim by name, or by a dotted path into nested claims (`realm_access.roles`).
+fn claim<'a>(
+    claims: &'a serde_json::Map<String, serde_json::Value>,
+    path: &str,
+) -> Option<&'a serde_json::Value> {
+    if let Some(v) = claims.get(path) {
+        return Some(v);
+    }
+    let mut parts = path.split('.');
+    let mut at = claims.get(parts.next()?)?;
+    for part in parts {
+        at = at.get(part)?;
+    }
+    Some(at)
 }
 
 /// Sign an HS256 token, as `kenshu token` and the tests do.
@@ -236,12 +491,32 @@ impl FromRequest for Auth {
                 .map(str::trim)
                 .filter(|t| !t.is_empty())
                 .ok_or(ApiError::Unauthorized("send Authorization: Bearer <token>"))?;
-            let claims = state.verifier.verify(token).map_err(ApiError::Unauthorized)?;
-            let roles: BTreeSet<Role> = claims.roles.iter().filter_map(|r| Role::parse(r)).collect();
-            let loaded = principal::load(state.db.conn(), &claims.org, &claims.sub, roles).await?;
-            let (principal, employee) =
-                loaded.ok_or(ApiError::Unauthorized("the token's organisation is not known"))?;
-            Ok(Auth { principal, employee, request_id })
+            let verified =
+                state.verifier.verify(token, state.clock.now()).await.map_err(ApiError::Unauthorized)?;
+            let conn = state.db.conn();
+            let loaded = match &verified {
+                Verified::Own(claims) => {
+                    let roles: BTreeSet<Role> = claims.roles.iter().filter_map(|r| Role::parse(r)).collect();
+                    principal::load(conn, &claims.org, Subject::Token { sub: &claims.sub, roles }).await?
+                }
+                Verified::SignIn { org, user, user_is, claimed } => {
+                    let user = match user_is {
+                        OidcUser::LoginId => SignInUser::LoginId(user),
+                        OidcUser::EmployeeNo => SignInUser::EmployeeNo(user),
+                    };
+                    principal::load(conn, org, Subject::SignIn { user, claimed: claimed.clone() }).await?
+                }
+            };
+            match loaded {
+                Loaded::Found(found) => {
+                    let (principal, employee) = *found;
+                    Ok(Auth { principal, employee, request_id })
+                }
+                Loaded::UnknownOrganisation => {
+                    Err(ApiError::Unauthorized("the token's organisation is not known"))
+                }
+                Loaded::NotOnRoster(why) => Err(ApiError::NotOnRoster(why)),
+            }
         })
     }
 }

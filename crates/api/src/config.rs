@@ -3,6 +3,7 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
+use kenshu_domain::auth::Role;
 use kenshu_persistence::DEFAULT_SQLITE_URL;
 
 #[derive(Debug, Clone)]
@@ -46,6 +47,46 @@ pub struct JwtConfig {
     pub issuer: String,
     pub audience: String,
     pub leeway_seconds: u64,
+    /// The municipality's identity provider (SSO), when staff sign in through it.
+    pub oidc: Option<OidcConfig>,
+}
+
+/// Tokens of the municipality's identity provider (OpenID Connect): its keys from a JWKS URL,
+/// and which claims name the organisation, the person and their office roles.
+#[derive(Debug, Clone)]
+pub struct OidcConfig {
+    /// `iss` of its tokens; a token with this issuer is verified as the provider's.
+    pub issuer: String,
+    pub jwks_url: String,
+    /// Kenshu's client id at the provider: `aud` must be it or contain it.
+    pub audience: String,
+    pub organisation: OidcOrganisation,
+    /// The claim naming the person (a dotted path into nested claims is allowed).
+    pub user_claim: String,
+    pub user_is: OidcUser,
+    /// The claim holding groups or roles (a string or an array of strings; dotted path allowed).
+    pub roles_claim: String,
+    /// Provider group or role → Kenshu role; only `hr_admin` and `auditor` may be granted.
+    pub role_map: Vec<(String, Role)>,
+    /// The least time between two reads of the JWKS, however many unknown key ids arrive.
+    pub jwks_refresh_seconds: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum OidcOrganisation {
+    /// Every token of the provider is for this organisation (code).
+    Fixed(String),
+    /// The token names the organisation code in this claim.
+    Claim(String),
+}
+
+/// What the user claim holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OidcUser {
+    /// The portal login id (ログインID), compared without regard to case.
+    LoginId,
+    /// The employee number (職員番号).
+    EmployeeNo,
 }
 
 impl std::fmt::Debug for JwtConfig {
@@ -57,6 +98,7 @@ impl std::fmt::Debug for JwtConfig {
             .field("jwks_file", &self.jwks_file)
             .field("issuer", &self.issuer)
             .field("audience", &self.audience)
+            .field("oidc", &self.oidc)
             .finish()
     }
 }
@@ -146,6 +188,7 @@ impl Config {
                 issuer: get("KENSHU_JWT_ISSUER").unwrap_or_else(|| "kenshu".into()),
                 audience: get("KENSHU_JWT_AUDIENCE").unwrap_or_else(|| "kenshu".into()),
                 leeway_seconds: parse_num("KENSHU_JWT_LEEWAY_SECONDS", 30)?,
+                oidc: oidc_from(&get, parse_num("KENSHU_OIDC_JWKS_REFRESH_SECONDS", 60)?)?,
             },
             max_upload_bytes: parse_num("KENSHU_MAX_UPLOAD_BYTES", 32 * 1024 * 1024)? as usize,
             max_json_bytes: parse_num("KENSHU_MAX_JSON_BYTES", 256 * 1024)? as usize,
@@ -157,6 +200,68 @@ impl Config {
             delivery_interval_secs: parse_num("KENSHU_DELIVERY_INTERVAL_SECONDS", 10)?,
         })
     }
+}
+
+fn oidc_from(get: &impl Fn(&str) -> Option<String>, refresh: u64) -> Result<Option<OidcConfig>, ConfigError> {
+    let Some(issuer) = get("KENSHU_OIDC_ISSUER") else {
+        return Ok(None);
+    };
+    let jwks_url = get("KENSHU_OIDC_JWKS_URL")
+        .filter(|u| u.starts_with("https://") || u.starts_with("http://"))
+        .ok_or_else(|| {
+            ConfigError("KENSHU_OIDC_ISSUER needs KENSHU_OIDC_JWKS_URL (an http(s) URL)".into())
+        })?;
+    let audience = get("KENSHU_OIDC_AUDIENCE").ok_or_else(|| {
+        ConfigError("KENSHU_OIDC_ISSUER needs KENSHU_OIDC_AUDIENCE (Kenshu's client id)".into())
+    })?;
+    if get("KENSHU_JWT_ISSUER").as_deref().unwrap_or("kenshu") == issuer {
+        return Err(ConfigError("KENSHU_OIDC_ISSUER must differ from KENSHU_JWT_ISSUER".into()));
+    }
+    let organisation = match (get("KENSHU_OIDC_ORGANISATION"), get("KENSHU_OIDC_ORGANISATION_CLAIM")) {
+        (Some(code), None) => OidcOrganisation::Fixed(code.trim().to_string()),
+        (None, Some(claim)) => OidcOrganisation::Claim(claim.trim().to_string()),
+        _ => return Err(ConfigError(
+            "set one of KENSHU_OIDC_ORGANISATION (an organisation code) or KENSHU_OIDC_ORGANISATION_CLAIM"
+                .into(),
+        )),
+    };
+    let user_is = match get("KENSHU_OIDC_USER_IS").as_deref().map(str::trim) {
+        None | Some("login_id") => OidcUser::LoginId,
+        Some("employee_no") => OidcUser::EmployeeNo,
+        Some(other) => {
+            return Err(ConfigError(format!(
+                "KENSHU_OIDC_USER_IS must be login_id or employee_no, got '{other}'"
+            )))
+        }
+    };
+    let mut role_map = Vec::new();
+    for item in
+        get("KENSHU_OIDC_ROLE_MAP").unwrap_or_default().split(',').map(str::trim).filter(|i| !i.is_empty())
+    {
+        let (group, role) = item.rsplit_once('=').ok_or_else(|| {
+            ConfigError(format!("KENSHU_OIDC_ROLE_MAP entries are group=role, got '{item}'"))
+        })?;
+        let role = match Role::parse(role.trim()) {
+            Some(r @ (Role::HrAdmin | Role::Auditor)) => r,
+            _ => {
+                return Err(ConfigError(format!(
+                    "KENSHU_OIDC_ROLE_MAP may grant hr_admin or auditor only (heads come from the roster), got '{role}'"
+                )))
+            }
+        };
+        role_map.push((group.trim().to_string(), role));
+    }
+    Ok(Some(OidcConfig {
+        issuer,
+        jwks_url,
+        audience,
+        organisation,
+        user_claim: get("KENSHU_OIDC_USER_CLAIM").unwrap_or_else(|| "preferred_username".into()),
+        user_is,
+        roles_claim: get("KENSHU_OIDC_ROLES_CLAIM").unwrap_or_else(|| "groups".into()),
+        role_map,
+        jwks_refresh_seconds: refresh,
+    }))
 }
 
 #[cfg(test)]
@@ -184,6 +289,38 @@ mod tests {
         assert!(cfg(&[("KENSHU_JWT_SECRET", "short")]).is_err());
         assert!(cfg(&[("KENSHU_JWT_PUBLIC_KEYS", "nokid.pem")]).is_err());
         assert!(cfg(&[("KENSHU_MAX_UPLOAD_BYTES", "lots")]).is_err());
+    }
+
+    #[test]
+    fn oidc_settings_are_checked() {
+        let base = [
+            ("KENSHU_OIDC_ISSUER", "https://idp.example.jp/realms/staff"),
+            ("KENSHU_OIDC_JWKS_URL", "https://idp.example.jp/realms/staff/certs"),
+            ("KENSHU_OIDC_AUDIENCE", "kenshu"),
+            ("KENSHU_OIDC_ORGANISATION", "isehara"),
+            ("KENSHU_OIDC_ROLE_MAP", "kenshu-hr=hr_admin, kenshu-audit=auditor"),
+        ];
+        let ok = cfg(&base).unwrap().jwt.oidc.unwrap();
+        assert_eq!(ok.user_is, OidcUser::LoginId);
+        assert_eq!(
+            ok.role_map,
+            vec![("kenshu-hr".into(), Role::HrAdmin), ("kenshu-audit".into(), Role::Auditor)]
+        );
+        let with = |k: &str, v: &str| {
+            let mut pairs: Vec<(&str, &str)> = base.iter().copied().filter(|(key, _)| *key != k).collect();
+            if !v.is_empty() {
+                pairs.push((k, v));
+            }
+            cfg(&pairs)
+        };
+        assert!(with("KENSHU_OIDC_ROLE_MAP", "heads=section_head").is_err());
+        assert!(with("KENSHU_OIDC_ROLE_MAP", "nope").is_err());
+        assert!(with("KENSHU_OIDC_JWKS_URL", "").is_err());
+        assert!(with("KENSHU_OIDC_AUDIENCE", "").is_err());
+        assert!(with("KENSHU_OIDC_ORGANISATION", "").is_err());
+        assert!(with("KENSHU_OIDC_ORGANISATION_CLAIM", "org").is_err());
+        assert!(with("KENSHU_OIDC_USER_IS", "email").is_err());
+        assert!(with("KENSHU_JWT_ISSUER", "https://idp.example.jp/realms/staff").is_err());
     }
 
     #[test]

@@ -24,7 +24,13 @@ use kenshu_persistence::Db;
 
 /// Connect, migrate and assemble the shared state.
 pub async fn build_state(config: config::Config) -> Result<state::AppState, Box<dyn std::error::Error>> {
-    let verifier = auth::JwtVerifier::from_config(&config.jwt)?;
+    let http = reqwest::Client::builder()
+        .timeout(std::time::Duration::from_secs(10))
+        .connect_timeout(std::time::Duration::from_secs(5))
+        // A receiver that redirects has moved: the training office fixes the channel.
+        .redirect(reqwest::redirect::Policy::none())
+        .build()?;
+    let verifier = auth::JwtVerifier::from_config(&config.jwt, http.clone())?;
     let db = Db::connect(&config.database_url, config.max_connections).await?;
     db.migrate().await?;
     Ok(state::AppState {
@@ -32,11 +38,6 @@ pub async fn build_state(config: config::Config) -> Result<state::AppState, Box<
         verifier: Arc::new(verifier),
         config: Arc::new(config),
         clock: state::Clock::default(),
-        http: reqwest::Client::builder()
-            .timeout(std::time::Duration::from_secs(10))
-            .connect_timeout(std::time::Duration::from_secs(5))
-            // A receiver that redirects has moved: the training office fixes the channel.
-            .redirect(reqwest::redirect::Policy::none())
-            .build()?,
+        http,
     })
 }

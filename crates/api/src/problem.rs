@@ -63,6 +63,9 @@ pub struct RowErrorDto {
 pub enum ApiError {
     #[error("{0}")]
     Unauthorized(&'static str),
+    /// A person the identity provider signed in whom the roster does not hold: 401, saying so.
+    #[error("{0}")]
+    NotOnRoster(&'static str),
     #[error("you are not allowed to do this")]
     Forbidden,
     #[error("no such resource")]
@@ -99,6 +102,7 @@ impl ApiError {
         use ApiError::*;
         match self {
             Unauthorized(_) => (StatusCode::UNAUTHORIZED, "unauthorized", "Authentication required"),
+            NotOnRoster(_) => (StatusCode::UNAUTHORIZED, "not-on-roster", "Not on the roster"),
             Forbidden => (StatusCode::FORBIDDEN, "forbidden", "Not allowed"),
             NotFound => (StatusCode::NOT_FOUND, "not-found", "Not found"),
             BadRequest(_) => (StatusCode::BAD_REQUEST, "bad-request", "The request is malformed"),
@@ -191,7 +195,7 @@ impl ResponseError for ApiError {
         }
         let mut res = HttpResponse::build(self.status_code());
         res.insert_header((header::CONTENT_TYPE, "application/problem+json"));
-        if let ApiError::Unauthorized(_) = self {
+        if let ApiError::Unauthorized(_) | ApiError::NotOnRoster(_) = self {
             res.insert_header((header::WWW_AUTHENTICATE, "Bearer"));
         }
         res.body(serde_json::to_string(&self.problem()).expect("problems serialise"))

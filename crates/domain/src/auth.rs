@@ -203,6 +203,34 @@ impl Principal {
     }
 }
 
+/// The roles of a caller the municipality's identity provider signed in (SSO). The roster
+/// implies the roles of a person: they are an employee, and a section's or department's head
+/// (or acting head) is one whether or not the provider says so. The provider's role claim may add
+/// only what the roster cannot show, the training office (`hr_admin`) and `auditor`; a head's
+/// role it names without the roster is dropped, and service-account roles never come from it.
+pub fn sign_in_roles(
+    claimed: &BTreeSet<Role>,
+    heads_a_section: bool,
+    heads_a_department: bool,
+) -> BTreeSet<Role> {
+    let mut roles = BTreeSet::from([Role::Employee]);
+    if heads_a_section {
+        roles.insert(Role::SectionHead);
+    }
+    if heads_a_department {
+        roles.insert(Role::DepartmentHead);
+    }
+    for role in claimed {
+        match role {
+            Role::HrAdmin | Role::Auditor => {
+                roles.insert(*role);
+            }
+            Role::Employee | Role::SectionHead | Role::DepartmentHead | Role::Importer => {}
+        }
+    }
+    roles
+}
+
 /// The single access decision.
 pub fn authorize(p: &Principal, action: Action<'_>) -> Result<(), Denied> {
     use Role::*;
@@ -460,5 +488,23 @@ mod tests {
         let mut p = principal(&[Role::SectionHead]);
         p.headed_sections = vec![id(SEC_A)];
         assert_eq!(authorize(&p, Action::Recommend(&placement(100, SEC_A, DEP_X))), Err(Denied::Forbidden));
+    }
+
+    #[test]
+    fn sign_in_roles_come_from_the_roster_and_only_office_roles_from_the_claim() {
+        let none = BTreeSet::new();
+        assert_eq!(sign_in_roles(&none, false, false), BTreeSet::from([Role::Employee]));
+        assert_eq!(
+            sign_in_roles(&none, true, true),
+            BTreeSet::from([Role::Employee, Role::SectionHead, Role::DepartmentHead])
+        );
+        let claimed =
+            BTreeSet::from([Role::SectionHead, Role::DepartmentHead, Role::Importer, Role::HrAdmin]);
+        assert_eq!(sign_in_roles(&claimed, false, false), BTreeSet::from([Role::Employee, Role::HrAdmin]));
+        let auditor = BTreeSet::from([Role::Auditor]);
+        assert_eq!(
+            sign_in_roles(&auditor, true, false),
+            BTreeSet::from([Role::Employee, Role::SectionHead, Role::Auditor])
+        );
     }
 }

@@ -157,6 +157,24 @@ pub async fn find_by_no(
     }
 }
 
+/// The active employees whose portal login id (desknet's NEO) is `login_id`, compared without
+/// regard to case as the portal and identity providers compare them. More than one is a roster
+/// fault the caller reports.
+pub async fn find_active_by_login_id(
+    conn: &impl ConnectionTrait,
+    org_id: Uuid,
+    login_id: &str,
+) -> Result<Vec<EmployeeRecord>, DbErr> {
+    let models = employee::Entity::find()
+        .filter(employee::Column::OrgId.eq(org_id))
+        .filter(employee::Column::Active.eq(true))
+        .filter(Expr::expr(Expr::cust("LOWER(portal_login_id)")).eq(login_id.to_lowercase()))
+        .limit(2)
+        .all(conn)
+        .await?;
+    with_departments(conn, org_id, models).await
+}
+
 /// Employees the caller may see, filtered, in a stable order, one page at a time.
 pub async fn list(
     conn: &impl ConnectionTrait,
