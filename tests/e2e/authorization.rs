@@ -38,6 +38,16 @@ const MATRIX: &[(&str, &str, [u16; 7])] = &[
     ("GET", "/api/v1/notification-channels/{id}", [401, 403, 403, 403, 200, 403, 403]),
     ("PUT", "/api/v1/notification-channels/{id}", [401, 403, 403, 403, 200, 403, 403]),
     ("GET", "/api/v1/deliveries", [401, 403, 403, 403, 200, 403, 403]),
+    ("GET", "/api/v1/portal-forms", [401, 403, 403, 403, 200, 403, 403]),
+    ("POST", "/api/v1/portal-forms", [401, 403, 403, 403, 201, 403, 403]),
+    ("GET", "/api/v1/portal-forms/{id}", [401, 403, 403, 403, 200, 403, 403]),
+    ("PUT", "/api/v1/portal-forms/{id}", [401, 403, 403, 403, 200, 403, 403]),
+    // The body's access token decides, whatever bearer token comes with it: here a wrong one.
+    ("POST", "/api/v1/portal-forms/{id}/webhook", [401, 401, 401, 401, 401, 401, 401]),
+    ("GET", "/api/v1/portal-inbox", [401, 403, 403, 403, 200, 403, 403]),
+    ("GET", "/api/v1/portal-inbox/{id}", [401, 403, 403, 403, 200, 403, 403]),
+    // It fails again (nobody on the roster has the login id it names) and says so.
+    ("POST", "/api/v1/portal-inbox/{id}/replay", [401, 403, 403, 403, 200, 403, 403]),
     ("GET", "/api/v1/calendar-feeds", [401, 200, 200, 200, 200, 200, 200]),
     // Of the caller's own places: employees only.
     ("POST", "/api/v1/calendar-feeds", [401, 201, 201, 201, 201, 403, 403]),
@@ -203,6 +213,10 @@ struct Targets {
     channel: Value,
     /// The notice's delivery on the channel, pending.
     delivery: Value,
+    /// A portal form for absence notices.
+    portal_form: Value,
+    /// A change it sent that could not be applied (an unknown login id).
+    portal_change: Value,
     /// HR's feed of the course.
     feed: Value,
     /// The path of an employee's own feed (token and .ics).
@@ -267,6 +281,18 @@ fn channel_body(name: &str) -> Value {
     json!({"name": name, "settings": {"kind": "webhook", "url": "http://127.0.0.1:9/hook"}, "secret": "matrix-signing-secret-0001"})
 }
 
+fn portal_form_body(name: &str) -> Value {
+    json!({"kind": "absence_notice", "name": name, "app_id": name, "fields": {
+        "employee": "登録者", "course": "研修名", "session": "研修日", "kind": "区分", "reason": "理由"}})
+}
+
+/// What the form's AppSuite app posts for a record.
+fn portal_webhook(form: &Value, token: &str, login: &str) -> Value {
+    json!({"app_id": form["app_id"], "data_id": 1, "type": "added", "access_token": token, "data": {
+        "登録者": {"value": login}, "研修名": {"value": "1"}, "研修日": {"value": "2023-07-12"},
+        "区分": {"value": "欠席"}, "理由": {"value": "災害対応のため"}}})
+}
+
 fn intern_programme(year: &str) -> Value {
     json!({"title": "インターンシップ", "starts_on": format!("{year}-08-07"), "ends_on": format!("{year}-08-18"), "capacity": 4})
 }
@@ -286,6 +312,12 @@ async fn call(app: &TestApp, method: &str, path: &str, token: Option<&str>, t: &
         p if p.starts_with("/api/v1/notices/{id}") => p.replace("{id}", t.notice["id"].as_str().unwrap()),
         p if p.starts_with("/api/v1/notification-channels/{id}") => {
             p.replace("{id}", t.channel["id"].as_str().unwrap())
+        }
+        p if p.starts_with("/api/v1/portal-forms/{id}") => {
+            p.replace("{id}", t.portal_form["id"].as_str().unwrap())
+        }
+        p if p.starts_with("/api/v1/portal-inbox/{id}") => {
+            p.replace("{id}", t.portal_change["id"].as_str().unwrap())
         }
         p if p.starts_with("/api/v1/deliveries/{id}") => {
             p.replace("{id}", t.delivery["id"].as_str().unwrap())
@@ -475,6 +507,15 @@ async fn call(app: &TestApp, method: &str, path: &str, token: Option<&str>, t: &
             .header("If-Match", etag(app, &concrete.replace("/events", "")).await)
             .json(&json!({"event": "settle"})),
         ("POST", "/api/v1/notification-channels") => rb.json(&channel_body(&unique("連携"))),
+        ("POST", "/api/v1/portal-forms") => rb.json(&portal_form_body(&unique("様式"))),
+        ("PUT", "/api/v1/portal-forms/{id}") => {
+            let mut body = portal_form_body(&unique("様式"));
+            body["app_id"] = t.portal_form["app_id"].clone();
+            rb.header("If-Match", etag(app, &concrete).await).json(&body)
+        }
+        ("POST", "/api/v1/portal-forms/{id}/webhook") => {
+            rb.json(&portal_webhook(&t.portal_form, "not-the-forms-token", "matrix.nobody"))
+        }
         ("POST", "/api/v1/calendar-feeds") => rb.json(&json!({"scope": "me"})),
         ("PUT", "/api/v1/notification-channels/{id}") => {
             rb.header("If-Match", etag(app, &concrete).await).json(&channel_body(&unique("連携")))
@@ -578,6 +619,15 @@ async fn every_route_for_every_role() {
     let res = app.post_json("/api/v1/notification-channels", &hr, &channel_body("matrix")).await;
     assert_eq!(res.status(), 201);
     let channel: Value = res.json().await.unwrap();
+    let res = app.post_json("/api/v1/portal-forms", &hr, &portal_form_body("matrix")).await;
+    assert_eq!(res.status(), 201);
+    let portal_form: Value = res.json().await.unwrap();
+    let webhook = format!("/api/v1/portal-forms/{}/webhook", portal_form["id"].as_str().unwrap());
+    let body = portal_webhook(&portal_form, portal_form["access_token"].as_str().unwrap(), "matrix.nobody");
+    let res = app.request(Method::POST, &webhook, None).json(&body).send().await.unwrap();
+    assert_eq!(res.status(), 422);
+    let failed = app.get_json("/api/v1/portal-inbox?state=failed", &hr).await;
+    let portal_change = failed["items"][0].clone();
     let res = app.post_json("/api/v1/courses", &hr, &heads_course).await;
     let heads_id = res.json::<Value>().await.unwrap()["id"].as_str().unwrap().to_string();
     for step in ["designation", "notify"] {
@@ -681,6 +731,8 @@ async fn every_route_for_every_role() {
         nomination,
         notice,
         channel,
+        portal_form,
+        portal_change,
         delivery,
         feed,
         feed_file,

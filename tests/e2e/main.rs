@@ -15,6 +15,7 @@ mod fy2023;
 mod import;
 mod internships;
 mod notices;
+mod portal_forms;
 mod reminders;
 mod reports;
 mod routing;

@@ -18,7 +18,8 @@ use crate::openapi;
 use crate::problem::{json_error, path_error, query_error, ApiError};
 use crate::routes::{
     absence, attendance, audit, calendar, catalogue, catalogue_files, channels, check_in, employees, health,
-    import, internships, me, notices, report, results, selection, structure, study_groups, subsidy, survey,
+    import, internships, me, notices, portal_forms, report, results, selection, structure, study_groups,
+    subsidy, survey,
 };
 use crate::state::AppState;
 
@@ -50,6 +51,25 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                 .route(web::put().to(channels::update_channel)),
         )
         .service(resource("/api/v1/deliveries", "GET").route(web::get().to(channels::list_deliveries)))
+        .service(
+            resource("/api/v1/portal-forms", "GET, POST")
+                .route(web::get().to(portal_forms::list_forms))
+                .route(web::post().to(portal_forms::create_form)),
+        )
+        .service(
+            resource("/api/v1/portal-forms/{id}", "GET, PUT")
+                .route(web::get().to(portal_forms::get_form))
+                .route(web::put().to(portal_forms::update_form)),
+        )
+        .service(
+            resource("/api/v1/portal-forms/{id}/webhook", "POST")
+                .route(web::post().to(portal_forms::webhook)),
+        )
+        .service(resource("/api/v1/portal-inbox", "GET").route(web::get().to(portal_forms::list_inbox)))
+        .service(resource("/api/v1/portal-inbox/{id}", "GET").route(web::get().to(portal_forms::get_change)))
+        .service(
+            resource("/api/v1/portal-inbox/{id}/replay", "POST").route(web::post().to(portal_forms::replay)),
+        )
         .service(
             resource("/api/v1/calendar-feeds", "GET, POST")
                 .route(web::get().to(calendar::list_feeds))

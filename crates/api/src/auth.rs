@@ -438,6 +438,26 @@ pub struct Auth {
 }
 
 impl Auth {
+    /// The employee a portal form names, acting as themself: what they may do is what they
+    /// could do signed in (the roster's roles, no office roles). `request_id` ties the audit
+    /// records of what the form changes to the change received.
+    pub async fn for_portal(
+        state: &AppState,
+        org_id: uuid::Uuid,
+        user: SignInUser<'_>,
+        request_id: String,
+    ) -> Result<Result<Auth, &'static str>, ApiError> {
+        let subject = Subject::SignIn { user, claimed: BTreeSet::new() };
+        Ok(match principal::load_in(state.db.conn(), org_id, subject).await? {
+            Loaded::Found(found) => {
+                let (principal, employee) = *found;
+                Ok(Auth { principal, employee, request_id: Some(request_id) })
+            }
+            Loaded::UnknownOrganisation => Err("the organisation is not known"),
+            Loaded::NotOnRoster(why) => Err(why),
+        })
+    }
+
     pub fn actor(&self) -> Actor {
         Actor {
             org_id: self.principal.org_id,

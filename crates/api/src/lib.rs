@@ -7,6 +7,7 @@ pub mod delivery;
 pub mod demo;
 pub mod http;
 pub mod openapi;
+pub mod portal_inbox;
 pub mod problem;
 pub mod routes;
 pub mod scheduler;

@@ -12,8 +12,8 @@ use utoipa::{Modify, OpenApi};
 use crate::problem::{FieldErrorDto, Problem, RowErrorDto};
 use crate::routes::{
     absence, attendance, audit, calendar, catalogue, catalogue_files, channels, check_in, employees, files,
-    health, import, internships, me, notices, report, results, selection, structure, study_groups, subsidy,
-    survey,
+    health, import, internships, me, notices, portal_forms, report, results, selection, structure,
+    study_groups, subsidy, survey,
 };
 
 #[derive(OpenApi)]
@@ -44,6 +44,8 @@ use crate::routes::{
         notices::notify_course, notices::my_notices, notices::list_notices, notices::claim_notices, notices::notice_delivered,
         channels::list_channels, channels::create_channel, channels::get_channel, channels::update_channel,
         channels::notice_deliveries, channels::list_deliveries, channels::redeliver,
+        portal_forms::list_forms, portal_forms::create_form, portal_forms::get_form, portal_forms::update_form,
+        portal_forms::webhook, portal_forms::list_inbox, portal_forms::get_change, portal_forms::replay,
         calendar::create_feed, calendar::list_feeds, calendar::get_feed, calendar::revoke_feed, calendar::feed,
         absence::create_notice, absence::get_notice, absence::update_notice, absence::notice_event,
         absence::session_notices, absence::my_notices, absence::section_notices,
@@ -72,6 +74,7 @@ use crate::routes::{
         (name = "catalogue", description = "研修計画・研修一覧: plans per fiscal year, courses, audience rules and sessions"),
         (name = "selection", description = "選考: designation from the rules, nominations"),
         (name = "notices", description = "通知の配信: channels (signed webhooks, the desknet's NEO portal), each notice's deliveries and tries, failures and redelivery"),
+        (name = "portal", description = "ポータル様式: desknet's NEO AppSuite forms feeding the workflows (applications, absence notices, reports, subsidy applications) through their webhooks; what they sent, and replaying what could not be applied"),
         (name = "attendance", description = "出欠・欠席届: attendance and absence notices"),
         (name = "reports", description = "研修報告書・研修実績: post-training reports, their approval, deadlines and 職場還元; the year's results"),
         (name = "subsidies", description = "自己啓発の助成: the correspondence-course subsidy, its budget, catalogue and applications"),
@@ -124,7 +127,11 @@ impl Modify for CommonResponses {
             let ops: [&mut Option<Operation>; 4] =
                 [&mut item.get, &mut item.post, &mut item.put, &mut item.delete];
             for op in ops.into_iter().flatten() {
-                op.security = Some(vec![SecurityRequirement::new("bearer", Vec::<String>::new())]);
+                // An operation that declares its own security (the portal's webhook: none, its
+                // body carries a token) keeps it.
+                if op.security.is_none() {
+                    op.security = Some(vec![SecurityRequirement::new("bearer", Vec::<String>::new())]);
+                }
                 for param in op.parameters.iter_mut().flatten() {
                     if param.parameter_in == ParameterIn::Header && param.name == "If-Match" {
                         param.schema = Some(if_match_schema());

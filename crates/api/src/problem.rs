@@ -91,6 +91,9 @@ pub enum ApiError {
     ImportFile(String),
     #[error("{} rows have errors; nothing was written", .0.iter().map(|e| e.line).collect::<std::collections::BTreeSet<_>>().len())]
     ImportRejected(Vec<RowError>),
+    /// A portal form's change, stored, that cannot be applied: 422 with the reason.
+    #[error("{reason} (received as {id}; the training office can correct it and replay the change)")]
+    PortalChangeFailed { id: uuid::Uuid, reason: String },
     #[error("the database is not reachable")]
     Unavailable,
     #[error("internal error")]
@@ -129,6 +132,11 @@ impl ApiError {
             ImportRejected(_) => {
                 (StatusCode::UNPROCESSABLE_ENTITY, "import-rejected", "The file has invalid rows")
             }
+            PortalChangeFailed { .. } => (
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "portal-change-failed",
+                "The form's change cannot be applied",
+            ),
             Unavailable => (StatusCode::SERVICE_UNAVAILABLE, "unavailable", "Service unavailable"),
             Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal", "Internal error"),
         }

@@ -1,6 +1,6 @@
 //! Scheduled work the service runs by itself: every organisation's reminders and digests (one
 //! instance at a time looks for them, and each is written once under its key), then the
-//! deliveries that are due. The service runs it every `KENSHU_DELIVERY_INTERVAL_SECONDS`; tests
+//! portal form changes left pending, then the deliveries that are due. The service runs it every `KENSHU_DELIVERY_INTERVAL_SECONDS`; tests
 //! run it on a clock they hold.
 
 use chrono::Duration;
@@ -21,7 +21,14 @@ pub struct ScheduledRun {
     pub looked_for_reminders: bool,
     pub reminders: reminder::ReminderRun,
     pub deliveries: RunReport,
+    /// Portal form changes left pending (their instance stopped, or the database failed) and
+    /// applied now.
+    pub portal_changes: usize,
 }
+
+/// A portal form's change is applied as it arrives; one still pending after this long was left
+/// by an instance that stopped or a database that failed.
+const PORTAL_PENDING_AFTER_SECONDS: i64 = 60;
 
 /// Look for reminders if no instance did in the last few minutes, then deliver what is due.
 pub async fn run_scheduled(state: &AppState) -> ApiResult<ScheduledRun> {
@@ -34,6 +41,7 @@ pub async fn run_scheduled(state: &AppState) -> ApiResult<ScheduledRun> {
     if mine {
         run.reminders = remind(state).await?;
     }
+    run.portal_changes = crate::portal_inbox::apply_stuck(state, PORTAL_PENDING_AFTER_SECONDS).await?;
     run.deliveries = run_due(state).await?;
     Ok(run)
 }

@@ -119,6 +119,9 @@ pub enum Action<'a> {
     /// 配信チャネル: set up webhooks and the portal, read delivery logs and failures, deliver
     /// again (研修担当).
     ManageChannels,
+    /// ポータル様式: set up the portal's forms that feed the workflows, read what they sent and
+    /// replay what could not be applied (研修担当).
+    ManagePortalForms,
     /// 出欠: record a session's attendance (研修担当).
     RecordAttendance,
     /// Import a sign-in sheet (研修担当, or a script with the importer role).
@@ -248,9 +251,11 @@ pub fn authorize(p: &Principal, action: Action<'_>) -> Result<(), Denied> {
         | Action::ImportCatalogue
         | Action::ImportAttendance => p.has_any(&[HrAdmin, Importer]),
         Action::ExportCatalogue => p.has_any(&[HrAdmin, Auditor, Importer]),
-        Action::RunDesignation | Action::SendNotices | Action::RecordAttendance | Action::ManageChannels => {
-            p.has(HrAdmin)
-        }
+        Action::RunDesignation
+        | Action::SendNotices
+        | Action::RecordAttendance
+        | Action::ManageChannels
+        | Action::ManagePortalForms => p.has(HrAdmin),
         Action::DeliverNotices => p.has_any(&[HrAdmin, Importer]),
         Action::Recommend(target) => {
             if target.org_id != p.org_id {

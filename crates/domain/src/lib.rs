@@ -18,6 +18,7 @@ pub mod ics;
 pub mod internship;
 pub mod notice;
 pub mod org;
+pub mod portal_form;
 pub mod reminder;
 pub mod report;
 pub mod results;

@@ -7,4 +7,4 @@ pub mod repo;
 
 pub use db::{Db, WriteTxn, DEFAULT_SQLITE_URL};
 pub use repo::{Actor, Page, PageRequest, RepoError};
-pub use sea_orm::DbErr;
+pub use sea_orm::{DatabaseTransaction, DbErr};

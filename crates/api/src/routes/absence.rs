@@ -14,6 +14,7 @@ use kenshu_persistence::entities::{absence_notice, course_session, nomination};
 use kenshu_persistence::repo::absence as repo;
 use kenshu_persistence::repo::employee::EmployeeRef;
 use kenshu_persistence::repo::{catalogue, selection, RepoError};
+use kenshu_persistence::DatabaseTransaction;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
@@ -118,7 +119,7 @@ async fn list(
 }
 
 /// The trainee of a notice or nomination, and what the caller is to them.
-struct Parties {
+pub(crate) struct Parties {
     trainee: EmployeePlacement,
     who: EmployeeRef,
     actors: Vec<NoticeActor>,
@@ -232,14 +233,29 @@ pub async fn create_notice(
     id: web::Path<Uuid>,
     body: Json<NewNotice>,
 ) -> ApiResult<HttpResponse> {
+    let txn = state.db.begin_write().await?;
+    let (notice, parties) = file_notice(&state, &auth, &txn, *id, body.into_inner()).await?;
+    txn.commit().await?;
+    let location = format!("/api/v1/absence-notices/{}", notice.id);
+    Ok(created(notice.version, &location, &view(&notice, &parties.who, parties.trainee.section_id)?))
+}
+
+/// File an absence notice on nomination `id` as the caller, in `txn`: the API and the portal's
+/// 欠席届 form both file this way.
+pub(crate) async fn file_notice(
+    state: &AppState,
+    auth: &Auth,
+    txn: &DatabaseTransaction,
+    id: Uuid,
+    body: NewNotice,
+) -> ApiResult<(absence_notice::Model, Parties)> {
     let org_id = auth.principal.org_id;
-    let n = selection::get(state.db.conn(), org_id, *id).await?;
-    let parties = parties(&state, &auth, n.employee_id).await?;
+    let n = selection::get(state.db.conn(), org_id, id).await?;
+    let parties = parties(state, auth, n.employee_id).await?;
     if !may_write(&parties.actors) {
         return Err(ApiError::Forbidden);
     }
-    let body = body.into_inner();
-    let session = session_of(&state, &n, body.session_id).await?;
+    let session = session_of(state, &n, body.session_id).await?;
     let text = NoticeText {
         kind: body.kind,
         reason: body.reason,
@@ -247,14 +263,11 @@ pub async fn create_notice(
         leaves_at: body.leaves_at,
     };
     let fields = text.validate(&session)?;
-    let txn = state.db.begin_write().await?;
     let on_behalf = !parties.is_trainee;
     let notice =
-        repo::create(&*txn, &auth.actor(), &n, session.id, window(&session), &fields, body.submit, on_behalf)
+        repo::create(txn, &auth.actor(), &n, session.id, window(&session), &fields, body.submit, on_behalf)
             .await?;
-    txn.commit().await?;
-    let location = format!("/api/v1/absence-notices/{}", notice.id);
-    Ok(created(notice.version, &location, &view(&notice, &parties.who, parties.trainee.section_id)?))
+    Ok((notice, parties))
 }
 
 /// Read one notice: the trainee, their heads, HR and auditors.
@@ -293,23 +306,62 @@ pub async fn update_notice(
     id: web::Path<Uuid>,
     body: Json<NoticeText>,
 ) -> ApiResult<HttpResponse> {
-    let org_id = auth.principal.org_id;
-    let n = repo::get(state.db.conn(), org_id, *id).await?;
-    let parties = parties(&state, &auth, n.employee_id).await?;
-    if !may_write(&parties.actors) {
-        return Err(ApiError::Forbidden);
-    }
     let version = if_match(&req)?;
-    let session = catalogue::get_session(state.db.conn(), org_id, n.course_id, n.session_id).await?;
-    let fields = body.into_inner().validate(&session)?;
     let txn = state.db.begin_write().await?;
-    let after = repo::update_text(&*txn, &auth.actor(), n.id, version, &fields).await?;
+    let (after, parties) = correct_notice(&state, &auth, &txn, *id, Some(version), body.into_inner()).await?;
     txn.commit().await?;
     Ok(json_with_etag(
         StatusCode::OK,
         after.version,
         &view(&after, &parties.who, parties.trainee.section_id)?,
     ))
+}
+
+/// Move notice `n` as the caller (`parties`: their relation to its trainee), in `txn`.
+#[allow(clippy::too_many_arguments)]
+pub(crate) async fn move_notice(
+    state: &AppState,
+    auth: &Auth,
+    txn: &DatabaseTransaction,
+    n: &absence_notice::Model,
+    parties: &Parties,
+    version: i32,
+    event: NoticeEvent,
+    comment: Option<String>,
+) -> ApiResult<absence_notice::Model> {
+    let session = catalogue::get_session(state.db.conn(), n.org_id, n.course_id, n.session_id).await?;
+    Ok(repo::apply(
+        txn,
+        &auth.actor(),
+        n.id,
+        version,
+        &parties.actors,
+        repo::NoticeMove { event, comment },
+        window(&session),
+    )
+    .await?)
+}
+
+/// Correct a draft or returned notice as the caller, in `txn`; `version` as read, or none to
+/// correct whatever is current (the portal, whose form is the trainee's latest word).
+pub(crate) async fn correct_notice(
+    state: &AppState,
+    auth: &Auth,
+    txn: &DatabaseTransaction,
+    id: Uuid,
+    version: Option<i32>,
+    text: NoticeText,
+) -> ApiResult<(absence_notice::Model, Parties)> {
+    let org_id = auth.principal.org_id;
+    let n = repo::get(state.db.conn(), org_id, id).await?;
+    let parties = parties(state, auth, n.employee_id).await?;
+    if !may_write(&parties.actors) {
+        return Err(ApiError::Forbidden);
+    }
+    let session = catalogue::get_session(state.db.conn(), org_id, n.course_id, n.session_id).await?;
+    let fields = text.validate(&session)?;
+    let after = repo::update_text(txn, &auth.actor(), n.id, version.unwrap_or(n.version), &fields).await?;
+    Ok((after, parties))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -365,18 +417,8 @@ pub async fn notice_event(
         _ => {}
     }
     let version = if_match(&req)?;
-    let session = catalogue::get_session(state.db.conn(), org_id, n.course_id, n.session_id).await?;
     let txn = state.db.begin_write().await?;
-    let after = repo::apply(
-        &*txn,
-        &auth.actor(),
-        n.id,
-        version,
-        &parties.actors,
-        repo::NoticeMove { event: body.event, comment },
-        window(&session),
-    )
-    .await?;
+    let after = move_notice(&state, &auth, &txn, &n, &parties, version, body.event, comment).await?;
     txn.commit().await?;
     Ok(json_with_etag(
         StatusCode::OK,

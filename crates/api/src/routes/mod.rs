@@ -13,6 +13,7 @@ pub mod import;
 pub mod internships;
 pub mod me;
 pub mod notices;
+pub mod portal_forms;
 pub mod report;
 pub mod results;
 pub mod selection;

@@ -15,6 +15,7 @@ use kenshu_persistence::repo::employee::EmployeeRef;
 use kenshu_persistence::repo::employee::Unit;
 use kenshu_persistence::repo::report::{self as repo, ReportLine, ReportScope};
 use kenshu_persistence::repo::{catalogue, employee as employee_repo, selection, structure};
+use kenshu_persistence::DatabaseTransaction;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
@@ -117,7 +118,7 @@ fn view(r: &training_report::Model, trainee: &Trainee, due_on: Option<NaiveDate>
 }
 
 /// The trainee of a report and what the caller is to them.
-struct Trainee {
+pub(crate) struct Trainee {
     placement: EmployeePlacement,
     who: EmployeeRef,
     actors: Vec<ReportActor>,
@@ -200,23 +201,10 @@ pub async fn create_report(
     id: web::Path<Uuid>,
     body: Json<NewReport>,
 ) -> ApiResult<HttpResponse> {
-    let org_id = auth.principal.org_id;
-    let n = selection::get(state.db.conn(), org_id, *id).await?;
-    let trainee = trainee(&state, &auth, n.employee_id).await?;
-    if !trainee.actors.contains(&ReportActor::Trainee) {
-        return Err(ApiError::Forbidden);
-    }
-    let body = body.into_inner();
-    let text = ReportInput { learned: body.learned, application: body.application, comments: body.comments }
-        .validate(body.submit)?;
-    let course = catalogue::get_course(state.db.conn(), org_id, n.course_id).await?;
-    let attended = repo::attended(state.db.conn(), &n).await?;
-    kenshu_domain::report::may_write(&course.model.title, course.report.required(), attended)
-        .map_err(ApiError::Conflict)?;
     let txn = state.db.begin_write().await?;
-    let report = repo::create(&*txn, &auth.actor(), &n, &text, body.submit).await?;
+    let (report, trainee) = write_report(&state, &auth, &txn, *id, body.into_inner()).await?;
     txn.commit().await?;
-    let due = due_on(&state, org_id, n.course_id).await?;
+    let due = due_on(&state, auth.principal.org_id, report.course_id).await?;
     Ok(created(report.version, &format!("/api/v1/reports/{}", report.id), &view(&report, &trainee, due)?))
 }
 
@@ -257,19 +245,68 @@ pub async fn update_report(
     id: web::Path<Uuid>,
     body: Json<ReportInput>,
 ) -> ApiResult<HttpResponse> {
+    let version = if_match(&req)?;
+    let txn = state.db.begin_write().await?;
+    let (after, trainee) = correct_report(&state, &auth, &txn, *id, Some(version), body.into_inner()).await?;
+    txn.commit().await?;
+    let due = due_on(&state, auth.principal.org_id, after.course_id).await?;
+    Ok(json_with_etag(StatusCode::OK, after.version, &view(&after, &trainee, due)?))
+}
+
+/// Write the report of nomination `id` as the caller, in `txn`: the API and the portal's
+/// 研修報告書 form both write this way.
+pub(crate) async fn write_report(
+    state: &AppState,
+    auth: &Auth,
+    txn: &DatabaseTransaction,
+    id: Uuid,
+    body: NewReport,
+) -> ApiResult<(training_report::Model, Trainee)> {
     let org_id = auth.principal.org_id;
-    let r = repo::get(state.db.conn(), org_id, *id).await?;
-    let trainee = trainee(&state, &auth, r.employee_id).await?;
+    let n = selection::get(state.db.conn(), org_id, id).await?;
+    let trainee = trainee(state, auth, n.employee_id).await?;
     if !trainee.actors.contains(&ReportActor::Trainee) {
         return Err(ApiError::Forbidden);
     }
-    let text = body.into_inner().validate(false)?;
-    let version = if_match(&req)?;
-    let txn = state.db.begin_write().await?;
-    let after = repo::update_text(&*txn, &auth.actor(), r.id, version, &text).await?;
-    txn.commit().await?;
-    let due = due_on(&state, org_id, r.course_id).await?;
-    Ok(json_with_etag(StatusCode::OK, after.version, &view(&after, &trainee, due)?))
+    let text = ReportInput { learned: body.learned, application: body.application, comments: body.comments }
+        .validate(body.submit)?;
+    let course = catalogue::get_course(state.db.conn(), org_id, n.course_id).await?;
+    let attended = repo::attended(state.db.conn(), &n).await?;
+    kenshu_domain::report::may_write(&course.model.title, course.report.required(), attended)
+        .map_err(ApiError::Conflict)?;
+    let report = repo::create(txn, &auth.actor(), &n, &text, body.submit).await?;
+    Ok((report, trainee))
+}
+
+/// Correct a draft or returned report as its trainee, in `txn`; `version` as read, or none to
+/// correct whatever is current (the portal's form is the trainee's latest word), and with
+/// `submit` send it on (again) once corrected.
+pub(crate) async fn correct_report(
+    state: &AppState,
+    auth: &Auth,
+    txn: &DatabaseTransaction,
+    id: Uuid,
+    version: Option<i32>,
+    input: ReportInput,
+) -> ApiResult<(training_report::Model, Trainee)> {
+    let r = repo::get(state.db.conn(), auth.principal.org_id, id).await?;
+    let trainee = trainee(state, auth, r.employee_id).await?;
+    if !trainee.actors.contains(&ReportActor::Trainee) {
+        return Err(ApiError::Forbidden);
+    }
+    let text = input.validate(false)?;
+    let after = repo::update_text(txn, &auth.actor(), r.id, version.unwrap_or(r.version), &text).await?;
+    Ok((after, trainee))
+}
+
+/// Submit report `r` as its trainee, in `txn`.
+pub(crate) async fn submit_report(
+    auth: &Auth,
+    txn: &DatabaseTransaction,
+    r: &training_report::Model,
+    trainee: &Trainee,
+) -> ApiResult<training_report::Model> {
+    Ok(repo::apply(txn, &auth.actor(), r.id, r.version, &trainee.actors, ReportEvent::Submit, None).await?)
 }
 
 #[derive(Debug, Deserialize, ToSchema)]

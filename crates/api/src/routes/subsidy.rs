@@ -17,6 +17,7 @@ use kenshu_domain::subsidy_io::read_csv;
 use kenshu_persistence::entities::{correspondence_course, subsidy_application, subsidy_programme};
 use kenshu_persistence::repo::employee::{employees_by_id, EmployeeRef};
 use kenshu_persistence::repo::subsidy::{self as repo, MoveData, ProgrammeData};
+use kenshu_persistence::DatabaseTransaction;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
@@ -439,10 +440,25 @@ pub async fn apply(
     auth: Auth,
     body: Json<NewApplication>,
 ) -> ApiResult<HttpResponse> {
+    let txn = state.db.begin_write().await?;
+    let a = apply_as(&state, &auth, &txn, body.into_inner()).await?;
+    txn.commit().await?;
+    let who = applicant(&state, &auth, a.employee_id).await?;
+    let location = format!("/api/v1/subsidy-applications/{}", a.id);
+    Ok(created(a.version, &location, &view(&state, &a, &who).await?))
+}
+
+/// Apply for a correspondence course's subsidy as the caller, in `txn`: the API and the
+/// portal's 通信教育講座助成 form both apply this way.
+pub(crate) async fn apply_as(
+    state: &AppState,
+    auth: &Auth,
+    txn: &DatabaseTransaction,
+    body: NewApplication,
+) -> ApiResult<subsidy_application::Model> {
     authorize(&auth.principal, Action::Apply)?;
     let me = auth.principal.employee.ok_or(ApiError::Forbidden)?;
     let org_id = auth.principal.org_id;
-    let body = body.into_inner();
     if body.reason.as_ref().is_some_and(|r| r.chars().count() > 1000) {
         return Err(ApiError::validation("reason", "at most 1000 characters"));
     }
@@ -456,12 +472,7 @@ pub async fn apply(
         }
     }
     let reason = body.reason.map(|r| r.trim().to_string()).filter(|r| !r.is_empty());
-    let txn = state.db.begin_write().await?;
-    let a = repo::apply(&*txn, &auth.actor(), me.employee_id, &course, reason).await?;
-    txn.commit().await?;
-    let who = applicant(&state, &auth, a.employee_id).await?;
-    let location = format!("/api/v1/subsidy-applications/{}", a.id);
-    Ok(created(a.version, &location, &view(&state, &a, &who).await?))
+    Ok(repo::apply(txn, &auth.actor(), me.employee_id, &course, reason).await?)
 }
 
 /// Read an application: the applicant, their heads, HR and auditors.

@@ -20,6 +20,8 @@ pub mod notice;
 pub mod notice_delivery;
 pub mod notification_channel;
 pub mod organisation;
+pub mod portal_form;
+pub mod portal_inbound;
 pub mod section;
 pub mod session_check_in;
 pub mod session_tombstone;
@@ -69,6 +71,10 @@ typed_columns!(
     notice.item_type: kenshu_domain::notice::ItemKind,
     notice.kind: kenshu_domain::notice::NoticeKind,
     notice.recipient_role: kenshu_domain::notice::RecipientRole,
+    portal_form.kind: kenshu_domain::portal_form::FormKind,
+    portal_form.employee_is: kenshu_domain::portal_form::EmployeeIs,
+    portal_inbound.change: kenshu_domain::portal_form::Change,
+    portal_inbound.state: kenshu_domain::portal_form::InboundState,
     study_group.state: kenshu_domain::subsidy::GroupState,
     subsidy_application.state: kenshu_domain::subsidy::ApplicationState,
     training_plan.status: kenshu_domain::catalogue::PlanStatus,

@@ -13,6 +13,7 @@ pub mod employee;
 pub mod internship;
 pub mod notice;
 pub mod org;
+pub mod portal;
 pub mod principal;
 pub mod reminder;
 pub mod report;
@@ -232,6 +233,7 @@ versioned!(section => "section");
 versioned!(employee => "employee");
 versioned!(nomination => "nomination");
 versioned!(notification_channel => "notification_channel");
+versioned!(portal_form => "portal_form");
 
 /// The row `id` of the organisation, or `NotFound` (also for another organisation's row).
 pub(crate) async fn find_in_org<M: Versioned>(

@@ -51,12 +51,21 @@ pub async fn load(
     let Some(org) = org::find_by_code(conn, org_code).await? else {
         return Ok(Loaded::UnknownOrganisation);
     };
+    load_in(conn, org.id, subject).await
+}
+
+/// [`load`] in an organisation known by id (a portal form's).
+pub async fn load_in(
+    conn: &impl ConnectionTrait,
+    org_id: Uuid,
+    subject: Subject<'_>,
+) -> Result<Loaded, DbErr> {
     let (subject, record, granted) = match subject {
         Subject::Token { sub, roles } => {
             // A subject that is not an active employee (a service account, a retired employee)
             // gets a principal without an employee record.
             let record = match kenshu_domain::employee::EmployeeNo::parse(sub) {
-                Ok(no) => employee::find_by_no(conn, org.id, no.as_str()).await?.filter(|r| r.model.active),
+                Ok(no) => employee::find_by_no(conn, org_id, no.as_str()).await?.filter(|r| r.model.active),
                 Err(_) => None,
             };
             (sub.to_string(), record, Granted::AsCarried(roles))
@@ -65,12 +74,12 @@ pub async fn load(
             let record = match user {
                 SignInUser::EmployeeNo(no) => match kenshu_domain::employee::EmployeeNo::parse(no) {
                     Ok(no) => {
-                        employee::find_by_no(conn, org.id, no.as_str()).await?.filter(|r| r.model.active)
+                        employee::find_by_no(conn, org_id, no.as_str()).await?.filter(|r| r.model.active)
                     }
                     Err(_) => None,
                 },
                 SignInUser::LoginId(login) => {
-                    let mut found = employee::find_active_by_login_id(conn, org.id, login).await?;
+                    let mut found = employee::find_active_by_login_id(conn, org_id, login).await?;
                     if found.len() > 1 {
                         return Ok(Loaded::NotOnRoster(
                             "more than one employee on the roster has this login id; the training office must correct the roster",
@@ -89,8 +98,8 @@ pub async fn load(
     };
     let (headed_sections, headed_departments) = match &record {
         Some(r) => (
-            headed::<section::Entity>(conn, org.id, r.model.id).await?,
-            headed::<department::Entity>(conn, org.id, r.model.id).await?,
+            headed::<section::Entity>(conn, org_id, r.model.id).await?,
+            headed::<department::Entity>(conn, org_id, r.model.id).await?,
         ),
         None => (vec![], vec![]),
     };
@@ -103,7 +112,7 @@ pub async fn load(
         ),
     };
     let principal = Principal {
-        org_id: org.id,
+        org_id,
         subject,
         roles,
         employee: record.as_ref().map(|r| r.placement()),

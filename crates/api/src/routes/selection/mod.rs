@@ -17,6 +17,7 @@ use kenshu_persistence::repo::employee::{self as employee_repo, roster_members, 
 use kenshu_persistence::repo::org;
 use kenshu_persistence::repo::selection::{self as repo, CourseRef, DesignationOutcome, NominationFilter};
 use kenshu_persistence::repo::RepoError;
+use kenshu_persistence::DatabaseTransaction;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
@@ -376,14 +377,25 @@ pub async fn apply(
     id: web::Path<Uuid>,
     body: Json<ApplicationInput>,
 ) -> ApiResult<HttpResponse> {
+    let txn = state.db.begin_write().await?;
+    let n = apply_as(&state, &auth, &txn, *id, body.into_inner()).await?;
+    txn.commit().await?;
+    created_nomination(&state, auth.principal.org_id, &n).await
+}
+
+/// 公募への申込 by the caller, in `txn`: the course must be open to applications and its
+/// application rule match them. The API and the portal's application form both apply this way.
+pub(crate) async fn apply_as(
+    state: &AppState,
+    auth: &Auth,
+    txn: &DatabaseTransaction,
+    course_id: Uuid,
+    input: ApplicationInput,
+) -> ApiResult<nomination::Model> {
     authorize(&auth.principal, Action::Apply)?;
     let org_id = auth.principal.org_id;
     let me = auth.principal.employee.as_ref().ok_or(ApiError::Forbidden)?.employee_id;
-    let body = body.into_inner();
-    let reason = reason_text(body.reason, false)?;
-    open_for(&state, org_id, *id, me, Route::Application).await?;
-    let txn = state.db.begin_write().await?;
-    let n = repo::create(&*txn, &auth.actor(), *id, me, Route::Application, body.session_id, reason).await?;
-    txn.commit().await?;
-    created_nomination(&state, org_id, &n).await
+    let reason = reason_text(input.reason, false)?;
+    open_for(state, org_id, course_id, me, Route::Application).await?;
+    Ok(repo::create(txn, &auth.actor(), course_id, me, Route::Application, input.session_id, reason).await?)
 }
