@@ -12,6 +12,7 @@ pub mod catalogue;
 pub mod catalogue_io;
 pub mod check_in;
 pub mod delivery;
+pub mod directory;
 pub mod employee;
 pub mod error;
 pub mod ics;
