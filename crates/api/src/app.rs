@@ -91,6 +91,9 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         )
         .service(resource("/api/v1/employees/import", "POST").route(web::post().to(import::import_roster)))
         .service(
+            resource("/api/v1/directory/sync", "POST").route(web::post().to(crate::routes::directory::sync_directory)),
+        )
+        .service(
             resource("/api/v1/employees", "GET, POST")
                 .route(web::get().to(employees::list))
                 .route(web::post().to(employees::create)),

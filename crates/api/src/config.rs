@@ -24,6 +24,43 @@ pub struct Config {
     pub secret_key: Option<SecretKey>,
     /// How often this instance delivers what is due, in seconds; 0: it does not (another does).
     pub delivery_interval_secs: u64,
+    /// The staff directory read from the portal (desknet's NEO 共通API), if set up.
+    pub directory: Option<DirectoryConfig>,
+}
+
+/// Where and how the staff directory is read: `KENSHU_DIRECTORY_*`.
+#[derive(Clone)]
+pub struct DirectoryConfig {
+    /// The portal's `zrconst.cgi` URL.
+    pub url: String,
+    /// The access key (アクセスキー設定) sent in `X-Desknets-Auth`. Never printed.
+    pub access_key: String,
+    /// The organisation (code) whose staff the portal holds.
+    pub organisation: String,
+    pub fields: kenshu_domain::directory::DirectoryFields,
+    /// The depth of departments in the portal's tree (1: its top-level groups).
+    pub department_depth: usize,
+    /// Users asked for per request (`limit`).
+    pub page_size: u32,
+    /// How long to wait after a 429 before asking again (the portal refuses for about ten
+    /// seconds once more than ten requests wait), unless it says `Retry-After`.
+    pub busy_wait: std::time::Duration,
+    /// Requests tried per page before the read is given up (429s and connection failures).
+    pub attempts: u32,
+    /// How often the service syncs by itself, in seconds; 0: only when asked.
+    pub every_secs: u64,
+    /// Whether the scheduled sync marks those the directory leaves out inactive.
+    pub full: bool,
+}
+
+impl std::fmt::Debug for DirectoryConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DirectoryConfig")
+            .field("url", &self.url)
+            .field("organisation", &self.organisation)
+            .field("every_secs", &self.every_secs)
+            .finish_non_exhaustive()
+    }
 }
 
 /// 32 bytes from `KENSHU_SECRET_KEY` (base64). Never printed.
@@ -198,8 +235,53 @@ impl Config {
                 .unwrap_or_default(),
             secret_key,
             delivery_interval_secs: parse_num("KENSHU_DELIVERY_INTERVAL_SECONDS", 10)?,
+            directory: directory_from(&get, &parse_num)?,
         })
     }
+}
+
+fn directory_from(
+    get: &impl Fn(&str) -> Option<String>,
+    parse_num: &impl Fn(&str, u64) -> Result<u64, ConfigError>,
+) -> Result<Option<DirectoryConfig>, ConfigError> {
+    let Some(url) = get("KENSHU_DIRECTORY_URL") else {
+        return Ok(None);
+    };
+    if !(url.starts_with("https://") || url.starts_with("http://")) {
+        return Err(ConfigError("KENSHU_DIRECTORY_URL must be the portal's zrconst.cgi http(s) URL".into()));
+    }
+    let need = |k: &str, what: &str| {
+        get(k).map(|v| v.trim().to_string()).ok_or_else(|| ConfigError(format!("KENSHU_DIRECTORY_URL needs {k} ({what})")))
+    };
+    let fields = kenshu_domain::directory::DirectoryFields::parse(&get("KENSHU_DIRECTORY_FIELDS").unwrap_or_default())
+        .map_err(|e| ConfigError(format!("KENSHU_DIRECTORY_FIELDS: {e}")))?;
+    let full = match get("KENSHU_DIRECTORY_MODE").as_deref().map(str::trim) {
+        None | Some("upsert") => false,
+        Some("full") => true,
+        Some(other) => {
+            return Err(ConfigError(format!("KENSHU_DIRECTORY_MODE must be upsert or full, got '{other}'")))
+        }
+    };
+    let department_depth = parse_num("KENSHU_DIRECTORY_DEPARTMENT_DEPTH", 1)?;
+    let page_size = parse_num("KENSHU_DIRECTORY_PAGE_SIZE", 500)?;
+    let attempts = parse_num("KENSHU_DIRECTORY_ATTEMPTS", 6)?;
+    if department_depth == 0 || page_size == 0 || attempts == 0 {
+        return Err(ConfigError(
+            "KENSHU_DIRECTORY_DEPARTMENT_DEPTH, _PAGE_SIZE and _ATTEMPTS must be at least 1".into(),
+        ));
+    }
+    Ok(Some(DirectoryConfig {
+        url,
+        access_key: need("KENSHU_DIRECTORY_ACCESS_KEY", "the portal's access key")?,
+        organisation: need("KENSHU_DIRECTORY_ORGANISATION", "the code of the organisation it holds")?,
+        fields,
+        department_depth: department_depth as usize,
+        page_size: page_size.min(10_000) as u32,
+        busy_wait: std::time::Duration::from_millis(parse_num("KENSHU_DIRECTORY_BUSY_WAIT_MS", 10_000)?),
+        attempts: attempts as u32,
+        every_secs: parse_num("KENSHU_DIRECTORY_SYNC_EVERY_SECONDS", 86_400)?,
+        full,
+    }))
 }
 
 fn oidc_from(get: &impl Fn(&str) -> Option<String>, refresh: u64) -> Result<Option<OidcConfig>, ConfigError> {
@@ -321,6 +403,33 @@ mod tests {
         assert!(with("KENSHU_OIDC_ORGANISATION_CLAIM", "org").is_err());
         assert!(with("KENSHU_OIDC_USER_IS", "email").is_err());
         assert!(with("KENSHU_JWT_ISSUER", "https://idp.example.jp/realms/staff").is_err());
+    }
+
+    #[test]
+    fn directory_settings_are_checked() {
+        let base = [
+            ("KENSHU_DIRECTORY_URL", "https://neo.example.jp/cgi-bin/dneo/zrconst.cgi"),
+            ("KENSHU_DIRECTORY_ACCESS_KEY", "k3y-that-is-secret"),
+            ("KENSHU_DIRECTORY_ORGANISATION", "isehara"),
+        ];
+        let d = cfg(&base).unwrap().directory.unwrap();
+        assert_eq!((d.department_depth, d.page_size, d.every_secs, d.full), (1, 500, 86_400, false));
+        assert!(!format!("{d:?}").contains("k3y"), "the access key is not printed");
+        let with = |k: &'static str, v: &'static str| {
+            let mut pairs: Vec<(&str, &str)> = base.iter().copied().filter(|(key, _)| *key != k).collect();
+            if !v.is_empty() {
+                pairs.push((k, v));
+            }
+            cfg(&pairs)
+        };
+        assert!(with("KENSHU_DIRECTORY_MODE", "full").unwrap().directory.unwrap().full);
+        assert!(with("KENSHU_DIRECTORY_MODE", "all").is_err());
+        assert!(with("KENSHU_DIRECTORY_ACCESS_KEY", "").is_err());
+        assert!(with("KENSHU_DIRECTORY_ORGANISATION", "").is_err());
+        assert!(with("KENSHU_DIRECTORY_URL", "neo.example.jp").is_err());
+        assert!(with("KENSHU_DIRECTORY_FIELDS", "employee_no=").is_err());
+        assert!(with("KENSHU_DIRECTORY_PAGE_SIZE", "0").is_err());
+        assert!(cfg(&[]).unwrap().directory.is_none());
     }
 
     #[test]

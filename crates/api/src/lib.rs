@@ -5,6 +5,7 @@ pub mod auth;
 pub mod config;
 pub mod delivery;
 pub mod demo;
+pub mod directory;
 pub mod http;
 pub mod openapi;
 pub mod portal_inbox;
@@ -40,5 +41,6 @@ pub async fn build_state(config: config::Config) -> Result<state::AppState, Box<
         config: Arc::new(config),
         clock: state::Clock::default(),
         http,
+        directory_sync: Arc::default(),
     })
 }

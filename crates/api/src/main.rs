@@ -46,6 +46,25 @@ enum Command {
         #[command(subcommand)]
         command: OrgCommand,
     },
+    /// The staff directory from the portal (desknet's NEO), set up by KENSHU_DIRECTORY_*.
+    Directory {
+        #[command(subcommand)]
+        command: DirectoryCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum DirectoryCommand {
+    /// Read the portal's organisation tree and users and apply them (prints the report as JSON).
+    Sync {
+        /// Read and report what would change, without writing.
+        #[arg(long)]
+        dry_run: bool,
+        /// full: staff the portal no longer lists are marked inactive; upsert: only add and
+        /// update. Defaults to KENSHU_DIRECTORY_MODE.
+        #[arg(long, value_parser = ["full", "upsert"])]
+        mode: Option<String>,
+    },
 }
 
 #[derive(Subcommand)]
@@ -110,6 +129,22 @@ async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
                 .collect::<Result<Vec<_>, _>>()?;
             let ttl = parse_ttl(&ttl)?;
             println!("{}", mint(secret, &config.jwt.issuer, &config.jwt.audience, &org, &sub, &roles, ttl)?);
+        }
+        Command::Directory { command: DirectoryCommand::Sync { dry_run, mode } } => {
+            use kenshu_api::routes::import::ImportMode;
+            let cfg = config.directory.clone().ok_or("set KENSHU_DIRECTORY_URL (and its settings) first")?;
+            let full = mode.map_or(cfg.full, |m| m == "full");
+            let state = build_state(config).await?;
+            let actor = kenshu_api::directory::service_actor(&state, &cfg).await?;
+            let mode = if full { ImportMode::Full } else { ImportMode::Upsert };
+            match kenshu_api::directory::sync(&state, &actor, mode, dry_run).await {
+                Ok(report) => println!("{}", serde_json::to_string_pretty(&report)?),
+                Err(e) => {
+                    // The problem as the API gives it: every record that does not read.
+                    eprintln!("{}", serde_json::to_string_pretty(&e.problem())?);
+                    return Err(e.into());
+                }
+            }
         }
         Command::Org { command } => {
             let db = Db::connect(&config.database_url, 2).await?;

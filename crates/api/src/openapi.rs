@@ -29,7 +29,7 @@ use crate::routes::{
     ),
     paths(
         health::healthz, health::readyz, me::me,
-        employees::list, employees::create, employees::get, employees::update, import::import_roster,
+        employees::list, employees::create, employees::get, employees::update, import::import_roster, crate::routes::directory::sync_directory,
         structure::list_departments, structure::create_department, structure::get_department, structure::update_department,
         structure::list_sections, structure::create_section, structure::get_section, structure::update_section,
         structure::get_grades, structure::put_grades, structure::get_workflow, structure::put_workflow, structure::get_reminders, structure::put_reminders, structure::import_structure,

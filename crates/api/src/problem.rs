@@ -94,6 +94,9 @@ pub enum ApiError {
     /// A portal form's change, stored, that cannot be applied: 422 with the reason.
     #[error("{reason} (received as {id}; the training office can correct it and replay the change)")]
     PortalChangeFailed { id: uuid::Uuid, reason: String },
+    /// The portal's directory could not be read whole: 502, and nothing was changed.
+    #[error("{0}")]
+    DirectoryUnavailable(String),
     #[error("the database is not reachable")]
     Unavailable,
     #[error("internal error")]
@@ -136,6 +139,11 @@ impl ApiError {
                 StatusCode::UNPROCESSABLE_ENTITY,
                 "portal-change-failed",
                 "The form's change cannot be applied",
+            ),
+            DirectoryUnavailable(_) => (
+                StatusCode::BAD_GATEWAY,
+                "directory-unavailable",
+                "The portal's directory could not be read whole",
             ),
             Unavailable => (StatusCode::SERVICE_UNAVAILABLE, "unavailable", "Service unavailable"),
             Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal", "Internal error"),

@@ -68,6 +68,26 @@ pub async fn run_forever(state: AppState, interval: std::time::Duration) {
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tick.tick().await;
+        // The directory sync waits on the portal (up to minutes while it is busy), so it runs
+        // beside the rest; it is skipped while one is still running.
+        if state.config.directory.is_some() {
+            let state = state.clone();
+            tokio::spawn(async move {
+                match crate::directory::sync_if_due(&state).await {
+                    Ok(Some(r)) => tracing::info!(
+                        users = r.users,
+                        created = r.roster.created,
+                        updated = r.roster.updated,
+                        deactivated = r.roster.deactivated,
+                        transferred = r.roster.transferred,
+                        left_aside = r.left_aside.len(),
+                        "directory synced"
+                    ),
+                    Ok(None) => {}
+                    Err(e) => tracing::warn!(error = %e, "directory sync failed; the next is due after the interval"),
+                }
+            });
+        }
         match run_scheduled(&state).await {
             Ok(r) => {
                 let d = &r.deliveries;

@@ -14,6 +14,8 @@ pub struct AppState {
     pub clock: Clock,
     /// For deliveries to webhooks and the portal.
     pub http: reqwest::Client,
+    /// Held while this instance syncs the portal's directory (one sync at a time).
+    pub directory_sync: Arc<tokio::sync::Mutex<()>>,
 }
 
 /// The time the service acts at for scheduled and leased work (outbox claims, reminders): the

@@ -235,6 +235,11 @@ impl<'a> RosterReader<'a> {
         })
     }
 
+    /// Whether the file has the login id column (ログインID): without it, login ids stay as they are.
+    pub fn has_login_ids(&self) -> bool {
+        self.columns.contains(&Some(Column::PortalLoginId))
+    }
+
     /// Header names the reader does not know: ignored, and reported so a typo is noticed.
     pub fn ignored_columns(&self) -> Vec<String> {
         self.headers.iter().zip(&self.columns).filter(|(_, c)| c.is_none()).map(|(h, _)| h.clone()).collect()

@@ -12,6 +12,8 @@ use kenshu_persistence::repo::audit::{self, Change};
 use kenshu_persistence::repo::employee::{execute, ImportStats, Planned, RosterMove, RosterPlanner};
 use kenshu_persistence::repo::org;
 use kenshu_persistence::repo::structure::{self, RosterHead};
+use kenshu_persistence::repo::Actor;
+use kenshu_persistence::DatabaseTransaction;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
@@ -40,6 +42,8 @@ struct Feeder {
     out: tokio::sync::mpsc::Sender<Planned>,
     /// The request task stopped listening (its load or a write failed); stop planning.
     gone: bool,
+    /// The file has no login id column.
+    keep_login_ids: bool,
 }
 
 impl Feeder {
@@ -51,7 +55,12 @@ impl Feeder {
         if self.planner.is_none() && !self.gone {
             let wait = last || self.waiting.len() >= MAX_WAITING;
             match if wait { self.roster.recv().ok() } else { self.roster.try_recv().ok() } {
-                Some(planner) => self.planner = Some(planner),
+                Some(mut planner) => {
+                    if self.keep_login_ids {
+                        planner.keep_login_ids();
+                    }
+                    self.planner = Some(planner)
+                }
                 None if wait => self.gone = true,
                 None => return Ok(()),
             }
@@ -103,6 +112,19 @@ pub struct ImportQuery {
 pub struct ImportReport {
     pub dry_run: bool,
     pub mode: ImportMode,
+    #[serde(flatten)]
+    pub counts: RosterCounts,
+    /// Header names that are not roster columns and were ignored.
+    pub ignored_columns: Vec<String>,
+    /// Rows taken as they are that a rule will not read as meant (a post without its
+    /// appointment date), by line and column.
+    pub warnings: Vec<RowErrorDto>,
+}
+
+/// What a change to the roster did (or would do on a dry run), from a file or the portal's
+/// directory.
+#[derive(Debug, Default, Serialize, ToSchema)]
+pub struct RosterCounts {
     pub rows: u64,
     pub created: u64,
     pub updated: u64,
@@ -120,11 +142,6 @@ pub struct ImportReport {
     pub awaiting_new_head: u64,
     /// Sections and departments whose head the roster's 所属長 or 部長 column changed.
     pub heads_named: u64,
-    /// Header names that are not roster columns and were ignored.
-    pub ignored_columns: Vec<String>,
-    /// Rows taken as they are that a rule will not read as meant (a post without its
-    /// appointment date), by line and column.
-    pub warnings: Vec<RowErrorDto>,
 }
 
 /// Import the roster (HR, importer). All-or-nothing: one bad row rejects the file and the
@@ -164,8 +181,14 @@ pub async fn import_roster(
     let (planner_tx, planner_rx) = std::sync::mpsc::sync_channel::<RosterPlanner>(1);
     let worker = web::block(move || -> Result<ParseOutcome, ApiError> {
         let mut reader = RosterReader::open(&body, encoding, &ladder, &codes).map_err(file_error)?;
-        let mut feeder =
-            Feeder { planner: None, roster: planner_rx, waiting: Vec::new(), out: tx, gone: false };
+        let mut feeder = Feeder {
+            planner: None,
+            roster: planner_rx,
+            waiting: Vec::new(),
+            out: tx,
+            gone: false,
+            keep_login_ids: !reader.has_login_ids(),
+        };
         let mut errors = Vec::new();
         let mut warnings = Vec::new();
         let mut heads = Vec::new();
@@ -236,30 +259,17 @@ pub async fn import_roster(
         txn.rollback().await?;
         return Err(ApiError::ImportRejected(errors));
     };
-    // Heads the roster names directly (所属長・部長 columns), once their rows are written.
-    let heads_named = match structure::heads_from_roster(&*txn, &actor, &heads).await? {
-        Ok(n) => n,
+    let counts = match carry_through(&txn, &actor, &stats, &moves, &heads).await? {
+        Ok(counts) => counts,
         Err(rows) => {
             txn.rollback().await?;
             return Err(ApiError::ImportRejected(rows));
         }
     };
-    // April's moves carried through in the same transaction (a dry run reports them too).
-    let carried = kenshu_persistence::repo::cascade::roster_moved(&*txn, &actor, &moves).await?;
-    let mode = query.mode;
     let report = ImportReport {
         dry_run: query.dry_run,
-        mode,
-        rows: stats.rows,
-        created: stats.created,
-        updated: stats.updated,
-        unchanged: stats.unchanged,
-        deactivated: stats.deactivated,
-        transferred: carried.transferred,
-        released_places: carried.released.len() as u64,
-        promoted: carried.promoted.len() as u64,
-        awaiting_new_head: carried.awaiting_new_head,
-        heads_named,
+        mode: query.mode,
+        counts,
         ignored_columns: ignored,
         warnings: warnings
             .into_iter()
@@ -274,4 +284,51 @@ pub async fn import_roster(
         txn.commit().await?;
     }
     Ok(HttpResponse::Ok().json(report))
+}
+
+/// Apply validated rows held in memory (the portal's directory) the way the import applies a
+/// file's: planned against the roster as it is in `txn`, with `full` marking those left out
+/// inactive.
+pub(crate) async fn apply_rows(
+    txn: &DatabaseTransaction,
+    actor: &Actor,
+    rows: &[RosterRow],
+    full: bool,
+) -> ApiResult<(ImportStats, Vec<RosterMove>)> {
+    let mut planner = RosterPlanner::load(txn, actor).await?;
+    for batch in rows.chunks(IMPORT_BATCH) {
+        execute(txn, planner.plan(batch)?).await?;
+    }
+    let (planned, stats, moves) = planner.finish(full)?;
+    execute(txn, planned).await?;
+    Ok((stats, moves))
+}
+
+/// After the rows are written: the heads the rows name, then April's moves carried through
+/// (places released, waiting trainees promoted, paperwork sent to the new head), in the same
+/// transaction. Two rows naming a head for one unit are row errors (the caller rolls back).
+pub(crate) async fn carry_through(
+    txn: &DatabaseTransaction,
+    actor: &Actor,
+    stats: &ImportStats,
+    moves: &[RosterMove],
+    heads: &[RosterHead],
+) -> ApiResult<Result<RosterCounts, Vec<RowError>>> {
+    let heads_named = match structure::heads_from_roster(txn, actor, heads).await? {
+        Ok(n) => n,
+        Err(rows) => return Ok(Err(rows)),
+    };
+    let carried = kenshu_persistence::repo::cascade::roster_moved(txn, actor, moves).await?;
+    Ok(Ok(RosterCounts {
+        rows: stats.rows,
+        created: stats.created,
+        updated: stats.updated,
+        unchanged: stats.unchanged,
+        deactivated: stats.deactivated,
+        transferred: carried.transferred,
+        released_places: carried.released.len() as u64,
+        promoted: carried.promoted.len() as u64,
+        awaiting_new_head: carried.awaiting_new_head,
+        heads_named,
+    }))
 }

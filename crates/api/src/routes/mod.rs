@@ -6,6 +6,7 @@ pub mod catalogue;
 pub mod catalogue_files;
 pub mod channels;
 pub mod check_in;
+pub mod directory;
 pub mod employees;
 pub mod files;
 pub mod health;

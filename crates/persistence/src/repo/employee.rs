@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use chrono::NaiveDate;
 use kenshu_domain::auth::{EmployeePlacement, Visibility};
 use kenshu_domain::calendar::FiscalYear;
-use kenshu_domain::employee::{EmployeeData, EmploymentType};
+use kenshu_domain::employee::{EmployeeData, EmployeeFields, EmploymentType};
 use kenshu_domain::roster_import::RosterRow;
 use kenshu_domain::subsidy::GroupState;
 use kenshu_domain::text::search_key;
@@ -175,6 +175,38 @@ pub async fn find_active_by_login_id(
     with_departments(conn, org_id, models).await
 }
 
+/// Every employee of the organisation (active or not) as raw fields by employee number: what a
+/// directory sync writes the portal's values over.
+pub async fn roster_fields(
+    conn: &impl ConnectionTrait,
+    org_id: Uuid,
+) -> Result<HashMap<String, EmployeeFields>, DbErr> {
+    let models = employee::Entity::find().filter(employee::Column::OrgId.eq(org_id)).all(conn).await?;
+    Ok(models
+        .into_iter()
+        .map(|m| {
+            let promotions: BTreeMap<String, NaiveDate> = serde_json::from_str(&m.promotions).unwrap_or_default();
+            let tags: Vec<String> = serde_json::from_str(&m.tags).unwrap_or_default();
+            let fields = EmployeeFields {
+                employee_no: m.employee_no.clone(),
+                name: m.name,
+                kana: m.kana,
+                email: m.email,
+                portal_login_id: m.portal_login_id,
+                grade: m.grade,
+                post: m.post,
+                post_since: m.post_since,
+                hire_date: Some(m.hire_date),
+                promotions: promotions.into_iter().collect(),
+                employment_type: Some(m.employment_type),
+                retirement_date: m.retirement_date,
+                tags,
+            };
+            (m.employee_no, fields)
+        })
+        .collect())
+}
+
 /// Employees the caller may see, filtered, in a stable order, one page at a time.
 pub async fn list(
     conn: &impl ConnectionTrait,
@@ -336,6 +368,8 @@ pub struct RosterPlanner {
     seen: HashSet<Uuid>,
     stats: ImportStats,
     moves: Vec<RosterMove>,
+    /// The source has no login id column: each employee keeps the one they have.
+    keep_login_ids: bool,
 }
 
 /// Statements for one planned batch, in the order they must run.
@@ -361,7 +395,14 @@ impl RosterPlanner {
             seen: HashSet::new(),
             stats: ImportStats::default(),
             moves: Vec::new(),
+            keep_login_ids: false,
         })
+    }
+
+    /// The source does not carry login ids (a roster file without the column): keep each
+    /// employee's, set by the portal's directory or by hand, instead of clearing it.
+    pub fn keep_login_ids(&mut self) {
+        self.keep_login_ids = true;
     }
 
     /// Rows planned so far.
@@ -395,6 +436,9 @@ impl RosterPlanner {
                 Some(before) => {
                     self.seen.insert(before.id);
                     let mut after = to_model(&row.data, before, section_id, true);
+                    if self.keep_login_ids {
+                        after.portal_login_id = before.portal_login_id.clone();
+                    }
                     if after == *before {
                         self.stats.unchanged += 1;
                         continue;
@@ -471,10 +515,11 @@ impl RosterPlanner {
 }
 
 /// Columns an import may change on an existing employee (an upsert on the primary key).
-const UPDATED_BY_IMPORT: [employee::Column; 16] = [
+const UPDATED_BY_IMPORT: [employee::Column; 17] = [
     employee::Column::Name,
     employee::Column::Kana,
     employee::Column::Email,
+    employee::Column::PortalLoginId,
     employee::Column::SectionId,
     employee::Column::Grade,
     employee::Column::Post,
