@@ -8,6 +8,7 @@ mod catalogue;
 mod catalogue_files;
 mod conventions;
 mod delivery;
+mod directory;
 mod docs;
 mod employees;
 mod feeds;

@@ -26,6 +26,23 @@ impl Received {
     }
 }
 
+/// Start a stand-in's routes on a free loopback port, handling one request at a time: its port
+/// and the handle that stops it.
+fn serve(
+    routes: impl Fn(&mut web::ServiceConfig) + Clone + Send + 'static,
+) -> (u16, actix_web::dev::ServerHandle) {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let server = HttpServer::new(move || App::new().configure(routes.clone()))
+        .workers(1)
+        .listen(listener)
+        .unwrap()
+        .run();
+    let handle = server.handle();
+    tokio::spawn(server);
+    (port, handle)
+}
+
 #[derive(Default)]
 struct Log {
     received: Vec<Received>,
@@ -48,17 +65,10 @@ impl WebhookReceiver {
     pub async fn start() -> Self {
         let log = Arc::new(Mutex::new(Log::default()));
         let data = web::Data::new(log.clone());
-        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-        let port = listener.local_addr().unwrap().port();
-        let server =
-            HttpServer::new(move || App::new().app_data(data.clone()).route("/hook", web::post().to(hook)))
-                .workers(1)
-                .listen(listener)
-                .unwrap()
-                .run();
-        let handle = server.handle();
-        tokio::spawn(server);
-        Self { url: format!("http://127.0.0.1:{port}/hook"), log, server: handle }
+        let (port, server) = serve(move |c| {
+            c.app_data(data.clone()).route("/hook", web::post().to(hook));
+        });
+        Self { url: format!("http://127.0.0.1:{port}/hook"), log, server }
     }
 
     /// Answer the next requests with these statuses.
@@ -99,6 +109,7 @@ async fn hook(req: HttpRequest, body: web::Bytes, log: web::Data<Arc<Mutex<Log>>
 pub struct Portal {
     pub url: String,
     state: Arc<Mutex<PortalState>>,
+    log: Arc<Mutex<Log>>,
     server: actix_web::dev::ServerHandle,
 }
 
@@ -109,7 +120,6 @@ struct PortalState {
     records: Vec<Value>,
     /// Statuses to answer with before handling (429 to play the busy portal).
     script: VecDeque<u16>,
-    log: Log,
 }
 
 impl Portal {
@@ -120,21 +130,16 @@ impl Portal {
             users: users.iter().map(|u| u.to_string()).collect(),
             records: Vec::new(),
             script: VecDeque::new(),
-            log: Log::default(),
         }));
+        let log = Arc::new(Mutex::new(Log::default()));
         let data = web::Data::new(state.clone());
-        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-        let port = listener.local_addr().unwrap().port();
-        let server = HttpServer::new(move || {
-            App::new().app_data(data.clone()).route("/cgi-bin/dneo/appsr.cgi", web::post().to(appsr))
-        })
-        .workers(1)
-        .listen(listener)
-        .unwrap()
-        .run();
-        let handle = server.handle();
-        tokio::spawn(server);
-        Self { url: format!("http://127.0.0.1:{port}/cgi-bin/dneo/appsr.cgi"), state, server: handle }
+        let queue = web::Data::new(log.clone());
+        let (port, server) = serve(move |c| {
+            c.app_data(data.clone())
+                .app_data(queue.clone())
+                .route("/cgi-bin/dneo/appsr.cgi", web::post().to(appsr));
+        });
+        Self { url: format!("http://127.0.0.1:{port}/cgi-bin/dneo/appsr.cgi"), state, log, server }
     }
 
     pub fn script(&self, statuses: &[u16]) {
@@ -148,8 +153,8 @@ impl Portal {
 
     /// How many requests it received, and the most it was ever handling at once.
     pub fn requests(&self) -> (usize, usize) {
-        let s = self.state.lock().unwrap();
-        (s.log.received.len(), s.log.most_at_once)
+        let l = self.log.lock().unwrap();
+        (l.received.len(), l.most_at_once)
     }
 }
 
@@ -157,6 +162,24 @@ impl Drop for Portal {
     fn drop(&mut self) {
         drop(self.server.stop(false));
     }
+}
+
+/// The portal's queue as documented: it works on one request at a time, and while more than ten
+/// wait it answers 429. False: refused as busy.
+async fn queue(log: &Mutex<Log>, req: &HttpRequest) -> bool {
+    {
+        let mut l = log.lock().unwrap();
+        l.received.push(Received { headers: headers(req), body: Vec::new() });
+        l.in_flight += 1;
+        l.most_at_once = l.most_at_once.max(l.in_flight);
+        if l.in_flight > 11 {
+            l.in_flight -= 1;
+            return false;
+        }
+    }
+    tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    log.lock().unwrap().in_flight -= 1;
+    true
 }
 
 fn ng(errorno: i32, message: &str, add: Option<&str>) -> HttpResponse {
@@ -171,21 +194,12 @@ async fn appsr(
     req: HttpRequest,
     form: web::Form<HashMap<String, String>>,
     state: web::Data<Arc<Mutex<PortalState>>>,
+    log: web::Data<Arc<Mutex<Log>>>,
 ) -> HttpResponse {
-    {
-        let mut s = state.lock().unwrap();
-        s.log.received.push(Received { headers: headers(&req), body: Vec::new() });
-        s.log.in_flight += 1;
-        s.log.most_at_once = s.log.most_at_once.max(s.log.in_flight);
-        if s.log.in_flight > 11 {
-            s.log.in_flight -= 1;
-            return HttpResponse::TooManyRequests().finish();
-        }
+    if !queue(&log, &req).await {
+        return HttpResponse::TooManyRequests().finish();
     }
-    // The portal works on one request at a time.
-    tokio::time::sleep(std::time::Duration::from_millis(5)).await;
     let mut s = state.lock().unwrap();
-    s.log.in_flight -= 1;
     if let Some(status) = s.script.pop_front() {
         return HttpResponse::build(actix_web::http::StatusCode::from_u16(status).unwrap()).finish();
     }
@@ -218,6 +232,131 @@ async fn appsr(
     s.records.push(data);
     let n = s.records.len();
     HttpResponse::Ok().json(json!({"status": "ok", "id": n.to_string()}))
+}
+
+/// How the directory stand-in answers one request instead of handling it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scripted {
+    /// Handle it as usual.
+    Pass,
+    /// This HTTP status, no body (429: the portal is busy).
+    Status(u16),
+    /// An `ng` reply (権限がありません).
+    Ng,
+    /// A 200 whose JSON stops halfway (the connection dropped mid-reply).
+    Cut,
+    /// The page without its last user, `total` as before (a portal that lost one mid-read).
+    Short,
+}
+
+/// desknet's NEO 共通API for the directory (`zrconst.cgi`): form parameters, the access key in
+/// `X-Desknets-Auth`, JSON with `status` ok/ng. `action=list_groups` answers every group;
+/// `action=list_users` a page (`offset`, `limit`) with the `total`. One request at a time, 429
+/// with more than ten waiting, as the AppSuite stand-in.
+pub struct Directory {
+    pub url: String,
+    state: Arc<Mutex<DirectoryState>>,
+    log: Arc<Mutex<Log>>,
+    server: actix_web::dev::ServerHandle,
+}
+
+struct DirectoryState {
+    key: String,
+    groups: Vec<Value>,
+    users: Vec<Value>,
+    script: VecDeque<Scripted>,
+    /// `action` and `offset` of each request handled.
+    asked: Vec<String>,
+}
+
+impl Directory {
+    pub async fn start(key: &str, groups: Vec<Value>, users: Vec<Value>) -> Self {
+        let state = Arc::new(Mutex::new(DirectoryState {
+            key: key.into(),
+            groups,
+            users,
+            script: VecDeque::new(),
+            asked: Vec::new(),
+        }));
+        let log = Arc::new(Mutex::new(Log::default()));
+        let (data, queue) = (web::Data::new(state.clone()), web::Data::new(log.clone()));
+        let (port, server) = serve(move |c| {
+            c.app_data(data.clone())
+                .app_data(queue.clone())
+                .route("/cgi-bin/dneo/zrconst.cgi", web::post().to(zrconst));
+        });
+        Self { url: format!("http://127.0.0.1:{port}/cgi-bin/dneo/zrconst.cgi"), state, log, server }
+    }
+
+    /// Change the portal's groups and users (an administrator's edits between two syncs).
+    pub fn edit(&self, change: impl FnOnce(&mut Vec<Value>, &mut Vec<Value>)) {
+        let mut s = self.state.lock().unwrap();
+        let s = &mut *s;
+        change(&mut s.groups, &mut s.users);
+    }
+
+    /// Answer the next requests so, in order; then as usual.
+    pub fn script(&self, answers: &[Scripted]) {
+        self.state.lock().unwrap().script.extend(answers);
+    }
+
+    /// What each handled request asked for (`list_users@200`), and the most ever at once.
+    pub fn asked(&self) -> (Vec<String>, usize) {
+        (self.state.lock().unwrap().asked.clone(), self.log.lock().unwrap().most_at_once)
+    }
+}
+
+impl Drop for Directory {
+    fn drop(&mut self) {
+        drop(self.server.stop(false));
+    }
+}
+
+async fn zrconst(
+    req: HttpRequest,
+    form: web::Form<HashMap<String, String>>,
+    state: web::Data<Arc<Mutex<DirectoryState>>>,
+    log: web::Data<Arc<Mutex<Log>>>,
+) -> HttpResponse {
+    if !queue(&log, &req).await {
+        return HttpResponse::TooManyRequests().finish();
+    }
+    let mut s = state.lock().unwrap();
+    let scripted = s.script.pop_front().unwrap_or(Scripted::Pass);
+    match scripted {
+        Scripted::Status(code) => {
+            return HttpResponse::build(actix_web::http::StatusCode::from_u16(code).unwrap()).finish()
+        }
+        Scripted::Ng => return ng(9, "権限がありません", None),
+        _ => {}
+    }
+    let key = req.headers().get("X-Desknets-Auth").and_then(|v| v.to_str().ok()).unwrap_or("");
+    if key != s.key {
+        return ng(-1, "アクセスキーが正しくありません", None);
+    }
+    let action = form.get("action").cloned().unwrap_or_default();
+    let number = |k: &str, default: usize| form.get(k).and_then(|v| v.parse().ok()).unwrap_or(default);
+    let body = match action.as_str() {
+        "list_groups" => {
+            s.asked.push(action);
+            json!({"status": "ok", "groups": s.groups})
+        }
+        "list_users" => {
+            let (offset, limit) = (number("offset", 0), number("limit", 100));
+            s.asked.push(format!("{action}@{offset}"));
+            let mut page: Vec<Value> = s.users.iter().skip(offset).take(limit).cloned().collect();
+            if scripted == Scripted::Short {
+                page.pop();
+            }
+            json!({"status": "ok", "total": s.users.len(), "users": page})
+        }
+        _ => return ng(-2, "処理名が正しくありません", None),
+    };
+    let mut text = body.to_string();
+    if scripted == Scripted::Cut {
+        text.truncate(text.len() / 2);
+    }
+    HttpResponse::Ok().content_type("application/json").body(text)
 }
 
 /// A real SMTP server (aiosmtpd, from PyPI; `scripts/test` installs it): STARTTLS required with
@@ -310,17 +449,10 @@ impl JwksServer {
     pub async fn start(kids: &[&str]) -> Self {
         let published = Arc::new(Mutex::new((Vec::new(), 0)));
         let data = web::Data::new(published.clone());
-        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-        let port = listener.local_addr().unwrap().port();
-        let server =
-            HttpServer::new(move || App::new().app_data(data.clone()).route("/certs", web::get().to(certs)))
-                .workers(1)
-                .listen(listener)
-                .unwrap()
-                .run();
-        let handle = server.handle();
-        tokio::spawn(server);
-        let jwks = Self { url: format!("http://127.0.0.1:{port}/certs"), published, server: handle };
+        let (port, server) = serve(move |c| {
+            c.app_data(data.clone()).route("/certs", web::get().to(certs));
+        });
+        let jwks = Self { url: format!("http://127.0.0.1:{port}/certs"), published, server };
         jwks.publish(kids);
         jwks
     }

@@ -91,7 +91,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         )
         .service(resource("/api/v1/employees/import", "POST").route(web::post().to(import::import_roster)))
         .service(
-            resource("/api/v1/directory/sync", "POST").route(web::post().to(crate::routes::directory::sync_directory)),
+            resource("/api/v1/directory/sync", "POST")
+                .route(web::post().to(crate::routes::directory::sync_directory)),
         )
         .service(
             resource("/api/v1/employees", "GET, POST")

@@ -251,10 +251,13 @@ fn directory_from(
         return Err(ConfigError("KENSHU_DIRECTORY_URL must be the portal's zrconst.cgi http(s) URL".into()));
     }
     let need = |k: &str, what: &str| {
-        get(k).map(|v| v.trim().to_string()).ok_or_else(|| ConfigError(format!("KENSHU_DIRECTORY_URL needs {k} ({what})")))
+        get(k)
+            .map(|v| v.trim().to_string())
+            .ok_or_else(|| ConfigError(format!("KENSHU_DIRECTORY_URL needs {k} ({what})")))
     };
-    let fields = kenshu_domain::directory::DirectoryFields::parse(&get("KENSHU_DIRECTORY_FIELDS").unwrap_or_default())
-        .map_err(|e| ConfigError(format!("KENSHU_DIRECTORY_FIELDS: {e}")))?;
+    let fields =
+        kenshu_domain::directory::DirectoryFields::parse(&get("KENSHU_DIRECTORY_FIELDS").unwrap_or_default())
+            .map_err(|e| ConfigError(format!("KENSHU_DIRECTORY_FIELDS: {e}")))?;
     let full = match get("KENSHU_DIRECTORY_MODE").as_deref().map(str::trim) {
         None | Some("upsert") => false,
         Some("full") => true,

@@ -55,7 +55,12 @@ impl From<ReadError> for ApiError {
 }
 
 /// One action, asked again after a wait while the portal is busy or unreachable.
-async fn call(state: &AppState, cfg: &DirectoryConfig, read: &mut Read, form: &[(&str, String)]) -> Result<Record, ReadError> {
+async fn call(
+    state: &AppState,
+    cfg: &DirectoryConfig,
+    read: &mut Read,
+    form: &[(&str, String)],
+) -> Result<Record, ReadError> {
     let mut last = ReadError::Busy(0);
     for attempt in 1..=cfg.attempts {
         if attempt > 1 {
@@ -101,7 +106,10 @@ async fn call(state: &AppState, cfg: &DirectoryConfig, read: &mut Read, form: &[
         }
         // A body cut short (the connection dropped) fails here or reads as no JSON: either way
         // the read is not whole.
-        let bytes = response.bytes().await.map_err(|e| ReadError::Partial(format!("a reply was cut short: {}", e.without_url())))?;
+        let bytes = response
+            .bytes()
+            .await
+            .map_err(|e| ReadError::Partial(format!("a reply was cut short: {}", e.without_url())))?;
         let value: serde_json::Value = serde_json::from_slice(&bytes)
             .map_err(|_| ReadError::Partial("a reply is not complete JSON".into()))?;
         return Ok(directory::reply(&value)?.clone());
@@ -192,10 +200,9 @@ pub struct SyncReport {
 /// time); a second is refused.
 pub async fn sync(state: &AppState, actor: &Actor, mode: ImportMode, dry_run: bool) -> ApiResult<SyncReport> {
     let cfg = state.config.directory.as_ref().ok_or(ApiError::NotFound)?;
-    let _running = state
-        .directory_sync
-        .try_lock()
-        .map_err(|_| ApiError::Conflict("a directory sync is running; try again when it has finished".into()))?;
+    let _running = state.directory_sync.try_lock().map_err(|_| {
+        ApiError::Conflict("a directory sync is running; try again when it has finished".into())
+    })?;
     let read = read(state, cfg).await?;
     let full = mode == ImportMode::Full;
     if full && read.users.is_empty() {
@@ -242,7 +249,8 @@ pub async fn sync(state: &AppState, actor: &Actor, mode: ImportMode, dry_run: bo
     if dry_run {
         txn.rollback().await?;
     } else {
-        audit::record(&*txn, actor, Change::new("directory.sync", "roster", None, None, Some(&stats))).await?;
+        audit::record(&*txn, actor, Change::new("directory.sync", "roster", None, None, Some(&stats)))
+            .await?;
         txn.commit().await?;
     }
     Ok(report)
@@ -251,9 +259,12 @@ pub async fn sync(state: &AppState, actor: &Actor, mode: ImportMode, dry_run: bo
 /// The service's own sync, as the portal's directory (`directory-sync`), for the organisation the
 /// portal holds.
 pub async fn service_actor(state: &AppState, cfg: &DirectoryConfig) -> ApiResult<Actor> {
-    let o = org::find_by_code(state.db.conn(), &cfg.organisation)
-        .await?
-        .ok_or_else(|| ApiError::Internal(format!("KENSHU_DIRECTORY_ORGANISATION '{}' is not an organisation", cfg.organisation)))?;
+    let o = org::find_by_code(state.db.conn(), &cfg.organisation).await?.ok_or_else(|| {
+        ApiError::Internal(format!(
+            "KENSHU_DIRECTORY_ORGANISATION '{}' is not an organisation",
+            cfg.organisation
+        ))
+    })?;
     Ok(Actor { org_id: o.id, subject: "directory-sync".into(), request_id: None })
 }
 
@@ -269,8 +280,9 @@ pub async fn sync_if_due(state: &AppState) -> ApiResult<Option<SyncReport>> {
     }
     let at = state.clock.now();
     let txn = state.db.begin_write().await?;
-    let due = reminder::claim_job(&*txn, "directory_sync", at, chrono::Duration::seconds(cfg.every_secs as i64))
-        .await?;
+    let due =
+        reminder::claim_job(&*txn, "directory_sync", at, chrono::Duration::seconds(cfg.every_secs as i64))
+            .await?;
     txn.commit().await?;
     if !due {
         return Ok(None);

@@ -84,7 +84,9 @@ pub async fn run_forever(state: AppState, interval: std::time::Duration) {
                         "directory synced"
                     ),
                     Ok(None) => {}
-                    Err(e) => tracing::warn!(error = %e, "directory sync failed; the next is due after the interval"),
+                    Err(e) => {
+                        tracing::warn!(error = %e, "directory sync failed; the next is due after the interval")
+                    }
                 }
             });
         }

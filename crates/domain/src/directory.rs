@@ -515,7 +515,7 @@ mod tests {
         assert_eq!(t.section_of("1"), None);
         assert!(!t.file.head_columns.section_head, "heads are kept as they are");
         // With the departments at the top level, the city's own group would be one.
-        let top = tree(&groups()[1..].iter().cloned().collect::<Vec<_>>(), 1);
+        let top = tree(&groups()[1..], 1);
         assert!(top.is_err(), "D01's parent 1 is not in the list");
     }
 

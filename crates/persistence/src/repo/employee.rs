@@ -185,7 +185,8 @@ pub async fn roster_fields(
     Ok(models
         .into_iter()
         .map(|m| {
-            let promotions: BTreeMap<String, NaiveDate> = serde_json::from_str(&m.promotions).unwrap_or_default();
+            let promotions: BTreeMap<String, NaiveDate> =
+                serde_json::from_str(&m.promotions).unwrap_or_default();
             let tags: Vec<String> = serde_json::from_str(&m.tags).unwrap_or_default();
             let fields = EmployeeFields {
                 employee_no: m.employee_no.clone(),
