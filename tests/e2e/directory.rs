@@ -281,3 +281,50 @@ async fn only_hr_and_the_importer_sync_and_only_for_the_portals_organisation() {
     // The mode is required: a sync taken as whole by default could retire staff.
     assert_eq!(sync(&app, "").await.status(), 400);
 }
+
+/// The `kenshu` binary beside the test binary (`cargo test --workspace` builds it).
+fn kenshu_binary() -> std::path::PathBuf {
+    let exe = std::env::current_exe().unwrap();
+    let dir = exe.parent().unwrap().parent().unwrap();
+    dir.join(format!("kenshu{}", std::env::consts::EXE_SUFFIX))
+}
+
+#[tokio::test]
+async fn kenshu_directory_sync_runs_the_same_sync_from_the_command_line() {
+    let (app, portal) = with_portal(&[]).await;
+    portal.edit(|_, users| user(users, people::EMPLOYEE)["login_id"] = json!("cli.taro"));
+    let run = |args: &'static [&'static str]| {
+        let mut cmd = std::process::Command::new(kenshu_binary());
+        cmd.args(args)
+            // The service's own environment, as on the server.
+            .env("KENSHU_JWT_SECRET", kenshu_tests::SECRET)
+            .env("KENSHU_DATABASE_URL", &app.database_url)
+            .env("KENSHU_DIRECTORY_URL", &portal.url)
+            .env("KENSHU_DIRECTORY_ACCESS_KEY", KEY)
+            .env("KENSHU_DIRECTORY_ORGANISATION", "isehara")
+            .env("KENSHU_DIRECTORY_DEPARTMENT_DEPTH", "2")
+            .env("KENSHU_DIRECTORY_PAGE_SIZE", PAGE.to_string())
+            .env("KENSHU_DIRECTORY_BUSY_WAIT_MS", "20")
+            .env("KENSHU_DIRECTORY_ATTEMPTS", "2")
+            .env("KENSHU_LOG", "warn");
+        // The portal stand-in runs on this test's runtime: wait for the command off it.
+        tokio::task::spawn_blocking(move || cmd.output().unwrap())
+    };
+    let out = run(&["directory", "sync", "--dry-run"]).await.unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!((report["dry_run"].as_bool(), report["roster"]["updated"].as_u64()), (Some(true), Some(1)));
+    assert_ne!(app.employee(people::EMPLOYEE).await["portal_login_id"], "cli.taro", "a dry run");
+
+    portal.script(&[Scripted::Ng]);
+    let out = run(&["directory", "sync"]).await.unwrap();
+    assert!(!out.status.success());
+    let problem: Value =
+        serde_json::from_slice(&out.stderr[..out.stderr.iter().rposition(|b| *b == b'}').unwrap() + 1])
+            .unwrap();
+    assert_eq!(problem["code"], "directory-unavailable");
+
+    let out = run(&["directory", "sync", "--mode", "upsert"]).await.unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(app.employee(people::EMPLOYEE).await["portal_login_id"], "cli.taro");
+}

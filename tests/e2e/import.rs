@@ -316,3 +316,22 @@ async fn posts_and_tags_are_split_as_people_write_them_and_a_post_without_its_da
         .collect();
     assert!(nos.contains(&"30001") && !nos.contains(&"30002"), "{nos:?}");
 }
+
+#[tokio::test]
+async fn a_roster_with_login_ids_sets_them_and_one_without_the_column_keeps_them() {
+    let app = spawn().await;
+    let csv = "職員番号,氏名,フリガナ,所属コード,職級,採用日,ログインID\n30001,新田 一郎,ニッタ イチロウ,S0101,主事,2020-04-01,nitta.ichiro\n";
+    let report: Value = import(&app, "mode=upsert", "text/csv", csv.into()).await.json().await.unwrap();
+    assert_eq!(report["created"], 1);
+    assert_eq!(app.employee("30001").await["portal_login_id"], "nitta.ichiro");
+    // The portal renamed the login: the roster carries the new one.
+    let csv = csv.replace("nitta.ichiro", "Nitta.I");
+    let report: Value = import(&app, "mode=upsert", "text/csv", csv.into_bytes()).await.json().await.unwrap();
+    assert_eq!(report["updated"], 1);
+    assert_eq!(app.employee("30001").await["portal_login_id"], "Nitta.I");
+    // A personnel export without the column leaves the login ids the portal's directory set.
+    let csv = "職員番号,氏名,フリガナ,所属コード,職級,採用日\n30001,新田 一郎,ニッタ イチロウ,S0101,主事,2020-04-01\n";
+    let report: Value = import(&app, "mode=upsert", "text/csv", csv.into()).await.json().await.unwrap();
+    assert_eq!(report["unchanged"], 1, "{report}");
+    assert_eq!(app.employee("30001").await["portal_login_id"], "Nitta.I");
+}

@@ -359,6 +359,15 @@ mod tests {
         Config::from_lookup(|k| pairs.iter().find(|(key, _)| key == k).map(|(_, v)| v.clone()))
     }
 
+    /// `base` with `k` set to `v` (an empty `v`: left out).
+    fn cfg_with(base: &[(&str, &str)], k: &str, v: &str) -> Result<Config, ConfigError> {
+        let mut pairs: Vec<(&str, &str)> = base.iter().copied().filter(|(key, _)| *key != k).collect();
+        if !v.is_empty() {
+            pairs.push((k, v));
+        }
+        cfg(&pairs)
+    }
+
     #[test]
     fn defaults_to_embedded_sqlite() {
         let c = cfg(&[]).unwrap();
@@ -391,13 +400,7 @@ mod tests {
             ok.role_map,
             vec![("kenshu-hr".into(), Role::HrAdmin), ("kenshu-audit".into(), Role::Auditor)]
         );
-        let with = |k: &str, v: &str| {
-            let mut pairs: Vec<(&str, &str)> = base.iter().copied().filter(|(key, _)| *key != k).collect();
-            if !v.is_empty() {
-                pairs.push((k, v));
-            }
-            cfg(&pairs)
-        };
+        let with = |k: &str, v: &str| cfg_with(&base, k, v);
         assert!(with("KENSHU_OIDC_ROLE_MAP", "heads=section_head").is_err());
         assert!(with("KENSHU_OIDC_ROLE_MAP", "nope").is_err());
         assert!(with("KENSHU_OIDC_JWKS_URL", "").is_err());
@@ -418,13 +421,7 @@ mod tests {
         let d = cfg(&base).unwrap().directory.unwrap();
         assert_eq!((d.department_depth, d.page_size, d.every_secs, d.full), (1, 500, 86_400, false));
         assert!(!format!("{d:?}").contains("k3y"), "the access key is not printed");
-        let with = |k: &'static str, v: &'static str| {
-            let mut pairs: Vec<(&str, &str)> = base.iter().copied().filter(|(key, _)| *key != k).collect();
-            if !v.is_empty() {
-                pairs.push((k, v));
-            }
-            cfg(&pairs)
-        };
+        let with = |k: &str, v: &str| cfg_with(&base, k, v);
         assert!(with("KENSHU_DIRECTORY_MODE", "full").unwrap().directory.unwrap().full);
         assert!(with("KENSHU_DIRECTORY_MODE", "all").is_err());
         assert!(with("KENSHU_DIRECTORY_ACCESS_KEY", "").is_err());
