@@ -22,6 +22,7 @@ mod reports;
 mod routing;
 mod selection;
 mod sign_in;
+mod statements;
 mod structure;
 mod subsidies;
 mod tokens;

@@ -19,6 +19,9 @@ use tokio::sync::{Mutex, OwnedMutexGuard};
 pub struct Db {
     conn: DatabaseConnection,
     write_lock: Option<Arc<Mutex<()>>>,
+    /// Statements run through this pool, counted so tests and benchmarks can see what a request
+    /// costs.
+    statements: Arc<std::sync::atomic::AtomicU64>,
 }
 
 /// A write transaction; holds the writer lock on SQLite until it commits or drops.
@@ -54,6 +57,12 @@ impl Db {
             .min_connections(1)
             .connect_timeout(Duration::from_secs(10))
             .acquire_timeout(Duration::from_secs(10))
+            // No ping on every checkout: on loopback it cost a round trip per statement. A
+            // connection the server closed fails its next statement and is dropped from the pool;
+            // idle ones are recycled before a firewall or the server times them out.
+            .test_before_acquire(false)
+            .idle_timeout(Duration::from_secs(300))
+            .max_lifetime(Duration::from_secs(1800))
             .sqlx_logging(false)
             // Pragmas are per connection, so they go into the options every pooled connection
             // opens with, not into one statement on whichever connection answers first.
@@ -63,12 +72,22 @@ impl Db {
                     .foreign_keys(true)
                     .busy_timeout(Duration::from_secs(10))
             });
-        let conn = Database::connect(opts).await?;
+        let mut conn = Database::connect(opts).await?;
+        let statements = Arc::new(std::sync::atomic::AtomicU64::new(0));
+        let counter = statements.clone();
+        conn.set_metric_callback(move |_| {
+            counter.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        });
         let write_lock = match conn.get_database_backend() {
             DatabaseBackend::Sqlite => Some(Arc::new(Mutex::new(()))),
             _ => None,
         };
-        Ok(Self { conn, write_lock })
+        Ok(Self { conn, write_lock, statements })
+    }
+
+    /// How many statements have run through this pool since it opened.
+    pub fn statements(&self) -> u64 {
+        self.statements.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     pub async fn migrate(&self) -> Result<(), DbErr> {

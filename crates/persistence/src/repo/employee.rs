@@ -125,8 +125,17 @@ async fn with_departments(
     org_id: Uuid,
     models: Vec<employee::Model>,
 ) -> Result<Vec<EmployeeRecord>, DbErr> {
-    let index = section_index(conn, org_id).await?;
-    let dept: HashMap<Uuid, Uuid> = index.values().copied().collect();
+    // Only the sections these employees sit in, not the organisation's every section.
+    let sections: BTreeSet<Uuid> = models.iter().map(|m| m.section_id).collect();
+    let dept: HashMap<Uuid, Uuid> = if sections.len() > 500 {
+        section_index(conn, org_id).await?.into_values().collect()
+    } else {
+        super::structure::sections_by_id(conn, org_id, sections)
+            .await?
+            .into_iter()
+            .map(|(id, s)| (id, s.department_id))
+            .collect()
+    };
     Ok(models
         .into_iter()
         .map(|m| {

@@ -3,11 +3,10 @@
 use std::collections::BTreeSet;
 
 use kenshu_domain::auth::{Principal, Role};
-use sea_orm::{ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QuerySelect};
+use sea_orm::{ConnectionTrait, DbErr};
 use uuid::Uuid;
 
-use super::{employee, org};
-use crate::entities::{department, section};
+use super::employee;
 
 /// Who a verified token names.
 pub enum Subject<'a> {
@@ -48,10 +47,7 @@ pub async fn load(
     org_code: &str,
     subject: Subject<'_>,
 ) -> Result<Loaded, DbErr> {
-    let Some(org) = org::find_by_code(conn, org_code).await? else {
-        return Ok(Loaded::UnknownOrganisation);
-    };
-    load_in(conn, org.id, subject).await
+    resolve(conn, OrgKey::Code(org_code), subject).await
 }
 
 /// [`load`] in an organisation known by id (a portal form's).
@@ -60,89 +56,148 @@ pub async fn load_in(
     org_id: Uuid,
     subject: Subject<'_>,
 ) -> Result<Loaded, DbErr> {
-    let (subject, record, granted) = match subject {
-        Subject::Token { sub, roles } => {
-            // A subject that is not an active employee (a service account, a retired employee)
-            // gets a principal without an employee record.
-            let record = match kenshu_domain::employee::EmployeeNo::parse(sub) {
-                Ok(no) => employee::find_by_no(conn, org_id, no.as_str()).await?.filter(|r| r.model.active),
-                Err(_) => None,
-            };
-            (sub.to_string(), record, Granted::AsCarried(roles))
+    resolve(conn, OrgKey::Id(org_id), subject).await
+}
+
+enum OrgKey<'a> {
+    Code(&'a str),
+    Id(Uuid),
+}
+
+/// Which active employee a subject names.
+enum Who {
+    No(String),
+    /// Lower-cased.
+    Login(String),
+    /// A subject that cannot be an employee number (a service account).
+    Nobody,
+}
+
+/// The organisation, the active employees the subject names (one, unless a login id is shared)
+/// with their departments, and the units they head or act for.
+struct Fetched {
+    org_id: Uuid,
+    employees: Vec<employee::EmployeeRecord>,
+    sections: Vec<Uuid>,
+    departments: Vec<Uuid>,
+}
+
+/// Every request identifies its caller, so this is one statement, on one connection: the
+/// organisation, left-joined to the employee, their section (for the department) and the units
+/// they head or act for, one row per such unit.
+async fn fetch(conn: &impl ConnectionTrait, org: OrgKey<'_>, who: &Who) -> Result<Option<Fetched>, DbErr> {
+    use sea_orm::{FromQueryResult, Iterable, Statement, Value};
+    let backend = conn.get_database_backend();
+    let columns: Vec<String> = crate::entities::employee::Column::iter()
+        .map(|c| format!("e.{0} AS e_{0}", sea_orm::IdenStatic::as_str(&c)))
+        .collect();
+    let (org_condition, org_value): (&str, Value) = match org {
+        OrgKey::Code(code) => ("o.code = $1", code.into()),
+        OrgKey::Id(id) => ("o.id = $1", id.into()),
+    };
+    let (employee_condition, employee_value): (&str, Option<Value>) = match who {
+        Who::No(no) => ("e.employee_no = $2", Some(no.as_str().into())),
+        Who::Login(login) => ("LOWER(e.portal_login_id) = $2", Some(login.as_str().into())),
+        Who::Nobody => ("1 = 0", None),
+    };
+    let sql = format!(
+        "SELECT o.id AS org_id, {columns}, s.department_id AS e_department_id, \
+         h.kind AS unit_kind, h.unit_id AS unit_id \
+         FROM organisation o \
+         LEFT JOIN employee e ON e.org_id = o.id AND e.active AND {employee_condition} \
+         LEFT JOIN section s ON s.org_id = e.org_id AND s.id = e.section_id \
+         LEFT JOIN (\
+           SELECT 'S' AS kind, id AS unit_id, org_id, head_employee_id, acting_head_employee_id FROM section \
+           UNION ALL \
+           SELECT 'D' AS kind, id AS unit_id, org_id, head_employee_id, acting_head_employee_id FROM department\
+         ) h ON h.org_id = e.org_id AND (h.head_employee_id = e.id OR h.acting_head_employee_id = e.id) \
+         WHERE {org_condition}",
+        columns = columns.join(", "),
+    );
+    // SQLite numbers its parameters ?1, ?2.
+    let sql = match backend {
+        sea_orm::DatabaseBackend::Sqlite => sql.replace("$1", "?1").replace("$2", "?2"),
+        _ => sql,
+    };
+    let mut values = vec![org_value];
+    values.extend(employee_value);
+    let rows = conn.query_all(Statement::from_sql_and_values(backend, sql, values)).await?;
+    let Some(first) = rows.first() else {
+        return Ok(None);
+    };
+    let mut out = Fetched {
+        org_id: first.try_get("", "org_id")?,
+        employees: Vec::new(),
+        sections: Vec::new(),
+        departments: Vec::new(),
+    };
+    for row in &rows {
+        let Some(id) = row.try_get::<Option<Uuid>>("", "e_id")? else { continue };
+        if !out.employees.iter().any(|e| e.model.id == id) {
+            out.employees.push(employee::EmployeeRecord {
+                model: crate::entities::employee::Model::from_query_result(row, "e_")?,
+                department_id: row.try_get::<Option<Uuid>>("", "e_department_id")?.unwrap_or_default(),
+            });
         }
-        Subject::SignIn { user, claimed } => {
-            let record = match user {
-                SignInUser::EmployeeNo(no) => match kenshu_domain::employee::EmployeeNo::parse(no) {
-                    Ok(no) => {
-                        employee::find_by_no(conn, org_id, no.as_str()).await?.filter(|r| r.model.active)
-                    }
-                    Err(_) => None,
-                },
-                SignInUser::LoginId(login) => {
-                    let mut found = employee::find_active_by_login_id(conn, org_id, login).await?;
-                    if found.len() > 1 {
-                        return Ok(Loaded::NotOnRoster(
-                            "more than one employee on the roster has this login id; the training office must correct the roster",
-                        ));
-                    }
-                    found.pop()
-                }
-            };
-            let Some(record) = record else {
+        let unit: Option<Uuid> = row.try_get("", "unit_id")?;
+        match (row.try_get::<Option<String>>("", "unit_kind")?.as_deref(), unit) {
+            (Some("S"), Some(u)) if !out.sections.contains(&u) => out.sections.push(u),
+            (Some("D"), Some(u)) if !out.departments.contains(&u) => out.departments.push(u),
+            _ => {}
+        }
+    }
+    out.sections.sort();
+    out.departments.sort();
+    Ok(Some(out))
+}
+
+async fn resolve(conn: &impl ConnectionTrait, org: OrgKey<'_>, subject: Subject<'_>) -> Result<Loaded, DbErr> {
+    let number = |n: &str| match kenshu_domain::employee::EmployeeNo::parse(n) {
+        Ok(no) => Who::No(no.as_str().to_string()),
+        Err(_) => Who::Nobody,
+    };
+    let who = match &subject {
+        Subject::Token { sub, .. } => number(sub),
+        Subject::SignIn { user: SignInUser::EmployeeNo(no), .. } => number(no),
+        Subject::SignIn { user: SignInUser::LoginId(login), .. } => Who::Login(login.to_lowercase()),
+    };
+    let Some(mut fetched) = fetch(conn, org, &who).await? else {
+        return Ok(Loaded::UnknownOrganisation);
+    };
+    if fetched.employees.len() > 1 {
+        return Ok(Loaded::NotOnRoster(
+            "more than one employee on the roster has this login id; the training office must correct the roster",
+        ));
+    }
+    let record = fetched.employees.pop();
+    let (subject, granted) = match subject {
+        // A subject that is not an active employee (a service account, a retired employee)
+        // gets a principal without an employee record.
+        Subject::Token { sub, roles } => (sub.to_string(), Granted::AsCarried(roles)),
+        Subject::SignIn { claimed, .. } => match &record {
+            Some(r) => (r.model.employee_no.clone(), Granted::SignIn(claimed)),
+            None => {
                 return Ok(Loaded::NotOnRoster(
                     "you are not on this organisation's roster as an active employee; ask the training office",
-                ));
-            };
-            (record.model.employee_no.clone(), Some(record), Granted::SignIn(claimed))
-        }
-    };
-    let (headed_sections, headed_departments) = match &record {
-        Some(r) => (
-            headed::<section::Entity>(conn, org_id, r.model.id).await?,
-            headed::<department::Entity>(conn, org_id, r.model.id).await?,
-        ),
-        None => (vec![], vec![]),
+                ))
+            }
+        },
     };
     let roles = match granted {
         Granted::AsCarried(roles) => roles,
         Granted::SignIn(claimed) => kenshu_domain::auth::sign_in_roles(
             &claimed,
-            !headed_sections.is_empty(),
-            !headed_departments.is_empty(),
+            !fetched.sections.is_empty(),
+            !fetched.departments.is_empty(),
         ),
     };
     let principal = Principal {
-        org_id,
+        org_id: fetched.org_id,
         subject,
         roles,
         employee: record.as_ref().map(|r| r.placement()),
-        headed_sections,
-        headed_departments,
+        headed_sections: fetched.sections,
+        headed_departments: fetched.departments,
     };
     Ok(Loaded::Found(Box::new((principal, record))))
-}
-
-/// Units (sections or departments) the employee heads or acts for.
-async fn headed<E>(conn: &impl ConnectionTrait, org_id: Uuid, employee_id: Uuid) -> Result<Vec<Uuid>, DbErr>
-where
-    E: EntityTrait,
-{
-    let col = |name: &str| {
-        E::Column::iter()
-            .find(|c| sea_orm::IdenStatic::as_str(c) == name)
-            .expect("unit tables share these columns")
-    };
-    use sea_orm::Iterable;
-    E::find()
-        .select_only()
-        .column(col("id"))
-        .filter(col("org_id").eq(org_id))
-        .filter(
-            Condition::any()
-                .add(col("head_employee_id").eq(employee_id))
-                .add(col("acting_head_employee_id").eq(employee_id)),
-        )
-        .into_tuple::<Uuid>()
-        .all(conn)
-        .await
 }
