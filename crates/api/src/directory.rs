@@ -252,6 +252,7 @@ pub async fn sync(state: &AppState, actor: &Actor, mode: ImportMode, dry_run: bo
         audit::record(&*txn, actor, Change::new("directory.sync", "roster", None, None, Some(&stats)))
             .await?;
         txn.commit().await?;
+        crate::routes::import::analyze_roster(state).await;
     }
     Ok(report)
 }

@@ -85,6 +85,17 @@ impl Db {
         Ok(Self { conn, write_lock, statements })
     }
 
+    /// Refresh the planner's statistics of `tables` after a bulk write (a roster import): without
+    /// them a fresh table's lookups by number scan instead of using their index. Best effort: a
+    /// failure is the caller's to log, the write itself stands.
+    pub async fn analyze(&self, tables: &[&str]) -> Result<(), DbErr> {
+        for table in tables {
+            // Names are the code's own constants, never input.
+            self.conn.execute_unprepared(&format!("ANALYZE {table}")).await?;
+        }
+        Ok(())
+    }
+
     /// How many statements have run through this pool since it opened.
     pub fn statements(&self) -> u64 {
         self.statements.load(std::sync::atomic::Ordering::Relaxed)

@@ -282,6 +282,7 @@ pub async fn import_roster(
         audit::record(&*txn, &actor, Change::new("roster.import", "roster", None, None, Some(&stats)))
             .await?;
         txn.commit().await?;
+        analyze_roster(&state).await;
     }
     Ok(HttpResponse::Ok().json(report))
 }
@@ -331,4 +332,12 @@ pub(crate) async fn carry_through(
         awaiting_new_head: carried.awaiting_new_head,
         heads_named,
     }))
+}
+
+/// After a roster changed in bulk, the planner's statistics, so the next lookups by employee
+/// number use their index from the first request.
+pub(crate) async fn analyze_roster(state: &AppState) {
+    if let Err(e) = state.db.analyze(&["employee", "section", "department"]).await {
+        tracing::warn!(error = %e, "ANALYZE after a roster change failed");
+    }
 }

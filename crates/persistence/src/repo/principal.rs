@@ -151,7 +151,11 @@ async fn fetch(conn: &impl ConnectionTrait, org: OrgKey<'_>, who: &Who) -> Resul
     Ok(Some(out))
 }
 
-async fn resolve(conn: &impl ConnectionTrait, org: OrgKey<'_>, subject: Subject<'_>) -> Result<Loaded, DbErr> {
+async fn resolve(
+    conn: &impl ConnectionTrait,
+    org: OrgKey<'_>,
+    subject: Subject<'_>,
+) -> Result<Loaded, DbErr> {
     let number = |n: &str| match kenshu_domain::employee::EmployeeNo::parse(n) {
         Ok(no) => Who::No(no.as_str().to_string()),
         Err(_) => Who::Nobody,
@@ -176,11 +180,9 @@ async fn resolve(conn: &impl ConnectionTrait, org: OrgKey<'_>, subject: Subject<
         Subject::Token { sub, roles } => (sub.to_string(), Granted::AsCarried(roles)),
         Subject::SignIn { claimed, .. } => match &record {
             Some(r) => (r.model.employee_no.clone(), Granted::SignIn(claimed)),
-            None => {
-                return Ok(Loaded::NotOnRoster(
-                    "you are not on this organisation's roster as an active employee; ask the training office",
-                ))
-            }
+            None => return Ok(Loaded::NotOnRoster(
+                "you are not on this organisation's roster as an active employee; ask the training office",
+            )),
         },
     };
     let roles = match granted {

@@ -1,0 +1,244 @@
+//! Benchmark: the hot reads under load, each against PostgreSQL's own ceiling in the same run.
+//!
+//! `TEST_DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres cargo run --release -p kenshu-tests --bin bench-load [-- --seconds 10 --clients 8,64 --rows N --only PATH-PART --record]`
+//!
+//! Runs the real app over HTTP (its own pool of 10, as deployed) on the demo organisation with the
+//! FY2023 plan published, plus `--rows` more staff if asked. For each client count it first runs
+//! `pgbench -S -M prepared` (a database `kenshu_bench_pgbench` it initialises once at scale 10)
+//! and then `wrk --latency` against each endpoint, and prints requests per second, p50 and p99,
+//! the statements each request ran (counted on the service's pool) and the ratio to pgbench.
+//! Needs `wrk` and `pgbench` on the PATH (Debian: `apt-get install wrk postgresql-client`).
+
+use std::process::Command;
+
+use kenshu_domain::auth::Role;
+use kenshu_tests::bench::{demo_like_roster, record};
+use kenshu_tests::{people, spawn_configured, TestApp};
+
+struct Args {
+    seconds: u32,
+    clients: Vec<u32>,
+    rows: usize,
+    record: bool,
+    /// Only the endpoints whose path contains this (for profiling one).
+    only: Option<String>,
+}
+
+fn args() -> Args {
+    let argv: Vec<String> = std::env::args().collect();
+    let value = |name: &str| argv.iter().position(|a| a == name).and_then(|i| argv.get(i + 1)).cloned();
+    Args {
+        seconds: value("--seconds").and_then(|s| s.parse().ok()).unwrap_or(10),
+        clients: value("--clients")
+            .unwrap_or_else(|| "8,64".into())
+            .split(',')
+            .filter_map(|c| c.trim().parse().ok())
+            .collect(),
+        rows: value("--rows").and_then(|s| s.parse().ok()).unwrap_or(0),
+        record: argv.iter().any(|a| a == "--record"),
+        only: value("--only"),
+    }
+}
+
+/// Where pgbench connects: the tests' PostgreSQL, or the machine's default one.
+fn pg_target() -> (String, String, String) {
+    let url = std::env::var("TEST_DATABASE_URL")
+        .ok()
+        .filter(|u| !u.is_empty())
+        .unwrap_or_else(|| "postgres://postgres@127.0.0.1:5432/postgres".into());
+    let rest = url.split_once("://").map_or(url.as_str(), |(_, r)| r);
+    let (user, rest) = rest.split_once('@').unwrap_or(("postgres", rest));
+    let host_port = rest.split('/').next().unwrap_or("127.0.0.1:5432");
+    let (host, port) = host_port.split_once(':').unwrap_or((host_port, "5432"));
+    (user.split(':').next().unwrap_or("postgres").to_string(), host.to_string(), port.to_string())
+}
+
+const PGBENCH_DB: &str = "kenshu_bench_pgbench";
+
+fn pgbench(args: &[&str]) -> String {
+    let (user, host, port) = pg_target();
+    let out = Command::new("pgbench")
+        .args(["-h", &host, "-p", &port, "-U", &user])
+        .args(args)
+        .output()
+        .expect("pgbench on the PATH");
+    assert!(out.status.success(), "pgbench {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+fn prepare_pgbench() {
+    let (user, host, port) = pg_target();
+    // Create it once; initialise it once (an existing pgbench_accounts is kept).
+    let _ = Command::new("createdb").args(["-h", &host, "-p", &port, "-U", &user, PGBENCH_DB]).output();
+    let has = Command::new("psql")
+        .args(["-h", &host, "-p", &port, "-U", &user, "-d", PGBENCH_DB, "-tAc"])
+        .arg("SELECT count(*) FROM pg_tables WHERE tablename = 'pgbench_accounts'")
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim() == "1")
+        .unwrap_or(false);
+    if !has {
+        pgbench(&["-i", "-s", "10", "-q", PGBENCH_DB]);
+    }
+}
+
+/// pgbench -S -M prepared: transactions per second.
+fn pgbench_tps(clients: u32, seconds: u32) -> f64 {
+    let out = pgbench(&[
+        "-S",
+        "-M",
+        "prepared",
+        "-c",
+        &clients.to_string(),
+        "-j",
+        "2",
+        "-T",
+        &seconds.to_string(),
+        PGBENCH_DB,
+    ]);
+    out.lines()
+        .find(|l| l.starts_with("tps = "))
+        .and_then(|l| l.split_whitespace().nth(2))
+        .and_then(|n| n.parse().ok())
+        .expect("pgbench prints its tps")
+}
+
+/// A latency as wrk prints it (`812.00us`, `1.23ms`, `2.01s`), in milliseconds.
+fn millis(text: &str) -> f64 {
+    let (number, factor) = if let Some(n) = text.strip_suffix("us") {
+        (n, 0.001)
+    } else if let Some(n) = text.strip_suffix("ms") {
+        (n, 1.0)
+    } else if let Some(n) = text.strip_suffix('s') {
+        (n, 1000.0)
+    } else {
+        (text, 1.0)
+    };
+    number.parse::<f64>().unwrap_or(f64::NAN) * factor
+}
+
+struct Load {
+    rps: f64,
+    p50: f64,
+    p99: f64,
+    requests: u64,
+    non_2xx: u64,
+}
+
+fn wrk(url: &str, token: Option<&str>, clients: u32, seconds: u32) -> Load {
+    let mut cmd = Command::new("wrk");
+    cmd.args(["-t", "2", "-c", &clients.to_string(), "-d", &format!("{seconds}s"), "--latency"]);
+    if let Some(t) = token {
+        cmd.args(["-H", &format!("Authorization: Bearer {t}")]);
+    }
+    let out = cmd.arg(url).output().expect("wrk on the PATH");
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    let field = |prefix: &str| {
+        text.lines()
+            .map(str::trim)
+            .find(|l| l.starts_with(prefix))
+            .map(|l| l[prefix.len()..].trim().to_string())
+    };
+    let percentile =
+        |p: &str| field(p).map_or(f64::NAN, |v| millis(v.split_whitespace().next().unwrap_or("")));
+    Load {
+        rps: field("Requests/sec:").and_then(|v| v.parse().ok()).unwrap_or(0.0),
+        p50: percentile("50%"),
+        p99: percentile("99%"),
+        requests: text
+            .lines()
+            .find(|l| l.contains(" requests in "))
+            .and_then(|l| l.split_whitespace().next())
+            .and_then(|n| n.parse().ok())
+            .unwrap_or(0),
+        non_2xx: field("Non-2xx or 3xx responses:").and_then(|v| v.parse().ok()).unwrap_or(0),
+    }
+}
+
+async fn first_id(app: &TestApp, path: &str, token: &str) -> String {
+    app.get_json(path, token).await["items"][0]["id"].as_str().expect("an item").to_string()
+}
+
+#[tokio::main]
+async fn main() {
+    let args = args();
+    let backend =
+        if std::env::var("TEST_DATABASE_URL").is_ok_and(|u| !u.is_empty()) { "PostgreSQL" } else { "SQLite" };
+    let app = spawn_configured(&[("KENSHU_DB_MAX_CONNECTIONS", "10".into())]).await;
+    app.import_fy2023_plan().await;
+    app.publish_plan(2023).await;
+    if args.rows > 0 {
+        let res = app
+            .post_csv(
+                "/api/v1/employees/import?mode=upsert",
+                &app.hr(),
+                "text/csv",
+                demo_like_roster(args.rows).into_bytes(),
+            )
+            .await;
+        assert!(res.status().is_success(), "the large roster: {}", res.status());
+    }
+    // The statistics autovacuum would have gathered by now on a running system.
+    let tables =
+        ["organisation", "employee", "section", "department", "course", "course_session", "nomination"];
+    app.db.analyze(&tables).await.unwrap();
+    prepare_pgbench();
+    let employee = app.token(people::EMPLOYEE, &[Role::Employee]);
+    let hr = app.hr();
+    let course = first_id(&app, "/api/v1/courses?fiscal_year=2023&limit=1", &employee).await;
+    let me = app.employee(people::EMPLOYEE).await["id"].as_str().unwrap().to_string();
+    let endpoints: Vec<(String, Option<&str>)> = vec![
+        ("/healthz".into(), None),
+        ("/api/v1/me".into(), Some(&employee)),
+        (format!("/api/v1/courses/{course}"), Some(&employee)),
+        (format!("/api/v1/employees/{me}"), Some(&hr)),
+        ("/api/v1/courses?fiscal_year=2023&limit=50".into(), Some(&employee)),
+        ("/api/v1/me/courses".into(), Some(&employee)),
+        ("/api/v1/me/nominations".into(), Some(&employee)),
+    ];
+    let staff = app.all_employees().await.len();
+    let mut lines = vec![format!(
+        "{backend}, {staff} staff, {}s per run, wrk -t2, service pool 10; statements counted on the service's pool",
+        args.seconds
+    )];
+    lines.push(format!(
+        "{:<44} {:>7} {:>9} {:>8} {:>8} {:>6} {:>7}",
+        "request", "clients", "req/s", "p50 ms", "p99 ms", "stmts", "×pgbench"
+    ));
+    for &clients in &args.clients {
+        let ceiling = pgbench_tps(clients, args.seconds);
+        lines.push(format!("{:<44} {clients:>7} {ceiling:>9.0}", "pgbench -S -M prepared (tps)"));
+        println!("{}", lines.last().unwrap());
+        for (path, token) in &endpoints {
+            if args.only.as_ref().is_some_and(|o| !path.contains(o.as_str())) {
+                continue;
+            }
+            let before = app.db.statements();
+            let load = wrk(&format!("{}{path}", app.base), *token, clients, args.seconds);
+            let statements = (app.db.statements() - before) as f64 / load.requests.max(1) as f64;
+            let mut line = format!(
+                "{:<44} {clients:>7} {:>9.0} {:>8.2} {:>8.2} {:>6.1} {:>7.3}",
+                format!("GET {path}").chars().take(44).collect::<String>(),
+                load.rps,
+                load.p50,
+                load.p99,
+                statements,
+                load.rps / ceiling
+            );
+            if load.non_2xx > 0 {
+                line.push_str(&format!("  ({} not 2xx!)", load.non_2xx));
+            }
+            println!("{line}");
+            lines.push(line);
+        }
+    }
+    let load = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
+    let commit = Command::new("git")
+        .args(["rev-parse", "--short", "HEAD"])
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+        .unwrap_or_default();
+    lines.push(format!("load average before the run ended: {}; commit {commit}", load.trim()));
+    if args.record {
+        record(&format!("bench-load · {backend} · {staff} staff · release build"), &lines.join("\n"));
+    }
+}
