@@ -19,9 +19,7 @@ use uuid::Uuid;
 
 use super::audit::{self, Change};
 use super::structure::section_index;
-use super::{
-    find_in_org, insert_audited, like_escape, now, save_audited, Actor, Page, PageRequest, RepoError,
-};
+use super::{insert_audited, like_escape, now, save_audited, Actor, Page, PageRequest, RepoError};
 use crate::bulk::{self, BulkError, OnKey, Step};
 use crate::entities::{employee, section, study_group};
 
@@ -145,9 +143,22 @@ async fn with_departments(
         .collect())
 }
 
+/// One employee of the organisation with their section's department, in one statement.
+async fn one_with_department(
+    conn: &impl ConnectionTrait,
+    org_id: Uuid,
+    query: sea_orm::Select<employee::Entity>,
+) -> Result<Option<EmployeeRecord>, DbErr> {
+    let found =
+        query.filter(employee::Column::OrgId.eq(org_id)).find_also_related(section::Entity).one(conn).await?;
+    Ok(found.map(|(model, s)| EmployeeRecord {
+        model,
+        department_id: s.filter(|s| s.org_id == org_id).map(|s| s.department_id).unwrap_or_default(),
+    }))
+}
+
 pub async fn get(conn: &impl ConnectionTrait, org_id: Uuid, id: Uuid) -> Result<EmployeeRecord, RepoError> {
-    let m = find_in_org(conn, org_id, id).await?;
-    Ok(with_departments(conn, org_id, vec![m]).await?.remove(0))
+    one_with_department(conn, org_id, employee::Entity::find_by_id(id)).await?.ok_or(RepoError::NotFound)
 }
 
 pub async fn find_by_no(
@@ -155,33 +166,8 @@ pub async fn find_by_no(
     org_id: Uuid,
     employee_no: &str,
 ) -> Result<Option<EmployeeRecord>, DbErr> {
-    let m = employee::Entity::find()
-        .filter(employee::Column::OrgId.eq(org_id))
-        .filter(employee::Column::EmployeeNo.eq(employee_no))
-        .one(conn)
-        .await?;
-    match m {
-        Some(m) => Ok(with_departments(conn, org_id, vec![m]).await?.pop()),
-        None => Ok(None),
-    }
-}
-
-/// The active employees whose portal login id (desknet's NEO) is `login_id`, compared without
-/// regard to case as the portal and identity providers compare them. More than one is a roster
-/// fault the caller reports.
-pub async fn find_active_by_login_id(
-    conn: &impl ConnectionTrait,
-    org_id: Uuid,
-    login_id: &str,
-) -> Result<Vec<EmployeeRecord>, DbErr> {
-    let models = employee::Entity::find()
-        .filter(employee::Column::OrgId.eq(org_id))
-        .filter(employee::Column::Active.eq(true))
-        .filter(Expr::expr(Expr::cust("LOWER(portal_login_id)")).eq(login_id.to_lowercase()))
-        .limit(2)
-        .all(conn)
-        .await?;
-    with_departments(conn, org_id, models).await
+    let query = employee::Entity::find().filter(employee::Column::EmployeeNo.eq(employee_no));
+    one_with_department(conn, org_id, query).await
 }
 
 /// Every employee of the organisation (active or not) as raw fields by employee number: what a

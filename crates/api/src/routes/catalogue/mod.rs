@@ -360,12 +360,9 @@ pub async fn list_courses(
 /// A course the caller may see: drafts and courses of unpublished plans only for HR and auditors.
 async fn visible_course(state: &AppState, auth: &Auth, id: Uuid) -> ApiResult<CourseRecord> {
     authorize(&auth.principal, Action::ReadCatalogue)?;
-    let course = repo::get_course(state.db.conn(), auth.principal.org_id, id).await?;
+    let (course, published) = repo::get_course_and_plan(state.db.conn(), auth.principal.org_id, id).await?;
     if !sees_drafts(&auth.principal)
-        && !kenshu_domain::catalogue::visible_to_staff(
-            course.status(),
-            repo::plan_published(state.db.conn(), &course).await?,
-        )
+        && !kenshu_domain::catalogue::visible_to_staff(course.status(), published)
     {
         return Err(ApiError::NotFound);
     }

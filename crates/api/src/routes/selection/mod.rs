@@ -250,8 +250,7 @@ async fn open_for(
     employee_id: Uuid,
     route: Route,
 ) -> ApiResult<CourseRecord> {
-    let course = catalogue::get_course(state.db.conn(), org_id, course_id).await?;
-    let plan_published = catalogue::plan_published(state.db.conn(), &course).await?;
+    let (course, plan_published) = catalogue::get_course_and_plan(state.db.conn(), org_id, course_id).await?;
     let today = calendar::tokyo_date(Utc::now());
     kenshu_domain::catalogue::open_for(
         course.status(),

@@ -401,6 +401,33 @@ pub async fn published_courses(
 }
 
 /// Is the plan of this course published (staff may see it)?
+/// A course and whether its plan is published, in one statement: what every read of a course by
+/// staff needs (a draft plan's courses are not theirs to see).
+pub async fn get_course_and_plan(
+    conn: &impl ConnectionTrait,
+    org_id: Uuid,
+    id: Uuid,
+) -> Result<(CourseRecord, bool), RepoError> {
+    use sea_orm::{JoinType, QuerySelect};
+    let plan = course::Entity::belongs_to(training_plan::Entity)
+        .from(course::Column::PlanId)
+        .to(training_plan::Column::Id)
+        .into();
+    let (model, plan) = course::Entity::find()
+        .filter(course::Column::OrgId.eq(org_id))
+        .filter(course::Column::Id.eq(id))
+        .join(JoinType::LeftJoin, plan)
+        .select_also(training_plan::Entity)
+        .one(conn)
+        .await?
+        .ok_or(RepoError::NotFound)?;
+    let published = match plan.filter(|p| p.org_id == org_id) {
+        Some(p) => p.status()? == kenshu_domain::catalogue::PlanStatus::Published,
+        None => false,
+    };
+    Ok((CourseRecord::from_model(model)?, published))
+}
+
 pub async fn plan_published(conn: &impl ConnectionTrait, c: &CourseRecord) -> Result<bool, DbErr> {
     match training_plan::Entity::find_by_id(c.model.plan_id)
         .filter(training_plan::Column::OrgId.eq(c.model.org_id))
