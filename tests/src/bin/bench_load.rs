@@ -186,14 +186,19 @@ async fn main() {
     let hr = app.hr();
     let course = first_id(&app, "/api/v1/courses?fiscal_year=2023&limit=1", &employee).await;
     let me = app.employee(people::EMPLOYEE).await["id"].as_str().unwrap().to_string();
-    let endpoints: Vec<(String, Option<&str>)> = vec![
-        ("/healthz".into(), None),
-        ("/api/v1/me".into(), Some(&employee)),
-        (format!("/api/v1/courses/{course}"), Some(&employee)),
-        (format!("/api/v1/employees/{me}"), Some(&hr)),
-        ("/api/v1/courses?fiscal_year=2023&limit=50".into(), Some(&employee)),
-        ("/api/v1/me/courses".into(), Some(&employee)),
-        ("/api/v1/me/nominations".into(), Some(&employee)),
+    // (as printed, as requested, as whom)
+    let endpoints: Vec<(&str, String, Option<&str>)> = vec![
+        ("/healthz", "/healthz".into(), None),
+        ("/api/v1/me", "/api/v1/me".into(), Some(&employee)),
+        ("/api/v1/courses/{id}", format!("/api/v1/courses/{course}"), Some(&employee)),
+        ("/api/v1/employees/{id} (HR)", format!("/api/v1/employees/{me}"), Some(&hr)),
+        (
+            "/api/v1/courses?fiscal_year=2023&limit=50",
+            "/api/v1/courses?fiscal_year=2023&limit=50".into(),
+            Some(&employee),
+        ),
+        ("/api/v1/me/courses", "/api/v1/me/courses".into(), Some(&employee)),
+        ("/api/v1/me/nominations", "/api/v1/me/nominations".into(), Some(&employee)),
     ];
     let staff = app.all_employees().await.len();
     let mut lines = vec![format!(
@@ -201,23 +206,23 @@ async fn main() {
         args.seconds
     )];
     lines.push(format!(
-        "{:<44} {:>7} {:>9} {:>8} {:>8} {:>6} {:>7}",
+        "{:<48} {:>7} {:>9} {:>8} {:>8} {:>6} {:>7}",
         "request", "clients", "req/s", "p50 ms", "p99 ms", "stmts", "×pgbench"
     ));
     for &clients in &args.clients {
         let ceiling = pgbench_tps(clients, args.seconds);
-        lines.push(format!("{:<44} {clients:>7} {ceiling:>9.0}", "pgbench -S -M prepared (tps)"));
+        lines.push(format!("{:<48} {clients:>7} {ceiling:>9.0}", "pgbench -S -M prepared (tps)"));
         println!("{}", lines.last().unwrap());
-        for (path, token) in &endpoints {
-            if args.only.as_ref().is_some_and(|o| !path.contains(o.as_str())) {
+        for (label, path, token) in &endpoints {
+            if args.only.as_ref().is_some_and(|o| !label.contains(o.as_str())) {
                 continue;
             }
             let before = app.db.statements();
             let load = wrk(&format!("{}{path}", app.base), *token, clients, args.seconds);
             let statements = (app.db.statements() - before) as f64 / load.requests.max(1) as f64;
             let mut line = format!(
-                "{:<44} {clients:>7} {:>9.0} {:>8.2} {:>8.2} {:>6.1} {:>7.3}",
-                format!("GET {path}").chars().take(44).collect::<String>(),
+                "{:<48} {clients:>7} {:>9.0} {:>8.2} {:>8.2} {:>6.1} {:>7.3}",
+                format!("GET {label}"),
                 load.rps,
                 load.p50,
                 load.p99,
