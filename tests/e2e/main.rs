@@ -11,6 +11,7 @@ mod delivery;
 mod directory;
 mod docs;
 mod employees;
+mod faults;
 mod feeds;
 mod fy2023;
 mod import;

@@ -299,6 +299,15 @@ pub async fn spawn_configured(extra: &[(&str, String)]) -> TestApp {
     spawn_with(test_config_with(&database_url, extra), cleanup).await
 }
 
+/// Start the app on an empty database at `database_url`, migrated and seeded as the template is:
+/// for tests that bring their own server (a PostgreSQL cluster they stop and start).
+pub async fn spawn_on(database_url: &str) -> TestApp {
+    let db = Db::connect(database_url, 2).await.expect("the test's own database");
+    seed(&db).await;
+    db.close().await.unwrap();
+    spawn_with(test_config_with(database_url, &[]), Cleanup { pg: None, sqlite: None }).await
+}
+
 async fn spawn_with(config: Config, cleanup: Cleanup) -> TestApp {
     let database_url = config.database_url.clone();
     let state = kenshu_api::build_state(config).await.expect("app state");

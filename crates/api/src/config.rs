@@ -11,6 +11,8 @@ pub struct Config {
     pub bind: SocketAddr,
     pub database_url: String,
     pub max_connections: u32,
+    /// How long a request waits for a database connection before it is answered 503.
+    pub db_acquire_timeout: std::time::Duration,
     pub jwt: JwtConfig,
     /// Largest accepted upload (imports), in bytes.
     pub max_upload_bytes: usize,
@@ -218,6 +220,9 @@ impl Config {
             bind,
             database_url,
             max_connections: parse_num("KENSHU_DB_MAX_CONNECTIONS", 10)? as u32,
+            db_acquire_timeout: std::time::Duration::from_millis(
+                parse_num("KENSHU_DB_ACQUIRE_TIMEOUT_MS", 1000)?.max(1),
+            ),
             jwt: JwtConfig {
                 secret,
                 public_keys,

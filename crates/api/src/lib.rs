@@ -33,7 +33,8 @@ pub async fn build_state(config: config::Config) -> Result<state::AppState, Box<
         .redirect(reqwest::redirect::Policy::none())
         .build()?;
     let verifier = auth::JwtVerifier::from_config(&config.jwt, http.clone())?;
-    let db = Db::connect(&config.database_url, config.max_connections).await?;
+    let db =
+        Db::connect_with(&config.database_url, config.max_connections, config.db_acquire_timeout).await?;
     db.migrate().await?;
     Ok(state::AppState {
         db,

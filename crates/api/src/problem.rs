@@ -97,7 +97,7 @@ pub enum ApiError {
     /// The portal's directory could not be read whole: 502, and nothing was changed.
     #[error("{0}")]
     DirectoryUnavailable(String),
-    #[error("the database is not reachable")]
+    #[error("the database is not reachable just now; try again in a few seconds")]
     Unavailable,
     #[error("internal error")]
     Internal(String),
@@ -214,6 +214,10 @@ impl ResponseError for ApiError {
         if let ApiError::Unauthorized(_) | ApiError::NotOnRoster(_) = self {
             res.insert_header((header::WWW_AUTHENTICATE, "Bearer"));
         }
+        if let ApiError::Unavailable = self {
+            // The pool reconnects by itself; a client may try again shortly.
+            res.insert_header((header::RETRY_AFTER, "2"));
+        }
         res.body(serde_json::to_string(&self.problem()).expect("problems serialise"))
     }
 }
@@ -236,14 +240,20 @@ impl From<RepoError> for ApiError {
             RepoError::Conflict(m) => ApiError::Conflict(m),
             RepoError::Invalid(errors) => ApiError::Validation(errors),
             RepoError::Transition { state, message } => ApiError::InvalidTransition { state, message },
-            RepoError::Db(e) => ApiError::Internal(e.to_string()),
+            RepoError::Db(e) => e.into(),
         }
     }
 }
 
 impl From<kenshu_persistence::DbErr> for ApiError {
     fn from(e: kenshu_persistence::DbErr) -> Self {
-        ApiError::Internal(e.to_string())
+        if kenshu_persistence::unavailable(&e) {
+            // The kind of failure only: a statement's text can carry personal data.
+            tracing::warn!(error = %e.to_string().split(':').next().unwrap_or_default(), "database unavailable");
+            ApiError::Unavailable
+        } else {
+            ApiError::Internal(e.to_string())
+        }
     }
 }
 

@@ -50,13 +50,26 @@ impl WriteTxn {
 /// The URL used when none is configured: a file beside the working directory.
 pub const DEFAULT_SQLITE_URL: &str = "sqlite://kenshu.db?mode=rwc";
 
+/// How long a statement waits for a pooled connection (or for a new one while the database is
+/// away) before the request is answered 503.
+pub const DEFAULT_ACQUIRE_TIMEOUT: Duration = Duration::from_secs(1);
+
 impl Db {
     pub async fn connect(url: &str, max_connections: u32) -> Result<Self, DbErr> {
+        Self::connect_with(url, max_connections, DEFAULT_ACQUIRE_TIMEOUT).await
+    }
+
+    /// [`Db::connect`] with the time a statement may wait for a connection: while the database
+    /// is away that is how long a request takes to be told so.
+    pub async fn connect_with(
+        url: &str,
+        max_connections: u32,
+        acquire_timeout: Duration,
+    ) -> Result<Self, DbErr> {
         let mut opts = ConnectOptions::new(url.to_string());
         opts.max_connections(max_connections)
             .min_connections(1)
-            .connect_timeout(Duration::from_secs(10))
-            .acquire_timeout(Duration::from_secs(10))
+            .acquire_timeout(acquire_timeout)
             // No ping on every checkout: on loopback it cost a round trip per statement. A
             // connection the server closed fails its next statement and is dropped from the pool;
             // idle ones are recycled before a firewall or the server times them out.
@@ -129,11 +142,41 @@ impl Db {
     }
 
     /// Readiness: the database answers a trivial query.
+    /// Whether the database answers within `within` (readiness).
+    pub async fn ready(&self, within: Duration) -> bool {
+        matches!(tokio::time::timeout(within, self.ping()).await, Ok(Ok(())))
+    }
+
     pub async fn ping(&self) -> Result<(), DbErr> {
         self.conn.execute(Statement::from_string(self.backend(), "SELECT 1")).await.map(|_| ())
     }
 
     pub async fn close(self) -> Result<(), DbErr> {
         self.conn.close().await
+    }
+}
+
+/// Whether an error says the database is out of reach for now (restarting, shut down, the
+/// network, no connection free in time) rather than that the statement is wrong: such a request
+/// is worth retrying and is answered 503.
+pub fn unavailable(e: &DbErr) -> bool {
+    use sea_orm::sqlx::Error as Sqlx;
+    use sea_orm::RuntimeErr;
+    let inner = match e {
+        DbErr::ConnectionAcquire(_) => return true,
+        DbErr::Conn(RuntimeErr::SqlxError(e))
+        | DbErr::Exec(RuntimeErr::SqlxError(e))
+        | DbErr::Query(RuntimeErr::SqlxError(e)) => e,
+        DbErr::Conn(_) => return true,
+        _ => return false,
+    };
+    match inner {
+        Sqlx::Io(_) | Sqlx::Tls(_) | Sqlx::PoolTimedOut | Sqlx::PoolClosed | Sqlx::WorkerCrashed => true,
+        // PostgreSQL: connection exceptions (08…), shutting down or starting (57P01–57P03), too
+        // many connections (53300).
+        Sqlx::Database(d) => {
+            d.code().is_some_and(|c| c.starts_with("08") || c.starts_with("57P") || c == "53300")
+        }
+        _ => false,
     }
 }

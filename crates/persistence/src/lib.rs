@@ -5,6 +5,6 @@ pub mod db;
 pub mod entities;
 pub mod repo;
 
-pub use db::{Db, WriteTxn, DEFAULT_SQLITE_URL};
+pub use db::{unavailable, Db, WriteTxn, DEFAULT_SQLITE_URL};
 pub use repo::{Actor, Page, PageRequest, RepoError};
 pub use sea_orm::{DatabaseTransaction, DbErr};
