@@ -421,6 +421,7 @@ async fn request_context(
         .map(str::to_string)
         .unwrap_or_else(|| Uuid::now_v7().to_string());
     req.extensions_mut().insert(RequestId(id.clone()));
+    let _in_flight = req.app_data::<web::Data<AppState>>().map(|s| crate::state::InFlight::enter(s));
     let method = req.method().to_string();
     let span = tracing::info_span!("request", request_id = %id);
     let started = Instant::now();
@@ -489,6 +490,7 @@ async fn not_found() -> Result<actix_web::HttpResponse, ApiError> {
 
 /// Start the HTTP server on a bound listener.
 pub fn serve(listener: TcpListener, state: AppState) -> std::io::Result<Server> {
+    let grace = state.config.shutdown_grace_secs;
     let data = web::Data::new(state);
     let server = HttpServer::new(move || {
         let cfg = &data.config;
@@ -516,9 +518,30 @@ pub fn serve(listener: TcpListener, state: AppState) -> std::io::Result<Server> 
             .default_service(web::to(not_found))
     })
     .listen(listener)?
-    .shutdown_timeout(10)
+    .shutdown_timeout(grace)
+    // The binary handles SIGTERM itself (`shutdown`): it stops accepting, lets what is in flight
+    // finish, then stops the workers.
+    .disable_signals()
     .run();
     Ok(server)
+}
+
+/// Stop gracefully: accept nothing new, wait (up to the grace period) until no request is in
+/// flight, then stop the workers and close the pool. Stopping the workers while one still ran a
+/// request could break it: a worker's connections die with it.
+pub async fn shutdown(server: actix_web::dev::ServerHandle, state: &AppState) {
+    let grace = std::time::Duration::from_secs(state.config.shutdown_grace_secs);
+    let started = Instant::now();
+    server.pause().await;
+    while state.in_flight.load(std::sync::atomic::Ordering::SeqCst) > 0 && started.elapsed() < grace {
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    let left = state.in_flight.load(std::sync::atomic::Ordering::SeqCst);
+    tracing::info!(left_in_flight = left, waited_ms = started.elapsed().as_millis() as u64, "stopping");
+    server.stop(true).await;
+    if let Err(e) = state.db.clone().close().await {
+        tracing::warn!(error = %e, "closing the database pool");
+    }
 }
 
 /// Structured logs on stdout: JSON lines by default, with the request id of the request span.

@@ -26,6 +26,8 @@ pub struct Config {
     pub secret_key: Option<SecretKey>,
     /// How often this instance delivers what is due, in seconds; 0: it does not (another does).
     pub delivery_interval_secs: u64,
+    /// On SIGTERM, how long requests in flight may take to finish before the workers stop.
+    pub shutdown_grace_secs: u64,
     /// The staff directory read from the portal (desknet's NEO 共通API), if set up.
     pub directory: Option<DirectoryConfig>,
 }
@@ -240,6 +242,7 @@ impl Config {
                 .unwrap_or_default(),
             secret_key,
             delivery_interval_secs: parse_num("KENSHU_DELIVERY_INTERVAL_SECONDS", 10)?,
+            shutdown_grace_secs: parse_num("KENSHU_SHUTDOWN_GRACE_SECONDS", 30)?,
             directory: directory_from(&get, &parse_num)?,
         })
     }

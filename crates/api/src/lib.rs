@@ -43,5 +43,6 @@ pub async fn build_state(config: config::Config) -> Result<state::AppState, Box<
         clock: state::Clock::default(),
         http,
         directory_sync: Arc::default(),
+        in_flight: Arc::default(),
     })
 }

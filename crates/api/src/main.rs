@@ -114,7 +114,17 @@ async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
             }
             let listener = std::net::TcpListener::bind(config.bind)?;
             tracing::info!(address = %listener.local_addr()?, "listening");
-            app::serve(listener, state)?.await?;
+            let server = app::serve(listener, state.clone())?;
+            let handle = server.handle();
+            let mut running = tokio::spawn(server);
+            tokio::select! {
+                done = &mut running => done??,
+                signal = stop_signal() => {
+                    tracing::info!(signal, "shutting down");
+                    app::shutdown(handle, &state).await;
+                    running.await??;
+                }
+            }
         }
         Command::Migrate => {
             let db = Db::connect(&config.database_url, 2).await?;
@@ -167,6 +177,16 @@ async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
         }
     }
     Ok(())
+}
+
+/// SIGTERM (an orchestrator stopping the service) or SIGINT (Ctrl-C).
+async fn stop_signal() -> &'static str {
+    use tokio::signal::unix::{signal, SignalKind};
+    let mut term = signal(SignalKind::terminate()).expect("a SIGTERM handler");
+    tokio::select! {
+        _ = term.recv() => "SIGTERM",
+        _ = tokio::signal::ctrl_c() => "SIGINT",
+    }
 }
 
 fn random_secret() -> String {

@@ -16,6 +16,24 @@ pub struct AppState {
     pub http: reqwest::Client,
     /// Held while this instance syncs the portal's directory (one sync at a time).
     pub directory_sync: Arc<tokio::sync::Mutex<()>>,
+    /// Requests being handled now: a shutdown waits for them.
+    pub in_flight: Arc<std::sync::atomic::AtomicUsize>,
+}
+
+/// Counts a request as in flight until it is dropped (answered, failed or cancelled).
+pub struct InFlight(Arc<std::sync::atomic::AtomicUsize>);
+
+impl InFlight {
+    pub fn enter(state: &AppState) -> Self {
+        state.in_flight.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        Self(state.in_flight.clone())
+    }
+}
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
+    }
 }
 
 /// The time the service acts at for scheduled and leased work (outbox claims, reminders): the

@@ -165,3 +165,64 @@ fn logs_are_json_with_request_ids_and_no_tokens_or_personal_data() {
         .iter()
         .any(|r| r["fields"]["route"] == "/api/v1/employees" && r["fields"]["status"] == 200));
 }
+
+/// SIGTERM while an import runs: the service stops accepting, lets the import finish and answer,
+/// then stops and exits cleanly (it used to fail such an import with "Tokio context being
+/// shutdown" once a worker it had used stopped).
+#[test]
+fn sigterm_lets_the_request_in_flight_finish_then_exits() {
+    let (mut server, address) = start();
+    let out = kenshu(&server.dir)
+        .args(["token", "--org", "isehara", "--sub", "10035", "--role", "employee", "--role", "hr_admin"])
+        .output()
+        .unwrap();
+    let bearer = format!("Bearer {}", String::from_utf8(out.stdout).unwrap().trim());
+    let mut csv = String::from("職員番号,氏名,フリガナ,所属コード,職級,採用日\n");
+    for i in 0..40_000 {
+        csv.push_str(&format!("Q{i:06},職員 {i},ショクイン,S0101,一般,2020-04-01\n"));
+    }
+    let import = {
+        let address = address.clone();
+        std::thread::spawn(move || {
+            http(
+                &address,
+                "POST /api/v1/employees/import?mode=upsert",
+                &[("Authorization", &bearer), ("Content-Type", "text/csv")],
+                csv.as_bytes(),
+            )
+        })
+    };
+    // Give the request time to arrive and start, then stop the service as an orchestrator would.
+    std::thread::sleep(Duration::from_millis(400));
+    let pid = server.child.id().to_string();
+    assert!(Command::new("kill").args(["-TERM", &pid]).status().unwrap().success());
+    let res = import.join().unwrap();
+    assert!(res.starts_with("HTTP/1.1 200"), "the import in flight was not finished: {res}");
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let status = loop {
+        if let Some(status) = server.child.try_wait().unwrap() {
+            break status;
+        }
+        assert!(Instant::now() < deadline, "the service did not exit");
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert!(status.success(), "exit status {status}");
+    let lines: Vec<String> = server.lines.try_iter().collect();
+    let said = |message: &str| {
+        lines.iter().any(|l| {
+            serde_json::from_str::<serde_json::Value>(l).is_ok_and(|v| v["fields"]["message"] == message)
+        })
+    };
+    assert!(said("shutting down") && said("stopping"), "{lines:?}");
+    // The import was still running when the signal came: its request line follows.
+    let position = |pred: &dyn Fn(&serde_json::Value) -> bool| {
+        lines.iter().position(|l| serde_json::from_str::<serde_json::Value>(l).is_ok_and(|v| pred(&v)))
+    };
+    let signalled = position(&|v| v["fields"]["message"] == "shutting down").unwrap();
+    let answered = position(&|v| {
+        v["fields"]["message"] == "request" && v["fields"]["route"] == "/api/v1/employees/import"
+    })
+    .expect("the import's request line");
+    assert!(signalled < answered, "the import had finished before the signal; make it larger");
+    assert!(TcpStream::connect(&address).is_err(), "still accepting after it stopped");
+}
