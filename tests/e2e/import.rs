@@ -118,6 +118,13 @@ async fn bad_files_are_rejected_whole_with_every_bad_row() {
         ("text/csv", b"\xFF\xFEe\x00m\x00".to_vec(), "UTF-16"),
         ("text/csv; charset=utf-8", encoding_rs::SHIFT_JIS.encode(&rows()).0.to_vec(), "not valid UTF-8"),
         ("text/csv", vec![0x82, 0xFF, 0xFE, 0x81, 0x0A], "neither UTF-8 nor Shift_JIS"),
+        // Refused before any parsing: 400,000 columns (took 9.5 s), and a few hundred.
+        ("text/csv", format!("{}\n", vec!["x"; 400_000].join(",")).into_bytes(), "longer than 65536 bytes"),
+        (
+            "text/csv",
+            format!("{},{}\n", HEADER_JA.trim_end(), vec!["備考"; 250].join(",")).into_bytes(),
+            "at most 200",
+        ),
     ];
     // A header without rows would, as a full roster, retire everyone: refused.
     let p = assert_problem(import(&app, "mode=full", "text/csv", HEADER_JA.into()).await, 422, "import-file")

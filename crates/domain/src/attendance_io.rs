@@ -7,7 +7,7 @@ use crate::attendance::AttendanceStatus;
 use crate::calendar::jst;
 use crate::employee::EmployeeNo;
 use crate::roster_import::{
-    csv_file_error, decoded_source, header_key, next_record, Encoding, FileError, LineNormalizer, ReadRows,
+    decoded_source, header_key, header_of, next_record, Encoding, FileError, LineNormalizer, ReadRows,
     RowError,
 };
 use crate::text::normalize;
@@ -92,8 +92,7 @@ pub fn parse_time(input: &str, day: NaiveDate) -> Result<DateTime<Utc>, String> 
 pub fn read_csv(bytes: &[u8], encoding: Encoding, day: NaiveDate) -> Result<SheetRows, FileError> {
     let source = LineNormalizer::new(decoded_source(bytes, encoding)?);
     let mut csv = csv::ReaderBuilder::new().flexible(true).has_headers(true).from_reader(source);
-    let columns: Vec<Option<Column>> =
-        csv.headers().map_err(|e| csv_file_error(&e))?.iter().map(column_for).collect();
+    let columns: Vec<Option<Column>> = header_of(&mut csv)?.iter().map(column_for).collect();
     if [Column::EmployeeNo, Column::Status].iter().any(|c| !columns.contains(&Some(*c))) {
         return Err(FileError::Header("the columns 職員番号 and 出欠 are required".into()));
     }

@@ -13,7 +13,7 @@ use crate::catalogue::{
     Aim, ApplicationWindow, Category, CourseData, CourseFields, Delivery, Pillar, ReportRule, Timing,
 };
 use crate::roster_import::{
-    csv_file_error, decoded_source, next_record, split_list, Encoding, FileError, LineNormalizer, RowError,
+    decoded_source, header_of, next_record, split_list, Encoding, FileError, LineNormalizer, RowError,
 };
 use crate::text::normalize;
 
@@ -411,7 +411,7 @@ pub struct CsvRows {
 pub fn read_csv(bytes: &[u8], encoding: Encoding) -> Result<CsvRows, FileError> {
     let source = LineNormalizer::new(decoded_source(bytes, encoding)?);
     let mut csv = csv::ReaderBuilder::new().flexible(true).has_headers(true).from_reader(source);
-    let headers: Vec<String> = csv.headers().map_err(|e| csv_file_error(&e))?.iter().map(normalize).collect();
+    let headers: Vec<String> = header_of(&mut csv)?.iter().map(normalize).collect();
     if headers.iter().all(String::is_empty) {
         return Err(FileError::Empty);
     }

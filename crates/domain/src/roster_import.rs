@@ -201,7 +201,7 @@ impl<'a> RosterReader<'a> {
     ) -> Result<Self, FileError> {
         let source = LineNormalizer::new(decoded_source(bytes, encoding)?);
         let mut csv = csv::ReaderBuilder::new().flexible(true).has_headers(true).from_reader(source);
-        let raw_headers = csv.headers().map_err(|e| csv_file_error(&e))?.clone();
+        let raw_headers = header_of(&mut csv)?.clone();
         if raw_headers.iter().all(|h| h.trim().is_empty()) {
             return Err(FileError::Empty);
         }
@@ -459,6 +459,26 @@ pub(crate) fn next_record<R: Read>(
     }
 }
 
+/// The most columns a file's header may have: every file Kenshu reads has under thirty, and a
+/// header of hundreds of thousands would keep a CPU busy for seconds before any row is read.
+pub const MAX_COLUMNS: usize = 200;
+
+/// The most bytes a line may have: a roster row is a few hundred, a course with its description a
+/// few thousand.
+pub const MAX_LINE_BYTES: usize = 64 * 1024;
+
+/// The header row, refused when it has more than [`MAX_COLUMNS`] columns.
+pub(crate) fn header_of<R: Read>(csv: &mut csv::Reader<R>) -> Result<&csv::StringRecord, FileError> {
+    let header = csv.headers().map_err(|e| csv_file_error(&e))?;
+    if header.len() > MAX_COLUMNS {
+        return Err(FileError::Header(format!(
+            "the header has {} columns; a file may have at most {MAX_COLUMNS}",
+            header.len()
+        )));
+    }
+    Ok(header)
+}
+
 pub(crate) fn csv_file_error(e: &csv::Error) -> FileError {
     match e.kind() {
         csv::ErrorKind::Utf8 { .. } => {
@@ -503,19 +523,33 @@ pub(crate) fn decoded_source<'a>(
     Ok(Box::new(ShiftJisReader::new(bytes)))
 }
 
-/// The one text rule (`text::check_plain`) for every file: no NUL. It is a single zero byte in
-/// both UTF-8 and Shift_JIS (whose trail bytes start at 0x40), so one pass over the bytes finds
-/// it, with its line.
+/// The one text rule (`text::check_plain`) for every file: no NUL, and no line longer than
+/// [`MAX_LINE_BYTES`]. NUL is a single zero byte and the line feed a single 0x0A in both UTF-8
+/// and Shift_JIS (whose trail bytes start at 0x40), so one pass over the bytes finds either, with
+/// its line, before any parsing.
 fn check_controls(body: &[u8]) -> Result<(), FileError> {
-    match body.iter().position(|b| *b == 0) {
-        None => Ok(()),
-        Some(at) => {
-            let line = body[..at].iter().filter(|b| **b == b'\n').count() + 1;
-            Err(FileError::Encoding(format!(
-                "line {line} contains the control character U+0000 (NUL); the file is damaged or not text"
-            )))
+    let mut line = 1;
+    let mut line_start = 0;
+    for (at, b) in body.iter().enumerate() {
+        match *b {
+            0 => {
+                return Err(FileError::Encoding(format!(
+                    "line {line} contains the control character U+0000 (NUL); the file is damaged or not text"
+                )))
+            }
+            b'\n' => {
+                line += 1;
+                line_start = at + 1;
+            }
+            _ if at - line_start >= MAX_LINE_BYTES => {
+                return Err(FileError::Header(format!(
+                    "line {line} is longer than {MAX_LINE_BYTES} bytes; this is not a file Kenshu reads"
+                )))
+            }
+            _ => {}
         }
     }
+    Ok(())
 }
 
 /// A full pass through a fixed buffer: reports malformed input before any row is read.
@@ -676,6 +710,21 @@ impl Read for ShiftJisReader<'_> {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn wide_headers_and_long_lines_are_refused_before_parsing() {
+        let ladder = GradeLadder::default();
+        let sections = HashSet::new();
+        let wide = format!("職員番号,氏名,フリガナ,所属コード,職級,採用日,{}\n", vec!["x"; 300].join(","));
+        let err = RosterReader::open(wide.as_bytes(), Encoding::Auto, &ladder, &sections).err().unwrap();
+        assert!(err.to_string().contains("306 columns"), "{err}");
+        let long = format!("職員番号,氏名\n1,{}\n", "あ".repeat(MAX_LINE_BYTES));
+        let err = RosterReader::open(long.as_bytes(), Encoding::Auto, &ladder, &sections).err().unwrap();
+        assert!(err.to_string().contains("line 2 is longer"), "{err}");
+        let nul = "職員番号\n1\n\0\n";
+        let err = RosterReader::open(nul.as_bytes(), Encoding::Auto, &ladder, &sections).err().unwrap();
+        assert!(err.to_string().contains("line 3"), "{err}");
+    }
+
     use super::*;
 
     fn sections() -> HashSet<String> {

@@ -5,7 +5,7 @@ use crate::audience::Route;
 use crate::catalogue_io::CourseKey;
 use crate::employee::EmployeeNo;
 use crate::roster_import::{
-    csv_file_error, decoded_source, next_record, Encoding, FileError, LineNormalizer, ReadRows, RowError,
+    decoded_source, header_of, next_record, Encoding, FileError, LineNormalizer, ReadRows, RowError,
 };
 use crate::text::normalize;
 
@@ -49,8 +49,7 @@ fn column_for(h: &str) -> Option<Column> {
 pub fn read_csv(bytes: &[u8], encoding: Encoding) -> Result<NominationRows, FileError> {
     let source = LineNormalizer::new(decoded_source(bytes, encoding)?);
     let mut csv = csv::ReaderBuilder::new().flexible(true).has_headers(true).from_reader(source);
-    let columns: Vec<Option<Column>> =
-        csv.headers().map_err(|e| csv_file_error(&e))?.iter().map(column_for).collect();
+    let columns: Vec<Option<Column>> = header_of(&mut csv)?.iter().map(column_for).collect();
     let required = [Column::Category, Column::Number, Column::EmployeeNo, Column::Route];
     if required.iter().any(|c| !columns.contains(&Some(*c))) {
         return Err(FileError::Header("the columns 区分, No, 職員番号 and 選考方法 are required".into()));

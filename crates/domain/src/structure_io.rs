@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use crate::employee::EmployeeNo;
 use crate::org::{parse_name, Code};
 use crate::roster_import::{
-    csv_file_error, decoded_source, header_key, next_record, Encoding, FileError, LineNormalizer, RowError,
+    decoded_source, header_key, header_of, next_record, Encoding, FileError, LineNormalizer, RowError,
 };
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -103,8 +103,7 @@ pub struct StructureFile {
 pub fn read_csv(bytes: &[u8], encoding: Encoding) -> Result<StructureFile, FileError> {
     let source = LineNormalizer::new(decoded_source(bytes, encoding)?);
     let mut csv = csv::ReaderBuilder::new().flexible(true).has_headers(true).from_reader(source);
-    let columns: Vec<Option<Column>> =
-        csv.headers().map_err(|e| csv_file_error(&e))?.iter().map(column_for).collect();
+    let columns: Vec<Option<Column>> = header_of(&mut csv)?.iter().map(column_for).collect();
     let required = [Column::DepartmentCode, Column::DepartmentName, Column::SectionCode, Column::SectionName];
     if required.iter().any(|c| !columns.contains(&Some(*c))) {
         return Err(FileError::Header(

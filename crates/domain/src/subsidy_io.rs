@@ -2,7 +2,7 @@
 //! field, tuition and length, checked by `subsidy::CourseText::validate`.
 
 use crate::roster_import::{
-    csv_file_error, decoded_source, header_key, next_record, Encoding, FileError, LineNormalizer, ReadRows,
+    decoded_source, header_key, header_of, next_record, Encoding, FileError, LineNormalizer, ReadRows,
     RowError,
 };
 use crate::subsidy::CourseText;
@@ -63,8 +63,7 @@ fn parse_months(value: &str) -> Result<u32, String> {
 pub fn read_csv(bytes: &[u8], encoding: Encoding) -> Result<ReadRows<(u64, CourseText)>, FileError> {
     let source = LineNormalizer::new(decoded_source(bytes, encoding)?);
     let mut csv = csv::ReaderBuilder::new().flexible(true).has_headers(true).from_reader(source);
-    let columns: Vec<Option<Column>> =
-        csv.headers().map_err(|e| csv_file_error(&e))?.iter().map(column_for).collect();
+    let columns: Vec<Option<Column>> = header_of(&mut csv)?.iter().map(column_for).collect();
     if COLUMNS.iter().any(|(c, _, _)| !columns.contains(&Some(*c))) {
         return Err(FileError::Header(
             "the columns 実施団体, 講座名, 分野, 受講料 and 期間 are required".into(),
