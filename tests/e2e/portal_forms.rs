@@ -218,6 +218,23 @@ async fn a_report_that_cannot_be_applied_is_kept_and_replayed_once_the_mapping_a
     assert_eq!(again["state"], "failed");
     assert!(again["reason"].as_str().unwrap().contains("sato"), "{again}");
     assert_eq!(again["attempts"], 2);
+    // Until it is put right, the training office's daily digest lists it.
+    app.run_scheduled().await;
+    let outbox = app.get_json("/api/v1/notices?limit=200", &app.hr()).await;
+    let office = outbox["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|n| n["kind"] == "digest" && n["recipient_role"] == "training_office")
+        .expect("the office's digest")
+        .clone();
+    let item = &office["body"]["waiting"][0];
+    assert_eq!(
+        (item["item"]["type"].as_str(), item["item"]["id"].as_str()),
+        (Some("portal_change"), change["id"].as_str()),
+        "{office}"
+    );
+    assert!(item["title"].as_str().unwrap().contains("sato"), "{item}");
 
     // The roster gets the login id; the replay files the report, submitted.
     app.set_login_id(people::EMPLOYEE, "Sato").await;

@@ -154,16 +154,20 @@ pub enum ItemKind {
     StudyGroup,
     /// A daily digest: a list of records, each named in the body.
     Digest,
+    /// A change from a portal form that could not be applied (`/api/v1/portal-inbox/{id}`): the
+    /// training office corrects and replays it.
+    PortalChange,
 }
 
 impl ItemKind {
-    pub const ALL: [ItemKind; 6] = [
+    pub const ALL: [ItemKind; 7] = [
         Self::Nomination,
         Self::AbsenceNotice,
         Self::TrainingReport,
         Self::SubsidyApplication,
         Self::StudyGroup,
         Self::Digest,
+        Self::PortalChange,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -174,6 +178,7 @@ impl ItemKind {
             Self::SubsidyApplication => "subsidy_application",
             Self::StudyGroup => "study_group",
             Self::Digest => "digest",
+            Self::PortalChange => "portal_change",
         }
     }
 
@@ -1205,8 +1210,9 @@ mod tests {
             | ItemKind::TrainingReport
             | ItemKind::SubsidyApplication
             | ItemKind::StudyGroup
-            | ItemKind::Digest => ItemKind::ALL.contains(&k),
+            | ItemKind::Digest
+            | ItemKind::PortalChange => ItemKind::ALL.contains(&k),
         };
-        assert!(listed(ItemKind::Digest) && listed(ItemKind::StudyGroup));
+        assert!(listed(ItemKind::Digest) && listed(ItemKind::StudyGroup) && listed(ItemKind::PortalChange));
     }
 }

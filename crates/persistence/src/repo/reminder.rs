@@ -22,7 +22,7 @@ use super::report::{owed, ReportScope};
 use super::{now, RepoError};
 use crate::entities::{
     absence_notice, correspondence_course, course, course_session, job_lease, nomination, notice,
-    organisation, subsidy_application, training_report,
+    organisation, portal_inbound, subsidy_application, training_report,
 };
 
 /// Claim the scheduled job `name` for this run if it last ran at least `every` before `at`: of
@@ -282,8 +282,26 @@ pub async fn waiting(
         let item = NoticeItem { kind: ItemKind::SubsidyApplication, id: a.id };
         found.push((item, a.course_id, a.employee_id, waits, since.unwrap_or(a.created_at)));
     }
+    let mut out: BTreeMap<Option<Uuid>, Vec<WaitingItem>> = BTreeMap::new();
+    // Portal form changes that could not be applied wait for the office to correct and replay.
+    for f in portal_inbound::Entity::find()
+        .filter(portal_inbound::Column::OrgId.eq(org_id))
+        .filter(portal_inbound::Column::State.eq(kenshu_domain::portal_form::InboundState::Failed.as_str()))
+        .order_by_asc(portal_inbound::Column::ReceivedAt)
+        .all(conn)
+        .await?
+    {
+        out.entry(None).or_default().push(WaitingItem {
+            item: NoticeItem { kind: ItemKind::PortalChange, id: f.id },
+            title: format!("ポータル様式の取込エラー: {}", f.reason.unwrap_or_default()),
+            trainee_employee_no: String::new(),
+            trainee_name: String::new(),
+            step: "修正・再取込".into(),
+            since: f.received_at,
+        });
+    }
     if found.is_empty() {
-        return Ok(BTreeMap::new());
+        return Ok(out);
     }
     let ids: Vec<Uuid> = found.iter().map(|f| f.1).collect();
     let mut titles: HashMap<Uuid, String> = HashMap::new();
@@ -307,7 +325,6 @@ pub async fn waiting(
     }
     let people = trainees(conn, org_id, &found.iter().map(|f| f.2).collect::<Vec<_>>()).await?;
     found.sort_by_key(|f| f.4);
-    let mut out: BTreeMap<Option<Uuid>, Vec<WaitingItem>> = BTreeMap::new();
     for (item, title_of, employee, waits, since) in found {
         let Some(t) = people.get(&employee) else { continue };
         let entry = |step: &str| WaitingItem {
