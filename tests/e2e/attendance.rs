@@ -587,3 +587,40 @@ async fn a_course_completes_on_its_own_share_of_sessions() {
     let text = res.text().await.unwrap();
     assert!(text.contains("修了要件") && text.contains("50%以上出席"), "{text}");
 }
+
+#[tokio::test]
+async fn a_trainee_gets_a_few_wrong_check_in_codes_then_waits_even_with_the_right_one() {
+    let app = spawn().await;
+    let fy = FiscalYear::containing(tokyo_date(chrono::Utc::now())).year();
+    let (course, _, _) = selected_trainee(&app, fy, 1, &[]).await;
+    let running = session_from_now(&app, &course, -10, 120).await;
+    let opened = ok(
+        app.post_json(
+            &format!("/api/v1/courses/{course}/sessions/{running}/check-in"),
+            &app.hr(),
+            &json!({}),
+        )
+        .await,
+        200,
+    )
+    .await;
+    let code = opened["code"].as_str().unwrap().to_string();
+    let wrong = if code == "000000" { "111111" } else { "000000" };
+    let me = app.token(people::EMPLOYEE, &[Role::Employee]);
+    let try_code = |c: String| {
+        let (app, me, running) = (&app, me.clone(), running.clone());
+        async move { app.post_json("/api/v1/me/check-ins", &me, &json!({"session_id": running, "code": c})).await }
+    };
+    // Five wrong codes a minute (the default) are answered as wrong; the sixth spends the tries.
+    for _ in 0..6 {
+        assert_problem(try_code(wrong.into()).await, 422, "validation").await;
+    }
+    // Now even the right code waits: guessing six digits stays out of reach.
+    let res = try_code(code.clone()).await;
+    let retry: u64 = res.headers()["retry-after"].to_str().unwrap().parse().unwrap();
+    assert!((1..=60).contains(&retry), "{retry}");
+    let p = assert_problem(res, 429, "too-many-requests").await;
+    assert!(p["detail"].as_str().unwrap().contains("check-in codes"), "{p}");
+    let sheet = format!("/api/v1/courses/{course}/sessions/{running}/attendance");
+    assert_eq!(app.get_json(&sheet, &app.hr()).await["counts"]["unrecorded"], 1, "nothing recorded");
+}

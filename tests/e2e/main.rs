@@ -16,6 +16,7 @@ mod feeds;
 mod fy2023;
 mod import;
 mod internships;
+mod limits;
 mod notices;
 mod portal_forms;
 mod reminders;

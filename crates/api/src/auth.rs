@@ -502,8 +502,28 @@ impl FromRequest for Auth {
             .and_then(|v| v.to_str().ok())
             .map(str::to_string);
         let request_id = req.extensions().get::<RequestId>().map(|r| r.0.clone());
+        let ip = req.peer_addr().map(|a| a.ip());
         Box::pin(async move {
             let state = state.ok_or_else(|| ApiError::Internal("application state missing".into()))?;
+            // An address that keeps failing waits before its next token is even checked.
+            state.limits.authentication_allowed(ip)?;
+            let found = authenticate(&state, header, request_id).await;
+            if let Err(ApiError::Unauthorized(_) | ApiError::NotOnRoster(_)) = &found {
+                state.limits.authentication_failed(ip);
+            }
+            found
+        })
+    }
+}
+
+/// Verify the bearer token, count the request against its caller's limit, then load who they are.
+async fn authenticate(
+    state: &AppState,
+    header: Option<String>,
+    request_id: Option<String>,
+) -> Result<Auth, ApiError> {
+    {
+        {
             let header = header.ok_or(ApiError::Unauthorized("send Authorization: Bearer <token>"))?;
             let token = header
                 .strip_prefix("Bearer ")
@@ -513,6 +533,10 @@ impl FromRequest for Auth {
                 .ok_or(ApiError::Unauthorized("send Authorization: Bearer <token>"))?;
             let verified =
                 state.verifier.verify(token, state.clock.now()).await.map_err(ApiError::Unauthorized)?;
+            match &verified {
+                Verified::Own(claims) => state.limits.caller(&claims.org, &claims.sub)?,
+                Verified::SignIn { org, user, .. } => state.limits.caller(org, user)?,
+            }
             let conn = state.db.conn();
             let loaded = match &verified {
                 Verified::Own(claims) => {
@@ -537,7 +561,7 @@ impl FromRequest for Auth {
                 }
                 Loaded::NotOnRoster(why) => Err(ApiError::NotOnRoster(why)),
             }
-        })
+        }
     }
 }
 

@@ -28,8 +28,20 @@ pub struct Config {
     pub delivery_interval_secs: u64,
     /// On SIGTERM, how long requests in flight may take to finish before the workers stop.
     pub shutdown_grace_secs: u64,
+    pub limits: LimitsConfig,
     /// The staff directory read from the portal (desknet's NEO 共通API), if set up.
     pub directory: Option<DirectoryConfig>,
+}
+
+/// Limits per caller, each per minute; 0 turns one off.
+#[derive(Debug, Clone, Copy)]
+pub struct LimitsConfig {
+    /// Requests per token subject (an employee, a script's service account).
+    pub requests_per_minute: u32,
+    /// Failed authentications per source address.
+    pub auth_failures_per_minute: u32,
+    /// Wrong check-in codes per trainee and session.
+    pub check_in_failures_per_minute: u32,
 }
 
 /// Where and how the staff directory is read: `KENSHU_DIRECTORY_*`.
@@ -243,6 +255,14 @@ impl Config {
             secret_key,
             delivery_interval_secs: parse_num("KENSHU_DELIVERY_INTERVAL_SECONDS", 10)?,
             shutdown_grace_secs: parse_num("KENSHU_SHUTDOWN_GRACE_SECONDS", 30)?,
+            limits: LimitsConfig {
+                requests_per_minute: parse_num("KENSHU_RATE_LIMIT_PER_MINUTE", 1200)?.min(u32::MAX as u64)
+                    as u32,
+                auth_failures_per_minute: parse_num("KENSHU_AUTH_FAILURES_PER_MINUTE", 60)?
+                    .min(u32::MAX as u64) as u32,
+                check_in_failures_per_minute: parse_num("KENSHU_CHECK_IN_FAILURES_PER_MINUTE", 5)?
+                    .min(u32::MAX as u64) as u32,
+            },
             directory: directory_from(&get, &parse_num)?,
         })
     }

@@ -7,6 +7,7 @@ pub mod delivery;
 pub mod demo;
 pub mod directory;
 pub mod http;
+pub mod limits;
 pub mod openapi;
 pub mod portal_inbox;
 pub mod problem;
@@ -36,6 +37,7 @@ pub async fn build_state(config: config::Config) -> Result<state::AppState, Box<
     let db =
         Db::connect_with(&config.database_url, config.max_connections, config.db_acquire_timeout).await?;
     db.migrate().await?;
+    let limits = Arc::new(limits::Limits::new(&config.limits));
     Ok(state::AppState {
         db,
         verifier: Arc::new(verifier),
@@ -44,5 +46,6 @@ pub async fn build_state(config: config::Config) -> Result<state::AppState, Box<
         http,
         directory_sync: Arc::default(),
         in_flight: Arc::default(),
+        limits,
     })
 }

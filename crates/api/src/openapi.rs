@@ -149,8 +149,14 @@ impl Modify for CommonResponses {
                     r.entry("415".into()).or_insert_with(|| problem("Unsupported content type"));
                     r.entry("422".into()).or_insert_with(|| problem("Invalid fields"));
                 }
+                r.entry("429".into()).or_insert_with(|| {
+                    problem("A limit per caller is spent (requests per token, failed authentications per address, wrong check-in codes); Retry-After says when to try again")
+                });
                 r.entry("500".into())
                     .or_insert_with(|| problem("Internal error; details are in the log, not here"));
+                r.entry("503".into()).or_insert_with(|| {
+                    problem("The database is not reachable just now; Retry-After says when to try again")
+                });
             }
         }
     }

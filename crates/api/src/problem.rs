@@ -94,6 +94,9 @@ pub enum ApiError {
     /// A portal form's change, stored, that cannot be applied: 422 with the reason.
     #[error("{reason} (received as {id}; the training office can correct it and replay the change)")]
     PortalChangeFailed { id: uuid::Uuid, reason: String },
+    /// A limit per caller is spent: 429 with `Retry-After`.
+    #[error("too many {what}; try again in {retry_after} s")]
+    TooManyRequests { retry_after: u64, what: &'static str },
     /// The portal's directory could not be read whole: 502, and nothing was changed.
     #[error("{0}")]
     DirectoryUnavailable(String),
@@ -140,6 +143,9 @@ impl ApiError {
                 "portal-change-failed",
                 "The form's change cannot be applied",
             ),
+            TooManyRequests { .. } => {
+                (StatusCode::TOO_MANY_REQUESTS, "too-many-requests", "Too many requests")
+            }
             DirectoryUnavailable(_) => (
                 StatusCode::BAD_GATEWAY,
                 "directory-unavailable",
@@ -213,6 +219,9 @@ impl ResponseError for ApiError {
         res.insert_header((header::CONTENT_TYPE, "application/problem+json"));
         if let ApiError::Unauthorized(_) | ApiError::NotOnRoster(_) = self {
             res.insert_header((header::WWW_AUTHENTICATE, "Bearer"));
+        }
+        if let ApiError::TooManyRequests { retry_after, .. } = self {
+            res.insert_header((header::RETRY_AFTER, retry_after.to_string()));
         }
         if let ApiError::Unavailable = self {
             // The pool reconnects by itself; a client may try again shortly.

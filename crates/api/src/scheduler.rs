@@ -68,6 +68,7 @@ pub async fn run_forever(state: AppState, interval: std::time::Duration) {
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tick.tick().await;
+        state.limits.forget_idle();
         // The directory sync waits on the portal (up to minutes while it is busy), so it runs
         // beside the rest; it is skipped while one is still running.
         if state.config.directory.is_some() {

@@ -18,6 +18,7 @@ pub struct AppState {
     pub directory_sync: Arc<tokio::sync::Mutex<()>>,
     /// Requests being handled now: a shutdown waits for them.
     pub in_flight: Arc<std::sync::atomic::AtomicUsize>,
+    pub limits: Arc<crate::limits::Limits>,
 }
 
 /// Counts a request as in flight until it is dropped (answered, failed or cancelled).

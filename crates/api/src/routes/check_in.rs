@@ -208,8 +208,10 @@ pub async fn check_in(
     body: Json<CheckInInput>,
 ) -> ApiResult<HttpResponse> {
     let p = &auth.principal;
-    let Some(_) = p.employee else { return Err(ApiError::Forbidden) };
+    let Some(me) = p.employee else { return Err(ApiError::Forbidden) };
     let body = body.into_inner();
+    // A six-digit code can be guessed by trying: a few wrong ones, then a wait.
+    state.limits.check_in_allowed(me.employee_id, body.session_id)?;
     let session = repo::session(state.db.conn(), p.org_id, body.session_id).await?;
     let c = repo::get(state.db.conn(), p.org_id, session.id).await?.filter(|c| c.closed_at.is_none());
     let c = c.ok_or_else(|| ApiError::Conflict("check-in is not open for this session".into()))?;
@@ -218,8 +220,12 @@ pub async fn check_in(
     if body.code.chars().count() > 20 {
         return Err(ApiError::validation("code", "the code is six digits"));
     }
-    verify(&secret(&c), session.id, &body.code, now)
-        .map_err(|e| ApiError::validation("code", e.to_string()))?;
+    if let Err(e) = verify(&secret(&c), session.id, &body.code, now) {
+        // Logged without the code or the person.
+        tracing::warn!(session_id = %session.id, "a wrong check-in code");
+        state.limits.wrong_check_in_code(me.employee_id, session.id);
+        return Err(ApiError::validation("code", e.to_string()));
+    }
     let mut mine =
         trainees_by_number(state.db.conn(), p.org_id, &session, std::slice::from_ref(&p.subject)).await?;
     let nomination = mine
