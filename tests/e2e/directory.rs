@@ -255,6 +255,16 @@ async fn the_scheduled_sync_runs_once_per_interval_on_the_services_clock() {
     assert!(kenshu_api::directory::sync_if_due(&app.state).await.unwrap().is_none());
     app.clock.set(t0 + chrono::Duration::hours(24));
     assert!(kenshu_api::directory::sync_if_due(&app.state).await.unwrap().is_some());
+
+    // A scheduled sync the portal refuses is tried again a quarter of an hour later, not a day.
+    let t1 = t0 + chrono::Duration::hours(48);
+    app.clock.set(t1);
+    portal.script(&[Scripted::Ng]);
+    assert!(kenshu_api::directory::sync_if_due(&app.state).await.is_err());
+    app.clock.set(t1 + chrono::Duration::minutes(14));
+    assert!(kenshu_api::directory::sync_if_due(&app.state).await.unwrap().is_none());
+    app.clock.set(t1 + chrono::Duration::minutes(15));
+    assert!(kenshu_api::directory::sync_if_due(&app.state).await.unwrap().is_some());
 }
 
 #[tokio::test]

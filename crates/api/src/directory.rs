@@ -270,7 +270,8 @@ pub async fn service_actor(state: &AppState, cfg: &DirectoryConfig) -> ApiResult
 }
 
 /// The scheduled sync: when `KENSHU_DIRECTORY_SYNC_EVERY_SECONDS` have passed since any instance
-/// last began one (on the service's clock), sync in the configured mode. `None`: not due, not set
+/// last began one (on the service's clock), sync in the configured mode; a failed one is tried
+/// again after 15 minutes. `None`: not due, not set
 /// up, or another sync is running here.
 pub async fn sync_if_due(state: &AppState) -> ApiResult<Option<SyncReport>> {
     let Some(cfg) = state.config.directory.as_ref().filter(|c| c.every_secs > 0) else {
@@ -280,15 +281,25 @@ pub async fn sync_if_due(state: &AppState) -> ApiResult<Option<SyncReport>> {
         return Ok(None);
     }
     let at = state.clock.now();
+    let every = chrono::Duration::seconds(cfg.every_secs as i64);
     let txn = state.db.begin_write().await?;
-    let due =
-        reminder::claim_job(&*txn, "directory_sync", at, chrono::Duration::seconds(cfg.every_secs as i64))
-            .await?;
+    let due = reminder::claim_job(&*txn, "directory_sync", at, every).await?;
     txn.commit().await?;
     if !due {
         return Ok(None);
     }
     let actor = service_actor(state, cfg).await?;
     let mode = if cfg.full { ImportMode::Full } else { ImportMode::Upsert };
-    sync(state, &actor, mode, false).await.map(Some)
+    let done = sync(state, &actor, mode, false).await;
+    if done.is_err() {
+        // A portal that was down or busy is tried again soon, not only after the next interval.
+        let retry = chrono::Duration::seconds(RETRY_FAILED_SYNC_SECONDS.min(cfg.every_secs as i64));
+        let txn = state.db.begin_write().await?;
+        reminder::due_again(&*txn, "directory_sync", at + retry - every).await?;
+        txn.commit().await?;
+    }
+    done.map(Some)
 }
+
+/// After a scheduled sync fails, the next try is this much later (or at the interval, if shorter).
+const RETRY_FAILED_SYNC_SECONDS: i64 = 15 * 60;

@@ -133,6 +133,7 @@ pub async fn import_catalogue(
         txn.rollback().await?;
     } else {
         txn.commit().await?;
+        crate::routes::import::analyze_after_bulk(&state, &["course", "course_session"]).await;
     }
     Ok(HttpResponse::Ok().json(CatalogueImportReport {
         dry_run: query.dry_run,

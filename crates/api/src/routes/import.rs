@@ -337,7 +337,13 @@ pub(crate) async fn carry_through(
 /// After a roster changed in bulk, the planner's statistics, so the next lookups by employee
 /// number use their index from the first request.
 pub(crate) async fn analyze_roster(state: &AppState) {
-    if let Err(e) = state.db.analyze(&["employee", "section", "department"]).await {
-        tracing::warn!(error = %e, "ANALYZE after a roster change failed");
+    analyze_after_bulk(state, &["employee", "section", "department"]).await;
+}
+
+/// Refresh the planner's statistics of tables a bulk write filled (a first import can grow a
+/// table a hundredfold); the write stands whatever happens here.
+pub(crate) async fn analyze_after_bulk(state: &AppState, tables: &[&str]) {
+    if let Err(e) = state.db.analyze(tables).await {
+        tracing::warn!(error = %e, "ANALYZE after a bulk write failed");
     }
 }

@@ -57,6 +57,21 @@ pub async fn claim_job(
     Ok(res.rows_affected == 1)
 }
 
+/// Make a job count as last run at `last_run_at` (earlier than its claim): it is due again once
+/// its interval has passed since then. For a run that failed and should be tried sooner.
+pub async fn due_again(
+    conn: &impl ConnectionTrait,
+    name: &str,
+    last_run_at: DateTime<Utc>,
+) -> Result<(), DbErr> {
+    job_lease::Entity::update_many()
+        .col_expr(job_lease::Column::LastRunAt, Expr::value(last_run_at))
+        .filter(job_lease::Column::Name.eq(name))
+        .exec(conn)
+        .await?;
+    Ok(())
+}
+
 /// What one organisation's run wrote.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct ReminderRun {

@@ -76,6 +76,7 @@ async fn run(
         txn.rollback().await?;
     } else {
         txn.commit().await?;
+        crate::routes::import::analyze_after_bulk(state, &["nomination", "audit_log"]).await;
     }
     Ok(outcomes)
 }
