@@ -448,14 +448,26 @@ impl Auth {
         request_id: String,
     ) -> Result<Result<Auth, &'static str>, ApiError> {
         let subject = Subject::SignIn { user, claimed: BTreeSet::new() };
-        Ok(match principal::load_in(state.db.conn(), org_id, subject).await? {
+        let loaded = principal::load_in(state.db.conn(), org_id, subject).await?;
+        match Self::from_loaded(loaded, Some(request_id)) {
+            Ok(auth) => Ok(Ok(auth)),
+            Err(ApiError::Unauthorized(why) | ApiError::NotOnRoster(why)) => Ok(Err(why)),
+            Err(other) => Err(other),
+        }
+    }
+
+    /// The caller a principal load found, or why there is none (401 either way).
+    fn from_loaded(loaded: Loaded, request_id: Option<String>) -> Result<Auth, ApiError> {
+        match loaded {
             Loaded::Found(found) => {
                 let (principal, employee) = *found;
-                Ok(Auth { principal, employee, request_id: Some(request_id) })
+                Ok(Auth { principal, employee, request_id })
             }
-            Loaded::UnknownOrganisation => Err("the organisation is not known"),
-            Loaded::NotOnRoster(why) => Err(why),
-        })
+            Loaded::UnknownOrganisation => {
+                Err(ApiError::Unauthorized("the token's organisation is not known"))
+            }
+            Loaded::NotOnRoster(why) => Err(ApiError::NotOnRoster(why)),
+        }
     }
 
     pub fn actor(&self) -> Actor {
@@ -522,47 +534,32 @@ async fn authenticate(
     header: Option<String>,
     request_id: Option<String>,
 ) -> Result<Auth, ApiError> {
-    {
-        {
-            let header = header.ok_or(ApiError::Unauthorized("send Authorization: Bearer <token>"))?;
-            let token = header
-                .strip_prefix("Bearer ")
-                .or_else(|| header.strip_prefix("bearer "))
-                .map(str::trim)
-                .filter(|t| !t.is_empty())
-                .ok_or(ApiError::Unauthorized("send Authorization: Bearer <token>"))?;
-            let verified =
-                state.verifier.verify(token, state.clock.now()).await.map_err(ApiError::Unauthorized)?;
-            match &verified {
-                Verified::Own(claims) => state.limits.caller(&claims.org, &claims.sub)?,
-                Verified::SignIn { org, user, .. } => state.limits.caller(org, user)?,
-            }
-            let conn = state.db.conn();
-            let loaded = match &verified {
-                Verified::Own(claims) => {
-                    let roles: BTreeSet<Role> = claims.roles.iter().filter_map(|r| Role::parse(r)).collect();
-                    principal::load(conn, &claims.org, Subject::Token { sub: &claims.sub, roles }).await?
-                }
-                Verified::SignIn { org, user, user_is, claimed } => {
-                    let user = match user_is {
-                        OidcUser::LoginId => SignInUser::LoginId(user),
-                        OidcUser::EmployeeNo => SignInUser::EmployeeNo(user),
-                    };
-                    principal::load(conn, org, Subject::SignIn { user, claimed: claimed.clone() }).await?
-                }
-            };
-            match loaded {
-                Loaded::Found(found) => {
-                    let (principal, employee) = *found;
-                    Ok(Auth { principal, employee, request_id })
-                }
-                Loaded::UnknownOrganisation => {
-                    Err(ApiError::Unauthorized("the token's organisation is not known"))
-                }
-                Loaded::NotOnRoster(why) => Err(ApiError::NotOnRoster(why)),
-            }
+    let header = header.ok_or(ApiError::Unauthorized("send Authorization: Bearer <token>"))?;
+    let token = header
+        .strip_prefix("Bearer ")
+        .or_else(|| header.strip_prefix("bearer "))
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+        .ok_or(ApiError::Unauthorized("send Authorization: Bearer <token>"))?;
+    let verified = state.verifier.verify(token, state.clock.now()).await.map_err(ApiError::Unauthorized)?;
+    let conn = state.db.conn();
+    // The caller's limit is counted before anything is read for them.
+    let loaded = match &verified {
+        Verified::Own(claims) => {
+            state.limits.caller(&claims.org, &claims.sub)?;
+            let roles: BTreeSet<Role> = claims.roles.iter().filter_map(|r| Role::parse(r)).collect();
+            principal::load(conn, &claims.org, Subject::Token { sub: &claims.sub, roles }).await?
         }
-    }
+        Verified::SignIn { org, user, user_is, claimed } => {
+            state.limits.caller(org, user)?;
+            let user = match user_is {
+                OidcUser::LoginId => SignInUser::LoginId(user),
+                OidcUser::EmployeeNo => SignInUser::EmployeeNo(user),
+            };
+            principal::load(conn, org, Subject::SignIn { user, claimed: claimed.clone() }).await?
+        }
+    };
+    Auth::from_loaded(loaded, request_id)
 }
 
 /// Parse `1h`, `30m`, `7d`, `3600s` or plain seconds.
