@@ -128,6 +128,7 @@ const MATRIX: &[(&str, &str, [u16; 7])] = &[
     ("PUT", "/api/v1/courses/{id}/sessions/{session_id}", [401, 403, 403, 403, 200, 403, 403]),
     ("DELETE", "/api/v1/courses/{id}/sessions/{session_id}", [401, 403, 403, 403, 204, 403, 403]),
     ("GET", "/api/v1/audit", [401, 403, 403, 403, 200, 403, 200]),
+    ("GET", "/api/v1/audit/verification", [401, 403, 403, 403, 200, 403, 200]),
     // HR files on a trainee's behalf (the trainee phoned): allowed, here for a session the
     // fixture's trainee is not on.
     ("POST", "/api/v1/nominations/{id}/absence-notices", [401, 403, 403, 403, 422, 403, 403]),

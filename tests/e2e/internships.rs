@@ -14,25 +14,25 @@ fn fields(problem: &Value) -> Vec<&str> {
     problem["errors"].as_array().unwrap().iter().map(|e| e["field"].as_str().unwrap()).collect()
 }
 
-fn programme(year: i32, capacity: i32) -> Value {
+pub(crate) fn programme(year: i32, capacity: i32) -> Value {
     json!({"title": "就業体験学生（インターンシップ）受入れ", "starts_on": format!("{year}-08-07"),
         "ends_on": format!("{year}-08-18"), "capacity": capacity})
 }
 
-fn student(name: &str, email: &str, host: &Value) -> Value {
+pub(crate) fn student(name: &str, email: &str, host: &Value) -> Value {
     json!({"name": name, "name_kana": "さがみ はなこ", "university": "東海大学", "faculty": "政治経済学部",
         "year_of_study": 3, "email": email, "recommended_on": "2023-06-30", "host_section_id": host,
         "hosted_from": "2023-08-14", "hosted_to": "2023-08-18"})
 }
 
 /// Add a student to the FY2023 programme; returns its path.
-async fn add(app: &TestApp, body: &Value) -> String {
+pub(crate) async fn add(app: &TestApp, body: &Value) -> String {
     let res = app.post_json("/api/v1/internships/2023/students", &app.hr(), body).await;
     assert_eq!(res.status(), 201);
     res.headers()["location"].to_str().unwrap().to_string()
 }
 
-async fn erase(app: &TestApp, path: &str, requested_on: &str) -> reqwest::Response {
+pub(crate) async fn erase(app: &TestApp, path: &str, requested_on: &str) -> reqwest::Response {
     let current = app.get_json(path, &app.hr()).await;
     app.request(Method::POST, &format!("{path}/erasure"), Some(&app.hr()))
         .header("If-Match", format!("\"{}\"", current["version"]))

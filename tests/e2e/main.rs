@@ -2,7 +2,9 @@
 //! TEST_DATABASE_URL). One binary, so it links once.
 
 mod attendance;
+mod audit_chain;
 mod authorization;
+mod backup;
 mod cascades;
 mod catalogue;
 mod catalogue_files;

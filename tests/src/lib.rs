@@ -311,6 +311,40 @@ pub async fn spawn_on(database_url: &str) -> TestApp {
     spawn_with(test_config_with(database_url, &[]), Cleanup { pg: None, sqlite: None }).await
 }
 
+/// An empty database on the tests' backend (a file not yet made; a new PostgreSQL database),
+/// removed when dropped: for a restore to go into.
+pub struct ScratchDatabase {
+    pub url: String,
+    cleanup: Cleanup,
+}
+
+pub async fn scratch_database() -> ScratchDatabase {
+    match template() {
+        Backend::Sqlite { template } => {
+            let path = template.with_file_name(format!("{}.db", Uuid::new_v4().simple()));
+            ScratchDatabase {
+                url: format!("sqlite://{}?mode=rwc", path.display()),
+                cleanup: Cleanup { pg: None, sqlite: Some(path) },
+            }
+        }
+        Backend::Postgres { admin_url, .. } => {
+            let name = format!("kenshu_test_{}", Uuid::new_v4().simple());
+            let admin = Db::connect(admin_url, 1).await.unwrap();
+            pg(&admin, &format!("CREATE DATABASE {name}")).await;
+            admin.close().await.unwrap();
+            ScratchDatabase {
+                url: with_db(admin_url, &name),
+                cleanup: Cleanup { pg: Some((admin_url.clone(), name)), sqlite: None },
+            }
+        }
+    }
+}
+
+/// Start the app on the database `scratch` now holds (a restored backup), as it is.
+pub async fn spawn_restored(scratch: ScratchDatabase) -> TestApp {
+    spawn_with(test_config_with(&scratch.url, &[]), scratch.cleanup).await
+}
+
 async fn spawn_with(config: Config, cleanup: Cleanup) -> TestApp {
     let database_url = config.database_url.clone();
     let state = kenshu_api::build_state(config).await.expect("app state");

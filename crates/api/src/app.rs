@@ -401,6 +401,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                 .route(web::get().to(internships::section_students)),
         )
         .service(resource("/api/v1/audit", "GET").route(web::get().to(audit::list)))
+        .service(resource("/api/v1/audit/verification", "GET").route(web::get().to(audit::verify)))
         .service(SwaggerUi::new("/docs/{_:.*}").external_url_unchecked("/openapi.json", openapi::document()));
 }
 

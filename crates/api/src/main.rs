@@ -46,6 +46,16 @@ enum Command {
         #[command(subcommand)]
         command: OrgCommand,
     },
+    /// Copy the database to a new FILE while the service runs (SQLite: VACUUM INTO; PostgreSQL:
+    /// pg_dump, custom format).
+    Backup { file: std::path::PathBuf },
+    /// Restore a backup FILE into the new, empty database at KENSHU_DATABASE_URL, then migrate.
+    Restore { file: std::path::PathBuf },
+    /// The tamper-evident audit log.
+    Audit {
+        #[command(subcommand)]
+        command: AuditCommand,
+    },
     /// The staff directory from the portal (desknet's NEO), set up by KENSHU_DIRECTORY_*.
     Directory {
         #[command(subcommand)]
@@ -64,6 +74,17 @@ enum DirectoryCommand {
         /// update. Defaults to KENSHU_DIRECTORY_MODE.
         #[arg(long, value_parser = ["full", "upsert"])]
         mode: Option<String>,
+    },
+}
+
+#[derive(Subcommand)]
+enum AuditCommand {
+    /// Check each organisation's hash chain and print the first broken link (exit status 1
+    /// when one is broken).
+    Verify {
+        /// Only this organisation (its code); all of them by default.
+        #[arg(long)]
+        org: Option<String>,
     },
 }
 
@@ -154,6 +175,35 @@ async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
                     eprintln!("{}", serde_json::to_string_pretty(&e.problem())?);
                     return Err(e.into());
                 }
+            }
+        }
+        Command::Backup { file } => {
+            kenshu_persistence::backup::backup(&config.database_url, &file).await?;
+            println!("backup written to {}", file.display());
+        }
+        Command::Restore { file } => {
+            kenshu_persistence::backup::restore(&file, &config.database_url).await?;
+            println!("restored {} and applied migrations", file.display());
+        }
+        Command::Audit { command: AuditCommand::Verify { org: only } } => {
+            let db = Db::connect(&config.database_url, 2).await?;
+            db.migrate().await?;
+            let orgs: Vec<_> = org::list(db.conn())
+                .await?
+                .into_iter()
+                .filter(|o| only.as_ref().is_none_or(|c| *c == o.code))
+                .collect();
+            if let (Some(code), true) = (&only, orgs.is_empty()) {
+                return Err(format!("no organisation '{code}'").into());
+            }
+            let mut broken = 0;
+            for o in orgs {
+                let v = kenshu_persistence::repo::audit::verify(db.conn(), o.id).await?;
+                broken += usize::from(v.broken.is_some());
+                println!("{}", serde_json::json!({ "org": o.code, "result": v }));
+            }
+            if broken > 0 {
+                return Err(format!("{broken} organisation(s) with a broken audit chain").into());
             }
         }
         Command::Org { command } => {

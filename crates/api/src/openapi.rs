@@ -63,6 +63,7 @@ use crate::routes::{
         internships::add_student, internships::list_students, internships::get_student, internships::update_student,
         internships::student_event, internships::erase_student, internships::section_students,
         audit::list,
+        audit::verify,
     ),
     components(schemas(Problem, FieldErrorDto, RowErrorDto, employees::EmployeeSortParam, files::EncodingParam)),
     modifiers(&CommonResponses),

@@ -5,6 +5,7 @@ pub mod approval;
 pub mod attendance;
 pub mod attendance_io;
 pub mod audience;
+pub mod audit_chain;
 pub mod auth;
 pub mod calendar;
 pub mod cascade;

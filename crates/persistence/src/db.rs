@@ -38,7 +38,10 @@ impl Deref for WriteTxn {
 }
 
 impl WriteTxn {
+    /// Chain the audit records this transaction wrote (see [`crate::repo::audit::chain_pending`]),
+    /// then commit.
     pub async fn commit(self) -> Result<(), DbErr> {
+        crate::repo::audit::chain_pending(&self.txn).await?;
         self.txn.commit().await
     }
 

@@ -1,5 +1,6 @@
 //! Kenshu persistence: sea-orm entities and repositories. Knows domain types, never HTTP.
 
+pub mod backup;
 pub mod bulk;
 pub mod db;
 pub mod entities;

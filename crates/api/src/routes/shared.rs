@@ -104,6 +104,11 @@ pub struct AuditEntryDto {
     pub before: Option<serde_json::Value>,
     #[schema(value_type = Option<Object>)]
     pub after: Option<serde_json::Value>,
+    /// Its number in the organisation's tamper-evident chain (none for a moment after its
+    /// commit only if it was written outside a transaction).
+    pub seq: Option<i64>,
+    /// Its link in the chain: hex SHA-256 over the previous link and every field above.
+    pub hash: Option<String>,
 }
 
 impl From<&audit_log::Model> for AuditEntryDto {
@@ -119,6 +124,8 @@ impl From<&audit_log::Model> for AuditEntryDto {
             entity_id: m.entity_id,
             before: parse(&m.before),
             after: parse(&m.after),
+            seq: m.seq,
+            hash: m.hash.clone(),
         }
     }
 }

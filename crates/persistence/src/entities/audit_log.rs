@@ -18,6 +18,10 @@ pub struct Model {
     pub before: Option<String>,
     /// JSON of the record after the change.
     pub after: Option<String>,
+    /// Its number in the organisation's hash chain; `None` until the commit that chains it.
+    pub seq: Option<i64>,
+    /// Its link in the chain (hex SHA-256, see `kenshu_domain::audit_chain`).
+    pub hash: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -1,0 +1,106 @@
+//! The tamper-evident audit log: each organisation's records chained by hash at commit,
+//! concurrent writers serialised on the chain head, and the first broken link reported after
+//! a record is changed, removed or the log is cut short.
+
+use kenshu_domain::auth::Role;
+use kenshu_tests::{people, spawn, token_for, TestApp, OTHER_ORG};
+use sea_orm::{ConnectionTrait, Statement};
+use serde_json::{json, Value};
+
+async fn verification(app: &TestApp, token: &str) -> Value {
+    app.get_json("/api/v1/audit/verification", token).await
+}
+
+async fn sql(app: &TestApp, statement: &str) {
+    app.db.conn().execute(Statement::from_string(app.db.backend(), statement)).await.unwrap();
+}
+
+/// A change HR makes to an employee (one audit record).
+async fn touch(app: &TestApp, no: &str, mailbox: &str) {
+    app.edit_employee(no, |e| e["email"] = json!(format!("{mailbox}@city.isehara.example.jp"))).await;
+}
+
+#[tokio::test]
+async fn concurrent_writes_chain_without_gaps_and_a_changed_record_is_found() {
+    let app = spawn().await;
+    let hr = app.hr();
+    let auditor = app.token("auditor", &[Role::Auditor]);
+    let start = verification(&app, &auditor).await;
+    assert_eq!(
+        (&start["status"], &start["unchained"], &start["first_broken"]),
+        (&json!("intact"), &json!(0), &Value::Null)
+    );
+    assert!(start["head_seq"].as_i64().unwrap() > 0, "the seed's own writes are chained: {start}");
+    assert_eq!(start["verified"], start["head_seq"]);
+
+    // Writers in parallel, each its own transaction: every record gets one number, none twice.
+    let staff = ["10009", "10010", "10011", "10012", "10013", "10014", "10015", "10016"];
+    let writes = staff.iter().enumerate().map(|(i, no)| {
+        let app = &app;
+        async move { touch(app, no, &format!("chain-{i}")).await }
+    });
+    futures_util::future::join_all(writes).await;
+    let after = verification(&app, &auditor).await;
+    assert_eq!(after["status"], "intact", "{after}");
+    let head = after["head_seq"].as_i64().unwrap();
+    assert!(head >= start["head_seq"].as_i64().unwrap() + staff.len() as i64, "{after}");
+    // The log shows each record's place and link; the last chained is the head. (Numbers follow
+    // commits, ids the moment a record was made: concurrent writers may interleave the two.)
+    let recent = app.get_json("/api/v1/audit?limit=50", &hr).await["items"].clone();
+    let last = recent.as_array().unwrap().iter().find(|r| r["seq"] == head).expect("the head's record");
+    assert_eq!(last["hash"], after["head_hash"]);
+
+    // Another organisation's chain is its own.
+    let other = token_for(OTHER_ORG, "A-HR", &[Role::Auditor]);
+    let theirs = verification(&app, &other).await;
+    assert_eq!(theirs["status"], "intact");
+    assert_ne!(theirs["head_hash"], after["head_hash"]);
+
+    // Someone with database access rewrites who made a change: that record's link breaks.
+    let victim = head - 3;
+    sql(
+        &app,
+        &format!(
+            "UPDATE audit_log SET actor = 'someone-else' WHERE seq = {victim} AND actor = '{}'",
+            people::HR
+        ),
+    )
+    .await;
+    let broken = verification(&app, &auditor).await;
+    assert_eq!(broken["status"], "broken");
+    assert_eq!(broken["first_broken"]["seq"], victim, "{broken}");
+    assert_eq!(broken["verified"], victim - 1);
+    assert!(broken["first_broken"]["reason"].as_str().unwrap().contains("does not match its hash"));
+    // The other organisation is untouched by it.
+    assert_eq!(verification(&app, &other).await["status"], "intact");
+}
+
+#[tokio::test]
+async fn a_removed_record_and_a_cut_tail_are_reported() {
+    let app = spawn().await;
+    let auditor = app.token("auditor", &[Role::Auditor]);
+    for (i, no) in ["10009", "10010", "10011"].iter().enumerate() {
+        touch(&app, no, &format!("cut-{i}")).await;
+    }
+    let head = verification(&app, &auditor).await["head_seq"].as_i64().unwrap();
+
+    // The last record removed: the records end before the head.
+    sql(&app, &format!("DELETE FROM audit_log WHERE seq = {head}")).await;
+    let cut = verification(&app, &auditor).await;
+    assert_eq!(
+        (&cut["status"], &cut["first_broken"]["seq"], &cut["first_broken"]["id"]),
+        (&json!("broken"), &json!(head), &Value::Null)
+    );
+    assert!(cut["first_broken"]["reason"].as_str().unwrap().contains("chain head"), "{cut}");
+
+    // A record in the middle removed: the number is missing.
+    sql(&app, &format!("DELETE FROM audit_log WHERE seq = {}", head - 2)).await;
+    let gap = verification(&app, &auditor).await;
+    assert_eq!(gap["first_broken"]["seq"], head - 2, "{gap}");
+    assert!(gap["first_broken"]["reason"].as_str().unwrap().contains("missing"), "{gap}");
+    assert_eq!(gap["verified"], head - 3);
+
+    // Only HR and auditors may check it.
+    let employee = app.token(people::EMPLOYEE, &[Role::Employee]);
+    assert_eq!(app.get("/api/v1/audit/verification", &employee).await.status(), 403);
+}
