@@ -85,6 +85,8 @@ fn test_config_with(database_url: &str, extra: &[(&str, String)]) -> Config {
         // Tests send many requests as one person in a moment; those of limits set their own.
         ("KENSHU_RATE_LIMIT_PER_MINUTE", "0".to_string()),
         ("KENSHU_AUTH_FAILURES_PER_MINUTE", "0".to_string()),
+        ("KENSHU_WRITE_RATE_LIMIT_PER_MINUTE", "0".to_string()),
+        ("KENSHU_BULK_RATE_LIMIT_PER_MINUTE", "0".to_string()),
     ];
     Config::from_lookup(|k| {
         extra.iter().chain(vars.iter()).find(|(key, _)| *key == k).map(|(_, v)| v.clone())

@@ -19,6 +19,7 @@ use kenshu_persistence::Actor;
 use serde::{Deserialize, Serialize};
 
 use crate::config::{ConfigError, JwtConfig, OidcConfig, OidcOrganisation, OidcUser};
+use crate::limits::{BulkPermit, RouteClass};
 use crate::problem::ApiError;
 use crate::state::AppState;
 
@@ -435,6 +436,8 @@ pub struct Auth {
     pub principal: Principal,
     pub employee: Option<EmployeeRecord>,
     request_id: Option<String>,
+    /// A bulk request's place among its organisation's, held until the request is done.
+    _bulk: Option<BulkPermit>,
 }
 
 impl Auth {
@@ -461,7 +464,7 @@ impl Auth {
         match loaded {
             Loaded::Found(found) => {
                 let (principal, employee) = *found;
-                Ok(Auth { principal, employee, request_id })
+                Ok(Auth { principal, employee, request_id, _bulk: None })
             }
             Loaded::UnknownOrganisation => {
                 Err(ApiError::Unauthorized("the token's organisation is not known"))
@@ -515,11 +518,13 @@ impl FromRequest for Auth {
             .map(str::to_string);
         let request_id = req.extensions().get::<RequestId>().map(|r| r.0.clone());
         let ip = req.peer_addr().map(|a| a.ip());
+        let (req_method, pattern) = (req.method().clone(), req.match_pattern());
         Box::pin(async move {
             let state = state.ok_or_else(|| ApiError::Internal("application state missing".into()))?;
             // An address that keeps failing waits before its next token is even checked.
             state.limits.authentication_allowed(ip)?;
-            let found = authenticate(&state, header, request_id).await;
+            let class = RouteClass::of(req_method.as_str(), pattern.as_deref());
+            let found = authenticate(&state, header, request_id, class).await;
             if let Err(ApiError::Unauthorized(_) | ApiError::NotOnRoster(_)) = &found {
                 state.limits.authentication_failed(ip);
             }
@@ -533,6 +538,7 @@ async fn authenticate(
     state: &AppState,
     header: Option<String>,
     request_id: Option<String>,
+    class: RouteClass,
 ) -> Result<Auth, ApiError> {
     let header = header.ok_or(ApiError::Unauthorized("send Authorization: Bearer <token>"))?;
     let token = header
@@ -544,22 +550,22 @@ async fn authenticate(
     let verified = state.verifier.verify(token, state.clock.now()).await.map_err(ApiError::Unauthorized)?;
     let conn = state.db.conn();
     // The caller's limit is counted before anything is read for them.
-    let loaded = match &verified {
+    let (loaded, permit) = match &verified {
         Verified::Own(claims) => {
-            state.limits.caller(&claims.org, &claims.sub)?;
+            let permit = state.limits.caller(&claims.org, &claims.sub, class)?;
             let roles: BTreeSet<Role> = claims.roles.iter().filter_map(|r| Role::parse(r)).collect();
-            principal::load(conn, &claims.org, Subject::Token { sub: &claims.sub, roles }).await?
+            (principal::load(conn, &claims.org, Subject::Token { sub: &claims.sub, roles }).await?, permit)
         }
         Verified::SignIn { org, user, user_is, claimed } => {
-            state.limits.caller(org, user)?;
+            let permit = state.limits.caller(org, user, class)?;
             let user = match user_is {
                 OidcUser::LoginId => SignInUser::LoginId(user),
                 OidcUser::EmployeeNo => SignInUser::EmployeeNo(user),
             };
-            principal::load(conn, org, Subject::SignIn { user, claimed: claimed.clone() }).await?
+            (principal::load(conn, org, Subject::SignIn { user, claimed: claimed.clone() }).await?, permit)
         }
     };
-    Auth::from_loaded(loaded, request_id)
+    Ok(Auth { _bulk: permit, ..Auth::from_loaded(loaded, request_id)? })
 }
 
 /// Parse `1h`, `30m`, `7d`, `3600s` or plain seconds.

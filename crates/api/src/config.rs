@@ -38,6 +38,12 @@ pub struct Config {
 pub struct LimitsConfig {
     /// Requests per token subject (an employee, a script's service account).
     pub requests_per_minute: u32,
+    /// Of those, writes (any method but GET and HEAD) per token subject.
+    pub writes_per_minute: u32,
+    /// Of those, bulk requests ([`crate::limits::BULK_ROUTES`]) per token subject.
+    pub bulk_per_minute: u32,
+    /// Bulk requests in flight per organisation; `0`: unbounded.
+    pub bulk_concurrency: usize,
     /// Failed authentications per source address.
     pub auth_failures_per_minute: u32,
     /// Wrong check-in codes per trainee and session.
@@ -258,6 +264,11 @@ impl Config {
             limits: LimitsConfig {
                 requests_per_minute: parse_num("KENSHU_RATE_LIMIT_PER_MINUTE", 1200)?.min(u32::MAX as u64)
                     as u32,
+                writes_per_minute: parse_num("KENSHU_WRITE_RATE_LIMIT_PER_MINUTE", 300)?.min(u32::MAX as u64)
+                    as u32,
+                bulk_per_minute: parse_num("KENSHU_BULK_RATE_LIMIT_PER_MINUTE", 30)?.min(u32::MAX as u64)
+                    as u32,
+                bulk_concurrency: parse_num("KENSHU_BULK_CONCURRENCY", 2)?.min(1024) as usize,
                 auth_failures_per_minute: parse_num("KENSHU_AUTH_FAILURES_PER_MINUTE", 60)?
                     .min(u32::MAX as u64) as u32,
                 check_in_failures_per_minute: parse_num("KENSHU_CHECK_IN_FAILURES_PER_MINUTE", 5)?
