@@ -1,28 +1,41 @@
-//! Faults around the service, on a PostgreSQL cluster the test starts and stops itself: while the
-//! database is away requests are told so quickly (503 with Retry-After) and readiness says not
-//! ready; when it is back the service recovers without a restart.
+//! The fault suite, on PostgreSQL clusters the tests start and stop themselves (never the shared
+//! server; these run in the PostgreSQL pass): while the database is away requests are told so
+//! quickly (503 with Retry-After) and readiness says not ready; writes under restarts (fast and
+//! immediate) and a brief stop are acknowledged exactly when they were committed; an upload
+//! whose client goes away leaves nothing. The binary's own (SIGTERM under writes, a service
+//! killed mid-import) are in `crates/api/tests/faults.rs`.
 
+use std::collections::BTreeSet;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use kenshu_domain::auth::Role;
 use kenshu_tests::standins::PgCluster;
-use kenshu_tests::{assert_problem, people, spawn_on};
+use kenshu_tests::{assert_problem, on_postgres, people, spawn, spawn_on, TestApp};
+use sea_orm::{ConnectionTrait, Statement};
+use serde_json::{json, Value};
+
+async fn cluster(op: impl FnOnce(&PgCluster) + Send + 'static, pg: Arc<PgCluster>) {
+    tokio::task::spawn_blocking(move || op(&pg)).await.unwrap();
+}
+
+async fn ready(app: &TestApp) -> u16 {
+    app.request(reqwest::Method::GET, "/readyz", None).send().await.unwrap().status().as_u16()
+}
 
 #[tokio::test]
 async fn a_database_outage_is_answered_503_within_seconds_and_recovers() {
-    let pg = tokio::task::spawn_blocking(PgCluster::start).await.unwrap();
-    let url = pg.database("kenshu");
-    let app = spawn_on(&url).await;
+    if !on_postgres() {
+        return;
+    }
+    let pg = Arc::new(tokio::task::spawn_blocking(PgCluster::start).await.unwrap());
+    let app = spawn_on(&pg.database("kenshu")).await;
     let token = app.token(people::EMPLOYEE, &[Role::Employee]);
     assert_eq!(app.get("/api/v1/me", &token).await.status(), 200);
-    assert_eq!(app.request(reqwest::Method::GET, "/readyz", None).send().await.unwrap().status(), 200);
+    assert_eq!(ready(&app).await, 200);
 
-    let pg = tokio::task::spawn_blocking(move || {
-        pg.stop();
-        pg
-    })
-    .await
-    .unwrap();
+    cluster(PgCluster::stop, pg.clone()).await;
     for path in ["/api/v1/me", "/api/v1/courses?fiscal_year=2023"] {
         let started = Instant::now();
         let res = app.get(path, &token).await;
@@ -32,18 +45,12 @@ async fn a_database_outage_is_answered_503_within_seconds_and_recovers() {
         assert_problem(res, 503, "unavailable").await;
     }
     let started = Instant::now();
-    let ready = app.request(reqwest::Method::GET, "/readyz", None).send().await.unwrap();
-    assert_eq!(ready.status(), 503);
+    assert_eq!(ready(&app).await, 503);
     assert!(started.elapsed() < Duration::from_secs(3), "readyz took {:?}", started.elapsed());
     // Liveness is not readiness: the process is fine.
     assert_eq!(app.request(reqwest::Method::GET, "/healthz", None).send().await.unwrap().status(), 200);
 
-    let pg = tokio::task::spawn_blocking(move || {
-        pg.resume();
-        pg
-    })
-    .await
-    .unwrap();
+    cluster(PgCluster::resume, pg.clone()).await;
     // Back: the pool reconnects by itself (a connection the restart closed may fail once).
     let mut status = 0;
     for _ in 0..20 {
@@ -54,7 +61,141 @@ async fn a_database_outage_is_answered_503_within_seconds_and_recovers() {
         tokio::time::sleep(Duration::from_millis(250)).await;
     }
     assert_eq!(status, 200);
-    assert_eq!(app.request(reqwest::Method::GET, "/readyz", None).send().await.unwrap().status(), 200);
-    drop(app);
-    drop(pg);
+    assert_eq!(ready(&app).await, 200);
+}
+
+fn new_employee(no: &str, section: &Value) -> Value {
+    json!({"employee_no": no, "name": "障害 試験", "kana": "ショウガイ シケン", "section_id": section,
+        "grade": "一般", "hire_date": "2020-04-01"})
+}
+
+/// One writer: creates employees F{w}{n} until told to stop; what each request was answered.
+async fn writer(
+    app: Arc<TestApp>,
+    w: usize,
+    section: Value,
+    stop: Arc<AtomicBool>,
+) -> Vec<(String, Option<u16>)> {
+    let hr = app.hr();
+    let mut out = Vec::new();
+    let mut n = 0;
+    while !stop.load(Ordering::Relaxed) {
+        let no = format!("F{w}{n:05}");
+        let res = app
+            .request(reqwest::Method::POST, "/api/v1/employees", Some(&hr))
+            .json(&new_employee(&no, &section))
+            .send()
+            .await;
+        out.push((no, res.ok().map(|r| r.status().as_u16())));
+        n += 1;
+    }
+    out
+}
+
+#[tokio::test]
+async fn writes_under_restarts_and_a_stop_are_acknowledged_exactly_when_committed() {
+    if !on_postgres() {
+        return;
+    }
+    let pg = Arc::new(tokio::task::spawn_blocking(PgCluster::start).await.unwrap());
+    let app = Arc::new(spawn_on(&pg.database("kenshu")).await);
+    let section = app.employee(people::EMPLOYEE).await["section_id"].clone();
+    let stop = Arc::new(AtomicBool::new(false));
+    let writers: Vec<_> =
+        (0..4).map(|w| tokio::spawn(writer(app.clone(), w, section.clone(), stop.clone()))).collect();
+
+    let pause = || tokio::time::sleep(Duration::from_millis(700));
+    pause().await;
+    cluster(
+        |pg| {
+            pg.stop();
+            pg.resume()
+        },
+        pg.clone(),
+    )
+    .await;
+    pause().await;
+    cluster(
+        |pg| {
+            pg.crash();
+            pg.resume()
+        },
+        pg.clone(),
+    )
+    .await;
+    pause().await;
+    cluster(PgCluster::stop, pg.clone()).await;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let down = ready(&app).await;
+    cluster(PgCluster::resume, pg.clone()).await;
+    pause().await;
+    stop.store(true, Ordering::Relaxed);
+    let mut answers = Vec::new();
+    for w in writers {
+        answers.extend(w.await.unwrap());
+    }
+    assert_eq!(down, 503, "not ready while stopped");
+
+    let mut acknowledged = BTreeSet::new();
+    let mut refused = 0;
+    for (no, status) in &answers {
+        match status {
+            Some(201) => {
+                acknowledged.insert(no.clone());
+            }
+            Some(503) => refused += 1,
+            other => panic!("{no} was answered {other:?}: only 201 or 503 are honest here"),
+        }
+    }
+    let rows = app
+        .db
+        .conn()
+        .query_all(Statement::from_string(
+            app.db.backend(),
+            "SELECT employee_no FROM employee WHERE employee_no LIKE 'F%'",
+        ))
+        .await
+        .unwrap();
+    let stored: BTreeSet<String> = rows.iter().map(|r| r.try_get("", "employee_no").unwrap()).collect();
+    let lost: Vec<_> = acknowledged.difference(&stored).collect();
+    let unacknowledged: Vec<_> = stored.difference(&acknowledged).collect();
+    assert!(lost.is_empty(), "acknowledged but not stored: {lost:?}");
+    assert!(unacknowledged.is_empty(), "stored but answered 503: {unacknowledged:?}");
+    assert!(
+        acknowledged.len() >= 20 && refused >= 1,
+        "{} acknowledged, {refused} refused",
+        acknowledged.len()
+    );
+    // Every stored write has its audit record, chained.
+    let auditor = app.token("auditor", &[Role::Auditor]);
+    let chain = app.get_json("/api/v1/audit/verification", &auditor).await;
+    assert_eq!((&chain["status"], &chain["unchained"]), (&json!("intact"), &json!(0)), "{chain}");
+    eprintln!("{} writes acknowledged and stored, {refused} answered 503", acknowledged.len());
+}
+
+#[tokio::test]
+async fn an_upload_whose_client_goes_away_leaves_nothing() {
+    use tokio::io::AsyncWriteExt;
+    let app = spawn().await;
+    let (employees, audit) = (app.all_employees().await.len(), app.audit_count().await);
+    let mut conn = tokio::net::TcpStream::connect(app.base.trim_start_matches("http://")).await.unwrap();
+    let mut rows = String::from("employee_no,name,kana,section_code,grade,hire_date\n");
+    for i in 0..2000 {
+        rows.push_str(&format!("G{i:05},職員 {i},ショクイン,S0101,一般,2020-04-01\n"));
+    }
+    let head = format!(
+        "POST /api/v1/employees/import?mode=upsert HTTP/1.1\r\nHost: kenshu\r\nAuthorization: Bearer {}\r\n\
+         Content-Type: text/csv\r\nContent-Length: {}\r\n\r\n",
+        app.hr(),
+        rows.len() * 2
+    );
+    conn.write_all(head.as_bytes()).await.unwrap();
+    conn.write_all(rows.as_bytes()).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    drop(conn);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!((app.all_employees().await.len(), app.audit_count().await), (employees, audit));
+    // Nothing is left holding the database: the next write goes through.
+    app.edit_employee(people::EMPLOYEE, |e| e["email"] = json!("after-abort@city.isehara.example.jp")).await;
+    assert_eq!(app.audit_count().await, audit + 1);
 }

@@ -258,6 +258,7 @@ impl Drop for Cleanup {
     }
 }
 
+pub mod pg_cluster;
 pub mod standins;
 
 pub struct TestApp {
@@ -278,6 +279,12 @@ impl Drop for TestApp {
         // Stop accepting; the runtime ending with the test drops the rest.
         drop(self.server.stop(false));
     }
+}
+
+/// Whether the tests run on PostgreSQL (`TEST_DATABASE_URL`): the fault suite, which starts
+/// PostgreSQL clusters of its own, runs in that pass only.
+pub fn on_postgres() -> bool {
+    std::env::var("TEST_DATABASE_URL").is_ok_and(|u| !u.is_empty())
 }
 
 /// Start the app against a fresh copy of the template database.
