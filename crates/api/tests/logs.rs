@@ -1,89 +1,19 @@
 //! The real `kenshu` binary's logs: structured JSON lines, a request id on every line of a
 //! request, and no tokens or personal data, whatever the request carried.
 
-use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
-use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
+use std::process::Command;
 use std::time::{Duration, Instant};
 
-const SECRET: &str = "a-log-test-secret-that-is-long-enough-0123456789";
+mod support;
 
-struct Server {
-    child: Child,
-    lines: mpsc::Receiver<String>,
-    dir: std::path::PathBuf,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        let _ = std::fs::remove_dir_all(&self.dir);
-    }
-}
-
-fn kenshu(dir: &std::path::Path) -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_kenshu"));
-    cmd.env("KENSHU_DATABASE_URL", format!("sqlite://{}/kenshu.db?mode=rwc", dir.display()))
-        .env("KENSHU_JWT_SECRET", SECRET)
-        .env("KENSHU_BIND", "127.0.0.1:0")
-        .env("KENSHU_LOG_FORMAT", "json")
-        .env("KENSHU_LOG", "debug");
-    cmd
-}
-
-fn start() -> (Server, String) {
-    let dir = std::env::temp_dir().join(format!("kenshu-logs-{}", uuid::Uuid::now_v7()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let mut child = kenshu(&dir).args(["serve", "--demo"]).stdout(Stdio::piped()).spawn().unwrap();
-    let stdout = child.stdout.take().unwrap();
-    let (tx, lines) = mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            if tx.send(line).is_err() {
-                break;
-            }
-        }
-    });
-    let server = Server { child, lines, dir };
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        let line = server
-            .lines
-            .recv_timeout(deadline.saturating_duration_since(Instant::now()))
-            .expect("the service did not start");
-        let Ok(v) = serde_json::from_str::<serde_json::Value>(&line) else { continue };
-        if v["fields"]["message"] == "listening" {
-            let address = v["fields"]["address"].as_str().unwrap().to_string();
-            return (server, address);
-        }
-    }
-}
-
-fn http(address: &str, request_line: &str, headers: &[(&str, &str)], body: &[u8]) -> String {
-    let mut stream = TcpStream::connect(address).unwrap();
-    let mut req = format!("{request_line} HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\n");
-    for (k, v) in headers {
-        req.push_str(&format!("{k}: {v}\r\n"));
-    }
-    req.push_str(&format!("Content-Length: {}\r\n\r\n", body.len()));
-    stream.write_all(req.as_bytes()).unwrap();
-    stream.write_all(body).unwrap();
-    let mut res = String::new();
-    stream.read_to_string(&mut res).unwrap();
-    res
-}
+use support::{http, start, SECRET};
 
 #[test]
 fn logs_are_json_with_request_ids_and_no_tokens_or_personal_data() {
     let (server, address) = start();
-    let out = kenshu(&server.dir)
-        .args(["token", "--org", "isehara", "--sub", "10035", "--role", "employee", "--role", "hr_admin"])
-        .output()
-        .unwrap();
-    let token = String::from_utf8(out.stdout).unwrap().trim().to_string();
-    let bearer = format!("Bearer {token}");
+    let bearer = server.bearer("10035", &["employee", "hr_admin"]);
+    let token = bearer.trim_start_matches("Bearer ").to_string();
 
     // Personal data in the path, the query, the body and a rejected import's rows.
     let name = "伊勢原 太郎";
@@ -172,11 +102,7 @@ fn logs_are_json_with_request_ids_and_no_tokens_or_personal_data() {
 #[test]
 fn sigterm_lets_the_request_in_flight_finish_then_exits() {
     let (mut server, address) = start();
-    let out = kenshu(&server.dir)
-        .args(["token", "--org", "isehara", "--sub", "10035", "--role", "employee", "--role", "hr_admin"])
-        .output()
-        .unwrap();
-    let bearer = format!("Bearer {}", String::from_utf8(out.stdout).unwrap().trim());
+    let bearer = server.bearer("10035", &["employee", "hr_admin"]);
     let mut csv = String::from("職員番号,氏名,フリガナ,所属コード,職級,採用日\n");
     for i in 0..40_000 {
         csv.push_str(&format!("Q{i:06},職員 {i},ショクイン,S0101,一般,2020-04-01\n"));
@@ -198,14 +124,7 @@ fn sigterm_lets_the_request_in_flight_finish_then_exits() {
     assert!(Command::new("kill").args(["-TERM", &pid]).status().unwrap().success());
     let res = import.join().unwrap();
     assert!(res.starts_with("HTTP/1.1 200"), "the import in flight was not finished: {res}");
-    let deadline = Instant::now() + Duration::from_secs(60);
-    let status = loop {
-        if let Some(status) = server.child.try_wait().unwrap() {
-            break status;
-        }
-        assert!(Instant::now() < deadline, "the service did not exit");
-        std::thread::sleep(Duration::from_millis(50));
-    };
+    let status = server.wait_exit();
     assert!(status.success(), "exit status {status}");
     let lines: Vec<String> = server.lines.try_iter().collect();
     let said = |message: &str| {
