@@ -49,6 +49,17 @@ fn status_mib(key: &str) -> f64 {
         .unwrap_or(0.0)
 }
 
+/// The machine's load and the commit, for the last line of a recorded run.
+pub fn run_context() -> String {
+    let load = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
+    let commit = std::process::Command::new("git")
+        .args(["rev-parse", "--short", "HEAD"])
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+        .unwrap_or_default();
+    format!("load average before the run ended: {}; commit {commit}", load.trim())
+}
+
 /// Append a run to bench/results.md under a dated heading.
 pub fn record(title: &str, body: &str) {
     let path = repo_root().join("bench/results.md");

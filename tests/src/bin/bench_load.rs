@@ -12,7 +12,7 @@
 use std::process::Command;
 
 use kenshu_domain::auth::Role;
-use kenshu_tests::bench::{demo_like_roster, record};
+use kenshu_tests::bench::{demo_like_roster, record, run_context};
 use kenshu_tests::{people, spawn_configured, TestApp};
 
 struct Args {
@@ -236,13 +236,7 @@ async fn main() {
             lines.push(line);
         }
     }
-    let load = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
-    let commit = Command::new("git")
-        .args(["rev-parse", "--short", "HEAD"])
-        .output()
-        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
-        .unwrap_or_default();
-    lines.push(format!("load average before the run ended: {}; commit {commit}", load.trim()));
+    lines.push(run_context());
     if args.record {
         record(&format!("bench-load · {backend} · {staff} staff · release build"), &lines.join("\n"));
     }
