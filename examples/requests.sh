@@ -54,3 +54,6 @@ curl -fsS "${auth[@]}" "$BASE/api/v1/organisation/workflow"; echo
 echo '# the audit log, newest first'
 
 curl -fsS "${auth[@]}" "$BASE/api/v1/audit?limit=3"; echo
+
+echo '# the audit log checked link by link (its chain head is worth keeping elsewhere)'
+curl -fsS "${auth[@]}" "$BASE/api/v1/audit/verification"; echo

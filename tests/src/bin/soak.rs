@@ -28,6 +28,19 @@ fn open_files() -> usize {
 struct Counts {
     requests: AtomicU64,
     not_ok: AtomicU64,
+    /// Answers other than 2xx by status, to tell honest refusals (a 409 when the roster import
+    /// meets a client's edit) from failures.
+    statuses: std::sync::Mutex<std::collections::BTreeMap<u16, u64>>,
+}
+
+impl Counts {
+    fn answered(&self, status: reqwest::StatusCode) {
+        self.requests.fetch_add(1, Ordering::Relaxed);
+        if !status.is_success() {
+            self.not_ok.fetch_add(1, Ordering::Relaxed);
+            *self.statuses.lock().unwrap().entry(status.as_u16()).or_default() += 1;
+        }
+    }
 }
 
 async fn client(app: Arc<TestApp>, n: usize, employee_no: String, until: Instant, counts: Arc<Counts>) {
@@ -43,7 +56,7 @@ async fn client(app: Arc<TestApp>, n: usize, employee_no: String, until: Instant
     ];
     let mut i = n;
     while Instant::now() < until {
-        let ok = if i % 6 == 5 {
+        let status = if i % 6 == 5 {
             let current = app.employee(&employee_no).await;
             let mut body = current.clone();
             for k in
@@ -53,16 +66,12 @@ async fn client(app: Arc<TestApp>, n: usize, employee_no: String, until: Instant
             }
             body["email"] = json!(format!("soak-{n}-{i}@city.isehara.example.jp"));
             let path = format!("/api/v1/employees/{target}");
-            let res = app.put_json(&path, &hr, Some(&format!("\"{}\"", current["version"])), &body).await;
-            res.status().is_success()
+            app.put_json(&path, &hr, Some(&format!("\"{}\"", current["version"])), &body).await.status()
         } else {
             let (path, token) = &reads[i % 6];
-            app.get(path, token).await.status().is_success()
+            app.get(path, token).await.status()
         };
-        counts.requests.fetch_add(1, Ordering::Relaxed);
-        if !ok {
-            counts.not_ok.fetch_add(1, Ordering::Relaxed);
-        }
+        counts.answered(status);
         i += 1;
     }
 }
@@ -117,10 +126,7 @@ async fn main() {
                         roster.clone().into_bytes(),
                     )
                     .await;
-                counts.requests.fetch_add(1, Ordering::Relaxed);
-                if !res.status().is_success() {
-                    counts.not_ok.fetch_add(1, Ordering::Relaxed);
-                }
+                counts.answered(res.status());
             }
         })
     };
@@ -161,8 +167,9 @@ async fn main() {
         warm.2,
         last.2
     ));
+    lines.push(format!("answers other than 2xx by status: {:?}", counts.statuses.lock().unwrap()));
     lines.push(run_context());
-    println!("{}", lines[lines.len() - 2]);
+    println!("{}\n{}", lines[lines.len() - 3], lines[lines.len() - 2]);
     if argv.iter().any(|a| a == "--record") {
         record(&format!("soak · {backend} · {minutes} min"), &lines.join("\n"));
     }
