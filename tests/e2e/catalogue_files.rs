@@ -193,3 +193,38 @@ async fn bad_files_are_refused_whole_and_write_nothing() {
     assert_eq!(app.audit_count().await, before, "a refused file wrote nothing");
     assert_eq!(app.get("/api/v1/plans/2023", &app.hr()).await.status(), 404);
 }
+
+/// OWASP's CSV-injection rule: a cell a spreadsheet would take for a formula is written with a
+/// leading apostrophe in every CSV export, and the catalogue's own export still reads back
+/// unchanged.
+#[tokio::test]
+async fn formula_like_cells_are_neutralised_in_exports_and_read_back_unchanged() {
+    let app = spawn().await;
+    let title = "=HYPERLINK(\"\"http://evil.example/\"\",\"\"開く\"\")";
+    let file = csv().replace("新採用職員　採用時研修Ⅰ,社会人", &format!("\"{title}\",-社会人"));
+    ok(import(&app, 2023, "", "text/csv", file.into_bytes()).await).await;
+    let course = app.get_json("/api/v1/courses?fiscal_year=2023&category=hierarchical", &app.hr()).await
+        ["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["number"] == 1)
+        .cloned()
+        .unwrap();
+    assert_eq!(course["title"], "=HYPERLINK(\"http://evil.example/\",\"開く\")", "stored as given");
+    assert_eq!(course["purpose"], "-社会人、公務員としての自覚を促す。");
+
+    let export = app.get("/api/v1/plans/2023/export", &app.hr()).await.text().await.unwrap();
+    assert!(export.contains("\"'=HYPERLINK(\"\"http://evil.example/\"\""), "{export}");
+    assert!(export.contains(",'-社会人"), "{export}");
+    assert!(!export.contains(",=HYPERLINK") && !export.contains(",\"=HYPERLINK"), "{export}");
+    let back = ok(import(&app, 2023, "", "text/csv", export.into_bytes()).await).await;
+    assert_eq!((back["unchanged"].as_u64(), back["updated"].as_u64()), (Some(4), Some(0)));
+
+    // The year's results count published courses.
+    app.publish_plan(2023).await;
+    let results =
+        app.get("/api/v1/plans/2023/results?format=csv&by=course", &app.hr()).await.text().await.unwrap();
+    assert!(results.contains("'=HYPERLINK"), "{results}");
+    assert!(!results.contains(",=HYPERLINK") && !results.contains(",\"=HYPERLINK"), "{results}");
+}

@@ -90,7 +90,7 @@ pub enum RouteClass {
 }
 
 /// The bulk routes (method, route pattern): imports, whole-plan and whole-roster evaluation,
-/// the directory sync, and the year-wide reads and exports.
+/// the directory sync, the year-wide reads and exports, and walking the audit chain.
 pub const BULK_ROUTES: &[(&str, &str)] = &[
     ("POST", "/api/v1/employees/import"),
     ("POST", "/api/v1/organisation/structure/import"),
@@ -104,6 +104,7 @@ pub const BULK_ROUTES: &[(&str, &str)] = &[
     ("GET", "/api/v1/plans/{fiscal_year}/results"),
     ("GET", "/api/v1/training-gaps"),
     ("POST", "/api/v1/subsidies/{fiscal_year}/correspondence/courses/import"),
+    ("GET", "/api/v1/audit/verification"),
 ];
 
 impl RouteClass {

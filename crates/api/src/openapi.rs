@@ -65,7 +65,15 @@ use crate::routes::{
         audit::list,
         audit::verify,
     ),
-    components(schemas(Problem, FieldErrorDto, RowErrorDto, employees::EmployeeSortParam, files::EncodingParam)),
+    components(schemas(
+        Problem,
+        FieldErrorDto,
+        RowErrorDto,
+        employees::EmployeeSortParam,
+        files::EncodingParam,
+        files::ExportFormat,
+        results::ResultsTable
+    )),
     modifiers(&CommonResponses),
     tags(
         (name = "health", description = "Liveness and readiness"),
@@ -265,4 +273,88 @@ pub fn query_parameters() -> &'static HashMap<(String, String), HashSet<String>>
         }
         out
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+    use std::path::Path;
+
+    /// Every `$ref` in `value`.
+    fn refs<'a>(value: &'a serde_json::Value, out: &mut Vec<&'a str>) {
+        match value {
+            serde_json::Value::Object(map) => {
+                for (k, v) in map {
+                    match (k.as_str(), v.as_str()) {
+                        ("$ref", Some(r)) => out.push(r),
+                        _ => refs(v, out),
+                    }
+                }
+            }
+            serde_json::Value::Array(items) => items.iter().for_each(|v| refs(v, out)),
+            _ => {}
+        }
+    }
+
+    #[test]
+    fn every_reference_resolves() {
+        let doc = super::document();
+        let mut found = Vec::new();
+        refs(&doc, &mut found);
+        let missing: Vec<_> = found
+            .into_iter()
+            .filter(|r| {
+                let name = r.trim_start_matches("#/components/schemas/");
+                doc["components"]["schemas"].get(name).is_none()
+            })
+            .collect();
+        assert!(missing.is_empty(), "references without a schema: {missing:?}");
+    }
+
+    /// The document keys schemas by type name, and of two types with one name only one is kept:
+    /// the other's operations would then document a body the server refuses. Every type that
+    /// derives `ToSchema` (under its `#[schema(as = …)]` name if it has one) must be named once.
+    #[test]
+    fn no_two_schemas_share_a_name() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+        let mut names: BTreeMap<String, Vec<String>> = BTreeMap::new();
+        let mut stack = vec![root.join("crates/api/src"), root.join("crates/domain/src")];
+        while let Some(dir) = stack.pop() {
+            for entry in std::fs::read_dir(&dir).unwrap().map(Result::unwrap) {
+                let path = entry.path();
+                if path.is_dir() {
+                    stack.push(path);
+                    continue;
+                }
+                let text = std::fs::read_to_string(&path).unwrap();
+                let lines: Vec<&str> = text.lines().collect();
+                for (i, line) in lines.iter().enumerate() {
+                    if !(line.trim_start().starts_with("#[derive(") && line.contains("ToSchema")) {
+                        continue;
+                    }
+                    let mut renamed = None;
+                    for next in &lines[i + 1..] {
+                        let t = next.trim_start();
+                        if let Some(rest) = t.strip_prefix("#[schema(as = ") {
+                            renamed = rest.split([')', ',']).next().map(str::to_string);
+                        }
+                        let item = t.strip_prefix("pub struct ").or_else(|| t.strip_prefix("pub enum "));
+                        if let Some(item) = item {
+                            let name: String =
+                                item.chars().take_while(|c| c.is_alphanumeric() || *c == '_').collect();
+                            // A macro's `$name` is named where the macro is used.
+                            if !item.starts_with('$') {
+                                let name = renamed.take().unwrap_or(name);
+                                names.entry(name).or_default().push(path.display().to_string());
+                            }
+                            break;
+                        }
+                    }
+                }
+            }
+        }
+        let shared: Vec<_> = names.iter().filter(|(_, places)| places.len() > 1).collect();
+        assert!(names.len() > 100, "the scan found only {} schemas", names.len());
+        assert!(shared.is_empty(), "schemas sharing a name: {shared:?}");
+    }
 }

@@ -438,6 +438,8 @@ pub fn read_csv(bytes: &[u8], encoding: Encoding) -> Result<CsvRows, FileError> 
             |column: &str, reason: String| errors.push(RowError { line, column: column.into(), reason });
         for (i, value) in record.iter().enumerate() {
             let (Some(Some(column)), Some(header)) = (columns.get(i), headers.get(i)) else { continue };
+            // The export's neutralised cells read back as they were.
+            let value = crate::spreadsheet::restore(value);
             match column {
                 Column::Category => {
                     fields.category = value.to_string();
@@ -529,35 +531,34 @@ pub fn read_csv(bytes: &[u8], encoding: Encoding) -> Result<CsvRows, FileError> 
 
 /// The courses as CSV with the Japanese headers, in the form [`read_csv`] reads back.
 pub fn write_csv(courses: &[CourseEntry]) -> String {
-    let mut w = csv::WriterBuilder::new().terminator(csv::Terminator::CRLF).from_writer(Vec::new());
     let header: Vec<&str> = COLUMNS.iter().map(|(_, names)| names[0]).collect();
-    w.write_record(&header).expect("writing to memory");
-    for c in courses {
-        let text = |v: &Option<String>| v.clone().unwrap_or_default();
-        let record = [
-            c.category.japanese().to_string(),
-            c.number.to_string(),
-            c.title.clone(),
-            text(&c.purpose),
-            text(&c.content),
-            text(&c.audience),
-            format_rules(&c.rules),
-            c.timing.map(Timing::japanese).unwrap_or_default(),
-            c.delivery.map(|d| d.japanese().to_string()).unwrap_or_default(),
-            text(&c.institution),
-            c.headcount.map(|h| h.to_string()).unwrap_or_default(),
-            c.report.map(format_report).unwrap_or_default(),
-            c.completion.map(format_completion).unwrap_or_default(),
-            c.application_window.map(|w| w.opens.to_string()).unwrap_or_default(),
-            c.application_window.map(|w| w.closes.to_string()).unwrap_or_default(),
-            text(&c.notes),
-            c.pillar.map(|p| p.japanese().to_string()).unwrap_or_default(),
-            c.aims.iter().map(|a| a.japanese()).collect::<Vec<_>>().join(";"),
-            c.within.map(CourseKey::label).unwrap_or_default(),
-        ];
-        w.write_record(&record).expect("writing to memory");
-    }
-    String::from_utf8(w.into_inner().expect("writing to memory")).expect("CSV of strings is UTF-8")
+    crate::spreadsheet::csv_table(
+        &header,
+        courses.iter().map(|c| {
+            let text = |v: &Option<String>| v.clone().unwrap_or_default();
+            [
+                c.category.japanese().to_string(),
+                c.number.to_string(),
+                c.title.clone(),
+                text(&c.purpose),
+                text(&c.content),
+                text(&c.audience),
+                format_rules(&c.rules),
+                c.timing.map(Timing::japanese).unwrap_or_default(),
+                c.delivery.map(|d| d.japanese().to_string()).unwrap_or_default(),
+                text(&c.institution),
+                c.headcount.map(|h| h.to_string()).unwrap_or_default(),
+                c.report.map(format_report).unwrap_or_default(),
+                c.completion.map(format_completion).unwrap_or_default(),
+                c.application_window.map(|w| w.opens.to_string()).unwrap_or_default(),
+                c.application_window.map(|w| w.closes.to_string()).unwrap_or_default(),
+                text(&c.notes),
+                c.pillar.map(|p| p.japanese().to_string()).unwrap_or_default(),
+                c.aims.iter().map(|a| a.japanese()).collect::<Vec<_>>().join(";"),
+                c.within.map(CourseKey::label).unwrap_or_default(),
+            ]
+        }),
+    )
 }
 
 #[cfg(test)]

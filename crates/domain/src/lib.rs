@@ -27,6 +27,7 @@ pub mod results;
 pub mod roster_import;
 pub mod selection;
 pub mod selection_io;
+pub mod spreadsheet;
 pub mod structure_io;
 pub mod subsidy;
 pub mod subsidy_io;

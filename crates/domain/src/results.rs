@@ -160,14 +160,14 @@ fn tally_cells(t: &Tally) -> Vec<String> {
 /// A results table as CSV (CRLF, for Excel): the row's own columns (`first` names them), then
 /// the counts with Japanese headers.
 pub fn write_table(first: &[&str], rows: Vec<(Vec<String>, &Tally)>) -> String {
-    let mut w = csv::WriterBuilder::new().terminator(csv::Terminator::CRLF).from_writer(Vec::new());
     let header: Vec<&str> = first.iter().chain(TALLY_HEADERS.iter()).copied().collect();
-    w.write_record(&header).expect("writing to memory");
-    for (mut cells, tally) in rows {
-        cells.extend(tally_cells(tally));
-        w.write_record(&cells).expect("writing to memory");
-    }
-    String::from_utf8(w.into_inner().expect("writing to memory")).expect("CSV of strings is UTF-8")
+    crate::spreadsheet::csv_table(
+        &header,
+        rows.into_iter().map(|(mut cells, tally)| {
+            cells.extend(tally_cells(tally));
+            cells
+        }),
+    )
 }
 
 #[cfg(test)]

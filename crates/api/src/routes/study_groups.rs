@@ -188,10 +188,11 @@ pub async fn get_group(
     Ok(json_with_etag(StatusCode::OK, g.version, &view(&state, &g).await?))
 }
 
+/// 活動計画書 and its budget, as a group submits them (not the training plan's `PlanInput`).
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({"plan": "月1回の勉強会と先進市視察", "planned_yen": 45000}))]
-pub struct PlanInput {
+pub struct StudyGroupPlanInput {
     /// 活動計画書
     #[schema(min_length = 1, max_length = 4000)]
     pub plan: String,
@@ -228,7 +229,7 @@ async fn apply(
 
 /// File (or refile, until HR decides) the activity plan with its budget: the representative.
 #[utoipa::path(put, operation_id = "file_study_group_plan", path = "/api/v1/study-groups/{id}/plan", tag = "subsidies",
-    request_body = PlanInput,
+    request_body = StudyGroupPlanInput,
     params(("id" = Uuid, Path), ("If-Match" = String, Header, description = "ETag of the group read")),
     responses((status = 200, body = StudyGroupDto, headers(("ETag" = String))),
         (status = 404, description = "No such group in your organisation", body = Problem, content_type = "application/problem+json"),
@@ -241,7 +242,7 @@ pub async fn file_plan(
     auth: Auth,
     req: HttpRequest,
     id: web::Path<Uuid>,
-    body: Json<PlanInput>,
+    body: Json<StudyGroupPlanInput>,
 ) -> ApiResult<HttpResponse> {
     let g = repo::get_group(state.db.conn(), auth.principal.org_id, *id).await?;
     if !standing(&auth, &g).representative {
