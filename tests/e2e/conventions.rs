@@ -185,3 +185,71 @@ async fn absence_notices_and_subsidy_applications_page_like_every_list() {
         assert_eq!(p["errors"][0]["field"], "cursor", "{path}");
     }
 }
+
+/// A browser on the portal's origin may use every method and header the API has and read the
+/// headers that matter; another origin may not.
+#[tokio::test]
+async fn cors_allows_every_method_and_header_clients_send_and_exposes_what_they_read() {
+    let app = spawn().await;
+    let preflight = |origin: &'static str, method: &'static str| {
+        app.request(reqwest::Method::OPTIONS, "/api/v1/courses/x/sessions/y/check-in", None)
+            .header("Origin", origin)
+            .header("Access-Control-Request-Method", method)
+            .header(
+                "Access-Control-Request-Headers",
+                "authorization,if-match,if-none-match,x-request-id,accept-language",
+            )
+            .send()
+    };
+    for method in ["GET", "HEAD", "POST", "PUT", "DELETE"] {
+        let res = preflight("https://portal.example.jp", method).await.unwrap();
+        assert_eq!(res.status(), 200, "{method}");
+        let h = res.headers();
+        assert_eq!(h["access-control-allow-origin"], "https://portal.example.jp");
+        assert!(h["access-control-allow-methods"].to_str().unwrap().contains(method), "{method}");
+        let allowed = h["access-control-allow-headers"].to_str().unwrap().to_ascii_lowercase();
+        for name in ["authorization", "if-match", "if-none-match", "x-request-id", "accept-language"] {
+            assert!(allowed.contains(name), "{name} not in {allowed}");
+        }
+    }
+    let res = preflight("https://elsewhere.example", "DELETE").await.unwrap();
+    assert!(!res.headers().contains_key("access-control-allow-origin"), "another origin is not allowed");
+
+    let res = app
+        .request(reqwest::Method::GET, "/api/v1/me", Some(&app.hr()))
+        .header("Origin", "https://portal.example.jp")
+        .send()
+        .await
+        .unwrap();
+    let exposed = res.headers()["access-control-expose-headers"].to_str().unwrap().to_ascii_lowercase();
+    for name in ["etag", "location", "content-disposition", "retry-after", "x-request-id"] {
+        assert!(exposed.contains(name), "{name} not in {exposed}");
+    }
+}
+
+/// JSON and CSV answers are compressed as the client accepts (gzip or brotli), never unasked.
+#[tokio::test]
+async fn answers_are_compressed_as_the_client_accepts() {
+    let app = spawn().await;
+    app.import_fy2023_plan().await;
+    let get = |path: &'static str, encoding: Option<&'static str>| {
+        let mut rb = app.request(reqwest::Method::GET, path, Some(&app.hr()));
+        if let Some(e) = encoding {
+            rb = rb.header("Accept-Encoding", e);
+        }
+        rb.send()
+    };
+    for path in ["/api/v1/courses?fiscal_year=2023&limit=200", "/api/v1/plans/2023/export"] {
+        let plain = get(path, None).await.unwrap();
+        assert!(!plain.headers().contains_key("content-encoding"), "{path}");
+        let size = plain.bytes().await.unwrap().len();
+        for encoding in ["gzip", "br"] {
+            let res = get(path, Some(encoding)).await.unwrap();
+            assert_eq!(res.status(), 200);
+            assert_eq!(res.headers()["content-encoding"], encoding, "{path}");
+            assert!(res.headers()["vary"].to_str().unwrap().to_ascii_lowercase().contains("accept-encoding"));
+            let compressed = res.bytes().await.unwrap().len();
+            assert!(compressed * 3 < size, "{path} {encoding}: {compressed} of {size} bytes");
+        }
+    }
+}

@@ -495,10 +495,27 @@ pub fn serve(listener: TcpListener, state: AppState) -> std::io::Result<Server> 
     let data = web::Data::new(state);
     let server = HttpServer::new(move || {
         let cfg = &data.config;
+        let request_id = header::HeaderName::from_static("x-request-id");
+        // Every method the API has, the headers its clients send, and the ones a browser script
+        // must be able to read (a version, a new resource, a file name, when to come back).
         let mut cors = actix_cors::Cors::default()
-            .allowed_methods(["GET", "POST", "PUT"])
-            .allowed_headers([header::AUTHORIZATION, header::CONTENT_TYPE, header::IF_MATCH, header::ACCEPT])
-            .expose_headers([header::ETAG, header::LOCATION, header::HeaderName::from_static("x-request-id")])
+            .allowed_methods(["GET", "HEAD", "POST", "PUT", "DELETE"])
+            .allowed_headers([
+                header::AUTHORIZATION,
+                header::CONTENT_TYPE,
+                header::IF_MATCH,
+                header::IF_NONE_MATCH,
+                header::ACCEPT,
+                header::ACCEPT_LANGUAGE,
+                request_id.clone(),
+            ])
+            .expose_headers([
+                header::ETAG,
+                header::LOCATION,
+                header::CONTENT_DISPOSITION,
+                header::RETRY_AFTER,
+                request_id,
+            ])
             .max_age(3600);
         for origin in &cfg.cors_origins {
             cors = cors.allowed_origin(origin);
@@ -513,6 +530,8 @@ pub fn serve(listener: TcpListener, state: AppState) -> std::io::Result<Server> 
             .app_data(web::QueryConfig::default().error_handler(|e, _| query_error(e).into()))
             .app_data(web::PathConfig::default().error_handler(|e, _| path_error(e).into()))
             .wrap(from_fn(known_query))
+            // gzip or brotli, as the client accepts: JSON lists and CSV files shrink several-fold.
+            .wrap(actix_web::middleware::Compress::default())
             .wrap(cors)
             .wrap(from_fn(request_context))
             .configure(routes)
