@@ -41,7 +41,13 @@ async fn answers(app: &TestApp) -> Vec<(String, u16, String)> {
     let mut out = Vec::new();
     for path in paths {
         for (who, token) in [("hr", app.hr()), ("employee", employee.clone())] {
-            let res = app.get(&path, &token).await;
+            // One request id for both runs: problems name their occurrence with it.
+            let res = app
+                .request(reqwest::Method::GET, &path, Some(&token))
+                .header("X-Request-Id", "compare")
+                .send()
+                .await
+                .unwrap();
             let status = res.status().as_u16();
             out.push((format!("{who} {path}"), status, res.text().await.unwrap()));
         }

@@ -253,3 +253,70 @@ async fn answers_are_compressed_as_the_client_accepts() {
         }
     }
 }
+
+/// RFC 9110 on reads: `HEAD` answers every `GET` route without the body, and `If-None-Match`
+/// holding the current tag (weak comparison, a list, or `*`) is a `304` without the body.
+#[tokio::test]
+async fn head_and_if_none_match_answer_reads_as_rfc_9110_says() {
+    let app = spawn().await;
+    let hr = app.hr();
+    let id = app.employee(people::EMPLOYEE).await["id"].as_str().unwrap().to_string();
+    let path = format!("/api/v1/employees/{id}");
+    let got = app.get(&path, &hr).await;
+    let tag = got.headers()["etag"].to_str().unwrap().to_string();
+    let length = got.bytes().await.unwrap().len();
+
+    for route in
+        [path.as_str(), "/api/v1/me", "/api/v1/courses?fiscal_year=2023", "/api/v1/plans/2023/results"]
+    {
+        let res = app.request(reqwest::Method::HEAD, route, Some(&hr)).send().await.unwrap();
+        let status = res.status().as_u16();
+        let get_status = app.get(route, &hr).await.status().as_u16();
+        assert_eq!(status, get_status, "HEAD {route}");
+        assert!(res.bytes().await.unwrap().is_empty(), "HEAD {route} has no body");
+    }
+    let head = app.request(reqwest::Method::HEAD, &path, Some(&hr)).send().await.unwrap();
+    assert_eq!(head.headers()["etag"].to_str().unwrap(), tag);
+    assert_eq!(head.headers()["content-length"].to_str().unwrap(), length.to_string(), "the GET's length");
+
+    let conditional = |held: String| {
+        let path = path.clone();
+        let hr = hr.clone();
+        let app = &app;
+        async move {
+            app.request(reqwest::Method::GET, &path, Some(&hr))
+                .header("If-None-Match", held)
+                .send()
+                .await
+                .unwrap()
+        }
+    };
+    for held in [tag.clone(), format!("W/{tag}"), format!("\"99\", {tag}"), "*".to_string()] {
+        let res = conditional(held.clone()).await;
+        assert_eq!(res.status(), 304, "If-None-Match: {held}");
+        assert_eq!(res.headers()["etag"].to_str().unwrap(), tag);
+        assert!(res.bytes().await.unwrap().is_empty());
+    }
+    let res = conditional("\"99\"".into()).await;
+    assert_eq!(res.status(), 200, "another version is sent whole");
+    assert_eq!(res.bytes().await.unwrap().len(), length);
+}
+
+/// Every problem names its occurrence: the path, with the request id as fragment.
+#[tokio::test]
+async fn problems_carry_their_instance() {
+    let app = spawn().await;
+    let path = format!("/api/v1/employees/{}", uuid::Uuid::now_v7());
+    let res = app
+        .request(reqwest::Method::GET, &path, Some(&app.hr()))
+        .header("X-Request-Id", "trace-me-1")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.headers()["x-request-id"], "trace-me-1");
+    let p = assert_problem(res, 404, "not-found").await;
+    assert_eq!(p["instance"], format!("{path}#trace-me-1"));
+    let res = app.request(reqwest::Method::GET, "/api/v1/me", None).send().await.unwrap();
+    let p = assert_problem(res, 401, "unauthorized").await;
+    assert!(p["instance"].as_str().unwrap().starts_with("/api/v1/me#"), "{p}");
+}

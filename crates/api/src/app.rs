@@ -3,11 +3,12 @@
 use std::net::TcpListener;
 use std::time::Instant;
 
-use actix_web::body::MessageBody;
+use actix_web::body::{BoxBody, MessageBody};
 use actix_web::dev::{Server, ServiceRequest, ServiceResponse};
 use actix_web::http::header::{self, HeaderValue};
+use actix_web::http::{Method, StatusCode};
 use actix_web::middleware::{from_fn, Next};
-use actix_web::{web, App, HttpMessage, HttpServer};
+use actix_web::{web, App, HttpMessage, HttpResponse, HttpServer};
 use tracing::Instrument;
 use utoipa_swagger_ui::SwaggerUi;
 use uuid::Uuid;
@@ -409,8 +410,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
 /// of the request, and one line per request with the route pattern, never the raw path or query
 /// (they can hold names and numbers).
 async fn request_context(
-    req: ServiceRequest,
-    next: Next<impl MessageBody>,
+    mut req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
     let id = req
         .headers()
@@ -424,9 +425,16 @@ async fn request_context(
     req.extensions_mut().insert(RequestId(id.clone()));
     let _in_flight = req.app_data::<web::Data<AppState>>().map(|s| crate::state::InFlight::enter(s));
     let method = req.method().to_string();
+    // HEAD is GET without the body (RFC 9110): every GET route answers it. The connection
+    // remembers the request was HEAD and sends no body.
+    if req.method() == Method::HEAD {
+        req.head_mut().method = Method::GET;
+    }
     let span = tracing::info_span!("request", request_id = %id);
     let started = Instant::now();
-    let mut res = next.call(req).instrument(span.clone()).await?;
+    let res = next.call(req).instrument(span.clone()).await?.map_into_boxed_body();
+    let res = not_modified(res);
+    let mut res = with_instance(res, &id).await;
     let route = res.request().match_pattern().unwrap_or_else(|| "(unmatched)".into());
     span.in_scope(|| {
         tracing::info!(
@@ -447,6 +455,55 @@ async fn request_context(
         headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     }
     Ok(res)
+}
+
+/// `If-None-Match` on a read (RFC 9110 §13.1.2): when a tag the client holds matches the
+/// answer's `ETag` by the weak comparison (or it sent `*`), the answer is `304 Not Modified`
+/// with the tag and no body.
+fn not_modified(res: ServiceResponse<BoxBody>) -> ServiceResponse<BoxBody> {
+    if res.status() != StatusCode::OK || res.request().method() != Method::GET {
+        return res;
+    }
+    let (Some(tag), Some(held)) =
+        (res.headers().get(header::ETAG).cloned(), res.request().headers().get(header::IF_NONE_MATCH))
+    else {
+        return res;
+    };
+    let opaque = |t: &str| t.trim().trim_start_matches("W/").to_string();
+    let ours = opaque(tag.to_str().unwrap_or_default());
+    let hit =
+        held.to_str().is_ok_and(|list| list.trim() == "*" || list.split(',').any(|t| opaque(t) == ours));
+    if !hit {
+        return res;
+    }
+    let mut unchanged = HttpResponse::NotModified();
+    unchanged.insert_header((header::ETAG, tag));
+    res.into_response(unchanged.finish())
+}
+
+/// Every problem document names its occurrence: `instance` is the request's path with its id
+/// as the fragment.
+async fn with_instance(res: ServiceResponse<BoxBody>, request_id: &str) -> ServiceResponse<BoxBody> {
+    let is_problem = res
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes().starts_with(b"application/problem+json"));
+    if !is_problem {
+        return res;
+    }
+    let instance = format!("{}#{request_id}", res.request().path());
+    let (req, response) = res.into_parts();
+    let (mut response, body) = response.into_parts();
+    let bytes = actix_web::body::to_bytes(body).await.unwrap_or_default();
+    let body = match serde_json::from_slice::<serde_json::Value>(&bytes) {
+        Ok(serde_json::Value::Object(mut problem)) => {
+            problem.insert("instance".into(), serde_json::Value::String(instance));
+            serde_json::to_vec(&problem).map(web::Bytes::from).unwrap_or(bytes)
+        }
+        _ => bytes,
+    };
+    response.headers_mut().remove(header::CONTENT_LENGTH);
+    ServiceResponse::new(req, response.set_body(BoxBody::new(body)))
 }
 
 /// Refuse a query parameter the operation does not document (400): a misspelt or unsupported

@@ -42,6 +42,10 @@ pub struct Problem {
     /// The state the object is in, for `invalid-transition`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub current_state: Option<String>,
+    /// This occurrence: the request's path, and its id (`X-Request-Id`) as a fragment, to quote
+    /// when asking the training office or an operator about it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub instance: Option<String>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -198,6 +202,8 @@ impl ApiError {
                 ApiError::InvalidTransition { state, .. } => Some(state.clone()),
                 _ => None,
             },
+            // Set per request by the app's request context (`app::with_instance`).
+            instance: None,
         }
     }
 
