@@ -320,3 +320,52 @@ async fn problems_carry_their_instance() {
     let p = assert_problem(res, 401, "unauthorized").await;
     assert!(p["instance"].as_str().unwrap().starts_with("/api/v1/me#"), "{p}");
 }
+
+/// RFC 9110 on writes: `If-Match: *` updates whatever version there is; a weak tag never matches
+/// (If-Match compares strongly) and is a 412 naming the current version; a stale version is a
+/// 412 before any state-machine 409 about a state the client has not seen.
+#[tokio::test]
+async fn if_match_takes_star_refuses_weak_tags_and_answers_412_before_409() {
+    use crate::attendance::event;
+    use crate::internships::{add, erase, programme, student};
+    let app = spawn().await;
+    let hr = app.hr();
+    let e = app.employee(people::SAME_SECTION).await;
+    let path = format!("/api/v1/employees/{}", e["id"].as_str().unwrap());
+    let mut body = e.clone();
+    for k in ["id", "department_id", "hired_fiscal_year", "version", "created_at", "updated_at", "active"] {
+        body.as_object_mut().unwrap().remove(k);
+    }
+    let version = e["version"].as_i64().unwrap();
+    body["email"] = json!("weak@city.isehara.example.jp");
+    let p = assert_problem(
+        app.put_json(&path, &hr, Some(&format!("W/\"{version}\"")), &body).await,
+        412,
+        "precondition-failed",
+    )
+    .await;
+    assert_eq!(p["current_version"], version);
+    assert_problem(app.put_json(&path, &hr, Some("\"0\""), &body).await, 400, "bad-request").await;
+    body["email"] = json!("star@city.isehara.example.jp");
+    let res = app.put_json(&path, &hr, Some("*"), &body).await;
+    assert_eq!(res.status(), 200);
+    assert_eq!(res.headers()["etag"].to_str().unwrap(), format!("\"{}\"", version + 1));
+
+    // An erased student cannot be erased again (409), but a client holding an old version hears
+    // first that it is stale.
+    let host = app.employee(people::EMPLOYEE).await["section_id"].clone();
+    ok(app.post_json("/api/v1/internships/2023", &hr, &programme(2023, 2)).await, 201).await;
+    let s = add(&app, &student("相模 花子", "hanako@example.ac.jp", &host)).await;
+    let old = app.get_json(&s, &hr).await["version"].as_i64().unwrap();
+    ok(event(&app, &hr, &s, json!({"event": "accept"})).await, 200).await;
+    ok(erase(&app, &s, "2023-09-01").await, 200).await;
+    let stale = app
+        .request(reqwest::Method::POST, &format!("{s}/erasure"), Some(&hr))
+        .header("If-Match", format!("\"{old}\""))
+        .json(&json!({"requested_on": "2023-09-01"}))
+        .send()
+        .await
+        .unwrap();
+    assert_problem(stale, 412, "precondition-failed").await;
+    assert_problem(erase(&app, &s, "2023-09-01").await, 409, "invalid-transition").await;
+}

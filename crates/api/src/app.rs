@@ -431,6 +431,10 @@ async fn request_context(
         req.head_mut().method = Method::GET;
     }
     let span = tracing::info_span!("request", request_id = %id);
+    span.in_scope(|| {
+        let route = req.match_pattern().unwrap_or_else(|| "(unmatched)".into());
+        tracing::debug!(method = %method, route = %route, "request started");
+    });
     let started = Instant::now();
     let res = next.call(req).instrument(span.clone()).await?.map_into_boxed_body();
     let res = not_modified(res);

@@ -4,6 +4,7 @@ use actix_web::http::{header, StatusCode};
 use actix_web::{web, HttpRequest, HttpResponse, Resource};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
+use kenshu_persistence::repo::{ANY_VERSION, NO_VERSION};
 use kenshu_persistence::PageRequest;
 use serde::Serialize;
 
@@ -33,17 +34,29 @@ pub fn etag(version: i32) -> String {
     format!("\"{version}\"")
 }
 
-/// The version the client read, from `If-Match: "N"`; updates without it are refused (428).
+/// The version the client read, from `If-Match` (RFC 9110 §13.1.1); updates without it are
+/// refused (428). `"N"` is that version; `*` is whatever version the resource has now
+/// ([`ANY_VERSION`]); a weak tag `W/"N"` never matches, since If-Match compares strongly
+/// ([`NO_VERSION`]: 412 with the current version).
 pub fn if_match(req: &HttpRequest) -> ApiResult<i32> {
     let value = req.headers().get(header::IF_MATCH).ok_or(ApiError::PreconditionRequired)?;
     let malformed =
-        || ApiError::BadRequest("If-Match must be the ETag you read, like \"3\" (* is not accepted)".into());
+        || ApiError::BadRequest("If-Match must be the one ETag you read, like \"3\", or *".into());
     let text = value.to_str().map_err(|_| malformed())?.trim();
-    let text = text.strip_prefix("W/").unwrap_or(text);
-    text.strip_prefix('"')
+    if text == "*" {
+        return Ok(ANY_VERSION);
+    }
+    let (weak, tag) = match text.strip_prefix("W/") {
+        Some(tag) => (true, tag),
+        None => (false, text),
+    };
+    let version = tag
+        .strip_prefix('"')
         .and_then(|t| t.strip_suffix('"'))
         .and_then(|t| t.parse::<i32>().ok())
-        .ok_or_else(malformed)
+        .filter(|v| *v >= 1)
+        .ok_or_else(malformed)?;
+    Ok(if weak { NO_VERSION } else { version })
 }
 
 /// A JSON response carrying the resource's version as its ETag.

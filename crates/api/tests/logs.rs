@@ -118,8 +118,12 @@ fn sigterm_lets_the_request_in_flight_finish_then_exits() {
             )
         })
     };
-    // Give the request time to arrive and start, then stop the service as an orchestrator would.
-    std::thread::sleep(Duration::from_millis(400));
+    // Once the service has the request in hand (its debug line says so), stop the service as an
+    // orchestrator would. A fixed pause was not enough on a loaded machine.
+    server.wait_for_line(
+        |v| v["fields"]["message"] == "request started" && v["fields"]["route"] == "/api/v1/employees/import",
+        "the import did not start",
+    );
     let pid = server.child.id().to_string();
     assert!(Command::new("kill").args(["-TERM", &pid]).status().unwrap().success());
     let res = import.join().unwrap();

@@ -58,21 +58,30 @@ pub fn start_on(url: Option<String>) -> (Server, String) {
         }
     });
     let server = Server { child, lines, dir, url };
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        let line = server
-            .lines
-            .recv_timeout(deadline.saturating_duration_since(Instant::now()))
-            .expect("the service did not start");
-        let Ok(v) = serde_json::from_str::<serde_json::Value>(&line) else { continue };
-        if v["fields"]["message"] == "listening" {
-            let address = v["fields"]["address"].as_str().unwrap().to_string();
-            return (server, address);
-        }
-    }
+    let listening =
+        server.wait_for_line(|v| v["fields"]["message"] == "listening", "the service did not start");
+    let address = listening["fields"]["address"].as_str().unwrap().to_string();
+    (server, address)
 }
 
 impl Server {
+    /// The next JSON log line that `wanted` picks (within a minute), skipping the others.
+    pub fn wait_for_line(
+        &self,
+        wanted: impl Fn(&serde_json::Value) -> bool,
+        what: &str,
+    ) -> serde_json::Value {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            let line =
+                self.lines.recv_timeout(deadline.saturating_duration_since(Instant::now())).expect(what);
+            let Ok(v) = serde_json::from_str::<serde_json::Value>(&line) else { continue };
+            if wanted(&v) {
+                return v;
+            }
+        }
+    }
+
     /// `Bearer …` for `sub` with `roles`, from `kenshu token`.
     pub fn bearer(&self, sub: &str, roles: &[&str]) -> String {
         let mut cmd = kenshu(&self.url);

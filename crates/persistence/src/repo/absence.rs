@@ -7,7 +7,7 @@ use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, Que
 use uuid::Uuid;
 
 use super::employee::{employees_by_id, EmployeeRef};
-use super::{find_in_org, insert_audited, lock_in_org, now, save_audited, Actor, RepoError};
+use super::{find_in_org, insert_audited, lock_at_version, now, save_audited, Actor, RepoError};
 use crate::entities::{absence_notice, nomination};
 
 const LIVE_TAKEN: &str = "a notice for this session is already on file; correct or withdraw it instead";
@@ -86,7 +86,7 @@ pub async fn update_text(
     expected_version: i32,
     fields: &NoticeFields,
 ) -> Result<absence_notice::Model, RepoError> {
-    let before: absence_notice::Model = lock_in_org(conn, actor.org_id, id).await?;
+    let before: absence_notice::Model = lock_at_version(conn, actor.org_id, id, expected_version).await?;
     let current = state_of(&before)?;
     if !current.editable() {
         return Err(RepoError::Transition {
@@ -138,7 +138,7 @@ pub async fn apply(
     NoticeMove { event, comment }: NoticeMove,
     session: SessionWindow,
 ) -> Result<absence_notice::Model, RepoError> {
-    let before: absence_notice::Model = lock_in_org(conn, actor.org_id, id).await?;
+    let before: absence_notice::Model = lock_at_version(conn, actor.org_id, id, expected_version).await?;
     let next = notice_transition(state_of(&before)?, event, actors)?;
     let at = now();
     let mut after = absence_notice::Model { state: next.as_str().into(), ..before.clone() };

@@ -89,7 +89,8 @@ pub async fn update_channel(
     expected_version: i32,
     data: ChannelData,
 ) -> Result<notification_channel::Model, RepoError> {
-    let before: notification_channel::Model = super::lock_in_org(conn, actor.org_id, id).await?;
+    let before: notification_channel::Model =
+        super::lock_at_version(conn, actor.org_id, id, expected_version).await?;
     if before.kind()? != data.kind {
         return Err(RepoError::Invalid(vec![kenshu_domain::FieldError::new(
             "settings.kind",

@@ -322,9 +322,7 @@ pub async fn update(
     active: bool,
 ) -> Result<EmployeeRecord, RepoError> {
     let before = get(conn, actor.org_id, id).await?.model;
-    if before.version != expected_version {
-        return Err(RepoError::Stale { current: before.version });
-    }
+    super::check_version(before.version, expected_version)?;
     section_in_org(conn, actor.org_id, section_id).await?;
     let after = to_model(data, &before, section_id, active);
     save_audited(conn, actor, "employee.update", &before, expected_version, after, NUMBER_TAKEN).await?;

@@ -354,7 +354,8 @@ pub async fn update_student(
     data: StudentData,
 ) -> Result<internship_student::Model, RepoError> {
     // Decided on the row as it is now, read under the lock.
-    let locked: internship_student::Model = super::lock_in_org(conn, actor.org_id, before.id).await?;
+    let locked: internship_student::Model =
+        super::lock_at_version(conn, actor.org_id, before.id, expected_version).await?;
     let before = &locked;
     if before.erased_at.is_some() {
         return Err(refuse(
@@ -383,7 +384,8 @@ pub async fn move_student(
     event: StudentEvent,
 ) -> Result<internship_student::Model, RepoError> {
     // Decided on the row as it is now, read under the lock.
-    let locked: internship_student::Model = super::lock_in_org(conn, actor.org_id, before.id).await?;
+    let locked: internship_student::Model =
+        super::lock_at_version(conn, actor.org_id, before.id, expected_version).await?;
     let before = &locked;
     let state = before.state()?;
     if before.erased_at.is_some() {
@@ -422,7 +424,8 @@ pub async fn erase(
     today: NaiveDate,
 ) -> Result<internship_student::Model, RepoError> {
     // Decided on the row as it is now, read under the lock.
-    let locked: internship_student::Model = super::lock_in_org(conn, actor.org_id, before.id).await?;
+    let locked: internship_student::Model =
+        super::lock_at_version(conn, actor.org_id, before.id, expected_version).await?;
     let before = &locked;
     let state = before.state()?;
     check_erasure(state, before.erased_at.is_some(), terms(programme), today)

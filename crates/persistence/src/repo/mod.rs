@@ -267,6 +267,19 @@ pub(crate) async fn lock_in_org<M: Versioned>(
     q.one(conn).await?.ok_or(RepoError::NotFound)
 }
 
+/// [`lock_in_org`], then the client's `If-Match` checked on the locked row before anything
+/// else is decided on it ([`check_version`]).
+pub(crate) async fn lock_at_version<M: Versioned>(
+    conn: &impl sea_orm::ConnectionTrait,
+    org_id: Uuid,
+    id: Uuid,
+    expected_version: i32,
+) -> Result<M, RepoError> {
+    let row: M = lock_in_org(conn, org_id, id).await?;
+    check_version(row.version(), expected_version)?;
+    Ok(row)
+}
+
 /// The one audited create: insert `model` (a unique key taken is a conflict saying `taken`) and
 /// record `action` with what it is, in the same transaction.
 pub(crate) async fn insert_audited<M>(
@@ -295,6 +308,24 @@ where
     Ok(model)
 }
 
+/// The version `If-Match: *` asks for: whatever version the row has now (RFC 9110 §13.1.1).
+/// Real versions start at 1, and a tag of 0 or less is refused before it gets here.
+pub const ANY_VERSION: i32 = 0;
+/// The version a weak `If-Match` tag asks for: none, since If-Match compares strongly, so the
+/// write is refused as stale (412) with the current version.
+pub const NO_VERSION: i32 = -1;
+
+/// The one check of a client's `If-Match` against the row as read (under the lock, where the
+/// decision depends on it): a stale version is refused before anything else is decided, so a
+/// stale client hears 412 rather than a state-machine 409 about a state it has not seen.
+pub(crate) fn check_version(current: i32, expected: i32) -> Result<(), RepoError> {
+    if expected == ANY_VERSION || current == expected {
+        Ok(())
+    } else {
+        Err(RepoError::Stale { current })
+    }
+}
+
 /// The one versioned write: refuse a stale `expected_version`, stamp the next version, write it
 /// (a unique key taken is a conflict saying `taken`), and record `action` with what the row was
 /// and is, in the same transaction. A row that would not change is neither written nor recorded:
@@ -312,9 +343,7 @@ where
     M: Versioned + sea_orm::IntoActiveModel<<M::Entity as sea_orm::EntityTrait>::ActiveModel>,
 {
     use sea_orm::ActiveModelTrait;
-    if before.version() != expected_version {
-        return Err(RepoError::Stale { current: before.version() });
-    }
+    check_version(before.version(), expected_version)?;
     if after == *before {
         return Ok(after);
     }

@@ -112,9 +112,7 @@ pub async fn replace_ladder(
     new: &GradeLadder,
 ) -> Result<(GradeLadder, i32), RepoError> {
     let org = get(conn, actor.org_id).await?;
-    if org.version != expected_version {
-        return Err(RepoError::Stale { current: org.version });
-    }
+    super::check_version(org.version, expected_version)?;
     let old = ladder(conn, actor.org_id).await?;
     let mut errors = Vec::new();
     for g in old.grades() {
@@ -159,9 +157,7 @@ pub async fn set_workflow(
     promotion_cutoff_days: i32,
 ) -> Result<organisation::Model, RepoError> {
     let org = get(conn, actor.org_id).await?;
-    if org.version != expected_version {
-        return Err(RepoError::Stale { current: org.version });
-    }
+    super::check_version(org.version, expected_version)?;
     if org.top_approver_employee_id == employee_id && org.promotion_cutoff_days == promotion_cutoff_days {
         return Ok(org);
     }
@@ -233,9 +229,7 @@ pub async fn set_reminders(
     settings: &ReminderSettings,
 ) -> Result<organisation::Model, RepoError> {
     let org = get(conn, actor.org_id).await?;
-    if org.version != expected_version {
-        return Err(RepoError::Stale { current: org.version });
-    }
+    super::check_version(org.version, expected_version)?;
     if reminders(&org) == *settings {
         return Ok(org);
     }

@@ -14,7 +14,8 @@ use sea_orm::{
 use uuid::Uuid;
 
 use super::{
-    audit, find_in_org, insert_audited, lock_in_org, now, save_audited, Actor, Page, PageRequest, RepoError,
+    audit, find_in_org, insert_audited, lock_at_version, now, save_audited, Actor, Page, PageRequest,
+    RepoError,
 };
 use crate::entities::{portal_form, portal_inbound};
 
@@ -76,7 +77,7 @@ pub async fn update_form(
     expected_version: i32,
     data: FormData,
 ) -> Result<portal_form::Model, RepoError> {
-    let before: portal_form::Model = lock_in_org(conn, actor.org_id, id).await?;
+    let before: portal_form::Model = lock_at_version(conn, actor.org_id, id, expected_version).await?;
     if before.kind()? != data.kind {
         return Err(RepoError::Invalid(vec![kenshu_domain::FieldError::new(
             "kind",

@@ -14,7 +14,7 @@ use uuid::Uuid;
 use super::catalogue::CourseRecord;
 use super::employee::{employees_by_id, EmployeeRef};
 use super::selection::CourseRef;
-use super::{find_in_org, insert_audited, lock_in_org, now, save_audited, Actor, RepoError};
+use super::{find_in_org, insert_audited, lock_at_version, now, save_audited, Actor, RepoError};
 use crate::entities::{attendance, course, course_session, employee, nomination, training_report};
 
 const TAKEN: &str = "a report for this nomination is already on file; correct it instead";
@@ -189,7 +189,7 @@ pub async fn update_text(
     expected_version: i32,
     text: &ReportText,
 ) -> Result<training_report::Model, RepoError> {
-    let before: training_report::Model = lock_in_org(conn, actor.org_id, id).await?;
+    let before: training_report::Model = lock_at_version(conn, actor.org_id, id, expected_version).await?;
     let current = state_of(&before)?;
     if !current.editable() {
         return Err(RepoError::Transition {
@@ -223,7 +223,7 @@ pub async fn apply(
     event: ReportEvent,
     comment: Option<String>,
 ) -> Result<training_report::Model, RepoError> {
-    let before: training_report::Model = lock_in_org(conn, actor.org_id, id).await?;
+    let before: training_report::Model = lock_at_version(conn, actor.org_id, id, expected_version).await?;
     let before = &before;
     let next = report_transition(state_of(before)?, event, actors)?;
     if event == ReportEvent::Submit {

@@ -99,9 +99,7 @@ pub async fn update_department(
     input: UnitInput,
 ) -> Result<department::Model, RepoError> {
     let before = get_department(conn, actor.org_id, id).await?;
-    if before.version != expected_version {
-        return Err(RepoError::Stale { current: before.version });
-    }
+    super::check_version(before.version, expected_version)?;
     check_heads(conn, actor.org_id, &input).await?;
     let after = department::Model {
         code: input.code,
@@ -194,9 +192,7 @@ pub async fn update_section(
     input: UnitInput,
 ) -> Result<section::Model, RepoError> {
     let before = get_section(conn, actor.org_id, id).await?;
-    if before.version != expected_version {
-        return Err(RepoError::Stale { current: before.version });
-    }
+    super::check_version(before.version, expected_version)?;
     check_department(conn, actor.org_id, department_id).await?;
     check_heads(conn, actor.org_id, &input).await?;
     let after = section::Model {

@@ -112,11 +112,9 @@ pub async fn move_group(
     mv: GroupMove,
 ) -> Result<study_group::Model, RepoError> {
     // Decided on the row as it is now, read under the lock.
-    let locked: study_group::Model = super::lock_in_org(conn, actor.org_id, before.id).await?;
+    let locked: study_group::Model =
+        super::lock_at_version(conn, actor.org_id, before.id, expected_version).await?;
     let before = &locked;
-    if before.version != expected_version {
-        return Err(RepoError::Stale { current: before.version });
-    }
     let state = before.state()?;
     let refuse = |what: &str| RepoError::Transition {
         state: state.as_str().into(),

@@ -18,7 +18,7 @@ use serde_json::json;
 use uuid::Uuid;
 
 use super::audit::{self, Change};
-use super::{find_in_org, insert_audited, lock_in_org, now, save_audited, Actor, RepoError};
+use super::{find_in_org, insert_audited, lock_at_version, now, save_audited, Actor, RepoError};
 use crate::entities::{
     correspondence_course, study_group, subsidy_application, subsidy_document, subsidy_programme,
 };
@@ -85,9 +85,7 @@ pub async fn update_programme(
     expected_version: i32,
     data: ProgrammeData,
 ) -> Result<subsidy_programme::Model, RepoError> {
-    if before.version != expected_version {
-        return Err(RepoError::Stale { current: before.version });
-    }
+    super::check_version(before.version, expected_version)?;
     let locked = lock_programme(conn, before.org_id, before.fiscal_year, &before.programme).await?;
     let drawn = budget_use(conn, &locked).await?;
     let drawn_yen = drawn.committed_yen + drawn.fixed_yen + drawn.paid_yen;
@@ -404,12 +402,10 @@ pub async fn move_application(
     event: ApplicationEvent,
     data: MoveData,
 ) -> Result<subsidy_application::Model, RepoError> {
-    let before: subsidy_application::Model = lock_in_org(conn, actor.org_id, id).await?;
+    let before: subsidy_application::Model =
+        lock_at_version(conn, actor.org_id, id, expected_version).await?;
     let before = &before;
     let next = subsidy_transition(state_of(before)?, event, actors)?;
-    if before.version != expected_version {
-        return Err(RepoError::Stale { current: before.version });
-    }
     if event == ApplicationEvent::ReportCompletion && with_proof(conn, actor.org_id, &[id]).await?.is_empty()
     {
         return Err(RepoError::Conflict("attach the proof of completion first (PUT …/proof)".into()));

@@ -71,9 +71,7 @@ pub async fn update(
     expected_version: i32,
     questions: &[Question],
 ) -> Result<course_survey::Model, RepoError> {
-    if before.version != expected_version {
-        return Err(RepoError::Stale { current: before.version });
-    }
+    super::check_version(before.version, expected_version)?;
     let text = serde_json::to_string(questions).expect("questions serialise");
     if before.questions == text {
         return Ok(before.clone());

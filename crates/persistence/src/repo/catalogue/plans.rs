@@ -80,9 +80,7 @@ pub async fn publish_plan(
     expected_version: i32,
 ) -> Result<training_plan::Model, RepoError> {
     let before = get_plan(conn, actor.org_id, fy).await?;
-    if before.version != expected_version {
-        return Err(RepoError::Stale { current: before.version });
-    }
+    crate::repo::check_version(before.version, expected_version)?;
     let drafts = course::Entity::find()
         .filter(course::Column::OrgId.eq(actor.org_id))
         .filter(course::Column::PlanId.eq(before.id))

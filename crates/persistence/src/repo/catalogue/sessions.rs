@@ -110,9 +110,7 @@ pub async fn update_session(
     data: &SessionData,
 ) -> Result<course_session::Model, RepoError> {
     let before = get_session(conn, actor.org_id, course.model.id, id).await?;
-    if before.version != expected_version {
-        return Err(RepoError::Stale { current: before.version });
-    }
+    crate::repo::check_version(before.version, expected_version)?;
     check_lecturer(conn, actor.org_id, data).await?;
     let after = session_model(data, &before);
     save_audited(
@@ -135,9 +133,7 @@ pub async fn delete_session(
     expected_version: i32,
 ) -> Result<(), RepoError> {
     let before = get_session(conn, actor.org_id, course.model.id, id).await?;
-    if before.version != expected_version {
-        return Err(RepoError::Stale { current: before.version });
-    }
+    crate::repo::check_version(before.version, expected_version)?;
     // Read here, from the tables, so the catalogue depends on no workflow module.
     let records = crate::entities::absence_notice::Entity::find()
         .filter(crate::entities::absence_notice::Column::OrgId.eq(actor.org_id))
@@ -167,11 +163,11 @@ pub async fn delete_session(
     kenshu_domain::cascade::session_removable(records, pinned).map_err(RepoError::Conflict)?;
     let res = course_session::Entity::delete_many()
         .filter(course_session::Column::Id.eq(id))
-        .filter(course_session::Column::Version.eq(expected_version))
+        .filter(course_session::Column::Version.eq(before.version))
         .exec(conn)
         .await?;
     if res.rows_affected == 0 {
-        return Err(RepoError::Stale { current: expected_version + 1 });
+        return Err(RepoError::Stale { current: before.version + 1 });
     }
     // Calendars that showed it are told it is cancelled.
     crate::entities::session_tombstone::Entity::insert(sea_orm::IntoActiveModel::into_active_model(

@@ -368,9 +368,7 @@ pub async fn apply_event(
     let course = lock_course(conn, actor.org_id, current.course_id).await?;
     // Read again under the lock: the state may have moved since the caller checked it.
     let current = get(conn, actor.org_id, id).await?;
-    if current.version != expected_version {
-        return Err(RepoError::Stale { current: current.version });
-    }
+    crate::repo::check_version(current.version, expected_version)?;
     let state = state_of(&current)?;
     let next = kenshu_domain::selection::transition_as(state, event, actors)?;
     if next == NominationState::Selected {
