@@ -345,7 +345,9 @@ async fn if_match_takes_star_refuses_weak_tags_and_answers_412_before_409() {
     )
     .await;
     assert_eq!(p["current_version"], version);
-    assert_problem(app.put_json(&path, &hr, Some("\"0\""), &body).await, 400, "bad-request").await;
+    let p = assert_problem(app.put_json(&path, &hr, Some("\"0\""), &body).await, 412, "precondition-failed")
+        .await;
+    assert_eq!(p["current_version"], version, "a well-formed tag that is never current");
     body["email"] = json!("star@city.isehara.example.jp");
     let res = app.put_json(&path, &hr, Some("*"), &body).await;
     assert_eq!(res.status(), 200);

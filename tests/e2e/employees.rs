@@ -53,7 +53,7 @@ async fn create_read_update_with_etags_and_audit() {
     assert_eq!(p["current_version"], 1);
     // A made-up value is not an ETag: 400, nothing written. (`*` is RFC 9110's "any version":
     // see `conventions::if_match_takes_star_refuses_weak_tags_and_answers_412_before_409`.)
-    for bad in ["1", "\"one\"", "\"99999999999\"", "\"0\""] {
+    for bad in ["1", "\"one\"", "\"99999999999\""] {
         assert_problem(app.put_json(&location, &hr, Some(bad), &body).await, 400, "bad-request").await;
     }
     let res = app.put_json(&location, &hr, Some("\"1\""), &body).await;

@@ -37,7 +37,7 @@ pub fn etag(version: i32) -> String {
 /// The version the client read, from `If-Match` (RFC 9110 §13.1.1); updates without it are
 /// refused (428). `"N"` is that version; `*` is whatever version the resource has now
 /// ([`ANY_VERSION`]); a weak tag `W/"N"` never matches, since If-Match compares strongly
-/// ([`NO_VERSION`]: 412 with the current version).
+/// ([`NO_VERSION`]: 412 with the current version), as is `"0"`.
 pub fn if_match(req: &HttpRequest) -> ApiResult<i32> {
     let value = req.headers().get(header::IF_MATCH).ok_or(ApiError::PreconditionRequired)?;
     let malformed =
@@ -54,9 +54,9 @@ pub fn if_match(req: &HttpRequest) -> ApiResult<i32> {
         .strip_prefix('"')
         .and_then(|t| t.strip_suffix('"'))
         .and_then(|t| t.parse::<i32>().ok())
-        .filter(|v| *v >= 1)
         .ok_or_else(malformed)?;
-    Ok(if weak { NO_VERSION } else { version })
+    // Versions start at 1: a tag of 0 (or a weak one) is well formed and simply never current.
+    Ok(if weak || version < 1 { NO_VERSION } else { version })
 }
 
 /// A JSON response carrying the resource's version as its ETag.

@@ -46,6 +46,12 @@ enum Command {
         #[command(subcommand)]
         command: OrgCommand,
     },
+    /// Ask a running service whether it is ready (GET /readyz on the port of KENSHU_BIND, or
+    /// --url): exit status 0 when it is, 1 otherwise. For container health checks.
+    Probe {
+        #[arg(long)]
+        url: Option<String>,
+    },
     /// Copy the database to a new FILE while the service runs (SQLite: VACUUM INTO; PostgreSQL:
     /// pg_dump, custom format).
     Backup { file: std::path::PathBuf },
@@ -176,6 +182,15 @@ async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
                     return Err(e.into());
                 }
             }
+        }
+        Command::Probe { url } => {
+            let url = url.unwrap_or_else(|| format!("http://127.0.0.1:{}/readyz", config.bind.port()));
+            let client = reqwest::Client::builder().timeout(std::time::Duration::from_secs(3)).build()?;
+            let status = client.get(&url).send().await.map_err(|e| format!("{url}: {e}"))?.status();
+            if !status.is_success() {
+                return Err(format!("{url}: {status}").into());
+            }
+            println!("ready");
         }
         Command::Backup { file } => {
             kenshu_persistence::backup::backup(&config.database_url, &file).await?;

@@ -149,3 +149,22 @@ fn sigterm_lets_the_request_in_flight_finish_then_exits() {
     assert!(signalled < answered, "the import had finished before the signal; make it larger");
     assert!(TcpStream::connect(&address).is_err(), "still accepting after it stopped");
 }
+
+/// `kenshu probe`, the container's health check: 0 when the service answers ready, 1 when it
+/// does not answer.
+#[test]
+fn probe_says_whether_the_service_is_ready() {
+    let (server, address) = start();
+    let out = support::kenshu(&server.url)
+        .args(["probe", "--url", &format!("http://{address}/readyz")])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "ready");
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
+    let out = support::kenshu(&server.url)
+        .args(["probe", "--url", &format!("http://{closed}/readyz")])
+        .output()
+        .unwrap();
+    assert!(!out.status.success(), "a service that does not answer is not ready");
+}

@@ -309,7 +309,7 @@ where
 }
 
 /// The version `If-Match: *` asks for: whatever version the row has now (RFC 9110 §13.1.1).
-/// Real versions start at 1, and a tag of 0 or less is refused before it gets here.
+/// Real versions start at 1; the API turns a tag of 0 or less into [`NO_VERSION`].
 pub const ANY_VERSION: i32 = 0;
 /// The version a weak `If-Match` tag asks for: none, since If-Match compares strongly, so the
 /// write is refused as stale (412) with the current version.
