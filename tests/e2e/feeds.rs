@@ -128,8 +128,10 @@ async fn an_employee_subscribes_to_their_places_and_follows_every_change() {
     let listed = app.get_json("/api/v1/calendar-feeds", &me).await;
     assert_eq!(listed["items"].as_array().unwrap().len(), 1);
     assert!(listed["items"][0].get("url").is_none(), "the token is shown once");
+    assert_eq!(app.get(&feed_path, &me).await.status(), 200);
     let res = app.request(Method::DELETE, &feed_path, Some(&me)).send().await.unwrap();
     assert_eq!(res.status(), 204);
+    assert_problem(app.get(&feed_path, &me).await, 404, "not-found").await;
     let res = app.client.get(format!("{}{path}", app.base)).send().await.unwrap();
     assert_eq!(res.status(), 404);
     assert!(app.get_json("/api/v1/calendar-feeds", &me).await["items"][0]["revoked_at"].is_string());

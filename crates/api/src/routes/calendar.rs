@@ -156,7 +156,7 @@ async fn own_feed(state: &AppState, auth: &Auth, id: Uuid) -> ApiResult<calendar
     Ok(feed)
 }
 
-/// One feed (its maker, or HR); never its token.
+/// One feed (its maker, or HR); never its token. A revoked feed is 404 here and listed as revoked.
 #[utoipa::path(get, operation_id = "get_calendar_feed", path = "/api/v1/calendar-feeds/{id}", tag = "notices",
     params(("id" = Uuid, Path)),
     responses((status = 200, body = FeedDto),
@@ -167,6 +167,10 @@ pub async fn get_feed(
     id: web::Path<Uuid>,
 ) -> ApiResult<HttpResponse> {
     let feed = own_feed(&state, &auth, *id).await?;
+    // Revoked is deleted for the resource (its URL is gone); the list keeps it as a record.
+    if feed.revoked_at.is_some() {
+        return Err(ApiError::NotFound);
+    }
     Ok(HttpResponse::Ok().json(FeedDto::of(&feed, None)?))
 }
 
