@@ -33,7 +33,10 @@ pub fn kenshu(url: &str) -> Command {
         .env("KENSHU_JWT_SECRET", SECRET)
         .env("KENSHU_BIND", "127.0.0.1:0")
         .env("KENSHU_LOG_FORMAT", "json")
-        .env("KENSHU_LOG", "debug");
+        .env("KENSHU_LOG", "debug")
+        // These tests send hundreds of writes a second as one caller; limits are tested in e2e.
+        .env("KENSHU_RATE_LIMIT_PER_MINUTE", "0")
+        .env("KENSHU_WRITE_RATE_LIMIT_PER_MINUTE", "0");
     cmd
 }
 
