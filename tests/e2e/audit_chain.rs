@@ -104,3 +104,51 @@ async fn a_removed_record_and_a_cut_tail_are_reported() {
     let employee = app.token(people::EMPLOYEE, &[Role::Employee]);
     assert_eq!(app.get("/api/v1/audit/verification", &employee).await.status(), 403);
 }
+
+/// A write transaction that rolls back leaves nothing in the chain; records from before the log
+/// was chained (none are written unchained any more) are chained when the service next starts.
+#[tokio::test]
+async fn a_rolled_back_write_leaves_no_record_and_old_records_are_chained_at_start() {
+    use kenshu_persistence::entities::audit_log;
+    use sea_orm::{EntityTrait, IntoActiveModel, QueryOrder};
+
+    let app = spawn().await;
+    let auditor = app.token("auditor", &[Role::Auditor]);
+    let before = verification(&app, &auditor).await;
+
+    // A refused write (a stale version) records nothing and moves no head.
+    let hr = app.hr();
+    let mut one = app.employee("10009").await;
+    let id = one["id"].as_str().unwrap().to_string();
+    for k in ["id", "department_id", "hired_fiscal_year", "version", "created_at", "updated_at", "active"] {
+        one.as_object_mut().unwrap().remove(k);
+    }
+    one["email"] = json!("stale@city.isehara.example.jp");
+    let stale = app.put_json(&format!("/api/v1/employees/{id}"), &hr, Some("\"999\""), &one).await;
+    assert_eq!(stale.status(), 412);
+    assert_eq!(verification(&app, &auditor).await["head_seq"], before["head_seq"]);
+
+    // A record as an older version of Kenshu wrote it: no number, no hash.
+    let newest = audit_log::Entity::find()
+        .order_by_desc(audit_log::Column::Seq)
+        .one(app.db.conn())
+        .await
+        .unwrap()
+        .expect("the seed's records");
+    let old = audit_log::Model {
+        id: uuid::Uuid::now_v7(),
+        action: "legacy.write".into(),
+        seq: None,
+        hash: None,
+        ..newest.clone()
+    };
+    audit_log::Entity::insert(old.into_active_model()).exec_without_returning(app.db.conn()).await.unwrap();
+    let waiting = verification(&app, &auditor).await;
+    assert_eq!((&waiting["status"], &waiting["unchained"]), (&json!("intact"), &json!(1)), "{waiting}");
+
+    // Starting the service (which migrates) chains it after the head.
+    app.db.migrate().await.unwrap();
+    let chained = verification(&app, &auditor).await;
+    assert_eq!((&chained["status"], &chained["unchained"]), (&json!("intact"), &json!(0)), "{chained}");
+    assert_eq!(chained["head_seq"].as_i64(), before["head_seq"].as_i64().map(|s| s + 1));
+}

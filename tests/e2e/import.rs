@@ -216,7 +216,7 @@ async fn an_import_never_overwrites_a_change_made_while_it_ran() {
     let ladder = org::ladder(conn, o.id).await.unwrap();
     let codes = structure::section_index(conn, o.id).await.unwrap().into_keys().collect();
     let txn = app.db.begin_write().await.unwrap();
-    let mut planner = RosterPlanner::load(&*txn, &actor).await.unwrap();
+    let mut planner = RosterPlanner::load(&txn, &actor).await.unwrap();
 
     // ... someone else changes 30002 and commits ...
     let bump =
@@ -231,7 +231,7 @@ async fn an_import_never_overwrites_a_change_made_while_it_ran() {
         batch.push(row.unwrap());
     }
     let planned = planner.plan(&batch).unwrap();
-    match execute(&*txn, planned).await {
+    match execute(&txn, planned).await {
         Err(RepoError::Conflict(m)) => assert!(m.contains("changed while this import ran"), "{m}"),
         other => panic!("expected a conflict, got {other:?}"),
     }

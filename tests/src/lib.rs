@@ -105,7 +105,7 @@ static TEMPLATE: OnceLock<Backend> = OnceLock::new();
 async fn seed_other_org(db: &Db) {
     use kenshu_persistence::repo::{employee, org, structure};
     let txn = db.begin_write().await.unwrap();
-    let o = org::create(&*txn, "test", OTHER_ORG, "厚木市").await.unwrap();
+    let o = org::create(&txn, "test", OTHER_ORG, "厚木市").await.unwrap();
     let actor = kenshu_persistence::Actor { org_id: o.id, subject: "test".into(), request_id: None };
     let unit = |code: &str, name: &str| structure::UnitInput {
         code: code.into(),
@@ -113,8 +113,8 @@ async fn seed_other_org(db: &Db) {
         head_employee_id: None,
         acting_head_employee_id: None,
     };
-    let d = structure::create_department(&*txn, &actor, unit("D01", "総務部")).await.unwrap();
-    let s = structure::create_section(&*txn, &actor, d.id, unit("S0101", "職員課")).await.unwrap();
+    let d = structure::create_department(&txn, &actor, unit("D01", "総務部")).await.unwrap();
+    let s = structure::create_section(&txn, &actor, d.id, unit("S0101", "職員課")).await.unwrap();
     let fields = kenshu_domain::employee::EmployeeFields {
         employee_no: people::OTHER_ORG_EMPLOYEE.into(),
         name: "厚木 一郎".into(),
@@ -126,7 +126,7 @@ async fn seed_other_org(db: &Db) {
     let data =
         kenshu_domain::employee::EmployeeData::validate(fields, &kenshu_domain::org::GradeLadder::default())
             .unwrap();
-    employee::create(&*txn, &actor, &data, s.id).await.unwrap();
+    employee::create(&txn, &actor, &data, s.id).await.unwrap();
     txn.commit().await.unwrap();
 }
 

@@ -102,7 +102,7 @@ pub struct WebhookEvent {
 pub async fn run_due(state: &AppState) -> ApiResult<RunReport> {
     let at = state.clock.now();
     let txn = state.db.begin_write().await?;
-    let claimed = repo::claim_due(&*txn, at, at + Duration::seconds(LEASE_SECS), BATCH).await?;
+    let claimed = repo::claim_due(&txn, at, at + Duration::seconds(LEASE_SECS), BATCH).await?;
     txn.commit().await?;
     let mut report = RunReport { claimed: claimed.len(), ..Default::default() };
     if claimed.is_empty() {
@@ -151,7 +151,7 @@ async fn deliver_channel(
     for d in list {
         if let Some(next) = busy_until {
             let txn = state.db.begin_write().await?;
-            repo::release(&*txn, &d, next).await?;
+            repo::release(&txn, &d, next).await?;
             txn.commit().await?;
             report.released += 1;
             continue;
@@ -169,7 +169,7 @@ async fn deliver_channel(
             }
         }
         let txn = state.db.begin_write().await?;
-        let recorded = repo::record(&*txn, &d, &outcome, state.clock.now()).await?;
+        let recorded = repo::record(&txn, &d, &outcome, state.clock.now()).await?;
         txn.commit().await?;
         match (recorded, &outcome) {
             (None, _) => report.released += 1,

@@ -261,7 +261,7 @@ pub async fn seed(db: &Db) -> Result<DemoPeople, RepoError> {
         return Ok(people);
     }
     let txn = db.begin_write().await?;
-    let o = org::create(&*txn, "demo", DEMO_ORG, "伊勢原市").await?;
+    let o = org::create(&txn, "demo", DEMO_ORG, "伊勢原市").await?;
     let actor = Actor { org_id: o.id, subject: "demo".into(), request_id: None };
     let mut departments = Vec::new();
     for (code, name, sections) in UNITS {
@@ -271,54 +271,54 @@ pub async fn seed(db: &Db) -> Result<DemoPeople, RepoError> {
             head_employee_id: None,
             acting_head_employee_id: None,
         };
-        let d = structure::create_department(&*txn, &actor, unit(code, name)).await?;
+        let d = structure::create_department(&txn, &actor, unit(code, name)).await?;
         for (scode, sname, _) in *sections {
-            structure::create_section(&*txn, &actor, d.id, unit(scode, sname)).await?;
+            structure::create_section(&txn, &actor, d.id, unit(scode, sname)).await?;
         }
         departments.push(d);
     }
     let csv = roster_csv();
-    let ladder = org::ladder(&*txn, o.id).await?;
-    let codes: HashSet<String> = structure::section_index(&*txn, o.id).await?.into_keys().collect();
+    let ladder = org::ladder(&txn, o.id).await?;
+    let codes: HashSet<String> = structure::section_index(&txn, o.id).await?.into_keys().collect();
     let mut reader = RosterReader::open(csv.as_bytes(), Encoding::Utf8, &ladder, &codes)
         .map_err(|e| RepoError::Conflict(format!("demo roster: {e}")))?;
     let mut rows = Vec::new();
     while let Some(row) = reader.next_row() {
         rows.push(row.map_err(|e| RepoError::Conflict(format!("demo roster: {e:?}")))?);
     }
-    let mut planner = RosterPlanner::load(&*txn, &actor).await?;
-    execute(&*txn, planner.plan(&rows)?).await?;
+    let mut planner = RosterPlanner::load(&txn, &actor).await?;
+    execute(&txn, planner.plan(&rows)?).await?;
 
     // Heads: 所属長 of each section is its 課長; 部長 heads the department.
     let heads = |grade: &'static str| rows.iter().filter(move |r| r.data.grade == grade);
-    let index = structure::section_index(&*txn, o.id).await?;
+    let index = structure::section_index(&txn, o.id).await?;
     for row in heads("課長") {
         let (section_id, _) = index[&row.section_code];
-        let head = employee::find_by_no(&*txn, o.id, row.data.employee_no.as_str())
+        let head = employee::find_by_no(&txn, o.id, row.data.employee_no.as_str())
             .await?
             .ok_or(RepoError::NotFound)?;
-        let s = structure::get_section(&*txn, o.id, section_id).await?;
+        let s = structure::get_section(&txn, o.id, section_id).await?;
         let input = UnitInput {
             code: s.code.clone(),
             name: s.name.clone(),
             head_employee_id: Some(head.model.id),
             acting_head_employee_id: None,
         };
-        structure::update_section(&*txn, &actor, s.id, s.version, s.department_id, input).await?;
+        structure::update_section(&txn, &actor, s.id, s.version, s.department_id, input).await?;
     }
     for row in heads("部長") {
-        let head = employee::find_by_no(&*txn, o.id, row.data.employee_no.as_str())
+        let head = employee::find_by_no(&txn, o.id, row.data.employee_no.as_str())
             .await?
             .ok_or(RepoError::NotFound)?;
         let d = departments.iter().find(|d| d.id == head.department_id).ok_or(RepoError::NotFound)?;
-        let d = structure::get_department(&*txn, o.id, d.id).await?;
+        let d = structure::get_department(&txn, o.id, d.id).await?;
         let input = UnitInput {
             code: d.code.clone(),
             name: d.name.clone(),
             head_employee_id: Some(head.model.id),
             acting_head_employee_id: None,
         };
-        structure::update_department(&*txn, &actor, d.id, d.version, input).await?;
+        structure::update_department(&txn, &actor, d.id, d.version, input).await?;
     }
     txn.commit().await?;
     Ok(people)
@@ -346,9 +346,9 @@ pub async fn seed_catalogue(db: &Db) -> Result<(), RepoError> {
     let courses = validate_rows(rows, fy, &[], &ladder).map_err(|e| invalid(format!("{e:?}")))?;
     let actor = Actor { org_id: o.id, subject: "demo".into(), request_id: None };
     let txn = db.begin_write().await?;
-    catalogue::import_catalogue(&*txn, &actor, fy, plan.as_ref(), &courses, false).await?;
-    let plan = catalogue::get_plan(&*txn, o.id, fy).await?;
-    catalogue::publish_plan(&*txn, &actor, fy, plan.version).await?;
+    catalogue::import_catalogue(&txn, &actor, fy, plan.as_ref(), &courses, false).await?;
+    let plan = catalogue::get_plan(&txn, o.id, fy).await?;
+    catalogue::publish_plan(&txn, &actor, fy, plan.version).await?;
     txn.commit().await?;
     Ok(())
 }

@@ -213,15 +213,15 @@ pub async fn sync(state: &AppState, actor: &Actor, mode: ImportMode, dry_run: bo
     }
     let tree = directory::tree(&read.groups, cfg.department_depth).map_err(ApiError::ImportRejected)?;
     let txn = state.db.begin_write().await?;
-    let structure_counts = match structure::import(&*txn, actor, &tree.file).await? {
+    let structure_counts = match structure::import(&txn, actor, &tree.file).await? {
         Ok(counts) => counts,
         Err(rows) => {
             txn.rollback().await?;
             return Err(ApiError::ImportRejected(rows));
         }
     };
-    let current = employee::roster_fields(&*txn, actor.org_id).await?;
-    let ladder = org::ladder(&*txn, actor.org_id).await?;
+    let current = employee::roster_fields(&txn, actor.org_id).await?;
+    let ladder = org::ladder(&txn, actor.org_id).await?;
     let rows = directory::roster_rows(&read.users, &cfg.fields, &tree, &current, &ladder);
     if !rows.errors.is_empty() {
         txn.rollback().await?;
@@ -249,8 +249,7 @@ pub async fn sync(state: &AppState, actor: &Actor, mode: ImportMode, dry_run: bo
     if dry_run {
         txn.rollback().await?;
     } else {
-        audit::record(&*txn, actor, Change::new("directory.sync", "roster", None, None, Some(&stats)))
-            .await?;
+        audit::record(&txn, actor, Change::new("directory.sync", "roster", None, None, Some(&stats)));
         txn.commit().await?;
         crate::routes::import::analyze_roster(state).await;
     }
@@ -283,7 +282,7 @@ pub async fn sync_if_due(state: &AppState) -> ApiResult<Option<SyncReport>> {
     let at = state.clock.now();
     let every = chrono::Duration::seconds(cfg.every_secs as i64);
     let txn = state.db.begin_write().await?;
-    let due = reminder::claim_job(&*txn, "directory_sync", at, every).await?;
+    let due = reminder::claim_job(&txn, "directory_sync", at, every).await?;
     txn.commit().await?;
     if !due {
         return Ok(None);
@@ -295,7 +294,7 @@ pub async fn sync_if_due(state: &AppState) -> ApiResult<Option<SyncReport>> {
         // A portal that was down or busy is tried again soon, not only after the next interval.
         let retry = chrono::Duration::seconds(RETRY_FAILED_SYNC_SECONDS.min(cfg.every_secs as i64));
         let txn = state.db.begin_write().await?;
-        reminder::due_again(&*txn, "directory_sync", at + retry - every).await?;
+        reminder::due_again(&txn, "directory_sync", at + retry - every).await?;
         txn.commit().await?;
     }
     done.map(Some)

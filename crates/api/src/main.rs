@@ -229,7 +229,7 @@ async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
                     let code = kenshu_domain::org::Code::parse(&code).map_err(|e| format!("code {e}"))?;
                     let name = kenshu_domain::org::parse_name("name", &name).map_err(|e| e.reason)?;
                     let txn = db.begin_write().await?;
-                    let o = org::create(&*txn, "cli", code.as_str(), &name).await?;
+                    let o = org::create(&txn, "cli", code.as_str(), &name).await?;
                     txn.commit().await?;
                     println!("{}\t{}\t{}", o.id, o.code, o.name);
                 }

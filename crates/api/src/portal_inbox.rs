@@ -14,7 +14,7 @@ use kenshu_persistence::entities::{nomination, portal_form as form_entity, porta
 use kenshu_persistence::repo::portal as repo;
 use kenshu_persistence::repo::principal::SignInUser;
 use kenshu_persistence::repo::{absence, catalogue, report};
-use kenshu_persistence::DatabaseTransaction;
+use kenshu_persistence::WriteTxn;
 use uuid::Uuid;
 
 use crate::auth::Auth;
@@ -62,7 +62,7 @@ fn refused<T>(why: impl Into<String>) -> Result<T, Unapplied> {
 /// it as it is. The change as it stands afterwards.
 pub async fn apply(state: &AppState, org_id: Uuid, id: Uuid) -> Result<portal_inbound::Model, ApiError> {
     let txn = state.db.begin_write().await?;
-    let row = repo::lock_inbound(&*txn, org_id, id).await?;
+    let row = repo::lock_inbound(&txn, org_id, id).await?;
     if !row.state()?.may_replay() {
         txn.rollback().await?;
         return Ok(row);
@@ -70,7 +70,7 @@ pub async fn apply(state: &AppState, org_id: Uuid, id: Uuid) -> Result<portal_in
     let form = repo::form(state.db.conn(), org_id, row.form_id).await?;
     match attempt(state, &txn, &form, &row).await {
         Ok((outcome, item)) => {
-            let after = repo::settle(&*txn, &row, outcome, None, item).await?;
+            let after = repo::settle(&txn, &row, outcome, None, item).await?;
             txn.commit().await?;
             Ok(after)
         }
@@ -78,8 +78,8 @@ pub async fn apply(state: &AppState, org_id: Uuid, id: Uuid) -> Result<portal_in
             // Whatever the attempt wrote goes; the refusal is kept.
             txn.rollback().await?;
             let txn = state.db.begin_write().await?;
-            let row = repo::lock_inbound(&*txn, org_id, id).await?;
-            let after = repo::settle(&*txn, &row, InboundState::Failed, Some(reason), None).await?;
+            let row = repo::lock_inbound(&txn, org_id, id).await?;
+            let after = repo::settle(&txn, &row, InboundState::Failed, Some(reason), None).await?;
             txn.commit().await?;
             Ok(after)
         }
@@ -107,7 +107,7 @@ pub async fn apply_stuck(state: &AppState, older_than_secs: i64) -> Result<usize
 
 async fn attempt(
     state: &AppState,
-    txn: &DatabaseTransaction,
+    txn: &WriteTxn,
     form: &form_entity::Model,
     row: &portal_inbound::Model,
 ) -> Result<(InboundState, Option<(ItemKind, Uuid)>), Unapplied> {
@@ -141,7 +141,7 @@ async fn attempt(
 /// File a new item as the employee.
 async fn file(
     state: &AppState,
-    txn: &DatabaseTransaction,
+    txn: &WriteTxn,
     auth: &Auth,
     kind: FormKind,
     r: &FormRecord,
@@ -210,7 +210,7 @@ async fn file(
 /// the form says it is filed and it waits for that (a draft, or returned to be corrected).
 async fn correct(
     state: &AppState,
-    txn: &DatabaseTransaction,
+    txn: &WriteTxn,
     auth: &Auth,
     kind: FormKind,
     r: &FormRecord,

@@ -34,8 +34,7 @@ const PORTAL_PENDING_AFTER_SECONDS: i64 = 60;
 pub async fn run_scheduled(state: &AppState) -> ApiResult<ScheduledRun> {
     let at = state.clock.now();
     let txn = state.db.begin_write().await?;
-    let mine =
-        reminder::claim_job(&*txn, "reminders", at, Duration::minutes(REMINDERS_EVERY_MINUTES)).await?;
+    let mine = reminder::claim_job(&txn, "reminders", at, Duration::minutes(REMINDERS_EVERY_MINUTES)).await?;
     txn.commit().await?;
     let mut run = ScheduledRun { looked_for_reminders: mine, ..Default::default() };
     if mine {
@@ -52,7 +51,7 @@ pub async fn remind(state: &AppState) -> ApiResult<reminder::ReminderRun> {
     let mut total = reminder::ReminderRun::default();
     for o in org::list(state.db.conn()).await? {
         let txn = state.db.begin_write().await?;
-        let r = reminder::run(&*txn, &o, at).await?;
+        let r = reminder::run(&txn, &o, at).await?;
         txn.commit().await?;
         total.sessions += r.sessions;
         total.reports += r.reports;

@@ -2,7 +2,6 @@
 //! embedded default. SQLite has no row locks, so write transactions are serialised in-process
 //! (one writer at a time, readers unaffected under WAL) instead of failing with SQLITE_BUSY.
 
-use std::ops::Deref;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -10,8 +9,10 @@ use kenshu_migrations::{Migrator, MigratorTrait};
 use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
 use sea_orm::{
     ConnectOptions, ConnectionTrait, Database, DatabaseBackend, DatabaseConnection, DatabaseTransaction,
-    DbErr, Statement, TransactionTrait,
+    DbErr, ExecResult, QueryResult, Statement, TransactionTrait,
 };
+
+use crate::entities::audit_log;
 use tokio::sync::{Mutex, OwnedMutexGuard};
 
 /// The database: a pool plus, on SQLite, the writer lock.
@@ -24,29 +25,60 @@ pub struct Db {
     statements: Arc<std::sync::atomic::AtomicU64>,
 }
 
-/// A write transaction; holds the writer lock on SQLite until it commits or drops.
+/// A write transaction; holds the writer lock on SQLite until it commits or drops. It is also a
+/// connection (reads and writes run on the transaction), and it keeps the audit records of its
+/// changes until it commits: they are appended to the organisation's hash chain and written
+/// then, in one bulk insert (see [`crate::repo::audit::append`]). Only a write transaction can
+/// record a change, so no audited write happens outside one.
 pub struct WriteTxn {
     txn: DatabaseTransaction,
     _guard: Option<OwnedMutexGuard<()>>,
-}
-
-impl Deref for WriteTxn {
-    type Target = DatabaseTransaction;
-    fn deref(&self) -> &Self::Target {
-        &self.txn
-    }
+    audit: std::sync::Mutex<Vec<audit_log::Model>>,
 }
 
 impl WriteTxn {
-    /// Chain the audit records this transaction wrote (see [`crate::repo::audit::chain_pending`]),
+    /// Keep audit records to write at commit.
+    pub(crate) fn audit(&self, records: impl IntoIterator<Item = audit_log::Model>) {
+        self.audit.lock().expect("audit buffer").extend(records);
+    }
+
+    /// Append the audit records of this transaction to their organisations' chains, write them,
     /// then commit.
     pub async fn commit(self) -> Result<(), DbErr> {
-        crate::repo::audit::chain_pending(&self.txn).await?;
+        let records = std::mem::take(&mut *self.audit.lock().expect("audit buffer"));
+        crate::repo::audit::append(&self.txn, records).await?;
         self.txn.commit().await
     }
 
     pub async fn rollback(self) -> Result<(), DbErr> {
         self.txn.rollback().await
+    }
+}
+
+#[async_trait::async_trait]
+impl ConnectionTrait for WriteTxn {
+    fn get_database_backend(&self) -> DatabaseBackend {
+        self.txn.get_database_backend()
+    }
+
+    async fn execute(&self, stmt: Statement) -> Result<ExecResult, DbErr> {
+        self.txn.execute(stmt).await
+    }
+
+    async fn execute_unprepared(&self, sql: &str) -> Result<ExecResult, DbErr> {
+        self.txn.execute_unprepared(sql).await
+    }
+
+    async fn query_one(&self, stmt: Statement) -> Result<Option<QueryResult>, DbErr> {
+        self.txn.query_one(stmt).await
+    }
+
+    async fn query_all(&self, stmt: Statement) -> Result<Vec<QueryResult>, DbErr> {
+        self.txn.query_all(stmt).await
+    }
+
+    fn support_returning(&self) -> bool {
+        self.txn.support_returning()
     }
 }
 
@@ -117,9 +149,16 @@ impl Db {
         self.statements.load(std::sync::atomic::Ordering::Relaxed)
     }
 
+    /// Bring the schema up to date, then chain any audit records left unchained (written
+    /// before the log was chained).
     pub async fn migrate(&self) -> Result<(), DbErr> {
-        let _guard = self.lock().await;
-        Migrator::up(&self.conn, None).await
+        {
+            let _guard = self.lock().await;
+            Migrator::up(&self.conn, None).await?;
+        }
+        let txn = self.begin_write().await?;
+        crate::repo::audit::chain_backlog(&txn.txn).await?;
+        txn.commit().await
     }
 
     pub fn conn(&self) -> &DatabaseConnection {
@@ -141,7 +180,7 @@ impl Db {
     pub async fn begin_write(&self) -> Result<WriteTxn, DbErr> {
         let guard = self.lock().await;
         let txn = self.conn.begin().await?;
-        Ok(WriteTxn { txn, _guard: guard })
+        Ok(WriteTxn { txn, _guard: guard, audit: Default::default() })
     }
 
     /// Readiness: the database answers a trivial query.

@@ -14,7 +14,7 @@ use kenshu_persistence::entities::{absence_notice, course_session, nomination};
 use kenshu_persistence::repo::absence as repo;
 use kenshu_persistence::repo::employee::EmployeeRef;
 use kenshu_persistence::repo::{catalogue, selection, RepoError};
-use kenshu_persistence::DatabaseTransaction;
+use kenshu_persistence::WriteTxn;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
@@ -245,7 +245,7 @@ pub async fn create_notice(
 pub(crate) async fn file_notice(
     state: &AppState,
     auth: &Auth,
-    txn: &DatabaseTransaction,
+    txn: &WriteTxn,
     id: Uuid,
     body: NewNotice,
 ) -> ApiResult<(absence_notice::Model, Parties)> {
@@ -322,7 +322,7 @@ pub async fn update_notice(
 pub(crate) async fn move_notice(
     state: &AppState,
     auth: &Auth,
-    txn: &DatabaseTransaction,
+    txn: &WriteTxn,
     n: &absence_notice::Model,
     parties: &Parties,
     version: i32,
@@ -347,7 +347,7 @@ pub(crate) async fn move_notice(
 pub(crate) async fn correct_notice(
     state: &AppState,
     auth: &Auth,
-    txn: &DatabaseTransaction,
+    txn: &WriteTxn,
     id: Uuid,
     version: Option<i32>,
     text: NoticeText,

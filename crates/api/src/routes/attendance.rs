@@ -266,8 +266,8 @@ async fn record(
     dry_run: bool,
 ) -> ApiResult<RecordReport> {
     let txn = state.db.begin_write().await?;
-    let outcome = repo::record(&*txn, &auth.actor(), session, recordings, source).await?;
-    let lines = repo::sheet(&*txn, auth.principal.org_id, session).await?;
+    let outcome = repo::record(&txn, &auth.actor(), session, recordings, source).await?;
+    let lines = repo::sheet(&txn, auth.principal.org_id, session).await?;
     if dry_run {
         txn.rollback().await?;
     } else {

@@ -126,7 +126,7 @@ pub async fn create_feed(
     };
     let token = format!("kf_{}{}", Uuid::new_v4().simple(), Uuid::new_v4().simple());
     let txn = state.db.begin_write().await?;
-    let feed = repo::create(&*txn, &auth.actor(), scope, subject_id, &token).await?;
+    let feed = repo::create(&txn, &auth.actor(), scope, subject_id, &token).await?;
     txn.commit().await?;
     let info = req.connection_info();
     let url = format!("{}://{}/calendar/{token}.ics", info.scheme(), info.host());
@@ -186,7 +186,7 @@ pub async fn revoke_feed(
 ) -> ApiResult<HttpResponse> {
     let feed = own_feed(&state, &auth, *id).await?;
     let txn = state.db.begin_write().await?;
-    repo::revoke(&*txn, &auth.actor(), feed.id).await?;
+    repo::revoke(&txn, &auth.actor(), feed.id).await?;
     txn.commit().await?;
     Ok(HttpResponse::NoContent().finish())
 }

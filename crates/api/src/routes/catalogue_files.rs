@@ -109,7 +109,7 @@ pub async fn import_catalogue(
     let org_id = auth.principal.org_id;
     let ladder = org::ladder(state.db.conn(), org_id).await?;
     let txn = state.db.begin_write().await?;
-    let mut known = repo::plan_course_keys(&*txn, org_id, fy).await?;
+    let mut known = repo::plan_course_keys(&txn, org_id, fy).await?;
     known.extend(unreadable);
     let courses = match validate_rows(rows, fy, &known, &ladder) {
         Ok(courses) if errors.is_empty() => courses,
@@ -120,7 +120,7 @@ pub async fn import_catalogue(
             return Err(ApiError::ImportRejected(errors));
         }
     };
-    let stats = repo::import_catalogue(&*txn, &auth.actor(), fy, plan_text.as_ref(), &courses, query.dry_run)
+    let stats = repo::import_catalogue(&txn, &auth.actor(), fy, plan_text.as_ref(), &courses, query.dry_run)
         .await
         .map_err(|e| match e {
             // Another writer changed a course between reading and writing it.

@@ -278,7 +278,7 @@ pub async fn create_channel(
     authorize(&auth.principal, Action::ManageChannels)?;
     let data = channel_data(&state, &body, true, state.clock.now())?;
     let txn = state.db.begin_write().await?;
-    let c = repo::create_channel(&*txn, &auth.actor(), data).await?;
+    let c = repo::create_channel(&txn, &auth.actor(), data).await?;
     txn.commit().await?;
     Ok(created(c.version, &format!("/api/v1/notification-channels/{}", c.id), &ChannelDto::of(&c)?))
 }
@@ -320,7 +320,7 @@ pub async fn update_channel(
     let expected = if_match(&req)?;
     let data = channel_data(&state, &body, false, state.clock.now())?;
     let txn = state.db.begin_write().await?;
-    let c = repo::update_channel(&*txn, &auth.actor(), *id, expected, data).await?;
+    let c = repo::update_channel(&txn, &auth.actor(), *id, expected, data).await?;
     txn.commit().await?;
     Ok(json_with_etag(StatusCode::OK, c.version, &ChannelDto::of(&c)?))
 }
@@ -451,7 +451,7 @@ pub async fn redeliver(
 ) -> ApiResult<HttpResponse> {
     authorize(&auth.principal, Action::ManageChannels)?;
     let txn = state.db.begin_write().await?;
-    let log = repo::redeliver(&*txn, &auth.actor(), *id).await?;
+    let log = repo::redeliver(&txn, &auth.actor(), *id).await?;
     txn.commit().await?;
     Ok(HttpResponse::Ok().json(DeliveryDto::of(&log)?))
 }

@@ -101,7 +101,7 @@ pub async fn open_check_in(
     let (course_id, session) = hr_session(&state, &auth, path.into_inner()).await?;
     within_window(window(&session), Utc::now()).map_err(window_error)?;
     let txn = state.db.begin_write().await?;
-    let opened = repo::open(&*txn, &auth.actor(), &session).await?;
+    let opened = repo::open(&txn, &auth.actor(), &session).await?;
     txn.commit().await?;
     Ok(HttpResponse::Ok().json(status(course_id, &session, Some(&opened))))
 }
@@ -139,7 +139,7 @@ pub async fn close_check_in(
     let org_id = auth.principal.org_id;
     let c = repo::get(state.db.conn(), org_id, session.id).await?.ok_or(ApiError::NotFound)?;
     let txn = state.db.begin_write().await?;
-    let closed = repo::close(&*txn, &auth.actor(), &c).await?;
+    let closed = repo::close(&txn, &auth.actor(), &c).await?;
     txn.commit().await?;
     Ok(HttpResponse::Ok().json(status(course_id, &session, Some(&closed))))
 }
@@ -233,7 +233,7 @@ pub async fn check_in(
         .ok_or_else(|| ApiError::validation("session_id", "you hold no place on this session"))?;
     let txn = state.db.begin_write().await?;
     let done =
-        repo::check_in(&*txn, &auth.actor(), &session, &nomination, entry_at(window(&session), now)).await?;
+        repo::check_in(&txn, &auth.actor(), &session, &nomination, entry_at(window(&session), now)).await?;
     txn.commit().await?;
     let (record, completed, code) = match done {
         CheckedIn::Recorded { record, outcome } => {

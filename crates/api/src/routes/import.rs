@@ -13,7 +13,7 @@ use kenshu_persistence::repo::employee::{execute, ImportStats, Planned, RosterMo
 use kenshu_persistence::repo::org;
 use kenshu_persistence::repo::structure::{self, RosterHead};
 use kenshu_persistence::repo::Actor;
-use kenshu_persistence::DatabaseTransaction;
+use kenshu_persistence::WriteTxn;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
@@ -240,14 +240,14 @@ pub async fn import_roster(
     // The roster as it is now, read inside the import's transaction, while the file is parsed.
     let actor = auth.actor();
     let txn = state.db.begin_write().await?;
-    let planner = RosterPlanner::load(&*txn, &actor).await?;
+    let planner = RosterPlanner::load(&txn, &actor).await?;
     // The worker has gone only if the file was bad; its answer says so below.
     let _ = planner_tx.send(planner);
     drop(planner_tx);
 
     let mut write_result = Ok(());
     while let Some(planned) = rx.recv().await {
-        write_result = execute(&*txn, planned).await;
+        write_result = execute(&txn, planned).await;
         if write_result.is_err() {
             break;
         }
@@ -279,8 +279,7 @@ pub async fn import_roster(
     if query.dry_run {
         txn.rollback().await?;
     } else {
-        audit::record(&*txn, &actor, Change::new("roster.import", "roster", None, None, Some(&stats)))
-            .await?;
+        audit::record(&txn, &actor, Change::new("roster.import", "roster", None, None, Some(&stats)));
         txn.commit().await?;
         analyze_roster(&state).await;
     }
@@ -291,7 +290,7 @@ pub async fn import_roster(
 /// file's: planned against the roster as it is in `txn`, with `full` marking those left out
 /// inactive.
 pub(crate) async fn apply_rows(
-    txn: &DatabaseTransaction,
+    txn: &WriteTxn,
     actor: &Actor,
     rows: &[RosterRow],
     full: bool,
@@ -309,7 +308,7 @@ pub(crate) async fn apply_rows(
 /// (places released, waiting trainees promoted, paperwork sent to the new head), in the same
 /// transaction. Two rows naming a head for one unit are row errors (the caller rolls back).
 pub(crate) async fn carry_through(
-    txn: &DatabaseTransaction,
+    txn: &WriteTxn,
     actor: &Actor,
     stats: &ImportStats,
     moves: &[RosterMove],

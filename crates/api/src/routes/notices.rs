@@ -117,7 +117,7 @@ pub async fn notify_course(
     let course = catalogue::get_course(state.db.conn(), auth.principal.org_id, *id).await?;
     let txn = state.db.begin_write().await?;
     let (notified, notices) =
-        kenshu_persistence::repo::selection::notify_course(&*txn, &auth.actor(), &course).await?;
+        kenshu_persistence::repo::selection::notify_course(&txn, &auth.actor(), &course).await?;
     txn.commit().await?;
     Ok(HttpResponse::Ok().json(NotifyReport { notified, notices }))
 }
@@ -194,7 +194,7 @@ pub async fn notice_delivered(
 ) -> ApiResult<HttpResponse> {
     authorize(&auth.principal, Action::DeliverNotices)?;
     let txn = state.db.begin_write().await?;
-    let n = repo::mark_delivered(&*txn, auth.principal.org_id, *id).await?;
+    let n = repo::mark_delivered(&txn, auth.principal.org_id, *id).await?;
     txn.commit().await?;
     let mut one = NoticeDto::all(&state, auth.principal.org_id, std::slice::from_ref(&n)).await?;
     Ok(HttpResponse::Ok().json(one.remove(0)))
@@ -240,7 +240,7 @@ pub async fn claim_notices(
     let at = state.clock.now();
     let until = at + chrono::Duration::seconds(body.lease_seconds.unwrap_or(300));
     let txn = state.db.begin_write().await?;
-    let rows = repo::claim(&*txn, auth.principal.org_id, body.limit.unwrap_or(50), at, until).await?;
+    let rows = repo::claim(&txn, auth.principal.org_id, body.limit.unwrap_or(50), at, until).await?;
     txn.commit().await?;
     Ok(HttpResponse::Ok().json(ClaimedNotices {
         items: NoticeDto::all(&state, auth.principal.org_id, &rows).await?,

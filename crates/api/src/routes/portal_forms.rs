@@ -167,7 +167,7 @@ pub async fn create_form(
     let token = new_token();
     let data = form_data(&body, Some(digest(&token)))?;
     let txn = state.db.begin_write().await?;
-    let f = repo::create_form(&*txn, &auth.actor(), data).await?;
+    let f = repo::create_form(&txn, &auth.actor(), data).await?;
     txn.commit().await?;
     Ok(created(f.version, &format!("/api/v1/portal-forms/{}", f.id), &FormDto::of(&f, Some(token))?))
 }
@@ -209,7 +209,7 @@ pub async fn update_form(
     let token = body.rotate_token.then(new_token);
     let data = form_data(&body, token.as_deref().map(digest))?;
     let txn = state.db.begin_write().await?;
-    let f = repo::update_form(&*txn, &auth.actor(), *id, expected, data).await?;
+    let f = repo::update_form(&txn, &auth.actor(), *id, expected, data).await?;
     txn.commit().await?;
     Ok(json_with_etag(StatusCode::OK, f.version, &FormDto::of(&f, token)?))
 }
@@ -460,7 +460,7 @@ pub async fn replay(state: web::Data<AppState>, auth: Auth, id: web::Path<Uuid>)
         });
     }
     let txn = state.db.begin_write().await?;
-    repo::record_replay(&*txn, &auth.actor(), &row).await?;
+    repo::record_replay(&txn, &auth.actor(), &row).await?;
     txn.commit().await?;
     let after = crate::portal_inbox::apply(&state, org_id, row.id).await?;
     Ok(HttpResponse::Ok().json(InboundDto::of(&after, true)?))

@@ -15,7 +15,7 @@ use kenshu_persistence::repo::employee::EmployeeRef;
 use kenshu_persistence::repo::employee::Unit;
 use kenshu_persistence::repo::report::{self as repo, ReportLine, ReportScope};
 use kenshu_persistence::repo::{catalogue, employee as employee_repo, selection, structure};
-use kenshu_persistence::DatabaseTransaction;
+use kenshu_persistence::WriteTxn;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
@@ -258,7 +258,7 @@ pub async fn update_report(
 pub(crate) async fn write_report(
     state: &AppState,
     auth: &Auth,
-    txn: &DatabaseTransaction,
+    txn: &WriteTxn,
     id: Uuid,
     body: NewReport,
 ) -> ApiResult<(training_report::Model, Trainee)> {
@@ -284,7 +284,7 @@ pub(crate) async fn write_report(
 pub(crate) async fn correct_report(
     state: &AppState,
     auth: &Auth,
-    txn: &DatabaseTransaction,
+    txn: &WriteTxn,
     id: Uuid,
     version: Option<i32>,
     input: ReportInput,
@@ -302,7 +302,7 @@ pub(crate) async fn correct_report(
 /// Submit report `r` as its trainee, in `txn`.
 pub(crate) async fn submit_report(
     auth: &Auth,
-    txn: &DatabaseTransaction,
+    txn: &WriteTxn,
     r: &training_report::Model,
     trainee: &Trainee,
 ) -> ApiResult<training_report::Model> {
@@ -355,8 +355,7 @@ pub async fn report_event(
     }
     let version = if_match(&req)?;
     let txn = state.db.begin_write().await?;
-    let after =
-        repo::apply(&*txn, &auth.actor(), r.id, version, &trainee.actors, body.event, comment).await?;
+    let after = repo::apply(&txn, &auth.actor(), r.id, version, &trainee.actors, body.event, comment).await?;
     txn.commit().await?;
     let due = due_on(&state, org_id, r.course_id).await?;
     Ok(json_with_etag(StatusCode::OK, after.version, &view(&after, &trainee, due)?))
@@ -428,7 +427,7 @@ pub async fn record_sharing(
     let note = body.note.map(|n| n.trim().to_string()).filter(|n| !n.is_empty());
     let version = if_match(&req)?;
     let txn = state.db.begin_write().await?;
-    let after = repo::record_sharing(&*txn, &auth.actor(), &r, version, body.shared_on, note).await?;
+    let after = repo::record_sharing(&txn, &auth.actor(), &r, version, body.shared_on, note).await?;
     txn.commit().await?;
     let due = due_on(&state, org_id, r.course_id).await?;
     Ok(json_with_etag(StatusCode::OK, after.version, &view(&after, &trainee, due)?))

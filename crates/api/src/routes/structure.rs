@@ -184,7 +184,7 @@ pub async fn create_department(
     let b = body.into_inner();
     let input = unit_input(&b.code, &b.name, b.head_employee_id, b.acting_head_employee_id)?;
     let txn = state.db.begin_write().await?;
-    let d = repo::create_department(&*txn, &auth.actor(), input).await?;
+    let d = repo::create_department(&txn, &auth.actor(), input).await?;
     txn.commit().await?;
     Ok(created(d.version, &format!("/api/v1/departments/{}", d.id), &DepartmentDto::from(&d)))
 }
@@ -212,7 +212,7 @@ pub async fn update_department(
     let b = body.into_inner();
     let input = unit_input(&b.code, &b.name, b.head_employee_id, b.acting_head_employee_id)?;
     let txn = state.db.begin_write().await?;
-    let d = repo::update_department(&*txn, &auth.actor(), *id, version, input).await?;
+    let d = repo::update_department(&txn, &auth.actor(), *id, version, input).await?;
     txn.commit().await?;
     Ok(json_with_etag(StatusCode::OK, d.version, &DepartmentDto::from(&d)))
 }
@@ -263,7 +263,7 @@ pub async fn create_section(
     let b = body.into_inner();
     let input = unit_input(&b.code, &b.name, b.head_employee_id, b.acting_head_employee_id)?;
     let txn = state.db.begin_write().await?;
-    let s = repo::create_section(&*txn, &auth.actor(), b.department_id, input).await?;
+    let s = repo::create_section(&txn, &auth.actor(), b.department_id, input).await?;
     txn.commit().await?;
     Ok(created(s.version, &format!("/api/v1/sections/{}", s.id), &SectionDto::from(&s)))
 }
@@ -291,7 +291,7 @@ pub async fn update_section(
     let b = body.into_inner();
     let input = unit_input(&b.code, &b.name, b.head_employee_id, b.acting_head_employee_id)?;
     let txn = state.db.begin_write().await?;
-    let s = repo::update_section(&*txn, &auth.actor(), *id, version, b.department_id, input).await?;
+    let s = repo::update_section(&txn, &auth.actor(), *id, version, b.department_id, input).await?;
     txn.commit().await?;
     Ok(json_with_etag(StatusCode::OK, s.version, &SectionDto::from(&s)))
 }
@@ -356,7 +356,7 @@ pub async fn put_grades(
         body.into_inner().grades.into_iter().map(|g| Grade { name: g.name, aliases: g.aliases }).collect();
     let ladder = GradeLadder::new(grades).map_err(ApiError::Validation)?;
     let txn = state.db.begin_write().await?;
-    let (ladder, version) = org::replace_ladder(&*txn, &auth.actor(), version, &ladder).await?;
+    let (ladder, version) = org::replace_ladder(&txn, &auth.actor(), version, &ladder).await?;
     txn.commit().await?;
     Ok(json_with_etag(StatusCode::OK, version, &ladder_dto(&ladder)))
 }
@@ -460,7 +460,7 @@ pub async fn put_workflow(
     };
     let version = if_match(&req)?;
     let txn = state.db.begin_write().await?;
-    let o = org::set_workflow(&*txn, &auth.actor(), version, employee_id, body.promotion_cutoff_days).await?;
+    let o = org::set_workflow(&txn, &auth.actor(), version, employee_id, body.promotion_cutoff_days).await?;
     txn.commit().await?;
     Ok(json_with_etag(StatusCode::OK, o.version, &workflow_dto(&state, &o).await?))
 }
@@ -517,7 +517,7 @@ pub async fn import_structure(
         return Err(ApiError::ImportFile("the file has a header but no rows".into()));
     }
     let txn = state.db.begin_write().await?;
-    let stats = match repo::import(&*txn, &auth.actor(), &file).await? {
+    let stats = match repo::import(&txn, &auth.actor(), &file).await? {
         Ok(stats) => stats,
         Err(rows) => {
             txn.rollback().await?;
@@ -564,7 +564,7 @@ pub async fn put_reminders(
     }
     let version = if_match(&req)?;
     let txn = state.db.begin_write().await?;
-    let o = org::set_reminders(&*txn, &auth.actor(), version, &body).await?;
+    let o = org::set_reminders(&txn, &auth.actor(), version, &body).await?;
     txn.commit().await?;
     Ok(json_with_etag(StatusCode::OK, o.version, &org::reminders(&o)))
 }

@@ -166,7 +166,7 @@ pub async fn create_group(
     }
     let txn = state.db.begin_write().await?;
     let group = NewGroup { fiscal_year: fy.year(), name, theme, representative_id: me.employee_id, members };
-    let g = repo::create_group(&*txn, &auth.actor(), group).await?;
+    let g = repo::create_group(&txn, &auth.actor(), group).await?;
     txn.commit().await?;
     Ok(created(g.version, &format!("/api/v1/study-groups/{}", g.id), &view(&state, &g).await?))
 }
@@ -222,7 +222,7 @@ async fn apply(
 ) -> ApiResult<HttpResponse> {
     let version = if_match(req)?;
     let txn = state.db.begin_write().await?;
-    let after = repo::move_group(&*txn, &auth.actor(), g, version, mv).await?;
+    let after = repo::move_group(&txn, &auth.actor(), g, version, mv).await?;
     txn.commit().await?;
     Ok(json_with_etag(StatusCode::OK, after.version, &view(state, &after).await?))
 }

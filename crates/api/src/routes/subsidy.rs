@@ -17,7 +17,7 @@ use kenshu_domain::subsidy_io::read_csv;
 use kenshu_persistence::entities::{correspondence_course, subsidy_application, subsidy_programme};
 use kenshu_persistence::repo::employee::{employees_by_id, EmployeeRef};
 use kenshu_persistence::repo::subsidy::{self as repo, MoveData, ProgrammeData};
-use kenshu_persistence::DatabaseTransaction;
+use kenshu_persistence::WriteTxn;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
@@ -129,7 +129,7 @@ pub async fn create_programme(
     let fy = path_year(year)?;
     let data = body.into_inner().validate(fy)?;
     let txn = state.db.begin_write().await?;
-    let p = repo::create_programme(&*txn, &auth.actor(), fy.year(), programme.as_str(), data).await?;
+    let p = repo::create_programme(&txn, &auth.actor(), fy.year(), programme.as_str(), data).await?;
     txn.commit().await?;
     Ok(json_with_etag(StatusCode::CREATED, p.version, &programme_view(&state, &p).await?))
 }
@@ -160,7 +160,7 @@ pub async fn update_programme(
     let data = body.into_inner().validate(fy)?;
     let version = if_match(&req)?;
     let txn = state.db.begin_write().await?;
-    let p = repo::update_programme(&*txn, &auth.actor(), &before, version, data).await?;
+    let p = repo::update_programme(&txn, &auth.actor(), &before, version, data).await?;
     txn.commit().await?;
     Ok(json_with_etag(StatusCode::OK, p.version, &programme_view(&state, &p).await?))
 }
@@ -302,7 +302,7 @@ pub async fn import_courses(
         return Err(ApiError::ImportRejected(errors));
     }
     let txn = state.db.begin_write().await?;
-    let stats = repo::import_courses(&*txn, &auth.actor(), fy.year(), &courses).await?;
+    let stats = repo::import_courses(&txn, &auth.actor(), fy.year(), &courses).await?;
     if q.dry_run {
         txn.rollback().await?;
     } else {
@@ -453,7 +453,7 @@ pub async fn apply(
 pub(crate) async fn apply_as(
     state: &AppState,
     auth: &Auth,
-    txn: &DatabaseTransaction,
+    txn: &WriteTxn,
     body: NewApplication,
 ) -> ApiResult<subsidy_application::Model> {
     authorize(&auth.principal, Action::Apply)?;
@@ -552,7 +552,7 @@ pub async fn application_event(
     let txn = state.db.begin_write().await?;
     let data = MoveData { paid_tuition_yen: body.paid_tuition_yen, comment };
     let after =
-        repo::move_application(&*txn, &auth.actor(), a.id, version, &who.actors, body.event, data).await?;
+        repo::move_application(&txn, &auth.actor(), a.id, version, &who.actors, body.event, data).await?;
     txn.commit().await?;
     Ok(json_with_etag(StatusCode::OK, after.version, &view(&state, &after, &who).await?))
 }
@@ -598,7 +598,7 @@ pub async fn put_proof(
     })?;
     let kind = check_proof(content_type, &bytes).map_err(ApiError::UnsupportedMediaType)?;
     let txn = state.db.begin_write().await?;
-    repo::put_proof(&*txn, &auth.actor(), &a, kind, bytes.to_vec()).await?;
+    repo::put_proof(&txn, &auth.actor(), &a, kind, bytes.to_vec()).await?;
     txn.commit().await?;
     Ok(HttpResponse::NoContent().finish())
 }

@@ -78,7 +78,7 @@ pub async fn create_survey(
     catalogue::get_course(state.db.conn(), org_id, *id).await?;
     let questions = validate_questions(body.into_inner().questions).map_err(ApiError::Validation)?;
     let txn = state.db.begin_write().await?;
-    let m = repo::create(&*txn, &auth.actor(), *id, &questions).await?;
+    let m = repo::create(&txn, &auth.actor(), *id, &questions).await?;
     txn.commit().await?;
     let location = format!("/api/v1/courses/{}/survey", m.course_id);
     Ok(created(m.version, &location, &SurveyDto { course_id: m.course_id, questions, version: m.version }))
@@ -109,7 +109,7 @@ pub async fn update_survey(
     let questions = validate_questions(body.into_inner().questions).map_err(ApiError::Validation)?;
     let version = if_match(&req)?;
     let txn = state.db.begin_write().await?;
-    let m = repo::update(&*txn, &auth.actor(), &before, version, &questions).await?;
+    let m = repo::update(&txn, &auth.actor(), &before, version, &questions).await?;
     txn.commit().await?;
     Ok(json_with_etag(
         StatusCode::OK,
@@ -156,7 +156,7 @@ pub async fn answer_survey(
     }
     let answers = validate_answers(&questions, body.into_inner().answers).map_err(ApiError::Validation)?;
     let txn = state.db.begin_write().await?;
-    repo::respond(&*txn, org_id, &nomination, &answers).await?;
+    repo::respond(&txn, org_id, &nomination, &answers).await?;
     txn.commit().await?;
     Ok(HttpResponse::Created().finish())
 }

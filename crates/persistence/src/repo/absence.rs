@@ -1,5 +1,6 @@
 //! 研修講座欠席届: absence notices, their moves and the lists HR and section heads read.
 
+use crate::WriteTxn;
 use kenshu_domain::absence::{
     filed_late, notice_transition, NoticeActor, NoticeEvent, NoticeFields, NoticeState, SessionWindow,
 };
@@ -16,7 +17,7 @@ const LIVE_TAKEN: &str = "a notice for this session is already on file; correct 
 /// when the writer is not the trainee.
 #[allow(clippy::too_many_arguments)]
 pub async fn create(
-    conn: &impl ConnectionTrait,
+    conn: &WriteTxn,
     actor: &Actor,
     nomination: &nomination::Model,
     session_id: Uuid,
@@ -80,7 +81,7 @@ pub async fn get(
 
 /// Correct the text of a draft or returned notice, decided on the row read under the lock.
 pub async fn update_text(
-    conn: &impl ConnectionTrait,
+    conn: &WriteTxn,
     actor: &Actor,
     id: Uuid,
     expected_version: i32,
@@ -130,7 +131,7 @@ pub struct NoticeMove {
 /// confirming and receiving stamp who and when; returning keeps the comment for the writer, a
 /// direct receipt its reason.
 pub async fn apply(
-    conn: &impl ConnectionTrait,
+    conn: &WriteTxn,
     actor: &Actor,
     id: Uuid,
     expected_version: i32,

@@ -1,5 +1,6 @@
 //! 出欠: sign-in sheets per session, corrections, and completion of the course from attendance.
 
+use crate::WriteTxn;
 use std::collections::HashMap;
 
 use kenshu_domain::absence::NoticeState;
@@ -173,7 +174,7 @@ pub struct RecordOutcome {
 /// entry twice changes nothing; a different one is a correction, audited with before and after.
 /// Then each trainee's completion is worked out again from every session that counts for them.
 pub async fn record(
-    conn: &impl ConnectionTrait,
+    conn: &WriteTxn,
     actor: &Actor,
     session: &course_session::Model,
     entries: Vec<Recording>,
@@ -261,7 +262,7 @@ pub async fn record(
             |e| RepoError::from_write(e, "attendance was recorded meanwhile; read the sheet again"),
         )?;
     }
-    audit::record_many(conn, actor, changes).await?;
+    audit::record_many(conn, actor, changes);
     if outcome.created + outcome.corrected > 0 {
         let changed: Vec<&nomination::Model> = entries.iter().map(|r| &r.nomination).collect();
         settle_completion(conn, actor, session.course_id, &changed, &mut outcome).await?;
@@ -272,7 +273,7 @@ pub async fn record(
 /// Move each trainee to completed when their attendance completes the course, and back when a
 /// correction undoes it.
 async fn settle_completion(
-    conn: &impl ConnectionTrait,
+    conn: &WriteTxn,
     actor: &Actor,
     course_id: Uuid,
     trainees: &[&nomination::Model],

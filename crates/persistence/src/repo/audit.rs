@@ -11,8 +11,9 @@ use serde::Serialize;
 use uuid::Uuid;
 
 use super::{now, Actor, Page, PageRequest};
-use crate::bulk::{self, OnKey, Step};
+use crate::bulk::{self, OnKey};
 use crate::entities::{audit_chain_head, audit_log};
+use crate::WriteTxn;
 
 /// One change to record.
 #[derive(Debug, Clone)]
@@ -48,8 +49,9 @@ impl Change {
     }
 }
 
-/// The records for `changes`, all stamped with one time.
-fn models(actor: &Actor, changes: Vec<Change>) -> Vec<audit_log::Model> {
+/// The records for `changes`, all stamped with one time, not yet chained: a write transaction
+/// keeps them and [`append`] numbers, hashes and writes them when it commits.
+pub fn prepare(actor: &Actor, changes: Vec<Change>) -> Vec<audit_log::Model> {
     let at = now();
     changes.into_iter().map(|c| model(actor, c, at)).collect()
 }
@@ -66,28 +68,19 @@ fn model(actor: &Actor, change: Change, at: chrono::DateTime<chrono::Utc>) -> au
         entity_id: change.entity_id,
         before: change.before,
         after: change.after,
-        // Chained when the transaction commits (see [`chain_pending`]).
         seq: None,
         hash: None,
     }
 }
 
-pub async fn record(conn: &impl ConnectionTrait, actor: &Actor, change: Change) -> Result<(), DbErr> {
-    record_many(conn, actor, vec![change]).await
+/// Record one change, in the transaction that makes it.
+pub fn record(txn: &WriteTxn, actor: &Actor, change: Change) {
+    record_many(txn, actor, vec![change]);
 }
 
-/// Many changes in multi-row inserts (bulk imports).
-pub async fn record_many(
-    conn: &impl ConnectionTrait,
-    actor: &Actor,
-    changes: Vec<Change>,
-) -> Result<(), DbErr> {
-    bulk::write::<audit_log::Entity>(conn, &models(actor, changes), OnKey::Fail).await
-}
-
-/// The statements that record `changes`, to run later in the same transaction as the change.
-pub fn statements(backend: DatabaseBackend, actor: &Actor, changes: Vec<Change>) -> Result<Vec<Step>, DbErr> {
-    bulk::statements::<audit_log::Entity>(backend, &models(actor, changes), OnKey::Fail)
+/// Record many changes, in the transaction that makes them.
+pub fn record_many(txn: &WriteTxn, actor: &Actor, changes: Vec<Change>) {
+    txn.audit(prepare(actor, changes));
 }
 
 #[derive(Debug, Clone, Default)]
@@ -153,12 +146,48 @@ fn chain_record<'a>(m: &'a audit_log::Model, at: &'a str) -> Record<'a> {
     }
 }
 
-/// Chain every record not yet chained, organisation by organisation; called by the write
-/// transaction just before it commits. Appending happens at commit rather than when a record
-/// is written, so a transaction holds its organisation's chain head only for these few
-/// statements, and always after its other row locks: two transactions can never wait for each
-/// other's rows while one holds the head. Heads are taken in organisation order.
-pub async fn chain_pending(conn: &impl ConnectionTrait) -> Result<(), DbErr> {
+/// Append a committing transaction's records to their organisations' chains and write them:
+/// each organisation's head is locked, the records are numbered and hashed in the order they
+/// were made, inserted with their links in bulk, and the head moves on. The head is taken here,
+/// at commit, after the transaction's other row locks, and heads in organisation order, so two
+/// transactions never wait for each other's rows while one holds a head; and numbers follow
+/// commit order.
+pub(crate) async fn append(conn: &impl ConnectionTrait, records: Vec<audit_log::Model>) -> Result<(), DbErr> {
+    if records.is_empty() {
+        return Ok(());
+    }
+    let mut by_org: std::collections::BTreeMap<Uuid, Vec<audit_log::Model>> = Default::default();
+    for r in records {
+        by_org.entry(r.org_id).or_default().push(r);
+    }
+    for (org_id, mut records) in by_org {
+        let mut head = lock_head(conn, org_id).await?;
+        for m in &mut records {
+            let at = timestamp(m.at);
+            let (seq, hash) = head.append(&chain_record(m, &at));
+            m.seq = Some(seq);
+            m.hash = Some(hash);
+        }
+        bulk::write::<audit_log::Entity>(conn, &records, OnKey::Fail).await?;
+        move_head(conn, org_id, &head).await?;
+    }
+    Ok(())
+}
+
+async fn move_head(conn: &impl ConnectionTrait, org_id: Uuid, head: &Head) -> Result<(), DbErr> {
+    audit_chain_head::Entity::update_many()
+        .col_expr(audit_chain_head::Column::Seq, Expr::value(head.seq))
+        .col_expr(audit_chain_head::Column::Hash, Expr::value(head.hash.clone()))
+        .filter(audit_chain_head::Column::OrgId.eq(org_id))
+        .exec(conn)
+        .await?;
+    Ok(())
+}
+
+/// Chain records written unchained: those from before the log was chained (and, for a
+/// while, records written outside a write transaction). Run once as the service starts, after
+/// the migrations; organisation by organisation, reading and linking them page by page.
+pub(crate) async fn chain_backlog(conn: &impl ConnectionTrait) -> Result<(), DbErr> {
     let mut orgs: Vec<Uuid> = audit_log::Entity::find()
         .select_only()
         .column(audit_log::Column::OrgId)
@@ -172,8 +201,6 @@ pub async fn chain_pending(conn: &impl ConnectionTrait) -> Result<(), DbErr> {
         let mut head = lock_head(conn, org_id).await?;
         let start = head.seq;
         loop {
-            // Read after the head is locked: whatever another writer chained before is seen
-            // with its number, and is not chained twice.
             let pending = audit_log::Entity::find()
                 .filter(audit_log::Column::OrgId.eq(org_id))
                 .filter(audit_log::Column::Seq.is_null())
@@ -198,12 +225,7 @@ pub async fn chain_pending(conn: &impl ConnectionTrait) -> Result<(), DbErr> {
             }
         }
         if head.seq != start {
-            audit_chain_head::Entity::update_many()
-                .col_expr(audit_chain_head::Column::Seq, Expr::value(head.seq))
-                .col_expr(audit_chain_head::Column::Hash, Expr::value(head.hash.clone()))
-                .filter(audit_chain_head::Column::OrgId.eq(org_id))
-                .exec(conn)
-                .await?;
+            move_head(conn, org_id, &head).await?;
         }
     }
     Ok(())
@@ -289,8 +311,8 @@ pub struct Verification {
     /// report, a signed mail) lets a later check show that not even the whole chain was rewritten.
     pub head_seq: i64,
     pub head_hash: String,
-    /// Committed records not yet chained (written outside a write transaction); the next write
-    /// chains them.
+    /// Committed records not yet chained (written before the log was chained); the service
+    /// chains them when it next starts.
     pub unchained: u64,
     pub broken: Option<BrokenLink>,
 }

@@ -3,6 +3,7 @@
 //! cancelled course or a deleted session stays as cancelled so calendars remove it), a section's
 //! staff's places for its head, or a course's sessions for the training office.
 
+use crate::WriteTxn;
 use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
@@ -41,7 +42,7 @@ impl Scope {
 
 /// A new feed for `subject_id`, reached by `token` (only its digest is kept).
 pub async fn create(
-    conn: &impl ConnectionTrait,
+    conn: &WriteTxn,
     actor: &Actor,
     scope: Scope,
     subject_id: Uuid,
@@ -63,7 +64,7 @@ pub async fn create(
         .await?;
     let change =
         audit::Change::new("calendar_feed.create", "calendar_feed", Some(feed.id), None, Some(&feed));
-    audit::record(conn, actor, change).await?;
+    audit::record(conn, actor, change);
     Ok(feed)
 }
 
@@ -93,11 +94,7 @@ pub async fn get(
 }
 
 /// Revoke a feed; revoking again keeps the first time.
-pub async fn revoke(
-    conn: &impl ConnectionTrait,
-    actor: &Actor,
-    id: Uuid,
-) -> Result<calendar_feed::Model, RepoError> {
+pub async fn revoke(conn: &WriteTxn, actor: &Actor, id: Uuid) -> Result<calendar_feed::Model, RepoError> {
     let before = get(conn, actor.org_id, id).await?;
     if before.revoked_at.is_some() {
         return Ok(before);
@@ -115,7 +112,7 @@ pub async fn revoke(
         .await?;
     let change =
         audit::Change::new("calendar_feed.revoke", "calendar_feed", Some(id), Some(&before), Some(&after));
-    audit::record(conn, actor, change).await?;
+    audit::record(conn, actor, change);
     Ok(after)
 }
 

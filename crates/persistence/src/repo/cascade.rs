@@ -2,6 +2,7 @@
 //! transaction of the change: a cancelled course cancels its live nominations, more places move
 //! the waiting list up, a moved or cancelled session is told to its trainees and their heads.
 
+use crate::WriteTxn;
 use kenshu_domain::cascade::{
     course_changed as decide_course, session_changed as decide_session, CourseState, SessionState,
 };
@@ -43,7 +44,7 @@ fn session_state(s: &course_session::Model) -> SessionState {
 
 /// After a course changed from `before` to `after`.
 pub async fn course_changed(
-    conn: &impl ConnectionTrait,
+    conn: &WriteTxn,
     actor: &Actor,
     before: &course::Model,
     after: &course::Model,
@@ -112,7 +113,7 @@ pub(crate) async fn on_session(
 /// After a session changed from `before` to `after`, or was cancelled (`None`; the caller
 /// refuses that while trainees are pinned to it).
 pub async fn session_changed(
-    conn: &impl ConnectionTrait,
+    conn: &WriteTxn,
     actor: &Actor,
     before: &course_session::Model,
     after: Option<&course_session::Model>,
@@ -161,7 +162,7 @@ pub struct RosterCascade {
 /// up); a mover keeps their places, and what waits for a confirmation now waits for their new
 /// head.
 pub async fn roster_moved(
-    conn: &impl ConnectionTrait,
+    conn: &WriteTxn,
     actor: &Actor,
     moves: &[super::employee::RosterMove],
 ) -> Result<RosterCascade, RepoError> {

@@ -1,5 +1,6 @@
 //! Self check-in: opening and closing it per session, and a trainee's own check-in.
 
+use crate::WriteTxn;
 use kenshu_domain::attendance::AttendanceEntry;
 use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter};
 use serde_json::json;
@@ -37,7 +38,7 @@ fn audited(m: &session_check_in::Model) -> serde_json::Value {
 /// Open check-in for a session. Opening an open one changes nothing; reopening a closed one
 /// starts a new secret, so codes shown before do not work again.
 pub async fn open(
-    conn: &impl ConnectionTrait,
+    conn: &WriteTxn,
     actor: &Actor,
     session: &course_session::Model,
 ) -> Result<session_check_in::Model, RepoError> {
@@ -70,13 +71,13 @@ pub async fn open(
         before.as_ref().map(audited).as_ref(),
         Some(&audited(&after)),
     );
-    audit::record(conn, actor, change).await?;
+    audit::record(conn, actor, change);
     Ok(after)
 }
 
 /// Close check-in; closing a closed one changes nothing.
 pub async fn close(
-    conn: &impl ConnectionTrait,
+    conn: &WriteTxn,
     actor: &Actor,
     check_in: &session_check_in::Model,
 ) -> Result<session_check_in::Model, RepoError> {
@@ -92,7 +93,7 @@ pub async fn close(
         Some(&audited(check_in)),
         Some(&audited(&after)),
     );
-    audit::record(conn, actor, change).await?;
+    audit::record(conn, actor, change);
     Ok(after)
 }
 
@@ -109,7 +110,7 @@ pub enum CheckedIn {
 /// record from an earlier check-in stands (and is returned); one the training office made is not
 /// overwritten (409).
 pub async fn check_in(
-    conn: &impl ConnectionTrait,
+    conn: &WriteTxn,
     actor: &Actor,
     session: &course_session::Model,
     nomination: &nomination::Model,

@@ -3,6 +3,7 @@
 //! instances never send the same delivery), each try's answer, and the training office's views
 //! and redelivery.
 
+use crate::WriteTxn;
 use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
@@ -59,7 +60,7 @@ fn apply(mut m: notification_channel::Model, d: ChannelData) -> notification_cha
 }
 
 pub async fn create_channel(
-    conn: &impl ConnectionTrait,
+    conn: &WriteTxn,
     actor: &Actor,
     data: ChannelData,
 ) -> Result<notification_channel::Model, RepoError> {
@@ -83,7 +84,7 @@ pub async fn create_channel(
 }
 
 pub async fn update_channel(
-    conn: &impl ConnectionTrait,
+    conn: &WriteTxn,
     actor: &Actor,
     id: Uuid,
     expected_version: i32,
@@ -367,11 +368,7 @@ pub async fn in_state(
 }
 
 /// Deliver again by hand (HR): a failed or skipped delivery is due at once, with its log kept.
-pub async fn redeliver(
-    conn: &impl ConnectionTrait,
-    actor: &Actor,
-    id: Uuid,
-) -> Result<DeliveryLog, RepoError> {
+pub async fn redeliver(conn: &WriteTxn, actor: &Actor, id: Uuid) -> Result<DeliveryLog, RepoError> {
     let mut q =
         notice_delivery::Entity::find_by_id(id).filter(notice_delivery::Column::OrgId.eq(actor.org_id));
     if conn.get_database_backend() == DbBackend::Postgres {
@@ -408,7 +405,7 @@ pub async fn redeliver(
         Some(&before),
         Some(&after),
     );
-    audit::record(conn, actor, change).await?;
+    audit::record(conn, actor, change);
     let mut log = with_attempts(conn, actor.org_id, vec![after]).await?;
     Ok(log.remove(0))
 }

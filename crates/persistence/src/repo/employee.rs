@@ -22,6 +22,7 @@ use super::structure::section_index;
 use super::{insert_audited, like_escape, now, save_audited, Actor, Page, PageRequest, RepoError};
 use crate::bulk::{self, BulkError, OnKey, Step};
 use crate::entities::{employee, section, study_group};
+use crate::WriteTxn;
 
 /// An employee with the department their section belongs to.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -301,7 +302,7 @@ async fn section_in_org(
 const NUMBER_TAKEN: &str = "an employee with this employee number exists";
 
 pub async fn create(
-    conn: &impl ConnectionTrait,
+    conn: &WriteTxn,
     actor: &Actor,
     data: &EmployeeData,
     section_id: Uuid,
@@ -313,7 +314,7 @@ pub async fn create(
 }
 
 pub async fn update(
-    conn: &impl ConnectionTrait,
+    conn: &WriteTxn,
     actor: &Actor,
     id: Uuid,
     expected_version: i32,
@@ -366,8 +367,13 @@ pub struct RosterPlanner {
     keep_login_ids: bool,
 }
 
-/// Statements for one planned batch, in the order they must run.
-pub type Planned = Vec<Step>;
+/// One planned batch: the statements in the order they must run, and the audit records of the
+/// changes they make (kept by the transaction that runs them, see [`execute`]).
+#[derive(Debug, Default)]
+pub struct Planned {
+    steps: Vec<Step>,
+    audit: Vec<crate::entities::audit_log::Model>,
+}
 
 impl RosterPlanner {
     /// Load the current roster of the actor's organisation (inside the import's transaction).
@@ -459,10 +465,9 @@ impl RosterPlanner {
                 }
             }
         }
-        let mut planned = bulk::statements::<employee::Entity>(self.backend, &inserts, OnKey::Fail)?;
-        planned.extend(bulk::statements::<employee::Entity>(self.backend, &updates, IMPORT_UPDATE)?);
-        planned.extend(audit::statements(self.backend, &self.actor, changes)?);
-        Ok(planned)
+        let mut steps = bulk::statements::<employee::Entity>(self.backend, &inserts, OnKey::Fail)?;
+        steps.extend(bulk::statements::<employee::Entity>(self.backend, &updates, IMPORT_UPDATE)?);
+        Ok(Planned { steps, audit: audit::prepare(&self.actor, changes) })
     }
 
     /// The last statements and the totals. With `deactivate_missing`, employees not in the file
@@ -471,7 +476,7 @@ impl RosterPlanner {
         mut self,
         deactivate_missing: bool,
     ) -> Result<(Planned, ImportStats, Vec<RosterMove>), DbErr> {
-        let mut planned = Vec::new();
+        let mut planned = Planned::default();
         if deactivate_missing {
             let at = now();
             let mut updates = Vec::new();
@@ -501,8 +506,10 @@ impl RosterPlanner {
                 }
             }
             self.stats.deactivated = updates.len() as u64;
-            planned = bulk::statements::<employee::Entity>(self.backend, &updates, IMPORT_UPDATE)?;
-            planned.extend(audit::statements(self.backend, &self.actor, changes)?);
+            planned = Planned {
+                steps: bulk::statements::<employee::Entity>(self.backend, &updates, IMPORT_UPDATE)?,
+                audit: audit::prepare(&self.actor, changes),
+            };
         }
         Ok((planned, self.stats, self.moves))
     }
@@ -539,11 +546,13 @@ const ROSTER_CHANGED: &str =
     "the roster changed while this import ran (another import or an edit); nothing was written, send the file again";
 
 /// Run planned statements, in order, on the import's transaction.
-pub async fn execute(conn: &impl ConnectionTrait, planned: Planned) -> Result<(), RepoError> {
-    bulk::execute(conn, planned).await.map_err(|e| match e {
+pub async fn execute(txn: &WriteTxn, planned: Planned) -> Result<(), RepoError> {
+    bulk::execute(txn, planned.steps).await.map_err(|e| match e {
         BulkError::Changed => RepoError::Conflict(ROSTER_CHANGED.into()),
         BulkError::Db(e) => RepoError::from_write(e, ROSTER_CHANGED),
-    })
+    })?;
+    txn.audit(planned.audit);
+    Ok(())
 }
 
 /// An active employee as audience rules see them (`kenshu_domain::audience::Candidate`).

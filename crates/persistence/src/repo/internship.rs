@@ -2,6 +2,7 @@
 //! of a student's personal data. The audit log never holds a student's personal data: it keeps
 //! [`StudentRecord`], so an erasure leaves no copy behind.
 
+use crate::WriteTxn;
 use chrono::NaiveDate;
 use kenshu_domain::internship::{
     check_acceptance, check_erasure, student_transition, ProgrammeTerms, StudentDetails, StudentEvent,
@@ -106,7 +107,7 @@ async fn lock_programme(
 }
 
 pub async fn create_programme(
-    conn: &impl ConnectionTrait,
+    conn: &WriteTxn,
     actor: &Actor,
     fiscal_year: i32,
     data: ProgrammeData,
@@ -131,7 +132,7 @@ pub async fn create_programme(
 /// Change the programme. The capacity cannot fall below the students accepted, and the dates
 /// must still hold every student's host days.
 pub async fn update_programme(
-    conn: &impl ConnectionTrait,
+    conn: &WriteTxn,
     actor: &Actor,
     before: &internship_programme::Model,
     expected_version: i32,
@@ -256,7 +257,7 @@ fn with_data(m: internship_student::Model, data: StudentData) -> internship_stud
 
 /// Record a student recommended by their university.
 pub async fn add_student(
-    conn: &impl ConnectionTrait,
+    conn: &WriteTxn,
     actor: &Actor,
     programme: &internship_programme::Model,
     data: StudentData,
@@ -347,7 +348,7 @@ fn refuse(state: &str, message: impl Into<String>) -> RepoError {
 /// Correct a student's details or host section; not once their data is erased, and an
 /// accepted student keeps a host section.
 pub async fn update_student(
-    conn: &impl ConnectionTrait,
+    conn: &WriteTxn,
     actor: &Actor,
     before: &internship_student::Model,
     expected_version: i32,
@@ -377,7 +378,7 @@ pub async fn update_student(
 /// Accept, decline or withdraw a student. Accepting locks the programme and refuses a student
 /// without a host section or beyond the capacity.
 pub async fn move_student(
-    conn: &impl ConnectionTrait,
+    conn: &WriteTxn,
     actor: &Actor,
     before: &internship_student::Model,
     expected_version: i32,
@@ -415,7 +416,7 @@ pub async fn move_student(
 /// reading, faculty, year of study and address are emptied; the university, host section,
 /// dates and state stay as the record. Audited like every write, without the data itself.
 pub async fn erase(
-    conn: &impl ConnectionTrait,
+    conn: &WriteTxn,
     actor: &Actor,
     before: &internship_student::Model,
     expected_version: i32,

@@ -24,6 +24,7 @@ pub mod study_group;
 pub mod subsidy;
 pub mod survey;
 
+use crate::WriteTxn;
 use kenshu_domain::FieldError;
 use sea_orm::{DbErr, SqlErr};
 use uuid::Uuid;
@@ -283,7 +284,7 @@ pub(crate) async fn lock_at_version<M: Versioned>(
 /// The one audited create: insert `model` (a unique key taken is a conflict saying `taken`) and
 /// record `action` with what it is, in the same transaction.
 pub(crate) async fn insert_audited<M>(
-    conn: &impl sea_orm::ConnectionTrait,
+    conn: &WriteTxn,
     actor: &Actor,
     action: impl Into<std::borrow::Cow<'static, str>>,
     model: M,
@@ -304,7 +305,7 @@ where
         before: None,
         after: Some(model.audit_json()),
     };
-    audit::record(conn, actor, change).await?;
+    audit::record(conn, actor, change);
     Ok(model)
 }
 
@@ -331,7 +332,7 @@ pub(crate) fn check_version(current: i32, expected: i32) -> Result<(), RepoError
 /// and is, in the same transaction. A row that would not change is neither written nor recorded:
 /// repeating a PUT keeps its version (and ETag) and adds nothing to the history.
 pub(crate) async fn save_audited<M>(
-    conn: &impl sea_orm::ConnectionTrait,
+    conn: &WriteTxn,
     actor: &Actor,
     action: impl Into<std::borrow::Cow<'static, str>>,
     before: &M,
@@ -364,7 +365,7 @@ where
         before: Some(before.audit_json()),
         after: Some(after.audit_json()),
     };
-    audit::record(conn, actor, change).await?;
+    audit::record(conn, actor, change);
     Ok(after)
 }
 

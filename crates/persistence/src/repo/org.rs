@@ -1,5 +1,6 @@
 //! Organisations (tenants) and their grade ladders.
 
+use crate::WriteTxn;
 use kenshu_domain::org::{Grade, GradeLadder};
 use kenshu_domain::reminder::ReminderSettings;
 use kenshu_domain::FieldError;
@@ -30,7 +31,7 @@ pub async fn list(conn: &impl ConnectionTrait) -> Result<Vec<organisation::Model
 
 /// Create an organisation with the default grade ladder. Operators do this from the command line.
 pub async fn create(
-    conn: &impl ConnectionTrait,
+    conn: &WriteTxn,
     subject: &str,
     code: &str,
     name: &str,
@@ -72,8 +73,7 @@ pub async fn create(
         conn,
         &actor,
         Change::new("organisation.create", "organisation", Some(model.id), None, Some(&model)),
-    )
-    .await?;
+    );
     insert_ladder(conn, model.id, &GradeLadder::default()).await?;
     Ok(model)
 }
@@ -106,7 +106,7 @@ pub async fn ladder(conn: &impl ConnectionTrait, org_id: Uuid) -> Result<GradeLa
 /// Replace the ladder. Grades still held by an employee must stay; the organisation's version
 /// guards against two people editing the ladder at once.
 pub async fn replace_ladder(
-    conn: &impl ConnectionTrait,
+    conn: &WriteTxn,
     actor: &Actor,
     expected_version: i32,
     new: &GradeLadder,
@@ -141,8 +141,7 @@ pub async fn replace_ladder(
         conn,
         actor,
         Change::new("grades.replace", "organisation", Some(actor.org_id), Some(&old), Some(new)),
-    )
-    .await?;
+    );
     Ok((new.clone(), org.version + 1))
 }
 
@@ -150,7 +149,7 @@ pub async fn replace_ladder(
 /// training office; an active member of the organisation otherwise) and how many days before a
 /// session the waiting list stops moving up by itself. The organisation's version guards them.
 pub async fn set_workflow(
-    conn: &impl ConnectionTrait,
+    conn: &WriteTxn,
     actor: &Actor,
     expected_version: i32,
     employee_id: Option<Uuid>,
@@ -194,7 +193,7 @@ pub async fn set_workflow(
     }
     let change =
         Change::new("organisation.workflow", "organisation", Some(actor.org_id), Some(&org), Some(&after));
-    audit::record(conn, actor, change).await?;
+    audit::record(conn, actor, change);
     Ok(after)
 }
 
@@ -223,7 +222,7 @@ pub fn reminders(org: &organisation::Model) -> ReminderSettings {
 
 /// Replace the reminder settings, guarded by the organisation's version.
 pub async fn set_reminders(
-    conn: &impl ConnectionTrait,
+    conn: &WriteTxn,
     actor: &Actor,
     expected_version: i32,
     settings: &ReminderSettings,
@@ -253,6 +252,6 @@ pub async fn set_reminders(
     }
     let change =
         Change::new("organisation.reminders", "organisation", Some(actor.org_id), Some(&org), Some(&after));
-    audit::record(conn, actor, change).await?;
+    audit::record(conn, actor, change);
     Ok(after)
 }

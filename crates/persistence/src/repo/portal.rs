@@ -3,6 +3,7 @@
 //! its key and changes nothing), with what became of it, for the training office to list and
 //! replay.
 
+use crate::WriteTxn;
 use chrono::{DateTime, Utc};
 use kenshu_domain::notice::ItemKind;
 use kenshu_domain::portal_form::{Change, EmployeeIs, FieldMap, FormKind, InboundState};
@@ -48,7 +49,7 @@ fn apply(mut m: portal_form::Model, d: FormData) -> portal_form::Model {
 }
 
 pub async fn create_form(
-    conn: &impl ConnectionTrait,
+    conn: &WriteTxn,
     actor: &Actor,
     data: FormData,
 ) -> Result<portal_form::Model, RepoError> {
@@ -71,7 +72,7 @@ pub async fn create_form(
 }
 
 pub async fn update_form(
-    conn: &impl ConnectionTrait,
+    conn: &WriteTxn,
     actor: &Actor,
     id: Uuid,
     expected_version: i32,
@@ -257,11 +258,7 @@ pub async fn settle(
 }
 
 /// The training office replays a stored change: recorded in the audit log, then applied again.
-pub async fn record_replay(
-    conn: &impl ConnectionTrait,
-    actor: &Actor,
-    row: &portal_inbound::Model,
-) -> Result<(), DbErr> {
+pub async fn record_replay(conn: &WriteTxn, actor: &Actor, row: &portal_inbound::Model) -> Result<(), DbErr> {
     let change = audit::Change {
         action: "portal_inbound.replay".into(),
         entity_type: "portal_inbound",
@@ -269,7 +266,8 @@ pub async fn record_replay(
         before: Some(serde_json::json!({"state": row.state, "reason": row.reason}).to_string()),
         after: None,
     };
-    audit::record(conn, actor, change).await
+    audit::record(conn, actor, change);
+    Ok(())
 }
 
 /// Filter for the list of received changes.

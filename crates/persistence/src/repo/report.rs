@@ -1,5 +1,6 @@
 //! 研修報告書: post-training reports, their moves, the 職場還元 record, and who owes one.
 
+use crate::WriteTxn;
 use std::collections::{BTreeSet, HashMap, HashSet};
 
 use chrono::NaiveDate;
@@ -119,7 +120,7 @@ pub(crate) fn is_present(status: &str) -> bool {
 
 /// Start the report of `nomination`, as a draft or submitted at once.
 pub async fn create(
-    conn: &impl ConnectionTrait,
+    conn: &WriteTxn,
     actor: &Actor,
     nomination: &nomination::Model,
     text: &ReportText,
@@ -183,7 +184,7 @@ pub fn state_of(r: &training_report::Model) -> Result<ReportState, RepoError> {
 
 /// Correct the text of a draft or returned report, decided on the row read under the lock.
 pub async fn update_text(
-    conn: &impl ConnectionTrait,
+    conn: &WriteTxn,
     actor: &Actor,
     id: Uuid,
     expected_version: i32,
@@ -215,7 +216,7 @@ pub async fn update_text(
 /// first time too, for lateness); approving and receiving stamp who and when; returning keeps
 /// the comment.
 pub async fn apply(
-    conn: &impl ConnectionTrait,
+    conn: &WriteTxn,
     actor: &Actor,
     id: Uuid,
     expected_version: i32,
@@ -265,7 +266,7 @@ pub async fn apply(
 
 /// 職場還元: the section head records when the trainee shared what they learned.
 pub async fn record_sharing(
-    conn: &impl ConnectionTrait,
+    conn: &WriteTxn,
     actor: &Actor,
     before: &training_report::Model,
     expected_version: i32,

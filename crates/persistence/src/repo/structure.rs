@@ -1,5 +1,6 @@
 //! Departments (部) and sections (課・所属), each with a head and an acting head.
 
+use crate::WriteTxn;
 use std::collections::HashMap;
 
 use kenshu_domain::FieldError;
@@ -71,7 +72,7 @@ pub async fn get_department(
 }
 
 pub async fn create_department(
-    conn: &impl ConnectionTrait,
+    conn: &WriteTxn,
     actor: &Actor,
     input: UnitInput,
 ) -> Result<department::Model, RepoError> {
@@ -92,7 +93,7 @@ pub async fn create_department(
 }
 
 pub async fn update_department(
-    conn: &impl ConnectionTrait,
+    conn: &WriteTxn,
     actor: &Actor,
     id: Uuid,
     expected_version: i32,
@@ -160,7 +161,7 @@ async fn check_department(
 }
 
 pub async fn create_section(
-    conn: &impl ConnectionTrait,
+    conn: &WriteTxn,
     actor: &Actor,
     department_id: Uuid,
     input: UnitInput,
@@ -184,7 +185,7 @@ pub async fn create_section(
 }
 
 pub async fn update_section(
-    conn: &impl ConnectionTrait,
+    conn: &WriteTxn,
     actor: &Actor,
     id: Uuid,
     expected_version: i32,
@@ -257,7 +258,7 @@ fn loaded_heads(named: HeadIds, has_column: (bool, bool), kept: Option<HeadIds>)
 /// file does not name are kept. Every head that names nobody on the roster is a row error, and
 /// then nothing is written (the caller rolls back).
 pub async fn import(
-    conn: &impl ConnectionTrait,
+    conn: &WriteTxn,
     actor: &Actor,
     file: &kenshu_domain::structure_io::StructureFile,
 ) -> Result<
@@ -412,7 +413,7 @@ pub struct RosterHead {
 /// naming a head for the same section or department are row errors. Returns how many units
 /// changed.
 pub async fn heads_from_roster(
-    conn: &impl ConnectionTrait,
+    conn: &WriteTxn,
     actor: &Actor,
     heads: &[RosterHead],
 ) -> Result<Result<u64, Vec<kenshu_domain::roster_import::RowError>>, RepoError> {

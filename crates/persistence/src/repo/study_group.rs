@@ -1,6 +1,7 @@
 //! 自主研究グループ助成: study groups, their plans and grants within the year's budget, and the
 //! settlement on spending.
 
+use crate::WriteTxn;
 use kenshu_domain::notice::{About, Event, GroupDecision, ItemKind};
 use kenshu_domain::subsidy::{check_grant, settle_grant, GroupState, Programme};
 use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder};
@@ -26,7 +27,7 @@ pub fn group_members(g: &study_group::Model) -> Vec<Uuid> {
 }
 
 pub async fn create_group(
-    conn: &impl ConnectionTrait,
+    conn: &WriteTxn,
     actor: &Actor,
     group: NewGroup,
 ) -> Result<study_group::Model, RepoError> {
@@ -105,7 +106,7 @@ pub enum GroupMove {
 
 /// Apply a move the caller may make; states are checked here, as each move carries data.
 pub async fn move_group(
-    conn: &impl ConnectionTrait,
+    conn: &WriteTxn,
     actor: &Actor,
     before: &study_group::Model,
     expected_version: i32,

@@ -2,6 +2,7 @@
 //! with their moves, and proofs of completion. Approvals lock the programme row so concurrent
 //! approvals cannot overspend the budget.
 
+use crate::WriteTxn;
 use std::collections::HashMap;
 
 use chrono::NaiveDate;
@@ -48,7 +49,7 @@ pub struct ProgrammeData {
 }
 
 pub async fn create_programme(
-    conn: &impl ConnectionTrait,
+    conn: &WriteTxn,
     actor: &Actor,
     fiscal_year: i32,
     name: &str,
@@ -79,7 +80,7 @@ pub async fn create_programme(
 
 /// Change the budget or window. A budget below what is already drawn on it is refused.
 pub async fn update_programme(
-    conn: &impl ConnectionTrait,
+    conn: &WriteTxn,
     actor: &Actor,
     before: &subsidy_programme::Model,
     expected_version: i32,
@@ -179,7 +180,7 @@ pub struct CourseImportStats {
 /// the same file again changes nothing. Courses the file does not name are kept (applications
 /// may refer to them).
 pub async fn import_courses(
-    conn: &impl ConnectionTrait,
+    conn: &WriteTxn,
     actor: &Actor,
     fiscal_year: i32,
     courses: &[CorrespondenceCourse],
@@ -215,7 +216,7 @@ pub async fn import_courses(
                     Some(&before),
                     Some(&after),
                 );
-                audit::record(conn, actor, change).await?;
+                audit::record(conn, actor, change);
                 stats.updated += 1;
             }
             None => {
@@ -247,7 +248,7 @@ pub async fn import_courses(
             None::<&serde_json::Value>,
             Some(&json!({"fiscal_year": fiscal_year, "created": stats.created})),
         );
-        audit::record(conn, actor, change).await?;
+        audit::record(conn, actor, change);
     }
     Ok(stats)
 }
@@ -285,7 +286,7 @@ pub async fn get_course(
 const LIVE_TAKEN: &str = "you have applied for this course already";
 
 pub async fn apply(
-    conn: &impl ConnectionTrait,
+    conn: &WriteTxn,
     actor: &Actor,
     employee_id: Uuid,
     course: &correspondence_course::Model,
@@ -394,7 +395,7 @@ pub fn state_of(a: &subsidy_application::Model) -> Result<ApplicationState, Repo
 /// programme and refuses an approval the remaining budget cannot carry; verifying fixes the
 /// subsidy at half the tuition paid, rounded down, never more than approved.
 pub async fn move_application(
-    conn: &impl ConnectionTrait,
+    conn: &WriteTxn,
     actor: &Actor,
     id: Uuid,
     expected_version: i32,
@@ -464,7 +465,7 @@ pub async fn move_application(
 /// Store (or replace) the proof of an application. The audit log keeps its type, size and
 /// digest, not its content.
 pub async fn put_proof(
-    conn: &impl ConnectionTrait,
+    conn: &WriteTxn,
     actor: &Actor,
     application: &subsidy_application::Model,
     content_type: &str,
@@ -504,7 +505,7 @@ pub async fn put_proof(
         before.as_ref().map(summary).as_ref(),
         Some(&summary(&m)),
     );
-    audit::record(conn, actor, change).await?;
+    audit::record(conn, actor, change);
     Ok(m)
 }
 

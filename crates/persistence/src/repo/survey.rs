@@ -1,6 +1,7 @@
 //! 受講後アンケート: a course's questions, the trainees' responses (once each), and the answers
 //! for the aggregate.
 
+use crate::WriteTxn;
 use kenshu_domain::survey::{Answer, Question};
 use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter};
 use uuid::Uuid;
@@ -43,7 +44,7 @@ async fn has_responses(conn: &impl ConnectionTrait, org_id: Uuid, course_id: Uui
 
 /// Give a course its survey; a course has one at most.
 pub async fn create(
-    conn: &impl ConnectionTrait,
+    conn: &WriteTxn,
     actor: &Actor,
     course_id: Uuid,
     questions: &[Question],
@@ -65,7 +66,7 @@ pub async fn create(
 /// Change a course's questions, from the version the caller read. Once anyone has answered, the
 /// questions stay as they are (answers refer to them by number).
 pub async fn update(
-    conn: &impl ConnectionTrait,
+    conn: &WriteTxn,
     actor: &Actor,
     before: &course_survey::Model,
     expected_version: i32,

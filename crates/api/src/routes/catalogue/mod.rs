@@ -405,7 +405,7 @@ pub async fn create_course(
     let ladder = org::ladder(state.db.conn(), auth.principal.org_id).await?;
     let (data, within) = body.into_data(&ladder)?;
     let txn = state.db.begin_write().await?;
-    let course = repo::create_course(&*txn, &auth.actor(), fy, &data, within, status).await?;
+    let course = repo::create_course(&txn, &auth.actor(), fy, &data, within, status).await?;
     txn.commit().await?;
     let dto = CourseDto::new(&course, Some(Vec::new()));
     Ok(created(course.model.version, &format!("/api/v1/courses/{}", course.model.id), &dto))
@@ -442,9 +442,9 @@ pub async fn update_course(
     let ladder = org::ladder(state.db.conn(), auth.principal.org_id).await?;
     let (data, within) = body.into_data(&ladder)?;
     let txn = state.db.begin_write().await?;
-    let before = repo::get_course(&*txn, auth.principal.org_id, *id).await?;
-    let course = repo::update_course(&*txn, &auth.actor(), *id, version, &data, within, status).await?;
-    cascade::course_changed(&*txn, &auth.actor(), &before.model, &course.model).await?;
+    let before = repo::get_course(&txn, auth.principal.org_id, *id).await?;
+    let course = repo::update_course(&txn, &auth.actor(), *id, version, &data, within, status).await?;
+    cascade::course_changed(&txn, &auth.actor(), &before.model, &course.model).await?;
     txn.commit().await?;
     Ok(json_with_etag(StatusCode::OK, course.model.version, &course_with_sessions(&state, &course).await?))
 }

@@ -138,7 +138,7 @@ pub async fn create_plan(
     let fy = fiscal_year("fiscal_year", year)?;
     let data = body.data(fy)?;
     let txn = state.db.begin_write().await?;
-    let plan = repo::create_plan(&*txn, &auth.actor(), fy, &data).await?;
+    let plan = repo::create_plan(&txn, &auth.actor(), fy, &data).await?;
     txn.commit().await?;
     Ok(created(plan.version, &format!("/api/v1/plans/{}", plan.fiscal_year), &PlanDto::from_model(&plan)?))
 }
@@ -168,7 +168,7 @@ pub async fn update_plan(
     }
     let data = body.data(fy)?;
     let txn = state.db.begin_write().await?;
-    let plan = repo::update_plan(&*txn, &auth.actor(), fy, version, &data).await?;
+    let plan = repo::update_plan(&txn, &auth.actor(), fy, version, &data).await?;
     txn.commit().await?;
     Ok(json_with_etag(StatusCode::OK, plan.version, &PlanDto::from_model(&plan)?))
 }
@@ -192,7 +192,7 @@ pub async fn publish_plan(
     repo::get_plan(state.db.conn(), auth.principal.org_id, fy).await?;
     let version = if_match(&req)?;
     let txn = state.db.begin_write().await?;
-    let plan = repo::publish_plan(&*txn, &auth.actor(), fy, version).await?;
+    let plan = repo::publish_plan(&txn, &auth.actor(), fy, version).await?;
     txn.commit().await?;
     Ok(json_with_etag(StatusCode::OK, plan.version, &PlanDto::from_model(&plan)?))
 }
@@ -235,7 +235,7 @@ pub async fn copy_plan(
         return Err(ApiError::validation("to_fiscal_year", "a plan is copied into another fiscal year"));
     }
     let txn = state.db.begin_write().await?;
-    let (plan, courses_copied) = repo::copy_plan(&*txn, &auth.actor(), from, to).await?;
+    let (plan, courses_copied) = repo::copy_plan(&txn, &auth.actor(), from, to).await?;
     txn.commit().await?;
     let mut res =
         HttpResponse::Created().json(CopiedPlan { plan: PlanDto::from_model(&plan)?, courses_copied });

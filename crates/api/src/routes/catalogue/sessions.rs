@@ -61,7 +61,7 @@ pub async fn create_session(
     let course = repo::get_course(state.db.conn(), auth.principal.org_id, *id).await?;
     let data = body.into_inner().into_data(course.fiscal_year())?;
     let txn = state.db.begin_write().await?;
-    let session = repo::create_session(&*txn, &auth.actor(), &course, &data).await?;
+    let session = repo::create_session(&txn, &auth.actor(), &course, &data).await?;
     txn.commit().await?;
     let location = format!("/api/v1/courses/{}/sessions/{}", course.model.id, session.id);
     Ok(created(session.version, &location, &SessionDto::from_model(&session)?))
@@ -90,9 +90,9 @@ pub async fn update_session(
     let version = if_match(&req)?;
     let data = body.into_inner().into_data(course.fiscal_year())?;
     let txn = state.db.begin_write().await?;
-    let before = repo::get_session(&*txn, auth.principal.org_id, course_id, session_id).await?;
-    let session = repo::update_session(&*txn, &auth.actor(), &course, session_id, version, &data).await?;
-    cascade::session_changed(&*txn, &auth.actor(), &before, Some(&session)).await?;
+    let before = repo::get_session(&txn, auth.principal.org_id, course_id, session_id).await?;
+    let session = repo::update_session(&txn, &auth.actor(), &course, session_id, version, &data).await?;
+    cascade::session_changed(&txn, &auth.actor(), &before, Some(&session)).await?;
     txn.commit().await?;
     Ok(json_with_etag(StatusCode::OK, session.version, &SessionDto::from_model(&session)?))
 }
@@ -117,9 +117,9 @@ pub async fn delete_session(
     repo::get_session(state.db.conn(), auth.principal.org_id, course_id, session_id).await?;
     let version = if_match(&req)?;
     let txn = state.db.begin_write().await?;
-    let before = repo::get_session(&*txn, auth.principal.org_id, course_id, session_id).await?;
-    repo::delete_session(&*txn, &auth.actor(), &course, session_id, version).await?;
-    cascade::session_changed(&*txn, &auth.actor(), &before, None).await?;
+    let before = repo::get_session(&txn, auth.principal.org_id, course_id, session_id).await?;
+    repo::delete_session(&txn, &auth.actor(), &course, session_id, version).await?;
+    cascade::session_changed(&txn, &auth.actor(), &before, None).await?;
     txn.commit().await?;
     Ok(HttpResponse::NoContent().finish())
 }

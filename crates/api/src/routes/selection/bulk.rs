@@ -65,7 +65,7 @@ pub async fn bulk_nominations(
     let mut plan = Vec::new();
     for (i, nid) in body.ids.iter().enumerate() {
         let field = format!("ids[{i}]");
-        match repo::get(&*txn, org_id, *nid).await {
+        match repo::get(&txn, org_id, *nid).await {
             Ok(n) if n.course_id == *id => {
                 if let Some(event) = body.event {
                     if me == Some(n.employee_id) {
@@ -95,9 +95,9 @@ pub async fn bulk_nominations(
     for (n, step) in &plan {
         match step {
             Some(event) => {
-                let current = repo::get(&*txn, org_id, n.id).await?;
+                let current = repo::get(&txn, org_id, n.id).await?;
                 let outcome = repo::apply_event(
-                    &*txn,
+                    &txn,
                     &actor,
                     n.id,
                     current.version,
@@ -109,7 +109,7 @@ pub async fn bulk_nominations(
                 promoted.extend(outcome.promoted.map(|p| p.id));
             }
             None => {
-                repo::move_session(&*txn, &actor, n.id, body.move_to_session.flatten()).await?;
+                repo::move_session(&txn, &actor, n.id, body.move_to_session.flatten()).await?;
             }
         }
     }

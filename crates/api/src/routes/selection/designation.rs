@@ -71,7 +71,7 @@ async fn run(
 ) -> ApiResult<Vec<DesignationOutcome>> {
     let ladder = org::ladder(state.db.conn(), auth.principal.org_id).await?;
     let txn = state.db.begin_write().await?;
-    let outcomes = repo::designate(&*txn, &auth.actor(), fy, courses, &ladder, dry_run).await?;
+    let outcomes = repo::designate(&txn, &auth.actor(), fy, courses, &ladder, dry_run).await?;
     if dry_run {
         txn.rollback().await?;
     } else {
@@ -225,7 +225,7 @@ pub async fn import_nominations(
         return Err(ApiError::ImportFile("the file holds no nominations".into()));
     }
     let txn = state.db.begin_write().await?;
-    let outcome = repo::import_nominations(&*txn, &auth.actor(), fy, &read.rows, q.dry_run).await?;
+    let outcome = repo::import_nominations(&txn, &auth.actor(), fy, &read.rows, q.dry_run).await?;
     let stats = match outcome {
         Ok(stats) if read.errors.is_empty() => stats,
         Ok(_) => return Err(ApiError::ImportRejected(read.errors)),

@@ -17,7 +17,7 @@ use kenshu_persistence::repo::employee::{self as employee_repo, roster_members, 
 use kenshu_persistence::repo::org;
 use kenshu_persistence::repo::selection::{self as repo, CourseRef, DesignationOutcome, NominationFilter};
 use kenshu_persistence::repo::RepoError;
-use kenshu_persistence::DatabaseTransaction;
+use kenshu_persistence::WriteTxn;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
@@ -229,7 +229,7 @@ pub async fn nomination_event(
     let reason = reason_text(body.reason, required)?;
     let version = if_match(&req)?;
     let txn = state.db.begin_write().await?;
-    let outcome = repo::apply_event(&*txn, &auth.actor(), *id, version, &capacities, event, reason).await?;
+    let outcome = repo::apply_event(&txn, &auth.actor(), *id, version, &capacities, event, reason).await?;
     txn.commit().await?;
     let result = NominationEventResult {
         nomination: nomination_dto(&state, org_id, &outcome.nomination).await?,
@@ -333,7 +333,7 @@ pub async fn recommend(
     open_for(&state, org_id, *id, employee_id, Route::Recommendation).await?;
     let txn = state.db.begin_write().await?;
     let n =
-        repo::create(&*txn, &auth.actor(), *id, employee_id, Route::Recommendation, body.session_id, reason)
+        repo::create(&txn, &auth.actor(), *id, employee_id, Route::Recommendation, body.session_id, reason)
             .await?;
     txn.commit().await?;
     created_nomination(&state, org_id, &n).await
@@ -387,7 +387,7 @@ pub async fn apply(
 pub(crate) async fn apply_as(
     state: &AppState,
     auth: &Auth,
-    txn: &DatabaseTransaction,
+    txn: &WriteTxn,
     course_id: Uuid,
     input: ApplicationInput,
 ) -> ApiResult<nomination::Model> {

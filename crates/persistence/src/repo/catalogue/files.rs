@@ -1,6 +1,7 @@
 //! The catalogue as a file: keys for resolving 位置づけ, import and export.
 
 use super::*;
+use crate::WriteTxn;
 
 /// The keys (category, number) of a year's stored courses, for resolving 位置づけ in a file.
 pub async fn plan_course_keys(
@@ -58,7 +59,7 @@ pub struct CatalogueImportStats {
 /// their id, status and sessions. The plan is created when missing, and its text replaced when
 /// the file carries one. `courses` are validated, with 位置づけ resolvable in the file or plan.
 pub async fn import_catalogue(
-    conn: &impl ConnectionTrait,
+    conn: &WriteTxn,
     actor: &Actor,
     fy: FiscalYear,
     plan_text: Option<&PlanData>,

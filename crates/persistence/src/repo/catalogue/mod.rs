@@ -1,6 +1,7 @@
 //! The training catalogue: plans per fiscal year, their courses and sessions. Session changes
 //! are audited under their course, so a course's history shows them.
 
+use crate::WriteTxn;
 use kenshu_domain::attendance::CompletionRule;
 use kenshu_domain::audience::{routes, AudienceRule};
 use kenshu_domain::calendar::FiscalYear;
@@ -224,7 +225,7 @@ async fn check_within_course(
 }
 
 pub async fn create_course(
-    conn: &impl ConnectionTrait,
+    conn: &WriteTxn,
     actor: &Actor,
     fy: FiscalYear,
     data: &CourseData,
@@ -259,7 +260,7 @@ pub async fn create_course(
 }
 
 pub async fn update_course(
-    conn: &impl ConnectionTrait,
+    conn: &WriteTxn,
     actor: &Actor,
     id: Uuid,
     expected_version: i32,

@@ -1,6 +1,7 @@
 //! 研修計画: plans per fiscal year, publication, and a copy into the next year.
 
 use super::*;
+use crate::WriteTxn;
 
 pub async fn list_plans(
     conn: &impl ConnectionTrait,
@@ -33,7 +34,7 @@ pub fn plan_focus_areas(m: &training_plan::Model) -> Result<Vec<String>, DbErr> 
 }
 
 pub async fn create_plan(
-    conn: &impl ConnectionTrait,
+    conn: &WriteTxn,
     actor: &Actor,
     fy: FiscalYear,
     data: &PlanData,
@@ -56,7 +57,7 @@ pub async fn create_plan(
 }
 
 pub async fn update_plan(
-    conn: &impl ConnectionTrait,
+    conn: &WriteTxn,
     actor: &Actor,
     fy: FiscalYear,
     expected_version: i32,
@@ -74,7 +75,7 @@ pub async fn update_plan(
 
 /// Publish the plan and every draft course in it; staff see the catalogue from now on.
 pub async fn publish_plan(
-    conn: &impl ConnectionTrait,
+    conn: &WriteTxn,
     actor: &Actor,
     fy: FiscalYear,
     expected_version: i32,
@@ -103,7 +104,7 @@ pub async fn publish_plan(
 /// into another fiscal year as drafts: each year's plan starts from last year's. The target plan
 /// is created when missing; one that already has courses is refused.
 pub async fn copy_plan(
-    conn: &impl ConnectionTrait,
+    conn: &WriteTxn,
     actor: &Actor,
     from: FiscalYear,
     to: FiscalYear,
@@ -155,8 +156,7 @@ pub async fn copy_plan(
             ..c.clone()
         };
         course::Entity::insert(course::ActiveModel::from(copy.clone())).exec_without_returning(conn).await?;
-        audit::record(conn, actor, Change::new("course.copy", "course", Some(copy.id), Some(c), Some(&copy)))
-            .await?;
+        audit::record(conn, actor, Change::new("course.copy", "course", Some(copy.id), Some(c), Some(&copy)));
     }
     Ok((target, courses.len()))
 }

@@ -1,6 +1,7 @@
 //! 日程: a course's sessions.
 
 use super::*;
+use crate::WriteTxn;
 
 pub async fn list_sessions(
     conn: &impl ConnectionTrait,
@@ -74,7 +75,7 @@ fn session_model(data: &SessionData, base: &course_session::Model) -> course_ses
 }
 
 pub async fn create_session(
-    conn: &impl ConnectionTrait,
+    conn: &WriteTxn,
     actor: &Actor,
     course: &CourseRecord,
     data: &SessionData,
@@ -102,7 +103,7 @@ pub async fn create_session(
 }
 
 pub async fn update_session(
-    conn: &impl ConnectionTrait,
+    conn: &WriteTxn,
     actor: &Actor,
     course: &CourseRecord,
     id: Uuid,
@@ -126,7 +127,7 @@ pub async fn update_session(
 }
 
 pub async fn delete_session(
-    conn: &impl ConnectionTrait,
+    conn: &WriteTxn,
     actor: &Actor,
     course: &CourseRecord,
     id: Uuid,
@@ -186,7 +187,7 @@ pub async fn delete_session(
     .exec_without_returning(conn)
     .await?;
     let change = Change::new("course_session.delete", "course", Some(course.model.id), Some(&before), None);
-    audit::record(conn, actor, change).await?;
+    audit::record(conn, actor, change);
     Ok(())
 }
 

@@ -1,6 +1,7 @@
 //! 指名: designation runs over the roster, and nominations loaded from a file.
 
 use super::*;
+use crate::WriteTxn;
 
 /// What a designation run did for one course, or would do on a dry run.
 #[derive(Debug, Clone)]
@@ -24,7 +25,7 @@ fn member_ref(m: &RosterMember) -> EmployeeRef {
 /// no nomination yet. The roster is read once for all courses. New designations take the
 /// course's free places in roster order; beyond the headcount they wait.
 pub async fn designate(
-    conn: &impl ConnectionTrait,
+    conn: &WriteTxn,
     actor: &Actor,
     fy: FiscalYear,
     courses: &[CourseRecord],
@@ -180,7 +181,7 @@ pub async fn designate(
         bulk::write::<nomination::Entity>(conn, &inserts, OnKey::Fail).await.map_err(|e| {
             RepoError::from_write(e, "a nomination was added meanwhile; run the designation again")
         })?;
-        audit::record_many(conn, actor, changes).await?;
+        audit::record_many(conn, actor, changes);
     }
     Ok(outcomes)
 }
@@ -215,7 +216,7 @@ pub struct NominationImportStats {
 /// employee, not twice in the file) before anything is written; then the new ones are added in
 /// their route's first state, designations beyond the headcount waiting.
 pub async fn import_nominations(
-    conn: &impl ConnectionTrait,
+    conn: &WriteTxn,
     actor: &Actor,
     fy: FiscalYear,
     rows: &[kenshu_domain::selection_io::NominationRow],
@@ -329,7 +330,7 @@ pub async fn import_nominations(
             .iter()
             .map(|n| Change::new("nomination.import", "nomination", Some(n.id), None, Some(n)))
             .collect();
-        audit::record_many(conn, actor, changes).await?;
+        audit::record_many(conn, actor, changes);
     }
     Ok(Ok(stats))
 }

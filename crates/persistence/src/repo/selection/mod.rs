@@ -1,6 +1,7 @@
 //! Nominations (選考): the state machine applied under the course's lock, places and the waiting
 //! list; designation, history, notices and gaps live in their own files below.
 
+use crate::WriteTxn;
 use std::collections::{BTreeMap, HashMap};
 
 use kenshu_domain::audience::Route;
@@ -240,7 +241,7 @@ async fn session_of_course(
 
 /// A new nomination by recommendation or application (designations come from [`designate`]).
 pub async fn create(
-    conn: &impl ConnectionTrait,
+    conn: &WriteTxn,
     actor: &Actor,
     course_id: Uuid,
     employee_id: Uuid,
@@ -304,7 +305,7 @@ pub(crate) struct Decision {
 }
 
 pub(crate) async fn save(
-    conn: &impl ConnectionTrait,
+    conn: &WriteTxn,
     actor: &Actor,
     action: &str,
     before: &nomination::Model,
@@ -314,7 +315,7 @@ pub(crate) async fn save(
 }
 
 pub(crate) async fn save_decision(
-    conn: &impl ConnectionTrait,
+    conn: &WriteTxn,
     actor: &Actor,
     action: &str,
     before: &nomination::Model,
@@ -356,7 +357,7 @@ pub fn state_of(n: &nomination::Model) -> Result<NominationState, RepoError> {
 /// `reason`; a cancellation that frees a place gives it to the first nomination waiting for the
 /// same course (and session), recorded as decided by the waiting list.
 pub async fn apply_event(
-    conn: &impl ConnectionTrait,
+    conn: &WriteTxn,
     actor: &Actor,
     id: Uuid,
     expected_version: i32,
@@ -395,7 +396,7 @@ pub async fn apply_event(
 /// by hand then); each moved-up trainee and their heads are told. The caller holds the course's
 /// lock. Returns those moved up.
 pub(crate) async fn promote_waiting(
-    conn: &impl ConnectionTrait,
+    conn: &WriteTxn,
     actor: &Actor,
     course: &course::Model,
 ) -> Result<Vec<nomination::Model>, RepoError> {
@@ -458,7 +459,7 @@ pub(crate) async fn promote_waiting(
 /// Move a nomination to another session of its course (or to none). A nomination holding a place
 /// needs a free place in the target session.
 pub async fn move_session(
-    conn: &impl ConnectionTrait,
+    conn: &WriteTxn,
     actor: &Actor,
     id: Uuid,
     session_id: Option<Uuid>,

@@ -1,11 +1,12 @@
 //! 研修通知: selected trainees notified, with their notices.
 
 use super::*;
+use crate::WriteTxn;
 
 /// 研修通知: move every selected nomination of the course to notified and write a notice for the
 /// trainee and one for each of their heads, in one transaction.
 pub async fn notify_course(
-    conn: &impl ConnectionTrait,
+    conn: &WriteTxn,
     actor: &Actor,
     course: &CourseRecord,
 ) -> Result<(u64, u64), RepoError> {
