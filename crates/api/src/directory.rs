@@ -249,7 +249,7 @@ pub async fn sync(state: &AppState, actor: &Actor, mode: ImportMode, dry_run: bo
     if dry_run {
         txn.rollback().await?;
     } else {
-        audit::record(&txn, actor, Change::new("directory.sync", "roster", None, None, Some(&stats)));
+        audit::record(&txn, actor, Change::new("directory.sync", "roster", None, None, Some(&stats))).await?;
         txn.commit().await?;
         crate::routes::import::analyze_roster(state).await;
     }

@@ -12,6 +12,11 @@ use sea_orm::{
     DbErr, ExecResult, QueryResult, Statement, TransactionTrait,
 };
 
+use std::collections::BTreeMap;
+
+use kenshu_domain::audit_chain::{timestamp, Block};
+use uuid::Uuid;
+
 use crate::entities::audit_log;
 use tokio::sync::{Mutex, OwnedMutexGuard};
 
@@ -26,27 +31,35 @@ pub struct Db {
 }
 
 /// A write transaction; holds the writer lock on SQLite until it commits or drops. It is also a
-/// connection (reads and writes run on the transaction), and it keeps the audit records of its
-/// changes until it commits: they are appended to the organisation's hash chain and written
-/// then, in one bulk insert (see [`crate::repo::audit::append`]). Only a write transaction can
-/// record a change, so no audited write happens outside one.
+/// connection (reads and writes run on the transaction), and it keeps the audit block of each
+/// organisation it records changes for: records are hashed into their block as they are
+/// written, and the blocks are sealed into their organisations' chains when it commits (see
+/// [`crate::repo::audit`]). Only a write transaction can record a change, so no audited write
+/// happens outside one.
 pub struct WriteTxn {
     txn: DatabaseTransaction,
     _guard: Option<OwnedMutexGuard<()>>,
-    audit: std::sync::Mutex<Vec<audit_log::Model>>,
+    blocks: std::sync::Mutex<BTreeMap<Uuid, Block>>,
 }
 
 impl WriteTxn {
-    /// Keep audit records to write at commit.
-    pub(crate) fn audit(&self, records: impl IntoIterator<Item = audit_log::Model>) {
-        self.audit.lock().expect("audit buffer").extend(records);
+    /// Give `records` their places in this transaction's blocks (one per organisation), in order.
+    pub(crate) fn chain(&self, records: &mut [audit_log::Model]) {
+        let mut blocks = self.blocks.lock().expect("audit blocks");
+        for m in records {
+            let block = blocks.entry(m.org_id).or_insert_with(|| Block::new(Uuid::now_v7()));
+            let at = timestamp(m.at);
+            let (pos, hash) = block.append(&crate::repo::audit::chain_record(m, &at));
+            m.block_id = Some(block.id);
+            m.pos = Some(i32::try_from(pos).expect("fewer than 2^31 records in one transaction"));
+            m.hash = Some(hash);
+        }
     }
 
-    /// Append the audit records of this transaction to their organisations' chains, write them,
-    /// then commit.
+    /// Seal this transaction's audit blocks into their organisations' chains, then commit.
     pub async fn commit(self) -> Result<(), DbErr> {
-        let records = std::mem::take(&mut *self.audit.lock().expect("audit buffer"));
-        crate::repo::audit::append(&self.txn, records).await?;
+        let blocks = std::mem::take(&mut *self.blocks.lock().expect("audit blocks"));
+        crate::repo::audit::seal(&self.txn, blocks).await?;
         self.txn.commit().await
     }
 
@@ -157,7 +170,7 @@ impl Db {
             Migrator::up(&self.conn, None).await?;
         }
         let txn = self.begin_write().await?;
-        crate::repo::audit::chain_backlog(&txn.txn).await?;
+        crate::repo::audit::chain_backlog(&txn).await?;
         txn.commit().await
     }
 
@@ -180,7 +193,7 @@ impl Db {
     pub async fn begin_write(&self) -> Result<WriteTxn, DbErr> {
         let guard = self.lock().await;
         let txn = self.conn.begin().await?;
-        Ok(WriteTxn { txn, _guard: guard, audit: Default::default() })
+        Ok(WriteTxn { txn, _guard: guard, blocks: Default::default() })
     }
 
     /// Readiness: the database answers a trivial query.

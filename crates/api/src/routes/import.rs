@@ -279,7 +279,7 @@ pub async fn import_roster(
     if query.dry_run {
         txn.rollback().await?;
     } else {
-        audit::record(&txn, &actor, Change::new("roster.import", "roster", None, None, Some(&stats)));
+        audit::record(&txn, &actor, Change::new("roster.import", "roster", None, None, Some(&stats))).await?;
         txn.commit().await?;
         analyze_roster(&state).await;
     }

@@ -18,10 +18,16 @@ pub struct Model {
     pub before: Option<String>,
     /// JSON of the record after the change.
     pub after: Option<String>,
-    /// Its number in the organisation's hash chain; `None` until the commit that chains it.
+    /// Its number in the organisation's hash chain, for records chained one by one (before
+    /// blocks); `None` for records in a block, whose number is their block's `first_seq` + `pos` − 1.
     pub seq: Option<i64>,
-    /// Its link in the chain (hex SHA-256, see `kenshu_domain::audit_chain`).
+    /// Its hash (hex SHA-256, see `kenshu_domain::audit_chain`): its link in the chain for a
+    /// record with `seq`, its block's running hash for a record in a block.
     pub hash: Option<String>,
+    /// The write transaction's block it belongs to (`audit_block`).
+    pub block_id: Option<Uuid>,
+    /// Its place in the block, from 1.
+    pub pos: Option<i32>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

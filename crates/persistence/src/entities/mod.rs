@@ -2,6 +2,7 @@
 
 pub mod absence_notice;
 pub mod attendance;
+pub mod audit_block;
 pub mod audit_chain_head;
 pub mod audit_log;
 pub mod calendar_feed;

@@ -262,7 +262,7 @@ pub async fn record(
             |e| RepoError::from_write(e, "attendance was recorded meanwhile; read the sheet again"),
         )?;
     }
-    audit::record_many(conn, actor, changes);
+    audit::record_many(conn, actor, changes).await?;
     if outcome.created + outcome.corrected > 0 {
         let changed: Vec<&nomination::Model> = entries.iter().map(|r| &r.nomination).collect();
         settle_completion(conn, actor, session.course_id, &changed, &mut outcome).await?;

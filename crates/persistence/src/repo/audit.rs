@@ -1,7 +1,9 @@
 //! The one audit path: every write records who, when, what, before and after, in the same
 //! transaction as the change.
 
-use kenshu_domain::audit_chain::{timestamp, Head, Record, Verifier};
+use std::collections::{BTreeMap, HashMap};
+
+use kenshu_domain::audit_chain::{timestamp, Block, Break, Head, Record, Verifier};
 use sea_orm::sea_query::{Expr, OnConflict, Query};
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DatabaseBackend, DbErr, EntityTrait, PaginatorTrait, QueryFilter,
@@ -12,7 +14,7 @@ use uuid::Uuid;
 
 use super::{now, Actor, Page, PageRequest};
 use crate::bulk::{self, OnKey};
-use crate::entities::{audit_chain_head, audit_log};
+use crate::entities::{audit_block, audit_chain_head, audit_log};
 use crate::WriteTxn;
 
 /// One change to record.
@@ -49,8 +51,7 @@ impl Change {
     }
 }
 
-/// The records for `changes`, all stamped with one time, not yet chained: a write transaction
-/// keeps them and [`append`] numbers, hashes and writes them when it commits.
+/// The records for `changes`, all stamped with one time, not yet chained (see [`write`]).
 pub fn prepare(actor: &Actor, changes: Vec<Change>) -> Vec<audit_log::Model> {
     let at = now();
     changes.into_iter().map(|c| model(actor, c, at)).collect()
@@ -70,17 +71,26 @@ fn model(actor: &Actor, change: Change, at: chrono::DateTime<chrono::Utc>) -> au
         after: change.after,
         seq: None,
         hash: None,
+        block_id: None,
+        pos: None,
     }
 }
 
 /// Record one change, in the transaction that makes it.
-pub fn record(txn: &WriteTxn, actor: &Actor, change: Change) {
-    record_many(txn, actor, vec![change]);
+pub async fn record(txn: &WriteTxn, actor: &Actor, change: Change) -> Result<(), DbErr> {
+    record_many(txn, actor, vec![change]).await
 }
 
-/// Record many changes, in the transaction that makes them.
-pub fn record_many(txn: &WriteTxn, actor: &Actor, changes: Vec<Change>) {
-    txn.audit(prepare(actor, changes));
+/// Record many changes (multi-row inserts), in the transaction that makes them.
+pub async fn record_many(txn: &WriteTxn, actor: &Actor, changes: Vec<Change>) -> Result<(), DbErr> {
+    write(txn, prepare(actor, changes)).await
+}
+
+/// Write prepared records: each is hashed into the transaction's block of its organisation and
+/// inserted complete; the block is sealed into the chain when the transaction commits.
+pub async fn write(txn: &WriteTxn, mut records: Vec<audit_log::Model>) -> Result<(), DbErr> {
+    txn.chain(&mut records);
+    bulk::write::<audit_log::Entity>(txn, &records, OnKey::Fail).await
 }
 
 #[derive(Debug, Clone, Default)]
@@ -121,17 +131,48 @@ pub async fn list(
     if let Some(after) = page.after.as_ref().and_then(|a| a.first()).and_then(|s| Uuid::parse_str(s).ok()) {
         q = q.filter(audit_log::Column::Id.lt(after));
     }
-    let rows = q.order_by_desc(audit_log::Column::Id).limit(page.limit + 1).all(conn).await?;
+    let mut rows = q.order_by_desc(audit_log::Column::Id).limit(page.limit + 1).all(conn).await?;
+    number(conn, org_id, &mut rows).await?;
     Ok(Page::from_rows(rows, page.limit, |r| vec![r.id.to_string()]))
+}
+
+/// Give records in a block their number in the chain (their block's first number + place − 1).
+async fn number(
+    conn: &impl ConnectionTrait,
+    org_id: Uuid,
+    rows: &mut [audit_log::Model],
+) -> Result<(), DbErr> {
+    let ids: std::collections::BTreeSet<Uuid> = rows.iter().filter_map(|r| r.block_id).collect();
+    if ids.is_empty() {
+        return Ok(());
+    }
+    let firsts: std::collections::HashMap<Uuid, i64> = audit_block::Entity::find()
+        .select_only()
+        .columns([audit_block::Column::Id, audit_block::Column::FirstSeq])
+        .filter(audit_block::Column::OrgId.eq(org_id))
+        .filter(audit_block::Column::Id.is_in(ids))
+        .into_tuple()
+        .all(conn)
+        .await?
+        .into_iter()
+        .collect();
+    for r in rows {
+        if let (Some(block), Some(pos)) = (r.block_id, r.pos) {
+            r.seq = firsts.get(&block).map(|first| first + i64::from(pos) - 1);
+        }
+    }
+    Ok(())
 }
 
 // ---------------------------------------------------------------------------------------------
 // The hash chain (監査ログの改ざん検知)
 
-/// Records chained per statement: bounds the memory a large import's chaining holds.
+/// Records read per statement when chaining old records or verifying: bounds the memory.
 const CHAIN_PAGE: u64 = 1000;
+/// Blocks read per statement when verifying.
+const BLOCK_PAGE: u64 = 500;
 
-fn chain_record<'a>(m: &'a audit_log::Model, at: &'a str) -> Record<'a> {
+pub(crate) fn chain_record<'a>(m: &'a audit_log::Model, at: &'a str) -> Record<'a> {
     Record {
         org_id: m.org_id,
         id: m.id,
@@ -146,30 +187,30 @@ fn chain_record<'a>(m: &'a audit_log::Model, at: &'a str) -> Record<'a> {
     }
 }
 
-/// Append a committing transaction's records to their organisations' chains and write them:
-/// each organisation's head is locked, the records are numbered and hashed in the order they
-/// were made, inserted with their links in bulk, and the head moves on. The head is taken here,
-/// at commit, after the transaction's other row locks, and heads in organisation order, so two
-/// transactions never wait for each other's rows while one holds a head; and numbers follow
-/// commit order.
-pub(crate) async fn append(conn: &impl ConnectionTrait, records: Vec<audit_log::Model>) -> Result<(), DbErr> {
-    if records.is_empty() {
-        return Ok(());
-    }
-    let mut by_org: std::collections::BTreeMap<Uuid, Vec<audit_log::Model>> = Default::default();
-    for r in records {
-        by_org.entry(r.org_id).or_default().push(r);
-    }
-    for (org_id, mut records) in by_org {
-        let mut head = lock_head(conn, org_id).await?;
-        for m in &mut records {
-            let at = timestamp(m.at);
-            let (seq, hash) = head.append(&chain_record(m, &at));
-            m.seq = Some(seq);
-            m.hash = Some(hash);
+/// Seal a committing transaction's blocks into their organisations' chains: for each (in
+/// organisation order) lock the head, store the block with the numbers it takes and its link,
+/// and move the head. The head is taken here, at commit, after the transaction's other row
+/// locks, so two transactions never wait for each other's rows while one holds a head; numbers
+/// follow the order of commits. Three statements per organisation, whatever the block's size.
+pub(crate) async fn seal(conn: &impl ConnectionTrait, blocks: BTreeMap<Uuid, Block>) -> Result<(), DbErr> {
+    for (org_id, block) in blocks {
+        if block.count == 0 {
+            continue;
         }
-        bulk::write::<audit_log::Entity>(conn, &records, OnKey::Fail).await?;
-        move_head(conn, org_id, &head).await?;
+        let head = lock_head(conn, org_id).await?;
+        let (first_seq, next) = block.seal(&head);
+        audit_block::Entity::insert(audit_block::ActiveModel::from(audit_block::Model {
+            org_id,
+            id: block.id,
+            first_seq,
+            count: i32::try_from(block.count).expect("fewer than 2^31 records in one transaction"),
+            last_hash: block.hash.clone(),
+            hash: next.hash.clone(),
+            at: now(),
+        }))
+        .exec_without_returning(conn)
+        .await?;
+        move_head(conn, org_id, &next).await?;
     }
     Ok(())
 }
@@ -184,48 +225,39 @@ async fn move_head(conn: &impl ConnectionTrait, org_id: Uuid, head: &Head) -> Re
     Ok(())
 }
 
-/// Chain records written unchained: those from before the log was chained (and, for a
-/// while, records written outside a write transaction). Run once as the service starts, after
-/// the migrations; organisation by organisation, reading and linking them page by page.
-pub(crate) async fn chain_backlog(conn: &impl ConnectionTrait) -> Result<(), DbErr> {
-    let mut orgs: Vec<Uuid> = audit_log::Entity::find()
+fn unchained() -> sea_orm::Condition {
+    sea_orm::Condition::all().add(audit_log::Column::Seq.is_null()).add(audit_log::Column::BlockId.is_null())
+}
+
+/// Chain records written before the log was chained: each organisation's into one block of
+/// `txn`, page by page in the order they were made, sealed when `txn` commits. Run as the
+/// service starts, after the migrations.
+pub(crate) async fn chain_backlog(txn: &WriteTxn) -> Result<(), DbErr> {
+    let orgs: Vec<Uuid> = audit_log::Entity::find()
         .select_only()
         .column(audit_log::Column::OrgId)
         .distinct()
-        .filter(audit_log::Column::Seq.is_null())
+        .filter(unchained())
         .into_tuple()
-        .all(conn)
+        .all(txn)
         .await?;
-    orgs.sort();
     for org_id in orgs {
-        let mut head = lock_head(conn, org_id).await?;
-        let start = head.seq;
         loop {
-            let pending = audit_log::Entity::find()
+            let mut pending = audit_log::Entity::find()
                 .filter(audit_log::Column::OrgId.eq(org_id))
-                .filter(audit_log::Column::Seq.is_null())
+                .filter(unchained())
                 .order_by_asc(audit_log::Column::Id)
                 .limit(CHAIN_PAGE)
-                .all(conn)
+                .all(txn)
                 .await?;
             if pending.is_empty() {
                 break;
             }
-            let links: Vec<(Uuid, i64, String)> = pending
-                .iter()
-                .map(|m| {
-                    let at = timestamp(m.at);
-                    let (seq, hash) = head.append(&chain_record(m, &at));
-                    (m.id, seq, hash)
-                })
-                .collect();
-            conn.execute(link_statement(conn.get_database_backend(), org_id, links)).await?;
+            txn.chain(&mut pending);
+            txn.execute(place_statement(txn.get_database_backend(), org_id, &pending)).await?;
             if (pending.len() as u64) < CHAIN_PAGE {
                 break;
             }
-        }
-        if head.seq != start {
-            move_head(conn, org_id, &head).await?;
         }
     }
     Ok(())
@@ -254,38 +286,39 @@ async fn lock_head(conn: &impl ConnectionTrait, org_id: Uuid) -> Result<Head, Db
     Ok(Head { seq: row.try_get("", "seq")?, hash: row.try_get("", "hash")? })
 }
 
-/// One statement that gives each record its number and hash.
-fn link_statement(backend: DatabaseBackend, org_id: Uuid, links: Vec<(Uuid, i64, String)>) -> Statement {
-    let n = links.len();
+/// One statement that gives old records their block, place and hash.
+fn place_statement(backend: DatabaseBackend, org_id: Uuid, records: &[audit_log::Model]) -> Statement {
+    let n = records.len();
     match backend {
         DatabaseBackend::Postgres => {
-            let (mut ids, mut seqs, mut hashes) =
-                (Vec::with_capacity(n), Vec::with_capacity(n), Vec::with_capacity(n));
-            for (id, seq, hash) in links {
-                ids.push(id);
-                seqs.push(seq);
-                hashes.push(hash);
+            let (mut ids, mut blocks, mut places, mut hashes) =
+                (Vec::with_capacity(n), Vec::with_capacity(n), Vec::with_capacity(n), Vec::with_capacity(n));
+            for m in records {
+                ids.push(m.id);
+                blocks.push(m.block_id.expect("placed"));
+                places.push(m.pos.expect("placed"));
+                hashes.push(m.hash.clone().expect("placed"));
             }
             Statement::from_sql_and_values(
                 backend,
-                "UPDATE audit_log AS a SET seq = v.seq, hash = v.hash \
-                 FROM unnest($1::uuid[], $2::int8[], $3::text[]) AS v(id, seq, hash) \
-                 WHERE a.org_id = $4 AND a.id = v.id",
-                [ids.into(), seqs.into(), hashes.into(), org_id.into()],
+                "UPDATE audit_log AS a SET block_id = v.block_id, pos = v.pos, hash = v.hash \
+                 FROM unnest($1::uuid[], $2::uuid[], $3::int4[], $4::text[]) AS v(id, block_id, pos, hash) \
+                 WHERE a.org_id = $5 AND a.id = v.id",
+                [ids.into(), blocks.into(), places.into(), hashes.into(), org_id.into()],
             )
         }
         _ => {
-            let rows = vec!["(?, ?, ?)"; n].join(", ");
-            let mut values: Vec<sea_orm::Value> = Vec::with_capacity(3 * n + 1);
-            for (id, seq, hash) in links {
-                values.extend([id.into(), seq.into(), hash.into()]);
+            let rows = vec!["(?, ?, ?, ?)"; n].join(", ");
+            let mut values: Vec<sea_orm::Value> = Vec::with_capacity(4 * n + 1);
+            for m in records {
+                values.extend([m.id.into(), m.block_id.into(), m.pos.into(), m.hash.clone().into()]);
             }
             values.push(org_id.into());
             Statement::from_sql_and_values(
                 backend,
                 format!(
-                    "UPDATE audit_log SET seq = v.column2, hash = v.column3 FROM (VALUES {rows}) AS v \
-                     WHERE audit_log.org_id = ? AND audit_log.id = v.column1"
+                    "UPDATE audit_log SET block_id = v.column2, pos = v.column3, hash = v.column4 \
+                     FROM (VALUES {rows}) AS v WHERE audit_log.org_id = ? AND audit_log.id = v.column1"
                 ),
                 values,
             )
@@ -297,9 +330,16 @@ fn link_statement(backend: DatabaseBackend, org_id: Uuid, links: Vec<(Uuid, i64,
 #[derive(Debug, Clone, Serialize)]
 pub struct BrokenLink {
     pub seq: i64,
-    /// The record found where the chain breaks (none when the log ends before its head).
+    /// The record found where the chain breaks (none when a record or the end of the log is
+    /// missing, or a transaction's own link was changed).
     pub id: Option<Uuid>,
     pub reason: String,
+}
+
+impl BrokenLink {
+    fn at(id: Option<Uuid>) -> impl FnOnce(Break) -> Self {
+        move |b| BrokenLink { seq: b.seq(), id, reason: b.describe() }
+    }
 }
 
 /// What [`verify`] found for one organisation.
@@ -307,7 +347,7 @@ pub struct BrokenLink {
 pub struct Verification {
     /// Records whose links were checked and hold.
     pub verified: i64,
-    /// The stored head: the number and hash of the last record. Keeping these elsewhere (a
+    /// The stored head: the number and hash of the last link. Keeping these elsewhere (a
     /// report, a signed mail) lets a later check show that not even the whole chain was rewritten.
     pub head_seq: i64,
     pub head_hash: String,
@@ -317,8 +357,9 @@ pub struct Verification {
     pub broken: Option<BrokenLink>,
 }
 
-/// Walk the organisation's chain from its first record and report the first broken link.
-/// Reads page by page, so memory does not grow with the log.
+/// Walk the organisation's chain from its first record and report the first broken link:
+/// the records linked one by one first, then block by block. Reads page by page, so memory
+/// does not grow with the log.
 pub async fn verify(conn: &impl ConnectionTrait, org_id: Uuid) -> Result<Verification, DbErr> {
     let stored = audit_chain_head::Entity::find_by_id(org_id)
         .one(conn)
@@ -326,15 +367,29 @@ pub async fn verify(conn: &impl ConnectionTrait, org_id: Uuid) -> Result<Verific
         .map_or_else(Head::start, |h| Head { seq: h.seq, hash: h.hash });
     let unchained = audit_log::Entity::find()
         .filter(audit_log::Column::OrgId.eq(org_id))
-        .filter(audit_log::Column::Seq.is_null())
+        .filter(unchained())
         .count(conn)
         .await?;
     let mut verifier = Verifier::default();
     let mut last = 0i64;
-    let broken = 'walk: loop {
+    let broken = match walk(conn, org_id, &mut verifier, &mut last).await? {
+        Some(broken) => Some(broken),
+        None => verifier.finish(&stored).err().map(BrokenLink::at(None)),
+    };
+    Ok(Verification { verified: last, head_seq: stored.seq, head_hash: stored.hash, unchained, broken })
+}
+
+async fn walk(
+    conn: &impl ConnectionTrait,
+    org_id: Uuid,
+    v: &mut Verifier,
+    last: &mut i64,
+) -> Result<Option<BrokenLink>, DbErr> {
+    // The records linked one by one.
+    loop {
         let page = audit_log::Entity::find()
             .filter(audit_log::Column::OrgId.eq(org_id))
-            .filter(audit_log::Column::Seq.gt(last))
+            .filter(audit_log::Column::Seq.gt(*last))
             .order_by_asc(audit_log::Column::Seq)
             .limit(CHAIN_PAGE)
             .all(conn)
@@ -342,19 +397,109 @@ pub async fn verify(conn: &impl ConnectionTrait, org_id: Uuid) -> Result<Verific
         for m in &page {
             let seq = m.seq.unwrap_or_default();
             let at = timestamp(m.at);
-            if let Err(b) = verifier.check(seq, m.hash.as_deref().unwrap_or_default(), &chain_record(m, &at))
-            {
-                break 'walk Some(BrokenLink { seq: b.seq(), id: Some(m.id), reason: b.describe() });
+            if let Err(b) = v.check(seq, m.hash.as_deref().unwrap_or_default(), &chain_record(m, &at)) {
+                return Ok(Some(BrokenLink::at(Some(m.id))(b)));
             }
-            last = seq;
+            *last = seq;
         }
         if (page.len() as u64) < CHAIN_PAGE {
-            break verifier.finish(&stored).err().map(|b| BrokenLink {
-                seq: b.seq(),
-                id: None,
-                reason: b.describe(),
-            });
+            break;
         }
+    }
+    // Then the blocks, in the order they were sealed; small blocks' records read together.
+    let mut after = 0i64;
+    loop {
+        let blocks = audit_block::Entity::find()
+            .filter(audit_block::Column::OrgId.eq(org_id))
+            .filter(audit_block::Column::FirstSeq.gt(after))
+            .order_by_asc(audit_block::Column::FirstSeq)
+            .limit(BLOCK_PAGE)
+            .all(conn)
+            .await?;
+        let mut group: Vec<&audit_block::Model> = Vec::new();
+        let mut size = 0u64;
+        for (i, block) in blocks.iter().enumerate() {
+            group.push(block);
+            size += block.count.max(0) as u64;
+            let next = blocks.get(i + 1).map_or(0, |b| b.count.max(0) as u64);
+            if i + 1 == blocks.len() || size + next > CHAIN_PAGE {
+                if let Some(broken) = check_blocks(conn, org_id, &group, v, last).await? {
+                    return Ok(Some(broken));
+                }
+                group.clear();
+                size = 0;
+            }
+        }
+        match blocks.last() {
+            Some(b) if blocks.len() as u64 == BLOCK_PAGE => after = b.first_seq,
+            _ => return Ok(None),
+        }
+    }
+}
+
+/// Check consecutive blocks: together (one read) when they are small, a large one page by page.
+async fn check_blocks(
+    conn: &impl ConnectionTrait,
+    org_id: Uuid,
+    blocks: &[&audit_block::Model],
+    v: &mut Verifier,
+    last: &mut i64,
+) -> Result<Option<BrokenLink>, DbErr> {
+    let records = |ids: Vec<Uuid>, from: i32| {
+        audit_log::Entity::find()
+            .filter(audit_log::Column::OrgId.eq(org_id))
+            .filter(audit_log::Column::BlockId.is_in(ids))
+            .filter(audit_log::Column::Pos.gt(from))
+            .order_by_asc(audit_log::Column::BlockId)
+            .order_by_asc(audit_log::Column::Pos)
     };
-    Ok(Verification { verified: last, head_seq: stored.seq, head_hash: stored.hash, unchained, broken })
+    let check = |v: &mut Verifier, last: &mut i64, m: &audit_log::Model| -> Result<(), BrokenLink> {
+        let at = timestamp(m.at);
+        let pos = i64::from(m.pos.unwrap_or_default());
+        *last = v
+            .check_in_block(pos, m.hash.as_deref().unwrap_or_default(), &chain_record(m, &at))
+            .map_err(BrokenLink::at(Some(m.id)))?;
+        Ok(())
+    };
+    let open = |v: &mut Verifier, block: &audit_block::Model| {
+        v.open_block(block.id, block.first_seq).map_err(BrokenLink::at(None))
+    };
+    let close = |v: &mut Verifier, block: &audit_block::Model| {
+        v.close_block(i64::from(block.count), &block.hash).map_err(BrokenLink::at(None))
+    };
+    if let [block] = blocks {
+        if block.count as u64 > CHAIN_PAGE {
+            if let Err(broken) = open(v, block) {
+                return Ok(Some(broken));
+            }
+            let mut from = 0;
+            loop {
+                let page = records(vec![block.id], from).limit(CHAIN_PAGE).all(conn).await?;
+                for m in &page {
+                    if let Err(broken) = check(v, last, m) {
+                        return Ok(Some(broken));
+                    }
+                    from = m.pos.unwrap_or_default();
+                }
+                if (page.len() as u64) < CHAIN_PAGE {
+                    break;
+                }
+            }
+            return Ok(close(v, block).err());
+        }
+    }
+    let total: u64 = blocks.iter().map(|b| b.count.max(0) as u64).sum();
+    let rows = records(blocks.iter().map(|b| b.id).collect(), 0).limit(total + 1).all(conn).await?;
+    let mut by_block: HashMap<Uuid, Vec<&audit_log::Model>> = HashMap::new();
+    for m in &rows {
+        by_block.entry(m.block_id.unwrap_or_default()).or_default().push(m);
+    }
+    let result = blocks.iter().try_for_each(|block| {
+        open(v, block)?;
+        for m in by_block.remove(&block.id).unwrap_or_default() {
+            check(v, last, m)?;
+        }
+        close(v, block)
+    });
+    Ok(result.err())
 }

@@ -64,7 +64,7 @@ pub async fn create(
         .await?;
     let change =
         audit::Change::new("calendar_feed.create", "calendar_feed", Some(feed.id), None, Some(&feed));
-    audit::record(conn, actor, change);
+    audit::record(conn, actor, change).await?;
     Ok(feed)
 }
 
@@ -112,7 +112,7 @@ pub async fn revoke(conn: &WriteTxn, actor: &Actor, id: Uuid) -> Result<calendar
         .await?;
     let change =
         audit::Change::new("calendar_feed.revoke", "calendar_feed", Some(id), Some(&before), Some(&after));
-    audit::record(conn, actor, change);
+    audit::record(conn, actor, change).await?;
     Ok(after)
 }
 

@@ -71,7 +71,7 @@ pub async fn open(
         before.as_ref().map(audited).as_ref(),
         Some(&audited(&after)),
     );
-    audit::record(conn, actor, change);
+    audit::record(conn, actor, change).await?;
     Ok(after)
 }
 
@@ -93,7 +93,7 @@ pub async fn close(
         Some(&audited(check_in)),
         Some(&audited(&after)),
     );
-    audit::record(conn, actor, change);
+    audit::record(conn, actor, change).await?;
     Ok(after)
 }
 

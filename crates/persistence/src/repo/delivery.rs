@@ -405,7 +405,7 @@ pub async fn redeliver(conn: &WriteTxn, actor: &Actor, id: Uuid) -> Result<Deliv
         Some(&before),
         Some(&after),
     );
-    audit::record(conn, actor, change);
+    audit::record(conn, actor, change).await?;
     let mut log = with_attempts(conn, actor.org_id, vec![after]).await?;
     Ok(log.remove(0))
 }

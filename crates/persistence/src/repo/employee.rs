@@ -551,7 +551,7 @@ pub async fn execute(txn: &WriteTxn, planned: Planned) -> Result<(), RepoError> 
         BulkError::Changed => RepoError::Conflict(ROSTER_CHANGED.into()),
         BulkError::Db(e) => RepoError::from_write(e, ROSTER_CHANGED),
     })?;
-    txn.audit(planned.audit);
+    audit::write(txn, planned.audit).await?;
     Ok(())
 }
 

@@ -305,7 +305,7 @@ where
         before: None,
         after: Some(model.audit_json()),
     };
-    audit::record(conn, actor, change);
+    audit::record(conn, actor, change).await?;
     Ok(model)
 }
 
@@ -365,7 +365,7 @@ where
         before: Some(before.audit_json()),
         after: Some(after.audit_json()),
     };
-    audit::record(conn, actor, change);
+    audit::record(conn, actor, change).await?;
     Ok(after)
 }
 

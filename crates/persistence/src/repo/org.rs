@@ -73,7 +73,8 @@ pub async fn create(
         conn,
         &actor,
         Change::new("organisation.create", "organisation", Some(model.id), None, Some(&model)),
-    );
+    )
+    .await?;
     insert_ladder(conn, model.id, &GradeLadder::default()).await?;
     Ok(model)
 }
@@ -141,7 +142,8 @@ pub async fn replace_ladder(
         conn,
         actor,
         Change::new("grades.replace", "organisation", Some(actor.org_id), Some(&old), Some(new)),
-    );
+    )
+    .await?;
     Ok((new.clone(), org.version + 1))
 }
 
@@ -193,7 +195,7 @@ pub async fn set_workflow(
     }
     let change =
         Change::new("organisation.workflow", "organisation", Some(actor.org_id), Some(&org), Some(&after));
-    audit::record(conn, actor, change);
+    audit::record(conn, actor, change).await?;
     Ok(after)
 }
 
@@ -252,6 +254,6 @@ pub async fn set_reminders(
     }
     let change =
         Change::new("organisation.reminders", "organisation", Some(actor.org_id), Some(&org), Some(&after));
-    audit::record(conn, actor, change);
+    audit::record(conn, actor, change).await?;
     Ok(after)
 }

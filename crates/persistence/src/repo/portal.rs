@@ -266,8 +266,7 @@ pub async fn record_replay(conn: &WriteTxn, actor: &Actor, row: &portal_inbound:
         before: Some(serde_json::json!({"state": row.state, "reason": row.reason}).to_string()),
         after: None,
     };
-    audit::record(conn, actor, change);
-    Ok(())
+    audit::record(conn, actor, change).await
 }
 
 /// Filter for the list of received changes.

@@ -216,7 +216,7 @@ pub async fn import_courses(
                     Some(&before),
                     Some(&after),
                 );
-                audit::record(conn, actor, change);
+                audit::record(conn, actor, change).await?;
                 stats.updated += 1;
             }
             None => {
@@ -248,7 +248,7 @@ pub async fn import_courses(
             None::<&serde_json::Value>,
             Some(&json!({"fiscal_year": fiscal_year, "created": stats.created})),
         );
-        audit::record(conn, actor, change);
+        audit::record(conn, actor, change).await?;
     }
     Ok(stats)
 }
@@ -505,7 +505,7 @@ pub async fn put_proof(
         before.as_ref().map(summary).as_ref(),
         Some(&summary(&m)),
     );
-    audit::record(conn, actor, change);
+    audit::record(conn, actor, change).await?;
     Ok(m)
 }
 

@@ -156,7 +156,8 @@ pub async fn copy_plan(
             ..c.clone()
         };
         course::Entity::insert(course::ActiveModel::from(copy.clone())).exec_without_returning(conn).await?;
-        audit::record(conn, actor, Change::new("course.copy", "course", Some(copy.id), Some(c), Some(&copy)));
+        audit::record(conn, actor, Change::new("course.copy", "course", Some(copy.id), Some(c), Some(&copy)))
+            .await?;
     }
     Ok((target, courses.len()))
 }

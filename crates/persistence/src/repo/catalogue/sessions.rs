@@ -187,7 +187,7 @@ pub async fn delete_session(
     .exec_without_returning(conn)
     .await?;
     let change = Change::new("course_session.delete", "course", Some(course.model.id), Some(&before), None);
-    audit::record(conn, actor, change);
+    audit::record(conn, actor, change).await?;
     Ok(())
 }
 

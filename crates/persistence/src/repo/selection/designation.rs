@@ -181,7 +181,7 @@ pub async fn designate(
         bulk::write::<nomination::Entity>(conn, &inserts, OnKey::Fail).await.map_err(|e| {
             RepoError::from_write(e, "a nomination was added meanwhile; run the designation again")
         })?;
-        audit::record_many(conn, actor, changes);
+        audit::record_many(conn, actor, changes).await?;
     }
     Ok(outcomes)
 }
@@ -330,7 +330,7 @@ pub async fn import_nominations(
             .iter()
             .map(|n| Change::new("nomination.import", "nomination", Some(n.id), None, Some(n)))
             .collect();
-        audit::record_many(conn, actor, changes);
+        audit::record_many(conn, actor, changes).await?;
     }
     Ok(Ok(stats))
 }
