@@ -57,11 +57,12 @@ impl MigrationTrait for Migration {
                 .to_owned(),
         )
         .await?;
-        // Unchained now means in no block either.
+        // Unchained now means in no block either: the old partial index would hold every new
+        // record. (A new name: on SQLite the pool's next connection may not see the drop yet.)
         let conn = m.get_connection();
         conn.execute_unprepared("DROP INDEX ix_audit_log_unchained").await?;
         conn.execute_unprepared(
-            "CREATE INDEX ix_audit_log_unchained ON audit_log (org_id, id) WHERE seq IS NULL AND block_id IS NULL",
+            "CREATE INDEX ix_audit_log_unplaced ON audit_log (org_id, id) WHERE seq IS NULL AND block_id IS NULL",
         )
         .await?;
         m.create_table(
@@ -95,7 +96,7 @@ impl MigrationTrait for Migration {
     async fn down(&self, m: &SchemaManager) -> Result<(), DbErr> {
         m.drop_table(Table::drop().table(AuditBlock::Table).to_owned()).await?;
         let conn = m.get_connection();
-        conn.execute_unprepared("DROP INDEX ix_audit_log_unchained").await?;
+        conn.execute_unprepared("DROP INDEX ix_audit_log_unplaced").await?;
         conn.execute_unprepared(
             "CREATE INDEX ix_audit_log_unchained ON audit_log (org_id, id) WHERE seq IS NULL",
         )
