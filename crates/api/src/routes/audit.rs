@@ -83,11 +83,12 @@ pub struct AuditVerification {
     pub status: String,
     /// Records whose links hold, from the first.
     pub verified: i64,
-    /// The chain head: the last record's number and hash. Keep them outside Kenshu (a report, a
-    /// signed mail) to show later that not even the whole chain was rewritten.
+    /// The chain head: the last record's number and the last link. Keep them outside Kenshu (a
+    /// report, a signed mail) to show later that not even the whole chain was rewritten.
     pub head_seq: i64,
     pub head_hash: String,
-    /// Committed records still waiting to be chained (the next write chains them).
+    /// Records older than the chain, waiting to be chained (the service chains them as it
+    /// starts).
     pub unchained: u64,
     pub first_broken: Option<BrokenLinkDto>,
 }

@@ -104,10 +104,11 @@ pub struct AuditEntryDto {
     pub before: Option<serde_json::Value>,
     #[schema(value_type = Option<Object>)]
     pub after: Option<serde_json::Value>,
-    /// Its number in the organisation's tamper-evident chain (none for a moment after its
-    /// commit only if it was written outside a transaction).
+    /// Its number in the organisation's tamper-evident chain (none only for a record older
+    /// than the chain, until the service next starts).
     pub seq: Option<i64>,
-    /// Its link in the chain: hex SHA-256 over the previous link and every field above.
+    /// Its hash: hex SHA-256 over the previous record's hash in its transaction (or, for the
+    /// chain's first records, the previous link), its place and every field above.
     pub hash: Option<String>,
 }
 
