@@ -24,6 +24,7 @@ mod portal_forms;
 mod reminders;
 mod reports;
 mod routing;
+mod schema;
 mod selection;
 mod sign_in;
 mod statements;
