@@ -2,6 +2,8 @@
 
 use std::process::ExitCode;
 
+mod import_command;
+
 use clap::{Parser, Subcommand};
 use kenshu_api::auth::{mint, parse_ttl};
 use kenshu_api::config::Config;
@@ -67,6 +69,10 @@ enum Command {
         #[command(subcommand)]
         command: DirectoryCommand,
     },
+    /// Import a file through a running service's API with a bearer token (KENSHU_TOKEN or
+    /// --token-file): progress on stderr, the report or the rows' errors on stdout, exit status 1
+    /// on any failure. Needs nothing but the service's address (--url or KENSHU_URL).
+    Import(import_command::ImportArgs),
 }
 
 #[derive(Subcommand)]
@@ -120,8 +126,13 @@ fn main() -> ExitCode {
 }
 
 async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
+    let command = cli.command.unwrap_or(Command::Serve { demo: false });
+    // A client of the API: it needs none of the service's own settings.
+    if let Command::Import(args) = command {
+        return Ok(import_command::run(args).await?);
+    }
     let mut config = Config::from_env()?;
-    match cli.command.unwrap_or(Command::Serve { demo: false }) {
+    match command {
         Command::Serve { demo } => {
             app::init_logging(config.log_format);
             let generated_secret = demo && config.jwt.secret.is_none() && config.jwt.public_keys.is_empty();
@@ -183,6 +194,7 @@ async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
                 }
             }
         }
+        Command::Import(_) => unreachable!("answered before the configuration is read"),
         Command::Probe { url } => {
             let url = url.unwrap_or_else(|| format!("http://127.0.0.1:{}/readyz", config.bind.port()));
             let client = reqwest::Client::builder().timeout(std::time::Duration::from_secs(3)).build()?;
