@@ -30,4 +30,5 @@ mod sign_in;
 mod statements;
 mod structure;
 mod subsidies;
+mod tls;
 mod tokens;

@@ -10,10 +10,27 @@ pub struct PgCluster {
     pub port: u16,
     dir: std::path::PathBuf,
     bin: std::path::PathBuf,
+    /// Server options beyond the port and address (TLS).
+    extra: String,
 }
 
 impl PgCluster {
     pub fn start() -> Self {
+        Self::start_with(false)
+    }
+
+    /// A cluster that also speaks TLS, with a certificate for `localhost` and `127.0.0.1`
+    /// signed by a CA of its own ([`PgCluster::ca_file`]), made with the `openssl` command.
+    pub fn start_with_tls() -> Self {
+        Self::start_with(true)
+    }
+
+    /// The CA that signed a TLS cluster's certificate (PEM).
+    pub fn ca_file(&self) -> std::path::PathBuf {
+        self.dir.join("ca.pem")
+    }
+
+    fn start_with(tls: bool) -> Self {
         let bin = std::fs::read_dir("/usr/lib/postgresql")
             .expect("PostgreSQL's server binaries (/usr/lib/postgresql/*/bin)")
             .filter_map(|e| e.ok().map(|e| e.path().join("bin")))
@@ -23,7 +40,7 @@ impl PgCluster {
         let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
         let dir = std::env::temp_dir().join(format!("kenshu-pg-{}", uuid::Uuid::new_v4().simple()));
         std::fs::create_dir_all(&dir).unwrap();
-        let cluster = Self { port, dir, bin };
+        let mut cluster = Self { port, dir, bin, extra: String::new() };
         if cluster.as_root() {
             let ok = std::process::Command::new("chown").arg("postgres:").arg(&cluster.dir).status().unwrap();
             assert!(ok.success(), "chown the cluster's directory");
@@ -33,8 +50,71 @@ impl PgCluster {
             "initdb",
             &["-D", data.to_str().unwrap(), "-U", "postgres", "--auth=trust", "-E", "UTF8", "--no-sync"],
         );
+        if tls {
+            cluster.make_certificates();
+        }
         cluster.resume();
         cluster
+    }
+
+    /// A CA and a server key and certificate signed by it, the key readable by the server only.
+    fn make_certificates(&mut self) {
+        let d = |name: &str| self.dir.join(name).to_str().unwrap().to_string();
+        let openssl = |args: &[&str]| {
+            let out = std::process::Command::new("openssl").args(args).output().expect("the openssl command");
+            assert!(out.status.success(), "openssl {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+        };
+        openssl(
+            &["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=Kenshu test CA"]
+                .iter()
+                .copied()
+                .chain(["-keyout", &d("ca.key"), "-out", &d("ca.pem")])
+                .collect::<Vec<_>>(),
+        );
+        openssl(&[
+            "req",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-subj",
+            "/CN=localhost",
+            "-keyout",
+            &d("server.key"),
+            "-out",
+            &d("server.csr"),
+        ]);
+        std::fs::write(self.dir.join("san.ext"), "subjectAltName=DNS:localhost,IP:127.0.0.1\n").unwrap();
+        openssl(&[
+            "x509",
+            "-req",
+            "-in",
+            &d("server.csr"),
+            "-CA",
+            &d("ca.pem"),
+            "-CAkey",
+            &d("ca.key"),
+            "-CAcreateserial",
+            "-days",
+            "2",
+            "-extfile",
+            &d("san.ext"),
+            "-out",
+            &d("server.pem"),
+        ]);
+        let key = self.dir.join("server.key");
+        std::fs::set_permissions(&key, std::os::unix::fs::PermissionsExt::from_mode(0o600)).unwrap();
+        if self.as_root() {
+            for file in ["server.key", "server.pem"] {
+                let ok = std::process::Command::new("chown")
+                    .arg("postgres:")
+                    .arg(self.dir.join(file))
+                    .status()
+                    .unwrap();
+                assert!(ok.success());
+            }
+        }
+        self.extra =
+            format!(" -c ssl=on -c ssl_cert_file={} -c ssl_key_file={}", d("server.pem"), d("server.key"));
     }
 
     fn as_root(&self) -> bool {
@@ -67,8 +147,12 @@ impl PgCluster {
 
     /// Start (again), waiting until it accepts connections.
     pub fn resume(&self) {
-        let options =
-            format!("-p {} -k {} -c listen_addresses=127.0.0.1 -c fsync=off", self.port, self.dir.display());
+        let options = format!(
+            "-p {} -k {} -c listen_addresses=127.0.0.1 -c fsync=off{}",
+            self.port,
+            self.dir.display(),
+            self.extra
+        );
         let log = self.dir.join("log");
         self.pg_ctl(&["-o", &options, "-l", log.to_str().unwrap(), "start"]);
     }
