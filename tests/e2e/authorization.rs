@@ -25,6 +25,8 @@ const CALLERS: [(&str, Option<Role>, &str); 7] = [
 const MATRIX: &[(&str, &str, [u16; 7])] = &[
     ("GET", "/healthz", [200, 200, 200, 200, 200, 200, 200]),
     ("GET", "/readyz", [200, 200, 200, 200, 200, 200, 200]),
+    // Only with the metrics token, which no user's token is; none is set here.
+    ("GET", "/metrics", [404, 404, 404, 404, 404, 404, 404]),
     ("GET", "/api/v1/me", [401, 200, 200, 200, 200, 200, 200]),
     ("GET", "/api/v1/me/courses", [401, 200, 200, 200, 200, 403, 200]),
     ("GET", "/api/v1/me/nominations", [401, 200, 200, 200, 200, 200, 200]),

@@ -19,6 +19,7 @@ mod fy2023;
 mod import;
 mod internships;
 mod limits;
+mod metrics;
 mod notices;
 mod portal_forms;
 mod reminders;

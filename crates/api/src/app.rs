@@ -28,6 +28,7 @@ use crate::state::AppState;
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.service(resource("/healthz", "GET").route(web::get().to(health::healthz)))
         .service(resource("/readyz", "GET").route(web::get().to(health::readyz)))
+        .service(resource("/metrics", "GET").route(web::get().to(crate::metrics::metrics)))
         .service(resource("/api/v1/me", "GET").route(web::get().to(me::me)))
         .service(resource("/api/v1/me/courses", "GET").route(web::get().to(catalogue::my_courses)))
         .service(resource("/api/v1/me/nominations", "GET").route(web::get().to(selection::my_nominations)))
@@ -440,6 +441,9 @@ async fn request_context(
     let res = not_modified(res);
     let mut res = with_instance(res, &id).await;
     let route = res.request().match_pattern().unwrap_or_else(|| "(unmatched)".into());
+    if let Some(state) = res.request().app_data::<web::Data<AppState>>() {
+        state.metrics.request(&method, &route, res.status().as_u16(), started.elapsed().as_secs_f64());
+    }
     span.in_scope(|| {
         tracing::info!(
             method = %method,

@@ -31,6 +31,8 @@ pub struct Config {
     pub limits: LimitsConfig,
     /// The staff directory read from the portal (desknet's NEO 共通API), if set up.
     pub directory: Option<DirectoryConfig>,
+    /// The bearer token `GET /metrics` answers to; without it there are no metrics.
+    pub metrics_token: Option<MetricsToken>,
 }
 
 /// Limits per caller, each per minute; 0 turns one off.
@@ -88,6 +90,16 @@ impl std::fmt::Debug for DirectoryConfig {
 /// 32 bytes from `KENSHU_SECRET_KEY` (base64). Never printed.
 #[derive(Clone)]
 pub struct SecretKey(pub [u8; 32]);
+
+/// The operators' token for `GET /metrics` (never printed).
+#[derive(Clone, PartialEq, Eq)]
+pub struct MetricsToken(pub String);
+
+impl std::fmt::Debug for MetricsToken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("MetricsToken(***)")
+    }
+}
 
 impl std::fmt::Debug for SecretKey {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -275,6 +287,12 @@ impl Config {
                     .min(u32::MAX as u64) as u32,
             },
             directory: directory_from(&get, &parse_num)?,
+            metrics_token: match get("KENSHU_METRICS_TOKEN") {
+                Some(t) if t.trim().len() < 32 => {
+                    return Err(ConfigError("KENSHU_METRICS_TOKEN must be at least 32 characters".into()))
+                }
+                t => t.map(|t| MetricsToken(t.trim().to_string())),
+            },
         })
     }
 }
@@ -422,6 +440,11 @@ mod tests {
         assert!(cfg(&[("KENSHU_JWT_SECRET", "short")]).is_err());
         assert!(cfg(&[("KENSHU_JWT_PUBLIC_KEYS", "nokid.pem")]).is_err());
         assert!(cfg(&[("KENSHU_MAX_UPLOAD_BYTES", "lots")]).is_err());
+        assert!(cfg(&[("KENSHU_METRICS_TOKEN", "guessable")]).is_err());
+        let long = "m".repeat(32);
+        let c = cfg(&[("KENSHU_METRICS_TOKEN", &long)]).unwrap();
+        assert_eq!(c.metrics_token, Some(MetricsToken(long.clone())));
+        assert!(!format!("{c:?}").contains(&long), "the token is never printed");
     }
 
     #[test]

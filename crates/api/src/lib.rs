@@ -8,6 +8,7 @@ pub mod demo;
 pub mod directory;
 pub mod http;
 pub mod limits;
+pub mod metrics;
 pub mod openapi;
 pub mod portal_inbox;
 pub mod problem;
@@ -47,5 +48,6 @@ pub async fn build_state(config: config::Config) -> Result<state::AppState, Box<
         directory_sync: Arc::default(),
         in_flight: Arc::default(),
         limits,
+        metrics: Arc::default(),
     })
 }

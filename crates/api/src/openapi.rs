@@ -28,7 +28,7 @@ use crate::routes::{
         license(name = "Apache-2.0")
     ),
     paths(
-        health::healthz, health::readyz, me::me,
+        health::healthz, health::readyz, crate::metrics::metrics, me::me,
         employees::list, employees::create, employees::get, employees::update, import::import_roster, crate::routes::directory::sync_directory,
         structure::list_departments, structure::create_department, structure::get_department, structure::update_department,
         structure::list_sections, structure::create_section, structure::get_section, structure::update_section,
@@ -77,6 +77,7 @@ use crate::routes::{
     modifiers(&CommonResponses),
     tags(
         (name = "health", description = "Liveness and readiness"),
+        (name = "operations", description = "Metrics for the operators (Prometheus)"),
         (name = "me", description = "The caller"),
         (name = "employees", description = "職員: the roster and its import"),
         (name = "organisation", description = "部・課・職級: departments, sections and grades"),

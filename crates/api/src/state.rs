@@ -19,6 +19,8 @@ pub struct AppState {
     /// Requests being handled now: a shutdown waits for them.
     pub in_flight: Arc<std::sync::atomic::AtomicUsize>,
     pub limits: Arc<crate::limits::Limits>,
+    /// Requests counted for `GET /metrics`.
+    pub metrics: Arc<crate::metrics::Metrics>,
 }
 
 /// Counts a request as in flight until it is dropped (answered, failed or cancelled).

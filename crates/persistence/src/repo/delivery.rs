@@ -409,3 +409,16 @@ pub async fn redeliver(conn: &WriteTxn, actor: &Actor, id: Uuid) -> Result<Deliv
     let mut log = with_attempts(conn, actor.org_id, vec![after]).await?;
     Ok(log.remove(0))
 }
+
+/// Deliveries of every organisation by state (pending is the outbox's backlog, failed the ones
+/// given up on): for the operators' metrics, counts only.
+pub async fn count_by_state(conn: &impl ConnectionTrait) -> Result<Vec<(String, i64)>, DbErr> {
+    notice_delivery::Entity::find()
+        .select_only()
+        .column(notice_delivery::Column::State)
+        .column_as(notice_delivery::Column::Id.count(), "n")
+        .group_by(notice_delivery::Column::State)
+        .into_tuple()
+        .all(conn)
+        .await
+}
