@@ -188,8 +188,8 @@ async fn bad_courses_and_sessions_are_refused_and_write_nothing() {
         b
     };
     let cases = [
-        // Unknown category: the JSON does not fit the schema.
-        (with(json!({"category": "研究"})), "body"),
+        // Unknown category: the JSON does not fit the schema, and the answer names the field.
+        (with(json!({"category": "研究"})), "category"),
         (
             with(
                 json!({"rules": [{"route": "designation", "conditions": [{"kind": "years_after_promotion", "grade": "社長", "years": 5}]}]}),
@@ -206,11 +206,11 @@ async fn bad_courses_and_sessions_are_refused_and_write_nothing() {
             with(
                 json!({"rules": [{"route": "designation", "conditions": [{"kind": "new_hires", "extra": 1}]}]}),
             ),
-            "body",
+            "rules[0].conditions[0].extra",
         ),
         (with(json!({"timing": {"kind": "months", "from": 3, "to": 9}})), "timing"),
         (with(json!({"delivery": "dispatch"})), "institution"),
-        (with(json!({"headcount": -1})), "body"),
+        (with(json!({"headcount": -1})), "headcount"),
         (with(json!({"fiscal_year": 2031})), "fiscal_year"),
         (with(json!({"number": 1, "category": "hierarchical"})), "conflict"),
     ];

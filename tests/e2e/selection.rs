@@ -809,3 +809,36 @@ async fn nominations_import_from_csv_all_or_nothing() {
     assert_eq!(app.audit_count().await, before);
     assert_problem(import("", "職員番号\n10003\n".into()).await, 422, "import-file").await;
 }
+
+/// An application the course cannot take is refused for what it is: a designation-only course
+/// names how it is filled, and an application rule that leaves the caller out says so, neither
+/// blaming a field the client never sent.
+#[tokio::test]
+async fn an_application_the_course_does_not_take_says_why() {
+    let app = spawn().await;
+    plan(&app).await;
+    let designated =
+        course(&app, 31, json!([{"route": "designation", "conditions": [{"kind": "all_staff"}]}]), None)
+            .await;
+    let chiefs_only = course(
+        &app,
+        32,
+        json!([{"route": "application", "conditions": [{"kind": "grade", "grade": "課長"}]}]),
+        None,
+    )
+    .await;
+    app.publish_plan(2023).await;
+    let me = app.token(people::EMPLOYEE, &[Role::Employee]);
+    let before = app.audit_count().await;
+
+    let res = app.post_json(&format!("/api/v1/courses/{designated}/applications"), &me, &json!({})).await;
+    let p = assert_problem(res, 409, "conflict").await;
+    let detail = p["detail"].as_str().unwrap();
+    assert!(detail.contains("takes no 公募") && detail.contains("指名"), "{p}");
+    assert!(p.get("errors").is_none(), "no field is blamed: {p}");
+
+    let res = app.post_json(&format!("/api/v1/courses/{chiefs_only}/applications"), &me, &json!({})).await;
+    let p = assert_problem(res, 409, "conflict").await;
+    assert!(p["detail"].as_str().unwrap().contains("does not match you"), "{p}");
+    assert_eq!(app.audit_count().await, before, "nothing written");
+}

@@ -189,11 +189,32 @@ impl<T: serde::de::DeserializeOwned + 'static> actix_web::FromRequest for Json<T
             if !errors.is_empty() {
                 return Err(ApiError::Validation(errors).into());
             }
-            serde_json::from_value(value).map(Json).map_err(|e| {
-                crate::problem::json_error(actix_web::error::JsonPayloadError::Deserialize(e)).into()
-            })
+            serde_path_to_error::deserialize(value).map(Json).map_err(|e| body_error(e).into())
         })
     }
+}
+
+/// A body that is JSON but does not fit the schema: 422 naming the field by its path
+/// (`rules[0].conditions[1].grade`), or the unknown or missing field itself, instead of "body".
+fn body_error(e: serde_path_to_error::Error<serde_json::Error>) -> ApiError {
+    let path = e.path().to_string();
+    let reason = e.into_inner().to_string();
+    // An unknown or missing field is named in the message; the path is where it was looked for.
+    let named = ["unknown field `", "missing field `"]
+        .iter()
+        .find_map(|p| reason.strip_prefix(p))
+        .and_then(|rest| rest.split('`').next())
+        .map(str::to_string);
+    // A missing field's path is its object's; so is an unknown one's inside a tagged variant.
+    let field = match (path.as_str(), named) {
+        (".", Some(name)) => name,
+        (".", None) => "body".to_string(),
+        (path, Some(name)) if !path.ends_with(&format!(".{name}")) && path != name => {
+            format!("{path}.{name}")
+        }
+        (path, _) => path.to_string(),
+    };
+    ApiError::Validation(vec![kenshu_domain::FieldError::new(field, reason)])
 }
 
 /// Every string (keys included) in `value` that breaks the text rule, by its path (`members[2].name`).
@@ -229,5 +250,56 @@ fn plain_text_errors(value: &serde_json::Value, path: &mut String, out: &mut Vec
             }
         }
         Value::Null | Value::Bool(_) | Value::Number(_) => {}
+    }
+}
+
+#[cfg(test)]
+mod body_error_tests {
+    use super::body_error;
+    use crate::problem::ApiError;
+
+    #[derive(Debug, serde::Deserialize)]
+    #[serde(deny_unknown_fields)]
+    #[allow(dead_code)] // Read only to fail.
+    struct Member {
+        name: String,
+        age: u8,
+    }
+
+    #[derive(Debug, serde::Deserialize)]
+    #[serde(deny_unknown_fields)]
+    #[allow(dead_code)]
+    struct Group {
+        title: String,
+        members: Vec<Member>,
+    }
+
+    fn field_of(body: serde_json::Value) -> String {
+        let e = serde_path_to_error::deserialize::<_, Group>(body).unwrap_err();
+        match body_error(e) {
+            ApiError::Validation(errors) => errors[0].field.clone(),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_body_error_names_the_field() {
+        let member = serde_json::json!({"name": "a", "age": 1});
+        let ok = |extra: serde_json::Value| {
+            let mut b = serde_json::json!({"title": "t", "members": [member, member]});
+            for (k, v) in extra.as_object().unwrap() {
+                b[k] = v.clone();
+            }
+            b
+        };
+        assert_eq!(field_of(ok(serde_json::json!({"employee_no": "1"}))), "employee_no");
+        assert_eq!(field_of(serde_json::json!({"members": []})), "title");
+        assert_eq!(field_of(ok(serde_json::json!({"title": 3}))), "title");
+        let wrong_age = serde_json::json!({"title": "t", "members": [member, {"name": "b", "age": "old"}]});
+        assert_eq!(field_of(wrong_age), "members[1].age");
+        let unknown_inside = serde_json::json!({"title": "t", "members": [{"name": "b", "age": 1, "x": 0}]});
+        assert_eq!(field_of(unknown_inside), "members[0].x");
+        let missing_inside = serde_json::json!({"title": "t", "members": [{"name": "b"}]});
+        assert_eq!(field_of(missing_inside), "members[0].age");
     }
 }

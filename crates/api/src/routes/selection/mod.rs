@@ -268,15 +268,32 @@ async fn open_for(
     let member =
         members.first().ok_or_else(|| ApiError::validation("employee_id", "is not an active employee"))?;
     let fy = course.fiscal_year();
+    if !course.rules.iter().any(|r| r.route == route) {
+        // About the course, not about anything the client sent: name how it is filled.
+        let mut routes: Vec<&str> = course.rules.iter().map(|r| r.route.japanese()).collect();
+        routes.dedup();
+        let filled =
+            if routes.is_empty() { "no route (it has no rules)".to_string() } else { routes.join("・") };
+        return Err(ApiError::Conflict(format!(
+            "this course takes no {}: it is filled by {filled}",
+            route.japanese()
+        )));
+    }
     let matches =
         course.rules.iter().any(|r| r.route == route && r.matches(&member.candidate(), fy, &ladder));
-    if !matches {
-        return Err(ApiError::validation(
+    match (matches, route) {
+        (true, _) => Ok(course),
+        // The applicant is the caller: nothing in the body is wrong.
+        (false, Route::Application) => Err(ApiError::Conflict(format!(
+            "the course's {} rule does not match you (対象: {})",
+            route.japanese(),
+            course.model.audience.as_deref().unwrap_or("see the course's rules")
+        ))),
+        (false, _) => Err(ApiError::validation(
             "employee_id",
             format!("no {} rule of this course matches the employee", route.japanese()),
-        ));
+        )),
     }
-    Ok(course)
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -368,8 +385,8 @@ pub struct ApplicationInput {
     request_body = ApplicationInput, params(("id" = Uuid, Path)),
     responses((status = 201, body = NominationDto, headers(("ETag" = String), ("Location" = String))),
         (status = 404, description = "No such published course", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "Outside the application window (申込期間), or already nominated for the course", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "No application rule matches you, or invalid fields", body = Problem, content_type = "application/problem+json")))]
+        (status = 409, description = "Outside the application window (申込期間), already nominated for the course, the course takes no applications (the detail names how it is filled), or its application rule does not match you", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid fields", body = Problem, content_type = "application/problem+json")))]
 pub async fn apply(
     state: web::Data<AppState>,
     auth: Auth,
