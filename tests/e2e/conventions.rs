@@ -371,3 +371,57 @@ async fn if_match_takes_star_refuses_weak_tags_and_answers_412_before_409() {
     assert_problem(stale, 412, "precondition-failed").await;
     assert_problem(erase(&app, &s, "2023-09-01").await, 409, "invalid-transition").await;
 }
+
+/// Problems speak Japanese when the client asks (Accept-Language), or when the service's
+/// default is Japanese and the client names nothing Kenshu writes; codes, fields and the
+/// instance stay as they are.
+#[tokio::test]
+async fn problems_follow_accept_language_and_the_default_language() {
+    let app = kenshu_tests::spawn().await;
+    let me = app.token(kenshu_tests::people::EMPLOYEE, &[kenshu_domain::auth::Role::Employee]);
+    let missing = format!("/api/v1/employees/{}", uuid::Uuid::now_v7());
+    let ask = |lang: Option<&'static str>| {
+        let mut req = app.request(reqwest::Method::GET, &missing, Some(&me));
+        if let Some(l) = lang {
+            req = req.header("Accept-Language", l);
+        }
+        req.send()
+    };
+    let res = ask(Some("ja-JP,ja;q=0.9,en;q=0.8")).await.unwrap();
+    assert!(res.headers()["vary"].to_str().unwrap().to_ascii_lowercase().contains("accept-language"));
+    let id = res.headers()["x-request-id"].to_str().unwrap().to_string();
+    let p: serde_json::Value = res.json().await.unwrap();
+    assert_eq!((p["title"].as_str(), p["code"].as_str()), (Some("見つかりません"), Some("not-found")), "{p}");
+    assert_eq!(p["detail"], "指定されたものは存在しません");
+    assert_eq!(p["instance"], format!("{missing}#{id}"));
+    let p: serde_json::Value = ask(Some("en-US,ja;q=0.5")).await.unwrap().json().await.unwrap();
+    assert_eq!(p["title"], "Not found");
+
+    // A validation problem: Japanese title and count, the fields and reasons as they are.
+    let hr = app.hr();
+    let res = app
+        .request(reqwest::Method::POST, "/api/v1/employees", Some(&hr))
+        .header("Accept-Language", "ja")
+        .json(&serde_json::json!({"employee_no": "1"}))
+        .send()
+        .await
+        .unwrap();
+    let p = kenshu_tests::assert_problem(res, 422, "validation").await;
+    assert_eq!(p["title"], "入力内容に誤りがあります");
+    assert!(p["detail"].as_str().unwrap().ends_with("項目に誤りがあります"), "{p}");
+    assert!(p["errors"][0]["field"].is_string());
+
+    // The service's default, for clients that name no language Kenshu writes.
+    let ja = kenshu_tests::spawn_configured(&[("KENSHU_LANGUAGE", "ja".to_string())]).await;
+    let me = ja.token(kenshu_tests::people::EMPLOYEE, &[kenshu_domain::auth::Role::Employee]);
+    let p: serde_json::Value = ja.get(&missing, &me).await.json().await.unwrap();
+    assert_eq!(p["title"], "見つかりません");
+    let res = ja
+        .request(reqwest::Method::GET, &missing, Some(&me))
+        .header("Accept-Language", "en")
+        .send()
+        .await
+        .unwrap();
+    let p: serde_json::Value = res.json().await.unwrap();
+    assert_eq!(p["title"], "Not found");
+}

@@ -437,9 +437,25 @@ async fn request_context(
         tracing::debug!(method = %method, route = %route, "request started");
     });
     let started = Instant::now();
-    let res = next.call(req).instrument(span.clone()).await?.map_into_boxed_body();
-    let res = not_modified(res);
-    let mut res = with_instance(res, &id).await;
+    let default_language =
+        req.app_data::<web::Data<AppState>>().map(|s| s.config.default_language).unwrap_or_default();
+    let language = crate::problem::Language::negotiate(
+        req.headers().get(header::ACCEPT_LANGUAGE).and_then(|v| v.to_str().ok()),
+        default_language,
+    );
+    let context = crate::problem::ProblemContext { instance: format!("{}#{id}", req.path()), language };
+    let answered =
+        crate::problem::PROBLEM_CONTEXT.scope(context.clone(), next.call(req).instrument(span.clone())).await;
+    let res = match answered {
+        Ok(res) => res.map_into_boxed_body(),
+        Err(e) => {
+            // An error no inner layer turned into an answer: its answer is made here, where the
+            // problem still knows its request, and passed on as made.
+            let response = crate::problem::PROBLEM_CONTEXT.sync_scope(context, || e.error_response());
+            return Err(actix_web::error::InternalError::from_response(e.to_string(), response).into());
+        }
+    };
+    let mut res = not_modified(res);
     let route = res.request().match_pattern().unwrap_or_else(|| "(unmatched)".into());
     if let Some(state) = res.request().app_data::<web::Data<AppState>>() {
         state.metrics.request(&method, &route, res.status().as_u16(), started.elapsed().as_secs_f64());
@@ -487,31 +503,6 @@ fn not_modified(res: ServiceResponse<BoxBody>) -> ServiceResponse<BoxBody> {
     let mut unchanged = HttpResponse::NotModified();
     unchanged.insert_header((header::ETAG, tag));
     res.into_response(unchanged.finish())
-}
-
-/// Every problem document names its occurrence: `instance` is the request's path with its id
-/// as the fragment.
-async fn with_instance(res: ServiceResponse<BoxBody>, request_id: &str) -> ServiceResponse<BoxBody> {
-    let is_problem = res
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .is_some_and(|v| v.as_bytes().starts_with(b"application/problem+json"));
-    if !is_problem {
-        return res;
-    }
-    let instance = format!("{}#{request_id}", res.request().path());
-    let (req, response) = res.into_parts();
-    let (mut response, body) = response.into_parts();
-    let bytes = actix_web::body::to_bytes(body).await.unwrap_or_default();
-    let body = match serde_json::from_slice::<serde_json::Value>(&bytes) {
-        Ok(serde_json::Value::Object(mut problem)) => {
-            problem.insert("instance".into(), serde_json::Value::String(instance));
-            serde_json::to_vec(&problem).map(web::Bytes::from).unwrap_or(bytes)
-        }
-        _ => bytes,
-    };
-    response.headers_mut().remove(header::CONTENT_LENGTH);
-    ServiceResponse::new(req, response.set_body(BoxBody::new(body)))
 }
 
 /// Refuse a query parameter the operation does not document (400): a misspelt or unsupported

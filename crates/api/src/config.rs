@@ -33,6 +33,8 @@ pub struct Config {
     pub directory: Option<DirectoryConfig>,
     /// The bearer token `GET /metrics` answers to; without it there are no metrics.
     pub metrics_token: Option<MetricsToken>,
+    /// The language of problem titles when the client's Accept-Language names none Kenshu writes.
+    pub default_language: crate::problem::Language,
 }
 
 /// Limits per caller, each per minute; 0 turns one off.
@@ -287,6 +289,11 @@ impl Config {
                     .min(u32::MAX as u64) as u32,
             },
             directory: directory_from(&get, &parse_num)?,
+            default_language: match get("KENSHU_LANGUAGE") {
+                None => crate::problem::Language::English,
+                Some(v) => crate::problem::Language::parse(&v)
+                    .ok_or_else(|| ConfigError(format!("KENSHU_LANGUAGE must be en or ja, got '{v}'")))?,
+            },
             metrics_token: match get("KENSHU_METRICS_TOKEN") {
                 Some(t) if t.trim().len() < 32 => {
                     return Err(ConfigError("KENSHU_METRICS_TOKEN must be at least 32 characters".into()))

@@ -110,7 +110,107 @@ pub enum ApiError {
     Internal(String),
 }
 
+/// The language a problem's `title` (and its fixed `detail`s) are written in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Language {
+    #[default]
+    English,
+    Japanese,
+}
+
+impl Language {
+    pub fn parse(code: &str) -> Option<Self> {
+        let primary = code.trim().split(['-', '_']).next().unwrap_or_default().to_ascii_lowercase();
+        match primary.as_str() {
+            "en" => Some(Language::English),
+            "ja" => Some(Language::Japanese),
+            _ => None,
+        }
+    }
+
+    /// The client's `Accept-Language` (RFC 9110 §12.5.4): of the languages Kenshu writes, the one
+    /// with the highest weight (the first of equals); `*`, nothing it writes, or no header: the
+    /// default.
+    pub fn negotiate(accept: Option<&str>, default: Language) -> Language {
+        let mut best: Option<(f32, Language)> = None;
+        for item in accept.unwrap_or_default().split(',') {
+            let mut parts = item.split(';');
+            let tag = parts.next().unwrap_or_default().trim();
+            let q = parts
+                .find_map(|p| p.trim().strip_prefix("q=").and_then(|q| q.trim().parse::<f32>().ok()))
+                .unwrap_or(1.0);
+            let lang = if tag == "*" { Some(default) } else { Language::parse(tag) };
+            if let Some(lang) = lang.filter(|_| q > 0.0) {
+                if best.is_none_or(|(b, _)| q > b) {
+                    best = Some((q, lang));
+                }
+            }
+        }
+        best.map_or(default, |(_, l)| l)
+    }
+}
+
+/// What a problem takes from the request it answers: its `instance` (path and request id) and
+/// the language to write it in. Set by the request middleware for the whole request.
+#[derive(Debug, Clone)]
+pub struct ProblemContext {
+    pub instance: String,
+    pub language: Language,
+}
+
+tokio::task_local! {
+    pub static PROBLEM_CONTEXT: ProblemContext;
+}
+
+/// The Japanese title of each kind of problem.
+fn japanese_title(code: &str) -> &'static str {
+    match code {
+        "unauthorized" => "認証が必要です",
+        "not-on-roster" => "職員名簿に登録されていません",
+        "forbidden" => "この操作は許可されていません",
+        "not-found" => "見つかりません",
+        "bad-request" => "リクエストの形式が正しくありません",
+        "validation" => "入力内容に誤りがあります",
+        "conflict" => "現在の状態と矛盾します",
+        "invalid-transition" => "現在の状態ではこの操作はできません",
+        "precondition-failed" => "ほかの変更が先に保存されています",
+        "precondition-required" => "If-Match が必要です",
+        "payload-too-large" => "送信データが大きすぎます",
+        "unsupported-media-type" => "この形式のデータは受け付けません",
+        "import-file" => "ファイルを読み取れません",
+        "import-rejected" => "ファイルに誤りのある行があります",
+        "portal-change-failed" => "ポータルからの変更を反映できません",
+        "too-many-requests" => "リクエストが多すぎます",
+        "directory-unavailable" => "ポータルの職員情報をすべて読み取れませんでした",
+        "unavailable" => "一時的に利用できません",
+        _ => "内部エラー",
+    }
+}
+
 impl ApiError {
+    /// The detail in Japanese where it is a fixed sentence; `None` where it carries the
+    /// situation's own words (which stay as written).
+    fn japanese_detail(&self) -> Option<String> {
+        use ApiError::*;
+        Some(match self {
+            Forbidden => "この操作を行う権限がありません".into(),
+            NotFound => "指定されたものは存在しません".into(),
+            Validation(errors) => format!("{}項目に誤りがあります", errors.len()),
+            PreconditionFailed { .. } => {
+                "読み込んだ後に変更されています。読み込み直してから変更してください".into()
+            }
+            PreconditionRequired => "読み込んだときの ETag を If-Match で送ってください".into(),
+            ImportRejected(rows) => format!(
+                "{}行に誤りがあります。何も書き込んでいません",
+                rows.iter().map(|e| e.line).collect::<std::collections::BTreeSet<_>>().len()
+            ),
+            TooManyRequests { retry_after, .. } => format!("{retry_after}秒後にもう一度お試しください"),
+            Unavailable => "データベースに接続できません。数秒後にもう一度お試しください".into(),
+            Internal(_) => "サーバー側で問題が発生しました".into(),
+            _ => return None,
+        })
+    }
+
     fn parts(&self) -> (StatusCode, &'static str, &'static str) {
         use ApiError::*;
         match self {
@@ -162,14 +262,17 @@ impl ApiError {
 
     pub fn problem(&self) -> Problem {
         let (status, code, title) = self.parts();
+        let context = PROBLEM_CONTEXT.try_with(Clone::clone).ok();
+        let japanese = context.as_ref().is_some_and(|c| c.language == Language::Japanese);
         let detail = match self {
+            _ if japanese && self.japanese_detail().is_some() => self.japanese_detail(),
             // Internal details stay in the log.
             ApiError::Internal(_) => Some("something went wrong on our side".to_string()),
             other => Some(other.to_string()),
         };
         Problem {
             kind: format!("urn:kenshu:problem:{code}"),
-            title: title.to_string(),
+            title: if japanese { japanese_title(code) } else { title }.to_string(),
             status: status.as_u16(),
             detail,
             code: code.to_string(),
@@ -202,8 +305,7 @@ impl ApiError {
                 ApiError::InvalidTransition { state, .. } => Some(state.clone()),
                 _ => None,
             },
-            // Set per request by the app's request context (`app::with_instance`).
-            instance: None,
+            instance: context.map(|c| c.instance),
         }
     }
 
@@ -223,6 +325,8 @@ impl ResponseError for ApiError {
         }
         let mut res = HttpResponse::build(self.status_code());
         res.insert_header((header::CONTENT_TYPE, "application/problem+json"));
+        // The title follows Accept-Language.
+        res.insert_header((header::VARY, "Accept-Language"));
         if let ApiError::Unauthorized(_) | ApiError::NotOnRoster(_) = self {
             res.insert_header((header::WWW_AUTHENTICATE, "Bearer"));
         }
@@ -314,4 +418,24 @@ pub fn path_error(_: actix_web::error::PathError) -> ApiError {
 
 pub fn header_value(res: &HttpResponse, name: header::HeaderName) -> Option<String> {
     res.headers().get(name).and_then(|v| v.to_str().ok()).map(str::to_string)
+}
+
+#[cfg(test)]
+mod language_tests {
+    use super::Language::{self, English, Japanese};
+
+    #[test]
+    fn accept_language_picks_the_highest_weight_kenshu_writes() {
+        let n = |h: Option<&str>, d: Language| Language::negotiate(h, d);
+        assert_eq!(n(None, English), English);
+        assert_eq!(n(None, Japanese), Japanese);
+        assert_eq!(n(Some("ja"), English), Japanese);
+        assert_eq!(n(Some("ja-JP,ja;q=0.9,en;q=0.8"), English), Japanese);
+        assert_eq!(n(Some("en-US,ja;q=0.5"), Japanese), English);
+        assert_eq!(n(Some("fr, de;q=0.9"), Japanese), Japanese, "nothing Kenshu writes: the default");
+        assert_eq!(n(Some("fr, *;q=0.5"), English), English);
+        assert_eq!(n(Some("ja;q=0, en;q=0.1"), Japanese), English, "q=0 means not this one");
+        assert_eq!(n(Some("en;q=0.5, ja;q=0.5"), Japanese), English, "the first of equals");
+        assert_eq!(n(Some(";;,q=;"), English), English);
+    }
 }
