@@ -242,6 +242,10 @@ pub(crate) async fn chain_backlog(txn: &WriteTxn) -> Result<(), DbErr> {
         .all(txn)
         .await?;
     for org_id in orgs {
+        // The head first: two instances starting together would otherwise both place the same
+        // records, the later one moving them out of the block the earlier one sealed. Behind
+        // the lock the later one finds them placed.
+        lock_head(txn, org_id).await?;
         loop {
             let mut pending = audit_log::Entity::find()
                 .filter(audit_log::Column::OrgId.eq(org_id))
