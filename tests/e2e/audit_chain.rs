@@ -170,7 +170,8 @@ async fn a_rolled_back_write_leaves_no_record_and_old_records_are_chained_at_sta
     // instances start together.
     let other = app.second_instance().await;
     let (a, b) = tokio::join!(app.db.migrate(), other.db.migrate());
-    (a.unwrap(), b.unwrap());
+    a.unwrap();
+    b.unwrap();
     let chained = verification(&app, &auditor).await;
     assert_eq!((&chained["status"], &chained["unchained"]), (&json!("intact"), &json!(0)), "{chained}");
     assert_eq!(chained["head_seq"].as_i64(), before["head_seq"].as_i64().map(|s| s + 1));
