@@ -264,11 +264,11 @@ impl ApiError {
         let (status, code, title) = self.parts();
         let context = PROBLEM_CONTEXT.try_with(Clone::clone).ok();
         let japanese = context.as_ref().is_some_and(|c| c.language == Language::Japanese);
-        let detail = match self {
-            _ if japanese && self.japanese_detail().is_some() => self.japanese_detail(),
+        let detail = match (japanese.then(|| self.japanese_detail()).flatten(), self) {
+            (Some(japanese), _) => Some(japanese),
             // Internal details stay in the log.
-            ApiError::Internal(_) => Some("something went wrong on our side".to_string()),
-            other => Some(other.to_string()),
+            (None, ApiError::Internal(_)) => Some("something went wrong on our side".to_string()),
+            (None, other) => Some(other.to_string()),
         };
         Problem {
             kind: format!("urn:kenshu:problem:{code}"),

@@ -2,23 +2,21 @@
 //! embedded default. SQLite has no row locks, so write transactions are serialised in-process
 //! (one writer at a time, readers unaffected under WAL) instead of failing with SQLITE_BUSY.
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
+use kenshu_domain::audit_chain::{timestamp, Block};
 use kenshu_migrations::{Migrator, MigratorTrait};
 use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
 use sea_orm::{
     ConnectOptions, ConnectionTrait, Database, DatabaseBackend, DatabaseConnection, DatabaseTransaction,
     DbErr, ExecResult, QueryResult, Statement, TransactionTrait,
 };
-
-use std::collections::BTreeMap;
-
-use kenshu_domain::audit_chain::{timestamp, Block};
+use tokio::sync::{Mutex, OwnedMutexGuard};
 use uuid::Uuid;
 
 use crate::entities::audit_log;
-use tokio::sync::{Mutex, OwnedMutexGuard};
 
 /// The database: a pool plus, on SQLite, the writer lock.
 #[derive(Clone, Debug)]
