@@ -249,7 +249,9 @@ async fn answers_are_compressed_as_the_client_accepts() {
             assert_eq!(res.headers()["content-encoding"], encoding, "{path}");
             assert!(res.headers()["vary"].to_str().unwrap().to_ascii_lowercase().contains("accept-encoding"));
             let compressed = res.bytes().await.unwrap().len();
-            assert!(compressed * 3 < size, "{path} {encoding}: {compressed} of {size} bytes");
+            // At least 2.5×: gzip runs at actix's fast level, and zlib-rs (flate2's backend since
+            // rust_xlsxwriter's zip enabled it) trades some ratio for speed there.
+            assert!(compressed * 5 < size * 2, "{path} {encoding}: {compressed} of {size} bytes");
         }
     }
 }

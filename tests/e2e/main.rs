@@ -13,6 +13,7 @@ mod delivery;
 mod directory;
 mod docs;
 mod employees;
+mod exports;
 mod faults;
 mod feeds;
 mod fy2023;

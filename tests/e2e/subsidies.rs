@@ -50,7 +50,7 @@ pub(crate) async fn event(app: &TestApp, token: &str, id: &str, body: Value) -> 
 }
 
 /// `no` applies for `course`; their section head confirms. Returns the application id.
-async fn confirmed(app: &TestApp, no: &str, course: &str) -> String {
+pub(crate) async fn confirmed(app: &TestApp, no: &str, course: &str) -> String {
     let me = app.token(no, &[Role::Employee]);
     let a = ok(app.post_json("/api/v1/subsidy-applications", &me, &json!({"course_id": course})).await, 201)
         .await;

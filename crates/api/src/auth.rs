@@ -518,12 +518,11 @@ impl FromRequest for Auth {
             .map(str::to_string);
         let request_id = req.extensions().get::<RequestId>().map(|r| r.0.clone());
         let ip = req.peer_addr().map(|a| a.ip());
-        let (req_method, pattern) = (req.method().clone(), req.match_pattern());
+        let class = RouteClass::of(req.method().as_str(), req.match_pattern().as_deref(), req.query_string());
         Box::pin(async move {
             let state = state.ok_or_else(|| ApiError::Internal("application state missing".into()))?;
             // An address that keeps failing waits before its next token is even checked.
             state.limits.authentication_allowed(ip)?;
-            let class = RouteClass::of(req_method.as_str(), pattern.as_deref());
             let found = authenticate(&state, header, request_id, class).await;
             if let Err(ApiError::Unauthorized(_) | ApiError::NotOnRoster(_)) = &found {
                 state.limits.authentication_failed(ip);

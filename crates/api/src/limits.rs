@@ -107,12 +107,18 @@ pub const BULK_ROUTES: &[(&str, &str)] = &[
     ("GET", "/api/v1/audit/verification"),
 ];
 
+/// Whether a query string asks for a whole list as a file (`format=csv` or `format=xlsx`): such
+/// a read is bulk whatever its route.
+fn asks_for_file(query: &str) -> bool {
+    query.split('&').any(|pair| matches!(pair, "format=csv" | "format=xlsx"))
+}
+
 impl RouteClass {
-    /// The class of a request to the route `pattern` (as the router matched it).
-    pub fn of(method: &str, pattern: Option<&str>) -> Self {
+    /// The class of a request to the route `pattern` (as the router matched it) with `query`.
+    pub fn of(method: &str, pattern: Option<&str>, query: &str) -> Self {
         let bulk = pattern.is_some_and(|p| {
             BULK_ROUTES.iter().any(|(m, r)| *r == p && (*m == method || (*m == "GET" && method == "HEAD")))
-        });
+        }) || (matches!(method, "GET" | "HEAD") && asks_for_file(query));
         match (bulk, method) {
             (true, _) => RouteClass::Bulk,
             (false, "GET" | "HEAD" | "OPTIONS") => RouteClass::Read,
@@ -269,12 +275,17 @@ mod tests {
 
     #[test]
     fn routes_fall_into_classes() {
-        assert_eq!(RouteClass::of("GET", Some("/api/v1/me")), RouteClass::Read);
-        assert_eq!(RouteClass::of("PUT", Some("/api/v1/employees/{id}")), RouteClass::Write);
-        assert_eq!(RouteClass::of("POST", Some("/api/v1/employees/import")), RouteClass::Bulk);
-        assert_eq!(RouteClass::of("HEAD", Some("/api/v1/plans/{fiscal_year}/results")), RouteClass::Bulk);
-        assert_eq!(RouteClass::of("GET", Some("/api/v1/plans/{fiscal_year}")), RouteClass::Read);
-        assert_eq!(RouteClass::of("POST", None), RouteClass::Write);
+        assert_eq!(RouteClass::of("GET", Some("/api/v1/me"), ""), RouteClass::Read);
+        assert_eq!(RouteClass::of("PUT", Some("/api/v1/employees/{id}"), ""), RouteClass::Write);
+        assert_eq!(RouteClass::of("POST", Some("/api/v1/employees/import"), ""), RouteClass::Bulk);
+        assert_eq!(RouteClass::of("HEAD", Some("/api/v1/plans/{fiscal_year}/results"), ""), RouteClass::Bulk);
+        assert_eq!(RouteClass::of("GET", Some("/api/v1/plans/{fiscal_year}"), ""), RouteClass::Read);
+        assert_eq!(RouteClass::of("POST", None, ""), RouteClass::Write);
+        let list = Some("/api/v1/reports");
+        assert_eq!(RouteClass::of("GET", list, "overdue=true&format=xlsx"), RouteClass::Bulk);
+        assert_eq!(RouteClass::of("GET", list, "format=csv"), RouteClass::Bulk);
+        assert_eq!(RouteClass::of("GET", list, "format=json&limit=5"), RouteClass::Read);
+        assert_eq!(RouteClass::of("GET", list, "informat=csv"), RouteClass::Read);
     }
 
     #[test]

@@ -68,6 +68,18 @@ pub enum NoticeState {
 }
 
 impl NoticeState {
+    /// The term HR's lists use (exports, messages).
+    pub fn japanese(self) -> &'static str {
+        match self {
+            Self::Draft => "作成中",
+            Self::Submitted => "提出",
+            Self::Confirmed => "所属長確認済",
+            Self::Received => "受理",
+            Self::Returned => "差戻し",
+            Self::Withdrawn => "取下げ",
+        }
+    }
+
     pub const ALL: [NoticeState; 6] =
         [Self::Draft, Self::Submitted, Self::Confirmed, Self::Received, Self::Returned, Self::Withdrawn];
 

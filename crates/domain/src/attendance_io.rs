@@ -99,8 +99,14 @@ pub fn read_csv(bytes: &[u8], encoding: Encoding, day: NaiveDate) -> Result<Shee
     let mut out = SheetRows::default();
     let mut record = csv::StringRecord::new();
     while let Some(line) = next_record(&mut csv, &mut record, &mut out.errors) {
-        let cell =
-            |c: Column| columns.iter().position(|k| *k == Some(c)).and_then(|i| record.get(i)).unwrap_or("");
+        // A sheet Kenshu exported comes back with its neutralised cells restored.
+        let cell = |c: Column| {
+            columns
+                .iter()
+                .position(|k| *k == Some(c))
+                .and_then(|i| record.get(i))
+                .map_or("", crate::spreadsheet::restore)
+        };
         let before = out.errors.len();
         let mut bad =
             |column: &str, reason: String| out.errors.push(RowError { line, column: column.into(), reason });
@@ -153,6 +159,21 @@ mod tests {
         assert_eq!(read.rows[1].note.as_deref(), Some("電車遅延"));
         assert_eq!(read.rows[2].left_at.unwrap().to_rfc3339(), "2023-07-12T06:30:00+00:00");
         assert_eq!(read.rows[3].line, 5);
+    }
+
+    #[test]
+    fn a_sheet_kenshu_exported_reads_back_with_its_notes_as_written() {
+        let text = "No,職員番号,出欠,備考
+1,10009,出席,'-途中離席
+2,10010,欠席,'quoted
+";
+        let read = read_csv(text.as_bytes(), Encoding::Auto, day()).unwrap();
+        assert_eq!(read.rows[0].note.as_deref(), Some("-途中離席"));
+        assert_eq!(
+            read.rows[1].note.as_deref(),
+            Some("'quoted"),
+            "only what neutralising added is taken off"
+        );
     }
 
     #[test]

@@ -15,6 +15,7 @@ use crate::catalogue::{
 use crate::roster_import::{
     decoded_source, header_of, next_record, split_list, Encoding, FileError, LineNormalizer, RowError,
 };
+use crate::spreadsheet::{Cell, Table};
 use crate::text::normalize;
 
 /// A course's key within its fiscal year: 階層別 No.1.
@@ -529,36 +530,35 @@ pub fn read_csv(bytes: &[u8], encoding: Encoding) -> Result<CsvRows, FileError> 
     Ok(out)
 }
 
-/// The courses as CSV with the Japanese headers, in the form [`read_csv`] reads back.
-pub fn write_csv(courses: &[CourseEntry]) -> String {
+/// The courses as a table with the Japanese headers: as CSV, the form [`read_csv`] reads back.
+pub fn table(courses: &[CourseEntry]) -> Table {
     let header: Vec<&str> = COLUMNS.iter().map(|(_, names)| names[0]).collect();
-    crate::spreadsheet::csv_table(
-        &header,
-        courses.iter().map(|c| {
-            let text = |v: &Option<String>| v.clone().unwrap_or_default();
-            [
-                c.category.japanese().to_string(),
-                c.number.to_string(),
-                c.title.clone(),
-                text(&c.purpose),
-                text(&c.content),
-                text(&c.audience),
-                format_rules(&c.rules),
-                c.timing.map(Timing::japanese).unwrap_or_default(),
-                c.delivery.map(|d| d.japanese().to_string()).unwrap_or_default(),
-                text(&c.institution),
-                c.headcount.map(|h| h.to_string()).unwrap_or_default(),
-                c.report.map(format_report).unwrap_or_default(),
-                c.completion.map(format_completion).unwrap_or_default(),
-                c.application_window.map(|w| w.opens.to_string()).unwrap_or_default(),
-                c.application_window.map(|w| w.closes.to_string()).unwrap_or_default(),
-                text(&c.notes),
-                c.pillar.map(|p| p.japanese().to_string()).unwrap_or_default(),
-                c.aims.iter().map(|a| a.japanese()).collect::<Vec<_>>().join(";"),
-                c.within.map(CourseKey::label).unwrap_or_default(),
-            ]
-        }),
-    )
+    let mut table = Table::new("研修計画", &header);
+    for c in courses {
+        let text = |v: &Option<String>| Cell::from(v.as_ref());
+        table.push(vec![
+            c.category.japanese().into(),
+            c.number.into(),
+            (&c.title).into(),
+            text(&c.purpose),
+            text(&c.content),
+            text(&c.audience),
+            format_rules(&c.rules).into(),
+            c.timing.map(Timing::japanese).into(),
+            c.delivery.map(|d| d.japanese()).into(),
+            text(&c.institution),
+            c.headcount.into(),
+            c.report.map(format_report).into(),
+            c.completion.map(format_completion).into(),
+            c.application_window.map(|w| w.opens).into(),
+            c.application_window.map(|w| w.closes).into(),
+            text(&c.notes),
+            c.pillar.map(|p| p.japanese()).into(),
+            c.aims.iter().map(|a| a.japanese()).collect::<Vec<_>>().join(";").into(),
+            c.within.map(CourseKey::label).into(),
+        ]);
+    }
+    table
 }
 
 #[cfg(test)]
@@ -603,7 +603,7 @@ mod tests {
     #[test]
     fn csv_round_trips() {
         let parent = CourseEntry { number: 8, within: None, ..entry() };
-        let text = write_csv(&[parent.clone(), entry()]);
+        let text = table(&[parent.clone(), entry()]).to_csv();
         assert!(text.starts_with("区分,No,研修名,目的"));
         let rows = read_csv(text.as_bytes(), Encoding::Auto).unwrap().rows;
         assert_eq!(rows[1].line, 3);

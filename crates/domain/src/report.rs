@@ -26,6 +26,17 @@ pub enum ReportState {
 }
 
 impl ReportState {
+    /// The term HR's lists use (exports, messages).
+    pub fn japanese(self) -> &'static str {
+        match self {
+            Self::Draft => "作成中",
+            Self::Submitted => "提出",
+            Self::Approved => "決裁済",
+            Self::Returned => "差戻し",
+            Self::Received => "受理",
+        }
+    }
+
     pub const ALL: [ReportState; 5] =
         [Self::Draft, Self::Submitted, Self::Approved, Self::Returned, Self::Received];
 

@@ -5,6 +5,7 @@ use serde::Serialize;
 
 use crate::audience::Route;
 use crate::selection::NominationState;
+use crate::spreadsheet::{Cell, Table};
 
 /// Where a trainee's post-training report stands, for the results.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -135,13 +136,12 @@ const TALLY_HEADERS: [&str; 13] = [
     "報告書（未提出）",
 ];
 
-fn tally_cells(t: &Tally) -> Vec<String> {
-    let mut cells: Vec<String> =
-        [t.designated, t.recommended, t.applied, t.selected, t.attended, t.completed]
-            .iter()
-            .map(u32::to_string)
-            .collect();
-    cells.push(format_permille(t.completion_permille()));
+fn tally_cells(t: &Tally) -> Vec<Cell> {
+    let mut cells: Vec<Cell> = [t.designated, t.recommended, t.applied, t.selected, t.attended, t.completed]
+        .into_iter()
+        .map(Cell::from)
+        .collect();
+    cells.push(Cell::Text(format_permille(t.completion_permille())));
     cells.extend(
         [
             t.excused_absences,
@@ -151,23 +151,22 @@ fn tally_cells(t: &Tally) -> Vec<String> {
             t.reports_late,
             t.reports_outstanding,
         ]
-        .iter()
-        .map(u32::to_string),
+        .into_iter()
+        .map(Cell::from),
     );
     cells
 }
 
-/// A results table as CSV (CRLF, for Excel): the row's own columns (`first` names them), then
-/// the counts with Japanese headers.
-pub fn write_table(first: &[&str], rows: Vec<(Vec<String>, &Tally)>) -> String {
+/// A results table: the row's own columns (`first` names them), then the counts with Japanese
+/// headers.
+pub fn tally_table(title: &str, first: &[&str], rows: Vec<(Vec<Cell>, &Tally)>) -> Table {
     let header: Vec<&str> = first.iter().chain(TALLY_HEADERS.iter()).copied().collect();
-    crate::spreadsheet::csv_table(
-        &header,
-        rows.into_iter().map(|(mut cells, tally)| {
-            cells.extend(tally_cells(tally));
-            cells
-        }),
-    )
+    let mut table = Table::new(title, &header);
+    for (mut cells, tally) in rows {
+        cells.extend(tally_cells(tally));
+        table.push(cells);
+    }
+    table
 }
 
 #[cfg(test)]
@@ -235,7 +234,7 @@ mod tests {
             reports_late: 1,
             ..Tally::default()
         };
-        let text = write_table(&["職級"], vec![(vec!["主事".into()], &t)]);
+        let text = tally_table("職級別", &["職級"], vec![(vec!["主事".into()], &t)]).to_csv();
         let mut lines = text.split("\r\n");
         assert_eq!(
             lines.next().unwrap(),

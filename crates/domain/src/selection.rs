@@ -36,6 +36,21 @@ pub enum NominationState {
 }
 
 impl NominationState {
+    /// The term HR's lists use (exports, messages).
+    pub fn japanese(self) -> &'static str {
+        match self {
+            Self::Proposed => "申込",
+            Self::Confirmed => "所属長確認済",
+            Self::Rejected => "所属長不承認",
+            Self::Selected => "選考",
+            Self::Waitlisted => "補欠",
+            Self::Declined => "不選考",
+            Self::Notified => "研修通知済",
+            Self::Cancelled => "取消",
+            Self::Completed => "修了",
+        }
+    }
+
     pub const ALL: [NominationState; 9] = [
         Self::Proposed,
         Self::Confirmed,

@@ -128,6 +128,21 @@ pub enum ApplicationState {
 }
 
 impl ApplicationState {
+    /// The term HR's lists use (exports, messages).
+    pub fn japanese(self) -> &'static str {
+        match self {
+            Self::Applied => "申請",
+            Self::Confirmed => "所属長確認",
+            Self::Approved => "承認",
+            Self::Reported => "修了報告",
+            Self::Verified => "確認済",
+            Self::Paid => "支払済",
+            Self::Rejected => "不承認",
+            Self::Withdrawn => "取下げ",
+            Self::NotCompleted => "未修了",
+        }
+    }
+
     pub const ALL: [ApplicationState; 9] = [
         Self::Applied,
         Self::Confirmed,
@@ -481,6 +496,14 @@ pub enum Programme {
 }
 
 impl Programme {
+    /// The term HR's lists use (exports, messages).
+    pub fn japanese(self) -> &'static str {
+        match self {
+            Self::Correspondence => "通信教育講座助成",
+            Self::StudyGroup => "自主研究グループ助成",
+        }
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Correspondence => "correspondence",
@@ -515,6 +538,18 @@ pub enum GroupState {
 }
 
 impl GroupState {
+    /// The term HR's lists use (exports, messages).
+    pub fn japanese(self) -> &'static str {
+        match self {
+            Self::Registered => "登録",
+            Self::Planned => "活動計画書提出",
+            Self::Approved => "交付決定",
+            Self::Reported => "決算書・活動報告書提出",
+            Self::Settled => "精算済",
+            Self::Rejected => "不承認",
+        }
+    }
+
     pub const ALL: [GroupState; 6] =
         [Self::Registered, Self::Planned, Self::Approved, Self::Reported, Self::Settled, Self::Rejected];
 

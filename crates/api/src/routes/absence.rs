@@ -8,20 +8,22 @@ use kenshu_domain::absence::{
     may_write, AbsenceKind, NoticeActor, NoticeEvent, NoticeFields, NoticeState, SessionWindow,
 };
 use kenshu_domain::auth::{authorize, Action, EmployeePlacement};
-use kenshu_domain::calendar::jst;
+use kenshu_domain::calendar::{jst, tokyo_date};
 use kenshu_domain::selection::NominationState;
+use kenshu_domain::spreadsheet::Table;
 use kenshu_persistence::entities::{absence_notice, course_session, nomination};
 use kenshu_persistence::repo::absence as repo;
 use kenshu_persistence::repo::employee::EmployeeRef;
-use kenshu_persistence::repo::{catalogue, selection, RepoError};
+use kenshu_persistence::repo::{catalogue, selection, structure, RepoError};
 use kenshu_persistence::WriteTxn;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
 use crate::auth::Auth;
-use crate::http::{created, encode_cursor, if_match, json_with_etag, page_of, page_request, Json};
+use crate::http::{created, encode_cursor, if_match, json_with_etag, page_of, Json};
 use crate::problem::{ApiError, ApiResult, Problem};
+use crate::routes::files::{person_cells, ListFile, PERSON_HEADERS};
 use crate::routes::shared::section_staff;
 use crate::routes::shared::EmployeeRefDto;
 use crate::state::AppState;
@@ -104,16 +106,54 @@ pub struct AbsenceNoticeList {
     pub next_cursor: Option<String>,
 }
 
-/// One page of notices, oldest first, paged like every list.
+/// 欠席届一覧: notices as a table, with their courses and session days.
+async fn notice_table(
+    state: &AppState,
+    org_id: Uuid,
+    rows: &[(absence_notice::Model, EmployeeRef, Uuid)],
+) -> ApiResult<Table> {
+    let conn = state.db.conn();
+    let units = structure::unit_names(conn, org_id, rows.iter().map(|(_, _, s)| *s)).await?;
+    let sessions = catalogue::session_labels(conn, org_id, rows.iter().map(|(n, _, _)| n.session_id)).await?;
+    let columns = [
+        &PERSON_HEADERS[..],
+        &["研修名", "研修日", "種別", "理由", "状態", "事後提出", "代理提出", "提出日", "受理日"],
+    ];
+    let mut table = Table::new("欠席届", &columns.concat());
+    for (n, who, section_id) in rows {
+        let session = sessions.get(&n.session_id);
+        let mut row = person_cells(&who.employee_no, &who.name, units.get(section_id));
+        row.extend([
+            session.map(|s| &s.course_title).into(),
+            session.map(|s| tokyo_date(s.starts_at)).into(),
+            repo::kind_of(n)?.japanese().into(),
+            (&n.reason).into(),
+            repo::state_of(n)?.japanese().into(),
+            n.late.into(),
+            n.on_behalf.into(),
+            n.submitted_at.map(tokyo_date).into(),
+            n.received_at.map(tokyo_date).into(),
+        ]);
+        table.push(row);
+    }
+    Ok(table)
+}
+
+/// One page of notices, oldest first, paged like every list; or all of them as a file.
 async fn list(
     state: &AppState,
     org_id: Uuid,
     rows: Vec<absence_notice::Model>,
     q: &NoticeStateQuery,
+    file: &ListFile,
 ) -> ApiResult<HttpResponse> {
     let scope = "absence-notices";
-    let page = page_of(rows, &page_request(scope, q.limit, q.cursor.as_deref())?, |n| n.id.to_string())?;
+    let page = page_of(rows, &file.page(scope, q.limit, q.cursor.as_deref())?, |n| n.id.to_string())?;
+    file.check_whole(&page)?;
     let rows = repo::with_trainees(state.db.conn(), org_id, page.items).await?;
+    if file.file().is_some() {
+        return file.download(&notice_table(state, org_id, &rows).await?, "kenshu-absence-notices");
+    }
     let items = rows.iter().map(|(n, e, s)| view(n, e, *s)).collect::<ApiResult<_>>()?;
     Ok(HttpResponse::Ok().json(AbsenceNoticeList { items, next_cursor: encode_cursor(scope, page.next) }))
 }
@@ -438,10 +478,11 @@ pub struct NoticeStateQuery {
     pub cursor: Option<String>,
 }
 
-/// A session's absence notices (HR, auditors).
+/// A session's absence notices (HR, auditors); `format=csv` or `xlsx` for all of them as a file.
 #[utoipa::path(get, operation_id = "session_absence_notices", path = "/api/v1/courses/{id}/sessions/{session_id}/absence-notices", tag = "attendance",
-    params(("id" = Uuid, Path), ("session_id" = Uuid, Path), NoticeStateQuery),
-    responses((status = 200, body = AbsenceNoticeList),
+    params(("id" = Uuid, Path), ("session_id" = Uuid, Path), NoticeStateQuery, ListFile),
+    responses((status = 200, content((AbsenceNoticeList = "application/json"), (String = "text/csv"),
+            ("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"))),
         (status = 404, description = "No such course or session in your organisation", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "A limit out of range, or a cursor this list did not give", body = Problem, content_type = "application/problem+json")))]
 pub async fn session_notices(
@@ -449,13 +490,14 @@ pub async fn session_notices(
     auth: Auth,
     path: web::Path<(Uuid, Uuid)>,
     q: web::Query<NoticeStateQuery>,
+    file: web::Query<ListFile>,
 ) -> ApiResult<HttpResponse> {
     authorize(&auth.principal, Action::ReadNominations)?;
     let org_id = auth.principal.org_id;
     let (course_id, session_id) = path.into_inner();
     catalogue::get_session(state.db.conn(), org_id, course_id, session_id).await?;
     let rows = repo::for_session(state.db.conn(), org_id, session_id, q.state).await?;
-    list(&state, org_id, rows, &q).await
+    list(&state, org_id, rows, &q, &file).await
 }
 
 /// My absence notices, oldest first.
@@ -472,14 +514,15 @@ pub async fn my_notices(
         Some(me) => repo::for_employees(state.db.conn(), org_id, &[me.employee_id], q.state).await?,
         None => Vec::new(),
     };
-    list(&state, org_id, rows, &q).await
+    list(&state, org_id, rows, &q, &ListFile::default()).await
 }
 
 /// A section's absence notices: its head (those waiting for them with `state=submitted`), the
 /// head of its department, HR and auditors.
 #[utoipa::path(get, operation_id = "section_absence_notices", path = "/api/v1/sections/{id}/absence-notices", tag = "attendance",
-    params(("id" = Uuid, Path), NoticeStateQuery),
-    responses((status = 200, body = AbsenceNoticeList),
+    params(("id" = Uuid, Path), NoticeStateQuery, ListFile),
+    responses((status = 200, content((AbsenceNoticeList = "application/json"), (String = "text/csv"),
+            ("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"))),
         (status = 404, description = "No such section in your organisation", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "A limit out of range, or a cursor this list did not give", body = Problem, content_type = "application/problem+json")))]
 pub async fn section_notices(
@@ -487,9 +530,10 @@ pub async fn section_notices(
     auth: Auth,
     id: web::Path<Uuid>,
     q: web::Query<NoticeStateQuery>,
+    file: web::Query<ListFile>,
 ) -> ApiResult<HttpResponse> {
     let org_id = auth.principal.org_id;
     let staff = section_staff(&state, &auth, *id).await?;
     let rows = repo::for_employees(state.db.conn(), org_id, &staff, q.state).await?;
-    list(&state, org_id, rows, &q).await
+    list(&state, org_id, rows, &q, &file).await
 }

@@ -10,10 +10,11 @@ use kenshu_domain::attendance_io::{column_of_field, read_csv};
 use kenshu_domain::auth::{authorize, Action};
 use kenshu_domain::calendar::{jst, tokyo_date};
 use kenshu_domain::roster_import::RowError;
+use kenshu_domain::spreadsheet::{Cell, Table};
 use kenshu_domain::FieldError;
 use kenshu_persistence::entities::course_session;
 use kenshu_persistence::repo::attendance::{self as repo, Recording, SheetLine, Source};
-use kenshu_persistence::repo::catalogue;
+use kenshu_persistence::repo::{catalogue, employee as employee_repo, structure};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
@@ -21,7 +22,9 @@ use uuid::Uuid;
 use crate::auth::Auth;
 use crate::http::Json;
 use crate::problem::{ApiError, ApiResult, Problem};
-use crate::routes::files::{encoding_of, file_error, read_body, EncodingParam};
+use crate::routes::files::{
+    encoding_of, file_error, person_cells, read_body, EncodingParam, ListFile, PERSON_HEADERS,
+};
 use crate::routes::shared::EmployeeRefDto;
 use crate::state::AppState;
 
@@ -116,23 +119,61 @@ fn sheet_dto(session: &course_session::Model, lines: &[SheetLine]) -> ApiResult<
     Ok(AttendanceSheet { course_id: session.course_id, session_id: session.id, lines, counts })
 }
 
+/// 出席簿 as a file: one row per trainee under the columns the sheet's import reads (職員番号,
+/// 出欠, 到着時刻, 退出時刻, 備考), so a printed or filled-in sheet loads back as it is.
+async fn sheet_table(state: &AppState, org_id: Uuid, sheet: &AttendanceSheet) -> ApiResult<Table> {
+    let conn = state.db.conn();
+    let ids: Vec<Uuid> = sheet.lines.iter().map(|l| l.employee.id).collect();
+    let staff = employee_repo::employees_by_id(conn, org_id, &ids).await?;
+    let units = structure::unit_names(conn, org_id, staff.values().map(|e| e.section_id)).await?;
+    let columns =
+        [&["No"][..], &PERSON_HEADERS, &["出欠", "到着時刻", "退出時刻", "欠席届", "備考", "対象外"]];
+    let mut table = Table::new("出席簿", &columns.concat());
+    let clock = |t: Option<DateTime<FixedOffset>>| t.map(|t| t.format("%H:%M").to_string());
+    for (i, l) in sheet.lines.iter().enumerate() {
+        let unit = staff.get(&l.employee.id).and_then(|e| units.get(&e.section_id));
+        let mut row = vec![Cell::from(i as u64 + 1)];
+        row.extend(person_cells(&l.employee.employee_no, &l.employee.name, unit));
+        row.extend([
+            l.status.map(AttendanceStatus::japanese).into(),
+            clock(l.arrived_at).into(),
+            clock(l.left_at).into(),
+            l.absence_notice_state.map(NoticeState::japanese).into(),
+            l.note.as_ref().into(),
+            // Recorded, but no longer holding a place that counts.
+            (!l.expected).into(),
+        ]);
+        table.push(row);
+    }
+    Ok(table)
+}
+
 /// A session's sign-in sheet (HR, auditors): every trainee expected (holding a place on the
-/// session, which counts for them), how each attended, and whether irregularities are excused.
+/// session, which counts for them), how each attended, and whether irregularities are excused;
+/// `format=csv` or `xlsx` for the 出席簿 as a file that the sheet's import reads back.
 #[utoipa::path(get, operation_id = "get_attendance", path = "/api/v1/courses/{id}/sessions/{session_id}/attendance", tag = "attendance",
-    params(("id" = Uuid, Path), ("session_id" = Uuid, Path)),
-    responses((status = 200, body = AttendanceSheet),
-        (status = 404, description = "No such course or session in your organisation", body = Problem, content_type = "application/problem+json")))]
+    params(("id" = Uuid, Path), ("session_id" = Uuid, Path), ListFile),
+    responses((status = 200, content((AttendanceSheet = "application/json"), (String = "text/csv"),
+            ("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"))),
+        (status = 404, description = "No such course or session in your organisation", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Shift_JIS cannot hold the sheet's text", body = Problem, content_type = "application/problem+json")))]
 pub async fn get_sheet(
     state: web::Data<AppState>,
     auth: Auth,
     path: web::Path<(Uuid, Uuid)>,
+    file: web::Query<ListFile>,
 ) -> ApiResult<HttpResponse> {
     authorize(&auth.principal, Action::ReadNominations)?;
     let (course_id, session_id) = path.into_inner();
     let org_id = auth.principal.org_id;
     let session = catalogue::get_session(state.db.conn(), org_id, course_id, session_id).await?;
     let lines = repo::sheet(state.db.conn(), org_id, &session).await?;
-    Ok(HttpResponse::Ok().json(sheet_dto(&session, &lines)?))
+    let sheet = sheet_dto(&session, &lines)?;
+    if file.file().is_some() {
+        let name = format!("kenshu-attendance-{}", tokyo_date(session.starts_at));
+        return file.download(&sheet_table(&state, org_id, &sheet).await?, &name);
+    }
+    Ok(HttpResponse::Ok().json(sheet))
 }
 
 /// One trainee's attendance.

@@ -5,7 +5,7 @@ use actix_web::http::header;
 use actix_web::{web, HttpRequest, HttpResponse};
 use kenshu_domain::auth::{authorize, Action};
 use kenshu_domain::catalogue_io::{
-    read_csv, validate_rows, write_csv, CatalogueFile, CourseKey, ImportRow, PlanText,
+    read_csv, table, validate_rows, CatalogueFile, CourseKey, ImportRow, PlanText,
 };
 use kenshu_domain::roster_import::RowError;
 use kenshu_persistence::repo::catalogue as repo;
@@ -16,7 +16,9 @@ use utoipa::{IntoParams, ToSchema};
 use crate::auth::Auth;
 use crate::http::path_year;
 use crate::problem::{ApiError, ApiResult, Problem};
-use crate::routes::files::{csv_download, encoding_of, file_error, read_body, EncodingParam, ExportFormat};
+use crate::routes::files::{
+    download, encoding_of, file_error, read_body, EncodingParam, ExportFormat, FileFormat,
+};
 use crate::state::AppState;
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -157,13 +159,14 @@ pub struct CatalogueExportQuery {
 }
 
 /// Download a year's catalogue, drafts included (HR, auditors, importer), as CSV that Excel
-/// opens correctly in Japanese, or as JSON; both import back unchanged.
+/// opens correctly in Japanese, or as JSON (both import back unchanged), or as an XLSX workbook.
 #[utoipa::path(get, operation_id = "export_catalogue", path = "/api/v1/plans/{fiscal_year}/export", tag = "catalogue",
     params(("fiscal_year" = i32, Path), CatalogueExportQuery),
     responses(
         (status = 200, description = "The catalogue file", content(
             (CatalogueFile = "application/json"),
-            (String = "text/csv"))),
+            (String = "text/csv"),
+            ("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"))),
         (status = 404, description = "No plan for this year", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "The catalogue holds characters Shift_JIS cannot encode", body = Problem, content_type = "application/problem+json")))]
 pub async fn export_catalogue(
@@ -189,5 +192,6 @@ pub async fn export_catalogue(
             .insert_header((header::CONTENT_DISPOSITION, format!("attachment; filename=\"{name}.json\"")))
             .json(file));
     }
-    csv_download(&write_csv(&courses), query.encoding.unwrap_or_default(), &name)
+    let file = query.format.file().unwrap_or(FileFormat::Csv);
+    download(&table(&courses), file, query.encoding.unwrap_or_default(), &name)
 }

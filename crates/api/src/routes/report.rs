@@ -7,9 +7,11 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use chrono::{DateTime, NaiveDate, Utc};
 use kenshu_domain::auth::{authorize, Action, EmployeePlacement};
 use kenshu_domain::calendar::tokyo_date;
+use kenshu_domain::catalogue::Category;
 use kenshu_domain::report::{
     days_overdue, submitted_late, ReportActor, ReportEvent, ReportState, ReportText,
 };
+use kenshu_domain::spreadsheet::{Cell, Table};
 use kenshu_persistence::entities::training_report;
 use kenshu_persistence::repo::employee::EmployeeRef;
 use kenshu_persistence::repo::employee::Unit;
@@ -21,10 +23,9 @@ use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
 use crate::auth::Auth;
-use crate::http::{
-    created, encode_cursor, fiscal_year, if_match, json_with_etag, page_of, page_request, Json,
-};
+use crate::http::{created, encode_cursor, fiscal_year, if_match, json_with_etag, page_of, Json};
 use crate::problem::{ApiError, ApiResult, Problem};
+use crate::routes::files::{person_cells, ListFile, PERSON_HEADERS};
 use crate::routes::shared::section_staff;
 use crate::routes::shared::{CourseRefDto, EmployeeRefDto};
 use crate::state::AppState;
@@ -483,21 +484,56 @@ pub struct ReportListQuery {
     pub cursor: Option<String>,
 }
 
+/// 未提出一覧 and the other lists of reports owed, as a table.
+async fn owed_table(state: &AppState, org_id: Uuid, lines: &[ReportLineDto]) -> ApiResult<Table> {
+    let units = structure::unit_names(state.db.conn(), org_id, lines.iter().map(|l| l.section_id)).await?;
+    let columns = [
+        &["年度", "区分", "No", "研修名"][..],
+        &PERSON_HEADERS,
+        &["提出期限", "状態", "超過日数", "期限後提出"],
+    ];
+    let mut table = Table::new("研修報告書", &columns.concat());
+    for l in lines {
+        let category = Category::parse(&l.course.category).map(|c| c.japanese());
+        let mut row: Vec<Cell> = vec![
+            l.course.fiscal_year.into(),
+            category.into(),
+            l.course.number.into(),
+            (&l.course.title).into(),
+        ];
+        row.extend(person_cells(&l.employee.employee_no, &l.employee.name, units.get(&l.section_id)));
+        row.extend([
+            l.due_on.into(),
+            l.state.map_or("未着手", ReportState::japanese).into(),
+            l.days_overdue.into(),
+            l.submitted_late.into(),
+        ]);
+        table.push(row);
+    }
+    Ok(table)
+}
+
 async fn report_list(
     state: &AppState,
     org_id: Uuid,
     mut scope: ReportScope,
     q: &ReportListQuery,
+    file: &ListFile,
 ) -> ApiResult<HttpResponse> {
     if let Some(y) = q.fiscal_year {
         scope.fiscal_year = Some(fiscal_year("fiscal_year", y)?.year());
     }
     let as_of = q.as_of.unwrap_or_else(today);
     let lines = repo::owed(state.db.conn(), org_id, &scope).await?;
-    let page = page_request("reports", q.limit, q.cursor.as_deref())?;
+    let page = file.page("reports", q.limit, q.cursor.as_deref())?;
     let mut items = lines.iter().map(|l| line_view(l, as_of)).collect::<ApiResult<Vec<_>>>()?;
     items.retain(|l| q.state.is_none_or(|s| l.state == Some(s)) && (!q.overdue || l.days_overdue.is_some()));
     let page = page_of(items, &page, |l| l.nomination_id.to_string())?;
+    if file.file().is_some() {
+        file.check_whole(&page)?;
+        let table = owed_table(state, org_id, &page.items).await?;
+        return file.download(&table, &format!("kenshu-reports-{as_of}"));
+    }
     Ok(HttpResponse::Ok().json(ReportLineList {
         as_of,
         items: page.items,
@@ -528,20 +564,23 @@ fn line_view(l: &ReportLine, as_of: NaiveDate) -> ApiResult<ReportLineDto> {
 }
 
 /// Every report owed in the organisation (HR, auditors): filter by fiscal year, course, state,
-/// or `overdue=true` for the 未提出 list with days overdue.
+/// or `overdue=true` for the 未提出 list with days overdue; `format=csv` or `xlsx` for the whole
+/// list as a file.
 #[utoipa::path(get, operation_id = "list_reports", path = "/api/v1/reports", tag = "reports",
-    params(ReportListQuery, ("course_id" = Option<Uuid>, Query, description = "One course only")),
-    responses((status = 200, body = ReportLineList),
+    params(ReportListQuery, ("course_id" = Option<Uuid>, Query, description = "One course only"), ListFile),
+    responses((status = 200, content((ReportLineList = "application/json"), (String = "text/csv"),
+            ("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"))),
         (status = 422, description = "Fiscal year or limit out of range, or a cursor this list did not give", body = Problem, content_type = "application/problem+json")))]
 pub async fn list_reports(
     state: web::Data<AppState>,
     auth: Auth,
     q: web::Query<ReportListQuery>,
     course: web::Query<CourseFilter>,
+    file: web::Query<ListFile>,
 ) -> ApiResult<HttpResponse> {
     authorize(&auth.principal, Action::ReadNominations)?;
     let scope = ReportScope { course_id: course.course_id, ..ReportScope::default() };
-    report_list(&state, auth.principal.org_id, scope, &q).await
+    report_list(&state, auth.principal.org_id, scope, &q, &file).await
 }
 
 #[derive(Debug, Deserialize)]
@@ -551,8 +590,9 @@ pub struct CourseFilter {
 
 /// The reports a section's staff owe (its head, the head of its department, HR, auditors).
 #[utoipa::path(get, operation_id = "section_reports", path = "/api/v1/sections/{id}/reports", tag = "reports",
-    params(("id" = Uuid, Path), ReportListQuery),
-    responses((status = 200, body = ReportLineList),
+    params(("id" = Uuid, Path), ReportListQuery, ListFile),
+    responses((status = 200, content((ReportLineList = "application/json"), (String = "text/csv"),
+            ("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"))),
         (status = 404, description = "No such section in your organisation", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Fiscal year or limit out of range, or a cursor this list did not give", body = Problem, content_type = "application/problem+json")))]
 pub async fn section_reports(
@@ -560,17 +600,20 @@ pub async fn section_reports(
     auth: Auth,
     id: web::Path<Uuid>,
     q: web::Query<ReportListQuery>,
+    file: web::Query<ListFile>,
 ) -> ApiResult<HttpResponse> {
     let org_id = auth.principal.org_id;
     let staff = section_staff(&state, &auth, *id).await?;
-    report_list(&state, org_id, ReportScope { employees: Some(staff), ..ReportScope::default() }, &q).await
+    report_list(&state, org_id, ReportScope { employees: Some(staff), ..ReportScope::default() }, &q, &file)
+        .await
 }
 
 /// The reports a department's staff owe: its head sees what waits for approval with
 /// `state=submitted` (also HR and auditors).
 #[utoipa::path(get, operation_id = "department_reports", path = "/api/v1/departments/{id}/reports", tag = "reports",
-    params(("id" = Uuid, Path), ReportListQuery),
-    responses((status = 200, body = ReportLineList),
+    params(("id" = Uuid, Path), ReportListQuery, ListFile),
+    responses((status = 200, content((ReportLineList = "application/json"), (String = "text/csv"),
+            ("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"))),
         (status = 404, description = "No such department in your organisation", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Fiscal year or limit out of range, or a cursor this list did not give", body = Problem, content_type = "application/problem+json")))]
 pub async fn department_reports(
@@ -578,12 +621,14 @@ pub async fn department_reports(
     auth: Auth,
     id: web::Path<Uuid>,
     q: web::Query<ReportListQuery>,
+    file: web::Query<ListFile>,
 ) -> ApiResult<HttpResponse> {
     let org_id = auth.principal.org_id;
     let department = structure::get_department(state.db.conn(), org_id, *id).await?;
     authorize(&auth.principal, Action::ReadDepartmentRecords { department_id: department.id })?;
     let staff = employee_repo::staff_ids(state.db.conn(), org_id, Unit::Department(department.id)).await?;
-    report_list(&state, org_id, ReportScope { employees: Some(staff), ..ReportScope::default() }, &q).await
+    report_list(&state, org_id, ReportScope { employees: Some(staff), ..ReportScope::default() }, &q, &file)
+        .await
 }
 
 /// The reports I owe or have written, with due dates.
@@ -602,6 +647,7 @@ pub async fn my_reports(
         auth.principal.org_id,
         ReportScope { employees: Some(me), ..ReportScope::default() },
         &q,
+        &ListFile::default(),
     )
     .await
 }

@@ -1,13 +1,14 @@
-//! 研修実績: a fiscal year's training results per course, category and grade, as JSON or as CSV
-//! that Excel opens correctly in Japanese.
+//! 研修実績: a fiscal year's training results per course, category, grade and department, as
+//! JSON, as CSV that Excel opens correctly in Japanese, or as XLSX.
 
 use std::collections::BTreeMap;
 
 use actix_web::{web, HttpResponse};
 use kenshu_domain::auth::{authorize, Action};
 use kenshu_domain::catalogue::{Category, CourseStatus};
-use kenshu_domain::results::{write_table, Tally};
-use kenshu_persistence::repo::{org, results as repo};
+use kenshu_domain::results::{tally_table, Tally};
+use kenshu_domain::spreadsheet::{Cell, Table};
+use kenshu_persistence::repo::{org, results as repo, structure};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
@@ -15,8 +16,7 @@ use uuid::Uuid;
 use crate::auth::Auth;
 use crate::http::path_year;
 use crate::problem::{ApiResult, Problem};
-use crate::routes::files::ExportFormat;
-use crate::routes::files::{csv_download, EncodingParam};
+use crate::routes::files::{download, EncodingParam, ExportFormat};
 use crate::routes::shared::CourseRefDto;
 use crate::state::AppState;
 
@@ -51,6 +51,16 @@ pub struct GradeResult {
 }
 
 #[derive(Debug, Serialize, ToSchema)]
+pub struct DepartmentResult {
+    /// The trainee's department (部) on the roster today; null for staff whose section is gone.
+    pub department_id: Option<Uuid>,
+    pub department: String,
+    #[serde(flatten)]
+    pub tally: Tally,
+    pub completion_permille: Option<u32>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
 pub struct TotalResult {
     #[serde(flatten)]
     pub tally: Tally,
@@ -67,6 +77,8 @@ pub struct YearResults {
     pub by_category: Vec<CategoryResult>,
     /// From the top of the grade ladder down; grades not on it last.
     pub by_grade: Vec<GradeResult>,
+    /// By department name.
+    pub by_department: Vec<DepartmentResult>,
     pub total: TotalResult,
 }
 
@@ -78,61 +90,67 @@ pub enum ResultsTable {
     Course,
     Category,
     Grade,
+    Department,
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct ResultsQuery {
-    /// `json` (the default here) or `csv`.
+    /// `json` (the default here), `csv` or `xlsx`.
     pub format: Option<ExportFormat>,
-    /// CSV only: one row per course (with a total), category or grade.
+    /// A file only: one row per course (with a total), category, grade or department.
     #[serde(default)]
     pub by: ResultsTable,
     /// CSV only: `shift_jis` (CP932); otherwise UTF-8 with a BOM, which Excel needs.
     pub encoding: Option<EncodingParam>,
 }
 
-fn csv_text(r: &YearResults, by: ResultsTable) -> String {
+fn results_table(r: &YearResults, by: ResultsTable) -> Table {
+    let total = || (vec![Cell::from("合計")], &r.total.tally);
     match by {
         ResultsTable::Course => {
-            let mut rows: Vec<(Vec<String>, &Tally)> = r
+            let mut rows: Vec<(Vec<Cell>, &Tally)> = r
                 .courses
                 .iter()
                 .map(|c| {
-                    let category =
-                        Category::parse(&c.course.category).map(|c| c.japanese()).unwrap_or_default();
-                    (
-                        vec![category.to_string(), c.course.number.to_string(), c.course.title.clone()],
-                        &c.tally,
-                    )
+                    let category = Category::parse(&c.course.category).map(|c| c.japanese());
+                    (vec![category.into(), c.course.number.into(), (&c.course.title).into()], &c.tally)
                 })
                 .collect();
-            rows.push((vec!["合計".into(), String::new(), String::new()], &r.total.tally));
-            write_table(&["区分", "No", "研修名"], rows)
+            rows.push((vec!["合計".into(), Cell::Empty, Cell::Empty], &r.total.tally));
+            tally_table("研修実績（研修別）", &["区分", "No", "研修名"], rows)
         }
         ResultsTable::Category => {
-            let mut rows: Vec<(Vec<String>, &Tally)> =
-                r.by_category.iter().map(|c| (vec![c.label.clone()], &c.tally)).collect();
-            rows.push((vec!["合計".into()], &r.total.tally));
-            write_table(&["区分"], rows)
+            let mut rows: Vec<(Vec<Cell>, &Tally)> =
+                r.by_category.iter().map(|c| (vec![(&c.label).into()], &c.tally)).collect();
+            rows.push(total());
+            tally_table("研修実績（区分別）", &["区分"], rows)
         }
         ResultsTable::Grade => {
-            let mut rows: Vec<(Vec<String>, &Tally)> =
-                r.by_grade.iter().map(|g| (vec![g.grade.clone()], &g.tally)).collect();
-            rows.push((vec!["合計".into()], &r.total.tally));
-            write_table(&["職級"], rows)
+            let mut rows: Vec<(Vec<Cell>, &Tally)> =
+                r.by_grade.iter().map(|g| (vec![(&g.grade).into()], &g.tally)).collect();
+            rows.push(total());
+            tally_table("研修実績（職級別）", &["職級"], rows)
+        }
+        ResultsTable::Department => {
+            let mut rows: Vec<(Vec<Cell>, &Tally)> =
+                r.by_department.iter().map(|d| (vec![(&d.department).into()], &d.tally)).collect();
+            rows.push(total());
+            tally_table("研修実績（部別）", &["部"], rows)
         }
     }
 }
 
 /// A fiscal year's results (研修実績) per course, category and grade (HR, auditors): nominations
 /// by route, places, attendance, completion and its rate, absences with and without a received
-/// notice, and post-training reports on time, late and outstanding. JSON, or CSV (`format=csv`,
-/// one table chosen with `by`) that Excel opens correctly in Japanese.
+/// notice, and post-training reports on time, late and outstanding; by course, category, grade
+/// and department. JSON, or one table (chosen with `by`) as CSV (`format=csv`) that Excel opens
+/// correctly in Japanese or as XLSX (`format=xlsx`).
 #[utoipa::path(get, operation_id = "year_results", path = "/api/v1/plans/{fiscal_year}/results", tag = "reports",
     params(("fiscal_year" = i32, Path), ResultsQuery),
     responses(
-        (status = 200, description = "The results", content((YearResults = "application/json"), (String = "text/csv"))),
+        (status = 200, description = "The results", content((YearResults = "application/json"), (String = "text/csv"),
+            ("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"))),
         (status = 404, description = "The fiscal year is out of range", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Shift_JIS cannot hold some characters of the results", body = Problem, content_type = "application/problem+json")))]
 pub async fn year_results(
@@ -146,12 +164,18 @@ pub async fn year_results(
     let org_id = auth.principal.org_id;
     let (courses, facts) = repo::facts(state.db.conn(), org_id, fy).await?;
     let ladder = org::ladder(state.db.conn(), org_id).await?;
+    let units =
+        structure::unit_names(state.db.conn(), org_id, facts.iter().filter_map(|f| f.section_id)).await?;
 
     let mut per_course: BTreeMap<Uuid, Tally> = BTreeMap::new();
     let mut per_grade: BTreeMap<String, Tally> = BTreeMap::new();
+    let mut per_department: BTreeMap<(String, Option<Uuid>), Tally> = BTreeMap::new();
     for f in &facts {
         per_course.entry(f.course_id).or_default().add(&f.facts);
         per_grade.entry(f.grade.clone()).or_default().add(&f.facts);
+        let unit = f.section_id.and_then(|s| units.get(&s));
+        let department = unit.map(|u| (u.department.clone(), Some(u.department_id))).unwrap_or_default();
+        per_department.entry(department).or_default().add(&f.facts);
     }
     let mut per_category: BTreeMap<Category, Tally> = BTreeMap::new();
     let mut total = Tally::default();
@@ -192,21 +216,32 @@ pub async fn year_results(
         .map(|(grade, tally)| GradeResult { grade, completion_permille: tally.completion_permille(), tally })
         .collect();
     by_grade.sort_by_key(|g| (ladder.rank(&g.grade).unwrap_or(usize::MAX), g.grade.clone()));
+    let by_department = per_department
+        .into_iter()
+        .map(|((department, department_id), tally)| DepartmentResult {
+            department_id,
+            department,
+            completion_permille: tally.completion_permille(),
+            tally,
+        })
+        .collect();
     let results = YearResults {
         fiscal_year: fy.year(),
         courses,
         by_category,
         by_grade,
+        by_department,
         total: TotalResult { completion_permille: total.completion_permille(), tally: total },
     };
-    if q.format == Some(ExportFormat::Csv) {
+    if let Some(file) = q.format.and_then(ExportFormat::file) {
         let by = match q.by {
             ResultsTable::Course => "course",
             ResultsTable::Category => "category",
             ResultsTable::Grade => "grade",
+            ResultsTable::Department => "department",
         };
         let name = format!("kenshu-results-{}-{by}", fy.year());
-        return csv_download(&csv_text(&results, q.by), q.encoding.unwrap_or_default(), &name);
+        return download(&results_table(&results, q.by), file, q.encoding.unwrap_or_default(), &name);
     }
     Ok(HttpResponse::Ok().json(results))
 }

@@ -7,6 +7,8 @@ use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use chrono::{DateTime, Utc};
 use kenshu_domain::auth::{authorize, Action, Role};
+use kenshu_domain::calendar::tokyo_date;
+use kenshu_domain::spreadsheet::Table;
 use kenshu_domain::subsidy::GroupState;
 use kenshu_domain::FieldError;
 use kenshu_persistence::entities::study_group;
@@ -20,6 +22,7 @@ use uuid::Uuid;
 use crate::auth::Auth;
 use crate::http::{created, fiscal_year, if_match, json_with_etag, required_text, Json};
 use crate::problem::{ApiError, ApiResult, Problem};
+use crate::routes::files::ListFile;
 use crate::routes::shared::EmployeeRefDto;
 use crate::state::AppState;
 
@@ -365,11 +368,56 @@ pub struct GroupListQuery {
     pub fiscal_year: Option<i32>,
 }
 
+/// 自主研究グループ as a table: one row per group, its members by number and name.
+fn group_table(items: &[StudyGroupDto]) -> Table {
+    let mut table = Table::new(
+        "自主研究グループ",
+        &[
+            "年度",
+            "グループ名",
+            "研究テーマ",
+            "代表者職員番号",
+            "代表者",
+            "人数",
+            "構成員",
+            "状態",
+            "計画額",
+            "交付決定額",
+            "決算額",
+            "精算額",
+            "交付決定日",
+            "精算日",
+        ],
+    );
+    for g in items {
+        let members: Vec<String> =
+            g.members.iter().map(|m| format!("{} {}", m.employee_no, m.name)).collect();
+        table.push(vec![
+            g.fiscal_year.into(),
+            (&g.name).into(),
+            (&g.theme).into(),
+            (&g.representative.employee_no).into(),
+            (&g.representative.name).into(),
+            (g.members.len() as u64).into(),
+            members.join("、").into(),
+            g.state.japanese().into(),
+            g.planned_yen.into(),
+            g.approved_yen.into(),
+            g.spent_yen.into(),
+            g.settled_yen.into(),
+            g.approved_at.map(tokyo_date).into(),
+            g.settled_at.map(tokyo_date).into(),
+        ]);
+    }
+    table
+}
+
 async fn group_list(
     state: &AppState,
     auth: &Auth,
     q: &GroupListQuery,
     only_mine: bool,
+    file: &ListFile,
 ) -> ApiResult<HttpResponse> {
     let fy = q.fiscal_year.map(|y| fiscal_year("fiscal_year", y)).transpose()?.map(|f| f.year());
     let me = auth.principal.employee.as_ref().map(|e| e.employee_id);
@@ -380,21 +428,26 @@ async fn group_list(
         }
         items.push(view(state, &g).await?);
     }
+    if file.file().is_some() {
+        return file.download(&group_table(&items), "kenshu-study-groups");
+    }
     Ok(HttpResponse::Ok().json(StudyGroupList { items }))
 }
 
-/// Every study group (HR, auditors).
+/// Every study group (HR, auditors); `format=csv` or `xlsx` for all of them as a file.
 #[utoipa::path(get, operation_id = "list_study_groups", path = "/api/v1/study-groups", tag = "subsidies",
-    params(GroupListQuery),
-    responses((status = 200, body = StudyGroupList),
-        (status = 422, description = "Fiscal year out of range", body = Problem, content_type = "application/problem+json")))]
+    params(GroupListQuery, ListFile),
+    responses((status = 200, content((StudyGroupList = "application/json"), (String = "text/csv"),
+            ("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"))),
+        (status = 422, description = "Fiscal year out of range; Shift_JIS cannot hold the list's text", body = Problem, content_type = "application/problem+json")))]
 pub async fn list_groups(
     state: web::Data<AppState>,
     auth: Auth,
     q: web::Query<GroupListQuery>,
+    file: web::Query<ListFile>,
 ) -> ApiResult<HttpResponse> {
     authorize(&auth.principal, Action::ReadResults)?;
-    group_list(&state, &auth, &q, false).await
+    group_list(&state, &auth, &q, false, &file).await
 }
 
 /// The study groups I am a member of.
@@ -407,5 +460,5 @@ pub async fn my_groups(
     auth: Auth,
     q: web::Query<GroupListQuery>,
 ) -> ApiResult<HttpResponse> {
-    group_list(&state, &auth, &q, true).await
+    group_list(&state, &auth, &q, true, &ListFile::default()).await
 }

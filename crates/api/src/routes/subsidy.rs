@@ -10,12 +10,14 @@ use kenshu_domain::auth::{authorize, Action, EmployeePlacement};
 use kenshu_domain::calendar::tokyo_date;
 use kenshu_domain::catalogue::ApplicationWindow;
 use kenshu_domain::roster_import::RowError;
+use kenshu_domain::spreadsheet::{Cell, Table};
 use kenshu_domain::subsidy::{
     check_proof, ApplicationEvent, ApplicationState, BudgetUse, Programme, StudyField, SubsidyActor,
 };
 use kenshu_domain::subsidy_io::read_csv;
 use kenshu_persistence::entities::{correspondence_course, subsidy_application, subsidy_programme};
 use kenshu_persistence::repo::employee::{employees_by_id, EmployeeRef};
+use kenshu_persistence::repo::structure;
 use kenshu_persistence::repo::subsidy::{self as repo, MoveData, ProgrammeData};
 use kenshu_persistence::WriteTxn;
 use serde::{Deserialize, Serialize};
@@ -23,11 +25,11 @@ use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
 use crate::auth::Auth;
-use crate::http::{
-    created, encode_cursor, fiscal_year, if_match, json_with_etag, page_of, page_request, path_year, Json,
-};
+use crate::http::{created, encode_cursor, fiscal_year, if_match, json_with_etag, page_of, path_year, Json};
 use crate::problem::{ApiError, ApiResult, Problem};
-use crate::routes::files::{encoding_of, file_error, read_body, EncodingParam};
+use crate::routes::files::{
+    encoding_of, file_error, person_cells, read_body, EncodingParam, ListFile, PERSON_HEADERS,
+};
 use crate::routes::shared::section_staff;
 use crate::routes::shared::EmployeeRefDto;
 use crate::state::AppState;
@@ -645,17 +647,63 @@ pub struct ApplicationListQuery {
     pub cursor: Option<String>,
 }
 
+/// 通信教育講座助成 applications as a table.
+async fn application_table(
+    state: &AppState,
+    org_id: Uuid,
+    items: &[SubsidyApplicationDto],
+) -> ApiResult<Table> {
+    let units = structure::unit_names(state.db.conn(), org_id, items.iter().map(|a| a.section_id)).await?;
+    let columns = [
+        &["年度"][..],
+        &PERSON_HEADERS,
+        &[
+            "講座名",
+            "実施団体",
+            "受講料",
+            "状態",
+            "承認額",
+            "支払受講料",
+            "助成額",
+            "申請日",
+            "承認日",
+            "支払日",
+        ],
+    ];
+    let mut table = Table::new("通信教育講座助成", &columns.concat());
+    for a in items {
+        let mut row = vec![Cell::from(a.fiscal_year)];
+        row.extend(person_cells(&a.employee.employee_no, &a.employee.name, units.get(&a.section_id)));
+        row.extend([
+            (&a.course.title).into(),
+            (&a.course.provider).into(),
+            a.tuition_yen.into(),
+            a.state.japanese().into(),
+            a.approved_yen.into(),
+            a.paid_tuition_yen.into(),
+            a.subsidy_yen.into(),
+            tokyo_date(a.created_at).into(),
+            a.approved_at.map(tokyo_date).into(),
+            a.paid_at.map(tokyo_date).into(),
+        ]);
+        table.push(row);
+    }
+    Ok(table)
+}
+
 async fn application_list(
     state: &AppState,
     auth: &Auth,
     employees: Option<&[Uuid]>,
     q: &ApplicationListQuery,
+    file: &ListFile,
 ) -> ApiResult<HttpResponse> {
     let fy = q.fiscal_year.map(|y| fiscal_year("fiscal_year", y)).transpose()?.map(|f| f.year());
     let scope = "subsidy-applications";
-    let page = page_request(scope, q.limit, q.cursor.as_deref())?;
+    let page = file.page(scope, q.limit, q.cursor.as_deref())?;
     let all = repo::list_applications(state.db.conn(), auth.principal.org_id, fy, employees, q.state).await?;
     let page = page_of(all, &page, |a| a.id.to_string())?;
+    file.check_whole(&page)?;
     let rows = page.items;
     // Applicants, courses and proofs are read once for the whole list.
     let conn = state.db.conn();
@@ -674,22 +722,28 @@ async fn application_list(
         let who = EmployeeRef { id: e.id, employee_no: e.employee_no.clone(), name: e.name.clone() };
         items.push(render(a, &who, e.section_id, course, proofs.contains(&a.id))?);
     }
+    if file.file().is_some() {
+        let table = application_table(state, org_id, &items).await?;
+        return file.download(&table, "kenshu-subsidy-applications");
+    }
     Ok(HttpResponse::Ok()
         .json(SubsidyApplicationList { items, next_cursor: encode_cursor(scope, page.next) }))
 }
 
-/// Every application (HR, auditors).
+/// Every application (HR, auditors); `format=csv` or `xlsx` for all of them as a file.
 #[utoipa::path(get, operation_id = "list_subsidy_applications", path = "/api/v1/subsidy-applications", tag = "subsidies",
-    params(ApplicationListQuery),
-    responses((status = 200, body = SubsidyApplicationList),
+    params(ApplicationListQuery, ListFile),
+    responses((status = 200, content((SubsidyApplicationList = "application/json"), (String = "text/csv"),
+            ("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"))),
         (status = 422, description = "Fiscal year or limit out of range, or a cursor this list did not give", body = Problem, content_type = "application/problem+json")))]
 pub async fn list_applications(
     state: web::Data<AppState>,
     auth: Auth,
     q: web::Query<ApplicationListQuery>,
+    file: web::Query<ListFile>,
 ) -> ApiResult<HttpResponse> {
     authorize(&auth.principal, Action::ReadResults)?;
-    application_list(&state, &auth, None, &q).await
+    application_list(&state, &auth, None, &q, &file).await
 }
 
 /// My applications.
@@ -703,14 +757,15 @@ pub async fn my_applications(
     q: web::Query<ApplicationListQuery>,
 ) -> ApiResult<HttpResponse> {
     let me: Vec<Uuid> = auth.principal.employee.iter().map(|e| e.employee_id).collect();
-    application_list(&state, &auth, Some(&me), &q).await
+    application_list(&state, &auth, Some(&me), &q, &ListFile::default()).await
 }
 
 /// A section's applications: its head (`state=applied` is what waits for them), its
 /// department's head, HR and auditors.
 #[utoipa::path(get, operation_id = "section_subsidy_applications", path = "/api/v1/sections/{id}/subsidy-applications", tag = "subsidies",
-    params(("id" = Uuid, Path), ApplicationListQuery),
-    responses((status = 200, body = SubsidyApplicationList),
+    params(("id" = Uuid, Path), ApplicationListQuery, ListFile),
+    responses((status = 200, content((SubsidyApplicationList = "application/json"), (String = "text/csv"),
+            ("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"))),
         (status = 404, description = "No such section in your organisation", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Fiscal year or limit out of range, or a cursor this list did not give", body = Problem, content_type = "application/problem+json")))]
 pub async fn section_applications(
@@ -718,7 +773,8 @@ pub async fn section_applications(
     auth: Auth,
     id: web::Path<Uuid>,
     q: web::Query<ApplicationListQuery>,
+    file: web::Query<ListFile>,
 ) -> ApiResult<HttpResponse> {
     let staff = section_staff(&state, &auth, *id).await?;
-    application_list(&state, &auth, Some(&staff), &q).await
+    application_list(&state, &auth, Some(&staff), &q, &file).await
 }

@@ -23,11 +23,13 @@ pub struct ResultCourse {
     pub status: CourseStatus,
 }
 
-/// One nomination's facts, with the trainee's grade (as on the roster today).
+/// One nomination's facts, with the trainee's grade and section (as on the roster today).
 #[derive(Debug, Clone)]
 pub struct NominationFacts {
     pub course_id: Uuid,
     pub grade: String,
+    /// The trainee's section on the roster today.
+    pub section_id: Option<Uuid>,
     pub facts: TraineeFacts,
 }
 
@@ -118,6 +120,7 @@ pub async fn facts(
             Ok(NominationFacts {
                 course_id: n.course_id,
                 grade: staff.get(&n.employee_id).map(|e| e.grade.clone()).unwrap_or_default(),
+                section_id: staff.get(&n.employee_id).map(|e| e.section_id),
                 facts: TraineeFacts {
                     route,
                     state,

@@ -243,6 +243,49 @@ pub async fn sections_by_id(
     Ok(rows.into_iter().map(|s| (s.id, s)).collect())
 }
 
+/// Where a section sits, by name: what lists for people show (所属, 部).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UnitNames {
+    pub department_id: Uuid,
+    pub department: String,
+    pub section: String,
+}
+
+/// The names of these sections and of their departments, by section id (two queries, whatever
+/// the number of sections; other organisations' sections are left out).
+pub async fn unit_names(
+    conn: &impl ConnectionTrait,
+    org_id: Uuid,
+    section_ids: impl IntoIterator<Item = Uuid>,
+) -> Result<HashMap<Uuid, UnitNames>, DbErr> {
+    let mut ids: Vec<Uuid> = section_ids.into_iter().collect();
+    ids.sort_unstable();
+    ids.dedup();
+    let sections = sections_by_id(conn, org_id, ids).await?;
+    let mut department_ids: Vec<Uuid> = sections.values().map(|s| s.department_id).collect();
+    department_ids.sort_unstable();
+    department_ids.dedup();
+    let departments: HashMap<Uuid, String> = if department_ids.is_empty() {
+        HashMap::new()
+    } else {
+        department::Entity::find()
+            .filter(department::Column::OrgId.eq(org_id))
+            .filter(department::Column::Id.is_in(department_ids))
+            .all(conn)
+            .await?
+            .into_iter()
+            .map(|d| (d.id, d.name))
+            .collect()
+    };
+    Ok(sections
+        .into_values()
+        .map(|s| {
+            let department = departments.get(&s.department_id).cloned().unwrap_or_default();
+            (s.id, UnitNames { department_id: s.department_id, department, section: s.name })
+        })
+        .collect())
+}
+
 /// A unit's head and acting head, resolved.
 type HeadIds = (Option<Uuid>, Option<Uuid>);
 

@@ -1,6 +1,7 @@
 //! 未受講者: who has not yet taken the courses HR names.
 
 use super::*;
+use kenshu_persistence::entities::employee;
 
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
@@ -51,15 +52,30 @@ pub struct GapPage {
     pub next_cursor: Option<String>,
 }
 
+/// 未受講者: the staff in a gap list as a table.
+async fn gap_table(state: &AppState, org_id: Uuid, staff: &[employee::Model]) -> ApiResult<Table> {
+    let units = structure::unit_names(state.db.conn(), org_id, staff.iter().map(|e| e.section_id)).await?;
+    let mut table = Table::new("未受講者", &[&PERSON_HEADERS[..], &["職級", "採用日"]].concat());
+    for e in staff {
+        let mut row = person_cells(&e.employee_no, &e.name, units.get(&e.section_id));
+        row.extend([(&e.grade).into(), e.hire_date.into()]);
+        table.push(row);
+    }
+    Ok(table)
+}
+
 /// Who has not yet taken X (HR, auditors): for example staff hired 5 or more years ago who never
-/// completed a human-rights course (`course_q=人権&min_years_since_hire=5`).
-#[utoipa::path(get, operation_id = "training_gaps", path = "/api/v1/training-gaps", tag = "selection", params(GapQuery),
-    responses((status = 200, body = GapPage),
+/// completed a human-rights course (`course_q=人権&min_years_since_hire=5`); `format=csv` or
+/// `xlsx` for the whole list as a file.
+#[utoipa::path(get, operation_id = "training_gaps", path = "/api/v1/training-gaps", tag = "selection", params(GapQuery, ListFile),
+    responses((status = 200, content((GapPage = "application/json"), (String = "text/csv"),
+            ("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"))),
         (status = 422, description = "No course named, or the courses named match none; invalid year, cursor or limit", body = Problem, content_type = "application/problem+json")))]
 pub async fn training_gaps(
     state: web::Data<AppState>,
     auth: Auth,
     q: web::Query<GapQuery>,
+    file: web::Query<ListFile>,
 ) -> ApiResult<HttpResponse> {
     authorize(&auth.principal, Action::ReadNominations)?;
     let q = q.into_inner();
@@ -91,7 +107,7 @@ pub async fn training_gaps(
         return Err(ApiError::Validation(errors));
     }
     let scope = "training-gaps";
-    let page = page_request(scope, q.limit, q.cursor.as_deref())?;
+    let page = file.page(scope, q.limit, q.cursor.as_deref())?;
     let filter = repo::GapFilter {
         courses: kenshu_domain::selection::GapCourses {
             ids,
@@ -105,6 +121,11 @@ pub async fn training_gaps(
     };
     let (courses, result) =
         repo::training_gaps(state.db.conn(), auth.principal.org_id, &filter, &page).await?;
+    if file.file().is_some() {
+        file.check_whole(&result)?;
+        let table = gap_table(&state, auth.principal.org_id, &result.items).await?;
+        return file.download(&table, &format!("kenshu-{}-training-gaps", filter.fiscal_year.year()));
+    }
     Ok(HttpResponse::Ok().json(GapPage {
         courses_considered: courses.len() as u64,
         courses: courses

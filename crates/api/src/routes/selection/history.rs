@@ -33,6 +33,28 @@ fn with_course(
     })
 }
 
+/// 研修履歴 and a section's nominations as a table: one row per nomination with its course.
+async fn history_table(state: &AppState, org_id: Uuid, list: &NominationList) -> ApiResult<Table> {
+    let units =
+        structure::unit_names(state.db.conn(), org_id, list.items.iter().map(|i| i.nomination.section_id))
+            .await?;
+    let columns = [&["年度", "区分", "No", "研修名"][..], &PERSON_HEADERS, &["選考区分", "状態", "決定日"]];
+    let mut table = Table::new("研修履歴", &columns.concat());
+    for NominationWithCourse { course, nomination: n } in &list.items {
+        let category = kenshu_domain::catalogue::Category::parse(&course.category).map(|c| c.japanese());
+        let mut row: Vec<Cell> =
+            vec![course.fiscal_year.into(), category.into(), course.number.into(), (&course.title).into()];
+        row.extend(person_cells(&n.employee.employee_no, &n.employee.name, units.get(&n.section_id)));
+        row.extend([
+            n.route.japanese().into(),
+            n.state.japanese().into(),
+            n.decided_at.map(calendar::tokyo_date).into(),
+        ]);
+        table.push(row);
+    }
+    Ok(table)
+}
+
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct YearQuery {
@@ -77,20 +99,28 @@ pub async fn my_nominations(
 }
 
 /// 研修履歴: an employee's nominations across fiscal years, completed and otherwise; for the
-/// employee, their heads, HR and auditors.
+/// employee, their heads, HR and auditors. `format=csv` or `xlsx` for it as a file.
 #[utoipa::path(get, operation_id = "training_history", path = "/api/v1/employees/{id}/training-history", tag = "selection",
-    params(("id" = Uuid, Path)),
-    responses((status = 200, body = NominationList),
-        (status = 404, description = "No such employee in your organisation", body = Problem, content_type = "application/problem+json")))]
+    params(("id" = Uuid, Path), ListFile),
+    responses((status = 200, content((NominationList = "application/json"), (String = "text/csv"),
+            ("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"))),
+        (status = 404, description = "No such employee in your organisation", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Shift_JIS cannot hold the list's text", body = Problem, content_type = "application/problem+json")))]
 pub async fn training_history(
     state: web::Data<AppState>,
     auth: Auth,
     id: web::Path<Uuid>,
+    file: web::Query<ListFile>,
 ) -> ApiResult<HttpResponse> {
     let org_id = auth.principal.org_id;
     let e = employee_repo::get(state.db.conn(), org_id, *id).await?;
     authorize(&auth.principal, Action::ReadEmployee(&e.placement()))?;
-    Ok(HttpResponse::Ok().json(history_of(&state, org_id, *id, None).await?))
+    let list = history_of(&state, org_id, *id, None).await?;
+    if file.file().is_some() {
+        let name = format!("kenshu-training-history-{}", e.model.employee_no);
+        return file.download(&history_table(&state, org_id, &list).await?, &name);
+    }
+    Ok(HttpResponse::Ok().json(list))
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -104,10 +134,12 @@ pub struct SectionNominationsQuery {
 }
 
 /// A section's nominations in a fiscal year: its head (pending confirmations with
-/// `state=proposed`), the head of its department, HR and auditors.
+/// `state=proposed`), the head of its department, HR and auditors; `format=csv` or `xlsx` for
+/// them as a file.
 #[utoipa::path(get, operation_id = "section_nominations", path = "/api/v1/sections/{id}/nominations", tag = "selection",
-    params(("id" = Uuid, Path), SectionNominationsQuery),
-    responses((status = 200, body = NominationList),
+    params(("id" = Uuid, Path), SectionNominationsQuery, ListFile),
+    responses((status = 200, content((NominationList = "application/json"), (String = "text/csv"),
+            ("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"))),
         (status = 404, description = "No such section in your organisation", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid fiscal year", body = Problem, content_type = "application/problem+json")))]
 pub async fn section_nominations(
@@ -115,12 +147,18 @@ pub async fn section_nominations(
     auth: Auth,
     id: web::Path<Uuid>,
     q: web::Query<SectionNominationsQuery>,
+    file: web::Query<ListFile>,
 ) -> ApiResult<HttpResponse> {
     let org_id = auth.principal.org_id;
     let section = readable_section(&state, &auth, *id).await?;
     let fy = fiscal_year_or_current(q.fiscal_year)?;
     let rows = repo::for_section(state.db.conn(), org_id, section.id, Some(fy), q.state).await?;
-    Ok(HttpResponse::Ok().json(NominationList {
+    let list = NominationList {
         items: rows.iter().map(|(n, c, e)| with_course(n, c, e, section.id)).collect::<ApiResult<_>>()?,
-    }))
+    };
+    if file.file().is_some() {
+        let name = format!("kenshu-{}-section-{}-nominations", fy.year(), section.code);
+        return file.download(&history_table(&state, org_id, &list).await?, &name);
+    }
+    Ok(HttpResponse::Ok().json(list))
 }

@@ -10,23 +10,23 @@ use kenshu_domain::auth::{authorize, Action, Role};
 use kenshu_domain::calendar::{self, FiscalYear};
 use kenshu_domain::catalogue::CourseStatus;
 use kenshu_domain::selection::{Actor as NominationActor, Event, NominationState};
+use kenshu_domain::spreadsheet::{Cell, Table};
 use kenshu_domain::FieldError;
 use kenshu_persistence::entities::nomination;
 use kenshu_persistence::repo::catalogue::{self, CourseRecord};
 use kenshu_persistence::repo::employee::{self as employee_repo, roster_members, EmployeeRef};
-use kenshu_persistence::repo::org;
 use kenshu_persistence::repo::selection::{self as repo, CourseRef, DesignationOutcome, NominationFilter};
 use kenshu_persistence::repo::RepoError;
+use kenshu_persistence::repo::{org, structure};
 use kenshu_persistence::WriteTxn;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
 use crate::auth::Auth;
-use crate::http::{
-    encode_cursor, fiscal_year_or_current, if_match, json_with_etag, page_request, path_year, Json,
-};
+use crate::http::{encode_cursor, fiscal_year_or_current, if_match, json_with_etag, path_year, Json};
 use crate::problem::{ApiError, ApiResult, Problem};
+use crate::routes::files::{person_cells, ListFile, PERSON_HEADERS};
 use crate::routes::shared::{named_employee, readable_section, CourseRefDto, EmployeeRefDto};
 use crate::state::AppState;
 
@@ -111,25 +111,56 @@ pub struct NominationsQuery {
     pub cursor: Option<String>,
 }
 
-/// A course's nominations with counts per state and route (HR, auditors).
+/// 受講者名簿: a course's nominations, oldest first, as a table.
+async fn trainee_table(state: &AppState, org_id: Uuid, rows: &[repo::NominationRecord]) -> ApiResult<Table> {
+    let units = structure::unit_names(state.db.conn(), org_id, rows.iter().map(|r| r.section_id)).await?;
+    let mut table = Table::new(
+        "受講者名簿",
+        &[&["No"][..], &PERSON_HEADERS, &["選考区分", "状態", "理由", "登録日", "決定日"]].concat(),
+    );
+    for (i, r) in rows.iter().enumerate() {
+        let mut row = vec![Cell::from(i as u64 + 1)];
+        row.extend(person_cells(&r.employee.employee_no, &r.employee.name, units.get(&r.section_id)));
+        row.extend([
+            r.model.route()?.japanese().into(),
+            r.model.state()?.japanese().into(),
+            r.model.reason.as_ref().into(),
+            calendar::tokyo_date(r.model.created_at).into(),
+            r.model.decided_at.map(calendar::tokyo_date).into(),
+        ]);
+        table.push(row);
+    }
+    Ok(table)
+}
+
+/// A course's nominations with counts per state and route (HR, auditors); with `format=csv` or
+/// `xlsx`, the course's trainee list (受講者名簿) as a file, filtered the same way.
 #[utoipa::path(get, operation_id = "list_nominations", path = "/api/v1/courses/{id}/nominations", tag = "selection",
-    params(("id" = Uuid, Path), NominationsQuery),
-    responses((status = 200, body = NominationPage),
+    params(("id" = Uuid, Path), NominationsQuery, ListFile),
+    responses((status = 200, content((NominationPage = "application/json"), (String = "text/csv"),
+            ("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"))),
         (status = 404, description = "No such course", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Invalid cursor or limit", body = Problem, content_type = "application/problem+json")))]
+        (status = 422, description = "Invalid cursor or limit; a list too long for one file; Shift_JIS cannot hold its text", body = Problem, content_type = "application/problem+json")))]
 pub async fn list_nominations(
     state: web::Data<AppState>,
     auth: Auth,
     id: web::Path<Uuid>,
     q: web::Query<NominationsQuery>,
+    file: web::Query<ListFile>,
 ) -> ApiResult<HttpResponse> {
     authorize(&auth.principal, Action::ReadNominations)?;
     let org_id = auth.principal.org_id;
-    catalogue::get_course(state.db.conn(), org_id, *id).await?;
+    let course = catalogue::get_course(state.db.conn(), org_id, *id).await?;
     let scope = "nominations";
-    let page = page_request(scope, q.limit, q.cursor.as_deref())?;
+    let page = file.page(scope, q.limit, q.cursor.as_deref())?;
     let filter = NominationFilter { state: q.state, route: q.route };
     let result = repo::list(state.db.conn(), org_id, *id, &filter, &page).await?;
+    if file.file().is_some() {
+        file.check_whole(&result)?;
+        let c = &course.model;
+        let name = format!("kenshu-{}-{}-{}-trainees", c.fiscal_year, c.category, c.number);
+        return file.download(&trainee_table(&state, org_id, &result.items).await?, &name);
+    }
     let counts = repo::counts(state.db.conn(), org_id, *id).await?;
     let items = result
         .items
