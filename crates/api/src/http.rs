@@ -137,16 +137,21 @@ pub fn encode_cursor(scope: &str, key: Option<Vec<String>>) -> Option<String> {
     })
 }
 
+/// The problem a method a path does not take is answered with.
+pub fn method_not_allowed(allowed: &str) -> serde_json::Value {
+    serde_json::json!({
+        "type": "urn:kenshu:problem:method-not-allowed",
+        "title": "Method not allowed",
+        "status": 405,
+        "detail": format!("allowed: {allowed}"),
+        "code": "method-not-allowed",
+    })
+}
+
 /// A resource whose other methods answer 405 with an `Allow` header and a problem body.
 pub fn resource(path: &str, allowed: &'static str) -> Resource {
     web::resource(path).default_service(web::to(move || async move {
-        let problem = serde_json::json!({
-            "type": "urn:kenshu:problem:method-not-allowed",
-            "title": "Method not allowed",
-            "status": 405,
-            "detail": format!("allowed: {allowed}"),
-            "code": "method-not-allowed",
-        });
+        let problem = method_not_allowed(allowed);
         HttpResponse::MethodNotAllowed()
             .insert_header((header::ALLOW, allowed))
             .content_type("application/problem+json")

@@ -64,6 +64,7 @@ fn same(a: &[u8], b: &[u8]) -> bool {
     get,
     path = "/metrics",
     tag = "operations",
+    security(("metrics_token" = [])),
     description = "Prometheus metrics for operators, with the bearer token set in KENSHU_METRICS_TOKEN \
         (not a user's token). The route exists only when that is set.",
     responses(

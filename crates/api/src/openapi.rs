@@ -25,7 +25,8 @@ use crate::routes::{
             `org` (organisation code) and `roles`. Errors are RFC 9457 problems (`application/problem+json`) with a \
             stable `type` (`urn:kenshu:problem:<code>`). Lists use keyset pagination (`limit`, `cursor` → \
             `next_cursor`). Updates need `If-Match` with the ETag read.",
-        license(name = "Apache-2.0")
+        license(name = "Apache-2.0", identifier = "Apache-2.0"),
+        contact(name = "Kenshu maintainers")
     ),
     paths(
         health::healthz, health::readyz, crate::metrics::metrics, me::me,
@@ -130,6 +131,15 @@ impl Modify for CommonResponses {
                 HttpBuilder::new().scheme(HttpAuthScheme::Bearer).bearer_format("JWT").build(),
             ),
         );
+        components.add_security_scheme(
+            "metrics_token",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .description(Some("The operators' token, KENSHU_METRICS_TOKEN: not a user's JWT"))
+                    .build(),
+            ),
+        );
         for (path, item) in openapi.paths.paths.iter_mut() {
             if !path.starts_with("/api/") {
                 continue;
@@ -176,7 +186,158 @@ impl Modify for CommonResponses {
 pub fn document() -> serde_json::Value {
     let mut doc = serde_json::to_value(ApiDoc::openapi()).expect("the document serialises");
     link_created_resources(&mut doc);
+    name_tagged_unions(&mut doc);
+    describe_operations(&mut doc);
+    outside_the_api(&mut doc);
+    problem_examples(&mut doc);
+    doc["servers"] =
+        serde_json::json!([{"url": "/", "description": "The service that serves this document"}]);
     doc
+}
+
+/// The methods of a path item that are operations.
+const METHODS: [&str; 7] = ["get", "put", "post", "delete", "patch", "head", "options"];
+
+/// Every operation of the document, mutable.
+fn operations(doc: &mut serde_json::Value) -> impl Iterator<Item = (&String, &mut serde_json::Value)> {
+    doc["paths"].as_object_mut().into_iter().flat_map(|paths| {
+        paths.iter_mut().flat_map(|(path, item)| {
+            item.as_object_mut()
+                .into_iter()
+                .flat_map(|ops| {
+                    ops.iter_mut().filter(|(m, _)| METHODS.contains(&m.as_str())).map(|(_, op)| op)
+                })
+                .map(move |op| (path, op))
+        })
+    })
+}
+
+/// The tag property and value of one variant of an internally tagged union
+/// (`#[serde(tag = "kind")]`): a required string property that takes one value, on the variant
+/// itself or on one part of its `allOf`.
+fn tag_of(variant: &serde_json::Value) -> Option<(String, String)> {
+    let parts = match variant.get("allOf").and_then(|a| a.as_array()) {
+        Some(parts) => parts.iter().collect(),
+        None => vec![variant],
+    };
+    parts.into_iter().find_map(|part| {
+        let required = part.get("required")?.as_array()?;
+        part.get("properties")?.as_object()?.iter().find_map(|(name, p)| {
+            let values = p.get("enum")?.as_array()?;
+            match (values.as_slice(), required.iter().any(|r| r == name.as_str())) {
+                ([serde_json::Value::String(value)], true) if p["type"] == "string" => {
+                    Some((name.clone(), value.clone()))
+                }
+                _ => None,
+            }
+        })
+    })
+}
+
+/// `years_after_hire` → `YearsAfterHire`.
+fn pascal(snake: &str) -> String {
+    snake
+        .split(['_', '-'])
+        .map(|w| {
+            let mut c = w.chars();
+            c.next().map(|f| f.to_uppercase().chain(c).collect::<String>()).unwrap_or_default()
+        })
+        .collect()
+}
+
+/// Every internally tagged union (`#[serde(tag = "kind")]`, which utoipa writes as a `oneOf` of
+/// inline objects) as a `oneOf` of named schemas (`ConditionYearsAfterHire`) with a
+/// `discriminator` mapping each tag to its schema, so that generated clients name the variants
+/// and pick them by tag instead of numbering them.
+fn name_tagged_unions(doc: &mut serde_json::Value) {
+    let Some(schemas) = doc.pointer_mut("/components/schemas").and_then(|s| s.as_object_mut()) else {
+        return;
+    };
+    let mut variants_out = Vec::new();
+    for (name, schema) in schemas.iter_mut() {
+        let Some(variants) = schema.get("oneOf").and_then(|v| v.as_array()) else { continue };
+        let Some(tags) = variants.iter().map(tag_of).collect::<Option<Vec<_>>>() else { continue };
+        let property = tags[0].0.clone();
+        if tags.iter().any(|(p, _)| *p != property) {
+            continue;
+        }
+        let mut mapping = serde_json::Map::new();
+        let mut refs = Vec::new();
+        for (variant, (_, value)) in variants.iter().zip(&tags) {
+            let variant_name = format!("{name}{}", pascal(value));
+            let reference = format!("#/components/schemas/{variant_name}");
+            mapping.insert(value.clone(), reference.clone().into());
+            refs.push(serde_json::json!({ "$ref": reference }));
+            variants_out.push((variant_name, variant.clone()));
+        }
+        schema["oneOf"] = refs.into();
+        schema["discriminator"] = serde_json::json!({"propertyName": property, "mapping": mapping});
+    }
+    for (name, variant) in variants_out {
+        let taken = schemas.insert(name.clone(), variant);
+        assert!(taken.is_none(), "the union variant {name} is named like another schema");
+    }
+}
+
+/// Every operation with a short `summary` (its doc comment's first clause) and a `description`
+/// (the whole comment), as generators and linters expect both.
+fn describe_operations(doc: &mut serde_json::Value) {
+    for (_, op) in operations(doc) {
+        let Some(summary) =
+            op["summary"].as_str().map(|s| s.split_whitespace().collect::<Vec<_>>().join(" "))
+        else {
+            continue;
+        };
+        if op.get("description").is_none_or(|d| d.as_str().is_none_or(str::is_empty)) {
+            op["description"] = summary.clone().into();
+        }
+        // The first clause: up to a colon, semicolon or full stop that ends a phrase.
+        let end =
+            [": ", "; ", ". "].iter().filter_map(|sep| summary.find(sep)).min().unwrap_or(summary.len());
+        op["summary"] = summary[..end].trim_end_matches('.').to_string().into();
+    }
+}
+
+/// The routes outside `/api/` (health, metrics): what they answer besides success (an
+/// undocumented query parameter is a 400 there too), and who may call them.
+fn outside_the_api(doc: &mut serde_json::Value) {
+    let bad_request = serde_json::to_value(problem("Malformed request (an unknown query parameter)"))
+        .expect("a response serialises");
+    for (path, op) in operations(doc) {
+        if path.starts_with("/api/") {
+            continue;
+        }
+        if op.get("security").is_none() {
+            // Health checks are open: a load balancer has no token.
+            op["security"] = serde_json::json!([]);
+        }
+        if let Some(responses) = op["responses"].as_object_mut() {
+            responses.entry("400").or_insert_with(|| bad_request.clone());
+        }
+    }
+}
+
+/// Each error response shows an example of its own status (a 404 a not-found problem, a 412
+/// the version it found), not the one example of the `Problem` schema.
+fn problem_examples(doc: &mut serde_json::Value) {
+    for (_, op) in operations(doc) {
+        let Some(responses) = op["responses"].as_object_mut() else { continue };
+        for (status, response) in responses.iter_mut() {
+            let Some(content) = response.pointer_mut("/content/application~1problem+json") else { continue };
+            if content.get("example").is_some() || content.get("examples").is_some() {
+                continue;
+            }
+            let Ok(status) = status.parse::<u16>() else { continue };
+            let example = match status {
+                405 => Some(crate::http::method_not_allowed("GET")),
+                _ => crate::problem::ApiError::example(status)
+                    .map(|e| serde_json::to_value(e.problem()).expect("a problem serialises")),
+            };
+            if let Some(example) = example {
+                content["example"] = example;
+            }
+        }
+    }
 }
 
 /// The document as committed in openapi/openapi.json.
@@ -295,6 +456,57 @@ mod tests {
             serde_json::Value::Array(items) => items.iter().for_each(|v| refs(v, out)),
             _ => {}
         }
+    }
+
+    #[test]
+    fn tagged_unions_have_named_variants_and_a_discriminator() {
+        let doc = super::document();
+        let schemas = &doc["components"]["schemas"];
+        for (union, tag, variant) in [
+            ("Condition", "years_after_hire", "ConditionYearsAfterHire"),
+            ("ChannelSettings", "mail", "ChannelSettingsMail"),
+            ("Timing", "month", "TimingMonth"),
+        ] {
+            let reference = format!("#/components/schemas/{variant}");
+            assert_eq!(schemas[union]["discriminator"]["propertyName"], "kind");
+            assert_eq!(schemas[union]["discriminator"]["mapping"][tag], reference.as_str());
+            assert!(schemas[union]["oneOf"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|v| v["$ref"] == reference.as_str()));
+            assert_eq!(super::tag_of(&schemas[variant]), Some(("kind".into(), tag.into())), "{variant}");
+        }
+        assert_eq!(super::pascal("grade_at_least"), "GradeAtLeast");
+    }
+
+    #[test]
+    fn every_operation_has_a_short_summary_and_a_description() {
+        let mut doc = super::document();
+        for (path, op) in super::operations(&mut doc) {
+            let summary = op["summary"].as_str().unwrap_or_else(|| panic!("{path}: no summary"));
+            assert!(!summary.is_empty() && !summary.contains('\n'), "{path}: {summary:?}");
+            assert!(op["description"].as_str().is_some_and(|d| d.len() >= summary.len()), "{path}");
+        }
+    }
+
+    #[test]
+    fn each_error_response_shows_a_problem_of_its_own_status() {
+        let mut doc = super::document();
+        let mut seen = std::collections::BTreeSet::new();
+        for (path, op) in super::operations(&mut doc) {
+            for (status, response) in op["responses"].as_object().unwrap() {
+                let Some(content) = response["content"].get("application/problem+json") else { continue };
+                let example = &content["example"];
+                assert_eq!(example["status"].to_string(), *status, "{path} {status}: {example}");
+                assert_eq!(
+                    example["type"],
+                    format!("urn:kenshu:problem:{}", example["code"].as_str().unwrap())
+                );
+                seen.insert(status.clone());
+            }
+        }
+        assert!(seen.len() >= 12, "{seen:?}");
     }
 
     #[test]

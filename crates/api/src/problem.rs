@@ -312,6 +312,29 @@ impl ApiError {
     pub fn validation(field: &str, reason: impl Into<String>) -> Self {
         ApiError::Validation(vec![FieldError::new(field, reason)])
     }
+
+    /// A typical error answered with `status`, as the API document shows it: each status its
+    /// own example, written by the same code that writes the real ones.
+    pub fn example(status: u16) -> Option<ApiError> {
+        use ApiError::*;
+        Some(match status {
+            400 => BadRequest("unknown query parameter 'sort': this operation takes cursor, limit".into()),
+            401 => Unauthorized("the token has expired"),
+            403 => Forbidden,
+            404 => NotFound,
+            409 => Conflict("the course is cancelled".into()),
+            412 => PreconditionFailed { current: 4 },
+            413 => PayloadTooLarge("the file exceeds 10485760 bytes".into()),
+            415 => UnsupportedMediaType("send the file as text/csv".into()),
+            422 => Validation(vec![FieldError::new("kana", "must be written in katakana or hiragana")]),
+            428 => PreconditionRequired,
+            429 => TooManyRequests { retry_after: 12, what: "requests" },
+            500 => Internal(String::new()),
+            502 => DirectoryUnavailable("the portal answered 503 on page 3 of the directory".into()),
+            503 => Unavailable,
+            _ => return None,
+        })
+    }
 }
 
 impl ResponseError for ApiError {

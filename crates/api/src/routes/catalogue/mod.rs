@@ -101,6 +101,8 @@ impl SessionDto {
     "institution": null,
     "headcount": null,
     "report": {"kind": "days_after_end", "days": 7},
+    "completion": {"kind": "all_sessions"},
+    "application_window": null,
     "notes": null,
     "pillar": "off_jt",
     "aims": ["ability"],

@@ -5,7 +5,7 @@ use super::*;
 /// 研修計画: one fiscal year's plan.
 #[derive(Debug, Serialize, ToSchema)]
 #[schema(example = json!({
-    "id": "01939a4e-7c1a-7d2e-8f00-0000000000p1",
+    "id": "01939a4e-7c1a-7d2e-8f00-0000000000a1",
     "fiscal_year": 2023,
     "fiscal_year_label": "令和5年度",
     "title": "令和5年度 職員研修計画",
