@@ -412,6 +412,10 @@ async fn problems_follow_accept_language_and_the_default_language() {
     assert_eq!(p["title"], "入力内容に誤りがあります");
     assert!(p["detail"].as_str().unwrap().ends_with("項目に誤りがあります"), "{p}");
     assert!(p["errors"][0]["field"].is_string());
+    // Each error: its code as it is, its reason led by the code's Japanese.
+    let e = &p["errors"][0];
+    assert_eq!(e["code"], "required", "{p}");
+    assert!(e["reason"].as_str().unwrap().starts_with("入力してください（"), "{p}");
 
     // The service's default, for clients that name no language Kenshu writes.
     let ja = kenshu_tests::spawn_configured(&[("KENSHU_LANGUAGE", "ja".to_string())]).await;

@@ -98,6 +98,14 @@ async fn bad_input_is_a_clear_problem_and_writes_nothing() {
     let p = assert_problem(app.post_json("/api/v1/employees", &hr, &unknown_field).await, 422, "validation")
         .await;
     assert!(p["errors"][0]["reason"].as_str().unwrap().contains("salary"));
+    assert_eq!(
+        (&p["errors"][0]["field"], &p["errors"][0]["code"]),
+        (&json!("salary"), &json!("unknown_value"))
+    );
+    let mut missing = new_employee(&section);
+    missing.as_object_mut().unwrap().remove("name");
+    let p = assert_problem(app.post_json("/api/v1/employees", &hr, &missing).await, 422, "validation").await;
+    assert_eq!((&p["errors"][0]["field"], &p["errors"][0]["code"]), (&json!("name"), &json!("required")));
 
     let mut bad = new_employee(&section);
     bad["kana"] = json!("Jiro");
@@ -110,6 +118,18 @@ async fn bad_input_is_a_clear_problem_and_writes_nothing() {
     for f in ["kana", "grade", "email", "promotions"] {
         assert!(fields.contains(f), "{f} not reported: {p}");
     }
+    // Each error carries a stable code an SPA can show its own words for.
+    let codes: HashSet<(&str, &str)> = p["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| (e["field"].as_str().unwrap(), e["code"].as_str().unwrap()))
+        .collect();
+    for pair in
+        [("kana", "format"), ("grade", "unknown_value"), ("email", "format"), ("promotions", "unknown_value")]
+    {
+        assert!(codes.contains(&pair), "{pair:?} in {codes:?}");
+    }
 
     let mut wrong_date = new_employee(&section);
     wrong_date["hire_date"] = json!("2023-02-30");
@@ -120,6 +140,7 @@ async fn bad_input_is_a_clear_problem_and_writes_nothing() {
     let p = assert_problem(app.post_json("/api/v1/employees", &hr, &other_section).await, 422, "validation")
         .await;
     assert_eq!(p["errors"][0]["field"], "section_id");
+    assert_eq!(p["errors"][0]["code"], "not_found");
 
     let res = app
         .request(reqwest::Method::POST, "/api/v1/employees", Some(&hr))

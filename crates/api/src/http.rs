@@ -4,6 +4,7 @@ use actix_web::http::{header, StatusCode};
 use actix_web::{web, HttpRequest, HttpResponse, Resource};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
+use kenshu_domain::FieldError;
 use kenshu_persistence::repo::{ANY_VERSION, NO_VERSION};
 use kenshu_persistence::PageRequest;
 use serde::Serialize;
@@ -17,7 +18,8 @@ pub fn path_year(year: i32) -> ApiResult<kenshu_domain::calendar::FiscalYear> {
 
 /// A fiscal year given in a body or query `field`: outside the range is a 422 on that field.
 pub fn fiscal_year(field: &str, year: i32) -> ApiResult<kenshu_domain::calendar::FiscalYear> {
-    kenshu_domain::calendar::FiscalYear::new(year).map_err(|e| ApiError::validation(field, e.to_string()))
+    kenshu_domain::calendar::FiscalYear::new(year)
+        .map_err(|e| ApiError::validation(FieldError::range(field, e.to_string())))
 }
 
 /// The `fiscal_year` asked for, or the current one in Japan time.
@@ -82,7 +84,7 @@ pub fn required_text(
 ) -> String {
     let t = value.trim().to_string();
     if t.is_empty() || value.chars().count() > max {
-        errors.push(kenshu_domain::FieldError::new(field, format!("1 to {max} characters")));
+        errors.push(kenshu_domain::FieldError::length(field, format!("1 to {max} characters")));
     }
     t
 }
@@ -95,12 +97,15 @@ pub const MAX_LIMIT: u64 = 200;
 pub fn page_request(scope: &str, limit: Option<u64>, cursor: Option<&str>) -> ApiResult<PageRequest> {
     let limit = limit.unwrap_or(DEFAULT_LIMIT);
     if !(1..=MAX_LIMIT).contains(&limit) {
-        return Err(ApiError::validation("limit", format!("must be between 1 and {MAX_LIMIT}")));
+        return Err(ApiError::validation(FieldError::range(
+            "limit",
+            format!("must be between 1 and {MAX_LIMIT}"),
+        )));
     }
     let after = match cursor.filter(|c| !c.is_empty()) {
         None => None,
         Some(c) => {
-            let bad = || ApiError::validation("cursor", "is not a cursor from this list");
+            let bad = || ApiError::validation(FieldError::format("cursor", "is not a cursor from this list"));
             let bytes = URL_SAFE_NO_PAD.decode(c).map_err(|_| bad())?;
             let mut parts: Vec<String> = serde_json::from_slice(&bytes).map_err(|_| bad())?;
             if parts.is_empty() || parts.remove(0) != scope {
@@ -123,7 +128,10 @@ pub fn page_of<T>(
     let start = match page.after.as_ref().and_then(|a| a.first()) {
         None => 0,
         Some(after) => items.iter().position(|i| id(i) == *after).map(|p| p + 1).ok_or_else(|| {
-            ApiError::validation("cursor", "the list has changed since this cursor was given; start again")
+            ApiError::validation(FieldError::conflict(
+                "cursor",
+                "the list has changed since this cursor was given; start again",
+            ))
         })?,
     };
     let rows: Vec<T> = items.into_iter().skip(start).take(page.limit as usize + 1).collect();
@@ -187,7 +195,7 @@ impl<T: serde::de::DeserializeOwned + 'static> actix_web::FromRequest for Json<T
             let value = value.await?.into_inner();
             // Every body is an object; serde would also read a struct from an array of its fields.
             if !value.is_object() {
-                return Err(ApiError::validation("body", "must be a JSON object").into());
+                return Err(ApiError::validation(FieldError::format("body", "must be a JSON object")).into());
             }
             let mut errors = Vec::new();
             plain_text_errors(&value, &mut String::new(), &mut errors);
@@ -219,7 +227,14 @@ fn body_error(e: serde_path_to_error::Error<serde_json::Error>) -> ApiError {
         }
         (path, _) => path.to_string(),
     };
-    ApiError::Validation(vec![kenshu_domain::FieldError::new(field, reason)])
+    let code = if reason.starts_with("missing field") {
+        kenshu_domain::FieldCode::Required
+    } else if reason.starts_with("unknown field") || reason.starts_with("unknown variant") {
+        kenshu_domain::FieldCode::UnknownValue
+    } else {
+        kenshu_domain::FieldCode::Format
+    };
+    ApiError::Validation(vec![kenshu_domain::FieldError::new(field, code, reason)])
 }
 
 /// Every string (keys included) in `value` that breaks the text rule, by its path (`members[2].name`).
@@ -229,7 +244,7 @@ fn plain_text_errors(value: &serde_json::Value, path: &mut String, out: &mut Vec
     match value {
         Value::String(s) => {
             if let Err(why) = kenshu_domain::text::check_plain(s) {
-                out.push(kenshu_domain::FieldError::new(field(path), why));
+                out.push(kenshu_domain::FieldError::format(field(path), why));
             }
         }
         Value::Array(items) => {
@@ -248,7 +263,7 @@ fn plain_text_errors(value: &serde_json::Value, path: &mut String, out: &mut Vec
                 }
                 path.push_str(key);
                 if let Err(why) = kenshu_domain::text::check_plain(key) {
-                    out.push(kenshu_domain::FieldError::new(field(path), why));
+                    out.push(kenshu_domain::FieldError::format(field(path), why));
                 }
                 plain_text_errors(item, path, out);
                 path.truncate(len);

@@ -5,7 +5,7 @@ use actix_web::http::{header, StatusCode};
 use actix_web::{HttpResponse, ResponseError};
 use kenshu_domain::auth::Denied;
 use kenshu_domain::roster_import::RowError;
-use kenshu_domain::FieldError;
+use kenshu_domain::{FieldCode, FieldError};
 use kenshu_persistence::RepoError;
 use serde::Serialize;
 use utoipa::ToSchema;
@@ -18,7 +18,7 @@ use utoipa::ToSchema;
     "status": 422,
     "detail": "1 field is invalid",
     "code": "validation",
-    "errors": [{"field": "kana", "reason": "must be written in katakana or hiragana"}]
+    "errors": [{"field": "kana", "code": "format", "reason": "must be written in katakana or hiragana"}]
 }))]
 pub struct Problem {
     /// Stable identifier of the kind of problem: `urn:kenshu:problem:<code>`.
@@ -48,9 +48,15 @@ pub struct Problem {
     pub instance: Option<String>,
 }
 
+/// One invalid field of a `validation` problem.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct FieldErrorDto {
+    /// Where, as a path into the body or a query parameter (`rules[0].conditions`).
     pub field: String,
+    /// What is wrong, as a stable code: show your own words for it.
+    pub code: FieldCode,
+    /// What is wrong, in words a person can act on; led by the code's Japanese when the client
+    /// asks for Japanese. The words may change between releases; the code does not.
     pub reason: String,
 }
 
@@ -280,7 +286,15 @@ impl ApiError {
                 ApiError::Validation(errors) => Some(
                     errors
                         .iter()
-                        .map(|e| FieldErrorDto { field: e.field.clone(), reason: e.reason.clone() })
+                        .map(|e| FieldErrorDto {
+                            field: e.field.clone(),
+                            code: e.code,
+                            reason: if japanese {
+                                format!("{}（{}）", e.code.japanese(), e.reason)
+                            } else {
+                                e.reason.clone()
+                            },
+                        })
                         .collect(),
                 ),
                 _ => None,
@@ -309,8 +323,8 @@ impl ApiError {
         }
     }
 
-    pub fn validation(field: &str, reason: impl Into<String>) -> Self {
-        ApiError::Validation(vec![FieldError::new(field, reason)])
+    pub fn validation(error: FieldError) -> Self {
+        ApiError::Validation(vec![error])
     }
 
     /// A typical error answered with `status`, as the API document shows it: each status its
@@ -326,7 +340,7 @@ impl ApiError {
             412 => PreconditionFailed { current: 4 },
             413 => PayloadTooLarge("the file exceeds 10485760 bytes".into()),
             415 => UnsupportedMediaType("send the file as text/csv".into()),
-            422 => Validation(vec![FieldError::new("kana", "must be written in katakana or hiragana")]),
+            422 => Validation(vec![FieldError::format("kana", "must be written in katakana or hiragana")]),
             428 => PreconditionRequired,
             429 => TooManyRequests { retry_after: 12, what: "requests" },
             500 => Internal(String::new()),
@@ -405,7 +419,13 @@ impl From<validator::ValidationErrors> for ApiError {
         for (field, errs) in errors.field_errors() {
             for e in errs {
                 let reason = e.message.as_ref().map(|m| m.to_string()).unwrap_or_else(|| e.code.to_string());
-                out.push(FieldError::new(field.to_string(), reason));
+                let code = match e.code.as_ref() {
+                    "length" => FieldCode::Length,
+                    "range" => FieldCode::Range,
+                    "required" => FieldCode::Required,
+                    _ => FieldCode::Format,
+                };
+                out.push(FieldError::new(field.to_string(), code, reason));
             }
         }
         ApiError::Validation(out)
@@ -423,7 +443,7 @@ pub fn json_error(err: actix_web::error::JsonPayloadError) -> ApiError {
         }
         J::ContentType => ApiError::UnsupportedMediaType("send the body as application/json".into()),
         J::Deserialize(e) if e.is_data() => {
-            ApiError::Validation(vec![FieldError::new("body", e.to_string())])
+            ApiError::Validation(vec![FieldError::format("body", e.to_string())])
         }
         J::Deserialize(e) => ApiError::BadRequest(format!("the body is not valid JSON: {e}")),
         other => ApiError::BadRequest(other.to_string()),

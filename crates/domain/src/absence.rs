@@ -235,18 +235,18 @@ impl NoticeFields {
         let mut errors = Vec::new();
         self.reason = self.reason.trim().to_string();
         if self.reason.is_empty() || self.reason.chars().count() > REASON_MAX {
-            errors.push(FieldError::new("reason", format!("is required, at most {REASON_MAX} characters")));
+            errors
+                .push(FieldError::length("reason", format!("is required, at most {REASON_MAX} characters")));
         }
         let inside = |t: DateTime<Utc>| session.starts_at < t && t < session.ends_at;
         let mut time = |field: &str, value: Option<DateTime<Utc>>, needed: bool| match (value, needed) {
             (None, true) => {
-                errors.push(FieldError::new(field, format!("is required for {}", self.kind.japanese())))
+                errors.push(FieldError::required(field, format!("is required for {}", self.kind.japanese())))
             }
-            (Some(_), false) => {
-                errors.push(FieldError::new(field, format!("does not apply to {}", self.kind.japanese())))
-            }
+            (Some(_), false) => errors
+                .push(FieldError::conflict(field, format!("does not apply to {}", self.kind.japanese()))),
             (Some(t), true) if !inside(t) => {
-                errors.push(FieldError::new(field, "must fall between the session's start and end"))
+                errors.push(FieldError::range(field, "must fall between the session's start and end"))
             }
             _ => {}
         };

@@ -82,16 +82,16 @@ impl AttendanceEntry {
         let inside = |t: DateTime<Utc>| session.starts_at < t && t < session.ends_at;
         match (self.status, self.arrived_at) {
             (S::Late, None) => {
-                errors.push(FieldError::new(field("arrived_at"), "is required when late (遅刻)"))
+                errors.push(FieldError::required(field("arrived_at"), "is required when late (遅刻)"))
             }
-            (S::Late, Some(t)) if !inside(t) => errors.push(FieldError::new(
+            (S::Late, Some(t)) if !inside(t) => errors.push(FieldError::range(
                 field("arrived_at"),
                 "a late arrival falls after the session's start and before its end",
             )),
             (S::Present, Some(t)) if t > session.ends_at => {
-                errors.push(FieldError::new(field("arrived_at"), "is after the session ended"))
+                errors.push(FieldError::range(field("arrived_at"), "is after the session ended"))
             }
-            (S::LeftEarly | S::Absent, Some(_)) => errors.push(FieldError::new(
+            (S::LeftEarly | S::Absent, Some(_)) => errors.push(FieldError::conflict(
                 field("arrived_at"),
                 format!("does not apply to {}", self.status.japanese()),
             )),
@@ -99,13 +99,13 @@ impl AttendanceEntry {
         }
         match (self.status, self.left_at) {
             (S::LeftEarly, None) => {
-                errors.push(FieldError::new(field("left_at"), "is required when leaving early (早退)"))
+                errors.push(FieldError::required(field("left_at"), "is required when leaving early (早退)"))
             }
-            (S::LeftEarly, Some(t)) if !inside(t) => errors.push(FieldError::new(
+            (S::LeftEarly, Some(t)) if !inside(t) => errors.push(FieldError::range(
                 field("left_at"),
                 "an early leave falls after the session's start and before its end",
             )),
-            (S::Present | S::Late | S::Absent, Some(_)) => errors.push(FieldError::new(
+            (S::Present | S::Late | S::Absent, Some(_)) => errors.push(FieldError::conflict(
                 field("left_at"),
                 format!("does not apply to {}", self.status.japanese()),
             )),

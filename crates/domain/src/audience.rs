@@ -14,7 +14,7 @@ use crate::calendar::FiscalYear;
 use crate::employee::{parse_tag, EmploymentType};
 use crate::org::GradeLadder;
 use crate::text::normalize;
-use crate::FieldError;
+use crate::{FieldCode, FieldError};
 
 /// 選考方法: how trainees reach a course.
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -222,48 +222,59 @@ impl AudienceRule {
     /// to the lowest grade (held from hire, never reached by promotion).
     pub fn validate(mut self, field: &str, ladder: &GradeLadder) -> Result<Self, Vec<FieldError>> {
         let mut errors = Vec::new();
-        let mut err = |reason: String| errors.push(FieldError::new(format!("{field}.conditions"), reason));
+        let mut err = |code: FieldCode, reason: String| {
+            errors.push(FieldError::new(format!("{field}.conditions"), code, reason))
+        };
         if self.conditions.is_empty() || self.conditions.len() > MAX_CONDITIONS {
-            err(format!("a rule holds 1 to {MAX_CONDITIONS} conditions"));
+            err(FieldCode::Length, format!("a rule holds 1 to {MAX_CONDITIONS} conditions"));
         }
         let lowest = ladder.grades().first().map(|g| g.name.clone());
         for cond in &mut self.conditions {
             if let Some(grade) = cond.grade_mut() {
                 match ladder.resolve(grade) {
                     Some(canonical) => *grade = canonical.to_string(),
-                    None => err(format!(
-                        "unknown grade '{}'; known: {}",
-                        normalize(grade),
-                        ladder.grades().iter().map(|g| g.name.as_str()).collect::<Vec<_>>().join(", ")
-                    )),
+                    None => err(
+                        FieldCode::UnknownValue,
+                        format!(
+                            "unknown grade '{}'; known: {}",
+                            normalize(grade),
+                            ladder.grades().iter().map(|g| g.name.as_str()).collect::<Vec<_>>().join(", ")
+                        ),
+                    ),
                 }
             }
             match cond {
                 Condition::YearsAfterHire { years } | Condition::YearsAfterPromotion { years, .. }
                     if *years == 0 || *years > MAX_YEARS =>
                 {
-                    err(format!("years must be 1 to {MAX_YEARS}"))
+                    err(FieldCode::Range, format!("years must be 1 to {MAX_YEARS}"))
                 }
                 Condition::NewlyPromoted { grade } | Condition::YearsAfterPromotion { grade, .. }
                     if Some(&*grade) == lowest.as_ref() =>
                 {
-                    err(format!("nobody is promoted to the lowest grade {grade}; it is held from hire"))
+                    err(
+                        FieldCode::Conflict,
+                        format!("nobody is promoted to the lowest grade {grade}; it is held from hire"),
+                    )
                 }
                 Condition::Post { post } | Condition::NewlyAppointedToPost { post } => {
                     *post = normalize(post);
                     if post.is_empty() || post.chars().count() > 40 {
-                        err("a post must be 1 to 40 characters".into());
+                        err(FieldCode::Length, "a post must be 1 to 40 characters".into());
                     }
                 }
                 Condition::Tag { tag } => match parse_tag(tag) {
                     Ok(Some(t)) => *tag = t,
-                    Ok(None) => err("a tag must not be empty".into()),
-                    Err(e) => err(e),
+                    Ok(None) => err(FieldCode::Required, "a tag must not be empty".into()),
+                    Err(e) => err(FieldCode::Format, e),
                 },
                 Condition::OutsidePeople { description } => {
                     *description = normalize(description);
                     if description.is_empty() || description.chars().count() > 100 {
-                        err("the description of outside people must be 1 to 100 characters".into());
+                        err(
+                            FieldCode::Length,
+                            "the description of outside people must be 1 to 100 characters".into(),
+                        );
                     }
                 }
                 _ => {}
@@ -271,7 +282,7 @@ impl AudienceRule {
         }
         if errors.is_empty() {
             if let Some(reason) = never_matches(&self.conditions, ladder) {
-                errors.push(FieldError::new(
+                errors.push(FieldError::conflict(
                     format!("{field}.conditions"),
                     format!("the rule can never match anyone: {reason}"),
                 ));
@@ -385,14 +396,14 @@ pub fn validate_rules(
 ) -> Result<Vec<AudienceRule>, Vec<FieldError>> {
     let mut errors = Vec::new();
     if rules.len() > MAX_RULES {
-        errors.push(FieldError::new("rules", format!("a course holds at most {MAX_RULES} rules")));
+        errors.push(FieldError::length("rules", format!("a course holds at most {MAX_RULES} rules")));
     }
     let mut clean: Vec<AudienceRule> = Vec::with_capacity(rules.len());
     for (i, rule) in rules.into_iter().enumerate() {
         match rule.validate(&format!("rules[{i}]"), ladder) {
             Ok(r) => {
                 if clean.iter().any(|c| c.route == r.route && c.conditions == r.conditions) {
-                    errors.push(FieldError::new(format!("rules[{i}]"), "the same rule appears twice"));
+                    errors.push(FieldError::duplicate(format!("rules[{i}]"), "the same rule appears twice"));
                 }
                 clean.push(r);
             }

@@ -449,7 +449,7 @@ fn text(field: &str, value: Option<String>, max: usize, errors: &mut Vec<FieldEr
     let too_long = value.as_ref().is_some_and(|v| v.chars().count() > max);
     let v = value.map(|v| normalize(&v).trim().to_string()).filter(|v| !v.is_empty())?;
     if too_long || v.chars().count() > max || v.chars().any(|c| c.is_control() && c != '\n' && c != '\t') {
-        errors.push(FieldError::new(field, format!("must be at most {max} characters of text")));
+        errors.push(FieldError::length(field, format!("must be at most {max} characters of text")));
     }
     Some(v)
 }
@@ -459,14 +459,14 @@ impl CourseData {
         let mut errors = Vec::new();
         let category = Category::parse(&f.category);
         if category.is_none() {
-            errors.push(FieldError::new(
+            errors.push(FieldError::unknown_value(
                 "category",
                 format!("unknown category '{}'; known: {}", f.category.trim(), Category::expected()),
             ));
         }
         let number = f.number.filter(|n| (1..=NUMBER_MAX).contains(n));
         if number.is_none() {
-            errors.push(FieldError::new("number", format!("must be 1 to {NUMBER_MAX}")));
+            errors.push(FieldError::range("number", format!("must be 1 to {NUMBER_MAX}")));
         }
         let title = collapse_spaces(&f.title);
         if title.is_empty()
@@ -474,7 +474,7 @@ impl CourseData {
             || f.title.chars().count() > TITLE_MAX
             || title.chars().any(char::is_control)
         {
-            errors.push(FieldError::new("title", format!("must be 1 to {TITLE_MAX} characters")));
+            errors.push(FieldError::length("title", format!("must be 1 to {TITLE_MAX} characters")));
         }
         let purpose = text("purpose", f.purpose, LONG_TEXT_MAX, &mut errors);
         let content = text("content", f.content, LONG_TEXT_MAX, &mut errors);
@@ -485,27 +485,30 @@ impl CourseData {
         let timing = match f.timing.unwrap_or(Timing::Undecided).validate() {
             Ok(t) => Some(t),
             Err(e) => {
-                errors.push(FieldError::new("timing", e));
+                errors.push(FieldError::format("timing", e));
                 None
             }
         };
         let delivery = Delivery::parse(&f.delivery);
         if delivery.is_none() {
-            errors.push(FieldError::new(
+            errors.push(FieldError::unknown_value(
                 "delivery",
                 format!("unknown delivery '{}'; known: {}", f.delivery.trim(), Delivery::expected()),
             ));
         }
         if delivery == Some(Delivery::Dispatch) && institution.is_none() {
-            errors.push(FieldError::new("institution", "dispatch training names the institution (研修機関)"));
+            errors.push(FieldError::required(
+                "institution",
+                "dispatch training names the institution (研修機関)",
+            ));
         }
         if f.headcount.is_some_and(|h| h > HEADCOUNT_MAX) {
-            errors.push(FieldError::new("headcount", format!("must be 0 to {HEADCOUNT_MAX}")));
+            errors.push(FieldError::range("headcount", format!("must be 0 to {HEADCOUNT_MAX}")));
         }
         let report = match f.report.unwrap_or_default().validate() {
             Ok(r) => Some(r),
             Err(e) => {
-                errors.push(FieldError::new("report", e));
+                errors.push(FieldError::range("report", e));
                 None
             }
         };
@@ -513,10 +516,10 @@ impl CourseData {
             .completion
             .unwrap_or_default()
             .validate()
-            .map_err(|e| errors.push(FieldError::new("completion", e)))
+            .map_err(|e| errors.push(FieldError::range("completion", e)))
             .unwrap_or_default();
         let application_window = f.application_window.and_then(|w| {
-            w.validate(fy).map_err(|e| errors.push(FieldError::new("application_window", e))).ok()
+            w.validate(fy).map_err(|e| errors.push(FieldError::range("application_window", e))).ok()
         });
         let pillar = match f.pillar.as_deref() {
             None | Some("") => Some(if category == Some(Category::SelfDevelopment) {
@@ -525,7 +528,7 @@ impl CourseData {
                 Pillar::OffJt
             }),
             Some(p) => Pillar::parse(p).or_else(|| {
-                errors.push(FieldError::new(
+                errors.push(FieldError::unknown_value(
                     "pillar",
                     format!("unknown pillar '{p}'; known: {}", Pillar::expected()),
                 ));
@@ -537,8 +540,10 @@ impl CourseData {
             match Aim::parse(a) {
                 Some(aim) if !aims.contains(&aim) => aims.push(aim),
                 Some(_) => {}
-                None => errors
-                    .push(FieldError::new("aims", format!("unknown aim '{a}'; known: {}", Aim::expected()))),
+                None => errors.push(FieldError::unknown_value(
+                    "aims",
+                    format!("unknown aim '{a}'; known: {}", Aim::expected()),
+                )),
             }
         }
         aims.sort();
@@ -578,10 +583,10 @@ pub fn check_within(
     same_course: bool,
 ) -> Result<(), FieldError> {
     if same_course {
-        return Err(FieldError::new("within", "a course cannot be positioned within itself"));
+        return Err(FieldError::conflict("within", "a course cannot be positioned within itself"));
     }
     if course_fy != parent_fy {
-        return Err(FieldError::new(
+        return Err(FieldError::conflict(
             "within",
             format!(
                 "the course is in FY{}, the course it is positioned within in FY{}",
@@ -636,14 +641,16 @@ impl SessionData {
     pub fn validate(f: SessionFields, fy: FiscalYear) -> Result<Self, Vec<FieldError>> {
         let mut errors = Vec::new();
         if f.ends_at <= f.starts_at {
-            errors.push(FieldError::new("ends_at", "must be after starts_at"));
+            errors.push(FieldError::range("ends_at", "must be after starts_at"));
         } else if (f.ends_at - f.starts_at).num_days() > SESSION_MAX_DAYS {
-            errors
-                .push(FieldError::new("ends_at", format!("a session lasts at most {SESSION_MAX_DAYS} days")));
+            errors.push(FieldError::range(
+                "ends_at",
+                format!("a session lasts at most {SESSION_MAX_DAYS} days"),
+            ));
         }
         let start_day = crate::calendar::tokyo_date(f.starts_at);
         if !fy.contains(start_day) {
-            errors.push(FieldError::new(
+            errors.push(FieldError::range(
                 "starts_at",
                 format!("{start_day} is outside FY{} ({} to {})", fy.year(), fy.start(), fy.end()),
             ));
@@ -656,14 +663,14 @@ impl SessionData {
                 && u.len() <= 2000
                 && !u.chars().any(|c| c.is_whitespace() || c.is_control());
             if !ok {
-                errors.push(FieldError::new("online_url", "must be an http or https URL"));
+                errors.push(FieldError::format("online_url", "must be an http or https URL"));
             }
         }
         let capacity = match f.capacity {
             None => None,
             Some(c) if (0..=i64::from(HEADCOUNT_MAX)).contains(&c) => Some(c as u32),
             Some(_) => {
-                errors.push(FieldError::new("capacity", format!("must be 0 to {HEADCOUNT_MAX}")));
+                errors.push(FieldError::range("capacity", format!("must be 0 to {HEADCOUNT_MAX}")));
                 None
             }
         };
@@ -671,7 +678,7 @@ impl SessionData {
             Some(Lecturer::Outside { name, affiliation }) => {
                 let name = collapse_spaces(&name);
                 if name.is_empty() || name.chars().count() > 100 {
-                    errors.push(FieldError::new("lecturer.name", "must be 1 to 100 characters"));
+                    errors.push(FieldError::length("lecturer.name", "must be 1 to 100 characters"));
                 }
                 let affiliation = text("lecturer.affiliation", affiliation, 200, &mut errors);
                 Some(Lecturer::Outside { name, affiliation })
@@ -721,11 +728,11 @@ impl PlanData {
         let title =
             collapse_spaces(&title.unwrap_or_else(|| format!("{} 職員研修計画", fy.japanese_label())));
         if title.is_empty() || sent_too_long || title.chars().count() > TITLE_MAX {
-            errors.push(FieldError::new("title", format!("must be 1 to {TITLE_MAX} characters")));
+            errors.push(FieldError::length("title", format!("must be 1 to {TITLE_MAX} characters")));
         }
         let policy = text("policy", policy, 20_000, &mut errors);
         if focus_areas.len() > FOCUS_AREAS_MAX {
-            errors.push(FieldError::new("focus_areas", format!("at most {FOCUS_AREAS_MAX}")));
+            errors.push(FieldError::length("focus_areas", format!("at most {FOCUS_AREAS_MAX}")));
         }
         let mut areas = Vec::new();
         for (i, a) in focus_areas.into_iter().enumerate() {

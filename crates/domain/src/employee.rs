@@ -6,7 +6,7 @@ use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 
 use crate::calendar::check_year;
-use crate::error::FieldError;
+use crate::error::{FieldCode, FieldError};
 use crate::org::GradeLadder;
 use crate::text::{collapse_spaces, normalize, to_katakana};
 
@@ -126,20 +126,22 @@ impl EmployeeData {
     /// Validate every field and report all problems at once, named as the API names them.
     pub fn validate(f: EmployeeFields, ladder: &GradeLadder) -> Result<Self, Vec<FieldError>> {
         let mut errors = Vec::new();
-        let mut err = |field: &str, reason: String| errors.push(FieldError::new(field, reason));
+        let mut err =
+            |field: &str, code: FieldCode, reason: String| errors.push(FieldError::new(field, code, reason));
 
-        let employee_no = EmployeeNo::parse(&f.employee_no).map_err(|e| err("employee_no", e)).ok();
+        let employee_no =
+            EmployeeNo::parse(&f.employee_no).map_err(|e| err("employee_no", FieldCode::Format, e)).ok();
         let name = collapse_spaces(&f.name);
         if name.is_empty() || name.chars().count() > 60 || name.chars().any(char::is_control) {
-            err("name", "must be 1 to 60 characters".into());
+            err("name", FieldCode::Length, "must be 1 to 60 characters".into());
         }
-        let kana = parse_kana(&f.kana).map_err(|e| err("kana", e)).ok();
+        let kana = parse_kana(&f.kana).map_err(|e| err("kana", FieldCode::Format, e)).ok();
         let email = match f.email.as_deref().map(normalize).filter(|e| !e.is_empty()) {
-            Some(e) => parse_email(&e).map_err(|r| err("email", r)).ok(),
+            Some(e) => parse_email(&e).map_err(|r| err("email", FieldCode::Format, r)).ok(),
             None => None,
         };
         let portal_login_id = match f.portal_login_id.as_deref().map(normalize).filter(|e| !e.is_empty()) {
-            Some(l) => parse_login_id(&l).map_err(|r| err("portal_login_id", r)).ok(),
+            Some(l) => parse_login_id(&l).map_err(|r| err("portal_login_id", FieldCode::Format, r)).ok(),
             None => None,
         };
         let grade = match ladder.resolve(&f.grade) {
@@ -147,6 +149,7 @@ impl EmployeeData {
             None => {
                 err(
                     "grade",
+                    FieldCode::UnknownValue,
                     format!("unknown grade '{}'; known: {}", normalize(&f.grade), grade_names(ladder)),
                 );
                 None
@@ -154,28 +157,28 @@ impl EmployeeData {
         };
         let post = f.post.as_deref().map(parse_posts).filter(|p| !p.is_empty());
         if post.as_ref().is_some_and(|p| p.chars().count() > 40) {
-            err("post", "must be at most 40 characters, all posts together".into());
+            err("post", FieldCode::Length, "must be at most 40 characters, all posts together".into());
         }
         match f.hire_date {
-            None => err("hire_date", "is required".into()),
+            None => err("hire_date", FieldCode::Required, "is required".into()),
             Some(d) => {
-                let _ = check_year(d).map_err(|e| err("hire_date", e));
+                let _ = check_year(d).map_err(|e| err("hire_date", FieldCode::Range, e));
             }
         }
         for (field, date) in [("post_since", f.post_since), ("retirement_date", f.retirement_date)] {
             if let Some(d) = date {
-                let _ = check_year(d).map_err(|e| err(field, e));
+                let _ = check_year(d).map_err(|e| err(field, FieldCode::Range, e));
             }
         }
         for (_, date) in &f.promotions {
-            let _ = check_year(*date).map_err(|e| err("promotions", e));
+            let _ = check_year(*date).map_err(|e| err("promotions", FieldCode::Range, e));
         }
         if f.post_since.is_some() && post.is_none() {
-            err("post_since", "is the date of a post; give the post too".into());
+            err("post_since", FieldCode::Required, "is the date of a post; give the post too".into());
         }
         if let (Some(since), Some(hire)) = (f.post_since, f.hire_date) {
             if since < hire {
-                err("post_since", "must not be before the hire date".into());
+                err("post_since", FieldCode::Range, "must not be before the hire date".into());
             }
         }
         let employment_type = match f.employment_type.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
@@ -183,6 +186,7 @@ impl EmployeeData {
             Some(s) => EmploymentType::parse(s).or_else(|| {
                 err(
                     "employment_type",
+                    FieldCode::UnknownValue,
                     "must be regular (正規), reemployed (再任用) or fixed_term (会計年度任用)".into(),
                 );
                 None
@@ -193,26 +197,32 @@ impl EmployeeData {
             match ladder.resolve(&g) {
                 Some(canonical) => {
                     if promotions.insert(canonical.to_string(), date).is_some() {
-                        err("promotions", format!("grade '{canonical}' appears twice"));
+                        err("promotions", FieldCode::Duplicate, format!("grade '{canonical}' appears twice"));
                     }
                 }
-                None => err("promotions", format!("unknown grade '{}'", normalize(&g))),
+                None => {
+                    err("promotions", FieldCode::UnknownValue, format!("unknown grade '{}'", normalize(&g)))
+                }
             }
         }
         if let (Some(grade), Some(hire)) = (&grade, f.hire_date) {
             let rank = ladder.rank(grade);
             for (g, date) in &promotions {
                 if ladder.rank(g) > rank {
-                    err("promotions", format!("promotion to {g} is above the current grade {grade}"));
+                    err(
+                        "promotions",
+                        FieldCode::Conflict,
+                        format!("promotion to {g} is above the current grade {grade}"),
+                    );
                 }
                 if *date < hire {
-                    err("promotions", format!("promotion to {g} is before the hire date"));
+                    err("promotions", FieldCode::Range, format!("promotion to {g} is before the hire date"));
                 }
             }
         }
         if let (Some(ret), Some(hire)) = (f.retirement_date, f.hire_date) {
             if ret < hire {
-                err("retirement_date", "must not be before the hire date".into());
+                err("retirement_date", FieldCode::Range, "must not be before the hire date".into());
             }
         }
         let mut tags = BTreeSet::new();
@@ -222,11 +232,11 @@ impl EmployeeData {
                     tags.insert(t);
                 }
                 Ok(None) => {}
-                Err(e) => err("tags", e),
+                Err(e) => err("tags", FieldCode::Format, e),
             }
         }
         if tags.len() > 30 {
-            err("tags", "at most 30 tags".into());
+            err("tags", FieldCode::Length, "at most 30 tags".into());
         }
 
         match (employee_no, kana, grade, f.hire_date, employment_type) {

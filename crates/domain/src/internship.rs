@@ -31,17 +31,17 @@ impl ProgrammeTerms {
         let mut errors = Vec::new();
         for (field, day) in [("starts_on", self.starts_on), ("ends_on", self.ends_on)] {
             if !fy.contains(day) {
-                errors.push(FieldError::new(
+                errors.push(FieldError::range(
                     field,
                     format!("a day of fiscal year {} ({} to {})", fy.year(), fy.start(), fy.end()),
                 ));
             }
         }
         if self.ends_on < self.starts_on {
-            errors.push(FieldError::new("ends_on", "on or after starts_on"));
+            errors.push(FieldError::range("ends_on", "on or after starts_on"));
         }
         if !(1..=CAPACITY_MAX).contains(&self.capacity) {
-            errors.push(FieldError::new("capacity", format!("1 to {CAPACITY_MAX} students")));
+            errors.push(FieldError::range("capacity", format!("1 to {CAPACITY_MAX} students")));
         }
         if errors.is_empty() {
             Ok(self)
@@ -93,7 +93,7 @@ pub struct StudentDetails {
 fn required(field: &str, value: &str, max: usize, errors: &mut Vec<FieldError>) -> String {
     let t = collapse_spaces(value);
     if t.is_empty() || t.chars().count() > max {
-        errors.push(FieldError::new(field, format!("1 to {max} characters")));
+        errors.push(FieldError::length(field, format!("1 to {max} characters")));
     }
     t
 }
@@ -110,25 +110,25 @@ impl StudentText {
         let university = required("university", &normalize(&self.university), 100, &mut errors);
         let faculty = optional(self.faculty.as_deref());
         if faculty.as_ref().is_some_and(|f| f.chars().count() > 100) {
-            errors.push(FieldError::new("faculty", "at most 100 characters"));
+            errors.push(FieldError::length("faculty", "at most 100 characters"));
         }
         let name_kana = match optional(self.name_kana.as_deref()) {
-            Some(k) => parse_kana(&k).map_err(|r| errors.push(FieldError::new("name_kana", r))).ok(),
+            Some(k) => parse_kana(&k).map_err(|r| errors.push(FieldError::format("name_kana", r))).ok(),
             None => None,
         };
         let email = match optional(self.email.as_deref()) {
-            Some(e) => parse_email(&e).map_err(|r| errors.push(FieldError::new("email", r))).ok(),
+            Some(e) => parse_email(&e).map_err(|r| errors.push(FieldError::format("email", r))).ok(),
             None => None,
         };
         if self.year_of_study.is_some_and(|y| !(1..=6).contains(&y)) {
-            errors.push(FieldError::new("year_of_study", "1 to 6"));
+            errors.push(FieldError::range("year_of_study", "1 to 6"));
         }
         if self.recommended_on > terms.ends_on {
-            errors.push(FieldError::new("recommended_on", "on or before the programme's last day"));
+            errors.push(FieldError::range("recommended_on", "on or before the programme's last day"));
         }
         if let Some((from, to)) = self.hosted {
             if from < terms.starts_on || to > terms.ends_on {
-                errors.push(FieldError::new(
+                errors.push(FieldError::range(
                     "hosted_from",
                     format!(
                         "the host days fall within the programme ({} to {})",
@@ -137,7 +137,7 @@ impl StudentText {
                 ));
             }
             if to < from {
-                errors.push(FieldError::new("hosted_to", "on or after hosted_from"));
+                errors.push(FieldError::range("hosted_to", "on or after hosted_from"));
             }
         }
         if !errors.is_empty() {

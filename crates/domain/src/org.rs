@@ -32,10 +32,10 @@ pub fn parse_name(field: &str, input: &str) -> Result<String, FieldError> {
     let s = crate::text::collapse_spaces(input);
     let len = s.chars().count();
     if len == 0 || len > 100 {
-        return Err(FieldError::new(field, "must be 1 to 100 characters"));
+        return Err(FieldError::length(field, "must be 1 to 100 characters"));
     }
     if s.chars().any(char::is_control) {
-        return Err(FieldError::new(field, "must not contain control characters"));
+        return Err(FieldError::format(field, "must not contain control characters"));
     }
     Ok(s)
 }
@@ -81,7 +81,7 @@ impl GradeLadder {
         let mut errors = Vec::new();
         let mut seen = std::collections::HashSet::new();
         if grades.is_empty() || grades.len() > 30 {
-            errors.push(FieldError::new("grades", "must hold 1 to 30 grades"));
+            errors.push(FieldError::length("grades", "must hold 1 to 30 grades"));
         }
         let mut clean = Vec::with_capacity(grades.len());
         for (i, grade) in grades.into_iter().enumerate() {
@@ -90,9 +90,11 @@ impl GradeLadder {
             names.extend(grade.aliases.iter().map(|a| normalize(a)));
             for n in &names {
                 if n.is_empty() || n.chars().count() > 30 {
-                    errors.push(FieldError::new(format!("grades[{i}]"), "names must be 1 to 30 characters"));
+                    errors
+                        .push(FieldError::length(format!("grades[{i}]"), "names must be 1 to 30 characters"));
                 } else if !seen.insert(n.clone()) {
-                    errors.push(FieldError::new(format!("grades[{i}]"), format!("'{n}' is used twice")));
+                    errors
+                        .push(FieldError::duplicate(format!("grades[{i}]"), format!("'{n}' is used twice")));
                 }
             }
             clean.push(Grade { name, aliases: names[1..].to_vec() });

@@ -169,12 +169,14 @@ impl FieldMap {
             let field = kind.fields().iter().map(|(f, _)| *f).find(|f| f.as_str() == name);
             let part = part.trim();
             match field {
-                None => errors.push(FieldError::new(
+                None => errors.push(FieldError::not_found(
                     format!("fields.{name}"),
                     format!("a {} form carries no such value", kind.as_str()),
                 )),
-                Some(_) if part.is_empty() || part.chars().count() > 100 => errors
-                    .push(FieldError::new(format!("fields.{name}"), "name the part in 1 to 100 characters")),
+                Some(_) if part.is_empty() || part.chars().count() > 100 => errors.push(FieldError::length(
+                    format!("fields.{name}"),
+                    "name the part in 1 to 100 characters",
+                )),
                 Some(f) => {
                     map.insert(f, part.to_string());
                 }
@@ -182,7 +184,7 @@ impl FieldMap {
         }
         for (f, required) in kind.fields() {
             if *required && !map.contains_key(f) {
-                errors.push(FieldError::new(
+                errors.push(FieldError::required(
                     format!("fields.{}", f.as_str()),
                     "required for this kind of form",
                 ));

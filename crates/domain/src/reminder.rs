@@ -45,7 +45,7 @@ impl ReminderSettings {
         let mut errors = Vec::new();
         let mut within = |field: &str, v: u32, lo: u32, hi: u32| {
             if !(lo..=hi).contains(&v) {
-                errors.push(crate::FieldError::new(field, format!("must be between {lo} and {hi}")));
+                errors.push(crate::FieldError::range(field, format!("must be between {lo} and {hi}")));
             }
         };
         within("session_days_before", self.session_days_before, 0, 30);

@@ -193,7 +193,7 @@ impl ReportText {
             ("comments", self.comments.as_ref()),
         ] {
             if value.is_some_and(|v| v.chars().count() > TEXT_MAX) {
-                errors.push(FieldError::new(field, format!("at most {TEXT_MAX} characters")));
+                errors.push(FieldError::length(field, format!("at most {TEXT_MAX} characters")));
             }
         }
         let trim = |s: String| s.trim().to_string();
@@ -209,7 +209,7 @@ impl ReportText {
         ] {
             let Some(v) = value else { continue };
             if for_submission && field != "comments" && v.is_empty() {
-                errors.push(FieldError::new(field, "is required to submit the report"));
+                errors.push(FieldError::required(field, "is required to submit the report"));
             }
         }
         if errors.is_empty() {

@@ -70,7 +70,7 @@ impl CourseText {
         let text = |name: &str, v: &str, max: usize, errors: &mut Vec<FieldError>| {
             let t = crate::text::collapse_spaces(v);
             if t.is_empty() || v.chars().count() > max {
-                errors.push(FieldError::new(field_name(name), format!("1 to {max} characters")));
+                errors.push(FieldError::length(field_name(name), format!("1 to {max} characters")));
             }
             t
         };
@@ -78,16 +78,17 @@ impl CourseText {
         let title = text("title", &self.title, 200, &mut errors);
         let field = StudyField::parse(&self.field);
         if field.is_none() {
-            errors.push(FieldError::new(
+            errors.push(FieldError::unknown_value(
                 field_name("field"),
                 format!("unknown field '{}'; known: {}", self.field.trim(), StudyField::expected()),
             ));
         }
         if !(1..=TUITION_MAX).contains(&self.tuition) {
-            errors.push(FieldError::new(field_name("tuition"), format!("whole yen from 1 to {TUITION_MAX}")));
+            errors
+                .push(FieldError::range(field_name("tuition"), format!("whole yen from 1 to {TUITION_MAX}")));
         }
         if !(1..=36).contains(&self.months) {
-            errors.push(FieldError::new(field_name("months"), "1 to 36 months"));
+            errors.push(FieldError::range(field_name("months"), "1 to 36 months"));
         }
         match field {
             Some(field) if errors.is_empty() => Ok(CorrespondenceCourse {

@@ -5,7 +5,7 @@ use std::collections::HashSet;
 
 use serde::{Deserialize, Serialize};
 
-use crate::FieldError;
+use crate::{FieldCode, FieldError};
 
 pub const MAX_QUESTIONS: usize = 30;
 pub const QUESTION_MAX: usize = 200;
@@ -47,14 +47,14 @@ pub struct Question {
 pub fn validate_questions(questions: Vec<Question>) -> Result<Vec<Question>, Vec<FieldError>> {
     let mut errors = Vec::new();
     if questions.is_empty() || questions.len() > MAX_QUESTIONS {
-        errors.push(FieldError::new("questions", format!("give 1 to {MAX_QUESTIONS} questions")));
+        errors.push(FieldError::length("questions", format!("give 1 to {MAX_QUESTIONS} questions")));
     }
     let mut out = Vec::with_capacity(questions.len());
     for (i, q) in questions.into_iter().enumerate() {
         let field = |f: &str| format!("questions[{i}].{f}");
         let text = q.text.trim().to_string();
         if text.is_empty() || q.text.chars().count() > QUESTION_MAX {
-            errors.push(FieldError::new(field("text"), format!("1 to {QUESTION_MAX} characters")));
+            errors.push(FieldError::length(field("text"), format!("1 to {QUESTION_MAX} characters")));
         }
         let options: Vec<String> = q.options.iter().map(|o| o.trim().to_string()).collect();
         let distinct: HashSet<&String> = options.iter().collect();
@@ -67,11 +67,13 @@ pub fn validate_questions(questions: Vec<Question>) -> Result<Vec<Question>, Vec
             _ => options.is_empty(),
         };
         if !fits {
-            let why = match q.kind {
-                QuestionKind::Choice => format!("2 to 10 distinct options of 1 to {OPTION_MAX} characters"),
-                _ => "only a choice has options".to_string(),
+            let (code, why) = match q.kind {
+                QuestionKind::Choice => {
+                    (FieldCode::Length, format!("2 to 10 distinct options of 1 to {OPTION_MAX} characters"))
+                }
+                _ => (FieldCode::Conflict, "only a choice has options".to_string()),
             };
-            errors.push(FieldError::new(field("options"), why));
+            errors.push(FieldError::new(field("options"), code, why));
         }
         out.push(Question { text, kind: q.kind, options, required: q.required });
     }
@@ -115,14 +117,14 @@ pub fn validate_answers(
         let Some(q) =
             usize::try_from(a.question).ok().and_then(|n| n.checked_sub(1)).and_then(|n| questions.get(n))
         else {
-            errors.push(FieldError::new(
+            errors.push(FieldError::not_found(
                 field("question"),
                 format!("no question {} on this survey", a.question),
             ));
             continue;
         };
         if !seen.insert(a.question) {
-            errors.push(FieldError::new(
+            errors.push(FieldError::duplicate(
                 field("question"),
                 format!("question {} is answered twice", a.question),
             ));
@@ -135,31 +137,35 @@ pub fn validate_answers(
             QuestionKind::Rating => match (a.rating, &a.choice, &a.text) {
                 (Some(r), None, None) if (1..=RATING_MAX).contains(&r) => true,
                 _ => {
-                    errors.push(FieldError::new(field("rating"), "a rating of 1 to 5, and nothing else"));
+                    errors.push(FieldError::range(field("rating"), "a rating of 1 to 5, and nothing else"));
                     false
                 }
             },
             QuestionKind::Choice => match (a.rating, &a.choice, &a.text) {
                 (None, Some(c), None) if q.options.iter().any(|o| o == c.trim()) => true,
                 _ => {
-                    errors
-                        .push(FieldError::new(field("choice"), format!("one of: {}", q.options.join(", "))));
+                    errors.push(FieldError::unknown_value(
+                        field("choice"),
+                        format!("one of: {}", q.options.join(", ")),
+                    ));
                     false
                 }
             },
             QuestionKind::Text => {
                 if a.rating.is_some() || a.choice.is_some() {
-                    errors.push(FieldError::new(field("text"), "this question takes text"));
+                    errors.push(FieldError::conflict(field("text"), "this question takes text"));
                     false
                 } else if a.text.as_ref().is_some_and(|t| t.chars().count() > TEXT_ANSWER_MAX) {
-                    errors.push(FieldError::new(
+                    errors.push(FieldError::length(
                         field("text"),
                         format!("at most {TEXT_ANSWER_MAX} characters"),
                     ));
                     false
                 } else if text.is_none() && q.required {
-                    errors
-                        .push(FieldError::new(field("text"), format!("question {} is required", a.question)));
+                    errors.push(FieldError::required(
+                        field("text"),
+                        format!("question {} is required", a.question),
+                    ));
                     false
                 } else {
                     text.is_some()
@@ -174,7 +180,7 @@ pub fn validate_answers(
     for (n, q) in questions.iter().enumerate() {
         let number = n as u32 + 1;
         if q.required && !seen.contains(&number) {
-            errors.push(FieldError::new("answers", format!("question {number} is required")));
+            errors.push(FieldError::required("answers", format!("question {number} is required")));
         }
     }
     if errors.is_empty() {

@@ -11,6 +11,7 @@ use kenshu_domain::auth::{authorize, Action, EmployeePlacement};
 use kenshu_domain::calendar::{jst, tokyo_date};
 use kenshu_domain::selection::NominationState;
 use kenshu_domain::spreadsheet::Table;
+use kenshu_domain::FieldError;
 use kenshu_persistence::entities::{absence_notice, course_session, nomination};
 use kenshu_persistence::repo::absence as repo;
 use kenshu_persistence::repo::employee::EmployeeRef;
@@ -240,7 +241,7 @@ async fn session_of(
     n: &nomination::Model,
     session_id: Uuid,
 ) -> ApiResult<course_session::Model> {
-    let not_on = |why: &str| ApiError::validation("session_id", why.to_string());
+    let not_on = |why: &str| ApiError::validation(FieldError::conflict("session_id", why));
     let holds = matches!(n.state()?, NominationState::Selected | NominationState::Notified);
     if !holds {
         return Err(not_on(&format!(
@@ -253,7 +254,10 @@ async fn session_of(
     }
     match catalogue::get_session(state.db.conn(), n.org_id, n.course_id, session_id).await {
         Ok(s) => Ok(s),
-        Err(RepoError::NotFound) => Err(not_on("no such session of the trainee's course")),
+        Err(RepoError::NotFound) => Err(ApiError::validation(FieldError::not_found(
+            "session_id",
+            "no such session of the trainee's course",
+        ))),
         Err(e) => Err(e.into()),
     }
 }
@@ -446,13 +450,18 @@ pub async fn notice_event(
     }
     let body = body.into_inner();
     if body.comment.as_ref().is_some_and(|c| c.chars().count() > 1000) {
-        return Err(ApiError::validation("comment", "at most 1000 characters"));
+        return Err(ApiError::validation(FieldError::length("comment", "at most 1000 characters")));
     }
     let comment = body.comment.map(|c| c.trim().to_string()).filter(|c| !c.is_empty());
     match (&comment, body.event) {
-        (None, NoticeEvent::Return) => return Err(ApiError::validation("comment", "say what to correct")),
+        (None, NoticeEvent::Return) => {
+            return Err(ApiError::validation(FieldError::required("comment", "say what to correct")))
+        }
         (None, NoticeEvent::ReceiveDirectly) => {
-            return Err(ApiError::validation("comment", "say why the section head's confirmation is skipped"))
+            return Err(ApiError::validation(FieldError::required(
+                "comment",
+                "say why the section head's confirmation is skipped",
+            )))
         }
         _ => {}
     }

@@ -266,7 +266,7 @@ async fn recordings(
         .map(|(i, e)| match kenshu_domain::employee::EmployeeNo::parse(&e.employee_no) {
             Ok(no) => no.as_str().to_string(),
             Err(why) => {
-                errors.push((i, FieldError::new("employee_no", why)));
+                errors.push((i, FieldError::format("employee_no", why)));
                 e.employee_no.trim().to_string()
             }
         })
@@ -277,19 +277,21 @@ async fn recordings(
     let mut out = Vec::with_capacity(entries.len());
     for (i, (e, no)) in entries.into_iter().zip(numbers).enumerate() {
         if !seen.insert(no.clone()) {
-            errors.push((i, FieldError::new("employee_no", format!("{no} appears twice"))));
+            errors.push((i, FieldError::duplicate("employee_no", format!("{no} appears twice"))));
             continue;
         }
         if e.note.as_ref().is_some_and(|n| n.chars().count() > 500) {
-            errors.push((i, FieldError::new("note", "at most 500 characters")));
+            errors.push((i, FieldError::length("note", "at most 500 characters")));
         }
         let note = e.note.map(|n| n.trim().to_string()).filter(|n| !n.is_empty());
         let entry =
             e.entry.validate(window, "").map_err(|e| errors.extend(e.into_iter().map(|e| (i, e)))).ok();
         match (trainees.get(&no), entry) {
             (Some(n), Some(entry)) => out.push(Recording { nomination: n.clone(), entry, note }),
-            (None, _) => errors
-                .push((i, FieldError::new("employee_no", format!("{no} holds no place on this session")))),
+            (None, _) => errors.push((
+                i,
+                FieldError::not_found("employee_no", format!("{no} holds no place on this session")),
+            )),
             _ => {}
         }
     }
@@ -350,14 +352,20 @@ pub async fn record_sheet(
     let session = catalogue::get_session(state.db.conn(), org_id, course_id, session_id).await?;
     let entries = body.into_inner().entries;
     if entries.is_empty() || entries.len() > MAX_ENTRIES {
-        return Err(ApiError::validation("entries", format!("give 1 to {MAX_ENTRIES} entries")));
+        return Err(ApiError::validation(FieldError::length(
+            "entries",
+            format!("give 1 to {MAX_ENTRIES} entries"),
+        )));
     }
     let entries = entries.into_iter().map(Entry::from).collect();
     let recordings = recordings(&state, org_id, &session, entries).await?.map_err(|errors| {
         ApiError::Validation(
             errors
                 .into_iter()
-                .map(|(i, e)| FieldError::new(format!("entries[{i}].{}", e.field), e.reason))
+                .map(|(i, e)| {
+                    let field = format!("entries[{i}].{}", e.field);
+                    e.at(field)
+                })
                 .collect(),
         )
     })?;

@@ -1,6 +1,7 @@
 use actix_web::{web, HttpResponse};
 use chrono::{DateTime, Utc};
 use kenshu_domain::auth::{authorize, Action};
+use kenshu_domain::FieldError;
 use kenshu_persistence::repo::audit::{self, AuditFilter};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -47,11 +48,11 @@ pub async fn list(
     authorize(&auth.principal, Action::ReadAudit)?;
     let page = page_request("audit", q.limit, q.cursor.as_deref())?;
     if q.actor.as_ref().is_some_and(|a| a.chars().count() > 100) {
-        return Err(ApiError::validation("actor", "at most 100 characters"));
+        return Err(ApiError::validation(FieldError::length("actor", "at most 100 characters")));
     }
     if let (Some(from), Some(to)) = (q.from, q.to) {
         if from >= to {
-            return Err(ApiError::validation("to", "must be after from"));
+            return Err(ApiError::validation(FieldError::range("to", "must be after from")));
         }
     }
     let filter = AuditFilter {

@@ -8,6 +8,7 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use chrono::{DateTime, Utc};
 use kenshu_domain::auth::{authorize, Action};
 use kenshu_domain::ics::{calendar, sha256_hex, Method};
+use kenshu_domain::FieldError;
 use kenshu_persistence::entities::calendar_feed;
 use kenshu_persistence::repo::calendar::{self as repo, Scope};
 use kenshu_persistence::repo::{catalogue, structure};
@@ -105,9 +106,9 @@ pub async fn create_feed(
             (Scope::Me, me.employee_id)
         }
         FeedScope::Section => {
-            let id = body
-                .section_id
-                .ok_or_else(|| ApiError::validation("section_id", "is required for a section's feed"))?;
+            let id = body.section_id.ok_or_else(|| {
+                ApiError::validation(FieldError::required("section_id", "is required for a section's feed"))
+            })?;
             let s = structure::get_section(state.db.conn(), p.org_id, id).await?;
             authorize(
                 p,
@@ -117,9 +118,9 @@ pub async fn create_feed(
         }
         FeedScope::Course => {
             authorize(p, Action::ManageChannels)?;
-            let id = body
-                .course_id
-                .ok_or_else(|| ApiError::validation("course_id", "is required for a course's feed"))?;
+            let id = body.course_id.ok_or_else(|| {
+                ApiError::validation(FieldError::required("course_id", "is required for a course's feed"))
+            })?;
             let c = catalogue::get_course(state.db.conn(), p.org_id, id).await?;
             (Scope::Course, c.model.id)
         }

@@ -8,6 +8,7 @@ use kenshu_domain::catalogue_io::{
     read_csv, table, validate_rows, CatalogueFile, CourseKey, ImportRow, PlanText,
 };
 use kenshu_domain::roster_import::RowError;
+use kenshu_domain::FieldError;
 use kenshu_persistence::repo::catalogue as repo;
 use kenshu_persistence::repo::{org, RepoError};
 use serde::{Deserialize, Serialize};
@@ -91,7 +92,7 @@ pub async fn import_catalogue(
         None => {
             let file: CatalogueFile = serde_json::from_slice(&body).map_err(|e| {
                 if e.is_data() {
-                    ApiError::validation("body", e.to_string())
+                    ApiError::validation(FieldError::format("body", e.to_string()))
                 } else {
                     ApiError::BadRequest(format!("the body is not valid JSON: {e}"))
                 }

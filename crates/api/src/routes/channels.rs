@@ -8,6 +8,7 @@ use chrono::{DateTime, Duration, Utc};
 use kenshu_domain::auth::{authorize, Action};
 use kenshu_domain::delivery::{check_url, ChannelKind, DeliveryState};
 use kenshu_domain::notice::NoticeKind;
+use kenshu_domain::FieldError;
 use kenshu_persistence::entities::{delivery_attempt, notice_delivery, notification_channel};
 use kenshu_persistence::repo::delivery::{self as repo, ChannelData, DeliveryLog, SecretChange};
 use serde::{Deserialize, Serialize};
@@ -51,35 +52,38 @@ impl ChannelSettings {
             Self::Webhook(w) => &w.url,
             Self::Portal(p) => {
                 if p.app.trim().is_empty() || p.app.chars().count() > 100 {
-                    return Err(ApiError::validation(
+                    return Err(ApiError::validation(FieldError::length(
                         "settings.app",
                         "must be 1 to 100 characters: the app id or @identifier",
-                    ));
+                    )));
                 }
                 if !p.url.split(['?', '#']).next().unwrap_or("").ends_with("/appsr.cgi") {
-                    return Err(ApiError::validation(
+                    return Err(ApiError::validation(FieldError::format(
                         "settings.url",
                         "must be the AppSuite API, …/cgi-bin/dneo/appsr.cgi (the portal's dneo.cgi with appsr.cgi instead)",
-                    ));
+                    )));
                 }
                 &p.url
             }
         };
-        check_url(url).map_err(|e| ApiError::validation("settings.url", e))
+        check_url(url).map_err(|e| ApiError::validation(FieldError::format("settings.url", e)))
     }
 }
 
 fn check_mail(m: &MailSettings) -> ApiResult<()> {
     let mut errors = Vec::new();
-    let mut bad = |field: &str, reason: &str| errors.push(kenshu_domain::FieldError::new(field, reason));
+    let mut bad = |error: FieldError| errors.push(error);
     if m.host.trim().is_empty() || m.host.len() > 253 || m.host.contains(char::is_whitespace) {
-        bad("settings.host", "must be a host name or address");
+        bad(FieldError::format("settings.host", "must be a host name or address"));
     }
     if m.port == 0 {
-        bad("settings.port", "must be between 1 and 65535");
+        bad(FieldError::range("settings.port", "must be between 1 and 65535"));
     }
     if m.security == MailSecurity::None && !kenshu_domain::delivery::is_loopback(&m.host) {
-        bad("settings.security", "must be starttls or tls (none only for a relay on this machine)");
+        bad(FieldError::conflict(
+            "settings.security",
+            "must be starttls or tls (none only for a relay on this machine)",
+        ));
     }
     for (field, address) in [
         ("settings.from", Some(&m.from)),
@@ -88,18 +92,21 @@ fn check_mail(m: &MailSettings) -> ApiResult<()> {
     ] {
         if let Some(a) = address {
             if a.len() > 320 || a.parse::<lettre::message::Mailbox>().is_err() {
-                bad(field, "must be an address, optionally with a name: 研修担当 <kenshu@city.example.jp>");
+                bad(FieldError::format(
+                    field,
+                    "must be an address, optionally with a name: 研修担当 <kenshu@city.example.jp>",
+                ));
             }
         }
     }
     if m.username.as_ref().is_some_and(|u| u.is_empty() || u.len() > 200) {
-        bad("settings.username", "must be 1 to 200 characters");
+        bad(FieldError::length("settings.username", "must be 1 to 200 characters"));
     }
     if let Some(pem) = &m.ca_certificate {
         let valid = pem.len() <= 20_000
             && lettre::transport::smtp::client::Certificate::from_pem(pem.as_bytes()).is_ok();
         if !valid {
-            bad("settings.ca_certificate", "must be one PEM certificate");
+            bad(FieldError::format("settings.ca_certificate", "must be one PEM certificate"));
         }
     }
     if errors.is_empty() {
@@ -208,7 +215,7 @@ fn channel_data(
     input.settings.check()?;
     let name = input.name.trim().to_string();
     if name.is_empty() {
-        return Err(ApiError::validation("name", "must not be blank"));
+        return Err(ApiError::validation(FieldError::required("name", "must not be blank")));
     }
     let needs_secret = match &input.settings {
         ChannelSettings::Mail(m) => m.username.is_some(),
@@ -216,10 +223,10 @@ fn channel_data(
     };
     let secret = match &input.secret {
         None if creating && needs_secret => {
-            return Err(ApiError::validation(
+            return Err(ApiError::validation(FieldError::required(
                 "secret",
                 "is required when setting up a channel (for mail, when it logs in)",
-            ))
+            )))
         }
         None => SecretChange::Keep,
         Some(plain) => {

@@ -12,6 +12,7 @@ use kenshu_domain::calendar::jst;
 use kenshu_domain::check_in::{
     code_at, entry_at, qr_svg, qr_text, shown_until, verify, within_window, CheckInError, OPENS_BEFORE_START,
 };
+use kenshu_domain::FieldError;
 use kenshu_persistence::entities::{course_session, session_check_in};
 use kenshu_persistence::repo::attendance::trainees_by_number;
 use kenshu_persistence::repo::catalogue;
@@ -218,19 +219,19 @@ pub async fn check_in(
     let now = Utc::now();
     within_window(window(&session), now).map_err(window_error)?;
     if body.code.chars().count() > 20 {
-        return Err(ApiError::validation("code", "the code is six digits"));
+        return Err(ApiError::validation(FieldError::format("code", "the code is six digits")));
     }
     if let Err(e) = verify(&secret(&c), session.id, &body.code, now) {
         // Logged without the code or the person.
         tracing::warn!(session_id = %session.id, "a wrong check-in code");
         state.limits.wrong_check_in_code(me.employee_id, session.id);
-        return Err(ApiError::validation("code", e.to_string()));
+        return Err(ApiError::validation(FieldError::conflict("code", e.to_string())));
     }
     let mut mine =
         trainees_by_number(state.db.conn(), p.org_id, &session, std::slice::from_ref(&p.subject)).await?;
-    let nomination = mine
-        .remove(&p.subject)
-        .ok_or_else(|| ApiError::validation("session_id", "you hold no place on this session"))?;
+    let nomination = mine.remove(&p.subject).ok_or_else(|| {
+        ApiError::validation(FieldError::not_found("session_id", "you hold no place on this session"))
+    })?;
     let txn = state.db.begin_write().await?;
     let done =
         repo::check_in(&txn, &auth.actor(), &session, &nomination, entry_at(window(&session), now)).await?;

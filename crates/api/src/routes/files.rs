@@ -8,6 +8,7 @@ use chrono::Datelike;
 use futures_util::StreamExt;
 use kenshu_domain::roster_import::{Encoding, FileError};
 use kenshu_domain::spreadsheet::{neutralise, Cell, Table};
+use kenshu_domain::FieldError;
 use kenshu_persistence::repo::structure::UnitNames;
 use kenshu_persistence::{Page, PageRequest};
 use rust_xlsxwriter::{ExcelDateTime, Format, Workbook, XlsxError};
@@ -95,10 +96,10 @@ impl ListFile {
     /// Refuse a file of a list longer than [`EXPORT_MAX_ROWS`] rather than cut it short.
     pub fn check_whole<T>(&self, page: &Page<T>) -> ApiResult<()> {
         if self.file().is_some() && page.next.is_some() {
-            return Err(ApiError::validation(
+            return Err(ApiError::validation(FieldError::range(
                 "format",
                 format!("the list has more than {EXPORT_MAX_ROWS} rows; narrow it with its filters"),
-            ));
+            )));
         }
         Ok(())
     }
@@ -210,10 +211,10 @@ fn csv_bytes(text: &str, encoding: EncodingParam) -> ApiResult<(Vec<u8>, &'stati
                     })
                     .take(5)
                     .collect();
-                return Err(ApiError::validation(
+                return Err(ApiError::validation(FieldError::conflict(
                     "encoding",
                     format!("Shift_JIS cannot hold some characters of this file ({sample}); export as UTF-8"),
-                ));
+                )));
             }
             (encoded.into_owned(), "shift_jis")
         }

@@ -98,7 +98,7 @@ impl InternshipProgrammeInput {
         let title = required_text("title", &self.title, 200, &mut errors);
         let notes = self.notes.map(|n| n.trim().to_string()).filter(|n| !n.is_empty());
         if notes.as_ref().is_some_and(|n| n.chars().count() > 2000) {
-            errors.push(FieldError::new("notes", "at most 2000 characters"));
+            errors.push(FieldError::length("notes", "at most 2000 characters"));
         }
         let terms =
             ProgrammeTerms { starts_on: self.starts_on, ends_on: self.ends_on, capacity: self.capacity };
@@ -313,10 +313,10 @@ impl InternshipStudentInput {
             (Some(from), Some(to)) => Some((from, to)),
             (None, None) => None,
             _ => {
-                return Err(ApiError::validation(
+                return Err(ApiError::validation(FieldError::required(
                     "hosted_to",
                     "give both hosted_from and hosted_to, or neither",
-                ))
+                )))
             }
         };
         let typed = StudentText {

@@ -115,11 +115,11 @@ fn form_data(input: &FormInput, token_digest: Option<String>) -> ApiResult<FormD
     let mut errors = Vec::new();
     let name = input.name.trim().to_string();
     if name.is_empty() || name.chars().count() > 100 {
-        errors.push(kenshu_domain::FieldError::new("name", "must be 1 to 100 characters"));
+        errors.push(kenshu_domain::FieldError::length("name", "must be 1 to 100 characters"));
     }
     let app_id = input.app_id.trim().to_string();
     if app_id.is_empty() || app_id.chars().count() > 100 {
-        errors.push(kenshu_domain::FieldError::new("app_id", "must be 1 to 100 characters"));
+        errors.push(kenshu_domain::FieldError::length("app_id", "must be 1 to 100 characters"));
     }
     let fields = match FieldMap::validate(input.kind, &input.fields) {
         Ok(f) => Some(f),
@@ -337,21 +337,24 @@ pub async fn webhook(
         return Err(ApiError::Conflict("the form is switched off in Kenshu".into()));
     }
     let mut errors = Vec::new();
-    let mut bad = |field: &str, reason: String| errors.push(kenshu_domain::FieldError::new(field, reason));
+    let mut bad = |error: kenshu_domain::FieldError| errors.push(error);
     let app_id = id_text(&body.app_id);
     if app_id.as_deref() != Some(form.app_id.as_str()) {
-        bad("app_id", format!("this form takes the webhooks of app {}", form.app_id));
+        bad(kenshu_domain::FieldError::conflict(
+            "app_id",
+            format!("this form takes the webhooks of app {}", form.app_id),
+        ));
     }
     let data_id = id_text(&body.data_id);
     if data_id.is_none() {
-        bad("data_id", "must be the record's id".into());
+        bad(kenshu_domain::FieldError::required("data_id", "must be the record's id"));
     }
     let change = Change::parse(&body.change);
     if change.is_none() {
-        bad("type", "must be added or updated".into());
+        bad(kenshu_domain::FieldError::unknown_value("type", "must be added or updated"));
     }
     if !body.data.is_object() {
-        bad("data", "must be the record's parts".into());
+        bad(kenshu_domain::FieldError::format("data", "must be the record's parts"));
     }
     let (Some(data_id), Some(change), true) = (data_id, change, errors.is_empty()) else {
         return Err(ApiError::Validation(errors));

@@ -12,6 +12,7 @@ use kenshu_domain::report::{
     days_overdue, submitted_late, ReportActor, ReportEvent, ReportState, ReportText,
 };
 use kenshu_domain::spreadsheet::{Cell, Table};
+use kenshu_domain::FieldError;
 use kenshu_persistence::entities::training_report;
 use kenshu_persistence::repo::employee::EmployeeRef;
 use kenshu_persistence::repo::employee::Unit;
@@ -348,11 +349,11 @@ pub async fn report_event(
     }
     let body = body.into_inner();
     if body.comment.as_ref().is_some_and(|c| c.chars().count() > 1000) {
-        return Err(ApiError::validation("comment", "at most 1000 characters"));
+        return Err(ApiError::validation(FieldError::length("comment", "at most 1000 characters")));
     }
     let comment = body.comment.map(|c| c.trim().to_string()).filter(|c| !c.is_empty());
     if comment.is_none() && body.event == ReportEvent::Return {
-        return Err(ApiError::validation("comment", "say what to correct"));
+        return Err(ApiError::validation(FieldError::required("comment", "say what to correct")));
     }
     let version = if_match(&req)?;
     let txn = state.db.begin_write().await?;
@@ -412,18 +413,19 @@ pub async fn record_sharing(
         .map(|s| tokyo_date(s.starts_at));
     let mut errors = Vec::new();
     if body.shared_on > today() {
-        errors.push(("shared_on", "is in the future".to_string()));
+        errors.push(kenshu_domain::FieldError::range("shared_on", "is in the future"));
     }
     if let Some(first) = first_day.filter(|d| body.shared_on < *d) {
-        errors.push(("shared_on", format!("is before the course began ({first})")));
+        errors.push(kenshu_domain::FieldError::range(
+            "shared_on",
+            format!("is before the course began ({first})"),
+        ));
     }
     if body.note.as_ref().is_some_and(|n| n.chars().count() > 1000) {
-        errors.push(("note", "at most 1000 characters".to_string()));
+        errors.push(kenshu_domain::FieldError::length("note", "at most 1000 characters"));
     }
     if !errors.is_empty() {
-        return Err(ApiError::Validation(
-            errors.into_iter().map(|(f, m)| kenshu_domain::FieldError::new(f, m)).collect(),
-        ));
+        return Err(ApiError::Validation(errors));
     }
     let note = body.note.map(|n| n.trim().to_string()).filter(|n| !n.is_empty());
     let version = if_match(&req)?;

@@ -3,6 +3,7 @@
 
 use chrono::{DateTime, Utc};
 use kenshu_domain::auth::{authorize, Action};
+use kenshu_domain::FieldError;
 use kenshu_persistence::entities::{audit_log, section};
 use kenshu_persistence::repo::employee::{self as employee_repo, EmployeeRef, Unit};
 use kenshu_persistence::repo::structure as structure_repo;
@@ -50,23 +51,31 @@ pub async fn named_employee(
     match (id, no) {
         (Some(id), None) => match employee_repo::get(state.db.conn(), org_id, id).await {
             Ok(e) => Ok(e),
-            Err(RepoError::NotFound) => Err(ApiError::validation("employee_id", "no such employee")),
+            Err(RepoError::NotFound) => {
+                Err(ApiError::validation(FieldError::not_found("employee_id", "no such employee")))
+            }
             Err(e) => Err(e.into()),
         },
         (None, Some(no)) => {
             if no.chars().count() > 20 {
-                return Err(ApiError::validation("employee_no", "must be 1 to 20 characters"));
+                return Err(ApiError::validation(FieldError::length(
+                    "employee_no",
+                    "must be 1 to 20 characters",
+                )));
             }
             let no = kenshu_domain::employee::EmployeeNo::parse(no)
-                .map_err(|why| ApiError::validation("employee_no", why))?;
-            employee_repo::find_by_no(state.db.conn(), org_id, no.as_str())
-                .await?
-                .ok_or_else(|| ApiError::validation("employee_no", format!("no employee {}", no.as_str())))
+                .map_err(|why| ApiError::validation(FieldError::format("employee_no", why)))?;
+            employee_repo::find_by_no(state.db.conn(), org_id, no.as_str()).await?.ok_or_else(|| {
+                ApiError::validation(FieldError::not_found(
+                    "employee_no",
+                    format!("no employee {}", no.as_str()),
+                ))
+            })
         }
-        _ => Err(ApiError::validation(
+        _ => Err(ApiError::validation(FieldError::required(
             "employee_id",
             "name the employee by employee_id or employee_no, one of the two",
-        )),
+        ))),
     }
 }
 

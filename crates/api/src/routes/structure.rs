@@ -103,7 +103,7 @@ pub struct SectionInput {
 
 fn unit_input(code: &str, name: &str, head: Option<Uuid>, acting: Option<Uuid>) -> ApiResult<UnitInput> {
     let mut errors = Vec::new();
-    let code = Code::parse(code).map_err(|e| errors.push(FieldError::new("code", e))).ok();
+    let code = Code::parse(code).map_err(|e| errors.push(FieldError::format("code", e))).ok();
     let name = parse_name("name", name).map_err(|e| errors.push(e)).ok();
     match (code, name) {
         (Some(code), Some(name)) if errors.is_empty() => Ok(UnitInput {
@@ -438,7 +438,7 @@ pub async fn put_workflow(
     let org_id = auth.principal.org_id;
     let body = body.into_inner();
     if !(0..=30).contains(&body.promotion_cutoff_days) {
-        return Err(ApiError::validation("promotion_cutoff_days", "0 to 30 days"));
+        return Err(ApiError::validation(FieldError::range("promotion_cutoff_days", "0 to 30 days")));
     }
     let field = "top_approver_employee_no";
     let employee_id = match body.top_approver_employee_no {
@@ -447,13 +447,16 @@ pub async fn put_workflow(
             let found = crate::routes::shared::named_employee(&state, org_id, None, Some(&no))
                 .await
                 .map_err(|e| match e {
-                    ApiError::Validation(errors) => ApiError::Validation(
-                        errors.into_iter().map(|e| FieldError::new(field, e.reason)).collect(),
-                    ),
+                    ApiError::Validation(errors) => {
+                        ApiError::Validation(errors.into_iter().map(|e| e.at(field)).collect())
+                    }
                     e => e,
                 })?;
             if !found.model.active {
-                return Err(ApiError::validation(field, "is not an active employee of the organisation"));
+                return Err(ApiError::validation(FieldError::not_found(
+                    field,
+                    "is not an active employee of the organisation",
+                )));
             }
             Some(found.model.id)
         }

@@ -107,7 +107,7 @@ fn standing(auth: &Auth, g: &study_group::Model) -> Standing {
 
 fn yen(field: &str, value: i64, errors: &mut Vec<FieldError>) -> i64 {
     if !(0..=10_000_000).contains(&value) {
-        errors.push(FieldError::new(field, "whole yen from 0 to 10,000,000"));
+        errors.push(FieldError::range(field, "whole yen from 0 to 10,000,000"));
     }
     value
 }
@@ -147,7 +147,7 @@ pub async fn create_group(
     let name = required_text("name", &body.name, 100, &mut errors);
     let theme = required_text("theme", &body.theme, 1000, &mut errors);
     if body.member_nos.is_empty() || body.member_nos.len() > 29 {
-        errors.push(FieldError::new(
+        errors.push(FieldError::length(
             "member_nos",
             "a group has 2 to 30 members: name 1 to 29 besides yourself",
         ));
@@ -156,9 +156,11 @@ pub async fn create_group(
     for (i, no) in body.member_nos.iter().enumerate() {
         match employee_repo::find_by_no(state.db.conn(), org_id, no.trim()).await? {
             Some(e) if !members.contains(&e.model.id) => members.push(e.model.id),
-            Some(_) => errors
-                .push(FieldError::new(format!("member_nos[{i}]"), format!("{} is named twice", no.trim()))),
-            None => errors.push(FieldError::new(
+            Some(_) => errors.push(FieldError::duplicate(
+                format!("member_nos[{i}]"),
+                format!("{} is named twice", no.trim()),
+            )),
+            None => errors.push(FieldError::not_found(
                 format!("member_nos[{i}]"),
                 format!("no employee {} on the roster", no.trim()),
             )),
@@ -340,15 +342,21 @@ pub async fn group_event(
     let body = body.into_inner();
     let mv = match body.event {
         GroupDecision::Approve => {
-            let grant_yen =
-                body.grant_yen.ok_or_else(|| ApiError::validation("grant_yen", "the grant in yen"))?;
+            let grant_yen = body
+                .grant_yen
+                .ok_or_else(|| ApiError::validation(FieldError::required("grant_yen", "the grant in yen")))?;
             GroupMove::Approve { grant_yen }
         }
         GroupDecision::Reject => {
             let comment = body.comment.map(|c| c.trim().to_string()).filter(|c| !c.is_empty());
             match comment {
                 Some(c) if c.chars().count() <= 1000 => GroupMove::Reject { comment: c },
-                _ => return Err(ApiError::validation("comment", "say why, in at most 1000 characters")),
+                _ => {
+                    return Err(ApiError::validation(FieldError::length(
+                        "comment",
+                        "say why, in at most 1000 characters",
+                    )))
+                }
             }
         }
         GroupDecision::Settle => GroupMove::Settle,

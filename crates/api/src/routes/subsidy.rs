@@ -15,6 +15,7 @@ use kenshu_domain::subsidy::{
     check_proof, ApplicationEvent, ApplicationState, BudgetUse, Programme, StudyField, SubsidyActor,
 };
 use kenshu_domain::subsidy_io::read_csv;
+use kenshu_domain::FieldError;
 use kenshu_persistence::entities::{correspondence_course, subsidy_application, subsidy_programme};
 use kenshu_persistence::repo::employee::{employees_by_id, EmployeeRef};
 use kenshu_persistence::repo::structure;
@@ -77,13 +78,13 @@ impl ProgrammeInput {
     fn validate(self, fy: kenshu_domain::calendar::FiscalYear) -> ApiResult<ProgrammeData> {
         let mut errors = Vec::new();
         if !(0..=1_000_000_000).contains(&self.budget_yen) {
-            errors.push(kenshu_domain::FieldError::new("budget_yen", "whole yen from 0 to 1,000,000,000"));
+            errors.push(kenshu_domain::FieldError::range("budget_yen", "whole yen from 0 to 1,000,000,000"));
         }
         let window = self
             .application_window
             .map(|w| w.validate(fy))
             .transpose()
-            .map_err(|e| errors.push(kenshu_domain::FieldError::new("application_window", e)))
+            .map_err(|e| errors.push(kenshu_domain::FieldError::range("application_window", e)))
             .ok()
             .flatten();
         if !errors.is_empty() {
@@ -462,7 +463,7 @@ pub(crate) async fn apply_as(
     let me = auth.principal.employee.ok_or(ApiError::Forbidden)?;
     let org_id = auth.principal.org_id;
     if body.reason.as_ref().is_some_and(|r| r.chars().count() > 1000) {
-        return Err(ApiError::validation("reason", "at most 1000 characters"));
+        return Err(ApiError::validation(FieldError::length("reason", "at most 1000 characters")));
     }
     let course = repo::get_course(state.db.conn(), org_id, body.course_id).await?;
     let p = repo::programme(state.db.conn(), org_id, course.fiscal_year, Programme::Correspondence.as_str())
@@ -538,16 +539,21 @@ pub async fn application_event(
     }
     let body = body.into_inner();
     if body.comment.as_ref().is_some_and(|c| c.chars().count() > 1000) {
-        return Err(ApiError::validation("comment", "at most 1000 characters"));
+        return Err(ApiError::validation(FieldError::length("comment", "at most 1000 characters")));
     }
     let comment = body.comment.map(|c| c.trim().to_string()).filter(|c| !c.is_empty());
     if comment.is_none() && matches!(body.event, ApplicationEvent::Return | ApplicationEvent::Reject) {
-        return Err(ApiError::validation("comment", "say why"));
+        return Err(ApiError::validation(FieldError::required("comment", "say why")));
     }
     if body.event == ApplicationEvent::ReportCompletion {
         match body.paid_tuition_yen {
             Some(y) if (1..=kenshu_domain::subsidy::TUITION_MAX).contains(&y) => {}
-            _ => return Err(ApiError::validation("paid_tuition_yen", "the tuition paid, whole yen from 1")),
+            _ => {
+                return Err(ApiError::validation(FieldError::range(
+                    "paid_tuition_yen",
+                    "the tuition paid, whole yen from 1",
+                )))
+            }
         }
     }
     let version = if_match(&req)?;

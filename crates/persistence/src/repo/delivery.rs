@@ -93,7 +93,7 @@ pub async fn update_channel(
     let before: notification_channel::Model =
         super::lock_at_version(conn, actor.org_id, id, expected_version).await?;
     if before.kind()? != data.kind {
-        return Err(RepoError::Invalid(vec![kenshu_domain::FieldError::new(
+        return Err(RepoError::Invalid(vec![kenshu_domain::FieldError::conflict(
             "settings.kind",
             "a channel keeps its kind; set up a new channel instead",
         )]));

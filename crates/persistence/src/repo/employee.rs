@@ -295,7 +295,10 @@ async fn section_in_org(
     if index.values().any(|(s, _)| *s == section_id) {
         Ok(())
     } else {
-        Err(RepoError::Invalid(vec![FieldError::new("section_id", "no such section in this organisation")]))
+        Err(RepoError::Invalid(vec![FieldError::not_found(
+            "section_id",
+            "no such section in this organisation",
+        )]))
     }
 }
 

@@ -142,7 +142,7 @@ pub async fn update_programme(
     let counts = places(conn, &locked).await?;
     let mut errors = Vec::new();
     if data.terms.capacity < counts.accepted {
-        errors.push(FieldError::new(
+        errors.push(FieldError::conflict(
             "capacity",
             format!("{} students are accepted; the capacity cannot be less", counts.accepted),
         ));
@@ -157,7 +157,7 @@ pub async fn update_programme(
         .count(conn)
         .await?;
     if outside > 0 {
-        errors.push(FieldError::new(
+        errors.push(FieldError::conflict(
             "starts_on",
             format!("{outside} students have host days outside these dates; change theirs first"),
         ));
@@ -233,7 +233,7 @@ async fn check_host(
     let Some(id) = section_id else { return Ok(()) };
     let found = section::Entity::find_by_id(id).filter(section::Column::OrgId.eq(org_id)).count(conn).await?;
     if found == 0 {
-        return Err(RepoError::Invalid(vec![FieldError::new("host_section_id", "no such section")]));
+        return Err(RepoError::Invalid(vec![FieldError::not_found("host_section_id", "no such section")]));
     }
     Ok(())
 }
@@ -365,7 +365,7 @@ pub async fn update_student(
         ));
     }
     if before.state == StudentState::Accepted.as_str() && data.host_section_id.is_none() {
-        return Err(RepoError::Invalid(vec![FieldError::new(
+        return Err(RepoError::Invalid(vec![FieldError::conflict(
             "host_section_id",
             "an accepted student keeps a host section",
         )]));
@@ -432,7 +432,7 @@ pub async fn erase(
     check_erasure(state, before.erased_at.is_some(), terms(programme), today)
         .map_err(|m| refuse(state.as_str(), m))?;
     if requested_on > today {
-        return Err(RepoError::Invalid(vec![FieldError::new("requested_on", "today or earlier")]));
+        return Err(RepoError::Invalid(vec![FieldError::range("requested_on", "today or earlier")]));
     }
     let after = internship_student::Model {
         name: None,

@@ -255,7 +255,7 @@ pub(crate) fn after_id(page: &PageRequest) -> Result<Option<Uuid>, RepoError> {
         .and_then(|a| a.first())
         .map(|s| {
             Uuid::parse_str(s).map_err(|_| {
-                RepoError::Invalid(vec![kenshu_domain::FieldError::new(
+                RepoError::Invalid(vec![kenshu_domain::FieldError::format(
                     "cursor",
                     "is not a cursor of this list",
                 )])

@@ -124,7 +124,8 @@ pub async fn replace_ladder(
                 .count(conn)
                 .await?;
             if held > 0 {
-                errors.push(FieldError::new("grades", format!("{} is held by {held} employees", g.name)));
+                errors
+                    .push(FieldError::conflict("grades", format!("{} is held by {held} employees", g.name)));
             }
         }
     }
@@ -170,7 +171,7 @@ pub async fn set_workflow(
             .count(conn)
             .await?;
         if active == 0 {
-            return Err(RepoError::Invalid(vec![FieldError::new(
+            return Err(RepoError::Invalid(vec![FieldError::not_found(
                 "employee_no",
                 "is not an active employee of the organisation",
             )]));

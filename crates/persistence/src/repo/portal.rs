@@ -80,7 +80,7 @@ pub async fn update_form(
 ) -> Result<portal_form::Model, RepoError> {
     let before: portal_form::Model = lock_at_version(conn, actor.org_id, id, expected_version).await?;
     if before.kind()? != data.kind {
-        return Err(RepoError::Invalid(vec![kenshu_domain::FieldError::new(
+        return Err(RepoError::Invalid(vec![kenshu_domain::FieldError::conflict(
             "kind",
             "a form keeps its kind; set up a new form instead",
         )]));

@@ -36,7 +36,7 @@ async fn check_heads(conn: &impl ConnectionTrait, org_id: Uuid, input: &UnitInpu
             .count(conn)
             .await?;
         if found == 0 {
-            errors.push(FieldError::new(field, "is not an active employee of this organisation"));
+            errors.push(FieldError::not_found(field, "is not an active employee of this organisation"));
         }
     }
     if errors.is_empty() {
@@ -152,7 +152,7 @@ async fn check_department(
     department_id: Uuid,
 ) -> Result<(), RepoError> {
     match get_department(conn, org_id, department_id).await {
-        Err(RepoError::NotFound) => Err(RepoError::Invalid(vec![FieldError::new(
+        Err(RepoError::NotFound) => Err(RepoError::Invalid(vec![FieldError::not_found(
             "department_id",
             "no such department in this organisation",
         )])),

@@ -152,7 +152,7 @@ pub async fn move_group(
                     if e.contains("budget") {
                         RepoError::Conflict(e)
                     } else {
-                        RepoError::Invalid(vec![kenshu_domain::FieldError::new("grant_yen", e)])
+                        RepoError::Invalid(vec![kenshu_domain::FieldError::range("grant_yen", e)])
                     }
                 })?;
             after.approved_yen = Some(grant);

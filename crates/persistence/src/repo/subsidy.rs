@@ -91,7 +91,7 @@ pub async fn update_programme(
     let drawn = budget_use(conn, &locked).await?;
     let drawn_yen = drawn.committed_yen + drawn.fixed_yen + drawn.paid_yen;
     if data.budget_yen < drawn_yen {
-        return Err(RepoError::Invalid(vec![kenshu_domain::FieldError::new(
+        return Err(RepoError::Invalid(vec![kenshu_domain::FieldError::conflict(
             "budget_yen",
             format!("¥{drawn_yen} is already approved or paid from this budget; it cannot be less"),
         )]));

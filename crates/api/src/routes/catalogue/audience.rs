@@ -1,6 +1,7 @@
 //! 対象者: who on the roster a course's audience rules match.
 
 use super::*;
+use kenshu_domain::FieldError;
 
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
@@ -76,7 +77,7 @@ pub async fn course_eligible(
     };
     let limit = q.limit.unwrap_or(100);
     if !(1..=1000).contains(&limit) {
-        return Err(ApiError::validation("limit", "must be between 1 and 1000"));
+        return Err(ApiError::validation(FieldError::range("limit", "must be between 1 and 1000")));
     }
     let ladder = org::ladder(state.db.conn(), org_id).await?;
     let roster = roster_members(state.db.conn(), org_id, None).await?;

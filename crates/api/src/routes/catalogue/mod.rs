@@ -14,6 +14,7 @@ use kenshu_domain::catalogue::{
     Aim, ApplicationWindow, Category, CourseData, CourseFields, CourseStatus, Delivery, Lecturer, Pillar,
     PlanData, ReportRule, SessionData, SessionFields, Timing,
 };
+use kenshu_domain::FieldError;
 use kenshu_persistence::entities::{course_session, training_plan};
 use kenshu_persistence::repo::audit::{self as audit_repo, AuditFilter};
 use kenshu_persistence::repo::cascade;
@@ -329,7 +330,7 @@ pub async fn list_courses(
     let page = page_request(scope, q.limit, q.cursor.as_deref())?;
     let fiscal_year = q.fiscal_year.map(|y| fiscal_year("fiscal_year", y)).transpose()?;
     if q.month.is_some_and(|m| !(1..=12).contains(&m)) {
-        return Err(ApiError::validation("month", "must be 1 to 12"));
+        return Err(ApiError::validation(FieldError::range("month", "must be 1 to 12")));
     }
     let drafts = sees_drafts(&auth.principal);
     let visible: Vec<CourseStatus> = if drafts {
@@ -435,10 +436,10 @@ pub async fn update_course(
     let version = if_match(&req)?;
     let body = body.into_inner();
     if body.fiscal_year != current.model.fiscal_year {
-        return Err(ApiError::validation(
+        return Err(ApiError::validation(FieldError::conflict(
             "fiscal_year",
             "a course stays in its fiscal year; copy the plan to carry it into another",
-        ));
+        )));
     }
     let status = body.status.unwrap_or(current.status());
     let ladder = org::ladder(state.db.conn(), auth.principal.org_id).await?;

@@ -1,6 +1,7 @@
 //! 研修計画: a fiscal year's plans, their publication and their copy into the next year.
 
 use super::*;
+use kenshu_domain::FieldError;
 
 /// 研修計画: one fiscal year's plan.
 #[derive(Debug, Serialize, ToSchema)]
@@ -134,7 +135,9 @@ pub async fn create_plan(
 ) -> ApiResult<HttpResponse> {
     authorize(&auth.principal, Action::WriteCatalogue)?;
     let body = body.into_inner();
-    let year = body.fiscal_year.ok_or_else(|| ApiError::validation("fiscal_year", "is required"))?;
+    let year = body
+        .fiscal_year
+        .ok_or_else(|| ApiError::validation(FieldError::required("fiscal_year", "is required")))?;
     let fy = fiscal_year("fiscal_year", year)?;
     let data = body.data(fy)?;
     let txn = state.db.begin_write().await?;
@@ -164,7 +167,10 @@ pub async fn update_plan(
     let version = if_match(&req)?;
     let body = body.into_inner();
     if body.fiscal_year.is_some_and(|y| y != fy.year()) {
-        return Err(ApiError::validation("fiscal_year", "a plan keeps its fiscal year"));
+        return Err(ApiError::validation(FieldError::conflict(
+            "fiscal_year",
+            "a plan keeps its fiscal year",
+        )));
     }
     let data = body.data(fy)?;
     let txn = state.db.begin_write().await?;
@@ -232,7 +238,10 @@ pub async fn copy_plan(
     repo::get_plan(state.db.conn(), auth.principal.org_id, from).await?;
     let to = fiscal_year("to_fiscal_year", body.to_fiscal_year.unwrap_or(from.year() + 1))?;
     if to == from {
-        return Err(ApiError::validation("to_fiscal_year", "a plan is copied into another fiscal year"));
+        return Err(ApiError::validation(FieldError::conflict(
+            "to_fiscal_year",
+            "a plan is copied into another fiscal year",
+        )));
     }
     let txn = state.db.begin_write().await?;
     let (plan, courses_copied) = repo::copy_plan(&txn, &auth.actor(), from, to).await?;

@@ -52,10 +52,13 @@ pub async fn bulk_nominations(
     catalogue::get_course(state.db.conn(), org_id, *id).await?;
     let body = body.into_inner();
     if body.ids.is_empty() || body.ids.len() > 1000 {
-        return Err(ApiError::validation("ids", "give 1 to 1000 nominations"));
+        return Err(ApiError::validation(FieldError::length("ids", "give 1 to 1000 nominations")));
     }
     if body.event.is_some() == body.move_to_session.is_some() {
-        return Err(ApiError::validation("event", "give either event or move_to_session"));
+        return Err(ApiError::validation(FieldError::required(
+            "event",
+            "give either event or move_to_session",
+        )));
     }
     let reason = reason_text(body.reason, body.event == Some(Event::Decline))?;
     let me = auth.principal.employee.map(|e| e.employee_id);
@@ -69,20 +72,20 @@ pub async fn bulk_nominations(
             Ok(n) if n.course_id == *id => {
                 if let Some(event) = body.event {
                     if me == Some(n.employee_id) {
-                        errors.push(kenshu_domain::FieldError::new(field, "is your own nomination"));
+                        errors.push(kenshu_domain::FieldError::conflict(field, "is your own nomination"));
                         continue;
                     }
                     let current = repo::state_of(&n)?;
                     match kenshu_domain::selection::transition(current, event, NominationActor::Hr) {
                         Ok(_) => plan.push((n, Some(event))),
-                        Err(e) => errors.push(kenshu_domain::FieldError::new(field, e.to_string())),
+                        Err(e) => errors.push(kenshu_domain::FieldError::conflict(field, e.to_string())),
                     }
                 } else {
                     plan.push((n, None));
                 }
             }
             Ok(_) | Err(RepoError::NotFound) => {
-                errors.push(kenshu_domain::FieldError::new(field, "is not a nomination of this course"))
+                errors.push(kenshu_domain::FieldError::not_found(field, "is not a nomination of this course"))
             }
             Err(e) => return Err(e.into()),
         }

@@ -57,7 +57,7 @@ fn report(course: &CourseRecord, o: &DesignationOutcome, dry_run: bool, limit: u
 fn limit_of(q: &DesignationQuery) -> ApiResult<usize> {
     let limit = q.limit.unwrap_or(100);
     if limit > 1000 {
-        return Err(ApiError::validation("limit", "must be between 0 and 1000"));
+        return Err(ApiError::validation(FieldError::range("limit", "must be between 0 and 1000")));
     }
     Ok(limit)
 }

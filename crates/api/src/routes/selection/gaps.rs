@@ -87,21 +87,23 @@ pub async fn training_gaps(
             .filter_map(|s| {
                 Uuid::parse_str(s.trim())
                     .map_err(|_| {
-                        errors
-                            .push(FieldError::new("course_ids", format!("'{}' is not a course id", s.trim())))
+                        errors.push(FieldError::format(
+                            "course_ids",
+                            format!("'{}' is not a course id", s.trim()),
+                        ))
                     })
                     .ok()
             })
             .collect(),
     };
     if q.course_q.as_ref().is_some_and(|t| t.chars().count() > 200) {
-        errors.push(FieldError::new("course_q", "at most 200 characters"));
+        errors.push(FieldError::length("course_q", "at most 200 characters"));
     }
     if q.min_years_since_hire.is_some_and(|y| y > 60) {
-        errors.push(FieldError::new("min_years_since_hire", "at most 60"));
+        errors.push(FieldError::range("min_years_since_hire", "at most 60"));
     }
     if q.course_number.is_some_and(|n| !(1..=999).contains(&n)) {
-        errors.push(FieldError::new("course_number", "1 to 999"));
+        errors.push(FieldError::range("course_number", "1 to 999"));
     }
     if !errors.is_empty() {
         return Err(ApiError::Validation(errors));

@@ -296,8 +296,9 @@ async fn open_for(
     })?;
     let ladder = org::ladder(state.db.conn(), org_id).await?;
     let members = roster_members(state.db.conn(), org_id, Some(employee_id)).await?;
-    let member =
-        members.first().ok_or_else(|| ApiError::validation("employee_id", "is not an active employee"))?;
+    let member = members.first().ok_or_else(|| {
+        ApiError::validation(FieldError::not_found("employee_id", "is not an active employee"))
+    })?;
     let fy = course.fiscal_year();
     if !course.rules.iter().any(|r| r.route == route) {
         // About the course, not about anything the client sent: name how it is filled.
@@ -320,10 +321,10 @@ async fn open_for(
             route.japanese(),
             course.model.audience.as_deref().unwrap_or("see the course's rules")
         ))),
-        (false, _) => Err(ApiError::validation(
+        (false, _) => Err(ApiError::validation(FieldError::conflict(
             "employee_id",
             format!("no {} rule of this course matches the employee", route.japanese()),
-        )),
+        ))),
     }
 }
 
@@ -346,11 +347,11 @@ pub struct RecommendationInput {
 fn reason_text(reason: Option<String>, required: bool) -> ApiResult<Option<String>> {
     // The limit holds for the text as sent, as the API document counts it.
     if reason.as_ref().is_some_and(|r| r.chars().count() > 1000) {
-        return Err(ApiError::validation("reason", "must be at most 1000 characters"));
+        return Err(ApiError::validation(FieldError::length("reason", "must be at most 1000 characters")));
     }
     let r = reason.map(|r| r.trim().to_string()).filter(|r| !r.is_empty());
     match &r {
-        None if required => Err(ApiError::validation("reason", "is required")),
+        None if required => Err(ApiError::validation(FieldError::required("reason", "is required"))),
         _ => Ok(r),
     }
 }

@@ -206,7 +206,7 @@ async fn check_within_course(
     let parent = match get_course(conn, org_id, parent_id).await {
         Ok(p) => p,
         Err(RepoError::NotFound) => {
-            return Err(RepoError::Invalid(vec![FieldError::new(
+            return Err(RepoError::Invalid(vec![FieldError::not_found(
                 "within_course_id",
                 "no such course in this organisation",
             )]))
@@ -214,9 +214,9 @@ async fn check_within_course(
         Err(e) => return Err(e),
     };
     check_within(fy, parent.fiscal_year(), own_id == Some(parent_id))
-        .map_err(|e| RepoError::Invalid(vec![FieldError::new("within_course_id", e.reason)]))?;
+        .map_err(|e| RepoError::Invalid(vec![e.at("within_course_id")]))?;
     if parent.model.within_course_id.is_some_and(|p| Some(p) == own_id) {
-        return Err(RepoError::Invalid(vec![FieldError::new(
+        return Err(RepoError::Invalid(vec![FieldError::conflict(
             "within_course_id",
             "the course it would be positioned within is itself positioned within this course",
         )]));
@@ -235,7 +235,7 @@ pub async fn create_course(
     let plan = match get_plan(conn, actor.org_id, fy).await {
         Ok(p) => p,
         Err(RepoError::NotFound) => {
-            return Err(RepoError::Invalid(vec![FieldError::new(
+            return Err(RepoError::Invalid(vec![FieldError::not_found(
                 "fiscal_year",
                 format!("there is no plan for FY{}; create it first", fy.year()),
             )]))
@@ -273,7 +273,7 @@ pub async fn update_course(
         return Err(RepoError::Stale { current: before.model.version });
     }
     if !before.status().can_become(status) {
-        return Err(RepoError::Invalid(vec![FieldError::new(
+        return Err(RepoError::Invalid(vec![FieldError::conflict(
             "status",
             format!("a {} course cannot become {}", before.status().as_str(), status.as_str()),
         )]));
@@ -347,7 +347,10 @@ pub async fn list_courses(
     if let Some([fy, rank, number]) = page.after.as_deref() {
         let (Ok(fy), Ok(rank), Ok(number)) = (fy.parse::<i32>(), rank.parse::<i32>(), number.parse::<i32>())
         else {
-            return Err(RepoError::Invalid(vec![FieldError::new("cursor", "is not a cursor of this list")]));
+            return Err(RepoError::Invalid(vec![FieldError::format(
+                "cursor",
+                "is not a cursor of this list",
+            )]));
         };
         q = q.filter(
             Condition::any()

@@ -88,7 +88,7 @@ async fn check_lecturer(
             .one(conn)
             .await?;
         if found.is_none() {
-            return Err(RepoError::Invalid(vec![FieldError::new(
+            return Err(RepoError::Invalid(vec![FieldError::not_found(
                 "lecturer.employee_id",
                 "is not an active employee of this organisation",
             )]));

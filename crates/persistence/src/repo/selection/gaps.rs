@@ -60,7 +60,7 @@ pub async fn training_gaps(
             } else {
                 "course_category"
             };
-            RepoError::Invalid(vec![kenshu_domain::FieldError::new(field, why)])
+            RepoError::Invalid(vec![kenshu_domain::FieldError::not_found(field, why)])
         })?;
     let mut counted: Vec<(i32, CourseRef)> = rows
         .iter()

@@ -128,7 +128,10 @@ pub async fn list(
     }
     if let Some(after) = page.after.as_ref().and_then(|a| a.first()) {
         let after = Uuid::parse_str(after).map_err(|_| {
-            RepoError::Invalid(vec![kenshu_domain::FieldError::new("cursor", "is not a cursor of this list")])
+            RepoError::Invalid(vec![kenshu_domain::FieldError::format(
+                "cursor",
+                "is not a cursor of this list",
+            )])
         })?;
         q = q.filter(nomination::Column::Id.gt(after));
     }
@@ -232,7 +235,7 @@ async fn session_of_course(
         .one(conn)
         .await?
         .ok_or_else(|| {
-            RepoError::Invalid(vec![kenshu_domain::FieldError::new(
+            RepoError::Invalid(vec![kenshu_domain::FieldError::not_found(
                 "session_id",
                 "is not a session of this course",
             )])
