@@ -28,6 +28,7 @@ mod m20261203_000021_calendar_feeds;
 mod m20261203_000022_portal_forms;
 mod m20261203_000023_audit_chain;
 mod m20261203_000024_audit_blocks;
+mod m20261203_000025_org_language;
 
 /// A text column compared byte by byte (code point order). Codes, employee numbers and kana
 /// readings sort and page the same on SQLite (BINARY is its default) and on PostgreSQL, whatever
@@ -70,6 +71,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261203_000022_portal_forms::Migration),
             Box::new(m20261203_000023_audit_chain::Migration),
             Box::new(m20261203_000024_audit_blocks::Migration),
+            Box::new(m20261203_000025_org_language::Migration),
         ]
     }
 }

@@ -430,4 +430,46 @@ async fn problems_follow_accept_language_and_the_default_language() {
         .unwrap();
     let p: serde_json::Value = res.json().await.unwrap();
     assert_eq!(p["title"], "Not found");
+
+    // An organisation's own default: its clients that ask for no language get Japanese; those
+    // that ask for English still get English, and other organisations keep the service's.
+    let workflow = "/api/v1/organisation/workflow";
+    let put = |language: serde_json::Value| {
+        let app = &app;
+        let hr = hr.clone();
+        async move {
+            let etag = app.get(workflow, &hr).await.headers()["etag"].to_str().unwrap().to_string();
+            app.request(reqwest::Method::PUT, workflow, Some(&hr))
+                .header("If-Match", etag)
+                .json(&serde_json::json!({"promotion_cutoff_days": 2, "language": language}))
+                .send()
+                .await
+                .unwrap()
+        }
+    };
+    let p = kenshu_tests::assert_problem(put(serde_json::json!("fr")).await, 422, "validation").await;
+    assert_eq!(
+        (&p["errors"][0]["field"], &p["errors"][0]["code"]),
+        (&serde_json::json!("language"), &serde_json::json!("unknown_value")),
+        "{p}"
+    );
+    let set: serde_json::Value = put(serde_json::json!("ja")).await.json().await.unwrap();
+    assert_eq!(set["language"], "ja", "{set}");
+    let p: serde_json::Value = ask(None).await.unwrap().json().await.unwrap();
+    assert_eq!(p["title"], "見つかりません", "{p}");
+    let p: serde_json::Value = ask(Some("*")).await.unwrap().json().await.unwrap();
+    assert_eq!(p["title"], "見つかりません", "`*` asks for nothing in particular");
+    let p: serde_json::Value = ask(Some("en")).await.unwrap().json().await.unwrap();
+    assert_eq!(p["title"], "Not found");
+    let other = kenshu_tests::token_for(
+        kenshu_tests::OTHER_ORG,
+        kenshu_tests::people::OTHER_ORG_EMPLOYEE,
+        &[kenshu_domain::auth::Role::Employee],
+    );
+    let p: serde_json::Value = app.get(&missing, &other).await.json().await.unwrap();
+    assert_eq!(p["title"], "Not found", "another organisation keeps the service's default");
+    let back: serde_json::Value = put(serde_json::Value::Null).await.json().await.unwrap();
+    assert_eq!(back["language"], serde_json::Value::Null);
+    let p: serde_json::Value = ask(None).await.unwrap().json().await.unwrap();
+    assert_eq!(p["title"], "Not found");
 }

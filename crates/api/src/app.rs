@@ -439,11 +439,15 @@ async fn request_context(
     let started = Instant::now();
     let default_language =
         req.app_data::<web::Data<AppState>>().map(|s| s.config.default_language).unwrap_or_default();
-    let language = crate::problem::Language::negotiate(
+    let asked = crate::problem::Language::asked(
         req.headers().get(header::ACCEPT_LANGUAGE).and_then(|v| v.to_str().ok()),
-        default_language,
     );
-    let context = crate::problem::ProblemContext { instance: format!("{}#{id}", req.path()), language };
+    let context = crate::problem::ProblemContext {
+        instance: format!("{}#{id}", req.path()),
+        asked,
+        service_default: default_language,
+        organisation: Default::default(),
+    };
     let answered =
         crate::problem::PROBLEM_CONTEXT.scope(context.clone(), next.call(req).instrument(span.clone())).await;
     let res = match answered {

@@ -463,7 +463,8 @@ impl Auth {
     fn from_loaded(loaded: Loaded, request_id: Option<String>) -> Result<Auth, ApiError> {
         match loaded {
             Loaded::Found(found) => {
-                let (principal, employee) = *found;
+                let (principal, employee, language) = *found;
+                crate::problem::organisation_language(language.as_deref());
                 Ok(Auth { principal, employee, request_id, _bulk: None })
             }
             Loaded::UnknownOrganisation => {

@@ -117,10 +117,14 @@ pub enum ApiError {
 }
 
 /// The language a problem's `title` (and its fixed `detail`s) are written in.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+/// A language Kenshu writes problems in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, serde::Deserialize, ToSchema)]
 pub enum Language {
     #[default]
+    #[serde(rename = "en")]
     English,
+    /// 日本語
+    #[serde(rename = "ja")]
     Japanese,
 }
 
@@ -138,30 +142,65 @@ impl Language {
     /// with the highest weight (the first of equals); `*`, nothing it writes, or no header: the
     /// default.
     pub fn negotiate(accept: Option<&str>, default: Language) -> Language {
-        let mut best: Option<(f32, Language)> = None;
+        Language::asked(accept).unwrap_or(default)
+    }
+
+    /// The language the client's `Accept-Language` asks for, if it names one Kenshu writes
+    /// above `*`; otherwise `None` (the organisation's or the service's default then).
+    pub fn asked(accept: Option<&str>) -> Option<Language> {
+        let mut best: Option<(f32, Option<Language>)> = None;
         for item in accept.unwrap_or_default().split(',') {
             let mut parts = item.split(';');
             let tag = parts.next().unwrap_or_default().trim();
             let q = parts
                 .find_map(|p| p.trim().strip_prefix("q=").and_then(|q| q.trim().parse::<f32>().ok()))
                 .unwrap_or(1.0);
-            let lang = if tag == "*" { Some(default) } else { Language::parse(tag) };
+            let lang = if tag == "*" { Some(None) } else { Language::parse(tag).map(Some) };
             if let Some(lang) = lang.filter(|_| q > 0.0) {
                 if best.is_none_or(|(b, _)| q > b) {
                     best = Some((q, lang));
                 }
             }
         }
-        best.map_or(default, |(_, l)| l)
+        best.and_then(|(_, l)| l)
+    }
+
+    /// The code an organisation's setting stores.
+    pub fn code(self) -> &'static str {
+        match self {
+            Language::English => "en",
+            Language::Japanese => "ja",
+        }
     }
 }
 
 /// What a problem takes from the request it answers: its `instance` (path and request id) and
-/// the language to write it in. Set by the request middleware for the whole request.
+/// the language to write it in. Set by the request middleware for the whole request; the
+/// caller's organisation is learnt later, when the token is resolved.
 #[derive(Debug, Clone)]
 pub struct ProblemContext {
     pub instance: String,
-    pub language: Language,
+    /// What the client's `Accept-Language` asks for, if anything Kenshu writes.
+    pub asked: Option<Language>,
+    /// The service's default (`KENSHU_LANGUAGE`).
+    pub service_default: Language,
+    /// The caller's organisation's default, once the caller is known.
+    pub organisation: std::sync::Arc<std::sync::OnceLock<Language>>,
+}
+
+impl ProblemContext {
+    /// The client's choice, else their organisation's default, else the service's.
+    pub fn language(&self) -> Language {
+        self.asked.or_else(|| self.organisation.get().copied()).unwrap_or(self.service_default)
+    }
+}
+
+/// Once the caller is known: their organisation's default language (`ja`, `en`; none keeps the
+/// service's) for the problems of this request.
+pub fn organisation_language(code: Option<&str>) {
+    if let Some(language) = code.and_then(Language::parse) {
+        let _ = PROBLEM_CONTEXT.try_with(|c| c.organisation.set(language));
+    }
 }
 
 tokio::task_local! {
@@ -269,7 +308,7 @@ impl ApiError {
     pub fn problem(&self) -> Problem {
         let (status, code, title) = self.parts();
         let context = PROBLEM_CONTEXT.try_with(Clone::clone).ok();
-        let japanese = context.as_ref().is_some_and(|c| c.language == Language::Japanese);
+        let japanese = context.as_ref().is_some_and(|c| c.language() == Language::Japanese);
         let detail = match (japanese.then(|| self.japanese_detail()).flatten(), self) {
             (Some(japanese), _) => Some(japanese),
             // Internal details stay in the log.

@@ -16,7 +16,7 @@ use uuid::Uuid;
 
 use crate::auth::Auth;
 use crate::http::{created, encode_cursor, if_match, json_with_etag, page_request, Json};
-use crate::problem::{ApiError, ApiResult, Problem};
+use crate::problem::{ApiError, ApiResult, Language, Problem};
 use crate::routes::shared::EmployeeRefDto;
 use crate::state::AppState;
 
@@ -363,7 +363,7 @@ pub async fn put_grades(
 
 /// The organisation's workflow settings.
 #[derive(Debug, Serialize, ToSchema)]
-#[schema(example = json!({"top_approver": {"kind": "training_office"}, "top_approver_employee": null, "promotion_cutoff_days": 2}))]
+#[schema(example = json!({"top_approver": {"kind": "training_office"}, "top_approver_employee": null, "promotion_cutoff_days": 2, "language": "ja"}))]
 pub struct WorkflowSettingsDto {
     /// Who decides on department heads' own items (their applications, absence notices, subsidy
     /// applications and reports), and on those of a department without a head.
@@ -372,12 +372,15 @@ pub struct WorkflowSettingsDto {
     pub top_approver_employee: Option<EmployeeRefDto>,
     /// 補欠繰上げ stops this many days before a session starts; later, HR selects by hand.
     pub promotion_cutoff_days: i32,
+    /// The language problems are written in for the organisation's clients that ask for none
+    /// Kenshu writes (no `Accept-Language`, or `*`); null: the service's default.
+    pub language: Option<Language>,
 }
 
 /// The organisation's workflow settings, whole.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-#[schema(example = json!({"top_approver_employee_no": "10034", "promotion_cutoff_days": 2}))]
+#[schema(example = json!({"top_approver_employee_no": "10034", "promotion_cutoff_days": 2, "language": "ja"}))]
 pub struct WorkflowSettingsInput {
     /// 職員番号 of the approver of department heads' own items (full-width digits are accepted);
     /// `null` or absent: 研修担当.
@@ -386,6 +389,10 @@ pub struct WorkflowSettingsInput {
     /// 0 to 30 days.
     #[schema(minimum = 0, maximum = 30)]
     pub promotion_cutoff_days: i32,
+    /// `ja` or `en`: the language of problems for the organisation's clients that ask for none
+    /// Kenshu writes; `null` or absent: the service's default (`KENSHU_LANGUAGE`).
+    #[serde(default)]
+    pub language: Option<Language>,
 }
 
 async fn workflow_dto(
@@ -404,6 +411,7 @@ async fn workflow_dto(
         top_approver,
         top_approver_employee,
         promotion_cutoff_days: o.promotion_cutoff_days,
+        language: o.language.as_deref().and_then(Language::parse),
     })
 }
 
@@ -419,8 +427,9 @@ pub async fn get_workflow(state: web::Data<AppState>, auth: Auth) -> ApiResult<H
 
 /// Set the organisation's workflow settings (HR): who decides on department heads' own items (an
 /// active employee by number, or `null` for the training office; nobody decides on their own
-/// items: the named approver's own go to the training office), and the days before a session
-/// when the waiting list stops moving up by itself. Requires `If-Match`.
+/// items: the named approver's own go to the training office), the days before a session
+/// when the waiting list stops moving up by itself, and the language of problems for clients
+/// that ask for none. Requires `If-Match`.
 #[utoipa::path(put, operation_id = "put_workflow_settings", path = "/api/v1/organisation/workflow", tag = "organisation",
     request_body = WorkflowSettingsInput,
     params(("If-Match" = String, Header, description = "ETag of the organisation read")),
@@ -463,7 +472,12 @@ pub async fn put_workflow(
     };
     let version = if_match(&req)?;
     let txn = state.db.begin_write().await?;
-    let o = org::set_workflow(&txn, &auth.actor(), version, employee_id, body.promotion_cutoff_days).await?;
+    let settings = org::WorkflowSettings {
+        top_approver: employee_id,
+        promotion_cutoff_days: body.promotion_cutoff_days,
+        language: body.language.map(|l| l.code().to_string()),
+    };
+    let o = org::set_workflow(&txn, &auth.actor(), version, settings).await?;
     txn.commit().await?;
     Ok(json_with_etag(StatusCode::OK, o.version, &workflow_dto(&state, &o).await?))
 }

@@ -18,6 +18,9 @@ pub struct Model {
     pub reminder_overdue_every_days: i32,
     pub reminder_escalate_days: i32,
     pub reminder_send_hour: i32,
+    /// What the service writes to this organisation's clients in when they name no language:
+    /// `ja`, `en`, or none for the service's default.
+    pub language: Option<String>,
     pub version: i32,
     pub created_at: DateTimeUtc,
 }

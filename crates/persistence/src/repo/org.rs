@@ -47,6 +47,7 @@ pub async fn create(
         reminder_overdue_every_days: 0,
         reminder_escalate_days: 0,
         reminder_send_hour: 0,
+        language: None,
         version: 1,
         created_at: now(),
     };
@@ -62,6 +63,7 @@ pub async fn create(
         reminder_overdue_every_days: Set(model.reminder_overdue_every_days),
         reminder_escalate_days: Set(model.reminder_escalate_days),
         reminder_send_hour: Set(model.reminder_send_hour),
+        language: Set(None),
         version: Set(1),
         created_at: Set(model.created_at),
     })
@@ -148,19 +150,33 @@ pub async fn replace_ladder(
     Ok((new.clone(), org.version + 1))
 }
 
-/// The organisation's workflow settings: who decides on department heads' own items (`None`: the
-/// training office; an active member of the organisation otherwise) and how many days before a
-/// session the waiting list stops moving up by itself. The organisation's version guards them.
+/// The organisation's workflow settings, whole.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WorkflowSettings {
+    /// Who decides on department heads' own items: `None` for the training office, an active
+    /// member of the organisation otherwise.
+    pub top_approver: Option<Uuid>,
+    /// How many days before a session the waiting list stops moving up by itself.
+    pub promotion_cutoff_days: i32,
+    /// The default language of what the service writes to the organisation's clients (`ja`,
+    /// `en`); `None`: the service's.
+    pub language: Option<String>,
+}
+
+/// Replace the workflow settings, guarded by the organisation's version.
 pub async fn set_workflow(
     conn: &WriteTxn,
     actor: &Actor,
     expected_version: i32,
-    employee_id: Option<Uuid>,
-    promotion_cutoff_days: i32,
+    settings: WorkflowSettings,
 ) -> Result<organisation::Model, RepoError> {
+    let WorkflowSettings { top_approver: employee_id, promotion_cutoff_days, language } = settings;
     let org = get(conn, actor.org_id).await?;
     super::check_version(org.version, expected_version)?;
-    if org.top_approver_employee_id == employee_id && org.promotion_cutoff_days == promotion_cutoff_days {
+    if org.top_approver_employee_id == employee_id
+        && org.promotion_cutoff_days == promotion_cutoff_days
+        && org.language == language
+    {
         return Ok(org);
     }
     if let Some(id) = employee_id {
@@ -180,12 +196,14 @@ pub async fn set_workflow(
     let after = organisation::Model {
         top_approver_employee_id: employee_id,
         promotion_cutoff_days,
+        language: language.clone(),
         version: org.version + 1,
         ..org.clone()
     };
     let res = organisation::Entity::update_many()
         .col_expr(organisation::Column::TopApproverEmployeeId, Expr::value(employee_id))
         .col_expr(organisation::Column::PromotionCutoffDays, Expr::value(promotion_cutoff_days))
+        .col_expr(organisation::Column::Language, Expr::value(language))
         .col_expr(organisation::Column::Version, Expr::value(after.version))
         .filter(organisation::Column::Id.eq(actor.org_id))
         .filter(organisation::Column::Version.eq(org.version))

@@ -35,7 +35,8 @@ enum Granted {
 
 /// What a token resolves to.
 pub enum Loaded {
-    Found(Box<(Principal, Option<employee::EmployeeRecord>)>),
+    /// The principal, their employee record, and their organisation's default language.
+    Found(Box<(Principal, Option<employee::EmployeeRecord>, Option<String>)>),
     /// The token's organisation does not exist.
     UnknownOrganisation,
     /// A signed-in person the roster does not hold as an active employee; why, in words.
@@ -77,6 +78,7 @@ enum Who {
 /// with their departments, and the units they head or act for.
 struct Fetched {
     org_id: Uuid,
+    language: Option<String>,
     employees: Vec<employee::EmployeeRecord>,
     sections: Vec<Uuid>,
     departments: Vec<Uuid>,
@@ -101,7 +103,7 @@ async fn fetch(conn: &impl ConnectionTrait, org: OrgKey<'_>, who: &Who) -> Resul
         Who::Nobody => ("1 = 0", None),
     };
     let sql = format!(
-        "SELECT o.id AS org_id, {columns}, s.department_id AS e_department_id, \
+        "SELECT o.id AS org_id, o.language AS org_language, {columns}, s.department_id AS e_department_id, \
          h.kind AS unit_kind, h.unit_id AS unit_id \
          FROM organisation o \
          LEFT JOIN employee e ON e.org_id = o.id AND e.active AND {employee_condition} \
@@ -127,6 +129,7 @@ async fn fetch(conn: &impl ConnectionTrait, org: OrgKey<'_>, who: &Who) -> Resul
     };
     let mut out = Fetched {
         org_id: first.try_get("", "org_id")?,
+        language: first.try_get("", "org_language")?,
         employees: Vec::new(),
         sections: Vec::new(),
         departments: Vec::new(),
@@ -201,5 +204,5 @@ async fn resolve(
         headed_sections: fetched.sections,
         headed_departments: fetched.departments,
     };
-    Ok(Loaded::Found(Box::new((principal, record))))
+    Ok(Loaded::Found(Box::new((principal, record, fetched.language))))
 }
