@@ -177,6 +177,18 @@ async fn an_absence_notice_goes_from_the_trainee_through_the_head_to_hr() {
     )
     .await;
     assert_eq!(p["current_state"], "received");
+    // In Japanese, the detail says so with the state.
+    let current = app.get_json(&path, &hr).await;
+    let res = app
+        .request(Method::POST, &format!("{path}/events"), Some(&me))
+        .header("If-Match", format!("\"{}\"", current["version"]))
+        .header("Accept-Language", "ja")
+        .json(&json!({"event": "withdraw"}))
+        .send()
+        .await
+        .unwrap();
+    let p = assert_problem(res, 409, "invalid-transition").await;
+    assert_eq!(p["detail"], "現在の状態（received）ではこの操作はできません", "{p}");
     // HR sees the session's notices; the department head reads it; another organisation does not.
     let list = app
         .get_json(&format!("/api/v1/courses/{course}/sessions/{}/absence-notices", sessions[0]), &hr)

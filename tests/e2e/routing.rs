@@ -168,7 +168,7 @@ async fn a_department_heads_own_items_go_to_the_organisations_approver() {
     let current = app.get_json(top, &me).await;
     assert_eq!(
         current,
-        json!({"top_approver": {"kind": "training_office"}, "top_approver_employee": null, "promotion_cutoff_days": 2})
+        json!({"top_approver": {"kind": "training_office"}, "top_approver_employee": null, "promotion_cutoff_days": 2, "language": null})
     );
 
     // The organisation names someone else (full-width digits are a number as typed): HR no longer

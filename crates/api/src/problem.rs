@@ -245,6 +245,7 @@ impl ApiError {
                 "読み込んだ後に変更されています。読み込み直してから変更してください".into()
             }
             PreconditionRequired => "読み込んだときの ETag を If-Match で送ってください".into(),
+            InvalidTransition { state, .. } => format!("現在の状態（{state}）ではこの操作はできません"),
             ImportRejected(rows) => format!(
                 "{}行に誤りがあります。何も書き込んでいません",
                 rows.iter().map(|e| e.line).collect::<std::collections::BTreeSet<_>>().len()
