@@ -287,6 +287,13 @@ async fn updates_need_the_current_version_and_keep_history() {
     let res = app.put_json(&path, &hr, Some("\"2\""), &body).await;
     assert_eq!(res.status(), 200);
     assert_eq!(res.headers()["etag"], "\"3\"");
+    // `If-Match: *` updates a course as it does any resource.
+    body["timing"] = json!({"kind": "month", "month": 6});
+    let res = app.put_json(&path, &hr, Some("*"), &body).await;
+    assert_eq!(res.status(), 200, "{}", res.text().await.unwrap());
+    body["timing"] = json!({"kind": "month", "month": 5});
+    let res = app.put_json(&path, &hr, Some("\"4\""), &body).await;
+    assert_eq!(res.headers()["etag"], "\"5\"");
 
     // A session added, moved and removed shows in the course's history with the course edits.
     let res = app
@@ -318,6 +325,8 @@ async fn updates_need_the_current_version_and_keep_history() {
             "course_session.delete",
             "course_session.update",
             "course_session.create",
+            "course.update",
+            "course.update",
             "course.update",
             "course.publish",
             "course.create"

@@ -323,11 +323,12 @@ async fn problems_carry_their_instance() {
     assert!(p["instance"].as_str().unwrap().starts_with("/api/v1/me#"), "{p}");
 }
 
-/// RFC 9110 on writes: `If-Match: *` updates whatever version there is; a weak tag never matches
-/// (If-Match compares strongly) and is a 412 naming the current version; a stale version is a
+/// RFC 9110 on writes: `If-Match: *` updates whatever version there is; a list matches when any
+/// of its tags is current; a weak tag never matches (If-Match compares strongly) and is a 412
+/// naming the current version; a stale version is a
 /// 412 before any state-machine 409 about a state the client has not seen.
 #[tokio::test]
-async fn if_match_takes_star_refuses_weak_tags_and_answers_412_before_409() {
+async fn if_match_takes_star_and_lists_refuses_weak_tags_and_answers_412_before_409() {
     use crate::attendance::event;
     use crate::internships::{add, erase, programme, student};
     let app = spawn().await;
@@ -354,6 +355,17 @@ async fn if_match_takes_star_refuses_weak_tags_and_answers_412_before_409() {
     let res = app.put_json(&path, &hr, Some("*"), &body).await;
     assert_eq!(res.status(), 200);
     assert_eq!(res.headers()["etag"].to_str().unwrap(), format!("\"{}\"", version + 1));
+    // A list of tags (RFC 9110: `#entity-tag`) matches when any of them is current.
+    let current = version + 1;
+    body["email"] = json!("list@city.isehara.example.jp");
+    let listed = format!("\"{}\", W/\"{current}\", \"{current}\"", current + 5);
+    let res = app.put_json(&path, &hr, Some(&listed), &body).await;
+    assert_eq!(res.status(), 200, "{}", res.text().await.unwrap());
+    let listed = format!("\"{}\", W/\"{}\"", current, current + 1);
+    let p = assert_problem(app.put_json(&path, &hr, Some(&listed), &body).await, 412, "precondition-failed")
+        .await;
+    assert_eq!(p["current_version"], current + 1, "none of the strong tags is current");
+    assert_problem(app.put_json(&path, &hr, Some("\"3\", 4"), &body).await, 400, "bad-request").await;
 
     // An erased student cannot be erased again (409), but a client holding an old version hears
     // first that it is stale.

@@ -4,6 +4,7 @@
 //! to match: new hires, 1/3/5 years after hire, new and earlier promotions to each grade,
 //! section heads, evaluators, My Number handlers, re-employed staff and retirees.
 
+use kenshu_persistence::Precondition;
 use std::collections::HashSet;
 
 use kenshu_domain::calendar::FiscalYear;
@@ -304,7 +305,15 @@ pub async fn seed(db: &Db) -> Result<DemoPeople, RepoError> {
             head_employee_id: Some(head.model.id),
             acting_head_employee_id: None,
         };
-        structure::update_section(&txn, &actor, s.id, s.version, s.department_id, input).await?;
+        structure::update_section(
+            &txn,
+            &actor,
+            s.id,
+            &Precondition::version(s.version),
+            s.department_id,
+            input,
+        )
+        .await?;
     }
     for row in heads("部長") {
         let head = employee::find_by_no(&txn, o.id, row.data.employee_no.as_str())
@@ -318,7 +327,7 @@ pub async fn seed(db: &Db) -> Result<DemoPeople, RepoError> {
             head_employee_id: Some(head.model.id),
             acting_head_employee_id: None,
         };
-        structure::update_department(&txn, &actor, d.id, d.version, input).await?;
+        structure::update_department(&txn, &actor, d.id, &Precondition::version(d.version), input).await?;
     }
     txn.commit().await?;
     Ok(people)
@@ -348,7 +357,7 @@ pub async fn seed_catalogue(db: &Db) -> Result<(), RepoError> {
     let txn = db.begin_write().await?;
     catalogue::import_catalogue(&txn, &actor, fy, plan.as_ref(), &courses, false).await?;
     let plan = catalogue::get_plan(&txn, o.id, fy).await?;
-    catalogue::publish_plan(&txn, &actor, fy, plan.version).await?;
+    catalogue::publish_plan(&txn, &actor, fy, &Precondition::version(plan.version)).await?;
     txn.commit().await?;
     Ok(())
 }

@@ -5,8 +5,8 @@ use actix_web::{web, HttpRequest, HttpResponse, Resource};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use kenshu_domain::FieldError;
-use kenshu_persistence::repo::{ANY_VERSION, NO_VERSION};
 use kenshu_persistence::PageRequest;
+use kenshu_persistence::Precondition;
 use serde::Serialize;
 
 use crate::problem::{ApiError, ApiResult};
@@ -36,29 +36,34 @@ pub fn etag(version: i32) -> String {
     format!("\"{version}\"")
 }
 
-/// The version the client read, from `If-Match` (RFC 9110 §13.1.1); updates without it are
-/// refused (428). `"N"` is that version; `*` is whatever version the resource has now
-/// ([`ANY_VERSION`]); a weak tag `W/"N"` never matches, since If-Match compares strongly
-/// ([`NO_VERSION`]: 412 with the current version), as is `"0"`.
-pub fn if_match(req: &HttpRequest) -> ApiResult<i32> {
+/// What the client's `If-Match` admits (RFC 9110 §13.1.1); updates without it are refused (428).
+/// `*` admits whatever version the resource has now; `"N"` that version, and a list
+/// (`"3", "4"`) any of them; a weak tag `W/"N"` never matches, since If-Match compares strongly,
+/// and neither does `"0"` (no version is 0): then 412 with the current version.
+pub fn if_match(req: &HttpRequest) -> ApiResult<Precondition> {
     let value = req.headers().get(header::IF_MATCH).ok_or(ApiError::PreconditionRequired)?;
-    let malformed =
-        || ApiError::BadRequest("If-Match must be the one ETag you read, like \"3\", or *".into());
+    let malformed = || ApiError::BadRequest("If-Match must be ETags you read, like \"3\", or *".into());
     let text = value.to_str().map_err(|_| malformed())?.trim();
     if text == "*" {
-        return Ok(ANY_VERSION);
+        return Ok(Precondition::Any);
     }
-    let (weak, tag) = match text.strip_prefix("W/") {
-        Some(tag) => (true, tag),
-        None => (false, text),
-    };
-    let version = tag
-        .strip_prefix('"')
-        .and_then(|t| t.strip_suffix('"'))
-        .and_then(|t| t.parse::<i32>().ok())
-        .ok_or_else(malformed)?;
-    // Versions start at 1: a tag of 0 (or a weak one) is well formed and simply never current.
-    Ok(if weak || version < 1 { NO_VERSION } else { version })
+    let mut versions = Vec::new();
+    for tag in text.split(',').map(str::trim) {
+        let (weak, tag) = match tag.strip_prefix("W/") {
+            Some(tag) => (true, tag),
+            None => (false, tag),
+        };
+        let version = tag
+            .strip_prefix('"')
+            .and_then(|t| t.strip_suffix('"'))
+            .and_then(|t| t.parse::<i32>().ok())
+            .ok_or_else(malformed)?;
+        // Versions start at 1: a tag of 0 (or a weak one) is well formed and never current.
+        if !weak && version >= 1 {
+            versions.push(version);
+        }
+    }
+    Ok(Precondition::OneOf(versions))
 }
 
 /// A JSON response carrying the resource's version as its ETag.

@@ -110,13 +110,14 @@ fn problem(description: &str) -> RefOr<Response> {
     )
 }
 
-/// `If-Match` takes the ETag a read sent (`"3"`), or `*` for whatever version there is now; a
-/// weak tag never matches (RFC 9110 compares If-Match strongly).
+/// `If-Match` takes the ETag a read sent (`"3"`), a list of tags (any of them current), or `*`
+/// for whatever version there is now; a weak tag never matches (RFC 9110 compares If-Match
+/// strongly).
 fn if_match_schema() -> RefOr<utoipa::openapi::schema::Schema> {
     RefOr::T(
         ObjectBuilder::new()
             .schema_type(Type::String)
-            .pattern(Some(r#"^(\*|(W/)?"[0-9]{1,9}")$"#))
+            .pattern(Some(r#"^(\*|(W/)?"[0-9]{1,9}"( *, *(W/)?"[0-9]{1,9}")*)$"#))
             .examples([serde_json::json!("\"3\"")])
             .into(),
     )

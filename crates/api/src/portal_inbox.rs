@@ -14,6 +14,7 @@ use kenshu_persistence::entities::{nomination, portal_form as form_entity, porta
 use kenshu_persistence::repo::portal as repo;
 use kenshu_persistence::repo::principal::SignInUser;
 use kenshu_persistence::repo::{absence, catalogue, report};
+use kenshu_persistence::Precondition;
 use kenshu_persistence::WriteTxn;
 use uuid::Uuid;
 
@@ -239,11 +240,11 @@ async fn correct(
                 arrives_at: r.arrives_at.map(|t| at(day, t)),
                 leaves_at: r.leaves_at.map(|t| at(day, t)),
             };
-            let (after, parties) = absence_routes::correct_notice(state, auth, txn, item_id, None, text).await?;
+            let (after, parties) = absence_routes::correct_notice(state, auth, txn, item_id, &Precondition::Any, text).await?;
             let corrected = after.version != before.version;
             if matches!(after.state()?, NoticeState::Draft | NoticeState::Returned) {
                 let event = kenshu_domain::absence::NoticeEvent::Submit;
-                absence_routes::move_notice(state, auth, txn, &after, &parties, after.version, event, None).await?;
+                absence_routes::move_notice(state, auth, txn, &after, &parties, &Precondition::version(after.version), event, None).await?;
                 return Ok((InboundState::Applied, item));
             }
             Ok((if corrected { InboundState::Applied } else { InboundState::Unchanged }, item))
@@ -255,7 +256,7 @@ async fn correct(
                 application: r.application.clone(),
                 comments: r.comments.clone(),
             };
-            let (after, trainee) = report_routes::correct_report(state, auth, txn, item_id, None, input).await?;
+            let (after, trainee) = report_routes::correct_report(state, auth, txn, item_id, &Precondition::Any, input).await?;
             let corrected = after.version != before.version;
             if r.submit && matches!(after.state()?, ReportState::Draft | ReportState::Returned) {
                 report_routes::submit_report(auth, txn, &after, &trainee).await?;

@@ -7,5 +7,5 @@ pub mod entities;
 pub mod repo;
 
 pub use db::{unavailable, Db, WriteTxn, DEFAULT_SQLITE_URL};
-pub use repo::{Actor, Page, PageRequest, RepoError};
+pub use repo::{Actor, Page, PageRequest, Precondition, RepoError};
 pub use sea_orm::{DatabaseTransaction, DbErr};

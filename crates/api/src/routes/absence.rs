@@ -16,6 +16,7 @@ use kenshu_persistence::entities::{absence_notice, course_session, nomination};
 use kenshu_persistence::repo::absence as repo;
 use kenshu_persistence::repo::employee::EmployeeRef;
 use kenshu_persistence::repo::{catalogue, selection, structure, RepoError};
+use kenshu_persistence::Precondition;
 use kenshu_persistence::WriteTxn;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -352,7 +353,7 @@ pub async fn update_notice(
 ) -> ApiResult<HttpResponse> {
     let version = if_match(&req)?;
     let txn = state.db.begin_write().await?;
-    let (after, parties) = correct_notice(&state, &auth, &txn, *id, Some(version), body.into_inner()).await?;
+    let (after, parties) = correct_notice(&state, &auth, &txn, *id, &version, body.into_inner()).await?;
     txn.commit().await?;
     Ok(json_with_etag(
         StatusCode::OK,
@@ -369,7 +370,7 @@ pub(crate) async fn move_notice(
     txn: &WriteTxn,
     n: &absence_notice::Model,
     parties: &Parties,
-    version: i32,
+    version: &Precondition,
     event: NoticeEvent,
     comment: Option<String>,
 ) -> ApiResult<absence_notice::Model> {
@@ -386,14 +387,14 @@ pub(crate) async fn move_notice(
     .await?)
 }
 
-/// Correct a draft or returned notice as the caller, in `txn`; `version` as read, or none to
+/// Correct a draft or returned notice as the caller, in `txn`; `version` as read, or `Any` to
 /// correct whatever is current (the portal, whose form is the trainee's latest word).
 pub(crate) async fn correct_notice(
     state: &AppState,
     auth: &Auth,
     txn: &WriteTxn,
     id: Uuid,
-    version: Option<i32>,
+    version: &Precondition,
     text: NoticeText,
 ) -> ApiResult<(absence_notice::Model, Parties)> {
     let org_id = auth.principal.org_id;
@@ -404,7 +405,7 @@ pub(crate) async fn correct_notice(
     }
     let session = catalogue::get_session(state.db.conn(), org_id, n.course_id, n.session_id).await?;
     let fields = text.validate(&session)?;
-    let after = repo::update_text(txn, &auth.actor(), n.id, version.unwrap_or(n.version), &fields).await?;
+    let after = repo::update_text(txn, &auth.actor(), n.id, version, &fields).await?;
     Ok((after, parties))
 }
 
@@ -467,7 +468,7 @@ pub async fn notice_event(
     }
     let version = if_match(&req)?;
     let txn = state.db.begin_write().await?;
-    let after = move_notice(&state, &auth, &txn, &n, &parties, version, body.event, comment).await?;
+    let after = move_notice(&state, &auth, &txn, &n, &parties, &version, body.event, comment).await?;
     txn.commit().await?;
     Ok(json_with_etag(
         StatusCode::OK,

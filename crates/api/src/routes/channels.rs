@@ -327,7 +327,7 @@ pub async fn update_channel(
     let expected = if_match(&req)?;
     let data = channel_data(&state, &body, false, state.clock.now())?;
     let txn = state.db.begin_write().await?;
-    let c = repo::update_channel(&txn, &auth.actor(), *id, expected, data).await?;
+    let c = repo::update_channel(&txn, &auth.actor(), *id, &expected, data).await?;
     txn.commit().await?;
     Ok(json_with_etag(StatusCode::OK, c.version, &ChannelDto::of(&c)?))
 }

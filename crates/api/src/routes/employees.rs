@@ -355,7 +355,7 @@ pub async fn update(
     let ladder = org::ladder(state.db.conn(), auth.principal.org_id).await?;
     let (data, section_id, active) = body.into_inner().into_data(&ladder)?;
     let txn = state.db.begin_write().await?;
-    let record = repo::update(&txn, &auth.actor(), *id, version, &data, section_id, active).await?;
+    let record = repo::update(&txn, &auth.actor(), *id, &version, &data, section_id, active).await?;
     txn.commit().await?;
     Ok(json_with_etag(StatusCode::OK, record.model.version, &EmployeeDto::of(&record)?))
 }

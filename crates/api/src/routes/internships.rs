@@ -172,7 +172,7 @@ pub async fn update_programme(
     let data = body.into_inner().validate(fy)?;
     let version = if_match(&req)?;
     let txn = state.db.begin_write().await?;
-    let p = repo::update_programme(&txn, &auth.actor(), &before, version, data).await?;
+    let p = repo::update_programme(&txn, &auth.actor(), &before, &version, data).await?;
     txn.commit().await?;
     Ok(json_with_etag(StatusCode::OK, p.version, &programme_view(&state, &p).await?))
 }
@@ -459,7 +459,7 @@ pub async fn update_student(
     let data = body.into_inner().validate(&p)?;
     let version = if_match(&req)?;
     let txn = state.db.begin_write().await?;
-    let s = repo::update_student(&txn, &auth.actor(), &before, version, data).await?;
+    let s = repo::update_student(&txn, &auth.actor(), &before, &version, data).await?;
     txn.commit().await?;
     student_response(&state, StatusCode::OK, &p, s).await
 }
@@ -491,7 +491,7 @@ pub async fn student_event(
     let (p, before) = managed(&state, &auth, *id).await?;
     let version = if_match(&req)?;
     let txn = state.db.begin_write().await?;
-    let s = repo::move_student(&txn, &auth.actor(), &before, version, body.event).await?;
+    let s = repo::move_student(&txn, &auth.actor(), &before, &version, body.event).await?;
     txn.commit().await?;
     student_response(&state, StatusCode::OK, &p, s).await
 }
@@ -529,7 +529,7 @@ pub async fn erase_student(
     let version = if_match(&req)?;
     let today = tokyo_date(Utc::now());
     let txn = state.db.begin_write().await?;
-    let s = repo::erase(&txn, &auth.actor(), &before, version, &p, body.requested_on, today).await?;
+    let s = repo::erase(&txn, &auth.actor(), &before, &version, &p, body.requested_on, today).await?;
     txn.commit().await?;
     tracing::info!(student = %s.id, fields = ?ERASED_FIELDS, "internship student's personal data erased");
     student_response(&state, StatusCode::OK, &p, s).await

@@ -209,7 +209,7 @@ pub async fn update_form(
     let token = body.rotate_token.then(new_token);
     let data = form_data(&body, token.as_deref().map(digest))?;
     let txn = state.db.begin_write().await?;
-    let f = repo::update_form(&txn, &auth.actor(), *id, expected, data).await?;
+    let f = repo::update_form(&txn, &auth.actor(), *id, &expected, data).await?;
     txn.commit().await?;
     Ok(json_with_etag(StatusCode::OK, f.version, &FormDto::of(&f, token)?))
 }

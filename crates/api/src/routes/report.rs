@@ -18,6 +18,7 @@ use kenshu_persistence::repo::employee::EmployeeRef;
 use kenshu_persistence::repo::employee::Unit;
 use kenshu_persistence::repo::report::{self as repo, ReportLine, ReportScope};
 use kenshu_persistence::repo::{catalogue, employee as employee_repo, selection, structure};
+use kenshu_persistence::Precondition;
 use kenshu_persistence::WriteTxn;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -249,7 +250,7 @@ pub async fn update_report(
 ) -> ApiResult<HttpResponse> {
     let version = if_match(&req)?;
     let txn = state.db.begin_write().await?;
-    let (after, trainee) = correct_report(&state, &auth, &txn, *id, Some(version), body.into_inner()).await?;
+    let (after, trainee) = correct_report(&state, &auth, &txn, *id, &version, body.into_inner()).await?;
     txn.commit().await?;
     let due = due_on(&state, auth.principal.org_id, after.course_id).await?;
     Ok(json_with_etag(StatusCode::OK, after.version, &view(&after, &trainee, due)?))
@@ -288,7 +289,7 @@ pub(crate) async fn correct_report(
     auth: &Auth,
     txn: &WriteTxn,
     id: Uuid,
-    version: Option<i32>,
+    version: &Precondition,
     input: ReportInput,
 ) -> ApiResult<(training_report::Model, Trainee)> {
     let r = repo::get(state.db.conn(), auth.principal.org_id, id).await?;
@@ -297,7 +298,7 @@ pub(crate) async fn correct_report(
         return Err(ApiError::Forbidden);
     }
     let text = input.validate(false)?;
-    let after = repo::update_text(txn, &auth.actor(), r.id, version.unwrap_or(r.version), &text).await?;
+    let after = repo::update_text(txn, &auth.actor(), r.id, version, &text).await?;
     Ok((after, trainee))
 }
 
@@ -308,7 +309,8 @@ pub(crate) async fn submit_report(
     r: &training_report::Model,
     trainee: &Trainee,
 ) -> ApiResult<training_report::Model> {
-    Ok(repo::apply(txn, &auth.actor(), r.id, r.version, &trainee.actors, ReportEvent::Submit, None).await?)
+    let current = Precondition::version(r.version);
+    Ok(repo::apply(txn, &auth.actor(), r.id, &current, &trainee.actors, ReportEvent::Submit, None).await?)
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -357,7 +359,8 @@ pub async fn report_event(
     }
     let version = if_match(&req)?;
     let txn = state.db.begin_write().await?;
-    let after = repo::apply(&txn, &auth.actor(), r.id, version, &trainee.actors, body.event, comment).await?;
+    let after =
+        repo::apply(&txn, &auth.actor(), r.id, &version, &trainee.actors, body.event, comment).await?;
     txn.commit().await?;
     let due = due_on(&state, org_id, r.course_id).await?;
     Ok(json_with_etag(StatusCode::OK, after.version, &view(&after, &trainee, due)?))
@@ -430,7 +433,7 @@ pub async fn record_sharing(
     let note = body.note.map(|n| n.trim().to_string()).filter(|n| !n.is_empty());
     let version = if_match(&req)?;
     let txn = state.db.begin_write().await?;
-    let after = repo::record_sharing(&txn, &auth.actor(), &r, version, body.shared_on, note).await?;
+    let after = repo::record_sharing(&txn, &auth.actor(), &r, &version, body.shared_on, note).await?;
     txn.commit().await?;
     let due = due_on(&state, org_id, r.course_id).await?;
     Ok(json_with_etag(StatusCode::OK, after.version, &view(&after, &trainee, due)?))

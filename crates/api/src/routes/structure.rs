@@ -212,7 +212,7 @@ pub async fn update_department(
     let b = body.into_inner();
     let input = unit_input(&b.code, &b.name, b.head_employee_id, b.acting_head_employee_id)?;
     let txn = state.db.begin_write().await?;
-    let d = repo::update_department(&txn, &auth.actor(), *id, version, input).await?;
+    let d = repo::update_department(&txn, &auth.actor(), *id, &version, input).await?;
     txn.commit().await?;
     Ok(json_with_etag(StatusCode::OK, d.version, &DepartmentDto::from(&d)))
 }
@@ -291,7 +291,7 @@ pub async fn update_section(
     let b = body.into_inner();
     let input = unit_input(&b.code, &b.name, b.head_employee_id, b.acting_head_employee_id)?;
     let txn = state.db.begin_write().await?;
-    let s = repo::update_section(&txn, &auth.actor(), *id, version, b.department_id, input).await?;
+    let s = repo::update_section(&txn, &auth.actor(), *id, &version, b.department_id, input).await?;
     txn.commit().await?;
     Ok(json_with_etag(StatusCode::OK, s.version, &SectionDto::from(&s)))
 }
@@ -356,7 +356,7 @@ pub async fn put_grades(
         body.into_inner().grades.into_iter().map(|g| Grade { name: g.name, aliases: g.aliases }).collect();
     let ladder = GradeLadder::new(grades).map_err(ApiError::Validation)?;
     let txn = state.db.begin_write().await?;
-    let (ladder, version) = org::replace_ladder(&txn, &auth.actor(), version, &ladder).await?;
+    let (ladder, version) = org::replace_ladder(&txn, &auth.actor(), &version, &ladder).await?;
     txn.commit().await?;
     Ok(json_with_etag(StatusCode::OK, version, &ladder_dto(&ladder)))
 }
@@ -477,7 +477,7 @@ pub async fn put_workflow(
         promotion_cutoff_days: body.promotion_cutoff_days,
         language: body.language.map(|l| l.code().to_string()),
     };
-    let o = org::set_workflow(&txn, &auth.actor(), version, settings).await?;
+    let o = org::set_workflow(&txn, &auth.actor(), &version, settings).await?;
     txn.commit().await?;
     Ok(json_with_etag(StatusCode::OK, o.version, &workflow_dto(&state, &o).await?))
 }
@@ -581,7 +581,7 @@ pub async fn put_reminders(
     }
     let version = if_match(&req)?;
     let txn = state.db.begin_write().await?;
-    let o = org::set_reminders(&txn, &auth.actor(), version, &body).await?;
+    let o = org::set_reminders(&txn, &auth.actor(), &version, &body).await?;
     txn.commit().await?;
     Ok(json_with_etag(StatusCode::OK, o.version, &org::reminders(&o)))
 }

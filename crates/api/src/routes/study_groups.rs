@@ -227,7 +227,7 @@ async fn apply(
 ) -> ApiResult<HttpResponse> {
     let version = if_match(req)?;
     let txn = state.db.begin_write().await?;
-    let after = repo::move_group(&txn, &auth.actor(), g, version, mv).await?;
+    let after = repo::move_group(&txn, &auth.actor(), g, &version, mv).await?;
     txn.commit().await?;
     Ok(json_with_etag(StatusCode::OK, after.version, &view(state, &after).await?))
 }

@@ -163,7 +163,7 @@ pub async fn update_programme(
     let data = body.into_inner().validate(fy)?;
     let version = if_match(&req)?;
     let txn = state.db.begin_write().await?;
-    let p = repo::update_programme(&txn, &auth.actor(), &before, version, data).await?;
+    let p = repo::update_programme(&txn, &auth.actor(), &before, &version, data).await?;
     txn.commit().await?;
     Ok(json_with_etag(StatusCode::OK, p.version, &programme_view(&state, &p).await?))
 }
@@ -560,7 +560,7 @@ pub async fn application_event(
     let txn = state.db.begin_write().await?;
     let data = MoveData { paid_tuition_yen: body.paid_tuition_yen, comment };
     let after =
-        repo::move_application(&txn, &auth.actor(), a.id, version, &who.actors, body.event, data).await?;
+        repo::move_application(&txn, &auth.actor(), a.id, &version, &who.actors, body.event, data).await?;
     txn.commit().await?;
     Ok(json_with_etag(StatusCode::OK, after.version, &view(&state, &after, &who).await?))
 }

@@ -109,7 +109,7 @@ pub async fn update_survey(
     let questions = validate_questions(body.into_inner().questions).map_err(ApiError::Validation)?;
     let version = if_match(&req)?;
     let txn = state.db.begin_write().await?;
-    let m = repo::update(&txn, &auth.actor(), &before, version, &questions).await?;
+    let m = repo::update(&txn, &auth.actor(), &before, &version, &questions).await?;
     txn.commit().await?;
     Ok(json_with_etag(
         StatusCode::OK,

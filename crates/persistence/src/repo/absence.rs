@@ -1,5 +1,6 @@
 //! 研修講座欠席届: absence notices, their moves and the lists HR and section heads read.
 
+use crate::repo::Precondition;
 use crate::WriteTxn;
 use kenshu_domain::absence::{
     filed_late, notice_transition, NoticeActor, NoticeEvent, NoticeFields, NoticeState, SessionWindow,
@@ -84,7 +85,7 @@ pub async fn update_text(
     conn: &WriteTxn,
     actor: &Actor,
     id: Uuid,
-    expected_version: i32,
+    expected_version: &Precondition,
     fields: &NoticeFields,
 ) -> Result<absence_notice::Model, RepoError> {
     let before: absence_notice::Model = lock_at_version(conn, actor.org_id, id, expected_version).await?;
@@ -134,7 +135,7 @@ pub async fn apply(
     conn: &WriteTxn,
     actor: &Actor,
     id: Uuid,
-    expected_version: i32,
+    expected_version: &Precondition,
     actors: &[NoticeActor],
     NoticeMove { event, comment }: NoticeMove,
     session: SessionWindow,

@@ -3,6 +3,7 @@
 //! instances never send the same delivery), each try's answer, and the training office's views
 //! and redelivery.
 
+use crate::repo::Precondition;
 use crate::WriteTxn;
 use std::collections::HashMap;
 
@@ -87,7 +88,7 @@ pub async fn update_channel(
     conn: &WriteTxn,
     actor: &Actor,
     id: Uuid,
-    expected_version: i32,
+    expected_version: &Precondition,
     data: ChannelData,
 ) -> Result<notification_channel::Model, RepoError> {
     let before: notification_channel::Model =

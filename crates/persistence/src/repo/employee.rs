@@ -1,5 +1,6 @@
 //! The roster: employees, their filters, and the bulk roster import.
 
+use crate::repo::Precondition;
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 use chrono::NaiveDate;
@@ -320,7 +321,7 @@ pub async fn update(
     conn: &WriteTxn,
     actor: &Actor,
     id: Uuid,
-    expected_version: i32,
+    expected_version: &Precondition,
     data: &EmployeeData,
     section_id: Uuid,
     active: bool,

@@ -2,6 +2,7 @@
 //! of a student's personal data. The audit log never holds a student's personal data: it keeps
 //! [`StudentRecord`], so an erasure leaves no copy behind.
 
+use crate::repo::Precondition;
 use crate::WriteTxn;
 use chrono::NaiveDate;
 use kenshu_domain::internship::{
@@ -135,7 +136,7 @@ pub async fn update_programme(
     conn: &WriteTxn,
     actor: &Actor,
     before: &internship_programme::Model,
-    expected_version: i32,
+    expected_version: &Precondition,
     data: ProgrammeData,
 ) -> Result<internship_programme::Model, RepoError> {
     let locked = lock_programme(conn, before.org_id, before.id).await?;
@@ -351,7 +352,7 @@ pub async fn update_student(
     conn: &WriteTxn,
     actor: &Actor,
     before: &internship_student::Model,
-    expected_version: i32,
+    expected_version: &Precondition,
     data: StudentData,
 ) -> Result<internship_student::Model, RepoError> {
     // Decided on the row as it is now, read under the lock.
@@ -381,7 +382,7 @@ pub async fn move_student(
     conn: &WriteTxn,
     actor: &Actor,
     before: &internship_student::Model,
-    expected_version: i32,
+    expected_version: &Precondition,
     event: StudentEvent,
 ) -> Result<internship_student::Model, RepoError> {
     // Decided on the row as it is now, read under the lock.
@@ -419,7 +420,7 @@ pub async fn erase(
     conn: &WriteTxn,
     actor: &Actor,
     before: &internship_student::Model,
-    expected_version: i32,
+    expected_version: &Precondition,
     programme: &internship_programme::Model,
     requested_on: NaiveDate,
     today: NaiveDate,

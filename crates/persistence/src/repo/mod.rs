@@ -274,7 +274,7 @@ pub(crate) async fn lock_at_version<M: Versioned>(
     conn: &impl sea_orm::ConnectionTrait,
     org_id: Uuid,
     id: Uuid,
-    expected_version: i32,
+    expected_version: &Precondition,
 ) -> Result<M, RepoError> {
     let row: M = lock_in_org(conn, org_id, id).await?;
     check_version(row.version(), expected_version)?;
@@ -309,18 +309,35 @@ where
     Ok(model)
 }
 
-/// The version `If-Match: *` asks for: whatever version the row has now (RFC 9110 §13.1.1).
-/// Real versions start at 1; the API turns a tag of 0 or less into [`NO_VERSION`].
-pub const ANY_VERSION: i32 = 0;
-/// The version a weak `If-Match` tag asks for: none, since If-Match compares strongly, so the
-/// write is refused as stale (412) with the current version.
-pub const NO_VERSION: i32 = -1;
+/// What a client's `If-Match` admits (RFC 9110 §13.1.1): whatever version the row has now
+/// (`*`), or one of the versions it names (`"3"`, or a list `"3", "4"`). Weak tags and tags that
+/// are no version (`"0"`) name none, since If-Match compares strongly: such a write is refused as
+/// stale (412) with the current version.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Precondition {
+    Any,
+    OneOf(Vec<i32>),
+}
+
+impl Precondition {
+    /// The one version a client read.
+    pub fn version(v: i32) -> Self {
+        Precondition::OneOf(vec![v])
+    }
+
+    pub fn admits(&self, current: i32) -> bool {
+        match self {
+            Precondition::Any => true,
+            Precondition::OneOf(versions) => versions.contains(&current),
+        }
+    }
+}
 
 /// The one check of a client's `If-Match` against the row as read (under the lock, where the
 /// decision depends on it): a stale version is refused before anything else is decided, so a
 /// stale client hears 412 rather than a state-machine 409 about a state it has not seen.
-pub(crate) fn check_version(current: i32, expected: i32) -> Result<(), RepoError> {
-    if expected == ANY_VERSION || current == expected {
+pub(crate) fn check_version(current: i32, expected: &Precondition) -> Result<(), RepoError> {
+    if expected.admits(current) {
         Ok(())
     } else {
         Err(RepoError::Stale { current })
@@ -336,7 +353,7 @@ pub(crate) async fn save_audited<M>(
     actor: &Actor,
     action: impl Into<std::borrow::Cow<'static, str>>,
     before: &M,
-    expected_version: i32,
+    expected_version: &Precondition,
     mut after: M,
     taken: &str,
 ) -> Result<M, RepoError>

@@ -1,5 +1,6 @@
 //! Organisations (tenants) and their grade ladders.
 
+use crate::repo::Precondition;
 use crate::WriteTxn;
 use kenshu_domain::org::{Grade, GradeLadder};
 use kenshu_domain::reminder::ReminderSettings;
@@ -111,7 +112,7 @@ pub async fn ladder(conn: &impl ConnectionTrait, org_id: Uuid) -> Result<GradeLa
 pub async fn replace_ladder(
     conn: &WriteTxn,
     actor: &Actor,
-    expected_version: i32,
+    expected_version: &Precondition,
     new: &GradeLadder,
 ) -> Result<(GradeLadder, i32), RepoError> {
     let org = get(conn, actor.org_id).await?;
@@ -167,7 +168,7 @@ pub struct WorkflowSettings {
 pub async fn set_workflow(
     conn: &WriteTxn,
     actor: &Actor,
-    expected_version: i32,
+    expected_version: &Precondition,
     settings: WorkflowSettings,
 ) -> Result<organisation::Model, RepoError> {
     let WorkflowSettings { top_approver: employee_id, promotion_cutoff_days, language } = settings;
@@ -245,7 +246,7 @@ pub fn reminders(org: &organisation::Model) -> ReminderSettings {
 pub async fn set_reminders(
     conn: &WriteTxn,
     actor: &Actor,
-    expected_version: i32,
+    expected_version: &Precondition,
     settings: &ReminderSettings,
 ) -> Result<organisation::Model, RepoError> {
     let org = get(conn, actor.org_id).await?;

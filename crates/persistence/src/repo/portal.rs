@@ -3,6 +3,7 @@
 //! its key and changes nothing), with what became of it, for the training office to list and
 //! replay.
 
+use crate::repo::Precondition;
 use crate::WriteTxn;
 use chrono::{DateTime, Utc};
 use kenshu_domain::notice::ItemKind;
@@ -75,7 +76,7 @@ pub async fn update_form(
     conn: &WriteTxn,
     actor: &Actor,
     id: Uuid,
-    expected_version: i32,
+    expected_version: &Precondition,
     data: FormData,
 ) -> Result<portal_form::Model, RepoError> {
     let before: portal_form::Model = lock_at_version(conn, actor.org_id, id, expected_version).await?;

@@ -1,5 +1,6 @@
 //! 研修報告書: post-training reports, their moves, the 職場還元 record, and who owes one.
 
+use crate::repo::Precondition;
 use crate::WriteTxn;
 use std::collections::{BTreeSet, HashMap, HashSet};
 
@@ -187,7 +188,7 @@ pub async fn update_text(
     conn: &WriteTxn,
     actor: &Actor,
     id: Uuid,
-    expected_version: i32,
+    expected_version: &Precondition,
     text: &ReportText,
 ) -> Result<training_report::Model, RepoError> {
     let before: training_report::Model = lock_at_version(conn, actor.org_id, id, expected_version).await?;
@@ -219,7 +220,7 @@ pub async fn apply(
     conn: &WriteTxn,
     actor: &Actor,
     id: Uuid,
-    expected_version: i32,
+    expected_version: &Precondition,
     actors: &[ReportActor],
     event: ReportEvent,
     comment: Option<String>,
@@ -269,7 +270,7 @@ pub async fn record_sharing(
     conn: &WriteTxn,
     actor: &Actor,
     before: &training_report::Model,
-    expected_version: i32,
+    expected_version: &Precondition,
     shared_on: NaiveDate,
     note: Option<String>,
 ) -> Result<training_report::Model, RepoError> {

@@ -1,5 +1,6 @@
 //! Departments (部) and sections (課・所属), each with a head and an acting head.
 
+use crate::repo::Precondition;
 use crate::WriteTxn;
 use std::collections::HashMap;
 
@@ -96,7 +97,7 @@ pub async fn update_department(
     conn: &WriteTxn,
     actor: &Actor,
     id: Uuid,
-    expected_version: i32,
+    expected_version: &Precondition,
     input: UnitInput,
 ) -> Result<department::Model, RepoError> {
     let before = get_department(conn, actor.org_id, id).await?;
@@ -188,7 +189,7 @@ pub async fn update_section(
     conn: &WriteTxn,
     actor: &Actor,
     id: Uuid,
-    expected_version: i32,
+    expected_version: &Precondition,
     department_id: Uuid,
     input: UnitInput,
 ) -> Result<section::Model, RepoError> {
@@ -390,7 +391,9 @@ pub async fn import(
                 stats.departments_created += 1;
             }
             Some(before) => {
-                let after = update_department(conn, actor, before.id, before.version, input).await?;
+                let after =
+                    update_department(conn, actor, before.id, &Precondition::version(before.version), input)
+                        .await?;
                 if after.version == before.version {
                     stats.departments_unchanged += 1;
                 } else {
@@ -427,8 +430,15 @@ pub async fn import(
                 stats.sections_created += 1;
             }
             Some(before) => {
-                let after =
-                    update_section(conn, actor, before.id, before.version, department_id, input).await?;
+                let after = update_section(
+                    conn,
+                    actor,
+                    before.id,
+                    &Precondition::version(before.version),
+                    department_id,
+                    input,
+                )
+                .await?;
                 if after.version == before.version {
                     stats.sections_unchanged += 1;
                 } else {
@@ -507,7 +517,9 @@ pub async fn heads_from_roster(
             head_employee_id: Some(e.model.id),
             acting_head_employee_id: s.acting_head_employee_id,
         };
-        let after = update_section(conn, actor, s.id, s.version, s.department_id, input).await?;
+        let after =
+            update_section(conn, actor, s.id, &Precondition::version(s.version), s.department_id, input)
+                .await?;
         changed += u64::from(after.version != s.version);
     }
     for (unit, (_, no)) in &department_heads {
@@ -519,7 +531,7 @@ pub async fn heads_from_roster(
             head_employee_id: Some(e.model.id),
             acting_head_employee_id: d.acting_head_employee_id,
         };
-        let after = update_department(conn, actor, d.id, d.version, input).await?;
+        let after = update_department(conn, actor, d.id, &Precondition::version(d.version), input).await?;
         changed += u64::from(after.version != d.version);
     }
     Ok(Ok(changed))

@@ -1,6 +1,7 @@
 //! 自主研究グループ助成: study groups, their plans and grants within the year's budget, and the
 //! settlement on spending.
 
+use crate::repo::Precondition;
 use crate::WriteTxn;
 use kenshu_domain::notice::{About, Event, GroupDecision, ItemKind};
 use kenshu_domain::subsidy::{check_grant, settle_grant, GroupState, Programme};
@@ -109,7 +110,7 @@ pub async fn move_group(
     conn: &WriteTxn,
     actor: &Actor,
     before: &study_group::Model,
-    expected_version: i32,
+    expected_version: &Precondition,
     mv: GroupMove,
 ) -> Result<study_group::Model, RepoError> {
     // Decided on the row as it is now, read under the lock.

@@ -2,6 +2,7 @@
 //! with their moves, and proofs of completion. Approvals lock the programme row so concurrent
 //! approvals cannot overspend the budget.
 
+use crate::repo::Precondition;
 use crate::WriteTxn;
 use std::collections::HashMap;
 
@@ -83,7 +84,7 @@ pub async fn update_programme(
     conn: &WriteTxn,
     actor: &Actor,
     before: &subsidy_programme::Model,
-    expected_version: i32,
+    expected_version: &Precondition,
     data: ProgrammeData,
 ) -> Result<subsidy_programme::Model, RepoError> {
     super::check_version(before.version, expected_version)?;
@@ -398,7 +399,7 @@ pub async fn move_application(
     conn: &WriteTxn,
     actor: &Actor,
     id: Uuid,
-    expected_version: i32,
+    expected_version: &Precondition,
     actors: &[SubsidyActor],
     event: ApplicationEvent,
     data: MoveData,

@@ -1,6 +1,7 @@
 //! 受講後アンケート: a course's questions, the trainees' responses (once each), and the answers
 //! for the aggregate.
 
+use crate::repo::Precondition;
 use crate::WriteTxn;
 use kenshu_domain::survey::{Answer, Question};
 use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter};
@@ -69,7 +70,7 @@ pub async fn update(
     conn: &WriteTxn,
     actor: &Actor,
     before: &course_survey::Model,
-    expected_version: i32,
+    expected_version: &Precondition,
     questions: &[Question],
 ) -> Result<course_survey::Model, RepoError> {
     super::check_version(before.version, expected_version)?;

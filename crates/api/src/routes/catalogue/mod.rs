@@ -446,7 +446,7 @@ pub async fn update_course(
     let (data, within) = body.into_data(&ladder)?;
     let txn = state.db.begin_write().await?;
     let before = repo::get_course(&txn, auth.principal.org_id, *id).await?;
-    let course = repo::update_course(&txn, &auth.actor(), *id, version, &data, within, status).await?;
+    let course = repo::update_course(&txn, &auth.actor(), *id, &version, &data, within, status).await?;
     cascade::course_changed(&txn, &auth.actor(), &before.model, &course.model).await?;
     txn.commit().await?;
     Ok(json_with_etag(StatusCode::OK, course.model.version, &course_with_sessions(&state, &course).await?))

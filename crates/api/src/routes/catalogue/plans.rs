@@ -174,7 +174,7 @@ pub async fn update_plan(
     }
     let data = body.data(fy)?;
     let txn = state.db.begin_write().await?;
-    let plan = repo::update_plan(&txn, &auth.actor(), fy, version, &data).await?;
+    let plan = repo::update_plan(&txn, &auth.actor(), fy, &version, &data).await?;
     txn.commit().await?;
     Ok(json_with_etag(StatusCode::OK, plan.version, &PlanDto::from_model(&plan)?))
 }
@@ -198,7 +198,7 @@ pub async fn publish_plan(
     repo::get_plan(state.db.conn(), auth.principal.org_id, fy).await?;
     let version = if_match(&req)?;
     let txn = state.db.begin_write().await?;
-    let plan = repo::publish_plan(&txn, &auth.actor(), fy, version).await?;
+    let plan = repo::publish_plan(&txn, &auth.actor(), fy, &version).await?;
     txn.commit().await?;
     Ok(json_with_etag(StatusCode::OK, plan.version, &PlanDto::from_model(&plan)?))
 }

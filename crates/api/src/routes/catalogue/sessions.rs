@@ -91,7 +91,7 @@ pub async fn update_session(
     let data = body.into_inner().into_data(course.fiscal_year())?;
     let txn = state.db.begin_write().await?;
     let before = repo::get_session(&txn, auth.principal.org_id, course_id, session_id).await?;
-    let session = repo::update_session(&txn, &auth.actor(), &course, session_id, version, &data).await?;
+    let session = repo::update_session(&txn, &auth.actor(), &course, session_id, &version, &data).await?;
     cascade::session_changed(&txn, &auth.actor(), &before, Some(&session)).await?;
     txn.commit().await?;
     Ok(json_with_etag(StatusCode::OK, session.version, &SessionDto::from_model(&session)?))
@@ -118,7 +118,7 @@ pub async fn delete_session(
     let version = if_match(&req)?;
     let txn = state.db.begin_write().await?;
     let before = repo::get_session(&txn, auth.principal.org_id, course_id, session_id).await?;
-    repo::delete_session(&txn, &auth.actor(), &course, session_id, version).await?;
+    repo::delete_session(&txn, &auth.actor(), &course, session_id, &version).await?;
     cascade::session_changed(&txn, &auth.actor(), &before, None).await?;
     txn.commit().await?;
     Ok(HttpResponse::NoContent().finish())

@@ -1,6 +1,7 @@
 //! Many nominations of a course at once (HR): one event, or a move to another session.
 
 use super::*;
+use kenshu_persistence::Precondition;
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -103,7 +104,7 @@ pub async fn bulk_nominations(
                     &txn,
                     &actor,
                     n.id,
-                    current.version,
+                    &Precondition::version(current.version),
                     &[NominationActor::Hr],
                     *event,
                     reason.clone(),

@@ -260,7 +260,7 @@ pub async fn nomination_event(
     let reason = reason_text(body.reason, required)?;
     let version = if_match(&req)?;
     let txn = state.db.begin_write().await?;
-    let outcome = repo::apply_event(&txn, &auth.actor(), *id, version, &capacities, event, reason).await?;
+    let outcome = repo::apply_event(&txn, &auth.actor(), *id, &version, &capacities, event, reason).await?;
     txn.commit().await?;
     let result = NominationEventResult {
         nomination: nomination_dto(&state, org_id, &outcome.nomination).await?,

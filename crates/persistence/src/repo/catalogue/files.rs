@@ -1,6 +1,7 @@
 //! The catalogue as a file: keys for resolving 位置づけ, import and export.
 
 use super::*;
+use crate::repo::Precondition;
 use crate::WriteTxn;
 
 /// The keys (category, number) of a year's stored courses, for resolving 位置づけ in a file.
@@ -90,7 +91,9 @@ pub async fn import_catalogue(
     let plan_id = match (plan, dry_run) {
         (Some(p), true) => Some(p.id),
         (Some(p), false) => match plan_text {
-            Some(text) => Some(update_plan(conn, actor, fy, p.version, text).await?.id),
+            Some(text) => {
+                Some(update_plan(conn, actor, fy, &Precondition::version(p.version), text).await?.id)
+            }
             None => Some(p.id),
         },
         (None, dry_run) => {
@@ -118,13 +121,13 @@ pub async fn import_catalogue(
                 } else {
                     stats.updated += 1;
                     if !dry_run {
-                        let version = current.model.version;
+                        let version = Precondition::version(current.model.version);
                         save_audited(
                             conn,
                             actor,
                             "course.import",
                             &current.model,
-                            version,
+                            &version,
                             after,
                             NUMBER_TAKEN,
                         )

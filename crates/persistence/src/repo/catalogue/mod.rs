@@ -1,6 +1,7 @@
 //! The training catalogue: plans per fiscal year, their courses and sessions. Session changes
 //! are audited under their course, so a course's history shows them.
 
+use crate::repo::Precondition;
 use crate::WriteTxn;
 use kenshu_domain::attendance::CompletionRule;
 use kenshu_domain::audience::{routes, AudienceRule};
@@ -263,15 +264,13 @@ pub async fn update_course(
     conn: &WriteTxn,
     actor: &Actor,
     id: Uuid,
-    expected_version: i32,
+    expected_version: &Precondition,
     data: &CourseData,
     within: Option<Uuid>,
     status: CourseStatus,
 ) -> Result<CourseRecord, RepoError> {
     let before = get_course(conn, actor.org_id, id).await?;
-    if before.model.version != expected_version {
-        return Err(RepoError::Stale { current: before.model.version });
-    }
+    super::check_version(before.model.version, expected_version)?;
     if !before.status().can_become(status) {
         return Err(RepoError::Invalid(vec![FieldError::conflict(
             "status",

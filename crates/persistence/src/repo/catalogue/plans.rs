@@ -1,6 +1,7 @@
 //! 研修計画: plans per fiscal year, publication, and a copy into the next year.
 
 use super::*;
+use crate::repo::Precondition;
 use crate::WriteTxn;
 
 pub async fn list_plans(
@@ -60,7 +61,7 @@ pub async fn update_plan(
     conn: &WriteTxn,
     actor: &Actor,
     fy: FiscalYear,
-    expected_version: i32,
+    expected_version: &Precondition,
     data: &PlanData,
 ) -> Result<training_plan::Model, RepoError> {
     let before = get_plan(conn, actor.org_id, fy).await?;
@@ -78,7 +79,7 @@ pub async fn publish_plan(
     conn: &WriteTxn,
     actor: &Actor,
     fy: FiscalYear,
-    expected_version: i32,
+    expected_version: &Precondition,
 ) -> Result<training_plan::Model, RepoError> {
     let before = get_plan(conn, actor.org_id, fy).await?;
     crate::repo::check_version(before.version, expected_version)?;
@@ -90,7 +91,16 @@ pub async fn publish_plan(
         .await?;
     for c in drafts {
         let after = course::Model { status: CourseStatus::Published.as_str().into(), ..c.clone() };
-        save_audited(conn, actor, "course.publish", &c, c.version, after, NUMBER_TAKEN).await?;
+        save_audited(
+            conn,
+            actor,
+            "course.publish",
+            &c,
+            &Precondition::version(c.version),
+            after,
+            NUMBER_TAKEN,
+        )
+        .await?;
     }
     if before.status()? == kenshu_domain::catalogue::PlanStatus::Published {
         return Ok(before);

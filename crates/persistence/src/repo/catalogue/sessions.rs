@@ -1,6 +1,7 @@
 //! 日程: a course's sessions.
 
 use super::*;
+use crate::repo::Precondition;
 use crate::WriteTxn;
 
 pub async fn list_sessions(
@@ -147,7 +148,7 @@ pub async fn update_session(
     actor: &Actor,
     course: &CourseRecord,
     id: Uuid,
-    expected_version: i32,
+    expected_version: &Precondition,
     data: &SessionData,
 ) -> Result<course_session::Model, RepoError> {
     let before = get_session(conn, actor.org_id, course.model.id, id).await?;
@@ -171,7 +172,7 @@ pub async fn delete_session(
     actor: &Actor,
     course: &CourseRecord,
     id: Uuid,
-    expected_version: i32,
+    expected_version: &Precondition,
 ) -> Result<(), RepoError> {
     let before = get_session(conn, actor.org_id, course.model.id, id).await?;
     crate::repo::check_version(before.version, expected_version)?;

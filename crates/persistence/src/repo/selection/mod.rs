@@ -1,6 +1,7 @@
 //! Nominations (選考): the state machine applied under the course's lock, places and the waiting
 //! list; designation, history, notices and gaps live in their own files below.
 
+use crate::repo::Precondition;
 use crate::WriteTxn;
 use std::collections::{BTreeMap, HashMap};
 
@@ -343,7 +344,7 @@ pub(crate) async fn save_decision(
         actor,
         format!("nomination.{action}"),
         before,
-        before.version,
+        &Precondition::version(before.version),
         after,
         ALREADY_NOMINATED,
     )
@@ -363,7 +364,7 @@ pub async fn apply_event(
     conn: &WriteTxn,
     actor: &Actor,
     id: Uuid,
-    expected_version: i32,
+    expected_version: &Precondition,
     actors: &[kenshu_domain::selection::Actor],
     event: Event,
     reason: Option<String>,
@@ -486,9 +487,16 @@ pub async fn move_session(
         }
     }
     let after = nomination::Model { session_id, ..current.clone() };
-    let moved =
-        save_audited(conn, actor, "nomination.move", &current, current.version, after, ALREADY_NOMINATED)
-            .await?;
+    let moved = save_audited(
+        conn,
+        actor,
+        "nomination.move",
+        &current,
+        &Precondition::version(current.version),
+        after,
+        ALREADY_NOMINATED,
+    )
+    .await?;
     // A trainee already told where to be is told again.
     if moved.state()? == NominationState::Notified {
         let previous = match current.session_id {
