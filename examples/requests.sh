@@ -39,6 +39,11 @@ curl -fsS "${auth[@]}" "$BASE/api/v1/plans/2023/export" -o /tmp/kenshu-plan-2023
 curl -sS "${auth[@]}" -H 'Content-Type: text/csv' --data-binary @/tmp/kenshu-plan-2023.csv \
     "$BASE/api/v1/plans/2023/import?dry_run=true"; echo
 
+echo '# a course trainee list (受講者名簿) and who has not yet taken it (未受講者) as files for Excel'
+curl -fsS "${auth[@]}" "$BASE/api/v1/courses/$COURSE/nominations?format=csv" | head -c 400; echo
+curl -fsS "${auth[@]}" "$BASE/api/v1/training-gaps?course_ids=$COURSE&fiscal_year=2023&format=xlsx" \
+    -o /tmp/kenshu-training-gaps.xlsx && ls -l /tmp/kenshu-training-gaps.xlsx
+
 echo '# the FY2023 internship programme, a student recommended by a university, and its places (HR)'
 curl -sS "${auth[@]}" -H 'Content-Type: application/json' \
     -d '{"title": "就業体験学生（インターンシップ）受入れ", "starts_on": "2023-08-07", "ends_on": "2023-08-18", "capacity": 4}' \
@@ -48,7 +53,7 @@ curl -sS "${auth[@]}" -H 'Content-Type: application/json' \
     "$BASE/api/v1/internships/2023/students"; echo
 curl -fsS "${auth[@]}" "$BASE/api/v1/internships/2023"; echo
 
-echo "# workflow settings: who decides on department heads' own items, when the waiting list stops moving up"
+echo "# workflow settings: who decides on department heads' own items, when the waiting list stops moving up, the default language"
 curl -fsS "${auth[@]}" "$BASE/api/v1/organisation/workflow"; echo
 
 echo '# the audit log, newest first'
