@@ -40,7 +40,18 @@ async fn create_read_update_with_etags_and_audit() {
 
     // Same number again: conflict, nothing written.
     let res = app.post_json("/api/v1/employees", &hr, &new_employee(&section)).await;
-    assert_problem(res, 409, "conflict").await;
+    let p = assert_problem(res, 409, "conflict").await;
+    assert_eq!(p["detail"], "an employee with this employee number exists");
+    // The same conflict in Japanese, when the client asks for it.
+    let res = app
+        .request(reqwest::Method::POST, "/api/v1/employees", Some(&hr))
+        .header("Accept-Language", "ja")
+        .json(&new_employee(&section))
+        .send()
+        .await
+        .unwrap();
+    let p = assert_problem(res, 409, "conflict").await;
+    assert_eq!(p["detail"], "同じ職員番号の職員がすでに登録されています", "{p}");
 
     let mut body = new_employee(&section);
     body["grade"] = json!("係長");

@@ -232,7 +232,7 @@ async fn an_import_never_overwrites_a_change_made_while_it_ran() {
     }
     let planned = planner.plan(&batch).unwrap();
     match execute(&txn, planned).await {
-        Err(RepoError::Conflict(m)) => assert!(m.contains("changed while this import ran"), "{m}"),
+        Err(RepoError::Conflict(m)) => assert!(m.en.contains("changed while this import ran"), "{m}"),
         other => panic!("expected a conflict, got {other:?}"),
     }
     txn.rollback().await.unwrap();

@@ -4,6 +4,7 @@
 //! to match: new hires, 1/3/5 years after hire, new and earlier promotions to each grade,
 //! section heads, evaluators, My Number handlers, re-employed staff and retirees.
 
+use kenshu_domain::Words;
 use kenshu_persistence::Precondition;
 use std::collections::HashSet;
 
@@ -281,11 +282,14 @@ pub async fn seed(db: &Db) -> Result<DemoPeople, RepoError> {
     let csv = roster_csv();
     let ladder = org::ladder(&txn, o.id).await?;
     let codes: HashSet<String> = structure::section_index(&txn, o.id).await?.into_keys().collect();
-    let mut reader = RosterReader::open(csv.as_bytes(), Encoding::Utf8, &ladder, &codes)
-        .map_err(|e| RepoError::Conflict(format!("demo roster: {e}")))?;
+    let mut reader = RosterReader::open(csv.as_bytes(), Encoding::Utf8, &ladder, &codes).map_err(|e| {
+        RepoError::Conflict(Words::new(format!("demo roster: {e}"), format!("デモの職員名簿: {e}")))
+    })?;
     let mut rows = Vec::new();
     while let Some(row) = reader.next_row() {
-        rows.push(row.map_err(|e| RepoError::Conflict(format!("demo roster: {e:?}")))?);
+        rows.push(row.map_err(|e| {
+            RepoError::Conflict(Words::new(format!("demo roster: {e:?}"), format!("デモの職員名簿: {e:?}")))
+        })?);
     }
     let mut planner = RosterPlanner::load(&txn, &actor).await?;
     execute(&txn, planner.plan(&rows)?).await?;
@@ -340,7 +344,9 @@ pub const FY2023_PLAN: &str = include_str!("../../../data/isehara-fy2023.json");
 /// same validation and import as `POST /api/v1/plans/2023/import`.
 pub async fn seed_catalogue(db: &Db) -> Result<(), RepoError> {
     let conn = db.conn();
-    let invalid = |what: String| RepoError::Conflict(format!("demo catalogue: {what}"));
+    let invalid = |what: String| {
+        RepoError::Conflict(Words::new(format!("demo catalogue: {what}"), format!("デモの研修計画: {what}")))
+    };
     let o = org::find_by_code(conn, DEMO_ORG).await?.ok_or(RepoError::NotFound)?;
     let fy = FiscalYear::new(2023).expect("2023 is in range");
     match catalogue::get_plan(conn, o.id, fy).await {

@@ -10,6 +10,7 @@ use std::time::Duration;
 
 use kenshu_domain::directory::{self, LeftAside, Record};
 use kenshu_domain::structure_io::StructureCounts;
+use kenshu_domain::Words;
 use kenshu_persistence::repo::audit::{self, Change};
 use kenshu_persistence::repo::{employee, org, reminder, structure, Actor};
 use serde::Serialize;
@@ -201,7 +202,10 @@ pub struct SyncReport {
 pub async fn sync(state: &AppState, actor: &Actor, mode: ImportMode, dry_run: bool) -> ApiResult<SyncReport> {
     let cfg = state.config.directory.as_ref().ok_or(ApiError::NotFound)?;
     let _running = state.directory_sync.try_lock().map_err(|_| {
-        ApiError::Conflict("a directory sync is running; try again when it has finished".into())
+        ApiError::Conflict(Words::fixed(
+            "a directory sync is running; try again when it has finished",
+            "職員名簿の同期を実行中です。終わってからもう一度お試しください",
+        ))
     })?;
     let read = read(state, cfg).await?;
     let full = mode == ImportMode::Full;

@@ -5,7 +5,7 @@ use actix_web::http::{header, StatusCode};
 use actix_web::{HttpResponse, ResponseError};
 use kenshu_domain::auth::Denied;
 use kenshu_domain::roster_import::RowError;
-use kenshu_domain::{FieldCode, FieldError};
+use kenshu_domain::{FieldCode, FieldError, Words};
 use kenshu_persistence::RepoError;
 use serde::Serialize;
 use utoipa::ToSchema;
@@ -85,7 +85,7 @@ pub enum ApiError {
     #[error("{} invalid", if .0.len() == 1 { "1 field is".to_string() } else { format!("{} fields are", .0.len()) })]
     Validation(Vec<FieldError>),
     #[error("{0}")]
-    Conflict(String),
+    Conflict(Words),
     #[error("the resource has changed since you read it; read it again and reapply your change")]
     PreconditionFailed { current: i32 },
     /// A state machine refused the move: 409, naming the state the object is in.
@@ -246,6 +246,7 @@ impl ApiError {
             }
             PreconditionRequired => "読み込んだときの ETag を If-Match で送ってください".into(),
             InvalidTransition { state, .. } => format!("現在の状態（{state}）ではこの操作はできません"),
+            Conflict(words) => words.ja.to_string(),
             ImportRejected(rows) => format!(
                 "{}行に誤りがあります。何も書き込んでいません",
                 rows.iter().map(|e| e.line).collect::<std::collections::BTreeSet<_>>().len()
@@ -376,7 +377,7 @@ impl ApiError {
             401 => Unauthorized("the token has expired"),
             403 => Forbidden,
             404 => NotFound,
-            409 => Conflict("the course is cancelled".into()),
+            409 => Conflict(Words::fixed("the course is cancelled", "この研修は中止されています")),
             412 => PreconditionFailed { current: 4 },
             413 => PayloadTooLarge("the file exceeds 10485760 bytes".into()),
             415 => UnsupportedMediaType("send the file as text/csv".into()),

@@ -94,13 +94,19 @@ pub fn released_on_leaving(session_starts: &[DateTime<Utc>], now: DateTime<Utc>)
 
 /// What keeps a session from being cancelled outright: records that belong to it (attendance,
 /// absence notices) and trainees placed on it, whom HR moves to another session first.
-pub fn session_removable(records: bool, pinned: u64) -> Result<(), String> {
+pub fn session_removable(records: bool, pinned: u64) -> Result<(), crate::Words> {
     if records {
-        return Err("the session has attendance or absence notices on file; it cannot be deleted".into());
+        return Err(crate::Words::fixed(
+            "the session has attendance or absence notices on file; it cannot be deleted",
+            "この日程には出欠または欠席届の記録があるため、削除できません",
+        ));
     }
     if pinned > 0 {
-        return Err(format!(
-            "{pinned} trainees are placed on this session; move them to another session first (nominations/bulk with move_to_session)"
+        return Err(crate::Words::new(
+            format!(
+                "{pinned} trainees are placed on this session; move them to another session first (nominations/bulk with move_to_session)"
+            ),
+            format!("この日程に{pinned}人の受講者がいます。先に別の日程へ移してください（nominations/bulk の move_to_session）"),
         ));
     }
     Ok(())
@@ -134,8 +140,8 @@ mod tests {
     #[test]
     fn a_session_with_records_or_placed_trainees_stays() {
         assert!(session_removable(false, 0).is_ok());
-        assert!(session_removable(true, 0).unwrap_err().contains("attendance"));
-        assert!(session_removable(false, 3).unwrap_err().starts_with("3 trainees"));
+        assert!(session_removable(true, 0).unwrap_err().en.contains("attendance"));
+        assert!(session_removable(false, 3).unwrap_err().en.starts_with("3 trainees"));
     }
 
     #[test]

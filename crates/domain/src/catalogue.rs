@@ -111,7 +111,7 @@ pub enum NotOpen {
     /// Not published (or its plan is not): it does not exist for staff (404).
     Hidden,
     /// Outside the application window, saying when it opens or closed (409).
-    Window(String),
+    Window(crate::Words),
 }
 
 /// Whether staff may be put forward for a course by `route` on `today`: published in a published
@@ -374,13 +374,17 @@ impl ApplicationWindow {
     }
 
     /// Why an application made on `today` (Japan time) is refused, if it is.
-    pub fn refusal(self, today: NaiveDate) -> Option<String> {
-        if today < self.opens {
-            Some(format!("applications open on {} (申込期間 {} – {})", self.opens, self.opens, self.closes))
-        } else if today > self.closes {
-            Some(format!(
-                "applications closed on {} (申込期間 {} – {})",
-                self.closes, self.opens, self.closes
+    pub fn refusal(self, today: NaiveDate) -> Option<crate::Words> {
+        let (opens, closes) = (self.opens, self.closes);
+        if today < opens {
+            Some(crate::Words::new(
+                format!("applications open on {opens} (申込期間 {opens} – {closes})"),
+                format!("申込は{opens}からです（申込期間 {opens}～{closes}）"),
+            ))
+        } else if today > closes {
+            Some(crate::Words::new(
+                format!("applications closed on {closes} (申込期間 {opens} – {closes})"),
+                format!("申込は{closes}で締め切りました（申込期間 {opens}～{closes}）"),
             ))
         } else {
             None
@@ -830,8 +834,10 @@ mod tests {
         assert!(window.contains(date(2023, 8, 1)) && window.contains(date(2024, 2, 29)));
         assert!(!window.contains(date(2023, 7, 31)) && !window.contains(date(2024, 3, 1)));
         assert_eq!(window.refusal(date(2023, 8, 1)), None);
-        assert!(window.refusal(date(2023, 7, 31)).unwrap().starts_with("applications open on 2023-08-01"));
-        assert!(window.refusal(date(2024, 3, 1)).unwrap().starts_with("applications closed on 2024-02-29"));
+        assert!(window.refusal(date(2023, 7, 31)).unwrap().en.starts_with("applications open on 2023-08-01"));
+        let closed = window.refusal(date(2024, 3, 1)).unwrap();
+        assert!(closed.en.starts_with("applications closed on 2024-02-29"));
+        assert!(closed.ja.starts_with("申込は2024-02-29で締め切りました"), "{}", closed.ja);
         // A call in March for an April course.
         let march = ApplicationWindow { opens: date(2022, 4, 1), closes: date(2023, 3, 20) };
         assert_eq!(march.validate(fy2023()), Ok(march));

@@ -63,6 +63,24 @@ pub enum CheckInError {
     Wrong,
 }
 
+impl CheckInError {
+    /// What it says, in both languages Kenshu writes.
+    pub fn words(&self) -> crate::Words {
+        let ja = match self {
+            CheckInError::NotYet { opens_at } => format!(
+                "出席登録は開始30分前（{}）からです",
+                opens_at.with_timezone(&crate::calendar::jst()).format("%H:%M")
+            ),
+            CheckInError::Ended => "研修は終了しました。出席登録は締め切られています".into(),
+            CheckInError::Expired => {
+                "コードの有効期限が切れました。いま表示されているコードを入力してください".into()
+            }
+            CheckInError::Wrong => "この日程の現在のコードではありません".into(),
+        };
+        crate::Words::new(self.to_string(), ja)
+    }
+}
+
 /// Whether check-in is possible at `now`: from 30 minutes before the start to the end.
 pub fn within_window(session: SessionWindow, now: DateTime<Utc>) -> Result<(), CheckInError> {
     let opens_at = session.starts_at - OPENS_BEFORE_START;

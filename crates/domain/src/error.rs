@@ -1,3 +1,5 @@
+use std::borrow::Cow;
+
 use serde::Serialize;
 
 /// What is wrong with a field, as a stable machine code: an SPA shows its own words for it, and
@@ -50,6 +52,31 @@ impl FieldCode {
             Self::Duplicate => "重複しています",
             Self::Conflict => "現在の内容と矛盾します",
         }
+    }
+}
+
+/// Words for a person in both languages Kenshu writes: what a problem's `detail` says about the
+/// situation (a conflict), in English and in Japanese, chosen by the client's language.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Words {
+    pub en: Cow<'static, str>,
+    pub ja: Cow<'static, str>,
+}
+
+impl Words {
+    /// Fixed words, usable in a `const`.
+    pub const fn fixed(en: &'static str, ja: &'static str) -> Self {
+        Words { en: Cow::Borrowed(en), ja: Cow::Borrowed(ja) }
+    }
+
+    pub fn new(en: impl Into<String>, ja: impl Into<String>) -> Self {
+        Words { en: Cow::Owned(en.into()), ja: Cow::Owned(ja.into()) }
+    }
+}
+
+impl std::fmt::Display for Words {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.en)
     }
 }
 

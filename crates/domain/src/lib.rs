@@ -34,4 +34,4 @@ pub mod subsidy_io;
 pub mod survey;
 pub mod text;
 
-pub use error::{FieldCode, FieldError};
+pub use error::{FieldCode, FieldError, Words};

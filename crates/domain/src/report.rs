@@ -155,15 +155,18 @@ pub fn report_transition(
 
 /// Whether a trainee may write the report of a course: the course requires one (`title` names it
 /// in the refusal) and they attended it.
-pub fn may_write(title: &str, required: bool, attended: bool) -> Result<(), String> {
+pub fn may_write(title: &str, required: bool, attended: bool) -> Result<(), crate::Words> {
     if !required {
-        return Err(format!("「{title}」 needs no post-training report"));
+        return Err(crate::Words::new(
+            format!("「{title}」 needs no post-training report"),
+            format!("「{title}」は研修報告書の提出が不要です"),
+        ));
     }
     if !attended {
-        return Err(
-            "a report is written after attending the course; no attendance is recorded for this nomination"
-                .into(),
-        );
+        return Err(crate::Words::fixed(
+            "a report is written after attending the course; no attendance is recorded for this nomination",
+            "研修報告書は受講後に作成します。この受講には出席の記録がありません",
+        ));
     }
     Ok(())
 }
@@ -342,10 +345,9 @@ mod tests {
     #[test]
     fn a_report_is_written_for_a_course_that_needs_one_once_attended() {
         assert!(may_write("接遇研修", true, true).is_ok());
-        assert_eq!(
-            may_write("接遇研修", false, true).unwrap_err(),
-            "「接遇研修」 needs no post-training report"
-        );
-        assert!(may_write("接遇研修", true, false).unwrap_err().contains("after attending"));
+        let no_report = may_write("接遇研修", false, true).unwrap_err();
+        assert_eq!(no_report.en, "「接遇研修」 needs no post-training report");
+        assert_eq!(no_report.ja, "「接遇研修」は研修報告書の提出が不要です");
+        assert!(may_write("接遇研修", true, false).unwrap_err().en.contains("after attending"));
     }
 }

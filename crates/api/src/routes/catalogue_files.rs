@@ -9,6 +9,7 @@ use kenshu_domain::catalogue_io::{
 };
 use kenshu_domain::roster_import::RowError;
 use kenshu_domain::FieldError;
+use kenshu_domain::Words;
 use kenshu_persistence::repo::catalogue as repo;
 use kenshu_persistence::repo::{org, RepoError};
 use serde::{Deserialize, Serialize};
@@ -127,9 +128,10 @@ pub async fn import_catalogue(
         .await
         .map_err(|e| match e {
             // Another writer changed a course between reading and writing it.
-            RepoError::Stale { .. } => ApiError::Conflict(
-                "the catalogue changed while the import ran; nothing was written, send the file again".into(),
-            ),
+            RepoError::Stale { .. } => ApiError::Conflict(Words::fixed(
+                "the catalogue changed while the import ran; nothing was written, send the file again",
+                "取込中に研修計画が変更されました。何も書き込んでいません。ファイルをもう一度送ってください",
+            )),
             other => other.into(),
         })?;
     if query.dry_run {

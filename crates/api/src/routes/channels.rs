@@ -9,6 +9,7 @@ use kenshu_domain::auth::{authorize, Action};
 use kenshu_domain::delivery::{check_url, ChannelKind, DeliveryState};
 use kenshu_domain::notice::NoticeKind;
 use kenshu_domain::FieldError;
+use kenshu_domain::Words;
 use kenshu_persistence::entities::{delivery_attempt, notice_delivery, notification_channel};
 use kenshu_persistence::repo::delivery::{self as repo, ChannelData, DeliveryLog, SecretChange};
 use serde::{Deserialize, Serialize};
@@ -231,7 +232,10 @@ fn channel_data(
         None => SecretChange::Keep,
         Some(plain) => {
             let key = state.config.secret_key.as_ref().ok_or_else(|| {
-                ApiError::Conflict("the service has no KENSHU_SECRET_KEY to seal channel secrets with".into())
+                ApiError::Conflict(Words::fixed(
+                    "the service has no KENSHU_SECRET_KEY to seal channel secrets with",
+                    "配信先の秘密情報を暗号化する KENSHU_SECRET_KEY が設定されていません",
+                ))
             })?;
             let hours = match input.settings.kind() {
                 ChannelKind::Webhook => input.rotation_hours.unwrap_or(24),

@@ -13,6 +13,7 @@ use kenshu_domain::check_in::{
     code_at, entry_at, qr_svg, qr_text, shown_until, verify, within_window, CheckInError, OPENS_BEFORE_START,
 };
 use kenshu_domain::FieldError;
+use kenshu_domain::Words;
 use kenshu_persistence::entities::{course_session, session_check_in};
 use kenshu_persistence::repo::attendance::trainees_by_number;
 use kenshu_persistence::repo::catalogue;
@@ -83,8 +84,11 @@ async fn hr_session(
     Ok((course_id, session))
 }
 
+const NOT_OPEN: Words =
+    Words::fixed("check-in is not open for this session", "この日程の出席登録は開始されていません");
+
 fn window_error(e: CheckInError) -> ApiError {
-    ApiError::Conflict(e.to_string())
+    ApiError::Conflict(e.words())
 }
 
 /// Open self check-in for a session (HR): from 30 minutes before its start until its end.
@@ -160,7 +164,7 @@ pub async fn check_in_qr(
     let (_, session) = hr_session(&state, &auth, path.into_inner()).await?;
     let org_id = auth.principal.org_id;
     let c = repo::get(state.db.conn(), org_id, session.id).await?.filter(|c| c.closed_at.is_none());
-    let c = c.ok_or_else(|| ApiError::Conflict("check-in is not open for this session".into()))?;
+    let c = c.ok_or(ApiError::Conflict(NOT_OPEN))?;
     let now = Utc::now();
     within_window(window(&session), now).map_err(window_error)?;
     let svg = qr_svg(&qr_text(session.id, &code_at(&secret(&c), session.id, now)));
@@ -215,7 +219,7 @@ pub async fn check_in(
     state.limits.check_in_allowed(me.employee_id, body.session_id)?;
     let session = repo::session(state.db.conn(), p.org_id, body.session_id).await?;
     let c = repo::get(state.db.conn(), p.org_id, session.id).await?.filter(|c| c.closed_at.is_none());
-    let c = c.ok_or_else(|| ApiError::Conflict("check-in is not open for this session".into()))?;
+    let c = c.ok_or(ApiError::Conflict(NOT_OPEN))?;
     let now = Utc::now();
     within_window(window(&session), now).map_err(window_error)?;
     if body.code.chars().count() > 20 {

@@ -11,6 +11,7 @@ use chrono::{DateTime, Utc};
 use kenshu_domain::auth::{authorize, Action};
 use kenshu_domain::notice::NoticeItem;
 use kenshu_domain::portal_form::{change_key, Change, EmployeeIs, FieldMap, FormKind, InboundState};
+use kenshu_domain::Words;
 use kenshu_persistence::entities::{portal_form, portal_inbound};
 use kenshu_persistence::repo::portal::{self as repo, FormData, InboundFilter, Received, Stored};
 use serde::{Deserialize, Serialize};
@@ -334,7 +335,10 @@ pub async fn webhook(
         return Err(ApiError::Unauthorized("the access token is not this form's"));
     }
     if !form.enabled {
-        return Err(ApiError::Conflict("the form is switched off in Kenshu".into()));
+        return Err(ApiError::Conflict(Words::fixed(
+            "the form is switched off in Kenshu",
+            "この様式は Kenshu で無効になっています",
+        )));
     }
     let mut errors = Vec::new();
     let mut bad = |error: kenshu_domain::FieldError| errors.push(error);

@@ -13,6 +13,7 @@ use kenshu_domain::report::{
 };
 use kenshu_domain::spreadsheet::{Cell, Table};
 use kenshu_domain::FieldError;
+use kenshu_domain::Words;
 use kenshu_persistence::entities::training_report;
 use kenshu_persistence::repo::employee::EmployeeRef;
 use kenshu_persistence::repo::employee::Unit;
@@ -404,9 +405,12 @@ pub async fn record_sharing(
     }
     let course = catalogue::get_course(state.db.conn(), org_id, r.course_id).await?;
     if !course.is_dispatch() {
-        return Err(ApiError::Conflict(format!(
-            "「{}」 is not dispatch training; 職場還元 is recorded for dispatch training only",
-            course.model.title
+        return Err(ApiError::Conflict(Words::new(
+            format!(
+                "「{}」 is not dispatch training; 職場還元 is recorded for dispatch training only",
+                course.model.title
+            ),
+            format!("「{}」は派遣研修ではありません。職場還元は派遣研修のみ記録します", course.model.title),
         )));
     }
     let body = body.into_inner();

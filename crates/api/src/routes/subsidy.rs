@@ -16,6 +16,7 @@ use kenshu_domain::subsidy::{
 };
 use kenshu_domain::subsidy_io::read_csv;
 use kenshu_domain::FieldError;
+use kenshu_domain::Words;
 use kenshu_persistence::entities::{correspondence_course, subsidy_application, subsidy_programme};
 use kenshu_persistence::repo::employee::{employees_by_id, EmployeeRef};
 use kenshu_persistence::repo::structure;
@@ -468,7 +469,12 @@ pub(crate) async fn apply_as(
     let course = repo::get_course(state.db.conn(), org_id, body.course_id).await?;
     let p = repo::programme(state.db.conn(), org_id, course.fiscal_year, Programme::Correspondence.as_str())
         .await?
-        .ok_or_else(|| ApiError::Conflict(format!("the FY{} subsidy is not open", course.fiscal_year)))?;
+        .ok_or_else(|| {
+            ApiError::Conflict(Words::new(
+                format!("the FY{} subsidy is not open", course.fiscal_year),
+                format!("{}年度の助成は受付していません", course.fiscal_year),
+            ))
+        })?;
     if let (Some(opens), Some(closes)) = (p.application_opens, p.application_closes) {
         if let Some(why) = (ApplicationWindow { opens, closes }).refusal(tokyo_date(Utc::now())) {
             return Err(ApiError::Conflict(why));

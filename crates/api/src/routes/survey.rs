@@ -7,6 +7,7 @@ use kenshu_domain::auth::{authorize, Action};
 use kenshu_domain::survey::{
     aggregate, validate_answers, validate_questions, Answer, Question, QuestionResult,
 };
+use kenshu_domain::Words;
 use kenshu_persistence::repo::{catalogue, report, survey as repo};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -152,7 +153,10 @@ pub async fn answer_survey(
         return Err(ApiError::Forbidden);
     }
     if repo::answered(state.db.conn(), org_id, nomination.id).await? {
-        return Err(ApiError::Conflict("you have answered this survey already".into()));
+        return Err(ApiError::Conflict(Words::fixed(
+            "you have answered this survey already",
+            "このアンケートには回答済みです",
+        )));
     }
     let answers = validate_answers(&questions, body.into_inner().answers).map_err(ApiError::Validation)?;
     let txn = state.db.begin_write().await?;

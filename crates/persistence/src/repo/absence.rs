@@ -5,6 +5,7 @@ use crate::WriteTxn;
 use kenshu_domain::absence::{
     filed_late, notice_transition, NoticeActor, NoticeEvent, NoticeFields, NoticeState, SessionWindow,
 };
+use kenshu_domain::Words;
 use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder};
 use uuid::Uuid;
 
@@ -12,7 +13,10 @@ use super::employee::{employees_by_id, EmployeeRef};
 use super::{find_in_org, insert_audited, lock_at_version, now, save_audited, Actor, RepoError};
 use crate::entities::{absence_notice, nomination};
 
-const LIVE_TAKEN: &str = "a notice for this session is already on file; correct or withdraw it instead";
+const LIVE_TAKEN: &Words = &Words::fixed(
+    "a notice for this session is already on file; correct or withdraw it instead",
+    "この日程の欠席届はすでに提出されています。修正するか取り下げてください",
+);
 
 /// File a notice for `nomination` at a session, as a draft or submitted at once; `on_behalf`
 /// when the writer is not the trainee.

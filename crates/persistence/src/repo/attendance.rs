@@ -1,6 +1,7 @@
 //! 出欠: sign-in sheets per session, corrections, and completion of the course from attendance.
 
 use crate::WriteTxn;
+use kenshu_domain::Words;
 use std::collections::HashMap;
 
 use kenshu_domain::absence::NoticeState;
@@ -215,7 +216,7 @@ pub async fn record(
                     attendance::ActiveModel::from(after.clone()).reset_all(),
                     (attendance::Column::Id, before.id),
                     (attendance::Column::Version, before.version),
-                    "attendance was recorded meanwhile",
+                    &Words::fixed("attendance was recorded meanwhile", "その間に出欠が記録されました"),
                 )
                 .await?;
                 changes.push(Change::new(
@@ -259,7 +260,15 @@ pub async fn record(
     }
     if !inserts.is_empty() {
         crate::bulk::write::<attendance::Entity>(conn, &inserts, crate::bulk::OnKey::Fail).await.map_err(
-            |e| RepoError::from_write(e, "attendance was recorded meanwhile; read the sheet again"),
+            |e| {
+                RepoError::from_write(
+                    e,
+                    &Words::fixed(
+                        "attendance was recorded meanwhile; read the sheet again",
+                        "その間に出欠が記録されました。出席簿を読み込み直してください",
+                    ),
+                )
+            },
         )?;
     }
     audit::record_many(conn, actor, changes).await?;

@@ -2,6 +2,7 @@
 
 use crate::WriteTxn;
 use kenshu_domain::attendance::AttendanceEntry;
+use kenshu_domain::Words;
 use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter};
 use serde_json::json;
 use uuid::Uuid;
@@ -59,10 +60,12 @@ pub async fn open(
     let active = session_check_in::ActiveModel::from(after.clone());
     match &before {
         Some(_) => active.reset_all().update(conn).await?,
-        None => active
-            .insert(conn)
-            .await
-            .map_err(|e| RepoError::from_write(e, "check-in was opened meanwhile"))?,
+        None => active.insert(conn).await.map_err(|e| {
+            RepoError::from_write(
+                e,
+                &Words::fixed("check-in was opened meanwhile", "その間に出席登録が開始されました"),
+            )
+        })?,
     };
     let change = Change::new(
         "check_in.open",
@@ -128,9 +131,10 @@ pub async fn check_in(
         if r.source == Source::CheckIn.as_str() {
             return Ok(CheckedIn::Already(r));
         }
-        return Err(RepoError::Conflict(
-            "the training office has recorded your attendance at this session already".into(),
-        ));
+        return Err(RepoError::Conflict(Words::fixed(
+            "the training office has recorded your attendance at this session already",
+            "この日程の出欠は研修担当がすでに記録しています",
+        )));
     }
     let recording = Recording { nomination: nomination.clone(), entry, note: None };
     let outcome = record(conn, actor, session, vec![recording], Source::CheckIn).await?;

@@ -5,6 +5,7 @@
 
 use crate::repo::Precondition;
 use crate::WriteTxn;
+use kenshu_domain::Words;
 use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
@@ -21,7 +22,7 @@ use super::{audit, find_in_org, insert_audited, now, save_audited, Actor, Page, 
 use crate::bulk::{self, OnKey};
 use crate::entities::{delivery_attempt, notice, notice_delivery, notification_channel};
 
-const NAME_TAKEN: &str = "a channel of this name exists";
+const NAME_TAKEN: &Words = &Words::fixed("a channel of this name exists", "同じ名前の配信先がすでにあります");
 
 /// A channel as the training office writes it.
 #[derive(Debug, Clone)]

@@ -1,6 +1,7 @@
 //! The roster: employees, their filters, and the bulk roster import.
 
 use crate::repo::Precondition;
+use kenshu_domain::Words;
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 use chrono::NaiveDate;
@@ -303,7 +304,10 @@ async fn section_in_org(
     }
 }
 
-const NUMBER_TAKEN: &str = "an employee with this employee number exists";
+const NUMBER_TAKEN: &Words = &Words::fixed(
+    "an employee with this employee number exists",
+    "同じ職員番号の職員がすでに登録されています",
+);
 
 pub async fn create(
     conn: &WriteTxn,
@@ -546,13 +550,15 @@ const UPDATED_BY_IMPORT: [employee::Column; 17] = [
 const IMPORT_UPDATE: OnKey<'static, employee::Column> =
     OnKey::UpdateIfVersion { columns: &UPDATED_BY_IMPORT, version: employee::Column::Version };
 
-const ROSTER_CHANGED: &str =
-    "the roster changed while this import ran (another import or an edit); nothing was written, send the file again";
+const ROSTER_CHANGED: &Words = &Words::fixed(
+    "the roster changed while this import ran (another import or an edit); nothing was written, send the file again",
+    "取込中に職員名簿が変更されました（別の取込または編集）。何も書き込んでいません。ファイルをもう一度送ってください",
+);
 
 /// Run planned statements, in order, on the import's transaction.
 pub async fn execute(txn: &WriteTxn, planned: Planned) -> Result<(), RepoError> {
     bulk::execute(txn, planned.steps).await.map_err(|e| match e {
-        BulkError::Changed => RepoError::Conflict(ROSTER_CHANGED.into()),
+        BulkError::Changed => RepoError::Conflict(ROSTER_CHANGED.clone()),
         BulkError::Db(e) => RepoError::from_write(e, ROSTER_CHANGED),
     })?;
     audit::write(txn, planned.audit).await?;

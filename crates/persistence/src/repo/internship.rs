@@ -3,6 +3,7 @@
 //! [`StudentRecord`], so an erasure leaves no copy behind.
 
 use crate::repo::Precondition;
+use crate::repo::CHANGED_MEANWHILE;
 use crate::WriteTxn;
 use chrono::NaiveDate;
 use kenshu_domain::internship::{
@@ -10,6 +11,7 @@ use kenshu_domain::internship::{
     StudentState,
 };
 use kenshu_domain::FieldError;
+use kenshu_domain::Words;
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
     QuerySelect,
@@ -69,7 +71,10 @@ pub struct ProgrammeData {
     pub notes: Option<String>,
 }
 
-const PROGRAMME_TAKEN: &str = "the internship programme for this fiscal year exists; change it instead";
+const PROGRAMME_TAKEN: &Words = &Words::fixed(
+    "the internship programme for this fiscal year exists; change it instead",
+    "この年度の就業体験受入れはすでにあります。それを変更してください",
+);
 
 pub async fn programme(
     conn: &impl ConnectionTrait,
@@ -174,7 +179,16 @@ pub async fn update_programme(
         notes: data.notes,
         ..before.clone()
     };
-    save_audited(conn, actor, "internship_programme.update", before, expected_version, after, "").await
+    save_audited(
+        conn,
+        actor,
+        "internship_programme.update",
+        before,
+        expected_version,
+        after,
+        CHANGED_MEANWHILE,
+    )
+    .await
 }
 
 /// How many students stand where.
@@ -288,7 +302,14 @@ pub async fn add_student(
         updated_at: at,
     };
     let m = with_data(blank, data);
-    insert_audited(conn, actor, "internship_student.create", m, "the student is on file already").await
+    insert_audited(
+        conn,
+        actor,
+        "internship_student.create",
+        m,
+        &Words::fixed("the student is on file already", "この学生はすでに登録されています"),
+    )
+    .await
 }
 
 pub async fn get_student(
@@ -373,7 +394,8 @@ pub async fn update_student(
     }
     check_host(conn, actor.org_id, data.host_section_id).await?;
     let after = with_data(before.clone(), data);
-    save_audited(conn, actor, "internship_student.update", before, expected_version, after, "").await
+    save_audited(conn, actor, "internship_student.update", before, expected_version, after, CHANGED_MEANWHILE)
+        .await
 }
 
 /// Accept, decline or withdraw a student. Accepting locks the programme and refuses a student
@@ -404,13 +426,13 @@ pub async fn move_student(
             if before.host_section_id.is_none() {
                 refuse(state.as_str(), m)
             } else {
-                RepoError::Conflict(m)
+                RepoError::Conflict(Words::new(m, "定員に達しています"))
             }
         })?;
     }
     let after = internship_student::Model { state: next.as_str().into(), ..before.clone() };
     let action = format!("internship_student.{}", event.as_str());
-    save_audited(conn, actor, action, before, expected_version, after, "").await
+    save_audited(conn, actor, action, before, expected_version, after, CHANGED_MEANWHILE).await
 }
 
 /// Erase a student's personal data on their request (received on `requested_on`): name,
@@ -446,5 +468,6 @@ pub async fn erase(
         erasure_requested_on: Some(requested_on),
         ..before.clone()
     };
-    save_audited(conn, actor, "internship_student.erase", before, expected_version, after, "").await
+    save_audited(conn, actor, "internship_student.erase", before, expected_version, after, CHANGED_MEANWHILE)
+        .await
 }

@@ -25,7 +25,7 @@ pub mod subsidy;
 pub mod survey;
 
 use crate::WriteTxn;
-use kenshu_domain::FieldError;
+use kenshu_domain::{FieldError, Words};
 use sea_orm::{DbErr, SqlErr};
 use uuid::Uuid;
 
@@ -54,9 +54,10 @@ pub enum RepoError {
     /// The caller's `If-Match` version is not the current one.
     #[error("the record has changed (current version {current})")]
     Stale { current: i32 },
-    /// A unique key is already taken.
+    /// A unique key is already taken, or the change conflicts with the record as it stands; in
+    /// both languages Kenshu writes.
     #[error("{0}")]
-    Conflict(String),
+    Conflict(Words),
     /// References that do not resolve within the organisation.
     #[error("invalid references")]
     Invalid(Vec<FieldError>),
@@ -92,9 +93,9 @@ transition_error!(kenshu_domain::selection::TransitionError);
 
 impl RepoError {
     /// Map a unique-key violation to `Conflict` with a message for people; anything else stays.
-    pub fn from_write(err: DbErr, conflict: &str) -> Self {
+    pub fn from_write(err: DbErr, conflict: &Words) -> Self {
         match err.sql_err() {
-            Some(SqlErr::UniqueConstraintViolation(_)) => RepoError::Conflict(conflict.to_string()),
+            Some(SqlErr::UniqueConstraintViolation(_)) => RepoError::Conflict(conflict.clone()),
             _ => RepoError::Db(err),
         }
     }
@@ -136,7 +137,7 @@ pub(crate) async fn update_versioned<E>(
     model: E::ActiveModel,
     id: (E::Column, Uuid),
     version: (E::Column, i32),
-    taken: &str,
+    taken: &Words,
 ) -> Result<(), RepoError>
 where
     E: sea_orm::EntityTrait,
@@ -288,7 +289,7 @@ pub(crate) async fn insert_audited<M>(
     actor: &Actor,
     action: impl Into<std::borrow::Cow<'static, str>>,
     model: M,
-    taken: &str,
+    taken: &Words,
 ) -> Result<M, RepoError>
 where
     M: Versioned + sea_orm::IntoActiveModel<<M::Entity as sea_orm::EntityTrait>::ActiveModel>,
@@ -333,6 +334,12 @@ impl Precondition {
     }
 }
 
+/// What a write says when a row it has no unique key for was taken or changed meanwhile.
+pub(crate) const CHANGED_MEANWHILE: &Words = &Words::fixed(
+    "the record was changed meanwhile; read it again",
+    "その間に変更されました。読み込み直してください",
+);
+
 /// The one check of a client's `If-Match` against the row as read (under the lock, where the
 /// decision depends on it): a stale version is refused before anything else is decided, so a
 /// stale client hears 412 rather than a state-machine 409 about a state it has not seen.
@@ -355,7 +362,7 @@ pub(crate) async fn save_audited<M>(
     before: &M,
     expected_version: &Precondition,
     mut after: M,
-    taken: &str,
+    taken: &Words,
 ) -> Result<M, RepoError>
 where
     M: Versioned + sea_orm::IntoActiveModel<<M::Entity as sea_orm::EntityTrait>::ActiveModel>,

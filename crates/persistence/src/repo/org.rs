@@ -5,6 +5,7 @@ use crate::WriteTxn;
 use kenshu_domain::org::{Grade, GradeLadder};
 use kenshu_domain::reminder::ReminderSettings;
 use kenshu_domain::FieldError;
+use kenshu_domain::Words;
 use sea_orm::{
     sea_query::Expr, ActiveValue::Set, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, PaginatorTrait,
     QueryFilter, QueryOrder,
@@ -70,7 +71,12 @@ pub async fn create(
     })
     .exec_without_returning(conn)
     .await
-    .map_err(|e| RepoError::from_write(e, "an organisation with this code exists"))?;
+    .map_err(|e| {
+        RepoError::from_write(
+            e,
+            &Words::fixed("an organisation with this code exists", "同じコードの団体がすでにあります"),
+        )
+    })?;
     let actor = Actor { org_id: model.id, subject: subject.to_string(), request_id: None };
     audit::record(
         conn,

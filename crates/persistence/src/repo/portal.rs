@@ -8,6 +8,7 @@ use crate::WriteTxn;
 use chrono::{DateTime, Utc};
 use kenshu_domain::notice::ItemKind;
 use kenshu_domain::portal_form::{Change, EmployeeIs, FieldMap, FormKind, InboundState};
+use kenshu_domain::Words;
 use sea_orm::sea_query::OnConflict;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DbBackend, DbErr, EntityTrait, IntoActiveModel,
@@ -21,7 +22,10 @@ use super::{
 };
 use crate::entities::{portal_form, portal_inbound};
 
-const TAKEN: &str = "a portal form of this name, or for this app, exists";
+const TAKEN: &Words = &Words::fixed(
+    "a portal form of this name, or for this app, exists",
+    "同じ名前またはアプリのポータル様式がすでにあります",
+);
 
 /// A form as the training office writes it.
 #[derive(Debug, Clone)]

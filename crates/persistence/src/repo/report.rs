@@ -2,6 +2,7 @@
 
 use crate::repo::Precondition;
 use crate::WriteTxn;
+use kenshu_domain::Words;
 use std::collections::{BTreeSet, HashMap, HashSet};
 
 use chrono::NaiveDate;
@@ -19,7 +20,10 @@ use super::selection::CourseRef;
 use super::{find_in_org, insert_audited, lock_at_version, now, save_audited, Actor, RepoError};
 use crate::entities::{attendance, course, course_session, employee, nomination, training_report};
 
-const TAKEN: &str = "a report for this nomination is already on file; correct it instead";
+const TAKEN: &Words = &Words::fixed(
+    "a report for this nomination is already on file; correct it instead",
+    "この受講の研修報告書はすでにあります。それを修正してください",
+);
 
 /// The Japan date of a course's last session, if it has any.
 pub async fn last_day(

@@ -2,6 +2,7 @@
 
 use crate::repo::Precondition;
 use crate::WriteTxn;
+use kenshu_domain::Words;
 use std::collections::HashMap;
 
 use kenshu_domain::FieldError;
@@ -90,7 +91,14 @@ pub async fn create_department(
         created_at: at,
         updated_at: at,
     };
-    insert_audited(conn, actor, "department.create", model, "a department with this code exists").await
+    insert_audited(
+        conn,
+        actor,
+        "department.create",
+        model,
+        &Words::fixed("a department with this code exists", "同じコードの部がすでにあります"),
+    )
+    .await
 }
 
 pub async fn update_department(
@@ -117,7 +125,7 @@ pub async fn update_department(
         &before,
         expected_version,
         after,
-        "a department with this code exists",
+        &Words::fixed("a department with this code exists", "同じコードの部がすでにあります"),
     )
     .await
 }
@@ -182,7 +190,14 @@ pub async fn create_section(
         created_at: at,
         updated_at: at,
     };
-    insert_audited(conn, actor, "section.create", model, "a section with this code exists").await
+    insert_audited(
+        conn,
+        actor,
+        "section.create",
+        model,
+        &Words::fixed("a section with this code exists", "同じコードの所属がすでにあります"),
+    )
+    .await
 }
 
 pub async fn update_section(
@@ -212,7 +227,7 @@ pub async fn update_section(
         &before,
         expected_version,
         after,
-        "a section with this code exists",
+        &Words::fixed("a section with this code exists", "同じコードの所属がすでにあります"),
     )
     .await
 }

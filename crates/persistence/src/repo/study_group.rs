@@ -2,9 +2,11 @@
 //! settlement on spending.
 
 use crate::repo::Precondition;
+use crate::repo::CHANGED_MEANWHILE;
 use crate::WriteTxn;
 use kenshu_domain::notice::{About, Event, GroupDecision, ItemKind};
 use kenshu_domain::subsidy::{check_grant, settle_grant, GroupState, Programme};
+use kenshu_domain::Words;
 use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder};
 use uuid::Uuid;
 
@@ -57,7 +59,17 @@ pub async fn create_group(
         created_at: at,
         updated_at: at,
     };
-    insert_audited(conn, actor, "study_group.create", m, "a group of that name is registered this year").await
+    insert_audited(
+        conn,
+        actor,
+        "study_group.create",
+        m,
+        &Words::fixed(
+            "a group of that name is registered this year",
+            "同じ名前のグループが今年度すでに登録されています",
+        ),
+    )
+    .await
 }
 
 pub async fn get_group(
@@ -151,7 +163,7 @@ pub async fn move_group(
             let grant = check_grant(grant_yen, before.planned_yen.unwrap_or(0), drawn.remaining_yen)
                 .map_err(|e| {
                     if e.contains("budget") {
-                        RepoError::Conflict(e)
+                        RepoError::Conflict(Words::new(e, "予算の残額を超えます"))
                     } else {
                         RepoError::Invalid(vec![kenshu_domain::FieldError::range("grant_yen", e)])
                     }
@@ -191,8 +203,16 @@ pub async fn move_group(
             "settle"
         }
     };
-    let g = save_audited(conn, actor, format!("study_group.{action}"), before, expected_version, after, "")
-        .await?;
+    let g = save_audited(
+        conn,
+        actor,
+        format!("study_group.{action}"),
+        before,
+        expected_version,
+        after,
+        CHANGED_MEANWHILE,
+    )
+    .await?;
     if let Some(d) = decided {
         let mut about = About::record(ItemKind::StudyGroup, g.id, g.name.clone());
         about.reason = g.comment.clone();

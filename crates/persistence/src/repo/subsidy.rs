@@ -3,7 +3,9 @@
 //! approvals cannot overspend the budget.
 
 use crate::repo::Precondition;
+use crate::repo::CHANGED_MEANWHILE;
 use crate::WriteTxn;
+use kenshu_domain::Words;
 use std::collections::HashMap;
 
 use chrono::NaiveDate;
@@ -74,7 +76,10 @@ pub async fn create_programme(
         actor,
         "subsidy_programme.create",
         m,
-        "the programme of this year exists; change it with PUT",
+        &Words::fixed(
+            "the programme of this year exists; change it with PUT",
+            "今年度の制度はすでにあります。PUT で変更してください",
+        ),
     )
     .await
 }
@@ -103,7 +108,8 @@ pub async fn update_programme(
         application_closes: data.window.map(|w| w.1),
         ..before.clone()
     };
-    save_audited(conn, actor, "subsidy_programme.update", before, expected_version, after, "").await
+    save_audited(conn, actor, "subsidy_programme.update", before, expected_version, after, CHANGED_MEANWHILE)
+        .await
 }
 
 /// Read the programme row under a write lock (PostgreSQL; SQLite writers are serialised already),
@@ -122,7 +128,10 @@ pub(crate) async fn lock_programme(
         q = q.lock_exclusive();
     }
     q.one(conn).await?.ok_or_else(|| {
-        RepoError::Conflict(format!("there is no budget for FY{fiscal_year}; HR sets the programme first"))
+        RepoError::Conflict(Words::new(
+            format!("there is no budget for FY{fiscal_year}; HR sets the programme first"),
+            format!("{fiscal_year}年度の予算がありません。先に研修担当が制度を設定してください"),
+        ))
     })
 }
 
@@ -233,10 +242,15 @@ pub async fn import_courses(
                     created_at: at,
                     updated_at: at,
                 });
-                correspondence_course::ActiveModel::from(m.clone())
-                    .insert(conn)
-                    .await
-                    .map_err(|e| RepoError::from_write(e, "the catalogue changed while the import ran"))?;
+                correspondence_course::ActiveModel::from(m.clone()).insert(conn).await.map_err(|e| {
+                    RepoError::from_write(
+                        e,
+                        &Words::fixed(
+                            "the catalogue changed while the import ran",
+                            "取込中に講座一覧が変更されました",
+                        ),
+                    )
+                })?;
                 stats.created += 1;
             }
         }
@@ -284,7 +298,8 @@ pub async fn get_course(
 // ---------------------------------------------------------------------------------------------
 // Applications
 
-const LIVE_TAKEN: &str = "you have applied for this course already";
+const LIVE_TAKEN: &Words =
+    &Words::fixed("you have applied for this course already", "この講座にはすでに申請しています");
 
 pub async fn apply(
     conn: &WriteTxn,
@@ -410,7 +425,10 @@ pub async fn move_application(
     let next = subsidy_transition(state_of(before)?, event, actors)?;
     if event == ApplicationEvent::ReportCompletion && with_proof(conn, actor.org_id, &[id]).await?.is_empty()
     {
-        return Err(RepoError::Conflict("attach the proof of completion first (PUT …/proof)".into()));
+        return Err(RepoError::Conflict(Words::fixed(
+            "attach the proof of completion first (PUT …/proof)",
+            "先に修了証明書を添付してください（PUT …/proof）",
+        )));
     }
     let at = now();
     let mut after = subsidy_application::Model { state: next.as_str().into(), ..before.clone() };
@@ -426,9 +444,15 @@ pub async fn move_application(
             let amount = approved_amount(before.tuition_yen);
             let drawn = budget_use(conn, &p).await?;
             if !drawn.allows(amount) {
-                return Err(RepoError::Conflict(format!(
-                    "approving ¥{amount} would exceed the FY{} budget: ¥{} remains",
-                    before.fiscal_year, drawn.remaining_yen
+                return Err(RepoError::Conflict(Words::new(
+                    format!(
+                        "approving ¥{amount} would exceed the FY{} budget: ¥{} remains",
+                        before.fiscal_year, drawn.remaining_yen
+                    ),
+                    format!(
+                        "¥{amount} を承認すると{}年度の予算を超えます（残り ¥{}）",
+                        before.fiscal_year, drawn.remaining_yen
+                    ),
                 )));
             }
             after.approved_yen = Some(amount);

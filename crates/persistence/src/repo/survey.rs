@@ -2,15 +2,18 @@
 //! for the aggregate.
 
 use crate::repo::Precondition;
+use crate::repo::CHANGED_MEANWHILE;
 use crate::WriteTxn;
 use kenshu_domain::survey::{Answer, Question};
+use kenshu_domain::Words;
 use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter};
 use uuid::Uuid;
 
 use super::{insert_audited, now, save_audited, Actor, RepoError};
 use crate::entities::{course_survey, nomination, survey_response};
 
-const ANSWERED: &str = "you have answered this survey already";
+const ANSWERED: &Words =
+    &Words::fixed("you have answered this survey already", "このアンケートには回答済みです");
 
 fn parse<T: serde::de::DeserializeOwned>(what: &str, text: &str) -> Result<T, DbErr> {
     serde_json::from_str(text).map_err(|e| DbErr::Custom(format!("stored {what} do not read: {e}")))
@@ -60,8 +63,17 @@ pub async fn create(
         created_at: at,
         updated_at: at,
     };
-    insert_audited(conn, actor, "survey.create", m, "the course has a survey already; change it with PUT")
-        .await
+    insert_audited(
+        conn,
+        actor,
+        "survey.create",
+        m,
+        &Words::fixed(
+            "the course has a survey already; change it with PUT",
+            "この研修にはすでにアンケートがあります。PUT で変更してください",
+        ),
+    )
+    .await
 }
 
 /// Change a course's questions, from the version the caller read. Once anyone has answered, the
@@ -79,12 +91,13 @@ pub async fn update(
         return Ok(before.clone());
     }
     if has_responses(conn, actor.org_id, before.course_id).await? {
-        return Err(RepoError::Conflict(
-            "trainees have answered this survey; its questions can no longer change".into(),
-        ));
+        return Err(RepoError::Conflict(Words::fixed(
+            "trainees have answered this survey; its questions can no longer change",
+            "回答があるため、アンケートの設問は変更できません",
+        )));
     }
     let after = course_survey::Model { questions: text, ..before.clone() };
-    save_audited(conn, actor, "survey.update", before, expected_version, after, "").await
+    save_audited(conn, actor, "survey.update", before, expected_version, after, CHANGED_MEANWHILE).await
 }
 
 /// Store a trainee's answers; a second response is a conflict.

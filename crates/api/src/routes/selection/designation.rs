@@ -101,17 +101,20 @@ pub async fn designate_course(
     let limit = limit_of(&q)?;
     let course = catalogue::get_course(state.db.conn(), auth.principal.org_id, *id).await?;
     if course.status() == CourseStatus::Cancelled {
-        return Err(ApiError::Conflict("the course is cancelled".into()));
+        return Err(ApiError::Conflict(Words::fixed(
+            "the course is cancelled",
+            "この研修は中止されています",
+        )));
     }
     if !q.dry_run
         && (course.status() != CourseStatus::Published
             || !catalogue::plan_published(state.db.conn(), &course).await?)
     {
         // Staff see their own nominations, so confirming on a draft would show them the draft.
-        return Err(ApiError::Conflict(
-            "publish the course and its plan before confirming designations; a preview (dry_run=true) works on drafts"
-                .into(),
-        ));
+        return Err(ApiError::Conflict(Words::fixed(
+            "publish the course and its plan before confirming designations; a preview (dry_run=true) works on drafts",
+            "指名を確定する前に研修と研修計画を公開してください。下書きでも試算（dry_run=true）はできます",
+        )));
     }
     let fy = course.fiscal_year();
     let courses = [course];
@@ -150,10 +153,10 @@ pub async fn designate_plan(
     let org_id = auth.principal.org_id;
     let plan = catalogue::get_plan(state.db.conn(), org_id, fy).await?;
     if !q.dry_run && plan.status()? != kenshu_domain::catalogue::PlanStatus::Published {
-        return Err(ApiError::Conflict(
-            "publish the plan before confirming designations; a preview (dry_run=true) works on drafts"
-                .into(),
-        ));
+        return Err(ApiError::Conflict(Words::fixed(
+            "publish the plan before confirming designations; a preview (dry_run=true) works on drafts",
+            "指名を確定する前に研修計画を公開してください。下書きでも試算（dry_run=true）はできます",
+        )));
     }
     let mut courses = catalogue::running_courses(state.db.conn(), org_id, fy).await?;
     courses.retain(|c| {

@@ -12,6 +12,7 @@ use kenshu_domain::catalogue::CourseStatus;
 use kenshu_domain::selection::{Actor as NominationActor, Event, NominationState};
 use kenshu_domain::spreadsheet::{Cell, Table};
 use kenshu_domain::FieldError;
+use kenshu_domain::Words;
 use kenshu_persistence::entities::nomination;
 use kenshu_persistence::repo::catalogue::{self, CourseRecord};
 use kenshu_persistence::repo::employee::{self as employee_repo, roster_members, EmployeeRef};
@@ -306,9 +307,14 @@ async fn open_for(
         routes.dedup();
         let filled =
             if routes.is_empty() { "no route (it has no rules)".to_string() } else { routes.join("・") };
-        return Err(ApiError::Conflict(format!(
-            "this course takes no {}: it is filled by {filled}",
-            route.japanese()
+        let filled_ja = if routes.is_empty() {
+            "選考方法なし（対象ルールがありません）".to_string()
+        } else {
+            routes.join("・")
+        };
+        return Err(ApiError::Conflict(Words::new(
+            format!("this course takes no {}: it is filled by {filled}", route.japanese()),
+            format!("この研修は{}を受け付けません（選考方法: {filled_ja}）", route.japanese()),
         )));
     }
     let matches =
@@ -316,10 +322,17 @@ async fn open_for(
     match (matches, route) {
         (true, _) => Ok(course),
         // The applicant is the caller: nothing in the body is wrong.
-        (false, Route::Application) => Err(ApiError::Conflict(format!(
-            "the course's {} rule does not match you (対象: {})",
-            route.japanese(),
-            course.model.audience.as_deref().unwrap_or("see the course's rules")
+        (false, Route::Application) => Err(ApiError::Conflict(Words::new(
+            format!(
+                "the course's {} rule does not match you (対象: {})",
+                route.japanese(),
+                course.model.audience.as_deref().unwrap_or("see the course's rules")
+            ),
+            format!(
+                "この研修の{}の対象ではありません（対象: {}）",
+                route.japanese(),
+                course.model.audience.as_deref().unwrap_or("研修の対象ルールを参照")
+            ),
         ))),
         (false, _) => Err(ApiError::validation(FieldError::conflict(
             "employee_id",

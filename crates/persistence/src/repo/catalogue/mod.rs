@@ -13,6 +13,7 @@ use kenshu_domain::catalogue::{
 use kenshu_domain::catalogue_io::{CourseEntry, CourseKey, ValidCourse};
 use kenshu_domain::text::search_key;
 use kenshu_domain::FieldError;
+use kenshu_domain::Words;
 use sea_orm::sea_query::{Expr, ExprTrait, LikeExpr};
 use sea_orm::{
     ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
@@ -183,8 +184,12 @@ fn blank_course() -> course::Model {
     }
 }
 
-const PLAN_TAKEN: &str = "a plan for this fiscal year exists";
-const NUMBER_TAKEN: &str = "a course with this category and number exists in this fiscal year";
+const PLAN_TAKEN: &Words =
+    &Words::fixed("a plan for this fiscal year exists", "この年度の研修計画はすでにあります");
+const NUMBER_TAKEN: &Words = &Words::fixed(
+    "a course with this category and number exists in this fiscal year",
+    "この年度に同じ区分・番号の研修がすでにあります",
+);
 
 pub async fn get_course(
     conn: &impl ConnectionTrait,

@@ -3,6 +3,7 @@
 use super::*;
 use crate::repo::Precondition;
 use crate::WriteTxn;
+use kenshu_domain::Words;
 
 pub async fn list_plans(
     conn: &impl ConnectionTrait,
@@ -138,9 +139,12 @@ pub async fn copy_plan(
         .count(conn)
         .await?;
     if existing > 0 {
-        return Err(RepoError::Conflict(format!(
-            "the FY{} plan already has {existing} courses; copying would mix two plans",
-            to.year()
+        return Err(RepoError::Conflict(Words::new(
+            format!("the FY{} plan already has {existing} courses; copying would mix two plans", to.year()),
+            format!(
+                "{}年度の研修計画にはすでに{existing}件の研修があります。複写すると二つの計画が混ざります",
+                to.year()
+            ),
         )));
     }
     let courses = course::Entity::find()

@@ -3,6 +3,7 @@
 use super::*;
 use crate::repo::Precondition;
 use crate::WriteTxn;
+use kenshu_domain::Words;
 
 pub async fn list_sessions(
     conn: &impl ConnectionTrait,
@@ -140,7 +141,14 @@ pub async fn create_session(
         updated_at: at,
     };
     let model = session_model(data, &base);
-    insert_audited(conn, actor, "course_session.create", model, "the session exists already").await
+    insert_audited(
+        conn,
+        actor,
+        "course_session.create",
+        model,
+        &Words::fixed("the session exists already", "この日程はすでにあります"),
+    )
+    .await
 }
 
 pub async fn update_session(
@@ -162,7 +170,7 @@ pub async fn update_session(
         &before,
         expected_version,
         after,
-        "the session was changed meanwhile",
+        &Words::fixed("the session was changed meanwhile", "その間に日程が変更されました"),
     )
     .await
 }

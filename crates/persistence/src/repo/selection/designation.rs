@@ -2,6 +2,7 @@
 
 use super::*;
 use crate::WriteTxn;
+use kenshu_domain::Words;
 
 /// What a designation run did for one course, or would do on a dry run.
 #[derive(Debug, Clone)]
@@ -179,7 +180,13 @@ pub async fn designate(
         // of at random places; the ids keep the roster order the waiting list follows.
         inserts.sort_unstable_by_key(|n| (n.course_id, n.employee_id));
         bulk::write::<nomination::Entity>(conn, &inserts, OnKey::Fail).await.map_err(|e| {
-            RepoError::from_write(e, "a nomination was added meanwhile; run the designation again")
+            RepoError::from_write(
+                e,
+                &Words::fixed(
+                    "a nomination was added meanwhile; run the designation again",
+                    "その間に受講候補が追加されました。指名をもう一度実行してください",
+                ),
+            )
         })?;
         audit::record_many(conn, actor, changes).await?;
     }
@@ -323,9 +330,15 @@ pub async fn import_nominations(
         return Ok(Err(errors));
     }
     if !dry_run && !inserts.is_empty() {
-        bulk::write::<nomination::Entity>(conn, &inserts, OnKey::Fail)
-            .await
-            .map_err(|e| RepoError::from_write(e, "a nomination was added meanwhile; send the file again"))?;
+        bulk::write::<nomination::Entity>(conn, &inserts, OnKey::Fail).await.map_err(|e| {
+            RepoError::from_write(
+                e,
+                &Words::fixed(
+                    "a nomination was added meanwhile; send the file again",
+                    "その間に受講候補が追加されました。ファイルをもう一度送ってください",
+                ),
+            )
+        })?;
         let changes = inserts
             .iter()
             .map(|n| Change::new("nomination.import", "nomination", Some(n.id), None, Some(n)))

@@ -3,6 +3,7 @@
 
 use crate::repo::Precondition;
 use crate::WriteTxn;
+use kenshu_domain::Words;
 use std::collections::{BTreeMap, HashMap};
 
 use kenshu_domain::audience::Route;
@@ -291,7 +292,10 @@ pub struct EventOutcome {
     pub promoted: Option<nomination::Model>,
 }
 
-const ALREADY_NOMINATED: &str = "this employee is already nominated for the course";
+const ALREADY_NOMINATED: &Words = &Words::fixed(
+    "this employee is already nominated for the course",
+    "この職員はすでにこの研修の受講候補です",
+);
 
 /// Who decided a place given automatically from the waiting list (補欠繰上げ): the rule, not the
 /// person whose cancellation freed the place.
@@ -378,8 +382,9 @@ pub async fn apply_event(
     let next = kenshu_domain::selection::transition_as(state, event, actors)?;
     if next == NominationState::Selected {
         if let Err(why) = has_place(conn, actor.org_id, &course, current.session_id).await? {
-            return Err(RepoError::Conflict(format!(
-                "no place left: {why}; wait-list the nomination instead"
+            return Err(RepoError::Conflict(Words::new(
+                format!("no place left: {why}; wait-list the nomination instead"),
+                format!("空きがありません（{why}）。補欠にしてください"),
             )));
         }
     }
@@ -480,8 +485,9 @@ pub async fn move_session(
             let taken = held(conn, actor.org_id, course.id, Some(sid)).await?;
             let capacity = found.capacity.map(|c| c as u32);
             if places_left(capacity, taken) == Some(0) {
-                return Err(RepoError::Conflict(format!(
-                    "no place left in the target session for nomination {id}"
+                return Err(RepoError::Conflict(Words::new(
+                    format!("no place left in the target session for nomination {id}"),
+                    format!("移動先の日程に空きがありません（受講候補 {id}）"),
                 )));
             }
         }
