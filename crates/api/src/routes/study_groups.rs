@@ -58,13 +58,22 @@ pub struct StudyGroupDto {
 }
 
 async fn view(state: &AppState, g: &study_group::Model) -> ApiResult<StudyGroupDto> {
-    let ids = group_members(g);
-    let staff = employees_by_id(state.db.conn(), g.org_id, &ids).await?;
-    let mut members: Vec<EmployeeRef> = staff
-        .into_values()
-        .map(|e| EmployeeRef { id: e.id, employee_no: e.employee_no, name: e.name })
+    let staff = employees_by_id(state.db.conn(), g.org_id, &group_members(g)).await?;
+    render(g, &staff)
+}
+
+/// A group as shown, with its members found in `staff` (read once for a whole list).
+fn render(
+    g: &study_group::Model,
+    staff: &std::collections::HashMap<Uuid, kenshu_persistence::entities::employee::Model>,
+) -> ApiResult<StudyGroupDto> {
+    let mut members: Vec<EmployeeRef> = group_members(g)
+        .iter()
+        .filter_map(|id| staff.get(id))
+        .map(|e| EmployeeRef { id: e.id, employee_no: e.employee_no.clone(), name: e.name.clone() })
         .collect();
     members.sort_by(|a, b| a.employee_no.cmp(&b.employee_no));
+    members.dedup_by(|a, b| a.id == b.id);
     let rep = members.iter().find(|m| m.id == g.representative_id).cloned().ok_or(ApiError::NotFound)?;
     Ok(StudyGroupDto {
         id: g.id,
@@ -429,13 +438,15 @@ async fn group_list(
 ) -> ApiResult<HttpResponse> {
     let fy = q.fiscal_year.map(|y| fiscal_year("fiscal_year", y)).transpose()?.map(|f| f.year());
     let me = auth.principal.employee.as_ref().map(|e| e.employee_id);
-    let mut items = Vec::new();
-    for g in repo::list_groups(state.db.conn(), auth.principal.org_id, fy).await? {
-        if only_mine && !me.is_some_and(|id| group_members(&g).contains(&id)) {
-            continue;
-        }
-        items.push(view(state, &g).await?);
-    }
+    let groups: Vec<study_group::Model> = repo::list_groups(state.db.conn(), auth.principal.org_id, fy)
+        .await?
+        .into_iter()
+        .filter(|g| !only_mine || me.is_some_and(|id| group_members(g).contains(&id)))
+        .collect();
+    // Every group's members in one read, not one per group.
+    let ids: Vec<Uuid> = groups.iter().flat_map(group_members).collect();
+    let staff = employees_by_id(state.db.conn(), auth.principal.org_id, &ids).await?;
+    let items = groups.iter().map(|g| render(g, &staff)).collect::<ApiResult<Vec<_>>>()?;
     if file.file().is_some() {
         return file.download(&group_table(&items), "kenshu-study-groups");
     }
