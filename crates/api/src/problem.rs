@@ -138,13 +138,6 @@ impl Language {
         }
     }
 
-    /// The client's `Accept-Language` (RFC 9110 §12.5.4): of the languages Kenshu writes, the one
-    /// with the highest weight (the first of equals); `*`, nothing it writes, or no header: the
-    /// default.
-    pub fn negotiate(accept: Option<&str>, default: Language) -> Language {
-        Language::asked(accept).unwrap_or(default)
-    }
-
     /// The language the client's `Accept-Language` asks for, if it names one Kenshu writes
     /// above `*`; otherwise `None` (the organisation's or the service's default then).
     pub fn asked(accept: Option<&str>) -> Option<Language> {
@@ -510,7 +503,7 @@ mod language_tests {
 
     #[test]
     fn accept_language_picks_the_highest_weight_kenshu_writes() {
-        let n = |h: Option<&str>, d: Language| Language::negotiate(h, d);
+        let n = |h: Option<&str>, d: Language| Language::asked(h).unwrap_or(d);
         assert_eq!(n(None, English), English);
         assert_eq!(n(None, Japanese), Japanese);
         assert_eq!(n(Some("ja"), English), Japanese);
