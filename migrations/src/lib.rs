@@ -29,6 +29,7 @@ mod m20261203_000022_portal_forms;
 mod m20261203_000023_audit_chain;
 mod m20261203_000024_audit_blocks;
 mod m20261203_000025_org_language;
+mod m20261203_000026_joint_training;
 
 /// A text column compared byte by byte (code point order). Codes, employee numbers and kana
 /// readings sort and page the same on SQLite (BINARY is its default) and on PostgreSQL, whatever
@@ -72,6 +73,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261203_000023_audit_chain::Migration),
             Box::new(m20261203_000024_audit_blocks::Migration),
             Box::new(m20261203_000025_org_language::Migration),
+            Box::new(m20261203_000026_joint_training::Migration),
         ]
     }
 }

@@ -5,7 +5,7 @@ use std::collections::BTreeSet;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use kenshu_domain::auth::Role;
-use kenshu_tests::{people, spawn, TestApp};
+use kenshu_tests::{people, spawn, TestApp, OTHER_ORG};
 use reqwest::Method;
 use serde_json::{json, Value};
 
@@ -196,6 +196,19 @@ const MATRIX: &[(&str, &str, [u16; 7])] = &[
     // After the row above, the course has a survey.
     ("POST", "/api/v1/courses/{id}/survey/responses", [401, 403, 403, 403, 403, 403, 403]),
     ("GET", "/api/v1/courses/{id}/survey/results", [401, 403, 403, 403, 200, 403, 200]),
+    // 合同研修: the course is shared with 厚木市 (the target share), so sharing it again with them
+    // is a conflict for the one role that may share.
+    ("POST", "/api/v1/courses/{id}/shares", [401, 403, 403, 403, 409, 403, 403]),
+    ("GET", "/api/v1/courses/{id}/shares", [401, 403, 403, 403, 200, 403, 200]),
+    ("GET", "/api/v1/courses/{id}/shares/{share_id}", [401, 403, 403, 403, 200, 403, 200]),
+    ("PUT", "/api/v1/courses/{id}/shares/{share_id}", [401, 403, 403, 403, 200, 403, 403]),
+    ("GET", "/api/v1/courses/{id}/joint-roster", [401, 403, 403, 403, 200, 403, 200]),
+    // After the places: the share is taken back.
+    ("POST", "/api/v1/courses/{id}/shares/{share_id}/events", [401, 403, 403, 403, 200, 403, 403]),
+    // 厚木市 offers this organisation a course of its own.
+    ("GET", "/api/v1/joint-offers", [401, 403, 403, 403, 200, 403, 200]),
+    ("GET", "/api/v1/joint-offers/{id}", [401, 403, 403, 403, 200, 403, 200]),
+    ("POST", "/api/v1/joint-offers/{id}/events", [401, 403, 403, 403, 200, 403, 403]),
 ];
 
 static COUNTER: AtomicUsize = AtomicUsize::new(0);
@@ -236,6 +249,10 @@ struct Targets {
     group: Value,
     /// A student of the FY2023 internship programme (ended), accepted into `section`.
     intern: Value,
+    /// `course` shared with 厚木市, offered.
+    share: Value,
+    /// A course of 厚木市 offered to this organisation.
+    offer: Value,
 }
 
 const SESSION: &str =
@@ -270,7 +287,9 @@ async fn catalogue_target(app: &TestApp) -> Value {
 
 fn course_body(course: &Value) -> Value {
     let mut body = course.clone();
-    for k in ["id", "routes", "timing_label", "sessions", "version", "created_at", "updated_at"] {
+    for k in
+        ["id", "routes", "timing_label", "joint_share_id", "sessions", "version", "created_at", "updated_at"]
+    {
         body.as_object_mut().unwrap().remove(k);
     }
     body
@@ -356,6 +375,7 @@ async fn call(app: &TestApp, method: &str, path: &str, token: Option<&str>, t: &
         p if p.starts_with("/api/v1/absence-notices/{id}") => {
             p.replace("{id}", t.absence_notice["id"].as_str().unwrap())
         }
+        p if p.starts_with("/api/v1/joint-offers/{id}") => p.replace("{id}", t.offer["id"].as_str().unwrap()),
         p if p.starts_with("/api/v1/courses/{id}") => {
             let course_id = t.course["id"].as_str().unwrap();
             let session_id = if p.contains("{session_id}") {
@@ -367,7 +387,9 @@ async fn call(app: &TestApp, method: &str, path: &str, token: Option<&str>, t: &
             } else {
                 String::new()
             };
-            p.replace("{id}", course_id).replace("{session_id}", &session_id)
+            p.replace("{id}", course_id)
+                .replace("{session_id}", &session_id)
+                .replace("{share_id}", t.share["id"].as_str().unwrap())
         }
         p => p.to_string(),
     };
@@ -460,6 +482,16 @@ async fn call(app: &TestApp, method: &str, path: &str, token: Option<&str>, t: &
             rb.header("If-Match", etag(app, &concrete).await).json(&body)
         }
         ("POST", "/api/v1/courses/{id}/sessions") => rb.json(&session_body()),
+        ("POST", "/api/v1/courses/{id}/shares") => rb.json(&json!({"organisation": OTHER_ORG, "places": 2})),
+        ("PUT", "/api/v1/courses/{id}/shares/{share_id}") => rb
+            .header("If-Match", etag(app, &concrete).await)
+            .json(&json!({"places": 2 + COUNTER.fetch_add(1, Ordering::Relaxed) % 50})),
+        ("POST", "/api/v1/courses/{id}/shares/{share_id}/events") => rb
+            .header("If-Match", etag(app, &concrete.replace("/events", "")).await)
+            .json(&json!({"event": "cancel"})),
+        ("POST", "/api/v1/joint-offers/{id}/events") => rb
+            .header("If-Match", etag(app, &concrete.replace("/events", "")).await)
+            .json(&json!({"event": "decline"})),
         ("PUT", "/api/v1/courses/{id}/sessions/{session_id}/attendance") => {
             rb.json(&json!({"entries": [{"employee_no": people::OTHER_DEPARTMENT, "status": "present"}]}))
         }
@@ -731,6 +763,17 @@ async fn every_route_for_every_role() {
     let res = app.post_json("/api/v1/calendar-feeds", &mine, &json!({"scope": "me"})).await;
     let url = res.json::<Value>().await.unwrap()["url"].as_str().unwrap().to_string();
     let feed_file = url[url.find("/calendar/").unwrap()..].to_string();
+    // 合同研修: the course shared with 厚木市, and a course of 厚木市 offered to this organisation.
+    let res = app
+        .post_json(
+            &format!("/api/v1/courses/{course_id}/shares"),
+            &hr,
+            &json!({"organisation": OTHER_ORG, "places": 2}),
+        )
+        .await;
+    assert_eq!(res.status(), 201);
+    let share: Value = res.json().await.unwrap();
+    let offer = kenshu_tests::offer_from_other_org(&app, 2023, "地域別研修").await;
     let targets = Targets {
         employee,
         department,
@@ -749,6 +792,8 @@ async fn every_route_for_every_role() {
         subsidy,
         group,
         intern,
+        share,
+        offer,
     };
 
     let mut failures = Vec::new();

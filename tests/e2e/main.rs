@@ -19,6 +19,7 @@ mod feeds;
 mod fy2023;
 mod import;
 mod internships;
+mod joint;
 mod limits;
 mod metrics;
 mod notices;

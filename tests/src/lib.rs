@@ -571,6 +571,33 @@ impl TestApp {
     }
 }
 
+/// HR of the second organisation (厚木市).
+pub fn other_hr() -> String {
+    token_for(OTHER_ORG, people::OTHER_ORG_EMPLOYEE, &[Role::HrAdmin])
+}
+
+/// 合同研修: the second organisation (厚木市) creates its plan for `fy` (if it has none) and a
+/// course titled `title`, and shares it with this organisation (伊勢原市) with two places.
+/// Returns the offer as this organisation's HR reads it.
+pub async fn offer_from_other_org(app: &TestApp, fy: i32, title: &str) -> Value {
+    use serde_json::json;
+    let theirs = other_hr();
+    let res = app.post_json("/api/v1/plans", &theirs, &json!({"fiscal_year": fy})).await;
+    assert!(res.status() == 201 || res.status() == 409, "{}", res.status());
+    let number =
+        100 + app.get_json("/api/v1/courses?limit=200", &theirs).await["items"].as_array().unwrap().len();
+    let body = json!({"fiscal_year": fy, "category": "thematic", "number": number, "title": title,
+        "timing": {"kind": "month", "month": 10}, "delivery": "classroom", "headcount": 20});
+    let res = app.post_json("/api/v1/courses", &theirs, &body).await;
+    assert_eq!(res.status(), 201);
+    let course: Value = res.json().await.unwrap();
+    let path = format!("/api/v1/courses/{}/shares", course["id"].as_str().unwrap());
+    let res = app.post_json(&path, &theirs, &json!({"organisation": ORG, "places": 2})).await;
+    assert_eq!(res.status(), 201);
+    let share: Value = res.json().await.unwrap();
+    app.get_json(&format!("/api/v1/joint-offers/{}", share["id"].as_str().unwrap()), &app.hr()).await
+}
+
 /// A valid HS256 token, minted by the same code as `kenshu token`.
 pub fn token_for(org: &str, sub: &str, roles: &[Role]) -> String {
     kenshu_api::auth::mint(SECRET, ISSUER, AUDIENCE, org, sub, roles, Duration::from_secs(3600)).unwrap()

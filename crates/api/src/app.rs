@@ -19,8 +19,8 @@ use crate::openapi;
 use crate::problem::{json_error, path_error, query_error, ApiError};
 use crate::routes::{
     absence, attendance, audit, calendar, catalogue, catalogue_files, channels, check_in, employees, health,
-    import, internships, me, notices, portal_forms, report, results, selection, structure, study_groups,
-    subsidy, survey,
+    import, internships, joint, me, notices, portal_forms, report, results, selection, structure,
+    study_groups, subsidy, survey,
 };
 use crate::state::AppState;
 
@@ -401,6 +401,28 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .service(
             resource("/api/v1/sections/{id}/internship-students", "GET")
                 .route(web::get().to(internships::section_students)),
+        )
+        .service(
+            resource("/api/v1/courses/{id}/shares", "GET, POST")
+                .route(web::get().to(joint::list_shares))
+                .route(web::post().to(joint::share_course)),
+        )
+        .service(
+            resource("/api/v1/courses/{id}/shares/{share_id}", "GET, PUT")
+                .route(web::get().to(joint::get_share))
+                .route(web::put().to(joint::change_places)),
+        )
+        .service(
+            resource("/api/v1/courses/{id}/shares/{share_id}/events", "POST")
+                .route(web::post().to(joint::share_event)),
+        )
+        .service(
+            resource("/api/v1/courses/{id}/joint-roster", "GET").route(web::get().to(joint::joint_roster)),
+        )
+        .service(resource("/api/v1/joint-offers", "GET").route(web::get().to(joint::list_offers)))
+        .service(resource("/api/v1/joint-offers/{id}", "GET").route(web::get().to(joint::get_offer)))
+        .service(
+            resource("/api/v1/joint-offers/{id}/events", "POST").route(web::post().to(joint::offer_event)),
         )
         .service(resource("/api/v1/audit", "GET").route(web::get().to(audit::list)))
         .service(resource("/api/v1/audit/verification", "GET").route(web::get().to(audit::verify)))

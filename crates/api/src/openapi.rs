@@ -12,7 +12,7 @@ use utoipa::{Modify, OpenApi};
 use crate::problem::{FieldErrorDto, Problem, RowErrorDto};
 use crate::routes::{
     absence, attendance, audit, calendar, catalogue, catalogue_files, channels, check_in, employees, files,
-    health, import, internships, me, notices, portal_forms, report, results, selection, structure,
+    health, import, internships, joint, me, notices, portal_forms, report, results, selection, structure,
     study_groups, subsidy, survey,
 };
 
@@ -63,6 +63,8 @@ use crate::routes::{
         internships::get_programme, internships::create_programme, internships::update_programme,
         internships::add_student, internships::list_students, internships::get_student, internships::update_student,
         internships::student_event, internships::erase_student, internships::section_students,
+        joint::share_course, joint::list_shares, joint::get_share, joint::change_places, joint::share_event,
+        joint::joint_roster, joint::list_offers, joint::get_offer, joint::offer_event,
         audit::list,
         audit::verify,
     ),
@@ -90,6 +92,7 @@ use crate::routes::{
         (name = "reports", description = "研修報告書・研修実績: post-training reports, their approval, deadlines and 職場還元; the year's results"),
         (name = "subsidies", description = "自己啓発の助成: the correspondence-course subsidy, its budget, catalogue and applications"),
         (name = "internships", description = "就業体験学生受入れ: the internship programme, its students, host sections and the erasure of students' personal data"),
+        (name = "joint", description = "合同研修: courses one organisation hosts for others, with places per organisation; each participant selects its own staff on a course of its own; the host's combined roster shows only what running the course needs"),
         (name = "audit", description = "Who changed what, when"),
     )
 )]

@@ -142,6 +142,15 @@ pub enum Action<'a> {
     ReadHostedStudents {
         section_id: Uuid,
     },
+    /// 合同研修 as host: share a course with other organisations, set their places, take a
+    /// share back (研修担当).
+    ManageShares,
+    /// 合同研修 as participant: take part in a course another organisation shares, decline it, or
+    /// leave it (研修担当).
+    AnswerShare,
+    /// The shares of the caller's organisation, both ways, and the combined roster of a course it
+    /// hosts (HR, auditors).
+    ReadShares,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
@@ -282,8 +291,10 @@ pub fn authorize(p: &Principal, action: Action<'_>) -> Result<(), Denied> {
             p.has_any(&[HrAdmin, Auditor])
         }
         Action::ReadCatalogue => p.has_any(&[Employee, SectionHead, DepartmentHead, HrAdmin, Auditor]),
-        Action::WriteCatalogue | Action::ManageInternship => p.has(HrAdmin),
-        Action::ReadInternship => p.has_any(&[HrAdmin, Auditor]),
+        Action::WriteCatalogue | Action::ManageInternship | Action::ManageShares | Action::AnswerShare => {
+            p.has(HrAdmin)
+        }
+        Action::ReadInternship | Action::ReadShares => p.has_any(&[HrAdmin, Auditor]),
         Action::ReadHostedStudents { section_id } => {
             p.has_any(&[HrAdmin, Auditor]) || (p.has(SectionHead) && p.headed_sections.contains(&section_id))
         }

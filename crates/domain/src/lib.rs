@@ -18,6 +18,7 @@ pub mod employee;
 pub mod error;
 pub mod ics;
 pub mod internship;
+pub mod joint;
 pub mod notice;
 pub mod org;
 pub mod portal_form;

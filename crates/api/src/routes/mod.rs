@@ -12,6 +12,7 @@ pub mod files;
 pub mod health;
 pub mod import;
 pub mod internships;
+pub mod joint;
 pub mod me;
 pub mod notices;
 pub mod portal_forms;

@@ -45,6 +45,10 @@ pub struct Model {
     pub within_course_id: Option<Uuid>,
     /// draft | published | cancelled
     pub status: String,
+    /// 合同研修: the share (a row of `host_org_id`) this course takes part in; its places are set
+    /// by the host and its sessions are copies of the host's.
+    pub share_id: Option<Uuid>,
+    pub host_org_id: Option<Uuid>,
     #[serde(skip)]
     pub search_key: String,
     pub version: i32,

@@ -19,6 +19,8 @@ pub struct Model {
     /// The staff lecturer (職員講師), for finding what a member of staff teaches.
     pub lecturer_employee_id: Option<Uuid>,
     pub notes: Option<String>,
+    /// 合同研修: the host's session this one copies (in the host's organisation).
+    pub host_session_id: Option<Uuid>,
     pub version: i32,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,

@@ -9,6 +9,7 @@ pub mod calendar_feed;
 pub mod correspondence_course;
 pub mod course;
 pub mod course_session;
+pub mod course_share;
 pub mod course_survey;
 pub mod delivery_attempt;
 pub mod department;
@@ -64,6 +65,7 @@ typed_columns!(
     course.delivery: kenshu_domain::catalogue::Delivery,
     course.pillar: kenshu_domain::catalogue::Pillar,
     course.status: kenshu_domain::catalogue::CourseStatus,
+    course_share.state: kenshu_domain::joint::ShareState,
     employee.employment_type: kenshu_domain::employee::EmploymentType,
     internship_student.state: kenshu_domain::internship::StudentState,
     nomination.route: kenshu_domain::audience::Route,

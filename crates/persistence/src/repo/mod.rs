@@ -11,6 +11,7 @@ pub mod check_in;
 pub mod delivery;
 pub mod employee;
 pub mod internship;
+pub mod joint;
 pub mod notice;
 pub mod org;
 pub mod portal;
@@ -90,6 +91,7 @@ transition_error!(kenshu_domain::absence::NoticeTransitionError);
 transition_error!(kenshu_domain::report::ReportTransitionError);
 transition_error!(kenshu_domain::subsidy::SubsidyTransitionError);
 transition_error!(kenshu_domain::selection::TransitionError);
+transition_error!(kenshu_domain::joint::ShareTransitionError);
 
 impl RepoError {
     /// Map a unique-key violation to `Conflict` with a message for people; anything else stays.
@@ -230,6 +232,7 @@ versioned!(internship_student => "internship_student", record = internship::stud
 versioned!(training_plan => "plan");
 versioned!(course => "course");
 versioned!(course_session => "course", owner = course_id);
+versioned!(course_share => "course", owner = course_id);
 versioned!(department => "department");
 versioned!(section => "section");
 versioned!(employee => "employee");

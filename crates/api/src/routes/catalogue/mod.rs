@@ -20,6 +20,7 @@ use kenshu_persistence::repo::audit::{self as audit_repo, AuditFilter};
 use kenshu_persistence::repo::cascade;
 use kenshu_persistence::repo::catalogue::{self as repo, CourseFilter, CourseRecord};
 use kenshu_persistence::repo::employee::roster_members;
+use kenshu_persistence::repo::joint;
 use kenshu_persistence::repo::org;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -109,6 +110,7 @@ impl SessionDto {
     "aims": ["ability"],
     "within_course_id": null,
     "status": "published",
+    "joint_share_id": null,
     "sessions": [],
     "version": 1,
     "created_at": "2023-03-01T00:00:00Z",
@@ -153,6 +155,9 @@ pub struct CourseDto {
     /// 位置づけ: the course this one is part of.
     pub within_course_id: Option<Uuid>,
     pub status: CourseStatus,
+    /// 合同研修: the share (under `/joint-offers`) this course takes part in; its places and
+    /// sessions are then set by the host.
+    pub joint_share_id: Option<Uuid>,
     /// Present when reading one course; omitted in lists.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub sessions: Option<Vec<SessionDto>>,
@@ -188,6 +193,7 @@ impl CourseDto {
             aims: r.aims.clone(),
             within_course_id: m.within_course_id,
             status: r.status(),
+            joint_share_id: m.share_id,
             sessions,
             version: m.version,
             created_at: m.created_at,
@@ -448,6 +454,9 @@ pub async fn update_course(
     let before = repo::get_course(&txn, auth.principal.org_id, *id).await?;
     let course = repo::update_course(&txn, &auth.actor(), *id, &version, &data, within, status).await?;
     cascade::course_changed(&txn, &auth.actor(), &before.model, &course.model).await?;
+    if course.status() == CourseStatus::Cancelled && before.status() != CourseStatus::Cancelled {
+        joint::host_course_cancelled(&txn, &auth.actor(), course.model.id).await?;
+    }
     txn.commit().await?;
     Ok(json_with_etag(StatusCode::OK, course.model.version, &course_with_sessions(&state, &course).await?))
 }

@@ -115,6 +115,7 @@ pub async fn import_catalogue(
         let within = c.within.and_then(|w| ids.get(&w).copied());
         match existing.get(&key) {
             Some(current) => {
+                check_joint_edit(&current.model, &c.data, current.status())?;
                 let after = course_model(&c.data, &current.model, within, current.status());
                 if after == current.model {
                     stats.unchanged += 1;

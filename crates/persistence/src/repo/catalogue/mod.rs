@@ -177,6 +177,8 @@ fn blank_course() -> course::Model {
         aims: String::new(),
         within_course_id: None,
         status: String::new(),
+        share_id: None,
+        host_org_id: None,
         search_key: String::new(),
         version: 1,
         created_at: at,
@@ -283,11 +285,30 @@ pub async fn update_course(
         )]));
     }
     check_within_course(conn, actor.org_id, before.fiscal_year(), Some(id), within).await?;
+    check_joint_edit(&before.model, data, status)?;
     let after = course_model(data, &before.model, within, status);
     let saved =
         save_audited(conn, actor, "course.update", &before.model, expected_version, after, NUMBER_TAKEN)
             .await?;
     Ok(CourseRecord::from_model(saved)?)
+}
+
+/// A participant's course of a joint share keeps the host's places and is left through the share.
+pub(crate) fn check_joint_edit(
+    before: &course::Model,
+    data: &CourseData,
+    status: CourseStatus,
+) -> Result<(), RepoError> {
+    if before.share_id.is_none() {
+        return Ok(());
+    }
+    let cancelling = status == CourseStatus::Cancelled && before.status()? != CourseStatus::Cancelled;
+    kenshu_domain::joint::check_participant_edit(
+        before.headcount.map(|h| h as u32),
+        data.headcount,
+        cancelling,
+    )
+    .map_err(|e| RepoError::Invalid(vec![e]))
 }
 
 /// Catalogue filters; `None` means any.

@@ -163,6 +163,9 @@ pub async fn copy_plan(
             plan_id: target.id,
             fiscal_year: to.year(),
             within_course_id: c.within_course_id.and_then(|w| new_ids.get(&w).copied()),
+            // A joint course is offered anew each year: the copy is the organisation's own.
+            share_id: None,
+            host_org_id: None,
             status: CourseStatus::Draft.as_str().into(),
             version: 1,
             created_at: at,

@@ -116,12 +116,21 @@ fn session_model(data: &SessionData, base: &course_session::Model) -> course_ses
     }
 }
 
+/// A participant's course of a joint share has the host's sessions, changed by the host only.
+fn hosts_sessions(course: &CourseRecord) -> Result<(), RepoError> {
+    match course.model.share_id {
+        Some(_) => Err(RepoError::Conflict(kenshu_domain::joint::SESSIONS_ARE_THE_HOSTS)),
+        None => Ok(()),
+    }
+}
+
 pub async fn create_session(
     conn: &WriteTxn,
     actor: &Actor,
     course: &CourseRecord,
     data: &SessionData,
 ) -> Result<course_session::Model, RepoError> {
+    hosts_sessions(course)?;
     check_lecturer(conn, actor.org_id, data).await?;
     let at = now();
     let base = course_session::Model {
@@ -136,6 +145,7 @@ pub async fn create_session(
         lecturer: None,
         lecturer_employee_id: None,
         notes: None,
+        host_session_id: None,
         version: 1,
         created_at: at,
         updated_at: at,
@@ -159,6 +169,7 @@ pub async fn update_session(
     expected_version: &Precondition,
     data: &SessionData,
 ) -> Result<course_session::Model, RepoError> {
+    hosts_sessions(course)?;
     let before = get_session(conn, actor.org_id, course.model.id, id).await?;
     crate::repo::check_version(before.version, expected_version)?;
     check_lecturer(conn, actor.org_id, data).await?;
@@ -182,6 +193,7 @@ pub async fn delete_session(
     id: Uuid,
     expected_version: &Precondition,
 ) -> Result<(), RepoError> {
+    hosts_sessions(course)?;
     let before = get_session(conn, actor.org_id, course.model.id, id).await?;
     crate::repo::check_version(before.version, expected_version)?;
     // Read here, from the tables, so the catalogue depends on no workflow module.

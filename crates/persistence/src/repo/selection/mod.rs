@@ -180,7 +180,7 @@ pub(crate) async fn lock_course(
 }
 
 /// Places held on the course, or on one of its sessions.
-async fn held(
+pub(crate) async fn held(
     conn: &impl ConnectionTrait,
     org_id: Uuid,
     course_id: Uuid,

@@ -1,0 +1,597 @@
+//! 合同研修 (joint training), as `kenshu_domain::joint` decides it. A share is a row of the host;
+//! a participant that accepts gets a course of its own, in its own plan, with the share's places
+//! as headcount and copies of the host's sessions. Whatever one organisation does in another's
+//! records (the host changing a participant's places or cancelling its course, a participant
+//! answering the host's share) is written as that organisation's rows and filed in that
+//! organisation's audit log, signed `<own organisation code>:<subject>`.
+
+use crate::WriteTxn;
+use kenshu_domain::catalogue::{CourseStatus, Lecturer};
+use kenshu_domain::joint::{check_places, copied_lecturer, share_transition, Party, ShareEvent, ShareState};
+use kenshu_domain::selection::NominationState;
+use kenshu_domain::{FieldError, Words};
+use sea_orm::{ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+use uuid::Uuid;
+
+use super::catalogue::{get_course, get_plan, list_sessions, session_lecturer, CourseRecord};
+use super::selection::{held, lock_course};
+use super::{
+    cascade, check_version, insert_audited, lock_at_version, now, org, save_audited, structure, Actor,
+    Precondition, RepoError, CHANGED_MEANWHILE,
+};
+use crate::entities::{course, course_session, course_share, employee, nomination, organisation};
+
+const SHARED_ALREADY: &Words = &Words::fixed(
+    "the course is shared with this organisation already; change the share's places instead",
+    "この団体にはすでに共有しています。枠数を変更してください",
+);
+const NUMBER_TAKEN: &Words = &Words::fixed(
+    "a course with this category and number exists in your plan for the year; give another number",
+    "この年度の研修計画に同じ区分・番号の研修があります。別の番号を指定してください",
+);
+
+/// A share as either side reads it: the share, the other organisation, and how many trainees
+/// the participant has selected (places held on its course).
+#[derive(Debug, Clone)]
+pub struct ShareRecord {
+    pub share: course_share::Model,
+    pub state: ShareState,
+    pub host: organisation::Model,
+    pub participant: organisation::Model,
+    pub selected: u64,
+}
+
+/// What the participant's training office sees of an offer: the share and the host's course.
+#[derive(Debug, Clone)]
+pub struct OfferRecord {
+    pub share: ShareRecord,
+    pub course: CourseRecord,
+    pub sessions: Vec<course_session::Model>,
+}
+
+/// The caller acting in another organisation's records: the rows written are that
+/// organisation's, filed in its audit log, and signed with the caller's organisation.
+fn acting_in(actor: &Actor, own: &organisation::Model, org_id: Uuid) -> Actor {
+    Actor { org_id, subject: format!("{}:{}", own.code, actor.subject), request_id: actor.request_id.clone() }
+}
+
+async fn record(conn: &impl ConnectionTrait, share: course_share::Model) -> Result<ShareRecord, RepoError> {
+    let state = share.state()?;
+    let host = org::get(conn, share.org_id).await?;
+    let participant = org::get(conn, share.participant_org_id).await?;
+    let selected = match share.participant_course_id {
+        Some(pc) if state == ShareState::Accepted => held(conn, share.participant_org_id, pc, None).await?,
+        _ => 0,
+    };
+    Ok(ShareRecord { share, state, host, participant, selected })
+}
+
+/// The host shares `course_id` with the organisation `participant_code`.
+pub async fn share_course(
+    conn: &WriteTxn,
+    actor: &Actor,
+    course_id: Uuid,
+    participant_code: &str,
+    places: i64,
+) -> Result<ShareRecord, RepoError> {
+    let course = lock_course(conn, actor.org_id, course_id).await?;
+    if course.status()? == CourseStatus::Cancelled {
+        return Err(RepoError::Conflict(Words::fixed(
+            "a cancelled course cannot be shared",
+            "中止した研修は共有できません",
+        )));
+    }
+    if course.share_id.is_some() {
+        return Err(RepoError::Conflict(Words::fixed(
+            "this course takes part in another organisation's joint course; only its host shares it",
+            "この研修は他団体の合同研修への参加です。共有できるのは主催団体だけです",
+        )));
+    }
+    let Some(participant) = org::find_by_code(conn, participant_code.trim()).await? else {
+        return Err(RepoError::Invalid(vec![FieldError::not_found(
+            "organisation",
+            "no organisation has this code",
+        )]));
+    };
+    if participant.id == actor.org_id {
+        return Err(RepoError::Invalid(vec![FieldError::conflict(
+            "organisation",
+            "a course is shared with other organisations; your own staff take part through the course itself",
+        )]));
+    }
+    let places = check_places(places, 0).map_err(|e| RepoError::Invalid(vec![e]))?;
+    let at = now();
+    let share = course_share::Model {
+        id: Uuid::now_v7(),
+        org_id: actor.org_id,
+        course_id,
+        participant_org_id: participant.id,
+        places: places as i32,
+        state: ShareState::Offered.as_str().into(),
+        participant_course_id: None,
+        version: 1,
+        created_at: at,
+        updated_at: at,
+    };
+    let share = insert_audited(conn, actor, "course_share.offer", share, SHARED_ALREADY).await?;
+    record(conn, share).await
+}
+
+/// A course's shares, oldest first (the host's HR and auditors).
+pub async fn shares_of_course(
+    conn: &impl ConnectionTrait,
+    org_id: Uuid,
+    course_id: Uuid,
+) -> Result<Vec<ShareRecord>, RepoError> {
+    get_course(conn, org_id, course_id).await?;
+    let shares = course_share::Entity::find()
+        .filter(course_share::Column::OrgId.eq(org_id))
+        .filter(course_share::Column::CourseId.eq(course_id))
+        .order_by_asc(course_share::Column::Id)
+        .all(conn)
+        .await?;
+    let mut out = Vec::with_capacity(shares.len());
+    for s in shares {
+        out.push(record(conn, s).await?);
+    }
+    Ok(out)
+}
+
+pub async fn share_of_course(
+    conn: &impl ConnectionTrait,
+    org_id: Uuid,
+    course_id: Uuid,
+    share_id: Uuid,
+) -> Result<ShareRecord, RepoError> {
+    let share: course_share::Model = super::find_in_org(conn, org_id, share_id).await?;
+    if share.course_id != course_id {
+        return Err(RepoError::NotFound);
+    }
+    record(conn, share).await
+}
+
+/// The host's share `share_id` of `course_id`, locked, at the client's version.
+async fn lock_hosted(
+    conn: &WriteTxn,
+    actor: &Actor,
+    course_id: Uuid,
+    share_id: Uuid,
+    expected: &Precondition,
+) -> Result<course_share::Model, RepoError> {
+    let share: course_share::Model = lock_at_version(conn, actor.org_id, share_id, expected).await?;
+    if share.course_id != course_id {
+        return Err(RepoError::NotFound);
+    }
+    Ok(share)
+}
+
+/// The share `share_id` offered to the caller's organisation, locked, at the client's version.
+async fn lock_offered(
+    conn: &WriteTxn,
+    participant_org_id: Uuid,
+    share_id: Uuid,
+    expected: &Precondition,
+) -> Result<course_share::Model, RepoError> {
+    let mut q = course_share::Entity::find()
+        .filter(course_share::Column::Id.eq(share_id))
+        .filter(course_share::Column::ParticipantOrgId.eq(participant_org_id));
+    if conn.get_database_backend() == DbBackend::Postgres {
+        q = q.lock_exclusive();
+    }
+    let share = q.one(conn).await?.ok_or(RepoError::NotFound)?;
+    check_version(share.version, expected)?;
+    Ok(share)
+}
+
+fn decide(share: &course_share::Model, event: ShareEvent, party: Party) -> Result<ShareState, RepoError> {
+    Ok(share_transition(share.state()?, event, party)?)
+}
+
+/// The host changes a share's places. On an accepted share the participant's course takes them
+/// as its headcount (never below the trainees it has selected), and more places move its
+/// waiting list up.
+pub async fn change_places(
+    conn: &WriteTxn,
+    actor: &Actor,
+    course_id: Uuid,
+    share_id: Uuid,
+    expected: &Precondition,
+    places: i64,
+) -> Result<ShareRecord, RepoError> {
+    let share = lock_hosted(conn, actor, course_id, share_id, expected).await?;
+    decide(&share, ShareEvent::ChangePlaces, Party::Host)?;
+    let places = match share.participant_course_id {
+        Some(pc) => {
+            let before = lock_course(conn, share.participant_org_id, pc).await?;
+            let places = check_places(places, held(conn, share.participant_org_id, pc, None).await?)
+                .map_err(|e| RepoError::Invalid(vec![e]))?;
+            let own = org::get(conn, actor.org_id).await?;
+            let there = acting_in(actor, &own, share.participant_org_id);
+            let after = course::Model { headcount: Some(places as i32), ..before.clone() };
+            let saved = save_audited(
+                conn,
+                &there,
+                "course.joint_places",
+                &before,
+                &Precondition::Any,
+                after,
+                CHANGED_MEANWHILE,
+            )
+            .await?;
+            cascade::course_changed(conn, &there, &before, &saved).await?;
+            places
+        }
+        None => check_places(places, 0).map_err(|e| RepoError::Invalid(vec![e]))?,
+    };
+    let after = course_share::Model { places: places as i32, ..share.clone() };
+    let saved =
+        save_audited(conn, actor, "course_share.places", &share, expected, after, CHANGED_MEANWHILE).await?;
+    record(conn, saved).await
+}
+
+/// A participant's course ends with its share: cancelled, with the usual cascade (its live
+/// nominations cancelled, the trainees and their heads told).
+async fn cancel_participant_course(
+    conn: &WriteTxn,
+    there: &Actor,
+    course_id: Uuid,
+    action: &'static str,
+) -> Result<(), RepoError> {
+    let before = lock_course(conn, there.org_id, course_id).await?;
+    if before.status()? == CourseStatus::Cancelled {
+        return Ok(());
+    }
+    let after = course::Model { status: CourseStatus::Cancelled.as_str().into(), ..before.clone() };
+    let saved =
+        save_audited(conn, there, action, &before, &Precondition::Any, after, CHANGED_MEANWHILE).await?;
+    cascade::course_changed(conn, there, &before, &saved).await?;
+    Ok(())
+}
+
+/// The host takes a share back: an accepted participant's course is cancelled.
+async fn cancel_locked(
+    conn: &WriteTxn,
+    actor: &Actor,
+    own: &organisation::Model,
+    share: course_share::Model,
+    expected: &Precondition,
+) -> Result<course_share::Model, RepoError> {
+    let next = decide(&share, ShareEvent::Cancel, Party::Host)?;
+    if let Some(pc) = share.participant_course_id {
+        let there = acting_in(actor, own, share.participant_org_id);
+        cancel_participant_course(conn, &there, pc, "course.cancel_with_share").await?;
+    }
+    let after = course_share::Model { state: next.as_str().into(), ..share.clone() };
+    save_audited(conn, actor, "course_share.cancel", &share, expected, after, CHANGED_MEANWHILE).await
+}
+
+pub async fn cancel_share(
+    conn: &WriteTxn,
+    actor: &Actor,
+    course_id: Uuid,
+    share_id: Uuid,
+    expected: &Precondition,
+) -> Result<ShareRecord, RepoError> {
+    let share = lock_hosted(conn, actor, course_id, share_id, expected).await?;
+    let own = org::get(conn, actor.org_id).await?;
+    let saved = cancel_locked(conn, actor, &own, share, expected).await?;
+    record(conn, saved).await
+}
+
+/// After the host cancelled its course (in the same transaction): every live share is taken
+/// back, and every participant's course is cancelled with its trainees told. Returns how many.
+pub async fn host_course_cancelled(
+    conn: &WriteTxn,
+    actor: &Actor,
+    course_id: Uuid,
+) -> Result<u64, RepoError> {
+    let mut q = course_share::Entity::find()
+        .filter(course_share::Column::OrgId.eq(actor.org_id))
+        .filter(course_share::Column::CourseId.eq(course_id))
+        .filter(
+            course_share::Column::State
+                .is_in(ShareState::ALL.iter().filter(|s| s.is_live()).map(|s| s.as_str())),
+        )
+        .order_by_asc(course_share::Column::Id);
+    if conn.get_database_backend() == DbBackend::Postgres {
+        q = q.lock_exclusive();
+    }
+    let live = q.all(conn).await?;
+    if live.is_empty() {
+        return Ok(0);
+    }
+    let own = org::get(conn, actor.org_id).await?;
+    let n = live.len() as u64;
+    for share in live {
+        cancel_locked(conn, actor, &own, share, &Precondition::Any).await?;
+    }
+    Ok(n)
+}
+
+// ---------------------------------------------------------------------------------------------
+// The participant's side
+
+async fn offer(conn: &impl ConnectionTrait, share: course_share::Model) -> Result<OfferRecord, RepoError> {
+    let course = get_course(conn, share.org_id, share.course_id).await?;
+    let sessions = list_sessions(conn, share.org_id, share.course_id).await?;
+    Ok(OfferRecord { share: record(conn, share).await?, course, sessions })
+}
+
+/// Every share offered to the organisation, newest first.
+pub async fn offers(
+    conn: &impl ConnectionTrait,
+    participant_org_id: Uuid,
+) -> Result<Vec<OfferRecord>, RepoError> {
+    let shares = course_share::Entity::find()
+        .filter(course_share::Column::ParticipantOrgId.eq(participant_org_id))
+        .order_by_desc(course_share::Column::Id)
+        .all(conn)
+        .await?;
+    let mut out = Vec::with_capacity(shares.len());
+    for s in shares {
+        out.push(offer(conn, s).await?);
+    }
+    Ok(out)
+}
+
+pub async fn get_offer(
+    conn: &impl ConnectionTrait,
+    participant_org_id: Uuid,
+    share_id: Uuid,
+) -> Result<OfferRecord, RepoError> {
+    let share = course_share::Entity::find()
+        .filter(course_share::Column::Id.eq(share_id))
+        .filter(course_share::Column::ParticipantOrgId.eq(participant_org_id))
+        .one(conn)
+        .await?
+        .ok_or(RepoError::NotFound)?;
+    offer(conn, share).await
+}
+
+/// Save the host's share as the participant answered it: a row of the host, filed in its log.
+async fn answer(
+    conn: &WriteTxn,
+    actor: &Actor,
+    own: &organisation::Model,
+    share: &course_share::Model,
+    expected: &Precondition,
+    action: &'static str,
+    after: course_share::Model,
+) -> Result<course_share::Model, RepoError> {
+    let there = acting_in(actor, own, share.org_id);
+    save_audited(conn, &there, action, share, expected, after, CHANGED_MEANWHILE).await
+}
+
+/// The participant takes part: a course of its own in its plan for the year (the host's title,
+/// purpose, content and rules for reports and completion; no audience rules, which name its own
+/// grades and routes and are its to set; the places as headcount; a draft until it publishes
+/// it), with copies of the host's sessions. `number` is its number in the participant's plan
+/// (the host's by default).
+pub async fn accept(
+    conn: &WriteTxn,
+    actor: &Actor,
+    share_id: Uuid,
+    expected: &Precondition,
+    number: Option<u32>,
+) -> Result<(ShareRecord, CourseRecord), RepoError> {
+    let share = lock_offered(conn, actor.org_id, share_id, expected).await?;
+    let next = decide(&share, ShareEvent::Accept, Party::Participant)?;
+    let host_course = get_course(conn, share.org_id, share.course_id).await?;
+    let fy = host_course.fiscal_year();
+    let plan = match get_plan(conn, actor.org_id, fy).await {
+        Ok(p) => p,
+        Err(RepoError::NotFound) => {
+            return Err(RepoError::Conflict(Words::new(
+                format!("your organisation has no plan for FY{}; create it first", fy.year()),
+                format!("{}年度の研修計画がありません。先に作成してください", fy.year()),
+            )))
+        }
+        Err(e) => return Err(e),
+    };
+    let at = now();
+    let course_id = Uuid::now_v7();
+    let no_rules: Vec<kenshu_domain::audience::AudienceRule> = Vec::new();
+    let mine = course::Model {
+        id: course_id,
+        org_id: actor.org_id,
+        plan_id: plan.id,
+        number: number.map_or(host_course.model.number, |n| n as i32),
+        rules: serde_json::to_string(&no_rules).expect("rules serialise"),
+        routes: serde_json::to_string(&kenshu_domain::audience::routes(&no_rules)).expect("routes serialise"),
+        headcount: Some(share.places),
+        within_course_id: None,
+        status: CourseStatus::Draft.as_str().into(),
+        share_id: Some(share.id),
+        host_org_id: Some(share.org_id),
+        version: 1,
+        created_at: at,
+        updated_at: at,
+        ..host_course.model.clone()
+    };
+    let mine = insert_audited(conn, actor, "course.join", mine, NUMBER_TAKEN).await?;
+    for s in list_sessions(conn, share.org_id, share.course_id).await? {
+        copy_session(conn, actor, share.org_id, &s, course_id).await?;
+    }
+    let own = org::get(conn, actor.org_id).await?;
+    let after = course_share::Model {
+        state: next.as_str().into(),
+        participant_course_id: Some(course_id),
+        ..share.clone()
+    };
+    let saved = answer(conn, actor, &own, &share, expected, "course_share.accept", after).await?;
+    Ok((record(conn, saved).await?, CourseRecord::from_model(mine)?))
+}
+
+/// A copy of the host's session on the participant's course.
+async fn copy_session(
+    conn: &WriteTxn,
+    actor: &Actor,
+    host_org_id: Uuid,
+    host: &course_session::Model,
+    course_id: Uuid,
+) -> Result<course_session::Model, RepoError> {
+    let lecturer = session_lecturer(host)?;
+    let staff_name = match &lecturer {
+        Some(Lecturer::Staff { employee_id }) => employee::Entity::find_by_id(*employee_id)
+            .filter(employee::Column::OrgId.eq(host_org_id))
+            .one(conn)
+            .await?
+            .map(|e| e.name),
+        _ => None,
+    };
+    let lecturer = copied_lecturer(lecturer.as_ref(), staff_name.as_deref());
+    let at = now();
+    let copy = course_session::Model {
+        id: Uuid::now_v7(),
+        org_id: actor.org_id,
+        course_id,
+        lecturer: lecturer.as_ref().map(|l| serde_json::to_string(l).expect("lecturers serialise")),
+        lecturer_employee_id: None,
+        host_session_id: Some(host.id),
+        version: 1,
+        created_at: at,
+        updated_at: at,
+        ..host.clone()
+    };
+    insert_audited(
+        conn,
+        actor,
+        "course_session.copy",
+        copy,
+        &Words::fixed("the session exists already", "この日程はすでにあります"),
+    )
+    .await
+}
+
+pub async fn decline(
+    conn: &WriteTxn,
+    actor: &Actor,
+    share_id: Uuid,
+    expected: &Precondition,
+) -> Result<ShareRecord, RepoError> {
+    let share = lock_offered(conn, actor.org_id, share_id, expected).await?;
+    let next = decide(&share, ShareEvent::Decline, Party::Participant)?;
+    let own = org::get(conn, actor.org_id).await?;
+    let after = course_share::Model { state: next.as_str().into(), ..share.clone() };
+    let saved = answer(conn, actor, &own, &share, expected, "course_share.decline", after).await?;
+    record(conn, saved).await
+}
+
+/// The participant leaves: its course is cancelled (its trainees told), the places go back to
+/// the host.
+pub async fn withdraw(
+    conn: &WriteTxn,
+    actor: &Actor,
+    share_id: Uuid,
+    expected: &Precondition,
+) -> Result<ShareRecord, RepoError> {
+    let share = lock_offered(conn, actor.org_id, share_id, expected).await?;
+    let next = decide(&share, ShareEvent::Withdraw, Party::Participant)?;
+    if let Some(pc) = share.participant_course_id {
+        cancel_participant_course(conn, actor, pc, "course.withdraw_from_share").await?;
+    }
+    let own = org::get(conn, actor.org_id).await?;
+    let after = course_share::Model { state: next.as_str().into(), ..share.clone() };
+    let saved = answer(conn, actor, &own, &share, expected, "course_share.withdraw", after).await?;
+    record(conn, saved).await
+}
+
+// ---------------------------------------------------------------------------------------------
+// The host's combined roster
+
+/// One trainee on a joint course's combined roster, with only what running the course needs.
+#[derive(Debug, Clone)]
+pub struct RosterEntry {
+    pub organisation: organisation::Model,
+    pub nomination_state: NominationState,
+    pub session_id: Option<Uuid>,
+    pub trainee: kenshu_domain::joint::SharedTrainee,
+}
+
+/// Those holding a place on `course_id` of `org_id`, with their section's name.
+async fn holders(
+    conn: &impl ConnectionTrait,
+    organisation: &organisation::Model,
+    course_id: Uuid,
+) -> Result<Vec<RosterEntry>, RepoError> {
+    let org_id = organisation.id;
+    let noms =
+        nomination::Entity::find()
+            .filter(nomination::Column::OrgId.eq(org_id))
+            .filter(nomination::Column::CourseId.eq(course_id))
+            .filter(nomination::Column::State.is_in(
+                NominationState::ALL.into_iter().filter(|s| s.holds_place()).map(NominationState::as_str),
+            ))
+            .all(conn)
+            .await?;
+    if noms.is_empty() {
+        return Ok(Vec::new());
+    }
+    let people: std::collections::HashMap<Uuid, employee::Model> = employee::Entity::find()
+        .filter(employee::Column::OrgId.eq(org_id))
+        .filter(employee::Column::Id.is_in(noms.iter().map(|n| n.employee_id)))
+        .all(conn)
+        .await?
+        .into_iter()
+        .map(|e| (e.id, e))
+        .collect();
+    let units = structure::unit_names(conn, org_id, people.values().map(|e| e.section_id)).await?;
+    let mut out = Vec::with_capacity(noms.len());
+    for n in noms {
+        let Some(e) = people.get(&n.employee_id) else { continue };
+        out.push(RosterEntry {
+            organisation: organisation.clone(),
+            nomination_state: n.state()?,
+            session_id: n.session_id,
+            trainee: kenshu_domain::joint::SharedTrainee {
+                organisation: organisation.name.clone(),
+                name: e.name.clone(),
+                name_kana: e.kana.clone(),
+                section: units.get(&e.section_id).map(|u| u.section.clone()).unwrap_or_default(),
+                grade: Some(e.grade.clone()).filter(|g| !g.is_empty()),
+            },
+        });
+    }
+    Ok(out)
+}
+
+/// The combined roster of a course the organisation hosts: its own trainees and every accepted
+/// participant's, each organisation's in kana order, the host's first. A session id names the
+/// host's session a trainee is pinned to.
+pub async fn combined_roster(
+    conn: &impl ConnectionTrait,
+    org_id: Uuid,
+    course_id: Uuid,
+) -> Result<Vec<RosterEntry>, RepoError> {
+    let course = get_course(conn, org_id, course_id).await?;
+    if course.model.share_id.is_some() {
+        return Err(RepoError::NotFound);
+    }
+    let host = org::get(conn, org_id).await?;
+    let mut roster = holders(conn, &host, course_id).await?;
+    roster.sort_by(|a, b| a.trainee.name_kana.cmp(&b.trainee.name_kana));
+    let shares = course_share::Entity::find()
+        .filter(course_share::Column::OrgId.eq(org_id))
+        .filter(course_share::Column::CourseId.eq(course_id))
+        .filter(course_share::Column::State.eq(ShareState::Accepted.as_str()))
+        .order_by_asc(course_share::Column::Id)
+        .all(conn)
+        .await?;
+    for share in shares {
+        let Some(pc) = share.participant_course_id else { continue };
+        let participant = org::get(conn, share.participant_org_id).await?;
+        let mut theirs = holders(conn, &participant, pc).await?;
+        // Their sessions are copies: the host knows its own.
+        let copies: std::collections::HashMap<Uuid, Uuid> = list_sessions(conn, participant.id, pc)
+            .await?
+            .into_iter()
+            .filter_map(|s| Some((s.id, s.host_session_id?)))
+            .collect();
+        for t in &mut theirs {
+            t.session_id = t.session_id.and_then(|s| copies.get(&s).copied());
+        }
+        theirs.sort_by(|a, b| a.trainee.name_kana.cmp(&b.trainee.name_kana));
+        roster.extend(theirs);
+    }
+    Ok(roster)
+}

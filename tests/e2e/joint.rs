@@ -1,0 +1,550 @@
+//! 合同研修 over HTTP, on both backends: a host (伊勢原市) shares a course with a participant
+//! (厚木市), which answers the offer and selects its own staff on a course of its own; the host's
+//! combined roster; places under concurrent selections in both organisations; leaving and
+//! cancelling; and every joint route refused across organisations.
+
+use kenshu_domain::auth::Role;
+use kenshu_tests::{assert_problem, other_hr, people, spawn, token_for, TestApp, OTHER_ORG};
+use reqwest::Method;
+use serde_json::{json, Value};
+
+async fn created(res: reqwest::Response) -> Value {
+    let status = res.status();
+    let body: Value = res.json().await.unwrap();
+    assert_eq!(status, 201, "{body}");
+    body
+}
+
+async fn ok(res: reqwest::Response) -> Value {
+    let status = res.status();
+    let body: Value = res.json().await.unwrap();
+    assert_eq!(status, 200, "{body}");
+    body
+}
+
+fn tag(v: &Value) -> String {
+    format!("\"{}\"", v["version"])
+}
+
+/// The host's FY2023 plan, published, with 地域別研修 (two sessions in 2023, ten places of its own).
+async fn host_course(app: &TestApp, number: u32) -> Value {
+    let hr = app.hr();
+    let res = app.post_json("/api/v1/plans", &hr, &json!({"fiscal_year": 2023})).await;
+    assert!(res.status() == 201 || res.status() == 409);
+    let body = json!({
+        "fiscal_year": 2023, "category": "thematic", "number": number, "title": "地域別研修",
+        "purpose": "近隣市町村の職員と交流し、広域的な視野を養う。",
+        "rules": [{"route": "recommendation", "conditions": [{"kind": "all_staff"}]}],
+        "timing": {"kind": "month", "month": 10}, "delivery": "classroom", "headcount": 1,
+        "status": "published"
+    });
+    let course = created(app.post_json("/api/v1/courses", &hr, &body).await).await;
+    let id = course["id"].as_str().unwrap();
+    for day in ["2023-10-12", "2023-10-19"] {
+        let s = json!({"starts_at": format!("{day}T09:00:00+09:00"), "ends_at": format!("{day}T17:00:00+09:00"),
+            "venue": "伊勢原市役所 第1会議室"});
+        created(app.post_json(&format!("/api/v1/courses/{id}/sessions"), &hr, &s).await).await;
+    }
+    let plan = app.get_json("/api/v1/plans/2023", &hr).await;
+    if plan["status"] != "published" {
+        app.publish_plan(2023).await;
+    }
+    app.get_json(&format!("/api/v1/courses/{id}"), &hr).await
+}
+
+/// 厚木市's plan for FY2023 and two more staff in its one section (three in all).
+async fn participant_ready(app: &TestApp) {
+    let theirs = other_hr();
+    created(app.post_json("/api/v1/plans", &theirs, &json!({"fiscal_year": 2023})).await).await;
+    let section = app.get_json("/api/v1/employees", &theirs).await["items"][0]["section_id"].clone();
+    for (no, name, kana) in [("A002", "厚木 二郎", "アツギ ジロウ"), ("A003", "厚木 三子", "アツギ ミツコ")]
+    {
+        let body = json!({"employee_no": no, "name": name, "kana": kana, "section_id": section,
+            "grade": "主任", "hire_date": "2016-04-01"});
+        created(app.post_json("/api/v1/employees", &theirs, &body).await).await;
+    }
+}
+
+async fn event(app: &TestApp, token: &str, path: &str, body: Value) -> reqwest::Response {
+    let current = app.get_json(path, token).await;
+    app.request(Method::POST, &format!("{path}/events"), Some(token))
+        .header("If-Match", tag(&current))
+        .json(&body)
+        .send()
+        .await
+        .unwrap()
+}
+
+/// The participant's course as its HR reads it, made its own: a designation rule for all its
+/// staff, published in its published plan, then designated.
+async fn run_participant_selection(app: &TestApp, course_id: &str) -> Value {
+    let theirs = other_hr();
+    let path = format!("/api/v1/courses/{course_id}");
+    let current = app.get_json(&path, &theirs).await;
+    let mut body = current.clone();
+    for k in
+        ["id", "routes", "timing_label", "joint_share_id", "sessions", "version", "created_at", "updated_at"]
+    {
+        body.as_object_mut().unwrap().remove(k);
+    }
+    body["rules"] = json!([{"route": "designation", "conditions": [{"kind": "all_staff"}]}]);
+    body["status"] = json!("published");
+    ok(app.put_json(&path, &theirs, Some(&tag(&current)), &body).await).await;
+    let plan = app.get_json("/api/v1/plans/2023", &theirs).await;
+    if plan["status"] != "published" {
+        let res = app
+            .request(Method::POST, "/api/v1/plans/2023/publish", Some(&theirs))
+            .header("If-Match", tag(&plan))
+            .send()
+            .await
+            .unwrap();
+        ok(res).await;
+    }
+    let res = app.request(Method::POST, &format!("{path}/designation"), Some(&theirs)).send().await.unwrap();
+    ok(res).await
+}
+
+#[tokio::test]
+async fn a_host_shares_a_course_and_the_participant_selects_its_own_staff() {
+    let app = spawn().await;
+    let hr = app.hr();
+    let theirs = other_hr();
+    let course = host_course(&app, 7).await;
+    let course_id = course["id"].as_str().unwrap();
+    let shares = format!("/api/v1/courses/{course_id}/shares");
+
+    // Offers that cannot be: nothing is written.
+    for (body, field) in [
+        (json!({"organisation": "nowhere", "places": 2}), "organisation"),
+        (json!({"organisation": "isehara", "places": 2}), "organisation"),
+        (json!({"organisation": OTHER_ORG, "places": 0}), "places"),
+        (json!({"organisation": OTHER_ORG, "places": 501}), "places"),
+    ] {
+        let p = assert_problem(app.post_json(&shares, &hr, &body).await, 422, "validation").await;
+        assert_eq!(p["errors"][0]["field"], field, "{p}");
+    }
+    assert_eq!(app.get_json(&shares, &hr).await["items"], json!([]));
+    assert!(app.get_json("/api/v1/joint-offers", &theirs).await["items"].as_array().unwrap().is_empty());
+
+    let share =
+        created(app.post_json(&shares, &hr, &json!({"organisation": OTHER_ORG, "places": 1})).await).await;
+    assert_eq!(share["state"], "offered");
+    assert_eq!(share["participant"], json!({"code": OTHER_ORG, "name": "厚木市"}));
+    assert_eq!(share["host"]["code"], "isehara");
+    assert_problem(
+        app.post_json(&shares, &hr, &json!({"organisation": OTHER_ORG, "places": 3})).await,
+        409,
+        "conflict",
+    )
+    .await;
+
+    // 厚木市's training office sees the offer with the host's course and sessions.
+    let offers = app.get_json("/api/v1/joint-offers", &theirs).await;
+    assert_eq!(offers["items"].as_array().unwrap().len(), 1);
+    let offer = &offers["items"][0];
+    assert_eq!(offer["id"], share["id"]);
+    assert_eq!(offer["course"]["title"], "地域別研修");
+    assert_eq!(offer["course"]["sessions"].as_array().unwrap().len(), 2);
+    assert_eq!(offer["course"]["sessions"][0]["starts_at"], "2023-10-12T09:00:00+09:00");
+    assert_eq!(offer["your_course_id"], Value::Null);
+    let offer_path = format!("/api/v1/joint-offers/{}", share["id"].as_str().unwrap());
+
+    // Accepting needs a plan of one's own for the year; a number only goes with accepting.
+    let p =
+        assert_problem(event(&app, &theirs, &offer_path, json!({"event": "accept"})).await, 409, "conflict")
+            .await;
+    assert!(p["detail"].as_str().unwrap().contains("FY2023"), "{p}");
+    assert_problem(
+        event(&app, &theirs, &offer_path, json!({"event": "decline", "number": 3})).await,
+        422,
+        "validation",
+    )
+    .await;
+    // Staff of the participant cannot answer for their training office.
+    let staff = token_for(OTHER_ORG, people::OTHER_ORG_EMPLOYEE, &[Role::Employee, Role::SectionHead]);
+    assert_eq!(event(&app, &theirs, &offer_path, json!({"event": "withdraw"})).await.status(), 409);
+    let res = app
+        .request(Method::POST, &format!("{offer_path}/events"), Some(&staff))
+        .header("If-Match", "*")
+        .json(&json!({"event": "accept"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 403);
+    participant_ready(&app).await;
+    let accepted =
+        ok(event(&app, &theirs, &offer_path, json!({"event": "accept", "number": 12})).await).await;
+    assert_eq!(accepted["state"], "accepted");
+    let their_course_id = accepted["your_course_id"].as_str().unwrap().to_string();
+    let their_path = format!("/api/v1/courses/{their_course_id}");
+    let mine = app.get_json(&their_path, &theirs).await;
+    assert_eq!((mine["title"].as_str(), mine["number"].as_u64()), (Some("地域別研修"), Some(12)));
+    assert_eq!(mine["headcount"], 1, "the places are the headcount");
+    assert_eq!(mine["status"], "draft");
+    assert_eq!(mine["rules"], json!([]), "its own rules are its own to set");
+    assert_eq!(mine["joint_share_id"], share["id"]);
+    let sessions = mine["sessions"].as_array().unwrap();
+    assert_eq!(sessions.len(), 2);
+    assert_eq!(sessions[1]["starts_at"], "2023-10-19T09:00:00+09:00");
+    assert_eq!(sessions[1]["venue"], "伊勢原市役所 第1会議室");
+    // Answered already; and the host's course is not theirs to read, nor theirs the host's.
+    assert_problem(
+        event(&app, &theirs, &offer_path, json!({"event": "accept"})).await,
+        409,
+        "invalid-transition",
+    )
+    .await;
+    assert_eq!(app.get(&format!("/api/v1/courses/{course_id}"), &theirs).await.status(), 404);
+    assert_eq!(app.get(&shares, &theirs).await.status(), 404);
+    assert_eq!(app.get(&their_path, &hr).await.status(), 404);
+
+    // The places and the sessions are the host's; leaving goes through the share.
+    let mut body = mine.clone();
+    for k in
+        ["id", "routes", "timing_label", "joint_share_id", "sessions", "version", "created_at", "updated_at"]
+    {
+        body.as_object_mut().unwrap().remove(k);
+    }
+    for (k, v, field) in [("headcount", json!(5), "headcount"), ("status", json!("cancelled"), "status")] {
+        let mut b = body.clone();
+        b[k] = v;
+        let p = assert_problem(
+            app.put_json(&their_path, &theirs, Some(&tag(&mine)), &b).await,
+            422,
+            "validation",
+        )
+        .await;
+        assert_eq!(p["errors"][0]["field"], field, "{p}");
+    }
+    let s = json!({"starts_at": "2023-11-01T09:00:00+09:00", "ends_at": "2023-11-01T12:00:00+09:00"});
+    assert_problem(app.post_json(&format!("{their_path}/sessions"), &theirs, &s).await, 409, "conflict")
+        .await;
+    let sid = sessions[0]["id"].as_str().unwrap();
+    let res = app
+        .request(Method::DELETE, &format!("{their_path}/sessions/{sid}"), Some(&theirs))
+        .header("If-Match", "*")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 409);
+
+    // 厚木市 designates its own three staff for its one place: one selected, two waiting.
+    let done = run_participant_selection(&app, &their_course_id).await;
+    assert_eq!((done["selected"].as_u64(), done["waitlisted"].as_u64()), (Some(1), Some(2)), "{done}");
+    let listed = app.get_json(&shares, &hr).await;
+    assert_eq!(listed["items"][0]["selected"], 1);
+    assert_eq!(listed["shared_places"], 1);
+
+    // 伊勢原市 recommends three of its own for its one place.
+    let head = app.token(people::SECTION_HEAD, &[Role::SectionHead]);
+    let mut ours = Vec::new();
+    for no in ["10003", "10004", "10005"] {
+        let e = app.employee(no).await;
+        let body = json!({"employee_id": e["id"], "reason": "推薦"});
+        let n = created(
+            app.post_json(&format!("/api/v1/courses/{course_id}/recommendations"), &head, &body).await,
+        )
+        .await;
+        ours.push(n["id"].as_str().unwrap().to_string());
+    }
+    // The host gives 厚木市 a second place. The sessions are past, so the waiting list stays
+    // where it is and HR selects by hand: both organisations' training offices at once, for
+    // each one's last place.
+    let share_path = format!("{shares}/{}", share["id"].as_str().unwrap());
+    let current = app.get_json(&share_path, &hr).await;
+    let raised = ok(app.put_json(&share_path, &hr, Some(&tag(&current)), &json!({"places": 2})).await).await;
+    assert_eq!(raised["places"], 2);
+    assert_eq!(app.get_json(&their_path, &theirs).await["headcount"], 2);
+    let waiting = app.get_json(&format!("{their_path}/nominations?state=waitlisted"), &theirs).await;
+    let theirs_waiting: Vec<String> =
+        waiting["items"].as_array().unwrap().iter().map(|n| n["id"].as_str().unwrap().to_string()).collect();
+    assert_eq!(theirs_waiting.len(), 2);
+    let calls = ours
+        .iter()
+        .map(|id| (hr.clone(), id.clone()))
+        .chain(theirs_waiting.iter().map(|id| (theirs.clone(), id.clone())))
+        .collect::<Vec<_>>();
+    let results = futures_util::future::join_all(calls.iter().map(|(token, id)| {
+        let app = &app;
+        async move {
+            app.request(Method::POST, &format!("/api/v1/nominations/{id}/events"), Some(token))
+                .header("If-Match", "*")
+                .json(&json!({"event": "select"}))
+                .send()
+                .await
+                .unwrap()
+                .status()
+                .as_u16()
+        }
+    }))
+    .await;
+    let (host_results, their_results) = results.split_at(3);
+    assert_eq!(host_results.iter().filter(|s| **s == 200).count(), 1, "{results:?}");
+    assert_eq!(their_results.iter().filter(|s| **s == 200).count(), 1, "{results:?}");
+    assert!(results.iter().all(|s| *s == 200 || *s == 409), "{results:?}");
+    let counts =
+        app.get_json(&format!("{their_path}/nominations"), &theirs).await["counts"]["by_state"].clone();
+    assert_eq!((counts["selected"].as_u64(), counts["waitlisted"].as_u64()), (Some(2), Some(1)));
+
+    // Fewer places than it has selected: refused, nothing changed.
+    let current = app.get_json(&share_path, &hr).await;
+    let p = assert_problem(
+        app.put_json(&share_path, &hr, Some(&tag(&current)), &json!({"places": 1})).await,
+        422,
+        "validation",
+    )
+    .await;
+    assert_eq!(p["errors"][0]["field"], "places");
+    assert_eq!(app.get_json(&share_path, &hr).await["version"], current["version"]);
+    assert_eq!(app.get_json(&their_path, &theirs).await["headcount"], 2);
+
+    // The host's combined roster: its own trainee and 厚木市's two, with only what running the
+    // course needs.
+    let roster = app.get_json(&format!("/api/v1/courses/{course_id}/joint-roster"), &hr).await;
+    let items = roster["items"].as_array().unwrap();
+    assert_eq!(items.len(), 3, "{roster}");
+    assert_eq!(items[0]["organisation"]["code"], "isehara");
+    assert!(items[1..].iter().all(|t| t["organisation"]["name"] == "厚木市"));
+    assert!(items[1..].iter().all(|t| t["section"] == "職員課" && t["grade"] == "主任"));
+    assert!(items[1..].iter().all(|t| t["name"].as_str().unwrap().starts_with("厚木")));
+    for t in items {
+        let mut keys: Vec<&str> = t.as_object().unwrap().keys().map(String::as_str).collect();
+        keys.sort_unstable();
+        assert_eq!(keys, ["grade", "name", "name_kana", "organisation", "section", "session_id", "state"]);
+    }
+    assert_eq!(
+        roster["by_organisation"],
+        json!([{"organisation": {"code": "isehara", "name": "伊勢原市"}, "trainees": 1},
+               {"organisation": {"code": OTHER_ORG, "name": "厚木市"}, "trainees": 2}])
+    );
+    // A participant's course has no combined roster of its own; auditors of the host read it.
+    assert_eq!(app.get(&format!("{their_path}/joint-roster"), &theirs).await.status(), 404);
+    let auditor = app.token("auditor", &[Role::Auditor]);
+    assert_eq!(app.get(&format!("/api/v1/courses/{course_id}/joint-roster"), &auditor).await.status(), 200);
+
+    // 厚木市's audit log shows the host's change to its course, signed by the host.
+    let log = app.get_json("/api/v1/audit?limit=200", &theirs).await;
+    let by_host = log["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["action"] == "course.joint_places")
+        .unwrap_or_else(|| panic!("no host write in {log}"));
+    assert_eq!(by_host["actor"], format!("isehara:{}", people::HR));
+    // … and the host's, the participant's answer to its share.
+    let log = app.get_json("/api/v1/audit?limit=200", &hr).await;
+    let answer =
+        log["items"].as_array().unwrap().iter().find(|e| e["action"] == "course_share.accept").unwrap();
+    assert_eq!(answer["actor"], format!("{OTHER_ORG}:{}", people::OTHER_ORG_EMPLOYEE));
+}
+
+async fn shared_and_selected(app: &TestApp, number: u32) -> (Value, String, String) {
+    let hr = app.hr();
+    let course = host_course(app, number).await;
+    let shares = format!("/api/v1/courses/{}/shares", course["id"].as_str().unwrap());
+    let share =
+        created(app.post_json(&shares, &hr, &json!({"organisation": OTHER_ORG, "places": 2})).await).await;
+    let offer_path = format!("/api/v1/joint-offers/{}", share["id"].as_str().unwrap());
+    let accepted = ok(event(app, &other_hr(), &offer_path, json!({"event": "accept"})).await).await;
+    let their_course = accepted["your_course_id"].as_str().unwrap().to_string();
+    let done = run_participant_selection(app, &their_course).await;
+    assert_eq!(done["selected"], 2, "{done}");
+    (course, offer_path, their_course)
+}
+
+async fn live_nominations(app: &TestApp, course_id: &str) -> Value {
+    app.get_json(&format!("/api/v1/courses/{course_id}/nominations"), &other_hr()).await["counts"]["by_state"]
+        .clone()
+}
+
+#[tokio::test]
+async fn leaving_and_cancelling_cancel_the_participants_course_and_tell_its_trainees() {
+    let app = spawn().await;
+    let hr = app.hr();
+    let theirs = other_hr();
+    participant_ready(&app).await;
+
+    // 厚木市 withdraws: its course is cancelled with its nominations, the trainees are told,
+    // and the host sees the places back.
+    let (course, offer_path, their_course) = shared_and_selected(&app, 7).await;
+    let left = ok(event(&app, &theirs, &offer_path, json!({"event": "withdraw"})).await).await;
+    assert_eq!(left["state"], "withdrawn");
+    let mine = app.get_json(&format!("/api/v1/courses/{their_course}"), &theirs).await;
+    assert_eq!(mine["status"], "cancelled");
+    assert_eq!(
+        live_nominations(&app, &their_course).await,
+        json!({"cancelled": 3}),
+        "two selected, one waiting"
+    );
+    let outbox = app.get_json("/api/v1/notices?limit=200", &theirs).await;
+    let told = outbox["items"].as_array().unwrap().iter().filter(|n| n["kind"] == "course_cancelled").count();
+    assert!(told >= 2, "the selected trainees are told: {outbox}");
+    let shares = format!("/api/v1/courses/{}/shares", course["id"].as_str().unwrap());
+    let listed = app.get_json(&shares, &hr).await;
+    assert_eq!(
+        (listed["items"][0]["state"].as_str(), listed["shared_places"].as_u64()),
+        (Some("withdrawn"), Some(0))
+    );
+    assert_problem(
+        event(&app, &theirs, &offer_path, json!({"event": "withdraw"})).await,
+        409,
+        "invalid-transition",
+    )
+    .await;
+
+    // The host cancels another shared course: every participant's course goes with it.
+    let (course, offer_path, their_course) = shared_and_selected(&app, 8).await;
+    let path = format!("/api/v1/courses/{}", course["id"].as_str().unwrap());
+    let current = app.get_json(&path, &hr).await;
+    let mut body = current.clone();
+    for k in
+        ["id", "routes", "timing_label", "joint_share_id", "sessions", "version", "created_at", "updated_at"]
+    {
+        body.as_object_mut().unwrap().remove(k);
+    }
+    body["status"] = json!("cancelled");
+    ok(app.put_json(&path, &hr, Some(&tag(&current)), &body).await).await;
+    let offer = app.get_json(&offer_path, &theirs).await;
+    assert_eq!(offer["state"], "cancelled");
+    assert_eq!(
+        app.get_json(&format!("/api/v1/courses/{their_course}"), &theirs).await["status"],
+        "cancelled"
+    );
+    assert_eq!(live_nominations(&app, &their_course).await, json!({"cancelled": 3}));
+    let log = app.get_json("/api/v1/audit?limit=200", &theirs).await;
+    let cancelled = log["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["action"] == "course.cancel_with_share")
+        .unwrap_or_else(|| panic!("{log}"));
+    assert_eq!(cancelled["actor"], format!("isehara:{}", people::HR));
+    // A cancelled course is shared with nobody.
+    assert_problem(
+        app.post_json(&format!("{path}/shares"), &hr, &json!({"organisation": OTHER_ORG, "places": 1})).await,
+        409,
+        "conflict",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn declining_and_taking_back_an_offer() {
+    let app = spawn().await;
+    let hr = app.hr();
+    let theirs = other_hr();
+    let course = host_course(&app, 7).await;
+    let shares = format!("/api/v1/courses/{}/shares", course["id"].as_str().unwrap());
+    let share =
+        created(app.post_json(&shares, &hr, &json!({"organisation": OTHER_ORG, "places": 2})).await).await;
+    let share_path = format!("{shares}/{}", share["id"].as_str().unwrap());
+    let offer_path = format!("/api/v1/joint-offers/{}", share["id"].as_str().unwrap());
+    // A stale answer is refused before the state is looked at.
+    let res = app
+        .request(Method::POST, &format!("{offer_path}/events"), Some(&theirs))
+        .header("If-Match", "\"9\"")
+        .json(&json!({"event": "decline"}))
+        .send()
+        .await
+        .unwrap();
+    assert_problem(res, 412, "precondition-failed").await;
+    assert_eq!(
+        ok(event(&app, &theirs, &offer_path, json!({"event": "decline"})).await).await["state"],
+        "declined"
+    );
+    // Declined: the host can neither change its places nor take it back.
+    let current = app.get_json(&share_path, &hr).await;
+    assert_problem(
+        app.put_json(&share_path, &hr, Some(&tag(&current)), &json!({"places": 3})).await,
+        409,
+        "invalid-transition",
+    )
+    .await;
+    assert_problem(
+        event(&app, &hr, &share_path, json!({"event": "cancel"})).await,
+        409,
+        "invalid-transition",
+    )
+    .await;
+
+    // An offer taken back before it is answered cannot be accepted.
+    let course = host_course(&app, 8).await;
+    let shares = format!("/api/v1/courses/{}/shares", course["id"].as_str().unwrap());
+    let share =
+        created(app.post_json(&shares, &hr, &json!({"organisation": OTHER_ORG, "places": 2})).await).await;
+    let share_path = format!("{shares}/{}", share["id"].as_str().unwrap());
+    assert_eq!(
+        ok(event(&app, &hr, &share_path, json!({"event": "cancel"})).await).await["state"],
+        "cancelled"
+    );
+    let offer_path = format!("/api/v1/joint-offers/{}", share["id"].as_str().unwrap());
+    assert_problem(
+        event(&app, &theirs, &offer_path, json!({"event": "accept"})).await,
+        409,
+        "invalid-transition",
+    )
+    .await;
+}
+
+/// Every joint route, called by another organisation with this organisation's ids: not found for
+/// the roles that may use the route at all (the others are refused before anything is looked up).
+#[tokio::test]
+async fn every_joint_route_is_not_found_from_another_organisation() {
+    let app = spawn().await;
+    let hr = app.hr();
+    let course = host_course(&app, 7).await;
+    let course_id = course["id"].as_str().unwrap();
+    let share = created(
+        app.post_json(
+            &format!("/api/v1/courses/{course_id}/shares"),
+            &hr,
+            &json!({"organisation": OTHER_ORG, "places": 2}),
+        )
+        .await,
+    )
+    .await;
+    let share_id = share["id"].as_str().unwrap();
+    // A course 厚木市 offers to 伊勢原市: 厚木市's own offer list does not hold it.
+    let offer = kenshu_tests::offer_from_other_org(&app, 2023, "派遣研修").await;
+    let offer_id = offer["id"].as_str().unwrap();
+    let share_body = json!({"organisation": OTHER_ORG, "places": 1});
+    let routes: Vec<(Method, String, Value)> = vec![
+        (Method::GET, format!("/api/v1/courses/{course_id}/shares"), Value::Null),
+        (Method::POST, format!("/api/v1/courses/{course_id}/shares"), share_body),
+        (Method::GET, format!("/api/v1/courses/{course_id}/shares/{share_id}"), Value::Null),
+        (Method::PUT, format!("/api/v1/courses/{course_id}/shares/{share_id}"), json!({"places": 3})),
+        (
+            Method::POST,
+            format!("/api/v1/courses/{course_id}/shares/{share_id}/events"),
+            json!({"event": "cancel"}),
+        ),
+        (Method::GET, format!("/api/v1/courses/{course_id}/joint-roster"), Value::Null),
+        // The participant's routes with the host's side of an offer: 厚木市 hosts this one.
+        (Method::GET, format!("/api/v1/joint-offers/{offer_id}"), Value::Null),
+        (Method::POST, format!("/api/v1/joint-offers/{offer_id}/events"), json!({"event": "decline"})),
+    ];
+    for role in [Role::HrAdmin, Role::Auditor] {
+        let other = token_for(OTHER_ORG, people::OTHER_ORG_EMPLOYEE, &[role]);
+        for (method, path, body) in &routes {
+            let mut rb = app.request(method.clone(), path, Some(&other)).header("If-Match", "*");
+            if !body.is_null() {
+                rb = rb.json(body);
+            }
+            let status = rb.send().await.unwrap().status().as_u16();
+            let writes = *method != Method::GET;
+            let expected = if role == Role::Auditor && writes { 403 } else { 404 };
+            assert_eq!(status, expected, "{role:?} {method} {path}");
+        }
+    }
+    // Nothing changed on either side.
+    assert_eq!(
+        app.get_json(&format!("/api/v1/courses/{course_id}/shares/{share_id}"), &hr).await["version"],
+        1
+    );
+    assert_eq!(app.get_json(&format!("/api/v1/joint-offers/{offer_id}"), &hr).await["state"], "offered");
+    // 厚木市 is offered 伊勢原市's course only; the course it offers is no offer to itself.
+    let theirs = app.get_json("/api/v1/joint-offers", &other_hr()).await;
+    let ids: Vec<&str> =
+        theirs["items"].as_array().unwrap().iter().map(|o| o["id"].as_str().unwrap()).collect();
+    assert_eq!(ids, [share_id]);
+}
