@@ -203,6 +203,17 @@ const MATRIX: &[(&str, &str, [u16; 7])] = &[
     ("GET", "/api/v1/courses/{id}/shares/{share_id}", [401, 403, 403, 403, 200, 403, 200]),
     ("PUT", "/api/v1/courses/{id}/shares/{share_id}", [401, 403, 403, 403, 200, 403, 403]),
     ("GET", "/api/v1/courses/{id}/joint-roster", [401, 403, 403, 403, 200, 403, 200]),
+    (
+        "GET",
+        "/api/v1/courses/{id}/sessions/{session_id}/joint-attendance",
+        [401, 403, 403, 403, 200, 403, 200],
+    ),
+    // No participant's trainee has that id.
+    (
+        "PUT",
+        "/api/v1/courses/{id}/sessions/{session_id}/joint-attendance",
+        [401, 403, 403, 403, 422, 403, 403],
+    ),
     // After the places: the share is taken back.
     ("POST", "/api/v1/courses/{id}/shares/{share_id}/events", [401, 403, 403, 403, 200, 403, 403]),
     // 厚木市 offers this organisation a course of its own.
@@ -482,6 +493,9 @@ async fn call(app: &TestApp, method: &str, path: &str, token: Option<&str>, t: &
             rb.header("If-Match", etag(app, &concrete).await).json(&body)
         }
         ("POST", "/api/v1/courses/{id}/sessions") => rb.json(&session_body()),
+        ("PUT", "/api/v1/courses/{id}/sessions/{session_id}/joint-attendance") => rb.json(
+            &json!({"entries": [{"trainee_id": "01939a4e-7c1a-7d2e-8f00-0000000000e1", "status": "present"}]}),
+        ),
         ("POST", "/api/v1/courses/{id}/shares") => rb.json(&json!({"organisation": OTHER_ORG, "places": 2})),
         ("PUT", "/api/v1/courses/{id}/shares/{share_id}") => rb
             .header("If-Match", etag(app, &concrete).await)

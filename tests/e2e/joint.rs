@@ -310,7 +310,10 @@ async fn a_host_shares_a_course_and_the_participant_selects_its_own_staff() {
     for t in items {
         let mut keys: Vec<&str> = t.as_object().unwrap().keys().map(String::as_str).collect();
         keys.sort_unstable();
-        assert_eq!(keys, ["grade", "name", "name_kana", "organisation", "section", "session_id", "state"]);
+        assert_eq!(
+            keys,
+            ["grade", "name", "name_kana", "organisation", "section", "session_id", "state", "trainee_id"]
+        );
     }
     assert_eq!(
         roster["by_organisation"],
@@ -504,6 +507,7 @@ async fn every_joint_route_is_not_found_from_another_organisation() {
     )
     .await;
     let share_id = share["id"].as_str().unwrap();
+    let session_id = course["sessions"][0]["id"].as_str().unwrap();
     // A course 厚木市 offers to 伊勢原市: 厚木市's own offer list does not hold it.
     let offer = kenshu_tests::offer_from_other_org(&app, 2023, "派遣研修").await;
     let offer_id = offer["id"].as_str().unwrap();
@@ -519,6 +523,16 @@ async fn every_joint_route_is_not_found_from_another_organisation() {
             json!({"event": "cancel"}),
         ),
         (Method::GET, format!("/api/v1/courses/{course_id}/joint-roster"), Value::Null),
+        (
+            Method::GET,
+            format!("/api/v1/courses/{course_id}/sessions/{session_id}/joint-attendance"),
+            Value::Null,
+        ),
+        (
+            Method::PUT,
+            format!("/api/v1/courses/{course_id}/sessions/{session_id}/joint-attendance"),
+            json!({"entries": [{"trainee_id": share_id, "status": "present"}]}),
+        ),
         // The participant's routes with the host's side of an offer: 厚木市 hosts this one.
         (Method::GET, format!("/api/v1/joint-offers/{offer_id}"), Value::Null),
         (Method::POST, format!("/api/v1/joint-offers/{offer_id}/events"), json!({"event": "decline"})),
@@ -547,4 +561,216 @@ async fn every_joint_route_is_not_found_from_another_organisation() {
     let ids: Vec<&str> =
         theirs["items"].as_array().unwrap().iter().map(|o| o["id"].as_str().unwrap()).collect();
     assert_eq!(ids, [share_id]);
+}
+
+async fn kinds_told(app: &TestApp, kind: &str) -> usize {
+    let outbox = app.get_json("/api/v1/notices?limit=200", &other_hr()).await;
+    outbox["items"].as_array().unwrap().iter().filter(|n| n["kind"] == kind).count()
+}
+
+#[tokio::test]
+async fn the_hosts_session_changes_reach_the_participants_and_their_trainees() {
+    let app = spawn().await;
+    let hr = app.hr();
+    let theirs = other_hr();
+    participant_ready(&app).await;
+    let (course, _, their_course) = shared_and_selected(&app, 7).await;
+    let course_id = course["id"].as_str().unwrap();
+    let their_path = format!("/api/v1/courses/{their_course}");
+    let first = course["sessions"][0].clone();
+    let session_path = format!("/api/v1/courses/{course_id}/sessions/{}", first["id"].as_str().unwrap());
+
+    // Moved to another room: the copy follows, 厚木市's two selected trainees (and their head,
+    // when they have one) are told.
+    let mut body =
+        json!({"starts_at": first["starts_at"], "ends_at": first["ends_at"], "venue": "厚木市役所 会議室A"});
+    ok(app.put_json(&session_path, &hr, Some(&tag(&first)), &body).await).await;
+    let copies = app.get_json(&their_path, &theirs).await["sessions"].clone();
+    assert_eq!(copies[0]["venue"], "厚木市役所 会議室A");
+    assert_eq!(copies[0]["version"], 2);
+    assert_eq!(kinds_told(&app, "session_changed").await, 2);
+    // A note only: the copy keeps it, nobody is told again.
+    let current = app.get_json(&format!("/api/v1/courses/{course_id}"), &hr).await["sessions"][0].clone();
+    body["notes"] = json!("筆記用具持参");
+    ok(app.put_json(&session_path, &hr, Some(&tag(&current)), &body).await).await;
+    assert_eq!(app.get_json(&their_path, &theirs).await["sessions"][0]["notes"], "筆記用具持参");
+    assert_eq!(kinds_told(&app, "session_changed").await, 2);
+
+    // A third day added reaches the copy; a day removed goes from it, and its trainees are told.
+    let s = json!({"starts_at": "2023-10-26T09:00:00+09:00", "ends_at": "2023-10-26T12:00:00+09:00", "capacity": 30});
+    let added = created(app.post_json(&format!("/api/v1/courses/{course_id}/sessions"), &hr, &s).await).await;
+    let copies = app.get_json(&their_path, &theirs).await["sessions"].clone();
+    assert_eq!(copies.as_array().unwrap().len(), 3);
+    assert_eq!(copies[2]["starts_at"], "2023-10-26T09:00:00+09:00");
+    assert_eq!(copies[2]["capacity"], Value::Null, "the share's places bound the participant");
+    let added_path = format!("/api/v1/courses/{course_id}/sessions/{}", added["id"].as_str().unwrap());
+    let res = app
+        .request(Method::DELETE, &added_path, Some(&hr))
+        .header("If-Match", tag(&added))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 204);
+    assert_eq!(app.get_json(&their_path, &theirs).await["sessions"].as_array().unwrap().len(), 2);
+    assert_eq!(kinds_told(&app, "session_cancelled").await, 2);
+
+    // A day on which 厚木市 has attendance on file stays, on both sides.
+    let copy = app.get_json(&their_path, &theirs).await["sessions"][1].clone();
+    let sheet = json!({"entries": [{"employee_no": people::OTHER_ORG_EMPLOYEE, "status": "present"}]});
+    let sheet_path = format!("{their_path}/sessions/{}/attendance", copy["id"].as_str().unwrap());
+    let res = app.request(Method::PUT, &sheet_path, Some(&theirs)).json(&sheet).send().await.unwrap();
+    assert_eq!(res.status(), 200, "厚木市 records attendance on its copy");
+    let second = app.get_json(&format!("/api/v1/courses/{course_id}"), &hr).await["sessions"][1].clone();
+    let second_path = format!("/api/v1/courses/{course_id}/sessions/{}", second["id"].as_str().unwrap());
+    let res = app
+        .request(Method::DELETE, &second_path, Some(&hr))
+        .header("If-Match", tag(&second))
+        .send()
+        .await
+        .unwrap();
+    let p = assert_problem(res, 409, "conflict").await;
+    assert!(p["detail"].as_str().unwrap().contains("participating organisation"), "{p}");
+    let sessions = app.get_json(&format!("/api/v1/courses/{course_id}"), &hr).await["sessions"].clone();
+    assert_eq!(sessions.as_array().unwrap().len(), 2);
+}
+
+#[tokio::test]
+async fn attendance_the_host_records_reaches_the_trainees_history_and_results() {
+    let app = spawn().await;
+    let hr = app.hr();
+    let theirs = other_hr();
+    participant_ready(&app).await;
+    let (course, _, their_course) = shared_and_selected(&app, 7).await;
+    let course_id = course["id"].as_str().unwrap();
+    let sessions: Vec<String> = course["sessions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["id"].as_str().unwrap().to_string())
+        .collect();
+    let sheet_path = |sid: &str| format!("/api/v1/courses/{course_id}/sessions/{sid}/joint-attendance");
+
+    // The host's joint sheet: 厚木市's two selected trainees, nothing recorded yet, no employee
+    // numbers or records of theirs.
+    let sheet = app.get_json(&sheet_path(&sessions[0]), &hr).await;
+    let lines = sheet["lines"].as_array().unwrap();
+    assert_eq!(lines.len(), 2, "{sheet}");
+    assert!(lines
+        .iter()
+        .all(|l| l["expected"] == true && l["status"].is_null() && l["organisation"]["code"] == OTHER_ORG));
+    assert!(lines.iter().all(|l| l.get("employee_no").is_none() && l.get("employee").is_none()));
+    let trainees: Vec<Value> = lines.iter().map(|l| l["trainee_id"].clone()).collect();
+
+    // Entries that name nobody of a participant on the session: the waiting trainee, one of the
+    // host's own, an unknown id, twice the same. All refused, nothing written.
+    let waiting =
+        app.get_json(&format!("/api/v1/courses/{their_course}/nominations?state=waitlisted"), &theirs).await;
+    let waiting_id = waiting["items"][0]["id"].clone();
+    let body = json!({"entries": [
+        {"trainee_id": trainees[0], "status": "present"},
+        {"trainee_id": waiting_id, "status": "present"},
+        {"trainee_id": "01939a4e-7c1a-7d2e-8f00-0000000000e1", "status": "present"},
+        {"trainee_id": trainees[0], "status": "absent"},
+        {"trainee_id": trainees[1], "status": "late"}
+    ]});
+    let res =
+        app.request(Method::PUT, &sheet_path(&sessions[0]), Some(&hr)).json(&body).send().await.unwrap();
+    let p = assert_problem(res, 422, "validation").await;
+    let fields: Vec<&str> =
+        p["errors"].as_array().unwrap().iter().map(|e| e["field"].as_str().unwrap()).collect();
+    assert_eq!(fields, ["entries[4].arrived_at"], "times are checked first: {p}");
+    let body = json!({"entries": [
+        {"trainee_id": trainees[0], "status": "present"},
+        {"trainee_id": waiting_id, "status": "present"},
+        {"trainee_id": "01939a4e-7c1a-7d2e-8f00-0000000000e1", "status": "present"},
+        {"trainee_id": trainees[0], "status": "absent"}
+    ]});
+    let res =
+        app.request(Method::PUT, &sheet_path(&sessions[0]), Some(&hr)).json(&body).send().await.unwrap();
+    let p = assert_problem(res, 422, "validation").await;
+    let fields: Vec<&str> =
+        p["errors"].as_array().unwrap().iter().map(|e| e["field"].as_str().unwrap()).collect();
+    assert_eq!(fields, ["entries[1].trainee_id", "entries[2].trainee_id", "entries[3].trainee_id"], "{p}");
+    assert!(app.get_json(&sheet_path(&sessions[0]), &hr).await["lines"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|l| l["status"].is_null()));
+    // Another organisation's HR cannot record on the host's session.
+    let res =
+        app.request(Method::PUT, &sheet_path(&sessions[0]), Some(&theirs)).json(&body).send().await.unwrap();
+    assert_eq!(res.status(), 404);
+
+    // Day one: one present, one absent without a notice (the host sees it unexcused, no reason).
+    let body = json!({"entries": [
+        {"trainee_id": trainees[0], "status": "present"},
+        {"trainee_id": trainees[1], "status": "absent"}
+    ]});
+    let report =
+        ok(app.request(Method::PUT, &sheet_path(&sessions[0]), Some(&hr)).json(&body).send().await.unwrap())
+            .await;
+    assert_eq!((report["created"].as_u64(), report["completed"].as_u64()), (Some(2), Some(0)));
+    let absent = report["sheet"]["lines"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|l| l["trainee_id"] == trainees[1])
+        .unwrap()
+        .clone();
+    assert_eq!((absent["status"].as_str(), absent["excused"].as_bool()), (Some("absent"), Some(false)));
+    // Day two: both present. The first has attended every session: completed (修了) in 厚木市.
+    let body = json!({"entries": [
+        {"trainee_id": trainees[0], "status": "present"},
+        {"trainee_id": trainees[1], "status": "present"}
+    ]});
+    let report =
+        ok(app.request(Method::PUT, &sheet_path(&sessions[1]), Some(&hr)).json(&body).send().await.unwrap())
+            .await;
+    assert_eq!((report["created"].as_u64(), report["completed"].as_u64()), (Some(2), Some(1)));
+
+    // 厚木市's own sign-in sheet of its copy shows what the host recorded, signed by the host.
+    let mine = app.get_json(&format!("/api/v1/courses/{their_course}"), &theirs).await;
+    let copy = mine["sessions"][0]["id"].as_str().unwrap();
+    let own_sheet =
+        app.get_json(&format!("/api/v1/courses/{their_course}/sessions/{copy}/attendance"), &theirs).await;
+    let recorded: Vec<&str> =
+        own_sheet["lines"].as_array().unwrap().iter().filter_map(|l| l["recorded_by"].as_str()).collect();
+    assert_eq!(recorded, [format!("isehara:{}", people::HR), format!("isehara:{}", people::HR)]);
+    // The completed trainee's training history, and 厚木市's results for the year.
+    let completed =
+        app.get_json(&format!("/api/v1/courses/{their_course}/nominations?state=completed"), &theirs).await;
+    let who = completed["items"][0]["employee"]["id"].as_str().unwrap().to_string();
+    let history = app.get_json(&format!("/api/v1/employees/{who}/training-history"), &theirs).await;
+    let entry = history["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|n| n["course"]["id"] == their_course.as_str())
+        .unwrap()
+        .clone();
+    assert_eq!(entry["nomination"]["state"], "completed", "{history}");
+    assert_eq!(entry["nomination"]["decided_by"], format!("isehara:{}", people::HR), "the host completed it");
+    let results = app.get_json("/api/v1/plans/2023/results", &theirs).await;
+    let row = results["courses"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["course"]["id"] == their_course.as_str())
+        .unwrap()
+        .clone();
+    assert_eq!(
+        (row["selected"].as_u64(), row["attended"].as_u64(), row["completed"].as_u64()),
+        (Some(2), Some(2), Some(1))
+    );
+    assert_eq!(row["unexcused_absences"], 1);
+    // The host's results count its own staff only: nobody of 厚木市.
+    let ours = app.get_json("/api/v1/plans/2023/results", &hr).await;
+    let host_row =
+        ours["courses"].as_array().unwrap().iter().find(|c| c["course"]["id"] == course_id).unwrap().clone();
+    assert_eq!(host_row["completed"], 0);
+    // 厚木市's audit log has the records, signed by the host.
+    let log = app.get_json("/api/v1/audit?limit=200", &theirs).await;
+    let by_host =
+        log["items"].as_array().unwrap().iter().filter(|e| e["action"] == "attendance.record").count();
+    assert_eq!(by_host, 4);
 }

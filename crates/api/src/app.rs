@@ -419,6 +419,11 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .service(
             resource("/api/v1/courses/{id}/joint-roster", "GET").route(web::get().to(joint::joint_roster)),
         )
+        .service(
+            resource("/api/v1/courses/{id}/sessions/{session_id}/joint-attendance", "GET, PUT")
+                .route(web::get().to(joint::get_joint_attendance))
+                .route(web::put().to(joint::record_joint_attendance)),
+        )
         .service(resource("/api/v1/joint-offers", "GET").route(web::get().to(joint::list_offers)))
         .service(resource("/api/v1/joint-offers/{id}", "GET").route(web::get().to(joint::get_offer)))
         .service(

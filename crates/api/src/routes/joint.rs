@@ -5,7 +5,9 @@
 
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
-use chrono::{DateTime, FixedOffset};
+use chrono::{DateTime, FixedOffset, Utc};
+use kenshu_domain::absence::SessionWindow;
+use kenshu_domain::attendance::{excused, AttendanceEntry, AttendanceStatus};
 use kenshu_domain::auth::{authorize, Action};
 use kenshu_domain::calendar::jst;
 use kenshu_domain::catalogue::{Category, Delivery, NUMBER_MAX};
@@ -13,7 +15,9 @@ use kenshu_domain::joint::ShareState;
 use kenshu_domain::selection::NominationState;
 use kenshu_domain::FieldError;
 use kenshu_persistence::entities::organisation;
-use kenshu_persistence::repo::joint::{self as repo, OfferRecord, RosterEntry, ShareRecord};
+use kenshu_persistence::repo::joint::{
+    self as repo, JointEntry, JointSheetLine, OfferRecord, RosterEntry, ShareRecord,
+};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
@@ -243,6 +247,9 @@ pub async fn share_event(
 /// One trainee on a joint course's combined roster: only what running the course needs.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct JointTraineeDto {
+    /// Names the trainee on the host's joint sign-in sheet (their nomination in their own
+    /// organisation).
+    pub trainee_id: Uuid,
     pub organisation: OrganisationRefDto,
     pub name: String,
     pub name_kana: String,
@@ -258,6 +265,7 @@ pub struct JointTraineeDto {
 impl JointTraineeDto {
     fn new(e: RosterEntry) -> Self {
         Self {
+            trainee_id: e.trainee_id,
             organisation: (&e.organisation).into(),
             name: e.trainee.name,
             name_kana: e.trainee.name_kana,
@@ -305,6 +313,193 @@ pub async fn joint_roster(
     }
     let items = roster.into_iter().map(JointTraineeDto::new).collect();
     Ok(HttpResponse::Ok().json(JointRoster { items, by_organisation }))
+}
+
+// ---------------------------------------------------------------------------------------------
+// The host's sign-in sheet for other organisations' trainees
+
+/// One trainee of another organisation on a session the caller's organisation hosts.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct JointSheetLineDto {
+    pub trainee_id: Uuid,
+    pub organisation: OrganisationRefDto,
+    pub name: String,
+    pub name_kana: String,
+    pub section: String,
+    pub grade: Option<String>,
+    /// Holds a place on this session.
+    pub expected: bool,
+    /// Null until recorded.
+    pub status: Option<AttendanceStatus>,
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub arrived_at: Option<DateTime<FixedOffset>>,
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub left_at: Option<DateTime<FixedOffset>>,
+    /// For an irregularity: whether the trainee's own organisation received an absence notice
+    /// that covers it (the notice and its reason stay there).
+    pub excused: Option<bool>,
+}
+
+/// 出席簿 (合同研修): other organisations' trainees on a session of a course you host; your own
+/// staff are on the session's own sheet.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct JointSheet {
+    pub session_id: Uuid,
+    /// Each participant's trainees in kana order.
+    pub lines: Vec<JointSheetLineDto>,
+}
+
+fn joint_sheet_dto(session_id: Uuid, lines: Vec<JointSheetLine>) -> ApiResult<JointSheet> {
+    let lines = lines
+        .into_iter()
+        .map(|l| {
+            let status = l.record.as_ref().map(|r| r.status()).transpose()?;
+            Ok(JointSheetLineDto {
+                trainee_id: l.trainee_id,
+                organisation: (&l.organisation).into(),
+                name: l.trainee.name,
+                name_kana: l.trainee.name_kana,
+                section: l.trainee.section,
+                grade: l.trainee.grade,
+                expected: l.expected,
+                excused: status.and_then(|s| excused(s, l.notice_received)),
+                status,
+                arrived_at: l.record.as_ref().and_then(|r| r.arrived_at).map(|t| t.with_timezone(&jst())),
+                left_at: l.record.as_ref().and_then(|r| r.left_at).map(|t| t.with_timezone(&jst())),
+            })
+        })
+        .collect::<ApiResult<Vec<_>>>()?;
+    Ok(JointSheet { session_id, lines })
+}
+
+/// The joint sign-in sheet of a session of a course your organisation hosts (HR, auditors).
+#[utoipa::path(get, operation_id = "get_joint_attendance", path = "/api/v1/courses/{id}/sessions/{session_id}/joint-attendance", tag = "joint",
+    params(("id" = Uuid, Path), ("session_id" = Uuid, Path)),
+    responses((status = 200, body = JointSheet),
+        (status = 404, description = "No such session of a course your organisation hosts", body = Problem, content_type = "application/problem+json")))]
+pub async fn get_joint_attendance(
+    state: web::Data<AppState>,
+    auth: Auth,
+    path: web::Path<(Uuid, Uuid)>,
+) -> ApiResult<HttpResponse> {
+    authorize(&auth.principal, Action::ReadNominations)?;
+    let (course_id, session_id) = path.into_inner();
+    let lines = repo::joint_sheet(state.db.conn(), auth.principal.org_id, course_id, session_id).await?;
+    Ok(HttpResponse::Ok().json(joint_sheet_dto(session_id, lines)?))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct JointAttendanceInput {
+    /// `trainee_id` from the joint sheet or the combined roster.
+    pub trainee_id: Uuid,
+    pub status: AttendanceStatus,
+    /// Required when late: the arrival time, inside the session.
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub arrived_at: Option<DateTime<FixedOffset>>,
+    /// Required when leaving early: the leaving time, inside the session.
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub left_at: Option<DateTime<FixedOffset>>,
+    #[schema(max_length = 500)]
+    pub note: Option<String>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"entries": [{"trainee_id": "01939a4e-7c1a-7d2e-8f00-0000000000e1", "status": "present"}]}))]
+pub struct JointSheetInput {
+    #[schema(min_items = 1, max_items = 2000)]
+    pub entries: Vec<JointAttendanceInput>,
+}
+
+/// What recording the joint sheet did, and the sheet after.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct JointRecordReport {
+    pub created: u64,
+    /// Corrections, each in the trainee's organisation's audit log with before and after.
+    pub corrected: u64,
+    pub unchanged: u64,
+    /// Trainees this sheet completed (修了) in their own organisations.
+    pub completed: u64,
+    pub sheet: JointSheet,
+}
+
+/// Record other organisations' trainees' attendance at a session you host (HR). All or nothing:
+/// every bad entry is named (422) and nothing is written. Each record is written in the
+/// trainee's own organisation, signed by your organisation, and reaches their training history
+/// and their organisation's results; a trainee whose attendance completes the course moves to
+/// completed there.
+#[utoipa::path(put, operation_id = "record_joint_attendance", path = "/api/v1/courses/{id}/sessions/{session_id}/joint-attendance", tag = "joint",
+    request_body = JointSheetInput, params(("id" = Uuid, Path), ("session_id" = Uuid, Path)),
+    responses((status = 200, body = JointRecordReport),
+        (status = 404, description = "No such session of a course your organisation hosts", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Attendance was recorded meanwhile; read the sheet again", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Entries naming no trainee of a participant on the session, repeated, or with times that do not fit", body = Problem, content_type = "application/problem+json")))]
+pub async fn record_joint_attendance(
+    state: web::Data<AppState>,
+    auth: Auth,
+    path: web::Path<(Uuid, Uuid)>,
+    body: Json<JointSheetInput>,
+) -> ApiResult<HttpResponse> {
+    authorize(&auth.principal, Action::RecordAttendance)?;
+    let (course_id, session_id) = path.into_inner();
+    let org_id = auth.principal.org_id;
+    let session =
+        kenshu_persistence::repo::catalogue::get_session(state.db.conn(), org_id, course_id, session_id)
+            .await?;
+    let entries = body.into_inner().entries;
+    if entries.is_empty() || entries.len() > 2000 {
+        return Err(ApiError::validation(FieldError::length("entries", "give 1 to 2000 entries")));
+    }
+    let window = SessionWindow { starts_at: session.starts_at, ends_at: session.ends_at };
+    let mut errors = Vec::new();
+    let mut valid = Vec::with_capacity(entries.len());
+    for (i, e) in entries.into_iter().enumerate() {
+        let at = |f: FieldError| {
+            let field = format!("entries[{i}].{}", f.field);
+            f.at(field)
+        };
+        if e.note.as_ref().is_some_and(|n| n.chars().count() > 500) {
+            errors.push(at(FieldError::length("note", "at most 500 characters")));
+        }
+        let entry = AttendanceEntry {
+            status: e.status,
+            arrived_at: e.arrived_at.map(|t| t.with_timezone(&Utc)),
+            left_at: e.left_at.map(|t| t.with_timezone(&Utc)),
+        };
+        match entry.validate(window, "") {
+            Ok(entry) => valid.push(JointEntry {
+                trainee_id: e.trainee_id,
+                entry,
+                note: e.note.map(|n| n.trim().to_string()).filter(|n| !n.is_empty()),
+            }),
+            Err(es) => errors.extend(es.into_iter().map(at)),
+        }
+    }
+    if !errors.is_empty() {
+        return Err(ApiError::Validation(errors));
+    }
+    let txn = state.db.begin_write().await?;
+    let outcome =
+        repo::record_joint(&txn, &auth.actor(), course_id, session_id, valid).await?.map_err(|es| {
+            ApiError::Validation(
+                es.into_iter()
+                    .map(|(i, e)| {
+                        let field = format!("entries[{i}].{}", e.field);
+                        e.at(field)
+                    })
+                    .collect(),
+            )
+        })?;
+    txn.commit().await?;
+    let lines = repo::joint_sheet(state.db.conn(), org_id, course_id, session_id).await?;
+    Ok(HttpResponse::Ok().json(JointRecordReport {
+        created: outcome.created,
+        corrected: outcome.corrected,
+        unchanged: outcome.unchanged,
+        completed: outcome.completed.len() as u64,
+        sheet: joint_sheet_dto(session_id, lines)?,
+    }))
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -37,7 +37,7 @@ impl Source {
 
 /// A nomination is on a session when it holds a place on the course and names that session or
 /// none (a trainee without a session attends them all).
-fn on_session(n: &nomination::Model, session_id: Uuid) -> Result<bool, DbErr> {
+pub(crate) fn on_session(n: &nomination::Model, session_id: Uuid) -> Result<bool, DbErr> {
     Ok(n.state()?.holds_place() && n.session_id.is_none_or(|s| s == session_id))
 }
 

@@ -7,7 +7,9 @@
 
 use crate::WriteTxn;
 use kenshu_domain::catalogue::{CourseStatus, Lecturer};
-use kenshu_domain::joint::{check_places, copied_lecturer, share_transition, Party, ShareEvent, ShareState};
+use kenshu_domain::joint::{
+    check_places, copied_lecturer, share_transition, Party, ShareEvent, ShareState, SharedTrainee,
+};
 use kenshu_domain::selection::NominationState;
 use kenshu_domain::{FieldError, Words};
 use sea_orm::{ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
@@ -422,13 +424,13 @@ pub async fn accept(
     Ok((record(conn, saved).await?, CourseRecord::from_model(mine)?))
 }
 
-/// A copy of the host's session on the participant's course.
-async fn copy_session(
-    conn: &WriteTxn,
-    actor: &Actor,
+/// What a participant's copy of a host's session holds: its time, place and notes; a lecturer
+/// from the host's staff by name; no capacity (the share's places bound the participant, the
+/// host's capacities the room).
+async fn copied(
+    conn: &impl ConnectionTrait,
     host_org_id: Uuid,
     host: &course_session::Model,
-    course_id: Uuid,
 ) -> Result<course_session::Model, RepoError> {
     let lecturer = session_lecturer(host)?;
     let staff_name = match &lecturer {
@@ -440,18 +442,32 @@ async fn copy_session(
         _ => None,
     };
     let lecturer = copied_lecturer(lecturer.as_ref(), staff_name.as_deref());
+    Ok(course_session::Model {
+        capacity: None,
+        lecturer: lecturer.as_ref().map(|l| serde_json::to_string(l).expect("lecturers serialise")),
+        lecturer_employee_id: None,
+        host_session_id: Some(host.id),
+        ..host.clone()
+    })
+}
+
+/// A copy of the host's session on the participant's course.
+async fn copy_session(
+    conn: &WriteTxn,
+    actor: &Actor,
+    host_org_id: Uuid,
+    host: &course_session::Model,
+    course_id: Uuid,
+) -> Result<course_session::Model, RepoError> {
     let at = now();
     let copy = course_session::Model {
         id: Uuid::now_v7(),
         org_id: actor.org_id,
         course_id,
-        lecturer: lecturer.as_ref().map(|l| serde_json::to_string(l).expect("lecturers serialise")),
-        lecturer_employee_id: None,
-        host_session_id: Some(host.id),
         version: 1,
         created_at: at,
         updated_at: at,
-        ..host.clone()
+        ..copied(conn, host_org_id, host).await?
     };
     insert_audited(
         conn,
@@ -497,59 +513,191 @@ pub async fn withdraw(
 }
 
 // ---------------------------------------------------------------------------------------------
+// The host's sessions, followed by the participants' copies
+
+/// The participants' courses of the host's `course_id` (accepted shares), and how the host signs
+/// in each.
+async fn participants(
+    conn: &WriteTxn,
+    actor: &Actor,
+    course_id: Uuid,
+) -> Result<Vec<(Actor, Uuid)>, RepoError> {
+    let accepted = course_share::Entity::find()
+        .filter(course_share::Column::OrgId.eq(actor.org_id))
+        .filter(course_share::Column::CourseId.eq(course_id))
+        .filter(course_share::Column::State.eq(ShareState::Accepted.as_str()))
+        .order_by_asc(course_share::Column::Id)
+        .all(conn)
+        .await?;
+    if accepted.is_empty() {
+        return Ok(Vec::new());
+    }
+    let own = org::get(conn, actor.org_id).await?;
+    Ok(accepted
+        .into_iter()
+        .filter_map(|s| Some((acting_in(actor, &own, s.participant_org_id), s.participant_course_id?)))
+        .collect())
+}
+
+/// A participant's copy of the host's session `host_session_id`.
+async fn copy_of(
+    conn: &impl ConnectionTrait,
+    org_id: Uuid,
+    course_id: Uuid,
+    host_session_id: Uuid,
+) -> Result<Option<course_session::Model>, RepoError> {
+    Ok(course_session::Entity::find()
+        .filter(course_session::Column::OrgId.eq(org_id))
+        .filter(course_session::Column::CourseId.eq(course_id))
+        .filter(course_session::Column::HostSessionId.eq(host_session_id))
+        .one(conn)
+        .await?)
+}
+
+/// After the host added a session to a course it shares: every participant's course gets a copy.
+pub async fn host_session_added(
+    conn: &WriteTxn,
+    actor: &Actor,
+    session: &course_session::Model,
+) -> Result<(), RepoError> {
+    for (there, course_id) in participants(conn, actor, session.course_id).await? {
+        copy_session(conn, &there, actor.org_id, session, course_id).await?;
+    }
+    Ok(())
+}
+
+/// After the host changed a session: every copy follows, and a move is told to the
+/// participant's trainees and their heads, as for any session of their own organisation.
+pub async fn host_session_changed(
+    conn: &WriteTxn,
+    actor: &Actor,
+    after: &course_session::Model,
+) -> Result<(), RepoError> {
+    for (there, course_id) in participants(conn, actor, after.course_id).await? {
+        let Some(copy) = copy_of(conn, there.org_id, course_id, after.id).await? else {
+            copy_session(conn, &there, actor.org_id, after, course_id).await?;
+            continue;
+        };
+        let followed = course_session::Model {
+            id: copy.id,
+            org_id: copy.org_id,
+            course_id: copy.course_id,
+            version: copy.version,
+            created_at: copy.created_at,
+            updated_at: copy.updated_at,
+            ..copied(conn, actor.org_id, after).await?
+        };
+        let saved = save_audited(
+            conn,
+            &there,
+            "course_session.follow_host",
+            &copy,
+            &Precondition::Any,
+            followed,
+            CHANGED_MEANWHILE,
+        )
+        .await?;
+        cascade::session_changed(conn, &there, &copy, Some(&saved)).await?;
+    }
+    Ok(())
+}
+
+/// After the host removed a session: every copy goes too, and its trainees are told. A copy
+/// with attendance or absence notices on file, or trainees placed on it, refuses the removal
+/// as the host's own session would.
+pub async fn host_session_removed(
+    conn: &WriteTxn,
+    actor: &Actor,
+    before: &course_session::Model,
+) -> Result<(), RepoError> {
+    for (there, course_id) in participants(conn, actor, before.course_id).await? {
+        let Some(copy) = copy_of(conn, there.org_id, course_id, before.id).await? else { continue };
+        super::catalogue::remove_session(conn, &there, &copy, &Precondition::Any).await.map_err(
+            |e| match e {
+                RepoError::Conflict(w) => RepoError::Conflict(Words::new(
+                    format!("a participating organisation's copy: {}", w.en),
+                    format!("参加団体の日程: {}", w.ja),
+                )),
+                e => e,
+            },
+        )?;
+        cascade::session_changed(conn, &there, &copy, None).await?;
+    }
+    Ok(())
+}
+
+// ---------------------------------------------------------------------------------------------
 // The host's combined roster
 
 /// One trainee on a joint course's combined roster, with only what running the course needs.
 #[derive(Debug, Clone)]
 pub struct RosterEntry {
     pub organisation: organisation::Model,
+    /// The trainee's nomination in their own organisation: how the host names them when it
+    /// records their attendance.
+    pub trainee_id: Uuid,
     pub nomination_state: NominationState,
     pub session_id: Option<Uuid>,
-    pub trainee: kenshu_domain::joint::SharedTrainee,
+    pub trainee: SharedTrainee,
 }
 
-/// Those holding a place on `course_id` of `org_id`, with their section's name.
+/// What the host may see of these staff of `organisation`: name, kana, organisation, section
+/// and grade.
+async fn as_shared(
+    conn: &impl ConnectionTrait,
+    organisation: &organisation::Model,
+    employee_ids: impl IntoIterator<Item = Uuid>,
+) -> Result<std::collections::HashMap<Uuid, SharedTrainee>, RepoError> {
+    let ids: Vec<Uuid> = employee_ids.into_iter().collect();
+    if ids.is_empty() {
+        return Ok(Default::default());
+    }
+    let people = employee::Entity::find()
+        .filter(employee::Column::OrgId.eq(organisation.id))
+        .filter(employee::Column::Id.is_in(ids))
+        .all(conn)
+        .await?;
+    let units = structure::unit_names(conn, organisation.id, people.iter().map(|e| e.section_id)).await?;
+    Ok(people
+        .into_iter()
+        .map(|e| {
+            let trainee = SharedTrainee {
+                organisation: organisation.name.clone(),
+                section: units.get(&e.section_id).map(|u| u.section.clone()).unwrap_or_default(),
+                grade: Some(e.grade).filter(|g| !g.is_empty()),
+                name: e.name,
+                name_kana: e.kana,
+            };
+            (e.id, trainee)
+        })
+        .collect())
+}
+
+/// Those holding a place on `course_id` of `organisation`.
 async fn holders(
     conn: &impl ConnectionTrait,
     organisation: &organisation::Model,
     course_id: Uuid,
 ) -> Result<Vec<RosterEntry>, RepoError> {
-    let org_id = organisation.id;
     let noms =
         nomination::Entity::find()
-            .filter(nomination::Column::OrgId.eq(org_id))
+            .filter(nomination::Column::OrgId.eq(organisation.id))
             .filter(nomination::Column::CourseId.eq(course_id))
             .filter(nomination::Column::State.is_in(
                 NominationState::ALL.into_iter().filter(|s| s.holds_place()).map(NominationState::as_str),
             ))
             .all(conn)
             .await?;
-    if noms.is_empty() {
-        return Ok(Vec::new());
-    }
-    let people: std::collections::HashMap<Uuid, employee::Model> = employee::Entity::find()
-        .filter(employee::Column::OrgId.eq(org_id))
-        .filter(employee::Column::Id.is_in(noms.iter().map(|n| n.employee_id)))
-        .all(conn)
-        .await?
-        .into_iter()
-        .map(|e| (e.id, e))
-        .collect();
-    let units = structure::unit_names(conn, org_id, people.values().map(|e| e.section_id)).await?;
+    let mut people = as_shared(conn, organisation, noms.iter().map(|n| n.employee_id)).await?;
     let mut out = Vec::with_capacity(noms.len());
     for n in noms {
-        let Some(e) = people.get(&n.employee_id) else { continue };
+        let Some(trainee) = people.remove(&n.employee_id) else { continue };
         out.push(RosterEntry {
             organisation: organisation.clone(),
+            trainee_id: n.id,
             nomination_state: n.state()?,
             session_id: n.session_id,
-            trainee: kenshu_domain::joint::SharedTrainee {
-                organisation: organisation.name.clone(),
-                name: e.name.clone(),
-                name_kana: e.kana.clone(),
-                section: units.get(&e.section_id).map(|u| u.section.clone()).unwrap_or_default(),
-                grade: Some(e.grade.clone()).filter(|g| !g.is_empty()),
-            },
+            trainee,
         });
     }
     Ok(out)
@@ -594,4 +742,160 @@ pub async fn combined_roster(
         roster.extend(theirs);
     }
     Ok(roster)
+}
+
+// ---------------------------------------------------------------------------------------------
+// Attendance the host records for other organisations' trainees
+
+/// One participant's trainee on a session of a course the organisation hosts, as the host sees
+/// them: the attendance recorded (in the trainee's own organisation) and whether an absence is
+/// excused by a notice their organisation received, never the notice itself.
+#[derive(Debug, Clone)]
+pub struct JointSheetLine {
+    pub organisation: organisation::Model,
+    pub trainee_id: Uuid,
+    pub trainee: SharedTrainee,
+    pub expected: bool,
+    pub record: Option<crate::entities::attendance::Model>,
+    pub notice_received: bool,
+}
+
+/// Each accepted participant of the host's course, with its copy of `session_id`.
+async fn session_copies(
+    conn: &impl ConnectionTrait,
+    org_id: Uuid,
+    course_id: Uuid,
+    session_id: Uuid,
+) -> Result<Vec<(course_share::Model, organisation::Model, course_session::Model)>, RepoError> {
+    let course = get_course(conn, org_id, course_id).await?;
+    if course.model.share_id.is_some() {
+        return Err(RepoError::NotFound);
+    }
+    super::catalogue::get_session(conn, org_id, course_id, session_id).await?;
+    let shares = course_share::Entity::find()
+        .filter(course_share::Column::OrgId.eq(org_id))
+        .filter(course_share::Column::CourseId.eq(course_id))
+        .filter(course_share::Column::State.eq(ShareState::Accepted.as_str()))
+        .order_by_asc(course_share::Column::Id)
+        .all(conn)
+        .await?;
+    let mut out = Vec::with_capacity(shares.len());
+    for share in shares {
+        let Some(pc) = share.participant_course_id else { continue };
+        let participant = org::get(conn, share.participant_org_id).await?;
+        if let Some(copy) = copy_of(conn, participant.id, pc, session_id).await? {
+            out.push((share, participant, copy));
+        }
+    }
+    Ok(out)
+}
+
+/// The other organisations' trainees on a session of a course the organisation hosts, each
+/// organisation's in kana order.
+pub async fn joint_sheet(
+    conn: &impl ConnectionTrait,
+    org_id: Uuid,
+    course_id: Uuid,
+    session_id: Uuid,
+) -> Result<Vec<JointSheetLine>, RepoError> {
+    let mut out = Vec::new();
+    for (_, participant, copy) in session_copies(conn, org_id, course_id, session_id).await? {
+        let lines = super::attendance::sheet(conn, participant.id, &copy).await?;
+        let mut people = as_shared(conn, &participant, lines.iter().map(|l| l.employee.id)).await?;
+        let mut theirs: Vec<JointSheetLine> = lines
+            .into_iter()
+            .filter_map(|l| {
+                Some(JointSheetLine {
+                    organisation: participant.clone(),
+                    trainee_id: l.nomination.id,
+                    trainee: people.remove(&l.employee.id)?,
+                    expected: l.expected,
+                    notice_received: super::attendance::notice_received(l.notice.as_ref()),
+                    record: l.record,
+                })
+            })
+            .collect();
+        theirs.sort_by(|a, b| a.trainee.name_kana.cmp(&b.trainee.name_kana));
+        out.extend(theirs);
+    }
+    Ok(out)
+}
+
+/// One entry the host records: a participant's trainee (by `trainee_id`) and what they did.
+#[derive(Debug, Clone)]
+pub struct JointEntry {
+    pub trainee_id: Uuid,
+    pub entry: kenshu_domain::attendance::AttendanceEntry,
+    pub note: Option<String>,
+}
+
+/// Record the host's sheet for other organisations' trainees, all or nothing: each entry is
+/// written to the trainee's own organisation (its copy of the session), signed by the host, and
+/// completes their course there as any attendance does. An entry naming no trainee of a
+/// participant on this session is refused with its index.
+pub async fn record_joint(
+    conn: &WriteTxn,
+    actor: &Actor,
+    course_id: Uuid,
+    session_id: Uuid,
+    entries: Vec<JointEntry>,
+) -> Result<Result<super::attendance::RecordOutcome, Vec<(usize, FieldError)>>, RepoError> {
+    use super::attendance::{on_session, record, Recording, Source};
+    let copies = session_copies(conn, actor.org_id, course_id, session_id).await?;
+    let own = org::get(conn, actor.org_id).await?;
+    let wanted: Vec<Uuid> = entries.iter().map(|e| e.trainee_id).collect();
+    let mut found: std::collections::HashMap<Uuid, (usize, nomination::Model)> = Default::default();
+    for (i, (_, _, copy)) in copies.iter().enumerate() {
+        for chunk in wanted.chunks(500) {
+            for n in nomination::Entity::find()
+                .filter(nomination::Column::OrgId.eq(copy.org_id))
+                .filter(nomination::Column::CourseId.eq(copy.course_id))
+                .filter(nomination::Column::Id.is_in(chunk.iter().copied()))
+                .all(conn)
+                .await?
+            {
+                if on_session(&n, copy.id)? {
+                    found.insert(n.id, (i, n));
+                }
+            }
+        }
+    }
+    let mut errors = Vec::new();
+    let mut per_copy: Vec<Vec<Recording>> = vec![Vec::new(); copies.len()];
+    let mut seen = std::collections::HashSet::new();
+    for (i, e) in entries.into_iter().enumerate() {
+        if !seen.insert(e.trainee_id) {
+            errors.push((i, FieldError::duplicate("trainee_id", "appears twice")));
+            continue;
+        }
+        match found.get(&e.trainee_id) {
+            Some((c, n)) => {
+                per_copy[*c].push(Recording { nomination: n.clone(), entry: e.entry, note: e.note })
+            }
+            None => errors.push((
+                i,
+                FieldError::not_found(
+                    "trainee_id",
+                    "no trainee of a participating organisation holds a place on this session",
+                ),
+            )),
+        }
+    }
+    if !errors.is_empty() {
+        return Ok(Err(errors));
+    }
+    let mut total = super::attendance::RecordOutcome::default();
+    for ((_, participant, copy), recordings) in copies.iter().zip(per_copy) {
+        if recordings.is_empty() {
+            continue;
+        }
+        let there = acting_in(actor, &own, participant.id);
+        let o = record(conn, &there, copy, recordings, Source::Sheet).await?;
+        total.created += o.created;
+        total.corrected += o.corrected;
+        total.unchanged += o.unchanged;
+        total.completed.extend(o.completed);
+        total.reopened.extend(o.reopened);
+    }
+    Ok(Ok(total))
 }

@@ -45,7 +45,8 @@ impl SessionInput {
     }
 }
 
-/// Add a session to a course (HR).
+/// Add a session to a course (HR). On a course shared with other organisations (合同研修), each
+/// participant's course gets a copy.
 #[utoipa::path(post, operation_id = "create_session", path = "/api/v1/courses/{id}/sessions", tag = "catalogue",
     request_body = SessionInput, params(("id" = Uuid, Path)),
     responses((status = 201, body = SessionDto, headers(("ETag" = String), ("Location" = String))),
@@ -62,12 +63,14 @@ pub async fn create_session(
     let data = body.into_inner().into_data(course.fiscal_year())?;
     let txn = state.db.begin_write().await?;
     let session = repo::create_session(&txn, &auth.actor(), &course, &data).await?;
+    joint::host_session_added(&txn, &auth.actor(), &session).await?;
     txn.commit().await?;
     let location = format!("/api/v1/courses/{}/sessions/{}", course.model.id, session.id);
     Ok(created(session.version, &location, &SessionDto::from_model(&session)?))
 }
 
-/// Replace a session (HR). Requires `If-Match` with the session's version.
+/// Replace a session (HR). Requires `If-Match` with the session's version. A moved session is told
+/// to its trainees and their heads, and on a shared course to every participant's trainees too.
 #[utoipa::path(put, operation_id = "update_session", path = "/api/v1/courses/{id}/sessions/{session_id}", tag = "catalogue",
     request_body = SessionInput,
     params(("id" = Uuid, Path), ("session_id" = Uuid, Path), ("If-Match" = String, Header, description = "ETag of the session read")),
@@ -93,11 +96,13 @@ pub async fn update_session(
     let before = repo::get_session(&txn, auth.principal.org_id, course_id, session_id).await?;
     let session = repo::update_session(&txn, &auth.actor(), &course, session_id, &version, &data).await?;
     cascade::session_changed(&txn, &auth.actor(), &before, Some(&session)).await?;
+    joint::host_session_changed(&txn, &auth.actor(), &session).await?;
     txn.commit().await?;
     Ok(json_with_etag(StatusCode::OK, session.version, &SessionDto::from_model(&session)?))
 }
 
-/// Remove a session (HR). Requires `If-Match` with the session's version.
+/// Remove a session (HR). Requires `If-Match` with the session's version. On a shared course the
+/// participants' copies go too (refused while one has records or trainees placed on it).
 #[utoipa::path(delete, operation_id = "delete_session", path = "/api/v1/courses/{id}/sessions/{session_id}", tag = "catalogue",
     params(("id" = Uuid, Path), ("session_id" = Uuid, Path), ("If-Match" = String, Header, description = "ETag of the session read")),
     responses((status = 204, description = "Removed"),
@@ -120,6 +125,7 @@ pub async fn delete_session(
     let before = repo::get_session(&txn, auth.principal.org_id, course_id, session_id).await?;
     repo::delete_session(&txn, &auth.actor(), &course, session_id, &version).await?;
     cascade::session_changed(&txn, &auth.actor(), &before, None).await?;
+    joint::host_session_removed(&txn, &auth.actor(), &before).await?;
     txn.commit().await?;
     Ok(HttpResponse::NoContent().finish())
 }

@@ -195,6 +195,19 @@ pub async fn delete_session(
 ) -> Result<(), RepoError> {
     hosts_sessions(course)?;
     let before = get_session(conn, actor.org_id, course.model.id, id).await?;
+    remove_session(conn, actor, &before, expected_version).await
+}
+
+/// Remove `before` (of `actor`'s organisation) unless it has records or trainees pinned to it,
+/// leaving a tombstone for calendars; the one removal, for HR's own sessions and for the copies
+/// of a host's.
+pub(crate) async fn remove_session(
+    conn: &WriteTxn,
+    actor: &Actor,
+    before: &course_session::Model,
+    expected_version: &Precondition,
+) -> Result<(), RepoError> {
+    let id = before.id;
     crate::repo::check_version(before.version, expected_version)?;
     // Read here, from the tables, so the catalogue depends on no workflow module.
     let records = crate::entities::absence_notice::Entity::find()
@@ -247,7 +260,7 @@ pub async fn delete_session(
     ))
     .exec_without_returning(conn)
     .await?;
-    let change = Change::new("course_session.delete", "course", Some(course.model.id), Some(&before), None);
+    let change = Change::new("course_session.delete", "course", Some(before.course_id), Some(before), None);
     audit::record(conn, actor, change).await?;
     Ok(())
 }
