@@ -40,6 +40,12 @@ enum CourseSession {
 }
 
 #[derive(DeriveIden)]
+enum SurveyResponse {
+    Table,
+    RespondentOrgId,
+}
+
+#[derive(DeriveIden)]
 enum Organisation {
     Table,
     Id,
@@ -129,10 +135,26 @@ impl MigrationTrait for Migration {
                 .to_owned(),
         )
         .await?;
+        // The host's survey is answered by every organisation's attendees: their responses are
+        // rows of the host naming the respondent's organisation (NULL: the host's own staff).
+        m.alter_table(
+            Table::alter()
+                .table(SurveyResponse::Table)
+                .add_column(ColumnDef::new(SurveyResponse::RespondentOrgId).uuid().null())
+                .to_owned(),
+        )
+        .await?;
         Ok(())
     }
 
     async fn down(&self, m: &SchemaManager) -> Result<(), DbErr> {
+        m.alter_table(
+            Table::alter()
+                .table(SurveyResponse::Table)
+                .drop_column(SurveyResponse::RespondentOrgId)
+                .to_owned(),
+        )
+        .await?;
         m.alter_table(
             Table::alter().table(CourseSession::Table).drop_column(CourseSession::HostSessionId).to_owned(),
         )

@@ -317,8 +317,8 @@ async fn a_host_shares_a_course_and_the_participant_selects_its_own_staff() {
     }
     assert_eq!(
         roster["by_organisation"],
-        json!([{"organisation": {"code": "isehara", "name": "伊勢原市"}, "trainees": 1},
-               {"organisation": {"code": OTHER_ORG, "name": "厚木市"}, "trainees": 2}])
+        json!([{"organisation": {"code": "isehara", "name": "伊勢原市"}, "trainees": 1, "completed": 0},
+               {"organisation": {"code": OTHER_ORG, "name": "厚木市"}, "trainees": 2, "completed": 0}])
     );
     // A participant's course has no combined roster of its own; auditors of the host read it.
     assert_eq!(app.get(&format!("{their_path}/joint-roster"), &theirs).await.status(), 404);
@@ -718,6 +718,8 @@ async fn attendance_the_host_records_reaches_the_trainees_history_and_results() 
         .unwrap()
         .clone();
     assert_eq!((absent["status"].as_str(), absent["excused"].as_bool()), (Some("absent"), Some(false)));
+    assert_eq!(absent["absence_notified"], false);
+    assert!(absent.get("reason").is_none() && absent.get("note").is_none(), "{absent}");
     // Day two: both present. The first has attended every session: completed (修了) in 厚木市.
     let body = json!({"entries": [
         {"trainee_id": trainees[0], "status": "present"},
@@ -763,11 +765,37 @@ async fn attendance_the_host_records_reaches_the_trainees_history_and_results() 
         (Some(2), Some(2), Some(1))
     );
     assert_eq!(row["unexcused_absences"], 1);
+    let roster = app.get_json(&format!("/api/v1/courses/{course_id}/joint-roster"), &hr).await;
+    assert_eq!(roster["by_organisation"][0]["completed"], 1, "{roster}");
     // The host's results count its own staff only: nobody of 厚木市.
     let ours = app.get_json("/api/v1/plans/2023/results", &hr).await;
     let host_row =
         ours["courses"].as_array().unwrap().iter().find(|c| c["course"]["id"] == course_id).unwrap().clone();
     assert_eq!(host_row["completed"], 0);
+    // The host's survey is answered by 厚木市's attendees through their own course; the host's
+    // results count every organisation's attendees. 厚木市 sets no survey of its own.
+    let questions = json!({"questions": [{"text": "満足度", "kind": "rating", "required": true}]});
+    created(app.post_json(&format!("/api/v1/courses/{course_id}/survey"), &hr, &questions).await).await;
+    assert_problem(
+        app.post_json(&format!("/api/v1/courses/{their_course}/survey"), &theirs, &questions).await,
+        409,
+        "conflict",
+    )
+    .await;
+    let no = completed["items"][0]["employee"]["employee_no"].as_str().unwrap();
+    let attendee = token_for(OTHER_ORG, no, &[Role::Employee]);
+    let survey = app.get_json(&format!("/api/v1/courses/{their_course}/survey"), &attendee).await;
+    assert_eq!(survey["questions"][0]["text"], "満足度");
+    let answer = json!({"answers": [{"question": 1, "rating": 4}]});
+    let path = format!("/api/v1/courses/{their_course}/survey/responses");
+    assert_eq!(app.post_json(&path, &attendee, &answer).await.status(), 201);
+    assert_problem(app.post_json(&path, &attendee, &answer).await, 409, "conflict").await;
+    let results = app.get_json(&format!("/api/v1/courses/{course_id}/survey/results"), &hr).await;
+    assert_eq!(
+        (results["attendees"].as_u64(), results["responses"].as_u64()),
+        (Some(2), Some(1)),
+        "{results}"
+    );
     // 厚木市's audit log has the records, signed by the host.
     let log = app.get_json("/api/v1/audit?limit=200", &theirs).await;
     let by_host =

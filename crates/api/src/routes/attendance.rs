@@ -229,6 +229,30 @@ pub struct RecordReport {
     pub sheet: AttendanceSheet,
 }
 
+/// A sheet records 1 to `MAX_ENTRIES` trainees.
+pub(crate) fn check_entry_count(n: usize) -> ApiResult<()> {
+    if n == 0 || n > MAX_ENTRIES {
+        return Err(ApiError::validation(FieldError::length(
+            "entries",
+            format!("give 1 to {MAX_ENTRIES} entries"),
+        )));
+    }
+    Ok(())
+}
+
+/// Every fault of a sheet's entries, each named by its entry's index.
+pub(crate) fn entry_errors(errors: Vec<(usize, FieldError)>) -> ApiError {
+    ApiError::Validation(
+        errors
+            .into_iter()
+            .map(|(i, e)| {
+                let field = format!("entries[{i}].{}", e.field);
+                e.at(field)
+            })
+            .collect(),
+    )
+}
+
 /// One entry of a sheet as sent, before it is checked.
 struct Entry {
     employee_no: String,
@@ -351,24 +375,9 @@ pub async fn record_sheet(
     let org_id = auth.principal.org_id;
     let session = catalogue::get_session(state.db.conn(), org_id, course_id, session_id).await?;
     let entries = body.into_inner().entries;
-    if entries.is_empty() || entries.len() > MAX_ENTRIES {
-        return Err(ApiError::validation(FieldError::length(
-            "entries",
-            format!("give 1 to {MAX_ENTRIES} entries"),
-        )));
-    }
+    check_entry_count(entries.len())?;
     let entries = entries.into_iter().map(Entry::from).collect();
-    let recordings = recordings(&state, org_id, &session, entries).await?.map_err(|errors| {
-        ApiError::Validation(
-            errors
-                .into_iter()
-                .map(|(i, e)| {
-                    let field = format!("entries[{i}].{}", e.field);
-                    e.at(field)
-                })
-                .collect(),
-        )
-    })?;
+    let recordings = recordings(&state, org_id, &session, entries).await?.map_err(entry_errors)?;
     Ok(HttpResponse::Ok().json(record(&state, &auth, &session, recordings, Source::Sheet, false).await?))
 }
 

@@ -25,6 +25,7 @@ use uuid::Uuid;
 use crate::auth::Auth;
 use crate::http::{created, if_match, json_with_etag, Json};
 use crate::problem::{ApiError, ApiResult, Problem};
+use crate::routes::attendance::{check_entry_count, entry_errors};
 use crate::state::AppState;
 
 /// An organisation as the other side of a share sees it.
@@ -281,7 +282,10 @@ impl JointTraineeDto {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct JointTotalDto {
     pub organisation: OrganisationRefDto,
+    /// Holding a place (selected, notified or completed).
     pub trainees: u64,
+    /// 修了者
+    pub completed: u64,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -306,10 +310,16 @@ pub async fn joint_roster(
     let roster = repo::combined_roster(state.db.conn(), auth.principal.org_id, *id).await?;
     let mut by_organisation: Vec<JointTotalDto> = Vec::new();
     for e in &roster {
-        match by_organisation.last_mut() {
-            Some(t) if t.organisation.code == e.organisation.code => t.trainees += 1,
-            _ => by_organisation.push(JointTotalDto { organisation: (&e.organisation).into(), trainees: 1 }),
+        if by_organisation.last().is_none_or(|t| t.organisation.code != e.organisation.code) {
+            by_organisation.push(JointTotalDto {
+                organisation: (&e.organisation).into(),
+                trainees: 0,
+                completed: 0,
+            });
         }
+        let t = by_organisation.last_mut().expect("pushed above");
+        t.trainees += 1;
+        t.completed += u64::from(e.nomination_state == NominationState::Completed);
     }
     let items = roster.into_iter().map(JointTraineeDto::new).collect();
     Ok(HttpResponse::Ok().json(JointRoster { items, by_organisation }))
@@ -338,6 +348,9 @@ pub struct JointSheetLineDto {
     /// For an irregularity: whether the trainee's own organisation received an absence notice
     /// that covers it (the notice and its reason stay there).
     pub excused: Option<bool>,
+    /// The trainee's organisation has received an absence notice for this session (欠席届受理);
+    /// known before the day, without its reason.
+    pub absence_notified: bool,
 }
 
 /// 出席簿 (合同研修): other organisations' trainees on a session of a course you host; your own
@@ -363,6 +376,7 @@ fn joint_sheet_dto(session_id: Uuid, lines: Vec<JointSheetLine>) -> ApiResult<Jo
                 grade: l.trainee.grade,
                 expected: l.expected,
                 excused: status.and_then(|s| excused(s, l.notice_received)),
+                absence_notified: l.notice_received,
                 status,
                 arrived_at: l.record.as_ref().and_then(|r| r.arrived_at).map(|t| t.with_timezone(&jst())),
                 left_at: l.record.as_ref().and_then(|r| r.left_at).map(|t| t.with_timezone(&jst())),
@@ -448,19 +462,13 @@ pub async fn record_joint_attendance(
         kenshu_persistence::repo::catalogue::get_session(state.db.conn(), org_id, course_id, session_id)
             .await?;
     let entries = body.into_inner().entries;
-    if entries.is_empty() || entries.len() > 2000 {
-        return Err(ApiError::validation(FieldError::length("entries", "give 1 to 2000 entries")));
-    }
+    check_entry_count(entries.len())?;
     let window = SessionWindow { starts_at: session.starts_at, ends_at: session.ends_at };
     let mut errors = Vec::new();
     let mut valid = Vec::with_capacity(entries.len());
     for (i, e) in entries.into_iter().enumerate() {
-        let at = |f: FieldError| {
-            let field = format!("entries[{i}].{}", f.field);
-            f.at(field)
-        };
         if e.note.as_ref().is_some_and(|n| n.chars().count() > 500) {
-            errors.push(at(FieldError::length("note", "at most 500 characters")));
+            errors.push((i, FieldError::length("note", "at most 500 characters")));
         }
         let entry = AttendanceEntry {
             status: e.status,
@@ -473,24 +481,15 @@ pub async fn record_joint_attendance(
                 entry,
                 note: e.note.map(|n| n.trim().to_string()).filter(|n| !n.is_empty()),
             }),
-            Err(es) => errors.extend(es.into_iter().map(at)),
+            Err(es) => errors.extend(es.into_iter().map(|e| (i, e))),
         }
     }
     if !errors.is_empty() {
-        return Err(ApiError::Validation(errors));
+        return Err(entry_errors(errors));
     }
     let txn = state.db.begin_write().await?;
     let outcome =
-        repo::record_joint(&txn, &auth.actor(), course_id, session_id, valid).await?.map_err(|es| {
-            ApiError::Validation(
-                es.into_iter()
-                    .map(|(i, e)| {
-                        let field = format!("entries[{i}].{}", e.field);
-                        e.at(field)
-                    })
-                    .collect(),
-            )
-        })?;
+        repo::record_joint(&txn, &auth.actor(), course_id, session_id, valid).await?.map_err(entry_errors)?;
     txn.commit().await?;
     let lines = repo::joint_sheet(state.db.conn(), org_id, course_id, session_id).await?;
     Ok(HttpResponse::Ok().json(JointRecordReport {

@@ -8,6 +8,7 @@ use kenshu_domain::survey::{
     aggregate, validate_answers, validate_questions, Answer, Question, QuestionResult,
 };
 use kenshu_domain::Words;
+use kenshu_persistence::repo::survey::SurveyHome;
 use kenshu_persistence::repo::{catalogue, report, survey as repo};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -39,7 +40,8 @@ pub struct SurveyInput {
     pub questions: Vec<Question>,
 }
 
-/// A course's survey questions (anyone who reads the catalogue).
+/// A course's survey questions (anyone who reads the catalogue). A participant's course of a joint
+/// course (合同研修) shows the host's survey, which its attendees answer.
 #[utoipa::path(get, operation_id = "get_survey", path = "/api/v1/courses/{id}/survey", tag = "reports",
     params(("id" = Uuid, Path)),
     responses((status = 200, body = SurveyDto, headers(("ETag" = String))),
@@ -51,13 +53,28 @@ pub async fn get_survey(
 ) -> ApiResult<HttpResponse> {
     authorize(&auth.principal, Action::ReadCatalogue)?;
     let org_id = auth.principal.org_id;
-    catalogue::get_course(state.db.conn(), org_id, *id).await?;
-    let (m, questions) = repo::get(state.db.conn(), org_id, *id).await?.ok_or(ApiError::NotFound)?;
+    let course = catalogue::get_course(state.db.conn(), org_id, *id).await?;
+    let home = SurveyHome::of(state.db.conn(), &course.model).await?;
+    let (m, questions) =
+        repo::get(state.db.conn(), home.org_id, home.course_id).await?.ok_or(ApiError::NotFound)?;
     Ok(json_with_etag(
         StatusCode::OK,
         m.version,
-        &SurveyDto { course_id: m.course_id, questions, version: m.version },
+        &SurveyDto { course_id: *id, questions, version: m.version },
     ))
+}
+
+/// A participant's course of a joint share answers the host's survey; its questions are the
+/// host's.
+async fn own_survey(state: &AppState, org_id: Uuid, course_id: Uuid) -> ApiResult<()> {
+    let course = catalogue::get_course(state.db.conn(), org_id, course_id).await?;
+    if SurveyHome::of(state.db.conn(), &course.model).await?.is_elsewhere(&course.model) {
+        return Err(ApiError::Conflict(Words::fixed(
+            "the survey of a joint course is the host's; its attendees answer the host's questions",
+            "合同研修のアンケートは主催団体が設定します。受講者は主催団体の設問に回答します",
+        )));
+    }
+    Ok(())
 }
 
 /// Give a course its survey (HR): ratings (1–5), choices and free text, each optionally
@@ -66,7 +83,7 @@ pub async fn get_survey(
     request_body = SurveyInput, params(("id" = Uuid, Path)),
     responses((status = 201, body = SurveyDto, headers(("ETag" = String), ("Location" = String))),
         (status = 404, description = "No such course in your organisation", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "The course has a survey already", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The course has a survey already, or it takes part in a joint course (合同研修), whose survey is the host's", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid questions", body = Problem, content_type = "application/problem+json")))]
 pub async fn create_survey(
     state: web::Data<AppState>,
@@ -76,7 +93,7 @@ pub async fn create_survey(
 ) -> ApiResult<HttpResponse> {
     authorize(&auth.principal, Action::WriteCatalogue)?;
     let org_id = auth.principal.org_id;
-    catalogue::get_course(state.db.conn(), org_id, *id).await?;
+    own_survey(&state, org_id, *id).await?;
     let questions = validate_questions(body.into_inner().questions).map_err(ApiError::Validation)?;
     let txn = state.db.begin_write().await?;
     let m = repo::create(&txn, &auth.actor(), *id, &questions).await?;
@@ -92,7 +109,7 @@ pub async fn create_survey(
     params(("id" = Uuid, Path), ("If-Match" = String, Header, description = "ETag of the survey read")),
     responses((status = 200, body = SurveyDto, headers(("ETag" = String))),
         (status = 404, description = "No such course, or it has no survey", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "Trainees have answered; the questions stay", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Trainees have answered, so the questions stay; or a joint course's survey is the host's", body = Problem, content_type = "application/problem+json"),
         (status = 412, description = "Changed since read", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid questions", body = Problem, content_type = "application/problem+json"),
         (status = 428, description = "If-Match missing", body = Problem, content_type = "application/problem+json")))]
@@ -105,7 +122,7 @@ pub async fn update_survey(
 ) -> ApiResult<HttpResponse> {
     authorize(&auth.principal, Action::WriteCatalogue)?;
     let org_id = auth.principal.org_id;
-    catalogue::get_course(state.db.conn(), org_id, *id).await?;
+    own_survey(&state, org_id, *id).await?;
     let (before, _) = repo::get(state.db.conn(), org_id, *id).await?.ok_or(ApiError::NotFound)?;
     let questions = validate_questions(body.into_inner().questions).map_err(ApiError::Validation)?;
     let version = if_match(&req)?;
@@ -129,7 +146,8 @@ pub struct ResponseInput {
     pub answers: Vec<Answer>,
 }
 
-/// Answer a course's survey (a trainee who attended it, once).
+/// Answer a course's survey (a trainee who attended it, once). On a participant's course of a
+/// joint course the answers go to the host's survey, without the trainee's name.
 #[utoipa::path(post, operation_id = "answer_survey", path = "/api/v1/courses/{id}/survey/responses", tag = "reports",
     request_body = ResponseInput, params(("id" = Uuid, Path)),
     responses((status = 201, description = "Answered"),
@@ -145,14 +163,16 @@ pub async fn answer_survey(
 ) -> ApiResult<HttpResponse> {
     let org_id = auth.principal.org_id;
     let me = auth.principal.employee.ok_or(ApiError::Forbidden)?;
-    catalogue::get_course(state.db.conn(), org_id, *id).await?;
-    let (_, questions) = repo::get(state.db.conn(), org_id, *id).await?.ok_or(ApiError::NotFound)?;
+    let course = catalogue::get_course(state.db.conn(), org_id, *id).await?;
+    let home = SurveyHome::of(state.db.conn(), &course.model).await?;
+    let (_, questions) =
+        repo::get(state.db.conn(), home.org_id, home.course_id).await?.ok_or(ApiError::NotFound)?;
     let nomination = repo::trainee_nomination(state.db.conn(), org_id, *id, me.employee_id).await?;
     let Some(nomination) = nomination else { return Err(ApiError::Forbidden) };
     if !report::attended(state.db.conn(), &nomination).await? {
         return Err(ApiError::Forbidden);
     }
-    if repo::answered(state.db.conn(), org_id, nomination.id).await? {
+    if repo::answered(state.db.conn(), home.org_id, nomination.id).await? {
         return Err(ApiError::Conflict(Words::fixed(
             "you have answered this survey already",
             "このアンケートには回答済みです",
@@ -160,7 +180,7 @@ pub async fn answer_survey(
     }
     let answers = validate_answers(&questions, body.into_inner().answers).map_err(ApiError::Validation)?;
     let txn = state.db.begin_write().await?;
-    repo::respond(&txn, org_id, &nomination, &answers).await?;
+    repo::respond(&txn, home, &nomination, &answers).await?;
     txn.commit().await?;
     Ok(HttpResponse::Created().finish())
 }
@@ -188,12 +208,17 @@ pub async fn survey_results(
 ) -> ApiResult<HttpResponse> {
     authorize(&auth.principal, Action::ReadResults)?;
     let org_id = auth.principal.org_id;
-    catalogue::get_course(state.db.conn(), org_id, *id).await?;
-    let (_, questions) = repo::get(state.db.conn(), org_id, *id).await?.ok_or(ApiError::NotFound)?;
-    let answers = repo::answers(state.db.conn(), org_id, *id).await?;
+    let course = catalogue::get_course(state.db.conn(), org_id, *id).await?;
+    // A joint course's survey is the host's: one aggregate over every organisation's attendees.
+    let home = SurveyHome::of(state.db.conn(), &course.model).await?;
+    let conn = state.db.conn();
+    let (_, questions) = repo::get(conn, home.org_id, home.course_id).await?.ok_or(ApiError::NotFound)?;
+    let answers = repo::answers(conn, home.org_id, home.course_id).await?;
+    let attendees = repo::attendees(conn, home.org_id, home.course_id).await?
+        + repo::participant_attendees(conn, home.org_id, home.course_id).await?;
     Ok(HttpResponse::Ok().json(SurveyResults {
         course_id: *id,
-        attendees: repo::attendees(state.db.conn(), org_id, *id).await?,
+        attendees,
         responses: answers.len() as u32,
         questions: aggregate(&questions, &answers),
     }))

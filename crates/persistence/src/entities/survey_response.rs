@@ -10,6 +10,9 @@ pub struct Model {
     pub course_id: Uuid,
     /// Only to refuse a second response; never shown with the answers.
     pub nomination_id: Uuid,
+    /// 合同研修: the organisation of a participant's trainee answering the host's survey; none
+    /// for the course's own organisation.
+    pub respondent_org_id: Option<Uuid>,
     /// JSON array of `kenshu_domain::survey::Answer`.
     pub answers: String,
     pub created_at: DateTimeUtc,

@@ -19,6 +19,58 @@ fn parse<T: serde::de::DeserializeOwned>(what: &str, text: &str) -> Result<T, Db
     serde_json::from_str(text).map_err(|e| DbErr::Custom(format!("stored {what} do not read: {e}")))
 }
 
+/// Where a course's survey lives: its own, or for a participant's course of a joint share
+/// (合同研修) the host's course, whose survey every organisation's attendees answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SurveyHome {
+    pub org_id: Uuid,
+    pub course_id: Uuid,
+}
+
+impl SurveyHome {
+    pub async fn of(
+        conn: &impl ConnectionTrait,
+        course: &crate::entities::course::Model,
+    ) -> Result<Self, RepoError> {
+        match (course.host_org_id, course.share_id) {
+            (Some(host), Some(share_id)) => {
+                let share: crate::entities::course_share::Model =
+                    super::find_in_org(conn, host, share_id).await?;
+                Ok(SurveyHome { org_id: host, course_id: share.course_id })
+            }
+            _ => Ok(SurveyHome { org_id: course.org_id, course_id: course.id }),
+        }
+    }
+
+    /// The survey is another organisation's: its questions are the host's to set.
+    pub fn is_elsewhere(&self, course: &crate::entities::course::Model) -> bool {
+        self.org_id != course.org_id
+    }
+}
+
+/// How many trainees of the participants of the host's `course_id` attended (and so may answer
+/// its survey).
+pub async fn participant_attendees(
+    conn: &impl ConnectionTrait,
+    org_id: Uuid,
+    course_id: Uuid,
+) -> Result<u32, DbErr> {
+    use crate::entities::course_share;
+    let shares = course_share::Entity::find()
+        .filter(course_share::Column::OrgId.eq(org_id))
+        .filter(course_share::Column::CourseId.eq(course_id))
+        .filter(course_share::Column::State.eq(kenshu_domain::joint::ShareState::Accepted.as_str()))
+        .all(conn)
+        .await?;
+    let mut n = 0;
+    for s in shares {
+        if let Some(pc) = s.participant_course_id {
+            n += attendees(conn, s.participant_org_id, pc).await?;
+        }
+    }
+    Ok(n)
+}
+
 /// A course's survey with its questions.
 pub async fn get(
     conn: &impl ConnectionTrait,
@@ -100,18 +152,20 @@ pub async fn update(
     save_audited(conn, actor, "survey.update", before, expected_version, after, CHANGED_MEANWHILE).await
 }
 
-/// Store a trainee's answers; a second response is a conflict.
+/// Store a trainee's answers to the survey of `home` (the survey's organisation and course: the
+/// trainee's own, or the host's of a joint course); a second response is a conflict.
 pub async fn respond(
     conn: &impl ConnectionTrait,
-    org_id: Uuid,
+    home: SurveyHome,
     nomination: &nomination::Model,
     answers: &[Answer],
 ) -> Result<(), RepoError> {
     let m = survey_response::Model {
         id: Uuid::now_v7(),
-        org_id,
-        course_id: nomination.course_id,
+        org_id: home.org_id,
+        course_id: home.course_id,
         nomination_id: nomination.id,
+        respondent_org_id: Some(nomination.org_id).filter(|o| *o != home.org_id),
         answers: serde_json::to_string(answers).expect("answers serialise"),
         created_at: now(),
     };
