@@ -802,3 +802,26 @@ async fn attendance_the_host_records_reaches_the_trainees_history_and_results() 
         log["items"].as_array().unwrap().iter().filter(|e| e["action"] == "attendance.record").count();
     assert_eq!(by_host, 4);
 }
+
+#[tokio::test]
+async fn the_demo_has_atsugi_taking_part_in_iseharas_regional_training() {
+    let app = spawn().await;
+    kenshu_api::demo::seed_catalogue(&app.db).await.unwrap();
+    kenshu_api::demo::seed_joint(&app.db).await.unwrap();
+    kenshu_api::demo::seed_joint(&app.db).await.unwrap();
+    let offers = app.get_json("/api/v1/joint-offers", &other_hr()).await;
+    let items = offers["items"].as_array().unwrap();
+    assert_eq!(items.len(), 1, "once: {offers}");
+    let offer = &items[0];
+    assert_eq!((offer["state"].as_str(), offer["places"].as_u64()), (Some("accepted"), Some(3)));
+    assert_eq!(offer["host"]["name"], "伊勢原市");
+    assert_eq!(offer["course"]["title"], "地域別研修");
+    let theirs = app
+        .get_json(&format!("/api/v1/courses/{}", offer["your_course_id"].as_str().unwrap()), &other_hr())
+        .await;
+    assert_eq!((theirs["headcount"].as_u64(), theirs["number"].as_u64()), (Some(3), Some(7)));
+    let shares = app
+        .get_json(&format!("/api/v1/courses/{}/shares", offer["course_id"].as_str().unwrap()), &app.hr())
+        .await;
+    assert_eq!(shares["items"][0]["participant"]["code"], OTHER_ORG);
+}

@@ -368,6 +368,87 @@ pub async fn seed_catalogue(db: &Db) -> Result<(), RepoError> {
     Ok(())
 }
 
+/// The demo's second organisation: 厚木市, which takes part in Isehara's 地域別研修.
+pub const JOINT_ORG: &str = "atsugi";
+
+/// Its training office (研修担当), for the demo's token.
+pub const JOINT_HR: &str = "A001";
+
+/// 合同研修 in the demo, unless it is there: 厚木市 (created with a small roster when it does not
+/// exist) takes part in Isehara's FY2023 地域別研修 with three places: Isehara shares the course,
+/// 厚木市 accepts it into a FY2023 plan of its own, where its training office sets its own rules
+/// and selects its own staff. Needs [`seed_catalogue`] first.
+pub async fn seed_joint(db: &Db) -> Result<(), RepoError> {
+    use kenshu_domain::catalogue::{Category, CourseStatus, PlanData};
+    use kenshu_persistence::repo::{joint, PageRequest};
+    let conn = db.conn();
+    let host = org::find_by_code(conn, DEMO_ORG).await?.ok_or(RepoError::NotFound)?;
+    let fy = FiscalYear::new(2023).expect("2023 is in range");
+    let filter = catalogue::CourseFilter {
+        fiscal_year: Some(fy),
+        category: Some(Category::Thematic),
+        statuses: CourseStatus::ALL.to_vec(),
+        ..Default::default()
+    };
+    let courses =
+        catalogue::list_courses(conn, host.id, &filter, &PageRequest { limit: 200, after: None }).await?;
+    let regional = courses.items.into_iter().find(|c| c.model.number == 7).ok_or(RepoError::NotFound)?;
+    if !joint::shares_of_course(conn, host.id, regional.model.id).await?.is_empty() {
+        return Ok(());
+    }
+    let txn = db.begin_write().await?;
+    let participant = match org::find_by_code(&txn, JOINT_ORG).await? {
+        Some(o) => o,
+        None => joint_org(&txn).await?,
+    };
+    let theirs = Actor { org_id: participant.id, subject: "demo".into(), request_id: None };
+    if let Err(RepoError::NotFound) = catalogue::get_plan(&txn, participant.id, fy).await {
+        let text = PlanData::validate(None, None, Vec::new(), fy).map_err(RepoError::Invalid)?;
+        catalogue::create_plan(&txn, &theirs, fy, &text).await?;
+    }
+    let ours = Actor { org_id: host.id, subject: "demo".into(), request_id: None };
+    let share = joint::share_course(&txn, &ours, regional.model.id, JOINT_ORG, 3).await?;
+    joint::accept(&txn, &theirs, share.share.id, &Precondition::Any, None).await?;
+    txn.commit().await?;
+    Ok(())
+}
+
+/// 厚木市 for the demo: one department, one section, four staff.
+async fn joint_org(
+    txn: &kenshu_persistence::WriteTxn,
+) -> Result<kenshu_persistence::entities::organisation::Model, RepoError> {
+    use kenshu_domain::employee::{EmployeeData, EmployeeFields};
+    let o = org::create(txn, "demo", JOINT_ORG, "厚木市").await?;
+    let actor = Actor { org_id: o.id, subject: "demo".into(), request_id: None };
+    let unit = |code: &str, name: &str| UnitInput {
+        code: code.into(),
+        name: name.into(),
+        head_employee_id: None,
+        acting_head_employee_id: None,
+    };
+    let d = structure::create_department(txn, &actor, unit("D01", "総務部")).await?;
+    let s = structure::create_section(txn, &actor, d.id, unit("S0101", "職員課")).await?;
+    let ladder = org::ladder(txn, o.id).await?;
+    for (no, name, kana, grade, hired) in [
+        (JOINT_HR, "厚木 一郎", "アツギ イチロウ", "主任", 2015),
+        ("A002", "荻野 花子", "オギノ ハナコ", "一般", 2021),
+        ("A003", "相川 次郎", "アイカワ ジロウ", "主査", 2010),
+        ("A004", "七沢 三郎", "ナナサワ サブロウ", "係長", 2005),
+    ] {
+        let fields = EmployeeFields {
+            employee_no: no.into(),
+            name: name.into(),
+            kana: kana.into(),
+            grade: grade.into(),
+            hire_date: chrono::NaiveDate::from_ymd_opt(hired, 4, 1),
+            ..Default::default()
+        };
+        let data = EmployeeData::validate(fields, &ladder).map_err(RepoError::Invalid)?;
+        employee::create(txn, &actor, &data, s.id).await?;
+    }
+    Ok(o)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -144,6 +144,7 @@ async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
             if demo {
                 let people = demo::seed(&state.db).await?;
                 demo::seed_catalogue(&state.db).await?;
+                demo::seed_joint(&state.db).await?;
                 print_demo_tokens(&config, &people, generated_secret)?;
             }
             if config.delivery_interval_secs > 0 {
@@ -295,6 +296,17 @@ fn print_demo_tokens(
     for (label, sub, roles) in rows {
         println!("{label:16} sub={sub:17} {}", sign(sub, &roles)?);
     }
+    // 合同研修: the training office of 厚木市, which takes part in Isehara's 地域別研修.
+    let joint_hr = mint(
+        secret,
+        &config.jwt.issuer,
+        &config.jwt.audience,
+        demo::JOINT_ORG,
+        demo::JOINT_HR,
+        &[Role::Employee, Role::HrAdmin],
+        ttl,
+    )?;
+    println!("{:16} sub={:17} {joint_hr}", format!("hr_admin@{}", demo::JOINT_ORG), demo::JOINT_HR);
     if generated {
         println!(
             "(signed with a secret made for this run; set KENSHU_JWT_SECRET to keep tokens across restarts)"
