@@ -30,6 +30,7 @@ mod m20261203_000023_audit_chain;
 mod m20261203_000024_audit_blocks;
 mod m20261203_000025_org_language;
 mod m20261203_000026_joint_training;
+mod m20261203_000027_org_primary_keys;
 
 /// A text column compared byte by byte (code point order). Codes, employee numbers and kana
 /// readings sort and page the same on SQLite (BINARY is its default) and on PostgreSQL, whatever
@@ -74,6 +75,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261203_000024_audit_blocks::Migration),
             Box::new(m20261203_000025_org_language::Migration),
             Box::new(m20261203_000026_joint_training::Migration),
+            Box::new(m20261203_000027_org_primary_keys::Migration),
         ]
     }
 }

@@ -42,7 +42,8 @@ enum CourseSession {
 #[derive(DeriveIden)]
 enum SurveyResponse {
     Table,
-    RespondentOrgId,
+    OrgId,
+    NominationOrgId,
 }
 
 #[derive(DeriveIden)]
@@ -136,11 +137,19 @@ impl MigrationTrait for Migration {
         )
         .await?;
         // The host's survey is answered by every organisation's attendees: their responses are
-        // rows of the host naming the respondent's organisation (NULL: the host's own staff).
+        // rows of the host naming the organisation of the nomination that answered (the
+        // respondent's own), so the response keeps a key to it within that organisation.
         m.alter_table(
             Table::alter()
                 .table(SurveyResponse::Table)
-                .add_column(ColumnDef::new(SurveyResponse::RespondentOrgId).uuid().null())
+                .add_column(ColumnDef::new(SurveyResponse::NominationOrgId).uuid().null())
+                .to_owned(),
+        )
+        .await?;
+        m.exec_stmt(
+            Query::update()
+                .table(SurveyResponse::Table)
+                .value(SurveyResponse::NominationOrgId, Expr::col(SurveyResponse::OrgId))
                 .to_owned(),
         )
         .await?;
@@ -151,7 +160,7 @@ impl MigrationTrait for Migration {
         m.alter_table(
             Table::alter()
                 .table(SurveyResponse::Table)
-                .drop_column(SurveyResponse::RespondentOrgId)
+                .drop_column(SurveyResponse::NominationOrgId)
                 .to_owned(),
         )
         .await?;

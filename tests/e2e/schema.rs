@@ -98,43 +98,6 @@ async fn catalogue(app: &kenshu_tests::TestApp) -> Vec<(String, Vec<String>, Vec
     out
 }
 
-/// Tables whose primary key is still `(id)` alone: their rows are found by id within the
-/// organisation (every query also filters on `org_id`, and a unique `(org_id, id)` index backs
-/// the composite foreign keys), but a distributed table needs `org_id` in the primary key too.
-/// Moving them is a migration of its own (SQLite rebuilds each table); this list may only
-/// shrink, and a new table cannot join it.
-const PRIMARY_KEY_WITHOUT_ORG: &[&str] = &[
-    "absence_notice",
-    "attendance",
-    "calendar_feed",
-    "correspondence_course",
-    "course",
-    "course_session",
-    "course_survey",
-    "delivery_attempt",
-    "department",
-    "employee",
-    "grade",
-    "internship_programme",
-    "internship_student",
-    "nomination",
-    "notice",
-    "notice_delivery",
-    "notification_channel",
-    "portal_form",
-    "portal_inbound",
-    "section",
-    "session_check_in",
-    "session_tombstone",
-    "study_group",
-    "subsidy_application",
-    "subsidy_document",
-    "subsidy_programme",
-    "survey_response",
-    "training_plan",
-    "training_report",
-];
-
 /// Unique keys that must hold across organisations: a calendar feed is fetched by its token
 /// alone (a calendar client sends nothing else), so the token's hash is unique everywhere; when
 /// distributed this becomes a lookup table from token hash to organisation.
@@ -159,11 +122,9 @@ async fn every_table_carries_its_organisation_and_every_unique_key_includes_it()
             continue;
         }
         for (index, cols) in indexes {
-            let known = if is_primary(index) {
-                PRIMARY_KEY_WITHOUT_ORG.contains(&table.as_str())
-            } else {
-                GLOBAL_KEYS.iter().any(|(t, c)| t == table && cols == &[c.to_string()])
-            };
+            // Every primary key includes the organisation; only the listed global keys do not.
+            let known =
+                !is_primary(index) && GLOBAL_KEYS.iter().any(|(t, c)| t == table && cols == &[c.to_string()]);
             let has_org = cols.iter().any(|c| c == "org_id");
             if has_org == known {
                 let what =

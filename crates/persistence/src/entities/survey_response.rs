@@ -10,9 +10,10 @@ pub struct Model {
     pub course_id: Uuid,
     /// Only to refuse a second response; never shown with the answers.
     pub nomination_id: Uuid,
-    /// 合同研修: the organisation of a participant's trainee answering the host's survey; none
-    /// for the course's own organisation.
-    pub respondent_org_id: Option<Uuid>,
+    /// The organisation of the nomination that answered: the course's own, or (合同研修) a
+    /// participant's whose trainee answered the host's survey. Always written; nullable only
+    /// because SQLite adds columns so.
+    pub nomination_org_id: Option<Uuid>,
     /// JSON array of `kenshu_domain::survey::Answer`.
     pub answers: String,
     pub created_at: DateTimeUtc,

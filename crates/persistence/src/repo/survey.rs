@@ -165,7 +165,7 @@ pub async fn respond(
         org_id: home.org_id,
         course_id: home.course_id,
         nomination_id: nomination.id,
-        respondent_org_id: Some(nomination.org_id).filter(|o| *o != home.org_id),
+        nomination_org_id: Some(nomination.org_id),
         answers: serde_json::to_string(answers).expect("answers serialise"),
         created_at: now(),
     };
