@@ -36,7 +36,7 @@ async fn host_course(app: &TestApp, number: u32) -> Value {
         "purpose": "近隣市町村の職員と交流し、広域的な視野を養う。",
         "rules": [{"route": "recommendation", "conditions": [{"kind": "all_staff"}]}],
         "timing": {"kind": "month", "month": 10}, "delivery": "classroom", "headcount": 1,
-        "status": "published"
+        "report": {"kind": "days_after_end", "days": 7}, "status": "published"
     });
     let course = created(app.post_json("/api/v1/courses", &hr, &body).await).await;
     let id = course["id"].as_str().unwrap();
@@ -824,4 +824,181 @@ async fn the_demo_has_atsugi_taking_part_in_iseharas_regional_training() {
         .get_json(&format!("/api/v1/courses/{}/shares", offer["course_id"].as_str().unwrap()), &app.hr())
         .await;
     assert_eq!(shares["items"][0]["participant"]["code"], OTHER_ORG);
+}
+
+#[tokio::test]
+async fn absence_notices_and_reports_stay_in_the_trainees_organisation() {
+    let app = spawn().await;
+    let hr = app.hr();
+    let theirs = other_hr();
+    // 厚木市's training office as someone who is none of the trainees (A001 is one).
+    let office = token_for(OTHER_ORG, "atsugi-office", &[Role::HrAdmin]);
+    participant_ready(&app).await;
+    let (course, _, their_course) = shared_and_selected(&app, 7).await;
+    let course_id = course["id"].as_str().unwrap();
+    let host_sessions: Vec<String> = course["sessions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["id"].as_str().unwrap().to_string())
+        .collect();
+    let copies = app.get_json(&format!("/api/v1/courses/{their_course}"), &theirs).await["sessions"].clone();
+    let selected =
+        app.get_json(&format!("/api/v1/courses/{their_course}/nominations?state=selected"), &theirs).await;
+    let (a, b) = (selected["items"][0].clone(), selected["items"][1].clone());
+    let token_of =
+        |n: &Value| token_for(OTHER_ORG, n["employee"]["employee_no"].as_str().unwrap(), &[Role::Employee]);
+
+    // A's absence notice for day one goes to 厚木市: its training office receives it (the section
+    // has no head to confirm it). 伊勢原市 sees no notice, only that the absence is notified.
+    let body =
+        json!({"session_id": copies[0]["id"], "kind": "absence", "reason": "公務のため", "submit": true});
+    let notice = created(
+        app.post_json(
+            &format!("/api/v1/nominations/{}/absence-notices", a["id"].as_str().unwrap()),
+            &token_of(&a),
+            &body,
+        )
+        .await,
+    )
+    .await;
+    let notice_path = format!("/api/v1/absence-notices/{}", notice["id"].as_str().unwrap());
+    let received = ok(event(
+        &app,
+        &office,
+        &notice_path,
+        json!({"event": "receive_directly", "comment": "所属長不在のため"}),
+    )
+    .await)
+    .await;
+    assert_eq!(received["state"], "received");
+    assert_eq!(app.get(&notice_path, &hr).await.status(), 404);
+    let host_notices = app
+        .get_json(&format!("/api/v1/courses/{course_id}/sessions/{}/absence-notices", host_sessions[0]), &hr)
+        .await;
+    assert_eq!(host_notices["items"], json!([]), "{host_notices}");
+    let sheet_path = |sid: &str| format!("/api/v1/courses/{course_id}/sessions/{sid}/joint-attendance");
+    let sheet = app.get_json(&sheet_path(&host_sessions[0]), &hr).await;
+    let line = |sheet: &Value, n: &Value| {
+        sheet["lines"].as_array().unwrap().iter().find(|l| l["trainee_id"] == n["id"]).unwrap().clone()
+    };
+    assert_eq!(line(&sheet, &a)["absence_notified"], true);
+    assert_eq!(line(&sheet, &b)["absence_notified"], false);
+    assert!(!sheet.to_string().contains("公務のため"), "the reason stays with 厚木市");
+
+    // The host records day one (A absent: excused) and day two; B completes.
+    let day = |a_status: &str| {
+        json!({"entries": [
+            {"trainee_id": a["id"], "status": a_status}, {"trainee_id": b["id"], "status": "present"}
+        ]})
+    };
+    let report = ok(app
+        .request(Method::PUT, &sheet_path(&host_sessions[0]), Some(&hr))
+        .json(&day("absent"))
+        .send()
+        .await
+        .unwrap())
+    .await;
+    assert_eq!(line(&report["sheet"], &a)["excused"], true);
+    ok(app
+        .request(Method::PUT, &sheet_path(&host_sessions[1]), Some(&hr))
+        .json(&day("present"))
+        .send()
+        .await
+        .unwrap())
+    .await;
+
+    // B's report is approved within 厚木市 (no department head there: its training office).
+    let body =
+        json!({"learned": "近隣市町村の事例", "application": "窓口業務の改善に活かす", "submit": true});
+    let filed = created(
+        app.post_json(
+            &format!("/api/v1/nominations/{}/report", b["id"].as_str().unwrap()),
+            &token_of(&b),
+            &body,
+        )
+        .await,
+    )
+    .await;
+    let report_path = format!("/api/v1/reports/{}", filed["id"].as_str().unwrap());
+    assert_eq!(app.get(&report_path, &hr).await.status(), 404);
+    let ours = app.get_json("/api/v1/reports?limit=200", &hr).await;
+    assert!(ours["items"].as_array().unwrap().iter().all(|r| r["id"] != filed["id"]));
+    let approved = ok(event(&app, &office, &report_path, json!({"event": "approve"})).await).await;
+    assert_eq!(approved["state"], "approved");
+    let results = app.get_json("/api/v1/plans/2023/results", &theirs).await;
+    let row = results["courses"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["course"]["id"] == their_course.as_str())
+        .unwrap()
+        .clone();
+    assert_eq!((row["completed"].as_u64(), row["excused_absences"].as_u64()), (Some(1), Some(1)), "{row}");
+}
+
+/// An organisation that only hosts (a prefectural training centre): no staff of its own, a plan
+/// with one course shared with two municipalities, each selecting its own.
+#[tokio::test]
+async fn an_organisation_that_only_hosts_shares_with_two_municipalities() {
+    let app = spawn().await;
+    {
+        let txn = app.db.begin_write().await.unwrap();
+        kenshu_persistence::repo::org::create(&txn, "test", "kanagawa-center", "神奈川県市町村研修センター")
+            .await
+            .unwrap();
+        txn.commit().await.unwrap();
+    }
+    let center = token_for("kanagawa-center", "center-hr", &[Role::HrAdmin]);
+    created(app.post_json("/api/v1/plans", &center, &json!({"fiscal_year": 2023})).await).await;
+    let body = json!({"fiscal_year": 2023, "category": "dispatch", "number": 1, "title": "政策形成能力研修",
+        "timing": {"kind": "month", "month": 11}, "delivery": "dispatch", "institution": "市町村研修センター",
+        "headcount": 0, "status": "published"});
+    let course = created(app.post_json("/api/v1/courses", &center, &body).await).await;
+    let id = course["id"].as_str().unwrap();
+    let s = json!({"starts_at": "2023-11-09T09:30:00+09:00", "ends_at": "2023-11-09T16:30:00+09:00", "venue": "研修センター"});
+    created(app.post_json(&format!("/api/v1/courses/{id}/sessions"), &center, &s).await).await;
+    for (org, places) in ["isehara", OTHER_ORG].iter().zip([2, 1]) {
+        created(
+            app.post_json(
+                &format!("/api/v1/courses/{id}/shares"),
+                &center,
+                &json!({"organisation": org, "places": places}),
+            )
+            .await,
+        )
+        .await;
+    }
+    // Both accept into plans of their own.
+    created(app.post_json("/api/v1/plans", &app.hr(), &json!({"fiscal_year": 2023})).await).await;
+    let isehara_offer = app.get_json("/api/v1/joint-offers", &app.hr()).await["items"][0].clone();
+    assert_eq!(isehara_offer["host"]["name"], "神奈川県市町村研修センター");
+    let ours = ok(event(
+        &app,
+        &app.hr(),
+        &format!("/api/v1/joint-offers/{}", isehara_offer["id"].as_str().unwrap()),
+        json!({"event": "accept"}),
+    )
+    .await)
+    .await;
+    participant_ready(&app).await;
+    let atsugi_offer = app.get_json("/api/v1/joint-offers", &other_hr()).await["items"][0].clone();
+    let theirs = ok(event(
+        &app,
+        &other_hr(),
+        &format!("/api/v1/joint-offers/{}", atsugi_offer["id"].as_str().unwrap()),
+        json!({"event": "accept"}),
+    )
+    .await)
+    .await;
+    let our_course = ours["your_course_id"].as_str().unwrap().to_string();
+    assert_eq!(app.get_json(&format!("/api/v1/courses/{our_course}"), &app.hr()).await["headcount"], 2);
+    let done = run_participant_selection(&app, theirs["your_course_id"].as_str().unwrap()).await;
+    assert_eq!(done["selected"], 1);
+    let roster = app.get_json(&format!("/api/v1/courses/{id}/joint-roster"), &center).await;
+    assert_eq!(
+        roster["by_organisation"],
+        json!([{"organisation": {"code": OTHER_ORG, "name": "厚木市"}, "trainees": 1, "completed": 0}]),
+        "{roster}"
+    );
 }

@@ -14,9 +14,11 @@ const GLOBAL: &[(&str, &str)] = &[
     ("job_lease", "the scheduler's claims on jobs that run across organisations"),
 ];
 
-/// Each table with its columns, and each of its unique indexes (primary key included) with its
-/// columns.
-async fn catalogue(app: &kenshu_tests::TestApp) -> Vec<(String, Vec<String>, Vec<(String, Vec<String>)>)> {
+/// A table: its name, its columns, and its unique indexes (primary key included) with their columns.
+type TableShape = (String, Vec<String>, Vec<(String, Vec<String>)>);
+
+/// Each table of the migrated database, as [`TableShape`].
+async fn catalogue(app: &kenshu_tests::TestApp) -> Vec<TableShape> {
     let conn = app.db.conn();
     let backend = conn.get_database_backend();
     let rows = |sql: String| async move {
@@ -107,13 +109,10 @@ fn is_primary(index: &str) -> bool {
     index.ends_with("_pkey") || index.ends_with(" primary key")
 }
 
-#[tokio::test]
-async fn every_table_carries_its_organisation_and_every_unique_key_includes_it() {
-    let app = spawn().await;
-    let tables = catalogue(&app).await;
-    assert!(tables.len() > 30, "the migrated schema: {:?}", tables.iter().map(|t| &t.0).collect::<Vec<_>>());
+/// Whatever keeps the schema from being distributed by organisation.
+fn not_ready(tables: &[TableShape]) -> Vec<String> {
     let mut wrong = Vec::new();
-    for (table, columns, indexes) in &tables {
+    for (table, columns, indexes) in tables {
         if GLOBAL.iter().any(|(t, _)| t == table) {
             continue;
         }
@@ -133,6 +132,15 @@ async fn every_table_carries_its_organisation_and_every_unique_key_includes_it()
             }
         }
     }
+    wrong
+}
+
+#[tokio::test]
+async fn every_table_carries_its_organisation_and_every_unique_key_includes_it() {
+    let app = spawn().await;
+    let tables = catalogue(&app).await;
+    assert!(tables.len() > 30, "the migrated schema: {:?}", tables.iter().map(|t| &t.0).collect::<Vec<_>>());
+    let wrong = not_ready(&tables);
     assert!(wrong.is_empty(), "not ready to distribute by organisation:\n{}", wrong.join("\n"));
     // The exceptions are still there to be exceptions (a renamed table would leave one stale).
     for (global, _) in GLOBAL {
@@ -141,4 +149,101 @@ async fn every_table_carries_its_organisation_and_every_unique_key_includes_it()
             "{global} is listed as global but does not exist"
         );
     }
+}
+
+async fn count(db: &kenshu_persistence::Db, table: &str) -> i64 {
+    let row = db
+        .conn()
+        .query_one(Statement::from_string(db.backend(), format!("SELECT COUNT(*) AS n FROM {table}")))
+        .await
+        .unwrap()
+        .unwrap();
+    row.try_get_by_index::<i64>(0).unwrap()
+}
+
+/// Migration 000027 re-keys tables that hold a year's rows (the previous release's database):
+/// every row stays, every reference holds, and the service reads them as before.
+#[tokio::test]
+async fn the_organisation_primary_keys_move_over_existing_rows() {
+    use kenshu_migrations::{Migrator, MigratorTrait};
+    use kenshu_persistence::repo::{catalogue as catalogue_repo, org, selection};
+    let scratch = kenshu_tests::scratch_database().await;
+    let db = kenshu_persistence::Db::connect(&scratch.url, 2).await.unwrap();
+    // The schema as the previous release left it: every migration but the re-keying.
+    let before_rekey = Migrator::migrations().len() as u32 - 1;
+    Migrator::up(db.conn(), Some(before_rekey)).await.unwrap();
+    kenshu_api::demo::seed(&db).await.unwrap();
+    kenshu_api::demo::seed_catalogue(&db).await.unwrap();
+    kenshu_api::demo::seed_joint(&db).await.unwrap();
+    // The year's designations: nominations that reference courses and employees by id.
+    let isehara = org::find_by_code(db.conn(), kenshu_tests::ORG).await.unwrap().unwrap();
+    let fy = kenshu_domain::calendar::FiscalYear::new(2023).unwrap();
+    let courses = catalogue_repo::published_courses(db.conn(), isehara.id, fy).await.unwrap();
+    let ladder = org::ladder(db.conn(), isehara.id).await.unwrap();
+    let actor = kenshu_persistence::Actor { org_id: isehara.id, subject: "test".into(), request_id: None };
+    let txn = db.begin_write().await.unwrap();
+    selection::designate(&txn, &actor, fy, &courses, &ladder, false).await.unwrap();
+    txn.commit().await.unwrap();
+    let tables =
+        ["department", "section", "employee", "course", "course_session", "nomination", "course_share"];
+    let mut before = Vec::new();
+    for t in tables {
+        before.push(count(&db, t).await);
+    }
+    assert!(before[5] > 100, "designated: {before:?}");
+
+    db.migrate().await.unwrap();
+    let mut after = Vec::new();
+    for t in tables {
+        after.push(count(&db, t).await);
+    }
+    assert_eq!(before, after, "{tables:?}");
+    // A nomination of 厚木市 naming an employee of 伊勢原市 is refused by the composite key.
+    let atsugi = org::find_by_code(db.conn(), kenshu_tests::OTHER_ORG).await.unwrap().unwrap();
+    {
+        use kenshu_persistence::entities::{course, employee, nomination};
+        use sea_orm::{ColumnTrait, EntityTrait, IntoActiveModel, QueryFilter};
+        let their_course = course::Entity::find()
+            .filter(course::Column::OrgId.eq(atsugi.id))
+            .one(db.conn())
+            .await
+            .unwrap()
+            .unwrap();
+        let ours = nomination::Entity::find()
+            .filter(nomination::Column::OrgId.eq(isehara.id))
+            .one(db.conn())
+            .await
+            .unwrap()
+            .unwrap();
+        let stray = nomination::Model {
+            id: uuid::Uuid::now_v7(),
+            org_id: atsugi.id,
+            course_id: their_course.id,
+            ..ours
+        };
+        let res = nomination::Entity::insert(stray.clone().into_active_model())
+            .exec_without_returning(db.conn())
+            .await;
+        assert!(res.is_err(), "a nomination of 厚木市 naming an employee of 伊勢原市");
+        // The same row naming one of 厚木市's own staff is taken: the key refused the other.
+        let theirs = employee::Entity::find()
+            .filter(employee::Column::OrgId.eq(atsugi.id))
+            .one(db.conn())
+            .await
+            .unwrap()
+            .unwrap();
+        let fine = nomination::Model { employee_id: theirs.id, ..stray };
+        nomination::Entity::insert(fine.into_active_model()).exec_without_returning(db.conn()).await.unwrap();
+    }
+    db.close().await.unwrap();
+
+    let app = kenshu_tests::spawn_restored(scratch).await;
+    let wrong = not_ready(&catalogue(&app).await);
+    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+    let list = app.get_json("/api/v1/courses?fiscal_year=2023&limit=1", &app.hr()).await;
+    let id = list["items"][0]["id"].as_str().unwrap();
+    let noms = app.get_json(&format!("/api/v1/courses/{id}/nominations"), &app.hr()).await;
+    assert!(!noms["items"].as_array().unwrap().is_empty(), "{noms}");
+    let offers = app.get_json("/api/v1/joint-offers", &kenshu_tests::other_hr()).await;
+    assert_eq!(offers["items"][0]["state"], "accepted");
 }
