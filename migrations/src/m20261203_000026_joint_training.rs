@@ -47,6 +47,12 @@ enum SurveyResponse {
 }
 
 #[derive(DeriveIden)]
+enum AbsenceNotice {
+    Table,
+    ReasonSharedWithHost,
+}
+
+#[derive(DeriveIden)]
 enum Organisation {
     Table,
     Id,
@@ -146,6 +152,16 @@ impl MigrationTrait for Migration {
                 .to_owned(),
         )
         .await?;
+        // A participant's training office may let the host see why a trainee is absent.
+        m.alter_table(
+            Table::alter()
+                .table(AbsenceNotice::Table)
+                .add_column(
+                    ColumnDef::new(AbsenceNotice::ReasonSharedWithHost).boolean().not_null().default(false),
+                )
+                .to_owned(),
+        )
+        .await?;
         m.exec_stmt(
             Query::update()
                 .table(SurveyResponse::Table)
@@ -157,6 +173,13 @@ impl MigrationTrait for Migration {
     }
 
     async fn down(&self, m: &SchemaManager) -> Result<(), DbErr> {
+        m.alter_table(
+            Table::alter()
+                .table(AbsenceNotice::Table)
+                .drop_column(AbsenceNotice::ReasonSharedWithHost)
+                .to_owned(),
+        )
+        .await?;
         m.alter_table(
             Table::alter()
                 .table(SurveyResponse::Table)

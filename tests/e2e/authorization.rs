@@ -216,6 +216,8 @@ const MATRIX: &[(&str, &str, [u16; 7])] = &[
     ),
     // After the places: the share is taken back.
     ("POST", "/api/v1/courses/{id}/shares/{share_id}/events", [401, 403, 403, 403, 200, 403, 403]),
+    // The target notice is not for a joint course.
+    ("PUT", "/api/v1/absence-notices/{id}/host-sharing", [401, 403, 403, 403, 409, 403, 403]),
     // 厚木市 offers this organisation a course of its own.
     ("GET", "/api/v1/joint-offers", [401, 403, 403, 403, 200, 403, 200]),
     ("GET", "/api/v1/joint-offers/{id}", [401, 403, 403, 403, 200, 403, 200]),
@@ -503,6 +505,9 @@ async fn call(app: &TestApp, method: &str, path: &str, token: Option<&str>, t: &
         ("POST", "/api/v1/courses/{id}/shares/{share_id}/events") => rb
             .header("If-Match", etag(app, &concrete.replace("/events", "")).await)
             .json(&json!({"event": "cancel"})),
+        ("PUT", "/api/v1/absence-notices/{id}/host-sharing") => rb
+            .header("If-Match", etag(app, &concrete.replace("/host-sharing", "")).await)
+            .json(&json!({"share_reason": true})),
         ("POST", "/api/v1/joint-offers/{id}/events") => rb
             .header("If-Match", etag(app, &concrete.replace("/events", "")).await)
             .json(&json!({"event": "decline"})),

@@ -90,10 +90,11 @@ async fn run_participant_selection(app: &TestApp, course_id: &str) -> Value {
     body["rules"] = json!([{"route": "designation", "conditions": [{"kind": "all_staff"}]}]);
     body["status"] = json!("published");
     ok(app.put_json(&path, &theirs, Some(&tag(&current)), &body).await).await;
-    let plan = app.get_json("/api/v1/plans/2023", &theirs).await;
+    let plan_path = format!("/api/v1/plans/{}", current["fiscal_year"]);
+    let plan = app.get_json(&plan_path, &theirs).await;
     if plan["status"] != "published" {
         let res = app
-            .request(Method::POST, "/api/v1/plans/2023/publish", Some(&theirs))
+            .request(Method::POST, &format!("{plan_path}/publish"), Some(&theirs))
             .header("If-Match", tag(&plan))
             .send()
             .await
@@ -469,6 +470,16 @@ async fn declining_and_taking_back_an_offer() {
         "invalid-transition",
     )
     .await;
+    // … but offers it again, and this time 厚木市 takes part.
+    let again =
+        created(app.post_json(&shares, &hr, &json!({"organisation": OTHER_ORG, "places": 3})).await).await;
+    assert_eq!(again["id"], share["id"]);
+    assert_eq!((again["state"].as_str(), again["places"].as_u64()), (Some("offered"), Some(3)));
+    created(app.post_json("/api/v1/plans", &theirs, &json!({"fiscal_year": 2023})).await).await;
+    let accepted = ok(event(&app, &theirs, &offer_path, json!({"event": "accept"})).await).await;
+    assert_eq!(accepted["state"], "accepted");
+    let p = app.post_json(&shares, &hr, &json!({"organisation": OTHER_ORG, "places": 3})).await;
+    assert_problem(p, 409, "conflict").await;
 
     // An offer taken back before it is answered cannot be accepted.
     let course = host_course(&app, 8).await;
@@ -885,6 +896,17 @@ async fn absence_notices_and_reports_stay_in_the_trainees_organisation() {
     assert_eq!(line(&sheet, &a)["absence_notified"], true);
     assert_eq!(line(&sheet, &b)["absence_notified"], false);
     assert!(!sheet.to_string().contains("公務のため"), "the reason stays with 厚木市");
+    // … unless 厚木市's training office shares it. 伊勢原市 cannot.
+    let sharing = format!("{notice_path}/host-sharing");
+    let current = app.get_json(&notice_path, &office).await;
+    let res = app.put_json(&sharing, &hr, Some(&tag(&current)), &json!({"share_reason": true})).await;
+    assert_eq!(res.status(), 404);
+    let shared =
+        ok(app.put_json(&sharing, &office, Some(&tag(&current)), &json!({"share_reason": true})).await).await;
+    assert_eq!(shared["share_reason"], true);
+    let sheet = app.get_json(&sheet_path(&host_sessions[0]), &hr).await;
+    assert_eq!(line(&sheet, &a)["absence_reason"], "公務のため");
+    assert_eq!(line(&sheet, &b)["absence_reason"], Value::Null);
 
     // The host records day one (A absent: excused) and day two; B completes.
     let day = |a_status: &str| {
@@ -1001,4 +1023,76 @@ async fn an_organisation_that_only_hosts_shares_with_two_municipalities() {
         json!([{"organisation": {"code": OTHER_ORG, "name": "厚木市"}, "trainees": 1, "completed": 0}]),
         "{roster}"
     );
+}
+
+#[tokio::test]
+async fn a_participants_trainee_checks_in_with_the_hosts_code() {
+    use chrono::{Duration, Utc};
+    let app = spawn().await;
+    let hr = app.hr();
+    let theirs = other_hr();
+    let fy = kenshu_domain::calendar::FiscalYear::containing(kenshu_domain::calendar::tokyo_date(Utc::now()))
+        .year();
+    created(app.post_json("/api/v1/plans", &hr, &json!({"fiscal_year": fy})).await).await;
+    let body = json!({"fiscal_year": fy, "category": "thematic", "number": 7, "title": "地域別研修",
+        "timing": {"kind": "undecided"}, "delivery": "classroom", "headcount": 1, "status": "published"});
+    let course = created(app.post_json("/api/v1/courses", &hr, &body).await).await;
+    let id = course["id"].as_str().unwrap();
+    let now = Utc::now();
+    let s = json!({"starts_at": (now - Duration::minutes(10)).to_rfc3339(), "ends_at": (now + Duration::minutes(120)).to_rfc3339()});
+    let session = created(app.post_json(&format!("/api/v1/courses/{id}/sessions"), &hr, &s).await).await;
+    let sid = session["id"].as_str().unwrap();
+    app.publish_plan(fy).await;
+    let share = created(
+        app.post_json(
+            &format!("/api/v1/courses/{id}/shares"),
+            &hr,
+            &json!({"organisation": OTHER_ORG, "places": 1}),
+        )
+        .await,
+    )
+    .await;
+    created(app.post_json("/api/v1/plans", &theirs, &json!({"fiscal_year": fy})).await).await;
+    let offer_path = format!("/api/v1/joint-offers/{}", share["id"].as_str().unwrap());
+    let accepted = ok(event(&app, &theirs, &offer_path, json!({"event": "accept"})).await).await;
+    let their_course = accepted["your_course_id"].as_str().unwrap().to_string();
+    assert_eq!(run_participant_selection(&app, &their_course).await["selected"], 1);
+
+    // The host opens check-in; 厚木市's trainee scans the host's code (the host's session id).
+    let opened =
+        ok(app.post_json(&format!("/api/v1/courses/{id}/sessions/{sid}/check-in"), &hr, &json!({})).await)
+            .await;
+    let code = opened["code"].as_str().unwrap().to_string();
+    let trainee = token_for(OTHER_ORG, people::OTHER_ORG_EMPLOYEE, &[Role::Employee]);
+    let wrong = if code == "000000" { "111111" } else { "000000" };
+    let post = |code: &str| {
+        let body = json!({"session_id": sid, "code": code});
+        let (app, trainee) = (&app, trainee.clone());
+        async move { app.post_json("/api/v1/me/check-ins", &trainee, &body).await }
+    };
+    let p = assert_problem(post(wrong).await, 422, "validation").await;
+    assert_eq!(p["errors"][0]["field"], "code");
+    let done = created(post(&code).await).await;
+    assert_eq!(done["status"], "late");
+    assert_eq!(done["course_id"], their_course.as_str(), "recorded on 厚木市's own course");
+    // Someone of 伊勢原市 who holds no place there is refused with the same code.
+    let colleague = app.token(people::EMPLOYEE, &[Role::Employee]);
+    let res =
+        app.post_json("/api/v1/me/check-ins", &colleague, &json!({"session_id": sid, "code": code})).await;
+    assert_problem(res, 422, "validation").await;
+    // The host's joint sheet shows it, recorded in 厚木市 as a check-in.
+    let sheet = app.get_json(&format!("/api/v1/courses/{id}/sessions/{sid}/joint-attendance"), &hr).await;
+    assert_eq!(sheet["lines"][0]["status"], "late", "{sheet}");
+    let copy = done["session_id"].as_str().unwrap();
+    let own =
+        app.get_json(&format!("/api/v1/courses/{their_course}/sessions/{copy}/attendance"), &theirs).await;
+    assert_eq!(own["lines"][0]["source"], "check_in");
+    // Closed by the host: codes stop for everyone.
+    ok(app
+        .request(Method::DELETE, &format!("/api/v1/courses/{id}/sessions/{sid}/check-in"), Some(&hr))
+        .send()
+        .await
+        .unwrap())
+    .await;
+    assert_problem(post(&code).await, 409, "conflict").await;
 }

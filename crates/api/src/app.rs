@@ -424,6 +424,10 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                 .route(web::get().to(joint::get_joint_attendance))
                 .route(web::put().to(joint::record_joint_attendance)),
         )
+        .service(
+            resource("/api/v1/absence-notices/{id}/host-sharing", "PUT")
+                .route(web::put().to(joint::share_absence_reason)),
+        )
         .service(resource("/api/v1/joint-offers", "GET").route(web::get().to(joint::list_offers)))
         .service(resource("/api/v1/joint-offers/{id}", "GET").route(web::get().to(joint::get_offer)))
         .service(

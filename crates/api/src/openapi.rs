@@ -64,7 +64,7 @@ use crate::routes::{
         internships::add_student, internships::list_students, internships::get_student, internships::update_student,
         internships::student_event, internships::erase_student, internships::section_students,
         joint::share_course, joint::list_shares, joint::get_share, joint::change_places, joint::share_event,
-        joint::joint_roster, joint::get_joint_attendance, joint::record_joint_attendance, joint::list_offers, joint::get_offer, joint::offer_event,
+        joint::joint_roster, joint::get_joint_attendance, joint::record_joint_attendance, joint::share_absence_reason, joint::list_offers, joint::get_offer, joint::offer_event,
         audit::list,
         audit::verify,
     ),

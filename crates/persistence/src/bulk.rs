@@ -86,7 +86,7 @@ where
                 if let OnKey::UpdateIfVersion { columns, version } = on_key {
                     let guard = Expr::col((E::default(), version))
                         .eq(Expr::cust(format!("excluded.\"{}\" - 1", version.as_str())));
-                    let conflict = OnConflict::columns(E::PrimaryKey::iter().map(|k| k.into_column()))
+                    let conflict = OnConflict::columns(conflict_key::<E>())
                         .update_columns(columns.to_vec())
                         .action_and_where(guard)
                         .to_owned();
@@ -155,7 +155,7 @@ fn pg_statement<E: EntityTrait>(
         aliases.join(", "),
     );
     if let OnKey::UpdateIfVersion { columns, version } = on_key {
-        let keys: Vec<String> = E::PrimaryKey::iter().map(|k| quoted(&k.into_column())).collect();
+        let keys: Vec<String> = conflict_key::<E>().iter().map(quoted).collect();
         let sets: Vec<String> = columns.iter().map(|c| format!("{0} = excluded.{0}", quoted(c))).collect();
         sql.push_str(&format!(
             " ON CONFLICT ({}) DO UPDATE SET {} WHERE \"{}\".{v} = excluded.{v} - 1",
@@ -166,6 +166,13 @@ fn pg_statement<E: EntityTrait>(
         ));
     }
     Ok(Statement::from_sql_and_values(DatabaseBackend::Postgres, sql, values))
+}
+
+/// The table's primary key as the database has it: the organisation with the entity's id on a
+/// tenant table (the entities name only the id, which is how rows are found).
+fn conflict_key<E: EntityTrait>() -> Vec<E::Column> {
+    let org = E::Column::iter().find(|c| c.as_str() == "org_id");
+    org.into_iter().chain(E::PrimaryKey::iter().map(|k| k.into_column())).collect()
 }
 
 /// The array type of a present (non-NULL) value the driver can bind in binary form.

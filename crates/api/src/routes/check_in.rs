@@ -18,6 +18,8 @@ use kenshu_persistence::entities::{course_session, session_check_in};
 use kenshu_persistence::repo::attendance::trainees_by_number;
 use kenshu_persistence::repo::catalogue;
 use kenshu_persistence::repo::check_in::{self as repo, CheckedIn};
+use kenshu_persistence::repo::joint;
+use kenshu_persistence::RepoError;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
@@ -200,7 +202,9 @@ pub struct CheckInResult {
 
 /// Check myself in to a session I hold a place on, with the code shown now, from 30 minutes
 /// before the start until the end; after the start it is recorded as late. Only for oneself:
-/// the trainee is the caller. Checking in again returns the first check-in (200).
+/// the trainee is the caller. Checking in again returns the first check-in (200). At a joint
+/// course's session (合同研修) the host's code and session id check a participant's trainee in
+/// on their own organisation's copy of the session.
 #[utoipa::path(post, operation_id = "check_in", path = "/api/v1/me/check-ins", tag = "me",
     request_body = CheckInInput,
     responses((status = 201, body = CheckInResult), (status = 200, description = "Checked in already", body = CheckInResult),
@@ -217,15 +221,28 @@ pub async fn check_in(
     let body = body.into_inner();
     // A six-digit code can be guessed by trying: a few wrong ones, then a wait.
     state.limits.check_in_allowed(me.employee_id, body.session_id)?;
-    let session = repo::session(state.db.conn(), p.org_id, body.session_id).await?;
-    let c = repo::get(state.db.conn(), p.org_id, session.id).await?.filter(|c| c.closed_at.is_none());
-    let c = c.ok_or(ApiError::Conflict(NOT_OPEN))?;
+    // 合同研修: the host's code names the host's session; a participant's trainee holds a place on
+    // their own organisation's copy of it and checks in there with the host's code.
+    let conn = state.db.conn();
+    let (session, check, coded) = match repo::session(conn, p.org_id, body.session_id).await {
+        Ok(session) => {
+            let check = repo::get(conn, p.org_id, session.id).await?;
+            let coded = session.id;
+            (session, check, coded)
+        }
+        Err(RepoError::NotFound) => {
+            let (copy, host_org) = joint::copy_of_host_session(conn, p.org_id, body.session_id).await?;
+            (copy, repo::get(conn, host_org, body.session_id).await?, body.session_id)
+        }
+        Err(e) => return Err(e.into()),
+    };
+    let c = check.filter(|c| c.closed_at.is_none()).ok_or(ApiError::Conflict(NOT_OPEN))?;
     let now = Utc::now();
     within_window(window(&session), now).map_err(window_error)?;
     if body.code.chars().count() > 20 {
         return Err(ApiError::validation(FieldError::format("code", "the code is six digits")));
     }
-    if let Err(e) = verify(&secret(&c), session.id, &body.code, now) {
+    if let Err(e) = verify(&secret(&c), coded, &body.code, now) {
         // Logged without the code or the person.
         tracing::warn!(session_id = %session.id, "a wrong check-in code");
         state.limits.wrong_check_in_code(me.employee_id, session.id);

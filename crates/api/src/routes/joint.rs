@@ -129,13 +129,14 @@ fn share_response(status: StatusCode, r: &ShareRecord) -> HttpResponse {
 }
 
 /// Share a course with another organisation, with its places (host's HR). The participant's
-/// training office sees it under `/joint-offers` and answers it. A course taken part in from
-/// another organisation's share is not shared on.
+/// training office sees it under `/joint-offers` and answers it. A share that was declined,
+/// withdrawn or taken back is offered again (same id, its version moves on). A course taken part
+/// in from another organisation's share is not shared on.
 #[utoipa::path(post, operation_id = "share_course", path = "/api/v1/courses/{id}/shares", tag = "joint",
     request_body = ShareInput, params(("id" = Uuid, Path)),
     responses((status = 201, body = ShareDto, headers(("ETag" = String), ("Location" = String))),
         (status = 404, description = "No such course in your organisation", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "Shared with this organisation already, a cancelled course, or a course taken part in from another's share", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Shared with this organisation already (offered or accepted), a cancelled course, or a course taken part in from another's share", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "No such organisation, your own, or places out of range", body = Problem, content_type = "application/problem+json")))]
 pub async fn share_course(
     state: web::Data<AppState>,
@@ -351,6 +352,8 @@ pub struct JointSheetLineDto {
     /// The trainee's organisation has received an absence notice for this session (欠席届受理);
     /// known before the day, without its reason.
     pub absence_notified: bool,
+    /// The notice's reason, only when the trainee's organisation shares it with the host.
+    pub absence_reason: Option<String>,
 }
 
 /// 出席簿 (合同研修): other organisations' trainees on a session of a course you host; your own
@@ -377,6 +380,7 @@ fn joint_sheet_dto(session_id: Uuid, lines: Vec<JointSheetLine>) -> ApiResult<Jo
                 expected: l.expected,
                 excused: status.and_then(|s| excused(s, l.notice_received)),
                 absence_notified: l.notice_received,
+                absence_reason: l.shared_reason,
                 status,
                 arrived_at: l.record.as_ref().and_then(|r| r.arrived_at).map(|t| t.with_timezone(&jst())),
                 left_at: l.record.as_ref().and_then(|r| r.left_at).map(|t| t.with_timezone(&jst())),
@@ -499,6 +503,53 @@ pub async fn record_joint_attendance(
         completed: outcome.completed.len() as u64,
         sheet: joint_sheet_dto(session_id, lines)?,
     }))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"share_reason": true}))]
+pub struct HostSharingInput {
+    /// Let the host of the joint course see the notice's reason on its joint sign-in sheet.
+    pub share_reason: bool,
+}
+
+/// What the host of a joint course sees of an absence notice.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct HostSharingDto {
+    pub absence_notice_id: Uuid,
+    pub share_reason: bool,
+    pub version: i32,
+}
+
+/// The trainee's training office lets the host of a joint course see an absence notice's reason,
+/// or stops it (HR of the trainee's organisation; `If-Match` with the notice's ETag). Without
+/// it the host sees only that the absence is notified and whether it is excused.
+#[utoipa::path(put, operation_id = "share_absence_reason", path = "/api/v1/absence-notices/{id}/host-sharing", tag = "joint",
+    request_body = HostSharingInput,
+    params(("id" = Uuid, Path), ("If-Match" = String, Header, description = "ETag of the absence notice read")),
+    responses((status = 200, body = HostSharingDto, headers(("ETag" = String))),
+        (status = 404, description = "No such absence notice in your organisation", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The notice is not for a joint course", body = Problem, content_type = "application/problem+json"),
+        (status = 412, description = "Changed since read", body = Problem, content_type = "application/problem+json"),
+        (status = 428, description = "If-Match missing", body = Problem, content_type = "application/problem+json")))]
+pub async fn share_absence_reason(
+    state: web::Data<AppState>,
+    auth: Auth,
+    req: HttpRequest,
+    id: web::Path<Uuid>,
+    body: Json<HostSharingInput>,
+) -> ApiResult<HttpResponse> {
+    authorize(&auth.principal, Action::AnswerShare)?;
+    let version = if_match(&req)?;
+    let txn = state.db.begin_write().await?;
+    let n = repo::share_absence_reason(&txn, &auth.actor(), *id, &version, body.share_reason).await?;
+    txn.commit().await?;
+    let dto = HostSharingDto {
+        absence_notice_id: n.id,
+        share_reason: n.reason_shared_with_host,
+        version: n.version,
+    };
+    Ok(json_with_etag(StatusCode::OK, n.version, &dto))
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -34,6 +34,8 @@ pub struct Model {
     pub on_behalf: bool,
     /// Why the training office received it without the section head's confirmation.
     pub receipt_note: Option<String>,
+    /// 合同研修: the trainee's training office lets the host see the reason.
+    pub reason_shared_with_host: bool,
     pub version: i32,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,

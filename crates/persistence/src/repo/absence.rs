@@ -54,6 +54,7 @@ pub async fn create(
         received_at: None,
         on_behalf,
         receipt_note: None,
+        reason_shared_with_host: false,
         version: 1,
         created_at: at,
         updated_at: at,

@@ -68,7 +68,9 @@ async fn record(conn: &impl ConnectionTrait, share: course_share::Model) -> Resu
     Ok(ShareRecord { share, state, host, participant, selected })
 }
 
-/// The host shares `course_id` with the organisation `participant_code`.
+/// The host shares `course_id` with the organisation `participant_code`; a share that was
+/// declined, withdrawn or taken back is offered again (the participant's earlier course stays
+/// cancelled, and accepting again makes a new one).
 pub async fn share_course(
     conn: &WriteTxn,
     actor: &Actor,
@@ -102,6 +104,35 @@ pub async fn share_course(
         )]));
     }
     let places = check_places(places, 0).map_err(|e| RepoError::Invalid(vec![e]))?;
+    // Offered before and since declined, withdrawn or taken back: offered again, as it stands.
+    let earlier = course_share::Entity::find()
+        .filter(course_share::Column::OrgId.eq(actor.org_id))
+        .filter(course_share::Column::CourseId.eq(course_id))
+        .filter(course_share::Column::ParticipantOrgId.eq(participant.id))
+        .one(conn)
+        .await?;
+    if let Some(earlier) = earlier {
+        if earlier.state()?.is_live() {
+            return Err(RepoError::Conflict(SHARED_ALREADY.clone()));
+        }
+        let again = course_share::Model {
+            places: places as i32,
+            state: ShareState::Offered.as_str().into(),
+            participant_course_id: None,
+            ..earlier.clone()
+        };
+        let saved = save_audited(
+            conn,
+            actor,
+            "course_share.offer_again",
+            &earlier,
+            &Precondition::Any,
+            again,
+            SHARED_ALREADY,
+        )
+        .await?;
+        return record(conn, saved).await;
+    }
     let at = now();
     let share = course_share::Model {
         id: Uuid::now_v7(),
@@ -626,6 +657,25 @@ pub async fn host_session_removed(
     Ok(())
 }
 
+/// The organisation's copy of the host's session `host_session_id`, with the host: how a
+/// participant's trainee checks in with the code the host shows in the room.
+pub async fn copy_of_host_session(
+    conn: &impl ConnectionTrait,
+    org_id: Uuid,
+    host_session_id: Uuid,
+) -> Result<(course_session::Model, Uuid), RepoError> {
+    let copy = course_session::Entity::find()
+        .filter(course_session::Column::OrgId.eq(org_id))
+        .filter(course_session::Column::HostSessionId.eq(host_session_id))
+        .order_by_desc(course_session::Column::Id)
+        .one(conn)
+        .await?
+        .ok_or(RepoError::NotFound)?;
+    let course = get_course(conn, org_id, copy.course_id).await?;
+    let host = course.model.host_org_id.ok_or(RepoError::NotFound)?;
+    Ok((copy, host))
+}
+
 // ---------------------------------------------------------------------------------------------
 // The host's combined roster
 
@@ -753,6 +803,8 @@ pub async fn combined_roster(
 #[derive(Debug, Clone)]
 pub struct JointSheetLine {
     pub organisation: organisation::Model,
+    /// The absence notice's reason, when the trainee's organisation shares it with the host.
+    pub shared_reason: Option<String>,
     pub trainee_id: Uuid,
     pub trainee: SharedTrainee,
     pub expected: bool,
@@ -811,6 +863,11 @@ pub async fn joint_sheet(
                     trainee: people.remove(&l.employee.id)?,
                     expected: l.expected,
                     notice_received: super::attendance::notice_received(l.notice.as_ref()),
+                    shared_reason: l
+                        .notice
+                        .as_ref()
+                        .filter(|n| n.reason_shared_with_host)
+                        .map(|n| n.reason.clone()),
                     record: l.record,
                 })
             })
@@ -898,4 +955,27 @@ pub async fn record_joint(
         total.reopened.extend(o.reopened);
     }
     Ok(Ok(total))
+}
+
+/// The trainee's training office lets the host of a joint course see (or no longer see) the
+/// reason of an absence notice; the host otherwise sees only that the absence is notified.
+pub async fn share_absence_reason(
+    conn: &WriteTxn,
+    actor: &Actor,
+    notice_id: Uuid,
+    expected: &Precondition,
+    share: bool,
+) -> Result<crate::entities::absence_notice::Model, RepoError> {
+    use crate::entities::absence_notice;
+    let before: absence_notice::Model = lock_at_version(conn, actor.org_id, notice_id, expected).await?;
+    let course = get_course(conn, actor.org_id, before.course_id).await?;
+    if course.model.share_id.is_none() {
+        return Err(RepoError::Conflict(Words::fixed(
+            "the notice is not for a joint course: no other organisation hosts it",
+            "合同研修の欠席届ではありません。主催する他団体はありません",
+        )));
+    }
+    let after = absence_notice::Model { reason_shared_with_host: share, ..before.clone() };
+    save_audited(conn, actor, "absence_notice.share_with_host", &before, expected, after, CHANGED_MEANWHILE)
+        .await
 }
