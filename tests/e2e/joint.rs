@@ -139,7 +139,11 @@ async fn a_host_shares_a_course_and_the_participant_selects_its_own_staff() {
     )
     .await;
 
-    // 厚木市's training office sees the offer with the host's course and sessions.
+    // 厚木市's training office is told, and sees the offer with the host's course and sessions.
+    let told = office_told(&app, &theirs).await;
+    assert_eq!(told.len(), 1, "{told:?}");
+    assert_eq!(told[0]["item"], json!({"type": "course_share", "id": share["id"]}));
+    assert!(told[0]["body"]["message"].as_str().unwrap().contains("伊勢原市から合同研修の参加依頼（1人）"));
     let offers = app.get_json("/api/v1/joint-offers", &theirs).await;
     assert_eq!(offers["items"].as_array().unwrap().len(), 1);
     let offer = &offers["items"][0];
@@ -176,6 +180,8 @@ async fn a_host_shares_a_course_and_the_participant_selects_its_own_staff() {
     let accepted =
         ok(event(&app, &theirs, &offer_path, json!({"event": "accept", "number": 12})).await).await;
     assert_eq!(accepted["state"], "accepted");
+    let told = office_told(&app, &hr).await;
+    assert!(told.iter().any(|n| n["body"]["message"] == "厚木市が合同研修に参加します。"), "{told:?}");
     let their_course_id = accepted["your_course_id"].as_str().unwrap().to_string();
     let their_path = format!("/api/v1/courses/{their_course_id}");
     let mine = app.get_json(&their_path, &theirs).await;
@@ -255,6 +261,11 @@ async fn a_host_shares_a_course_and_the_participant_selects_its_own_staff() {
     let current = app.get_json(&share_path, &hr).await;
     let raised = ok(app.put_json(&share_path, &hr, Some(&tag(&current)), &json!({"places": 2})).await).await;
     assert_eq!(raised["places"], 2);
+    let told = office_told(&app, &theirs).await;
+    assert!(
+        told.iter().any(|n| n["body"]["message"].as_str().unwrap().contains("枠数を2人に変更")),
+        "{told:?}"
+    );
     assert_eq!(app.get_json(&their_path, &theirs).await["headcount"], 2);
     let waiting = app.get_json(&format!("{their_path}/nominations?state=waitlisted"), &theirs).await;
     let theirs_waiting: Vec<String> =
@@ -342,6 +353,19 @@ async fn a_host_shares_a_course_and_the_participant_selects_its_own_staff() {
     assert_eq!(answer["actor"], format!("{OTHER_ORG}:{}", people::OTHER_ORG_EMPLOYEE));
 }
 
+/// The notices to the training office (as a whole) in the caller's organisation's outbox about
+/// joint courses.
+async fn office_told(app: &TestApp, token: &str) -> Vec<Value> {
+    let outbox = app.get_json("/api/v1/notices?limit=200", token).await;
+    outbox["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|n| n["kind"] == "joint_course" && n["recipient_role"] == "training_office")
+        .cloned()
+        .collect()
+}
+
 async fn shared_and_selected(app: &TestApp, number: u32) -> (Value, String, String) {
     let hr = app.hr();
     let course = host_course(app, number).await;
@@ -423,6 +447,13 @@ async fn leaving_and_cancelling_cancel_the_participants_course_and_tell_its_trai
         .find(|e| e["action"] == "course.cancel_with_share")
         .unwrap_or_else(|| panic!("{log}"));
     assert_eq!(cancelled["actor"], format!("isehara:{}", people::HR));
+    // Both training offices were told: the host of the withdrawal, 厚木市 of the cancellation.
+    let host_told = office_told(&app, &hr).await;
+    assert!(host_told
+        .iter()
+        .any(|n| n["body"]["message"].as_str().unwrap().contains("参加を取りやめました")));
+    let their_told = office_told(&app, &theirs).await;
+    assert!(their_told.iter().any(|n| n["body"]["message"].as_str().unwrap().contains("取り消しました")));
     // A cancelled course is shared with nobody.
     assert_problem(
         app.post_json(&format!("{path}/shares"), &hr, &json!({"organisation": OTHER_ORG, "places": 1})).await,

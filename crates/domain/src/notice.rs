@@ -56,10 +56,13 @@ pub enum NoticeKind {
     ReportOverdue,
     /// 承認待ち一覧: a head's (or the office's) daily list of what waits for them.
     Digest,
+    /// 合同研修: to a training office, what the other organisation of a joint course did (an
+    /// offer, an answer, other places, an offer taken back).
+    JointCourse,
 }
 
 impl NoticeKind {
-    pub const ALL: [NoticeKind; 18] = [
+    pub const ALL: [NoticeKind; 19] = [
         Self::TrainingNotice,
         Self::PlaceGiven,
         Self::CourseCancelled,
@@ -78,6 +81,7 @@ impl NoticeKind {
         Self::ReportDue,
         Self::ReportOverdue,
         Self::Digest,
+        Self::JointCourse,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -100,6 +104,7 @@ impl NoticeKind {
             Self::ReportDue => "report_due",
             Self::ReportOverdue => "report_overdue",
             Self::Digest => "digest",
+            Self::JointCourse => "joint_course",
         }
     }
 
@@ -128,6 +133,7 @@ impl NoticeKind {
             Self::ReportDue => "報告書の提出期限",
             Self::ReportOverdue => "報告書の提出期限超過",
             Self::Digest => "承認待ち",
+            Self::JointCourse => "合同研修",
         }
     }
 
@@ -157,10 +163,13 @@ pub enum ItemKind {
     /// A change from a portal form that could not be applied (`/api/v1/portal-inbox/{id}`): the
     /// training office corrects and replays it.
     PortalChange,
+    /// 合同研修: a share of a joint course (`/api/v1/joint-offers/{id}` for the participant,
+    /// `/api/v1/courses/{course_id}/shares/{id}` for the host).
+    CourseShare,
 }
 
 impl ItemKind {
-    pub const ALL: [ItemKind; 7] = [
+    pub const ALL: [ItemKind; 8] = [
         Self::Nomination,
         Self::AbsenceNotice,
         Self::TrainingReport,
@@ -168,6 +177,7 @@ impl ItemKind {
         Self::StudyGroup,
         Self::Digest,
         Self::PortalChange,
+        Self::CourseShare,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -179,6 +189,7 @@ impl ItemKind {
             Self::StudyGroup => "study_group",
             Self::Digest => "digest",
             Self::PortalChange => "portal_change",
+            Self::CourseShare => "course_share",
         }
     }
 
@@ -860,6 +871,84 @@ pub fn digest(
     }
 }
 
+/// What one organisation of a joint course (合同研修) did that the other's training office is
+/// told.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum JointNews {
+    /// The host offers places (to the participant).
+    Offered {
+        places: u32,
+    },
+    /// The participant's answers (to the host).
+    Accepted,
+    Declined,
+    Withdrawn,
+    /// The host changed the participant's places.
+    PlacesChanged {
+        places: u32,
+    },
+    /// The host took the share back, or cancelled the course (to the participant).
+    TakenBack,
+}
+
+/// The joint course a training office is told about: the share, the course's title and year,
+/// and the other organisation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct JointFacts {
+    pub share_id: Uuid,
+    pub title: String,
+    pub fiscal_year: i32,
+    pub other: String,
+}
+
+/// The notice to a training office of what the other organisation of a joint course did.
+pub fn joint_notice(news: JointNews, facts: &JointFacts) -> NoticeDraft {
+    let other = &facts.other;
+    let message = match news {
+        JointNews::Offered { places } => format!(
+            "{other}から合同研修の参加依頼（{places}人）がありました。参加・不参加を回答してください。"
+        ),
+        JointNews::Accepted => format!("{other}が合同研修に参加します。"),
+        JointNews::Declined => format!("{other}は合同研修に参加しません。"),
+        JointNews::Withdrawn => {
+            format!("{other}が合同研修への参加を取りやめました。枠は主催団体に戻りました。")
+        }
+        JointNews::PlacesChanged { places } => {
+            format!("{other}が合同研修の枠数を{places}人に変更しました。")
+        }
+        JointNews::TakenBack => format!(
+            "{other}が合同研修の参加依頼を取り消しました。参加していた研修は中止され、受講者に通知されました。"
+        ),
+    };
+    let body = NoticeBody {
+        kind: NoticeKind::JointCourse,
+        message,
+        title: facts.title.clone(),
+        trainee_employee_no: String::new(),
+        trainee_name: "研修担当".to_string(),
+        course_id: None,
+        fiscal_year: Some(facts.fiscal_year),
+        sessions: Vec::new(),
+        session: None,
+        previous: None,
+        gather: None,
+        prepare: None,
+        absence: None,
+        reason: None,
+        amount_yen: None,
+        due_on: None,
+        waiting: Vec::new(),
+    };
+    let subject = format!("【{}】{}（{other}）", NoticeKind::JointCourse.label(), facts.title);
+    NoticeDraft {
+        item: NoticeItem { kind: ItemKind::CourseShare, id: facts.share_id },
+        recipient: None,
+        role: RecipientRole::TrainingOffice,
+        subject: subject.chars().take(300).collect(),
+        body,
+    }
+}
+
 impl NoticeBody {
     /// The notice as plain text, for a portal record or a mail: what happened, then the facts.
     pub fn plain_text(&self) -> String {
@@ -961,6 +1050,34 @@ mod tests {
 
     fn recipients(d: &[NoticeDraft]) -> Vec<(Option<Uuid>, RecipientRole)> {
         d.iter().map(|n| (n.recipient, n.role)).collect()
+    }
+
+    #[test]
+    fn a_training_office_is_told_what_the_other_organisation_did() {
+        let facts = JointFacts {
+            share_id: Uuid::nil(),
+            title: "地域別研修".into(),
+            fiscal_year: 2023,
+            other: "伊勢原市".into(),
+        };
+        let n = joint_notice(JointNews::Offered { places: 3 }, &facts);
+        assert_eq!((n.role, n.recipient), (RecipientRole::TrainingOffice, None));
+        assert_eq!(n.item, NoticeItem { kind: ItemKind::CourseShare, id: Uuid::nil() });
+        assert_eq!(n.subject, "【合同研修】地域別研修（伊勢原市）");
+        assert!(n.body.message.contains("3人") && n.body.message.contains("回答"), "{}", n.body.message);
+        assert_eq!(n.body.kind, NoticeKind::JointCourse);
+        let said: std::collections::HashSet<String> = [
+            JointNews::Offered { places: 1 },
+            JointNews::Accepted,
+            JointNews::Declined,
+            JointNews::Withdrawn,
+            JointNews::PlacesChanged { places: 2 },
+            JointNews::TakenBack,
+        ]
+        .into_iter()
+        .map(|news| joint_notice(news, &facts).body.message)
+        .collect();
+        assert_eq!(said.len(), 6, "each says something of its own");
     }
 
     #[test]
@@ -1211,7 +1328,8 @@ mod tests {
             | ItemKind::SubsidyApplication
             | ItemKind::StudyGroup
             | ItemKind::Digest
-            | ItemKind::PortalChange => ItemKind::ALL.contains(&k),
+            | ItemKind::PortalChange
+            | ItemKind::CourseShare => ItemKind::ALL.contains(&k),
         };
         assert!(listed(ItemKind::Digest) && listed(ItemKind::StudyGroup) && listed(ItemKind::PortalChange));
     }

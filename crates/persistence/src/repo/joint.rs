@@ -10,6 +10,7 @@ use kenshu_domain::catalogue::{CourseStatus, Lecturer};
 use kenshu_domain::joint::{
     check_places, copied_lecturer, share_transition, Party, ShareEvent, ShareState, SharedTrainee,
 };
+use kenshu_domain::notice::{joint_notice, JointFacts, JointNews};
 use kenshu_domain::selection::NominationState;
 use kenshu_domain::{FieldError, Words};
 use sea_orm::{ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
@@ -55,6 +56,25 @@ pub struct OfferRecord {
 /// organisation's, filed in its audit log, and signed with the caller's organisation.
 fn acting_in(actor: &Actor, own: &organisation::Model, org_id: Uuid) -> Actor {
     Actor { org_id, subject: format!("{}:{}", own.code, actor.subject), request_id: actor.request_id.clone() }
+}
+
+/// Tell the training office of `to` what the other organisation did with `share`.
+async fn tell_office(
+    conn: &impl ConnectionTrait,
+    to: Uuid,
+    other: &organisation::Model,
+    share: &course_share::Model,
+    news: JointNews,
+) -> Result<(), RepoError> {
+    let course = get_course(conn, share.org_id, share.course_id).await?;
+    let facts = JointFacts {
+        share_id: share.id,
+        title: course.model.title,
+        fiscal_year: course.model.fiscal_year,
+        other: other.name.clone(),
+    };
+    super::notice::write(conn, to, &[joint_notice(news, &facts)]).await?;
+    Ok(())
 }
 
 async fn record(conn: &impl ConnectionTrait, share: course_share::Model) -> Result<ShareRecord, RepoError> {
@@ -131,6 +151,8 @@ pub async fn share_course(
             SHARED_ALREADY,
         )
         .await?;
+        let own = org::get(conn, actor.org_id).await?;
+        tell_office(conn, participant.id, &own, &saved, JointNews::Offered { places }).await?;
         return record(conn, saved).await;
     }
     let at = now();
@@ -147,6 +169,8 @@ pub async fn share_course(
         updated_at: at,
     };
     let share = insert_audited(conn, actor, "course_share.offer", share, SHARED_ALREADY).await?;
+    let own = org::get(conn, actor.org_id).await?;
+    tell_office(conn, participant.id, &own, &share, JointNews::Offered { places }).await?;
     record(conn, share).await
 }
 
@@ -259,6 +283,11 @@ pub async fn change_places(
     let after = course_share::Model { places: places as i32, ..share.clone() };
     let saved =
         save_audited(conn, actor, "course_share.places", &share, expected, after, CHANGED_MEANWHILE).await?;
+    if saved.places != share.places {
+        let own = org::get(conn, actor.org_id).await?;
+        tell_office(conn, share.participant_org_id, &own, &saved, JointNews::PlacesChanged { places })
+            .await?;
+    }
     record(conn, saved).await
 }
 
@@ -295,7 +324,10 @@ async fn cancel_locked(
         cancel_participant_course(conn, &there, pc, "course.cancel_with_share").await?;
     }
     let after = course_share::Model { state: next.as_str().into(), ..share.clone() };
-    save_audited(conn, actor, "course_share.cancel", &share, expected, after, CHANGED_MEANWHILE).await
+    let saved =
+        save_audited(conn, actor, "course_share.cancel", &share, expected, after, CHANGED_MEANWHILE).await?;
+    tell_office(conn, share.participant_org_id, own, &saved, JointNews::TakenBack).await?;
+    Ok(saved)
 }
 
 pub async fn cancel_share(
@@ -392,7 +424,14 @@ async fn answer(
     after: course_share::Model,
 ) -> Result<course_share::Model, RepoError> {
     let there = acting_in(actor, own, share.org_id);
-    save_audited(conn, &there, action, share, expected, after, CHANGED_MEANWHILE).await
+    let saved = save_audited(conn, &there, action, share, expected, after, CHANGED_MEANWHILE).await?;
+    let news = match saved.state()? {
+        ShareState::Accepted => JointNews::Accepted,
+        ShareState::Declined => JointNews::Declined,
+        _ => JointNews::Withdrawn,
+    };
+    tell_office(conn, share.org_id, own, &saved, news).await?;
+    Ok(saved)
 }
 
 /// The participant takes part: a course of its own in its plan for the year (the host's title,
