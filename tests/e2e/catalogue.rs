@@ -510,3 +510,26 @@ async fn a_plan_is_copied_into_the_next_year_without_sessions() {
     let staff = app.token(people::EMPLOYEE, &[Role::Employee]);
     assert!(titles(&app, "fiscal_year=2024", &staff).await.is_empty());
 }
+
+/// A session with the longest venue and online URL a session takes is removed like any other:
+/// its tombstone (for calendars) keeps them whole (PostgreSQL refused it once: the tombstone's
+/// columns were shorter than the session's).
+#[tokio::test]
+async fn a_session_with_the_longest_venue_and_url_is_removed() {
+    let app = spawn().await;
+    let hr = app.hr();
+    assert_eq!(app.post_json("/api/v1/plans", &hr, &json!({"fiscal_year": 2023})).await.status(), 201);
+    let course = json!({"fiscal_year": 2023, "category": "thematic", "number": 40, "title": "長い会場名の研修",
+        "timing": {"kind": "month", "month": 7}, "delivery": "classroom"});
+    let res = app.post_json("/api/v1/courses", &hr, &course).await;
+    assert_eq!(res.status(), 201);
+    let id = res.json::<Value>().await.unwrap()["id"].as_str().unwrap().to_string();
+    let url = format!("https://example.jp/{}", "a".repeat(2000 - "https://example.jp/".len()));
+    let session = json!({"starts_at": "2023-07-12T09:00:00+09:00", "ends_at": "2023-07-12T17:00:00+09:00",
+        "venue": "会".repeat(500), "online_url": url});
+    let res = app.post_json(&format!("/api/v1/courses/{id}/sessions"), &hr, &session).await;
+    assert_eq!(res.status(), 201, "{}", res.text().await.unwrap());
+    let path = res.headers()["location"].to_str().unwrap().to_string();
+    let res = app.request(Method::DELETE, &path, Some(&hr)).header("If-Match", "*").send().await.unwrap();
+    assert_eq!(res.status(), 204, "{}", res.text().await.unwrap());
+}

@@ -170,7 +170,10 @@ async fn the_organisation_primary_keys_move_over_existing_rows() {
     let scratch = kenshu_tests::scratch_database().await;
     let db = kenshu_persistence::Db::connect(&scratch.url, 2).await.unwrap();
     // The schema as the previous release left it: every migration but the re-keying.
-    let before_rekey = Migrator::migrations().len() as u32 - 1;
+    let before_rekey = Migrator::migrations()
+        .iter()
+        .position(|m| m.name() == "m20261203_000027_org_primary_keys")
+        .expect("the re-keying migration") as u32;
     Migrator::up(db.conn(), Some(before_rekey)).await.unwrap();
     kenshu_api::demo::seed(&db).await.unwrap();
     kenshu_api::demo::seed_catalogue(&db).await.unwrap();
