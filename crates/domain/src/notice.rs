@@ -838,25 +838,9 @@ pub fn digest(
         None => (None, RecipientRole::TrainingOffice, String::new(), "研修担当".to_string()),
     };
     let title = format!("承認待ちの一覧（{}）", japanese_date(date));
-    let body = NoticeBody {
-        kind: NoticeKind::Digest,
-        message: format!("確認・決裁を待っている案件が{}件あります。", waiting.len()),
-        title: title.clone(),
-        trainee_employee_no: no,
-        trainee_name: name,
-        course_id: None,
-        fiscal_year: None,
-        sessions: Vec::new(),
-        session: None,
-        previous: None,
-        gather: None,
-        prepare: None,
-        absence: None,
-        reason: None,
-        amount_yen: None,
-        due_on: None,
-        waiting,
-    };
+    let message = format!("確認・決裁を待っている案件が{}件あります。", waiting.len());
+    let body =
+        NoticeBody { waiting, ..NoticeBody::bare(NoticeKind::Digest, message, title.clone(), no, name) };
     NoticeDraft {
         item: NoticeItem { kind: ItemKind::Digest, id: digest_id },
         recipient,
@@ -921,23 +905,14 @@ pub fn joint_notice(news: JointNews, facts: &JointFacts) -> NoticeDraft {
         ),
     };
     let body = NoticeBody {
-        kind: NoticeKind::JointCourse,
-        message,
-        title: facts.title.clone(),
-        trainee_employee_no: String::new(),
-        trainee_name: "研修担当".to_string(),
-        course_id: None,
         fiscal_year: Some(facts.fiscal_year),
-        sessions: Vec::new(),
-        session: None,
-        previous: None,
-        gather: None,
-        prepare: None,
-        absence: None,
-        reason: None,
-        amount_yen: None,
-        due_on: None,
-        waiting: Vec::new(),
+        ..NoticeBody::bare(
+            NoticeKind::JointCourse,
+            message,
+            facts.title.clone(),
+            String::new(),
+            "研修担当".into(),
+        )
     };
     let subject = format!("【{}】{}（{other}）", NoticeKind::JointCourse.label(), facts.title);
     NoticeDraft {
@@ -950,6 +925,29 @@ pub fn joint_notice(news: JointNews, facts: &JointFacts) -> NoticeDraft {
 }
 
 impl NoticeBody {
+    /// A body about no course or session: what happened, the title, and whose it is.
+    fn bare(kind: NoticeKind, message: String, title: String, employee_no: String, name: String) -> Self {
+        NoticeBody {
+            kind,
+            message,
+            title,
+            trainee_employee_no: employee_no,
+            trainee_name: name,
+            course_id: None,
+            fiscal_year: None,
+            sessions: Vec::new(),
+            session: None,
+            previous: None,
+            gather: None,
+            prepare: None,
+            absence: None,
+            reason: None,
+            amount_yen: None,
+            due_on: None,
+            waiting: Vec::new(),
+        }
+    }
+
     /// The notice as plain text, for a portal record or a mail: what happened, then the facts.
     pub fn plain_text(&self) -> String {
         let mut out = vec![self.message.clone(), String::new()];

@@ -13,7 +13,9 @@ use kenshu_domain::joint::{
 use kenshu_domain::notice::{joint_notice, JointFacts, JointNews};
 use kenshu_domain::selection::NominationState;
 use kenshu_domain::{FieldError, Words};
-use sea_orm::{ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, DbBackend, DbErr, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
+};
 use uuid::Uuid;
 
 use super::catalogue::{get_course, get_plan, list_sessions, session_lecturer, CourseRecord};
@@ -205,6 +207,21 @@ pub async fn share_of_course(
         return Err(RepoError::NotFound);
     }
     record(conn, share).await
+}
+
+/// The accepted shares of the host's `course_id`, oldest first: its participants.
+pub(crate) async fn accepted_shares(
+    conn: &impl ConnectionTrait,
+    org_id: Uuid,
+    course_id: Uuid,
+) -> Result<Vec<course_share::Model>, DbErr> {
+    course_share::Entity::find()
+        .filter(course_share::Column::OrgId.eq(org_id))
+        .filter(course_share::Column::CourseId.eq(course_id))
+        .filter(course_share::Column::State.eq(ShareState::Accepted.as_str()))
+        .order_by_asc(course_share::Column::Id)
+        .all(conn)
+        .await
 }
 
 /// The host's share `share_id` of `course_id`, locked, at the client's version.
@@ -592,13 +609,7 @@ async fn participants(
     actor: &Actor,
     course_id: Uuid,
 ) -> Result<Vec<(Actor, Uuid)>, RepoError> {
-    let accepted = course_share::Entity::find()
-        .filter(course_share::Column::OrgId.eq(actor.org_id))
-        .filter(course_share::Column::CourseId.eq(course_id))
-        .filter(course_share::Column::State.eq(ShareState::Accepted.as_str()))
-        .order_by_asc(course_share::Column::Id)
-        .all(conn)
-        .await?;
+    let accepted = accepted_shares(conn, actor.org_id, course_id).await?;
     if accepted.is_empty() {
         return Ok(Vec::new());
     }
@@ -807,13 +818,7 @@ pub async fn combined_roster(
     let host = org::get(conn, org_id).await?;
     let mut roster = holders(conn, &host, course_id).await?;
     roster.sort_by(|a, b| a.trainee.name_kana.cmp(&b.trainee.name_kana));
-    let shares = course_share::Entity::find()
-        .filter(course_share::Column::OrgId.eq(org_id))
-        .filter(course_share::Column::CourseId.eq(course_id))
-        .filter(course_share::Column::State.eq(ShareState::Accepted.as_str()))
-        .order_by_asc(course_share::Column::Id)
-        .all(conn)
-        .await?;
+    let shares = accepted_shares(conn, org_id, course_id).await?;
     for share in shares {
         let Some(pc) = share.participant_course_id else { continue };
         let participant = org::get(conn, share.participant_org_id).await?;
@@ -863,13 +868,7 @@ async fn session_copies(
         return Err(RepoError::NotFound);
     }
     super::catalogue::get_session(conn, org_id, course_id, session_id).await?;
-    let shares = course_share::Entity::find()
-        .filter(course_share::Column::OrgId.eq(org_id))
-        .filter(course_share::Column::CourseId.eq(course_id))
-        .filter(course_share::Column::State.eq(ShareState::Accepted.as_str()))
-        .order_by_asc(course_share::Column::Id)
-        .all(conn)
-        .await?;
+    let shares = accepted_shares(conn, org_id, course_id).await?;
     let mut out = Vec::with_capacity(shares.len());
     for share in shares {
         let Some(pc) = share.participant_course_id else { continue };

@@ -55,13 +55,7 @@ pub async fn participant_attendees(
     org_id: Uuid,
     course_id: Uuid,
 ) -> Result<u32, DbErr> {
-    use crate::entities::course_share;
-    let shares = course_share::Entity::find()
-        .filter(course_share::Column::OrgId.eq(org_id))
-        .filter(course_share::Column::CourseId.eq(course_id))
-        .filter(course_share::Column::State.eq(kenshu_domain::joint::ShareState::Accepted.as_str()))
-        .all(conn)
-        .await?;
+    let shares = super::joint::accepted_shares(conn, org_id, course_id).await?;
     let mut n = 0;
     for s in shares {
         if let Some(pc) = s.participant_course_id {
