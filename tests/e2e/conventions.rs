@@ -485,3 +485,105 @@ async fn problems_follow_accept_language_and_the_default_language() {
     let p: serde_json::Value = ask(None).await.unwrap().json().await.unwrap();
     assert_eq!(p["title"], "Not found");
 }
+
+/// Every problem Kenshu writes has a Japanese detail when asked for, not only a Japanese title:
+/// token refusals, malformed requests, unsupported bodies and unreadable files included. Words
+/// quoted from outside (a parser's message) may stay inside the Japanese sentence.
+#[tokio::test]
+async fn every_kind_of_problem_has_a_japanese_detail() {
+    let app = kenshu_tests::spawn().await;
+    let hr = app.hr();
+    let ja = |method: reqwest::Method, path: &str, token: Option<&str>| {
+        app.request(method, path, token).header("Accept-Language", "ja")
+    };
+    let japanese =
+        |s: &str| s.chars().any(|c| matches!(c, '\u{3040}'..='\u{30ff}' | '\u{4e00}'..='\u{9fff}'));
+    let cases: Vec<(reqwest::Response, u16, &str, &str)> = vec![
+        (ja(reqwest::Method::GET, "/api/v1/me", None).send().await.unwrap(), 401, "unauthorized", "Bearer"),
+        (
+            ja(reqwest::Method::GET, "/api/v1/me", Some("not.a.token")).send().await.unwrap(),
+            401,
+            "unauthorized",
+            "トークン",
+        ),
+        (
+            ja(reqwest::Method::GET, "/api/v1/employees?bogus=1", Some(&hr)).send().await.unwrap(),
+            400,
+            "bad-request",
+            "'bogus'",
+        ),
+        (
+            ja(reqwest::Method::POST, "/api/v1/employees", Some(&hr))
+                .header("Content-Type", "application/json")
+                .body("{not json")
+                .send()
+                .await
+                .unwrap(),
+            400,
+            "bad-request",
+            "JSON",
+        ),
+        (
+            ja(reqwest::Method::POST, "/api/v1/employees/import?mode=upsert", Some(&hr))
+                .header("Content-Type", "application/pdf")
+                .body("%PDF-1.7")
+                .send()
+                .await
+                .unwrap(),
+            415,
+            "unsupported-media-type",
+            "text/csv",
+        ),
+        (
+            ja(reqwest::Method::POST, "/api/v1/employees/import?mode=upsert", Some(&hr))
+                .header("Content-Type", "text/csv")
+                .body("職員番号,氏名\n1,a\n")
+                .send()
+                .await
+                .unwrap(),
+            422,
+            "import-file",
+            "必須の列",
+        ),
+        (
+            ja(reqwest::Method::POST, "/api/v1/employees/import?mode=upsert", Some(&hr))
+                .header("Content-Type", "text/csv")
+                .body(b"\xFF\xFEa\x00".to_vec())
+                .send()
+                .await
+                .unwrap(),
+            422,
+            "import-file",
+            "UTF-16",
+        ),
+    ];
+    // A rejected file's rows: each with its stable code, its reason led by the code's Japanese.
+    let bad_rows = "職員番号,氏名,フリガナ,所属コード,職級,採用日\n\
+        30001,新田 一郎,ニッタ イチロウ,S0101,一般,2020-13-01\n\
+        30002,新田 二郎,ニッタ ジロウ,NOPE,一般,2020-04-01\n";
+    let res = ja(reqwest::Method::POST, "/api/v1/employees/import?mode=upsert", Some(&hr))
+        .header("Content-Type", "text/csv")
+        .body(bad_rows)
+        .send()
+        .await
+        .unwrap();
+    let p = kenshu_tests::assert_problem(res, 422, "import-rejected").await;
+    let rows: Vec<(u64, &str, &str)> = p["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| (r["line"].as_u64().unwrap(), r["column"].as_str().unwrap(), r["code"].as_str().unwrap()))
+        .collect();
+    assert_eq!(rows, [(2, "採用日", "format"), (3, "所属コード", "not_found")], "{p}");
+    assert!(p["rows"][0]["reason"].as_str().unwrap().starts_with("形式が正しくありません（"), "{p}");
+    assert!(japanese(p["detail"].as_str().unwrap()), "{p}");
+
+    let before = app.audit_count().await;
+    for (res, status, code, quoted) in cases {
+        let p = kenshu_tests::assert_problem(res, status, code).await;
+        let detail = p["detail"].as_str().unwrap();
+        assert!(japanese(detail) && detail.contains(quoted), "{p}");
+        assert!(japanese(p["title"].as_str().unwrap()), "{p}");
+    }
+    assert_eq!(app.audit_count().await, before, "nothing was written");
+}

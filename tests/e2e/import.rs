@@ -177,6 +177,7 @@ async fn a_bad_row_after_written_batches_rolls_the_whole_file_back() {
         .await;
     assert_eq!(p["rows"].as_array().unwrap().len(), 1, "{p}");
     assert_eq!(p["rows"][0]["line"], 2502, "{p}");
+    assert_eq!((&p["rows"][0]["column"], &p["rows"][0]["code"]), (&"採用日".into(), &"format".into()), "{p}");
     assert_eq!(app.all_employees().await, before, "a rejected import changed the roster");
     assert_eq!(app.audit_count().await, audit_before, "a rejected import wrote audit entries");
 }

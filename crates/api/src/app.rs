@@ -1,5 +1,6 @@
 //! The actix application: routes, limits, middleware. Used by `kenshu serve` and by the tests.
 
+use kenshu_domain::Words;
 use std::net::TcpListener;
 use std::time::Instant;
 
@@ -559,15 +560,31 @@ async fn known_query(
                     let mut known: Vec<&str> = allowed.iter().map(String::as_str).collect();
                     known.sort_unstable();
                     let message = if known.is_empty() {
-                        format!("unknown query parameter '{name}': this operation takes none")
+                        Words::new(
+                            format!("unknown query parameter '{name}': this operation takes none"),
+                            format!("クエリパラメーター '{name}' はありません。この操作はクエリパラメーターを取りません"),
+                        )
                     } else {
-                        format!("unknown query parameter '{name}': this operation takes {}", known.join(", "))
+                        Words::new(
+                            format!(
+                                "unknown query parameter '{name}': this operation takes {}",
+                                known.join(", ")
+                            ),
+                            format!(
+                                "クエリパラメーター '{name}' はありません。使えるのは {} です",
+                                known.join(", ")
+                            ),
+                        )
                     };
                     return Err(ApiError::BadRequest(message).into());
                 }
                 for (name, value) in pairs.iter() {
                     if let Err(why) = kenshu_domain::text::check_plain(value) {
-                        return Err(ApiError::BadRequest(format!("query parameter '{name}' {why}")).into());
+                        return Err(ApiError::BadRequest(Words::new(
+                            format!("query parameter '{name}' {why}"),
+                            format!("クエリパラメーター '{name}' に制御文字 NUL（U+0000）があります"),
+                        ))
+                        .into());
                     }
                 }
             }

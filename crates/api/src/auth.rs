@@ -12,6 +12,7 @@ use chrono::{DateTime, Utc};
 use jsonwebtoken::jwk::{AlgorithmParameters, EllipticCurve, JwkSet};
 use jsonwebtoken::{decode, decode_header, encode, Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use kenshu_domain::auth::{Principal, Role};
+use kenshu_domain::Words;
 use kenshu_persistence::repo::employee::EmployeeRecord;
 use kenshu_persistence::repo::employee::EmployeeRef;
 use kenshu_persistence::repo::principal::{self, Loaded, SignInUser, Subject};
@@ -22,6 +23,15 @@ use crate::config::{ConfigError, JwtConfig, OidcConfig, OidcOrganisation, OidcUs
 use crate::limits::{BulkPermit, RouteClass};
 use crate::problem::ApiError;
 use crate::state::AppState;
+
+/// Why a token is refused (401) where more than one check says the same.
+const MALFORMED: Words = Words::fixed("the token is malformed", "トークンの形式が正しくありません");
+const UNKNOWN_KEY: Words =
+    Words::fixed("the token's key is not known", "トークンの署名鍵が登録されていません");
+const ALGORITHM_REFUSED: Words =
+    Words::fixed("the token's algorithm is not accepted", "トークンの署名方式は受け付けていません");
+const SEND_BEARER: Words =
+    Words::fixed("send Authorization: Bearer <token>", "Authorization: Bearer <トークン> を送ってください");
 
 /// The claims Kenshu reads. `aud`, `iss`, `exp` and `nbf` are checked by the verifier.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -134,13 +144,16 @@ impl JwtVerifier {
     /// Check a bearer token: its size and header first (RFC 7515: a `crit` header names
     /// extensions Kenshu does not implement, so the token is refused), then the identity
     /// provider's keys when its issuer is the provider's, otherwise Kenshu's own.
-    pub async fn verify(&self, token: &str, now: DateTime<Utc>) -> Result<Verified, &'static str> {
+    pub async fn verify(&self, token: &str, now: DateTime<Utc>) -> Result<Verified, Words> {
         if token.len() > MAX_TOKEN_BYTES {
-            return Err("the token is too large");
+            return Err(Words::fixed("the token is too large", "トークンが大きすぎます"));
         }
         let peek = Peek::of(token)?;
         if peek.critical {
-            return Err("the token has critical header parameters (crit) that are not understood");
+            return Err(Words::fixed(
+                "the token has critical header parameters (crit) that are not understood",
+                "トークンに解釈できない必須ヘッダー（crit）があります",
+            ));
         }
         match &self.oidc {
             Some(oidc) if peek.issuer.as_deref() == Some(oidc.config.issuer.as_str()) => {
@@ -150,12 +163,16 @@ impl JwtVerifier {
         }
     }
 
-    fn verify_own(&self, token: &str) -> Result<Claims, &'static str> {
-        let header = decode_header(token).map_err(|_| "the token is malformed")?;
+    fn verify_own(&self, token: &str) -> Result<Claims, Words> {
+        let header = decode_header(token).map_err(|_| MALFORMED)?;
         let (alg, key) = match header.alg {
-            Algorithm::HS256 => {
-                (Algorithm::HS256, self.secret.as_ref().ok_or("HS256 tokens are not accepted")?)
-            }
+            Algorithm::HS256 => (
+                Algorithm::HS256,
+                self.secret.as_ref().ok_or(Words::fixed(
+                    "HS256 tokens are not accepted",
+                    "HS256 のトークンは受け付けていません",
+                ))?,
+            ),
             Algorithm::RS256 | Algorithm::ES256 => {
                 let found = match &header.kid {
                     Some(kid) => self.keys.get(kid),
@@ -170,10 +187,10 @@ impl JwtVerifier {
                 };
                 match found {
                     Some((a, k)) if *a == header.alg => (*a, k),
-                    _ => return Err("the token's key is not known"),
+                    _ => return Err(UNKNOWN_KEY),
                 }
             }
-            _ => return Err("the token's algorithm is not accepted"),
+            _ => return Err(ALGORITHM_REFUSED),
         };
         let mut v = Validation::new(alg);
         v.leeway = self.leeway;
@@ -185,15 +202,23 @@ impl JwtVerifier {
     }
 }
 
-fn refusal(e: jsonwebtoken::errors::Error) -> &'static str {
+fn refusal(e: jsonwebtoken::errors::Error) -> Words {
     use jsonwebtoken::errors::ErrorKind as K;
     match e.kind() {
-        K::ExpiredSignature => "the token has expired",
-        K::ImmatureSignature => "the token is not valid yet",
-        K::InvalidAudience => "the token is for another audience",
-        K::InvalidIssuer => "the token is from an unknown issuer",
-        K::InvalidSignature => "the token's signature is invalid",
-        _ => "the token is invalid",
+        K::ExpiredSignature => Words::fixed("the token has expired", "トークンの有効期限が切れています"),
+        K::ImmatureSignature => {
+            Words::fixed("the token is not valid yet", "トークンはまだ有効になっていません")
+        }
+        K::InvalidAudience => {
+            Words::fixed("the token is for another audience", "トークンの対象（aud）が違います")
+        }
+        K::InvalidIssuer => {
+            Words::fixed("the token is from an unknown issuer", "トークンの発行者が登録されていません")
+        }
+        K::InvalidSignature => {
+            Words::fixed("the token's signature is invalid", "トークンの署名が正しくありません")
+        }
+        _ => Words::fixed("the token is invalid", "トークンが無効です"),
     }
 }
 
@@ -205,19 +230,18 @@ struct Peek {
 }
 
 impl Peek {
-    fn of(token: &str) -> Result<Self, &'static str> {
+    fn of(token: &str) -> Result<Self, Words> {
         use base64::Engine;
-        let malformed = "the token is malformed";
         let mut parts = token.split('.');
         let (Some(header), Some(payload), Some(_), None) =
             (parts.next(), parts.next(), parts.next(), parts.next())
         else {
-            return Err(malformed);
+            return Err(MALFORMED);
         };
-        let json = |part: &str| -> Result<serde_json::Map<String, serde_json::Value>, &'static str> {
+        let json = |part: &str| -> Result<serde_json::Map<String, serde_json::Value>, Words> {
             let bytes =
-                base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(part).map_err(|_| malformed)?;
-            serde_json::from_slice(&bytes).map_err(|_| malformed)
+                base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(part).map_err(|_| MALFORMED)?;
+            serde_json::from_slice(&bytes).map_err(|_| MALFORMED)
         };
         let header = json(header)?;
         let payload = json(payload)?;
@@ -273,13 +297,12 @@ impl KeyCache {
 }
 
 impl Oidc {
-    async fn verify(&self, token: &str, now: DateTime<Utc>) -> Result<Verified, &'static str> {
-        let header = decode_header(token).map_err(|_| "the token is malformed")?;
+    async fn verify(&self, token: &str, now: DateTime<Utc>) -> Result<Verified, Words> {
+        let header = decode_header(token).map_err(|_| MALFORMED)?;
         if !matches!(header.alg, Algorithm::RS256 | Algorithm::ES256) {
-            return Err("the token's algorithm is not accepted");
+            return Err(ALGORITHM_REFUSED);
         }
-        let key =
-            self.key(header.kid.as_deref(), header.alg, now).await.ok_or("the token's key is not known")?;
+        let key = self.key(header.kid.as_deref(), header.alg, now).await.ok_or(UNKNOWN_KEY)?;
         let mut v = Validation::new(header.alg);
         v.leeway = self.leeway;
         v.validate_nbf = true;
@@ -292,12 +315,17 @@ impl Oidc {
         let text = |path: &str| {
             claim(&claims, path).and_then(|v| v.as_str()).map(str::trim).filter(|s| !s.is_empty())
         };
-        let user = text(&self.config.user_claim)
-            .ok_or("the token does not name the user in the configured claim")?;
+        let user = text(&self.config.user_claim).ok_or(Words::fixed(
+            "the token does not name the user in the configured claim",
+            "設定されたクレームに利用者が含まれていません",
+        ))?;
         let org = match &self.config.organisation {
             OidcOrganisation::Fixed(code) => code.clone(),
             OidcOrganisation::Claim(path) => text(path)
-                .ok_or("the token does not name the organisation in the configured claim")?
+                .ok_or(Words::fixed(
+                    "the token does not name the organisation in the configured claim",
+                    "設定されたクレームに団体が含まれていません",
+                ))?
                 .to_string(),
         };
         let groups: Vec<&str> = match claim(&claims, &self.config.roles_claim) {
@@ -449,7 +477,7 @@ impl Auth {
         org_id: uuid::Uuid,
         user: SignInUser<'_>,
         request_id: String,
-    ) -> Result<Result<Auth, &'static str>, ApiError> {
+    ) -> Result<Result<Auth, Words>, ApiError> {
         let subject = Subject::SignIn { user, claimed: BTreeSet::new() };
         let loaded = principal::load_in(state.db.conn(), org_id, subject).await?;
         match Self::from_loaded(loaded, Some(request_id)) {
@@ -467,9 +495,10 @@ impl Auth {
                 crate::problem::organisation_language(language.as_deref());
                 Ok(Auth { principal, employee, request_id, _bulk: None })
             }
-            Loaded::UnknownOrganisation => {
-                Err(ApiError::Unauthorized("the token's organisation is not known"))
-            }
+            Loaded::UnknownOrganisation => Err(ApiError::Unauthorized(Words::fixed(
+                "the token's organisation is not known",
+                "トークンの団体は登録されていません",
+            ))),
             Loaded::NotOnRoster(why) => Err(ApiError::NotOnRoster(why)),
         }
     }
@@ -540,13 +569,13 @@ async fn authenticate(
     request_id: Option<String>,
     class: RouteClass,
 ) -> Result<Auth, ApiError> {
-    let header = header.ok_or(ApiError::Unauthorized("send Authorization: Bearer <token>"))?;
+    let header = header.ok_or(ApiError::Unauthorized(SEND_BEARER))?;
     let token = header
         .strip_prefix("Bearer ")
         .or_else(|| header.strip_prefix("bearer "))
         .map(str::trim)
         .filter(|t| !t.is_empty())
-        .ok_or(ApiError::Unauthorized("send Authorization: Bearer <token>"))?;
+        .ok_or(ApiError::Unauthorized(SEND_BEARER))?;
     let verified = state.verifier.verify(token, state.clock.now()).await.map_err(ApiError::Unauthorized)?;
     let conn = state.db.conn();
     // The caller's limit is counted before anything is read for them.

@@ -51,7 +51,10 @@ pub enum ReadError {
 
 impl From<ReadError> for ApiError {
     fn from(e: ReadError) -> Self {
-        ApiError::DirectoryUnavailable(format!("{e}; nothing was changed"))
+        ApiError::DirectoryUnavailable(Words::new(
+            format!("{e}; nothing was changed"),
+            format!("ポータルの職員情報を読み取れませんでした（{e}）。何も変更していません"),
+        ))
     }
 }
 
@@ -211,8 +214,7 @@ pub async fn sync(state: &AppState, actor: &Actor, mode: ImportMode, dry_run: bo
     let full = mode == ImportMode::Full;
     if full && read.users.is_empty() {
         return Err(ApiError::DirectoryUnavailable(
-            "the portal listed no users; with mode=full that would mark every employee inactive, so nothing was changed"
-                .into(),
+            Words::fixed("the portal listed no users; with mode=full that would mark every employee inactive, so nothing was changed", "ポータルの利用者一覧が空でした。mode=full では全職員が在職でなくなるため、何も変更していません"),
         ));
     }
     let tree = directory::tree(&read.groups, cfg.department_depth).map_err(ApiError::ImportRejected)?;

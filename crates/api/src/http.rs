@@ -5,6 +5,7 @@ use actix_web::{web, HttpRequest, HttpResponse, Resource};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use kenshu_domain::FieldError;
+use kenshu_domain::Words;
 use kenshu_persistence::PageRequest;
 use kenshu_persistence::Precondition;
 use serde::Serialize;
@@ -42,7 +43,12 @@ pub fn etag(version: i32) -> String {
 /// and neither does `"0"` (no version is 0): then 412 with the current version.
 pub fn if_match(req: &HttpRequest) -> ApiResult<Precondition> {
     let value = req.headers().get(header::IF_MATCH).ok_or(ApiError::PreconditionRequired)?;
-    let malformed = || ApiError::BadRequest("If-Match must be ETags you read, like \"3\", or *".into());
+    let malformed = || {
+        ApiError::BadRequest(Words::fixed(
+            "If-Match must be ETags you read, like \"3\", or *",
+            "If-Match には読み込んだときの ETag（\"3\" など）か * を送ってください",
+        ))
+    };
     let text = value.to_str().map_err(|_| malformed())?.trim();
     if text == "*" {
         return Ok(Precondition::Any);

@@ -5,6 +5,7 @@
 //! token appears in a label.
 
 use actix_web::{http::header, web, HttpRequest, HttpResponse};
+use kenshu_domain::Words;
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle, PrometheusRecorder};
 
 use crate::problem::{ApiError, ApiResult};
@@ -84,7 +85,10 @@ pub async fn metrics(state: web::Data<AppState>, req: HttpRequest) -> ApiResult<
         .and_then(|v| v.strip_prefix("Bearer "))
         .unwrap_or_default();
     if !same(given.as_bytes(), expected.as_bytes()) {
-        return Err(ApiError::Unauthorized("send the metrics token as a bearer token"));
+        return Err(ApiError::Unauthorized(Words::fixed(
+            "send the metrics token as a bearer token",
+            "メトリクス用のトークンを Bearer トークンとして送ってください",
+        )));
     }
     let m = &state.metrics;
     m.gauge("kenshu_db_statements_total", &[], state.db.statements() as f64);

@@ -60,28 +60,55 @@ pub struct FieldErrorDto {
     pub reason: String,
 }
 
+/// One invalid row (or a warning about one) of an imported file.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct RowErrorDto {
     /// Line in the file; the header is line 1.
     pub line: u64,
     /// The column as the file names it; empty when the whole row is at fault.
     pub column: String,
+    /// What is wrong, as a stable code (the same codes as a field's): show your own words for it.
+    pub code: FieldCode,
+    /// What is wrong, in words a person can act on; led by the code's Japanese when the client
+    /// asks for Japanese. The words may change between releases; the code does not.
     pub reason: String,
+}
+
+impl RowErrorDto {
+    /// The row's error in the language of the request being answered.
+    pub fn of(e: &RowError) -> Self {
+        RowErrorDto {
+            line: e.line,
+            column: e.column.clone(),
+            code: e.code,
+            reason: reason(e.code, &e.reason),
+        }
+    }
+}
+
+/// A field's or row's reason, led by its code's Japanese when the client asked for Japanese.
+fn reason(code: FieldCode, reason: &str) -> String {
+    let japanese = PROBLEM_CONTEXT.try_with(|c| c.language() == Language::Japanese).unwrap_or(false);
+    if japanese {
+        format!("{}（{reason}）", code.japanese())
+    } else {
+        reason.to_string()
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
     #[error("{0}")]
-    Unauthorized(&'static str),
+    Unauthorized(Words),
     /// A person the identity provider signed in whom the roster does not hold: 401, saying so.
     #[error("{0}")]
-    NotOnRoster(&'static str),
+    NotOnRoster(Words),
     #[error("you are not allowed to do this")]
     Forbidden,
     #[error("no such resource")]
     NotFound,
     #[error("{0}")]
-    BadRequest(String),
+    BadRequest(Words),
     #[error("{} invalid", if .0.len() == 1 { "1 field is".to_string() } else { format!("{} fields are", .0.len()) })]
     Validation(Vec<FieldError>),
     #[error("{0}")]
@@ -94,11 +121,11 @@ pub enum ApiError {
     #[error("send If-Match with the ETag of the resource you read")]
     PreconditionRequired,
     #[error("{0}")]
-    PayloadTooLarge(String),
+    PayloadTooLarge(Words),
     #[error("{0}")]
-    UnsupportedMediaType(String),
+    UnsupportedMediaType(Words),
     #[error("{0}")]
-    ImportFile(String),
+    ImportFile(Words),
     #[error("{} rows have errors; nothing was written", .0.iter().map(|e| e.line).collect::<std::collections::BTreeSet<_>>().len())]
     ImportRejected(Vec<RowError>),
     /// A portal form's change, stored, that cannot be applied: 422 with the reason.
@@ -109,7 +136,7 @@ pub enum ApiError {
     TooManyRequests { retry_after: u64, what: &'static str },
     /// The portal's directory could not be read whole: 502, and nothing was changed.
     #[error("{0}")]
-    DirectoryUnavailable(String),
+    DirectoryUnavailable(Words),
     #[error("the database is not reachable just now; try again in a few seconds")]
     Unavailable,
     #[error("internal error")]
@@ -226,11 +253,11 @@ fn japanese_title(code: &str) -> &'static str {
 }
 
 impl ApiError {
-    /// The detail in Japanese where it is a fixed sentence; `None` where it carries the
-    /// situation's own words (which stay as written).
-    fn japanese_detail(&self) -> Option<String> {
+    /// The detail in Japanese. Words from outside Kenshu that a detail quotes (a parser's
+    /// message, a portal's refusal as received) stay as written inside the Japanese sentence.
+    fn japanese_detail(&self) -> String {
         use ApiError::*;
-        Some(match self {
+        match self {
             Forbidden => "この操作を行う権限がありません".into(),
             NotFound => "指定されたものは存在しません".into(),
             Validation(errors) => format!("{}項目に誤りがあります", errors.len()),
@@ -239,7 +266,17 @@ impl ApiError {
             }
             PreconditionRequired => "読み込んだときの ETag を If-Match で送ってください".into(),
             InvalidTransition { state, .. } => format!("現在の状態（{state}）ではこの操作はできません"),
-            Conflict(words) => words.ja.to_string(),
+            Conflict(words)
+            | Unauthorized(words)
+            | NotOnRoster(words)
+            | BadRequest(words)
+            | PayloadTooLarge(words)
+            | UnsupportedMediaType(words)
+            | ImportFile(words)
+            | DirectoryUnavailable(words) => words.ja.to_string(),
+            PortalChangeFailed { id, reason } => {
+                format!("{reason}（{id} として受信済みです。研修担当が修正して再適用できます）")
+            }
             ImportRejected(rows) => format!(
                 "{}行に誤りがあります。何も書き込んでいません",
                 rows.iter().map(|e| e.line).collect::<std::collections::BTreeSet<_>>().len()
@@ -247,8 +284,7 @@ impl ApiError {
             TooManyRequests { retry_after, .. } => format!("{retry_after}秒後にもう一度お試しください"),
             Unavailable => "データベースに接続できません。数秒後にもう一度お試しください".into(),
             Internal(_) => "サーバー側で問題が発生しました".into(),
-            _ => return None,
-        })
+        }
     }
 
     fn parts(&self) -> (StatusCode, &'static str, &'static str) {
@@ -304,7 +340,7 @@ impl ApiError {
         let (status, code, title) = self.parts();
         let context = PROBLEM_CONTEXT.try_with(Clone::clone).ok();
         let japanese = context.as_ref().is_some_and(|c| c.language() == Language::Japanese);
-        let detail = match (japanese.then(|| self.japanese_detail()).flatten(), self) {
+        let detail = match (japanese.then(|| self.japanese_detail()), self) {
             (Some(japanese), _) => Some(japanese),
             // Internal details stay in the log.
             (None, ApiError::Internal(_)) => Some("something went wrong on our side".to_string()),
@@ -323,26 +359,14 @@ impl ApiError {
                         .map(|e| FieldErrorDto {
                             field: e.field.clone(),
                             code: e.code,
-                            reason: if japanese {
-                                format!("{}（{}）", e.code.japanese(), e.reason)
-                            } else {
-                                e.reason.clone()
-                            },
+                            reason: reason(e.code, &e.reason),
                         })
                         .collect(),
                 ),
                 _ => None,
             },
             rows: match self {
-                ApiError::ImportRejected(rows) => Some(
-                    rows.iter()
-                        .map(|e| RowErrorDto {
-                            line: e.line,
-                            column: e.column.clone(),
-                            reason: e.reason.clone(),
-                        })
-                        .collect(),
-                ),
+                ApiError::ImportRejected(rows) => Some(rows.iter().map(RowErrorDto::of).collect()),
                 _ => None,
             },
             current_version: match self {
@@ -366,19 +390,28 @@ impl ApiError {
     pub fn example(status: u16) -> Option<ApiError> {
         use ApiError::*;
         Some(match status {
-            400 => BadRequest("unknown query parameter 'sort': this operation takes cursor, limit".into()),
-            401 => Unauthorized("the token has expired"),
+            400 => BadRequest(Words::fixed(
+                "unknown query parameter 'sort': this operation takes cursor, limit",
+                "クエリパラメーター 'sort' はありません。使えるのは cursor, limit です",
+            )),
+            401 => Unauthorized(Words::fixed("the token has expired", "トークンの有効期限が切れています")),
             403 => Forbidden,
             404 => NotFound,
             409 => Conflict(Words::fixed("the course is cancelled", "この研修は中止されています")),
             412 => PreconditionFailed { current: 4 },
-            413 => PayloadTooLarge("the file exceeds 10485760 bytes".into()),
-            415 => UnsupportedMediaType("send the file as text/csv".into()),
+            413 => PayloadTooLarge(Words::fixed(
+                "the file exceeds 10485760 bytes",
+                "ファイルが 10485760 バイトを超えています",
+            )),
+            415 => UnsupportedMediaType(Words::fixed("send the file as text/csv", "ファイルは text/csv で送ってください")),
             422 => Validation(vec![FieldError::format("kana", "must be written in katakana or hiragana")]),
             428 => PreconditionRequired,
             429 => TooManyRequests { retry_after: 12, what: "requests" },
             500 => Internal(String::new()),
-            502 => DirectoryUnavailable("the portal answered 503 on page 3 of the directory".into()),
+            502 => DirectoryUnavailable(Words::fixed(
+                "the portal answered HTTP 503; nothing was changed",
+                "ポータルの職員情報を読み取れませんでした（the portal answered HTTP 503）。何も変更していません",
+            )),
             503 => Unavailable,
             _ => return None,
         })
@@ -472,20 +505,37 @@ pub type ApiResult<T> = Result<T, ApiError>;
 pub fn json_error(err: actix_web::error::JsonPayloadError) -> ApiError {
     use actix_web::error::JsonPayloadError as J;
     match err {
-        J::OverflowKnownLength { .. } | J::Overflow { .. } => {
-            ApiError::PayloadTooLarge("the JSON body exceeds the size limit".into())
-        }
-        J::ContentType => ApiError::UnsupportedMediaType("send the body as application/json".into()),
+        J::OverflowKnownLength { .. } | J::Overflow { .. } => ApiError::PayloadTooLarge(Words::fixed(
+            "the JSON body exceeds the size limit",
+            "JSON の本文が上限を超えています",
+        )),
+        J::ContentType => ApiError::UnsupportedMediaType(Words::fixed(
+            "send the body as application/json",
+            "本文は application/json で送ってください",
+        )),
         J::Deserialize(e) if e.is_data() => {
             ApiError::Validation(vec![FieldError::format("body", e.to_string())])
         }
-        J::Deserialize(e) => ApiError::BadRequest(format!("the body is not valid JSON: {e}")),
-        other => ApiError::BadRequest(other.to_string()),
+        J::Deserialize(e) => not_json(&e),
+        other => {
+            ApiError::BadRequest(Words::new(other.to_string(), format!("本文を読み取れません（{other}）")))
+        }
     }
 }
 
 pub fn query_error(err: actix_web::error::QueryPayloadError) -> ApiError {
-    ApiError::BadRequest(format!("invalid query parameters: {err}"))
+    ApiError::BadRequest(Words::new(
+        format!("invalid query parameters: {err}"),
+        format!("クエリパラメーターが正しくありません（{err}）"),
+    ))
+}
+
+/// A body that is not JSON at all (a body that is JSON of the wrong shape is a 422).
+pub fn not_json(e: &serde_json::Error) -> ApiError {
+    ApiError::BadRequest(Words::new(
+        format!("the body is not valid JSON: {e}"),
+        format!("本文が正しい JSON ではありません（{e}）"),
+    ))
 }
 
 /// A path segment that does not parse (say, an id that is not a UUID) names nothing that exists.
@@ -514,5 +564,28 @@ mod language_tests {
         assert_eq!(n(Some("ja;q=0, en;q=0.1"), Japanese), English, "q=0 means not this one");
         assert_eq!(n(Some("en;q=0.5, ja;q=0.5"), Japanese), English, "the first of equals");
         assert_eq!(n(Some(";;,q=;"), English), English);
+    }
+}
+
+#[cfg(test)]
+mod japanese_tests {
+    use super::ApiError;
+
+    /// Each status's example (one of every kind the API document shows) has a Japanese detail
+    /// that is not its English one.
+    #[test]
+    fn every_example_has_a_japanese_detail() {
+        let mut seen = 0;
+        for status in 400..=599 {
+            let Some(e) = ApiError::example(status) else { continue };
+            let ja = e.japanese_detail();
+            assert!(
+                ja.chars().any(|c| matches!(c, '\u{3040}'..='\u{30ff}' | '\u{4e00}'..='\u{9fff}')),
+                "{status}: {ja}"
+            );
+            assert_ne!(ja, e.to_string(), "{status}");
+            seen += 1;
+        }
+        assert!(seen >= 14, "{seen}");
     }
 }

@@ -11,6 +11,7 @@ use crate::roster_import::{
     RowError,
 };
 use crate::text::normalize;
+use crate::{FieldCode, Words};
 
 /// One readable row of a sign-in sheet.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -94,7 +95,10 @@ pub fn read_csv(bytes: &[u8], encoding: Encoding, day: NaiveDate) -> Result<Shee
     let mut csv = csv::ReaderBuilder::new().flexible(true).has_headers(true).from_reader(source);
     let columns: Vec<Option<Column>> = header_of(&mut csv)?.iter().map(column_for).collect();
     if [Column::EmployeeNo, Column::Status].iter().any(|c| !columns.contains(&Some(*c))) {
-        return Err(FileError::Header("the columns 職員番号 and 出欠 are required".into()));
+        return Err(FileError::Header(Words::fixed(
+            "the columns 職員番号 and 出欠 are required",
+            "職員番号・出欠の列が必要です",
+        )));
     }
     let mut out = SheetRows::default();
     let mut record = csv::StringRecord::new();
@@ -108,19 +112,26 @@ pub fn read_csv(bytes: &[u8], encoding: Encoding, day: NaiveDate) -> Result<Shee
                 .map_or("", crate::spreadsheet::restore)
         };
         let before = out.errors.len();
-        let mut bad =
-            |column: &str, reason: String| out.errors.push(RowError { line, column: column.into(), reason });
-        let employee_no = EmployeeNo::parse(cell(Column::EmployeeNo)).map_err(|e| bad("職員番号", e)).ok();
+        let mut bad = |column: &str, code: FieldCode, reason: String| {
+            out.errors.push(RowError::new(line, column, code, reason))
+        };
+        let employee_no = EmployeeNo::parse(cell(Column::EmployeeNo))
+            .map_err(|e| bad("職員番号", FieldCode::Format, e))
+            .ok();
         let status = AttendanceStatus::parse(cell(Column::Status));
         if status.is_none() {
-            bad("出欠", format!("'{}' is not 出席, 遅刻, 早退, 欠席, 〇 or ×", cell(Column::Status).trim()));
+            bad(
+                "出欠",
+                FieldCode::UnknownValue,
+                format!("'{}' is not 出席, 遅刻, 早退, 欠席, 〇 or ×", cell(Column::Status).trim()),
+            );
         }
         let mut time = |c: Column, name: &str| {
             let v = cell(c).trim();
             if v.is_empty() {
                 return None;
             }
-            parse_time(v, day).map_err(|e| bad(name, e)).ok()
+            parse_time(v, day).map_err(|e| bad(name, FieldCode::Format, e)).ok()
         };
         let arrived_at = time(Column::ArrivedAt, "到着時刻");
         let left_at = time(Column::LeftAt, "退出時刻");

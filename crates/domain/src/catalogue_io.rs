@@ -17,6 +17,7 @@ use crate::roster_import::{
 };
 use crate::spreadsheet::{Cell, Table};
 use crate::text::normalize;
+use crate::{FieldCode, Words};
 
 /// A course's key within its fiscal year: 階層別 No.1.
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -216,36 +217,35 @@ pub fn validate_rows(
             Ok(data) => {
                 let key = CourseKey { category: data.category, number: data.number };
                 if let Some(first) = seen.insert(key, row.line) {
-                    errors.push(RowError {
-                        line: row.line,
-                        column: "number".into(),
-                        reason: format!("{} appears twice (first at {first})", key.label()),
-                    });
+                    errors.push(RowError::new(
+                        row.line,
+                        "number",
+                        FieldCode::Duplicate,
+                        format!("{} appears twice (first at {first})", key.label()),
+                    ));
                 }
                 out.push(ValidCourse { line: row.line, data, within: row.within });
             }
-            Err(e) => errors.extend(e.into_iter().map(|f| RowError {
-                line: row.line,
-                column: f.field,
-                reason: f.reason,
-            })),
+            Err(e) => errors.extend(e.into_iter().map(|f| RowError::of_field(row.line, f.field.clone(), f))),
         }
     }
     for ValidCourse { line, data, within } in &out {
         if let Some(w) = within {
             let own = CourseKey { category: data.category, number: data.number };
             if *w == own {
-                errors.push(RowError {
-                    line: *line,
-                    column: "within".into(),
-                    reason: "a course cannot be positioned within itself".into(),
-                });
+                errors.push(RowError::new(
+                    *line,
+                    "within",
+                    FieldCode::Conflict,
+                    "a course cannot be positioned within itself",
+                ));
             } else if !seen.contains_key(w) && !existing.contains(w) {
-                errors.push(RowError {
-                    line: *line,
-                    column: "within".into(),
-                    reason: format!("no course {} in this fiscal year's plan or file", w.label()),
-                });
+                errors.push(RowError::new(
+                    *line,
+                    "within",
+                    FieldCode::NotFound,
+                    format!("no course {} in this fiscal year's plan or file", w.label()),
+                ));
             }
         }
     }
@@ -423,7 +423,10 @@ pub fn read_csv(bytes: &[u8], encoding: Encoding) -> Result<CsvRows, FileError> 
         .map(|c| COLUMNS.iter().find(|(k, _)| k == c).map_or("", |(_, n)| n[1]))
         .collect();
     if !missing.is_empty() {
-        return Err(FileError::Header(format!("missing required columns: {}", missing.join(", "))));
+        return Err(FileError::Header(Words::new(
+            format!("missing required columns: {}", missing.join(", ")),
+            format!("必須の列がありません: {}", missing.join("、")),
+        )));
     }
     let mut out = CsvRows::default();
     let errors = &mut out.errors;
@@ -435,8 +438,9 @@ pub fn read_csv(bytes: &[u8], encoding: Encoding) -> Result<CsvRows, FileError> 
         let mut category = None;
         let mut delivery_given = false;
         let (mut opens, mut closes, mut unreadable_date) = (None, None, false);
-        let mut bad =
-            |column: &str, reason: String| errors.push(RowError { line, column: column.into(), reason });
+        let mut bad = |column: &str, code: FieldCode, reason: String| {
+            errors.push(RowError::new(line, column, code, reason))
+        };
         for (i, value) in record.iter().enumerate() {
             let (Some(Some(column)), Some(header)) = (columns.get(i), headers.get(i)) else { continue };
             // The export's neutralised cells read back as they were.
@@ -449,7 +453,9 @@ pub fn read_csv(bytes: &[u8], encoding: Encoding) -> Result<CsvRows, FileError> 
                 Column::Number => {
                     match normalize(value).trim_start_matches(['N', 'n', 'o', 'O', '.']).parse() {
                         Ok(n) => fields.number = Some(n),
-                        Err(_) => bad(header, format!("'{}' is not a number", value.trim())),
+                        Err(_) => {
+                            bad(header, FieldCode::Format, format!("'{}' is not a number", value.trim()))
+                        }
                     }
                 }
                 Column::Title => fields.title = value.to_string(),
@@ -458,13 +464,13 @@ pub fn read_csv(bytes: &[u8], encoding: Encoding) -> Result<CsvRows, FileError> 
                 Column::Audience => fields.audience = optional(value),
                 Column::Rules => match parse_rules(value) {
                     Ok(r) => fields.rules = r,
-                    Err(e) => bad(header, e),
+                    Err(e) => bad(header, FieldCode::Format, e),
                 },
                 Column::Timing => {
                     if !value.trim().is_empty() {
                         match Timing::parse(value) {
                             Ok(t) => fields.timing = Some(t),
-                            Err(e) => bad(header, e),
+                            Err(e) => bad(header, FieldCode::Format, e),
                         }
                     }
                 }
@@ -475,15 +481,15 @@ pub fn read_csv(bytes: &[u8], encoding: Encoding) -> Result<CsvRows, FileError> 
                 Column::Institution => fields.institution = optional(value),
                 Column::Headcount => match parse_headcount(value) {
                     Ok(h) => fields.headcount = h,
-                    Err(e) => bad(header, e),
+                    Err(e) => bad(header, FieldCode::Format, e),
                 },
                 Column::Report => match parse_report(value) {
                     Ok(r) => fields.report = r,
-                    Err(e) => bad(header, e),
+                    Err(e) => bad(header, FieldCode::Format, e),
                 },
                 Column::Completion => match parse_completion(value) {
                     Ok(r) => fields.completion = r,
-                    Err(e) => bad(header, e),
+                    Err(e) => bad(header, FieldCode::Format, e),
                 },
                 Column::ApplicationOpens | Column::ApplicationCloses if !value.trim().is_empty() => {
                     match parse_date(value) {
@@ -491,7 +497,7 @@ pub fn read_csv(bytes: &[u8], encoding: Encoding) -> Result<CsvRows, FileError> 
                         Ok(d) => closes = Some((d, header)),
                         Err(e) => {
                             unreadable_date = true;
-                            bad(header, format!("'{}': {e}", value.trim()));
+                            bad(header, FieldCode::Format, format!("'{}': {e}", value.trim()));
                         }
                     }
                 }
@@ -503,7 +509,7 @@ pub fn read_csv(bytes: &[u8], encoding: Encoding) -> Result<CsvRows, FileError> 
                     if !value.trim().is_empty() {
                         match CourseKey::parse(value) {
                             Ok(k) => within = Some(k),
-                            Err(e) => bad(header, e),
+                            Err(e) => bad(header, FieldCode::Format, e),
                         }
                     }
                 }
@@ -514,7 +520,7 @@ pub fn read_csv(bytes: &[u8], encoding: Encoding) -> Result<CsvRows, FileError> 
                 fields.application_window = Some(ApplicationWindow { opens, closes });
             }
             (Some((_, header)), None) | (None, Some((_, header))) if !unreadable_date => {
-                bad(header, "give both 申込開始 and 申込締切, or neither".into());
+                bad(header, FieldCode::Required, "give both 申込開始 and 申込締切, or neither".into());
             }
             _ => {}
         }
@@ -663,7 +669,7 @@ mod tests {
     #[test]
     fn missing_columns_are_named() {
         match read_csv("区分,研修名\n階層別,A\n".as_bytes(), Encoding::Auto) {
-            Err(FileError::Header(m)) => assert!(m.contains("number"), "{m}"),
+            Err(FileError::Header(m)) => assert!(m.en.contains("number"), "{m}"),
             other => panic!("{other:?}"),
         }
     }

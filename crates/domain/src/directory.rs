@@ -18,6 +18,7 @@ use crate::employee::{EmployeeData, EmployeeFields, EmployeeNo};
 use crate::org::{parse_name, Code, GradeLadder};
 use crate::roster_import::{RosterRow, RowError};
 use crate::structure_io::{DepartmentRow, Heads, SectionRow, StructureFile};
+use crate::FieldCode;
 
 /// A portal record as it arrives: its keys and values.
 pub type Record = Map<String, Value>;
@@ -182,17 +183,17 @@ impl Tree {
 /// (the city itself) are not kept. Heads are not in the portal's tree and stay as they are.
 pub fn tree(groups: &[Record], department_depth: usize) -> Result<Tree, Vec<RowError>> {
     let mut errors = Vec::new();
-    let bad = |errors: &mut Vec<RowError>, i: usize, key: &str, reason: String| {
-        errors.push(RowError { line: i as u64 + 1, column: format!("groups.{key}"), reason })
+    let bad = |errors: &mut Vec<RowError>, i: usize, key: &str, code: FieldCode, reason: String| {
+        errors.push(RowError::new(i as u64 + 1, format!("groups.{key}"), code, reason))
     };
     let mut by_id: HashMap<String, usize> = HashMap::new();
     let parent = |g: &Record| Some(text(g, "parent_id")).filter(|p| !p.is_empty() && p != "0");
     for (i, g) in groups.iter().enumerate() {
         let id = text(g, "id");
         if id.is_empty() {
-            bad(&mut errors, i, "id", "has no id".into());
+            bad(&mut errors, i, "id", FieldCode::Required, "has no id".into());
         } else if by_id.insert(id.clone(), i).is_some() {
-            bad(&mut errors, i, "id", format!("group id {id} appears twice"));
+            bad(&mut errors, i, "id", FieldCode::Duplicate, format!("group id {id} appears twice"));
         }
     }
     // Each group's chain up to the top: its depth and the group at section depth above it.
@@ -216,19 +217,25 @@ pub fn tree(groups: &[Record], department_depth: usize) -> Result<Tree, Vec<RowE
         let code = match Code::parse(&text(g, "code")) {
             Ok(c) => c,
             Err(e) => {
-                bad(errors, i, "code", format!("企業内組織コード {e}"));
+                bad(errors, i, "code", FieldCode::Format, format!("企業内組織コード {e}"));
                 return None;
             }
         };
         if let Some(first) = codes_seen.insert(code.as_str().to_string(), i) {
             if first != i {
-                bad(errors, i, "code", format!("{} is also the code of group {}", code.as_str(), first + 1));
+                bad(
+                    errors,
+                    i,
+                    "code",
+                    FieldCode::Duplicate,
+                    format!("{} is also the code of group {}", code.as_str(), first + 1),
+                );
             }
         }
         match parse_name("name", &text(g, "name")) {
             Ok(name) => Some((code, name)),
             Err(e) => {
-                bad(errors, i, "name", e.reason);
+                bad(errors, i, "name", e.code, e.reason);
                 None
             }
         }
@@ -238,7 +245,7 @@ pub fn tree(groups: &[Record], department_depth: usize) -> Result<Tree, Vec<RowE
         .map(|i| match depth_of(i) {
             Ok(c) => Some(c),
             Err(reason) => {
-                bad(&mut errors, i, "parent_id", reason);
+                bad(&mut errors, i, "parent_id", FieldCode::NotFound, reason);
                 None
             }
         })
@@ -322,8 +329,8 @@ pub fn roster_rows(
     for (i, user) in users.iter().enumerate() {
         let position = i as u64 + 1;
         let mut errors = Vec::new();
-        let mut bad = |key: &str, reason: String| {
-            errors.push(RowError { line: position, column: format!("users.{key}"), reason })
+        let mut bad = |key: &str, code: FieldCode, reason: String| {
+            errors.push(RowError::new(position, format!("users.{key}"), code, reason))
         };
         let raw_no = text(user, &fields.employee_no);
         if fields.stopped.as_deref().is_some_and(|k| flag(&text(user, k))) {
@@ -345,13 +352,17 @@ pub fn roster_rows(
         let no = match EmployeeNo::parse(&raw_no) {
             Ok(no) => no,
             Err(e) => {
-                bad(&fields.employee_no, format!("employee number '{raw_no}' {e}"));
+                bad(&fields.employee_no, FieldCode::Format, format!("employee number '{raw_no}' {e}"));
                 out.errors.extend(errors);
                 continue;
             }
         };
         if !seen.insert(no.as_str().to_string()) {
-            bad(&fields.employee_no, format!("employee number {} belongs to two portal users", no.as_str()));
+            bad(
+                &fields.employee_no,
+                FieldCode::Duplicate,
+                format!("employee number {} belongs to two portal users", no.as_str()),
+            );
         }
         let group = text(user, &fields.group);
         let section_code = match tree.section_of(&group) {
@@ -359,6 +370,7 @@ pub fn roster_rows(
             None => {
                 bad(
                     &fields.group,
+                    FieldCode::NotFound,
                     format!("group '{group}' is not a section or below one in the portal's tree"),
                 );
                 String::new()
@@ -409,7 +421,7 @@ pub fn roster_rows(
         {
             match parse_date(&date) {
                 Ok(d) => record.hire_date = Some(d),
-                Err(e) => bad(key, format!("'{date}': {e}")),
+                Err(e) => bad(key, FieldCode::Format, format!("'{date}': {e}")),
             }
         }
         let key_of = |field: &str| -> String {
@@ -436,11 +448,11 @@ pub fn roster_rows(
             Ok(_) => out.errors.extend(errors),
             Err(field_errors) => {
                 out.errors.extend(errors);
-                out.errors.extend(field_errors.into_iter().map(|fe| RowError {
-                    line: position,
-                    column: format!("users.{}", key_of(&fe.field)),
-                    reason: fe.reason,
-                }));
+                out.errors.extend(
+                    field_errors
+                        .into_iter()
+                        .map(|fe| RowError::of_field(position, format!("users.{}", key_of(&fe.field)), fe)),
+                );
             }
         }
     }

@@ -13,6 +13,7 @@ use crate::calendar::parse_date;
 use crate::employee::{EmployeeData, EmployeeFields, EmployeeNo};
 use crate::org::{Code, GradeLadder};
 use crate::text::normalize;
+use crate::{FieldCode, FieldError, Words};
 
 /// How the file is encoded; `Auto` takes a BOM or valid UTF-8 as UTF-8 and anything else as
 /// Shift_JIS (CP932, what Excel saves as "CSV" on Japanese Windows).
@@ -42,11 +43,21 @@ impl Encoding {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum FileError {
     #[error("{0}")]
-    Encoding(String),
+    Encoding(Words),
     #[error("the file is empty")]
     Empty,
     #[error("{0}")]
-    Header(String),
+    Header(Words),
+}
+
+impl FileError {
+    /// What is wrong with the file, in both languages.
+    pub fn words(&self) -> Words {
+        match self {
+            FileError::Encoding(w) | FileError::Header(w) => w.clone(),
+            FileError::Empty => Words::fixed("the file is empty", "ファイルが空です"),
+        }
+    }
 }
 
 /// One bad value: the line of the file (the header is line 1), the column as the file names
@@ -55,7 +66,20 @@ pub enum FileError {
 pub struct RowError {
     pub line: u64,
     pub column: String,
+    /// What kind of mistake, as a field's is (stable: a client may show its own text by it).
+    pub code: FieldCode,
     pub reason: String,
+}
+
+impl RowError {
+    pub fn new(line: u64, column: impl Into<String>, code: FieldCode, reason: impl Into<String>) -> Self {
+        RowError { line, column: column.into(), code, reason: reason.into() }
+    }
+
+    /// A field's error found on a row, in the file's column.
+    pub fn of_field(line: u64, column: impl Into<String>, error: FieldError) -> Self {
+        RowError { line, column: column.into(), code: error.code, reason: error.reason }
+    }
 }
 
 /// A valid row of the roster.
@@ -76,14 +100,15 @@ impl RosterRow {
     pub fn warnings(&self) -> Vec<RowError> {
         let mut out = Vec::new();
         if self.data.post.is_some() && self.data.post_since.is_none() {
-            out.push(RowError {
-                line: self.line,
-                column: "役職発令日".into(),
-                reason: format!(
+            out.push(RowError::new(
+                self.line,
+                "役職発令日",
+                FieldCode::Required,
+                format!(
                     "{} has no appointment date: rules for the newly appointed (新任の…) will not match them",
                     self.data.post.as_deref().unwrap_or_default().replace(';', "・")
                 ),
-            });
+            ));
         }
         out
     }
@@ -211,18 +236,25 @@ impl<'a> RosterReader<'a> {
         let missing: Vec<&str> =
             REQUIRED.iter().filter(|c| !columns.contains(&Some(**c))).map(|c| column_name(*c)).collect();
         if !missing.is_empty() {
-            problems.push(format!("missing required columns: {}", missing.join(", ")));
+            problems.push((
+                format!("missing required columns: {}", missing.join(", ")),
+                format!("必須の列がありません: {}", missing.join("、")),
+            ));
         }
         let mut counted = HashSet::new();
         for (h, c) in headers.iter().zip(&columns) {
             if let Some(c) = c {
                 if !counted.insert(*c) {
-                    problems.push(format!("column {} appears twice (as '{h}')", column_name(*c)));
+                    problems.push((
+                        format!("column {} appears twice (as '{h}')", column_name(*c)),
+                        format!("{} の列が二つあります（'{h}'）", column_name(*c)),
+                    ));
                 }
             }
         }
         if !problems.is_empty() {
-            return Err(FileError::Header(problems.join("; ")));
+            let (en, ja): (Vec<_>, Vec<_>) = problems.into_iter().unzip();
+            return Err(FileError::Header(Words::new(en.join("; "), ja.join("。"))));
         }
         Ok(Self {
             csv,
@@ -258,7 +290,7 @@ impl<'a> RosterReader<'a> {
                         _ => format!("cannot be read as CSV: {e}"),
                     };
                     // A broken record may leave the reader unusable: report and stop.
-                    let err = RowError { line, column: String::new(), reason };
+                    let err = RowError::new(line, "", FieldCode::Format, reason);
                     self.record.clear();
                     return Some(Err(vec![err]));
                 }
@@ -282,11 +314,12 @@ impl<'a> RosterReader<'a> {
         let line = self.record.position().map(|p| p.line()).unwrap_or(0);
         let mut errors = Vec::new();
         if self.record.len() != self.headers.len() {
-            errors.push(RowError {
+            errors.push(RowError::new(
                 line,
-                column: String::new(),
-                reason: format!("has {} fields but the header has {}", self.record.len(), self.headers.len()),
-            });
+                "",
+                FieldCode::Format,
+                format!("has {} fields but the header has {}", self.record.len(), self.headers.len()),
+            ));
             return Err(errors);
         }
         let mut fields = EmployeeFields::default();
@@ -296,7 +329,9 @@ impl<'a> RosterReader<'a> {
             let Some(column) = self.columns[i] else { continue };
             let header = &self.headers[i];
             let value = value.trim();
-            let mut bad = |reason: String| errors.push(RowError { line, column: header.clone(), reason });
+            let mut bad = |code: FieldCode, reason: String| {
+                errors.push(RowError::new(line, header.clone(), code, reason))
+            };
             let optional_date = |v: &str| -> Result<Option<NaiveDate>, String> {
                 if v.is_empty() {
                     Ok(None)
@@ -317,33 +352,33 @@ impl<'a> RosterReader<'a> {
                     Ok(code) if self.sections.contains(code.as_str()) => {
                         section_code = code.as_str().to_string()
                     }
-                    Ok(code) => bad(format!("unknown section '{}'", code.as_str())),
-                    Err(e) => bad(format!("section code {e}")),
+                    Ok(code) => bad(FieldCode::NotFound, format!("unknown section '{}'", code.as_str())),
+                    Err(e) => bad(FieldCode::Format, format!("section code {e}")),
                 },
                 Column::HireDate => match optional_date(value) {
                     Ok(d) => fields.hire_date = d,
-                    Err(e) => bad(e),
+                    Err(e) => bad(FieldCode::Format, e),
                 },
                 Column::PostSince => match optional_date(value) {
                     Ok(d) => fields.post_since = d,
-                    Err(e) => bad(e),
+                    Err(e) => bad(FieldCode::Format, e),
                 },
                 Column::RetirementDate => match optional_date(value) {
                     Ok(d) => fields.retirement_date = d,
-                    Err(e) => bad(e),
+                    Err(e) => bad(FieldCode::Format, e),
                 },
                 Column::Promotions => match parse_promotions(value) {
                     Ok(p) => fields.promotions = p,
-                    Err(e) => bad(e),
+                    Err(e) => bad(FieldCode::Format, e),
                 },
                 Column::Tags => fields.tags = split_tags(value),
                 Column::HeadsSection => match parse_flag(value) {
                     Ok(f) => heads_section = f,
-                    Err(e) => bad(e),
+                    Err(e) => bad(FieldCode::Format, e),
                 },
                 Column::HeadsDepartment => match parse_flag(value) {
                     Ok(f) => heads_department = f,
-                    Err(e) => bad(e),
+                    Err(e) => bad(FieldCode::Format, e),
                 },
             }
         }
@@ -356,21 +391,19 @@ impl<'a> RosterReader<'a> {
                         continue;
                     }
                     let column = self.column_for_field(&fe.field);
-                    errors.push(RowError { line, column, reason: fe.reason });
+                    errors.push(RowError::of_field(line, column, fe));
                 }
                 None
             }
         };
         if let Some(d) = &data {
             if let Some(first) = self.seen.get(&d.employee_no) {
-                errors.push(RowError {
+                errors.push(RowError::new(
                     line,
-                    column: self.header_of(Column::EmployeeNo),
-                    reason: format!(
-                        "employee number {} already appears on line {first}",
-                        d.employee_no.as_str()
-                    ),
-                });
+                    self.header_of(Column::EmployeeNo),
+                    FieldCode::Duplicate,
+                    format!("employee number {} already appears on line {first}", d.employee_no.as_str()),
+                ));
             } else {
                 self.seen.insert(d.employee_no.clone(), line);
             }
@@ -449,7 +482,7 @@ pub(crate) fn next_record<R: Read>(
             Ok(true) => {}
             Err(e) => {
                 let line = e.position().map_or(0, |p| p.line());
-                errors.push(RowError { line, column: String::new(), reason: format!("unreadable row: {e}") });
+                errors.push(RowError::new(line, "", FieldCode::Format, format!("unreadable row: {e}")));
                 continue;
             }
         }
@@ -471,9 +504,9 @@ pub const MAX_LINE_BYTES: usize = 64 * 1024;
 pub(crate) fn header_of<R: Read>(csv: &mut csv::Reader<R>) -> Result<&csv::StringRecord, FileError> {
     let header = csv.headers().map_err(|e| csv_file_error(&e))?;
     if header.len() > MAX_COLUMNS {
-        return Err(FileError::Header(format!(
-            "the header has {} columns; a file may have at most {MAX_COLUMNS}",
-            header.len()
+        return Err(FileError::Header(Words::new(
+            format!("the header has {} columns; a file may have at most {MAX_COLUMNS}", header.len()),
+            format!("見出し行に {} 列あります。列は {MAX_COLUMNS} までです", header.len()),
         )));
     }
     Ok(header)
@@ -481,10 +514,14 @@ pub(crate) fn header_of<R: Read>(csv: &mut csv::Reader<R>) -> Result<&csv::Strin
 
 pub(crate) fn csv_file_error(e: &csv::Error) -> FileError {
     match e.kind() {
-        csv::ErrorKind::Utf8 { .. } => {
-            FileError::Encoding("the header is not valid text in the file's encoding".into())
-        }
-        _ => FileError::Header(format!("the header cannot be read as CSV: {e}")),
+        csv::ErrorKind::Utf8 { .. } => FileError::Encoding(Words::fixed(
+            "the header is not valid text in the file's encoding",
+            "見出し行がファイルの文字コードで読み取れません",
+        )),
+        _ => FileError::Header(Words::new(
+            format!("the header cannot be read as CSV: {e}"),
+            format!("見出し行を CSV として読み取れません（{e}）"),
+        )),
     }
 }
 
@@ -495,9 +532,10 @@ pub(crate) fn decoded_source<'a>(
     encoding: Encoding,
 ) -> Result<Box<dyn Read + 'a>, FileError> {
     if bytes.starts_with(b"\xFF\xFE") || bytes.starts_with(b"\xFE\xFF") {
-        return Err(FileError::Encoding(
-            "UTF-16 files are not supported; save the file as CSV (UTF-8) or CSV (Shift_JIS)".into(),
-        ));
+        return Err(FileError::Encoding(Words::fixed(
+            "UTF-16 files are not supported; save the file as CSV (UTF-8) or CSV (Shift_JIS)",
+            "UTF-16 のファイルには対応していません。CSV（UTF-8）か CSV（Shift_JIS）で保存してください",
+        )));
     }
     let has_bom = bytes.starts_with(UTF8_BOM);
     let body = if has_bom { &bytes[UTF8_BOM.len()..] } else { bytes };
@@ -505,9 +543,10 @@ pub(crate) fn decoded_source<'a>(
     let use_utf8 = match encoding {
         Encoding::Utf8 => {
             if let Some(e) = utf8_error {
-                return Err(FileError::Encoding(format!(
-                    "the file is not valid UTF-8 (byte {}); if it was saved by Excel as plain CSV, send encoding=shift_jis",
-                    e.valid_up_to()
+                let at = e.valid_up_to();
+                return Err(FileError::Encoding(Words::new(
+                    format!("the file is not valid UTF-8 (byte {at}); if it was saved by Excel as plain CSV, send encoding=shift_jis"),
+                    format!("ファイルが UTF-8 として正しくありません（{at} バイト目）。Excel で CSV として保存した場合は encoding=shift_jis を付けて送ってください"),
                 )));
             }
             true
@@ -533,8 +572,9 @@ fn check_controls(body: &[u8]) -> Result<(), FileError> {
     for (at, b) in body.iter().enumerate() {
         match *b {
             0 => {
-                return Err(FileError::Encoding(format!(
-                    "line {line} contains the control character U+0000 (NUL); the file is damaged or not text"
+                return Err(FileError::Encoding(Words::new(
+                    format!("line {line} contains the control character U+0000 (NUL); the file is damaged or not text"),
+                    format!("{line} 行目に制御文字 NUL（U+0000）があります。ファイルが壊れているか、テキストではありません"),
                 )))
             }
             b'\n' => {
@@ -542,8 +582,9 @@ fn check_controls(body: &[u8]) -> Result<(), FileError> {
                 line_start = at + 1;
             }
             _ if at - line_start >= MAX_LINE_BYTES => {
-                return Err(FileError::Header(format!(
-                    "line {line} is longer than {MAX_LINE_BYTES} bytes; this is not a file Kenshu reads"
+                return Err(FileError::Header(Words::new(
+                    format!("line {line} is longer than {MAX_LINE_BYTES} bytes; this is not a file Kenshu reads"),
+                    format!("{line} 行目が {MAX_LINE_BYTES} バイトを超えています。Kenshu が読むファイルではありません"),
                 )))
             }
             _ => {}
@@ -565,9 +606,15 @@ fn check_shift_jis(bytes: &[u8], declared: Encoding) -> Result<(), FileError> {
             encoding_rs::DecoderResult::OutputFull => continue,
             encoding_rs::DecoderResult::Malformed(..) => {
                 let msg = if declared == Encoding::Auto {
-                    format!("the file is neither UTF-8 nor Shift_JIS (unreadable bytes near byte {pos})")
+                    Words::new(
+                        format!("the file is neither UTF-8 nor Shift_JIS (unreadable bytes near byte {pos})"),
+                        format!("ファイルが UTF-8 でも Shift_JIS でもありません（{pos} バイト目付近）"),
+                    )
                 } else {
-                    format!("the file is not valid Shift_JIS (byte {pos})")
+                    Words::new(
+                        format!("the file is not valid Shift_JIS (byte {pos})"),
+                        format!("ファイルが Shift_JIS として正しくありません（{pos} バイト目）"),
+                    )
                 };
                 return Err(FileError::Encoding(msg));
             }
@@ -782,10 +829,10 @@ mod tests {
     fn nul_refuses_the_file_naming_the_line() {
         let with_nul = JP.replace("大山 花子", "大山\u{0}花子");
         let err = read_all(with_nul.as_bytes(), Encoding::Auto).unwrap_err();
-        assert!(matches!(&err, FileError::Encoding(m) if m.starts_with("line 4 ")), "{err:?}");
+        assert!(matches!(&err, FileError::Encoding(m) if m.en.starts_with("line 4 ")), "{err:?}");
         let (sjis, _, _) = encoding_rs::SHIFT_JIS.encode(&with_nul);
         assert!(
-            matches!(read_all(&sjis, Encoding::Auto), Err(FileError::Encoding(m)) if m.starts_with("line 4 "))
+            matches!(read_all(&sjis, Encoding::Auto), Err(FileError::Encoding(m)) if m.en.starts_with("line 4 "))
         );
         // Tabs and CRLF line ends are text.
         let tabs = JP.replace("大山 花子", "大山\t花子").replace('\n', "\r\n");
@@ -795,13 +842,13 @@ mod tests {
     #[test]
     fn missing_and_duplicate_columns_are_reported() {
         let err = read_all("employee_no,name\n1,a\n".as_bytes(), Encoding::Auto).unwrap_err();
-        assert!(matches!(&err, FileError::Header(m) if m.contains("kana") && m.contains("hire_date")));
+        assert!(matches!(&err, FileError::Header(m) if m.en.contains("kana") && m.en.contains("hire_date")));
         let err = read_all(
             "employee_no,職員番号,name,kana,section_code,grade,hire_date\n".as_bytes(),
             Encoding::Auto,
         )
         .unwrap_err();
-        assert!(matches!(&err, FileError::Header(m) if m.contains("twice")));
+        assert!(matches!(&err, FileError::Header(m) if m.en.contains("twice")));
         assert_eq!(read_all(b"", Encoding::Auto).unwrap_err(), FileError::Empty);
     }
 

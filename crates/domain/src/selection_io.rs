@@ -8,6 +8,7 @@ use crate::roster_import::{
     decoded_source, header_of, next_record, Encoding, FileError, LineNormalizer, ReadRows, RowError,
 };
 use crate::text::normalize;
+use crate::{FieldCode, Words};
 
 /// One readable row.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -52,7 +53,10 @@ pub fn read_csv(bytes: &[u8], encoding: Encoding) -> Result<NominationRows, File
     let columns: Vec<Option<Column>> = header_of(&mut csv)?.iter().map(column_for).collect();
     let required = [Column::Category, Column::Number, Column::EmployeeNo, Column::Route];
     if required.iter().any(|c| !columns.contains(&Some(*c))) {
-        return Err(FileError::Header("the columns 区分, No, 職員番号 and 選考方法 are required".into()));
+        return Err(FileError::Header(Words::fixed(
+            "the columns 区分, No, 職員番号 and 選考方法 are required",
+            "区分・No・職員番号・選考方法の列が必要です",
+        )));
     }
     let mut out = NominationRows::default();
     let mut record = csv::StringRecord::new();
@@ -60,22 +64,29 @@ pub fn read_csv(bytes: &[u8], encoding: Encoding) -> Result<NominationRows, File
         let cell =
             |c: Column| columns.iter().position(|k| *k == Some(c)).and_then(|i| record.get(i)).unwrap_or("");
         let before = out.errors.len();
-        let mut bad =
-            |column: &str, reason: String| out.errors.push(RowError { line, column: column.into(), reason });
+        let mut bad = |column: &str, code: FieldCode, reason: String| {
+            out.errors.push(RowError::new(line, column, code, reason))
+        };
         let key = CourseKey::parse(&format!(
             "{}-{}",
             cell(Column::Category).trim(),
             normalize(cell(Column::Number))
         ));
-        let key = key.map_err(|e| bad("No", e)).ok();
-        let employee_no = EmployeeNo::parse(cell(Column::EmployeeNo)).map_err(|e| bad("職員番号", e)).ok();
+        let key = key.map_err(|e| bad("No", FieldCode::Format, e)).ok();
+        let employee_no = EmployeeNo::parse(cell(Column::EmployeeNo))
+            .map_err(|e| bad("職員番号", FieldCode::Format, e))
+            .ok();
         let route = Route::parse(cell(Column::Route));
         if route.is_none() {
-            bad("選考方法", format!("'{}' is not 指名, 推薦 or 公募", cell(Column::Route).trim()));
+            bad(
+                "選考方法",
+                FieldCode::UnknownValue,
+                format!("'{}' is not 指名, 推薦 or 公募", cell(Column::Route).trim()),
+            );
         }
         let reason = Some(cell(Column::Reason).trim().to_string()).filter(|r| !r.is_empty());
         if reason.as_ref().is_some_and(|r| r.chars().count() > 1000) {
-            bad("理由", "must be at most 1000 characters".into());
+            bad("理由", FieldCode::Length, "must be at most 1000 characters".into());
         }
         if out.errors.len() == before {
             if let (Some(course), Some(employee_no), Some(route)) = (key, employee_no, route) {

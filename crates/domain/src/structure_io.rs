@@ -10,6 +10,7 @@ use crate::org::{parse_name, Code};
 use crate::roster_import::{
     decoded_source, header_key, header_of, next_record, Encoding, FileError, LineNormalizer, RowError,
 };
+use crate::{FieldCode, Words};
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 enum Column {
@@ -106,9 +107,10 @@ pub fn read_csv(bytes: &[u8], encoding: Encoding) -> Result<StructureFile, FileE
     let columns: Vec<Option<Column>> = header_of(&mut csv)?.iter().map(column_for).collect();
     let required = [Column::DepartmentCode, Column::DepartmentName, Column::SectionCode, Column::SectionName];
     if required.iter().any(|c| !columns.contains(&Some(*c))) {
-        return Err(FileError::Header(
-            "the columns 部コード, 部名, 所属コード and 所属名 are required".into(),
-        ));
+        return Err(FileError::Header(Words::fixed(
+            "the columns 部コード, 部名, 所属コード and 所属名 are required",
+            "部コード・部名・所属コード・所属名の列が必要です",
+        )));
     }
     let label = |c: Column| COLUMNS.iter().find(|(k, _, _)| *k == c).map_or("", |(_, l, _)| *l);
     let has = |c: Column| columns.contains(&Some(c));
@@ -126,19 +128,19 @@ pub fn read_csv(bytes: &[u8], encoding: Encoding) -> Result<StructureFile, FileE
         let cell =
             |c: Column| columns.iter().position(|k| *k == Some(c)).and_then(|i| record.get(i)).unwrap_or("");
         let mut errors = Vec::new();
-        let mut bad =
-            |c: Column, reason: String| errors.push(RowError { line, column: label(c).into(), reason });
-        let code =
-            |c: Column, bad: &mut dyn FnMut(Column, String)| Code::parse(cell(c)).map_err(|e| bad(c, e)).ok();
-        let name = |c: Column, bad: &mut dyn FnMut(Column, String)| {
-            parse_name(label(c), cell(c)).map_err(|e| bad(c, e.reason)).ok()
+        let mut bad = |c: Column, code: FieldCode, reason: String| {
+            errors.push(RowError::new(line, label(c), code, reason))
         };
-        let person = |c: Column, bad: &mut dyn FnMut(Column, String)| -> Option<EmployeeNo> {
+        type Bad<'b> = &'b mut dyn FnMut(Column, FieldCode, String);
+        let code = |c: Column, bad: Bad| Code::parse(cell(c)).map_err(|e| bad(c, FieldCode::Format, e)).ok();
+        let name =
+            |c: Column, bad: Bad| parse_name(label(c), cell(c)).map_err(|e| bad(c, e.code, e.reason)).ok();
+        let person = |c: Column, bad: Bad| -> Option<EmployeeNo> {
             let v = cell(c).trim();
             if v.is_empty() {
                 return None;
             }
-            EmployeeNo::parse(v).map_err(|e| bad(c, e)).ok()
+            EmployeeNo::parse(v).map_err(|e| bad(c, FieldCode::Format, e)).ok()
         };
         let department_code = code(Column::DepartmentCode, &mut bad);
         let department_name = name(Column::DepartmentName, &mut bad);
@@ -159,11 +161,12 @@ pub fn read_csv(bytes: &[u8], encoding: Encoding) -> Result<StructureFile, FileE
             continue;
         };
         if out.sections.iter().any(|s| s.code == sc) {
-            bad(Column::SectionCode, format!("{} appears twice", sc.as_str()));
+            bad(Column::SectionCode, FieldCode::Duplicate, format!("{} appears twice", sc.as_str()));
         }
         match out.departments.get(dc.as_str()) {
             Some(d) if d.name != dn || d.heads != department_heads => bad(
                 Column::DepartmentCode,
+                FieldCode::Conflict,
                 format!("{} reads differently on line {} (name or heads)", dc.as_str(), d.line),
             ),
             Some(_) => {}

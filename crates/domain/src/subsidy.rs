@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::catalogue::vocabulary;
 use crate::text::normalize;
-use crate::FieldError;
+use crate::{FieldError, Words};
 
 vocabulary! {
     /// 分野 of a correspondence course.
@@ -300,22 +300,34 @@ pub const PROOF_MAX_BYTES: usize = 5 * 1024 * 1024;
 
 /// Check a proof of completion: a PDF, JPEG or PNG of at most 5 MiB whose content is what its
 /// type says (the first bytes are checked, not only the header). Returns the type to store.
-pub fn check_proof(content_type: &str, bytes: &[u8]) -> Result<&'static str, String> {
+pub fn check_proof(content_type: &str, bytes: &[u8]) -> Result<&'static str, Words> {
     let declared = content_type.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
     let (kind, magic): (&'static str, &[u8]) = match declared.as_str() {
         "application/pdf" => ("application/pdf", b"%PDF-"),
         "image/jpeg" | "image/jpg" => ("image/jpeg", b"\xFF\xD8\xFF"),
         "image/png" => ("image/png", b"\x89PNG\r\n\x1a\n"),
-        other => return Err(format!("'{other}' is not accepted: send a PDF, JPEG or PNG")),
+        other => {
+            return Err(Words::new(
+                format!("'{other}' is not accepted: send a PDF, JPEG or PNG"),
+                format!("'{other}' は受け付けていません。PDF・JPEG・PNG のいずれかを送ってください"),
+            ))
+        }
     };
     if bytes.is_empty() {
-        return Err("the file is empty".into());
+        return Err(Words::fixed("the file is empty", "ファイルが空です"));
     }
     if bytes.len() > PROOF_MAX_BYTES {
-        return Err(format!("the file is larger than {} MiB", PROOF_MAX_BYTES / 1024 / 1024));
+        let mib = PROOF_MAX_BYTES / 1024 / 1024;
+        return Err(Words::new(
+            format!("the file is larger than {mib} MiB"),
+            format!("ファイルが {mib} MiB を超えています"),
+        ));
     }
     if !bytes.starts_with(magic) {
-        return Err(format!("the file is not a {kind} (its content does not match the type)"));
+        return Err(Words::new(
+            format!("the file is not a {kind} (its content does not match the type)"),
+            format!("ファイルの中身が {kind} ではありません（種類と内容が一致しません）"),
+        ));
     }
     Ok(kind)
 }
@@ -408,11 +420,11 @@ mod tests {
         assert_eq!(check_proof("application/pdf", b"%PDF-1.7 ..."), Ok("application/pdf"));
         assert_eq!(check_proof("image/png", b"\x89PNG\r\n\x1a\n...."), Ok("image/png"));
         assert_eq!(check_proof("image/jpeg; charset=binary", b"\xFF\xD8\xFF\xE0"), Ok("image/jpeg"));
-        assert!(check_proof("application/zip", b"PK\x03\x04").unwrap_err().contains("not accepted"));
-        assert!(check_proof("application/pdf", b"MZ\x90\x00").unwrap_err().contains("does not match"));
-        assert!(check_proof("application/pdf", b"").unwrap_err().contains("empty"));
+        assert!(check_proof("application/zip", b"PK\x03\x04").unwrap_err().en.contains("not accepted"));
+        assert!(check_proof("application/pdf", b"MZ\x90\x00").unwrap_err().en.contains("does not match"));
+        assert!(check_proof("application/pdf", b"").unwrap_err().en.contains("empty"));
         let big = [b"%PDF-".as_slice(), &vec![0u8; PROOF_MAX_BYTES]].concat();
-        assert!(check_proof("application/pdf", &big).unwrap_err().contains("larger"));
+        assert!(check_proof("application/pdf", &big).unwrap_err().en.contains("larger"));
     }
 }
 

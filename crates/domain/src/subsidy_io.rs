@@ -7,6 +7,7 @@ use crate::roster_import::{
 };
 use crate::subsidy::CourseText;
 use crate::text::normalize;
+use crate::{FieldCode, Words};
 
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Column {
@@ -65,9 +66,10 @@ pub fn read_csv(bytes: &[u8], encoding: Encoding) -> Result<ReadRows<(u64, Cours
     let mut csv = csv::ReaderBuilder::new().flexible(true).has_headers(true).from_reader(source);
     let columns: Vec<Option<Column>> = header_of(&mut csv)?.iter().map(column_for).collect();
     if COLUMNS.iter().any(|(c, _, _)| !columns.contains(&Some(*c))) {
-        return Err(FileError::Header(
-            "the columns 実施団体, 講座名, 分野, 受講料 and 期間 are required".into(),
-        ));
+        return Err(FileError::Header(Words::fixed(
+            "the columns 実施団体, 講座名, 分野, 受講料 and 期間 are required",
+            "実施団体・講座名・分野・受講料・期間の列が必要です",
+        )));
     }
     let mut out = ReadRows::default();
     let mut record = csv::StringRecord::new();
@@ -90,7 +92,7 @@ pub fn read_csv(bytes: &[u8], encoding: Encoding) -> Result<ReadRows<(u64, Cours
             (t, m) => {
                 for (column, e) in [("受講料", t.err()), ("期間", m.err())] {
                     if let Some(reason) = e {
-                        out.errors.push(RowError { line, column: column.into(), reason });
+                        out.errors.push(RowError::new(line, column, FieldCode::Format, reason));
                     }
                 }
             }

@@ -1,5 +1,6 @@
 //! 出欠: a session's sign-in sheet, recorded by HR in one request; completion follows from it.
 
+use kenshu_domain::Words;
 use std::collections::HashSet;
 
 use actix_web::{web, HttpRequest, HttpResponse};
@@ -422,10 +423,16 @@ pub async fn import_sheet(
     let body = read_body(payload, state.config.max_upload_bytes).await?;
     let read = read_csv(&body, encoding, tokyo_date(session.starts_at)).map_err(file_error)?;
     if read.rows.is_empty() && read.errors.is_empty() {
-        return Err(ApiError::ImportFile("the file holds no trainees".into()));
+        return Err(ApiError::ImportFile(Words::fixed(
+            "the file holds no trainees",
+            "ファイルに受講者がいません",
+        )));
     }
     if read.rows.len() > MAX_ENTRIES {
-        return Err(ApiError::ImportFile(format!("a sheet holds at most {MAX_ENTRIES} trainees")));
+        return Err(ApiError::ImportFile(Words::new(
+            format!("a sheet holds at most {MAX_ENTRIES} trainees"),
+            format!("出席簿に載せられる受講者は {MAX_ENTRIES} 人までです"),
+        )));
     }
     let lines: Vec<u64> = read.rows.iter().map(|r| r.line).collect();
     let entries = read
@@ -443,11 +450,9 @@ pub async fn import_sheet(
         Ok(recordings) if errors.is_empty() => recordings,
         Ok(_) => return Err(ApiError::ImportRejected(errors)),
         Err(invalid) => {
-            errors.extend(invalid.into_iter().map(|(i, e)| RowError {
-                line: lines[i],
-                column: column_of_field(&e.field).to_string(),
-                reason: e.reason,
-            }));
+            errors.extend(
+                invalid.into_iter().map(|(i, e)| RowError::of_field(lines[i], column_of_field(&e.field), e)),
+            );
             errors.sort_by_key(|e| e.line);
             return Err(ApiError::ImportRejected(errors));
         }

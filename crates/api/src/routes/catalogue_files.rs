@@ -95,7 +95,7 @@ pub async fn import_catalogue(
                 if e.is_data() {
                     ApiError::validation(FieldError::format("body", e.to_string()))
                 } else {
-                    ApiError::BadRequest(format!("the body is not valid JSON: {e}"))
+                    crate::problem::not_json(&e)
                 }
             })?;
             let (plan, rows) = file.into_rows();
@@ -107,7 +107,10 @@ pub async fn import_catalogue(
         }
     };
     if rows.is_empty() && errors.is_empty() {
-        return Err(ApiError::ImportFile("the file holds no courses".into()));
+        return Err(ApiError::ImportFile(Words::fixed(
+            "the file holds no courses",
+            "ファイルに研修がありません",
+        )));
     }
     let plan_text = plan_text.map(|t| t.validate(fy)).transpose().map_err(ApiError::Validation)?;
     let org_id = auth.principal.org_id;

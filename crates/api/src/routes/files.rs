@@ -9,6 +9,7 @@ use futures_util::StreamExt;
 use kenshu_domain::roster_import::{Encoding, FileError};
 use kenshu_domain::spreadsheet::{neutralise, Cell, Table};
 use kenshu_domain::FieldError;
+use kenshu_domain::Words;
 use kenshu_persistence::repo::structure::UnitNames;
 use kenshu_persistence::{Page, PageRequest};
 use rust_xlsxwriter::{ExcelDateTime, Format, Workbook, XlsxError};
@@ -113,9 +114,17 @@ impl ListFile {
 pub async fn read_body(mut payload: web::Payload, limit: usize) -> ApiResult<web::BytesMut> {
     let mut body = web::BytesMut::new();
     while let Some(chunk) = payload.next().await {
-        let chunk = chunk.map_err(|e| ApiError::BadRequest(format!("the upload was interrupted: {e}")))?;
+        let chunk = chunk.map_err(|e| {
+            ApiError::BadRequest(Words::new(
+                format!("the upload was interrupted: {e}"),
+                format!("アップロードが途中で切れました（{e}）"),
+            ))
+        })?;
         if body.len() + chunk.len() > limit {
-            return Err(ApiError::PayloadTooLarge(format!("the file exceeds {limit} bytes")));
+            return Err(ApiError::PayloadTooLarge(Words::new(
+                format!("the file exceeds {limit} bytes"),
+                format!("ファイルが {limit} バイトを超えています"),
+            )));
         }
         body.extend_from_slice(&chunk);
     }
@@ -127,7 +136,10 @@ pub fn encoding_of(req: &HttpRequest, param: Option<EncodingParam>) -> ApiResult
     let mut parts = content_type.split(';');
     let mime = parts.next().unwrap_or("").trim().to_ascii_lowercase();
     if !matches!(mime.as_str(), "text/csv" | "application/csv" | "application/octet-stream" | "text/plain") {
-        return Err(ApiError::UnsupportedMediaType("send the file as text/csv".into()));
+        return Err(ApiError::UnsupportedMediaType(Words::fixed(
+            "send the file as text/csv",
+            "ファイルは text/csv で送ってください",
+        )));
     }
     if let Some(p) = param {
         return Ok(match p {
@@ -140,7 +152,10 @@ pub fn encoding_of(req: &HttpRequest, param: Option<EncodingParam>) -> ApiResult
         if let Some((k, v)) = part.split_once('=') {
             if k.trim().eq_ignore_ascii_case("charset") {
                 return Encoding::from_charset(v).ok_or_else(|| {
-                    ApiError::UnsupportedMediaType(format!("charset {} is not supported", v.trim()))
+                    ApiError::UnsupportedMediaType(Words::new(
+                        format!("charset {} is not supported", v.trim()),
+                        format!("文字コード {} には対応していません", v.trim()),
+                    ))
                 });
             }
         }
@@ -149,7 +164,7 @@ pub fn encoding_of(req: &HttpRequest, param: Option<EncodingParam>) -> ApiResult
 }
 
 pub fn file_error(e: FileError) -> ApiError {
-    ApiError::ImportFile(e.to_string())
+    ApiError::ImportFile(e.words())
 }
 
 /// The columns that name a person in every list of people: 職員番号, 氏名, 部, 所属.

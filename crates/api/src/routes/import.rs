@@ -3,6 +3,7 @@
 //! One pass: a parsing thread validates every row while the request task writes the batches of
 //! a clean file inside one transaction, so a file with any bad row writes nothing.
 
+use kenshu_domain::Words;
 use std::collections::HashSet;
 
 use actix_web::{web, HttpRequest, HttpResponse};
@@ -228,10 +229,10 @@ pub async fn import_roster(
         };
         if deactivate_missing && planner.rows() == 0 {
             // Most likely a truncated export; taken at its word it would retire the whole roster.
-            return Err(ApiError::ImportFile(
-                "the file has a header but no rows; with mode=full that would mark every employee inactive"
-                    .into(),
-            ));
+            return Err(ApiError::ImportFile(Words::fixed(
+                "the file has a header but no rows; with mode=full that would mark every employee inactive",
+                "ファイルに見出し行しかありません。mode=full では全職員が在職でなくなるため、受け付けません",
+            )));
         }
         let (planned, stats, moves) = planner.finish(deactivate_missing)?;
         let _ = feeder.out.blocking_send(planned);
@@ -272,10 +273,7 @@ pub async fn import_roster(
         mode: query.mode,
         counts,
         ignored_columns: ignored,
-        warnings: warnings
-            .into_iter()
-            .map(|w| RowErrorDto { line: w.line, column: w.column, reason: w.reason })
-            .collect(),
+        warnings: warnings.iter().map(RowErrorDto::of).collect(),
     };
     if query.dry_run {
         txn.rollback().await?;

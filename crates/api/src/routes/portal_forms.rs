@@ -332,7 +332,10 @@ pub async fn webhook(
     let body = body.into_inner();
     let form = repo::form_for_webhook(state.db.conn(), *id).await?.ok_or(ApiError::NotFound)?;
     if !same_digest(&digest(&body.access_token), &form.token_digest) {
-        return Err(ApiError::Unauthorized("the access token is not this form's"));
+        return Err(ApiError::Unauthorized(Words::fixed(
+            "the access token is not this form's",
+            "このフォームのアクセストークンではありません",
+        )));
     }
     if !form.enabled {
         return Err(ApiError::Conflict(Words::fixed(

@@ -7,6 +7,7 @@ use kenshu_domain::approval::TopApprover;
 use kenshu_domain::auth::{authorize, Action};
 use kenshu_domain::org::{parse_name, Code, Grade, GradeLadder};
 use kenshu_domain::FieldError;
+use kenshu_domain::Words;
 use kenshu_persistence::entities::{department, section};
 use kenshu_persistence::repo::org;
 use kenshu_persistence::repo::structure::{self as repo, UnitInput};
@@ -531,7 +532,10 @@ pub async fn import_structure(
         return Err(ApiError::ImportRejected(file.errors));
     }
     if file.sections.is_empty() {
-        return Err(ApiError::ImportFile("the file has a header but no rows".into()));
+        return Err(ApiError::ImportFile(Words::fixed(
+            "the file has a header but no rows",
+            "ファイルに見出し行しかありません",
+        )));
     }
     let txn = state.db.begin_write().await?;
     let stats = match repo::import(&txn, &auth.actor(), &file).await? {

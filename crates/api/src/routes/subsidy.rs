@@ -276,7 +276,10 @@ pub async fn import_courses(
     let body = read_body(payload, state.config.max_upload_bytes).await?;
     let read = read_csv(&body, encoding).map_err(file_error)?;
     if read.rows.is_empty() && read.errors.is_empty() {
-        return Err(ApiError::ImportFile("the file holds no courses".into()));
+        return Err(ApiError::ImportFile(Words::fixed(
+            "the file holds no courses",
+            "ファイルに研修がありません",
+        )));
     }
     let mut errors: Vec<RowError> = read.errors;
     let mut courses = Vec::new();
@@ -286,19 +289,20 @@ pub async fn import_courses(
         match text.validate("") {
             Ok(c) => {
                 if let Some(first) = seen.insert((c.provider.clone(), c.title.clone()), line) {
-                    errors.push(RowError {
+                    errors.push(RowError::new(
                         line,
-                        column: "講座名".into(),
-                        reason: format!("{} / {} is on line {first} too", key.0, key.1),
-                    });
+                        "講座名",
+                        kenshu_domain::FieldCode::Duplicate,
+                        format!("{} / {} is on line {first} too", key.0, key.1),
+                    ));
                 }
                 courses.push(c);
             }
-            Err(e) => errors.extend(e.into_iter().map(|e| RowError {
-                line,
-                column: kenshu_domain::subsidy_io::column_of_field(&e.field).into(),
-                reason: e.reason,
-            })),
+            Err(e) => {
+                errors.extend(e.into_iter().map(|e| {
+                    RowError::of_field(line, kenshu_domain::subsidy_io::column_of_field(&e.field), e)
+                }))
+            }
         }
     }
     if !errors.is_empty() {
@@ -607,7 +611,10 @@ pub async fn put_proof(
     }
     let content_type = req.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
     let bytes = read_body(payload, kenshu_domain::subsidy::PROOF_MAX_BYTES).await.map_err(|e| match e {
-        ApiError::PayloadTooLarge(_) => ApiError::PayloadTooLarge("the proof is larger than 5 MiB".into()),
+        ApiError::PayloadTooLarge(_) => ApiError::PayloadTooLarge(Words::fixed(
+            "the proof is larger than 5 MiB",
+            "証明書類が 5 MiB を超えています",
+        )),
         e => e,
     })?;
     let kind = check_proof(content_type, &bytes).map_err(ApiError::UnsupportedMediaType)?;

@@ -40,7 +40,7 @@ pub enum Loaded {
     /// The token's organisation does not exist.
     UnknownOrganisation,
     /// A signed-in person the roster does not hold as an active employee; why, in words.
-    NotOnRoster(&'static str),
+    NotOnRoster(kenshu_domain::Words),
 }
 
 pub async fn load(
@@ -173,7 +173,7 @@ async fn resolve(
     };
     if fetched.employees.len() > 1 {
         return Ok(Loaded::NotOnRoster(
-            "more than one employee on the roster has this login id; the training office must correct the roster",
+            kenshu_domain::Words::fixed("more than one employee on the roster has this login id; the training office must correct the roster", "このログインIDの職員が名簿に複数います。研修担当が名簿を修正する必要があります"),
         ));
     }
     let record = fetched.employees.pop();
@@ -183,9 +183,10 @@ async fn resolve(
         Subject::Token { sub, roles } => (sub.to_string(), Granted::AsCarried(roles)),
         Subject::SignIn { claimed, .. } => match &record {
             Some(r) => (r.model.employee_no.clone(), Granted::SignIn(claimed)),
-            None => return Ok(Loaded::NotOnRoster(
+            None => return Ok(Loaded::NotOnRoster(kenshu_domain::Words::fixed(
                 "you are not on this organisation's roster as an active employee; ask the training office",
-            )),
+                "この団体の在職職員として名簿に登録されていません。研修担当にお問い合わせください",
+            ))),
         },
     };
     let roles = match granted {

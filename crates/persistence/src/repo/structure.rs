@@ -5,7 +5,7 @@ use crate::WriteTxn;
 use kenshu_domain::Words;
 use std::collections::HashMap;
 
-use kenshu_domain::FieldError;
+use kenshu_domain::{FieldCode, FieldError};
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DbErr, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
 };
@@ -358,11 +358,12 @@ pub async fn import(
             let no = no.as_ref()?;
             let id = staff.get(no.as_str()).copied();
             if id.is_none() {
-                errors.push(RowError {
+                errors.push(RowError::new(
                     line,
-                    column: column.into(),
-                    reason: format!("{} is not an active employee of the organisation", no.as_str()),
-                });
+                    column,
+                    FieldCode::NotFound,
+                    format!("{} is not an active employee of the organisation", no.as_str()),
+                ));
             }
             id
         };
@@ -509,11 +510,12 @@ pub async fn heads_from_roster(
                 continue;
             }
             if let Some((first, _)) = seen.get(&unit) {
-                errors.push(RowError {
-                    line: h.line,
-                    column: column.into(),
-                    reason: format!("line {first} already names the {column} of this unit"),
-                });
+                errors.push(RowError::new(
+                    h.line,
+                    column,
+                    FieldCode::Duplicate,
+                    format!("line {first} already names the {column} of this unit"),
+                ));
             } else {
                 seen.insert(unit, (h.line, h.employee_no.clone()));
             }

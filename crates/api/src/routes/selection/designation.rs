@@ -1,6 +1,7 @@
 //! 指名: designation runs (a course, a whole plan) and nominations loaded from a file.
 
 use super::*;
+use kenshu_domain::Words;
 
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
@@ -225,7 +226,10 @@ pub async fn import_nominations(
     let read =
         kenshu_domain::selection_io::read_csv(&body, encoding).map_err(crate::routes::files::file_error)?;
     if read.rows.is_empty() && read.errors.is_empty() {
-        return Err(ApiError::ImportFile("the file holds no nominations".into()));
+        return Err(ApiError::ImportFile(Words::fixed(
+            "the file holds no nominations",
+            "ファイルに受講者の指定がありません",
+        )));
     }
     let txn = state.db.begin_write().await?;
     let outcome = repo::import_nominations(&txn, &auth.actor(), fy, &read.rows, q.dry_run).await?;

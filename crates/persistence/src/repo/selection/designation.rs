@@ -2,7 +2,7 @@
 
 use super::*;
 use crate::WriteTxn;
-use kenshu_domain::Words;
+use kenshu_domain::{FieldCode, Words};
 
 /// What a designation run did for one course, or would do on a dry run.
 #[derive(Debug, Clone)]
@@ -277,27 +277,30 @@ pub async fn import_nominations(
         let course = courses.get(&row.course);
         let person = staff.get(row.employee_no.as_str());
         if course.is_none() {
-            errors.push(RowError {
-                line: row.line,
-                column: "No".into(),
-                reason: format!("no course {} in the FY{} plan", row.course.label(), fy.year()),
-            });
+            errors.push(RowError::new(
+                row.line,
+                "No",
+                FieldCode::NotFound,
+                format!("no course {} in the FY{} plan", row.course.label(), fy.year()),
+            ));
         }
         if person.is_none() {
-            errors.push(RowError {
-                line: row.line,
-                column: "職員番号".into(),
-                reason: format!("no active employee {}", row.employee_no.as_str()),
-            });
+            errors.push(RowError::new(
+                row.line,
+                "職員番号",
+                FieldCode::NotFound,
+                format!("no active employee {}", row.employee_no.as_str()),
+            ));
         }
         let (Some(course), Some(person)) = (course, person) else { continue };
         let key = (course.model.id, person.id);
         if let Some(first) = seen.insert(key, row.line) {
-            errors.push(RowError {
-                line: row.line,
-                column: "職員番号".into(),
-                reason: format!("this employee and course appear twice (first at line {first})"),
-            });
+            errors.push(RowError::new(
+                row.line,
+                "職員番号",
+                FieldCode::Duplicate,
+                format!("this employee and course appear twice (first at line {first})"),
+            ));
             continue;
         }
         if existing.contains(&key) {
