@@ -35,3 +35,4 @@ mod structure;
 mod subsidies;
 mod tls;
 mod tokens;
+mod wire;

@@ -9,7 +9,7 @@ use actix_web::dev::{Server, ServiceRequest, ServiceResponse};
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::http::{Method, StatusCode};
 use actix_web::middleware::{from_fn, Next};
-use actix_web::{web, App, HttpMessage, HttpResponse, HttpServer};
+use actix_web::{web, App, HttpMessage, HttpResponse};
 use tracing::Instrument;
 use utoipa_swagger_ui::SwaggerUi;
 use uuid::Uuid;
@@ -601,7 +601,12 @@ async fn not_found() -> Result<actix_web::HttpResponse, ApiError> {
 pub fn serve(listener: TcpListener, state: AppState) -> std::io::Result<Server> {
     let grace = state.config.shutdown_grace_secs;
     let data = web::Data::new(state);
-    let server = HttpServer::new(move || {
+    let local = listener.local_addr()?;
+    let builder = actix_server::Server::build();
+    let shutting_down = builder.graceful_shutdown_signal();
+    // actix-web's HttpServer, spelled out, with `wire::Intake` between the socket and the
+    // HTTP/1.1 parser; the settings are HttpServer's defaults.
+    let app = move || {
         let cfg = &data.config;
         let request_id = header::HeaderName::from_static("x-request-id");
         // Every method the API has, the headers its clients send, and the ones a browser script
@@ -643,14 +648,34 @@ pub fn serve(listener: TcpListener, state: AppState) -> std::io::Result<Server> 
             .wrap(cors)
             .wrap(from_fn(request_context))
             .configure(routes)
+            .service(web::resource(crate::wire::REFUSED_PATH).to(crate::wire::refused))
             .default_service(web::to(not_found))
-    })
-    .listen(listener)?
-    .shutdown_timeout(grace)
-    // The binary handles SIGTERM itself (`shutdown`): it stops accepting, lets what is in flight
-    // finish, then stops the workers.
-    .disable_signals()
-    .run();
+    };
+    let server = builder
+        .listen("kenshu", listener, move || {
+            let signal = shutting_down.clone();
+            let http = actix_http::HttpService::build()
+                .graceful_shutdown_signal(move || {
+                    let signal = signal.clone();
+                    async move { signal.notified().await }
+                })
+                .client_request_timeout(std::time::Duration::from_secs(5))
+                .client_disconnect_timeout(std::time::Duration::from_secs(1))
+                .h1_allow_half_closed(true)
+                .local_addr(local)
+                .h1(actix_service::map_config(app(), |_| actix_web::dev::AppConfig::default()));
+            use actix_service::ServiceFactoryExt as _;
+            actix_service::fn_service(|io: actix_web::rt::net::TcpStream| {
+                let peer = io.peer_addr().ok();
+                std::future::ready(Ok((crate::wire::Intake::new(io), peer)))
+            })
+            .and_then(http)
+        })?
+        .shutdown_timeout(grace)
+        // The binary handles SIGTERM itself (`shutdown`): it stops accepting, lets what is in
+        // flight finish, then stops the workers.
+        .disable_signals()
+        .run();
     Ok(server)
 }
 

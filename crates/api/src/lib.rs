@@ -16,6 +16,7 @@ pub mod routes;
 pub mod scheduler;
 pub mod secrets;
 pub mod state;
+pub mod wire;
 
 use std::sync::Arc;
 

@@ -122,6 +122,9 @@ pub enum ApiError {
     PreconditionRequired,
     #[error("{0}")]
     PayloadTooLarge(Words),
+    /// A request head over the bound Kenshu reads: 431.
+    #[error("the request's head is larger than {0} bytes")]
+    HeadTooLarge(usize),
     #[error("{0}")]
     UnsupportedMediaType(Words),
     #[error("{0}")]
@@ -241,6 +244,7 @@ fn japanese_title(code: &str) -> &'static str {
         "precondition-failed" => "ほかの変更が先に保存されています",
         "precondition-required" => "If-Match が必要です",
         "payload-too-large" => "送信データが大きすぎます",
+        "head-too-large" => "リクエストヘッダーが大きすぎます",
         "unsupported-media-type" => "この形式のデータは受け付けません",
         "import-file" => "ファイルを読み取れません",
         "import-rejected" => "ファイルに誤りのある行があります",
@@ -274,6 +278,7 @@ impl ApiError {
             | UnsupportedMediaType(words)
             | ImportFile(words)
             | DirectoryUnavailable(words) => words.ja.to_string(),
+            HeadTooLarge(limit) => format!("リクエストのヘッダーが {limit} バイトを超えています"),
             PortalChangeFailed { id, reason } => {
                 format!("{reason}（{id} として受信済みです。研修担当が修正して再適用できます）")
             }
@@ -311,6 +316,11 @@ impl ApiError {
             PayloadTooLarge(_) => {
                 (StatusCode::PAYLOAD_TOO_LARGE, "payload-too-large", "The request body is too large")
             }
+            HeadTooLarge(_) => (
+                StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
+                "head-too-large",
+                "The request head is too large",
+            ),
             UnsupportedMediaType(_) => {
                 (StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported-media-type", "Unsupported content type")
             }
@@ -403,6 +413,7 @@ impl ApiError {
                 "the file exceeds 10485760 bytes",
                 "ファイルが 10485760 バイトを超えています",
             )),
+            431 => HeadTooLarge(crate::wire::MAX_HEAD_BYTES),
             415 => UnsupportedMediaType(Words::fixed("send the file as text/csv", "ファイルは text/csv で送ってください")),
             422 => Validation(vec![FieldError::format("kana", "must be written in katakana or hiragana")]),
             428 => PreconditionRequired,
