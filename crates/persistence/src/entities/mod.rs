@@ -43,17 +43,20 @@ macro_rules! typed_columns {
     ($($entity:ident . $field:ident : $ty:ty),+ $(,)?) => {
         $(impl $entity::Model {
             pub fn $field(&self) -> Result<$ty, sea_orm::DbErr> {
-                <$ty>::parse(&self.$field).ok_or_else(|| {
-                    sea_orm::DbErr::Custom(format!(
-                        "stored {}.{} '{}' is not known",
-                        stringify!($entity),
-                        stringify!($field),
-                        self.$field
-                    ))
-                })
+                stored(concat!(stringify!($entity), ".", stringify!($field)), &self.$field, <$ty>::parse)
             }
         })+
     };
+}
+
+/// A vocabulary column's value as its enum, from a model or from a narrow select: a value the
+/// service does not know is an error naming `column` (`nomination.state`).
+pub(crate) fn stored<T>(
+    column: &str,
+    value: &str,
+    parse: impl FnOnce(&str) -> Option<T>,
+) -> Result<T, sea_orm::DbErr> {
+    parse(value).ok_or_else(|| sea_orm::DbErr::Custom(format!("stored {column} '{value}' is not known")))
 }
 
 typed_columns!(

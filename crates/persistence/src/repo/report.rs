@@ -5,13 +5,13 @@ use crate::WriteTxn;
 use kenshu_domain::Words;
 use std::collections::{BTreeSet, HashMap, HashSet};
 
-use chrono::NaiveDate;
+use chrono::{DateTime, NaiveDate, Utc};
 use kenshu_domain::attendance::AttendanceStatus;
 use kenshu_domain::calendar::tokyo_date;
 use kenshu_domain::catalogue::ReportRule;
 use kenshu_domain::report::{report_transition, ReportActor, ReportEvent, ReportState, ReportText};
 use kenshu_domain::selection::NominationState;
-use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter};
+use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QuerySelect};
 use uuid::Uuid;
 
 use super::catalogue::CourseRecord;
@@ -94,7 +94,8 @@ pub(crate) async fn attended_of(
             seen.insert(a.nomination_id);
         }
     }
-    attended_given(nominations, &seen)
+    let states = nominations.iter().map(|n| Ok((n.id, n.state()?))).collect::<Result<Vec<_>, DbErr>>()?;
+    Ok(attended_given(states, &seen))
 }
 
 /// The statuses that count as having attended a session.
@@ -104,18 +105,17 @@ const PRESENT: [AttendanceStatus; 3] =
 /// Of `nominations`, those that attended: completed, or holding a place and in `present` (the
 /// nominations with a present, late or early-leaving record).
 pub(crate) fn attended_given(
-    nominations: &[nomination::Model],
+    nominations: impl IntoIterator<Item = (Uuid, NominationState)>,
     present: &HashSet<Uuid>,
-) -> Result<HashSet<Uuid>, DbErr> {
+) -> HashSet<Uuid> {
     let mut out = HashSet::new();
-    for n in nominations {
-        let state = n.state()?;
+    for (id, state) in nominations {
         let holds = state != NominationState::Completed && state.holds_place();
-        if state == NominationState::Completed || (holds && present.contains(&n.id)) {
-            out.insert(n.id);
+        if state == NominationState::Completed || (holds && present.contains(&id)) {
+            out.insert(id);
         }
     }
-    Ok(out)
+    out
 }
 
 /// Whether an attendance status counts as having attended.
@@ -446,6 +446,43 @@ pub(crate) async fn lines(
             .then(a.employee.employee_no.cmp(&b.employee.employee_no))
     });
     Ok(out.into_iter().map(|(_, l)| l).collect())
+}
+
+/// For each of `owing` (nomination, course) whose course is one of `courses`: its due day, as
+/// the owed-reports list computes it, and when its report was first submitted. Reports are
+/// read by course, in one statement.
+pub(crate) async fn due_and_submitted(
+    conn: &impl ConnectionTrait,
+    org_id: Uuid,
+    courses: &ReportCourses,
+    owing: &[(Uuid, Uuid)],
+) -> Result<Vec<(Uuid, Option<NaiveDate>, Option<DateTime<Utc>>)>, DbErr> {
+    if owing.is_empty() {
+        return Ok(Vec::new());
+    }
+    let with_owing: Vec<Uuid> = owing.iter().map(|o| o.1).collect::<BTreeSet<_>>().into_iter().collect();
+    let mut first: HashMap<Uuid, Option<DateTime<Utc>>> = HashMap::new();
+    for chunk in with_owing.chunks(500) {
+        let rows: Vec<(Uuid, Option<DateTime<Utc>>)> = training_report::Entity::find()
+            .select_only()
+            .column(training_report::Column::NominationId)
+            .column(training_report::Column::FirstSubmittedAt)
+            .filter(training_report::Column::OrgId.eq(org_id))
+            .filter(training_report::Column::CourseId.is_in(chunk.iter().copied()))
+            .into_tuple()
+            .all(conn)
+            .await?;
+        first.extend(rows);
+    }
+    let last = last_days(conn, org_id, &with_owing).await?;
+    Ok(owing
+        .iter()
+        .filter_map(|(id, course_id)| {
+            let (_, _, rule) = courses.get(course_id)?;
+            let due_on = last.get(course_id).and_then(|d| rule.due(*d));
+            Some((*id, due_on, first.get(id).copied().flatten()))
+        })
+        .collect())
 }
 
 /// The report of one nomination, if written.

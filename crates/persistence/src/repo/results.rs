@@ -4,17 +4,19 @@ use std::collections::{HashMap, HashSet};
 
 use kenshu_domain::absence::NoticeState;
 use kenshu_domain::attendance::AttendanceStatus;
+use kenshu_domain::audience::Route;
 use kenshu_domain::calendar::{tokyo_date, FiscalYear};
 use kenshu_domain::catalogue::CourseStatus;
 use kenshu_domain::report::submitted_late;
 use kenshu_domain::results::{ReportFact, TraineeFacts};
-use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter};
+use kenshu_domain::selection::NominationState;
+use sea_orm::sea_query::{Expr, Func, JoinType, Query};
+use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QuerySelect};
 use uuid::Uuid;
 
-use super::employee::employees_by_id;
 use super::report;
 use super::selection::CourseRef;
-use crate::entities::{absence_notice, attendance, course, nomination};
+use crate::entities::{absence_notice, attendance, course, employee, nomination, stored};
 
 /// A course of the year as the results list it, in plan order.
 #[derive(Debug, Clone)]
@@ -34,7 +36,8 @@ pub struct NominationFacts {
 }
 
 /// The year's courses (drafts only when they have nominations) and the facts of every
-/// nomination on them.
+/// nomination on them. Year-wide, so each part is one narrow statement that the database
+/// aggregates where it can (attendance is counted there); nothing is read per nomination.
 pub async fn facts(
     conn: &impl ConnectionTrait,
     org_id: Uuid,
@@ -46,92 +49,139 @@ pub async fn facts(
         .all(conn)
         .await?;
     courses.sort_by_key(|c| (c.category_rank, c.number));
-    let ids: Vec<Uuid> = courses.iter().map(|c| c.id).collect();
-    let mut nominations = Vec::new();
-    let mut records = Vec::new();
-    let mut excusing = HashSet::new();
-    for chunk in ids.chunks(500) {
-        nominations.extend(
-            nomination::Entity::find()
-                .filter(nomination::Column::OrgId.eq(org_id))
-                .filter(nomination::Column::CourseId.is_in(chunk.iter().copied()))
-                .all(conn)
-                .await?,
-        );
-        records.extend(
-            attendance::Entity::find()
-                .filter(attendance::Column::OrgId.eq(org_id))
-                .filter(attendance::Column::CourseId.is_in(chunk.iter().copied()))
-                .all(conn)
-                .await?,
-        );
-        excusing.extend(
-            absence_notice::Entity::find()
-                .filter(absence_notice::Column::OrgId.eq(org_id))
-                .filter(absence_notice::Column::CourseId.is_in(chunk.iter().copied()))
-                .filter(absence_notice::Column::State.eq(NoticeState::Received.as_str()))
-                .all(conn)
-                .await?
-                .into_iter()
-                .map(|n| (n.nomination_id, n.session_id)),
-        );
-    }
+    let of_year = || {
+        Query::select()
+            .column(course::Column::Id)
+            .from(course::Entity)
+            .and_where(course::Column::OrgId.eq(org_id))
+            .and_where(course::Column::FiscalYear.eq(fy.year()))
+            .to_owned()
+    };
+    let trainee = nomination::Entity::belongs_to(employee::Entity)
+        .from(nomination::Column::EmployeeId)
+        .to(employee::Column::Id)
+        .into();
+    let nominations: Vec<(Uuid, Uuid, String, String, String, Uuid)> = nomination::Entity::find()
+        .select_only()
+        .column(nomination::Column::Id)
+        .column(nomination::Column::CourseId)
+        .column(nomination::Column::Route)
+        .column(nomination::Column::State)
+        .expr_as(Expr::col((employee::Entity, employee::Column::Grade)), "grade")
+        .expr_as(Expr::col((employee::Entity, employee::Column::SectionId)), "section_id")
+        .join(JoinType::InnerJoin, trainee)
+        .filter(nomination::Column::OrgId.eq(org_id))
+        .filter(Expr::col((employee::Entity, employee::Column::OrgId)).eq(org_id))
+        .filter(nomination::Column::CourseId.in_subquery(of_year()))
+        .into_tuple()
+        .all(conn)
+        .await?;
+    // Sessions by status per nomination, counted by the database.
+    let by_status: Vec<(Uuid, String, i64)> = attendance::Entity::find()
+        .select_only()
+        .column(attendance::Column::NominationId)
+        .column(attendance::Column::Status)
+        .column_as(attendance::Column::Id.count(), "sessions")
+        .filter(attendance::Column::OrgId.eq(org_id))
+        .filter(attendance::Column::CourseId.in_subquery(of_year()))
+        .group_by(attendance::Column::NominationId)
+        .group_by(attendance::Column::Status)
+        .into_tuple()
+        .all(conn)
+        .await?;
+    // Of those, the absences a received absence notice covers.
+    let notice = attendance::Entity::belongs_to(absence_notice::Entity)
+        .from((attendance::Column::NominationId, attendance::Column::SessionId))
+        .to((absence_notice::Column::NominationId, absence_notice::Column::SessionId))
+        .into();
+    let excused: Vec<(Uuid, i64)> = attendance::Entity::find()
+        .select_only()
+        .column(attendance::Column::NominationId)
+        .expr_as(
+            Func::count_distinct(Expr::col((attendance::Entity, attendance::Column::SessionId))),
+            "excused",
+        )
+        .join(JoinType::InnerJoin, notice)
+        .filter(attendance::Column::OrgId.eq(org_id))
+        .filter(Expr::col((absence_notice::Entity, absence_notice::Column::OrgId)).eq(org_id))
+        .filter(attendance::Column::CourseId.in_subquery(of_year()))
+        .filter(attendance::Column::Status.eq(AttendanceStatus::Absent.as_str()))
+        .filter(
+            Expr::col((absence_notice::Entity, absence_notice::Column::State))
+                .eq(NoticeState::Received.as_str()),
+        )
+        .group_by(attendance::Column::NominationId)
+        .into_tuple()
+        .all(conn)
+        .await?;
     // (attended, excused absences, unexcused absences) per nomination.
     let mut sessions: HashMap<Uuid, (u32, u32, u32)> = HashMap::new();
-    for r in &records {
-        let counts = sessions.entry(r.nomination_id).or_default();
-        match r.status()? {
-            AttendanceStatus::Absent if excusing.contains(&(r.nomination_id, r.session_id)) => counts.1 += 1,
-            AttendanceStatus::Absent => counts.2 += 1,
-            _ => counts.0 += 1,
+    let mut present = HashSet::new();
+    for (nomination_id, status, n) in by_status {
+        let counts = sessions.entry(nomination_id).or_default();
+        let n = u32::try_from(n).unwrap_or(u32::MAX);
+        match stored("attendance.status", &status, AttendanceStatus::parse)? {
+            AttendanceStatus::Absent => counts.2 += n,
+            _ => counts.0 += n,
+        }
+        if report::is_present(&status) {
+            present.insert(nomination_id);
         }
     }
-    // The report facts from the rows already read: the same lines the owed-reports list shows.
-    let present: HashSet<Uuid> =
-        records.iter().filter(|r| report::is_present(&r.status)).map(|r| r.nomination_id).collect();
-    let attended = report::attended_given(&nominations, &present)?;
+    for (nomination_id, n) in excused {
+        let counts = sessions.entry(nomination_id).or_default();
+        let n = u32::try_from(n).unwrap_or(u32::MAX).min(counts.2);
+        counts.1 += n;
+        counts.2 -= n;
+    }
+    let nominations = nominations
+        .into_iter()
+        .map(|(id, course_id, route, state, grade, section_id)| {
+            let route = stored("nomination.route", &route, Route::parse)?;
+            let state = stored("nomination.state", &state, NominationState::parse)?;
+            Ok((id, course_id, route, state, grade, section_id))
+        })
+        .collect::<Result<Vec<_>, DbErr>>()?;
+    // The report facts: the same due days and reports the owed-reports list shows.
+    let attended = report::attended_given(nominations.iter().map(|n| (n.0, n.3)), &present);
     let requiring = report::requiring_report(courses.iter().cloned())?;
-    let owing: Vec<nomination::Model> = nominations
+    let owing: Vec<(Uuid, Uuid)> = nominations
         .iter()
-        .filter(|n| requiring.contains_key(&n.course_id) && attended.contains(&n.id))
-        .cloned()
+        .filter(|n| requiring.contains_key(&n.1) && attended.contains(&n.0))
+        .map(|n| (n.0, n.1))
         .collect();
-    let staff_ids: Vec<Uuid> = nominations.iter().map(|n| n.employee_id).collect();
-    let staff = employees_by_id(conn, org_id, &staff_ids).await?;
-    let reports: HashMap<Uuid, ReportFact> = report::lines(conn, org_id, &requiring, &owing, &staff)
+    let reports: HashMap<Uuid, ReportFact> = report::due_and_submitted(conn, org_id, &requiring, &owing)
         .await?
         .into_iter()
-        .map(|line| {
-            let first = line.report.as_ref().and_then(|r| r.first_submitted_at);
-            let fact = match (first, line.due_on) {
+        .map(|(nomination_id, due_on, first)| {
+            let fact = match (first, due_on) {
                 (None, _) => ReportFact::Outstanding,
                 (Some(at), Some(due)) if submitted_late(due, tokyo_date(at)) => ReportFact::Late,
                 (Some(_), _) => ReportFact::OnTime,
             };
-            (line.nomination_id, fact)
+            (nomination_id, fact)
         })
         .collect();
-    let with_nominations: HashSet<Uuid> = nominations.iter().map(|n| n.course_id).collect();
+    let with_nominations: HashSet<Uuid> = nominations.iter().map(|n| n.1).collect();
     let facts = nominations
         .into_iter()
-        .map(|n| {
-            let (route, state) = (n.route()?, n.state()?);
-            let (attended, excused, unexcused) = sessions.get(&n.id).copied().unwrap_or_default();
-            Ok(NominationFacts {
-                course_id: n.course_id,
-                grade: staff.get(&n.employee_id).map(|e| e.grade.clone()).unwrap_or_default(),
-                section_id: staff.get(&n.employee_id).map(|e| e.section_id),
+        .map(|(id, course_id, route, state, grade, section_id)| {
+            let (attended, excused, unexcused) = sessions.get(&id).copied().unwrap_or_default();
+            NominationFacts {
+                course_id,
+                grade,
+                section_id: Some(section_id),
                 facts: TraineeFacts {
                     route,
                     state,
                     sessions_attended: attended,
                     absences_excused: excused,
                     absences_unexcused: unexcused,
-                    report: reports.get(&n.id).copied().unwrap_or(ReportFact::NotOwed),
+                    report: reports.get(&id).copied().unwrap_or(ReportFact::NotOwed),
                 },
-            })
+            }
         })
-        .collect::<Result<Vec<_>, DbErr>>()?;
+        .collect();
     let courses = courses
         .into_iter()
         .filter_map(|c| {
