@@ -11,14 +11,14 @@ use kenshu_domain::calendar::tokyo_date;
 use kenshu_domain::catalogue::ReportRule;
 use kenshu_domain::report::{report_transition, ReportActor, ReportEvent, ReportState, ReportText};
 use kenshu_domain::selection::NominationState;
-use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QuerySelect};
+use sea_orm::{ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QuerySelect};
 use uuid::Uuid;
 
 use super::catalogue::CourseRecord;
 use super::employee::{employees_by_id, EmployeeRef};
 use super::selection::CourseRef;
 use super::{find_in_org, insert_audited, lock_at_version, now, save_audited, Actor, RepoError};
-use crate::entities::{attendance, course, course_session, employee, nomination, training_report};
+use crate::entities::{attendance, course, course_session, employee, nomination, stored, training_report};
 
 const TAKEN: &Words = &Words::fixed(
     "a report for this nomination is already on file; correct it instead",
@@ -58,21 +58,53 @@ async fn last_days(
 /// Whether the trainee of `n` attended the course: completed, or present (late, left early) at
 /// one session at least. Only they write a report.
 pub async fn attended(conn: &impl ConnectionTrait, n: &nomination::Model) -> Result<bool, DbErr> {
-    Ok(attended_of(conn, n.org_id, std::slice::from_ref(n)).await?.contains(&n.id))
+    Ok(attended_of(conn, n.org_id, &[Trainee::of(n)?]).await?.contains(&n.id))
+}
+
+/// What the report lists need of a nomination (read narrow: a year's are many).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Trainee {
+    pub id: Uuid,
+    pub course_id: Uuid,
+    pub employee_id: Uuid,
+    pub state: NominationState,
+}
+
+impl Trainee {
+    pub fn of(n: &nomination::Model) -> Result<Self, DbErr> {
+        Ok(Trainee { id: n.id, course_id: n.course_id, employee_id: n.employee_id, state: n.state()? })
+    }
+
+    /// The nominations `filter` selects, narrow.
+    pub async fn find(conn: &impl ConnectionTrait, filter: Condition) -> Result<Vec<Self>, DbErr> {
+        let rows: Vec<(Uuid, Uuid, Uuid, String)> = nomination::Entity::find()
+            .select_only()
+            .column(nomination::Column::Id)
+            .column(nomination::Column::CourseId)
+            .column(nomination::Column::EmployeeId)
+            .column(nomination::Column::State)
+            .filter(filter)
+            .into_tuple()
+            .all(conn)
+            .await?;
+        rows.into_iter()
+            .map(|(id, course_id, employee_id, state)| {
+                let state = stored("nomination.state", &state, NominationState::parse)?;
+                Ok(Trainee { id, course_id, employee_id, state })
+            })
+            .collect()
+    }
 }
 
 pub(crate) async fn attended_of(
     conn: &impl ConnectionTrait,
     org_id: Uuid,
-    nominations: &[nomination::Model],
+    nominations: &[Trainee],
 ) -> Result<HashSet<Uuid>, DbErr> {
-    let mut open: Vec<&nomination::Model> = Vec::new();
-    for n in nominations {
-        let state = n.state()?;
-        if state != NominationState::Completed && state.holds_place() {
-            open.push(n);
-        }
-    }
+    let open: Vec<&Trainee> = nominations
+        .iter()
+        .filter(|n| n.state != NominationState::Completed && n.state.holds_place())
+        .collect();
     // Many nominations (a year's) are looked up by their courses: a few queries instead of one
     // per 500 nominations. Records of other nominations of those courses do not matter below.
     let (column, keys): (attendance::Column, Vec<Uuid>) = if open.len() > 2_000 {
@@ -84,18 +116,19 @@ pub(crate) async fn attended_of(
     let present: Vec<&str> = PRESENT.iter().map(|s| s.as_str()).collect();
     let mut seen = HashSet::new();
     for chunk in keys.chunks(500) {
-        for a in attendance::Entity::find()
+        let ids: Vec<Uuid> = attendance::Entity::find()
+            .select_only()
+            .column(attendance::Column::NominationId)
+            .distinct()
             .filter(attendance::Column::OrgId.eq(org_id))
             .filter(column.is_in(chunk.iter().copied()))
             .filter(attendance::Column::Status.is_in(present.clone()))
+            .into_tuple()
             .all(conn)
-            .await?
-        {
-            seen.insert(a.nomination_id);
-        }
+            .await?;
+        seen.extend(ids);
     }
-    let states = nominations.iter().map(|n| Ok((n.id, n.state()?))).collect::<Result<Vec<_>, DbErr>>()?;
-    Ok(attended_given(states, &seen))
+    Ok(attended_given(nominations.iter().map(|n| (n.id, n.state)), &seen))
 }
 
 /// The statuses that count as having attended a session.
@@ -332,13 +365,10 @@ pub async fn owed(
     match &scope.employees {
         Some(staff) => {
             for chunk in staff.chunks(500) {
-                nominations.extend(
-                    nomination::Entity::find()
-                        .filter(nomination::Column::OrgId.eq(org_id))
-                        .filter(nomination::Column::EmployeeId.is_in(chunk.iter().copied()))
-                        .all(conn)
-                        .await?,
-                );
+                let of_staff = Condition::all()
+                    .add(nomination::Column::OrgId.eq(org_id))
+                    .add(nomination::Column::EmployeeId.is_in(chunk.iter().copied()));
+                nominations.extend(Trainee::find(conn, of_staff).await?);
             }
             let ids: Vec<Uuid> =
                 nominations.iter().map(|n| n.course_id).collect::<BTreeSet<_>>().into_iter().collect();
@@ -353,13 +383,10 @@ pub async fn owed(
     if scope.employees.is_none() {
         let ids: Vec<Uuid> = courses.keys().copied().collect();
         for chunk in ids.chunks(500) {
-            nominations.extend(
-                nomination::Entity::find()
-                    .filter(nomination::Column::OrgId.eq(org_id))
-                    .filter(nomination::Column::CourseId.is_in(chunk.iter().copied()))
-                    .all(conn)
-                    .await?,
-            );
+            let of_courses = Condition::all()
+                .add(nomination::Column::OrgId.eq(org_id))
+                .add(nomination::Column::CourseId.is_in(chunk.iter().copied()));
+            nominations.extend(Trainee::find(conn, of_courses).await?);
         }
     }
     nominations.retain(|n| courses.contains_key(&n.course_id));
@@ -403,7 +430,7 @@ pub(crate) async fn lines(
     conn: &impl ConnectionTrait,
     org_id: Uuid,
     courses: &ReportCourses,
-    owing: &[nomination::Model],
+    owing: &[Trainee],
     staff: &HashMap<Uuid, employee::Model>,
 ) -> Result<Vec<ReportLine>, DbErr> {
     let ids: Vec<Uuid> = owing.iter().map(|n| n.id).collect();

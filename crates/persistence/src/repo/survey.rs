@@ -218,10 +218,10 @@ pub async fn trainee_nomination(
 
 /// How many trainees attended the course (and so may answer).
 pub async fn attendees(conn: &impl ConnectionTrait, org_id: Uuid, course_id: Uuid) -> Result<u32, DbErr> {
-    let rows = nomination::Entity::find()
-        .filter(nomination::Column::OrgId.eq(org_id))
-        .filter(nomination::Column::CourseId.eq(course_id))
-        .all(conn)
-        .await?;
+    use super::report::Trainee;
+    let of_course = sea_orm::Condition::all()
+        .add(nomination::Column::OrgId.eq(org_id))
+        .add(nomination::Column::CourseId.eq(course_id));
+    let rows = Trainee::find(conn, of_course).await?;
     Ok(super::report::attended_of(conn, org_id, &rows).await?.len() as u32)
 }
