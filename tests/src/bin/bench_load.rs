@@ -7,7 +7,8 @@
 //! `pgbench -S -M prepared` (a database `kenshu_bench_pgbench` it initialises once at scale 10)
 //! and then `wrk --latency` against each endpoint, and prints requests per second, p50 and p99,
 //! the statements each request ran (counted on the service's pool) and the ratio to pgbench.
-//! Needs `wrk` and `pgbench` on the PATH (Debian: `apt-get install wrk postgresql-client`).
+//! Needs `wrk` and `pgbench`; installs them from Debian's packages (`wrk`, `postgresql-client`)
+//! when they are not on the PATH.
 
 use std::process::Command;
 
@@ -124,6 +125,24 @@ struct Load {
     non_2xx: u64,
 }
 
+/// Install from Debian's packages each `(command, package)` whose command is not on the PATH.
+fn install_missing(tools: &[(&str, &str)]) {
+    let missing: Vec<&str> = tools
+        .iter()
+        .filter(|(command, _)| Command::new(command).arg("--version").output().is_err())
+        .map(|(_, package)| *package)
+        .collect();
+    if missing.is_empty() {
+        return;
+    }
+    eprintln!("installing {} from Debian's packages", missing.join(", "));
+    let install = || Command::new("apt-get").args(["install", "-y", "-q"]).args(&missing).status();
+    if !install().is_ok_and(|s| s.success()) {
+        let _ = Command::new("apt-get").args(["update", "-q"]).status();
+        assert!(install().is_ok_and(|s| s.success()), "apt-get install {} failed", missing.join(" "));
+    }
+}
+
 fn wrk(url: &str, token: Option<&str>, clients: u32, seconds: u32) -> Load {
     let mut cmd = Command::new("wrk");
     cmd.args(["-t", "2", "-c", &clients.to_string(), "-d", &format!("{seconds}s"), "--latency"]);
@@ -161,6 +180,7 @@ async fn first_id(app: &TestApp, path: &str, token: &str) -> String {
 #[tokio::main]
 async fn main() {
     let args = args();
+    install_missing(&[("wrk", "wrk"), ("pgbench", "postgresql-client")]);
     let backend =
         if std::env::var("TEST_DATABASE_URL").is_ok_and(|u| !u.is_empty()) { "PostgreSQL" } else { "SQLite" };
     let app = spawn_configured(&[("KENSHU_DB_MAX_CONNECTIONS", "10".into())]).await;

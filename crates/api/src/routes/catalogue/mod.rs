@@ -367,9 +367,8 @@ pub async fn list_courses(
 }
 
 /// A course the caller may see: drafts and courses of unpublished plans only for HR and auditors.
-async fn visible_course(state: &AppState, auth: &Auth, id: Uuid) -> ApiResult<CourseRecord> {
-    authorize(&auth.principal, Action::ReadCatalogue)?;
-    let (course, published) = repo::get_course_and_plan(state.db.conn(), auth.principal.org_id, id).await?;
+/// The course, if the caller may see it: a draft plan's courses are HR's alone.
+fn visible_to(auth: &Auth, course: CourseRecord, published: bool) -> ApiResult<CourseRecord> {
     if !sees_drafts(&auth.principal)
         && !kenshu_domain::catalogue::visible_to_staff(course.status(), published)
     {
@@ -393,8 +392,12 @@ pub async fn get_course(
     auth: Auth,
     id: web::Path<Uuid>,
 ) -> ApiResult<HttpResponse> {
-    let course = visible_course(&state, &auth, *id).await?;
-    Ok(json_with_etag(StatusCode::OK, course.model.version, &course_with_sessions(&state, &course).await?))
+    authorize(&auth.principal, Action::ReadCatalogue)?;
+    let (course, published, sessions) =
+        repo::get_course_with_sessions(state.db.conn(), auth.principal.org_id, *id).await?;
+    let course = visible_to(&auth, course, published)?;
+    let sessions = sessions.iter().map(SessionDto::from_model).collect::<ApiResult<Vec<_>>>()?;
+    Ok(json_with_etag(StatusCode::OK, course.model.version, &CourseDto::new(&course, Some(sessions))))
 }
 
 /// Add a course to a fiscal year's plan (HR).

@@ -429,7 +429,43 @@ pub async fn published_courses(
     Ok(rows.into_iter().map(CourseRecord::from_model).collect::<Result<Vec<_>, _>>()?)
 }
 
-/// Is the plan of this course published (staff may see it)?
+/// A course, whether its plan is published, and its sessions in start order: one statement
+/// (a row per session, the course's columns repeated), the whole of a course's read.
+pub async fn get_course_with_sessions(
+    conn: &impl ConnectionTrait,
+    org_id: Uuid,
+    id: Uuid,
+) -> Result<(CourseRecord, bool, Vec<course_session::Model>), RepoError> {
+    use sea_orm::{JoinType, QueryOrder, QuerySelect};
+    let plan = course::Entity::belongs_to(training_plan::Entity)
+        .from((course::Column::OrgId, course::Column::PlanId))
+        .to((training_plan::Column::OrgId, training_plan::Column::Id))
+        .into();
+    let sessions = course::Entity::belongs_to(course_session::Entity)
+        .from((course::Column::OrgId, course::Column::Id))
+        .to((course_session::Column::OrgId, course_session::Column::CourseId))
+        .into();
+    let mut rows = course::Entity::find()
+        .filter(course::Column::OrgId.eq(org_id))
+        .filter(course::Column::Id.eq(id))
+        .join(JoinType::LeftJoin, plan)
+        .join(JoinType::LeftJoin, sessions)
+        .select_also(training_plan::Entity)
+        .select_also(course_session::Entity)
+        .order_by_asc(course_session::Column::StartsAt)
+        .order_by_asc(course_session::Column::Id)
+        .all(conn)
+        .await?
+        .into_iter();
+    let (model, plan, first) = rows.next().ok_or(RepoError::NotFound)?;
+    let published = match plan {
+        Some(p) => p.status()? == kenshu_domain::catalogue::PlanStatus::Published,
+        None => false,
+    };
+    let sessions = first.into_iter().chain(rows.filter_map(|(_, _, s)| s)).collect();
+    Ok((CourseRecord::from_model(model)?, published, sessions))
+}
+
 /// A course and whether its plan is published, in one statement: what every read of a course by
 /// staff needs (a draft plan's courses are not theirs to see).
 pub async fn get_course_and_plan(
