@@ -29,7 +29,8 @@ pub const MAX_HEAD_BYTES: usize = 64 * 1024;
 const MAX_HEADERS: usize = 96;
 /// A chunk-size line longer than this is not one Kenshu follows.
 const MAX_CHUNK_LINE: usize = 4096;
-const READ_BYTES: usize = 16 * 1024;
+/// Read from the socket at a time (and kept per connection, with as much again of ready bytes).
+const READ_BYTES: usize = 8 * 1024;
 
 /// Why a head was refused before it reached the application.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
