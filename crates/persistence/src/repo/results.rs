@@ -57,25 +57,41 @@ pub async fn facts(
             .and_where(course::Column::FiscalYear.eq(fy.year()))
             .to_owned()
     };
-    let trainee = nomination::Entity::belongs_to(employee::Entity)
-        .from(nomination::Column::EmployeeId)
-        .to(employee::Column::Id)
-        .into();
-    let nominations: Vec<(Uuid, Uuid, String, String, String, Uuid)> = nomination::Entity::find()
+    let nominated = || {
+        Query::select()
+            .column(nomination::Column::EmployeeId)
+            .from(nomination::Entity)
+            .and_where(nomination::Column::OrgId.eq(org_id))
+            .and_where(nomination::Column::CourseId.in_subquery(of_year()))
+            .to_owned()
+    };
+    let nominations: Vec<(Uuid, Uuid, Uuid, String, String)> = nomination::Entity::find()
         .select_only()
         .column(nomination::Column::Id)
         .column(nomination::Column::CourseId)
+        .column(nomination::Column::EmployeeId)
         .column(nomination::Column::Route)
         .column(nomination::Column::State)
-        .expr_as(Expr::col((employee::Entity, employee::Column::Grade)), "grade")
-        .expr_as(Expr::col((employee::Entity, employee::Column::SectionId)), "section_id")
-        .join(JoinType::InnerJoin, trainee)
         .filter(nomination::Column::OrgId.eq(org_id))
-        .filter(Expr::col((employee::Entity, employee::Column::OrgId)).eq(org_id))
         .filter(nomination::Column::CourseId.in_subquery(of_year()))
         .into_tuple()
         .all(conn)
         .await?;
+    // Their trainees' grade and section, as a second statement rather than a join: SQLite joins
+    // row by row (0.76 s for 122,158 nominations over 50,000 staff, against 0.11 s for this).
+    let trainees: HashMap<Uuid, (String, Uuid)> = employee::Entity::find()
+        .select_only()
+        .column(employee::Column::Id)
+        .column(employee::Column::Grade)
+        .column(employee::Column::SectionId)
+        .filter(employee::Column::OrgId.eq(org_id))
+        .filter(employee::Column::Id.in_subquery(nominated()))
+        .into_tuple::<(Uuid, String, Uuid)>()
+        .all(conn)
+        .await?
+        .into_iter()
+        .map(|(id, grade, section_id)| (id, (grade, section_id)))
+        .collect();
     // Sessions by status per nomination, counted by the database.
     let by_status: Vec<(Uuid, String, i64)> = attendance::Entity::find()
         .select_only()
@@ -136,10 +152,11 @@ pub async fn facts(
     }
     let nominations = nominations
         .into_iter()
-        .map(|(id, course_id, route, state, grade, section_id)| {
+        .map(|(id, course_id, employee_id, route, state)| {
             let route = stored("nomination.route", &route, Route::parse)?;
             let state = stored("nomination.state", &state, NominationState::parse)?;
-            Ok((id, course_id, route, state, grade, section_id))
+            let (grade, section_id) = trainees.get(&employee_id).cloned().unzip();
+            Ok((id, course_id, route, state, grade.unwrap_or_default(), section_id))
         })
         .collect::<Result<Vec<_>, DbErr>>()?;
     // The report facts: the same due days and reports the owed-reports list shows.
@@ -170,7 +187,7 @@ pub async fn facts(
             NominationFacts {
                 course_id,
                 grade,
-                section_id: Some(section_id),
+                section_id,
                 facts: TraineeFacts {
                     route,
                     state,
