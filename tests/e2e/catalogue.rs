@@ -443,6 +443,10 @@ async fn courses_i_can_take() {
     let app = spawn().await;
     seeded(&app).await;
     let hr = app.hr();
+    let mut for_heads = mental_health(52, "所属長研修", "");
+    for_heads["rules"] = json!([{"route": "designation", "conditions": [{"kind": "section_head"}]}]);
+    for_heads["status"] = json!("published");
+    course(&app, for_heads).await;
     let newcomer = app.get_json("/api/v1/employees?hired_fiscal_year=2023&limit=1", &hr).await;
     let no = newcomer["items"][0]["employee_no"].as_str().unwrap();
     let token = app.token(no, &[Role::Employee]);
@@ -456,6 +460,15 @@ async fn courses_i_can_take() {
     assert_eq!(got[0], ("新採用職員 採用時研修Ⅰ".to_string(), json!(["designation"])));
     assert!(got.contains(&("その他eラーニング等研修".to_string(), json!(["recommendation", "application"]))));
     assert!(!got.iter().any(|(t, _)| t == "主任者研修Ⅰ"), "a new hire was not promoted to 主任");
+    assert!(!got.iter().any(|(t, _)| t == "所属長研修"), "for 所属長 only: {got:?}");
+    // A section head (所属長) is designated to the course for heads; the reader looks only at
+    // the sections this caller heads.
+    let head = app.token(people::SECTION_HEAD, &[Role::Employee]);
+    let theirs = app.get_json("/api/v1/me/courses?fiscal_year=2023", &head).await;
+    let for_heads: Vec<&Value> =
+        theirs["items"].as_array().unwrap().iter().filter(|i| i["course"]["title"] == "所属長研修").collect();
+    assert_eq!(for_heads.len(), 1, "{theirs}");
+    assert_eq!(for_heads[0]["routes"], json!(["designation"]));
     // Another year without a published plan: nothing to take.
     let none = app.get_json("/api/v1/me/courses?fiscal_year=2030", &token).await;
     assert_eq!(none["items"], json!([]));

@@ -612,13 +612,18 @@ pub async fn roster_members(
     org_id: Uuid,
     only: Option<Uuid>,
 ) -> Result<Vec<RosterMember>, DbErr> {
-    let heads: HashSet<Uuid> = section::Entity::find()
+    // One employee's read (`/me/courses`) looks only for the sections they head: it must not
+    // grow with the organisation.
+    let mut headed = section::Entity::find()
+        .select_only()
+        .column(section::Column::HeadEmployeeId)
         .filter(section::Column::OrgId.eq(org_id))
-        .all(conn)
-        .await?
-        .into_iter()
-        .filter_map(|s| s.head_employee_id)
-        .collect();
+        .filter(section::Column::HeadEmployeeId.is_not_null());
+    if let Some(id) = only {
+        headed = headed.filter(section::Column::HeadEmployeeId.eq(id));
+    }
+    let heads: HashSet<Uuid> =
+        headed.into_tuple::<Option<Uuid>>().all(conn).await?.into_iter().flatten().collect();
     let mut q = employee::Entity::find()
         .filter(employee::Column::OrgId.eq(org_id))
         .filter(employee::Column::Active.eq(true));
