@@ -366,8 +366,8 @@ pub async fn list_courses(
     }))
 }
 
-/// A course the caller may see: drafts and courses of unpublished plans only for HR and auditors.
-/// The course, if the caller may see it: a draft plan's courses are HR's alone.
+/// The course, if the caller may see it: drafts and the courses of unpublished plans are for HR
+/// and auditors only.
 fn visible_to(auth: &Auth, course: CourseRecord, published: bool) -> ApiResult<CourseRecord> {
     if !sees_drafts(&auth.principal)
         && !kenshu_domain::catalogue::visible_to_staff(course.status(), published)
