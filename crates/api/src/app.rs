@@ -464,10 +464,13 @@ async fn request_context(
         req.head_mut().method = Method::GET;
     }
     let span = tracing::info_span!("request", request_id = %id);
-    span.in_scope(|| {
-        let route = req.match_pattern().unwrap_or_else(|| "(unmatched)".into());
-        tracing::debug!(method = %method, route = %route, "request started");
-    });
+    // Before routing, naming the route walks every route's pattern: only when it is logged.
+    if tracing::enabled!(tracing::Level::DEBUG) {
+        span.in_scope(|| {
+            let route = req.match_pattern().unwrap_or_else(|| "(unmatched)".into());
+            tracing::debug!(method = %method, route = %route, "request started");
+        });
+    }
     let started = Instant::now();
     let default_language =
         req.app_data::<web::Data<AppState>>().map(|s| s.config.default_language).unwrap_or_default();
