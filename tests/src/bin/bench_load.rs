@@ -23,6 +23,8 @@ struct Args {
     record: bool,
     /// Only the endpoints whose path contains this (for profiling one).
     only: Option<String>,
+    /// The service's pool size (`KENSHU_DB_MAX_CONNECTIONS`; the production default is 10).
+    pool: u32,
 }
 
 fn args() -> Args {
@@ -38,6 +40,7 @@ fn args() -> Args {
         rows: value("--rows").and_then(|s| s.parse().ok()).unwrap_or(0),
         record: argv.iter().any(|a| a == "--record"),
         only: value("--only"),
+        pool: value("--pool").and_then(|s| s.parse().ok()).unwrap_or(10),
     }
 }
 
@@ -183,7 +186,7 @@ async fn main() {
     install_missing(&[("wrk", "wrk"), ("pgbench", "postgresql-client")]);
     let backend =
         if std::env::var("TEST_DATABASE_URL").is_ok_and(|u| !u.is_empty()) { "PostgreSQL" } else { "SQLite" };
-    let app = spawn_configured(&[("KENSHU_DB_MAX_CONNECTIONS", "10".into())]).await;
+    let app = spawn_configured(&[("KENSHU_DB_MAX_CONNECTIONS", args.pool.to_string())]).await;
     app.import_fy2023_plan().await;
     app.publish_plan(2023).await;
     if args.rows > 0 {
@@ -222,8 +225,8 @@ async fn main() {
     ];
     let staff = app.all_employees().await.len();
     let mut lines = vec![format!(
-        "{backend}, {staff} staff, {}s per run, wrk -t2, service pool 10; statements counted on the service's pool",
-        args.seconds
+        "{backend}, {staff} staff, {}s per run, wrk -t2, service pool {}; statements counted on the service's pool",
+        args.seconds, args.pool
     )];
     lines.push(format!(
         "{:<48} {:>7} {:>9} {:>8} {:>8} {:>6} {:>7}",
