@@ -109,6 +109,9 @@ async fn every_list_hr_works_with_downloads_as_csv_and_xlsx() {
         ["No", "職員番号", "氏名", "部", "所属", "選考区分", "状態", "理由", "登録日", "決定日"]
     );
     assert_eq!(rows.len(), 3, "both trainees: {rows:?}");
+    // Ignored, but not when it is not a page size at all.
+    let bad = app.get(&format!("/api/v1/courses/{course}/nominations?format=csv&limit=0"), &hr).await;
+    assert_eq!(kenshu_tests::assert_problem(bad, 422, "validation").await["errors"][0]["field"], "limit");
     let me = rows.iter().find(|r| r[1] == people::EMPLOYEE).unwrap();
     assert_eq!((&me[5][..], &me[6][..], &me[7][..]), ("推薦制", "修了", "窓口改善の担当"));
     assert!(!me[3].is_empty() && !me[4].is_empty(), "department and section by name: {me:?}");

@@ -72,7 +72,8 @@ pub const EXPORT_MAX_ROWS: u64 = 100_000;
 #[into_params(parameter_in = Query)]
 pub struct ListFile {
     /// `csv` or `xlsx`: the whole list (every page, with the filters applied) as a file with
-    /// Japanese headers; `limit` and `cursor` are then ignored. `json` (the default): one page.
+    /// Japanese headers; `limit` and `cursor` are then ignored (but must be valid). `json` (the
+    /// default): one page.
     pub format: Option<ExportFormat>,
     /// CSV only: `shift_jis` (CP932) for systems that expect it; otherwise UTF-8 with a BOM,
     /// which Excel needs to open Japanese text correctly.
@@ -88,10 +89,12 @@ impl ListFile {
     /// The rows to read: the client's page for JSON, everything (up to [`EXPORT_MAX_ROWS`]) for
     /// a file.
     pub fn page(&self, scope: &str, limit: Option<u64>, cursor: Option<&str>) -> ApiResult<PageRequest> {
-        match self.file() {
-            Some(_) => Ok(PageRequest { limit: EXPORT_MAX_ROWS, after: None }),
-            None => page_request(scope, limit, cursor),
-        }
+        let asked = page_request(scope, limit, cursor)?;
+        // A file ignores the page asked for, but not a malformed one: `limit=0` is a 422 either way.
+        Ok(match self.file() {
+            Some(_) => PageRequest { limit: EXPORT_MAX_ROWS, after: None },
+            None => asked,
+        })
     }
 
     /// Refuse a file of a list longer than [`EXPORT_MAX_ROWS`] rather than cut it short.
