@@ -437,10 +437,6 @@ pub async fn get_course_with_sessions(
     id: Uuid,
 ) -> Result<(CourseRecord, bool, Vec<course_session::Model>), RepoError> {
     use sea_orm::{JoinType, QueryOrder, QuerySelect};
-    let plan = course::Entity::belongs_to(training_plan::Entity)
-        .from((course::Column::OrgId, course::Column::PlanId))
-        .to((training_plan::Column::OrgId, training_plan::Column::Id))
-        .into();
     let sessions = course::Entity::belongs_to(course_session::Entity)
         .from((course::Column::OrgId, course::Column::Id))
         .to((course_session::Column::OrgId, course_session::Column::CourseId))
@@ -448,7 +444,7 @@ pub async fn get_course_with_sessions(
     let mut rows = course::Entity::find()
         .filter(course::Column::OrgId.eq(org_id))
         .filter(course::Column::Id.eq(id))
-        .join(JoinType::LeftJoin, plan)
+        .join(JoinType::LeftJoin, course_plan())
         .join(JoinType::LeftJoin, sessions)
         .select_also(training_plan::Entity)
         .select_also(course_session::Entity)
@@ -458,10 +454,7 @@ pub async fn get_course_with_sessions(
         .await?
         .into_iter();
     let (model, plan, first) = rows.next().ok_or(RepoError::NotFound)?;
-    let published = match plan {
-        Some(p) => p.status()? == kenshu_domain::catalogue::PlanStatus::Published,
-        None => false,
-    };
+    let published = published(plan)?;
     let sessions = first.into_iter().chain(rows.filter_map(|(_, _, s)| s)).collect();
     Ok((CourseRecord::from_model(model)?, published, sessions))
 }
@@ -474,23 +467,31 @@ pub async fn get_course_and_plan(
     id: Uuid,
 ) -> Result<(CourseRecord, bool), RepoError> {
     use sea_orm::{JoinType, QuerySelect};
-    let plan = course::Entity::belongs_to(training_plan::Entity)
-        .from(course::Column::PlanId)
-        .to(training_plan::Column::Id)
-        .into();
     let (model, plan) = course::Entity::find()
         .filter(course::Column::OrgId.eq(org_id))
         .filter(course::Column::Id.eq(id))
-        .join(JoinType::LeftJoin, plan)
+        .join(JoinType::LeftJoin, course_plan())
         .select_also(training_plan::Entity)
         .one(conn)
         .await?
         .ok_or(RepoError::NotFound)?;
-    let published = match plan.filter(|p| p.org_id == org_id) {
+    Ok((CourseRecord::from_model(model)?, published(plan)?))
+}
+
+/// A course's plan, joined on the organisation and the plan's id.
+fn course_plan() -> sea_orm::RelationDef {
+    course::Entity::belongs_to(training_plan::Entity)
+        .from((course::Column::OrgId, course::Column::PlanId))
+        .to((training_plan::Column::OrgId, training_plan::Column::Id))
+        .into()
+}
+
+/// Whether a course's plan (as joined) is published; no plan is not.
+fn published(plan: Option<training_plan::Model>) -> Result<bool, DbErr> {
+    Ok(match plan {
         Some(p) => p.status()? == kenshu_domain::catalogue::PlanStatus::Published,
         None => false,
-    };
-    Ok((CourseRecord::from_model(model)?, published))
+    })
 }
 
 pub async fn plan_published(conn: &impl ConnectionTrait, c: &CourseRecord) -> Result<bool, DbErr> {
