@@ -72,6 +72,12 @@ pub fn record(title: &str, body: &str) {
 /// A roster CSV of `rows` staff numbered D000000…: the demo roster's rows again and again under
 /// new numbers, so a large roster has the same proportions of every audience the plan names.
 pub fn demo_like_roster(rows: usize) -> String {
+    roster_in_sections(rows, &[])
+}
+
+/// [`demo_like_roster`], the staff spread over `sections` (by code) instead of the demo's
+/// sections when any are given.
+pub fn roster_in_sections(rows: usize, sections: &[String]) -> String {
     let demo = kenshu_api::demo::roster_csv();
     let mut lines = demo.lines();
     let header = lines.next().expect("a header");
@@ -81,12 +87,13 @@ pub fn demo_like_roster(rows: usize) -> String {
     csv.push('\n');
     for i in 0..rows {
         let fields: Vec<&str> = body[i % body.len()].split(',').collect();
+        let section = if sections.is_empty() { fields[4] } else { sections[i % sections.len()].as_str() };
         let _ = writeln!(
             csv,
-            "D{i:06},{},{},d{i}@bench.example.jp,{}",
+            "D{i:06},{},{},d{i}@bench.example.jp,{section},{}",
             fields[1],
             fields[2],
-            fields[4..].join(",")
+            fields[5..].join(",")
         );
     }
     csv

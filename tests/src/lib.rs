@@ -259,6 +259,7 @@ impl Drop for Cleanup {
 }
 
 pub mod pg_cluster;
+pub mod prefecture;
 pub mod standins;
 
 pub struct TestApp {

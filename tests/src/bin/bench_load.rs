@@ -10,10 +10,12 @@
 //! Needs `wrk` and `pgbench`; installs them from Debian's packages (`wrk`, `postgresql-client`)
 //! when they are not on the PATH.
 
+use std::path::Path;
 use std::process::Command;
 
 use kenshu_domain::auth::Role;
-use kenshu_tests::bench::{demo_like_roster, record, run_context};
+use kenshu_tests::bench::{record, run_context};
+use kenshu_tests::prefecture::{generate, last_year_sheets, open_notice_pairs, LastYearSheet, Scale};
 use kenshu_tests::{people, spawn_configured, TestApp};
 
 struct Args {
@@ -146,11 +148,14 @@ fn install_missing(tools: &[(&str, &str)]) {
     }
 }
 
-fn wrk(url: &str, token: Option<&str>, clients: u32, seconds: u32) -> Load {
+fn wrk(url: &str, token: Option<&str>, script: Option<&Path>, clients: u32, seconds: u32) -> Load {
     let mut cmd = Command::new("wrk");
     cmd.args(["-t", "2", "-c", &clients.to_string(), "-d", &format!("{seconds}s"), "--latency"]);
     if let Some(t) = token {
         cmd.args(["-H", &format!("Authorization: Bearer {t}")]);
+    }
+    if let Some(s) = script {
+        cmd.arg("-s").arg(s);
     }
     let out = cmd.arg(url).output().expect("wrk on the PATH");
     let text = String::from_utf8_lossy(&out.stdout).into_owned();
@@ -176,6 +181,117 @@ fn wrk(url: &str, token: Option<&str>, clients: u32, seconds: u32) -> Load {
     }
 }
 
+/// A Lua string literal.
+fn lua(text: &str) -> String {
+    format!("{text:?}")
+}
+
+/// The wrk script that sends `items` (method, path, bodies) in turn, the two threads taking
+/// alternate ones; each pass over the list sends the next of an item's bodies.
+fn rotating_script(base: &str, token: &str, items: &[(&str, String, Vec<String>)]) -> String {
+    let mut s = String::from("local items = {\n");
+    for (method, path, bodies) in items {
+        let bodies: Vec<String> = bodies.iter().map(|b| lua(b)).collect();
+        s.push_str(&format!("  {{ {}, {}, {{ {} }} }},\n", lua(method), lua(path), bodies.join(", ")));
+    }
+    s.push_str(&format!(
+        "}}\nlocal headers = {{ [\"Authorization\"] = {}, [\"Content-Type\"] = \"application/json\" }}\n",
+        lua(&format!("Bearer {token}"))
+    ));
+    s.push_str(
+        r#"local threads = 0
+function setup(thread)
+  thread:set("n", threads)
+  threads = threads + 1
+end
+function request()
+  local item = items[(n % #items) + 1]
+  local pass = math.floor(n / #items)
+  n = n + 2
+  return wrk.format(item[1], item[2], headers, item[3][(pass % #item[3]) + 1])
+end
+"#,
+    );
+    // wrk takes the host from the URL it is given; the paths here are absolute.
+    let _ = base;
+    s
+}
+
+/// Each sheet recorded whole: all present, then its first trainee absent, in turn (each a
+/// correction, audited, that may complete or reopen a nomination).
+fn sheet_script(base: &str, token: &str, sheets: &[LastYearSheet]) -> String {
+    let items: Vec<(&str, String, Vec<String>)> = sheets
+        .iter()
+        .map(|s| {
+            let body = |first: &str| {
+                let entries: Vec<serde_json::Value> = s
+                    .employee_nos
+                    .iter()
+                    .enumerate()
+                    .map(|(i, no)| {
+                        serde_json::json!({ "employee_no": no, "status": if i == 0 { first } else { "present" } })
+                    })
+                    .collect();
+                serde_json::json!({ "entries": entries }).to_string()
+            };
+            (
+                "PUT",
+                format!("/api/v1/courses/{}/sessions/{}/attendance", s.course_id, s.session_id),
+                vec![body("present"), body("absent")],
+            )
+        })
+        .collect();
+    rotating_script(base, token, &items)
+}
+
+/// One absence notice for each (nomination, session) in turn, filed on the trainee's behalf.
+fn notice_script(base: &str, token: &str, pairs: &[(uuid::Uuid, uuid::Uuid)]) -> String {
+    let items: Vec<(&str, String, Vec<String>)> = pairs
+        .iter()
+        .map(|(nomination, session)| {
+            (
+                "POST",
+                format!("/api/v1/nominations/{nomination}/absence-notices"),
+                vec![serde_json::json!({ "session_id": session, "kind": "absence", "reason": BENCH_REASON })
+                    .to_string()],
+            )
+        })
+        .collect();
+    rotating_script(base, token, &items)
+}
+
+/// The service's default bound on an organisation's bulk requests in flight.
+const BULK_CLIENTS: u32 = 2;
+
+/// Marks the notices this benchmark files, so that each run starts from none.
+const BENCH_REASON: &str = "bench-load";
+
+/// Remove the notices an earlier run filed (straight from the table: the benchmark's own
+/// rows), so that every run has the same (nomination, session) pairs open.
+async fn forget_bench_notices(app: &TestApp) {
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+    kenshu_persistence::entities::absence_notice::Entity::delete_many()
+        .filter(kenshu_persistence::entities::absence_notice::Column::Reason.eq(BENCH_REASON))
+        .exec(app.db.conn())
+        .await
+        .unwrap();
+}
+
+fn write_script(text: &str) -> tempfile::NamedTempFile {
+    let mut file = tempfile::Builder::new().suffix(".lua").tempfile().unwrap();
+    std::io::Write::write_all(&mut file, text.as_bytes()).unwrap();
+    file
+}
+
+/// One request before the load, so that a refusal is explained rather than only counted.
+async fn probe(app: &TestApp, path: &str, token: Option<&str>) {
+    let res = app.request(reqwest::Method::GET, path, token).send().await.unwrap();
+    let status = res.status();
+    if !status.is_success() {
+        eprintln!("GET {path}: {status} {}", res.text().await.unwrap_or_default());
+    }
+}
+
 async fn first_id(app: &TestApp, path: &str, token: &str) -> String {
     app.get_json(path, token).await["items"][0]["id"].as_str().expect("an item").to_string()
 }
@@ -183,45 +299,65 @@ async fn first_id(app: &TestApp, path: &str, token: &str) -> String {
 #[tokio::main]
 async fn main() {
     let args = args();
+    if std::env::var_os("KENSHU_LOG").is_some() {
+        // The service's own log, to see why a request failed (KENSHU_LOG=warn).
+        kenshu_api::app::init_logging(kenshu_api::config::LogFormat::Pretty);
+    }
     install_missing(&[("wrk", "wrk"), ("pgbench", "postgresql-client")]);
     let backend =
         if std::env::var("TEST_DATABASE_URL").is_ok_and(|u| !u.is_empty()) { "PostgreSQL" } else { "SQLite" };
     let app = spawn_configured(&[("KENSHU_DB_MAX_CONNECTIONS", args.pool.to_string())]).await;
-    app.import_fy2023_plan().await;
-    app.publish_plan(2023).await;
-    if args.rows > 0 {
-        let res = app
-            .post_csv(
-                "/api/v1/employees/import?mode=upsert",
-                &app.hr(),
-                "text/csv",
-                demo_like_roster(args.rows).into_bytes(),
-            )
-            .await;
-        assert!(res.status().is_success(), "the large roster: {}", res.status());
-    }
-    // The statistics autovacuum would have gathered by now on a running system.
-    let tables =
-        ["organisation", "employee", "section", "department", "course", "course_session", "nomination"];
-    app.db.analyze(&tables).await.unwrap();
+    let scale = Scale::for_staff(args.rows);
+    let made = generate(&app, &scale).await;
+    println!("{made}");
     prepare_pgbench();
     let employee = app.token(people::EMPLOYEE, &[Role::Employee]);
     let hr = app.hr();
-    let course = first_id(&app, "/api/v1/courses?fiscal_year=2023&limit=1", &employee).await;
+    let year = scale.last_year;
+    let course = first_id(&app, &format!("/api/v1/courses?fiscal_year={year}&limit=1"), &employee).await;
     let me = app.employee(people::EMPLOYEE).await["id"].as_str().unwrap().to_string();
-    // (as printed, as requested, as whom)
-    let endpoints: Vec<(&str, String, Option<&str>)> = vec![
-        ("/healthz", "/healthz".into(), None),
-        ("/api/v1/me", "/api/v1/me".into(), Some(&employee)),
-        ("/api/v1/courses/{id}", format!("/api/v1/courses/{course}"), Some(&employee)),
-        ("/api/v1/employees/{id} (HR)", format!("/api/v1/employees/{me}"), Some(&hr)),
+    let sheets = write_script(&sheet_script(&app.base, &hr, &last_year_sheets(&app, year, 200).await));
+    let pairs = open_notice_pairs(&app, year, 200_000).await;
+    let notices = write_script(&notice_script(&app.base, &hr, &pairs));
+    // (as printed, as requested, as whom, the wrk script that makes the requests)
+    let endpoints: Vec<(String, String, Option<&str>, Option<&std::path::Path>)> = vec![
+        ("/healthz".into(), "/healthz".into(), None, None),
+        ("/api/v1/me".into(), "/api/v1/me".into(), Some(&employee), None),
+        ("/api/v1/courses/{id}".into(), format!("/api/v1/courses/{course}"), Some(&employee), None),
+        ("/api/v1/employees/{id} (HR)".into(), format!("/api/v1/employees/{me}"), Some(&hr), None),
         (
-            "/api/v1/courses?fiscal_year=2023&limit=50",
-            "/api/v1/courses?fiscal_year=2023&limit=50".into(),
+            format!("/api/v1/courses?fiscal_year={year}&limit=50"),
+            format!("/api/v1/courses?fiscal_year={year}&limit=50"),
             Some(&employee),
+            None,
         ),
-        ("/api/v1/me/courses", "/api/v1/me/courses".into(), Some(&employee)),
-        ("/api/v1/me/nominations", "/api/v1/me/nominations".into(), Some(&employee)),
+        ("/api/v1/courses?q=接遇 (text search)".into(), "/api/v1/courses?q=%E6%8E%A5%E9%81%87".into(), Some(&employee), None),
+        ("/api/v1/me/courses".into(), "/api/v1/me/courses".into(), Some(&employee), None),
+        ("/api/v1/me/nominations".into(), "/api/v1/me/nominations".into(), Some(&employee), None),
+        (
+            "/api/v1/employees/{id}/training-history (own)".into(),
+            format!("/api/v1/employees/{me}/training-history"),
+            Some(&employee),
+            None,
+        ),
+        (
+            format!("/api/v1/plans/{year}/results (HR, ≤{BULK_CLIENTS} clients)"),
+            format!("/api/v1/plans/{year}/results"),
+            Some(&hr),
+            None,
+        ),
+        (
+            "PUT …/sessions/{id}/attendance (HR, a sheet)".into(),
+            "/".into(),
+            None,
+            Some(sheets.path()),
+        ),
+        (
+            format!("POST /nominations/{{id}}/absence-notices (HR, {} open)", pairs.len()),
+            "/".into(),
+            None,
+            Some(notices.path()),
+        ),
     ];
     let staff = app.all_employees().await.len();
     let mut lines = vec![format!(
@@ -236,16 +372,26 @@ async fn main() {
         let ceiling = pgbench_tps(clients, args.seconds);
         lines.push(format!("{:<48} {clients:>7} {ceiling:>9.0}", "pgbench -S -M prepared (tps)"));
         println!("{}", lines.last().unwrap());
-        for (label, path, token) in &endpoints {
+        for (label, path, token, script) in &endpoints {
             if args.only.as_ref().is_some_and(|o| !label.contains(o.as_str())) {
                 continue;
             }
+            if label.contains("absence-notices") {
+                forget_bench_notices(&app).await;
+            }
+            if script.is_none() {
+                probe(&app, path, *token).await;
+            }
             let before = app.db.statements();
-            let load = wrk(&format!("{}{path}", app.base), *token, clients, args.seconds);
+            // A year-wide read is a bulk request: the service runs two at once for an
+            // organisation and refuses a third (KENSHU_BULK_CONCURRENCY), so more clients would
+            // only measure refusals.
+            let clients = if label.contains("results") { clients.min(BULK_CLIENTS) } else { clients };
+            let load = wrk(&format!("{}{path}", app.base), *token, *script, clients, args.seconds);
             let statements = (app.db.statements() - before) as f64 / load.requests.max(1) as f64;
             let mut line = format!(
                 "{:<48} {clients:>7} {:>9.0} {:>8.2} {:>8.2} {:>6.1} {:>7.3}",
-                format!("GET {label}"),
+                if script.is_some() { label.clone() } else { format!("GET {label}") },
                 load.rps,
                 load.p50,
                 load.p99,

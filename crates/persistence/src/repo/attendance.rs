@@ -7,14 +7,15 @@ use std::collections::HashMap;
 use kenshu_domain::absence::NoticeState;
 use kenshu_domain::attendance::{completion, counts_for, AttendanceEntry, AttendanceStatus, Completion};
 use kenshu_domain::selection::NominationState;
-use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter};
+use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter};
 use uuid::Uuid;
 
 use super::audit::{self, Change};
 use super::catalogue::list_sessions;
 use super::employee::{employees_by_id, EmployeeRef};
-use super::selection::{lock_course, save};
-use super::{now, update_versioned, Actor, RepoError};
+use super::selection::{lock_course, save_many};
+use super::{now, Actor, RepoError};
+use crate::bulk::{BulkError, OnKey};
 use crate::entities::{absence_notice, attendance, course_session, employee, nomination};
 
 /// Where a sheet's records come from.
@@ -152,6 +153,18 @@ pub async fn trainees_by_number(
     Ok(out)
 }
 
+/// What a correction of a record changes.
+const CORRECTED: [attendance::Column; 8] = [
+    attendance::Column::Status,
+    attendance::Column::ArrivedAt,
+    attendance::Column::LeftAt,
+    attendance::Column::Note,
+    attendance::Column::Source,
+    attendance::Column::RecordedBy,
+    attendance::Column::Version,
+    attendance::Column::UpdatedAt,
+];
+
 /// One entry to record.
 #[derive(Debug, Clone)]
 pub struct Recording {
@@ -187,6 +200,7 @@ pub async fn record(
     let at = now();
     let mut outcome = RecordOutcome::default();
     let mut inserts = Vec::new();
+    let mut corrections = Vec::new();
     let mut changes = Vec::new();
     let by: String = actor.signature();
     for r in &entries {
@@ -211,14 +225,6 @@ pub async fn record(
                     updated_at: at,
                     ..after
                 };
-                update_versioned::<attendance::Entity>(
-                    conn,
-                    attendance::ActiveModel::from(after.clone()).reset_all(),
-                    (attendance::Column::Id, before.id),
-                    (attendance::Column::Version, before.version),
-                    &Words::fixed("attendance was recorded meanwhile", "その間に出欠が記録されました"),
-                )
-                .await?;
                 changes.push(Change::new(
                     "attendance.correct",
                     "attendance",
@@ -226,6 +232,7 @@ pub async fn record(
                     Some(before),
                     Some(&after),
                 ));
+                corrections.push(after);
                 outcome.corrected += 1;
             }
             None => {
@@ -258,18 +265,26 @@ pub async fn record(
             }
         }
     }
+    let meanwhile = Words::fixed(
+        "attendance was recorded meanwhile; read the sheet again",
+        "その間に出欠が記録されました。出席簿を読み込み直してください",
+    );
     if !inserts.is_empty() {
-        crate::bulk::write::<attendance::Entity>(conn, &inserts, crate::bulk::OnKey::Fail).await.map_err(
-            |e| {
-                RepoError::from_write(
-                    e,
-                    &Words::fixed(
-                        "attendance was recorded meanwhile; read the sheet again",
-                        "その間に出欠が記録されました。出席簿を読み込み直してください",
-                    ),
-                )
-            },
+        crate::bulk::write::<attendance::Entity>(conn, &inserts, OnKey::Fail)
+            .await
+            .map_err(|e| RepoError::from_write(e, &meanwhile))?;
+    }
+    if !corrections.is_empty() {
+        // Each correction only where the record is still at the version read above.
+        let steps = crate::bulk::statements::<attendance::Entity>(
+            conn.get_database_backend(),
+            &corrections,
+            OnKey::UpdateIfVersion { columns: &CORRECTED, version: attendance::Column::Version },
         )?;
+        crate::bulk::execute(conn, steps).await.map_err(|e| match e {
+            BulkError::Changed => RepoError::Conflict(meanwhile.clone()),
+            BulkError::Db(e) => RepoError::Db(e),
+        })?;
     }
     audit::record_many(conn, actor, changes).await?;
     if outcome.created + outcome.corrected > 0 {
@@ -312,6 +327,8 @@ async fn settle_completion(
         }
     }
     current.sort_by_key(|n| n.id);
+    let mut completing = Vec::new();
+    let mut reopening = Vec::new();
     for current in current {
         let counted: Vec<Option<AttendanceStatus>> = sessions
             .iter()
@@ -323,16 +340,18 @@ async fn settle_completion(
         let state = current.state()?;
         match (completion(&counted, rule), state) {
             (Completion::Completed { .. }, NominationState::Selected | NominationState::Notified) => {
-                save(conn, actor, "complete", &current, NominationState::Completed).await?;
                 outcome.completed.push(current.id);
+                completing.push((current, NominationState::Completed));
             }
             (Completion::Pending | Completion::NotCompleted, NominationState::Completed) => {
-                save(conn, actor, "reopen", &current, NominationState::Notified).await?;
                 outcome.reopened.push(current.id);
+                reopening.push((current, NominationState::Notified));
             }
             _ => {}
         }
     }
+    save_many(conn, actor, "complete", completing).await?;
+    save_many(conn, actor, "reopen", reopening).await?;
     Ok(())
 }
 

@@ -396,6 +396,57 @@ where
     Ok(after)
 }
 
+/// [`save_audited`] for many rows at once, each `(before, after)` read under the caller's lock:
+/// one statement per batch (guarded by each row's version) and one audit write, instead of two
+/// statements a row. Rows that do not change are left out. A row someone changed meanwhile
+/// fails the whole write with `changed`.
+pub(crate) async fn save_audited_many<M>(
+    conn: &WriteTxn,
+    actor: &Actor,
+    action: &str,
+    rows: Vec<(M, M)>,
+    changed: &Words,
+) -> Result<Vec<M>, RepoError>
+where
+    M: Versioned + sea_orm::IntoActiveModel<<M::Entity as sea_orm::EntityTrait>::ActiveModel>,
+{
+    use sea_orm::{ConnectionTrait, Iterable};
+    let at = now();
+    let mut afters = Vec::with_capacity(rows.len());
+    let mut changes = Vec::with_capacity(rows.len());
+    for (before, mut after) in rows {
+        if after == before {
+            continue;
+        }
+        after.stamp(before.version() + 1, at);
+        changes.push(audit::Change {
+            action: action.to_string().into(),
+            entity_type: M::AUDIT_TYPE,
+            entity_id: Some(before.audit_id()),
+            before: Some(before.audit_json()),
+            after: Some(after.audit_json()),
+        });
+        afters.push(after);
+    }
+    if afters.is_empty() {
+        return Ok(afters);
+    }
+    let (id, version, org) = M::key_columns();
+    let key = |c: &ColumnOf<M>| [id, org].iter().any(|k| sea_orm::IdenStatic::as_str(k) == sea_orm::IdenStatic::as_str(c));
+    let columns: Vec<ColumnOf<M>> = ColumnOf::<M>::iter().filter(|c| !key(c)).collect();
+    let steps = crate::bulk::statements::<M::Entity>(
+        conn.get_database_backend(),
+        &afters,
+        crate::bulk::OnKey::UpdateIfVersion { columns: &columns, version },
+    )?;
+    crate::bulk::execute(conn, steps).await.map_err(|e| match e {
+        crate::bulk::BulkError::Changed => RepoError::Conflict(changed.clone()),
+        crate::bulk::BulkError::Db(e) => RepoError::Db(e),
+    })?;
+    audit::record_many(conn, actor, changes).await?;
+    Ok(afters)
+}
+
 /// Escape `%`, `_` and the escape character itself for a LIKE pattern using `!` as escape.
 pub(crate) fn like_escape(s: &str) -> String {
     let mut out = String::with_capacity(s.len());

@@ -20,7 +20,7 @@ use uuid::Uuid;
 use super::audit::{self, Change};
 use super::catalogue::CourseRecord;
 use super::employee::{employees_by_id, roster_members, EmployeeRef, RosterMember};
-use super::{find_in_org, insert_audited, now, save_audited, Actor, Page, PageRequest, RepoError};
+use super::{find_in_org, insert_audited, now, save_audited, save_audited_many, Actor, Page, PageRequest, RepoError};
 use crate::bulk::{self, OnKey};
 use crate::entities::{course, course_session, employee, nomination};
 
@@ -330,10 +330,29 @@ pub(crate) async fn save_decision(
     state: NominationState,
     decision: Decision,
 ) -> Result<nomination::Model, RepoError> {
-    let at = now();
+    save_audited(
+        conn,
+        actor,
+        format!("nomination.{action}"),
+        before,
+        &Precondition::version(before.version),
+        decided(before, actor, state, decision, now()),
+        ALREADY_NOMINATED,
+    )
+    .await
+}
+
+/// The nomination as a decision leaves it (before its new version is stamped).
+fn decided(
+    before: &nomination::Model,
+    actor: &Actor,
+    state: NominationState,
+    decision: Decision,
+    at: chrono::DateTime<chrono::Utc>,
+) -> nomination::Model {
     // A trainee moving up from the waiting list joins from now: earlier sessions do not count.
     let moved_up = before.state == NominationState::Waitlisted.as_str() && state == NominationState::Selected;
-    let after = nomination::Model {
+    nomination::Model {
         state: state.as_str().into(),
         decided_by: Some(decision.by.map_or_else(|| actor.signature(), str::to_string)),
         decided_at: Some(at),
@@ -342,15 +361,31 @@ pub(crate) async fn save_decision(
         placed_at: if moved_up { Some(at) } else { before.placed_at },
         held_place: before.held_place || state.holds_place(),
         ..before.clone()
-    };
-    save_audited(
+    }
+}
+
+/// [`save`] for many nominations read under the course's lock, moved by the caller with one
+/// `action`: a batched write and one audit write.
+pub(crate) async fn save_many(
+    conn: &WriteTxn,
+    actor: &Actor,
+    action: &str,
+    moves: Vec<(nomination::Model, NominationState)>,
+) -> Result<Vec<nomination::Model>, RepoError> {
+    let at = now();
+    let rows = moves
+        .into_iter()
+        .map(|(before, state)| {
+            let after = decided(&before, actor, state, Decision::default(), at);
+            (before, after)
+        })
+        .collect();
+    save_audited_many(
         conn,
         actor,
-        format!("nomination.{action}"),
-        before,
-        &Precondition::version(before.version),
-        after,
-        ALREADY_NOMINATED,
+        &format!("nomination.{action}"),
+        rows,
+        &Words::fixed("a nomination changed meanwhile; try again", "その間に受講候補が変更されました。もう一度お試しください"),
     )
     .await
 }
