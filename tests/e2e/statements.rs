@@ -47,3 +47,82 @@ async fn identifying_the_caller_is_one_statement_and_hot_reads_stay_small() {
     assert_eq!(course_read, 2, "GET /courses/{{id}}");
     println!("statements: /me 1, /employees/{{id}} {employee_read}, /courses/{{id}} {course_read}");
 }
+
+/// Statements a PUT of `entries` on the sign-in sheet at `path` ran, and its answer.
+async fn sheet_cost(app: &TestApp, path: &str, entries: &[serde_json::Value]) -> (u64, serde_json::Value) {
+    let before = app.db.statements();
+    let res = app
+        .request(reqwest::Method::PUT, path, Some(&app.hr()))
+        .json(&serde_json::json!({ "entries": entries }))
+        .send()
+        .await
+        .unwrap();
+    let count = app.db.statements() - before;
+    assert_eq!(res.status(), 200);
+    (count, res.json().await.unwrap())
+}
+
+/// A sign-in sheet costs the same few statements for 5 trainees as for 60, whether it records,
+/// corrects, completes or reopens them: nothing is written one trainee at a time.
+#[tokio::test]
+async fn a_sheet_costs_the_same_statements_for_five_trainees_as_for_sixty() {
+    use serde_json::json;
+    let app = spawn().await;
+    let hr = app.hr();
+    let plan = app.post_json("/api/v1/plans", &hr, &json!({"fiscal_year": 2023})).await;
+    assert!(matches!(plan.status().as_u16(), 201 | 409));
+    let body = json!({
+        "fiscal_year": 2023, "category": "thematic", "number": 77, "title": "文書事務研修",
+        "rules": [{"route": "designation", "conditions": [{"kind": "all_staff"}]}],
+        "delivery": "classroom", "status": "published"
+    });
+    let res = app.post_json("/api/v1/courses", &hr, &body).await;
+    assert_eq!(res.status(), 201);
+    let course = res.json::<serde_json::Value>().await.unwrap()["id"].as_str().unwrap().to_string();
+    let session = json!({"starts_at": "2023-07-12T09:00:00+09:00", "ends_at": "2023-07-12T17:00:00+09:00"});
+    let res = app.post_json(&format!("/api/v1/courses/{course}/sessions"), &hr, &session).await;
+    assert_eq!(res.status(), 201);
+    let session = res.json::<serde_json::Value>().await.unwrap()["id"].as_str().unwrap().to_string();
+    app.publish_plan(2023).await;
+    let res = app
+        .request(reqwest::Method::POST, &format!("/api/v1/courses/{course}/designation"), Some(&hr))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let path = format!("/api/v1/courses/{course}/sessions/{session}/attendance");
+    let numbers: Vec<String> = app.get_json(&path, &hr).await["lines"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l["employee"]["employee_no"].as_str().unwrap().to_string())
+        .collect();
+    assert!(numbers.len() >= 65, "every member of staff is on the session");
+    let entries = |from: usize, n: usize, status: &str| -> Vec<serde_json::Value> {
+        numbers[from..from + n].iter().map(|no| json!({"employee_no": no, "status": status})).collect()
+    };
+    // Recorded present: each completes the one-session course.
+    let (few, done) = sheet_cost(&app, &path, &entries(0, 5, "present")).await;
+    assert_eq!(done["result"]["completed"].as_array().unwrap().len(), 5, "{}", done["result"]);
+    let (many, done) = sheet_cost(&app, &path, &entries(5, 60, "present")).await;
+    assert_eq!(done["result"]["completed"].as_array().unwrap().len(), 60, "{}", done["result"]);
+    assert_eq!(few, many, "recording and completing 5 or 60 trainees");
+    // Corrected to absent: each is reopened.
+    let (few, done) = sheet_cost(&app, &path, &entries(0, 5, "absent")).await;
+    assert_eq!(done["result"]["corrected"], 5);
+    assert_eq!(done["result"]["reopened"].as_array().unwrap().len(), 5);
+    let (many, done) = sheet_cost(&app, &path, &entries(5, 60, "absent")).await;
+    assert_eq!(done["result"]["reopened"].as_array().unwrap().len(), 60);
+    assert_eq!(few, many, "correcting and reopening 5 or 60 trainees");
+    // What was written is what the sheet and the audit log say.
+    let sheet = app.get_json(&path, &hr).await;
+    assert_eq!(sheet["counts"]["absent"], 65, "{}", sheet["counts"]);
+    let log = app.get_json("/api/v1/audit?entity_type=nomination&limit=200", &hr).await;
+    let count =
+        |action: &str| log["items"].as_array().unwrap().iter().filter(|r| r["action"] == action).count();
+    assert_eq!(
+        (count("nomination.complete"), count("nomination.reopen")),
+        (65, 65),
+        "one record per trainee moved"
+    );
+}

@@ -432,7 +432,9 @@ where
         return Ok(afters);
     }
     let (id, version, org) = M::key_columns();
-    let key = |c: &ColumnOf<M>| [id, org].iter().any(|k| sea_orm::IdenStatic::as_str(k) == sea_orm::IdenStatic::as_str(c));
+    let key = |c: &ColumnOf<M>| {
+        [id, org].iter().any(|k| sea_orm::IdenStatic::as_str(k) == sea_orm::IdenStatic::as_str(c))
+    };
     let columns: Vec<ColumnOf<M>> = ColumnOf::<M>::iter().filter(|c| !key(c)).collect();
     let steps = crate::bulk::statements::<M::Entity>(
         conn.get_database_backend(),

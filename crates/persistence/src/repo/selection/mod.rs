@@ -20,7 +20,9 @@ use uuid::Uuid;
 use super::audit::{self, Change};
 use super::catalogue::CourseRecord;
 use super::employee::{employees_by_id, roster_members, EmployeeRef, RosterMember};
-use super::{find_in_org, insert_audited, now, save_audited, save_audited_many, Actor, Page, PageRequest, RepoError};
+use super::{
+    find_in_org, insert_audited, now, save_audited, save_audited_many, Actor, Page, PageRequest, RepoError,
+};
 use crate::bulk::{self, OnKey};
 use crate::entities::{course, course_session, employee, nomination};
 
@@ -385,7 +387,10 @@ pub(crate) async fn save_many(
         actor,
         &format!("nomination.{action}"),
         rows,
-        &Words::fixed("a nomination changed meanwhile; try again", "その間に受講候補が変更されました。もう一度お試しください"),
+        &Words::fixed(
+            "a nomination changed meanwhile; try again",
+            "その間に受講候補が変更されました。もう一度お試しください",
+        ),
     )
     .await
 }
