@@ -162,6 +162,11 @@ pub async fn facts(
             Expr::col((absence_notice::Entity, absence_notice::Column::State))
                 .eq(NoticeState::Received.as_str()),
         )
+        // A nomination is on one course, so this is grouping by nomination; in the tally index's
+        // order it keeps SQLite on that index. Grouped by nomination alone, SQLite at 50,000 staff
+        // with five years walked the organisation's every record by nomination instead (2.9 s
+        // against 0.13 s in the sqlite3 shell).
+        .group_by(attendance::Column::CourseId)
         .group_by(attendance::Column::NominationId)
         .into_tuple()
         .all(conn)
