@@ -194,6 +194,17 @@ fn first_day(c: &course::Model, index: usize) -> NaiveDate {
     NaiveDate::from_ymd_opt(y, m, 1).unwrap()
 }
 
+/// The demo organisation's id.
+async fn demo_org(app: &TestApp) -> Uuid {
+    organisation::Entity::find()
+        .filter(organisation::Column::Code.eq(ORG))
+        .one(app.db.conn())
+        .await
+        .unwrap()
+        .expect("the demo organisation")
+        .id
+}
+
 /// Create the structure, the roster and the plans, then the years' records.
 pub async fn generate(app: &TestApp, scale: &Scale) -> Generated {
     let started = Instant::now();
@@ -229,13 +240,7 @@ pub async fn generate(app: &TestApp, scale: &Scale) -> Generated {
     }
 
     let conn = app.db.conn();
-    let org = organisation::Entity::find()
-        .filter(organisation::Column::Code.eq(ORG))
-        .one(conn)
-        .await
-        .unwrap()
-        .expect("the demo organisation")
-        .id;
+    let org = demo_org(app).await;
     let staff: Vec<Uuid> = employee::Entity::find()
         .select_only()
         .column(employee::Column::Id)
@@ -514,13 +519,7 @@ async fn placed_nominations(
     year: i32,
 ) -> (Vec<nomination::Model>, std::collections::HashMap<Uuid, String>) {
     let conn = app.db.conn();
-    let org = organisation::Entity::find()
-        .filter(organisation::Column::Code.eq(ORG))
-        .one(conn)
-        .await
-        .unwrap()
-        .expect("the demo organisation")
-        .id;
+    let org = demo_org(app).await;
     let courses: Vec<Uuid> = course::Entity::find()
         .select_only()
         .column(course::Column::Id)

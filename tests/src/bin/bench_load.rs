@@ -195,9 +195,10 @@ fn lua(text: &str) -> String {
     format!("{text:?}")
 }
 
-/// The wrk script that sends `items` (method, path, bodies) in turn, the two threads taking
+/// The wrk script that sends `items` (method, absolute path, bodies) to the host of the URL wrk
+/// is given, in turn, the two threads taking
 /// alternate ones; each pass over the list sends the next of an item's bodies.
-fn rotating_script(base: &str, token: &str, items: &[(&str, String, Vec<String>)]) -> String {
+fn rotating_script(token: &str, items: &[(&str, String, Vec<String>)]) -> String {
     let mut s = String::from("local items = {\n");
     for (method, path, bodies) in items {
         let bodies: Vec<String> = bodies.iter().map(|b| lua(b)).collect();
@@ -221,14 +222,12 @@ function request()
 end
 "#,
     );
-    // wrk takes the host from the URL it is given; the paths here are absolute.
-    let _ = base;
     s
 }
 
 /// Each sheet recorded whole: all present, then its first trainee absent, in turn (each a
 /// correction, audited, that may complete or reopen a nomination).
-fn sheet_script(base: &str, token: &str, sheets: &[LastYearSheet]) -> String {
+fn sheet_script(token: &str, sheets: &[LastYearSheet]) -> String {
     let items: Vec<(&str, String, Vec<String>)> = sheets
         .iter()
         .map(|s| {
@@ -250,11 +249,11 @@ fn sheet_script(base: &str, token: &str, sheets: &[LastYearSheet]) -> String {
             )
         })
         .collect();
-    rotating_script(base, token, &items)
+    rotating_script(token, &items)
 }
 
 /// One absence notice for each (nomination, session) in turn, filed on the trainee's behalf.
-fn notice_script(base: &str, token: &str, pairs: &[(uuid::Uuid, uuid::Uuid)]) -> String {
+fn notice_script(token: &str, pairs: &[(uuid::Uuid, uuid::Uuid)]) -> String {
     let items: Vec<(&str, String, Vec<String>)> = pairs
         .iter()
         .map(|(nomination, session)| {
@@ -266,7 +265,7 @@ fn notice_script(base: &str, token: &str, pairs: &[(uuid::Uuid, uuid::Uuid)]) ->
             )
         })
         .collect();
-    rotating_script(base, token, &items)
+    rotating_script(token, &items)
 }
 
 /// The service's default bound on an organisation's bulk requests in flight.
@@ -332,8 +331,8 @@ async fn main() {
     // wrk's LuaJIT allows 65,536 constants in one chunk (two per pair here): more pairs make a
     // script that does not load, and wrk then sends plain GETs.
     let pairs = open_notice_pairs(&app, year, 15_000, &recorded).await;
-    let sheets = write_script(&sheet_script(&app.base, &hr, &sheets));
-    let notices = write_script(&notice_script(&app.base, &hr, &pairs));
+    let sheets = write_script(&sheet_script(&hr, &sheets));
+    let notices = write_script(&notice_script(&hr, &pairs));
     // (as printed, as requested, as whom, the wrk script that makes the requests)
     let endpoints: Vec<(String, String, Option<&str>, Option<&std::path::Path>)> = vec![
         ("/healthz".into(), "/healthz".into(), None, None),
