@@ -309,6 +309,19 @@ async fn a_host_shares_a_course_and_the_participant_selects_its_own_staff() {
     assert_eq!(p["errors"][0]["field"], "places");
     assert_eq!(app.get_json(&share_path, &hr).await["version"], current["version"]);
     assert_eq!(app.get_json(&their_path, &theirs).await["headcount"], 2);
+    // Out of range is refused as such, before the version is looked at: a stale tag does not
+    // turn a bad body into 412.
+    let p = assert_problem(
+        app.put_json(&share_path, &hr, Some("\"999999\""), &json!({"places": 501})).await,
+        422,
+        "validation",
+    )
+    .await;
+    assert_eq!(
+        (p["errors"][0]["field"].as_str(), p["errors"][0]["code"].as_str()),
+        (Some("places"), Some("range"))
+    );
+    assert_eq!(app.get_json(&share_path, &hr).await["version"], current["version"]);
 
     // The host's combined roster: its own trainee and 厚木市's two, with only what running the
     // course needs.

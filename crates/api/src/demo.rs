@@ -10,6 +10,7 @@ use std::collections::HashSet;
 
 use kenshu_domain::calendar::FiscalYear;
 use kenshu_domain::catalogue_io::{validate_rows, CatalogueFile};
+use kenshu_domain::joint::Places;
 use kenshu_domain::roster_import::{Encoding, RosterReader};
 use kenshu_persistence::repo::employee::{execute, RosterPlanner};
 use kenshu_persistence::repo::structure::{self, UnitInput};
@@ -407,7 +408,8 @@ pub async fn seed_joint(db: &Db) -> Result<(), RepoError> {
         catalogue::create_plan(&txn, &theirs, fy, &text).await?;
     }
     let ours = Actor { org_id: host.id, subject: "demo".into(), request_id: None };
-    let share = joint::share_course(&txn, &ours, regional.model.id, JOINT_ORG, 3).await?;
+    let places = Places::parse(3).map_err(|e| RepoError::Invalid(vec![e]))?;
+    let share = joint::share_course(&txn, &ours, regional.model.id, JOINT_ORG, places).await?;
     joint::accept(&txn, &theirs, share.share.id, &Precondition::Any, None).await?;
     txn.commit().await?;
     Ok(())

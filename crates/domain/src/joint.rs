@@ -107,14 +107,29 @@ pub fn share_transition(
 /// The most places one share may hold: more than any course the plan has, fewer than a typo.
 pub const MAX_PLACES: u32 = 500;
 
-/// A share's places: at least one, and never fewer than the participant has selected
-/// (`holding`: its nominations that hold a place), so no trainee loses a place to a change of
-/// quota; the participant cancels nominations first.
-pub fn check_places(places: i64, holding: u64) -> Result<u32, FieldError> {
-    if !(1..=i64::from(MAX_PLACES)).contains(&places) {
-        return Err(FieldError::range("places", format!("between 1 and {MAX_PLACES}")));
+/// A share's places as asked for: between one and [`MAX_PLACES`]. Parsed before anything is
+/// read, so an out-of-range body is refused as such whatever the share's version.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Places(u32);
+
+impl Places {
+    pub fn parse(places: i64) -> Result<Self, FieldError> {
+        if !(1..=i64::from(MAX_PLACES)).contains(&places) {
+            return Err(FieldError::range("places", format!("between 1 and {MAX_PLACES}")));
+        }
+        Ok(Self(places as u32))
     }
-    let places = places as u32;
+
+    pub fn get(self) -> u32 {
+        self.0
+    }
+}
+
+/// A share's places are never fewer than the participant has selected (`holding`: its
+/// nominations that hold a place), so no trainee loses a place to a change of quota; the
+/// participant cancels nominations first.
+pub fn check_places(places: Places, holding: u64) -> Result<u32, FieldError> {
+    let places = places.get();
     if u64::from(places) < holding {
         return Err(FieldError::conflict(
             "places",
@@ -226,14 +241,16 @@ mod tests {
 
     #[test]
     fn places_never_go_below_the_selected() {
-        assert_eq!(check_places(3, 0), Ok(3));
-        assert_eq!(check_places(3, 3), Ok(3));
-        let e = check_places(2, 3).unwrap_err();
+        let p = |n| Places::parse(n).unwrap();
+        assert_eq!(check_places(p(3), 0), Ok(3));
+        assert_eq!(check_places(p(3), 3), Ok(3));
+        let e = check_places(p(2), 3).unwrap_err();
         assert_eq!((e.field.as_str(), e.code), ("places", crate::FieldCode::Conflict));
         assert!(e.reason.contains("selected 3"), "{}", e.reason);
-        assert_eq!(check_places(0, 0).unwrap_err().code, crate::FieldCode::Range);
-        assert_eq!(check_places(501, 0).unwrap_err().code, crate::FieldCode::Range);
-        assert_eq!(check_places(500, 0), Ok(500));
+        assert_eq!(Places::parse(0).unwrap_err().code, crate::FieldCode::Range);
+        assert_eq!(Places::parse(501).unwrap_err().code, crate::FieldCode::Range);
+        assert_eq!(Places::parse(-1).unwrap_err().code, crate::FieldCode::Range);
+        assert_eq!(check_places(p(500), 0), Ok(500));
     }
 
     #[test]

@@ -11,7 +11,7 @@ use kenshu_domain::attendance::{excused, AttendanceEntry, AttendanceStatus};
 use kenshu_domain::auth::{authorize, Action};
 use kenshu_domain::calendar::jst;
 use kenshu_domain::catalogue::{Category, Delivery, NUMBER_MAX};
-use kenshu_domain::joint::ShareState;
+use kenshu_domain::joint::{Places, ShareState};
 use kenshu_domain::selection::NominationState;
 use kenshu_domain::FieldError;
 use kenshu_persistence::entities::organisation;
@@ -146,8 +146,9 @@ pub async fn share_course(
 ) -> ApiResult<HttpResponse> {
     authorize(&auth.principal, Action::ManageShares)?;
     let body = body.into_inner();
+    let places = Places::parse(body.places).map_err(ApiError::validation)?;
     let txn = state.db.begin_write().await?;
-    let r = repo::share_course(&txn, &auth.actor(), *id, &body.organisation, body.places).await?;
+    let r = repo::share_course(&txn, &auth.actor(), *id, &body.organisation, places).await?;
     txn.commit().await?;
     let location = format!("/api/v1/courses/{}/shares/{}", r.share.course_id, r.share.id);
     Ok(created(r.share.version, &location, &ShareDto::new(&r)))
@@ -209,9 +210,10 @@ pub async fn change_places(
 ) -> ApiResult<HttpResponse> {
     authorize(&auth.principal, Action::ManageShares)?;
     let (course_id, share_id) = path.into_inner();
+    let places = Places::parse(body.places).map_err(ApiError::validation)?;
     let version = if_match(&req)?;
     let txn = state.db.begin_write().await?;
-    let r = repo::change_places(&txn, &auth.actor(), course_id, share_id, &version, body.places).await?;
+    let r = repo::change_places(&txn, &auth.actor(), course_id, share_id, &version, places).await?;
     txn.commit().await?;
     Ok(share_response(StatusCode::OK, &r))
 }

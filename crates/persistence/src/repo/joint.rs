@@ -8,7 +8,7 @@
 use crate::WriteTxn;
 use kenshu_domain::catalogue::{CourseStatus, Lecturer};
 use kenshu_domain::joint::{
-    check_places, copied_lecturer, share_transition, Party, ShareEvent, ShareState, SharedTrainee,
+    check_places, copied_lecturer, share_transition, Party, Places, ShareEvent, ShareState, SharedTrainee,
 };
 use kenshu_domain::notice::{joint_notice, JointFacts, JointNews};
 use kenshu_domain::selection::NominationState;
@@ -98,7 +98,7 @@ pub async fn share_course(
     actor: &Actor,
     course_id: Uuid,
     participant_code: &str,
-    places: i64,
+    places: Places,
 ) -> Result<ShareRecord, RepoError> {
     let course = lock_course(conn, actor.org_id, course_id).await?;
     if course.status()? == CourseStatus::Cancelled {
@@ -270,7 +270,7 @@ pub async fn change_places(
     course_id: Uuid,
     share_id: Uuid,
     expected: &Precondition,
-    places: i64,
+    places: Places,
 ) -> Result<ShareRecord, RepoError> {
     let share = lock_hosted(conn, actor, course_id, share_id, expected).await?;
     decide(&share, ShareEvent::ChangePlaces, Party::Host)?;
