@@ -168,11 +168,11 @@ pub async fn year_results(
         structure::unit_names(state.db.conn(), org_id, facts.iter().filter_map(|f| f.section_id)).await?;
 
     let mut per_course: BTreeMap<Uuid, Tally> = BTreeMap::new();
-    let mut per_grade: BTreeMap<String, Tally> = BTreeMap::new();
+    let mut per_grade: BTreeMap<&str, Tally> = BTreeMap::new();
     let mut per_department: BTreeMap<(String, Option<Uuid>), Tally> = BTreeMap::new();
     for f in &facts {
         per_course.entry(f.course_id).or_default().add(&f.facts);
-        per_grade.entry(f.grade.clone()).or_default().add(&f.facts);
+        per_grade.entry(&f.grade).or_default().add(&f.facts);
         let unit = f.section_id.and_then(|s| units.get(&s));
         let department = unit.map(|u| (u.department.clone(), Some(u.department_id))).unwrap_or_default();
         per_department.entry(department).or_default().add(&f.facts);
@@ -213,7 +213,11 @@ pub async fn year_results(
     by_category.sort_by_key(|c| c.category.rank());
     let mut by_grade: Vec<GradeResult> = per_grade
         .into_iter()
-        .map(|(grade, tally)| GradeResult { grade, completion_permille: tally.completion_permille(), tally })
+        .map(|(grade, tally)| GradeResult {
+            grade: grade.to_string(),
+            completion_permille: tally.completion_permille(),
+            tally,
+        })
         .collect();
     by_grade.sort_by_key(|g| (ladder.rank(&g.grade).unwrap_or(usize::MAX), g.grade.clone()));
     let by_department = per_department
