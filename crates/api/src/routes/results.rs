@@ -169,12 +169,12 @@ pub async fn year_results(
 
     let mut per_course: BTreeMap<Uuid, Tally> = BTreeMap::new();
     let mut per_grade: BTreeMap<&str, Tally> = BTreeMap::new();
-    let mut per_department: BTreeMap<(String, Option<Uuid>), Tally> = BTreeMap::new();
+    let mut per_department: BTreeMap<(&str, Option<Uuid>), Tally> = BTreeMap::new();
     for f in &facts {
         per_course.entry(f.course_id).or_default().add(&f.facts);
         per_grade.entry(&f.grade).or_default().add(&f.facts);
         let unit = f.section_id.and_then(|s| units.get(&s));
-        let department = unit.map(|u| (u.department.clone(), Some(u.department_id))).unwrap_or_default();
+        let department = unit.map(|u| (u.department.as_str(), Some(u.department_id))).unwrap_or_default();
         per_department.entry(department).or_default().add(&f.facts);
     }
     let mut per_category: BTreeMap<Category, Tally> = BTreeMap::new();
@@ -224,7 +224,7 @@ pub async fn year_results(
         .into_iter()
         .map(|((department, department_id), tally)| DepartmentResult {
             department_id,
-            department,
+            department: department.to_string(),
             completion_permille: tally.completion_permille(),
             tally,
         })
