@@ -125,7 +125,7 @@ pub async fn share_course(
             "a course is shared with other organisations; your own staff take part through the course itself",
         )]));
     }
-    let places = check_places(places, 0).map_err(|e| RepoError::Invalid(vec![e]))?;
+    let places = places.get();
     // Offered before and since declined, withdrawn or taken back: offered again, as it stands.
     let earlier = course_share::Entity::find()
         .filter(course_share::Column::OrgId.eq(actor.org_id))
@@ -295,7 +295,7 @@ pub async fn change_places(
             cascade::course_changed(conn, &there, &before, &saved).await?;
             places
         }
-        None => check_places(places, 0).map_err(|e| RepoError::Invalid(vec![e]))?,
+        None => places.get(),
     };
     let after = course_share::Model { places: places as i32, ..share.clone() };
     let saved =
