@@ -8,7 +8,7 @@ use kenshu_domain::audience::{routes, AudienceRule};
 use kenshu_domain::calendar::FiscalYear;
 use kenshu_domain::catalogue::{
     check_within, Aim, ApplicationWindow, Category, CourseData, CourseStatus, Delivery, Lecturer, PlanData,
-    ReportRule, SessionData, Timing,
+    PlanStatus, ReportRule, SessionData, Timing,
 };
 use kenshu_domain::catalogue_io::{CourseEntry, CourseKey, ValidCourse};
 use kenshu_domain::text::search_key;
@@ -430,33 +430,34 @@ pub async fn published_courses(
 }
 
 /// A course, whether its plan is published, and its sessions in start order: one statement
-/// (a row per session, the course's columns repeated), the whole of a course's read.
+/// (a row per session, the course's columns repeated), the whole of a course's read. The course
+/// is decoded from the first row only and the plan is read for its status alone: decoding the
+/// course and its plan again on every session's row was most of this read's CPU.
 pub async fn get_course_with_sessions(
     conn: &impl ConnectionTrait,
     org_id: Uuid,
     id: Uuid,
 ) -> Result<(CourseRecord, bool, Vec<course_session::Model>), RepoError> {
-    use sea_orm::{JoinType, QueryOrder, QuerySelect};
+    use sea_orm::{FromQueryResult, JoinType};
     let sessions = course::Entity::belongs_to(course_session::Entity)
         .from((course::Column::OrgId, course::Column::Id))
         .to((course_session::Column::OrgId, course_session::Column::CourseId))
         .into();
-    let mut rows = course::Entity::find()
-        .filter(course::Column::OrgId.eq(org_id))
-        .filter(course::Column::Id.eq(id))
-        .join(JoinType::LeftJoin, course_plan())
+    let statement = course_and_plan_status(org_id, id)
         .join(JoinType::LeftJoin, sessions)
-        .select_also(training_plan::Entity)
         .select_also(course_session::Entity)
         .order_by_asc(course_session::Column::StartsAt)
         .order_by_asc(course_session::Column::Id)
-        .all(conn)
-        .await?
-        .into_iter();
-    let (model, plan, first) = rows.next().ok_or(RepoError::NotFound)?;
-    let published = published(plan)?;
-    let sessions = first.into_iter().chain(rows.filter_map(|(_, _, s)| s)).collect();
-    Ok((CourseRecord::from_model(model)?, published, sessions))
+        .build(conn.get_database_backend());
+    let rows = conn.query_all(statement).await?;
+    let first = rows.first().ok_or(RepoError::NotFound)?;
+    let (course, published) = decode_course_and_plan_status(first, COURSE_PREFIX)?;
+    let sessions = rows
+        .iter()
+        .map(|row| course_session::Model::from_query_result_optional(row, SESSION_PREFIX))
+        .filter_map(Result::transpose)
+        .collect::<Result<Vec<_>, DbErr>>()?;
+    Ok((course, published, sessions))
 }
 
 /// A course and whether its plan is published, in one statement: what every read of a course by
@@ -466,16 +467,43 @@ pub async fn get_course_and_plan(
     org_id: Uuid,
     id: Uuid,
 ) -> Result<(CourseRecord, bool), RepoError> {
-    use sea_orm::{JoinType, QuerySelect};
-    let (model, plan) = course::Entity::find()
+    let statement = course_and_plan_status(org_id, id).build(conn.get_database_backend());
+    let row = conn.query_one(statement).await?.ok_or(RepoError::NotFound)?;
+    Ok(decode_course_and_plan_status(&row, "")?)
+}
+
+/// How `select_also` renames the columns selected before it (the course's and the plan status)
+/// and those of the entity it adds: sea-orm's `SelectA` and `SelectB`.
+const COURSE_PREFIX: &str = "A_";
+const SESSION_PREFIX: &str = "B_";
+const PLAN_STATUS: &str = "plan_status";
+
+/// The course `id` of `org_id` with its plan's status (NULL without a plan).
+fn course_and_plan_status(org_id: Uuid, id: Uuid) -> sea_orm::Select<course::Entity> {
+    use sea_orm::JoinType;
+    course::Entity::find()
         .filter(course::Column::OrgId.eq(org_id))
         .filter(course::Column::Id.eq(id))
         .join(JoinType::LeftJoin, course_plan())
-        .select_also(training_plan::Entity)
-        .one(conn)
-        .await?
-        .ok_or(RepoError::NotFound)?;
-    Ok((CourseRecord::from_model(model)?, published(plan)?))
+        .expr_as(Expr::col((training_plan::Entity, training_plan::Column::Status)), PLAN_STATUS)
+}
+
+/// The course and whether its plan is published, from a row of [`course_and_plan_status`] whose
+/// columns carry `prefix`.
+fn decode_course_and_plan_status(
+    row: &sea_orm::QueryResult,
+    prefix: &str,
+) -> Result<(CourseRecord, bool), DbErr> {
+    use sea_orm::FromQueryResult;
+    let model = course::Model::from_query_result(row, prefix)?;
+    let status: Option<String> = row.try_get(prefix, PLAN_STATUS)?;
+    let published = match status {
+        Some(s) => {
+            crate::entities::stored("training_plan.status", &s, PlanStatus::parse)? == PlanStatus::Published
+        }
+        None => false,
+    };
+    Ok((CourseRecord::from_model(model)?, published))
 }
 
 /// A course's plan, joined on the organisation and the plan's id.
@@ -484,14 +512,6 @@ fn course_plan() -> sea_orm::RelationDef {
         .from((course::Column::OrgId, course::Column::PlanId))
         .to((training_plan::Column::OrgId, training_plan::Column::Id))
         .into()
-}
-
-/// Whether a course's plan (as joined) is published; no plan is not.
-fn published(plan: Option<training_plan::Model>) -> Result<bool, DbErr> {
-    Ok(match plan {
-        Some(p) => p.status()? == kenshu_domain::catalogue::PlanStatus::Published,
-        None => false,
-    })
 }
 
 pub async fn plan_published(conn: &impl ConnectionTrait, c: &CourseRecord) -> Result<bool, DbErr> {
