@@ -59,9 +59,28 @@ async fn departments_and_sections_with_heads_versions_and_conflicts() {
     let me = app.get_json("/api/v1/me", &as_head).await;
     assert_eq!(me["headed_sections"], json!([section["id"]]));
 
+    // Heading a second section, acting for a third and heading the department: every unit is
+    // theirs, each once, whatever combination of roles names them.
+    let mut more = Vec::new();
+    for (code, acting) in [("S1003", false), ("S1004", true)] {
+        let role = if acting { "acting_head_employee_id" } else { "head_employee_id" };
+        let body = json!({"code": code, "name": code, "department_id": dept["id"], role: head["id"]});
+        let res = app.post_json("/api/v1/sections", &hr, &body).await;
+        assert_eq!(res.status(), 201);
+        more.push(res.json::<Value>().await.unwrap()["id"].clone());
+    }
+    let dept_path = format!("/api/v1/departments/{}", dept["id"].as_str().unwrap());
+    let body = json!({"code": "d10", "name": "会計管理部", "head_employee_id": head["id"]});
+    assert_eq!(app.put_json(&dept_path, &hr, Some("\"1\""), &body).await.status(), 200);
+    let mut expected = vec![section["id"].clone(), more[0].clone(), more[1].clone()];
+    expected.sort_by(|a, b| a.as_str().cmp(&b.as_str()));
+    let me = app.get_json("/api/v1/me", &as_head).await;
+    assert_eq!(me["headed_sections"], json!(expected));
+    assert_eq!(me["headed_departments"], json!([dept["id"]]));
+
     let sections =
         app.get_json(&format!("/api/v1/sections?department_id={}", dept["id"].as_str().unwrap()), &hr).await;
-    assert_eq!(sections["items"].as_array().unwrap().len(), 1);
+    assert_eq!(sections["items"].as_array().unwrap().len(), 3);
 }
 
 #[tokio::test]

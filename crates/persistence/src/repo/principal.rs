@@ -86,7 +86,7 @@ struct Fetched {
 
 /// Every request identifies its caller, so this is one statement, on one connection: the
 /// organisation, left-joined to the employee, their section (for the department) and the units
-/// they head or act for, one row per such unit.
+/// they head or act for.
 async fn fetch(conn: &impl ConnectionTrait, org: OrgKey<'_>, who: &Who) -> Result<Option<Fetched>, DbErr> {
     use sea_orm::{FromQueryResult, Iterable, Statement, Value};
     let backend = conn.get_database_backend();
@@ -102,17 +102,19 @@ async fn fetch(conn: &impl ConnectionTrait, org: OrgKey<'_>, who: &Who) -> Resul
         Who::Login(login) => ("LOWER(e.portal_login_id) = $2", Some(login.as_str().into())),
         Who::Nobody => ("1 = 0", None),
     };
+    // The units they head or act for: one left join per role and table, each an index lookup
+    // on (organisation, head column). One row, unless they head several units of a kind (then
+    // a row per combination, all read below).
     let sql = format!(
         "SELECT o.id AS org_id, o.language AS org_language, {columns}, s.department_id AS e_department_id, \
-         h.kind AS unit_kind, h.unit_id AS unit_id \
+         hs.id AS headed_section, ahs.id AS acting_section, hd.id AS headed_department, ahd.id AS acting_department \
          FROM organisation o \
          LEFT JOIN employee e ON e.org_id = o.id AND e.active AND {employee_condition} \
          LEFT JOIN section s ON s.org_id = e.org_id AND s.id = e.section_id \
-         LEFT JOIN (\
-           SELECT 'S' AS kind, id AS unit_id, org_id, head_employee_id, acting_head_employee_id FROM section \
-           UNION ALL \
-           SELECT 'D' AS kind, id AS unit_id, org_id, head_employee_id, acting_head_employee_id FROM department\
-         ) h ON h.org_id = e.org_id AND (h.head_employee_id = e.id OR h.acting_head_employee_id = e.id) \
+         LEFT JOIN section hs ON hs.org_id = e.org_id AND hs.head_employee_id = e.id \
+         LEFT JOIN section ahs ON ahs.org_id = e.org_id AND ahs.acting_head_employee_id = e.id \
+         LEFT JOIN department hd ON hd.org_id = e.org_id AND hd.head_employee_id = e.id \
+         LEFT JOIN department ahd ON ahd.org_id = e.org_id AND ahd.acting_head_employee_id = e.id \
          WHERE {org_condition}",
         columns = columns.join(", "),
     );
@@ -142,15 +144,17 @@ async fn fetch(conn: &impl ConnectionTrait, org: OrgKey<'_>, who: &Who) -> Resul
                 department_id: row.try_get::<Option<Uuid>>("", "e_department_id")?.unwrap_or_default(),
             });
         }
-        let unit: Option<Uuid> = row.try_get("", "unit_id")?;
-        match (row.try_get::<Option<String>>("", "unit_kind")?.as_deref(), unit) {
-            (Some("S"), Some(u)) if !out.sections.contains(&u) => out.sections.push(u),
-            (Some("D"), Some(u)) if !out.departments.contains(&u) => out.departments.push(u),
-            _ => {}
+        for column in ["headed_section", "acting_section"] {
+            out.sections.extend(row.try_get::<Option<Uuid>>("", column)?);
+        }
+        for column in ["headed_department", "acting_department"] {
+            out.departments.extend(row.try_get::<Option<Uuid>>("", column)?);
         }
     }
     out.sections.sort();
+    out.sections.dedup();
     out.departments.sort();
+    out.departments.dedup();
     Ok(Some(out))
 }
 
