@@ -1,6 +1,6 @@
 //! Benchmark: import a 50,000-row roster in one request.
 //!
-//! `TEST_DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres cargo run --release -p kenshu-tests --bin bench-import [-- --rows N --record]`
+//! `TEST_DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres cargo run --release -p kenshu-tests --bin bench-import [-- --rows N --imports N --record]`
 //!
 //! Runs the real app over HTTP against a fresh database (as the tests do), posts the file six
 //! times (all new, all unchanged, 10% changed, then the changed file three times more, unchanged
@@ -117,14 +117,19 @@ async fn main() {
     println!("file: {rows} rows, {:.1} MiB; backend: {backend}", first.len() as f64 / 1048576.0);
     let rss_before = peak_rss_mib();
     let mut lines = Vec::new();
-    let imports = [
-        ("all new", &first),
-        ("unchanged", &first),
-        ("10% changed", &changed),
-        ("unchanged 2", &changed),
-        ("unchanged 3", &changed),
-        ("unchanged 4", &changed),
-    ];
+    // `--imports N` (at least 3, default 6): the unchanged re-imports after the first three show
+    // whether memory levels off.
+    let argv: Vec<String> = std::env::args().collect();
+    let count = argv
+        .iter()
+        .position(|a| a == "--imports")
+        .and_then(|i| argv.get(i + 1))
+        .and_then(|n| n.parse::<usize>().ok())
+        .unwrap_or(6)
+        .max(3);
+    let mut imports =
+        vec![("all new".to_string(), &first), ("unchanged".into(), &first), ("10% changed".into(), &changed)];
+    imports.extend((2..=count - 2).map(|k| (format!("unchanged {k}"), &changed)));
     for (label, body) in imports {
         // Linux: writing 5 to clear_refs resets the peak (VmHWM) to the current RSS, so each
         // request's own peak can be read.
