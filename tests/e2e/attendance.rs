@@ -636,3 +636,24 @@ async fn a_trainee_gets_a_few_wrong_check_in_codes_then_waits_even_with_the_righ
     let sheet = format!("/api/v1/courses/{course}/sessions/{running}/attendance");
     assert_eq!(app.get_json(&sheet, &app.hr()).await["counts"]["unrecorded"], 1, "nothing recorded");
 }
+
+/// Writes that read through the pool while their transaction holds a connection (filing a notice
+/// does) must not take every connection: with a pool of 2 and a dozen notices filed at once, on
+/// PostgreSQL each transaction waited for a second connection that another held, and the
+/// requests failed with 503 after the pool's timeout. Every one must be filed.
+#[tokio::test]
+async fn many_notices_at_once_all_get_filed_on_a_small_pool() {
+    let app = kenshu_tests::spawn_configured(&[("KENSHU_DB_MAX_CONNECTIONS", "2".to_string())]).await;
+    let next = FiscalYear::containing(tokyo_date(chrono::Utc::now())).next();
+    let days: Vec<NaiveDate> = (0..12).map(|i| next.start() + Duration::days(20 + i)).collect();
+    let (_, sessions, nid) = selected_trainee(&app, next.year(), 1, &days).await;
+    let me = app.token(people::EMPLOYEE, &[Role::Employee]);
+    let file = format!("/api/v1/nominations/{nid}/absence-notices");
+    let bodies: Vec<Value> =
+        sessions.iter().map(|s| json!({"session_id": s, "kind": "absence", "reason": "私用"})).collect();
+    let filed = futures_util::future::join_all(bodies.iter().map(|b| app.post_json(&file, &me, b))).await;
+    let statuses: Vec<u16> = filed.iter().map(|r| r.status().as_u16()).collect();
+    assert_eq!(statuses, vec![201; 12]);
+    let mine = app.get_json("/api/v1/me/absence-notices", &me).await;
+    assert_eq!(mine["items"].as_array().map(Vec::len), Some(12), "{mine}");
+}
