@@ -343,3 +343,28 @@ async fn a_roster_with_login_ids_sets_them_and_one_without_the_column_keeps_them
     assert_eq!(report["unchanged"], 1, "{report}");
     assert_eq!(app.employee("30001").await["portal_login_id"], "Nitta.I");
 }
+
+/// The roster an import plans against is read a page at a time (1,000 staff per statement):
+/// at exactly two full pages every employee must still be found, so a full re-import of all
+/// but one leaves the rest unchanged and creates nobody twice.
+#[tokio::test]
+async fn a_roster_of_whole_pages_is_planned_against_every_employee() {
+    let app = spawn().await;
+    let demo = app.all_employees().await.len();
+    let mut csv = String::from("employee_no,name,kana,section_code,grade,hire_date\n");
+    for n in 0..(2000 - demo) {
+        csv.push_str(&format!("{},頁 {n},ページ,S0101,一般,2020-04-01\n", 50_000 + n));
+    }
+    let report: Value = import(&app, "mode=upsert", "text/csv", csv.into()).await.json().await.unwrap();
+    assert_eq!(report["created"].as_u64(), Some(2000 - demo as u64), "{report}");
+
+    let csv = roster_csv(&app, |e, code| (e["employee_no"] != people::SAME_SECTION).then_some(code)).await;
+    let res = import(&app, "mode=full", "text/csv", csv.into()).await;
+    assert_eq!(res.status(), 200);
+    let report: Value = res.json().await.unwrap();
+    assert_eq!(
+        (report["created"].as_u64(), report["unchanged"].as_u64(), report["deactivated"].as_u64()),
+        (Some(0), Some(1999), Some(1)),
+        "{report}"
+    );
+}

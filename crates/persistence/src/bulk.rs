@@ -55,11 +55,18 @@ where
     E: EntityTrait,
     E::Model: IntoActiveModel<E::ActiveModel>,
 {
-    match execute(conn, statements::<E>(conn.get_database_backend(), models, on_key)?).await {
-        Ok(()) => Ok(()),
-        Err(BulkError::Db(e)) => Err(e),
-        Err(e @ BulkError::Changed) => Err(DbErr::Custom(e.to_string())),
+    // Each statement is built just before it runs, so only one batch's values are held at a
+    // time beside the models (a designation run writes 122,158 nominations at 50,000 staff).
+    let backend = conn.get_database_backend();
+    let batch = if backend == DatabaseBackend::Postgres { PG_BATCH } else { SQLITE_BATCH };
+    for chunk in models.chunks(batch) {
+        match execute(conn, statements::<E>(backend, chunk, on_key)?).await {
+            Ok(()) => {}
+            Err(BulkError::Db(e)) => return Err(e),
+            Err(e @ BulkError::Changed) => return Err(DbErr::Custom(e.to_string())),
+        }
     }
+    Ok(())
 }
 
 /// The statements [`write`] runs, built without a connection so that the CPU work can happen

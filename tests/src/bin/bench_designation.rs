@@ -11,10 +11,15 @@
 
 use std::time::Instant;
 
-use kenshu_tests::bench::{demo_like_roster, peak_rss_mib, record, BenchArgs};
+use kenshu_tests::bench::{current_rss_mib, demo_like_roster, peak_rss_mib, record, BenchArgs};
 use kenshu_tests::spawn;
 use reqwest::Method;
 use serde_json::Value;
+
+/// The resident size now and the peak so far, so a step that raises the peak shows.
+fn memory_so_far() -> String {
+    format!("RSS {:.0} MiB, peak {:.0} MiB", current_rss_mib(), peak_rss_mib())
+}
 
 #[tokio::main]
 async fn main() {
@@ -33,6 +38,7 @@ async fn main() {
     app.import_fy2023_plan().await;
     app.publish_plan(2023).await;
     println!("roster: {rows} staff added to the demo's; plan: FY2023 (61 courses); backend: {backend}");
+    println!("after loading them: {}", memory_so_far());
 
     let mut lines = Vec::new();
     let run = |label: &'static str, dry_run: bool| {
@@ -47,10 +53,11 @@ async fn main() {
             let body: Value = res.json().await.unwrap();
             assert!(status.is_success(), "{status}: {body}");
             let line = format!(
-                "{label:18} {:>7.0} ms  courses {}  new designations {}",
+                "{label:18} {:>7.0} ms  courses {}  new designations {}  {}",
                 elapsed.as_secs_f64() * 1000.0,
                 body["courses"].as_array().map_or(0, Vec::len),
-                body["new_count"]
+                body["new_count"],
+                memory_so_far()
             );
             println!("{line}");
             line
@@ -74,7 +81,12 @@ async fn main() {
         let body = res.bytes().await.unwrap();
         let elapsed = started.elapsed();
         assert!(status.is_success(), "{status}: {}", String::from_utf8_lossy(&body));
-        let line = format!("{label:18} {:>7.0} ms  {} bytes", elapsed.as_secs_f64() * 1000.0, body.len());
+        let line = format!(
+            "{label:18} {:>7.0} ms  {} bytes  {}",
+            elapsed.as_secs_f64() * 1000.0,
+            body.len(),
+            memory_so_far()
+        );
         println!("{line}");
         lines.push(line);
     }

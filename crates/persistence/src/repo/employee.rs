@@ -15,7 +15,7 @@ use kenshu_domain::FieldError;
 use sea_orm::sea_query::{Expr, LikeExpr};
 use sea_orm::{
     ColumnTrait, Condition, ConnectionTrait, DbBackend, DbErr, EntityTrait, QueryFilter, QueryOrder,
-    QuerySelect,
+    QuerySelect, Select,
 };
 use uuid::Uuid;
 
@@ -179,31 +179,30 @@ pub async fn roster_fields(
     conn: &impl ConnectionTrait,
     org_id: Uuid,
 ) -> Result<HashMap<String, EmployeeFields>, DbErr> {
-    let models = employee::Entity::find().filter(employee::Column::OrgId.eq(org_id)).all(conn).await?;
-    Ok(models
-        .into_iter()
-        .map(|m| {
-            let promotions: BTreeMap<String, NaiveDate> =
-                serde_json::from_str(&m.promotions).unwrap_or_default();
-            let tags: Vec<String> = serde_json::from_str(&m.tags).unwrap_or_default();
-            let fields = EmployeeFields {
-                employee_no: m.employee_no.clone(),
-                name: m.name,
-                kana: m.kana,
-                email: m.email,
-                portal_login_id: m.portal_login_id,
-                grade: m.grade,
-                post: m.post,
-                post_since: m.post_since,
-                hire_date: Some(m.hire_date),
-                promotions: promotions.into_iter().collect(),
-                employment_type: Some(m.employment_type),
-                retirement_date: m.retirement_date,
-                tags,
-            };
-            (m.employee_no, fields)
-        })
-        .collect())
+    let mut out = HashMap::new();
+    for_each_employee(conn, employee::Entity::find().filter(employee::Column::OrgId.eq(org_id)), |m| {
+        let promotions: BTreeMap<String, NaiveDate> = serde_json::from_str(&m.promotions).unwrap_or_default();
+        let tags: Vec<String> = serde_json::from_str(&m.tags).unwrap_or_default();
+        let fields = EmployeeFields {
+            employee_no: m.employee_no.clone(),
+            name: m.name,
+            kana: m.kana,
+            email: m.email,
+            portal_login_id: m.portal_login_id,
+            grade: m.grade,
+            post: m.post,
+            post_since: m.post_since,
+            hire_date: Some(m.hire_date),
+            promotions: promotions.into_iter().collect(),
+            employment_type: Some(m.employment_type),
+            retirement_date: m.retirement_date,
+            tags,
+        };
+        out.insert(m.employee_no, fields);
+        Ok(())
+    })
+    .await?;
+    Ok(out)
 }
 
 /// Employees the caller may see, filtered, in a stable order, one page at a time.
@@ -386,13 +385,16 @@ pub struct Planned {
 impl RosterPlanner {
     /// Load the current roster of the actor's organisation (inside the import's transaction).
     pub async fn load(conn: &impl ConnectionTrait, actor: &Actor) -> Result<Self, DbErr> {
-        let existing = employee::Entity::find()
-            .filter(employee::Column::OrgId.eq(actor.org_id))
-            .all(conn)
-            .await?
-            .into_iter()
-            .map(|m| (m.employee_no.clone(), m))
-            .collect();
+        let mut existing = HashMap::new();
+        for_each_employee(
+            conn,
+            employee::Entity::find().filter(employee::Column::OrgId.eq(actor.org_id)),
+            |m| {
+                existing.insert(m.employee_no.clone(), m);
+                Ok(())
+            },
+        )
+        .await?;
         let sections =
             section_index(conn, actor.org_id).await?.into_iter().map(|(c, (id, _))| (c, id)).collect();
         Ok(Self {
@@ -565,6 +567,16 @@ pub async fn execute(txn: &WriteTxn, planned: Planned) -> Result<(), RepoError> 
     Ok(())
 }
 
+/// Every employee `query` (of one organisation) finds, in employee-number order, a page at a
+/// time (see [`super::for_each_in_pages`]).
+async fn for_each_employee(
+    conn: &impl ConnectionTrait,
+    query: Select<employee::Entity>,
+    each: impl FnMut(employee::Model) -> Result<(), DbErr>,
+) -> Result<(), DbErr> {
+    super::for_each_in_pages(conn, query, employee::Column::EmployeeNo, |m| m.employee_no.clone(), each).await
+}
+
 /// An active employee as audience rules see them (`kenshu_domain::audience::Candidate`).
 #[derive(Debug, Clone)]
 pub struct RosterMember {
@@ -630,7 +642,6 @@ pub async fn roster_members(
     if let Some(id) = only {
         q = q.filter(employee::Column::Id.eq(id));
     }
-    let rows = q.order_by_asc(employee::Column::EmployeeNo).all(conn).await?;
     // Study groups are few (tens a year): read them all once.
     let mut groups: HashMap<Uuid, BTreeSet<i32>> = HashMap::new();
     for g in study_group::Entity::find()
@@ -644,26 +655,28 @@ pub async fn roster_members(
         }
     }
     let json = |what: &str, e: serde_json::Error| DbErr::Custom(format!("stored employee {what}: {e}"));
-    rows.into_iter()
-        .map(|m| {
-            Ok(RosterMember {
-                study_group_years: groups.remove(&m.id).unwrap_or_default(),
-                heads_a_section: heads.contains(&m.id),
-                promotions: serde_json::from_str(&m.promotions).map_err(|e| json("promotions", e))?,
-                tags: serde_json::from_str(&m.tags).map_err(|e| json("tags", e))?,
-                employment_type: m.employment_type()?,
-                id: m.id,
-                employee_no: m.employee_no,
-                name: m.name,
-                section_id: m.section_id,
-                grade: m.grade,
-                post: m.post,
-                post_since: m.post_since,
-                hire_date: m.hire_date,
-                retirement_date: m.retirement_date,
-            })
-        })
-        .collect()
+    let mut out = Vec::new();
+    for_each_employee(conn, q, |m| {
+        out.push(RosterMember {
+            study_group_years: groups.remove(&m.id).unwrap_or_default(),
+            heads_a_section: heads.contains(&m.id),
+            promotions: serde_json::from_str(&m.promotions).map_err(|e| json("promotions", e))?,
+            tags: serde_json::from_str(&m.tags).map_err(|e| json("tags", e))?,
+            employment_type: m.employment_type()?,
+            id: m.id,
+            employee_no: m.employee_no,
+            name: m.name,
+            section_id: m.section_id,
+            grade: m.grade,
+            post: m.post,
+            post_since: m.post_since,
+            hire_date: m.hire_date,
+            retirement_date: m.retirement_date,
+        });
+        Ok(())
+    })
+    .await?;
+    Ok(out)
 }
 
 /// A part of the organisation whose staff a list is about.
@@ -723,8 +736,13 @@ pub async fn employees_by_id(
     let wanted: HashSet<Uuid> = ids.iter().copied().collect();
     let mut out = HashMap::new();
     if wanted.len() > WHOLE_ROSTER_FROM {
-        let all = employee::Entity::find().filter(employee::Column::OrgId.eq(org_id)).all(conn).await?;
-        out.extend(all.into_iter().filter(|e| wanted.contains(&e.id)).map(|e| (e.id, e)));
+        for_each_employee(conn, employee::Entity::find().filter(employee::Column::OrgId.eq(org_id)), |e| {
+            if wanted.contains(&e.id) {
+                out.insert(e.id, e);
+            }
+            Ok(())
+        })
+        .await?;
         return Ok(out);
     }
     let ids: Vec<Uuid> = wanted.into_iter().collect();

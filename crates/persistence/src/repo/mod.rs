@@ -449,6 +449,49 @@ where
     Ok(afters)
 }
 
+/// Rows per statement when a large set is read in pages (see [`for_each_in_pages`]).
+pub(crate) const READ_PAGE: u64 = 1000;
+
+/// Every row `query` finds, in the order of `key`, read [`READ_PAGE`] rows per statement:
+/// `key` must be unique among the rows `query` can find and lead an index that `query`'s
+/// filters use (the organisation's employee numbers; a course's trainees).
+///
+/// Why pages: read at once, 50,000 rows on SQLite were allocated by the pooled connection's
+/// worker thread and stayed with that thread's allocator after they were freed, some 110 MiB
+/// more resident for each connection that ever served such a read (425 MiB after four roster
+/// imports with five connections). A page at a time keeps one page's worth, and was no slower.
+/// As with any read of several statements outside a lock, rows changing meanwhile may be seen
+/// partly before and partly after the change; every row still appears once.
+pub(crate) async fn for_each_in_pages<E, K>(
+    conn: &impl sea_orm::ConnectionTrait,
+    query: sea_orm::Select<E>,
+    key: E::Column,
+    key_of: impl Fn(&E::Model) -> K,
+    mut each: impl FnMut(E::Model) -> Result<(), DbErr>,
+) -> Result<(), DbErr>
+where
+    E: sea_orm::EntityTrait,
+    K: Into<sea_orm::Value>,
+{
+    use sea_orm::{ColumnTrait, QueryFilter, QueryOrder, QuerySelect};
+    let mut after: Option<K> = None;
+    loop {
+        let mut page = query.clone();
+        if let Some(k) = after.take() {
+            page = page.filter(key.gt(k));
+        }
+        let rows = page.order_by_asc(key).limit(READ_PAGE).all(conn).await?;
+        let last_page = (rows.len() as u64) < READ_PAGE;
+        after = rows.last().map(&key_of);
+        for row in rows {
+            each(row)?;
+        }
+        if last_page {
+            return Ok(());
+        }
+    }
+}
+
 /// Escape `%`, `_` and the escape character itself for a LIKE pattern using `!` as escape.
 pub(crate) fn like_escape(s: &str) -> String {
     let mut out = String::with_capacity(s.len());

@@ -35,17 +35,25 @@ pub async fn designate(
 ) -> Result<Vec<DesignationOutcome>, RepoError> {
     let roster = roster_members(conn, actor.org_id, None).await?;
     let course_ids: Vec<Uuid> = courses.iter().map(|c| c.model.id).collect();
+    // A year's nominations (122,158 at 50,000 staff) are read course by course, a page at a
+    // time, through the (organisation, course, employee) index.
     let mut existing: HashMap<Uuid, Vec<nomination::Model>> = HashMap::new();
-    // Chunks keep the IN list within every backend's parameter limit.
-    for ids in course_ids.chunks(500) {
-        let rows = nomination::Entity::find()
+    for &course_id in &course_ids {
+        let of_course = nomination::Entity::find()
             .filter(nomination::Column::OrgId.eq(actor.org_id))
-            .filter(nomination::Column::CourseId.is_in(ids.iter().copied()))
-            .all(conn)
-            .await?;
-        for n in rows {
-            existing.entry(n.course_id).or_default().push(n);
-        }
+            .filter(nomination::Column::CourseId.eq(course_id));
+        let found = existing.entry(course_id).or_default();
+        for_each_in_pages(
+            conn,
+            of_course,
+            nomination::Column::EmployeeId,
+            |n| n.employee_id,
+            |n| {
+                found.push(n);
+                Ok(())
+            },
+        )
+        .await?;
     }
     let mut sessions: HashMap<Uuid, Vec<course_session::Model>> = HashMap::new();
     for ids in course_ids.chunks(500) {
@@ -62,7 +70,6 @@ pub async fn designate(
     let by_id: HashMap<Uuid, &RosterMember> = roster.iter().map(|m| (m.id, m)).collect();
     let at = now();
     let mut outcomes = Vec::with_capacity(courses.len());
-    let mut inserts = Vec::new();
     let mut gone_ids = Vec::new();
     for course in courses {
         let rules: Vec<_> = course.rules.iter().filter(|r| r.route == Route::Designation).collect();
@@ -101,6 +108,7 @@ pub async fn designate(
             })
             .collect();
         let placements = kenshu_domain::selection::place_designations(diff.new.len(), free, &dates);
+        let mut inserts = Vec::with_capacity(diff.new.len());
         let mut outcome = DesignationOutcome {
             course_id: course.model.id,
             new: Vec::with_capacity(diff.new.len()),
@@ -130,6 +138,9 @@ pub async fn designate(
                 ..new_nomination(actor, course.model.id, *id, Route::Designation, state, None, at)
             });
         }
+        if !dry_run {
+            write_run(conn, actor, fy, course.model.id, inserts).await?;
+        }
         for id in &diff.no_longer_matching {
             match by_id.get(id) {
                 Some(m) => outcome.no_longer_matching.push(member_ref(m)),
@@ -152,45 +163,47 @@ pub async fn designate(
             }
         }
     }
-    if !dry_run && !inserts.is_empty() {
-        // One audit record per course and run, naming every nomination it made: a run writes
-        // ~2.4 nominations per employee, and a record each doubled the rows written.
-        let mut runs: Vec<DesignationRun> = Vec::new();
-        for n in &inserts {
-            // Inserts come course by course, so a new course starts a new run.
-            if runs.last().is_none_or(|r| r.course_id != n.course_id) {
-                runs.push(DesignationRun {
-                    course_id: n.course_id,
-                    fiscal_year: fy.year(),
-                    nominations: Vec::new(),
-                });
-            }
-            let run = runs.last_mut().expect("pushed above");
-            run.nominations.push(DesignatedNomination {
-                id: n.id,
-                employee_id: n.employee_id,
-                state: n.state.clone(),
-            });
-        }
-        let changes = runs
-            .iter()
-            .map(|run| Change::new("nomination.designate", "course", Some(run.course_id), None, Some(run)))
-            .collect();
-        // In key order the unique (org, course, employee) index is filled left to right instead
-        // of at random places; the ids keep the roster order the waiting list follows.
-        inserts.sort_unstable_by_key(|n| (n.course_id, n.employee_id));
-        bulk::write::<nomination::Entity>(conn, &inserts, OnKey::Fail).await.map_err(|e| {
-            RepoError::from_write(
-                e,
-                &Words::fixed(
-                    "a nomination was added meanwhile; run the designation again",
-                    "その間に受講候補が追加されました。指名をもう一度実行してください",
-                ),
-            )
-        })?;
-        audit::record_many(conn, actor, changes).await?;
-    }
     Ok(outcomes)
+}
+
+/// Write one course's new designations with the run's audit record. Course by course, so a
+/// run at 50,000 staff (122,158 nominations) holds one course's rows at a time.
+async fn write_run(
+    conn: &WriteTxn,
+    actor: &Actor,
+    fy: FiscalYear,
+    course_id: Uuid,
+    mut inserts: Vec<nomination::Model>,
+) -> Result<(), RepoError> {
+    if inserts.is_empty() {
+        return Ok(());
+    }
+    // One audit record per course and run, naming every nomination it made: a run writes
+    // ~2.4 nominations per employee, and a record each doubled the rows written.
+    let run = DesignationRun {
+        course_id,
+        fiscal_year: fy.year(),
+        nominations: inserts
+            .iter()
+            .map(|n| DesignatedNomination { id: n.id, employee_id: n.employee_id, state: n.state.clone() })
+            .collect(),
+    };
+    let change = Change::new("nomination.designate", "course", Some(course_id), None, Some(&run));
+    drop(run);
+    // In key order the unique (org, course, employee) index is filled left to right instead of
+    // at random places; the ids keep the roster order the waiting list follows.
+    inserts.sort_unstable_by_key(|n| n.employee_id);
+    bulk::write::<nomination::Entity>(conn, &inserts, OnKey::Fail).await.map_err(|e| {
+        RepoError::from_write(
+            e,
+            &Words::fixed(
+                "a nomination was added meanwhile; run the designation again",
+                "その間に受講候補が追加されました。指名をもう一度実行してください",
+            ),
+        )
+    })?;
+    audit::record(conn, actor, change).await?;
+    Ok(())
 }
 
 /// The audit record of one course's designation run (指名).

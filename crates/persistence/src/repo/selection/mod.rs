@@ -21,7 +21,8 @@ use super::audit::{self, Change};
 use super::catalogue::CourseRecord;
 use super::employee::{employees_by_id, roster_members, EmployeeRef, RosterMember};
 use super::{
-    find_in_org, insert_audited, now, save_audited, save_audited_many, Actor, Page, PageRequest, RepoError,
+    find_in_org, for_each_in_pages, insert_audited, now, save_audited, save_audited_many, Actor, Page,
+    PageRequest, RepoError,
 };
 use crate::bulk::{self, OnKey};
 use crate::entities::{course, course_session, employee, nomination};
