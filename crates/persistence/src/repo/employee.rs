@@ -574,7 +574,16 @@ async fn for_each_employee(
     query: Select<employee::Entity>,
     each: impl FnMut(employee::Model) -> Result<(), DbErr>,
 ) -> Result<(), DbErr> {
-    super::for_each_in_pages(conn, query, employee::Column::EmployeeNo, |m| m.employee_no.clone(), each).await
+    let models = |q: Select<employee::Entity>| q.into_model::<employee::Model>();
+    super::for_each_in_pages(
+        conn,
+        query,
+        employee::Column::EmployeeNo,
+        models,
+        |m| m.employee_no.clone(),
+        each,
+    )
+    .await
 }
 
 /// An active employee as audience rules see them (`kenshu_domain::audience::Candidate`).

@@ -452,7 +452,8 @@ where
 /// Rows per statement when a large set is read in pages (see [`for_each_in_pages`]).
 pub(crate) const READ_PAGE: u64 = 1000;
 
-/// Every row `query` finds, in the order of `key`, read [`READ_PAGE`] rows per statement:
+/// Every row `query` finds (as `rows_of` shapes it: models or narrow tuples), in the order of
+/// `key`, read [`READ_PAGE`] rows per statement:
 /// `key` must be unique among the rows `query` can find and lead an index that `query`'s
 /// filters use (the organisation's employee numbers; a course's trainees).
 ///
@@ -462,15 +463,17 @@ pub(crate) const READ_PAGE: u64 = 1000;
 /// imports with five connections). A page at a time keeps one page's worth, and was no slower.
 /// As with any read of several statements outside a lock, rows changing meanwhile may be seen
 /// partly before and partly after the change; every row still appears once.
-pub(crate) async fn for_each_in_pages<E, K>(
+pub(crate) async fn for_each_in_pages<E, S, K>(
     conn: &impl sea_orm::ConnectionTrait,
     query: sea_orm::Select<E>,
     key: E::Column,
-    key_of: impl Fn(&E::Model) -> K,
-    mut each: impl FnMut(E::Model) -> Result<(), DbErr>,
+    rows_of: impl Fn(sea_orm::Select<E>) -> sea_orm::Selector<S>,
+    key_of: impl Fn(&S::Item) -> K,
+    mut each: impl FnMut(S::Item) -> Result<(), DbErr>,
 ) -> Result<(), DbErr>
 where
     E: sea_orm::EntityTrait,
+    S: sea_orm::SelectorTrait,
     K: Into<sea_orm::Value>,
 {
     use sea_orm::{ColumnTrait, QueryFilter, QueryOrder, QuerySelect};
@@ -480,7 +483,7 @@ where
         if let Some(k) = after.take() {
             page = page.filter(key.gt(k));
         }
-        let rows = page.order_by_asc(key).limit(READ_PAGE).all(conn).await?;
+        let rows = rows_of(page.order_by_asc(key).limit(READ_PAGE)).all(conn).await?;
         let last_page = (rows.len() as u64) < READ_PAGE;
         after = rows.last().map(&key_of);
         for row in rows {

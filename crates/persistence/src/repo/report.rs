@@ -17,7 +17,9 @@ use uuid::Uuid;
 use super::catalogue::CourseRecord;
 use super::employee::{employees_by_id, EmployeeRef};
 use super::selection::CourseRef;
-use super::{find_in_org, insert_audited, lock_at_version, now, save_audited, Actor, RepoError};
+use super::{
+    find_in_org, for_each_in_pages, insert_audited, lock_at_version, now, save_audited, Actor, RepoError,
+};
 use crate::entities::{attendance, course, course_session, employee, nomination, stored, training_report};
 
 const TAKEN: &Words = &Words::fixed(
@@ -73,6 +75,41 @@ pub(crate) struct Trainee {
 impl Trainee {
     pub fn of(n: &nomination::Model) -> Result<Self, DbErr> {
         Ok(Trainee { id: n.id, course_id: n.course_id, employee_id: n.employee_id, state: n.state()? })
+    }
+
+    /// The nominations of one course, narrow, a page at a time in employee order (a course for
+    /// every member of staff has 50,000).
+    pub async fn of_course(
+        conn: &impl ConnectionTrait,
+        org_id: Uuid,
+        course_id: Uuid,
+    ) -> Result<Vec<Self>, DbErr> {
+        let of_course = nomination::Entity::find()
+            .filter(nomination::Column::OrgId.eq(org_id))
+            .filter(nomination::Column::CourseId.eq(course_id));
+        let narrow = |q: sea_orm::Select<nomination::Entity>| {
+            q.select_only()
+                .column(nomination::Column::Id)
+                .column(nomination::Column::CourseId)
+                .column(nomination::Column::EmployeeId)
+                .column(nomination::Column::State)
+                .into_tuple::<(Uuid, Uuid, Uuid, String)>()
+        };
+        let mut out = Vec::new();
+        for_each_in_pages(
+            conn,
+            of_course,
+            nomination::Column::EmployeeId,
+            narrow,
+            |r| r.2,
+            |(id, course_id, employee_id, state)| {
+                let state = stored("nomination.state", &state, NominationState::parse)?;
+                out.push(Trainee { id, course_id, employee_id, state });
+                Ok(())
+            },
+        )
+        .await?;
+        Ok(out)
     }
 
     /// The nominations `filter` selects, narrow.
@@ -381,12 +418,8 @@ pub async fn owed(
     }
     let courses = requiring_report(models)?;
     if scope.employees.is_none() {
-        let ids: Vec<Uuid> = courses.keys().copied().collect();
-        for chunk in ids.chunks(500) {
-            let of_courses = Condition::all()
-                .add(nomination::Column::OrgId.eq(org_id))
-                .add(nomination::Column::CourseId.is_in(chunk.iter().copied()));
-            nominations.extend(Trainee::find(conn, of_courses).await?);
+        for &course_id in courses.keys() {
+            nominations.extend(Trainee::of_course(conn, org_id, course_id).await?);
         }
     }
     nominations.retain(|n| courses.contains_key(&n.course_id));

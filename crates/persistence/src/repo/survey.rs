@@ -219,9 +219,6 @@ pub async fn trainee_nomination(
 /// How many trainees attended the course (and so may answer).
 pub async fn attendees(conn: &impl ConnectionTrait, org_id: Uuid, course_id: Uuid) -> Result<u32, DbErr> {
     use super::report::Trainee;
-    let of_course = sea_orm::Condition::all()
-        .add(nomination::Column::OrgId.eq(org_id))
-        .add(nomination::Column::CourseId.eq(course_id));
-    let rows = Trainee::find(conn, of_course).await?;
+    let rows = Trainee::of_course(conn, org_id, course_id).await?;
     Ok(super::report::attended_of(conn, org_id, &rows).await?.len() as u32)
 }

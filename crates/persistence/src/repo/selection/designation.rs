@@ -43,10 +43,12 @@ pub async fn designate(
             .filter(nomination::Column::OrgId.eq(actor.org_id))
             .filter(nomination::Column::CourseId.eq(course_id));
         let found = existing.entry(course_id).or_default();
+        let models = |q: sea_orm::Select<nomination::Entity>| q.into_model::<nomination::Model>();
         for_each_in_pages(
             conn,
             of_course,
             nomination::Column::EmployeeId,
+            models,
             |n| n.employee_id,
             |n| {
                 found.push(n);
