@@ -10,23 +10,26 @@ pub struct BenchArgs {
     pub rows: usize,
     pub record: bool,
     pub backend: &'static str,
+    args: Vec<String>,
 }
 
 impl BenchArgs {
     pub fn from_env() -> Self {
         let args: Vec<String> = std::env::args().collect();
-        let rows = args
-            .iter()
-            .position(|a| a == "--rows")
-            .and_then(|i| args.get(i + 1))
-            .and_then(|n| n.parse().ok())
-            .unwrap_or(50_000);
         let backend = if std::env::var("TEST_DATABASE_URL").is_ok_and(|u| !u.is_empty()) {
             "PostgreSQL"
         } else {
             "SQLite"
         };
-        Self { rows, record: args.iter().any(|a| a == "--record"), backend }
+        let mut parsed = Self { rows: 0, record: args.iter().any(|a| a == "--record"), backend, args };
+        parsed.rows = parsed.number("--rows").unwrap_or(50_000);
+        parsed
+    }
+
+    /// The number after `flag` (`--rows 5000`), if given.
+    pub fn number(&self, flag: &str) -> Option<usize> {
+        let i = self.args.iter().position(|a| a == flag)?;
+        self.args.get(i + 1)?.parse().ok()
     }
 }
 

@@ -11,7 +11,7 @@
 
 use std::time::Instant;
 
-use kenshu_tests::bench::{current_rss_mib, demo_like_roster, peak_rss_mib, record, BenchArgs};
+use kenshu_tests::bench::{current_rss_mib, demo_like_roster, peak_rss_mib, record, run_context, BenchArgs};
 use kenshu_tests::spawn;
 use reqwest::Method;
 use serde_json::Value;
@@ -23,7 +23,7 @@ fn memory_so_far() -> String {
 
 #[tokio::main]
 async fn main() {
-    let BenchArgs { rows, record: record_result, backend } = BenchArgs::from_env();
+    let BenchArgs { rows, record: record_result, backend, .. } = BenchArgs::from_env();
     let app = spawn().await;
     let hr = app.hr();
     let res = app
@@ -94,8 +94,8 @@ async fn main() {
     println!("{memory}");
     if record_result {
         record(
-            &format!("designation · {backend} · {rows} staff · FY2023 plan · release build"),
-            &format!("{}\n{memory}", lines.join("\n")),
+            &format!("bench-designation · {backend} · {rows} staff · FY2023 plan · release build"),
+            &format!("{}\n{memory}\n{}", lines.join("\n"), run_context()),
         );
     }
 }

@@ -13,7 +13,7 @@
 use std::fmt::Write as _;
 use std::time::Instant;
 
-use kenshu_tests::bench::{current_rss_mib, peak_rss_mib, record, BenchArgs};
+use kenshu_tests::bench::{current_rss_mib, peak_rss_mib, record, run_context, BenchArgs};
 use kenshu_tests::spawn;
 use serde_json::Value;
 
@@ -109,7 +109,8 @@ fn roster(rows: usize, variant: usize) -> String {
 
 #[tokio::main]
 async fn main() {
-    let BenchArgs { rows, record: record_result, backend } = BenchArgs::from_env();
+    let args = BenchArgs::from_env();
+    let (rows, record_result, backend) = (args.rows, args.record, args.backend);
     let app = spawn().await;
     let hr = app.hr();
     let first = roster(rows, 0);
@@ -119,14 +120,7 @@ async fn main() {
     let mut lines = Vec::new();
     // `--imports N` (at least 3, default 6): the unchanged re-imports after the first three show
     // whether memory levels off.
-    let argv: Vec<String> = std::env::args().collect();
-    let count = argv
-        .iter()
-        .position(|a| a == "--imports")
-        .and_then(|i| argv.get(i + 1))
-        .and_then(|n| n.parse::<usize>().ok())
-        .unwrap_or(6)
-        .max(3);
+    let count = args.number("--imports").unwrap_or(6).max(3);
     let mut imports =
         vec![("all new".to_string(), &first), ("unchanged".into(), &first), ("10% changed".into(), &changed)];
     imports.extend((2..=count - 2).map(|k| (format!("unchanged {k}"), &changed)));
@@ -172,8 +166,8 @@ async fn main() {
     println!("{memory}");
     if record_result {
         record(
-            &format!("{backend} · {rows} rows · release build"),
-            &format!("{}\n{memory}", lines.join("\n")),
+            &format!("bench-import · {backend} · {rows} rows · release build"),
+            &format!("{}\n{memory}\n{}", lines.join("\n"), run_context()),
         );
     }
 }
