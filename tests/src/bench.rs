@@ -37,6 +37,12 @@ pub fn peak_rss_mib() -> f64 {
     status_mib("VmHWM:")
 }
 
+/// Start the peak ([`peak_rss_mib`]) again from the size now (Linux: `clear_refs` 5), so a run
+/// measures its own peak, not the data generation's before it.
+pub fn reset_peak_rss() {
+    let _ = std::fs::write("/proc/self/clear_refs", "5");
+}
+
 pub fn current_rss_mib() -> f64 {
     status_mib("VmRSS:")
 }

@@ -14,7 +14,7 @@ use std::path::Path;
 use std::process::Command;
 
 use kenshu_domain::auth::Role;
-use kenshu_tests::bench::{record, run_context};
+use kenshu_tests::bench::{current_rss_mib, peak_rss_mib, record, reset_peak_rss, run_context};
 use kenshu_tests::prefecture::{generate, last_year_sheets, open_notice_pairs, LastYearSheet, Scale};
 use kenshu_tests::{people, spawn_configured, TestApp};
 
@@ -407,13 +407,15 @@ async fn main() {
         ),
     ];
     let staff = app.all_employees().await.len();
+    let generated_peak = peak_rss_mib();
+    reset_peak_rss();
     let mut lines = vec![format!(
         "{backend}, {staff} staff, {}s per run, wrk -t2, service pool {}; statements counted on the service's pool",
         args.seconds, args.pool
     )];
     lines.push(format!(
-        "{:<48} {:>7} {:>9} {:>8} {:>8} {:>6} {:>7}",
-        "request", "clients", "req/s", "p50 ms", "p99 ms", "stmts", "×pgbench"
+        "{:<48} {:>7} {:>9} {:>8} {:>8} {:>6} {:>7} {:>7}",
+        "request", "clients", "req/s", "p50 ms", "p99 ms", "stmts", "×pgbench", "RSS MiB"
     ));
     for &clients in &args.clients {
         let ceiling = pgbench_tps(clients, args.seconds);
@@ -438,14 +440,15 @@ async fn main() {
             let load = wrk(&format!("{}{path}", app.base), *token, *script, clients, args.seconds);
             let statements = (app.db.statements() - before) as f64 / load.requests.max(1) as f64;
             let mut line = format!(
-                "{:<48} {clients:>7} {:>9} {:>8.2} {:>8.2} {:>6.1} {:>7.3}",
+                "{:<48} {clients:>7} {:>9} {:>8.2} {:>8.2} {:>6.1} {:>7.3} {:>7.0}",
                 if script.is_some() { label.clone() } else { format!("GET {label}") },
                 // A year's results run at well under 10 a second: a whole number would print 0.
                 if load.rps < 10.0 { format!("{:.1}", load.rps) } else { format!("{:.0}", load.rps) },
                 load.p50,
                 load.p99,
                 statements,
-                load.rps / ceiling
+                load.rps / ceiling,
+                current_rss_mib()
             );
             if load.non_2xx > 0 {
                 line.push_str(&format!("  ({} not 2xx!)", load.non_2xx));
@@ -457,6 +460,12 @@ async fn main() {
             lines.push(line);
         }
     }
+    // The process is the service and the generator: the generation's peak is reported apart.
+    lines.push(format!(
+        "resident size of the service (and this process): peak {:.0} MiB during the runs; {generated_peak:.0} MiB at the peak of generating the data before them",
+        peak_rss_mib()
+    ));
+    println!("{}", lines.last().unwrap());
     lines.push(run_context());
     if args.record {
         record(&format!("bench-load · {backend} · {staff} staff · release build"), &lines.join("\n"));
