@@ -3,11 +3,11 @@
 //! mimalloc (v3) returns freed pages to the OS only a second after they are freed, and a thread
 //! purges its own pages only when it allocates again. Rows are built on the database driver's
 //! threads and dropped on the runtime's, and those threads then sit idle, so pages freed after a
-//! bulk request stayed resident: on SQLite, re-importing the same 50,000 staff, the service
-//! levelled off at about 580 MiB; purging at once, at about 425 MiB, with imports no slower and
-//! no read difference beyond this machine's noise (bench/results.md, "twelve imports").
+//! bulk request stayed resident. On SQLite, re-importing the same 50,000 staff, the service
+//! stays at 87–104 MiB purging at once and 142–214 MiB with mimalloc's default, imports no
+//! slower (bench/results.md, 2026-12-04, "Whole-roster reads a page at a time").
 
-use libmimalloc_sys::{mi_option_get, mi_option_set, mi_option_t};
+use libmimalloc_sys::{mi_option_set, mi_option_t};
 
 /// `mi_option_purge_delay` in the bundled mimalloc v3 (`include/mimalloc.h`); the bindings do
 /// not name it.
@@ -15,7 +15,7 @@ const PURGE_DELAY: mi_option_t = 15;
 
 /// Purge freed memory at once, unless the operator chose a delay (`MIMALLOC_PURGE_DELAY`,
 /// milliseconds, read by mimalloc itself).
-pub fn purge_promptly() {
+fn purge_promptly() {
     if std::env::var_os("MIMALLOC_PURGE_DELAY").is_some() {
         return;
     }
@@ -37,9 +37,10 @@ static PURGE_PROMPTLY_AT_START: extern "C" fn() = {
 };
 
 /// The purge delay now in effect, in milliseconds.
-pub fn purge_delay_ms() -> std::os::raw::c_long {
+#[cfg(test)]
+fn purge_delay_ms() -> std::os::raw::c_long {
     // SAFETY: reading an option has no preconditions.
-    unsafe { mi_option_get(PURGE_DELAY) }
+    unsafe { libmimalloc_sys::mi_option_get(PURGE_DELAY) }
 }
 
 #[cfg(test)]

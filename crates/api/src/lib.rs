@@ -1,6 +1,6 @@
 //! Kenshu's HTTP API: actix-web handlers, auth, problem responses and OpenAPI.
 
-pub mod allocator;
+mod allocator;
 pub mod app;
 pub mod auth;
 pub mod config;

@@ -408,14 +408,14 @@ async fn main() {
     ];
     let staff = app.all_employees().await.len();
     let generated_peak = peak_rss_mib();
-    reset_peak_rss();
+    let mut run_peak: f64 = 0.0;
     let mut lines = vec![format!(
         "{backend}, {staff} staff, {}s per run, wrk -t2, service pool {}; statements counted on the service's pool",
         args.seconds, args.pool
     )];
     lines.push(format!(
         "{:<48} {:>7} {:>9} {:>8} {:>8} {:>6} {:>7} {:>7}",
-        "request", "clients", "req/s", "p50 ms", "p99 ms", "stmts", "×pgbench", "RSS MiB"
+        "request", "clients", "req/s", "p50 ms", "p99 ms", "stmts", "×pgbench", "peak/after MiB"
     ));
     for &clients in &args.clients {
         let ceiling = pgbench_tps(clients, args.seconds);
@@ -432,6 +432,9 @@ async fn main() {
             if script.is_none() {
                 probe(&app, path, *token).await;
             }
+            // The peak of this row alone (it starts from the size now, which the previous rows
+            // or the generation may have left high).
+            reset_peak_rss();
             let before = app.db.statements();
             // A year-wide read is a bulk request: the service runs two at once for an
             // organisation and refuses a third (KENSHU_BULK_CONCURRENCY), so more clients would
@@ -440,7 +443,7 @@ async fn main() {
             let load = wrk(&format!("{}{path}", app.base), *token, *script, clients, args.seconds);
             let statements = (app.db.statements() - before) as f64 / load.requests.max(1) as f64;
             let mut line = format!(
-                "{:<48} {clients:>7} {:>9} {:>8.2} {:>8.2} {:>6.1} {:>7.3} {:>7.0}",
+                "{:<48} {clients:>7} {:>9} {:>8.2} {:>8.2} {:>6.1} {:>7.3} {:>7.0}/{:.0}",
                 if script.is_some() { label.clone() } else { format!("GET {label}") },
                 // A year's results run at well under 10 a second: a whole number would print 0.
                 if load.rps < 10.0 { format!("{:.1}", load.rps) } else { format!("{:.0}", load.rps) },
@@ -448,8 +451,10 @@ async fn main() {
                 load.p99,
                 statements,
                 load.rps / ceiling,
+                peak_rss_mib(),
                 current_rss_mib()
             );
+            run_peak = run_peak.max(peak_rss_mib());
             if load.non_2xx > 0 {
                 line.push_str(&format!("  ({} not 2xx!)", load.non_2xx));
             }
@@ -462,8 +467,7 @@ async fn main() {
     }
     // The process is the service and the generator: the generation's peak is reported apart.
     lines.push(format!(
-        "resident size of the service (and this process): peak {:.0} MiB during the runs; {generated_peak:.0} MiB at the peak of generating the data before them",
-        peak_rss_mib()
+        "resident size of the service (and this process): the highest row peak {run_peak:.0} MiB (a row's peak starts from the size the row found); {generated_peak:.0} MiB at the peak of generating the data before the rows"
     ));
     println!("{}", lines.last().unwrap());
     lines.push(run_context());
