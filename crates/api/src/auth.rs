@@ -515,10 +515,14 @@ impl Auth {
     /// applicant), from the roster: themself, whoever confirms or approves for them, HR, and
     /// whether they may read the employee's records. Each workflow turns the relation into its
     /// own capacities.
-    pub async fn relation_to(&self, state: &AppState, employee_id: uuid::Uuid) -> Result<Party, ApiError> {
+    /// Read on `conn`: inside a write, its transaction.
+    pub async fn relation_to(
+        &self,
+        conn: &impl kenshu_persistence::ConnectionTrait,
+        employee_id: uuid::Uuid,
+    ) -> Result<Party, ApiError> {
         let (who, chain) =
-            kenshu_persistence::repo::approval::chain(state.db.conn(), self.principal.org_id, employee_id)
-                .await?;
+            kenshu_persistence::repo::approval::chain(conn, self.principal.org_id, employee_id).await?;
         Ok(Party {
             placement: chain.trainee,
             who,

@@ -174,7 +174,7 @@ async fn file(
                 leaves_at: r.leaves_at.map(|t| at(day, t)),
                 submit: true,
             };
-            let (notice, _) = absence_routes::file_notice(state, auth, txn, n.id, input).await?;
+            let (notice, _) = absence_routes::file_notice(auth, txn, n.id, input).await?;
             Ok((ItemKind::AbsenceNotice, notice.id))
         }
         FormKind::TrainingReport => {
@@ -240,11 +240,11 @@ async fn correct(
                 arrives_at: r.arrives_at.map(|t| at(day, t)),
                 leaves_at: r.leaves_at.map(|t| at(day, t)),
             };
-            let (after, parties) = absence_routes::correct_notice(state, auth, txn, item_id, &Precondition::Any, text).await?;
+            let (after, parties) = absence_routes::correct_notice(auth, txn, item_id, &Precondition::Any, text).await?;
             let corrected = after.version != before.version;
             if matches!(after.state()?, NoticeState::Draft | NoticeState::Returned) {
                 let event = kenshu_domain::absence::NoticeEvent::Submit;
-                absence_routes::move_notice(state, auth, txn, &after, &parties, &Precondition::version(after.version), event, None).await?;
+                absence_routes::move_notice(auth, txn, &after, &parties, &Precondition::version(after.version), event, None).await?;
                 return Ok((InboundState::Applied, item));
             }
             Ok((if corrected { InboundState::Applied } else { InboundState::Unchanged }, item))

@@ -8,4 +8,4 @@ pub mod repo;
 
 pub use db::{unavailable, Db, WriteTxn, DEFAULT_SQLITE_URL};
 pub use repo::{Actor, Page, PageRequest, Precondition, RepoError};
-pub use sea_orm::{DatabaseTransaction, DbErr};
+pub use sea_orm::{ConnectionTrait, DatabaseTransaction, DbErr};

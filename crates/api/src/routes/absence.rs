@@ -16,6 +16,7 @@ use kenshu_persistence::entities::{absence_notice, course_session, nomination};
 use kenshu_persistence::repo::absence as repo;
 use kenshu_persistence::repo::employee::EmployeeRef;
 use kenshu_persistence::repo::{catalogue, selection, structure, RepoError};
+use kenshu_persistence::ConnectionTrait;
 use kenshu_persistence::Precondition;
 use kenshu_persistence::WriteTxn;
 use serde::{Deserialize, Serialize};
@@ -172,8 +173,9 @@ pub(crate) struct Parties {
     is_trainee: bool,
 }
 
-async fn parties(state: &AppState, auth: &Auth, employee_id: Uuid) -> ApiResult<Parties> {
-    let p = auth.relation_to(state, employee_id).await?;
+/// The caller's relation to the trainee, read on `conn` (inside a write, its transaction).
+async fn parties(conn: &impl ConnectionTrait, auth: &Auth, employee_id: Uuid) -> ApiResult<Parties> {
+    let p = auth.relation_to(conn, employee_id).await?;
     Ok(Parties {
         trainee: p.placement,
         who: p.who,
@@ -238,7 +240,7 @@ pub struct NewNotice {
 /// The session a nomination's trainee is on: one of its course's sessions, the nomination's own
 /// when it names one, while the nomination holds a place.
 async fn session_of(
-    state: &AppState,
+    txn: &WriteTxn,
     n: &nomination::Model,
     session_id: Uuid,
 ) -> ApiResult<course_session::Model> {
@@ -253,7 +255,7 @@ async fn session_of(
     if n.session_id.is_some_and(|own| own != session_id) {
         return Err(not_on("the trainee is on another session of the course"));
     }
-    match catalogue::get_session(state.db.conn(), n.org_id, n.course_id, session_id).await {
+    match catalogue::get_session(txn, n.org_id, n.course_id, session_id).await {
         Ok(s) => Ok(s),
         Err(RepoError::NotFound) => Err(ApiError::validation(FieldError::not_found(
             "session_id",
@@ -279,7 +281,7 @@ pub async fn create_notice(
     body: Json<NewNotice>,
 ) -> ApiResult<HttpResponse> {
     let txn = state.db.begin_write().await?;
-    let (notice, parties) = file_notice(&state, &auth, &txn, *id, body.into_inner()).await?;
+    let (notice, parties) = file_notice(&auth, &txn, *id, body.into_inner()).await?;
     txn.commit().await?;
     let location = format!("/api/v1/absence-notices/{}", notice.id);
     Ok(created(notice.version, &location, &view(&notice, &parties.who, parties.trainee.section_id)?))
@@ -288,19 +290,18 @@ pub async fn create_notice(
 /// File an absence notice on nomination `id` as the caller, in `txn`: the API and the portal's
 /// 欠席届 form both file this way.
 pub(crate) async fn file_notice(
-    state: &AppState,
     auth: &Auth,
     txn: &WriteTxn,
     id: Uuid,
     body: NewNotice,
 ) -> ApiResult<(absence_notice::Model, Parties)> {
     let org_id = auth.principal.org_id;
-    let n = selection::get(state.db.conn(), org_id, id).await?;
-    let parties = parties(state, auth, n.employee_id).await?;
+    let n = selection::get(txn, org_id, id).await?;
+    let parties = parties(txn, auth, n.employee_id).await?;
     if !may_write(&parties.actors) {
         return Err(ApiError::Forbidden);
     }
-    let session = session_of(state, &n, body.session_id).await?;
+    let session = session_of(txn, &n, body.session_id).await?;
     let text = NoticeText {
         kind: body.kind,
         reason: body.reason,
@@ -326,7 +327,7 @@ pub async fn get_notice(
     id: web::Path<Uuid>,
 ) -> ApiResult<HttpResponse> {
     let n = repo::get(state.db.conn(), auth.principal.org_id, *id).await?;
-    let parties = parties(&state, &auth, n.employee_id).await?;
+    let parties = parties(state.db.conn(), &auth, n.employee_id).await?;
     if !parties.sees {
         return Err(ApiError::Forbidden);
     }
@@ -353,7 +354,7 @@ pub async fn update_notice(
 ) -> ApiResult<HttpResponse> {
     let version = if_match(&req)?;
     let txn = state.db.begin_write().await?;
-    let (after, parties) = correct_notice(&state, &auth, &txn, *id, &version, body.into_inner()).await?;
+    let (after, parties) = correct_notice(&auth, &txn, *id, &version, body.into_inner()).await?;
     txn.commit().await?;
     Ok(json_with_etag(
         StatusCode::OK,
@@ -363,9 +364,7 @@ pub async fn update_notice(
 }
 
 /// Move notice `n` as the caller (`parties`: their relation to its trainee), in `txn`.
-#[allow(clippy::too_many_arguments)]
 pub(crate) async fn move_notice(
-    state: &AppState,
     auth: &Auth,
     txn: &WriteTxn,
     n: &absence_notice::Model,
@@ -374,7 +373,7 @@ pub(crate) async fn move_notice(
     event: NoticeEvent,
     comment: Option<String>,
 ) -> ApiResult<absence_notice::Model> {
-    let session = catalogue::get_session(state.db.conn(), n.org_id, n.course_id, n.session_id).await?;
+    let session = catalogue::get_session(txn, n.org_id, n.course_id, n.session_id).await?;
     Ok(repo::apply(
         txn,
         &auth.actor(),
@@ -390,7 +389,6 @@ pub(crate) async fn move_notice(
 /// Correct a draft or returned notice as the caller, in `txn`; `version` as read, or `Any` to
 /// correct whatever is current (the portal, whose form is the trainee's latest word).
 pub(crate) async fn correct_notice(
-    state: &AppState,
     auth: &Auth,
     txn: &WriteTxn,
     id: Uuid,
@@ -398,12 +396,12 @@ pub(crate) async fn correct_notice(
     text: NoticeText,
 ) -> ApiResult<(absence_notice::Model, Parties)> {
     let org_id = auth.principal.org_id;
-    let n = repo::get(state.db.conn(), org_id, id).await?;
-    let parties = parties(state, auth, n.employee_id).await?;
+    let n = repo::get(txn, org_id, id).await?;
+    let parties = parties(txn, auth, n.employee_id).await?;
     if !may_write(&parties.actors) {
         return Err(ApiError::Forbidden);
     }
-    let session = catalogue::get_session(state.db.conn(), org_id, n.course_id, n.session_id).await?;
+    let session = catalogue::get_session(txn, org_id, n.course_id, n.session_id).await?;
     let fields = text.validate(&session)?;
     let after = repo::update_text(txn, &auth.actor(), n.id, version, &fields).await?;
     Ok((after, parties))
@@ -445,7 +443,7 @@ pub async fn notice_event(
 ) -> ApiResult<HttpResponse> {
     let org_id = auth.principal.org_id;
     let n = repo::get(state.db.conn(), org_id, *id).await?;
-    let parties = parties(&state, &auth, n.employee_id).await?;
+    let parties = parties(state.db.conn(), &auth, n.employee_id).await?;
     if !parties.sees && parties.actors.is_empty() {
         return Err(ApiError::Forbidden);
     }
@@ -468,7 +466,7 @@ pub async fn notice_event(
     }
     let version = if_match(&req)?;
     let txn = state.db.begin_write().await?;
-    let after = move_notice(&state, &auth, &txn, &n, &parties, &version, body.event, comment).await?;
+    let after = move_notice(&auth, &txn, &n, &parties, &version, body.event, comment).await?;
     txn.commit().await?;
     Ok(json_with_etag(
         StatusCode::OK,

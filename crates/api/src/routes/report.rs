@@ -134,7 +134,7 @@ pub(crate) struct Trainee {
 }
 
 async fn trainee(state: &AppState, auth: &Auth, employee_id: Uuid) -> ApiResult<Trainee> {
-    let p = auth.relation_to(state, employee_id).await?;
+    let p = auth.relation_to(state.db.conn(), employee_id).await?;
     Ok(Trainee {
         actors: ReportActor::of(&p.relation),
         confirms: p.relation.confirms,

@@ -373,7 +373,7 @@ struct Applicant {
 }
 
 async fn applicant(state: &AppState, auth: &Auth, employee_id: Uuid) -> ApiResult<Applicant> {
-    let p = auth.relation_to(state, employee_id).await?;
+    let p = auth.relation_to(state.db.conn(), employee_id).await?;
     // Nobody decides on their own subsidy, not even as HR: the relation grants them no capacity.
     let actors = SubsidyActor::of(&p.relation);
     Ok(Applicant { placement: p.placement, who: p.who, actors, sees: p.relation.sees })

@@ -198,7 +198,7 @@ pub async fn get_nomination(
 ) -> ApiResult<HttpResponse> {
     let org_id = auth.principal.org_id;
     let n = repo::get(state.db.conn(), org_id, *id).await?;
-    let nominee = auth.relation_to(&state, n.employee_id).await?;
+    let nominee = auth.relation_to(state.db.conn(), n.employee_id).await?;
     if !nominee.relation.sees {
         return Err(ApiError::Forbidden);
     }
@@ -250,7 +250,7 @@ pub async fn nomination_event(
 ) -> ApiResult<HttpResponse> {
     let org_id = auth.principal.org_id;
     let n = repo::get(state.db.conn(), org_id, *id).await?;
-    let nominee = auth.relation_to(&state, n.employee_id).await?;
+    let nominee = auth.relation_to(state.db.conn(), n.employee_id).await?;
     if !nominee.relation.concerned() {
         return Err(ApiError::Forbidden);
     }
