@@ -72,6 +72,9 @@ pub(crate) struct Trainee {
     pub state: NominationState,
 }
 
+/// A trainee as [`Trainee::narrow`] reads it: id, course, employee, state.
+type TraineeRow = (Uuid, Uuid, Uuid, String);
+
 impl Trainee {
     pub fn of(n: &nomination::Model) -> Result<Self, DbErr> {
         Ok(Trainee { id: n.id, course_id: n.course_id, employee_id: n.employee_id, state: n.state()? })
@@ -87,24 +90,15 @@ impl Trainee {
         let of_course = nomination::Entity::find()
             .filter(nomination::Column::OrgId.eq(org_id))
             .filter(nomination::Column::CourseId.eq(course_id));
-        let narrow = |q: sea_orm::Select<nomination::Entity>| {
-            q.select_only()
-                .column(nomination::Column::Id)
-                .column(nomination::Column::CourseId)
-                .column(nomination::Column::EmployeeId)
-                .column(nomination::Column::State)
-                .into_tuple::<(Uuid, Uuid, Uuid, String)>()
-        };
         let mut out = Vec::new();
         for_each_in_pages(
             conn,
             of_course,
             nomination::Column::EmployeeId,
-            narrow,
+            Self::narrow,
             |r| r.2,
-            |(id, course_id, employee_id, state)| {
-                let state = stored("nomination.state", &state, NominationState::parse)?;
-                out.push(Trainee { id, course_id, employee_id, state });
+            |row| {
+                out.push(Self::from_row(row)?);
                 Ok(())
             },
         )
@@ -114,22 +108,25 @@ impl Trainee {
 
     /// The nominations `filter` selects, narrow.
     pub async fn find(conn: &impl ConnectionTrait, filter: Condition) -> Result<Vec<Self>, DbErr> {
-        let rows: Vec<(Uuid, Uuid, Uuid, String)> = nomination::Entity::find()
-            .select_only()
+        let rows = Self::narrow(nomination::Entity::find().filter(filter)).all(conn).await?;
+        rows.into_iter().map(Self::from_row).collect()
+    }
+
+    /// The columns a trainee is read from.
+    fn narrow(
+        q: sea_orm::Select<nomination::Entity>,
+    ) -> sea_orm::Selector<sea_orm::SelectGetableTuple<TraineeRow>> {
+        q.select_only()
             .column(nomination::Column::Id)
             .column(nomination::Column::CourseId)
             .column(nomination::Column::EmployeeId)
             .column(nomination::Column::State)
-            .filter(filter)
-            .into_tuple()
-            .all(conn)
-            .await?;
-        rows.into_iter()
-            .map(|(id, course_id, employee_id, state)| {
-                let state = stored("nomination.state", &state, NominationState::parse)?;
-                Ok(Trainee { id, course_id, employee_id, state })
-            })
-            .collect()
+            .into_tuple::<TraineeRow>()
+    }
+
+    fn from_row((id, course_id, employee_id, state): TraineeRow) -> Result<Self, DbErr> {
+        let state = stored("nomination.state", &state, NominationState::parse)?;
+        Ok(Trainee { id, course_id, employee_id, state })
     }
 }
 
