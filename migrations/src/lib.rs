@@ -34,6 +34,7 @@ mod m20261203_000027_org_primary_keys;
 mod m20261203_000028_tombstone_lengths;
 mod m20261204_000029_year_tally_indexes;
 mod m20261204_000030_head_indexes;
+mod m20261204_000031_nomination_tally;
 
 /// A text column compared byte by byte (code point order). Codes, employee numbers and kana
 /// readings sort and page the same on SQLite (BINARY is its default) and on PostgreSQL, whatever
@@ -82,6 +83,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261203_000028_tombstone_lengths::Migration),
             Box::new(m20261204_000029_year_tally_indexes::Migration),
             Box::new(m20261204_000030_head_indexes::Migration),
+            Box::new(m20261204_000031_nomination_tally::Migration),
         ]
     }
 }

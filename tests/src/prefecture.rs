@@ -499,6 +499,10 @@ async fn year_records(
     write_all::<attendance::Entity>(app, &records).await;
     write_all::<absence_notice::Entity>(app, &notices).await;
     write_all::<training_report::Entity>(app, &reports).await;
+    // Written straight to the tables, so the counts the service keeps on each nomination are
+    // counted here, as the service's own writes would have kept them.
+    let course_ids: Vec<Uuid> = courses.iter().map(|c| c.id).collect();
+    kenshu_persistence::repo::tally::recount_courses(app.db.conn(), org, &course_ids).await.unwrap();
     made.attendance += records.len();
     made.absence_notices += notices.len();
     made.reports += reports.len();

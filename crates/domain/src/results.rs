@@ -7,31 +7,41 @@ use crate::audience::Route;
 use crate::selection::NominationState;
 use crate::spreadsheet::{Cell, Table};
 
-/// Where a trainee's post-training report stands, for the results.
+/// Where a nomination's post-training report stands against its course's rule and due day,
+/// whether or not the trainee attended (only those who did owe one: [`attended`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ReportFact {
-    /// The course needs none, or the trainee did not attend.
-    NotOwed,
-    /// Owed and not yet submitted (未提出).
-    Outstanding,
-    /// First submitted by the due day.
+pub enum ReportStanding {
+    /// The course needs none.
+    NotRequired,
+    /// Not yet submitted (未提出).
+    NotSubmitted,
+    /// First submitted by the due day (or the course has no day to be due by).
     OnTime,
     /// First submitted after the due day.
     Late,
 }
 
-/// What the results need to know of one nomination.
+/// Whether a trainee attended the course: holding a place and present (late, left early) at one
+/// session at least, or completed. Only they count as 受講者, and only they write a report.
+pub fn attended(state: NominationState, present_once: bool) -> bool {
+    state.holds_place() && (present_once || state == NominationState::Completed)
+}
+
+/// Nominations alike in everything the results count, with how many there are and their
+/// absences summed: the database groups a year's nominations into a few of these per course.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct TraineeFacts {
+pub struct Alike {
     pub route: Route,
     pub state: NominationState,
-    /// Sessions attended (present, late or left early).
-    pub sessions_attended: u32,
-    /// Absences (欠席) covered by a received absence notice.
+    /// Present (late, left early) at one session at least.
+    pub present_once: bool,
+    pub report: ReportStanding,
+    /// How many nominations these are.
+    pub nominations: u32,
+    /// Their absences (欠席, sessions) covered by a received absence notice.
     pub absences_excused: u32,
-    /// Absences without one.
+    /// Their absences without one.
     pub absences_unexcused: u32,
-    pub report: ReportFact,
 }
 
 /// Counts over a set of nominations.
@@ -63,32 +73,35 @@ pub struct Tally {
 }
 
 impl Tally {
-    pub fn add(&mut self, f: &TraineeFacts) {
-        match f.route {
-            Route::Designation => self.designated += 1,
-            Route::Recommendation => self.recommended += 1,
-            Route::Application => self.applied += 1,
+    pub fn add(&mut self, a: &Alike) {
+        let n = a.nominations;
+        match a.route {
+            Route::Designation => self.designated += n,
+            Route::Recommendation => self.recommended += n,
+            Route::Application => self.applied += n,
         }
-        let selected = f.state.holds_place();
-        if selected {
-            self.selected += 1;
-            if f.sessions_attended > 0 || f.state == NominationState::Completed {
-                self.attended += 1;
+        if a.state.holds_place() {
+            self.selected += n;
+        }
+        let attended = attended(a.state, a.present_once);
+        if attended {
+            self.attended += n;
+        }
+        if a.state == NominationState::Completed {
+            self.completed += n;
+        }
+        self.excused_absences += a.absences_excused;
+        self.unexcused_absences += a.absences_unexcused;
+        if attended {
+            match a.report {
+                ReportStanding::NotRequired => {}
+                ReportStanding::NotSubmitted => self.reports_outstanding += n,
+                ReportStanding::OnTime => self.reports_on_time += n,
+                ReportStanding::Late => self.reports_late += n,
             }
-        }
-        if f.state == NominationState::Completed {
-            self.completed += 1;
-        }
-        self.excused_absences += f.absences_excused;
-        self.unexcused_absences += f.absences_unexcused;
-        match f.report {
-            ReportFact::NotOwed => {}
-            ReportFact::Outstanding => self.reports_outstanding += 1,
-            ReportFact::OnTime => self.reports_on_time += 1,
-            ReportFact::Late => self.reports_late += 1,
-        }
-        if f.report != ReportFact::NotOwed {
-            self.reports_owed += 1;
+            if a.report != ReportStanding::NotRequired {
+                self.reports_owed += n;
+            }
         }
     }
 
@@ -174,38 +187,74 @@ mod tests {
     use super::*;
     use NominationState as S;
 
-    fn facts(route: Route, state: S, attended: u32, report: ReportFact) -> TraineeFacts {
-        TraineeFacts {
+    fn one(route: Route, state: S, present_once: bool, report: ReportStanding) -> Alike {
+        Alike {
             route,
             state,
-            sessions_attended: attended,
+            present_once,
+            report,
+            nominations: 1,
             absences_excused: 0,
             absences_unexcused: 0,
-            report,
         }
     }
 
     #[test]
     fn a_tally_counts_routes_places_attendance_completion_and_reports() {
+        use ReportStanding as R;
         let mut t = Tally::default();
-        t.add(&facts(Route::Designation, S::Completed, 2, ReportFact::OnTime));
-        t.add(&facts(Route::Designation, S::Notified, 1, ReportFact::Late));
-        t.add(&TraineeFacts {
+        t.add(&one(Route::Designation, S::Completed, true, R::OnTime));
+        t.add(&one(Route::Designation, S::Notified, true, R::Late));
+        t.add(&Alike {
             absences_excused: 1,
             absences_unexcused: 1,
-            ..facts(Route::Recommendation, S::Notified, 0, ReportFact::NotOwed)
+            ..one(Route::Recommendation, S::Notified, false, R::NotSubmitted)
         });
-        t.add(&facts(Route::Application, S::Declined, 0, ReportFact::NotOwed));
-        t.add(&facts(Route::Application, S::Completed, 0, ReportFact::Outstanding));
+        t.add(&one(Route::Application, S::Declined, true, R::NotSubmitted));
+        t.add(&one(Route::Application, S::Completed, false, R::NotSubmitted));
         assert_eq!((t.designated, t.recommended, t.applied), (2, 1, 2));
         assert_eq!((t.selected, t.attended, t.completed), (4, 3, 2), "completed counts as attended");
         assert_eq!((t.excused_absences, t.unexcused_absences), (1, 1));
-        assert_eq!((t.reports_owed, t.reports_on_time, t.reports_late, t.reports_outstanding), (3, 1, 1, 1));
+        assert_eq!(
+            (t.reports_owed, t.reports_on_time, t.reports_late, t.reports_outstanding),
+            (3, 1, 1, 1),
+            "only those who attended owe a report; a declined one present once does not"
+        );
         assert_eq!(t.completion_permille(), Some(500));
         let mut sum = Tally::default();
         sum.merge(&t);
         sum.merge(&t);
         assert_eq!((sum.selected, sum.reports_owed), (8, 6));
+    }
+
+    #[test]
+    fn a_group_counts_as_many_as_its_nominations() {
+        let mut grouped = Tally::default();
+        grouped.add(&Alike {
+            nominations: 3,
+            absences_excused: 2,
+            absences_unexcused: 5,
+            ..one(Route::Designation, S::Notified, true, ReportStanding::Late)
+        });
+        let mut singly = Tally::default();
+        for (excused, unexcused) in [(2, 1), (0, 4), (0, 0)] {
+            singly.add(&Alike {
+                absences_excused: excused,
+                absences_unexcused: unexcused,
+                ..one(Route::Designation, S::Notified, true, ReportStanding::Late)
+            });
+        }
+        assert_eq!(grouped, singly);
+        assert_eq!((grouped.attended, grouped.reports_late, grouped.unexcused_absences), (3, 3, 5));
+    }
+
+    #[test]
+    fn attending_means_a_place_and_a_session_or_completion() {
+        assert!(attended(S::Notified, true));
+        assert!(attended(S::Completed, false), "completed without a record (recognised elsewhere)");
+        assert!(!attended(S::Notified, false));
+        assert!(!attended(S::Declined, true), "a record without a place");
+        assert!(!attended(S::Cancelled, true));
     }
 
     #[test]

@@ -162,24 +162,27 @@ pub async fn year_results(
     authorize(&auth.principal, Action::ReadResults)?;
     let fy = path_year(*year)?;
     let org_id = auth.principal.org_id;
-    let (courses, facts) = repo::facts(state.db.conn(), org_id, fy).await?;
+    let facts = repo::facts(state.db.conn(), org_id, fy).await?;
     let ladder = org::ladder(state.db.conn(), org_id).await?;
     let units =
-        structure::unit_names(state.db.conn(), org_id, facts.iter().filter_map(|f| f.section_id)).await?;
+        structure::unit_names(state.db.conn(), org_id, facts.by_staff.iter().map(|g| g.section_id)).await?;
 
     let mut per_course: BTreeMap<Uuid, Tally> = BTreeMap::new();
+    for g in &facts.by_course {
+        per_course.entry(g.course_id).or_default().add(&g.alike);
+    }
     let mut per_grade: BTreeMap<&str, Tally> = BTreeMap::new();
     let mut per_department: BTreeMap<(&str, Option<Uuid>), Tally> = BTreeMap::new();
-    for f in &facts {
-        per_course.entry(f.course_id).or_default().add(&f.facts);
-        per_grade.entry(&f.grade).or_default().add(&f.facts);
-        let unit = f.section_id.and_then(|s| units.get(&s));
+    for g in &facts.by_staff {
+        per_grade.entry(&g.grade).or_default().add(&g.alike);
+        let unit = units.get(&g.section_id);
         let department = unit.map(|u| (u.department.as_str(), Some(u.department_id))).unwrap_or_default();
-        per_department.entry(department).or_default().add(&f.facts);
+        per_department.entry(department).or_default().add(&g.alike);
     }
     let mut per_category: BTreeMap<Category, Tally> = BTreeMap::new();
     let mut total = Tally::default();
-    let courses: Vec<CourseResult> = courses
+    let courses: Vec<CourseResult> = facts
+        .courses
         .into_iter()
         .map(|c| {
             let tally = per_course.remove(&c.course.id).unwrap_or_default();

@@ -174,6 +174,8 @@ pub async fn apply(
     }
     let action = format!("absence_notice.{}", event.as_str());
     let n = save_audited(conn, actor, action, &before, expected_version, after, LIVE_TAKEN).await?;
+    // Receiving a notice excuses the absence it covers; withdrawing it no longer does.
+    super::tally::recount(conn, actor.org_id, &[n.nomination_id]).await?;
     let told = kenshu_domain::notice::on_absence_notice(event);
     super::notice::tell_course_record(conn, actor.org_id, told, record(&n)).await?;
     Ok(n)

@@ -202,6 +202,8 @@ pub async fn record(
     let mut inserts = Vec::new();
     let mut corrections = Vec::new();
     let mut changes = Vec::new();
+    // The trainees whose records this writes: their kept counts are recounted after.
+    let mut touched = Vec::new();
     let by: String = actor.signature();
     for r in &entries {
         let fields = |m: attendance::Model| attendance::Model {
@@ -233,6 +235,7 @@ pub async fn record(
                     Some(&after),
                 ));
                 corrections.push(after);
+                touched.push(r.nomination.id);
                 outcome.corrected += 1;
             }
             None => {
@@ -261,6 +264,7 @@ pub async fn record(
                     Some(&model),
                 ));
                 inserts.push(model);
+                touched.push(r.nomination.id);
                 outcome.created += 1;
             }
         }
@@ -290,6 +294,7 @@ pub async fn record(
     if outcome.created + outcome.corrected > 0 {
         let changed: Vec<&nomination::Model> = entries.iter().map(|r| &r.nomination).collect();
         settle_completion(conn, actor, session.course_id, &changed, &mut outcome).await?;
+        super::tally::recount(conn, actor.org_id, &touched).await?;
     }
     Ok(outcome)
 }

@@ -24,6 +24,7 @@ pub mod structure;
 pub mod study_group;
 pub mod subsidy;
 pub mod survey;
+pub mod tally;
 
 use crate::WriteTxn;
 use kenshu_domain::{FieldError, Words};

@@ -5,7 +5,7 @@ use crate::WriteTxn;
 use kenshu_domain::Words;
 use std::collections::{BTreeSet, HashMap, HashSet};
 
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::NaiveDate;
 use kenshu_domain::attendance::AttendanceStatus;
 use kenshu_domain::calendar::tokyo_date;
 use kenshu_domain::catalogue::ReportRule;
@@ -166,7 +166,7 @@ pub(crate) async fn attended_of(
 }
 
 /// The statuses that count as having attended a session.
-const PRESENT: [AttendanceStatus; 3] =
+pub(crate) const PRESENT: [AttendanceStatus; 3] =
     [AttendanceStatus::Present, AttendanceStatus::Late, AttendanceStatus::LeftEarly];
 
 /// Of `nominations`, those that attended: completed, or holding a place and in `present` (the
@@ -175,19 +175,11 @@ pub(crate) fn attended_given(
     nominations: impl IntoIterator<Item = (Uuid, NominationState)>,
     present: &HashSet<Uuid>,
 ) -> HashSet<Uuid> {
-    let mut out = HashSet::new();
-    for (id, state) in nominations {
-        let holds = state != NominationState::Completed && state.holds_place();
-        if state == NominationState::Completed || (holds && present.contains(&id)) {
-            out.insert(id);
-        }
-    }
-    out
-}
-
-/// Whether an attendance status counts as having attended.
-pub(crate) fn is_present(status: &str) -> bool {
-    PRESENT.iter().any(|s| s.as_str() == status)
+    nominations
+        .into_iter()
+        .filter(|(id, state)| kenshu_domain::results::attended(*state, present.contains(id)))
+        .map(|(id, _)| id)
+        .collect()
 }
 
 /// Start the report of `nomination`, as a draft or submitted at once.
@@ -224,6 +216,7 @@ pub async fn create(
         updated_at: at,
     };
     let r = insert_audited(conn, actor, "report.create", model, TAKEN).await?;
+    super::tally::keep_first_submission(conn, &r).await?;
     let told = submit.then_some(kenshu_domain::notice::on_report(ReportEvent::Submit)).flatten();
     super::notice::tell_course_record(conn, actor.org_id, told, record(&r)).await?;
     Ok(r)
@@ -331,6 +324,9 @@ pub async fn apply(
     }
     let action = format!("report.{}", event.as_str());
     let r = save_audited(conn, actor, action, before, expected_version, after, TAKEN).await?;
+    if before.first_submitted_at.is_none() {
+        super::tally::keep_first_submission(conn, &r).await?;
+    }
     let told = kenshu_domain::notice::on_report(event);
     super::notice::tell_course_record(conn, actor.org_id, told, record(&r)).await?;
     Ok(r)
@@ -505,41 +501,16 @@ pub(crate) async fn lines(
     Ok(out.into_iter().map(|(_, l)| l).collect())
 }
 
-/// For each of `owing` (nomination, course) whose course is one of `courses`: its due day, as
-/// the owed-reports list computes it, and when its report was first submitted. Reports are
-/// read by course, in one statement.
-pub(crate) async fn due_and_submitted(
+/// The due day of each of `courses`, as the owed-reports list computes it: `None` for a course
+/// with no session yet.
+pub(crate) async fn due_days(
     conn: &impl ConnectionTrait,
     org_id: Uuid,
     courses: &ReportCourses,
-    owing: &[(Uuid, Uuid)],
-) -> Result<Vec<(Uuid, Option<NaiveDate>, Option<DateTime<Utc>>)>, DbErr> {
-    if owing.is_empty() {
-        return Ok(Vec::new());
-    }
-    let with_owing: Vec<Uuid> = owing.iter().map(|o| o.1).collect::<BTreeSet<_>>().into_iter().collect();
-    let mut first: HashMap<Uuid, Option<DateTime<Utc>>> = HashMap::new();
-    for chunk in with_owing.chunks(500) {
-        let rows: Vec<(Uuid, Option<DateTime<Utc>>)> = training_report::Entity::find()
-            .select_only()
-            .column(training_report::Column::NominationId)
-            .column(training_report::Column::FirstSubmittedAt)
-            .filter(training_report::Column::OrgId.eq(org_id))
-            .filter(training_report::Column::CourseId.is_in(chunk.iter().copied()))
-            .into_tuple()
-            .all(conn)
-            .await?;
-        first.extend(rows);
-    }
-    let last = last_days(conn, org_id, &with_owing).await?;
-    Ok(owing
-        .iter()
-        .filter_map(|(id, course_id)| {
-            let (_, _, rule) = courses.get(course_id)?;
-            let due_on = last.get(course_id).and_then(|d| rule.due(*d));
-            Some((*id, due_on, first.get(id).copied().flatten()))
-        })
-        .collect())
+) -> Result<Vec<(Uuid, Option<NaiveDate>)>, DbErr> {
+    let ids: Vec<Uuid> = courses.keys().copied().collect();
+    let last = last_days(conn, org_id, &ids).await?;
+    Ok(courses.iter().map(|(id, (_, _, rule))| (*id, last.get(id).and_then(|d| rule.due(*d)))).collect())
 }
 
 /// The report of one nomination, if written.

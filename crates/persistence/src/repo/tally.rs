@@ -1,0 +1,173 @@
+//! Counts kept on each nomination for the year's results (研修実績): the sessions attended, the
+//! absences with and without a received notice, and the day its report was first submitted.
+//! A year at 50,000 staff is some 200,000 nominations and half a million attendance records;
+//! kept here, the results are a few grouped reads of the nominations alone.
+//!
+//! The columns are not part of the nomination entity on purpose: every save of a nomination
+//! writes the whole model, and one read before a count changed would write the old count back.
+//! Only this module writes them, and it recounts from the records rather than adding to what is
+//! there, so a count is always what the records say once the write that changed them commits.
+
+use kenshu_domain::absence::NoticeState;
+use kenshu_domain::attendance::AttendanceStatus;
+use kenshu_domain::calendar::tokyo_date;
+use sea_orm::sea_query::{Asterisk, Expr, Query, SelectStatement, SimpleExpr};
+use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, DeriveIden, EntityTrait, QueryFilter, QuerySelect};
+use uuid::Uuid;
+
+use super::report::PRESENT;
+use crate::entities::{absence_notice, attendance, nomination, training_report};
+
+/// The kept columns of `nomination` (migration 000031).
+#[derive(DeriveIden, Clone, Copy)]
+pub(crate) enum Kept {
+    /// Sessions attended: present, late or left early.
+    SessionsAttended,
+    /// Absences (欠席) covered by a received absence notice.
+    AbsencesExcused,
+    /// Absences without one.
+    AbsencesUnexcused,
+    /// The Japan date the report was first submitted; lateness is judged against it.
+    ReportFirstSubmittedOn,
+}
+
+/// Which of a nomination's attendance records a kept count counts.
+#[derive(Clone, Copy)]
+enum Sessions {
+    Attended,
+    Excused,
+    Unexcused,
+}
+
+/// `(SELECT COUNT(*) FROM attendance WHERE …)` of the nomination being updated.
+fn counted(which: Sessions) -> SimpleExpr {
+    let mut q: SelectStatement = Query::select()
+        .expr(Expr::col(Asterisk).count())
+        .from(attendance::Entity)
+        .and_where(
+            Expr::col((attendance::Entity, attendance::Column::OrgId))
+                .equals((nomination::Entity, nomination::Column::OrgId)),
+        )
+        // The course as well, so the count reads the tally index (course, nomination, status).
+        .and_where(
+            Expr::col((attendance::Entity, attendance::Column::CourseId))
+                .equals((nomination::Entity, nomination::Column::CourseId)),
+        )
+        .and_where(
+            Expr::col((attendance::Entity, attendance::Column::NominationId))
+                .equals((nomination::Entity, nomination::Column::Id)),
+        )
+        .to_owned();
+    let absent = attendance::Column::Status.eq(AttendanceStatus::Absent.as_str());
+    match which {
+        Sessions::Attended => {
+            q.and_where(attendance::Column::Status.is_in(PRESENT.iter().map(|s| s.as_str())));
+        }
+        Sessions::Excused => {
+            q.and_where(absent).and_where(Expr::exists(received()));
+        }
+        Sessions::Unexcused => {
+            q.and_where(absent).and_where(Expr::exists(received()).not());
+        }
+    }
+    SimpleExpr::SubQuery(None, Box::new(q.into_sub_query_statement()))
+}
+
+/// A received notice for the attendance record's session and trainee: the only thing that
+/// excuses an absence.
+fn received() -> SelectStatement {
+    Query::select()
+        .expr(Expr::val(1))
+        .from(absence_notice::Entity)
+        .and_where(
+            Expr::col((absence_notice::Entity, absence_notice::Column::OrgId))
+                .equals((attendance::Entity, attendance::Column::OrgId)),
+        )
+        .and_where(
+            Expr::col((absence_notice::Entity, absence_notice::Column::SessionId))
+                .equals((attendance::Entity, attendance::Column::SessionId)),
+        )
+        .and_where(
+            Expr::col((absence_notice::Entity, absence_notice::Column::NominationId))
+                .equals((attendance::Entity, attendance::Column::NominationId)),
+        )
+        .and_where(absence_notice::Column::State.eq(NoticeState::Received.as_str()))
+        .to_owned()
+}
+
+/// Count again, from their records, the sessions and absences of `nominations` (of
+/// `org_id`). Called on the transaction that wrote the records or notices, after writing them.
+pub(crate) async fn recount(
+    conn: &impl ConnectionTrait,
+    org_id: Uuid,
+    nominations: &[Uuid],
+) -> Result<(), DbErr> {
+    for chunk in nominations.chunks(500) {
+        recount_where(conn, org_id, nomination::Column::Id.is_in(chunk.iter().copied())).await?;
+    }
+    Ok(())
+}
+
+/// [`recount`] for every nomination on `courses`: for rows written other than through the
+/// service (a benchmark's generated year).
+pub async fn recount_courses(
+    conn: &impl ConnectionTrait,
+    org_id: Uuid,
+    courses: &[Uuid],
+) -> Result<(), DbErr> {
+    for chunk in courses.chunks(500) {
+        recount_where(conn, org_id, nomination::Column::CourseId.is_in(chunk.iter().copied())).await?;
+        let firsts: Vec<(Uuid, Option<chrono::DateTime<chrono::Utc>>)> = training_report::Entity::find()
+            .select_only()
+            .column(training_report::Column::NominationId)
+            .column(training_report::Column::FirstSubmittedAt)
+            .filter(training_report::Column::OrgId.eq(org_id))
+            .filter(training_report::Column::CourseId.is_in(chunk.iter().copied()))
+            .filter(training_report::Column::FirstSubmittedAt.is_not_null())
+            .into_tuple()
+            .all(conn)
+            .await?;
+        for (nomination_id, at) in firsts {
+            set_first_submission(conn, org_id, nomination_id, at).await?;
+        }
+    }
+    Ok(())
+}
+
+async fn recount_where(conn: &impl ConnectionTrait, org_id: Uuid, which: SimpleExpr) -> Result<(), DbErr> {
+    let update = Query::update()
+        .table(nomination::Entity)
+        .value(Kept::SessionsAttended, counted(Sessions::Attended))
+        .value(Kept::AbsencesExcused, counted(Sessions::Excused))
+        .value(Kept::AbsencesUnexcused, counted(Sessions::Unexcused))
+        .and_where(nomination::Column::OrgId.eq(org_id))
+        .and_where(which)
+        .to_owned();
+    conn.execute(conn.get_database_backend().build(&update)).await?;
+    Ok(())
+}
+
+/// Keep the day `report` was first submitted on its nomination (when it has been).
+pub(crate) async fn keep_first_submission(
+    conn: &impl ConnectionTrait,
+    report: &training_report::Model,
+) -> Result<(), DbErr> {
+    set_first_submission(conn, report.org_id, report.nomination_id, report.first_submitted_at).await
+}
+
+async fn set_first_submission(
+    conn: &impl ConnectionTrait,
+    org_id: Uuid,
+    nomination_id: Uuid,
+    at: Option<chrono::DateTime<chrono::Utc>>,
+) -> Result<(), DbErr> {
+    let Some(at) = at else { return Ok(()) };
+    let update = Query::update()
+        .table(nomination::Entity)
+        .value(Kept::ReportFirstSubmittedOn, tokyo_date(at))
+        .and_where(nomination::Column::OrgId.eq(org_id))
+        .and_where(nomination::Column::Id.eq(nomination_id))
+        .to_owned();
+    conn.execute(conn.get_database_backend().build(&update)).await?;
+    Ok(())
+}
