@@ -33,6 +33,7 @@ mod sign_in;
 mod statements;
 mod structure;
 mod subsidies;
+mod tally;
 mod tls;
 mod tokens;
 mod wire;
