@@ -1,7 +1,8 @@
 //! Counts kept on each nomination for the year's results: the sessions attended, the absences
 //! with and without a received notice, and the Japan date the report was first submitted. The
 //! service keeps them on every write that changes them (`repo::tally`); this fills them in from
-//! the records already on file.
+//! the records already on file. On PostgreSQL the one-per-employee-and-course key carries them
+//! as well, so the results read a year's nominations from that index alone.
 
 use sea_orm_migration::prelude::*;
 use sea_orm_migration::sea_orm::DbBackend;
@@ -45,6 +46,26 @@ fn backfill(backend: DbBackend) -> String {
     )
 }
 
+/// What the key carries with these counts (`id, route, state` before them, migration 000029).
+const COUNTED: &str =
+    "id, route, state, sessions_attended, absences_excused, absences_unexcused, report_first_submitted_on";
+
+/// The one-per-employee-and-course key, on PostgreSQL carrying `include` (SQLite has no
+/// `INCLUDE`; there the results read the rows by rowid).
+async fn nomination_key(m: &SchemaManager<'_>, include: &str) -> Result<(), DbErr> {
+    if m.get_database_backend() != DbBackend::Postgres {
+        return Ok(());
+    }
+    let db = m.get_connection();
+    db.execute_unprepared("DROP INDEX ux_nomination_org_course_employee").await?;
+    db.execute_unprepared(&format!(
+        "CREATE UNIQUE INDEX ux_nomination_org_course_employee ON nomination (org_id, course_id, employee_id) \
+         INCLUDE ({include})"
+    ))
+    .await?;
+    Ok(())
+}
+
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {
     async fn up(&self, m: &SchemaManager) -> Result<(), DbErr> {
@@ -68,10 +89,11 @@ impl MigrationTrait for Migration {
         .await?;
         let db = m.get_connection();
         db.execute_unprepared(&backfill(m.get_database_backend())).await?;
-        Ok(())
+        nomination_key(m, COUNTED).await
     }
 
     async fn down(&self, m: &SchemaManager) -> Result<(), DbErr> {
+        nomination_key(m, "id, route, state").await?;
         for column in [
             Nomination::ReportFirstSubmittedOn,
             Nomination::AbsencesUnexcused,

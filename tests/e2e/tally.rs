@@ -10,7 +10,7 @@ use chrono::{Duration, NaiveDate};
 use kenshu_domain::audience::Route;
 use kenshu_domain::auth::Role;
 use kenshu_domain::calendar::{tokyo_date, FiscalYear};
-use kenshu_domain::results::{Alike, ReportStanding, Tally};
+use kenshu_domain::results::{Counts, ReportStanding, Tally};
 use kenshu_domain::selection::NominationState;
 use kenshu_persistence::entities::{absence_notice, attendance, nomination, training_report};
 use kenshu_tests::{people, spawn, TestApp};
@@ -123,15 +123,15 @@ async fn counted(app: &TestApp, course: Uuid, fy: i32) -> (HashMap<Uuid, Kept>, 
             (Some(on), Some(due)) if on > *due => ReportStanding::Late,
             (Some(_), _) => ReportStanding::OnTime,
         };
-        tally.add(&Alike {
-            route: Route::parse(&n.route).unwrap(),
-            state: NominationState::parse(&n.state).unwrap(),
-            present_once: attended > 0,
+        let mut one = Counts::one(
+            Route::parse(&n.route).unwrap(),
+            NominationState::parse(&n.state).unwrap(),
+            attended > 0,
             report,
-            nominations: 1,
-            absences_excused: excused as u32,
-            absences_unexcused: (absent.len() as i64 - excused) as u32,
-        });
+        );
+        one.absences_excused = excused as u32;
+        one.absences_unexcused = (absent.len() as i64 - excused) as u32;
+        tally.add(&one);
     }
     (counts, tally)
 }

@@ -27,21 +27,72 @@ pub fn attended(state: NominationState, present_once: bool) -> bool {
     state.holds_place() && (present_once || state == NominationState::Completed)
 }
 
-/// Nominations alike in everything the results count, with how many there are and their
-/// absences summed: the database groups a year's nominations into a few of these per course.
+/// Report standings counted: not submitted, on time, late (courses that require none aside).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Standings {
+    pub not_submitted: u32,
+    pub on_time: u32,
+    pub late: u32,
+}
+
+impl Standings {
+    /// These less `o` (a part of them).
+    fn less(self, o: Standings) -> Standings {
+        Standings {
+            not_submitted: self.not_submitted.saturating_sub(o.not_submitted),
+            on_time: self.on_time.saturating_sub(o.on_time),
+            late: self.late.saturating_sub(o.late),
+        }
+    }
+
+    /// One nomination of the given standing.
+    pub fn one(standing: ReportStanding) -> Standings {
+        let mut s = Standings::default();
+        match standing {
+            ReportStanding::NotRequired => {}
+            ReportStanding::NotSubmitted => s.not_submitted = 1,
+            ReportStanding::OnTime => s.on_time = 1,
+            ReportStanding::Late => s.late = 1,
+        }
+        s
+    }
+}
+
+/// Nominations of one route and state (on one course, or of trainees of one grade and
+/// section), counted in what the results need of them: the database counts a year's
+/// nominations into a few of these, and [`Tally::add`] decides what they come to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Alike {
+pub struct Counts {
     pub route: Route,
     pub state: NominationState,
-    /// Present (late, left early) at one session at least.
-    pub present_once: bool,
-    pub report: ReportStanding,
-    /// How many nominations these are.
     pub nominations: u32,
+    /// Of them, present (late, left early) at one session at least.
+    pub present_once: u32,
+    /// Of them, on courses that require a report, by their report's standing.
+    pub reports: Standings,
+    /// The same, of those present once.
+    pub reports_present_once: Standings,
     /// Their absences (欠席, sessions) covered by a received absence notice.
     pub absences_excused: u32,
     /// Their absences without one.
     pub absences_unexcused: u32,
+}
+
+impl Counts {
+    /// One nomination.
+    pub fn one(route: Route, state: NominationState, present_once: bool, report: ReportStanding) -> Counts {
+        let reports = Standings::one(report);
+        Counts {
+            route,
+            state,
+            nominations: 1,
+            present_once: u32::from(present_once),
+            reports,
+            reports_present_once: if present_once { reports } else { Standings::default() },
+            absences_excused: 0,
+            absences_unexcused: 0,
+        }
+    }
 }
 
 /// Counts over a set of nominations.
@@ -73,35 +124,35 @@ pub struct Tally {
 }
 
 impl Tally {
-    pub fn add(&mut self, a: &Alike) {
-        let n = a.nominations;
-        match a.route {
+    pub fn add(&mut self, c: &Counts) {
+        let n = c.nominations;
+        match c.route {
             Route::Designation => self.designated += n,
             Route::Recommendation => self.recommended += n,
             Route::Application => self.applied += n,
         }
-        if a.state.holds_place() {
+        if c.state.holds_place() {
             self.selected += n;
         }
-        let attended = attended(a.state, a.present_once);
-        if attended {
-            self.attended += n;
-        }
-        if a.state == NominationState::Completed {
+        if c.state == NominationState::Completed {
             self.completed += n;
         }
-        self.excused_absences += a.absences_excused;
-        self.unexcused_absences += a.absences_unexcused;
-        if attended {
-            match a.report {
-                ReportStanding::NotRequired => {}
-                ReportStanding::NotSubmitted => self.reports_outstanding += n,
-                ReportStanding::OnTime => self.reports_on_time += n,
-                ReportStanding::Late => self.reports_late += n,
+        self.excused_absences += c.absences_excused;
+        self.unexcused_absences += c.absences_unexcused;
+        // Those present once and the others, each counted as attending or not.
+        let parts = [
+            (true, c.present_once, c.reports_present_once),
+            (false, n.saturating_sub(c.present_once), c.reports.less(c.reports_present_once)),
+        ];
+        for (present_once, nominations, reports) in parts {
+            if !attended(c.state, present_once) {
+                continue;
             }
-            if a.report != ReportStanding::NotRequired {
-                self.reports_owed += n;
-            }
+            self.attended += nominations;
+            self.reports_outstanding += reports.not_submitted;
+            self.reports_on_time += reports.on_time;
+            self.reports_late += reports.late;
+            self.reports_owed += reports.not_submitted + reports.on_time + reports.late;
         }
     }
 
@@ -187,25 +238,14 @@ mod tests {
     use super::*;
     use NominationState as S;
 
-    fn one(route: Route, state: S, present_once: bool, report: ReportStanding) -> Alike {
-        Alike {
-            route,
-            state,
-            present_once,
-            report,
-            nominations: 1,
-            absences_excused: 0,
-            absences_unexcused: 0,
-        }
-    }
-
     #[test]
     fn a_tally_counts_routes_places_attendance_completion_and_reports() {
         use ReportStanding as R;
+        let one = Counts::one;
         let mut t = Tally::default();
         t.add(&one(Route::Designation, S::Completed, true, R::OnTime));
         t.add(&one(Route::Designation, S::Notified, true, R::Late));
-        t.add(&Alike {
+        t.add(&Counts {
             absences_excused: 1,
             absences_unexcused: 1,
             ..one(Route::Recommendation, S::Notified, false, R::NotSubmitted)
@@ -227,25 +267,48 @@ mod tests {
         assert_eq!((sum.selected, sum.reports_owed), (8, 6));
     }
 
+    /// Counted together or one by one, nominations come to the same tally.
     #[test]
-    fn a_group_counts_as_many_as_its_nominations() {
-        let mut grouped = Tally::default();
-        grouped.add(&Alike {
-            nominations: 3,
-            absences_excused: 2,
-            absences_unexcused: 5,
-            ..one(Route::Designation, S::Notified, true, ReportStanding::Late)
-        });
-        let mut singly = Tally::default();
-        for (excused, unexcused) in [(2, 1), (0, 4), (0, 0)] {
-            singly.add(&Alike {
-                absences_excused: excused,
-                absences_unexcused: unexcused,
-                ..one(Route::Designation, S::Notified, true, ReportStanding::Late)
-            });
+    fn counts_of_many_nominations_tally_as_each_of_them_would() {
+        use ReportStanding as R;
+        let standings = [R::NotRequired, R::NotSubmitted, R::OnTime, R::Late];
+        for state in [S::Notified, S::Completed, S::Cancelled, S::Selected] {
+            let mut singly = Tally::default();
+            let mut together =
+                Counts { nominations: 0, ..Counts::one(Route::Application, state, false, R::NotRequired) };
+            for (i, standing) in standings.iter().cycle().take(11).enumerate() {
+                let mut c = Counts::one(Route::Application, state, i % 3 == 0, *standing);
+                c.absences_unexcused = (i % 2) as u32;
+                singly.add(&c);
+                together.nominations += 1;
+                together.present_once += c.present_once;
+                for (sum, part) in [
+                    (&mut together.reports, c.reports),
+                    (&mut together.reports_present_once, c.reports_present_once),
+                ] {
+                    sum.not_submitted += part.not_submitted;
+                    sum.on_time += part.on_time;
+                    sum.late += part.late;
+                }
+                together.absences_unexcused += c.absences_unexcused;
+            }
+            let mut grouped = Tally::default();
+            grouped.add(&together);
+            assert_eq!(grouped, singly, "{state:?}");
         }
-        assert_eq!(grouped, singly);
-        assert_eq!((grouped.attended, grouped.reports_late, grouped.unexcused_absences), (3, 3, 5));
+        let mut notified = Tally::default();
+        notified.add(&Counts {
+            nominations: 5,
+            present_once: 2,
+            reports: Standings { not_submitted: 1, on_time: 2, late: 1 },
+            reports_present_once: Standings { not_submitted: 0, on_time: 1, late: 1 },
+            ..Counts::one(Route::Designation, S::Notified, false, R::NotRequired)
+        });
+        assert_eq!(
+            (notified.attended, notified.reports_owed, notified.reports_on_time, notified.reports_late),
+            (2, 2, 1, 1),
+            "only the two present once attended and owe"
+        );
     }
 
     #[test]

@@ -169,15 +169,15 @@ pub async fn year_results(
 
     let mut per_course: BTreeMap<Uuid, Tally> = BTreeMap::new();
     for g in &facts.by_course {
-        per_course.entry(g.course_id).or_default().add(&g.alike);
+        per_course.entry(g.course_id).or_default().add(&g.counts);
     }
     let mut per_grade: BTreeMap<&str, Tally> = BTreeMap::new();
     let mut per_department: BTreeMap<(&str, Option<Uuid>), Tally> = BTreeMap::new();
     for g in &facts.by_staff {
-        per_grade.entry(&g.grade).or_default().add(&g.alike);
+        per_grade.entry(&g.grade).or_default().add(&g.counts);
         let unit = units.get(&g.section_id);
         let department = unit.map(|u| (u.department.as_str(), Some(u.department_id))).unwrap_or_default();
-        per_department.entry(department).or_default().add(&g.alike);
+        per_department.entry(department).or_default().add(&g.counts);
     }
     let mut per_category: BTreeMap<Category, Tally> = BTreeMap::new();
     let mut total = Tally::default();

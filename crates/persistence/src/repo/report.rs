@@ -216,7 +216,7 @@ pub async fn create(
         updated_at: at,
     };
     let r = insert_audited(conn, actor, "report.create", model, TAKEN).await?;
-    super::tally::keep_first_submission(conn, &r).await?;
+    super::tally::recount(conn, actor.org_id, &[r.nomination_id]).await?;
     let told = submit.then_some(kenshu_domain::notice::on_report(ReportEvent::Submit)).flatten();
     super::notice::tell_course_record(conn, actor.org_id, told, record(&r)).await?;
     Ok(r)
@@ -325,7 +325,7 @@ pub async fn apply(
     let action = format!("report.{}", event.as_str());
     let r = save_audited(conn, actor, action, before, expected_version, after, TAKEN).await?;
     if before.first_submitted_at.is_none() {
-        super::tally::keep_first_submission(conn, &r).await?;
+        super::tally::recount(conn, actor.org_id, &[r.nomination_id]).await?;
     }
     let told = kenshu_domain::notice::on_report(event);
     super::notice::tell_course_record(conn, actor.org_id, told, record(&r)).await?;

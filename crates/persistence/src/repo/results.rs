@@ -5,7 +5,7 @@ use std::collections::HashSet;
 use kenshu_domain::audience::Route;
 use kenshu_domain::calendar::FiscalYear;
 use kenshu_domain::catalogue::CourseStatus;
-use kenshu_domain::results::{Alike, ReportStanding};
+use kenshu_domain::results::{Counts, Standings};
 use kenshu_domain::selection::NominationState;
 use sea_orm::sea_query::{Alias, Asterisk, Condition, Expr, JoinType, Query, SimpleExpr};
 use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryResult};
@@ -23,24 +23,24 @@ pub struct ResultCourse {
     pub status: CourseStatus,
 }
 
-/// Nominations alike in what the results count, on one course.
+/// Nominations of one route and state on one course, counted.
 #[derive(Debug, Clone)]
 pub struct OnCourse {
     pub course_id: Uuid,
-    pub alike: Alike,
+    pub counts: Counts,
 }
 
-/// Nominations alike in what the results count, of trainees of one grade and section (as on
-/// the roster today).
+/// Nominations of one route and state, of trainees of one grade and section (as on the roster
+/// today), counted.
 #[derive(Debug, Clone)]
 pub struct OfStaff {
     pub grade: String,
     pub section_id: Uuid,
-    pub alike: Alike,
+    pub counts: Counts,
 }
 
 /// A fiscal year's results as read: its courses (drafts only when they have nominations), and
-/// its nominations grouped by course and by the trainees' grade and section.
+/// its nominations counted by course and by the trainees' grade and section.
 #[derive(Debug, Clone, Default)]
 pub struct YearFacts {
     pub courses: Vec<ResultCourse>,
@@ -48,13 +48,9 @@ pub struct YearFacts {
     pub by_staff: Vec<OfStaff>,
 }
 
-/// What every grouping groups by after its own key: the nominations' route, state, whether they
-/// were present once and their report's standing ([`alike_columns`]).
-const ALIKE_BY: usize = 4;
-
 /// The year's results, read from the counts kept on each nomination ([`super::tally`]): two
-/// grouped reads of the year's nominations, whose rows are a few per course, grade and section
-/// however many staff the organisation has.
+/// grouped reads of the year's nominations (on PostgreSQL from an index that carries what they
+/// read), whose rows are a few per course, grade and section however many staff there are.
 pub async fn facts(conn: &impl ConnectionTrait, org_id: Uuid, fy: FiscalYear) -> Result<YearFacts, DbErr> {
     let mut models = course::Entity::find()
         .filter(course::Column::OrgId.eq(org_id))
@@ -69,16 +65,20 @@ pub async fn facts(conn: &impl ConnectionTrait, org_id: Uuid, fy: FiscalYear) ->
         .and_where(course::Column::OrgId.eq(org_id))
         .and_where(course::Column::FiscalYear.eq(fy.year()))
         .to_owned();
-    let grouped = |key: &[SimpleExpr]| {
+    let route = || -> SimpleExpr { Expr::col((nomination::Entity, nomination::Column::Route)).into() };
+    let state = || -> SimpleExpr { Expr::col((nomination::Entity, nomination::Column::State)).into() };
+    let counted = |key: Vec<SimpleExpr>| {
         let mut q = Query::select();
         q.exprs(key.iter().cloned())
-            .exprs(alike_columns(!due.is_empty()))
+            .exprs([route(), state()])
+            .exprs(count_columns(!due.is_empty()))
             .from(nomination::Entity)
             .and_where(nomination::Column::OrgId.eq(org_id))
             .and_where(nomination::Column::CourseId.in_subquery(of_year.clone()))
-            // By position: the report's standing compares with bound values, which PostgreSQL
-            // would not take as the same expression written again.
-            .add_group_by((1..=key.len() + ALIKE_BY).map(|i| Expr::cust(i.to_string())));
+            // Plain columns, whose distinct values the planner knows: few groups, counted in a
+            // hash table (grouped by its expressions, PostgreSQL expected a group per row and
+            // sorted the year's nominations on disk).
+            .add_group_by(key.into_iter().chain([route(), state()]));
         if !due.is_empty() {
             // The due day of each course that requires a report, as a list of values joined in.
             let days = Query::select()
@@ -97,11 +97,11 @@ pub async fn facts(conn: &impl ConnectionTrait, org_id: Uuid, fy: FiscalYear) ->
     };
     let backend = conn.get_database_backend();
     let mut by_course = Vec::new();
-    let q = grouped(&[Expr::col((nomination::Entity, nomination::Column::CourseId)).into()]);
+    let q = counted(vec![Expr::col((nomination::Entity, nomination::Column::CourseId)).into()]);
     for row in conn.query_all(backend.build(&q)).await? {
-        by_course.push(OnCourse { course_id: row.try_get_by_index(0)?, alike: alike(&row, 1)? });
+        by_course.push(OnCourse { course_id: row.try_get_by_index(0)?, counts: counts(&row, 1)? });
     }
-    let mut q = grouped(&[
+    let mut q = counted(vec![
         Expr::col((employee::Entity, employee::Column::Grade)).into(),
         Expr::col((employee::Entity, employee::Column::SectionId)).into(),
     ]);
@@ -122,7 +122,7 @@ pub async fn facts(conn: &impl ConnectionTrait, org_id: Uuid, fy: FiscalYear) ->
         by_staff.push(OfStaff {
             grade: row.try_get_by_index(0)?,
             section_id: row.try_get_by_index(1)?,
-            alike: alike(&row, 2)?,
+            counts: counts(&row, 2)?,
         });
     }
     let with_nominations: HashSet<Uuid> = by_course.iter().map(|g| g.course_id).collect();
@@ -146,68 +146,62 @@ pub async fn facts(conn: &impl ConnectionTrait, org_id: Uuid, fy: FiscalYear) ->
     Ok(YearFacts { courses, by_course, by_staff })
 }
 
-/// The [`ALIKE_BY`] columns grouped by, then how many nominations each group has and their
-/// absences. The report's standing is worked out only where some course requires a report (the
-/// due days are then joined in as `due`).
-fn alike_columns(reports: bool) -> Vec<SimpleExpr> {
-    let col = |c| Expr::col((nomination::Entity, c));
-    let kept = |c| Expr::col((nomination::Entity, c));
-    let standing: SimpleExpr = if reports {
-        let submitted = || kept(Kept::ReportFirstSubmittedOn);
-        Expr::case(
-            Expr::col((Alias::new("due"), Alias::new("column1"))).is_null(),
-            Standing::NotRequired as i32,
-        )
-        .case(submitted().is_null(), Standing::NotSubmitted as i32)
-        .case(submitted().gt(Expr::col((Alias::new("due"), Alias::new("column2")))), Standing::Late as i32)
-        .finally(Standing::OnTime as i32)
+/// How a nomination's report stands, in SQL: 0 where its course requires none, 1 not yet
+/// submitted, 2 on time, 3 late. Only where some course requires one (the due days are then
+/// joined in as `due`).
+fn standing(reports: bool) -> SimpleExpr {
+    if !reports {
+        return Expr::cust("0");
+    }
+    let submitted = || Expr::col((nomination::Entity, Kept::ReportFirstSubmittedOn));
+    let due = |c: &str| Expr::col((Alias::new("due"), Alias::new(c)));
+    Expr::case(due("column1").is_null(), Expr::cust("0"))
+        .case(submitted().is_null(), Expr::cust("1"))
+        .case(submitted().gt(due("column2")), Expr::cust("3"))
+        .finally(Expr::cust("2"))
         .into()
-    } else {
-        Expr::cust((Standing::NotRequired as i32).to_string())
+}
+
+/// The counts after a group's key, route and state, as [`counts`] reads them: nominations,
+/// present once, reports not submitted, on time and late (of all, then of those present once),
+/// excused and unexcused absences.
+fn count_columns(reports: bool) -> Vec<SimpleExpr> {
+    let kept = |c| Expr::col((nomination::Entity, c));
+    let present = || kept(Kept::SessionsAttended).gt(Expr::cust("0"));
+    let stands = |k: &str| standing(reports).eq(Expr::cust(k));
+    let how_many = |condition: SimpleExpr| -> SimpleExpr {
+        Expr::expr(Expr::case(condition, Expr::cust("1")).finally(Expr::cust("0"))).sum()
     };
-    vec![
-        col(nomination::Column::Route).into(),
-        col(nomination::Column::State).into(),
-        Expr::case(kept(Kept::SessionsAttended).gt(0), 1).finally(0).into(),
-        standing,
-        Expr::col(Asterisk).count(),
-        kept(Kept::AbsencesExcused).sum(),
-        kept(Kept::AbsencesUnexcused).sum(),
-    ]
+    let mut columns = vec![Expr::col(Asterisk).count(), how_many(present())];
+    for of_present in [false, true] {
+        for k in ["1", "2", "3"] {
+            columns.push(how_many(if of_present { stands(k).and(present()) } else { stands(k) }));
+        }
+    }
+    columns.push(kept(Kept::AbsencesExcused).sum());
+    columns.push(kept(Kept::AbsencesUnexcused).sum());
+    columns
 }
 
-/// How the report's standing is written in a grouped row.
-#[derive(Clone, Copy)]
-enum Standing {
-    NotRequired = 0,
-    NotSubmitted = 1,
-    OnTime = 2,
-    Late = 3,
-}
-
-/// The [`Alike`] in a grouped row's columns from `at` on.
-fn alike(row: &QueryResult, at: usize) -> Result<Alike, DbErr> {
+/// The [`Counts`] in a grouped row: route and state at `at`, then [`count_columns`].
+fn counts(row: &QueryResult, at: usize) -> Result<Counts, DbErr> {
     let route: String = row.try_get_by_index(at)?;
     let state: String = row.try_get_by_index(at + 1)?;
-    let present: i32 = row.try_get_by_index(at + 2)?;
-    let standing: i32 = row.try_get_by_index(at + 3)?;
-    let count = |i: usize| -> Result<u32, DbErr> {
-        let n: Option<i64> = row.try_get_by_index(at + i)?;
+    let n = |i: usize| -> Result<u32, DbErr> {
+        let n: Option<i64> = row.try_get_by_index(at + 2 + i)?;
         Ok(u32::try_from(n.unwrap_or(0)).unwrap_or(u32::MAX))
     };
-    let report = match standing {
-        s if s == Standing::NotSubmitted as i32 => ReportStanding::NotSubmitted,
-        s if s == Standing::OnTime as i32 => ReportStanding::OnTime,
-        s if s == Standing::Late as i32 => ReportStanding::Late,
-        _ => ReportStanding::NotRequired,
+    let standings = |from: usize| -> Result<Standings, DbErr> {
+        Ok(Standings { not_submitted: n(from)?, on_time: n(from + 1)?, late: n(from + 2)? })
     };
-    Ok(Alike {
+    Ok(Counts {
         route: stored("nomination.route", &route, Route::parse)?,
         state: stored("nomination.state", &state, NominationState::parse)?,
-        present_once: present != 0,
-        report,
-        nominations: count(4)?,
-        absences_excused: count(5)?,
-        absences_unexcused: count(6)?,
+        nominations: n(0)?,
+        present_once: n(1)?,
+        reports: standings(2)?,
+        reports_present_once: standings(5)?,
+        absences_excused: n(8)?,
+        absences_unexcused: n(9)?,
     })
 }

@@ -10,9 +10,8 @@
 
 use kenshu_domain::absence::NoticeState;
 use kenshu_domain::attendance::AttendanceStatus;
-use kenshu_domain::calendar::tokyo_date;
-use sea_orm::sea_query::{Asterisk, Expr, Query, SelectStatement, SimpleExpr};
-use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, DeriveIden, EntityTrait, QueryFilter, QuerySelect};
+use sea_orm::sea_query::{Asterisk, Expr, IntoIden, Query, SelectStatement, SimpleExpr};
+use sea_orm::{ColumnTrait, ConnectionTrait, DatabaseBackend, DbErr, DeriveIden};
 use uuid::Uuid;
 
 use super::report::PRESENT;
@@ -41,23 +40,14 @@ enum Sessions {
 
 /// `(SELECT COUNT(*) FROM attendance WHERE …)` of the nomination being updated.
 fn counted(which: Sessions) -> SimpleExpr {
-    let mut q: SelectStatement = Query::select()
-        .expr(Expr::col(Asterisk).count())
-        .from(attendance::Entity)
-        .and_where(
-            Expr::col((attendance::Entity, attendance::Column::OrgId))
-                .equals((nomination::Entity, nomination::Column::OrgId)),
-        )
-        // The course as well, so the count reads the tally index (course, nomination, status).
-        .and_where(
-            Expr::col((attendance::Entity, attendance::Column::CourseId))
-                .equals((nomination::Entity, nomination::Column::CourseId)),
-        )
-        .and_where(
-            Expr::col((attendance::Entity, attendance::Column::NominationId))
-                .equals((nomination::Entity, nomination::Column::Id)),
-        )
-        .to_owned();
+    let mut q: SelectStatement =
+        Query::select().expr(Expr::col(Asterisk).count()).from(attendance::Entity).to_owned();
+    // The course as well, so the count reads the tally index (course, nomination, status).
+    of_the_nomination(
+        &mut q,
+        attendance::Entity,
+        [attendance::Column::OrgId, attendance::Column::CourseId, attendance::Column::NominationId],
+    );
     let absent = attendance::Column::Status.eq(AttendanceStatus::Absent.as_str());
     match which {
         Sessions::Attended => {
@@ -71,6 +61,19 @@ fn counted(which: Sessions) -> SimpleExpr {
         }
     }
     SimpleExpr::SubQuery(None, Box::new(q.into_sub_query_statement()))
+}
+
+/// Only the rows of `table` whose `[organisation, course, nomination]` columns are those of the
+/// nomination being updated.
+fn of_the_nomination<T: IntoIden + Copy + 'static, C: IntoIden + Copy + 'static>(
+    q: &mut SelectStatement,
+    table: T,
+    [org, course, id]: [C; 3],
+) {
+    let nomination = [nomination::Column::OrgId, nomination::Column::CourseId, nomination::Column::Id];
+    for (mine, its) in [org, course, id].into_iter().zip(nomination) {
+        q.and_where(Expr::col((table, mine)).equals((nomination::Entity, its)));
+    }
 }
 
 /// A received notice for the attendance record's session and trainee: the only thing that
@@ -95,8 +98,9 @@ fn received() -> SelectStatement {
         .to_owned()
 }
 
-/// Count again, from their records, the sessions and absences of `nominations` (of
-/// `org_id`). Called on the transaction that wrote the records or notices, after writing them.
+/// Count again, from their records, the sessions, absences and report of `nominations` (of
+/// `org_id`). Called on the transaction that wrote the records, notices or report, after
+/// writing them.
 pub(crate) async fn recount(
     conn: &impl ConnectionTrait,
     org_id: Uuid,
@@ -117,57 +121,43 @@ pub async fn recount_courses(
 ) -> Result<(), DbErr> {
     for chunk in courses.chunks(500) {
         recount_where(conn, org_id, nomination::Column::CourseId.is_in(chunk.iter().copied())).await?;
-        let firsts: Vec<(Uuid, Option<chrono::DateTime<chrono::Utc>>)> = training_report::Entity::find()
-            .select_only()
-            .column(training_report::Column::NominationId)
-            .column(training_report::Column::FirstSubmittedAt)
-            .filter(training_report::Column::OrgId.eq(org_id))
-            .filter(training_report::Column::CourseId.is_in(chunk.iter().copied()))
-            .filter(training_report::Column::FirstSubmittedAt.is_not_null())
-            .into_tuple()
-            .all(conn)
-            .await?;
-        for (nomination_id, at) in firsts {
-            set_first_submission(conn, org_id, nomination_id, at).await?;
-        }
     }
     Ok(())
 }
 
 async fn recount_where(conn: &impl ConnectionTrait, org_id: Uuid, which: SimpleExpr) -> Result<(), DbErr> {
+    let backend = conn.get_database_backend();
     let update = Query::update()
         .table(nomination::Entity)
         .value(Kept::SessionsAttended, counted(Sessions::Attended))
         .value(Kept::AbsencesExcused, counted(Sessions::Excused))
         .value(Kept::AbsencesUnexcused, counted(Sessions::Unexcused))
+        .value(Kept::ReportFirstSubmittedOn, first_submitted_on(backend))
         .and_where(nomination::Column::OrgId.eq(org_id))
         .and_where(which)
         .to_owned();
-    conn.execute(conn.get_database_backend().build(&update)).await?;
+    conn.execute(backend.build(&update)).await?;
     Ok(())
 }
 
-/// Keep the day `report` was first submitted on its nomination (when it has been).
-pub(crate) async fn keep_first_submission(
-    conn: &impl ConnectionTrait,
-    report: &training_report::Model,
-) -> Result<(), DbErr> {
-    set_first_submission(conn, report.org_id, report.nomination_id, report.first_submitted_at).await
-}
-
-async fn set_first_submission(
-    conn: &impl ConnectionTrait,
-    org_id: Uuid,
-    nomination_id: Uuid,
-    at: Option<chrono::DateTime<chrono::Utc>>,
-) -> Result<(), DbErr> {
-    let Some(at) = at else { return Ok(()) };
-    let update = Query::update()
-        .table(nomination::Entity)
-        .value(Kept::ReportFirstSubmittedOn, tokyo_date(at))
-        .and_where(nomination::Column::OrgId.eq(org_id))
-        .and_where(nomination::Column::Id.eq(nomination_id))
-        .to_owned();
-    conn.execute(conn.get_database_backend().build(&update)).await?;
-    Ok(())
+/// `(SELECT …)` the Japan date the nomination's report was first submitted, if it has been.
+/// Japan keeps no summer time, so on SQLite it is nine hours on from the stored UTC time.
+fn first_submitted_on(backend: DatabaseBackend) -> SimpleExpr {
+    let day = match backend {
+        DatabaseBackend::Postgres => {
+            r#"MIN(("training_report"."first_submitted_at" AT TIME ZONE 'Asia/Tokyo')::date)"#
+        }
+        _ => r#"MIN(date("training_report"."first_submitted_at", '+9 hours'))"#,
+    };
+    let mut q = Query::select().expr(Expr::cust(day)).from(training_report::Entity).to_owned();
+    of_the_nomination(
+        &mut q,
+        training_report::Entity,
+        [
+            training_report::Column::OrgId,
+            training_report::Column::CourseId,
+            training_report::Column::NominationId,
+        ],
+    );
+    SimpleExpr::SubQuery(None, Box::new(q.into_sub_query_statement()))
 }
