@@ -507,7 +507,7 @@ pub(crate) async fn due_days(
     conn: &impl ConnectionTrait,
     org_id: Uuid,
     courses: &ReportCourses,
-) -> Result<Vec<(Uuid, Option<NaiveDate>)>, DbErr> {
+) -> Result<HashMap<Uuid, Option<NaiveDate>>, DbErr> {
     let ids: Vec<Uuid> = courses.keys().copied().collect();
     let last = last_days(conn, org_id, &ids).await?;
     Ok(courses.iter().map(|(id, (_, _, rule))| (*id, last.get(id).and_then(|d| rule.due(*d)))).collect())

@@ -1,13 +1,15 @@
 //! 研修実績: the facts of every nomination of a fiscal year that the results count.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
+
+use chrono::NaiveDate;
 
 use kenshu_domain::audience::Route;
 use kenshu_domain::calendar::FiscalYear;
 use kenshu_domain::catalogue::CourseStatus;
 use kenshu_domain::results::{Counts, Standings};
 use kenshu_domain::selection::NominationState;
-use sea_orm::sea_query::{Alias, Asterisk, Condition, Expr, JoinType, Query, SimpleExpr};
+use sea_orm::sea_query::{Alias, Asterisk, Condition, Expr, Query, SimpleExpr};
 use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryResult};
 use uuid::Uuid;
 
@@ -58,54 +60,51 @@ pub async fn facts(conn: &impl ConnectionTrait, org_id: Uuid, fy: FiscalYear) ->
         .all(conn)
         .await?;
     models.sort_by_key(|c| (c.category_rank, c.number));
-    let due = report::due_days(conn, org_id, &report::requiring_report(models.iter().cloned())?).await?;
-    let of_year = Query::select()
-        .column(course::Column::Id)
-        .from(course::Entity)
-        .and_where(course::Column::OrgId.eq(org_id))
-        .and_where(course::Column::FiscalYear.eq(fy.year()))
-        .to_owned();
+    if models.is_empty() {
+        return Ok(YearFacts::default());
+    }
+    let due: HashMap<Uuid, Option<NaiveDate>> =
+        report::due_days(conn, org_id, &report::requiring_report(models.iter().cloned())?)
+            .await?
+            .into_iter()
+            .collect();
+    // The year's courses as a list of values the nominations are joined to, each with whether it
+    // requires a report (1) and its due day. SQLite then walks the courses and looks each one's
+    // nominations up by the key; joined the other way round it scanned the list once per
+    // nomination (3 s at 50,000 staff).
+    let year: Vec<(Uuid, i32, Option<NaiveDate>)> = models
+        .iter()
+        .map(|c| (c.id, i32::from(due.contains_key(&c.id)), due.get(&c.id).copied().flatten()))
+        .collect();
     let route = || -> SimpleExpr { Expr::col((nomination::Entity, nomination::Column::Route)).into() };
     let state = || -> SimpleExpr { Expr::col((nomination::Entity, nomination::Column::State)).into() };
     let counted = |key: Vec<SimpleExpr>| {
+        let courses =
+            Query::select().column(Asterisk).from_values(year.iter().copied(), Alias::new("v")).to_owned();
         let mut q = Query::select();
         q.exprs(key.iter().cloned())
             .exprs([route(), state()])
-            .exprs(count_columns(!due.is_empty()))
-            .from(nomination::Entity)
-            .and_where(nomination::Column::OrgId.eq(org_id))
-            .and_where(nomination::Column::CourseId.in_subquery(of_year.clone()))
+            .exprs(count_columns())
+            .from_subquery(courses, Alias::new(COURSES))
+            .inner_join(
+                nomination::Entity,
+                Condition::all().add(nomination::Column::OrgId.eq(org_id)).add(
+                    Expr::col((nomination::Entity, nomination::Column::CourseId))
+                        .equals((Alias::new(COURSES), Alias::new("column1"))),
+                ),
+            )
             // Plain columns, whose distinct values the planner knows: few groups, counted in a
             // hash table (grouped by its expressions, PostgreSQL expected a group per row and
             // sorted the year's nominations on disk).
             .add_group_by(key.into_iter().chain([route(), state()]));
-        if !due.is_empty() {
-            // The due day of each course that requires a report, as a list of values joined in.
-            let days = Query::select()
-                .column(Asterisk)
-                .from_values(due.iter().map(|(id, day)| (*id, *day)), Alias::new("d"))
-                .to_owned();
-            q.join_subquery(
-                JoinType::LeftJoin,
-                days,
-                Alias::new("due"),
-                Expr::col((Alias::new("due"), Alias::new("column1")))
-                    .equals((nomination::Entity, nomination::Column::CourseId)),
-            );
-        }
         q
     };
-    let backend = conn.get_database_backend();
-    let mut by_course = Vec::new();
-    let q = counted(vec![Expr::col((nomination::Entity, nomination::Column::CourseId)).into()]);
-    for row in conn.query_all(backend.build(&q)).await? {
-        by_course.push(OnCourse { course_id: row.try_get_by_index(0)?, counts: counts(&row, 1)? });
-    }
-    let mut q = counted(vec![
+    let by_course = counted(vec![Expr::col((nomination::Entity, nomination::Column::CourseId)).into()]);
+    let mut by_staff = counted(vec![
         Expr::col((employee::Entity, employee::Column::Grade)).into(),
         Expr::col((employee::Entity, employee::Column::SectionId)).into(),
     ]);
-    q.inner_join(
+    by_staff.inner_join(
         employee::Entity,
         Condition::all()
             .add(
@@ -117,14 +116,28 @@ pub async fn facts(conn: &impl ConnectionTrait, org_id: Uuid, fy: FiscalYear) ->
                     .equals((nomination::Entity, nomination::Column::EmployeeId)),
             ),
     );
-    let mut by_staff = Vec::new();
-    for row in conn.query_all(backend.build(&q)).await? {
-        by_staff.push(OfStaff {
-            grade: row.try_get_by_index(0)?,
-            section_id: row.try_get_by_index(1)?,
-            counts: counts(&row, 2)?,
-        });
-    }
+    // Both at once, each on a connection of its own where `conn` is the pool: the one waits for
+    // the database while the other does (0.13 s and 0.26 s at 50,000 staff on PostgreSQL).
+    let backend = conn.get_database_backend();
+    let (by_course, by_staff) = futures_util::future::try_join(
+        conn.query_all(backend.build(&by_course)),
+        conn.query_all(backend.build(&by_staff)),
+    )
+    .await?;
+    let by_course = by_course
+        .iter()
+        .map(|row| Ok(OnCourse { course_id: row.try_get_by_index(0)?, counts: counts(row, 1)? }))
+        .collect::<Result<Vec<_>, DbErr>>()?;
+    let by_staff = by_staff
+        .iter()
+        .map(|row| {
+            Ok(OfStaff {
+                grade: row.try_get_by_index(0)?,
+                section_id: row.try_get_by_index(1)?,
+                counts: counts(row, 2)?,
+            })
+        })
+        .collect::<Result<Vec<_>, DbErr>>()?;
     let with_nominations: HashSet<Uuid> = by_course.iter().map(|g| g.course_id).collect();
     let mut courses = Vec::new();
     for c in models {
@@ -146,18 +159,21 @@ pub async fn facts(conn: &impl ConnectionTrait, org_id: Uuid, fy: FiscalYear) ->
     Ok(YearFacts { courses, by_course, by_staff })
 }
 
+/// The alias of the year's courses in the grouped reads: `column1` the course, `column2` 1 where
+/// it requires a report, `column3` its due day.
+const COURSES: &str = "courses";
+
+fn of_course(column: &str) -> SimpleExpr {
+    Expr::col((Alias::new(COURSES), Alias::new(column))).into()
+}
+
 /// How a nomination's report stands, in SQL: 0 where its course requires none, 1 not yet
-/// submitted, 2 on time, 3 late. Only where some course requires one (the due days are then
-/// joined in as `due`).
-fn standing(reports: bool) -> SimpleExpr {
-    if !reports {
-        return Expr::cust("0");
-    }
+/// submitted, 2 on time, 3 late.
+fn standing() -> SimpleExpr {
     let submitted = || Expr::col((nomination::Entity, Kept::ReportFirstSubmittedOn));
-    let due = |c: &str| Expr::col((Alias::new("due"), Alias::new(c)));
-    Expr::case(due("column1").is_null(), Expr::cust("0"))
+    Expr::case(of_course("column2").eq(Expr::cust("0")), Expr::cust("0"))
         .case(submitted().is_null(), Expr::cust("1"))
-        .case(submitted().gt(due("column2")), Expr::cust("3"))
+        .case(submitted().gt(of_course("column3")), Expr::cust("3"))
         .finally(Expr::cust("2"))
         .into()
 }
@@ -165,10 +181,10 @@ fn standing(reports: bool) -> SimpleExpr {
 /// The counts after a group's key, route and state, as [`counts`] reads them: nominations,
 /// present once, reports not submitted, on time and late (of all, then of those present once),
 /// excused and unexcused absences.
-fn count_columns(reports: bool) -> Vec<SimpleExpr> {
+fn count_columns() -> Vec<SimpleExpr> {
     let kept = |c| Expr::col((nomination::Entity, c));
     let present = || kept(Kept::SessionsAttended).gt(Expr::cust("0"));
-    let stands = |k: &str| standing(reports).eq(Expr::cust(k));
+    let stands = |k: &str| standing().eq(Expr::cust(k));
     let how_many = |condition: SimpleExpr| -> SimpleExpr {
         Expr::expr(Expr::case(condition, Expr::cust("1")).finally(Expr::cust("0"))).sum()
     };
