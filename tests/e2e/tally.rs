@@ -324,3 +324,39 @@ async fn kept_counts_follow_a_random_series_of_sheets_notices_reports_and_moves(
     assert_eq!(kept(&app, course_id).await, before, "seed {seed}");
     agree(&app, course_id, fy.year(), "the migration again").await;
 }
+
+/// A notice received while a sheet records the same trainee absent at that session: the two
+/// writes share no lock of their own, and whichever commits last must count both (on
+/// PostgreSQL's concurrent writers as on SQLite's one).
+#[tokio::test]
+async fn a_notice_received_while_the_sheet_records_the_absence_is_counted_once_both_commit() {
+    let app = spawn().await;
+    let hr = app.hr();
+    let head = app.token(people::SECTION_HEAD, &[Role::SectionHead]);
+    let me = app.token(people::EMPLOYEE, &[Role::Employee]);
+    let first = tokyo_date(chrono::Utc::now()) - Duration::days(20);
+    let fy = FiscalYear::containing(first);
+    let days: Vec<NaiveDate> = (0..8).map(|i| (first + Duration::days(i)).max(fy.start())).collect();
+    let mut days = days;
+    days.dedup();
+    let (course, sessions, nid) = selected_trainee(&app, fy.year(), 1, &days).await;
+    let course_id: Uuid = course.parse().unwrap();
+    for (i, session) in sessions.iter().enumerate() {
+        let body = json!({"session_id": session, "kind": "absence", "reason": "通院", "submit": true});
+        let n =
+            ok(app.post_json(&format!("/api/v1/nominations/{nid}/absence-notices"), &me, &body).await, 201)
+                .await;
+        let path = format!("/api/v1/absence-notices/{}", n["id"].as_str().unwrap());
+        ok(event(&app, &head, &path, json!({"event": "confirm"})).await, 200).await;
+        let absent = json!([{"employee_no": people::EMPLOYEE, "status": "absent"}]);
+        let (received, recorded) = futures_util::future::join(
+            event(&app, &hr, &path, json!({"event": "receive"})),
+            put_sheet(&app, &course, session, absent),
+        )
+        .await;
+        assert_eq!((received.status().as_u16(), recorded.status().as_u16()), (200, 200));
+        agree(&app, course_id, fy.year(), &format!("session {i}")).await;
+        let row = kept(&app, course_id).await[&nid.parse::<Uuid>().unwrap()];
+        assert_eq!((row.1, row.2), (i as i64 + 1, 0), "every absence excused after session {i}");
+    }
+}

@@ -11,7 +11,10 @@
 use kenshu_domain::absence::NoticeState;
 use kenshu_domain::attendance::AttendanceStatus;
 use sea_orm::sea_query::{Asterisk, Expr, IntoIden, Query, SelectStatement, SimpleExpr};
-use sea_orm::{ColumnTrait, ConnectionTrait, DatabaseBackend, DbErr, DeriveIden};
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, DatabaseBackend, DbErr, DeriveIden, EntityTrait, QueryFilter, QueryOrder,
+    QuerySelect,
+};
 use uuid::Uuid;
 
 use super::report::PRESENT;
@@ -101,13 +104,36 @@ fn received() -> SelectStatement {
 /// Count again, from their records, the sessions, absences and report of `nominations` (of
 /// `org_id`). Called on the transaction that wrote the records, notices or report, after
 /// writing them.
+///
+/// On PostgreSQL the nominations are locked first, in id order, and counted in the next
+/// statement. A statement counts what had committed when it began: two transactions that each
+/// changed a record of the same trainee (a sheet, a notice received meanwhile) would otherwise
+/// each count without the other's record, and the later write would keep a stale count. The
+/// second to take the lock waits for the first to commit, and its count then sees both.
+/// SQLite has one writer at a time.
 pub(crate) async fn recount(
     conn: &impl ConnectionTrait,
     org_id: Uuid,
     nominations: &[Uuid],
 ) -> Result<(), DbErr> {
-    for chunk in nominations.chunks(500) {
-        recount_where(conn, org_id, nomination::Column::Id.is_in(chunk.iter().copied())).await?;
+    let mut ids = nominations.to_vec();
+    ids.sort_unstable();
+    ids.dedup();
+    for chunk in ids.chunks(500) {
+        let these = || nomination::Column::Id.is_in(chunk.iter().copied());
+        if conn.get_database_backend() == DatabaseBackend::Postgres {
+            nomination::Entity::find()
+                .select_only()
+                .column(nomination::Column::Id)
+                .filter(nomination::Column::OrgId.eq(org_id))
+                .filter(these())
+                .order_by_asc(nomination::Column::Id)
+                .lock_exclusive()
+                .into_tuple::<Uuid>()
+                .all(conn)
+                .await?;
+        }
+        recount_where(conn, org_id, these()).await?;
     }
     Ok(())
 }
