@@ -199,3 +199,89 @@ async fn an_upload_whose_client_goes_away_leaves_nothing() {
     app.edit_employee(people::EMPLOYEE, |e| e["email"] = json!("after-abort@city.isehara.example.jp")).await;
     assert_eq!(app.audit_count().await, audit + 1);
 }
+
+/// Continues a stopped process when dropped, whatever the test did.
+struct Stopped(u32);
+
+impl Stopped {
+    fn stop(pid: u32) -> Self {
+        assert!(std::process::Command::new("kill")
+            .args(["-STOP", &pid.to_string()])
+            .status()
+            .unwrap()
+            .success());
+        Stopped(pid)
+    }
+}
+
+impl Drop for Stopped {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("kill").args(["-CONT", &self.0.to_string()]).status();
+    }
+}
+
+/// The connection listening for roster changes hangs without a word (its server process is
+/// stopped, as a dropped network would leave it): the instance stops keeping callers once its
+/// heartbeats stop coming back, so a change committed meanwhile shows within the lease, and it
+/// listens again on a new connection.
+#[tokio::test]
+async fn a_silent_listening_connection_stops_the_callers_kept_within_the_lease() {
+    if !on_postgres() {
+        return;
+    }
+    let pg = Arc::new(tokio::task::spawn_blocking(PgCluster::start).await.unwrap());
+    let app = spawn_on(&pg.database("kenshu")).await;
+    let token = app.token(people::EMPLOYEE, &[Role::Employee]);
+    let section = |me: &Value| me["employee"]["section_id"].as_str().unwrap().to_string();
+    let me = || async { app.get_json("/api/v1/me", &token).await };
+    let home = section(&me().await);
+    let away = app.employee(people::OTHER_DEPARTMENT).await["section_id"].as_str().unwrap().to_string();
+    me().await;
+    assert!(app.db.principals().stats().listening);
+    let before = app.db.statements();
+    me().await;
+    assert_eq!(app.db.statements() - before, 0, "the caller is kept");
+
+    let pid_sql = format!(
+        "SELECT pid FROM pg_stat_activity WHERE application_name = '{}'",
+        kenshu_persistence::roster_watch::APPLICATION_NAME
+    );
+    let pids = |rows: Vec<sea_orm::QueryResult>| -> Vec<i32> {
+        rows.iter().map(|r| r.try_get::<i32>("", "pid").unwrap()).collect()
+    };
+    let backend = app.db.backend();
+    let listening =
+        pids(app.db.conn().query_all(Statement::from_string(backend, pid_sql.clone())).await.unwrap());
+    assert_eq!(listening.len(), 1, "one listening connection: {listening:?}");
+    // Stopped: neither notices nor the heartbeats (still sent) get through, and it never closes.
+    let stopped = Stopped::stop(listening[0] as u32);
+    let move_sql =
+        format!("UPDATE employee SET section_id = '{away}' WHERE employee_no = '{}'", people::EMPLOYEE);
+    app.db.conn().execute(Statement::from_string(backend, move_sql)).await.unwrap();
+    let started = Instant::now();
+    while section(&me().await) != away {
+        assert!(
+            started.elapsed() < kenshu_persistence::repo::principal::LEASE + Duration::from_secs(5),
+            "the caller is still kept after {:?}",
+            started.elapsed()
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    println!("the change showed after {:?} with the listening connection silent", started.elapsed());
+    assert!(started.elapsed() > Duration::from_millis(100), "kept until the lease ran out");
+    drop(stopped);
+    // It listens again on a new connection and keeps callers again.
+    let started = Instant::now();
+    while !app.db.principals().stats().listening {
+        assert!(started.elapsed() < Duration::from_secs(10), "not listening again");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let now_listening =
+        pids(app.db.conn().query_all(Statement::from_string(backend, pid_sql)).await.unwrap());
+    assert!(now_listening.iter().any(|p| !listening.contains(p)), "a new connection listens");
+    me().await;
+    let before = app.db.statements();
+    assert_eq!(section(&me().await), away);
+    assert_eq!(app.db.statements() - before, 0, "kept again");
+    assert_ne!(home, away);
+}

@@ -5,6 +5,7 @@ mod attendance;
 mod audit_chain;
 mod authorization;
 mod backup;
+mod callers;
 mod cascades;
 mod catalogue;
 mod catalogue_files;

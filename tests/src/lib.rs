@@ -361,25 +361,43 @@ async fn spawn_with(config: Config, cleanup: Cleanup) -> TestApp {
     let db = state.db.clone();
     let clock = state.clock.clone();
     let kept = state.clone();
+    let (base, handle) = listen(state);
+    let client = reqwest::Client::builder().timeout(Duration::from_secs(60)).build().unwrap();
+    TestApp { base, client, db, database_url, clock, state: kept, server: handle, _cleanup: cleanup }
+}
+
+/// Serve `state` on a free loopback port: its base address and the server's handle.
+fn listen(state: kenshu_api::state::AppState) -> (String, actix_web::dev::ServerHandle) {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let port = listener.local_addr().unwrap().port();
     let server = kenshu_api::app::serve(listener, state).unwrap();
     let handle = server.handle();
     tokio::spawn(server);
-    let client = reqwest::Client::builder().timeout(Duration::from_secs(60)).build().unwrap();
-    TestApp {
-        base: format!("http://127.0.0.1:{port}"),
-        client,
-        db,
-        database_url,
-        clock,
-        state: kept,
-        server: handle,
-        _cleanup: cleanup,
+    (format!("http://127.0.0.1:{port}"), handle)
+}
+
+/// Another instance of the service on the test's database, serving HTTP on a port of its own.
+pub struct Instance {
+    pub base: String,
+    pub state: kenshu_api::state::AppState,
+    server: actix_web::dev::ServerHandle,
+}
+
+impl Drop for Instance {
+    fn drop(&mut self) {
+        drop(self.server.stop(false));
     }
 }
 
 impl TestApp {
+    /// A second service instance on the same database, serving requests, as a second replica
+    /// behind a load balancer would.
+    pub async fn serve_second_instance(&self) -> Instance {
+        let state = self.second_instance().await;
+        let (base, server) = listen(state.clone());
+        Instance { base, state, server }
+    }
+
     /// Run the scheduled work once (reminders if due, then deliveries), as the service does
     /// every few seconds.
     pub async fn run_scheduled(&self) -> kenshu_api::scheduler::ScheduledRun {

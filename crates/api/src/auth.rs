@@ -479,7 +479,7 @@ impl Auth {
         request_id: String,
     ) -> Result<Result<Auth, Words>, ApiError> {
         let subject = Subject::SignIn { user, claimed: BTreeSet::new() };
-        let loaded = principal::load_in(state.db.conn(), org_id, subject).await?;
+        let loaded = principal::load_in(&state.db, org_id, subject).await?;
         match Self::from_loaded(loaded, Some(request_id)) {
             Ok(auth) => Ok(Ok(auth)),
             Err(ApiError::Unauthorized(why) | ApiError::NotOnRoster(why)) => Ok(Err(why)),
@@ -581,13 +581,13 @@ async fn authenticate(
         .filter(|t| !t.is_empty())
         .ok_or(ApiError::Unauthorized(SEND_BEARER))?;
     let verified = state.verifier.verify(token, state.clock.now()).await.map_err(ApiError::Unauthorized)?;
-    let conn = state.db.conn();
+    let db = &state.db;
     // The caller's limit is counted before anything is read for them.
     let (loaded, permit) = match &verified {
         Verified::Own(claims) => {
             let permit = state.limits.caller(&claims.org, &claims.sub, class)?;
             let roles: BTreeSet<Role> = claims.roles.iter().filter_map(|r| Role::parse(r)).collect();
-            (principal::load(conn, &claims.org, Subject::Token { sub: &claims.sub, roles }).await?, permit)
+            (principal::load(db, &claims.org, Subject::Token { sub: &claims.sub, roles }).await?, permit)
         }
         Verified::SignIn { org, user, user_is, claimed } => {
             let permit = state.limits.caller(org, user, class)?;
@@ -595,7 +595,7 @@ async fn authenticate(
                 OidcUser::LoginId => SignInUser::LoginId(user),
                 OidcUser::EmployeeNo => SignInUser::EmployeeNo(user),
             };
-            (principal::load(conn, org, Subject::SignIn { user, claimed: claimed.clone() }).await?, permit)
+            (principal::load(db, org, Subject::SignIn { user, claimed: claimed.clone() }).await?, permit)
         }
     };
     Ok(Auth { _bulk: permit, ..Auth::from_loaded(loaded, request_id)? })

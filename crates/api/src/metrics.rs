@@ -1,7 +1,7 @@
 //! Prometheus metrics for operators: `GET /metrics`, answered only with the bearer token in
 //! `KENSHU_METRICS_TOKEN` (it exists only when that is set). Requests by route pattern and
 //! status with latency histograms, recorded by the request middleware; the database pool, the
-//! statements run and the notice outbox, read when scraped. Counts only: no tenant, person or
+//! statements run, the callers kept in memory and the notice outbox, read when scraped. Counts only: no tenant, person or
 //! token appears in a label.
 
 use actix_web::{http::header, web, HttpRequest, HttpResponse};
@@ -92,6 +92,12 @@ pub async fn metrics(state: web::Data<AppState>, req: HttpRequest) -> ApiResult<
     }
     let m = &state.metrics;
     m.gauge("kenshu_db_statements_total", &[], state.db.statements() as f64);
+    let callers = state.db.principals().stats();
+    m.gauge("kenshu_caller_cache_listening", &[], f64::from(u8::from(callers.listening)));
+    m.gauge("kenshu_caller_cache_entries", &[], callers.entries as f64);
+    m.gauge("kenshu_caller_cache_lookups_total", &[("result", "hit".into())], callers.hits as f64);
+    m.gauge("kenshu_caller_cache_lookups_total", &[("result", "miss".into())], callers.misses as f64);
+    m.gauge("kenshu_caller_cache_drops_total", &[], callers.drops as f64);
     let (size, idle) = state.db.pool_use();
     m.gauge("kenshu_db_pool_connections", &[("state", "idle".into())], idle as f64);
     m.gauge(

@@ -34,6 +34,20 @@ pub struct Db {
     /// Statements run through this pool, counted so tests and benchmarks can see what a request
     /// costs.
     statements: Arc<std::sync::atomic::AtomicU64>,
+    /// The callers this instance has identified (see [`crate::repo::principal::Cache`]).
+    principals: Arc<crate::repo::principal::Cache>,
+    /// Where [`crate::roster_watch`] listens (PostgreSQL only).
+    url: Url,
+}
+
+/// The database's URL, which may hold a password: never printed.
+#[derive(Clone)]
+struct Url(Arc<str>);
+
+impl std::fmt::Debug for Url {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Url(…)")
+    }
 }
 
 /// A write transaction; holds a writer's permit until it commits or drops. It is also a
@@ -46,6 +60,7 @@ pub struct WriteTxn {
     txn: DatabaseTransaction,
     _permit: OwnedSemaphorePermit,
     blocks: std::sync::Mutex<BTreeMap<Uuid, Block>>,
+    principals: Arc<crate::repo::principal::Cache>,
 }
 
 impl WriteTxn {
@@ -66,7 +81,11 @@ impl WriteTxn {
     pub async fn commit(self) -> Result<(), DbErr> {
         let blocks = std::mem::take(&mut *self.blocks.lock().expect("audit blocks"));
         crate::repo::audit::seal(&self.txn, blocks).await?;
-        self.txn.commit().await
+        let committed = self.txn.commit().await;
+        // Whatever the transaction wrote, and even if the answer to COMMIT was lost: the next
+        // request of this instance reads its caller afresh.
+        self.principals.drop_all();
+        committed
     }
 
     pub async fn rollback(self) -> Result<(), DbErr> {
@@ -149,7 +168,13 @@ impl Db {
             DatabaseBackend::Sqlite => 1,
             _ => max_connections.saturating_sub(1).max(1),
         };
-        Ok(Self { conn, writers: Arc::new(Semaphore::new(writers as usize)), statements })
+        Ok(Self {
+            conn,
+            writers: Arc::new(Semaphore::new(writers as usize)),
+            statements,
+            principals: Arc::default(),
+            url: Url(url.into()),
+        })
     }
 
     /// Refresh the planner's statistics of `tables` after a bulk write (a roster import): without
@@ -194,6 +219,21 @@ impl Db {
         txn.commit().await
     }
 
+    /// The callers this instance has identified.
+    pub fn principals(&self) -> &crate::repo::principal::Cache {
+        &self.principals
+    }
+
+    /// On PostgreSQL, listen for changes to the roster and the structure so that callers can be
+    /// kept in memory (see [`crate::roster_watch`]); returns once listening, or once the first
+    /// attempt failed (it keeps trying, and callers are read from the database meanwhile). On
+    /// SQLite, nothing: every request reads its caller.
+    pub async fn watch_roster(&self) {
+        if self.backend() == DatabaseBackend::Postgres {
+            crate::roster_watch::start(self.url.0.clone(), self.principals.clone()).await;
+        }
+    }
+
     pub fn conn(&self) -> &DatabaseConnection {
         &self.conn
     }
@@ -211,7 +251,7 @@ impl Db {
     pub async fn begin_write(&self) -> Result<WriteTxn, DbErr> {
         let permit = self.writer().await;
         let txn = self.conn.begin().await?;
-        Ok(WriteTxn { txn, _permit: permit, blocks: Default::default() })
+        Ok(WriteTxn { txn, _permit: permit, blocks: Default::default(), principals: self.principals.clone() })
     }
 
     /// Readiness: the database answers a trivial query.

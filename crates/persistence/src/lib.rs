@@ -5,6 +5,7 @@ pub mod bulk;
 pub mod db;
 pub mod entities;
 pub mod repo;
+pub mod roster_watch;
 
 pub use db::{unavailable, Db, WriteTxn, DEFAULT_SQLITE_URL};
 pub use repo::{Actor, Page, PageRequest, Precondition, RepoError};
