@@ -191,3 +191,32 @@ async fn a_caller_read_while_a_transfer_commits_is_not_kept() {
         assert!(app.db.principals().stats().hits > 0, "callers were kept between transfers");
     }
 }
+
+/// Only a change to what identifies callers drops them: a new plan keeps every caller, a change
+/// to anyone's roster record drops them all (not only theirs: a section or a department may
+/// change with it).
+#[tokio::test]
+async fn a_write_that_changes_no_caller_keeps_them() {
+    if !on_postgres() {
+        return;
+    }
+    let app = spawn().await;
+    listening(&app.db).await;
+    let token = app.token(people::EMPLOYEE, &[Role::Employee]);
+    me_at(&app, &app.base, &token).await;
+    assert_eq!(me_cost(&app, &token).await, 0);
+    let res = app.post_json("/api/v1/plans", &app.hr(), &json!({"fiscal_year": 2031})).await;
+    assert_eq!(res.status(), 201);
+    assert_eq!(me_cost(&app, &token).await, 0, "kept across a new plan");
+    let drops = app.db.principals().stats().drops;
+    app.edit_employee(people::SAME_SECTION, |b| b["post"] = json!("主任")).await;
+    // Dropped by the commit, and again when the trigger's notification of it arrives: wait for
+    // both, so that the second does not come between the two reads below.
+    let start = Instant::now();
+    while app.db.principals().stats().drops < drops + 2 {
+        assert!(start.elapsed() < Duration::from_secs(10), "the notification of the change never came");
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    assert_eq!(me_cost(&app, &token).await, 1, "read again after a roster change");
+    assert_eq!(me_cost(&app, &token).await, 0);
+}

@@ -61,11 +61,16 @@ pub struct WriteTxn {
     _permit: OwnedSemaphorePermit,
     blocks: std::sync::Mutex<BTreeMap<Uuid, Block>>,
     principals: Arc<crate::repo::principal::Cache>,
+    /// Whether a change recorded here changes what identifies a caller.
+    changes_callers: std::sync::atomic::AtomicBool,
 }
 
 impl WriteTxn {
     /// Give `records` their places in this transaction's blocks (one per organisation), in order.
     pub(crate) fn chain(&self, records: &mut [audit_log::Model]) {
+        if records.iter().any(|m| crate::repo::principal::changes_callers(&m.entity_type)) {
+            self.changes_callers.store(true, std::sync::atomic::Ordering::SeqCst);
+        }
         let mut blocks = self.blocks.lock().expect("audit blocks");
         for m in records {
             let block = blocks.entry(m.org_id).or_insert_with(|| Block::new(Uuid::now_v7()));
@@ -82,9 +87,12 @@ impl WriteTxn {
         let blocks = std::mem::take(&mut *self.blocks.lock().expect("audit blocks"));
         crate::repo::audit::seal(&self.txn, blocks).await?;
         let committed = self.txn.commit().await;
-        // Whatever the transaction wrote, and even if the answer to COMMIT was lost: the next
-        // request of this instance reads its caller afresh.
-        self.principals.drop_all();
+        // Even if the answer to COMMIT was lost: the next request of this instance reads its
+        // caller afresh. Every change to the roster and the structure is audited; one that were
+        // not would still reach this instance by the trigger's notification, a moment later.
+        if self.changes_callers.load(std::sync::atomic::Ordering::SeqCst) {
+            self.principals.drop_all();
+        }
         committed
     }
 
@@ -251,7 +259,13 @@ impl Db {
     pub async fn begin_write(&self) -> Result<WriteTxn, DbErr> {
         let permit = self.writer().await;
         let txn = self.conn.begin().await?;
-        Ok(WriteTxn { txn, _permit: permit, blocks: Default::default(), principals: self.principals.clone() })
+        Ok(WriteTxn {
+            txn,
+            _permit: permit,
+            blocks: Default::default(),
+            principals: self.principals.clone(),
+            changes_callers: Default::default(),
+        })
     }
 
     /// Readiness: the database answers a trivial query.

@@ -217,6 +217,12 @@ enum OrgName {
     Id(Uuid),
 }
 
+/// Whether an audited change to an entity of this type (`audit_log.entity_type`) may change
+/// how a caller is identified: the tables [`fetch`] reads.
+pub(crate) fn changes_callers(entity_type: &str) -> bool {
+    matches!(entity_type, "organisation" | "employee" | "section" | "department")
+}
+
 /// The most callers held; past it one is dropped for each added. About 1 KiB each.
 const CACHE_CAPACITY: usize = 20_000;
 
@@ -230,7 +236,8 @@ pub const LEASE: std::time::Duration = std::time::Duration::from_secs(3);
 /// The callers this instance has identified, so that a request reads nothing to know who sent
 /// it. Used only while every committed change to the organisation, employee, section and
 /// department tables reaches it:
-/// - a write transaction of this instance drops every entry as it commits ([`crate::WriteTxn`]);
+/// - a write transaction of this instance that records a change to one of those tables drops
+///   every entry as it commits ([`crate::WriteTxn`]), before the change is answered;
 /// - on PostgreSQL, a trigger on those tables notifies every instance at commit, and
 ///   [`crate::roster_watch`] drops every entry when the notice arrives;
 /// - the cache is not used while that connection is not listening (so a notice missed while
