@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 use kenshu_domain::auth::Role;
 use kenshu_persistence::entities::employee;
 use kenshu_persistence::Db;
-use kenshu_tests::{on_postgres, people, spawn, TestApp};
+use kenshu_tests::{on_postgres, people, spawn, until_callers_kept, TestApp};
 use sea_orm::{sea_query::Expr, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
 use serde_json::{json, Value};
 use uuid::Uuid;
@@ -41,19 +41,9 @@ fn section_of(me: &Value) -> &str {
 
 /// Statements `/me` at this instance costs.
 async fn me_cost(app: &TestApp, token: &str) -> u64 {
-    let before = app.db.statements();
-    me_at(app, &app.base, token).await;
-    app.db.statements() - before
-}
-
-/// Wait until `db`'s instance is listening for roster changes (it starts before the service
-/// answers; after a lost connection it listens again within a few seconds).
-async fn listening(db: &Db) {
-    let start = Instant::now();
-    while !db.principals().stats().listening {
-        assert!(start.elapsed() < Duration::from_secs(10), "not listening for roster changes");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    let (status, statements) = app.cost("/api/v1/me", token).await;
+    assert_eq!(status, 200);
+    statements
 }
 
 #[tokio::test]
@@ -69,8 +59,8 @@ async fn a_transfer_or_a_change_of_head_counts_at_once_on_every_instance() {
 
     // Kept in memory on PostgreSQL: the second request of a caller reads nothing.
     if on_postgres() {
-        listening(&app.db).await;
-        listening(&other.state.db).await;
+        until_callers_kept(&app.db).await;
+        until_callers_kept(&other.state.db).await;
     }
     for base in [&app.base, &other.base] {
         assert_eq!(section_of(&me_at(&app, base, &token).await), home);
@@ -128,8 +118,8 @@ async fn a_transfer_or_a_change_of_head_counts_at_once_on_every_instance() {
         for base in [&app.base, &other.base] {
             until(&app, base, &token, |me| section_of(me) == away).await;
         }
-        listening(&app.db).await;
-        listening(&other.state.db).await;
+        until_callers_kept(&app.db).await;
+        until_callers_kept(&other.state.db).await;
         me_at(&app, &app.base, &token).await;
         assert_eq!(me_cost(&app, &token).await, 0, "kept again once listening");
         assert_eq!(section_of(&me_at(&app, &app.base, &token).await), away);
@@ -158,7 +148,7 @@ async fn move_outside(db: &Db, employee_id: &str, section: &str) {
 async fn a_caller_read_while_a_transfer_commits_is_not_kept() {
     let app = spawn().await;
     if on_postgres() {
-        listening(&app.db).await;
+        until_callers_kept(&app.db).await;
     }
     let token = app.token(people::EMPLOYEE, &[Role::Employee]);
     let home = app.employee(people::EMPLOYEE).await["section_id"].as_str().unwrap().to_string();
@@ -201,7 +191,7 @@ async fn a_write_that_changes_no_caller_keeps_them() {
         return;
     }
     let app = spawn().await;
-    listening(&app.db).await;
+    until_callers_kept(&app.db).await;
     let token = app.token(people::EMPLOYEE, &[Role::Employee]);
     me_at(&app, &app.base, &token).await;
     assert_eq!(me_cost(&app, &token).await, 0);

@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use kenshu_domain::auth::Role;
 use kenshu_tests::standins::PgCluster;
-use kenshu_tests::{assert_problem, on_postgres, people, spawn, spawn_on, TestApp};
+use kenshu_tests::{assert_problem, on_postgres, people, spawn, spawn_on, until_callers_kept, TestApp};
 use sea_orm::{ConnectionTrait, Statement};
 use serde_json::{json, Value};
 
@@ -271,11 +271,7 @@ async fn a_silent_listening_connection_stops_the_callers_kept_within_the_lease()
     assert!(started.elapsed() > Duration::from_millis(100), "kept until the lease ran out");
     drop(stopped);
     // It listens again on a new connection and keeps callers again.
-    let started = Instant::now();
-    while !app.db.principals().stats().listening {
-        assert!(started.elapsed() < Duration::from_secs(10), "not listening again");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    until_callers_kept(&app.db).await;
     let now_listening =
         pids(app.db.conn().query_all(Statement::from_string(backend, pid_sql)).await.unwrap());
     assert!(now_listening.iter().any(|p| !listening.contains(p)), "a new connection listens");

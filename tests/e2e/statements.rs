@@ -3,14 +3,7 @@
 //! saves a statement per request shows here first; bench-load reports the same counts under load).
 
 use kenshu_domain::auth::Role;
-use kenshu_tests::{on_postgres, people, spawn, TestApp};
-
-/// Statements the request ran.
-async fn cost(app: &TestApp, path: &str, token: &str) -> (u16, u64) {
-    let before = app.db.statements();
-    let status = app.get(path, token).await.status().as_u16();
-    (status, app.db.statements() - before)
-}
+use kenshu_tests::{on_postgres, people, spawn, until_callers_kept, TestApp};
 
 #[tokio::test]
 async fn identifying_the_caller_is_one_statement_and_hot_reads_stay_small() {
@@ -28,11 +21,7 @@ async fn identifying_the_caller_is_one_statement_and_hot_reads_stay_small() {
     // Warm: the first request of a connection may prepare statements, and on PostgreSQL the
     // instance keeps each caller it has identified once it listens for roster changes.
     if on_postgres() {
-        let start = std::time::Instant::now();
-        while !app.db.principals().stats().listening {
-            assert!(start.elapsed() < std::time::Duration::from_secs(10), "not listening for roster changes");
-            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-        }
+        until_callers_kept(&app.db).await;
     }
     for token in [&employee, &head, &hr] {
         for _ in 0..2 {
@@ -45,15 +34,15 @@ async fn identifying_the_caller_is_one_statement_and_hot_reads_stay_small() {
     // one statement on SQLite.
     let caller = if on_postgres() { 0 } else { 1 };
     // The caller alone: an employee, a head (with the units they head), a refused request.
-    assert_eq!(cost(&app, "/api/v1/me", &employee).await, (200, caller));
-    assert_eq!(cost(&app, "/api/v1/me", &head).await, (200, caller));
-    assert_eq!(cost(&app, "/api/v1/notification-channels", &employee).await, (403, caller));
+    assert_eq!(app.cost("/api/v1/me", &employee).await, (200, caller));
+    assert_eq!(app.cost("/api/v1/me", &head).await, (200, caller));
+    assert_eq!(app.cost("/api/v1/notification-channels", &employee).await, (403, caller));
     // A service account's token (no employee row) too.
-    assert_eq!(cost(&app, "/api/v1/me", &importer).await, (200, caller));
+    assert_eq!(app.cost("/api/v1/me", &importer).await, (200, caller));
     // Hot single-row reads: the caller, then the row and what it carries.
-    let (status, employee_read) = cost(&app, &format!("/api/v1/employees/{me}"), &hr).await;
+    let (status, employee_read) = app.cost(&format!("/api/v1/employees/{me}"), &hr).await;
     assert_eq!(status, 200);
-    let (status, course_read) = cost(&app, &format!("/api/v1/courses/{course}"), &employee).await;
+    let (status, course_read) = app.cost(&format!("/api/v1/courses/{course}"), &employee).await;
     assert_eq!(status, 200);
     // The employee with their section's department.
     assert_eq!(employee_read, caller + 1, "GET /employees/{{id}}");
@@ -61,7 +50,7 @@ async fn identifying_the_caller_is_one_statement_and_hot_reads_stay_small() {
     assert_eq!(course_read, caller + 1, "GET /courses/{{id}}");
     // A caller never seen is read once, whatever the backend.
     let stranger = app.token(people::SAME_SECTION, &[Role::Employee]);
-    assert_eq!(cost(&app, "/api/v1/me", &stranger).await, (200, 1));
+    assert_eq!(app.cost("/api/v1/me", &stranger).await, (200, 1));
     println!("statements: /me {caller}, /employees/{{id}} {employee_read}, /courses/{{id}} {course_read}");
 }
 

@@ -366,6 +366,17 @@ async fn spawn_with(config: Config, cleanup: Cleanup) -> TestApp {
     TestApp { base, client, db, database_url, clock, state: kept, server: handle, _cleanup: cleanup }
 }
 
+/// Wait (up to ten seconds) until `db`'s instance keeps callers in memory: on PostgreSQL once it
+/// listens for roster changes (it starts before the service answers; after a lost connection it
+/// listens again within a few seconds).
+pub async fn until_callers_kept(db: &Db) {
+    let start = std::time::Instant::now();
+    while !db.principals().stats().listening {
+        assert!(start.elapsed() < Duration::from_secs(10), "not listening for roster changes");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
 /// Serve `state` on a free loopback port: its base address and the server's handle.
 fn listen(state: kenshu_api::state::AppState) -> (String, actix_web::dev::ServerHandle) {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
@@ -413,6 +424,13 @@ impl TestApp {
     /// server behind a load balancer would be.
     pub async fn second_instance(&self) -> kenshu_api::state::AppState {
         kenshu_api::build_state(test_config(&self.database_url)).await.expect("a second instance")
+    }
+
+    /// A GET's status and the statements it ran on the service's pool.
+    pub async fn cost(&self, path: &str, token: &str) -> (u16, u64) {
+        let before = self.db.statements();
+        let status = self.get(path, token).await.status().as_u16();
+        (status, self.db.statements() - before)
     }
 
     pub fn token(&self, sub: &str, roles: &[Role]) -> String {
