@@ -1,6 +1,6 @@
 //! On PostgreSQL every committed change to what identifies a caller (an organisation, an
 //! employee, a section, a department) notifies channel `kenshu_roster`, so that every service
-//! instance drops the callers it holds in memory (`repo::principal::Cache`). A trigger, not the
+//! instance drops the callers it holds in memory (`kenshu_persistence::kept`). A trigger, not the
 //! code, because rows also change outside the service's write path: `kenshu directory sync` and
 //! `kenshu org create` run as their own processes, and an operator may correct a row by hand.
 //!
@@ -15,7 +15,7 @@ use sea_orm_migration::sea_orm::DatabaseBackend;
 pub struct Migration;
 
 /// The tables a caller is identified from (`repo::principal::fetch`). The channel's name is
-/// `kenshu_persistence::roster_watch::CHANNEL`; frozen here as a migration must be.
+/// `kenshu_persistence::change_watch::CHANNEL`; frozen here as a migration must be.
 const TABLES: [&str; 4] = ["organisation", "employee", "section", "department"];
 
 #[async_trait::async_trait]

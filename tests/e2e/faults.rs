@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use kenshu_domain::auth::Role;
 use kenshu_tests::standins::PgCluster;
-use kenshu_tests::{assert_problem, on_postgres, people, spawn, spawn_on, until_callers_kept, TestApp};
+use kenshu_tests::{assert_problem, on_postgres, people, spawn, spawn_on, until_reads_kept, TestApp};
 use sea_orm::{ConnectionTrait, Statement};
 use serde_json::{json, Value};
 
@@ -220,8 +220,8 @@ impl Drop for Stopped {
     }
 }
 
-/// The connection listening for roster changes hangs without a word (its server process is
-/// stopped, as a dropped network would leave it): the instance stops keeping callers once its
+/// The connection listening for changes hangs without a word (its server process is
+/// stopped, as a dropped network would leave it): the instance stops using the reads it keeps once its
 /// heartbeats stop coming back, so a change committed meanwhile shows within the lease, and it
 /// listens again on a new connection.
 #[tokio::test]
@@ -237,14 +237,14 @@ async fn a_silent_listening_connection_stops_the_callers_kept_within_the_lease()
     let home = section(&me().await);
     let away = app.employee(people::OTHER_DEPARTMENT).await["section_id"].as_str().unwrap().to_string();
     me().await;
-    assert!(app.db.principals().stats().listening);
+    assert!(app.db.kept().stats().listening);
     let before = app.db.statements();
     me().await;
     assert_eq!(app.db.statements() - before, 0, "the caller is kept");
 
     let pid_sql = format!(
         "SELECT pid FROM pg_stat_activity WHERE application_name = '{}'",
-        kenshu_persistence::roster_watch::APPLICATION_NAME
+        kenshu_persistence::change_watch::APPLICATION_NAME
     );
     let pids = |rows: Vec<sea_orm::QueryResult>| -> Vec<i32> {
         rows.iter().map(|r| r.try_get::<i32>("", "pid").unwrap()).collect()
@@ -261,7 +261,7 @@ async fn a_silent_listening_connection_stops_the_callers_kept_within_the_lease()
     let started = Instant::now();
     while section(&me().await) != away {
         assert!(
-            started.elapsed() < kenshu_persistence::repo::principal::LEASE + Duration::from_secs(5),
+            started.elapsed() < kenshu_persistence::kept::LEASE + Duration::from_secs(5),
             "the caller is still kept after {:?}",
             started.elapsed()
         );
@@ -271,7 +271,7 @@ async fn a_silent_listening_connection_stops_the_callers_kept_within_the_lease()
     assert!(started.elapsed() > Duration::from_millis(100), "kept until the lease ran out");
     drop(stopped);
     // It listens again on a new connection and keeps callers again.
-    until_callers_kept(&app.db).await;
+    until_reads_kept(&app.db).await;
     let now_listening =
         pids(app.db.conn().query_all(Statement::from_string(backend, pid_sql)).await.unwrap());
     assert!(now_listening.iter().any(|p| !listening.contains(p)), "a new connection listens");

@@ -1,9 +1,10 @@
 //! What a request costs the database, counted on the service's own pool: identifying the caller
-//! is one statement the first time (none after, on PostgreSQL, until the roster changes), and the hot single-row reads stay at the counts below (a change that adds or
-//! saves a statement per request shows here first; bench-load reports the same counts under load).
+//! is one statement the first time (none after, on PostgreSQL, until the roster changes), and
+//! the hot single-row reads stay at the counts below (a change that adds or saves a statement per
+//! request shows here first; bench-load reports the same counts under load).
 
 use kenshu_domain::auth::Role;
-use kenshu_tests::{on_postgres, people, spawn, until_callers_kept, TestApp};
+use kenshu_tests::{on_postgres, people, spawn, until_reads_kept, TestApp};
 
 #[tokio::test]
 async fn identifying_the_caller_is_one_statement_and_hot_reads_stay_small() {
@@ -21,7 +22,7 @@ async fn identifying_the_caller_is_one_statement_and_hot_reads_stay_small() {
     // Warm: the first request of a connection may prepare statements, and on PostgreSQL the
     // instance keeps each caller it has identified once it listens for roster changes.
     if on_postgres() {
-        until_callers_kept(&app.db).await;
+        until_reads_kept(&app.db).await;
     }
     for token in [&employee, &head, &hr] {
         for _ in 0..2 {
@@ -30,7 +31,7 @@ async fn identifying_the_caller_is_one_statement_and_hot_reads_stay_small() {
     }
     let importer = app.token("personnel-system", &[Role::Importer]);
     app.get("/api/v1/me", &importer).await;
-    // Identifying a known caller: nothing on PostgreSQL (kept in memory, see tests/e2e/callers.rs),
+    // Identifying a known caller: nothing on PostgreSQL (kept in memory, see tests/e2e/kept.rs),
     // one statement on SQLite.
     let caller = if on_postgres() { 0 } else { 1 };
     // The caller alone: an employee, a head (with the units they head), a refused request.
@@ -39,15 +40,21 @@ async fn identifying_the_caller_is_one_statement_and_hot_reads_stay_small() {
     assert_eq!(app.cost("/api/v1/notification-channels", &employee).await, (403, caller));
     // A service account's token (no employee row) too.
     assert_eq!(app.cost("/api/v1/me", &importer).await, (200, caller));
-    // Hot single-row reads: the caller, then the row and what it carries.
-    let (status, employee_read) = app.cost(&format!("/api/v1/employees/{me}"), &hr).await;
+    // Hot single-row reads: the caller, then the row and what it carries. The first read of a
+    // row goes to the database; on PostgreSQL the next is kept in memory until its tables change.
+    let employee_path = format!("/api/v1/employees/{me}");
+    let course_path = format!("/api/v1/courses/{course}");
+    let (status, employee_read) = app.cost(&employee_path, &hr).await;
     assert_eq!(status, 200);
-    let (status, course_read) = app.cost(&format!("/api/v1/courses/{course}"), &employee).await;
+    let (status, course_read) = app.cost(&course_path, &employee).await;
     assert_eq!(status, 200);
     // The employee with their section's department.
     assert_eq!(employee_read, caller + 1, "GET /employees/{{id}}");
     // The course with its plan's status and its sessions.
     assert_eq!(course_read, caller + 1, "GET /courses/{{id}}");
+    let row = if on_postgres() { 0 } else { 1 };
+    assert_eq!(app.cost(&employee_path, &hr).await, (200, caller + row), "GET /employees/{{id}} again");
+    assert_eq!(app.cost(&course_path, &employee).await, (200, caller + row), "GET /courses/{{id}} again");
     // A caller never seen is read once, whatever the backend.
     let stranger = app.token(people::SAME_SECTION, &[Role::Employee]);
     assert_eq!(app.cost("/api/v1/me", &stranger).await, (200, 1));

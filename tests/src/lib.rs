@@ -366,13 +366,13 @@ async fn spawn_with(config: Config, cleanup: Cleanup) -> TestApp {
     TestApp { base, client, db, database_url, clock, state: kept, server: handle, _cleanup: cleanup }
 }
 
-/// Wait (up to ten seconds) until `db`'s instance keeps callers in memory: on PostgreSQL once it
-/// listens for roster changes (it starts before the service answers; after a lost connection it
-/// listens again within a few seconds).
-pub async fn until_callers_kept(db: &Db) {
+/// Wait (up to ten seconds) until `db`'s instance keeps reads in memory (callers, employees,
+/// courses): on PostgreSQL once it listens for changes (it starts before the service answers;
+/// after a lost connection it listens again within a few seconds).
+pub async fn until_reads_kept(db: &Db) {
     let start = std::time::Instant::now();
-    while !db.principals().stats().listening {
-        assert!(start.elapsed() < Duration::from_secs(10), "not listening for roster changes");
+    while !db.kept().stats().listening {
+        assert!(start.elapsed() < Duration::from_secs(10), "not listening for changes");
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }

@@ -92,12 +92,22 @@ pub async fn metrics(state: web::Data<AppState>, req: HttpRequest) -> ApiResult<
     }
     let m = &state.metrics;
     m.gauge("kenshu_db_statements_total", &[], state.db.statements() as f64);
-    let callers = state.db.principals().stats();
-    m.gauge("kenshu_caller_cache_listening", &[], f64::from(u8::from(callers.listening)));
-    m.gauge("kenshu_caller_cache_entries", &[], callers.entries as f64);
-    m.gauge("kenshu_caller_cache_lookups_total", &[("result", "hit".into())], callers.hits as f64);
-    m.gauge("kenshu_caller_cache_lookups_total", &[("result", "miss".into())], callers.misses as f64);
-    m.gauge("kenshu_caller_cache_drops_total", &[], callers.drops as f64);
+    let kept = state.db.kept().stats();
+    m.gauge("kenshu_kept_reads_listening", &[], f64::from(u8::from(kept.listening)));
+    for (read, stats) in [("callers", kept.callers), ("employees", kept.employees), ("courses", kept.courses)]
+    {
+        m.gauge("kenshu_kept_reads_entries", &[("read", read.into())], stats.entries as f64);
+        let lookups = [("hit", stats.hits), ("miss", stats.misses)];
+        for (result, n) in lookups {
+            m.gauge(
+                "kenshu_kept_reads_lookups_total",
+                &[("read", read.into()), ("result", result.into())],
+                n as f64,
+            );
+        }
+    }
+    m.gauge("kenshu_kept_reads_drops_total", &[("scope", "roster".into())], kept.roster_drops as f64);
+    m.gauge("kenshu_kept_reads_drops_total", &[("scope", "catalogue".into())], kept.catalogue_drops as f64);
     let (size, idle) = state.db.pool_use();
     m.gauge("kenshu_db_pool_connections", &[("state", "idle".into())], idle as f64);
     m.gauge(

@@ -34,9 +34,9 @@ pub struct Db {
     /// Statements run through this pool, counted so tests and benchmarks can see what a request
     /// costs.
     statements: Arc<std::sync::atomic::AtomicU64>,
-    /// The callers this instance has identified (see [`crate::repo::principal::Cache`]).
-    principals: Arc<crate::repo::principal::Cache>,
-    /// Where [`crate::roster_watch`] listens (PostgreSQL only).
+    /// What this instance keeps in memory between requests (see [`crate::kept`]).
+    kept: Arc<crate::kept::KeptReads>,
+    /// Where [`crate::change_watch`] listens (PostgreSQL only).
     url: Url,
 }
 
@@ -60,17 +60,21 @@ pub struct WriteTxn {
     txn: DatabaseTransaction,
     _permit: OwnedSemaphorePermit,
     blocks: std::sync::Mutex<BTreeMap<Uuid, Block>>,
-    principals: Arc<crate::repo::principal::Cache>,
-    /// Whether a change recorded here changes what identifies a caller.
-    changes_callers: std::sync::atomic::AtomicBool,
+    watch: Arc<crate::kept::Watch>,
+    /// The scopes of kept reads a change recorded here touches.
+    changes: std::sync::Mutex<Vec<crate::kept::Scope>>,
 }
 
 impl WriteTxn {
     /// Give `records` their places in this transaction's blocks (one per organisation), in order.
     pub(crate) fn chain(&self, records: &mut [audit_log::Model]) {
-        if records.iter().any(|m| crate::repo::principal::changes_callers(&m.entity_type)) {
-            self.changes_callers.store(true, std::sync::atomic::Ordering::SeqCst);
+        let mut changes = self.changes.lock().expect("changed scopes");
+        for scope in records.iter().filter_map(|m| crate::kept::Scope::of_audited(&m.entity_type)) {
+            if !changes.contains(&scope) {
+                changes.push(scope);
+            }
         }
+        drop(changes);
         let mut blocks = self.blocks.lock().expect("audit blocks");
         for m in records {
             let block = blocks.entry(m.org_id).or_insert_with(|| Block::new(Uuid::now_v7()));
@@ -87,11 +91,12 @@ impl WriteTxn {
         let blocks = std::mem::take(&mut *self.blocks.lock().expect("audit blocks"));
         crate::repo::audit::seal(&self.txn, blocks).await?;
         let committed = self.txn.commit().await;
-        // Even if the answer to COMMIT was lost: the next request of this instance reads its
-        // caller afresh. Every change to the roster and the structure is audited; one that were
-        // not would still reach this instance by the trigger's notification, a moment later.
-        if self.changes_callers.load(std::sync::atomic::Ordering::SeqCst) {
-            self.principals.drop_all();
+        // Even if the answer to COMMIT was lost: the next request of this instance reads afresh
+        // what the change may touch. Every change to the tables kept reads come from is audited;
+        // one that were not would still reach this instance by the triggers' notification, a
+        // moment later.
+        for scope in self.changes.lock().expect("changed scopes").iter() {
+            self.watch.drop_scope(*scope);
         }
         committed
     }
@@ -180,7 +185,7 @@ impl Db {
             conn,
             writers: Arc::new(Semaphore::new(writers as usize)),
             statements,
-            principals: Arc::default(),
+            kept: Arc::default(),
             url: Url(url.into()),
         })
     }
@@ -227,18 +232,18 @@ impl Db {
         txn.commit().await
     }
 
-    /// The callers this instance has identified.
-    pub fn principals(&self) -> &crate::repo::principal::Cache {
-        &self.principals
+    /// What this instance keeps in memory between requests.
+    pub fn kept(&self) -> &crate::kept::KeptReads {
+        &self.kept
     }
 
-    /// On PostgreSQL, listen for changes to the roster and the structure so that callers can be
-    /// kept in memory (see [`crate::roster_watch`]); returns once listening, or once the first
-    /// attempt failed (it keeps trying, and callers are read from the database meanwhile). On
-    /// SQLite, nothing: every request reads its caller.
-    pub async fn watch_roster(&self) {
+    /// On PostgreSQL, listen for changes to the roster, the structure and the catalogue so that
+    /// reads of them can be kept in memory (see [`crate::change_watch`]); returns once listening,
+    /// or once the first attempt failed (it keeps trying, and everything is read from the
+    /// database meanwhile). On SQLite, nothing: every request reads from the database.
+    pub async fn watch_changes(&self) {
         if self.backend() == DatabaseBackend::Postgres {
-            crate::roster_watch::start(self.url.0.clone(), self.principals.clone()).await;
+            crate::change_watch::start(self.url.0.clone(), self.kept.watch.clone()).await;
         }
     }
 
@@ -263,8 +268,8 @@ impl Db {
             txn,
             _permit: permit,
             blocks: Default::default(),
-            principals: self.principals.clone(),
-            changes_callers: Default::default(),
+            watch: self.kept.watch.clone(),
+            changes: Default::default(),
         })
     }
 

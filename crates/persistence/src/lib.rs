@@ -2,10 +2,11 @@
 
 pub mod backup;
 pub mod bulk;
+pub mod change_watch;
 pub mod db;
 pub mod entities;
+pub mod kept;
 pub mod repo;
-pub mod roster_watch;
 
 pub use db::{unavailable, Db, WriteTxn, DEFAULT_SQLITE_URL};
 pub use repo::{Actor, Page, PageRequest, Precondition, RepoError};

@@ -306,7 +306,7 @@ pub async fn list(
     responses((status = 200, body = EmployeeDto, headers(("ETag" = String, description = "The version, for If-Match"))),
         (status = 404, description = "No such employee in your organisation", body = Problem, content_type = "application/problem+json")))]
 pub async fn get(state: web::Data<AppState>, auth: Auth, id: web::Path<Uuid>) -> ApiResult<HttpResponse> {
-    let record = repo::get(state.db.conn(), auth.principal.org_id, *id).await?;
+    let record = repo::get_kept(&state.db, auth.principal.org_id, *id).await?;
     authorize(&auth.principal, Action::ReadEmployee(&record.placement()))?;
     Ok(json_with_etag(StatusCode::OK, record.model.version, &EmployeeDto::of(&record)?))
 }

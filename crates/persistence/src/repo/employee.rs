@@ -164,6 +164,21 @@ pub async fn get(conn: &impl ConnectionTrait, org_id: Uuid, id: Uuid) -> Result<
     one_with_department(conn, org_id, employee::Entity::find_by_id(id)).await?.ok_or(RepoError::NotFound)
 }
 
+/// [`get`] through what this instance keeps in memory ([`crate::kept`]): an HR read of an
+/// employee costs no statement while the roster has not changed.
+pub async fn get_kept(
+    db: &crate::Db,
+    org_id: Uuid,
+    id: Uuid,
+) -> Result<std::sync::Arc<EmployeeRecord>, RepoError> {
+    let read = async |&(org_id, id): &(Uuid, Uuid)| match get(db.conn(), org_id, id).await {
+        Ok(record) => Ok(Some(record)),
+        Err(RepoError::NotFound) => Ok(None),
+        Err(e) => Err(e),
+    };
+    db.kept().employees.get_or_read((org_id, id), read).await?.ok_or(RepoError::NotFound)
+}
+
 pub async fn find_by_no(
     conn: &impl ConnectionTrait,
     org_id: Uuid,

@@ -368,13 +368,13 @@ pub async fn list_courses(
 
 /// The course, if the caller may see it: drafts and the courses of unpublished plans are for HR
 /// and auditors only.
-fn visible_to(auth: &Auth, course: CourseRecord, published: bool) -> ApiResult<CourseRecord> {
+fn visible_to(auth: &Auth, course: &CourseRecord, published: bool) -> ApiResult<()> {
     if !sees_drafts(&auth.principal)
         && !kenshu_domain::catalogue::visible_to_staff(course.status(), published)
     {
         return Err(ApiError::NotFound);
     }
-    Ok(course)
+    Ok(())
 }
 
 async fn course_with_sessions(state: &AppState, course: &CourseRecord) -> ApiResult<CourseDto> {
@@ -393,11 +393,11 @@ pub async fn get_course(
     id: web::Path<Uuid>,
 ) -> ApiResult<HttpResponse> {
     authorize(&auth.principal, Action::ReadCatalogue)?;
-    let (course, published, sessions) =
-        repo::get_course_with_sessions(state.db.conn(), auth.principal.org_id, *id).await?;
-    let course = visible_to(&auth, course, published)?;
+    let read = repo::get_course_kept(&state.db, auth.principal.org_id, *id).await?;
+    let (course, published, sessions) = &*read;
+    visible_to(&auth, course, *published)?;
     let sessions = sessions.iter().map(SessionDto::from_model).collect::<ApiResult<Vec<_>>>()?;
-    Ok(json_with_etag(StatusCode::OK, course.model.version, &CourseDto::new(&course, Some(sessions))))
+    Ok(json_with_etag(StatusCode::OK, course.model.version, &CourseDto::new(course, Some(sessions))))
 }
 
 /// Add a course to a fiscal year's plan (HR).

@@ -437,7 +437,7 @@ pub async fn get_course_with_sessions(
     conn: &impl ConnectionTrait,
     org_id: Uuid,
     id: Uuid,
-) -> Result<(CourseRecord, bool, Vec<course_session::Model>), RepoError> {
+) -> Result<CourseRead, RepoError> {
     use sea_orm::{FromQueryResult, JoinType};
     let sessions = course::Entity::belongs_to(course_session::Entity)
         .from((course::Column::OrgId, course::Column::Id))
@@ -458,6 +458,26 @@ pub async fn get_course_with_sessions(
         .filter_map(Result::transpose)
         .collect::<Result<Vec<_>, DbErr>>()?;
     Ok((course, published, sessions))
+}
+
+/// A course, whether its plan is published, and its sessions: what [`get_course_with_sessions`]
+/// reads, as [`crate::kept`] keeps it.
+pub type CourseRead = (CourseRecord, bool, Vec<course_session::Model>);
+
+/// [`get_course_with_sessions`] through what this instance keeps in memory ([`crate::kept`]):
+/// reading a course costs no statement while the catalogue has not changed.
+pub async fn get_course_kept(
+    db: &crate::Db,
+    org_id: Uuid,
+    id: Uuid,
+) -> Result<std::sync::Arc<CourseRead>, RepoError> {
+    let read =
+        async |&(org_id, id): &(Uuid, Uuid)| match get_course_with_sessions(db.conn(), org_id, id).await {
+            Ok(read) => Ok(Some(read)),
+            Err(RepoError::NotFound) => Ok(None),
+            Err(e) => Err(e),
+        };
+    db.kept().courses.get_or_read((org_id, id), read).await?.ok_or(RepoError::NotFound)
 }
 
 /// A course and whether its plan is published, in one statement: what every read of a course by
