@@ -273,9 +273,13 @@ async fn a_course_change_counts_at_once_on_every_instance() {
         until_reads_kept(&app.db).await;
         until_reads_kept(&other.state.db).await;
     }
+    // The year's list too: kept course by course, as rendered.
+    let list = "/api/v1/courses?fiscal_year=2031";
+    let listed = |l: &Value| l["items"][0]["title"].as_str().unwrap().to_string();
     for base in [&app.base, &other.base] {
         for _ in 0..2 {
             assert_eq!(venue_of(&get_at(&app, base, &course, &staff).await), "本庁舎 3階 会議室");
+            assert_eq!(listed(&get_at(&app, base, list, &staff).await), "文書事務研修");
         }
     }
     // Kept on PostgreSQL: the caller and the course read nothing.
@@ -316,8 +320,16 @@ async fn a_course_change_counts_at_once_on_every_instance() {
     assert_eq!(renamed.rows_affected, 1);
     for base in [&app.base, &other.base] {
         until_at(&app, base, &course, &staff, |c| c["title"] == "文書事務研修（改）").await;
+        until_at(&app, base, list, &staff, |l| listed(l) == "文書事務研修（改）").await;
     }
     outside.close().await.unwrap();
+    // A listed course is the course as read alone, without its sessions.
+    let mut alone = get_at(&app, &app.base, &course, &staff).await;
+    alone.as_object_mut().unwrap().remove("sessions");
+    for base in [&app.base, &other.base] {
+        assert_eq!(get_at(&app, base, list, &staff).await["items"], json!([alone]), "{base}");
+    }
+    assert_eq!(app.db.kept().stats().course_items.hits > 0, on_postgres());
 }
 
 /// Requests reading a course while HR moves its session back and forth on the same instance:

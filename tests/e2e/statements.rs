@@ -53,6 +53,10 @@ async fn identifying_the_caller_is_one_statement_and_hot_reads_stay_small() {
     // The course with its plan's status and its sessions.
     assert_eq!(course_read, caller + 1, "GET /courses/{{id}}");
     let row = if on_postgres() { 0 } else { 1 };
+    // A page of courses is one statement, the second time too (its courses kept as rendered).
+    for _ in 0..2 {
+        assert_eq!(app.cost("/api/v1/courses?fiscal_year=2023&limit=50", &employee).await, (200, caller + 1));
+    }
     assert_eq!(app.cost(&employee_path, &hr).await, (200, caller + row), "GET /employees/{{id}} again");
     assert_eq!(app.cost(&course_path, &employee).await, (200, caller + row), "GET /courses/{{id}} again");
     // A caller never seen is read once, whatever the backend.

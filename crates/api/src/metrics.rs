@@ -1,8 +1,8 @@
 //! Prometheus metrics for operators: `GET /metrics`, answered only with the bearer token in
 //! `KENSHU_METRICS_TOKEN` (it exists only when that is set). Requests by route pattern and
 //! status with latency histograms, recorded by the request middleware; the database pool, the
-//! statements run, the callers kept in memory and the notice outbox, read when scraped. Counts only: no tenant, person or
-//! token appears in a label.
+//! statements run, the reads kept in memory and the notice outbox, read when scraped. Counts
+//! only: no tenant, person or token appears in a label.
 
 use actix_web::{http::header, web, HttpRequest, HttpResponse};
 use kenshu_domain::Words;
@@ -94,8 +94,13 @@ pub async fn metrics(state: web::Data<AppState>, req: HttpRequest) -> ApiResult<
     m.gauge("kenshu_db_statements_total", &[], state.db.statements() as f64);
     let kept = state.db.kept().stats();
     m.gauge("kenshu_kept_reads_listening", &[], f64::from(u8::from(kept.listening)));
-    for (read, stats) in [("callers", kept.callers), ("employees", kept.employees), ("courses", kept.courses)]
-    {
+    let reads = [
+        ("callers", kept.callers),
+        ("employees", kept.employees),
+        ("courses", kept.courses),
+        ("course_items", kept.course_items),
+    ];
+    for (read, stats) in reads {
         m.gauge("kenshu_kept_reads_entries", &[("read", read.into())], stats.entries as f64);
         let lookups = [("hit", stats.hits), ("miss", stats.misses)];
         for (result, n) in lookups {

@@ -1,7 +1,7 @@
 //! Rows an instance keeps in memory between requests, and when it may use them.
 //!
-//! Three reads are kept: who a caller is ([`crate::repo::principal`]), an employee as HR reads it
-//! and a course with its sessions. Each depends on one [`Scope`] of tables, and every committed
+//! Four reads are kept: who a caller is ([`crate::repo::principal`]), an employee as HR reads it,
+//! a course with its sessions, and a course as lists render it. Each depends on one [`Scope`] of tables, and every committed
 //! change to a scope's tables drops every entry kept under it:
 //! - a write transaction of this instance that records such a change drops the scope as it
 //!   commits ([`crate::WriteTxn`]), before the change is answered;
@@ -310,6 +310,8 @@ pub struct KeptReads {
     pub(crate) callers: Kept<crate::repo::principal::Key, crate::repo::principal::Fetched>,
     pub(crate) employees: Kept<(Uuid, Uuid), crate::repo::employee::EmployeeRecord>,
     pub(crate) courses: Kept<(Uuid, Uuid), crate::repo::catalogue::CourseRead>,
+    /// Courses as lists show them, rendered.
+    pub(crate) course_items: Kept<(Uuid, Uuid), crate::repo::catalogue::RenderedCourse>,
 }
 
 impl Default for KeptReads {
@@ -319,6 +321,7 @@ impl Default for KeptReads {
             callers: Kept::new(watch.clone(), Scope::Roster, crate::repo::principal::KEPT_CALLERS),
             employees: Kept::new(watch.clone(), Scope::Roster, KEPT_EMPLOYEES),
             courses: Kept::new(watch.clone(), Scope::Catalogue, KEPT_COURSES),
+            course_items: Kept::new(watch.clone(), Scope::Catalogue, KEPT_COURSES),
             watch,
         }
     }
@@ -332,6 +335,7 @@ pub struct KeptReadsStats {
     pub callers: KeptStats,
     pub employees: KeptStats,
     pub courses: KeptStats,
+    pub course_items: KeptStats,
     /// How many times each scope was dropped.
     pub roster_drops: u64,
     pub catalogue_drops: u64,
@@ -344,6 +348,7 @@ impl KeptReads {
             callers: self.callers.stats(),
             employees: self.employees.stats(),
             courses: self.courses.stats(),
+            course_items: self.course_items.stats(),
             roster_drops: self.watch.drops(Scope::Roster),
             catalogue_drops: self.watch.drops(Scope::Catalogue),
         }

@@ -335,6 +335,68 @@ pub async fn list_courses(
     filter: &CourseFilter,
     page: &PageRequest,
 ) -> Result<Page<CourseRecord>, RepoError> {
+    let rows = courses_query(org_id, filter, page)?.all(conn).await?;
+    let page = Page::from_rows(rows, page.limit, |m| {
+        vec![m.fiscal_year.to_string(), m.category_rank.to_string(), m.number.to_string()]
+    });
+    let items = page.items.into_iter().map(CourseRecord::from_model).collect::<Result<Vec<_>, _>>()?;
+    Ok(Page { items, next: page.next })
+}
+
+/// A course as a list shows it, rendered (JSON), with the version it was rendered from.
+pub type RenderedCourse = (i32, String);
+
+/// [`list_courses`], each course rendered by `render`: one statement, as [`list_courses`], but a
+/// course this instance has rendered before (see [`crate::kept`]) is taken as it was rendered,
+/// and of its row only the id, version and place in the order are decoded. Decoding, checking
+/// and rendering every course again was most of a list's time.
+pub async fn list_courses_rendered<E: From<RepoError>>(
+    db: &crate::Db,
+    org_id: Uuid,
+    filter: &CourseFilter,
+    page: &PageRequest,
+    render: impl Fn(&CourseRecord) -> Result<String, E>,
+) -> Result<Page<std::sync::Arc<RenderedCourse>>, E> {
+    use sea_orm::{FromQueryResult, QueryTrait};
+    let statement = courses_query(org_id, filter, page)?.build(db.backend());
+    let rows = db.conn().query_all(statement).await.map_err(RepoError::from)?;
+    let kept = &db.kept().course_items;
+    let mut items = Vec::with_capacity(rows.len());
+    for row in &rows {
+        let get_i32 = |column: &str| row.try_get::<i32>("", column).map_err(RepoError::from);
+        let id: Uuid = row.try_get("", "id").map_err(RepoError::from)?;
+        let version = get_i32("version")?;
+        let order = [get_i32("fiscal_year")?, get_i32("category_rank")?, get_i32("number")?];
+        let miss = match kept.lookup((org_id, id), std::time::Instant::now()) {
+            // The version too: a kept rendering never stands for a row that says otherwise.
+            Ok(rendered) if rendered.0 == version => {
+                items.push((order, rendered));
+                continue;
+            }
+            Ok(_) => None,
+            Err(miss) => Some(miss),
+        };
+        let model = course::Model::from_query_result(row, "").map_err(RepoError::from)?;
+        let rendered = std::sync::Arc::new((
+            version,
+            render(&CourseRecord::from_model(model).map_err(RepoError::from)?)?,
+        ));
+        if let Some(miss) = miss {
+            kept.keep(miss, rendered.clone(), std::time::Instant::now());
+        }
+        items.push((order, rendered));
+    }
+    let page = Page::from_rows(items, page.limit, |(order, _)| order.iter().map(i32::to_string).collect());
+    Ok(page.map(|(_, rendered)| rendered))
+}
+
+/// The statement of [`list_courses`]: a page of the organisation's courses matching `filter`, in
+/// plan order, one more than the page holds (to know whether another follows).
+fn courses_query(
+    org_id: Uuid,
+    filter: &CourseFilter,
+    page: &PageRequest,
+) -> Result<sea_orm::Select<course::Entity>, RepoError> {
     let mut q = course::Entity::find().filter(course::Column::OrgId.eq(org_id));
     if let Some(fy) = filter.fiscal_year {
         q = q.filter(course::Column::FiscalYear.eq(fy.year()));
@@ -393,18 +455,10 @@ pub async fn list_courses(
                 ),
         );
     }
-    let rows = q
-        .order_by_asc(course::Column::FiscalYear)
+    Ok(q.order_by_asc(course::Column::FiscalYear)
         .order_by_asc(course::Column::CategoryRank)
         .order_by_asc(course::Column::Number)
-        .limit(page.limit + 1)
-        .all(conn)
-        .await?;
-    let page = Page::from_rows(rows, page.limit, |m| {
-        vec![m.fiscal_year.to_string(), m.category_rank.to_string(), m.number.to_string()]
-    });
-    let items = page.items.into_iter().map(CourseRecord::from_model).collect::<Result<Vec<_>, _>>()?;
-    Ok(Page { items, next: page.next })
+        .limit(page.limit + 1))
 }
 
 /// Every published course of a published plan for the year, in plan order: what staff can take.
