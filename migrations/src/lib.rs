@@ -37,6 +37,7 @@ mod m20261204_000030_head_indexes;
 mod m20261204_000031_nomination_tally;
 mod m20261205_000032_roster_notify;
 mod m20261206_000033_catalogue_notify;
+mod m20261206_000034_course_order_index;
 
 /// A text column compared byte by byte (code point order). Codes, employee numbers and kana
 /// readings sort and page the same on SQLite (BINARY is its default) and on PostgreSQL, whatever
@@ -88,6 +89,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261204_000031_nomination_tally::Migration),
             Box::new(m20261205_000032_roster_notify::Migration),
             Box::new(m20261206_000033_catalogue_notify::Migration),
+            Box::new(m20261206_000034_course_order_index::Migration),
         ]
     }
 }
