@@ -230,10 +230,21 @@ impl<K: Hash + Eq + Clone, V> Kept<K, V> {
         }
     }
 
+    /// The generation a read starting at `now` belongs to; none while kept rows are not used.
+    pub fn generation_at(&self, now: Instant) -> Option<u64> {
+        self.watch.usable(now).then(|| self.watch.generation(self.scope))
+    }
+
     /// The value kept under `key`, or what to keep the value read from the database under.
     pub fn lookup(&self, key: K, now: Instant) -> Result<Arc<V>, Miss<K>> {
         // Taken before the read: a drop during the read means the rows may predate a change.
-        let generation = self.watch.usable(now).then(|| self.watch.generation(self.scope));
+        self.lookup_in(key, self.generation_at(now))
+    }
+
+    /// [`Kept::lookup`] for rows already read, in `generation` (taken before reading them): what
+    /// is kept is used only if it was read in that generation too, and what is rendered from the
+    /// rows is kept only if nothing was dropped since.
+    pub fn lookup_in(&self, key: K, generation: Option<u64>) -> Result<Arc<V>, Miss<K>> {
         if let Some(generation) = generation {
             let entries = self.entries.read().expect("kept reads");
             if entries.0 == generation {
@@ -443,6 +454,23 @@ mod tests {
         t.watch.notified("something new");
         assert_eq!((kept_at(&t.roster, "k", 7), kept_at(&t.catalogue, "k", 7)), (None, None));
         assert_eq!((t.watch.drops(Scope::Roster), t.watch.drops(Scope::Catalogue)), (3, 3));
+    }
+
+    #[test]
+    fn rows_read_before_a_drop_are_not_kept_even_when_looked_up_after_it() {
+        let t = two();
+        t.watch.set_listening(true, at(&t.watch, 0));
+        read(&t.catalogue, "listed", 1, "before");
+        // A list's statement runs in this generation, a change commits and drops the scope,
+        // then the list looks its rows up.
+        let generation = t.catalogue.generation_at(at(&t.watch, 2));
+        t.watch.notified(Scope::Catalogue.payload());
+        let miss = t.catalogue.lookup_in("other".into(), generation).unwrap_err();
+        t.catalogue.keep(miss, Arc::new("read before the change".into()), at(&t.watch, 3));
+        assert_eq!(kept_at(&t.catalogue, "other", 4), None);
+        // Nothing of the old generation is used for rows read in the new one.
+        let now = t.catalogue.generation_at(at(&t.watch, 5));
+        assert!(t.catalogue.lookup_in("listed".into(), now).is_err());
     }
 
     #[test]

@@ -359,15 +359,17 @@ pub async fn list_courses_rendered<E: From<RepoError>>(
 ) -> Result<Page<std::sync::Arc<RenderedCourse>>, E> {
     use sea_orm::{FromQueryResult, QueryTrait};
     let statement = courses_query(org_id, filter, page)?.build(db.backend());
-    let rows = db.conn().query_all(statement).await.map_err(RepoError::from)?;
     let kept = &db.kept().course_items;
+    // Before the statement: what it reads may predate a change that commits meanwhile.
+    let generation = kept.generation_at(std::time::Instant::now());
+    let rows = db.conn().query_all(statement).await.map_err(RepoError::from)?;
     let mut items = Vec::with_capacity(rows.len());
     for row in &rows {
         let get_i32 = |column: &str| row.try_get::<i32>("", column).map_err(RepoError::from);
         let id: Uuid = row.try_get("", "id").map_err(RepoError::from)?;
         let version = get_i32("version")?;
         let order = [get_i32("fiscal_year")?, get_i32("category_rank")?, get_i32("number")?];
-        let miss = match kept.lookup((org_id, id), std::time::Instant::now()) {
+        let miss = match kept.lookup_in((org_id, id), generation) {
             // The version too: a kept rendering never stands for a row that says otherwise.
             Ok(rendered) if rendered.0 == version => {
                 items.push((order, rendered));
