@@ -118,6 +118,8 @@ impl Watch {
         heard != 0 && (self.millis(now) + 1).saturating_sub(heard) < LEASE.as_millis() as u64
     }
 
+    /// How many times `scope` was dropped since the instance started; kept entries carry the
+    /// generation they were read in.
     fn generation(&self, scope: Scope) -> u64 {
         self.generations[scope.index()].load(SeqCst)
     }
@@ -173,11 +175,6 @@ impl Watch {
     /// the connection is presumed dead.
     pub fn silent(&self, now: Instant) -> bool {
         self.heard.load(SeqCst) != 0 && !self.usable(now)
-    }
-
-    /// How many times `scope` was dropped since the instance started.
-    pub fn drops(&self, scope: Scope) -> u64 {
-        self.generation(scope)
     }
 }
 
@@ -307,6 +304,25 @@ impl<K: Hash + Eq + Clone, V> Kept<K, V> {
     }
 }
 
+impl<V> Kept<(Uuid, Uuid), V> {
+    /// The row `id` of organisation `org_id`: kept, or read with `read` and kept. A row not
+    /// found is not kept (any id could be asked for) and is [`crate::RepoError::NotFound`].
+    pub(crate) async fn row(
+        &self,
+        org_id: Uuid,
+        id: Uuid,
+        read: impl AsyncFnOnce(Uuid, Uuid) -> Result<V, crate::RepoError>,
+    ) -> Result<Arc<V>, crate::RepoError> {
+        use crate::RepoError::NotFound;
+        let read = async |&(org_id, id): &(Uuid, Uuid)| match read(org_id, id).await {
+            Ok(row) => Ok(Some(row)),
+            Err(NotFound) => Ok(None),
+            Err(e) => Err(e),
+        };
+        self.get_or_read((org_id, id), read).await?.ok_or(NotFound)
+    }
+}
+
 /// The most employees kept for HR's reads; about 1 KiB each.
 const KEPT_EMPLOYEES: usize = 20_000;
 
@@ -360,8 +376,8 @@ impl KeptReads {
             employees: self.employees.stats(),
             courses: self.courses.stats(),
             course_items: self.course_items.stats(),
-            roster_drops: self.watch.drops(Scope::Roster),
-            catalogue_drops: self.watch.drops(Scope::Catalogue),
+            roster_drops: self.watch.generation(Scope::Roster),
+            catalogue_drops: self.watch.generation(Scope::Catalogue),
         }
     }
 }
@@ -453,7 +469,7 @@ mod tests {
         // A payload of a later version (or a typo in a hand-made NOTIFY) may be any change.
         t.watch.notified("something new");
         assert_eq!((kept_at(&t.roster, "k", 7), kept_at(&t.catalogue, "k", 7)), (None, None));
-        assert_eq!((t.watch.drops(Scope::Roster), t.watch.drops(Scope::Catalogue)), (3, 3));
+        assert_eq!((t.watch.generation(Scope::Roster), t.watch.generation(Scope::Catalogue)), (3, 3));
     }
 
     #[test]

@@ -171,12 +171,7 @@ pub async fn get_kept(
     org_id: Uuid,
     id: Uuid,
 ) -> Result<std::sync::Arc<EmployeeRecord>, RepoError> {
-    let read = async |&(org_id, id): &(Uuid, Uuid)| match get(db.conn(), org_id, id).await {
-        Ok(record) => Ok(Some(record)),
-        Err(RepoError::NotFound) => Ok(None),
-        Err(e) => Err(e),
-    };
-    db.kept().employees.get_or_read((org_id, id), read).await?.ok_or(RepoError::NotFound)
+    db.kept().employees.row(org_id, id, async |org_id, id| get(db.conn(), org_id, id).await).await
 }
 
 pub async fn find_by_no(

@@ -527,13 +527,8 @@ pub async fn get_course_kept(
     org_id: Uuid,
     id: Uuid,
 ) -> Result<std::sync::Arc<CourseRead>, RepoError> {
-    let read =
-        async |&(org_id, id): &(Uuid, Uuid)| match get_course_with_sessions(db.conn(), org_id, id).await {
-            Ok(read) => Ok(Some(read)),
-            Err(RepoError::NotFound) => Ok(None),
-            Err(e) => Err(e),
-        };
-    db.kept().courses.get_or_read((org_id, id), read).await?.ok_or(RepoError::NotFound)
+    let read = async |org_id, id| get_course_with_sessions(db.conn(), org_id, id).await;
+    db.kept().courses.row(org_id, id, read).await
 }
 
 /// A course and whether its plan is published, in one statement: what every read of a course by
