@@ -257,7 +257,7 @@ pub async fn sync(state: &AppState, actor: &Actor, mode: ImportMode, dry_run: bo
     } else {
         audit::record(&txn, actor, Change::new("directory.sync", "roster", None, None, Some(&stats))).await?;
         txn.commit().await?;
-        crate::routes::import::analyze_roster(state).await;
+        crate::routes::import::analyze_roster(state, &stats).await;
     }
     Ok(report)
 }

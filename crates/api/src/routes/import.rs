@@ -280,7 +280,7 @@ pub async fn import_roster(
     } else {
         audit::record(&txn, &actor, Change::new("roster.import", "roster", None, None, Some(&stats))).await?;
         txn.commit().await?;
-        analyze_roster(&state).await;
+        analyze_roster(&state, &stats).await;
     }
     Ok(HttpResponse::Ok().json(report))
 }
@@ -333,9 +333,12 @@ pub(crate) async fn carry_through(
 }
 
 /// After a roster changed in bulk, the planner's statistics, so the next lookups by employee
-/// number use their index from the first request.
-pub(crate) async fn analyze_roster(state: &AppState) {
-    analyze_after_bulk(state, &["employee", "section", "department"]).await;
+/// number use their index from the first request. Not after a run that changed no employee: an
+/// unchanged re-import of 50,000 staff spent ~140 ms of its ~600 ms on `ANALYZE employee`.
+pub(crate) async fn analyze_roster(state: &AppState, stats: &ImportStats) {
+    if stats.created + stats.updated + stats.deactivated > 0 {
+        analyze_after_bulk(state, &["employee", "section", "department"]).await;
+    }
 }
 
 /// Refresh the planner's statistics of tables a bulk write filled (a first import can grow a

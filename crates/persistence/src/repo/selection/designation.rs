@@ -110,7 +110,7 @@ pub async fn designate(
             })
             .collect();
         let placements = kenshu_domain::selection::place_designations(diff.new.len(), free, &dates);
-        let mut inserts = Vec::with_capacity(diff.new.len());
+        let mut inserts = Vec::with_capacity(if dry_run { 0 } else { diff.new.len() });
         let mut outcome = DesignationOutcome {
             course_id: course.model.id,
             new: Vec::with_capacity(diff.new.len()),
@@ -132,13 +132,15 @@ pub async fn designate(
             if let Some(m) = by_id.get(id) {
                 outcome.new.push(member_ref(m));
             }
-            let by = Some(actor.signature());
-            inserts.push(nomination::Model {
-                decided_by: by,
-                decided_at: Some(at),
-                session_id,
-                ..new_nomination(actor, course.model.id, *id, Route::Designation, state, None, at)
-            });
+            // A preview reports who would be designated; it has no rows to build.
+            if !dry_run {
+                inserts.push(nomination::Model {
+                    decided_by: Some(actor.signature()),
+                    decided_at: Some(at),
+                    session_id,
+                    ..new_nomination(actor, course.model.id, *id, Route::Designation, state, None, at)
+                });
+            }
         }
         if !dry_run {
             write_run(conn, actor, fy, course.model.id, inserts).await?;
