@@ -86,6 +86,17 @@ async fn seeded(app: &TestApp) -> Vec<Value> {
     out
 }
 
+/// A course as HR reads it, less what a PUT does not take.
+async fn editable(app: &TestApp, path: &str) -> Value {
+    let mut body = app.get_json(path, &app.hr()).await;
+    for k in
+        ["id", "routes", "timing_label", "joint_share_id", "sessions", "version", "created_at", "updated_at"]
+    {
+        body.as_object_mut().unwrap().remove(k);
+    }
+    body
+}
+
 async fn titles(app: &TestApp, query: &str, token: &str) -> Vec<String> {
     let page = app.get_json(&format!("/api/v1/courses?{query}"), token).await;
     page["items"].as_array().unwrap().iter().map(|c| c["title"].as_str().unwrap().to_string()).collect()
@@ -170,6 +181,72 @@ async fn staff_see_published_courses_only() {
     assert_eq!(c["routes"], json!(["designation"]));
     assert_eq!(c["rules"][0]["conditions"][0], json!({"kind": "newly_promoted", "grade": "主任"}));
     assert_eq!(c["status"], "published");
+
+    // Across years and states, each caller's list and search (chosen in memory on PostgreSQL,
+    // by the database on SQLite: both must give these answers).
+    let mut next_year = mental_health(1, "メンタルヘルス（次年度）", "次年度の計画");
+    next_year["fiscal_year"] = json!(2024);
+    let next_year = course(&app, next_year).await;
+    // Published itself, the course stays hidden from staff while its plan is a draft.
+    let next_path = format!("/api/v1/courses/{}", next_year["id"].as_str().unwrap());
+    let mut body = editable(&app, &next_path).await;
+    body["status"] = json!("published");
+    assert_eq!(app.put_json(&next_path, &hr, Some("\"1\""), &body).await.status(), 200);
+    let cancelled = course(&app, mental_health(31, "中止するメンタルヘルス研修", "中止")).await;
+    let path = format!("/api/v1/courses/{}", cancelled["id"].as_str().unwrap());
+    let mut body = app.get_json(&path, &hr).await;
+    for k in
+        ["id", "routes", "timing_label", "joint_share_id", "sessions", "version", "created_at", "updated_at"]
+    {
+        body.as_object_mut().unwrap().remove(k);
+    }
+    body["status"] = json!("published");
+    assert_eq!(app.put_json(&path, &hr, Some("\"1\""), &body).await.status(), 200);
+    body["status"] = json!("cancelled");
+    assert_eq!(app.put_json(&path, &hr, Some("\"2\""), &body).await.status(), 200);
+    let search = format!("q={}", urlencode("メンタルヘルス"));
+    let seminars = ["メンタルヘルスセミナーⅠ", "メンタルヘルスセミナーⅡ", "メンタルヘルスセミナーⅢ"];
+    let mut staff_sees = seminars.to_vec();
+    staff_sees.push("中止するメンタルヘルス研修");
+    assert_eq!(titles(&app, &search, &staff).await, staff_sees);
+    let mut hr_sees = staff_sees.clone();
+    hr_sees.push("メンタルヘルス（次年度）");
+    assert_eq!(titles(&app, &search, &hr).await, hr_sees);
+    assert_eq!(titles(&app, &format!("{search}&fiscal_year=2024"), &staff).await, Vec::<String>::new());
+    assert_eq!(
+        titles(&app, &format!("{search}&status=cancelled"), &staff).await,
+        vec!["中止するメンタルヘルス研修"]
+    );
+    assert_eq!(
+        titles(&app, &format!("{search}&status=published&fiscal_year=2024"), &hr).await,
+        vec!["メンタルヘルス（次年度）"]
+    );
+    assert_eq!(
+        titles(&app, &format!("{search}&status=published&fiscal_year=2024"), &staff).await,
+        Vec::<String>::new()
+    );
+    // Pages of a search follow plan order across years, for HR as for staff.
+    for (token, expected) in [(&staff, &staff_sees), (&hr, &hr_sees)] {
+        let mut seen = Vec::new();
+        let mut cursor = String::new();
+        loop {
+            let page = app.get_json(&format!("/api/v1/courses?{search}&limit=2{cursor}"), token).await;
+            seen.extend(
+                page["items"].as_array().unwrap().iter().map(|c| c["title"].as_str().unwrap().to_string()),
+            );
+            match page["next_cursor"].as_str() {
+                Some(c) => cursor = format!("&cursor={c}"),
+                None => break,
+            }
+        }
+        assert_eq!(&seen, expected);
+    }
+    // Publishing the next year's plan (and with it its courses) shows them to staff at once.
+    app.publish_plan(2024).await;
+    assert_eq!(titles(&app, &search, &staff).await, hr_sees);
+    if kenshu_tests::on_postgres() {
+        assert!(app.db.kept().stats().course_index.hits > 0, "the lists were chosen in memory");
+    }
 }
 
 #[tokio::test]

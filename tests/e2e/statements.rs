@@ -53,10 +53,21 @@ async fn identifying_the_caller_is_one_statement_and_hot_reads_stay_small() {
     // The course with its plan's status and its sessions.
     assert_eq!(course_read, caller + 1, "GET /courses/{{id}}");
     let row = if on_postgres() { 0 } else { 1 };
-    // A page of courses is one statement, the second time too (its courses kept as rendered).
-    for _ in 0..2 {
-        assert_eq!(app.cost("/api/v1/courses?fiscal_year=2023&limit=50", &employee).await, (200, caller + 1));
+    // A page of courses: one statement on SQLite, every time. On PostgreSQL the page is chosen
+    // from the organisation's courses kept in memory and its courses taken as rendered before:
+    // the first page reads what is not kept yet (the index, the courses), the next nothing.
+    let list = "/api/v1/courses?fiscal_year=2023&limit=50";
+    let (status, first) = app.cost(list, &employee).await;
+    assert_eq!(status, 200);
+    if on_postgres() {
+        assert!((1..=2).contains(&first), "the first page read {first} statements");
+    } else {
+        assert_eq!(first, caller + 1);
     }
+    assert_eq!(app.cost(list, &employee).await, (200, caller + row), "a page again");
+    let search = "/api/v1/courses?q=%E7%A0%94%E4%BF%AE&limit=50";
+    app.get(search, &employee).await;
+    assert_eq!(app.cost(search, &employee).await, (200, caller + row), "a text search again");
     assert_eq!(app.cost(&employee_path, &hr).await, (200, caller + row), "GET /employees/{{id}} again");
     assert_eq!(app.cost(&course_path, &employee).await, (200, caller + row), "GET /courses/{{id}} again");
     // A caller never seen is read once, whatever the backend.

@@ -99,6 +99,7 @@ pub async fn metrics(state: web::Data<AppState>, req: HttpRequest) -> ApiResult<
         ("employees", kept.employees),
         ("courses", kept.courses),
         ("course_items", kept.course_items),
+        ("course_index", kept.course_index),
     ];
     for (read, stats) in reads {
         m.gauge("kenshu_kept_reads_entries", &[("read", read.into())], stats.entries as f64);

@@ -339,6 +339,8 @@ pub struct KeptReads {
     pub(crate) courses: Kept<(Uuid, Uuid), crate::repo::catalogue::CourseRead>,
     /// Courses as lists show them, rendered.
     pub(crate) course_items: Kept<(Uuid, Uuid), crate::repo::catalogue::RenderedCourse>,
+    /// Each organisation's courses as lists filter and order them.
+    pub(crate) course_index: Kept<Uuid, crate::repo::catalogue::CourseIndex>,
 }
 
 impl Default for KeptReads {
@@ -349,6 +351,11 @@ impl Default for KeptReads {
             employees: Kept::new(watch.clone(), Scope::Roster, KEPT_EMPLOYEES),
             courses: Kept::new(watch.clone(), Scope::Catalogue, KEPT_COURSES),
             course_items: Kept::new(watch.clone(), Scope::Catalogue, KEPT_COURSES),
+            course_index: Kept::new(
+                watch.clone(),
+                Scope::Catalogue,
+                crate::repo::catalogue::KEPT_COURSE_INDEXES,
+            ),
             watch,
         }
     }
@@ -363,6 +370,7 @@ pub struct KeptReadsStats {
     pub employees: KeptStats,
     pub courses: KeptStats,
     pub course_items: KeptStats,
+    pub course_index: KeptStats,
     /// How many times each scope was dropped.
     pub roster_drops: u64,
     pub catalogue_drops: u64,
@@ -376,6 +384,7 @@ impl KeptReads {
             employees: self.employees.stats(),
             courses: self.courses.stats(),
             course_items: self.course_items.stats(),
+            course_index: self.course_index.stats(),
             roster_drops: self.watch.generation(Scope::Roster),
             catalogue_drops: self.watch.generation(Scope::Catalogue),
         }

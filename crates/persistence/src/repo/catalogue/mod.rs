@@ -40,10 +40,12 @@ fn parse<T: serde::de::DeserializeOwned>(column: &str, s: &str) -> Result<T, DbE
 }
 
 mod files;
+mod listing;
 mod plans;
 mod sessions;
 
 pub use files::*;
+pub use listing::*;
 pub use plans::*;
 pub use sessions::*;
 
@@ -309,158 +311,6 @@ pub(crate) fn check_joint_edit(
         cancelling,
     )
     .map_err(|e| RepoError::Invalid(vec![e]))
-}
-
-/// Catalogue filters; `None` means any.
-#[derive(Debug, Clone, Default)]
-pub struct CourseFilter {
-    pub fiscal_year: Option<FiscalYear>,
-    pub category: Option<Category>,
-    pub route: Option<kenshu_domain::audience::Route>,
-    pub delivery: Option<Delivery>,
-    /// Calendar month 1–12 the course runs in.
-    pub month: Option<u32>,
-    pub institution: Option<String>,
-    pub q: Option<String>,
-    /// Which statuses the caller may see; staff see published and cancelled courses only.
-    pub statuses: Vec<CourseStatus>,
-    /// Only courses of published plans (staff).
-    pub published_plans_only: bool,
-}
-
-/// Courses in plan order: fiscal year, category (階層別 first), number.
-pub async fn list_courses(
-    conn: &impl ConnectionTrait,
-    org_id: Uuid,
-    filter: &CourseFilter,
-    page: &PageRequest,
-) -> Result<Page<CourseRecord>, RepoError> {
-    let rows = courses_query(org_id, filter, page)?.all(conn).await?;
-    let page = Page::from_rows(rows, page.limit, |m| {
-        vec![m.fiscal_year.to_string(), m.category_rank.to_string(), m.number.to_string()]
-    });
-    let items = page.items.into_iter().map(CourseRecord::from_model).collect::<Result<Vec<_>, _>>()?;
-    Ok(Page { items, next: page.next })
-}
-
-/// A course as a list shows it, rendered (JSON), with the version it was rendered from.
-pub type RenderedCourse = (i32, String);
-
-/// [`list_courses`], each course rendered by `render`: one statement, as [`list_courses`], but a
-/// course this instance has rendered before (see [`crate::kept`]) is taken as it was rendered,
-/// and of its row only the id, version and place in the order are decoded. Decoding, checking
-/// and rendering every course again was most of a list's time.
-pub async fn list_courses_rendered<E: From<RepoError>>(
-    db: &crate::Db,
-    org_id: Uuid,
-    filter: &CourseFilter,
-    page: &PageRequest,
-    render: impl Fn(&CourseRecord) -> Result<String, E>,
-) -> Result<Page<std::sync::Arc<RenderedCourse>>, E> {
-    use sea_orm::{FromQueryResult, QueryTrait};
-    let statement = courses_query(org_id, filter, page)?.build(db.backend());
-    let kept = &db.kept().course_items;
-    // Before the statement: what it reads may predate a change that commits meanwhile.
-    let generation = kept.generation_at(std::time::Instant::now());
-    let rows = db.conn().query_all(statement).await.map_err(RepoError::from)?;
-    let mut items = Vec::with_capacity(rows.len());
-    for row in &rows {
-        let get_i32 = |column: &str| row.try_get::<i32>("", column).map_err(RepoError::from);
-        let id: Uuid = row.try_get("", "id").map_err(RepoError::from)?;
-        let version = get_i32("version")?;
-        let order = [get_i32("fiscal_year")?, get_i32("category_rank")?, get_i32("number")?];
-        let miss = match kept.lookup_in((org_id, id), generation) {
-            // The version too: a kept rendering never stands for a row that says otherwise.
-            Ok(rendered) if rendered.0 == version => {
-                items.push((order, rendered));
-                continue;
-            }
-            Ok(_) => None,
-            Err(miss) => Some(miss),
-        };
-        let model = course::Model::from_query_result(row, "").map_err(RepoError::from)?;
-        let rendered = std::sync::Arc::new((
-            version,
-            render(&CourseRecord::from_model(model).map_err(RepoError::from)?)?,
-        ));
-        if let Some(miss) = miss {
-            kept.keep(miss, rendered.clone(), std::time::Instant::now());
-        }
-        items.push((order, rendered));
-    }
-    let page = Page::from_rows(items, page.limit, |(order, _)| order.iter().map(i32::to_string).collect());
-    Ok(page.map(|(_, rendered)| rendered))
-}
-
-/// The statement of [`list_courses`]: a page of the organisation's courses matching `filter`, in
-/// plan order, one more than the page holds (to know whether another follows).
-fn courses_query(
-    org_id: Uuid,
-    filter: &CourseFilter,
-    page: &PageRequest,
-) -> Result<sea_orm::Select<course::Entity>, RepoError> {
-    let mut q = course::Entity::find().filter(course::Column::OrgId.eq(org_id));
-    if let Some(fy) = filter.fiscal_year {
-        q = q.filter(course::Column::FiscalYear.eq(fy.year()));
-    }
-    if let Some(c) = filter.category {
-        q = q.filter(course::Column::Category.eq(c.as_str()));
-    }
-    if let Some(r) = filter.route {
-        q = q.filter(course::Column::Routes.like(format!("%\"{}\"%", r.as_str())));
-    }
-    if let Some(d) = filter.delivery {
-        q = q.filter(course::Column::Delivery.eq(d.as_str()));
-    }
-    if let Some(m) = filter.month {
-        q = q.filter(Expr::col(course::Column::MonthsMask).bit_and(1i32 << m).ne(0));
-    }
-    if let Some(i) = &filter.institution {
-        q = q.filter(course::Column::Institution.eq(i.as_str()));
-    }
-    if let Some(text) = filter.q.as_deref().map(search_key).filter(|s| !s.is_empty()) {
-        let pattern = format!("%{}%", like_escape(&text));
-        q = q.filter(Expr::col(course::Column::SearchKey).like(LikeExpr::new(pattern).escape('!')));
-    }
-    q = q.filter(course::Column::Status.is_in(filter.statuses.iter().map(|s| s.as_str())));
-    if filter.published_plans_only {
-        let published = training_plan::Entity::find()
-            .select_only()
-            .column(training_plan::Column::Id)
-            .filter(training_plan::Column::OrgId.eq(org_id))
-            .filter(training_plan::Column::Status.eq("published"))
-            .as_query()
-            .to_owned();
-        q = q.filter(course::Column::PlanId.in_subquery(published));
-    }
-    if let Some([fy, rank, number]) = page.after.as_deref() {
-        let (Ok(fy), Ok(rank), Ok(number)) = (fy.parse::<i32>(), rank.parse::<i32>(), number.parse::<i32>())
-        else {
-            return Err(RepoError::Invalid(vec![FieldError::format(
-                "cursor",
-                "is not a cursor of this list",
-            )]));
-        };
-        q = q.filter(
-            Condition::any()
-                .add(course::Column::FiscalYear.gt(fy))
-                .add(
-                    Condition::all()
-                        .add(course::Column::FiscalYear.eq(fy))
-                        .add(course::Column::CategoryRank.gt(rank)),
-                )
-                .add(
-                    Condition::all()
-                        .add(course::Column::FiscalYear.eq(fy))
-                        .add(course::Column::CategoryRank.eq(rank))
-                        .add(course::Column::Number.gt(number)),
-                ),
-        );
-    }
-    Ok(q.order_by_asc(course::Column::FiscalYear)
-        .order_by_asc(course::Column::CategoryRank)
-        .order_by_asc(course::Column::Number)
-        .limit(page.limit + 1))
 }
 
 /// Every published course of a published plan for the year, in plan order: what staff can take.
