@@ -1,14 +1,14 @@
-//! What an instance keeps in memory (PostgreSQL): callers, employees as HR reads them, courses
-//! with their sessions. A transfer, a change of head, a session moved, a change made outside the
-//! service and a lost listening connection all count on the next requests of every instance. On
-//! SQLite nothing is kept, and the same steps show the same answers.
+//! What an instance keeps in memory: callers, employees as HR reads them, courses with their
+//! sessions, course lists. A transfer, a change of head, a session moved, a change made outside
+//! the service and a lost watch (PostgreSQL's listening connection, SQLite's poll of the change
+//! counts) all count on the next requests of every instance, on both backends.
 
 use std::time::{Duration, Instant};
 
 use kenshu_domain::auth::Role;
 use kenshu_persistence::entities::{course, course_session, employee};
 use kenshu_persistence::Db;
-use kenshu_tests::{on_postgres, people, spawn, until_reads_kept, TestApp};
+use kenshu_tests::{on_postgres, people, spawn, spawn_configured, until_reads_kept, TestApp};
 use sea_orm::{sea_query::Expr, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
 use serde_json::{json, Value};
 use uuid::Uuid;
@@ -26,8 +26,8 @@ async fn me_at(app: &TestApp, base: &str, token: &str) -> Value {
 }
 
 /// How many requests until `path` at `base` satisfies `holds`: another instance hears of a
-/// change when PostgreSQL delivers the notification, so it is waited for (up to ten seconds),
-/// never assumed. One means the first request after the change already showed it.
+/// change when PostgreSQL delivers the notification, or at its next poll of SQLite's change
+/// counts, so it is waited for (up to ten seconds), never assumed. One means the first request after the change already showed it.
 async fn until_at(app: &TestApp, base: &str, path: &str, token: &str, holds: impl Fn(&Value) -> bool) -> u32 {
     let start = Instant::now();
     let mut requests = 0;
@@ -68,25 +68,22 @@ async fn a_transfer_or_a_change_of_head_counts_at_once_on_every_instance() {
     let away = app.employee(people::OTHER_DEPARTMENT).await["section_id"].as_str().unwrap().to_string();
     assert_ne!(home, away);
 
-    // Kept in memory on PostgreSQL: the second request of a caller reads nothing.
-    if on_postgres() {
-        until_reads_kept(&app.db).await;
-        until_reads_kept(&other.state.db).await;
-    }
+    // Kept in memory: the second request of a caller reads nothing.
+    until_reads_kept(&app.db).await;
+    until_reads_kept(&other.state.db).await;
     for base in [&app.base, &other.base] {
         assert_eq!(section_of(&me_at(&app, base, &token).await), home);
     }
-    let kept = if on_postgres() { 0 } else { 1 };
-    assert_eq!(me_cost(&app, &token).await, kept, "a known caller's /me");
+    assert_eq!(me_cost(&app, &token).await, 0, "a known caller's /me");
     let stats = app.db.kept().stats();
-    assert_eq!(stats.listening, on_postgres());
-    assert_eq!(stats.callers.hits > 0, on_postgres());
+    assert!(stats.listening);
+    assert!(stats.callers.hits > 0);
     // HR's read of the same employee, kept on the second instance.
     let record = format!("/api/v1/employees/{}", before["id"].as_str().unwrap());
     for _ in 0..2 {
         assert_eq!(get_at(&app, &other.base, &record, &hr).await["section_id"], json!(home));
     }
-    assert_eq!(other.state.db.kept().stats().employees.hits > 0, on_postgres());
+    assert!(other.state.db.kept().stats().employees.hits > 0);
 
     // A transfer made on the first instance: that instance answers with it at once...
     app.edit_employee(people::EMPLOYEE, |b| b["section_id"] = json!(away)).await;
@@ -140,6 +137,36 @@ async fn a_transfer_or_a_change_of_head_counts_at_once_on_every_instance() {
         until_reads_kept(&other.state.db).await;
         me_at(&app, &app.base, &token).await;
         assert_eq!(me_cost(&app, &token).await, 0, "kept again once listening");
+        assert_eq!(section_of(&me_at(&app, &app.base, &token).await), away);
+    } else {
+        // The change counts cannot be read (the table renamed away): within the lease both
+        // instances stop keeping anything, so a change made meanwhile is seen at once, and once
+        // the counts read again they keep callers again.
+        outside
+            .conn()
+            .execute_unprepared("ALTER TABLE kenshu_change RENAME TO kenshu_change_away")
+            .await
+            .unwrap();
+        for db in [&app.db, &other.state.db] {
+            let start = Instant::now();
+            while db.kept().stats().listening {
+                assert!(start.elapsed() < Duration::from_secs(10), "still keeping without the change counts");
+                tokio::time::sleep(Duration::from_millis(5)).await;
+            }
+        }
+        move_outside(&outside, before["id"].as_str().unwrap(), &away).await;
+        for base in [&app.base, &other.base] {
+            assert_eq!(section_of(&me_at(&app, base, &token).await), away, "{base}");
+        }
+        assert_eq!(me_cost(&app, &token).await, 1, "read while the counts cannot be");
+        outside
+            .conn()
+            .execute_unprepared("ALTER TABLE kenshu_change_away RENAME TO kenshu_change")
+            .await
+            .unwrap();
+        until_reads_kept(&app.db).await;
+        me_at(&app, &app.base, &token).await;
+        assert_eq!(me_cost(&app, &token).await, 0, "kept again once the counts read");
         assert_eq!(section_of(&me_at(&app, &app.base, &token).await), away);
     }
     outside.close().await.unwrap();
@@ -197,9 +224,7 @@ impl Readers {
 #[tokio::test]
 async fn a_caller_read_while_a_transfer_commits_is_not_kept() {
     let app = spawn().await;
-    if on_postgres() {
-        until_reads_kept(&app.db).await;
-    }
+    until_reads_kept(&app.db).await;
     let token = app.token(people::EMPLOYEE, &[Role::Employee]);
     let home = app.employee(people::EMPLOYEE).await["section_id"].as_str().unwrap().to_string();
     let away = app.employee(people::OTHER_DEPARTMENT).await["section_id"].as_str().unwrap().to_string();
@@ -213,9 +238,7 @@ async fn a_caller_read_while_a_transfer_commits_is_not_kept() {
         }
     }
     readers.stop().await;
-    if on_postgres() {
-        assert!(app.db.kept().stats().callers.hits > 0, "callers were kept between transfers");
-    }
+    assert!(app.db.kept().stats().callers.hits > 0, "callers were kept between transfers");
 }
 
 /// A published course of a published plan with one session: the course's path and the
@@ -269,10 +292,8 @@ async fn a_course_change_counts_at_once_on_every_instance() {
     let other = app.serve_second_instance().await;
     let (course, session) = published_course(&app).await;
     let staff = app.token(people::EMPLOYEE, &[Role::Employee]);
-    if on_postgres() {
-        until_reads_kept(&app.db).await;
-        until_reads_kept(&other.state.db).await;
-    }
+    until_reads_kept(&app.db).await;
+    until_reads_kept(&other.state.db).await;
     // The year's list too: kept course by course, as rendered.
     let list = "/api/v1/courses?fiscal_year=2031";
     let listed = |l: &Value| l["items"][0]["title"].as_str().unwrap().to_string();
@@ -282,10 +303,9 @@ async fn a_course_change_counts_at_once_on_every_instance() {
             assert_eq!(listed(&get_at(&app, base, list, &staff).await), "文書事務研修");
         }
     }
-    // Kept on PostgreSQL: the caller and the course read nothing.
-    let kept = if on_postgres() { 0 } else { 2 };
-    assert_eq!(app.cost(&course, &staff).await, (200, kept));
-    assert_eq!(other.state.db.kept().stats().courses.hits > 0, on_postgres());
+    // Kept: the caller and the course read nothing.
+    assert_eq!(app.cost(&course, &staff).await, (200, 0));
+    assert!(other.state.db.kept().stats().courses.hits > 0);
 
     // Moved on the first instance: shown there at once, and on the second when it hears.
     let version = move_session(&app, &app.base, &session, 1, "分庁舎 1階").await;
@@ -329,7 +349,7 @@ async fn a_course_change_counts_at_once_on_every_instance() {
     for base in [&app.base, &other.base] {
         assert_eq!(get_at(&app, base, list, &staff).await["items"], json!([alone]), "{base}");
     }
-    assert_eq!(app.db.kept().stats().course_items.hits > 0, on_postgres());
+    assert!(app.db.kept().stats().course_items.hits > 0);
 }
 
 /// Requests reading a course while HR moves its session back and forth on the same instance:
@@ -339,9 +359,7 @@ async fn a_course_change_counts_at_once_on_every_instance() {
 async fn a_course_read_while_its_session_moves_is_not_kept() {
     let app = spawn().await;
     let (course, session) = published_course(&app).await;
-    if on_postgres() {
-        until_reads_kept(&app.db).await;
-    }
+    until_reads_kept(&app.db).await;
     let staff = app.token(people::EMPLOYEE, &[Role::Employee]);
     let readers = Readers::start(&app, &course, &staff);
     let mut version = 1;
@@ -354,13 +372,12 @@ async fn a_course_read_while_its_session_moves_is_not_kept() {
         }
     }
     readers.stop().await;
-    if on_postgres() {
-        assert!(app.db.kept().stats().courses.hits > 0, "the course was kept between moves");
-    }
+    assert!(app.db.kept().stats().courses.hits > 0, "the course was kept between moves");
 }
 
-/// Wait until `scope_drops` has grown by two: the commit's own drop and the trigger's
-/// notification of it, so that the second does not come between the reads that follow.
+/// Wait until `scope_drops` has grown by two: the commit's own drop and the watch's of the same
+/// change (PostgreSQL's notification, or SQLite's next poll of the counts), so that the second
+/// does not come between the reads that follow.
 async fn until_dropped_twice(app: &TestApp, scope_drops: impl Fn(&Db) -> u64, before: u64) {
     let start = Instant::now();
     while scope_drops(&app.db) < before + 2 {
@@ -373,9 +390,6 @@ async fn until_dropped_twice(app: &TestApp, scope_drops: impl Fn(&Db) -> u64, be
 /// employees, an employee's change keeps courses.
 #[tokio::test]
 async fn a_change_drops_only_the_reads_made_from_its_tables() {
-    if !on_postgres() {
-        return;
-    }
     let app = spawn().await;
     let (course, session) = published_course(&app).await;
     until_reads_kept(&app.db).await;
@@ -407,12 +421,13 @@ async fn a_change_drops_only_the_reads_made_from_its_tables() {
 }
 
 /// The instance that makes a change drops what it keeps of the change's scope as it commits,
-/// before it answers (a request that follows at once must not wait for the notification), and a
-/// write of another kind drops nothing. Counted on both backends; on SQLite, where nothing
-/// listens, only the commit drops, so the counts are exact there.
+/// before it answers (a request that follows at once must not wait for the notification or the
+/// next poll), and a write of another kind drops nothing. Counted on both backends; on SQLite the
+/// change counts are read once a minute here, so after the first poll only the commit drops and
+/// the counts are exact there.
 #[tokio::test]
 async fn a_write_drops_its_scope_as_it_commits_and_other_writes_drop_nothing() {
-    let app = spawn().await;
+    let app = spawn_configured(&[("KENSHU_SQLITE_CHANGE_POLL_MS", "60000".into())]).await;
     let (course, session) = published_course(&app).await;
     let drops = || {
         let s = app.db.kept().stats();

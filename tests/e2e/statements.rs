@@ -1,10 +1,10 @@
 //! What a request costs the database, counted on the service's own pool: identifying the caller
-//! is one statement the first time (none after, on PostgreSQL, until the roster changes), and
+//! is one statement the first time (none after, until the roster changes), and
 //! the hot single-row reads stay at the counts below (a change that adds or saves a statement per
 //! request shows here first; bench-load reports the same counts under load).
 
 use kenshu_domain::auth::Role;
-use kenshu_tests::{on_postgres, people, spawn, until_reads_kept, TestApp};
+use kenshu_tests::{people, spawn, until_reads_kept, TestApp};
 
 #[tokio::test]
 async fn identifying_the_caller_is_one_statement_and_hot_reads_stay_small() {
@@ -19,11 +19,9 @@ async fn identifying_the_caller_is_one_statement_and_hot_reads_stay_small() {
         .unwrap()
         .to_string();
     let me = app.employee(people::EMPLOYEE).await["id"].as_str().unwrap().to_string();
-    // Warm: the first request of a connection may prepare statements, and on PostgreSQL the
-    // instance keeps each caller it has identified once it listens for roster changes.
-    if on_postgres() {
-        until_reads_kept(&app.db).await;
-    }
+    // Warm: the first request of a connection may prepare statements, and the instance keeps
+    // each caller it has identified once it watches for roster changes.
+    until_reads_kept(&app.db).await;
     for token in [&employee, &head, &hr] {
         for _ in 0..2 {
             app.get("/api/v1/me", token).await;
@@ -31,17 +29,15 @@ async fn identifying_the_caller_is_one_statement_and_hot_reads_stay_small() {
     }
     let importer = app.token("personnel-system", &[Role::Importer]);
     app.get("/api/v1/me", &importer).await;
-    // Identifying a known caller: nothing on PostgreSQL (kept in memory, see tests/e2e/kept.rs),
-    // one statement on SQLite.
-    let caller = if on_postgres() { 0 } else { 1 };
+    // Identifying a known caller: nothing (kept in memory, see tests/e2e/kept.rs).
     // The caller alone: an employee, a head (with the units they head), a refused request.
-    assert_eq!(app.cost("/api/v1/me", &employee).await, (200, caller));
-    assert_eq!(app.cost("/api/v1/me", &head).await, (200, caller));
-    assert_eq!(app.cost("/api/v1/notification-channels", &employee).await, (403, caller));
+    assert_eq!(app.cost("/api/v1/me", &employee).await, (200, 0));
+    assert_eq!(app.cost("/api/v1/me", &head).await, (200, 0));
+    assert_eq!(app.cost("/api/v1/notification-channels", &employee).await, (403, 0));
     // A service account's token (no employee row) too.
-    assert_eq!(app.cost("/api/v1/me", &importer).await, (200, caller));
+    assert_eq!(app.cost("/api/v1/me", &importer).await, (200, 0));
     // Hot single-row reads: the caller, then the row and what it carries. The first read of a
-    // row goes to the database; on PostgreSQL the next is kept in memory until its tables change.
+    // row goes to the database; the next is kept in memory until its tables change.
     let employee_path = format!("/api/v1/employees/{me}");
     let course_path = format!("/api/v1/courses/{course}");
     let (status, employee_read) = app.cost(&employee_path, &hr).await;
@@ -49,31 +45,26 @@ async fn identifying_the_caller_is_one_statement_and_hot_reads_stay_small() {
     let (status, course_read) = app.cost(&course_path, &employee).await;
     assert_eq!(status, 200);
     // The employee with their section's department.
-    assert_eq!(employee_read, caller + 1, "GET /employees/{{id}}");
+    assert_eq!(employee_read, 1, "GET /employees/{{id}}");
     // The course with its plan's status and its sessions.
-    assert_eq!(course_read, caller + 1, "GET /courses/{{id}}");
-    let row = if on_postgres() { 0 } else { 1 };
-    // A page of courses: one statement on SQLite, every time. On PostgreSQL the page is chosen
-    // from the organisation's courses kept in memory and its courses taken as rendered before:
-    // the first page reads what is not kept yet (the index, the courses), the next nothing.
+    assert_eq!(course_read, 1, "GET /courses/{{id}}");
+    // A page of courses is chosen from the organisation's courses kept in memory and its courses
+    // taken as rendered before: the first page reads what is not kept yet (the index, the
+    // courses), the next nothing.
     let list = "/api/v1/courses?fiscal_year=2023&limit=50";
     let (status, first) = app.cost(list, &employee).await;
     assert_eq!(status, 200);
-    if on_postgres() {
-        assert!((1..=2).contains(&first), "the first page read {first} statements");
-    } else {
-        assert_eq!(first, caller + 1);
-    }
-    assert_eq!(app.cost(list, &employee).await, (200, caller + row), "a page again");
+    assert!((1..=2).contains(&first), "the first page read {first} statements");
+    assert_eq!(app.cost(list, &employee).await, (200, 0), "a page again");
     let search = "/api/v1/courses?q=%E7%A0%94%E4%BF%AE&limit=50";
     app.get(search, &employee).await;
-    assert_eq!(app.cost(search, &employee).await, (200, caller + row), "a text search again");
-    assert_eq!(app.cost(&employee_path, &hr).await, (200, caller + row), "GET /employees/{{id}} again");
-    assert_eq!(app.cost(&course_path, &employee).await, (200, caller + row), "GET /courses/{{id}} again");
+    assert_eq!(app.cost(search, &employee).await, (200, 0), "a text search again");
+    assert_eq!(app.cost(&employee_path, &hr).await, (200, 0), "GET /employees/{{id}} again");
+    assert_eq!(app.cost(&course_path, &employee).await, (200, 0), "GET /courses/{{id}} again");
     // A caller never seen is read once, whatever the backend.
     let stranger = app.token(people::SAME_SECTION, &[Role::Employee]);
     assert_eq!(app.cost("/api/v1/me", &stranger).await, (200, 1));
-    println!("statements: /me {caller}, /employees/{{id}} {employee_read}, /courses/{{id}} {course_read}");
+    println!("statements: /employees/{{id}} {employee_read}, /courses/{{id}} {course_read}");
 }
 
 /// Statements a PUT of `entries` on the sign-in sheet at `path` ran, and its answer.

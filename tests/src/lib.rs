@@ -367,13 +367,17 @@ async fn spawn_with(config: Config, cleanup: Cleanup) -> TestApp {
 }
 
 /// Wait (up to ten seconds) until `db`'s instance keeps reads in memory (callers, employees,
-/// courses): on PostgreSQL once it listens for changes (it starts before the service answers;
-/// after a lost connection it listens again within a few seconds).
+/// courses, lists): once it watches for changes (PostgreSQL: listens; SQLite: polls the change
+/// counts; it starts before the service answers, and after a lost watch it watches again within
+/// a few seconds).
 pub async fn until_reads_kept(db: &Db) {
     let start = std::time::Instant::now();
-    while !db.kept().stats().listening {
+    // Also until every change committed before now has been heard of: the test's own set-up
+    // writes drop their scopes once more when the watch hears of them (PostgreSQL's
+    // notification, SQLite's next poll), which must not happen between the reads that follow.
+    while !db.kept().stats().listening || !db.kept().watch.heard_since(start) {
         assert!(start.elapsed() < Duration::from_secs(10), "not listening for changes");
-        tokio::time::sleep(Duration::from_millis(20)).await;
+        tokio::time::sleep(Duration::from_millis(5)).await;
     }
 }
 

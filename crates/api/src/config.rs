@@ -13,6 +13,8 @@ pub struct Config {
     pub max_connections: u32,
     /// How long a request waits for a database connection before it is answered 503.
     pub db_acquire_timeout: std::time::Duration,
+    /// SQLite: how often the change counts are read (see `kenshu_persistence::change_watch`).
+    pub sqlite_change_poll: std::time::Duration,
     pub jwt: JwtConfig,
     /// Largest accepted upload (imports), in bytes.
     pub max_upload_bytes: usize,
@@ -256,6 +258,9 @@ impl Config {
             max_connections: parse_num("KENSHU_DB_MAX_CONNECTIONS", 10)? as u32,
             db_acquire_timeout: std::time::Duration::from_millis(
                 parse_num("KENSHU_DB_ACQUIRE_TIMEOUT_MS", 1000)?.max(1),
+            ),
+            sqlite_change_poll: std::time::Duration::from_millis(
+                parse_num("KENSHU_SQLITE_CHANGE_POLL_MS", 20)?.max(1),
             ),
             jwt: JwtConfig {
                 secret,

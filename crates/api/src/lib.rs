@@ -40,7 +40,7 @@ pub async fn build_state(config: config::Config) -> Result<state::AppState, Box<
     let db =
         Db::connect_with(&config.database_url, config.max_connections, config.db_acquire_timeout).await?;
     db.migrate().await?;
-    db.watch_changes().await;
+    db.watch_changes(config.sqlite_change_poll).await;
     let limits = Arc::new(limits::Limits::new(&config.limits));
     Ok(state::AppState {
         db,

@@ -15,6 +15,11 @@
 //! second connection sends a heartbeat on the channel, and kept reads are used only while this
 //! instance's own heartbeats come back (see [`crate::kept::LEASE`]). When they stop, the
 //! listening connection is given up and a new one made.
+//!
+//! SQLite has no notifications. There, triggers count each scope's committed changes in table
+//! `kenshu_change` (migration 000035), and [`start_sqlite`] reads the counts every [`POLL`] on a
+//! connection of its own, dropping each scope whose count moved. Kept reads are used only within
+//! [`crate::kept::LEASE`] of the latest poll's start, so a poller that stopped stops them too.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -22,7 +27,7 @@ use std::time::{Duration, Instant};
 use sea_orm::sqlx::postgres::{PgConnectOptions, PgListener, PgPool, PgPoolOptions};
 use tokio::sync::Notify;
 
-use crate::kept::Watch;
+use crate::kept::{Scope, Watch};
 
 /// The channel the triggers notify; named when it carried only the roster's changes, and kept
 /// so that an instance of an earlier version hears every change during a rolling upgrade (it
@@ -134,4 +139,98 @@ async fn heartbeats(url: Arc<str>, watch: Arc<Watch>, restart: Arc<Notify>) {
         // One that does not get through in time is simply not heard: the lease runs out.
         let _ = tokio::time::timeout(HEARTBEAT, sent).await;
     }
+}
+
+/// How often an instance on SQLite reads the change counts by default
+/// (`KENSHU_SQLITE_CHANGE_POLL_MS`): the longest another process's change (a directory sync, a
+/// hand edit) can go unseen by this instance's kept reads. A read of one two-row table costs
+/// microseconds.
+pub const POLL: Duration = Duration::from_millis(20);
+
+/// On SQLite: read the change counts now and every `every` ([`POLL`] by default), on a
+/// connection of its own (not the service's pool, whose statements are counted per request), and
+/// keep `watch` in step; returns after the first poll, leaving a task that goes on polling for as
+/// long as the runtime runs.
+pub async fn start_sqlite(url: &str, watch: Arc<Watch>, every: Duration) {
+    use sea_orm::sqlx::sqlite::{SqliteConnectOptions, SqlitePoolOptions};
+    use std::str::FromStr;
+    let options = match SqliteConnectOptions::from_str(url) {
+        Ok(o) => o,
+        Err(e) => {
+            tracing::warn!(error = %e, "cannot poll for changes: everything is read from the database");
+            return;
+        }
+    };
+    let pool = SqlitePoolOptions::new()
+        .max_connections(1)
+        .idle_timeout(None)
+        .max_lifetime(None)
+        .connect_lazy_with(options);
+    let mut counts = None;
+    if let Err(e) = poll(&pool, &watch, &mut counts).await {
+        tracing::warn!(error = %e, "not polling for changes yet: everything is read from the database");
+    }
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(every);
+        tick.tick().await;
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut failing = false;
+        loop {
+            tick.tick().await;
+            match poll(&pool, &watch, &mut counts).await {
+                Ok(()) if failing => {
+                    failing = false;
+                    tracing::info!("polling for changes again: reads are kept in memory");
+                }
+                Ok(()) => {}
+                Err(e) if !failing => {
+                    failing = true;
+                    tracing::warn!(error = %e, "polling for changes failed: everything is read from the database");
+                }
+                Err(_) => {}
+            }
+        }
+    });
+}
+
+/// Each scope's count of committed changes, as the poll last read them.
+type Counts = std::collections::HashMap<String, i64>;
+
+/// One poll: compare the counts with `last`, drop what moved, and record that every change
+/// committed before the poll began has been heard of. The first (or the first after a failure)
+/// starts listening afresh, which drops everything.
+async fn poll(
+    pool: &sea_orm::sqlx::SqlitePool,
+    watch: &Watch,
+    last: &mut Option<Counts>,
+) -> Result<(), sea_orm::sqlx::Error> {
+    let started = Instant::now();
+    let read = sea_orm::sqlx::query_as::<_, (String, i64)>("SELECT scope, changes FROM kenshu_change")
+        .fetch_all(pool)
+        .await;
+    let counts: Counts = match read {
+        Ok(rows) => rows.into_iter().collect(),
+        Err(e) => {
+            if last.take().is_some() {
+                watch.set_listening(false, Instant::now());
+            }
+            return Err(e);
+        }
+    };
+    match last {
+        None => watch.set_listening(true, started),
+        Some(before) => {
+            for (scope, count) in &counts {
+                if before.get(scope) != Some(count) {
+                    match Scope::ALL.into_iter().find(|s| s.name() == scope) {
+                        Some(s) => watch.drop_scope(s),
+                        None => watch.drop_everything(),
+                    }
+                }
+            }
+            watch.heard_until(started);
+        }
+    }
+    *last = Some(counts);
+    Ok(())
 }

@@ -237,13 +237,22 @@ impl Db {
         &self.kept
     }
 
-    /// On PostgreSQL, listen for changes to the roster, the structure and the catalogue so that
-    /// reads of them can be kept in memory (see [`crate::change_watch`]); returns once listening,
-    /// or once the first attempt failed (it keeps trying, and everything is read from the
-    /// database meanwhile). On SQLite, nothing: every request reads from the database.
-    pub async fn watch_changes(&self) {
-        if self.backend() == DatabaseBackend::Postgres {
-            crate::change_watch::start(self.url.0.clone(), self.kept.watch.clone()).await;
+    /// Watch for changes to the roster, the structure and the catalogue so that reads of them can
+    /// be kept in memory (see [`crate::change_watch`]): on PostgreSQL by listening, on SQLite by
+    /// polling the change counts every `sqlite_poll`. Returns once watching, or once the first
+    /// attempt failed (it keeps trying, and everything is read from the database meanwhile).
+    pub async fn watch_changes(&self, sqlite_poll: std::time::Duration) {
+        match self.backend() {
+            DatabaseBackend::Postgres => {
+                crate::change_watch::start(self.url.0.clone(), self.kept.watch.clone()).await;
+            }
+            // An in-memory database is one per connection: another could not see its counts.
+            DatabaseBackend::Sqlite
+                if !self.url.0.contains(":memory:") && !self.url.0.contains("mode=memory") =>
+            {
+                crate::change_watch::start_sqlite(&self.url.0, self.kept.watch.clone(), sqlite_poll).await;
+            }
+            _ => {}
         }
     }
 

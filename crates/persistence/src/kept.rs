@@ -1,7 +1,8 @@
 //! Rows an instance keeps in memory between requests, and when it may use them.
 //!
-//! Four reads are kept: who a caller is ([`crate::repo::principal`]), an employee as HR reads it,
-//! a course with its sessions, and a course as lists render it. Each depends on one [`Scope`] of tables, and every committed
+//! Five reads are kept: who a caller is ([`crate::repo::principal`]), an employee as HR reads it,
+//! a course with its sessions, a course as lists render it, and an organisation's course index
+//! (what lists filter and order by). Each depends on one [`Scope`] of tables, and every committed
 //! change to a scope's tables drops every entry kept under it:
 //! - a write transaction of this instance that records such a change drops the scope as it
 //!   commits ([`crate::WriteTxn`]), before the change is answered;
@@ -13,8 +14,11 @@
 //!   cannot leave an entry behind), nor when this instance's own heartbeat has not come back for
 //!   [`LEASE`].
 //!
-//! On SQLite nothing listens (other processes, `kenshu directory sync` among them, write the same
-//! file unseen), so every request reads from the database.
+//! - on SQLite, which has no notifications, triggers count each scope's changes (migration
+//!   000035) and [`crate::change_watch`] reads the counts every [`crate::change_watch::POLL`] on
+//!   a connection of its own, dropping a scope whose count moved; kept rows are used only within
+//!   [`LEASE`] of the latest poll. Other processes writing the same file (`kenshu directory
+//!   sync`, an operator's `sqlite3`) are heard of within a poll.
 //!
 //! A read records its scope's generation before it runs and keeps its result only if no drop
 //! happened meanwhile: rows read before a change committed never outlive the change. Entries are
@@ -31,9 +35,10 @@ use uuid::Uuid;
 
 /// How long kept rows may be used after the latest moment this instance is known to have heard of
 /// every change committed before it: listening began then, or a heartbeat it sent then came back
-/// on the listening connection ([`crate::change_watch`] sends one a second). A connection that
-/// died without a word (a network that drops packets, a server that hangs) stops every kept read
-/// within this time.
+/// on the listening connection ([`crate::change_watch`] sends one a second), or on SQLite a poll
+/// of the change counts began then. A connection that died without a word (a network that drops
+/// packets, a server that hangs), or a poller that stopped, stops every kept read within this
+/// time.
 pub const LEASE: Duration = Duration::from_secs(3);
 
 /// A set of tables kept reads depend on, dropped together.
@@ -118,6 +123,21 @@ impl Watch {
         heard != 0 && (self.millis(now) + 1).saturating_sub(heard) < LEASE.as_millis() as u64
     }
 
+    /// Whether every change committed before `at` is known to have been heard of (and dropped
+    /// what it touched).
+    pub fn heard_since(&self, at: Instant) -> bool {
+        // `heard` is 1 + a millisecond; one in the same millisecond as `at` may precede it.
+        self.heard.load(SeqCst) > self.millis(at) + 1
+    }
+
+    /// Every change committed before `at` has been heard of (on SQLite: a poll of the change
+    /// counts that began at `at` has been compared). Nothing while not listening.
+    pub fn heard_until(&self, at: Instant) {
+        if self.heard.load(SeqCst) != 0 {
+            self.heard.fetch_max(self.millis(at) + 1, SeqCst);
+        }
+    }
+
     /// How many times `scope` was dropped since the instance started; kept entries carry the
     /// generation they were read in.
     fn generation(&self, scope: Scope) -> u64 {
@@ -131,7 +151,7 @@ impl Watch {
         self.generations[scope.index()].fetch_add(1, SeqCst);
     }
 
-    fn drop_everything(&self) {
+    pub fn drop_everything(&self) {
         Scope::ALL.into_iter().for_each(|s| self.drop_scope(s));
     }
 
