@@ -44,11 +44,11 @@ pub type RenderedCourse = (i32, String);
 
 /// [`list_courses`], each course rendered by `render`. Where this instance keeps reads (see
 /// [`crate::kept`]), the page is chosen from the organisation's [`CourseIndex`] in memory and each
-/// course on it taken as it was rendered before: no statement at all once both are kept. Where
-/// it does not (SQLite), or if the catalogue changed while the page was put together, it is the
-/// one statement of [`list_courses`], of whose rows a course rendered before decodes only its id,
-/// version and place in the order. Decoding, checking and rendering every course again was most
-/// of a list's time.
+/// course on it taken as it was rendered before: no statement at all once both are kept. While
+/// it keeps nothing (not watching for changes just now), or if the catalogue changed while the
+/// page was put together, it is the one statement of [`list_courses`], of whose rows a course
+/// rendered before decodes only its id, version and place in the order. Decoding, checking and
+/// rendering every course again was most of a list's time.
 pub async fn list_courses_rendered<E: From<RepoError>>(
     db: &crate::Db,
     org_id: Uuid,
