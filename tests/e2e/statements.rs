@@ -61,6 +61,30 @@ async fn identifying_the_caller_is_one_statement_and_hot_reads_stay_small() {
     assert_eq!(app.cost(search, &employee).await, (200, 0), "a text search again");
     assert_eq!(app.cost(&employee_path, &hr).await, (200, 0), "GET /employees/{{id}} again");
     assert_eq!(app.cost(&course_path, &employee).await, (200, 0), "GET /courses/{{id}} again");
+    // An employee's nominations with their courses: two statements, the employee kept.
+    let plan = app.get_json("/api/v1/courses?fiscal_year=2023&route=recommendation&limit=200", &hr).await;
+    let for_everyone = plan["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| {
+            c["rules"].as_array().unwrap().iter().any(|r| {
+                r["route"] == "recommendation"
+                    && r["conditions"].as_array().unwrap().iter().any(|k| k["kind"] == "all_staff")
+            })
+        })
+        .expect("a course any head may recommend anyone for");
+    let path = format!("/api/v1/courses/{}/recommendations", for_everyone["id"].as_str().unwrap());
+    let body = serde_json::json!({"employee_no": people::EMPLOYEE, "reason": "推薦"});
+    let res = app.post_json(&path, &head, &body).await;
+    assert_eq!(res.status(), 201, "{}", res.text().await.unwrap());
+    let history = format!("/api/v1/employees/{me}/training-history");
+    for (path, token) in
+        [("/api/v1/me/nominations?fiscal_year=2023", &employee), (history.as_str(), &employee)]
+    {
+        app.get(path, token).await;
+        assert_eq!(app.cost(path, token).await, (200, 2), "{path}");
+    }
     // A caller never seen is read once, whatever the backend.
     let stranger = app.token(people::SAME_SECTION, &[Role::Employee]);
     assert_eq!(app.cost("/api/v1/me", &stranger).await, (200, 1));

@@ -65,14 +65,12 @@ pub struct YearQuery {
 
 async fn history_of(
     state: &AppState,
-    org_id: Uuid,
-    employee_id: Uuid,
+    e: &employee_repo::EmployeeRecord,
     fy: Option<FiscalYear>,
 ) -> ApiResult<NominationList> {
-    let e = employee_repo::get(state.db.conn(), org_id, employee_id).await?;
     let who =
         EmployeeRef { id: e.model.id, employee_no: e.model.employee_no.clone(), name: e.model.name.clone() };
-    let rows = repo::for_employee(state.db.conn(), org_id, employee_id, fy).await?;
+    let rows = repo::for_employee(state.db.conn(), e.model.org_id, e.model.id, fy).await?;
     Ok(NominationList {
         items: rows
             .iter()
@@ -92,7 +90,11 @@ pub async fn my_nominations(
 ) -> ApiResult<HttpResponse> {
     let fy = fiscal_year_or_current(q.fiscal_year)?;
     let list = match auth.principal.employee.as_ref() {
-        Some(me) => history_of(&state, auth.principal.org_id, me.employee_id, Some(fy)).await?,
+        Some(me) => {
+            // The employee as kept in memory: no statement while the roster has not changed.
+            let e = employee_repo::get_kept(&state.db, auth.principal.org_id, me.employee_id).await?;
+            history_of(&state, &e, Some(fy)).await?
+        }
         None => NominationList { items: Vec::new() },
     };
     Ok(HttpResponse::Ok().json(list))
@@ -113,9 +115,9 @@ pub async fn training_history(
     file: web::Query<ListFile>,
 ) -> ApiResult<HttpResponse> {
     let org_id = auth.principal.org_id;
-    let e = employee_repo::get(state.db.conn(), org_id, *id).await?;
+    let e = employee_repo::get_kept(&state.db, org_id, *id).await?;
     authorize(&auth.principal, Action::ReadEmployee(&e.placement()))?;
-    let list = history_of(&state, org_id, *id, None).await?;
+    let list = history_of(&state, &e, None).await?;
     if file.file().is_some() {
         let name = format!("kenshu-training-history-{}", e.model.employee_no);
         return file.download(&history_table(&state, org_id, &list).await?, &name);

@@ -22,20 +22,24 @@ async fn with_courses(
         rows.iter().map(|n| n.course_id).collect::<std::collections::BTreeSet<_>>().into_iter().collect();
     let mut courses = HashMap::new();
     for chunk in ids.chunks(500) {
-        for c in course::Entity::find()
+        // The columns a list shows, not the course's 33 (five of them JSON documents).
+        for (id, fiscal_year, category, number, title, rank) in course::Entity::find()
+            .select_only()
+            .columns([
+                course::Column::Id,
+                course::Column::FiscalYear,
+                course::Column::Category,
+                course::Column::Number,
+                course::Column::Title,
+                course::Column::CategoryRank,
+            ])
             .filter(course::Column::OrgId.eq(org_id))
             .filter(course::Column::Id.is_in(chunk.iter().copied()))
+            .into_tuple::<(Uuid, i32, String, i32, String, i32)>()
             .all(conn)
             .await?
         {
-            let r = CourseRef {
-                id: c.id,
-                fiscal_year: c.fiscal_year,
-                category: c.category,
-                number: c.number,
-                title: c.title,
-            };
-            courses.insert(c.id, (c.category_rank, r));
+            courses.insert(id, (rank, CourseRef { id, fiscal_year, category, number, title }));
         }
     }
     let mut out: Vec<(i32, (nomination::Model, CourseRef))> = rows
