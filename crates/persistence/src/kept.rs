@@ -151,7 +151,7 @@ impl Watch {
         self.generations[scope.index()].fetch_add(1, SeqCst);
     }
 
-    pub fn drop_everything(&self) {
+    pub(crate) fn drop_everything(&self) {
         Scope::ALL.into_iter().for_each(|s| self.drop_scope(s));
     }
 

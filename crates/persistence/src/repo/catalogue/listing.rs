@@ -55,7 +55,7 @@ pub async fn list_courses_rendered<E: From<RepoError>>(
     filter: &CourseFilter,
     page: &PageRequest,
     render: impl Fn(&CourseRecord) -> Result<String, E>,
-) -> Result<Page<std::sync::Arc<RenderedCourse>>, E> {
+) -> Result<Page<Arc<RenderedCourse>>, E> {
     use sea_orm::{FromQueryResult, QueryTrait};
     if let Some(generation) = db.kept().course_index.generation_at(Instant::now()) {
         if let Some(page) = kept_page(db, org_id, filter, page, &render, generation).await? {
@@ -63,9 +63,8 @@ pub async fn list_courses_rendered<E: From<RepoError>>(
         }
     }
     let statement = courses_query(org_id, filter, page)?.build(db.backend());
-    let kept = &db.kept().course_items;
     // Before the statement: what it reads may predate a change that commits meanwhile.
-    let generation = kept.generation_at(Instant::now());
+    let generation = db.kept().course_items.generation_at(Instant::now());
     let rows = db.conn().query_all(statement).await.map_err(RepoError::from)?;
     let mut items = Vec::with_capacity(rows.len());
     for row in &rows {
@@ -73,27 +72,56 @@ pub async fn list_courses_rendered<E: From<RepoError>>(
         let id: Uuid = row.try_get("", "id").map_err(RepoError::from)?;
         let version = get_i32("version")?;
         let order = [get_i32("fiscal_year")?, get_i32("category_rank")?, get_i32("number")?];
-        let miss = match kept.lookup_in((org_id, id), generation) {
-            // The version too: a kept rendering never stands for a row that says otherwise.
-            Ok(rendered) if rendered.0 == version => {
-                items.push((order, rendered));
-                continue;
+        let rendered = match kept_item(db, org_id, id, version, generation) {
+            Ok(rendered) => rendered,
+            Err(miss) => {
+                let model = course::Model::from_query_result(row, "").map_err(RepoError::from)?;
+                render_and_keep(db, model, miss, &render)?
             }
-            Ok(_) => None,
-            Err(miss) => Some(miss),
         };
-        let model = course::Model::from_query_result(row, "").map_err(RepoError::from)?;
-        let rendered = std::sync::Arc::new((
-            version,
-            render(&CourseRecord::from_model(model).map_err(RepoError::from)?)?,
-        ));
-        if let Some(miss) = miss {
-            kept.keep(miss, rendered.clone(), Instant::now());
-        }
         items.push((order, rendered));
     }
-    let page = Page::from_rows(items, page.limit, |(order, _)| order.iter().map(i32::to_string).collect());
-    Ok(page.map(|(_, rendered)| rendered))
+    Ok(page_in_order(items, page.limit))
+}
+
+/// The rendering kept of course `id` at `version`, read in `generation`; otherwise the miss to
+/// keep a new one under (none where one is kept at another version).
+fn kept_item(
+    db: &crate::Db,
+    org_id: Uuid,
+    id: Uuid,
+    version: i32,
+    generation: Option<u64>,
+) -> Result<Arc<RenderedCourse>, Option<ItemMiss>> {
+    match db.kept().course_items.lookup_in((org_id, id), generation) {
+        // The version too: a kept rendering never stands for a row that says otherwise.
+        Ok(rendered) if rendered.0 == version => Ok(rendered),
+        Ok(_) => Err(None),
+        Err(miss) => Err(Some(miss)),
+    }
+}
+
+/// Render a course read from the database, and keep the rendering after `miss`.
+fn render_and_keep<E: From<RepoError>>(
+    db: &crate::Db,
+    model: course::Model,
+    miss: Option<ItemMiss>,
+    render: &impl Fn(&CourseRecord) -> Result<String, E>,
+) -> Result<Arc<RenderedCourse>, E> {
+    let version = model.version;
+    let record = CourseRecord::from_model(model).map_err(RepoError::from)?;
+    let rendered = Arc::new((version, render(&record)?));
+    if let Some(miss) = miss {
+        db.kept().course_items.keep(miss, rendered.clone(), Instant::now());
+    }
+    Ok(rendered)
+}
+
+/// A page of rendered courses from `items` in plan order, one more than `limit` if another
+/// page follows; the cursor is the last one's place in the order.
+fn page_in_order(items: Vec<([i32; 3], Arc<RenderedCourse>)>, limit: u64) -> Page<Arc<RenderedCourse>> {
+    let page = Page::from_rows(items, limit, |(order, _)| order.iter().map(i32::to_string).collect());
+    page.map(|(_, rendered)| rendered)
 }
 
 /// The statement of [`list_courses`]: a page of the organisation's courses matching `filter`, in
@@ -333,15 +361,11 @@ async fn kept_page<E: From<RepoError>>(
     // Where on the page, and the miss to keep it under (none if kept at another version).
     let mut missing: Vec<(usize, Option<ItemMiss>)> = Vec::new();
     for (i, course) in chosen.iter().enumerate() {
-        match kept.course_items.lookup_in((org_id, course.id), Some(generation)) {
-            Ok(rendered) if rendered.0 == course.version => items.push(Some(rendered)),
-            Ok(_) => {
-                items.push(None);
-                missing.push((i, None));
-            }
+        match kept_item(db, org_id, course.id, course.version, Some(generation)) {
+            Ok(rendered) => items.push(Some(rendered)),
             Err(miss) => {
                 items.push(None);
-                missing.push((i, Some(miss)));
+                missing.push((i, miss));
             }
         }
     }
@@ -361,24 +385,18 @@ async fn kept_page<E: From<RepoError>>(
             let Some(model) = rows.remove(&chosen[i].id).filter(|m| m.version == chosen[i].version) else {
                 return Ok(None);
             };
-            let record = CourseRecord::from_model(model).map_err(RepoError::from)?;
-            let rendered = Arc::new((chosen[i].version, render(&record)?));
-            if let Some(miss) = miss {
-                kept.course_items.keep(miss, rendered.clone(), Instant::now());
-            }
-            items[i] = Some(rendered);
+            items[i] = Some(render_and_keep(db, model, miss, render)?);
         }
     }
     if kept.course_index.generation_at(Instant::now()) != Some(generation) {
         return Ok(None);
     }
-    let items: Vec<([i32; 3], Arc<RenderedCourse>)> = chosen
+    let items = chosen
         .iter()
         .zip(items)
         .map(|(course, rendered)| (course.order, rendered.expect("every chosen course is filled above")))
         .collect();
-    let page = Page::from_rows(items, page.limit, |(order, _)| order.iter().map(i32::to_string).collect());
-    Ok(Some(page.map(|(_, rendered)| rendered)))
+    Ok(Some(page_in_order(items, page.limit)))
 }
 
 #[cfg(test)]
