@@ -360,3 +360,24 @@ async fn a_notice_received_while_the_sheet_records_the_absence_is_counted_once_b
         assert_eq!((row.1, row.2), (i as i64 + 1, 0), "every absence excused after session {i}");
     }
 }
+
+/// The results read a year's nominations from the index alone only where the visibility map
+/// marks their pages all-visible; every kept count written clears a page's mark until the table
+/// is vacuumed. On PostgreSQL the nomination table is vacuumed after half a percent of it
+/// changed (migration 000036), not the default fifth.
+#[tokio::test]
+async fn nominations_are_vacuumed_after_a_small_share_changed() {
+    let app = spawn().await;
+    if !kenshu_tests::on_postgres() {
+        return;
+    }
+    let sql = "SELECT array_to_string(reloptions, ',') FROM pg_class WHERE relname = 'nomination'";
+    let row = app.db.conn().query_one(Statement::from_string(app.db.backend(), sql)).await.unwrap().unwrap();
+    let options: String = row.try_get_by_index(0).unwrap();
+    let mut options: Vec<&str> = options.split(',').collect();
+    options.sort_unstable();
+    assert_eq!(
+        options,
+        ["autovacuum_vacuum_insert_scale_factor=0.005", "autovacuum_vacuum_scale_factor=0.005"]
+    );
+}
