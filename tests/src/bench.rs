@@ -33,29 +33,56 @@ impl BenchArgs {
     }
 }
 
-pub fn peak_rss_mib() -> f64 {
-    status_mib("VmHWM:")
+/// A process whose resident size is read from `/proc`: this one, or the service started as a
+/// process of its own (bench-load), whose size then holds nothing of the data's generation.
+#[derive(Debug, Clone, Copy)]
+pub enum Process {
+    Own,
+    Pid(u32),
 }
 
-/// Start the peak ([`peak_rss_mib`]) again from the size now (Linux: `clear_refs` 5), so a run
-/// measures its own peak, not the data generation's before it.
-pub fn reset_peak_rss() {
-    let _ = std::fs::write("/proc/self/clear_refs", "5");
+impl Process {
+    fn path(self, file: &str) -> String {
+        match self {
+            Process::Own => format!("/proc/self/{file}"),
+            Process::Pid(pid) => format!("/proc/{pid}/{file}"),
+        }
+    }
+
+    /// The highest resident size since the start or the last [`Process::reset_peak_rss`].
+    pub fn peak_rss_mib(self) -> f64 {
+        self.status_mib("VmHWM:")
+    }
+
+    /// Start the peak again from the size now (Linux: `clear_refs` 5), so a run measures its
+    /// own peak, not the data generation's or the previous run's before it.
+    pub fn reset_peak_rss(self) {
+        let _ = std::fs::write(self.path("clear_refs"), "5");
+    }
+
+    pub fn current_rss_mib(self) -> f64 {
+        self.status_mib("VmRSS:")
+    }
+
+    fn status_mib(self, key: &str) -> f64 {
+        let status = std::fs::read_to_string(self.path("status")).unwrap_or_default();
+        status
+            .lines()
+            .find(|l| l.starts_with(key))
+            .and_then(|l| l.split_whitespace().nth(1))
+            .and_then(|kb| kb.parse::<f64>().ok())
+            .map(|kb| kb / 1024.0)
+            .unwrap_or(0.0)
+    }
+}
+
+/// This process's peak resident size ([`Process::peak_rss_mib`]).
+pub fn peak_rss_mib() -> f64 {
+    Process::Own.peak_rss_mib()
 }
 
 pub fn current_rss_mib() -> f64 {
-    status_mib("VmRSS:")
-}
-
-fn status_mib(key: &str) -> f64 {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    status
-        .lines()
-        .find(|l| l.starts_with(key))
-        .and_then(|l| l.split_whitespace().nth(1))
-        .and_then(|kb| kb.parse::<f64>().ok())
-        .map(|kb| kb / 1024.0)
-        .unwrap_or(0.0)
+    Process::Own.current_rss_mib()
 }
 
 /// The machine's load and the commit, for the last line of a recorded run.

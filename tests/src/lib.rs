@@ -61,8 +61,18 @@ fn test_config(database_url: &str) -> Config {
 
 /// The tests' configuration, with `extra` settings added or replacing the usual ones.
 fn test_config_with(database_url: &str, extra: &[(&str, String)]) -> Config {
+    let vars = test_env(database_url);
+    Config::from_lookup(|k| {
+        extra.iter().chain(vars.iter()).find(|(key, _)| *key == k).map(|(_, v)| v.clone())
+    })
+    .expect("test config")
+}
+
+/// The settings the tests run the service with (`KENSHU_*` names), for one on `database_url`:
+/// the same for a service started as a process of its own (the benchmarks).
+pub fn test_env(database_url: &str) -> Vec<(&'static str, String)> {
     let keys = fixtures().join("keys");
-    let vars = [
+    vec![
         ("KENSHU_BIND", "127.0.0.1:0".to_string()),
         ("KENSHU_DATABASE_URL", database_url.to_string()),
         ("KENSHU_DB_MAX_CONNECTIONS", "5".to_string()),
@@ -87,11 +97,7 @@ fn test_config_with(database_url: &str, extra: &[(&str, String)]) -> Config {
         ("KENSHU_AUTH_FAILURES_PER_MINUTE", "0".to_string()),
         ("KENSHU_WRITE_RATE_LIMIT_PER_MINUTE", "0".to_string()),
         ("KENSHU_BULK_RATE_LIMIT_PER_MINUTE", "0".to_string()),
-    ];
-    Config::from_lookup(|k| {
-        extra.iter().chain(vars.iter()).find(|(key, _)| *key == k).map(|(_, v)| v.clone())
-    })
-    .expect("test config")
+    ]
 }
 
 enum Backend {

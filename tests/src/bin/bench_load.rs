@@ -2,19 +2,22 @@
 //!
 //! `TEST_DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres cargo run --release -p kenshu-tests --bin bench-load [-- --seconds 10 --clients 8,64 --rows N --only PATH-PART --record]`
 //!
-//! Runs the real app over HTTP (its own pool of 10, as deployed) on the demo organisation with the
-//! FY2023 plan published, plus `--rows` more staff if asked. For each client count it first runs
+//! Generates the data in this process (the demo organisation with the FY2023 plan published, plus
+//! `--rows` more staff if asked), then starts the release build's `kenshu serve` (beside this
+//! binary: `cargo build --release --bins`) as a process of its own on that database, with its own
+//! pool of 10 as deployed, so the resident size read is the service's alone. For each client count it first runs
 //! `pgbench -S -M prepared` (a database `kenshu_bench_pgbench` it initialises once at scale 10)
 //! and then `wrk --latency` against each endpoint, and prints requests per second, p50 and p99,
-//! the statements each request ran (counted on the service's pool) and the ratio to pgbench.
+//! the statements each request ran (the service's own count, from its `/metrics`), the ratio to
+//! pgbench, and the service's peak resident size during the row and its size after.
 //! Needs `wrk` and `pgbench`; installs them from Debian's packages (`wrk`, `postgresql-client`)
 //! when they are not on the PATH.
 
 use std::path::Path;
-use std::process::Command;
+use std::process::{Child, Command, Stdio};
 
 use kenshu_domain::auth::Role;
-use kenshu_tests::bench::{current_rss_mib, peak_rss_mib, record, reset_peak_rss, run_context};
+use kenshu_tests::bench::{peak_rss_mib, record, run_context, Process};
 use kenshu_tests::prefecture::{generate, last_year_sheets, open_notice_pairs, LastYearSheet, Scale};
 use kenshu_tests::{people, spawn_configured, TestApp};
 
@@ -206,13 +209,12 @@ fn wrk(url: &str, token: Option<&str>, script: Option<&Path>, clients: u32, seco
 /// its time is up, but the service still works through the writes it accepted (at 64 clients,
 /// a minute of sheets queued on their course's lock), and the next row would measure that queue's
 /// 503s as its own.
-async fn settle(app: &kenshu_tests::TestApp) {
+async fn settle(service: &Served) {
     let started = std::time::Instant::now();
-    loop {
-        let (open, idle) = app.db.pool_use();
-        if open as usize == idle || started.elapsed() > std::time::Duration::from_secs(300) {
-            break;
-        }
+    // The scrape that reads it is in flight itself.
+    while service.metric("kenshu_http_requests_in_flight").await > 1.0
+        && started.elapsed() < std::time::Duration::from_secs(300)
+    {
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
     if started.elapsed() > std::time::Duration::from_secs(1) {
@@ -220,6 +222,86 @@ async fn settle(app: &kenshu_tests::TestApp) {
             "(waited {:.1} s for the service to finish the previous row's requests)",
             started.elapsed().as_secs_f64()
         );
+    }
+}
+
+/// The service under load: the release build's `kenshu serve` in a process of its own on the
+/// generated database, with the tests' settings (their token secret among them), stopped when
+/// dropped.
+struct Served {
+    child: Child,
+    base: String,
+    client: reqwest::Client,
+}
+
+/// The token `/metrics` asks of the benchmark.
+const METRICS_TOKEN: &str = "bench-load-metrics-token-0123456789";
+
+impl Served {
+    async fn start(app: &TestApp, pool: u32) -> Served {
+        let exe = std::env::current_exe().expect("this binary's path").with_file_name("kenshu");
+        assert!(exe.exists(), "{} is missing: cargo build --release --bins", exe.display());
+        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let mut cmd = Command::new(exe);
+        cmd.arg("serve").envs(kenshu_tests::test_env(&app.database_url));
+        cmd.env("KENSHU_BIND", format!("127.0.0.1:{port}"))
+            .env("KENSHU_DB_MAX_CONNECTIONS", pool.to_string())
+            .env("KENSHU_METRICS_TOKEN", METRICS_TOKEN)
+            // A line per request would cost the service more than some requests do.
+            .env("KENSHU_LOG", std::env::var("KENSHU_LOG").unwrap_or_else(|_| "warn".into()))
+            .stdout(Stdio::null());
+        let served = Served {
+            child: cmd.spawn().expect("kenshu serve"),
+            base: format!("http://127.0.0.1:{port}"),
+            client: reqwest::Client::new(),
+        };
+        let started = std::time::Instant::now();
+        while !served.client.get(format!("{}/healthz", served.base)).send().await.is_ok_and(|r| r.status().is_success()) {
+            assert!(started.elapsed().as_secs() < 120, "kenshu serve did not answer /healthz");
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        served
+    }
+
+    fn process(&self) -> Process {
+        Process::Pid(self.child.id())
+    }
+
+    /// One unlabelled figure of the service's `/metrics`.
+    async fn metric(&self, name: &str) -> f64 {
+        let text = self
+            .client
+            .get(format!("{}/metrics", self.base))
+            .bearer_auth(METRICS_TOKEN)
+            .send()
+            .await
+            .expect("/metrics")
+            .text()
+            .await
+            .unwrap_or_default();
+        text.lines()
+            .find_map(|l| l.strip_prefix(name).and_then(|rest| rest.strip_prefix(' ')))
+            .and_then(|v| v.trim().parse().ok())
+            .unwrap_or_else(|| panic!("{name} in /metrics"))
+    }
+
+    async fn probe(&self, path: &str, token: Option<&str>) {
+        let mut req = self.client.get(format!("{}{path}", self.base));
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        let res = req.send().await.unwrap();
+        let status = res.status();
+        if !status.is_success() {
+            eprintln!("GET {path}: {status} {}", res.text().await.unwrap_or_default());
+        }
+    }
+}
+
+impl Drop for Served {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
     }
 }
 
@@ -325,14 +407,6 @@ fn write_script(text: &str) -> tempfile::NamedTempFile {
 }
 
 /// One request before the load, so that a refusal is explained rather than only counted.
-async fn probe(app: &TestApp, path: &str, token: Option<&str>) {
-    let res = app.request(reqwest::Method::GET, path, token).send().await.unwrap();
-    let status = res.status();
-    if !status.is_success() {
-        eprintln!("GET {path}: {status} {}", res.text().await.unwrap_or_default());
-    }
-}
-
 async fn first_id(app: &TestApp, path: &str, token: &str) -> String {
     app.get_json(path, token).await["items"][0]["id"].as_str().expect("an item").to_string()
 }
@@ -408,9 +482,16 @@ async fn main() {
     ];
     let staff = app.all_employees().await.len();
     let generated_peak = peak_rss_mib();
+    let service = Served::start(&app, args.pool).await;
+    let memory = service.process();
+    // What one scrape of `/metrics` runs itself, read after the figure it reports.
+    let scrape_statements = {
+        let first = service.metric("kenshu_db_statements_total").await;
+        service.metric("kenshu_db_statements_total").await - first
+    };
     let mut run_peak: f64 = 0.0;
     let mut lines = vec![format!(
-        "{backend}, {staff} staff, {}s per run, wrk -t2, service pool {}; statements counted on the service's pool",
+        "{backend}, {staff} staff, {}s per run, wrk -t2, service pool {}; statements as the service counts them",
         args.seconds, args.pool
     )];
     lines.push(format!(
@@ -425,23 +506,25 @@ async fn main() {
             if args.only.as_ref().is_some_and(|o| !label.contains(o.as_str())) {
                 continue;
             }
-            settle(&app).await;
+            settle(&service).await;
             if label.contains("absence-notices") {
                 forget_bench_notices(&app).await;
             }
             if script.is_none() {
-                probe(&app, path, *token).await;
+                service.probe(path, *token).await;
             }
             // The peak of this row alone (it starts from the size now, which the previous rows
             // or the generation may have left high).
-            reset_peak_rss();
-            let before = app.db.statements();
+            memory.reset_peak_rss();
+            let before = service.metric("kenshu_db_statements_total").await;
             // A year-wide read is a bulk request: the service runs two at once for an
             // organisation and refuses a third (KENSHU_BULK_CONCURRENCY), so more clients would
             // only measure refusals.
             let clients = if label.contains("results") { clients.min(BULK_CLIENTS) } else { clients };
-            let load = wrk(&format!("{}{path}", app.base), *token, *script, clients, args.seconds);
-            let statements = (app.db.statements() - before) as f64 / load.requests.max(1) as f64;
+            let load = wrk(&format!("{}{path}", service.base), *token, *script, clients, args.seconds);
+            // Less what the scrape that read `before` ran itself.
+            let statements = (service.metric("kenshu_db_statements_total").await - before - scrape_statements)
+                / load.requests.max(1) as f64;
             let mut line = format!(
                 "{:<48} {clients:>7} {:>9} {:>8.2} {:>8.2} {:>6.1} {:>7.3} {:>7.0}/{:.0}",
                 if script.is_some() { label.clone() } else { format!("GET {label}") },
@@ -451,10 +534,10 @@ async fn main() {
                 load.p99,
                 statements,
                 load.rps / ceiling,
-                peak_rss_mib(),
-                current_rss_mib()
+                memory.peak_rss_mib(),
+                memory.current_rss_mib()
             );
-            run_peak = run_peak.max(peak_rss_mib());
+            run_peak = run_peak.max(memory.peak_rss_mib());
             if load.non_2xx > 0 {
                 line.push_str(&format!("  ({} not 2xx!)", load.non_2xx));
             }
@@ -467,7 +550,7 @@ async fn main() {
     }
     // The process is the service and the generator: the generation's peak is reported apart.
     lines.push(format!(
-        "resident size of the service (and this process): the highest row peak {run_peak:.0} MiB (a row's peak starts from the size the row found); {generated_peak:.0} MiB at the peak of generating the data before the rows"
+        "resident size of the service (kenshu serve, a process of its own): the highest row peak {run_peak:.0} MiB (a row's peak starts from the size the row found); the generator's process peaked at {generated_peak:.0} MiB"
     ));
     println!("{}", lines.last().unwrap());
     lines.push(run_context());
