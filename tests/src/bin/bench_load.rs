@@ -1,6 +1,6 @@
 //! Benchmark: the hot reads under load, each against PostgreSQL's own ceiling in the same run.
 //!
-//! `TEST_DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres cargo run --release -p kenshu-tests --bin bench-load [-- --seconds 10 --clients 8,64 --rows N --only PATH-PART --record]`
+//! `cargo build --release --bins && TEST_DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres target/release/bench-load [--seconds 10 --clients 8,64 --rows N --only PATH-PART --record]`
 //!
 //! Generates the data in this process (the demo organisation with the FY2023 plan published, plus
 //! `--rows` more staff if asked), then starts the release build's `kenshu serve` (beside this
