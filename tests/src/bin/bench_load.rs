@@ -256,7 +256,13 @@ impl Served {
             client: reqwest::Client::new(),
         };
         let started = std::time::Instant::now();
-        while !served.client.get(format!("{}/healthz", served.base)).send().await.is_ok_and(|r| r.status().is_success()) {
+        while !served
+            .client
+            .get(format!("{}/healthz", served.base))
+            .send()
+            .await
+            .is_ok_and(|r| r.status().is_success())
+        {
             assert!(started.elapsed().as_secs() < 120, "kenshu serve did not answer /healthz");
             tokio::time::sleep(std::time::Duration::from_millis(100)).await;
         }
@@ -523,8 +529,9 @@ async fn main() {
             let clients = if label.contains("results") { clients.min(BULK_CLIENTS) } else { clients };
             let load = wrk(&format!("{}{path}", service.base), *token, *script, clients, args.seconds);
             // Less what the scrape that read `before` ran itself.
-            let statements = (service.metric("kenshu_db_statements_total").await - before - scrape_statements)
-                / load.requests.max(1) as f64;
+            let statements =
+                (service.metric("kenshu_db_statements_total").await - before - scrape_statements)
+                    / load.requests.max(1) as f64;
             let mut line = format!(
                 "{:<48} {clients:>7} {:>9} {:>8.2} {:>8.2} {:>6.1} {:>7.3} {:>7.0}/{:.0}",
                 if script.is_some() { label.clone() } else { format!("GET {label}") },
