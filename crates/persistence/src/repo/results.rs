@@ -93,7 +93,7 @@ pub async fn facts(conn: &impl ConnectionTrait, org_id: Uuid, fy: FiscalYear) ->
         ]
     };
     // Every read's rows are `course, grade, section, route, state, counts…`, NULL where a row is
-    // not of that grouping ([`fact_row`]).
+    // not of that grouping: a row without a course is one of a grade and section.
     let counted = |course: SimpleExpr, [grade, section]: [SimpleExpr; 2], with_staff: bool| {
         let courses =
             Query::select().column(Asterisk).from_values(year.iter().copied(), Alias::new("v")).to_owned();
