@@ -52,6 +52,15 @@ async fn metrics_answer_the_operators_token_with_requests_pool_and_outbox() {
     ] {
         assert!(text.contains(line), "{line} in\n{text}");
     }
+    // SQLite's own allocations, where SQLite is the database: the schema it parsed at least.
+    let sqlite_now = text
+        .lines()
+        .find_map(|l| l.strip_prefix(r#"kenshu_sqlite_memory_bytes{at="now"} "#))
+        .map(|v| v.parse::<f64>().unwrap());
+    match app.db.backend() {
+        sea_orm::DatabaseBackend::Sqlite => assert!(sqlite_now.is_some_and(|b| b > 100_000.0), "{text}"),
+        _ => assert_eq!(sqlite_now, None, "{text}"),
+    }
     // Routes by pattern only: no id, employee number or organisation in any label.
     assert!(!text.contains(&missing) && !text.contains(course.as_str().unwrap_or("-")), "{text}");
     assert!(!text.contains(people::EMPLOYEE) && !text.contains("isehara"), "{text}");

@@ -6,6 +6,11 @@
 //! bulk request stayed resident. On SQLite, re-importing the same 50,000 staff, the service
 //! stays at 87–104 MiB purging at once and 142–214 MiB with mimalloc's default, imports no
 //! slower (bench/results.md, 2026-12-04, "Whole-roster reads a page at a time").
+//!
+//! SQLite allocates with the C library's malloc, on the thread of the connection it serves; glibc
+//! gives each such thread an arena of its own and returns little of an arena's free memory. At
+//! 50,000 staff on SQLite, capping glibc at two arenas kept the service at 126–132 MiB of
+//! anonymous memory where it reached 149–156 with one per thread (bench/results.md, session 26).
 
 use libmimalloc_sys::{mi_option_set, mi_option_t};
 
@@ -24,14 +29,41 @@ fn purge_promptly() {
     unsafe { mi_option_set(PURGE_DELAY, 0) }
 }
 
-/// [`purge_promptly`] as the process starts (an ELF constructor), as the variable would: every
-/// binary that links the service (the benchmarks, the tests) runs with the setting production
-/// runs with, from its first allocation on.
+/// glibc's `M_ARENA_MAX` (`malloc.h`).
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+const M_ARENA_MAX: std::os::raw::c_int = -8;
+
+/// At most this many glibc arenas, unless the operator chose a number (`MALLOC_ARENA_MAX`, read
+/// by glibc itself).
+const GLIBC_ARENAS: std::os::raw::c_int = 2;
+
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+extern "C" {
+    fn mallopt(param: std::os::raw::c_int, value: std::os::raw::c_int) -> std::os::raw::c_int;
+}
+
+/// Cap glibc's arenas at [`GLIBC_ARENAS`]; true if glibc took the setting.
+fn cap_glibc_arenas() -> bool {
+    if std::env::var_os("MALLOC_ARENA_MAX").is_some() {
+        return false;
+    }
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: mallopt takes two integers and only changes malloc's tunables; M_ARENA_MAX may be
+    // set at any time (it bounds arenas created after it).
+    return unsafe { mallopt(M_ARENA_MAX, GLIBC_ARENAS) } == 1;
+    #[cfg(not(all(target_os = "linux", target_env = "gnu")))]
+    false
+}
+
+/// [`purge_promptly`] and [`cap_glibc_arenas`] as the process starts (an ELF constructor), as
+/// the variables would: every binary that links the service (the benchmarks, the tests) runs
+/// with the settings production runs with, from its first allocation on.
 #[used]
 #[cfg_attr(target_os = "linux", link_section = ".init_array")]
-static PURGE_PROMPTLY_AT_START: extern "C" fn() = {
+static SETTINGS_AT_START: extern "C" fn() = {
     extern "C" fn at_start() {
         purge_promptly();
+        cap_glibc_arenas();
     }
     at_start
 };
@@ -47,6 +79,71 @@ fn purge_delay_ms() -> std::os::raw::c_long {
 mod tests {
     use super::*;
 
+    /// Run `test` of this module again in a process of its own with `var` set, as an operator
+    /// would set it before the process starts; it must pass there.
+    fn passes_again_with(test: &str, (var, value): (&str, &str)) {
+        let child = std::process::Command::new(std::env::current_exe().unwrap())
+            .args(["--exact", &format!("allocator::tests::{test}")])
+            .env(var, value)
+            .output()
+            .unwrap();
+        let out = String::from_utf8_lossy(&child.stdout);
+        assert!(child.status.success() && out.contains("1 passed"), "{out}");
+    }
+
+    /// How many arenas glibc has after `threads` threads each allocated with it at once.
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    fn glibc_arenas_after(threads: usize) -> usize {
+        use std::os::raw::{c_char, c_int, c_void};
+        extern "C" {
+            fn malloc(size: usize) -> *mut c_void;
+            fn free(p: *mut c_void);
+            fn open_memstream(buf: *mut *mut c_char, size: *mut usize) -> *mut c_void;
+            fn malloc_info(options: c_int, stream: *mut c_void) -> c_int;
+            fn fclose(stream: *mut c_void) -> c_int;
+        }
+        let all_allocated = std::sync::Barrier::new(threads);
+        std::thread::scope(|s| {
+            for _ in 0..threads {
+                s.spawn(|| {
+                    // SAFETY: a plain allocation, freed below on the same thread.
+                    let p = unsafe { malloc(4096) };
+                    all_allocated.wait();
+                    unsafe { free(p) };
+                });
+            }
+        });
+        let (mut buf, mut len) = (std::ptr::null_mut(), 0usize);
+        // SAFETY: the stream writes into a buffer glibc allocates; it is read once closed, then
+        // freed with glibc's free as open_memstream requires.
+        let xml = unsafe {
+            let stream = open_memstream(&mut buf, &mut len);
+            assert!(!stream.is_null());
+            assert_eq!(malloc_info(0, stream), 0);
+            fclose(stream);
+            let xml = std::ffi::CStr::from_ptr(buf).to_string_lossy().into_owned();
+            free(buf.cast());
+            xml
+        };
+        xml.matches("<heap nr=").count()
+    }
+
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    #[test]
+    fn glibc_has_two_arenas_however_many_threads_allocate_unless_the_operator_sets_a_number() {
+        match std::env::var("MALLOC_ARENA_MAX") {
+            // Run again below with glibc's own default: the same threads make more arenas.
+            Ok(_) => assert!(glibc_arenas_after(6) > GLIBC_ARENAS as usize),
+            Err(_) => {
+                assert_eq!(glibc_arenas_after(6), GLIBC_ARENAS as usize);
+                passes_again_with(
+                    "glibc_has_two_arenas_however_many_threads_allocate_unless_the_operator_sets_a_number",
+                    ("MALLOC_ARENA_MAX", "16"),
+                );
+            }
+        }
+    }
+
     #[test]
     fn the_purge_delay_is_zero_from_the_start_unless_the_operator_sets_one() {
         match std::env::var("MIMALLOC_PURGE_DELAY") {
@@ -54,13 +151,10 @@ mod tests {
             Ok(delay) => assert_eq!(purge_delay_ms().to_string(), delay),
             Err(_) => {
                 assert_eq!(purge_delay_ms(), 0);
-                let child = std::process::Command::new(std::env::current_exe().unwrap())
-                    .args(["--exact", "allocator::tests::the_purge_delay_is_zero_from_the_start_unless_the_operator_sets_one"])
-                    .env("MIMALLOC_PURGE_DELAY", "777")
-                    .output()
-                    .unwrap();
-                let out = String::from_utf8_lossy(&child.stdout);
-                assert!(child.status.success() && out.contains("1 passed"), "{out}");
+                passes_again_with(
+                    "the_purge_delay_is_zero_from_the_start_unless_the_operator_sets_one",
+                    ("MIMALLOC_PURGE_DELAY", "777"),
+                );
             }
         }
     }

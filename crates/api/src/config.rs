@@ -254,11 +254,15 @@ impl Config {
         };
         Ok(Self {
             bind,
-            database_url,
-            max_connections: parse_num("KENSHU_DB_MAX_CONNECTIONS", 10)? as u32,
+            max_connections: parse_num(
+                "KENSHU_DB_MAX_CONNECTIONS",
+                default_max_connections(&database_url).into(),
+            )? as u32,
             db_acquire_timeout: std::time::Duration::from_millis(
-                parse_num("KENSHU_DB_ACQUIRE_TIMEOUT_MS", 1000)?.max(1),
+                parse_num("KENSHU_DB_ACQUIRE_TIMEOUT_MS", default_acquire_timeout_ms(&database_url))?.max(1),
             ),
+            // After the two above, which choose their defaults by it.
+            database_url,
             sqlite_change_poll: std::time::Duration::from_millis(
                 parse_num("KENSHU_SQLITE_CHANGE_POLL_MS", 20)?.max(1),
             ),
@@ -306,6 +310,31 @@ impl Config {
                 t => t.map(|t| MetricsToken(t.trim().to_string())),
             },
         })
+    }
+}
+
+/// The pool's size unless `KENSHU_DB_MAX_CONNECTIONS` says otherwise. SQLite runs each
+/// connection on a thread of its own with its own page cache and prepared statements, and writes
+/// one at a time: at 50,000 staff 4 connections held the service's memory to 126–156 MiB where 10
+/// reached 213–244 (bench/results.md, session 26). PostgreSQL's connections cost the service
+/// little: 10, measured against 2, 4 and 20.
+pub fn default_max_connections(database_url: &str) -> u16 {
+    if database_url.starts_with("sqlite:") {
+        4
+    } else {
+        10
+    }
+}
+
+/// How long a statement waits for a connection unless `KENSHU_DB_ACQUIRE_TIMEOUT_MS` says
+/// otherwise. A PostgreSQL server can be away, and a second tells the caller so (503). An SQLite
+/// file cannot: a statement that finds every connection busy (two year's results hold two each
+/// for seconds at 50,000 staff) waits its turn as long as a write waits for the file's lock.
+fn default_acquire_timeout_ms(database_url: &str) -> u64 {
+    if database_url.starts_with("sqlite:") {
+        kenshu_persistence::db::SQLITE_BUSY_TIMEOUT.as_millis() as u64
+    } else {
+        1000
     }
 }
 
@@ -443,6 +472,17 @@ mod tests {
         assert!(c.database_url.starts_with("sqlite:"));
         assert_eq!(c.bind.to_string(), "127.0.0.1:8080");
         assert_eq!(c.jwt.audience, "kenshu");
+    }
+
+    #[test]
+    fn the_pool_and_its_wait_default_by_backend_and_yield_to_the_operator() {
+        let c = cfg(&[]).unwrap();
+        assert_eq!((c.max_connections, c.db_acquire_timeout.as_millis()), (4, 10_000));
+        let pg = cfg(&[("KENSHU_DATABASE_URL", "postgres://db/kenshu")]).unwrap();
+        assert_eq!((pg.max_connections, pg.db_acquire_timeout.as_millis()), (10, 1000));
+        let chosen =
+            cfg(&[("KENSHU_DB_MAX_CONNECTIONS", "7"), ("KENSHU_DB_ACQUIRE_TIMEOUT_MS", "250")]).unwrap();
+        assert_eq!((chosen.max_connections, chosen.db_acquire_timeout.as_millis()), (7, 250));
     }
 
     #[test]

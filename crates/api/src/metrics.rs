@@ -122,6 +122,10 @@ pub async fn metrics(state: web::Data<AppState>, req: HttpRequest) -> ApiResult<
         (size as usize).saturating_sub(idle) as f64,
     );
     m.gauge("kenshu_db_pool_max_connections", &[], state.config.max_connections as f64);
+    if let Some((now, highest)) = state.db.sqlite_memory() {
+        m.gauge("kenshu_sqlite_memory_bytes", &[("at", "now".into())], now as f64);
+        m.gauge("kenshu_sqlite_memory_bytes", &[("at", "highest".into())], highest as f64);
+    }
     m.gauge(
         "kenshu_http_requests_in_flight",
         &[],

@@ -140,6 +140,9 @@ pub const DEFAULT_SQLITE_URL: &str = "sqlite://kenshu.db?mode=rwc";
 /// away) before the request is answered 503.
 pub const DEFAULT_ACQUIRE_TIMEOUT: Duration = Duration::from_secs(1);
 
+/// How long an SQLite statement waits for another connection's write to finish.
+pub const SQLITE_BUSY_TIMEOUT: Duration = Duration::from_secs(10);
+
 impl Db {
     pub async fn connect(url: &str, max_connections: u32) -> Result<Self, DbErr> {
         Self::connect_with(url, max_connections, DEFAULT_ACQUIRE_TIMEOUT).await
@@ -169,7 +172,7 @@ impl Db {
                 o.journal_mode(SqliteJournalMode::Wal)
                     .synchronous(SqliteSynchronous::Normal)
                     .foreign_keys(true)
-                    .busy_timeout(Duration::from_secs(10))
+                    .busy_timeout(SQLITE_BUSY_TIMEOUT)
             });
         let mut conn = Database::connect(opts).await?;
         let statements = Arc::new(std::sync::atomic::AtomicU64::new(0));
@@ -213,6 +216,15 @@ impl Db {
                 (pool.size(), pool.num_idle())
             }
         }
+    }
+
+    /// What SQLite has allocated in this process (every connection's page cache, schema and
+    /// prepared statements): (bytes now, the most since start). None on PostgreSQL.
+    pub fn sqlite_memory(&self) -> Option<(i64, i64)> {
+        (self.backend() == DatabaseBackend::Sqlite).then(|| {
+            // SAFETY: both read SQLite's global memory counters and take no pointers.
+            unsafe { (libsqlite3_sys::sqlite3_memory_used(), libsqlite3_sys::sqlite3_memory_highwater(0)) }
+        })
     }
 
     /// How many statements have run through this pool since it opened.

@@ -4,8 +4,9 @@
 //!
 //! Generates the data in this process (the demo organisation with the FY2023 plan published, plus
 //! `--rows` more staff if asked), then starts the release build's `kenshu serve` (beside this
-//! binary: `cargo build --release --bins`) as a process of its own on that database, with its own
-//! pool of 10 as deployed, so the resident size read is the service's alone. For each client count it first runs
+//! binary: `cargo build --release --bins`) as a process of its own on that database, with the
+//! pool deployed by default (10 on PostgreSQL, 4 on SQLite), so the resident size read is the
+//! service's alone. For each client count it first runs
 //! `pgbench -S -M prepared` (a database `kenshu_bench_pgbench` it initialises once at scale 10)
 //! and then `wrk --latency` against each endpoint, and prints requests per second, p50 and p99,
 //! the statements each request ran (the service's own count, from its `/metrics`), the ratio to
@@ -28,8 +29,8 @@ struct Args {
     record: bool,
     /// Only the endpoints whose path contains this (for profiling one).
     only: Option<String>,
-    /// The service's pool size (`KENSHU_DB_MAX_CONNECTIONS`; the production default is 10).
-    pool: u32,
+    /// The service's pool size (`KENSHU_DB_MAX_CONNECTIONS`); the production default if not given.
+    pool: Option<u32>,
 }
 
 fn args() -> Args {
@@ -45,7 +46,7 @@ fn args() -> Args {
         rows: value("--rows").and_then(|s| s.parse().ok()).unwrap_or(0),
         record: argv.iter().any(|a| a == "--record"),
         only: value("--only"),
-        pool: value("--pool").and_then(|s| s.parse().ok()).unwrap_or(10),
+        pool: value("--pool").and_then(|s| s.parse().ok()),
     }
 }
 
@@ -427,7 +428,8 @@ async fn main() {
     install_missing(&[("wrk", "wrk"), ("pgbench", "postgresql-client")]);
     let backend =
         if std::env::var("TEST_DATABASE_URL").is_ok_and(|u| !u.is_empty()) { "PostgreSQL" } else { "SQLite" };
-    let app = spawn_configured(&[("KENSHU_DB_MAX_CONNECTIONS", args.pool.to_string())]).await;
+    // The generator's own pool, for writing the data.
+    let app = spawn_configured(&[("KENSHU_DB_MAX_CONNECTIONS", args.pool.unwrap_or(10).to_string())]).await;
     let scale = Scale::for_staff(args.rows);
     let made = generate(&app, &scale).await;
     println!("{made}");
@@ -488,7 +490,9 @@ async fn main() {
     ];
     let staff = app.all_employees().await.len();
     let generated_peak = peak_rss_mib();
-    let service = Served::start(&app, args.pool).await;
+    let pool =
+        args.pool.unwrap_or_else(|| kenshu_api::config::default_max_connections(&app.database_url).into());
+    let service = Served::start(&app, pool).await;
     let memory = service.process();
     // What one scrape of `/metrics` runs itself, read after the figure it reports.
     let scrape_statements = {
@@ -498,7 +502,7 @@ async fn main() {
     let mut run_peak: f64 = 0.0;
     let mut lines = vec![format!(
         "{backend}, {staff} staff, {}s per run, wrk -t2, service pool {}; statements as the service counts them",
-        args.seconds, args.pool
+        args.seconds, pool
     )];
     lines.push(format!(
         "{:<48} {:>7} {:>9} {:>8} {:>8} {:>6} {:>7} {:>7}",
