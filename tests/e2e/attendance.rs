@@ -423,6 +423,72 @@ async fn sessions_before_a_trainee_moved_up_from_the_waiting_list_do_not_count()
     assert_eq!(done["result"]["completed"], json!([promoted["id"]]), "only the session after joining counts");
 }
 
+/// A sheet is checked against the places as they are when it is written: a trainee cancelled
+/// before gets a 422 naming the entry; one cancelled after the entries were resolved (a
+/// check-in read outside the write, a joint sheet resolved on another organisation's copy, or
+/// PostgreSQL's concurrent writers) gets a 409 and no record.
+#[tokio::test]
+async fn a_place_cancelled_before_the_write_gets_no_attendance_record() {
+    use kenshu_domain::attendance::{AttendanceEntry, AttendanceStatus};
+    use kenshu_persistence::repo::attendance::{record, trainees_by_number, Recording, Source};
+    use kenshu_persistence::repo::{catalogue, org};
+    use kenshu_persistence::{Actor, RepoError};
+    use uuid::Uuid;
+
+    let app = spawn().await;
+    // Two sessions: recording the first completes nobody, so only the check of the places can
+    // refuse it.
+    let days = [NaiveDate::from_ymd_opt(2023, 7, 12).unwrap(), NaiveDate::from_ymd_opt(2023, 7, 19).unwrap()];
+    let (course, sessions, nid) = selected_trainee(&app, 2023, 1, &days).await;
+    let colleague = recommend(&app, &course, people::SAME_SECTION, "select").await;
+    let hr = app.hr();
+
+    // The entries are resolved: both hold a place ...
+    let conn = app.db.conn();
+    let o = org::find_by_code(conn, "isehara").await.unwrap().unwrap();
+    let session =
+        catalogue::get_session(conn, o.id, course.parse::<Uuid>().unwrap(), sessions[0].parse().unwrap())
+            .await
+            .unwrap();
+    let numbers = [people::EMPLOYEE.to_string(), people::SAME_SECTION.to_string()];
+    let found = trainees_by_number(conn, o.id, &session, &numbers).await.unwrap();
+    assert_eq!(found.len(), 2);
+    let present = AttendanceEntry { status: AttendanceStatus::Present, arrived_at: None, left_at: None };
+    let recordings: Vec<Recording> =
+        found.into_values().map(|n| Recording { nomination: n, entry: present, note: None }).collect();
+
+    // ... then one trainee's place is cancelled ...
+    ok(event(&app, &hr, &format!("/api/v1/nominations/{nid}"), json!({"event": "cancel"})).await, 200).await;
+
+    // ... and the write, under the course lock, refuses the whole sheet.
+    let actor = Actor { org_id: o.id, subject: people::HR.into(), request_id: None };
+    let txn = app.db.begin_write().await.unwrap();
+    match record(&txn, &actor, &session, recordings, Source::Sheet).await {
+        Err(RepoError::Conflict(m)) => assert!(m.en.contains("place on this session changed"), "{m}"),
+        other => panic!("expected a conflict, got {other:?}"),
+    }
+    txn.rollback().await.unwrap();
+    let sheet_path = format!("/api/v1/courses/{course}/sessions/{}/attendance", sessions[0]);
+    let sheet = app.get_json(&sheet_path, &hr).await;
+    assert_eq!(sheet["counts"]["expected"], 1, "{sheet}");
+    assert_eq!(sheet["counts"]["unrecorded"], 1, "nothing was written: {sheet}");
+
+    // Over HTTP the sheet is resolved in the write itself: the cancelled trainee is named.
+    let entries = json!([
+        {"employee_no": people::SAME_SECTION, "status": "present"},
+        {"employee_no": people::EMPLOYEE, "status": "present"}
+    ]);
+    let p = assert_problem(put_sheet(&app, &course, &sessions[0], entries).await, 422, "validation").await;
+    assert_eq!(p["errors"][0]["field"], "entries[1].employee_no", "{p}");
+    assert_eq!(app.get_json(&sheet_path, &hr).await["counts"]["unrecorded"], 1);
+    let entries = json!([{"employee_no": people::SAME_SECTION, "status": "present"}]);
+    let done = ok(put_sheet(&app, &course, &sessions[0], entries.clone()).await, 200).await;
+    assert_eq!(done["result"]["created"], 1, "{done}");
+    let done = ok(put_sheet(&app, &course, &sessions[1], entries).await, 200).await;
+    let colleague = app.get_json(&colleague, &hr).await;
+    assert_eq!(done["result"]["completed"], json!([colleague["id"]]), "{done}");
+}
+
 #[tokio::test]
 async fn a_sign_in_sheet_imports_as_csv_all_or_nothing_with_a_dry_run() {
     let app = spawn().await;

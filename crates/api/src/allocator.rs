@@ -42,17 +42,18 @@ extern "C" {
     fn mallopt(param: std::os::raw::c_int, value: std::os::raw::c_int) -> std::os::raw::c_int;
 }
 
-/// Cap glibc's arenas at [`GLIBC_ARENAS`]; true if glibc took the setting.
-fn cap_glibc_arenas() -> bool {
+/// Cap glibc's arenas at [`GLIBC_ARENAS`] unless the operator set `MALLOC_ARENA_MAX`. (The test
+/// counts the arenas rather than trusting mallopt's answer.)
+fn cap_glibc_arenas() {
     if std::env::var_os("MALLOC_ARENA_MAX").is_some() {
-        return false;
+        return;
     }
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
     // SAFETY: mallopt takes two integers and only changes malloc's tunables; M_ARENA_MAX may be
     // set at any time (it bounds arenas created after it).
-    return unsafe { mallopt(M_ARENA_MAX, GLIBC_ARENAS) } == 1;
-    #[cfg(not(all(target_os = "linux", target_env = "gnu")))]
-    false
+    unsafe {
+        mallopt(M_ARENA_MAX, GLIBC_ARENAS);
+    }
 }
 
 /// [`purge_promptly`] and [`cap_glibc_arenas`] as the process starts (an ELF constructor), as

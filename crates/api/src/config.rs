@@ -4,7 +4,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 
 use kenshu_domain::auth::Role;
-use kenshu_persistence::DEFAULT_SQLITE_URL;
+use kenshu_persistence::{backend_of, DatabaseBackend, DEFAULT_SQLITE_URL};
 
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -207,12 +207,9 @@ impl Config {
         let bind =
             bind.parse().map_err(|_| ConfigError(format!("KENSHU_BIND must be host:port, got '{bind}'")))?;
         let database_url = get("KENSHU_DATABASE_URL").unwrap_or_else(|| DEFAULT_SQLITE_URL.into());
-        if !(database_url.starts_with("postgres://")
-            || database_url.starts_with("postgresql://")
-            || database_url.starts_with("sqlite:"))
-        {
-            return Err(ConfigError("KENSHU_DATABASE_URL must start with postgres:// or sqlite:".into()));
-        }
+        let backend = backend_of(&database_url).ok_or_else(|| {
+            ConfigError("KENSHU_DATABASE_URL must start with postgres:// or sqlite:".into())
+        })?;
         let public_keys = match get("KENSHU_JWT_PUBLIC_KEYS") {
             None => vec![],
             Some(list) => list
@@ -254,14 +251,11 @@ impl Config {
         };
         Ok(Self {
             bind,
-            max_connections: parse_num(
-                "KENSHU_DB_MAX_CONNECTIONS",
-                default_max_connections(&database_url).into(),
-            )? as u32,
+            max_connections: parse_num("KENSHU_DB_MAX_CONNECTIONS", default_max_connections(backend).into())?
+                as u32,
             db_acquire_timeout: std::time::Duration::from_millis(
-                parse_num("KENSHU_DB_ACQUIRE_TIMEOUT_MS", default_acquire_timeout_ms(&database_url))?.max(1),
+                parse_num("KENSHU_DB_ACQUIRE_TIMEOUT_MS", default_acquire_timeout_ms(backend))?.max(1),
             ),
-            // After the two above, which choose their defaults by it.
             database_url,
             sqlite_change_poll: std::time::Duration::from_millis(
                 parse_num("KENSHU_SQLITE_CHANGE_POLL_MS", 20)?.max(1),
@@ -318,11 +312,10 @@ impl Config {
 /// one at a time: at 50,000 staff 4 connections held the service's memory to 126–156 MiB where 10
 /// reached 213–244 (bench/results.md, session 26). PostgreSQL's connections cost the service
 /// little: 10, measured against 2, 4 and 20.
-pub fn default_max_connections(database_url: &str) -> u16 {
-    if database_url.starts_with("sqlite:") {
-        4
-    } else {
-        10
+pub fn default_max_connections(backend: DatabaseBackend) -> u16 {
+    match backend {
+        DatabaseBackend::Sqlite => 4,
+        _ => 10,
     }
 }
 
@@ -330,12 +323,12 @@ pub fn default_max_connections(database_url: &str) -> u16 {
 /// otherwise. A PostgreSQL server can be away, and a second tells the caller so (503). An SQLite
 /// file cannot: a statement that finds every connection busy (two year's results hold two each
 /// for seconds at 50,000 staff) waits its turn as long as a write waits for the file's lock.
-fn default_acquire_timeout_ms(database_url: &str) -> u64 {
-    if database_url.starts_with("sqlite:") {
-        kenshu_persistence::db::SQLITE_BUSY_TIMEOUT.as_millis() as u64
-    } else {
-        1000
+fn default_acquire_timeout_ms(backend: DatabaseBackend) -> u64 {
+    match backend {
+        DatabaseBackend::Sqlite => kenshu_persistence::db::SQLITE_BUSY_TIMEOUT,
+        _ => kenshu_persistence::db::DEFAULT_ACQUIRE_TIMEOUT,
     }
+    .as_millis() as u64
 }
 
 fn directory_from(

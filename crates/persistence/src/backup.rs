@@ -18,7 +18,7 @@ use std::process::Command;
 use std::str::FromStr;
 
 use sea_orm::sqlx::sqlite::SqliteConnectOptions;
-use sea_orm::{ConnectionTrait, DbErr, Statement};
+use sea_orm::{ConnectionTrait, DatabaseBackend, DbErr, Statement};
 
 use crate::Db;
 
@@ -47,16 +47,18 @@ enum Target {
 }
 
 fn target(url: &str) -> Result<Target, BackupError> {
-    if url.starts_with("sqlite:") {
-        let opts = SqliteConnectOptions::from_str(url)
-            .map_err(|e| BackupError::Refused(format!("the SQLite URL does not read: {e}")))?;
-        return Ok(Target::Sqlite(opts.get_filename().to_path_buf()));
+    match crate::db::backend_of(url) {
+        Some(DatabaseBackend::Sqlite) => {
+            let opts = SqliteConnectOptions::from_str(url)
+                .map_err(|e| BackupError::Refused(format!("the SQLite URL does not read: {e}")))?;
+            Ok(Target::Sqlite(opts.get_filename().to_path_buf()))
+        }
+        Some(_) => {
+            let (url, password) = split_password(url);
+            Ok(Target::Postgres { url, password })
+        }
+        None => Err(BackupError::Refused("the database URL is neither sqlite: nor postgres://".into())),
     }
-    if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-        let (url, password) = split_password(url);
-        return Ok(Target::Postgres { url, password });
-    }
-    Err(BackupError::Refused("the database URL is neither sqlite: nor postgres://".into()))
 }
 
 /// `postgres://user:secret@host/db` → (`postgres://user@host/db`, `secret` decoded).

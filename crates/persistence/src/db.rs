@@ -133,6 +133,17 @@ impl ConnectionTrait for WriteTxn {
     }
 }
 
+/// The database a URL names, by its scheme (`sqlite:`, `postgres://` or `postgresql://`).
+pub fn backend_of(url: &str) -> Option<DatabaseBackend> {
+    if url.starts_with("sqlite:") {
+        Some(DatabaseBackend::Sqlite)
+    } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        Some(DatabaseBackend::Postgres)
+    } else {
+        None
+    }
+}
+
 /// The URL used when none is configured: a file beside the working directory.
 pub const DEFAULT_SQLITE_URL: &str = "sqlite://kenshu.db?mode=rwc";
 

@@ -8,6 +8,6 @@ pub mod entities;
 pub mod kept;
 pub mod repo;
 
-pub use db::{unavailable, Db, WriteTxn, DEFAULT_SQLITE_URL};
+pub use db::{backend_of, unavailable, Db, WriteTxn, DEFAULT_SQLITE_URL};
 pub use repo::{Actor, Page, PageRequest, Precondition, RepoError};
-pub use sea_orm::{ConnectionTrait, DatabaseTransaction, DbErr};
+pub use sea_orm::{ConnectionTrait, DatabaseBackend, DatabaseTransaction, DbErr};

@@ -491,7 +491,7 @@ async fn main() {
     let staff = app.all_employees().await.len();
     let generated_peak = peak_rss_mib();
     let pool =
-        args.pool.unwrap_or_else(|| kenshu_api::config::default_max_connections(&app.database_url).into());
+        args.pool.unwrap_or_else(|| kenshu_api::config::default_max_connections(app.db.backend()).into());
     let service = Served::start(&app, pool).await;
     let memory = service.process();
     // What one scrape of `/metrics` runs itself, read after the figure it reports.

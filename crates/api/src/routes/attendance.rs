@@ -16,6 +16,7 @@ use kenshu_domain::FieldError;
 use kenshu_persistence::entities::course_session;
 use kenshu_persistence::repo::attendance::{self as repo, Recording, SheetLine, Source};
 use kenshu_persistence::repo::{catalogue, employee as employee_repo, structure};
+use kenshu_persistence::WriteTxn;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
@@ -276,9 +277,10 @@ impl From<AttendanceInput> for Entry {
 }
 
 /// Resolve and check every entry; every fault is named, with the entry's index and the bare
-/// field, before anything is written.
+/// field, before anything is written. Runs in the writer's turn the recording will use, so that
+/// sheets waiting for it hold only their bodies, not their trainees.
 async fn recordings(
-    state: &AppState,
+    txn: &WriteTxn,
     org_id: Uuid,
     session: &course_session::Model,
     entries: Vec<Entry>,
@@ -296,7 +298,7 @@ async fn recordings(
             }
         })
         .collect();
-    let trainees = repo::trainees_by_number(state.db.conn(), org_id, session, &numbers).await?;
+    let trainees = repo::trainees_by_number(txn, org_id, session, &numbers).await?;
     let window = SessionWindow { starts_at: session.starts_at, ends_at: session.ends_at };
     let mut seen = HashSet::new();
     let mut out = Vec::with_capacity(entries.len());
@@ -326,14 +328,13 @@ async fn recordings(
 /// Write the recordings (or, on a dry run, write and roll back) and read the sheet as it is, or
 /// would be, after.
 async fn record(
-    state: &AppState,
+    txn: WriteTxn,
     auth: &Auth,
     session: &course_session::Model,
     recordings: Vec<Recording>,
     source: Source,
     dry_run: bool,
 ) -> ApiResult<RecordReport> {
-    let txn = state.db.begin_write().await?;
     let outcome = repo::record(&txn, &auth.actor(), session, recordings, source).await?;
     let lines = repo::sheet(&txn, auth.principal.org_id, session).await?;
     if dry_run {
@@ -378,8 +379,9 @@ pub async fn record_sheet(
     let entries = body.into_inner().entries;
     check_entry_count(entries.len())?;
     let entries = entries.into_iter().map(Entry::from).collect();
-    let recordings = recordings(&state, org_id, &session, entries).await?.map_err(entry_errors)?;
-    Ok(HttpResponse::Ok().json(record(&state, &auth, &session, recordings, Source::Sheet, false).await?))
+    let txn = state.db.begin_write().await?;
+    let recordings = recordings(&txn, org_id, &session, entries).await?.map_err(entry_errors)?;
+    Ok(HttpResponse::Ok().json(record(txn, &auth, &session, recordings, Source::Sheet, false).await?))
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -445,7 +447,8 @@ pub async fn import_sheet(
         })
         .collect();
     let mut errors = read.errors;
-    let checked = recordings(&state, org_id, &session, entries).await?;
+    let txn = state.db.begin_write().await?;
+    let checked = recordings(&txn, org_id, &session, entries).await?;
     let recordings = match checked {
         Ok(recordings) if errors.is_empty() => recordings,
         Ok(_) => return Err(ApiError::ImportRejected(errors)),
@@ -457,5 +460,5 @@ pub async fn import_sheet(
             return Err(ApiError::ImportRejected(errors));
         }
     };
-    Ok(HttpResponse::Ok().json(record(&state, &auth, &session, recordings, Source::Import, q.dry_run).await?))
+    Ok(HttpResponse::Ok().json(record(txn, &auth, &session, recordings, Source::Import, q.dry_run).await?))
 }

@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use kenshu_domain::absence::NoticeState;
 use kenshu_domain::attendance::{completion, counts_for, AttendanceEntry, AttendanceStatus, Completion};
 use kenshu_domain::selection::NominationState;
-use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter};
+use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QuerySelect};
 use uuid::Uuid;
 
 use super::audit::{self, Change};
@@ -124,29 +124,41 @@ pub async fn sheet(
     Ok(out)
 }
 
-/// The course's nominations on a session, by the trainees' employee numbers.
+/// The course's nominations on a session, by the trainees' employee numbers. Reads only the
+/// numbers asked for and those trainees' nominations: a sheet of a large course, 64 at once,
+/// must not each hold every nomination of the course.
 pub async fn trainees_by_number(
     conn: &impl ConnectionTrait,
     org_id: Uuid,
     session: &course_session::Model,
     numbers: &[String],
 ) -> Result<HashMap<String, nomination::Model>, DbErr> {
-    let mut staff: HashMap<Uuid, String> = HashMap::new();
+    let mut out = HashMap::new();
     for chunk in numbers.chunks(500) {
-        for e in employee::Entity::find()
+        let staff: HashMap<Uuid, String> = employee::Entity::find()
+            .select_only()
+            .columns([employee::Column::Id, employee::Column::EmployeeNo])
             .filter(employee::Column::OrgId.eq(org_id))
             .filter(employee::Column::EmployeeNo.is_in(chunk.iter().cloned()))
+            .into_tuple::<(Uuid, String)>()
+            .all(conn)
+            .await?
+            .into_iter()
+            .collect();
+        if staff.is_empty() {
+            continue;
+        }
+        for n in nomination::Entity::find()
+            .filter(nomination::Column::OrgId.eq(org_id))
+            .filter(nomination::Column::CourseId.eq(session.course_id))
+            .filter(nomination::Column::EmployeeId.is_in(staff.keys().copied()))
             .all(conn)
             .await?
         {
-            staff.insert(e.id, e.employee_no);
-        }
-    }
-    let mut out = HashMap::new();
-    for n in course_nominations(conn, org_id, session.course_id).await? {
-        if on_session(&n, session.id)? {
-            if let Some(no) = staff.get(&n.employee_id).cloned() {
-                out.insert(no, n);
+            if on_session(&n, session.id)? {
+                if let Some(no) = staff.get(&n.employee_id) {
+                    out.insert(no.clone(), n);
+                }
             }
         }
     }
@@ -196,6 +208,7 @@ pub async fn record(
 ) -> Result<RecordOutcome, RepoError> {
     // The course lock orders this against selections and cancellations of the same course.
     lock_course(conn, actor.org_id, session.course_id).await?;
+    let entries = still_on_session(conn, actor.org_id, session, entries).await?;
     let existing = session_records(conn, actor.org_id, session.id).await?;
     let at = now();
     let mut outcome = RecordOutcome::default();
@@ -292,36 +305,64 @@ pub async fn record(
     }
     audit::record_many(conn, actor, changes).await?;
     if outcome.created + outcome.corrected > 0 {
-        let changed: Vec<&nomination::Model> = entries.iter().map(|r| &r.nomination).collect();
-        settle_completion(conn, actor, session.course_id, &changed, &mut outcome).await?;
+        let trainees: Vec<nomination::Model> = entries.into_iter().map(|r| r.nomination).collect();
+        settle_completion(conn, actor, session.course_id, trainees, &mut outcome).await?;
         super::tally::recount(conn, actor.org_id, &touched).await?;
     }
     Ok(outcome)
 }
 
+/// The entries with their trainees' nominations as they are now, read under the course lock the
+/// write holds: the caller resolved them before (outside the lock for a check-in, on another
+/// organisation's copy for a joint sheet), and a place cancelled or moved to another session
+/// since must not get a record (409).
+async fn still_on_session(
+    conn: &WriteTxn,
+    org_id: Uuid,
+    session: &course_session::Model,
+    entries: Vec<Recording>,
+) -> Result<Vec<Recording>, RepoError> {
+    let ids: Vec<Uuid> = entries.iter().map(|r| r.nomination.id).collect();
+    let mut current: HashMap<Uuid, nomination::Model> = HashMap::with_capacity(ids.len());
+    for chunk in ids.chunks(500) {
+        for n in nomination::Entity::find()
+            .filter(nomination::Column::OrgId.eq(org_id))
+            .filter(nomination::Column::Id.is_in(chunk.iter().copied()))
+            .all(conn)
+            .await?
+        {
+            current.insert(n.id, n);
+        }
+    }
+    let mut out = Vec::with_capacity(entries.len());
+    for r in entries {
+        match current.get(&r.nomination.id) {
+            Some(n) if on_session(n, session.id)? => out.push(Recording { nomination: n.clone(), ..r }),
+            _ => {
+                return Err(RepoError::Conflict(Words::fixed(
+                    "a trainee's place on this session changed meanwhile; read the sheet again",
+                    "その間に受講者の受講枠が変わりました。出席簿を読み込み直してください",
+                )))
+            }
+        }
+    }
+    Ok(out)
+}
+
 /// Move each trainee to completed when their attendance completes the course, and back when a
-/// correction undoes it.
+/// correction undoes it. `current` are the trainees' nominations as read under the course lock.
 async fn settle_completion(
     conn: &WriteTxn,
     actor: &Actor,
     course_id: Uuid,
-    trainees: &[&nomination::Model],
+    mut current: Vec<nomination::Model>,
     outcome: &mut RecordOutcome,
 ) -> Result<(), RepoError> {
     let sessions = list_sessions(conn, actor.org_id, course_id).await?;
     let rule = super::catalogue::get_course(conn, actor.org_id, course_id).await?.completion;
     let mut records: HashMap<(Uuid, Uuid), AttendanceStatus> = HashMap::new();
-    // Read the nominations again: their states may have moved since the caller read them.
-    let mut current = Vec::with_capacity(trainees.len());
-    let ids: Vec<Uuid> = trainees.iter().map(|n| n.id).collect();
+    let ids: Vec<Uuid> = current.iter().map(|n| n.id).collect();
     for chunk in ids.chunks(500) {
-        current.extend(
-            nomination::Entity::find()
-                .filter(nomination::Column::OrgId.eq(actor.org_id))
-                .filter(nomination::Column::Id.is_in(chunk.iter().copied()))
-                .all(conn)
-                .await?,
-        );
         for a in attendance::Entity::find()
             .filter(attendance::Column::OrgId.eq(actor.org_id))
             .filter(attendance::Column::NominationId.is_in(chunk.iter().copied()))
