@@ -1,5 +1,5 @@
 //! What an instance keeps in memory: callers, employees as HR reads them, courses with their
-//! sessions, course lists. A transfer, a change of head, a session moved, a change made outside
+//! sessions, course lists, the courses a member of staff can take. A transfer, a change of head, a session moved, a change made outside
 //! the service and a lost watch (PostgreSQL's listening connection, SQLite's poll of the change
 //! counts) all count on the next requests of every instance, on both backends.
 
@@ -456,4 +456,91 @@ async fn a_write_drops_its_scope_as_it_commits_and_other_writes_drop_nothing() {
     if !on_postgres() {
         assert_eq!(drops(), before, "a nomination drops nothing");
     }
+}
+
+/// The courses' titles of a `/me/courses` answer, in its order.
+fn titles(mine: &Value) -> Vec<&str> {
+    mine["items"].as_array().unwrap().iter().map(|i| i["course"]["title"].as_str().unwrap()).collect()
+}
+
+/// `/me/courses` is answered from three kept reads (the member of staff, the grade ladder, the
+/// year's published courses): warm it costs no statement, and a study group registered, the
+/// ladder reordered and a course cancelled by hand each count at once on the instance that made
+/// them and on the next requests of the other.
+#[tokio::test]
+async fn my_courses_follow_a_study_group_the_ladder_and_a_cancelled_course_on_every_instance() {
+    let app = spawn().await;
+    let other = app.serve_second_instance().await;
+    let (hr, staff) = (app.hr(), app.token(people::EMPLOYEE, &[Role::Employee]));
+    let grade = app.employee(people::EMPLOYEE).await["grade"].as_str().unwrap().to_string();
+    let res = app.get("/api/v1/grades", &hr).await;
+    let etag = res.headers()["etag"].to_str().unwrap().to_string();
+    let ladder: Value = res.json().await.unwrap();
+    let held = ladder["grades"].as_array().unwrap().iter().position(|g| g["name"] == grade.as_str()).unwrap();
+    let above = ladder["grades"][held + 1]["name"].clone();
+    assert_eq!(app.post_json("/api/v1/plans", &hr, &json!({"fiscal_year": 2031})).await.status(), 201);
+    let mut ids = Vec::new();
+    for (number, title, condition) in [
+        (1, "全職員研修", json!({"kind": "all_staff"})),
+        (2, "自主研究グループ研修", json!({"kind": "study_group_members"})),
+        (3, "上位級研修", json!({"kind": "grade_at_least", "grade": above})),
+    ] {
+        let body = json!({
+            "fiscal_year": 2031, "category": "thematic", "number": number, "title": title,
+            "rules": [{"route": "application", "conditions": [condition]}],
+            "delivery": "classroom", "status": "published"
+        });
+        let res = app.post_json("/api/v1/courses", &hr, &body).await;
+        assert_eq!(res.status(), 201);
+        ids.push(res.json::<Value>().await.unwrap()["id"].as_str().unwrap().parse::<Uuid>().unwrap());
+    }
+    app.publish_plan(2031).await;
+    let path = "/api/v1/me/courses?fiscal_year=2031";
+    until_reads_kept(&app.db).await;
+    until_reads_kept(&other.state.db).await;
+    for base in [&app.base, &other.base] {
+        assert_eq!(titles(&get_at(&app, base, path, &staff).await), ["全職員研修"], "{base}");
+    }
+    assert_eq!(app.cost(path, &staff).await, (200, 0), "kept whole");
+
+    // A colleague registers a study group with them as a member, on the first instance.
+    let representative = app.token(people::SAME_SECTION, &[Role::Employee]);
+    let body = json!({"fiscal_year": 2031, "name": "窓口研究会", "theme": "窓口改善", "member_nos": [people::EMPLOYEE]});
+    assert_eq!(app.post_json("/api/v1/study-groups", &representative, &body).await.status(), 201);
+    let with_group = ["全職員研修", "自主研究グループ研修"];
+    assert_eq!(titles(&get_at(&app, &app.base, path, &staff).await), with_group, "at once where it was made");
+    until_at(&app, &other.base, path, &staff, |v| titles(v) == with_group).await;
+
+    // HR reorders the ladder on the second: their grade now ranks above the course's.
+    let mut reordered = ladder.clone();
+    reordered["grades"].as_array_mut().unwrap().swap(held, held + 1);
+    let res = app
+        .client
+        .put(format!("{}/api/v1/grades", other.base))
+        .bearer_auth(&hr)
+        .header("If-Match", &etag)
+        .json(&reordered)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let all = ["全職員研修", "自主研究グループ研修", "上位級研修"];
+    assert_eq!(titles(&get_at(&app, &other.base, path, &staff).await), all, "at once where it was made");
+    until_at(&app, &app.base, path, &staff, |v| titles(v) == all).await;
+
+    // An operator cancels the first course by hand: both instances hear of it.
+    let outside = Db::connect(&app.database_url, 1).await.unwrap();
+    let cancelled = course::Entity::update_many()
+        .col_expr(course::Column::Status, Expr::value("cancelled"))
+        .filter(course::Column::Id.eq(ids[0]))
+        .exec(outside.conn())
+        .await
+        .unwrap();
+    assert_eq!(cancelled.rows_affected, 1);
+    for base in [&app.base, &other.base] {
+        until_at(&app, base, path, &staff, |v| titles(v) == all[1..]).await;
+    }
+    outside.close().await.unwrap();
+    let stats = app.db.kept().stats();
+    assert!(stats.members.hits > 0 && stats.ladders.hits > 0 && stats.published.hits > 0, "{stats:?}");
 }

@@ -61,6 +61,11 @@ async fn identifying_the_caller_is_one_statement_and_hot_reads_stay_small() {
     assert_eq!(app.cost(search, &employee).await, (200, 0), "a text search again");
     assert_eq!(app.cost(&employee_path, &hr).await, (200, 0), "GET /employees/{{id}} again");
     assert_eq!(app.cost(&course_path, &employee).await, (200, 0), "GET /courses/{{id}} again");
+    // The courses I can take: the member of staff, the ladder and the year's published courses,
+    // each kept once read.
+    let mine = "/api/v1/me/courses?fiscal_year=2023";
+    app.get(mine, &employee).await;
+    assert_eq!(app.cost(mine, &employee).await, (200, 0), "/me/courses again");
     // An employee's nominations with their courses: two statements, the employee kept.
     let plan = app.get_json("/api/v1/courses?fiscal_year=2023&route=recommendation&limit=200", &hr).await;
     let for_everyone = plan["items"]

@@ -100,6 +100,9 @@ pub async fn metrics(state: web::Data<AppState>, req: HttpRequest) -> ApiResult<
         ("courses", kept.courses),
         ("course_items", kept.course_items),
         ("course_index", kept.course_index),
+        ("ladders", kept.ladders),
+        ("members", kept.members),
+        ("published", kept.published),
     ];
     for (read, stats) in reads {
         m.gauge("kenshu_kept_reads_entries", &[("read", read.into())], stats.entries as f64);

@@ -1,12 +1,13 @@
 //! Rows an instance keeps in memory between requests, and when it may use them.
 //!
-//! Five reads are kept: who a caller is ([`crate::repo::principal`]), an employee as HR reads it,
-//! a course with its sessions, a course as lists render it, and an organisation's course index
-//! (what lists filter and order by). Each depends on one [`Scope`] of tables, and every committed
+//! Eight reads are kept: who a caller is ([`crate::repo::principal`]), an employee as HR reads it,
+//! a course with its sessions, a course as lists render it, an organisation's course index
+//! (what lists filter and order by), and what `/me/courses` matches: an organisation's grade
+//! ladder, a member of staff as audience rules see them, and a year's published courses. Each depends on one [`Scope`] of tables, and every committed
 //! change to a scope's tables drops every entry kept under it:
 //! - a write transaction of this instance that records such a change drops the scope as it
 //!   commits ([`crate::WriteTxn`]), before the change is answered;
-//! - on PostgreSQL, a statement-level trigger on those tables (migrations 000032 and 000033)
+//! - on PostgreSQL, a statement-level trigger on those tables (migrations 000032, 000033, 000037)
 //!   notifies every instance at commit, and [`crate::change_watch`] drops the scope when the
 //!   notification arrives. That covers other replicas, the `kenshu` commands that run as their own
 //!   processes and an operator's hand edits;
@@ -15,7 +16,7 @@
 //!   [`LEASE`].
 //!
 //! - on SQLite, which has no notifications, triggers count each scope's changes (migration
-//!   000035) and [`crate::change_watch`] reads the counts every [`crate::change_watch::POLL`] on
+//!   000035, 000037) and [`crate::change_watch`] reads the counts every [`crate::change_watch::POLL`] on
 //!   a connection of its own, dropping a scope whose count moved; kept rows are used only within
 //!   [`LEASE`] of the latest poll. Other processes writing the same file (`kenshu directory
 //!   sync`, an operator's `sqlite3`) are heard of within a poll.
@@ -44,7 +45,8 @@ pub const LEASE: Duration = Duration::from_secs(3);
 /// A set of tables kept reads depend on, dropped together.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Scope {
-    /// Organisation, employee, section, department: who a caller is, an employee's record.
+    /// Organisation, employee, section, department, grade, study group: who a caller is, an
+    /// employee's record, a member of staff as audience rules see them.
     Roster,
     /// Training plan, course, course session: a course as staff read it.
     Catalogue,
@@ -62,7 +64,7 @@ impl Scope {
     /// survey is harmless.
     pub fn of_audited(entity_type: &str) -> Option<Scope> {
         match entity_type {
-            "organisation" | "employee" | "section" | "department" => Some(Scope::Roster),
+            "organisation" | "employee" | "section" | "department" | "study_group" => Some(Scope::Roster),
             "course" | "plan" => Some(Scope::Catalogue),
             _ => None,
         }
@@ -314,6 +316,16 @@ impl<K: Hash + Eq + Clone, V> Kept<K, V> {
         }
     }
 
+    /// [`Kept::get_or_read`] for a read that always finds a value.
+    pub async fn get_or_read_value<E>(
+        &self,
+        key: K,
+        read: impl AsyncFnOnce(&K) -> Result<V, E>,
+    ) -> Result<Arc<V>, E> {
+        let found = self.get_or_read(key, async |k| read(k).await.map(Some)).await?;
+        Ok(found.expect("a read that always finds a value found one"))
+    }
+
     pub fn stats(&self) -> KeptStats {
         let entries = self.entries.read().expect("kept reads");
         KeptStats {
@@ -350,6 +362,16 @@ const KEPT_EMPLOYEES: usize = 20_000;
 /// 300 courses.
 const KEPT_COURSES: usize = 5_000;
 
+/// The most organisations whose grade ladder is kept; a dozen names each.
+const KEPT_LADDERS: usize = 1_000;
+
+/// The most members of staff kept for `/me/courses`; a few hundred bytes each.
+const KEPT_MEMBERS: usize = 20_000;
+
+/// The most years of published courses kept (an organisation and a fiscal year each); a year's
+/// 300 courses are up to a megabyte, and staff ask for the current year.
+const KEPT_PUBLISHED_YEARS: usize = 16;
+
 /// Everything this instance keeps, shared by the clones of its [`crate::Db`].
 #[derive(Debug)]
 pub struct KeptReads {
@@ -361,6 +383,12 @@ pub struct KeptReads {
     pub(crate) course_items: Kept<(Uuid, Uuid), crate::repo::catalogue::RenderedCourse>,
     /// Each organisation's courses as lists filter and order them.
     pub(crate) course_index: Kept<Uuid, crate::repo::catalogue::CourseIndex>,
+    /// Each organisation's grade ladder.
+    pub(crate) ladders: Kept<Uuid, kenshu_domain::org::GradeLadder>,
+    /// An active member of staff as audience rules see them.
+    pub(crate) members: Kept<(Uuid, Uuid), crate::repo::employee::RosterMember>,
+    /// An organisation's published courses of a fiscal year of a published plan.
+    pub(crate) published: Kept<(Uuid, i32), Vec<crate::repo::catalogue::CourseRecord>>,
 }
 
 impl Default for KeptReads {
@@ -376,6 +404,9 @@ impl Default for KeptReads {
                 Scope::Catalogue,
                 crate::repo::catalogue::KEPT_COURSE_INDEXES,
             ),
+            ladders: Kept::new(watch.clone(), Scope::Roster, KEPT_LADDERS),
+            members: Kept::new(watch.clone(), Scope::Roster, KEPT_MEMBERS),
+            published: Kept::new(watch.clone(), Scope::Catalogue, KEPT_PUBLISHED_YEARS),
             watch,
         }
     }
@@ -391,6 +422,9 @@ pub struct KeptReadsStats {
     pub courses: KeptStats,
     pub course_items: KeptStats,
     pub course_index: KeptStats,
+    pub ladders: KeptStats,
+    pub members: KeptStats,
+    pub published: KeptStats,
     /// How many times each scope was dropped.
     pub roster_drops: u64,
     pub catalogue_drops: u64,
@@ -405,6 +439,9 @@ impl KeptReads {
             courses: self.courses.stats(),
             course_items: self.course_items.stats(),
             course_index: self.course_index.stats(),
+            ladders: self.ladders.stats(),
+            members: self.members.stats(),
+            published: self.published.stats(),
             roster_drops: self.watch.generation(Scope::Roster),
             catalogue_drops: self.watch.generation(Scope::Catalogue),
         }
@@ -525,6 +562,7 @@ mod tests {
             ("employee", Some(Scope::Roster)),
             ("section", Some(Scope::Roster)),
             ("department", Some(Scope::Roster)),
+            ("study_group", Some(Scope::Roster)),
             ("course", Some(Scope::Catalogue)),
             ("plan", Some(Scope::Catalogue)),
             ("nomination", None),

@@ -364,7 +364,7 @@ async fn record(
     request_body = SheetInput, params(("id" = Uuid, Path), ("session_id" = Uuid, Path)),
     responses((status = 200, body = RecordReport),
         (status = 404, description = "No such course or session in your organisation", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "Attendance was recorded meanwhile; read the sheet again", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Attendance was recorded, or a trainee's place changed, meanwhile; read the sheet again", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Every entry that is not a trainee of the session, repeats one, or has times that do not fit", body = Problem, content_type = "application/problem+json")))]
 pub async fn record_sheet(
     state: web::Data<AppState>,
@@ -405,7 +405,7 @@ pub struct SheetImportQuery {
         example = "職員番号,氏名,出欠,到着時刻,退出時刻,備考\n10009,伊勢原 太郎,〇,,,\n10010,伊勢原 花子,遅刻,9:40,,電車遅延\n"),
     responses((status = 200, body = RecordReport),
         (status = 404, description = "No such course or session in your organisation", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "Attendance was recorded meanwhile; send the file again", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Attendance was recorded, or a trainee's place changed, meanwhile; send the file again", body = Problem, content_type = "application/problem+json"),
         (status = 413, description = "The file is too large", body = Problem, content_type = "application/problem+json"),
         (status = 415, description = "Not CSV, or an unknown charset", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "The file cannot be read (import-file) or has invalid rows (import-rejected, every row error)", body = Problem, content_type = "application/problem+json")))]

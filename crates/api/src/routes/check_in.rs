@@ -209,7 +209,7 @@ pub struct CheckInResult {
     request_body = CheckInInput,
     responses((status = 201, body = CheckInResult), (status = 200, description = "Checked in already", body = CheckInResult),
         (status = 404, description = "No such session in your organisation", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "Check-in is not open, outside the session window, or the training office recorded your attendance already", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Check-in is not open, outside the session window, the training office recorded your attendance already, or your place changed meanwhile", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "A wrong or expired code, or not your session", body = Problem, content_type = "application/problem+json")))]
 pub async fn check_in(
     state: web::Data<AppState>,

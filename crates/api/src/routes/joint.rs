@@ -453,7 +453,7 @@ pub struct JointRecordReport {
     request_body = JointSheetInput, params(("id" = Uuid, Path), ("session_id" = Uuid, Path)),
     responses((status = 200, body = JointRecordReport),
         (status = 404, description = "No such session of a course your organisation hosts", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "Attendance was recorded meanwhile; read the sheet again", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Attendance was recorded, or a trainee's place changed, meanwhile; read the sheet again", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Entries naming no trainee of a participant on the session, repeated, or with times that do not fit", body = Problem, content_type = "application/problem+json")))]
 pub async fn record_joint_attendance(
     state: web::Data<AppState>,

@@ -340,8 +340,8 @@ async fn still_on_session(
             Some(n) if on_session(n, session.id)? => out.push(Recording { nomination: n.clone(), ..r }),
             _ => {
                 return Err(RepoError::Conflict(Words::fixed(
-                    "a trainee's place on this session changed meanwhile; read the sheet again",
-                    "その間に受講者の受講枠が変わりました。出席簿を読み込み直してください",
+                    "a trainee's place on this session changed meanwhile; look at the session again",
+                    "その間にこの日程の受講者の受講枠が変わりました。日程を確認し直してください",
                 )))
             }
         }

@@ -698,6 +698,19 @@ pub async fn roster_members(
     Ok(out)
 }
 
+/// One active member of staff as [`roster_members`] reads them, kept in memory until the roster
+/// scope changes (study groups and grades are in it); `None`, not kept, for anyone else.
+pub async fn roster_member_kept(
+    db: &crate::Db,
+    org_id: Uuid,
+    id: Uuid,
+) -> Result<Option<std::sync::Arc<RosterMember>>, DbErr> {
+    let read = async |&(org_id, id): &(Uuid, Uuid)| {
+        Ok(roster_members(db.conn(), org_id, Some(id)).await?.into_iter().next())
+    };
+    db.kept().members.get_or_read((org_id, id), read).await
+}
+
 /// A part of the organisation whose staff a list is about.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Unit {

@@ -113,6 +113,11 @@ pub async fn ladder(conn: &impl ConnectionTrait, org_id: Uuid) -> Result<GradeLa
     GradeLadder::new(grades).map_err(|_| DbErr::Custom("stored grade ladder is invalid".into()))
 }
 
+/// [`ladder`], kept in memory until the roster scope changes (migration 000037 puts `grade` in it).
+pub async fn ladder_kept(db: &crate::Db, org_id: Uuid) -> Result<std::sync::Arc<GradeLadder>, DbErr> {
+    db.kept().ladders.get_or_read_value(org_id, async |&org_id| ladder(db.conn(), org_id).await).await
+}
+
 /// Replace the ladder. Grades still held by an employee must stay; the organisation's version
 /// guards against two people editing the ladder at once.
 pub async fn replace_ladder(

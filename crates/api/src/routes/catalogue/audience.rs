@@ -158,15 +158,15 @@ pub async fn my_courses(
     let org_id = auth.principal.org_id;
     let fy = fiscal_year_or_current(q.fiscal_year)?;
     let mut items = Vec::new();
+    // All three kept in memory: warm, the answer costs no statement.
     if let Some(me) = auth.principal.employee.as_ref() {
-        let ladder = org::ladder(state.db.conn(), org_id).await?;
-        let member = roster_members(state.db.conn(), org_id, Some(me.employee_id)).await?;
-        if let Some(member) = member.first() {
-            for course in repo::published_courses(state.db.conn(), org_id, fy).await? {
-                let routes =
-                    kenshu_domain::audience::matching_routes(&course.rules, &member.candidate(), fy, &ladder);
+        if let Some(member) = roster_member_kept(&state.db, org_id, me.employee_id).await? {
+            let ladder = org::ladder_kept(&state.db, org_id).await?;
+            let candidate = member.candidate();
+            for course in repo::published_courses_kept(&state.db, org_id, fy).await?.iter() {
+                let routes = kenshu_domain::audience::matching_routes(&course.rules, &candidate, fy, &ladder);
                 if !routes.is_empty() {
-                    items.push(MyCourse { course: CourseDto::new(&course, None), routes });
+                    items.push(MyCourse { course: CourseDto::new(course, None), routes });
                 }
             }
         }

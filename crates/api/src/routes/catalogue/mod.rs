@@ -19,7 +19,7 @@ use kenshu_persistence::entities::{course_session, training_plan};
 use kenshu_persistence::repo::audit::{self as audit_repo, AuditFilter};
 use kenshu_persistence::repo::cascade;
 use kenshu_persistence::repo::catalogue::{self as repo, CourseFilter, CourseRecord};
-use kenshu_persistence::repo::employee::roster_members;
+use kenshu_persistence::repo::employee::{roster_member_kept, roster_members};
 use kenshu_persistence::repo::joint;
 use kenshu_persistence::repo::org;
 use serde::{Deserialize, Serialize};

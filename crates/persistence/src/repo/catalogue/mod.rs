@@ -335,6 +335,16 @@ pub async fn published_courses(
     Ok(rows.into_iter().map(CourseRecord::from_model).collect::<Result<Vec<_>, _>>()?)
 }
 
+/// [`published_courses`], kept in memory until the catalogue scope changes.
+pub async fn published_courses_kept(
+    db: &crate::Db,
+    org_id: Uuid,
+    fy: FiscalYear,
+) -> Result<std::sync::Arc<Vec<CourseRecord>>, RepoError> {
+    let read = async |&(org_id, _): &(Uuid, i32)| published_courses(db.conn(), org_id, fy).await;
+    db.kept().published.get_or_read_value((org_id, fy.year()), read).await
+}
+
 /// A course, whether its plan is published, and its sessions in start order: one statement
 /// (a row per session, the course's columns repeated), the whole of a course's read. The course
 /// is decoded from the first row only and the plan is read for its status alone: decoding both
