@@ -14,10 +14,14 @@ use sea_orm::{
     IntoActiveModel, Iterable, ModelTrait, PrimaryKeyToColumn, QueryTrait, Statement, Value,
 };
 
-/// Rows per statement on SQLite (its limit is 32,766 bound values).
-const SQLITE_BATCH: usize = 1000;
-/// Rows per statement on PostgreSQL; bounds the size of one statement's arrays.
-const PG_BATCH: usize = 5000;
+/// Rows per statement: on SQLite its limit is 32,766 bound values; on PostgreSQL the size bounds
+/// one statement's arrays.
+fn batch_rows(backend: DatabaseBackend) -> usize {
+    match backend {
+        DatabaseBackend::Postgres => 5000,
+        _ => 1000,
+    }
+}
 
 /// What a bulk write does with a row whose primary key already exists.
 #[derive(Debug, Clone, Copy)]
@@ -58,8 +62,7 @@ where
     // Each statement is built just before it runs, so only one batch's values are held at a
     // time beside the models (a designation run writes 122,158 nominations at 50,000 staff).
     let backend = conn.get_database_backend();
-    let batch = if backend == DatabaseBackend::Postgres { PG_BATCH } else { SQLITE_BATCH };
-    for chunk in models.chunks(batch) {
+    for chunk in models.chunks(batch_rows(backend)) {
         match execute(conn, statements::<E>(backend, chunk, on_key)?).await {
             Ok(()) => {}
             Err(BulkError::Db(e)) => return Err(e),
@@ -80,13 +83,12 @@ where
     E: EntityTrait,
     E::Model: IntoActiveModel<E::ActiveModel>,
 {
+    let chunks = models.chunks(batch_rows(backend));
     match backend {
-        DatabaseBackend::Postgres => models
-            .chunks(PG_BATCH)
+        DatabaseBackend::Postgres => chunks
             .map(|chunk| Ok(Step { statement: pg_statement::<E>(chunk, on_key)?, rows: chunk.len() as u64 }))
             .collect(),
-        _ => Ok(models
-            .chunks(SQLITE_BATCH)
+        _ => Ok(chunks
             .map(|chunk| {
                 let mut insert =
                     E::insert_many(chunk.iter().cloned().map(IntoActiveModel::into_active_model));
