@@ -3,8 +3,9 @@
 //! Eight reads are kept: who a caller is ([`crate::repo::principal`]), an employee as HR reads it,
 //! a course with its sessions, a course as lists render it, an organisation's course index
 //! (what lists filter and order by), and what `/me/courses` matches: an organisation's grade
-//! ladder, a member of staff as audience rules see them, and a year's published courses. Each depends on one [`Scope`] of tables, and every committed
-//! change to a scope's tables drops every entry kept under it:
+//! ladder, a member of staff as audience rules see them, and a year's published courses. Each
+//! depends on one [`Scope`] of tables, and every committed change to a scope's tables drops every
+//! entry kept under it:
 //! - a write transaction of this instance that records such a change drops the scope as it
 //!   commits ([`crate::WriteTxn`]), before the change is answered;
 //! - on PostgreSQL, a statement-level trigger on those tables (migrations 000032, 000033, 000037)
@@ -16,8 +17,9 @@
 //!   [`LEASE`].
 //!
 //! - on SQLite, which has no notifications, triggers count each scope's changes (migration
-//!   000035, 000037) and [`crate::change_watch`] reads the counts every [`crate::change_watch::POLL`] on
-//!   a connection of its own, dropping a scope whose count moved; kept rows are used only within
+//!   000035, 000037) and [`crate::change_watch`] reads the counts every
+//!   [`crate::change_watch::POLL`] on a connection of its own, dropping a scope whose count
+//!   moved; kept rows are used only within
 //!   [`LEASE`] of the latest poll. Other processes writing the same file (`kenshu directory
 //!   sync`, an operator's `sqlite3`) are heard of within a poll.
 //!
