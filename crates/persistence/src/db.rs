@@ -154,6 +154,13 @@ pub const DEFAULT_ACQUIRE_TIMEOUT: Duration = Duration::from_secs(1);
 /// How long an SQLite statement waits for another connection's write to finish.
 pub const SQLITE_BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 
+/// Prepared statements each SQLite connection keeps (sqlx's default is 100). A bulk statement is
+/// as large as its rows (a 200-entry sign-in sheet's inserts and lookups are hundreds of KiB
+/// prepared), and each sheet size is a statement of its own, so 100 per connection held 40–80 MiB
+/// after a few hundred sheets. Preparing again costs SQLite little: at 50,000 staff neither reads,
+/// sheets nor imports were measurably slower with no cache at all (bench/results.md, session 28).
+pub const SQLITE_STATEMENT_CACHE: usize = 16;
+
 impl Db {
     pub async fn connect(url: &str, max_connections: u32) -> Result<Self, DbErr> {
         Self::connect_with(url, max_connections, DEFAULT_ACQUIRE_TIMEOUT).await
@@ -184,6 +191,7 @@ impl Db {
                     .synchronous(SqliteSynchronous::Normal)
                     .foreign_keys(true)
                     .busy_timeout(SQLITE_BUSY_TIMEOUT)
+                    .statement_cache_capacity(SQLITE_STATEMENT_CACHE)
             });
         let mut conn = Database::connect(opts).await?;
         let statements = Arc::new(std::sync::atomic::AtomicU64::new(0));
