@@ -2,6 +2,7 @@
 //! characters such as NUL, which PostgreSQL cannot store), undocumented query parameters refused
 //! instead of ignored, and lists that grow paged the one way the API pages.
 
+use base64::Engine;
 use chrono::NaiveDate;
 use kenshu_domain::auth::Role;
 use kenshu_tests::{assert_problem, people, spawn};
@@ -124,6 +125,89 @@ async fn reports_owed_are_paged() {
     let me = app.token(people::EMPLOYEE, &[Role::Employee]);
     let p = assert_problem(app.get("/api/v1/me/reports?cursor=xyz", &me).await, 422, "validation").await;
     assert_eq!(p["errors"][0]["field"], "cursor");
+}
+
+/// The organisation's whole list (no year) is read a course at a time, only as far as a page
+/// needs: pages of one line, across courses and years, with and without filters, add up to the
+/// list in its order, and a cursor naming a line that is not on the list is refused.
+#[tokio::test]
+async fn reports_owed_across_years_page_course_by_course_with_their_filters() {
+    let app = spawn().await;
+    let hr = app.hr();
+    let d = |y, m, day| NaiveDate::from_ymd_opt(y, m, day).unwrap();
+    let mut ours = Vec::new();
+    let mut absent = String::new();
+    let courses = [
+        (2022, 44, d(2022, 7, 12), &["10010", "10011"][..]),
+        (2023, 44, d(2023, 7, 12), &["10012"][..]),
+        (2023, 45, d(2023, 9, 12), &["10010", "10013"][..]),
+    ];
+    for (fy, number, day, staff) in courses {
+        let (course, sessions, _) = selected_trainee(&app, fy, number, &[day]).await;
+        for no in staff {
+            recommend(&app, &course, no, "select").await;
+        }
+        let mut entries = vec![json!({"employee_no": people::EMPLOYEE, "status": "present"})];
+        entries.extend(staff.iter().map(|no| json!({"employee_no": no, "status": "present"})));
+        if number == 45 {
+            // Selected but absent: owes no report, so is on no list.
+            absent =
+                recommend(&app, &course, "10014", "select").await.rsplit('/').next().unwrap().to_string();
+            entries.push(json!({"employee_no": "10014", "status": "absent"}));
+        }
+        ok(put_sheet(&app, &course, &sessions[0], Value::Array(entries)).await, 200).await;
+        ours.push(course);
+    }
+    let ids = |page: &Value| -> Vec<(String, String)> {
+        page["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|l| {
+                (l["nomination_id"].as_str().unwrap().into(), l["course"]["id"].as_str().unwrap().into())
+            })
+            .collect()
+    };
+    let walk = |query: &'static str| {
+        let (app, hr) = (&app, &hr);
+        async move {
+            let mut seen = Vec::new();
+            let mut next = format!("/api/v1/reports?{query}limit=1");
+            loop {
+                let page = app.get_json(&next, hr).await;
+                seen.extend(ids(&page));
+                match page["next_cursor"].as_str() {
+                    Some(c) => next = format!("/api/v1/reports?{query}limit=1&cursor={c}"),
+                    None => return seen,
+                }
+            }
+        }
+    };
+    for query in ["", "overdue=true&as_of=2023-08-31&", "state=submitted&"] {
+        let whole = ids(&app.get_json(&format!("/api/v1/reports?{query}limit=200"), &hr).await);
+        assert_eq!(walk(query).await, whole, "pages of one line add up to the list ({query})");
+        let of = |course: &String| whole.iter().filter(|(_, c)| c == course).count();
+        let expected = match query {
+            "" => [3, 2, 3],
+            // Due in July 2022 and 2023: overdue by the end of August 2023; September's course not.
+            "overdue=true&as_of=2023-08-31&" => [3, 2, 0],
+            _ => [0, 0, 0],
+        };
+        assert_eq!(ours.iter().map(of).collect::<Vec<_>>(), expected, "{query}");
+        // The latest year first, then the plan's order.
+        let positions: Vec<usize> = [&ours[1], &ours[2], &ours[0]]
+            .iter()
+            .filter_map(|c| whole.iter().position(|(_, of)| of == *c))
+            .collect();
+        assert!(positions.is_sorted(), "in the list's order: {positions:?}");
+    }
+    let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    for stale in [absent, uuid::Uuid::now_v7().to_string()] {
+        let cursor = b64.encode(serde_json::to_vec(&json!(["reports", stale])).unwrap());
+        let res = app.get(&format!("/api/v1/reports?limit=1&cursor={cursor}"), &hr).await;
+        let p = assert_problem(res, 422, "validation").await;
+        assert_eq!(p["errors"][0]["field"], "cursor");
+    }
 }
 
 #[tokio::test]

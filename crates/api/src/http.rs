@@ -131,6 +131,14 @@ pub fn page_request(scope: &str, limit: Option<u64>, cursor: Option<&str>) -> Ap
 /// One page of a list computed in memory (in its order), paged the way every list pages: the
 /// cursor names the last item seen by `id`. A cursor whose item is no longer in the list (it
 /// moved on meanwhile) is a 422 asking to start again, rather than a page that skips or repeats.
+/// The answer to a cursor whose item is no longer in the list.
+pub fn list_changed() -> ApiError {
+    ApiError::validation(FieldError::conflict(
+        "cursor",
+        "the list has changed since this cursor was given; start again",
+    ))
+}
+
 pub fn page_of<T>(
     items: Vec<T>,
     page: &PageRequest,
@@ -138,12 +146,7 @@ pub fn page_of<T>(
 ) -> ApiResult<kenshu_persistence::Page<T>> {
     let start = match page.after.as_ref().and_then(|a| a.first()) {
         None => 0,
-        Some(after) => items.iter().position(|i| id(i) == *after).map(|p| p + 1).ok_or_else(|| {
-            ApiError::validation(FieldError::conflict(
-                "cursor",
-                "the list has changed since this cursor was given; start again",
-            ))
-        })?,
+        Some(after) => items.iter().position(|i| id(i) == *after).map(|p| p + 1).ok_or_else(list_changed)?,
     };
     let rows: Vec<T> = items.into_iter().skip(start).take(page.limit as usize + 1).collect();
     Ok(kenshu_persistence::Page::from_rows(rows, page.limit, |i| vec![id(i)]))

@@ -17,16 +17,16 @@ use kenshu_domain::Words;
 use kenshu_persistence::entities::training_report;
 use kenshu_persistence::repo::employee::EmployeeRef;
 use kenshu_persistence::repo::employee::Unit;
-use kenshu_persistence::repo::report::{self as repo, ReportLine, ReportScope};
+use kenshu_persistence::repo::report::{self as repo, OwedFilter, ReportLine, ReportScope};
 use kenshu_persistence::repo::{catalogue, employee as employee_repo, selection, structure};
-use kenshu_persistence::Precondition;
 use kenshu_persistence::WriteTxn;
+use kenshu_persistence::{Page, Precondition};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
 use crate::auth::Auth;
-use crate::http::{created, encode_cursor, fiscal_year, if_match, json_with_etag, page_of, Json};
+use crate::http::{created, encode_cursor, fiscal_year, if_match, json_with_etag, list_changed, Json};
 use crate::problem::{ApiError, ApiResult, Problem};
 use crate::routes::files::{person_cells, ListFile, PERSON_HEADERS};
 use crate::routes::shared::section_staff;
@@ -533,11 +533,17 @@ async fn report_list(
         scope.fiscal_year = Some(fiscal_year("fiscal_year", y)?.year());
     }
     let as_of = q.as_of.unwrap_or_else(today);
-    let lines = repo::owed(state.db.conn(), org_id, &scope).await?;
     let page = file.page("reports", q.limit, q.cursor.as_deref())?;
-    let mut items = lines.iter().map(|l| line_view(l, as_of)).collect::<ApiResult<Vec<_>>>()?;
-    items.retain(|l| q.state.is_none_or(|s| l.state == Some(s)) && (!q.overdue || l.days_overdue.is_some()));
-    let page = page_of(items, &page, |l| l.nomination_id.to_string())?;
+    let after = match page.after.as_ref().and_then(|a| a.first()) {
+        Some(key) => Some(Uuid::parse_str(key).map_err(|_| list_changed())?),
+        None => None,
+    };
+    let filter = OwedFilter { state: q.state, overdue_on: q.overdue.then_some(as_of) };
+    let lines = repo::owed_page(state.db.conn(), org_id, &scope, filter, after, page.limit)
+        .await?
+        .ok_or_else(list_changed)?;
+    let items = lines.iter().map(|l| line_view(l, as_of)).collect::<ApiResult<Vec<_>>>()?;
+    let page = Page::from_rows(items, page.limit, |l| vec![l.nomination_id.to_string()]);
     if file.file().is_some() {
         file.check_whole(&page)?;
         let table = owed_table(state, org_id, &page.items).await?;

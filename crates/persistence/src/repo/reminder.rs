@@ -18,7 +18,7 @@ use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, Que
 use uuid::Uuid;
 
 use super::notice::{course_facts, session_facts, trainees};
-use super::report::{owed, ReportScope};
+use super::report::{courses_owing, in_list_order, owed_of_course, ReportScope};
 use super::{now, RepoError};
 use crate::entities::{
     absence_notice, correspondence_course, course, course_session, job_lease, nomination, notice,
@@ -126,46 +126,51 @@ pub async fn run(
     }
 
     // Reports not handed in, of this fiscal year and the last (a March course reports in April).
+    // A course at a time: two years' lines at 50,000 staff are about 360,000.
     let year = FiscalYear::containing(tokyo_date(at)).year();
-    let mut lines = Vec::new();
+    let mut facts = HashMap::new();
     for fy in [year - 1, year] {
-        lines.extend(owed(conn, org.id, &ReportScope { fiscal_year: Some(fy), ..Default::default() }).await?);
-    }
-    let mut pending = Vec::new();
-    for line in &lines {
-        let handed_in = match &line.report {
-            Some(r) => !r.state()?.with_trainee(),
-            None => false,
-        };
-        let Some(due_on) = line.due_on.filter(|_| !handed_in) else { continue };
-        let due = report_reminders(&settings, line.nomination_id, due_on, at);
-        if !due.is_empty() {
-            pending.push((line, due_on, due));
-        }
-    }
-    if !pending.is_empty() {
-        let people =
-            trainees(conn, org.id, &pending.iter().map(|(l, _, _)| l.employee.id).collect::<Vec<_>>())
-                .await?;
-        let mut facts = HashMap::new();
-        for (line, due_on, due) in pending {
-            let Some(t) = people.get(&line.employee.id) else { continue };
-            let Some(course) = facts_of(conn, org.id, line.course.id, &mut facts).await? else { continue };
-            let about = match &line.report {
-                Some(r) => About::course(ItemKind::TrainingReport, r.id, course),
-                None => About::course(ItemKind::Nomination, line.nomination_id, course),
-            };
-            for reminder in due {
-                let event = match reminder {
-                    Reminder::ReportDue { .. } => Event::ReportDue { due_on },
-                    Reminder::ReportOverdue { .. } => Event::ReportOverdue { due_on },
-                    Reminder::ReportOverdueToHead { .. } => Event::ReportOverdueToHead { due_on },
-                    Reminder::Session { .. } => continue,
+        let courses =
+            courses_owing(conn, org.id, &ReportScope { fiscal_year: Some(fy), ..Default::default() }).await?;
+        for (course_id, course) in in_list_order(&courses) {
+            let lines = owed_of_course(conn, org.id, *course_id, course).await?;
+            let mut pending = Vec::new();
+            for line in &lines {
+                let handed_in = match &line.report {
+                    Some(r) => !r.state()?.with_trainee(),
+                    None => false,
                 };
-                for d in drafts(event, &about, t) {
-                    keyed.push((reminder.key(), d));
+                let Some(due_on) = line.due_on.filter(|_| !handed_in) else { continue };
+                let due = report_reminders(&settings, line.nomination_id, due_on, at);
+                if !due.is_empty() {
+                    pending.push((line, due_on, due));
                 }
-                run.reports += 1;
+            }
+            if pending.is_empty() {
+                continue;
+            }
+            let people =
+                trainees(conn, org.id, &pending.iter().map(|(l, _, _)| l.employee.id).collect::<Vec<_>>())
+                    .await?;
+            let Some(course) = facts_of(conn, org.id, *course_id, &mut facts).await? else { continue };
+            for (line, due_on, due) in pending {
+                let Some(t) = people.get(&line.employee.id) else { continue };
+                let about = match &line.report {
+                    Some(r) => About::course(ItemKind::TrainingReport, r.id, course),
+                    None => About::course(ItemKind::Nomination, line.nomination_id, course),
+                };
+                for reminder in due {
+                    let event = match reminder {
+                        Reminder::ReportDue { .. } => Event::ReportDue { due_on },
+                        Reminder::ReportOverdue { .. } => Event::ReportOverdue { due_on },
+                        Reminder::ReportOverdueToHead { .. } => Event::ReportOverdueToHead { due_on },
+                        Reminder::Session { .. } => continue,
+                    };
+                    for d in drafts(event, &about, t) {
+                        keyed.push((reminder.key(), d));
+                    }
+                    run.reports += 1;
+                }
             }
         }
     }
