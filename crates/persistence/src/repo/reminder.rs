@@ -18,7 +18,7 @@ use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, Que
 use uuid::Uuid;
 
 use super::notice::{course_facts, session_facts, trainees};
-use super::report::{courses_owing, in_list_order, owed_of_course, ReportScope};
+use super::report::{courses_owing, in_list_order, owed_of_course, with_reports_outstanding, ReportScope};
 use super::{now, RepoError};
 use crate::entities::{
     absence_notice, correspondence_course, course, course_session, job_lease, nomination, notice,
@@ -132,7 +132,12 @@ pub async fn run(
     for fy in [year - 1, year] {
         let courses =
             courses_owing(conn, org.id, &ReportScope { fiscal_year: Some(fy), ..Default::default() }).await?;
+        let ids: Vec<Uuid> = courses.keys().copied().collect();
+        let outstanding = with_reports_outstanding(conn, org.id, &ids).await?;
         for (course_id, course) in in_list_order(&courses) {
+            if !outstanding.contains(course_id) {
+                continue;
+            }
             let lines = owed_of_course(conn, org.id, *course_id, course).await?;
             let mut pending = Vec::new();
             for line in &lines {
