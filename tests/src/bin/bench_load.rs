@@ -475,6 +475,12 @@ async fn main() {
             None,
         ),
         (
+            "/api/v1/reports?limit=50 (HR, every year)".into(),
+            "/api/v1/reports?limit=50".into(),
+            Some(&hr),
+            None,
+        ),
+        (
             format!("/api/v1/plans/{year}/results (HR, ≤{BULK_CLIENTS} clients)"),
             format!("/api/v1/plans/{year}/results"),
             Some(&hr),
