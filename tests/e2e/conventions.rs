@@ -168,24 +168,34 @@ async fn reports_owed_across_years_page_course_by_course_with_their_filters() {
             })
             .collect()
     };
-    let walk = |query: &'static str| {
+    let walk = |list: String| {
         let (app, hr) = (&app, &hr);
         async move {
             let mut seen = Vec::new();
-            let mut next = format!("/api/v1/reports?{query}limit=1");
+            let mut next = format!("{list}limit=1");
             loop {
                 let page = app.get_json(&next, hr).await;
                 seen.extend(ids(&page));
                 match page["next_cursor"].as_str() {
-                    Some(c) => next = format!("/api/v1/reports?{query}limit=1&cursor={c}"),
+                    Some(c) => next = format!("{list}limit=1&cursor={c}"),
                     None => return seen,
                 }
             }
         }
     };
+    // A section's list (its staff's nominations read first) pages the same way.
+    let section = app.employee(people::EMPLOYEE).await["section_id"].as_str().unwrap().to_string();
+    let of_section = format!("/api/v1/sections/{section}/reports?");
+    let whole = ids(&app.get_json(&format!("{of_section}limit=200"), &hr).await);
+    assert!(whole.len() >= 3, "the trainee's three lines at least: {whole:?}");
+    assert_eq!(walk(of_section).await, whole, "a section's pages add up to its list");
     for query in ["", "overdue=true&as_of=2023-08-31&", "state=submitted&"] {
         let whole = ids(&app.get_json(&format!("/api/v1/reports?{query}limit=200"), &hr).await);
-        assert_eq!(walk(query).await, whole, "pages of one line add up to the list ({query})");
+        assert_eq!(
+            walk(format!("/api/v1/reports?{query}")).await,
+            whole,
+            "pages of one line add up to the list ({query})"
+        );
         let of = |course: &String| whole.iter().filter(|(_, c)| c == course).count();
         let expected = match query {
             "" => [3, 2, 3],

@@ -399,9 +399,9 @@ impl OwedFilter {
 /// order: the lines after the line of nomination `after`, up to `limit + 1` of them (the one more
 /// tells that another page follows). `None` when `after` is not in the list (it changed).
 ///
-/// The whole organisation's list is read a course at a time, and only as far as the page needs:
-/// at 50,000 staff its five years hold about 900,000 lines (30 s and 2 GB read whole, session 28).
-/// A few trainees' (a section's, a department's, one's own) are read whole.
+/// The list is read a course at a time (a few trainees': a batch of courses), and only as far as
+/// the page needs: at 50,000 staff the organisation's five years hold about 900,000 lines, each
+/// with its report's text (30 s and 2 GB read whole, session 28).
 pub async fn owed_page(
     conn: &impl ConnectionTrait,
     org_id: Uuid,
@@ -410,27 +410,32 @@ pub async fn owed_page(
     after: Option<Uuid>,
     limit: u64,
 ) -> Result<Option<Vec<ReportLine>>, RepoError> {
-    let mut page = PageOfLines { filter, seeking: after, limit: limit as usize, lines: Vec::new() };
-    // A few trainees: their nominations first, then their courses.
-    if let Some(staff) = &scope.employees {
-        let mut nominations = Vec::new();
-        for chunk in staff.chunks(500) {
-            let of_staff = Condition::all()
-                .add(nomination::Column::OrgId.eq(org_id))
-                .add(nomination::Column::EmployeeId.is_in(chunk.iter().copied()));
-            nominations.extend(Trainee::find(conn, of_staff).await?);
+    let mut page = PageOfLines { filter, limit: limit as usize, lines: Vec::new() };
+    // The nomination whose line the page follows, until it is passed.
+    let mut seeking = after;
+    // A few trainees: their nominations first (narrow), then their courses. The whole
+    // organisation: its courses, then each one's nominations as the walk reaches it.
+    let (courses, mut of_staff) = match &scope.employees {
+        Some(staff) => {
+            let mut by_course: HashMap<Uuid, Vec<Trainee>> = HashMap::new();
+            for chunk in staff.chunks(500) {
+                let of_staff = Condition::all()
+                    .add(nomination::Column::OrgId.eq(org_id))
+                    .add(nomination::Column::EmployeeId.is_in(chunk.iter().copied()));
+                for n in Trainee::find(conn, of_staff).await? {
+                    by_course.entry(n.course_id).or_default().push(n);
+                }
+            }
+            let ids: Vec<Uuid> = by_course.keys().copied().collect();
+            let mut courses = ReportCourses::new();
+            for chunk in ids.chunks(500) {
+                let q = course::Entity::find().filter(course::Column::Id.is_in(chunk.iter().copied()));
+                courses.extend(courses_in_scope(conn, org_id, scope, q).await?);
+            }
+            (courses, Some(by_course))
         }
-        let ids: Vec<Uuid> =
-            nominations.iter().map(|n| n.course_id).collect::<BTreeSet<_>>().into_iter().collect();
-        let mut courses = ReportCourses::new();
-        for chunk in ids.chunks(500) {
-            let q = course::Entity::find().filter(course::Column::Id.is_in(chunk.iter().copied()));
-            courses.extend(courses_in_scope(conn, org_id, scope, q).await?);
-        }
-        page.take(owed_lines(conn, org_id, &courses, nominations).await?)?;
-        return Ok(page.finish());
-    }
-    let courses = courses_owing(conn, org_id, scope).await?;
+        None => (courses_owing(conn, org_id, scope).await?, None),
+    };
     let order = in_list_order(&courses);
     // Start at the course of the line the page follows.
     let start = match after {
@@ -452,21 +457,59 @@ pub async fn owed_page(
     };
     let ahead: Vec<Uuid> = order[start..].iter().map(|(c, _)| **c).collect();
     let may_hold = courses_that_may_hold(conn, org_id, &filter, &courses, ahead).await?;
-    for (&course_id, course) in &order[start..] {
-        if page.seeking.is_none() && may_hold.as_ref().is_some_and(|m| !m.contains(&course_id)) {
-            continue;
+    // The walk, in batches of courses whose trainees are read together: one course of the whole
+    // organisation, or a few trainees' courses up to OWED_BATCH nominations (one's own reports
+    // are one batch). Then their lines, a page's worth at a time: each line reads its report.
+    let mut walk = order[start..].iter();
+    loop {
+        let mut batch = ReportCourses::new();
+        let mut nominations = Vec::new();
+        for &(&course_id, course) in walk.by_ref() {
+            if seeking.is_none() && may_hold.as_ref().is_some_and(|m| !m.contains(&course_id)) {
+                continue;
+            }
+            batch.insert(course_id, course.clone());
+            match of_staff.as_mut() {
+                Some(by_course) => {
+                    nominations.extend(by_course.remove(&course_id).unwrap_or_default());
+                    if nominations.len() >= OWED_BATCH {
+                        break;
+                    }
+                }
+                None => {
+                    nominations = Trainee::of_course(conn, org_id, course_id).await?;
+                    break;
+                }
+            }
         }
-        page.take(owed_of_course(conn, org_id, course_id, course).await?)?;
+        if batch.is_empty() {
+            break;
+        }
+        let (owing, staff) = owing(conn, org_id, &batch, nominations).await?;
+        let mut rest = &owing[..];
+        if let Some(after) = seeking.take() {
+            // The line the page follows is in the first batch (its course's), or the list changed.
+            match rest.iter().position(|n| n.id == after) {
+                Some(p) => rest = &rest[p + 1..],
+                None => return Ok(None),
+            }
+        }
+        for chunk in rest.chunks((page.limit + 1).max(100)) {
+            page.take(lines(conn, org_id, &batch, chunk, &staff).await?)?;
+            if page.full() {
+                break;
+            }
+        }
         if page.full() {
             break;
         }
-        // The line the page follows was in its course's lines, or the list changed.
-        if page.seeking.is_some() {
-            return Ok(None);
-        }
     }
-    Ok(page.finish())
+    Ok(if seeking.is_none() { Some(page.lines) } else { None })
 }
+
+/// Nominations of a few trainees' courses read into lines at once (their reports, employees and
+/// attendance in one statement each).
+const OWED_BATCH: usize = 500;
 
 /// Of `ahead` (courses of `courses`), those that may hold a line `filter` keeps, so that a
 /// filtered list visits only them; `None`: any may. A few grouped reads instead of a course's
@@ -551,8 +594,6 @@ pub async fn with_reports_outstanding(
 /// A page being filled from the list's lines in order.
 struct PageOfLines {
     filter: OwedFilter,
-    /// The nomination whose line the page follows, until it is passed.
-    seeking: Option<Uuid>,
     limit: usize,
     lines: Vec<ReportLine>,
 }
@@ -563,12 +604,6 @@ impl PageOfLines {
             if self.full() {
                 break;
             }
-            if let Some(after) = self.seeking {
-                if line.nomination_id == after {
-                    self.seeking = None;
-                }
-                continue;
-            }
             if self.filter.keeps(&line)? {
                 self.lines.push(line);
             }
@@ -578,10 +613,6 @@ impl PageOfLines {
 
     fn full(&self) -> bool {
         self.lines.len() > self.limit
-    }
-
-    fn finish(self) -> Option<Vec<ReportLine>> {
-        self.seeking.is_none().then_some(self.lines)
     }
 }
 
@@ -598,10 +629,14 @@ pub async fn courses_owing(
 /// `courses` in the order of the lists of reports: the latest year first, then the plan's order.
 pub fn in_list_order(courses: &ReportCourses) -> Vec<(&Uuid, &(i32, CourseRef, ReportRule))> {
     let mut order: Vec<_> = courses.iter().collect();
-    order.sort_by(|(ia, (ra, a, _)), (ib, (rb, b, _))| {
-        b.fiscal_year.cmp(&a.fiscal_year).then(ra.cmp(rb)).then(a.number.cmp(&b.number)).then(ia.cmp(ib))
-    });
+    order.sort_by(|a, b| in_list_order_cmp(*a, *b));
     order
+}
+
+type ReportCourse<'a> = (&'a Uuid, &'a (i32, CourseRef, ReportRule));
+
+fn in_list_order_cmp((ia, (ra, a, _)): ReportCourse, (ib, (rb, b, _)): ReportCourse) -> std::cmp::Ordering {
+    b.fiscal_year.cmp(&a.fiscal_year).then(ra.cmp(rb)).then(a.number.cmp(&b.number)).then(ia.cmp(ib))
 }
 
 /// The report lines of one course of [`courses_owing`], in employee-number order.
@@ -638,14 +673,31 @@ async fn owed_lines(
     conn: &impl ConnectionTrait,
     org_id: Uuid,
     courses: &ReportCourses,
-    mut nominations: Vec<Trainee>,
+    nominations: Vec<Trainee>,
 ) -> Result<Vec<ReportLine>, DbErr> {
+    let (owing, staff) = owing(conn, org_id, courses, nominations).await?;
+    lines(conn, org_id, courses, &owing, &staff).await
+}
+
+/// Of `nominations`, those that attended a course of `courses` and so owe a report, in the list's
+/// order, with their staff.
+async fn owing(
+    conn: &impl ConnectionTrait,
+    org_id: Uuid,
+    courses: &ReportCourses,
+    mut nominations: Vec<Trainee>,
+) -> Result<(Vec<Trainee>, HashMap<Uuid, employee::Model>), DbErr> {
     nominations.retain(|n| courses.contains_key(&n.course_id));
     let attended = attended_of(conn, org_id, &nominations).await?;
     nominations.retain(|n| attended.contains(&n.id));
     let staff_ids: Vec<Uuid> = nominations.iter().map(|n| n.employee_id).collect();
     let staff = employees_by_id(conn, org_id, &staff_ids).await?;
-    lines(conn, org_id, courses, &nominations, &staff).await
+    nominations.retain(|n| staff.contains_key(&n.employee_id));
+    nominations.sort_by(|a, b| {
+        in_list_order_cmp((&a.course_id, &courses[&a.course_id]), (&b.course_id, &courses[&b.course_id]))
+            .then_with(|| staff[&a.employee_id].employee_no.cmp(&staff[&b.employee_id].employee_no))
+    });
+    Ok((nominations, staff))
 }
 
 /// The courses that require a report, with what `lines` needs of each: plan rank, reference, rule.
