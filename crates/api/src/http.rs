@@ -128,9 +128,6 @@ pub fn page_request(scope: &str, limit: Option<u64>, cursor: Option<&str>) -> Ap
     Ok(PageRequest { limit, after })
 }
 
-/// One page of a list computed in memory (in its order), paged the way every list pages: the
-/// cursor names the last item seen by `id`. A cursor whose item is no longer in the list (it
-/// moved on meanwhile) is a 422 asking to start again, rather than a page that skips or repeats.
 /// The answer to a cursor whose item is no longer in the list.
 pub fn list_changed() -> ApiError {
     ApiError::validation(FieldError::conflict(
@@ -139,6 +136,9 @@ pub fn list_changed() -> ApiError {
     ))
 }
 
+/// One page of a list computed in memory (in its order), paged the way every list pages: the
+/// cursor names the last item seen by `id`. A cursor whose item is no longer in the list (it
+/// moved on meanwhile) is a 422 asking to start again, rather than a page that skips or repeats.
 pub fn page_of<T>(
     items: Vec<T>,
     page: &PageRequest,
