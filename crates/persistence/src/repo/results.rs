@@ -66,7 +66,7 @@ pub async fn facts(conn: &impl ConnectionTrait, org_id: Uuid, fy: FiscalYear) ->
         return Ok(YearFacts::default());
     }
     let due: HashMap<Uuid, Option<NaiveDate>> =
-        report::due_days(conn, org_id, &report::requiring_report(models.iter().cloned())?)
+        report::due_days(conn, org_id, &report::requiring_report(models.iter().map(report::row_of))?)
             .await?
             .into_iter()
             .collect();
