@@ -557,7 +557,7 @@ async fn report_list(
 }
 
 fn line_view(l: &ReportLine, as_of: NaiveDate) -> ApiResult<ReportLineDto> {
-    let state = l.report.as_ref().map(repo::state_of).transpose()?;
+    let state = l.state()?;
     Ok(ReportLineDto {
         nomination_id: l.nomination_id,
         course: CourseRefDto {
@@ -572,8 +572,7 @@ fn line_view(l: &ReportLine, as_of: NaiveDate) -> ApiResult<ReportLineDto> {
         due_on: l.due_on,
         report_id: l.report.as_ref().map(|r| r.id),
         state,
-        // Not started counts as still with the trainee.
-        days_overdue: l.due_on.and_then(|d| days_overdue(d, state.unwrap_or(ReportState::Draft), as_of)),
+        days_overdue: l.days_overdue(state, as_of),
         submitted_late: l.report.as_ref().is_some_and(|r| late(r, l.due_on)),
     })
 }

@@ -385,12 +385,22 @@ pub struct OwedFilter {
 
 impl OwedFilter {
     fn keeps(&self, line: &ReportLine) -> Result<bool, RepoError> {
-        let state = line.report.as_ref().map(state_of).transpose()?;
-        let overdue = |as_of| {
-            // Not started counts as still with the trainee.
-            line.due_on.and_then(|d| days_overdue(d, state.unwrap_or(ReportState::Draft), as_of)).is_some()
-        };
-        Ok(self.state.is_none_or(|s| state == Some(s)) && self.overdue_on.is_none_or(overdue))
+        let state = line.state()?;
+        Ok(self.state.is_none_or(|s| state == Some(s))
+            && self.overdue_on.is_none_or(|as_of| line.days_overdue(state, as_of).is_some()))
+    }
+}
+
+impl ReportLine {
+    /// The report's state; `None` while not started.
+    pub fn state(&self) -> Result<Option<ReportState>, RepoError> {
+        self.report.as_ref().map(state_of).transpose()
+    }
+
+    /// Days overdue on `as_of`, given the line's [`ReportLine::state`]. Not started counts as still
+    /// with the trainee.
+    pub fn days_overdue(&self, state: Option<ReportState>, as_of: NaiveDate) -> Option<i64> {
+        self.due_on.and_then(|d| days_overdue(d, state.unwrap_or(ReportState::Draft), as_of))
     }
 }
 
