@@ -10,7 +10,7 @@ use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, Que
 use uuid::Uuid;
 
 use super::employee::{employees_by_id, EmployeeRef};
-use super::{find_in_org, insert_audited, lock_at_version, now, save_audited, Actor, RepoError};
+use super::{find_in_org, in_chunks, insert_audited, lock_at_version, now, save_audited, Actor, RepoError};
 use crate::entities::{absence_notice, nomination};
 
 const LIVE_TAKEN: &Words = &Words::fixed(
@@ -204,17 +204,16 @@ pub async fn for_employees(
     employee_ids: &[Uuid],
     state: Option<NoticeState>,
 ) -> Result<Vec<absence_notice::Model>, DbErr> {
-    let mut out = Vec::new();
-    // Chunks keep the IN list within every backend's parameter limit.
-    for chunk in employee_ids.chunks(500) {
+    let mut out: Vec<absence_notice::Model> = in_chunks(employee_ids, |chunk| async move {
         let mut q = absence_notice::Entity::find()
             .filter(absence_notice::Column::OrgId.eq(org_id))
             .filter(absence_notice::Column::EmployeeId.is_in(chunk.iter().copied()));
         if let Some(s) = state {
             q = q.filter(absence_notice::Column::State.eq(s.as_str()));
         }
-        out.extend(q.all(conn).await?);
-    }
+        q.all(conn).await
+    })
+    .await?;
     out.sort_by_key(|n| n.id);
     Ok(out)
 }

@@ -38,7 +38,7 @@ pub async fn chains(
     ids.sort_unstable();
     ids.dedup();
     let mut out = HashMap::with_capacity(ids.len());
-    for chunk in ids.chunks(500) {
+    for chunk in ids.chunks(super::IN_LIST) {
         let to_section = employee::Entity::belongs_to(section::Entity)
             .from(employee::Column::SectionId)
             .to(section::Column::Id)

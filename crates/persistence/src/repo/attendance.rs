@@ -134,7 +134,7 @@ pub async fn trainees_by_number(
     numbers: &[String],
 ) -> Result<HashMap<String, nomination::Model>, DbErr> {
     let mut out = HashMap::new();
-    for chunk in numbers.chunks(500) {
+    for chunk in numbers.chunks(super::IN_LIST) {
         let staff: HashMap<Uuid, String> = employee::Entity::find()
             .select_only()
             .columns([employee::Column::Id, employee::Column::EmployeeNo])
@@ -323,17 +323,15 @@ async fn still_on_session(
     entries: Vec<Recording>,
 ) -> Result<Vec<Recording>, RepoError> {
     let ids: Vec<Uuid> = entries.iter().map(|r| r.nomination.id).collect();
-    let mut current: HashMap<Uuid, nomination::Model> = HashMap::with_capacity(ids.len());
-    for chunk in ids.chunks(500) {
-        for n in nomination::Entity::find()
+    let current: HashMap<Uuid, nomination::Model> = super::in_chunks(&ids, |chunk| async move {
+        nomination::Entity::find()
             .filter(nomination::Column::OrgId.eq(org_id))
             .filter(nomination::Column::Id.is_in(chunk.iter().copied()))
             .all(conn)
-            .await?
-        {
-            current.insert(n.id, n);
-        }
-    }
+            .await
+            .map(|rows| rows.into_iter().map(|n| (n.id, n)))
+    })
+    .await?;
     let mut out = Vec::with_capacity(entries.len());
     for r in entries {
         match current.get(&r.nomination.id) {
@@ -362,7 +360,7 @@ async fn settle_completion(
     let rule = super::catalogue::get_course(conn, actor.org_id, course_id).await?.completion;
     let mut records: HashMap<(Uuid, Uuid), AttendanceStatus> = HashMap::new();
     let ids: Vec<Uuid> = current.iter().map(|n| n.id).collect();
-    for chunk in ids.chunks(500) {
+    for chunk in ids.chunks(super::IN_LIST) {
         for a in attendance::Entity::find()
             .filter(attendance::Column::OrgId.eq(actor.org_id))
             .filter(attendance::Column::NominationId.is_in(chunk.iter().copied()))

@@ -153,18 +153,16 @@ async fn places(
     org_id: Uuid,
     staff: &HashMap<Uuid, Option<String>>,
 ) -> Result<Vec<Entry>, RepoError> {
-    let mut noms = Vec::new();
     let ids: Vec<Uuid> = staff.keys().copied().collect();
-    for chunk in ids.chunks(500) {
-        noms.extend(
-            nomination::Entity::find()
-                .filter(nomination::Column::OrgId.eq(org_id))
-                .filter(nomination::Column::EmployeeId.is_in(chunk.iter().copied()))
-                .filter(nomination::Column::HeldPlace.eq(true))
-                .all(conn)
-                .await?,
-        );
-    }
+    let noms: Vec<nomination::Model> = super::in_chunks(&ids, |chunk| async move {
+        nomination::Entity::find()
+            .filter(nomination::Column::OrgId.eq(org_id))
+            .filter(nomination::Column::EmployeeId.is_in(chunk.iter().copied()))
+            .filter(nomination::Column::HeldPlace.eq(true))
+            .all(conn)
+            .await
+    })
+    .await?;
     let mut entries = Vec::new();
     let mut courses: HashMap<
         Uuid,

@@ -172,7 +172,7 @@ pub async fn roster_moved(
     let movers: Vec<Uuid> =
         moves.iter().filter(|m| !m.left && m.from_section != m.to_section).map(|m| m.employee_id).collect();
     report.transferred = movers.len() as u64;
-    for chunk in movers.chunks(500) {
+    for chunk in movers.chunks(super::IN_LIST) {
         let ids = || chunk.iter().copied();
         report.awaiting_new_head += nomination::Entity::find()
             .filter(nomination::Column::OrgId.eq(actor.org_id))
@@ -196,9 +196,8 @@ pub async fn roster_moved(
             .count(conn)
             .await?;
     }
-    let mut live = Vec::new();
-    for chunk in leavers.chunks(500) {
-        live.extend(
+    let live: Vec<nomination::Model> =
+        super::in_chunks(&leavers, |chunk| async move {
             nomination::Entity::find()
                 .filter(nomination::Column::OrgId.eq(actor.org_id))
                 .filter(nomination::Column::EmployeeId.is_in(chunk.iter().copied()))
@@ -206,9 +205,9 @@ pub async fn roster_moved(
                     NominationState::ALL.into_iter().filter(|s| s.is_live()).map(NominationState::as_str),
                 ))
                 .all(conn)
-                .await?,
-        );
-    }
+                .await
+        })
+        .await?;
     let mut courses: Vec<Uuid> = live.iter().map(|n| n.course_id).collect();
     courses.sort_unstable();
     courses.dedup();

@@ -220,7 +220,7 @@ pub async fn context(
 ) -> Result<(HashMap<Uuid, notice::Model>, HashMap<Uuid, notification_channel::Model>), DbErr> {
     let mut notices = HashMap::new();
     let mut channels = HashMap::new();
-    for chunk in claimed.chunks(500) {
+    for chunk in claimed.chunks(super::IN_LIST) {
         for n in notice::Entity::find()
             .filter(notice::Column::Id.is_in(chunk.iter().map(|d| d.notice_id)))
             .all(conn)
@@ -330,7 +330,7 @@ async fn with_attempts(
     deliveries: Vec<notice_delivery::Model>,
 ) -> Result<Vec<DeliveryLog>, DbErr> {
     let mut attempts: HashMap<Uuid, Vec<delivery_attempt::Model>> = HashMap::new();
-    for chunk in deliveries.chunks(500) {
+    for chunk in deliveries.chunks(super::IN_LIST) {
         for a in delivery_attempt::Entity::find()
             .filter(delivery_attempt::Column::OrgId.eq(org_id))
             .filter(delivery_attempt::Column::DeliveryId.is_in(chunk.iter().map(|d| d.id)))

@@ -731,19 +731,15 @@ pub async fn staff_ids(conn: &impl ConnectionTrait, org_id: Uuid, unit: Unit) ->
             .map(|s| s.id)
             .collect(),
     };
-    let mut out = Vec::new();
-    for chunk in sections.chunks(500) {
-        out.extend(
-            employee::Entity::find()
-                .filter(employee::Column::OrgId.eq(org_id))
-                .filter(employee::Column::SectionId.is_in(chunk.iter().copied()))
-                .all(conn)
-                .await?
-                .into_iter()
-                .map(|e| e.id),
-        );
-    }
-    Ok(out)
+    super::in_chunks(&sections, |chunk| async move {
+        employee::Entity::find()
+            .filter(employee::Column::OrgId.eq(org_id))
+            .filter(employee::Column::SectionId.is_in(chunk.iter().copied()))
+            .all(conn)
+            .await
+            .map(|rows| rows.into_iter().map(|e| e.id))
+    })
+    .await
 }
 
 /// An employee as lists and workflows name them: id, number, name.
@@ -778,15 +774,13 @@ pub async fn employees_by_id(
         return Ok(out);
     }
     let ids: Vec<Uuid> = wanted.into_iter().collect();
-    for chunk in ids.chunks(500) {
-        for e in employee::Entity::find()
+    super::in_chunks(&ids, |chunk| async move {
+        employee::Entity::find()
             .filter(employee::Column::OrgId.eq(org_id))
             .filter(employee::Column::Id.is_in(chunk.iter().copied()))
             .all(conn)
-            .await?
-        {
-            out.insert(e.id, e);
-        }
-    }
-    Ok(out)
+            .await
+            .map(|rows| rows.into_iter().map(|e| (e.id, e)))
+    })
+    .await
 }

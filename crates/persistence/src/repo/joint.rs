@@ -941,7 +941,7 @@ pub async fn record_joint(
     let wanted: Vec<Uuid> = entries.iter().map(|e| e.trainee_id).collect();
     let mut found: std::collections::HashMap<Uuid, (usize, nomination::Model)> = Default::default();
     for (i, (_, _, copy)) in copies.iter().enumerate() {
-        for chunk in wanted.chunks(500) {
+        for chunk in wanted.chunks(super::IN_LIST) {
             for n in nomination::Entity::find()
                 .filter(nomination::Column::OrgId.eq(copy.org_id))
                 .filter(nomination::Column::CourseId.eq(copy.course_id))

@@ -450,6 +450,30 @@ where
     Ok(afters)
 }
 
+/// Most keys in one statement's `IN (…)` list: far within both backends' limits on a
+/// statement's parameters (SQLite 32,766, PostgreSQL 65,535), with room for the statement's own.
+pub(crate) const IN_LIST: usize = 500;
+
+/// What `read` finds for every key of `keys`, given [`IN_LIST`] keys at a time (for its
+/// statements' `IN` lists), gathered chunk by chunk into a collection of the caller's choosing
+/// (a `Vec` in the chunks' order, a map, a set).
+///
+/// Each chunk is handed over owned: a future borrowing it would be generic over the borrow's
+/// lifetime, and rustc cannot then prove it `Send` inside a spawned task.
+pub(crate) async fn in_chunks<K, T, I, C, E, F>(keys: &[K], mut read: impl FnMut(Vec<K>) -> F) -> Result<C, E>
+where
+    K: Clone,
+    F: std::future::Future<Output = Result<I, E>>,
+    I: IntoIterator<Item = T>,
+    C: Default + Extend<T>,
+{
+    let mut out = C::default();
+    for chunk in keys.chunks(IN_LIST) {
+        out.extend(read(chunk.to_vec()).await?);
+    }
+    Ok(out)
+}
+
 /// Rows per statement when a large set is read in pages (see [`for_each_in_pages`]).
 pub(crate) const READ_PAGE: u64 = 1000;
 

@@ -329,25 +329,27 @@ pub async fn waiting(
         return Ok(out);
     }
     let ids: Vec<Uuid> = found.iter().map(|f| f.1).collect();
-    let mut titles: HashMap<Uuid, String> = HashMap::new();
-    for chunk in ids.chunks(500) {
-        for c in course::Entity::find()
+    let titles: HashMap<Uuid, String> = super::in_chunks(&ids, |chunk| async move {
+        let mut titles: Vec<(Uuid, String)> = course::Entity::find()
             .filter(course::Column::OrgId.eq(org_id))
             .filter(course::Column::Id.is_in(chunk.iter().copied()))
             .all(conn)
             .await?
-        {
-            titles.insert(c.id, c.title);
-        }
-        for c in correspondence_course::Entity::find()
-            .filter(correspondence_course::Column::OrgId.eq(org_id))
-            .filter(correspondence_course::Column::Id.is_in(chunk.iter().copied()))
-            .all(conn)
-            .await?
-        {
-            titles.insert(c.id, c.title);
-        }
-    }
+            .into_iter()
+            .map(|c| (c.id, c.title))
+            .collect();
+        titles.extend(
+            correspondence_course::Entity::find()
+                .filter(correspondence_course::Column::OrgId.eq(org_id))
+                .filter(correspondence_course::Column::Id.is_in(chunk.iter().copied()))
+                .all(conn)
+                .await?
+                .into_iter()
+                .map(|c| (c.id, c.title)),
+        );
+        Ok::<_, DbErr>(titles)
+    })
+    .await?;
     let people = trainees(conn, org_id, &found.iter().map(|f| f.2).collect::<Vec<_>>()).await?;
     found.sort_by_key(|f| f.4);
     for (item, title_of, employee, waits, since) in found {

@@ -44,7 +44,7 @@ async fn last_days(
     course_ids: &[Uuid],
 ) -> Result<HashMap<Uuid, NaiveDate>, DbErr> {
     let mut out: HashMap<Uuid, NaiveDate> = HashMap::new();
-    for chunk in course_ids.chunks(500) {
+    for chunk in course_ids.chunks(super::IN_LIST) {
         for s in course_session::Entity::find()
             .filter(course_session::Column::OrgId.eq(org_id))
             .filter(course_session::Column::CourseId.is_in(chunk.iter().copied()))
@@ -150,20 +150,20 @@ pub(crate) async fn attended_of(
         (attendance::Column::NominationId, open.iter().map(|n| n.id).collect())
     };
     let present: Vec<&str> = PRESENT.iter().map(|s| s.as_str()).collect();
-    let mut seen = HashSet::new();
-    for chunk in keys.chunks(500) {
-        let ids: Vec<Uuid> = attendance::Entity::find()
+    let present = &present;
+    let seen: HashSet<Uuid> = super::in_chunks(&keys, |chunk| async move {
+        attendance::Entity::find()
             .select_only()
             .column(attendance::Column::NominationId)
             .distinct()
             .filter(attendance::Column::OrgId.eq(org_id))
             .filter(column.is_in(chunk.iter().copied()))
             .filter(attendance::Column::Status.is_in(present.clone()))
-            .into_tuple()
+            .into_tuple::<Uuid>()
             .all(conn)
-            .await?;
-        seen.extend(ids);
-    }
+            .await
+    })
+    .await?;
     Ok(attended_given(nominations.iter().map(|n| (n.id, n.state)), &seen))
 }
 
@@ -427,7 +427,7 @@ pub async fn owed_page(
     let (courses, mut of_staff) = match &scope.employees {
         Some(staff) => {
             let mut by_course: HashMap<Uuid, Vec<Trainee>> = HashMap::new();
-            for chunk in staff.chunks(500) {
+            for chunk in staff.chunks(super::IN_LIST) {
                 let of_staff = Condition::all()
                     .add(nomination::Column::OrgId.eq(org_id))
                     .add(nomination::Column::EmployeeId.is_in(chunk.iter().copied()));
@@ -436,11 +436,11 @@ pub async fn owed_page(
                 }
             }
             let ids: Vec<Uuid> = by_course.keys().copied().collect();
-            let mut courses = ReportCourses::new();
-            for chunk in ids.chunks(500) {
+            let courses: ReportCourses = super::in_chunks(&ids, |chunk| async move {
                 let q = course::Entity::find().filter(course::Column::Id.is_in(chunk.iter().copied()));
-                courses.extend(courses_in_scope(conn, org_id, scope, q).await?);
-            }
+                courses_in_scope(conn, org_id, scope, q).await
+            })
+            .await?;
             (courses, Some(by_course))
         }
         None => (courses_owing(conn, org_id, scope).await?, None),
@@ -531,22 +531,21 @@ async fn courses_that_may_hold(
     mut ahead: Vec<Uuid>,
 ) -> Result<Option<HashSet<Uuid>>, DbErr> {
     if let Some(state) = filter.state {
-        let mut out = HashSet::new();
         // A line in a state has a report in it.
-        for chunk in ahead.chunks(500) {
-            let ids: Vec<Uuid> = training_report::Entity::find()
+        let holding = super::in_chunks(&ahead, |chunk| async move {
+            training_report::Entity::find()
                 .select_only()
                 .column(training_report::Column::CourseId)
                 .distinct()
                 .filter(training_report::Column::OrgId.eq(org_id))
-                .filter(training_report::Column::CourseId.is_in(chunk.iter().copied()))
                 .filter(training_report::Column::State.eq(state.as_str()))
-                .into_tuple()
+                .filter(training_report::Column::CourseId.is_in(chunk.iter().copied()))
+                .into_tuple::<Uuid>()
                 .all(conn)
-                .await?;
-            out.extend(ids);
-        }
-        return Ok(Some(out));
+                .await
+        })
+        .await?;
+        return Ok(Some(holding));
     }
     let Some(as_of) = filter.overdue_on else { return Ok(None) };
     // An overdue line's report was due before the day, and is outstanding.
@@ -565,39 +564,37 @@ pub async fn with_reports_outstanding(
 ) -> Result<HashSet<Uuid>, DbErr> {
     let handed_in: Vec<&str> =
         ReportState::ALL.into_iter().filter(|s| !s.with_trainee()).map(ReportState::as_str).collect();
-    let mut out = HashSet::new();
-    for chunk in course_ids.chunks(500) {
-        let report = |c: training_report::Column| Expr::col((training_report::Entity, c));
-        let handed = sea_orm::sea_query::Query::select()
-            .expr(Expr::val(1))
-            .from(training_report::Entity)
-            .and_where(
-                report(training_report::Column::OrgId)
-                    .equals((nomination::Entity, nomination::Column::OrgId)),
-            )
-            .and_where(
-                report(training_report::Column::NominationId)
-                    .equals((nomination::Entity, nomination::Column::Id)),
-            )
-            .and_where(report(training_report::Column::State).is_in(handed_in.clone()))
-            .to_owned();
-        let attended = Condition::any()
-            .add(nomination::Column::State.eq(NominationState::Completed.as_str()))
-            .add(Expr::col((nomination::Entity, super::tally::Kept::SessionsAttended)).gt(0));
-        let ids: Vec<Uuid> = nomination::Entity::find()
+    let report = |c: training_report::Column| Expr::col((training_report::Entity, c));
+    let handed = sea_orm::sea_query::Query::select()
+        .expr(Expr::val(1))
+        .from(training_report::Entity)
+        .and_where(
+            report(training_report::Column::OrgId).equals((nomination::Entity, nomination::Column::OrgId)),
+        )
+        .and_where(
+            report(training_report::Column::NominationId)
+                .equals((nomination::Entity, nomination::Column::Id)),
+        )
+        .and_where(report(training_report::Column::State).is_in(handed_in))
+        .to_owned();
+    let attended = Condition::any()
+        .add(nomination::Column::State.eq(NominationState::Completed.as_str()))
+        .add(Expr::col((nomination::Entity, super::tally::Kept::SessionsAttended)).gt(0));
+    let (attended, handed) = (&attended, &handed);
+    super::in_chunks(course_ids, |chunk| async move {
+        nomination::Entity::find()
             .select_only()
             .column(nomination::Column::CourseId)
             .distinct()
             .filter(nomination::Column::OrgId.eq(org_id))
             .filter(nomination::Column::CourseId.is_in(chunk.iter().copied()))
-            .filter(attended)
-            .filter(Expr::exists(handed).not())
-            .into_tuple()
+            .filter(attended.clone())
+            .filter(Expr::exists(handed.clone()).not())
+            .into_tuple::<Uuid>()
             .all(conn)
-            .await?;
-        out.extend(ids);
-    }
-    Ok(out)
+            .await
+    })
+    .await
 }
 
 /// A page being filled from the list's lines in order.
@@ -760,17 +757,15 @@ pub(crate) async fn lines(
     staff: &HashMap<Uuid, employee::Model>,
 ) -> Result<Vec<ReportLine>, DbErr> {
     let ids: Vec<Uuid> = owing.iter().map(|n| n.id).collect();
-    let mut reports: HashMap<Uuid, training_report::Model> = HashMap::new();
-    for chunk in ids.chunks(500) {
-        for r in training_report::Entity::find()
+    let mut reports: HashMap<Uuid, training_report::Model> = super::in_chunks(&ids, |chunk| async move {
+        training_report::Entity::find()
             .filter(training_report::Column::OrgId.eq(org_id))
             .filter(training_report::Column::NominationId.is_in(chunk.iter().copied()))
             .all(conn)
-            .await?
-        {
-            reports.insert(r.nomination_id, r);
-        }
-    }
+            .await
+            .map(|rows| rows.into_iter().map(|r| (r.nomination_id, r)))
+    })
+    .await?;
     let with_nominations: Vec<Uuid> =
         owing.iter().map(|n| n.course_id).collect::<BTreeSet<_>>().into_iter().collect();
     let last = last_days(conn, org_id, &with_nominations).await?;

@@ -338,20 +338,20 @@ pub async fn import(
     }
     numbers.sort();
     numbers.dedup();
-    let mut staff: HashMap<String, Uuid> = HashMap::new();
-    for chunk in numbers.chunks(500) {
-        let rows: Vec<(Uuid, String)> = employee::Entity::find()
+    let staff: HashMap<String, Uuid> = super::in_chunks(&numbers, |chunk| async move {
+        employee::Entity::find()
             .select_only()
             .column(employee::Column::Id)
             .column(employee::Column::EmployeeNo)
             .filter(employee::Column::OrgId.eq(actor.org_id))
             .filter(employee::Column::Active.eq(true))
             .filter(employee::Column::EmployeeNo.is_in(chunk.iter().cloned()))
-            .into_tuple()
+            .into_tuple::<(Uuid, String)>()
             .all(conn)
-            .await?;
-        staff.extend(rows.into_iter().map(|(id, no)| (no, id)));
-    }
+            .await
+            .map(|rows| rows.into_iter().map(|(id, no)| (no, id)))
+    })
+    .await?;
     let mut errors = Vec::new();
     let mut resolve = |line: u64, column: &str, heads: &Heads| -> HeadIds {
         let mut one = |no: &Option<kenshu_domain::employee::EmployeeNo>, column: &str| {

@@ -375,20 +375,18 @@ pub async fn list_applications(
         }
         q
     };
-    let mut out = Vec::new();
-    match employees {
-        None => out = base().all(conn).await?,
+    let mut out: Vec<subsidy_application::Model> = match employees {
+        None => base().all(conn).await?,
         Some(ids) => {
-            for chunk in ids.chunks(500) {
-                out.extend(
-                    base()
-                        .filter(subsidy_application::Column::EmployeeId.is_in(chunk.iter().copied()))
-                        .all(conn)
-                        .await?,
-                );
-            }
+            super::in_chunks(ids, |chunk| async move {
+                base()
+                    .filter(subsidy_application::Column::EmployeeId.is_in(chunk.iter().copied()))
+                    .all(conn)
+                    .await
+            })
+            .await?
         }
-    }
+    };
     out.sort_by_key(|a| a.id);
     Ok(out)
 }
@@ -540,19 +538,17 @@ pub async fn with_proof(
     org_id: Uuid,
     application_ids: &[Uuid],
 ) -> Result<std::collections::HashSet<Uuid>, DbErr> {
-    let mut out = std::collections::HashSet::new();
-    for chunk in application_ids.chunks(500) {
-        let ids: Vec<Uuid> = subsidy_document::Entity::find()
+    super::in_chunks(application_ids, |chunk| async move {
+        subsidy_document::Entity::find()
             .select_only()
             .column(subsidy_document::Column::ApplicationId)
             .filter(subsidy_document::Column::OrgId.eq(org_id))
             .filter(subsidy_document::Column::ApplicationId.is_in(chunk.iter().copied()))
-            .into_tuple()
+            .into_tuple::<Uuid>()
             .all(conn)
-            .await?;
-        out.extend(ids);
-    }
-    Ok(out)
+            .await
+    })
+    .await
 }
 
 /// The catalogue courses with these ids, by id.
@@ -561,16 +557,15 @@ pub async fn courses_by_id(
     org_id: Uuid,
     ids: &[Uuid],
 ) -> Result<std::collections::HashMap<Uuid, correspondence_course::Model>, DbErr> {
-    let mut out = std::collections::HashMap::new();
-    for chunk in ids.chunks(500) {
+    super::in_chunks(ids, |chunk| async move {
         let rows = correspondence_course::Entity::find()
             .filter(correspondence_course::Column::OrgId.eq(org_id))
             .filter(correspondence_course::Column::Id.is_in(chunk.iter().copied()))
             .all(conn)
             .await?;
-        out.extend(rows.into_iter().map(|c| (c.id, c)));
-    }
-    Ok(out)
+        Ok(rows.into_iter().map(|c| (c.id, c)))
+    })
+    .await
 }
 
 pub async fn proof(

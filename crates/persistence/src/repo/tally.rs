@@ -119,7 +119,7 @@ pub(crate) async fn recount(
     let mut ids = nominations.to_vec();
     ids.sort_unstable();
     ids.dedup();
-    for chunk in ids.chunks(500) {
+    for chunk in ids.chunks(super::IN_LIST) {
         let these = || nomination::Column::Id.is_in(chunk.iter().copied());
         if conn.get_database_backend() == DatabaseBackend::Postgres {
             nomination::Entity::find()
@@ -145,7 +145,7 @@ pub async fn recount_courses(
     org_id: Uuid,
     courses: &[Uuid],
 ) -> Result<(), DbErr> {
-    for chunk in courses.chunks(500) {
+    for chunk in courses.chunks(super::IN_LIST) {
         recount_where(conn, org_id, nomination::Column::CourseId.is_in(chunk.iter().copied())).await?;
     }
     Ok(())

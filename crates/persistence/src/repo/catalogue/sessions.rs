@@ -36,7 +36,7 @@ pub async fn session_labels(
     let ids: Vec<Uuid> =
         session_ids.into_iter().collect::<std::collections::BTreeSet<_>>().into_iter().collect();
     let mut out = HashMap::new();
-    for chunk in ids.chunks(500) {
+    for chunk in ids.chunks(crate::repo::IN_LIST) {
         let sessions = course_session::Entity::find()
             .filter(course_session::Column::OrgId.eq(org_id))
             .filter(course_session::Column::Id.is_in(chunk.iter().copied()))

@@ -58,7 +58,7 @@ pub async fn designate(
         .await?;
     }
     let mut sessions: HashMap<Uuid, Vec<course_session::Model>> = HashMap::new();
-    for ids in course_ids.chunks(500) {
+    for ids in course_ids.chunks(crate::repo::IN_LIST) {
         let rows = course_session::Entity::find()
             .filter(course_session::Column::OrgId.eq(actor.org_id))
             .filter(course_session::Column::CourseId.is_in(ids.iter().copied()))
@@ -257,22 +257,20 @@ pub async fn import_nominations(
             })
             .collect();
     let numbers: Vec<String> = rows.iter().map(|r| r.employee_no.as_str().to_string()).collect();
-    let mut staff: HashMap<String, employee::Model> = HashMap::new();
-    for chunk in numbers.chunks(500) {
-        for e in employee::Entity::find()
+    let staff: HashMap<String, employee::Model> = crate::repo::in_chunks(&numbers, |chunk| async move {
+        employee::Entity::find()
             .filter(employee::Column::OrgId.eq(actor.org_id))
             .filter(employee::Column::Active.eq(true))
             .filter(employee::Column::EmployeeNo.is_in(chunk.iter().cloned()))
             .all(conn)
-            .await?
-        {
-            staff.insert(e.employee_no.clone(), e);
-        }
-    }
+            .await
+            .map(|rows| rows.into_iter().map(|e| (e.employee_no.clone(), e)))
+    })
+    .await?;
     let course_ids: Vec<Uuid> = courses.values().map(|c| c.model.id).collect();
     let mut existing: std::collections::HashSet<(Uuid, Uuid)> = std::collections::HashSet::new();
     let mut held_by_course: HashMap<Uuid, u64> = HashMap::new();
-    for chunk in course_ids.chunks(500) {
+    for chunk in course_ids.chunks(crate::repo::IN_LIST) {
         for n in nomination::Entity::find()
             .filter(nomination::Column::OrgId.eq(actor.org_id))
             .filter(nomination::Column::CourseId.is_in(chunk.iter().copied()))

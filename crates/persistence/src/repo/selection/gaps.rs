@@ -81,19 +81,18 @@ pub async fn training_gaps(
     counted.sort_by(|(ra, a), (rb, b)| {
         b.fiscal_year.cmp(&a.fiscal_year).then(ra.cmp(rb)).then(a.number.cmp(&b.number))
     });
-    let mut done = std::collections::HashSet::new();
-    for chunk in course_ids.chunks(500) {
-        let ids: Vec<Uuid> = nomination::Entity::find()
+    let done: std::collections::HashSet<Uuid> = crate::repo::in_chunks(&course_ids, |chunk| async move {
+        nomination::Entity::find()
             .select_only()
             .column(nomination::Column::EmployeeId)
             .filter(nomination::Column::OrgId.eq(org_id))
             .filter(nomination::Column::CourseId.is_in(chunk.iter().copied()))
             .filter(nomination::Column::State.eq(NominationState::Completed.as_str()))
-            .into_tuple()
+            .into_tuple::<Uuid>()
             .all(conn)
-            .await?;
-        done.extend(ids);
-    }
+            .await
+    })
+    .await?;
     let mut q = employee::Entity::find()
         .filter(employee::Column::OrgId.eq(org_id))
         .filter(employee::Column::Active.eq(true));

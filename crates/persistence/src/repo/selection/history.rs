@@ -20,10 +20,9 @@ async fn with_courses(
 ) -> Result<Vec<(nomination::Model, CourseRef)>, DbErr> {
     let ids: Vec<Uuid> =
         rows.iter().map(|n| n.course_id).collect::<std::collections::BTreeSet<_>>().into_iter().collect();
-    let mut courses = HashMap::new();
-    for chunk in ids.chunks(500) {
+    let courses: HashMap<Uuid, (i32, CourseRef)> = crate::repo::in_chunks(&ids, |chunk| async move {
         // The columns a list shows, not the course's 33 (five of them JSON documents).
-        for (id, fiscal_year, category, number, title, rank) in course::Entity::find()
+        let rows = course::Entity::find()
             .select_only()
             .columns([
                 course::Column::Id,
@@ -37,11 +36,12 @@ async fn with_courses(
             .filter(course::Column::Id.is_in(chunk.iter().copied()))
             .into_tuple::<(Uuid, i32, String, i32, String, i32)>()
             .all(conn)
-            .await?
-        {
-            courses.insert(id, (rank, CourseRef { id, fiscal_year, category, number, title }));
-        }
-    }
+            .await?;
+        Ok::<_, DbErr>(rows.into_iter().map(|(id, fiscal_year, category, number, title, rank)| {
+            (id, (rank, CourseRef { id, fiscal_year, category, number, title }))
+        }))
+    })
+    .await?;
     let mut out: Vec<(i32, (nomination::Model, CourseRef))> = rows
         .into_iter()
         .filter_map(|n| courses.get(&n.course_id).map(|(rank, c)| (*rank, (n, c.clone()))))
@@ -92,16 +92,16 @@ pub async fn for_section(
         .map(|e| (e.id, EmployeeRef { id: e.id, employee_no: e.employee_no, name: e.name }))
         .collect();
     let ids: Vec<Uuid> = staff.keys().copied().collect();
-    let mut rows = Vec::new();
-    for chunk in ids.chunks(500) {
+    let rows: Vec<nomination::Model> = crate::repo::in_chunks(&ids, |chunk| async move {
         let mut q = nomination::Entity::find()
             .filter(nomination::Column::OrgId.eq(org_id))
             .filter(nomination::Column::EmployeeId.is_in(chunk.iter().copied()));
         if let Some(s) = state {
             q = q.filter(nomination::Column::State.eq(s.as_str()));
         }
-        rows.extend(q.all(conn).await?);
-    }
+        q.all(conn).await
+    })
+    .await?;
     let mut out = with_courses(conn, org_id, rows).await?;
     if let Some(fy) = fy {
         out.retain(|(_, c)| c.fiscal_year == fy.year());
