@@ -41,6 +41,7 @@ mod m20261206_000034_course_order_index;
 mod m20261207_000035_sqlite_change_counts;
 mod m20261208_000036_nomination_vacuum;
 mod m20261209_000037_ladder_and_groups_in_roster;
+mod m20261210_000038_report_state_index;
 
 /// A text column compared byte by byte (code point order). Codes, employee numbers and kana
 /// readings sort and page the same on SQLite (BINARY is its default) and on PostgreSQL, whatever
@@ -96,6 +97,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261207_000035_sqlite_change_counts::Migration),
             Box::new(m20261208_000036_nomination_vacuum::Migration),
             Box::new(m20261209_000037_ladder_and_groups_in_roster::Migration),
+            Box::new(m20261210_000038_report_state_index::Migration),
         ]
     }
 }
