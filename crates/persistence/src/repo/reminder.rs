@@ -2,7 +2,7 @@
 //! when: sessions days away, reports due and overdue, and each decider's daily list of what
 //! waits for them. Each is written once, under its key, whichever instance finds it first.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 use chrono::{DateTime, Duration, Utc};
 use kenshu_domain::approval::{Deciders, Step};
@@ -14,12 +14,13 @@ use kenshu_domain::notice::{
 use kenshu_domain::reminder::{digest_due, digest_key, report_reminders, session_reminder, Reminder};
 use kenshu_domain::selection::NominationState;
 use sea_orm::sea_query::{Expr, OnConflict};
-use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder};
+use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 use uuid::Uuid;
 
 use super::notice::{course_facts, session_facts, trainees};
 use super::report::{courses_owing, in_list_order, owed_of_course, with_reports_outstanding, ReportScope};
 use super::{now, RepoError};
+use crate::entities::stored;
 use crate::entities::{
     absence_notice, correspondence_course, course, course_session, job_lease, nomination, notice,
     organisation, portal_inbound, subsidy_application, training_report,
@@ -218,6 +219,13 @@ async fn facts_of<'a>(
     Ok(cache[&course_id].as_ref())
 }
 
+/// A waiting nomination as read: id, course, employee, state, created, decided.
+type Waiting = (Uuid, Uuid, Uuid, String, DateTime<Utc>, Option<DateTime<Utc>>);
+
+/// Another waiting record as read: id, course, employee, state, created, then the two moments
+/// its waits may start from.
+type WaitingSince = (Uuid, Uuid, Uuid, String, DateTime<Utc>, Option<DateTime<Utc>>, Option<DateTime<Utc>>);
+
 /// Who a waiting record waits for.
 #[derive(Debug, Clone, Copy)]
 enum Waits {
@@ -241,71 +249,115 @@ pub async fn waiting(
     use kenshu_domain::subsidy::ApplicationState as S;
     // (item, course or subsidy course, employee, who, since)
     let mut found: Vec<(NoticeItem, Uuid, Uuid, Waits, DateTime<Utc>)> = Vec::new();
+    // Each kind's waiting records read narrow (a report's text is not needed here): at 50,000
+    // staff tens of thousands may wait, and the run repeats every few minutes.
     let states = |list: &[&'static str]| list.to_vec();
-    for n in nomination::Entity::find()
+    let n_states = states(&[NominationState::Proposed.as_str(), NominationState::Confirmed.as_str()]);
+    for (id, course_id, employee_id, state, created_at, decided_at) in nomination::Entity::find()
+        .select_only()
+        .columns([
+            nomination::Column::Id,
+            nomination::Column::CourseId,
+            nomination::Column::EmployeeId,
+            nomination::Column::State,
+            nomination::Column::CreatedAt,
+            nomination::Column::DecidedAt,
+        ])
         .filter(nomination::Column::OrgId.eq(org_id))
-        .filter(
-            nomination::Column::State
-                .is_in(states(&[NominationState::Proposed.as_str(), NominationState::Confirmed.as_str()])),
-        )
+        .filter(nomination::Column::State.is_in(n_states))
+        .into_tuple::<Waiting>()
         .all(conn)
         .await?
     {
-        let (waits, since) = match n.state()? {
-            NominationState::Proposed => (Waits::Decider(Step::Confirmation), n.created_at),
-            _ => (Waits::Office("選考"), n.decided_at.unwrap_or(n.created_at)),
+        let (waits, since) = match stored("nomination.state", &state, NominationState::parse)? {
+            NominationState::Proposed => (Waits::Decider(Step::Confirmation), created_at),
+            _ => (Waits::Office("選考"), decided_at.unwrap_or(created_at)),
         };
-        found.push((
-            NoticeItem { kind: ItemKind::Nomination, id: n.id },
-            n.course_id,
-            n.employee_id,
-            waits,
-            since,
-        ));
+        found.push((NoticeItem { kind: ItemKind::Nomination, id }, course_id, employee_id, waits, since));
     }
-    for a in absence_notice::Entity::find()
-        .filter(absence_notice::Column::OrgId.eq(org_id))
-        .filter(absence_notice::Column::State.is_in(states(&[A::Submitted.as_str(), A::Confirmed.as_str()])))
-        .all(conn)
-        .await?
+    for (id, course_id, employee_id, state, created_at, submitted_at, confirmed_at) in
+        absence_notice::Entity::find()
+            .select_only()
+            .columns([
+                absence_notice::Column::Id,
+                absence_notice::Column::CourseId,
+                absence_notice::Column::EmployeeId,
+                absence_notice::Column::State,
+                absence_notice::Column::CreatedAt,
+                absence_notice::Column::SubmittedAt,
+                absence_notice::Column::ConfirmedAt,
+            ])
+            .filter(absence_notice::Column::OrgId.eq(org_id))
+            .filter(
+                absence_notice::Column::State.is_in(states(&[A::Submitted.as_str(), A::Confirmed.as_str()])),
+            )
+            .into_tuple::<WaitingSince>()
+            .all(conn)
+            .await?
     {
-        let (waits, since) = match a.state()? {
-            A::Submitted => (Waits::Decider(Step::Confirmation), a.submitted_at),
-            _ => (Waits::Office("受理"), a.confirmed_at),
+        let (waits, since) = match stored("absence_notice.state", &state, A::parse)? {
+            A::Submitted => (Waits::Decider(Step::Confirmation), submitted_at),
+            _ => (Waits::Office("受理"), confirmed_at),
         };
-        let item = NoticeItem { kind: ItemKind::AbsenceNotice, id: a.id };
-        found.push((item, a.course_id, a.employee_id, waits, since.unwrap_or(a.created_at)));
+        let item = NoticeItem { kind: ItemKind::AbsenceNotice, id };
+        found.push((item, course_id, employee_id, waits, since.unwrap_or(created_at)));
     }
-    for r in training_report::Entity::find()
-        .filter(training_report::Column::OrgId.eq(org_id))
-        .filter(training_report::Column::State.is_in(states(&[R::Submitted.as_str(), R::Approved.as_str()])))
-        .all(conn)
-        .await?
+    for (id, course_id, employee_id, state, created_at, submitted_at, approved_at) in
+        training_report::Entity::find()
+            .select_only()
+            .columns([
+                training_report::Column::Id,
+                training_report::Column::CourseId,
+                training_report::Column::EmployeeId,
+                training_report::Column::State,
+                training_report::Column::CreatedAt,
+                training_report::Column::SubmittedAt,
+                training_report::Column::ApprovedAt,
+            ])
+            .filter(training_report::Column::OrgId.eq(org_id))
+            .filter(
+                training_report::Column::State.is_in(states(&[R::Submitted.as_str(), R::Approved.as_str()])),
+            )
+            .into_tuple::<WaitingSince>()
+            .all(conn)
+            .await?
     {
-        let (waits, since) = match r.state()? {
-            R::Submitted => (Waits::Decider(Step::Approval), r.submitted_at),
-            _ => (Waits::Office("受理"), r.approved_at),
+        let (waits, since) = match stored("training_report.state", &state, R::parse)? {
+            R::Submitted => (Waits::Decider(Step::Approval), submitted_at),
+            _ => (Waits::Office("受理"), approved_at),
         };
-        let item = NoticeItem { kind: ItemKind::TrainingReport, id: r.id };
-        found.push((item, r.course_id, r.employee_id, waits, since.unwrap_or(r.created_at)));
+        let item = NoticeItem { kind: ItemKind::TrainingReport, id };
+        found.push((item, course_id, employee_id, waits, since.unwrap_or(created_at)));
     }
-    for a in subsidy_application::Entity::find()
-        .filter(subsidy_application::Column::OrgId.eq(org_id))
-        .filter(subsidy_application::Column::State.is_in(states(&[
-            S::Applied.as_str(),
-            S::Confirmed.as_str(),
-            S::Reported.as_str(),
-        ])))
-        .all(conn)
-        .await?
+    for (id, course_id, employee_id, state, created_at, confirmed_at, reported_at) in
+        subsidy_application::Entity::find()
+            .select_only()
+            .columns([
+                subsidy_application::Column::Id,
+                subsidy_application::Column::CourseId,
+                subsidy_application::Column::EmployeeId,
+                subsidy_application::Column::State,
+                subsidy_application::Column::CreatedAt,
+                subsidy_application::Column::ConfirmedAt,
+                subsidy_application::Column::ReportedAt,
+            ])
+            .filter(subsidy_application::Column::OrgId.eq(org_id))
+            .filter(subsidy_application::Column::State.is_in(states(&[
+                S::Applied.as_str(),
+                S::Confirmed.as_str(),
+                S::Reported.as_str(),
+            ])))
+            .into_tuple::<WaitingSince>()
+            .all(conn)
+            .await?
     {
-        let (waits, since) = match a.state()? {
-            S::Applied => (Waits::Decider(Step::Confirmation), Some(a.created_at)),
-            S::Confirmed => (Waits::Office("承認"), a.confirmed_at),
-            _ => (Waits::Office("修了確認"), a.reported_at),
+        let (waits, since) = match stored("subsidy_application.state", &state, S::parse)? {
+            S::Applied => (Waits::Decider(Step::Confirmation), Some(created_at)),
+            S::Confirmed => (Waits::Office("承認"), confirmed_at),
+            _ => (Waits::Office("修了確認"), reported_at),
         };
-        let item = NoticeItem { kind: ItemKind::SubsidyApplication, id: a.id };
-        found.push((item, a.course_id, a.employee_id, waits, since.unwrap_or(a.created_at)));
+        let item = NoticeItem { kind: ItemKind::SubsidyApplication, id };
+        found.push((item, course_id, employee_id, waits, since.unwrap_or(created_at)));
     }
     let mut out: BTreeMap<Option<Uuid>, Vec<WaitingItem>> = BTreeMap::new();
     // Portal form changes that could not be applied wait for the office to correct and replay.
@@ -328,24 +380,26 @@ pub async fn waiting(
     if found.is_empty() {
         return Ok(out);
     }
-    let ids: Vec<Uuid> = found.iter().map(|f| f.1).collect();
+    // Each course once (many records wait on one course), its title only.
+    let ids: Vec<Uuid> = found.iter().map(|f| f.1).collect::<BTreeSet<_>>().into_iter().collect();
     let titles: HashMap<Uuid, String> = super::in_chunks(&ids, |chunk| async move {
         let mut titles: Vec<(Uuid, String)> = course::Entity::find()
+            .select_only()
+            .columns([course::Column::Id, course::Column::Title])
             .filter(course::Column::OrgId.eq(org_id))
             .filter(course::Column::Id.is_in(chunk.iter().copied()))
+            .into_tuple()
             .all(conn)
-            .await?
-            .into_iter()
-            .map(|c| (c.id, c.title))
-            .collect();
+            .await?;
         titles.extend(
             correspondence_course::Entity::find()
+                .select_only()
+                .columns([correspondence_course::Column::Id, correspondence_course::Column::Title])
                 .filter(correspondence_course::Column::OrgId.eq(org_id))
                 .filter(correspondence_course::Column::Id.is_in(chunk.iter().copied()))
+                .into_tuple::<(Uuid, String)>()
                 .all(conn)
-                .await?
-                .into_iter()
-                .map(|c| (c.id, c.title)),
+                .await?,
         );
         Ok::<_, DbErr>(titles)
     })
@@ -391,13 +445,32 @@ pub async fn write_once(
     keyed: Vec<(String, NoticeDraft)>,
 ) -> Result<u64, DbErr> {
     let at = now();
-    let rows: Vec<notice::Model> = keyed
+    // A notice to the trainee and one to their head share a reminder: each its own key.
+    let keyed: Vec<(String, NoticeDraft)> = keyed
         .into_iter()
         .map(|(key, d)| {
-            // A notice to the trainee and one to their head share a reminder: each its own key.
             let recipient = d.recipient.map_or("office".to_string(), |r| r.to_string());
-            super::notice::row(org_id, &d, Some(format!("{key}:{recipient}")), at)
+            (format!("{key}:{recipient}"), d)
         })
+        .collect();
+    // Most of a run's reminders were written by an earlier run (the day's digests, a weekly
+    // round of overdue reports): those are known by their keys before their bodies are rendered.
+    let keys: Vec<String> = keyed.iter().map(|(key, _)| key.clone()).collect();
+    let written_before: HashSet<String> = super::in_chunks(&keys, |chunk| async move {
+        notice::Entity::find()
+            .select_only()
+            .column(notice::Column::DedupeKey)
+            .filter(notice::Column::OrgId.eq(org_id))
+            .filter(notice::Column::DedupeKey.is_in(chunk))
+            .into_tuple::<String>()
+            .all(conn)
+            .await
+    })
+    .await?;
+    let rows: Vec<notice::Model> = keyed
+        .into_iter()
+        .filter(|(key, _)| !written_before.contains(key))
+        .map(|(key, d)| super::notice::row(org_id, &d, Some(key), at))
         .collect();
     let mut written = Vec::new();
     for row in rows {
