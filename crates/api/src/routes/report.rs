@@ -77,8 +77,8 @@ pub struct ReportDto {
     pub updated_at: DateTime<Utc>,
 }
 
-fn late(r: &training_report::Model, due_on: Option<NaiveDate>) -> bool {
-    match (due_on, r.first_submitted_at) {
+fn late(first_submitted_at: Option<DateTime<Utc>>, due_on: Option<NaiveDate>) -> bool {
+    match (due_on, first_submitted_at) {
         (Some(due), Some(at)) => submitted_late(due, tokyo_date(at)),
         _ => false,
     }
@@ -103,7 +103,7 @@ fn view(r: &training_report::Model, trainee: &Trainee, due_on: Option<NaiveDate>
         return_comment: r.return_comment.clone(),
         due_on,
         days_overdue: due_on.and_then(|d| days_overdue(d, state, today())),
-        submitted_late: late(r, due_on),
+        submitted_late: late(r.first_submitted_at, due_on),
         first_submitted_at: r.first_submitted_at,
         submitted_at: r.submitted_at,
         approved_by: r.approved_by.clone(),
@@ -542,7 +542,7 @@ async fn report_list(
     let lines = repo::owed_page(state.db.conn(), org_id, &scope, filter, after, page.limit)
         .await?
         .ok_or_else(list_changed)?;
-    let items = lines.iter().map(|l| line_view(l, as_of)).collect::<ApiResult<Vec<_>>>()?;
+    let items: Vec<ReportLineDto> = lines.iter().map(|l| line_view(l, as_of)).collect();
     let page = Page::from_rows(items, page.limit, |l| vec![l.nomination_id.to_string()]);
     if file.file().is_some() {
         file.check_whole(&page)?;
@@ -556,9 +556,9 @@ async fn report_list(
     }))
 }
 
-fn line_view(l: &ReportLine, as_of: NaiveDate) -> ApiResult<ReportLineDto> {
-    let state = l.state()?;
-    Ok(ReportLineDto {
+fn line_view(l: &ReportLine, as_of: NaiveDate) -> ReportLineDto {
+    let state = l.state();
+    ReportLineDto {
         nomination_id: l.nomination_id,
         course: CourseRefDto {
             id: l.course.id,
@@ -573,8 +573,8 @@ fn line_view(l: &ReportLine, as_of: NaiveDate) -> ApiResult<ReportLineDto> {
         report_id: l.report.as_ref().map(|r| r.id),
         state,
         days_overdue: l.days_overdue(state, as_of),
-        submitted_late: l.report.as_ref().is_some_and(|r| late(r, l.due_on)),
-    })
+        submitted_late: l.report.as_ref().is_some_and(|r| late(r.first_submitted_at, l.due_on)),
+    }
 }
 
 /// Every report owed in the organisation (HR, auditors): filter by fiscal year, course, state,

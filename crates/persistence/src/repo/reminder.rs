@@ -143,7 +143,7 @@ pub async fn run(
             let mut pending = Vec::new();
             for line in &lines {
                 let handed_in = match &line.report {
-                    Some(r) => !r.state()?.with_trainee(),
+                    Some(r) => !r.state.with_trainee(),
                     None => false,
                 };
                 let Some(due_on) = line.due_on.filter(|_| !handed_in) else { continue };
