@@ -42,28 +42,37 @@ fn numbers(list: &Value) -> Vec<(String, Option<i64>)> {
         .collect()
 }
 
-/// The overdue list reads only the courses where something may be owed, found first: a report
-/// handed in takes its course off the list, and the same report returned (submitted once, back
-/// with the trainee) puts it back.
+/// The overdue list reads only the courses, and of them the trainees, that may owe: a report
+/// handed in takes its line off the list (a page that followed it goes on after it), and the same
+/// report returned (submitted once, back with the trainee) puts it back where nothing else is owed.
 #[tokio::test]
 async fn a_returned_report_is_overdue_again_where_nothing_else_is_owed() {
     let app = spawn().await;
     let (course, sessions, nid) = selected_trainee(&app, 2023, 1, &[d(2023, 7, 12)]).await;
+    let colleague_nomination = recommend(&app, &course, people::SAME_SECTION, "select").await;
     let me = app.token(people::EMPLOYEE, &[Role::Employee]);
+    let colleague = app.token(people::SAME_SECTION, &[Role::Employee]);
     let hr = app.hr();
-    let present = json!([{"employee_no": people::EMPLOYEE, "status": "present"}]);
+    let present = json!([{"employee_no": people::EMPLOYEE, "status": "present"}, {"employee_no": people::SAME_SECTION, "status": "present"}]);
     ok(put_sheet(&app, &course, &sessions[0], present).await, 200).await;
     // Due a week after the session, 19 July.
     let overdue = format!("/api/v1/reports?course_id={course}&overdue=true&as_of=2023-08-31");
-    assert_eq!(numbers(&app.get_json(&overdue, &hr).await), vec![(people::EMPLOYEE.to_string(), Some(43))]);
+    let both = vec![(people::EMPLOYEE.to_string(), Some(43)), (people::SAME_SECTION.to_string(), Some(43))];
+    assert_eq!(numbers(&app.get_json(&overdue, &hr).await), both);
+    let first = app.get_json(&format!("{overdue}&limit=1"), &hr).await;
+    assert_eq!(numbers(&first), both[..1]);
     let text = json!({"learned": "傾聴の技法", "application": "窓口での聞き取りに活かす", "submit": true});
     let report = ok(app.post_json(&format!("/api/v1/nominations/{nid}/report"), &me, &text).await, 201).await;
+    let cursor = first["next_cursor"].as_str().unwrap();
+    let rest = app.get_json(&format!("{overdue}&limit=1&cursor={cursor}"), &hr).await;
+    assert_eq!(numbers(&rest), both[1..], "the page goes on after the line that left the list");
+    ok(app.post_json(&format!("{colleague_nomination}/report"), &colleague, &text).await, 201).await;
     assert_eq!(numbers(&app.get_json(&overdue, &hr).await), vec![]);
     let dep_head = app.token(people::DEPARTMENT_HEAD, &[Role::DepartmentHead]);
     let back = json!({"event": "return", "comment": "活用方法を具体的に"});
     ok(event(&app, &dep_head, &report_path(&report), back).await, 200).await;
     let list = app.get_json(&overdue, &hr).await;
-    assert_eq!(numbers(&list), vec![(people::EMPLOYEE.to_string(), Some(43))]);
+    assert_eq!(numbers(&list), both[..1]);
     assert_eq!(list["items"][0]["state"], "returned");
 }
 

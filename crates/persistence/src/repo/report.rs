@@ -89,9 +89,20 @@ impl Trainee {
         org_id: Uuid,
         course_id: Uuid,
     ) -> Result<Vec<Self>, DbErr> {
+        Self::of_course_where(conn, org_id, course_id, Condition::all()).await
+    }
+
+    /// [`Trainee::of_course`], of the nominations `only` also holds for.
+    async fn of_course_where(
+        conn: &impl ConnectionTrait,
+        org_id: Uuid,
+        course_id: Uuid,
+        only: Condition,
+    ) -> Result<Vec<Self>, DbErr> {
         let of_course = nomination::Entity::find()
             .filter(nomination::Column::OrgId.eq(org_id))
-            .filter(nomination::Column::CourseId.eq(course_id));
+            .filter(nomination::Column::CourseId.eq(course_id))
+            .filter(only);
         let mut out = Vec::new();
         for_each_in_pages(
             conn,
@@ -393,6 +404,49 @@ pub struct OwedFilter {
 }
 
 impl OwedFilter {
+    /// The nominations whose lines this filter may keep, so that a course's trainees are read only
+    /// where a line may be kept (a page of the overdue list read every trainee of each course it
+    /// passed, and the list as a file every trainee of the organisation). The nomination of the
+    /// line a page follows is read in any case: it may have left the filter while still owed,
+    /// and the page goes on after it.
+    fn may_keep(&self, after: Option<Uuid>) -> Condition {
+        let report_in = |states: Vec<&'static str>| {
+            let report = |c: training_report::Column| Expr::col((training_report::Entity, c));
+            Expr::exists(
+                sea_orm::sea_query::Query::select()
+                    .expr(Expr::val(1))
+                    .from(training_report::Entity)
+                    .and_where(
+                        report(training_report::Column::OrgId)
+                            .equals((nomination::Entity, nomination::Column::OrgId)),
+                    )
+                    .and_where(
+                        report(training_report::Column::NominationId)
+                            .equals((nomination::Entity, nomination::Column::Id)),
+                    )
+                    .and_where(report(training_report::Column::State).is_in(states))
+                    .to_owned(),
+            )
+        };
+        let may = if let Some(state) = self.state {
+            Condition::any().add(report_in(vec![state.as_str()]))
+        } else if self.overdue_on.is_some() {
+            // Never submitted (the kept day of first submission is empty), or back with the
+            // trainee after a submission.
+            let with_trainee =
+                ReportState::ALL.into_iter().filter(|s| s.with_trainee()).map(ReportState::as_str).collect();
+            Condition::any()
+                .add(Expr::col((nomination::Entity, super::tally::Kept::ReportFirstSubmittedOn)).is_null())
+                .add(report_in(with_trainee))
+        } else {
+            return Condition::all();
+        };
+        match after {
+            Some(id) => may.add(nomination::Column::Id.eq(id)),
+            None => may,
+        }
+    }
+
     fn keeps(&self, line: &ReportLine) -> bool {
         let state = line.state();
         self.state.is_none_or(|s| state == Some(s))
@@ -439,7 +493,8 @@ pub async fn owed_page(
             for chunk in staff.chunks(super::IN_LIST) {
                 let of_staff = Condition::all()
                     .add(nomination::Column::OrgId.eq(org_id))
-                    .add(nomination::Column::EmployeeId.is_in(chunk.iter().copied()));
+                    .add(nomination::Column::EmployeeId.is_in(chunk.iter().copied()))
+                    .add(filter.may_keep(after));
                 for n in Trainee::find(conn, of_staff).await? {
                     by_course.entry(n.course_id).or_default().push(n);
                 }
@@ -495,7 +550,8 @@ pub async fn owed_page(
                     }
                 }
                 None => {
-                    nominations = Trainee::of_course(conn, org_id, course_id).await?;
+                    nominations =
+                        Trainee::of_course_where(conn, org_id, course_id, filter.may_keep(seeking)).await?;
                     break;
                 }
             }
