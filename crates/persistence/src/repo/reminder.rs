@@ -18,7 +18,9 @@ use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, Que
 use uuid::Uuid;
 
 use super::notice::{course_facts, session_facts, trainees};
-use super::report::{courses_owing, in_list_order, owed_of_course, with_reports_outstanding, ReportScope};
+use super::report::{
+    courses_owing, in_list_order, not_handed_in_of_course, with_reports_outstanding, ReportScope,
+};
 use super::{now, RepoError};
 use crate::entities::stored;
 use crate::entities::{
@@ -139,7 +141,7 @@ pub async fn run(
             if !outstanding.contains(course_id) {
                 continue;
             }
-            let lines = owed_of_course(conn, org.id, *course_id, course).await?;
+            let lines = not_handed_in_of_course(conn, org.id, *course_id, course).await?;
             let mut pending = Vec::new();
             for line in &lines {
                 let handed_in = match &line.report {

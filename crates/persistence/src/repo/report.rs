@@ -13,7 +13,7 @@ use kenshu_domain::report::{
     days_overdue, report_transition, ReportActor, ReportEvent, ReportState, ReportText,
 };
 use kenshu_domain::selection::NominationState;
-use sea_orm::sea_query::Expr;
+use sea_orm::sea_query::{Expr, SimpleExpr};
 use sea_orm::{ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QuerySelect};
 use uuid::Uuid;
 
@@ -410,34 +410,10 @@ impl OwedFilter {
     /// line a page follows is read in any case: it may have left the filter while still owed,
     /// and the page goes on after it.
     fn may_keep(&self, after: Option<Uuid>) -> Condition {
-        let report_in = |states: Vec<&'static str>| {
-            let report = |c: training_report::Column| Expr::col((training_report::Entity, c));
-            Expr::exists(
-                sea_orm::sea_query::Query::select()
-                    .expr(Expr::val(1))
-                    .from(training_report::Entity)
-                    .and_where(
-                        report(training_report::Column::OrgId)
-                            .equals((nomination::Entity, nomination::Column::OrgId)),
-                    )
-                    .and_where(
-                        report(training_report::Column::NominationId)
-                            .equals((nomination::Entity, nomination::Column::Id)),
-                    )
-                    .and_where(report(training_report::Column::State).is_in(states))
-                    .to_owned(),
-            )
-        };
         let may = if let Some(state) = self.state {
             Condition::any().add(report_in(vec![state.as_str()]))
         } else if self.overdue_on.is_some() {
-            // Never submitted (the kept day of first submission is empty), or back with the
-            // trainee after a submission.
-            let with_trainee =
-                ReportState::ALL.into_iter().filter(|s| s.with_trainee()).map(ReportState::as_str).collect();
-            Condition::any()
-                .add(Expr::col((nomination::Entity, super::tally::Kept::ReportFirstSubmittedOn)).is_null())
-                .add(report_in(with_trainee))
+            not_handed_in()
         } else {
             return Condition::all();
         };
@@ -452,6 +428,36 @@ impl OwedFilter {
         self.state.is_none_or(|s| state == Some(s))
             && self.overdue_on.is_none_or(|as_of| line.days_overdue(state, as_of).is_some())
     }
+}
+
+/// Nominations with a report in one of `states`.
+fn report_in(states: Vec<&'static str>) -> SimpleExpr {
+    let report = |c: training_report::Column| Expr::col((training_report::Entity, c));
+    Expr::exists(
+        sea_orm::sea_query::Query::select()
+            .expr(Expr::val(1))
+            .from(training_report::Entity)
+            .and_where(
+                report(training_report::Column::OrgId)
+                    .equals((nomination::Entity, nomination::Column::OrgId)),
+            )
+            .and_where(
+                report(training_report::Column::NominationId)
+                    .equals((nomination::Entity, nomination::Column::Id)),
+            )
+            .and_where(report(training_report::Column::State).is_in(states))
+            .to_owned(),
+    )
+}
+
+/// Nominations whose report is not handed in: never submitted (the kept day of first submission
+/// is empty: no report, or a draft), or back with the trainee after a submission.
+fn not_handed_in() -> Condition {
+    let with_trainee =
+        ReportState::ALL.into_iter().filter(|s| s.with_trainee()).map(ReportState::as_str).collect();
+    Condition::any()
+        .add(Expr::col((nomination::Entity, super::tally::Kept::ReportFirstSubmittedOn)).is_null())
+        .add(report_in(with_trainee))
 }
 
 impl ReportLine {
@@ -691,7 +697,7 @@ impl PageOfLines {
     }
 }
 
-/// The courses of `scope` that require a report: read each one's lines with [`owed_of_course`]
+/// The courses of `scope` that require a report, whose lines are then read a course at a time
 /// (a year's lines at 50,000 staff are about 180,000).
 pub async fn courses_owing(
     conn: &impl ConnectionTrait,
@@ -714,15 +720,17 @@ fn in_list_order_cmp((ia, (ra, a, _)): ReportCourse, (ib, (rb, b, _)): ReportCou
     b.fiscal_year.cmp(&a.fiscal_year).then(ra.cmp(rb)).then(a.number.cmp(&b.number)).then(ia.cmp(ib))
 }
 
-/// The report lines of one course of [`courses_owing`], in employee-number order.
-pub async fn owed_of_course(
+/// The report lines of one course of [`courses_owing`] whose reports are not handed in (not
+/// started, a draft, or returned), in employee-number order: what the reminders remind of. Of a
+/// course of 650 trainees, usually a few.
+pub async fn not_handed_in_of_course(
     conn: &impl ConnectionTrait,
     org_id: Uuid,
     course_id: Uuid,
     course: &(i32, CourseRef, ReportRule),
 ) -> Result<Vec<ReportLine>, DbErr> {
     let one: ReportCourses = HashMap::from([(course_id, course.clone())]);
-    let nominations = Trainee::of_course(conn, org_id, course_id).await?;
+    let nominations = Trainee::of_course_where(conn, org_id, course_id, not_handed_in()).await?;
     owed_lines(conn, org_id, &one, nominations).await
 }
 
