@@ -22,10 +22,9 @@ use super::report::{
     courses_owing, in_list_order, not_handed_in_of_course, with_reports_outstanding, ReportScope,
 };
 use super::{now, RepoError};
-use crate::entities::stored;
 use crate::entities::{
     absence_notice, correspondence_course, course, course_session, job_lease, nomination, notice,
-    organisation, portal_inbound, subsidy_application, training_report,
+    organisation, portal_inbound, stored, subsidy_application, training_report,
 };
 
 /// Claim the scheduled job `name` for this run if it last ran at least `every` before `at`: of
@@ -228,6 +227,26 @@ type Waiting = (Uuid, Uuid, Uuid, String, DateTime<Utc>, Option<DateTime<Utc>>);
 /// its waits may start from.
 type WaitingSince = (Uuid, Uuid, Uuid, String, DateTime<Utc>, Option<DateTime<Utc>>, Option<DateTime<Utc>>);
 
+/// The organisation's records of `E` in `states`, read narrow: `columns` are id, course,
+/// employee, state, created, and the two moments its waits may start from.
+async fn waiting_in<E: EntityTrait>(
+    conn: &impl ConnectionTrait,
+    org: E::Column,
+    org_id: Uuid,
+    columns: [E::Column; 7],
+    states: &[&'static str],
+) -> Result<Vec<WaitingSince>, DbErr> {
+    let state = columns[3];
+    E::find()
+        .select_only()
+        .columns(columns)
+        .filter(org.eq(org_id))
+        .filter(state.is_in(states.to_vec()))
+        .into_tuple::<WaitingSince>()
+        .all(conn)
+        .await
+}
+
 /// Who a waiting record waits for.
 #[derive(Debug, Clone, Copy)]
 enum Waits {
@@ -277,25 +296,18 @@ pub async fn waiting(
         };
         found.push((NoticeItem { kind: ItemKind::Nomination, id }, course_id, employee_id, waits, since));
     }
+    use absence_notice::Column as AC;
+    let columns =
+        [AC::Id, AC::CourseId, AC::EmployeeId, AC::State, AC::CreatedAt, AC::SubmittedAt, AC::ConfirmedAt];
     for (id, course_id, employee_id, state, created_at, submitted_at, confirmed_at) in
-        absence_notice::Entity::find()
-            .select_only()
-            .columns([
-                absence_notice::Column::Id,
-                absence_notice::Column::CourseId,
-                absence_notice::Column::EmployeeId,
-                absence_notice::Column::State,
-                absence_notice::Column::CreatedAt,
-                absence_notice::Column::SubmittedAt,
-                absence_notice::Column::ConfirmedAt,
-            ])
-            .filter(absence_notice::Column::OrgId.eq(org_id))
-            .filter(
-                absence_notice::Column::State.is_in(states(&[A::Submitted.as_str(), A::Confirmed.as_str()])),
-            )
-            .into_tuple::<WaitingSince>()
-            .all(conn)
-            .await?
+        waiting_in::<absence_notice::Entity>(
+            conn,
+            AC::OrgId,
+            org_id,
+            columns,
+            &[A::Submitted, A::Confirmed].map(|s| s.as_str()),
+        )
+        .await?
     {
         let (waits, since) = match stored("absence_notice.state", &state, A::parse)? {
             A::Submitted => (Waits::Decider(Step::Confirmation), submitted_at),
@@ -304,25 +316,18 @@ pub async fn waiting(
         let item = NoticeItem { kind: ItemKind::AbsenceNotice, id };
         found.push((item, course_id, employee_id, waits, since.unwrap_or(created_at)));
     }
+    use training_report::Column as RC;
+    let columns =
+        [RC::Id, RC::CourseId, RC::EmployeeId, RC::State, RC::CreatedAt, RC::SubmittedAt, RC::ApprovedAt];
     for (id, course_id, employee_id, state, created_at, submitted_at, approved_at) in
-        training_report::Entity::find()
-            .select_only()
-            .columns([
-                training_report::Column::Id,
-                training_report::Column::CourseId,
-                training_report::Column::EmployeeId,
-                training_report::Column::State,
-                training_report::Column::CreatedAt,
-                training_report::Column::SubmittedAt,
-                training_report::Column::ApprovedAt,
-            ])
-            .filter(training_report::Column::OrgId.eq(org_id))
-            .filter(
-                training_report::Column::State.is_in(states(&[R::Submitted.as_str(), R::Approved.as_str()])),
-            )
-            .into_tuple::<WaitingSince>()
-            .all(conn)
-            .await?
+        waiting_in::<training_report::Entity>(
+            conn,
+            RC::OrgId,
+            org_id,
+            columns,
+            &[R::Submitted, R::Approved].map(|s| s.as_str()),
+        )
+        .await?
     {
         let (waits, since) = match stored("training_report.state", &state, R::parse)? {
             R::Submitted => (Waits::Decider(Step::Approval), submitted_at),
@@ -331,27 +336,12 @@ pub async fn waiting(
         let item = NoticeItem { kind: ItemKind::TrainingReport, id };
         found.push((item, course_id, employee_id, waits, since.unwrap_or(created_at)));
     }
+    use subsidy_application::Column as SC;
+    let columns =
+        [SC::Id, SC::CourseId, SC::EmployeeId, SC::State, SC::CreatedAt, SC::ConfirmedAt, SC::ReportedAt];
+    let subsidy_states = [S::Applied, S::Confirmed, S::Reported].map(|s| s.as_str());
     for (id, course_id, employee_id, state, created_at, confirmed_at, reported_at) in
-        subsidy_application::Entity::find()
-            .select_only()
-            .columns([
-                subsidy_application::Column::Id,
-                subsidy_application::Column::CourseId,
-                subsidy_application::Column::EmployeeId,
-                subsidy_application::Column::State,
-                subsidy_application::Column::CreatedAt,
-                subsidy_application::Column::ConfirmedAt,
-                subsidy_application::Column::ReportedAt,
-            ])
-            .filter(subsidy_application::Column::OrgId.eq(org_id))
-            .filter(subsidy_application::Column::State.is_in(states(&[
-                S::Applied.as_str(),
-                S::Confirmed.as_str(),
-                S::Reported.as_str(),
-            ])))
-            .into_tuple::<WaitingSince>()
-            .all(conn)
-            .await?
+        waiting_in::<subsidy_application::Entity>(conn, SC::OrgId, org_id, columns, &subsidy_states).await?
     {
         let (waits, since) = match stored("subsidy_application.state", &state, S::parse)? {
             S::Applied => (Waits::Decider(Step::Confirmation), Some(created_at)),
