@@ -5,13 +5,14 @@
 
 use chrono::{DateTime, NaiveDate, TimeZone, Utc};
 use kenshu_domain::auth::Role;
-use kenshu_domain::calendar::jst;
+use kenshu_domain::calendar::{jst, tokyo_date, FiscalYear};
 use kenshu_tests::standins::WebhookReceiver;
 use kenshu_tests::{assert_problem, people, spawn, TestApp};
 use serde_json::{json, Value};
 
-use crate::attendance::{event, ok, put_sheet, selected_trainee};
-use crate::routing::{apply, open_course};
+use crate::attendance::{event, ok, put_sheet, recommend, selected_trainee};
+use crate::routing::{apply, file_notice, open_course, path_of};
+use crate::subsidies::{confirmed, programme, put_proof};
 
 fn d(y: i32, m: u32, day: u32) -> NaiveDate {
     NaiveDate::from_ymd_opt(y, m, day).unwrap()
@@ -198,6 +199,95 @@ async fn deciders_get_one_daily_digest_of_what_waits_for_them_and_it_alone_goes_
         .collect();
     assert!(steps.contains(&(people::EMPLOYEE, "選考")), "{steps:?}");
     assert!(steps.contains(&(people::DEPARTMENT_HEAD, "確認")), "{steps:?}");
+}
+
+/// A digest's waiting items as (trainee, kind of record, step).
+fn steps(digest: &Value) -> Vec<(String, String, String)> {
+    digest["body"]["waiting"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|w| {
+            let text = |v: &Value| v.as_str().unwrap().to_string();
+            (text(&w["trainee_employee_no"]), text(&w["item"]["type"]), text(&w["step"]))
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn digests_list_waiting_absence_notices_reports_and_subsidy_applications_at_their_step() {
+    let app = spawn().await;
+    let hr = app.hr();
+    let me = app.token(people::EMPLOYEE, &[Role::Employee]);
+    let colleague = app.token(people::SAME_SECTION, &[Role::Employee]);
+    let head = app.token(people::SECTION_HEAD, &[Role::SectionHead]);
+    let dep_head = app.token(people::DEPARTMENT_HEAD, &[Role::DepartmentHead]);
+
+    // Reports: the trainee's waits for the department head's decision (決裁), the colleague's,
+    // approved, for the office to receive.
+    let (course, sessions, nid) = selected_trainee(&app, 2023, 75, &[d(2023, 7, 12)]).await;
+    let colleague_nomination = recommend(&app, &course, people::SAME_SECTION, "select").await;
+    let both = json!([{"employee_no": people::EMPLOYEE, "status": "present"}, {"employee_no": people::SAME_SECTION, "status": "present"}]);
+    ok(put_sheet(&app, &course, &sessions[0], both).await, 200).await;
+    let text = json!({"learned": "傾聴の技法", "application": "窓口対応に活かす", "submit": true});
+    ok(app.post_json(&format!("/api/v1/nominations/{nid}/report"), &me, &text).await, 201).await;
+    let theirs =
+        ok(app.post_json(&format!("{colleague_nomination}/report"), &colleague, &text).await, 201).await;
+    ok(event(&app, &dep_head, &path_of("reports", &theirs), json!({"event": "approve"})).await, 200).await;
+
+    // Absence notices for next year's course: the trainee's waits for the section head's
+    // confirmation, the colleague's, confirmed, for the office to receive.
+    let next = FiscalYear::containing(tokyo_date(Utc::now())).next();
+    let day = next.start() + chrono::Duration::days(20);
+    let (later, later_sessions, later_nid) = selected_trainee(&app, next.year(), 76, &[day]).await;
+    let later_colleague = recommend(&app, &later, people::SAME_SECTION, "select").await;
+    let mine = format!("/api/v1/nominations/{later_nid}");
+    ok(file_notice(&app, &me, &mine, &later_sessions[0]).await, 201).await;
+    let notice = ok(file_notice(&app, &colleague, &later_colleague, &later_sessions[0]).await, 201).await;
+    ok(event(&app, &head, &path_of("absence-notices", &notice), json!({"event": "confirm"})).await, 200)
+        .await;
+
+    // Subsidy applications: the trainee's new one waits for the section head; the colleague's,
+    // confirmed, for the office to approve; the trainee's earlier one, reported complete, for
+    // the office to check.
+    let courses = programme(&app, 100_000).await;
+    let english = confirmed(&app, people::EMPLOYEE, &courses["実用英語入門"]).await;
+    ok(crate::subsidies::event(&app, &hr, &english, json!({"event": "approve"})).await, 200).await;
+    let pdf = b"%PDF-1.4\n% proof of completion\n".to_vec();
+    assert_eq!(put_proof(&app, &me, &english, "application/pdf", pdf).await.status(), 204);
+    let report = json!({"event": "report_completion", "paid_tuition_yen": 45_001});
+    ok(crate::subsidies::event(&app, &me, &english, report).await, 200).await;
+    confirmed(&app, people::SAME_SECTION, &courses["簿記3級"]).await;
+    let apply = json!({"course_id": courses["Excel実践"]});
+    ok(app.post_json("/api/v1/subsidy-applications", &me, &apply).await, 201).await;
+
+    let run = at(&app, jst_at(2023, 8, 1, 8, 5)).await;
+    assert!(run.reminders.digests >= 3, "{run:?}");
+    let digest_of = |notices: Vec<Value>| notices.into_iter().find(|n| n["kind"] == "digest").unwrap();
+    let own = |kind: &str, step: &str| (people::EMPLOYEE.to_string(), kind.to_string(), step.to_string());
+    let theirs =
+        |kind: &str, step: &str| (people::SAME_SECTION.to_string(), kind.to_string(), step.to_string());
+
+    let section_head = steps(&digest_of(inbox(&app, people::SECTION_HEAD).await));
+    assert!(section_head.contains(&own("absence_notice", "確認")), "{section_head:?}");
+    assert!(section_head.contains(&own("subsidy_application", "確認")), "{section_head:?}");
+    assert_eq!(section_head.len(), 2, "what the head has decided is not theirs to do: {section_head:?}");
+
+    let department_head = steps(&digest_of(inbox(&app, people::DEPARTMENT_HEAD).await));
+    assert_eq!(department_head, vec![own("training_report", "決裁")]);
+
+    let outbox = app.get_json("/api/v1/notices?limit=200", &hr).await["items"].as_array().unwrap().clone();
+    let office =
+        steps(&digest_of(outbox.into_iter().filter(|n| n["recipient_role"] == "training_office").collect()));
+    for expected in [
+        theirs("training_report", "受理"),
+        theirs("absence_notice", "受理"),
+        theirs("subsidy_application", "承認"),
+        own("subsidy_application", "修了確認"),
+    ] {
+        assert!(office.contains(&expected), "{expected:?} in {office:?}");
+    }
+    assert_eq!(office.len(), 4, "{office:?}");
 }
 
 #[tokio::test]

@@ -60,7 +60,7 @@ pub(crate) async fn confirmed(app: &TestApp, no: &str, course: &str) -> String {
     id
 }
 
-async fn put_proof(
+pub(crate) async fn put_proof(
     app: &TestApp,
     token: &str,
     id: &str,

@@ -450,14 +450,22 @@ fn report_in(states: Vec<&'static str>) -> SimpleExpr {
     )
 }
 
-/// Nominations whose report is not handed in: never submitted (the kept day of first submission
-/// is empty: no report, or a draft), or back with the trainee after a submission.
+/// Nominations whose report is not handed in: never submitted, or back with the trainee after a
+/// submission. Its two parts are also asked apart, over many courses, by
+/// [`with_reports_outstanding`].
 fn not_handed_in() -> Condition {
-    let with_trainee =
-        ReportState::ALL.into_iter().filter(|s| s.with_trainee()).map(ReportState::as_str).collect();
-    Condition::any()
-        .add(Expr::col((nomination::Entity, super::tally::Kept::ReportFirstSubmittedOn)).is_null())
-        .add(report_in(with_trainee))
+    Condition::any().add(never_submitted()).add(report_in(states_with_trainee()))
+}
+
+/// Nominations whose report was never submitted: the kept day of first submission is empty (no
+/// report, or a draft).
+fn never_submitted() -> SimpleExpr {
+    Expr::col((nomination::Entity, super::tally::Kept::ReportFirstSubmittedOn)).is_null()
+}
+
+/// The states in which a submitted report is back with the trainee.
+fn states_with_trainee() -> Vec<&'static str> {
+    ReportState::ALL.into_iter().filter(|s| s.with_trainee()).map(ReportState::as_str).collect()
 }
 
 impl ReportLine {
@@ -650,14 +658,12 @@ pub async fn with_reports_outstanding(
             .filter(nomination::Column::OrgId.eq(org_id))
             .filter(nomination::Column::CourseId.is_in(chunk))
             .filter(attended.clone())
-            .filter(Expr::col((nomination::Entity, super::tally::Kept::ReportFirstSubmittedOn)).is_null())
+            .filter(never_submitted())
             .into_tuple::<Uuid>()
             .all(conn)
             .await
     })
     .await?;
-    let with_trainee: Vec<&str> =
-        ReportState::ALL.into_iter().filter(|s| s.with_trainee()).map(ReportState::as_str).collect();
     let wanted: HashSet<&Uuid> = course_ids.iter().collect();
     // Not DISTINCT: for it SQLite walked the reports in course order and read every one (1.7 s
     // at 50,000 staff); reports with the trainee are few.
@@ -665,7 +671,7 @@ pub async fn with_reports_outstanding(
         .select_only()
         .column(training_report::Column::CourseId)
         .filter(training_report::Column::OrgId.eq(org_id))
-        .filter(training_report::Column::State.is_in(with_trainee))
+        .filter(training_report::Column::State.is_in(states_with_trainee()))
         .into_tuple()
         .all(conn)
         .await?;
