@@ -277,8 +277,9 @@ async fn digests_list_waiting_absence_notices_reports_and_subsidy_applications_a
     assert_eq!(department_head, vec![own("training_report", "決裁")]);
 
     let outbox = app.get_json("/api/v1/notices?limit=200", &hr).await["items"].as_array().unwrap().clone();
-    let office =
-        steps(&digest_of(outbox.into_iter().filter(|n| n["recipient_role"] == "training_office").collect()));
+    let office = digest_of(outbox.into_iter().filter(|n| n["recipient_role"] == "training_office").collect());
+    assert_eq!(office["body"]["waiting_total"], 4, "{office}");
+    let office = steps(&office);
     for expected in [
         theirs("training_report", "受理"),
         theirs("absence_notice", "受理"),

@@ -409,9 +409,44 @@ pub struct NoticeBody {
     /// A report's due day (reminders).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub due_on: Option<NaiveDate>,
-    /// A digest: what waits for the recipient, oldest first.
+    /// A digest: what waits for the recipient, oldest first: the oldest 100 at most, the rest
+    /// counted in `waiting_total`.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub waiting: Vec<WaitingItem>,
+    /// A digest: how many items wait in all, listed or not.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub waiting_total: Option<u32>,
+}
+
+/// A digest lists at most this many of what waits, the oldest; the rest are counted. A list of
+/// tens of thousands (a training office after a busy season at prefectural scale) made a notice
+/// of 18 MB every day, no use in a mail or the portal; the decider's own lists have them all.
+pub const DIGEST_LISTS_AT_MOST: usize = 100;
+
+/// What waits for one decider, as a digest lists it: the oldest [`DIGEST_LISTS_AT_MOST`] items,
+/// and how many in all.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct WaitingList {
+    items: Vec<WaitingItem>,
+    total: u32,
+}
+
+impl WaitingList {
+    /// Count one more waiting item, given oldest first; `item` is made only if it is listed.
+    pub fn add(&mut self, item: impl FnOnce() -> WaitingItem) {
+        self.total += 1;
+        if self.items.len() < DIGEST_LISTS_AT_MOST {
+            self.items.push(item());
+        }
+    }
+
+    pub fn items(&self) -> &[WaitingItem] {
+        &self.items
+    }
+
+    pub fn total(&self) -> u32 {
+        self.total
+    }
 }
 
 /// One record waiting for a decider, as a digest lists it.
@@ -786,6 +821,7 @@ pub fn drafts(event: Event, about: &About, trainee: &Trainee) -> Vec<NoticeDraft
         amount_yen: about.amount_yen,
         due_on,
         waiting: Vec::new(),
+        waiting_total: None,
     };
     let subject = |role: RecipientRole| {
         let s = match role {
@@ -827,30 +863,30 @@ pub struct DigestRecipient {
 
 /// 承認待ち一覧: one notice listing everything waiting for a decider on `date`, instead of a
 /// message per item.
-pub fn digest(
-    to: &DigestRecipient,
-    date: NaiveDate,
-    digest_id: Uuid,
-    waiting: Vec<WaitingItem>,
-) -> NoticeDraft {
+pub fn digest(to: &DigestRecipient, date: NaiveDate, digest_id: Uuid, waiting: WaitingList) -> NoticeDraft {
     let (recipient, role, no, name) = match &to.employee {
         Some((id, no, name)) => (Some(*id), RecipientRole::Approver, no.clone(), name.clone()),
         None => (None, RecipientRole::TrainingOffice, String::new(), "研修担当".to_string()),
     };
     let title = format!("承認待ちの一覧（{}）", japanese_date(date));
-    let message = format!("確認・決裁を待っている案件が{}件あります。", waiting.len());
-    let body =
-        NoticeBody { waiting, ..NoticeBody::bare(NoticeKind::Digest, message, title.clone(), no, name) };
+    let total = waiting.total;
+    let mut message = format!("確認・決裁を待っている案件が{total}件あります。");
+    if waiting.items.len() < total as usize {
+        message.push_str(&format!(
+            "古い順に{}件を載せています。残りは各一覧で確認してください。",
+            waiting.items.len()
+        ));
+    }
+    let body = NoticeBody {
+        waiting: waiting.items,
+        waiting_total: Some(total),
+        ..NoticeBody::bare(NoticeKind::Digest, message, title.clone(), no, name)
+    };
     NoticeDraft {
         item: NoticeItem { kind: ItemKind::Digest, id: digest_id },
         recipient,
         role,
-        subject: format!(
-            "【{}】{}件（{}）",
-            NoticeKind::Digest.label(),
-            body.waiting.len(),
-            japanese_date(date)
-        ),
+        subject: format!("【{}】{}件（{}）", NoticeKind::Digest.label(), total, japanese_date(date)),
         body,
     }
 }
@@ -945,6 +981,7 @@ impl NoticeBody {
             amount_yen: None,
             due_on: None,
             waiting: Vec::new(),
+            waiting_total: None,
         }
     }
 
@@ -1275,15 +1312,55 @@ mod tests {
         };
         let head = DigestRecipient { employee: Some((id(101), "10002".into(), "課長".into())) };
         let date = NaiveDate::from_ymd_opt(2023, 7, 12).unwrap();
-        let d = digest(&head, date, id(50), vec![item(1), item(2)]);
+        let list = |ns: std::ops::RangeInclusive<u128>| {
+            let mut list = WaitingList::default();
+            for n in ns {
+                list.add(|| item(n));
+            }
+            list
+        };
+        let d = digest(&head, date, id(50), list(1..=2));
         assert_eq!(
             (d.recipient, d.role, d.item.kind),
             (Some(id(101)), RecipientRole::Approver, ItemKind::Digest)
         );
         assert_eq!(d.subject, "【承認待ち】2件（2023年7月12日）");
+        assert_eq!((d.body.waiting.len(), d.body.waiting_total), (2, Some(2)));
+        assert_eq!(d.body.message, "確認・決裁を待っている案件が2件あります。");
         assert!(d.body.plain_text().contains("・確認待ち: 接遇研修（10009 山口 裕子）"));
-        let office = digest(&DigestRecipient { employee: None }, date, id(51), vec![item(3)]);
+        let office = digest(&DigestRecipient { employee: None }, date, id(51), list(3..=3));
         assert_eq!((office.recipient, office.role), (None, RecipientRole::TrainingOffice));
+    }
+
+    #[test]
+    fn a_digest_lists_the_oldest_hundred_and_counts_the_rest() {
+        let mut made = 0;
+        let mut list = WaitingList::default();
+        for n in 0..250u128 {
+            list.add(|| {
+                made += 1;
+                WaitingItem {
+                    item: NoticeItem { kind: ItemKind::TrainingReport, id: id(n) },
+                    title: "接遇研修".into(),
+                    trainee_employee_no: format!("{n}"),
+                    trainee_name: "職員".into(),
+                    step: "受理".into(),
+                    since: Utc::now(),
+                }
+            });
+        }
+        assert_eq!((made, list.total()), (DIGEST_LISTS_AT_MOST, 250), "the rest are counted, not made");
+        let date = NaiveDate::from_ymd_opt(2023, 7, 12).unwrap();
+        let d = digest(&DigestRecipient { employee: None }, date, id(52), list);
+        assert_eq!(d.subject, "【承認待ち】250件（2023年7月12日）");
+        assert_eq!((d.body.waiting.len(), d.body.waiting_total), (100, Some(250)));
+        assert_eq!(d.body.waiting[0].item.id, id(0), "the oldest first");
+        assert_eq!(d.body.waiting[99].item.id, id(99));
+        assert!(
+            d.body.message.contains("250件") && d.body.message.contains("古い順に100件"),
+            "{}",
+            d.body.message
+        );
     }
 
     #[test]
