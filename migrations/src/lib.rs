@@ -42,6 +42,7 @@ mod m20261207_000035_sqlite_change_counts;
 mod m20261208_000036_nomination_vacuum;
 mod m20261209_000037_ladder_and_groups_in_roster;
 mod m20261210_000038_report_state_index;
+mod m20261211_000039_sqlite_results_indexes;
 
 /// A text column compared byte by byte (code point order). Codes, employee numbers and kana
 /// readings sort and page the same on SQLite (BINARY is its default) and on PostgreSQL, whatever
@@ -98,6 +99,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261208_000036_nomination_vacuum::Migration),
             Box::new(m20261209_000037_ladder_and_groups_in_roster::Migration),
             Box::new(m20261210_000038_report_state_index::Migration),
+            Box::new(m20261211_000039_sqlite_results_indexes::Migration),
         ]
     }
 }
