@@ -750,6 +750,45 @@ pub struct EmployeeRef {
     pub name: String,
 }
 
+/// An employee as a list of trainees shows them: their reference and their section.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Placed {
+    pub employee: EmployeeRef,
+    pub section_id: Uuid,
+}
+
+/// Employees of the organisation by id (repeats allowed), read narrow: lists of reports owed
+/// name thousands of trainees, and decoding whole employee rows (promotions, tags, search key)
+/// for their number, name and section was most of an overdue export's time.
+pub async fn placed_by_id(
+    conn: &impl ConnectionTrait,
+    org_id: Uuid,
+    ids: &[Uuid],
+) -> Result<HashMap<Uuid, Placed>, DbErr> {
+    let ids: Vec<Uuid> = ids.iter().copied().collect::<HashSet<_>>().into_iter().collect();
+    super::in_chunks(&ids, |chunk| async move {
+        employee::Entity::find()
+            .select_only()
+            .columns([
+                employee::Column::Id,
+                employee::Column::EmployeeNo,
+                employee::Column::Name,
+                employee::Column::SectionId,
+            ])
+            .filter(employee::Column::OrgId.eq(org_id))
+            .filter(employee::Column::Id.is_in(chunk))
+            .into_tuple::<(Uuid, String, String, Uuid)>()
+            .all(conn)
+            .await
+            .map(|rows| {
+                rows.into_iter().map(|(id, employee_no, name, section_id)| {
+                    (id, Placed { employee: EmployeeRef { id, employee_no, name }, section_id })
+                })
+            })
+    })
+    .await
+}
+
 /// From this many distinct ids on, `employees_by_id` reads the whole roster.
 const WHOLE_ROSTER_FROM: usize = 2_000;
 

@@ -208,12 +208,14 @@ pub async fn run(
         let waiting = waiting(conn, org.id).await?;
         // The deciders, read at once.
         let ids: Vec<Uuid> = waiting.keys().flatten().copied().collect();
-        let people = super::employee::employees_by_id(conn, org.id, &ids).await?;
+        let people = super::employee::placed_by_id(conn, org.id, &ids).await?;
         for (recipient, items) in waiting {
             let who = match recipient {
                 Some(id) => {
-                    let Some(e) = people.get(&id) else { continue };
-                    DigestRecipient { employee: Some((id, e.employee_no.clone(), e.name.clone())) }
+                    let Some(p) = people.get(&id) else { continue };
+                    DigestRecipient {
+                        employee: Some((id, p.employee.employee_no.clone(), p.employee.name.clone())),
+                    }
                 }
                 None => DigestRecipient { employee: None },
             };

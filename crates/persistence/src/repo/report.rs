@@ -17,12 +17,12 @@ use sea_orm::sea_query::{Expr, SimpleExpr};
 use sea_orm::{ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QuerySelect};
 use uuid::Uuid;
 
-use super::employee::{employees_by_id, EmployeeRef};
+use super::employee::{placed_by_id, EmployeeRef, Placed};
 use super::selection::CourseRef;
 use super::{
     find_in_org, for_each_in_pages, insert_audited, lock_at_version, now, save_audited, Actor, RepoError,
 };
-use crate::entities::{attendance, course, course_session, employee, nomination, stored, training_report};
+use crate::entities::{attendance, course, course_session, nomination, stored, training_report};
 
 const TAKEN: &Words = &Words::fixed(
     "a report for this nomination is already on file; correct it instead",
@@ -798,16 +798,17 @@ async fn owing(
     org_id: Uuid,
     courses: &ReportCourses,
     mut nominations: Vec<Trainee>,
-) -> Result<(Vec<Trainee>, HashMap<Uuid, employee::Model>), DbErr> {
+) -> Result<(Vec<Trainee>, HashMap<Uuid, Placed>), DbErr> {
     nominations.retain(|n| courses.contains_key(&n.course_id));
     let attended = attended_of(conn, org_id, &nominations).await?;
     nominations.retain(|n| attended.contains(&n.id));
     let staff_ids: Vec<Uuid> = nominations.iter().map(|n| n.employee_id).collect();
-    let staff = employees_by_id(conn, org_id, &staff_ids).await?;
+    let staff = placed_by_id(conn, org_id, &staff_ids).await?;
     nominations.retain(|n| staff.contains_key(&n.employee_id));
+    let no = |n: &Trainee| &staff[&n.employee_id].employee.employee_no;
     nominations.sort_by(|a, b| {
         in_list_order_cmp((&a.course_id, &courses[&a.course_id]), (&b.course_id, &courses[&b.course_id]))
-            .then_with(|| staff[&a.employee_id].employee_no.cmp(&staff[&b.employee_id].employee_no))
+            .then_with(|| no(a).cmp(no(b)))
     });
     Ok((nominations, staff))
 }
@@ -837,7 +838,7 @@ pub(crate) async fn lines(
     org_id: Uuid,
     courses: &ReportCourses,
     owing: &[Trainee],
-    staff: &HashMap<Uuid, employee::Model>,
+    staff: &HashMap<Uuid, Placed>,
 ) -> Result<Vec<ReportLine>, DbErr> {
     let ids: Vec<Uuid> = owing.iter().map(|n| n.id).collect();
     type StandingRow = (Uuid, Uuid, String, Option<DateTime<Utc>>);
@@ -869,12 +870,12 @@ pub(crate) async fn lines(
         .iter()
         .filter_map(|n| {
             let (rank, course, rule) = courses.get(&n.course_id)?;
-            let e = staff.get(&n.employee_id)?;
+            let placed = staff.get(&n.employee_id)?;
             let line = ReportLine {
                 nomination_id: n.id,
                 course: course.clone(),
-                employee: EmployeeRef { id: e.id, employee_no: e.employee_no.clone(), name: e.name.clone() },
-                section_id: e.section_id,
+                employee: placed.employee.clone(),
+                section_id: placed.section_id,
                 due_on: last.get(&n.course_id).and_then(|d| rule.due(*d)),
                 report: reports.remove(&n.id),
             };
