@@ -22,7 +22,7 @@ use super::selection::CourseRef;
 use super::{
     find_in_org, for_each_in_pages, insert_audited, lock_at_version, now, save_audited, Actor, RepoError,
 };
-use crate::entities::{attendance, course, course_session, nomination, stored, training_report};
+use crate::entities::{course, course_session, nomination, stored, training_report};
 
 const TAKEN: &Words = &Words::fixed(
     "a report for this nomination is already on file; correct it instead",
@@ -60,9 +60,17 @@ async fn last_days(
 }
 
 /// Whether the trainee of `n` attended the course: completed, or present (late, left early) at
-/// one session at least. Only they write a report.
+/// one session at least, as the nomination's kept count has it. Only they write a report.
 pub async fn attended(conn: &impl ConnectionTrait, n: &nomination::Model) -> Result<bool, DbErr> {
-    Ok(attended_of(conn, n.org_id, &[Trainee::of(n)?]).await?.contains(&n.id))
+    let sessions: Option<i32> = nomination::Entity::find()
+        .select_only()
+        .expr(Expr::col((nomination::Entity, super::tally::Kept::SessionsAttended)))
+        .filter(nomination::Column::OrgId.eq(n.org_id))
+        .filter(nomination::Column::Id.eq(n.id))
+        .into_tuple()
+        .one(conn)
+        .await?;
+    Ok(kenshu_domain::results::attended(n.state()?, sessions.unwrap_or(0) > 0))
 }
 
 /// What the report lists need of a nomination (read narrow: a year's are many).
@@ -72,14 +80,18 @@ pub(crate) struct Trainee {
     pub course_id: Uuid,
     pub employee_id: Uuid,
     pub state: NominationState,
+    /// Present (late, left early) at one session at least: the kept count ([`super::tally`]).
+    pub present_once: bool,
 }
 
-/// A trainee as [`Trainee::narrow`] reads it: id, course, employee, state.
-type TraineeRow = (Uuid, Uuid, Uuid, String);
+/// A trainee as [`Trainee::narrow`] reads it: id, course, employee, state, sessions attended.
+type TraineeRow = (Uuid, Uuid, Uuid, String, i32);
 
 impl Trainee {
-    pub fn of(n: &nomination::Model) -> Result<Self, DbErr> {
-        Ok(Trainee { id: n.id, course_id: n.course_id, employee_id: n.employee_id, state: n.state()? })
+    /// Completed, or holding a place and present once: who owes a report and may answer the
+    /// survey.
+    pub fn attended(&self) -> bool {
+        kenshu_domain::results::attended(self.state, self.present_once)
     }
 
     /// The nominations of one course, narrow, a page at a time in employee order (a course for
@@ -134,66 +146,19 @@ impl Trainee {
             .column(nomination::Column::CourseId)
             .column(nomination::Column::EmployeeId)
             .column(nomination::Column::State)
+            .expr(Expr::col((nomination::Entity, super::tally::Kept::SessionsAttended)))
             .into_tuple::<TraineeRow>()
     }
 
-    fn from_row((id, course_id, employee_id, state): TraineeRow) -> Result<Self, DbErr> {
+    fn from_row((id, course_id, employee_id, state, sessions): TraineeRow) -> Result<Self, DbErr> {
         let state = stored("nomination.state", &state, NominationState::parse)?;
-        Ok(Trainee { id, course_id, employee_id, state })
+        Ok(Trainee { id, course_id, employee_id, state, present_once: sessions > 0 })
     }
-}
-
-pub(crate) async fn attended_of(
-    conn: &impl ConnectionTrait,
-    org_id: Uuid,
-    nominations: &[Trainee],
-) -> Result<HashSet<Uuid>, DbErr> {
-    let open: Vec<&Trainee> = nominations
-        .iter()
-        .filter(|n| n.state != NominationState::Completed && n.state.holds_place())
-        .collect();
-    // Many nominations (a year's) are looked up by their courses: a few queries instead of one
-    // per 500 nominations. Records of other nominations of those courses do not matter below.
-    let (column, keys): (attendance::Column, Vec<Uuid>) = if open.len() > 2_000 {
-        let courses: BTreeSet<Uuid> = open.iter().map(|n| n.course_id).collect();
-        (attendance::Column::CourseId, courses.into_iter().collect())
-    } else {
-        (attendance::Column::NominationId, open.iter().map(|n| n.id).collect())
-    };
-    let present: Vec<&str> = PRESENT.iter().map(|s| s.as_str()).collect();
-    let present = &present;
-    let seen: HashSet<Uuid> = super::in_chunks(&keys, |chunk| async move {
-        attendance::Entity::find()
-            .select_only()
-            .column(attendance::Column::NominationId)
-            .distinct()
-            .filter(attendance::Column::OrgId.eq(org_id))
-            .filter(column.is_in(chunk.iter().copied()))
-            .filter(attendance::Column::Status.is_in(present.clone()))
-            .into_tuple::<Uuid>()
-            .all(conn)
-            .await
-    })
-    .await?;
-    Ok(attended_given(nominations.iter().map(|n| (n.id, n.state)), &seen))
 }
 
 /// The statuses that count as having attended a session.
 pub(crate) const PRESENT: [AttendanceStatus; 3] =
     [AttendanceStatus::Present, AttendanceStatus::Late, AttendanceStatus::LeftEarly];
-
-/// Of `nominations`, those that attended: completed, or holding a place and in `present` (the
-/// nominations with a present, late or early-leaving record).
-pub(crate) fn attended_given(
-    nominations: impl IntoIterator<Item = (Uuid, NominationState)>,
-    present: &HashSet<Uuid>,
-) -> HashSet<Uuid> {
-    nominations
-        .into_iter()
-        .filter(|(id, state)| kenshu_domain::results::attended(*state, present.contains(id)))
-        .map(|(id, _)| id)
-        .collect()
-}
 
 /// Start the report of `nomination`, as a draft or submitted at once.
 pub async fn create(
@@ -799,9 +764,7 @@ async fn owing(
     courses: &ReportCourses,
     mut nominations: Vec<Trainee>,
 ) -> Result<(Vec<Trainee>, HashMap<Uuid, Placed>), DbErr> {
-    nominations.retain(|n| courses.contains_key(&n.course_id));
-    let attended = attended_of(conn, org_id, &nominations).await?;
-    nominations.retain(|n| attended.contains(&n.id));
+    nominations.retain(|n| courses.contains_key(&n.course_id) && n.attended());
     let staff_ids: Vec<Uuid> = nominations.iter().map(|n| n.employee_id).collect();
     let staff = placed_by_id(conn, org_id, &staff_ids).await?;
     nominations.retain(|n| staff.contains_key(&n.employee_id));
