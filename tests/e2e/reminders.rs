@@ -98,6 +98,48 @@ async fn sessions_and_reports_are_reminded_once_at_the_sending_hour_and_a_long_o
 }
 
 #[tokio::test]
+async fn a_department_heads_long_overdue_report_reaches_the_training_office() {
+    let app = spawn().await;
+    let hr = app.hr();
+    let (course, sessions) = open_course(&app, 74, &[d(2023, 7, 12)]).await;
+    // Nobody heads the head of 企画部 on the roster: the office confirms and selects them.
+    let own = app.token(people::DEPARTMENT_HEAD, &[Role::Employee, Role::DepartmentHead]);
+    let application = apply(&app, &own, &course).await;
+    ok(event(&app, &hr, &application, json!({"event": "confirm"})).await, 200).await;
+    ok(event(&app, &hr, &application, json!({"event": "select"})).await, 200).await;
+    let attended = json!([{"employee_no": people::DEPARTMENT_HEAD, "status": "present"}]);
+    ok(put_sheet(&app, &course, &sessions[0], attended).await, 200).await;
+    let nid = application.rsplit('/').next().unwrap().to_string();
+    let overdue_to_office = || async {
+        let outbox = app.get_json("/api/v1/notices?limit=200", &hr).await;
+        outbox["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|n| n["kind"] == "report_overdue" && n["item"]["id"] == nid.as_str())
+            .map(|n| (n["recipient_role"].as_str().unwrap().to_string(), n["recipient"].clone()))
+            .collect::<Vec<_>>()
+    };
+    let head_before = inbox(&app, people::SECTION_HEAD).await.len();
+
+    // Overdue: the writer is reminded, the office not yet.
+    at(&app, jst_at(2023, 7, 20, 8, 5)).await;
+    assert_eq!(
+        kinds(&app, people::DEPARTMENT_HEAD).await.first().map(String::as_str),
+        Some("report_overdue")
+    );
+    assert!(!overdue_to_office().await.iter().any(|(role, _)| role == "training_office"));
+    // A week overdue: with no head above the writer, the training office is told, once; the head
+    // of the section they sit in, who reports to them, is not.
+    at(&app, jst_at(2023, 7, 26, 8, 5)).await;
+    at(&app, jst_at(2023, 7, 27, 8, 5)).await;
+    let told = overdue_to_office().await;
+    assert!(told.contains(&("training_office".to_string(), Value::Null)), "{told:?}");
+    assert_eq!(told.iter().filter(|(role, _)| role == "training_office").count(), 1, "{told:?}");
+    assert_eq!(inbox(&app, people::SECTION_HEAD).await.len(), head_before);
+}
+
+#[tokio::test]
 async fn the_training_office_sets_when_reminders_go_out() {
     let app = spawn().await;
     let hr = app.hr();

@@ -578,7 +578,8 @@ pub enum Event {
     ReportOverdue {
         due_on: NaiveDate,
     },
-    /// The report is long overdue: the writer's head is told.
+    /// The report is long overdue: the writer's head is told (the training office, when nobody
+    /// heads the writer: a department head's own report, a unit without heads).
     ReportOverdueToHead {
         due_on: NaiveDate,
     },
@@ -657,6 +658,9 @@ enum Audience {
     TraineeAndHeads,
     /// Only the trainee's heads (the trainee did it).
     Heads,
+    /// The trainee's heads; with none (a department head's own report, a section and department
+    /// without heads), the training office, so that someone is told.
+    HeadsElseOffice,
     /// Only the trainee.
     Trainee,
     /// Whoever decides `step` for the trainee.
@@ -777,7 +781,7 @@ fn told(event: &Event) -> (NoticeKind, String, Option<NoticeSession>, Audience) 
             NoticeKind::ReportOverdue,
             format!("研修報告書が提出期限（{}）を過ぎたまま提出されていません。提出を促してください。", japanese_date(*due_on)),
             None,
-            Heads,
+            HeadsElseOffice,
         ),
     }
 }
@@ -841,8 +845,11 @@ pub fn drafts(event: Event, about: &About, trainee: &Trainee) -> Vec<NoticeDraft
     if matches!(audience, Audience::Trainee | Audience::TraineeAndHeads) {
         out.push(draft(Some(trainee.employee_id()), RecipientRole::Trainee));
     }
-    if matches!(audience, Audience::Heads | Audience::TraineeAndHeads) {
+    if matches!(audience, Audience::Heads | Audience::TraineeAndHeads | Audience::HeadsElseOffice) {
         out.extend(trainee.heads().into_iter().map(|h| draft(Some(h), RecipientRole::SectionHead)));
+    }
+    if audience == Audience::HeadsElseOffice && out.is_empty() {
+        out.push(draft(None, RecipientRole::TrainingOffice));
     }
     if let Audience::Deciders(step) = audience {
         match trainee.chain.deciders(step) {
@@ -1298,6 +1305,28 @@ mod tests {
         let d = drafts(Event::ReportOverdueToHead { due_on: due }, &report, &t);
         assert_eq!(recipients(&d), vec![(Some(id(101)), RecipientRole::SectionHead)]);
         assert_eq!(d[0].body.kind, NoticeKind::ReportOverdue);
+    }
+
+    #[test]
+    fn a_long_overdue_report_with_nobody_heading_its_writer_reaches_the_training_office() {
+        let report = About::course(ItemKind::TrainingReport, id(8), &course());
+        let overdue = Event::ReportOverdueToHead { due_on: NaiveDate::from_ymd_opt(2023, 7, 19).unwrap() };
+        // A department head's own report, and a trainee whose section and department have no heads.
+        for t in [trainee(103, &[101], &[103]), trainee(100, &[], &[])] {
+            let d = drafts(overdue.clone(), &report, &t);
+            assert_eq!(recipients(&d), vec![(None, RecipientRole::TrainingOffice)]);
+            assert!(d[0].subject.contains("山口 裕子"), "{}", d[0].subject);
+        }
+        // The organisation's named approver stands above a department head: told, not the office.
+        let mut own = trainee(103, &[101], &[103]);
+        own.chain.top = TopApprover::Employee { employee_id: id(300) };
+        assert_eq!(
+            recipients(&drafts(overdue, &report, &own)),
+            vec![(Some(id(300)), RecipientRole::SectionHead)]
+        );
+        // Other news the heads hear of is not the office's: a place the trainee cancelled.
+        let d = drafts(Event::PlaceCancelled { by_trainee: true }, &place(), &trainee(100, &[], &[]));
+        assert!(d.is_empty(), "{d:?}");
     }
 
     #[test]
