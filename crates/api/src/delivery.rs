@@ -10,8 +10,9 @@ use kenshu_domain::delivery::{
     portal_outcome, portal_record, signature_header, webhook_outcome, ChannelKind, DeliveryState, Outcome,
     PORTAL_BUSY, SIGNATURE_HEADER,
 };
-use kenshu_persistence::entities::{employee, notice, notice_delivery, notification_channel};
+use kenshu_persistence::entities::{notice, notice_delivery, notification_channel};
 use kenshu_persistence::repo::delivery as repo;
+use kenshu_persistence::repo::employee::Placed;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
@@ -109,7 +110,7 @@ pub async fn run_due(state: &AppState) -> ApiResult<RunReport> {
         return Ok(report);
     }
     let (notices, channels) = repo::context(state.db.conn(), &claimed).await?;
-    let mut people: HashMap<Uuid, employee::Model> = HashMap::new();
+    let mut people: HashMap<Uuid, Placed> = HashMap::new();
     let mut by_org: BTreeMap<Uuid, Vec<notice::Model>> = BTreeMap::new();
     for n in notices.values() {
         by_org.entry(n.org_id).or_default().push(n.clone());
@@ -144,7 +145,7 @@ async fn deliver_channel(
     channel: Option<notification_channel::Model>,
     list: Vec<notice_delivery::Model>,
     notices: &HashMap<Uuid, notice::Model>,
-    people: &HashMap<Uuid, employee::Model>,
+    people: &HashMap<Uuid, Placed>,
 ) -> ApiResult<RunReport> {
     let mut report = RunReport::default();
     let mut busy_until = None;
@@ -193,7 +194,7 @@ async fn send(
     state: &AppState,
     channel: &notification_channel::Model,
     n: &notice::Model,
-    people: &HashMap<Uuid, employee::Model>,
+    people: &HashMap<Uuid, Placed>,
 ) -> Outcome {
     let kind = match channel.kind() {
         Ok(k) => k,
@@ -227,7 +228,7 @@ async fn webhook(
     state: &AppState,
     channel: &notification_channel::Model,
     n: &notice::Model,
-    people: &HashMap<Uuid, employee::Model>,
+    people: &HashMap<Uuid, Placed>,
 ) -> Outcome {
     let s: WebhookSettings = match settings(channel) {
         Ok(s) => s,
@@ -278,7 +279,7 @@ async fn portal(
     state: &AppState,
     channel: &notification_channel::Model,
     n: &notice::Model,
-    people: &HashMap<Uuid, employee::Model>,
+    people: &HashMap<Uuid, Placed>,
 ) -> Outcome {
     let s: PortalSettings = match settings(channel) {
         Ok(s) => s,
@@ -304,8 +305,8 @@ async fn portal(
     let record = portal_record(
         n.id,
         login,
-        &person.employee_no,
-        &person.name,
+        &person.employee.employee_no,
+        &person.employee.name,
         kind,
         &n.subject,
         &body.plain_text(),
@@ -407,7 +408,7 @@ async fn mail(
     state: &AppState,
     channel: &notification_channel::Model,
     n: &notice::Model,
-    people: &HashMap<Uuid, employee::Model>,
+    people: &HashMap<Uuid, Placed>,
 ) -> Outcome {
     use lettre::AsyncTransport;
     let s: MailSettings = match settings(channel) {
@@ -416,7 +417,7 @@ async fn mail(
     };
     let to = match n.recipient_employee_id.and_then(|id| people.get(&id)) {
         Some(person) => match &person.email {
-            Some(email) => format!("{} <{email}>", person.name),
+            Some(email) => format!("{} <{email}>", person.employee.name),
             None => return Outcome::Skipped("the recipient has no e-mail address on the roster".into()),
         },
         None => match &s.office_address {

@@ -6,8 +6,9 @@ use kenshu_domain::auth::{authorize, Action};
 use std::collections::HashMap;
 
 use kenshu_domain::notice::{NoticeBody, NoticeItem, NoticeKind, RecipientRole};
-use kenshu_persistence::entities::{employee, notice};
+use kenshu_persistence::entities::notice;
 use kenshu_persistence::repo::catalogue;
+use kenshu_persistence::repo::employee::Placed;
 use kenshu_persistence::repo::notice as repo;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -55,7 +56,7 @@ pub struct NoticeDto {
 }
 
 impl NoticeDto {
-    pub fn of(n: &notice::Model, people: &HashMap<Uuid, employee::Model>) -> ApiResult<Self> {
+    pub fn of(n: &notice::Model, people: &HashMap<Uuid, Placed>) -> ApiResult<Self> {
         let body = serde_json::from_str(&n.body)
             .map_err(|e| ApiError::Internal(format!("stored notice body: {e}")))?;
         Ok(Self {
@@ -64,9 +65,9 @@ impl NoticeDto {
             item: NoticeItem { kind: n.item_type()?, id: n.item_id },
             recipient_role: n.recipient_role()?,
             recipient: n.recipient_employee_id.and_then(|id| people.get(&id)).map(|e| NoticeRecipient {
-                employee_id: e.id,
-                employee_no: e.employee_no.clone(),
-                name: e.name.clone(),
+                employee_id: e.employee.id,
+                employee_no: e.employee.employee_no.clone(),
+                name: e.employee.name.clone(),
                 email: e.email.clone(),
                 portal_login_id: e.portal_login_id.clone(),
             }),

@@ -13,7 +13,7 @@ use kenshu_domain::subsidy::GroupState;
 use kenshu_domain::FieldError;
 use kenshu_persistence::entities::study_group;
 use kenshu_persistence::repo::employee as employee_repo;
-use kenshu_persistence::repo::employee::{employees_by_id, EmployeeRef};
+use kenshu_persistence::repo::employee::{employees_by_id, EmployeeRef, Placed};
 use kenshu_persistence::repo::study_group::{self as repo, group_members, GroupMove, NewGroup};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -65,13 +65,10 @@ async fn view(state: &AppState, g: &study_group::Model) -> ApiResult<StudyGroupD
 /// A group as shown, with its members found in `staff` (read once for a whole list).
 fn render(
     g: &study_group::Model,
-    staff: &std::collections::HashMap<Uuid, kenshu_persistence::entities::employee::Model>,
+    staff: &std::collections::HashMap<Uuid, Placed>,
 ) -> ApiResult<StudyGroupDto> {
-    let mut members: Vec<EmployeeRef> = group_members(g)
-        .iter()
-        .filter_map(|id| staff.get(id))
-        .map(|e| EmployeeRef { id: e.id, employee_no: e.employee_no.clone(), name: e.name.clone() })
-        .collect();
+    let mut members: Vec<EmployeeRef> =
+        group_members(g).iter().filter_map(|id| staff.get(id)).map(|e| e.employee.clone()).collect();
     members.sort_by(|a, b| a.employee_no.cmp(&b.employee_no));
     members.dedup_by(|a, b| a.id == b.id);
     let rep = members.iter().find(|m| m.id == g.representative_id).cloned().ok_or(ApiError::NotFound)?;

@@ -738,8 +738,7 @@ async fn application_list(
         let (Some(e), Some(course)) = (staff.get(&a.employee_id), courses.get(&a.course_id)) else {
             return Err(ApiError::NotFound);
         };
-        let who = EmployeeRef { id: e.id, employee_no: e.employee_no.clone(), name: e.name.clone() };
-        items.push(render(a, &who, e.section_id, course, proofs.contains(&a.id))?);
+        items.push(render(a, &e.employee, e.section_id, course, proofs.contains(&a.id))?);
     }
     if file.file().is_some() {
         let table = application_table(state, org_id, &items).await?;

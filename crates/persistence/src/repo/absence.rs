@@ -232,8 +232,7 @@ pub async fn with_trainees(
         .into_iter()
         .filter_map(|n| {
             let e = staff.get(&n.employee_id)?;
-            let who = EmployeeRef { id: e.id, employee_no: e.employee_no.clone(), name: e.name.clone() };
-            Some((n, who, e.section_id))
+            Some((n, e.employee.clone(), e.section_id))
         })
         .collect())
 }

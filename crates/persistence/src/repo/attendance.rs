@@ -112,7 +112,7 @@ pub async fn sheet(
         .filter_map(|(n, expected)| {
             let e = staff.get(&n.employee_id)?;
             Some(SheetLine {
-                employee: EmployeeRef { id: e.id, employee_no: e.employee_no.clone(), name: e.name.clone() },
+                employee: e.employee.clone(),
                 expected,
                 record: records.remove(&n.id),
                 notice: notices.remove(&n.id),

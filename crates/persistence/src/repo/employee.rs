@@ -750,17 +750,21 @@ pub struct EmployeeRef {
     pub name: String,
 }
 
-/// An employee as a list of trainees shows them: their reference and their section.
+/// An employee as lists, workflows and notices name them: their reference, their section, and
+/// how a notice reaches them.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Placed {
     pub employee: EmployeeRef,
     pub section_id: Uuid,
+    pub email: Option<String>,
+    pub portal_login_id: Option<String>,
 }
 
-/// Employees of the organisation by id (repeats allowed), read narrow: lists of reports owed
-/// name thousands of trainees, and decoding whole employee rows (promotions, tags, search key)
-/// for their number, name and section was most of an overdue export's time.
-pub async fn placed_by_id(
+/// Employees of the organisation by id (repeats allowed), read narrow and in chunks that keep
+/// within every backend's parameter limit: lists of reports owed name thousands of trainees, and
+/// decoding whole employee rows (promotions, tags, search key) for their number, name and section
+/// was most of an overdue export's time.
+pub async fn employees_by_id(
     conn: &impl ConnectionTrait,
     org_id: Uuid,
     ids: &[Uuid],
@@ -774,52 +778,20 @@ pub async fn placed_by_id(
                 employee::Column::EmployeeNo,
                 employee::Column::Name,
                 employee::Column::SectionId,
+                employee::Column::Email,
+                employee::Column::PortalLoginId,
             ])
             .filter(employee::Column::OrgId.eq(org_id))
             .filter(employee::Column::Id.is_in(chunk))
-            .into_tuple::<(Uuid, String, String, Uuid)>()
+            .into_tuple::<(Uuid, String, String, Uuid, Option<String>, Option<String>)>()
             .all(conn)
             .await
             .map(|rows| {
-                rows.into_iter().map(|(id, employee_no, name, section_id)| {
-                    (id, Placed { employee: EmployeeRef { id, employee_no, name }, section_id })
+                rows.into_iter().map(|(id, employee_no, name, section_id, email, portal_login_id)| {
+                    let employee = EmployeeRef { id, employee_no, name };
+                    (id, Placed { employee, section_id, email, portal_login_id })
                 })
             })
-    })
-    .await
-}
-
-/// From this many distinct ids on, `employees_by_id` reads the whole roster.
-const WHOLE_ROSTER_FROM: usize = 2_000;
-
-/// Employees of the organisation by id (repeats allowed), read in chunks that keep within every
-/// backend's parameter limit; many ids (a year's nominations) are read as the whole roster in
-/// one query, which is faster than a hundred lookups.
-pub async fn employees_by_id(
-    conn: &impl ConnectionTrait,
-    org_id: Uuid,
-    ids: &[Uuid],
-) -> Result<HashMap<Uuid, employee::Model>, DbErr> {
-    let wanted: HashSet<Uuid> = ids.iter().copied().collect();
-    let mut out = HashMap::new();
-    if wanted.len() > WHOLE_ROSTER_FROM {
-        for_each_employee(conn, employee::Entity::find().filter(employee::Column::OrgId.eq(org_id)), |e| {
-            if wanted.contains(&e.id) {
-                out.insert(e.id, e);
-            }
-            Ok(())
-        })
-        .await?;
-        return Ok(out);
-    }
-    let ids: Vec<Uuid> = wanted.into_iter().collect();
-    super::in_chunks(&ids, |chunk| async move {
-        employee::Entity::find()
-            .filter(employee::Column::OrgId.eq(org_id))
-            .filter(employee::Column::Id.is_in(chunk.iter().copied()))
-            .all(conn)
-            .await
-            .map(|rows| rows.into_iter().map(|e| (e.id, e)))
     })
     .await
 }

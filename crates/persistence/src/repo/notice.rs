@@ -16,10 +16,10 @@ use sea_orm::{
 use uuid::Uuid;
 
 use super::approval::chains;
-use super::employee::employees_by_id;
+use super::employee::{employees_by_id, Placed};
 use super::{now, Page, PageRequest, RepoError};
 use crate::bulk::{self, OnKey};
-use crate::entities::{course, course_session, employee, nomination, notice};
+use crate::entities::{course, course_session, nomination, notice};
 
 /// The course as notices state it: title, year, sessions in order, what to prepare.
 pub async fn course_facts(conn: &impl ConnectionTrait, c: &course::Model) -> Result<CourseFacts, DbErr> {
@@ -243,7 +243,7 @@ pub async fn recipients(
     conn: &impl ConnectionTrait,
     org_id: Uuid,
     notices: &[notice::Model],
-) -> Result<HashMap<Uuid, employee::Model>, DbErr> {
+) -> Result<HashMap<Uuid, Placed>, DbErr> {
     let ids: Vec<Uuid> = notices.iter().filter_map(|n| n.recipient_employee_id).collect();
     employees_by_id(conn, org_id, &ids).await
 }

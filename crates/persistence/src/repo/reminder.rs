@@ -87,14 +87,13 @@ pub struct ReminderRun {
 /// over 200 MB.
 const WRITE_EVERY: usize = 1_000;
 
-/// Write the gathered drafts once there are [`WRITE_EVERY`] of them (all of them when `last`).
+/// Write the gathered drafts once there are [`WRITE_EVERY`] of them.
 async fn write_gathered(
     conn: &impl ConnectionTrait,
     org_id: Uuid,
     keyed: &mut Vec<(String, NoticeDraft)>,
-    last: bool,
 ) -> Result<(), DbErr> {
-    if keyed.len() >= WRITE_EVERY || (last && !keyed.is_empty()) {
+    if keyed.len() >= WRITE_EVERY {
         write_once(conn, org_id, std::mem::take(keyed)).await?;
     }
     Ok(())
@@ -142,7 +141,7 @@ pub async fn run(
                     run.sessions += 1;
                 }
             }
-            write_gathered(conn, org.id, &mut keyed, false).await?;
+            write_gathered(conn, org.id, &mut keyed).await?;
         }
     }
 
@@ -198,7 +197,7 @@ pub async fn run(
                     run.reports += 1;
                 }
             }
-            write_gathered(conn, org.id, &mut keyed, false).await?;
+            write_gathered(conn, org.id, &mut keyed).await?;
         }
     }
 
@@ -208,7 +207,7 @@ pub async fn run(
         let waiting = waiting(conn, org.id).await?;
         // The deciders, read at once.
         let ids: Vec<Uuid> = waiting.keys().flatten().copied().collect();
-        let people = super::employee::placed_by_id(conn, org.id, &ids).await?;
+        let people = super::employee::employees_by_id(conn, org.id, &ids).await?;
         for (recipient, items) in waiting {
             let who = match recipient {
                 Some(id) => {
@@ -223,7 +222,7 @@ pub async fn run(
             run.digests += 1;
         }
     }
-    write_gathered(conn, org.id, &mut keyed, true).await?;
+    write_once(conn, org.id, keyed).await?;
     Ok(run)
 }
 

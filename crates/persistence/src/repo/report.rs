@@ -17,7 +17,7 @@ use sea_orm::sea_query::{Expr, SimpleExpr};
 use sea_orm::{ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QuerySelect};
 use uuid::Uuid;
 
-use super::employee::{placed_by_id, EmployeeRef, Placed};
+use super::employee::{employees_by_id, EmployeeRef, Placed};
 use super::selection::CourseRef;
 use super::{
     find_in_org, for_each_in_pages, insert_audited, lock_at_version, now, save_audited, Actor, RepoError,
@@ -766,7 +766,7 @@ async fn owing(
 ) -> Result<(Vec<Trainee>, HashMap<Uuid, Placed>), DbErr> {
     nominations.retain(|n| courses.contains_key(&n.course_id) && n.attended());
     let staff_ids: Vec<Uuid> = nominations.iter().map(|n| n.employee_id).collect();
-    let staff = placed_by_id(conn, org_id, &staff_ids).await?;
+    let staff = employees_by_id(conn, org_id, &staff_ids).await?;
     nominations.retain(|n| staff.contains_key(&n.employee_id));
     let no = |n: &Trainee| &staff[&n.employee_id].employee.employee_no;
     nominations.sort_by(|a, b| {

@@ -158,8 +158,8 @@ pub async fn designate(
         let ids: Vec<Uuid> = gone_ids.iter().map(|(_, id)| *id).collect();
         let names: HashMap<Uuid, EmployeeRef> = employees_by_id(conn, actor.org_id, &ids)
             .await?
-            .into_values()
-            .map(|e| (e.id, EmployeeRef { id: e.id, employee_no: e.employee_no, name: e.name }))
+            .into_iter()
+            .map(|(id, e)| (id, e.employee))
             .collect();
         for (i, id) in gone_ids {
             if let Some(r) = names.get(&id) {

@@ -149,11 +149,7 @@ pub async fn list(
         .into_iter()
         .filter_map(|n| {
             let e = people.get(&n.employee_id)?;
-            Some(NominationRecord {
-                employee: EmployeeRef { id: e.id, employee_no: e.employee_no.clone(), name: e.name.clone() },
-                section_id: e.section_id,
-                model: n,
-            })
+            Some(NominationRecord { employee: e.employee.clone(), section_id: e.section_id, model: n })
         })
         .collect();
     Ok(Page { items, next: page.next })
