@@ -260,3 +260,79 @@ async fn the_organisation_primary_keys_move_over_existing_rows() {
     let offers = app.get_json("/api/v1/joint-offers", &kenshu_tests::other_hr()).await;
     assert_eq!(offers["items"][0]["state"], "accepted");
 }
+
+/// Every index and trigger of the migrated database, one per line, comparable across runs: on
+/// SQLite as `sqlite_master` holds them, on PostgreSQL as `pg_indexes` and `pg_get_triggerdef`
+/// write them (the schema's name taken out), whitespace collapsed.
+async fn indexes_and_triggers(app: &kenshu_tests::TestApp) -> String {
+    let conn = app.db.conn();
+    let backend = conn.get_database_backend();
+    let sql = match backend {
+        DatabaseBackend::Postgres => {
+            "SELECT 'index' AS kind, tablename::text AS tbl, indexname::text AS name, indexdef AS def \
+             FROM pg_indexes WHERE schemaname = current_schema() \
+             UNION ALL SELECT 'trigger', c.relname::text, t.tgname::text, pg_get_triggerdef(t.oid) \
+             FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid JOIN pg_namespace n ON n.oid = c.relnamespace \
+             WHERE NOT t.tgisinternal AND n.nspname = current_schema() \
+             ORDER BY 1, 2, 3"
+        }
+        // Indexes a UNIQUE constraint makes have no SQL of their own: the tables' keys are
+        // checked above.
+        _ => {
+            "SELECT type AS kind, tbl_name AS tbl, name, sql AS def FROM sqlite_master \
+             WHERE type IN ('index', 'trigger') AND sql IS NOT NULL ORDER BY 1, 2, 3"
+        }
+    };
+    let schema = match backend {
+        DatabaseBackend::Postgres => {
+            let row = conn
+                .query_one(Statement::from_string(backend, "SELECT current_schema()::text AS s"))
+                .await
+                .unwrap()
+                .unwrap();
+            Some(format!("{}.", row.try_get::<String>("", "s").unwrap()))
+        }
+        _ => None,
+    };
+    let rows = conn.query_all(Statement::from_string(backend, sql)).await.expect("the catalogue");
+    let mut out = String::new();
+    for r in rows {
+        let field = |c: &str| r.try_get::<String>("", c).unwrap();
+        let mut def = field("def").split_whitespace().collect::<Vec<_>>().join(" ");
+        if let Some(schema) = &schema {
+            def = def.replace(schema.as_str(), "");
+        }
+        out.push_str(&format!("{} {} {}: {def}\n", field("kind"), field("tbl"), field("name")));
+    }
+    out
+}
+
+/// The indexes and triggers the migrations leave, as committed in `migrations/schema/`: a
+/// migration that rebuilds a table on SQLite (the only way to change most of a table there) drops
+/// its indexes and triggers unless it makes them again, and nothing else would notice a lost
+/// index until the year's results or an export slowed down, or a lost trigger until kept counts
+/// drifted. A deliberate change is committed with `UPDATE_SCHEMA=1`.
+#[tokio::test]
+async fn the_migrations_leave_every_index_and_trigger_as_committed() {
+    let app = spawn().await;
+    let current = indexes_and_triggers(&app).await;
+    let backend = if kenshu_tests::on_postgres() { "postgres" } else { "sqlite" };
+    let path = kenshu_tests::repo_root().join(format!("migrations/schema/{backend}.txt"));
+    if std::env::var("UPDATE_SCHEMA").is_ok() {
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(&path, &current).unwrap();
+    }
+    let committed = std::fs::read_to_string(&path).unwrap_or_default();
+    let lines = |s: &str| s.lines().map(str::to_string).collect::<std::collections::BTreeSet<_>>();
+    let (now, then) = (lines(&current), lines(&committed));
+    let lost: Vec<&String> = then.difference(&now).collect();
+    let new: Vec<&String> = now.difference(&then).collect();
+    assert!(
+        lost.is_empty() && new.is_empty(),
+        "migrations/schema/{backend}.txt differs from the migrated database.\nlost:\n{}\nnew:\n{}\n\
+         if meant, run `UPDATE_SCHEMA=1 scripts/test -p kenshu-tests --test e2e the_migrations_leave` \
+         (with TEST_DATABASE_URL for PostgreSQL) and commit it",
+        lost.iter().map(|l| l.as_str()).collect::<Vec<_>>().join("\n"),
+        new.iter().map(|l| l.as_str()).collect::<Vec<_>>().join("\n"),
+    );
+}
