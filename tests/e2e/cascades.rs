@@ -361,6 +361,28 @@ async fn a_leaver_gives_places_back_and_a_transfer_takes_what_waits_to_the_new_h
 }
 
 #[tokio::test]
+async fn an_employee_marked_as_left_by_hand_gives_places_back_as_an_import_would() {
+    let app = spawn().await;
+    let hr = app.hr();
+    let (id, _) = course(&app, 59, Some(1), 10, None).await;
+    let placed = recommend(&app, &id, people::EMPLOYEE, "select").await;
+    let waiting = recommend(&app, &id, "10011", "waitlist").await;
+    // A correction of the trainee's own record that moves nothing carries nothing through.
+    app.edit_employee(people::EMPLOYEE, |e| e["name"] = json!("山口 裕子（旧姓 佐藤）")).await;
+    assert_eq!(app.get_json(&placed, &hr).await["state"], "selected");
+    // HR marks them as having left, one record rather than a roster file.
+    app.edit_employee(people::EMPLOYEE, |e| e["active"] = json!(false)).await;
+    let gone = app.get_json(&placed, &hr).await;
+    assert_eq!((gone["state"].as_str(), gone["decision_reason"].as_str()), (Some("cancelled"), Some("退職")));
+    let moved = app.get_json(&waiting, &hr).await;
+    assert_eq!(
+        (moved["state"].as_str(), moved["decided_by"].as_str()),
+        (Some("selected"), Some("kenshu:waiting-list"))
+    );
+    assert!(notices(&app, "10011").await.contains(&"place_given".to_string()));
+}
+
+#[tokio::test]
 async fn an_april_import_moves_a_thousand_staff_in_one_transaction() {
     let app = spawn().await;
     let hr = app.hr();

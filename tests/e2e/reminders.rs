@@ -140,6 +140,43 @@ async fn a_department_heads_long_overdue_report_reaches_the_training_office() {
 }
 
 #[tokio::test]
+async fn a_trainee_who_left_is_not_reminded_of_a_report_and_their_head_is_not_asked() {
+    let app = spawn().await;
+    let hr = app.hr();
+    let (course, sessions, nid) = selected_trainee(&app, 2023, 75, &[d(2023, 7, 12)]).await;
+    let attended = json!([{"employee_no": people::EMPLOYEE, "status": "present"}]);
+    ok(put_sheet(&app, &course, &sessions[0], attended).await, 200).await;
+    let nid = nid.rsplit('/').next().unwrap().to_string();
+    let about_it = || async {
+        let outbox = app.get_json("/api/v1/notices?limit=200", &hr).await;
+        let mut kinds: Vec<(String, String)> = outbox["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|n| n["item"]["id"] == nid.as_str() && n["kind"] != "training_notice")
+            .map(|n| {
+                (n["kind"].as_str().unwrap().to_string(), n["recipient_role"].as_str().unwrap().to_string())
+            })
+            .collect();
+        kinds.sort();
+        kinds
+    };
+    at(&app, jst_at(2023, 7, 20, 8, 5)).await;
+    let overdue = ("report_overdue".to_string(), "trainee".to_string());
+    assert_eq!(about_it().await, vec![overdue.clone()]);
+
+    // The trainee leaves: no second round for them, and their head is not asked to chase it.
+    app.edit_employee(people::EMPLOYEE, |e| e["active"] = json!(false)).await;
+    at(&app, jst_at(2023, 7, 27, 8, 5)).await;
+    at(&app, jst_at(2023, 8, 3, 8, 5)).await;
+    assert_eq!(about_it().await, vec![overdue]);
+    // The report is still owed on the office's list.
+    let owed = app.get_json("/api/v1/reports?overdue=true&as_of=2023-08-03&limit=200", &hr).await;
+    let line = owed["items"].as_array().unwrap().iter().find(|l| l["nomination_id"] == nid.as_str()).cloned();
+    assert_eq!(line.map(|l| l["on_roster"].clone()), Some(json!(false)), "{owed}");
+}
+
+#[tokio::test]
 async fn the_training_office_sets_when_reminders_go_out() {
     let app = spawn().await;
     let hr = app.hr();

@@ -109,15 +109,28 @@ pub fn session_reminder(
     (at >= from).then_some(Reminder::Session { nomination_id, session_id })
 }
 
+/// Whether the writer of a report is still on the roster (a leaver, 退職者, is not).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Writer {
+    OnRoster,
+    Left,
+}
+
 /// The reminders of a report not yet handed in, due on `due_on`, that are due at `at`: before
-/// the due day, the current round of overdue, and the head's once it is long overdue.
+/// the due day, the current round of overdue, and the head's once it is long overdue. None for a
+/// writer who has left the organisation: nobody can still hand it in, and their former head is
+/// not asked to chase it; it stays on the lists of reports owed for the training office.
 pub fn report_reminders(
     s: &ReminderSettings,
     nomination_id: Uuid,
     due_on: NaiveDate,
+    writer: Writer,
     at: DateTime<Utc>,
 ) -> Vec<Reminder> {
     let mut out = Vec::new();
+    if writer == Writer::Left {
+        return out;
+    }
     let today = tokyo_date(at);
     if s.report_days_before > 0
         && today <= due_on
@@ -188,7 +201,9 @@ mod tests {
         let s = ReminderSettings::default();
         let (n, _) = ids();
         let due = NaiveDate::from_ymd_opt(2023, 7, 19).unwrap();
-        let keys = |at| report_reminders(&s, n, due, at).iter().map(Reminder::key).collect::<Vec<_>>();
+        let keys = |at| {
+            report_reminders(&s, n, due, Writer::OnRoster, at).iter().map(Reminder::key).collect::<Vec<_>>()
+        };
         assert!(keys(jst_at(2023, 7, 17, 7, 0)).is_empty());
         assert_eq!(keys(jst_at(2023, 7, 17, 8, 0)), vec![format!("report_due:{n}")]);
         assert_eq!(keys(jst_at(2023, 7, 19, 20, 0)), vec![format!("report_due:{n}")]);
@@ -207,6 +222,10 @@ mod tests {
             vec![format!("report_overdue:{n}:1"), format!("report_overdue_head:{n}")]
         );
         assert_eq!(keys(jst_at(2023, 8, 3, 8, 0))[0], format!("report_overdue:{n}:2"));
+        // A writer who left: nothing, before the day or long after.
+        for at in [jst_at(2023, 7, 17, 8, 0), jst_at(2023, 8, 3, 8, 0)] {
+            assert!(report_reminders(&s, n, due, Writer::Left, at).is_empty());
+        }
     }
 
     #[test]

@@ -331,7 +331,10 @@ pub async fn create(
     Ok(created(record.model.version, &location, &EmployeeDto::of(&record)?))
 }
 
-/// Replace an employee's data (HR). Requires `If-Match` with the ETag read.
+/// Replace an employee's data (HR). Requires `If-Match` with the ETag read. A transfer or a
+/// leaving (`active: false`) carries through as in a roster import: a leaver's places on courses
+/// still to come are released (the waiting lists move up, and those told), and a leaver is no
+/// longer reminded of reports owed.
 #[utoipa::path(put, operation_id = "update_employee", path = "/api/v1/employees/{id}", tag = "employees", request_body = EmployeeInput,
     params(("id" = Uuid, Path), ("If-Match" = String, Header, description = "ETag of the version read")),
     responses((status = 200, body = EmployeeDto, headers(("ETag" = String))),
@@ -355,7 +358,12 @@ pub async fn update(
     let ladder = org::ladder(state.db.conn(), auth.principal.org_id).await?;
     let (data, section_id, active) = body.into_inner().into_data(&ladder)?;
     let txn = state.db.begin_write().await?;
-    let record = repo::update(&txn, &auth.actor(), *id, &version, &data, section_id, active).await?;
+    let actor = auth.actor();
+    let (record, moved) = repo::update(&txn, &actor, *id, &version, &data, section_id, active).await?;
+    // One employee's transfer or leaving carries through as a roster import's would.
+    if let Some(moved) = moved {
+        kenshu_persistence::repo::cascade::roster_moved(&txn, &actor, &[moved]).await?;
+    }
     txn.commit().await?;
     Ok(json_with_etag(StatusCode::OK, record.model.version, &EmployeeDto::of(&record)?))
 }

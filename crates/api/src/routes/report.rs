@@ -463,6 +463,9 @@ pub struct ReportLineDto {
     /// draft or returned).
     pub days_overdue: Option<i64>,
     pub submitted_late: bool,
+    /// False once the trainee left the organisation (退職): still owed, for the office to settle,
+    /// but nobody is reminded of it any more.
+    pub on_roster: bool,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -499,7 +502,7 @@ async fn owed_table(state: &AppState, org_id: Uuid, lines: &[ReportLineDto]) -> 
     let columns = [
         &["年度", "区分", "No", "研修名"][..],
         &PERSON_HEADERS,
-        &["提出期限", "状態", "超過日数", "期限後提出"],
+        &["提出期限", "状態", "超過日数", "期限後提出", "退職"],
     ];
     let mut table = Table::new("研修報告書", &columns.concat());
     for l in lines {
@@ -516,6 +519,7 @@ async fn owed_table(state: &AppState, org_id: Uuid, lines: &[ReportLineDto]) -> 
             l.state.map_or("未着手", ReportState::japanese).into(),
             l.days_overdue.into(),
             l.submitted_late.into(),
+            (!l.on_roster).into(),
         ]);
         table.push(row);
     }
@@ -574,6 +578,7 @@ fn line_view(l: &ReportLine, as_of: NaiveDate) -> ReportLineDto {
         state,
         days_overdue: l.days_overdue(state, as_of),
         submitted_late: l.report.as_ref().is_some_and(|r| late(r.first_submitted_at, l.due_on)),
+        on_roster: l.on_roster,
     }
 }
 

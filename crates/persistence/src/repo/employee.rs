@@ -330,6 +330,8 @@ pub async fn create(
     get(conn, actor.org_id, model.id).await
 }
 
+/// Replace an employee's data, and say the move it made (to another section, or off the roster)
+/// for the caller to carry through in the same transaction ([`super::cascade::roster_moved`]).
 pub async fn update(
     conn: &WriteTxn,
     actor: &Actor,
@@ -338,13 +340,14 @@ pub async fn update(
     data: &EmployeeData,
     section_id: Uuid,
     active: bool,
-) -> Result<EmployeeRecord, RepoError> {
+) -> Result<(EmployeeRecord, Option<RosterMove>), RepoError> {
     let before = get(conn, actor.org_id, id).await?.model;
     super::check_version(before.version, expected_version)?;
     section_in_org(conn, actor.org_id, section_id).await?;
     let after = to_model(data, &before, section_id, active);
+    let moved = RosterMove::between(&before, &after);
     save_audited(conn, actor, "employee.update", &before, expected_version, after, NUMBER_TAKEN).await?;
-    get(conn, actor.org_id, id).await
+    Ok((get(conn, actor.org_id, id).await?, moved))
 }
 
 /// What an import did, or would do on a dry run.
@@ -365,6 +368,19 @@ pub struct RosterMove {
     pub to_section: Uuid,
     /// Marked inactive: left the organisation.
     pub left: bool,
+}
+
+impl RosterMove {
+    /// The move from `before` to `after` of one employee, if they changed section or left.
+    pub fn between(before: &employee::Model, after: &employee::Model) -> Option<Self> {
+        let left = before.active && !after.active;
+        (left || after.section_id != before.section_id).then_some(Self {
+            employee_id: before.id,
+            from_section: before.section_id,
+            to_section: after.section_id,
+            left,
+        })
+    }
 }
 
 /// Plans a roster import: tells new, changed and unchanged employees apart against the roster
@@ -465,14 +481,7 @@ impl RosterPlanner {
                     }
                     after.version += 1;
                     after.updated_at = at;
-                    if after.section_id != before.section_id || (before.active && !after.active) {
-                        self.moves.push(RosterMove {
-                            employee_id: before.id,
-                            from_section: before.section_id,
-                            to_section: after.section_id,
-                            left: before.active && !after.active,
-                        });
-                    }
+                    self.moves.extend(RosterMove::between(before, &after));
                     changes.push(Change::new(
                         "employee.import",
                         "employee",
@@ -509,12 +518,7 @@ impl RosterPlanner {
                         updated_at: at,
                         ..before.clone()
                     };
-                    self.moves.push(RosterMove {
-                        employee_id: before.id,
-                        from_section: before.section_id,
-                        to_section: before.section_id,
-                        left: true,
-                    });
+                    self.moves.extend(RosterMove::between(before, &after));
                     changes.push(Change::new(
                         "employee.deactivate",
                         "employee",
@@ -758,6 +762,8 @@ pub struct Placed {
     pub section_id: Uuid,
     pub email: Option<String>,
     pub portal_login_id: Option<String>,
+    /// On the roster; false once they left (退職).
+    pub active: bool,
 }
 
 /// Employees of the organisation by id (repeats allowed), read narrow and in chunks that keep
@@ -780,16 +786,17 @@ pub async fn employees_by_id(
                 employee::Column::SectionId,
                 employee::Column::Email,
                 employee::Column::PortalLoginId,
+                employee::Column::Active,
             ])
             .filter(employee::Column::OrgId.eq(org_id))
             .filter(employee::Column::Id.is_in(chunk))
-            .into_tuple::<(Uuid, String, String, Uuid, Option<String>, Option<String>)>()
+            .into_tuple::<(Uuid, String, String, Uuid, Option<String>, Option<String>, bool)>()
             .all(conn)
             .await
             .map(|rows| {
-                rows.into_iter().map(|(id, employee_no, name, section_id, email, portal_login_id)| {
+                rows.into_iter().map(|(id, employee_no, name, section_id, email, portal_login_id, active)| {
                     let employee = EmployeeRef { id, employee_no, name };
-                    (id, Placed { employee, section_id, email, portal_login_id })
+                    (id, Placed { employee, section_id, email, portal_login_id, active })
                 })
             })
     })

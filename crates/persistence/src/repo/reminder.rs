@@ -11,7 +11,7 @@ use kenshu_domain::notice::{
     digest, drafts, About, CourseFacts, DigestRecipient, Event, ItemKind, NoticeDraft, NoticeItem,
     WaitingItem, WaitingList,
 };
-use kenshu_domain::reminder::{digest_due, digest_key, report_reminders, session_reminder, Reminder};
+use kenshu_domain::reminder::{digest_due, digest_key, report_reminders, session_reminder, Reminder, Writer};
 use kenshu_domain::selection::NominationState;
 use sea_orm::sea_query::{Expr, OnConflict};
 use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
@@ -166,7 +166,8 @@ pub async fn run(
                     None => false,
                 };
                 let Some(due_on) = line.due_on.filter(|_| !handed_in) else { continue };
-                let due = report_reminders(&settings, line.nomination_id, due_on, at);
+                let writer = if line.on_roster { Writer::OnRoster } else { Writer::Left };
+                let due = report_reminders(&settings, line.nomination_id, due_on, writer, at);
                 if !due.is_empty() {
                     pending.push((line, due_on, due));
                 }

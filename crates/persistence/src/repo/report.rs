@@ -345,6 +345,8 @@ pub struct ReportLine {
     pub course: CourseRef,
     pub employee: EmployeeRef,
     pub section_id: Uuid,
+    /// The trainee is still on the roster (false once they left).
+    pub on_roster: bool,
     /// None while the course has no sessions.
     pub due_on: Option<NaiveDate>,
     pub report: Option<ReportStanding>,
@@ -839,6 +841,7 @@ pub(crate) async fn lines(
                 course: course.clone(),
                 employee: placed.employee.clone(),
                 section_id: placed.section_id,
+                on_roster: placed.active,
                 due_on: last.get(&n.course_id).and_then(|d| rule.due(*d)),
                 report: reports.remove(&n.id),
             };
