@@ -361,7 +361,7 @@ async fn a_leaver_gives_places_back_and_a_transfer_takes_what_waits_to_the_new_h
 }
 
 #[tokio::test]
-async fn an_employee_marked_as_left_by_hand_gives_places_back_as_an_import_would() {
+async fn an_employee_marked_as_left_by_hand_gives_places_back_and_leaves_the_units_they_led() {
     let app = spawn().await;
     let hr = app.hr();
     let (id, _) = course(&app, 59, Some(1), 10, None).await;
@@ -380,6 +380,39 @@ async fn an_employee_marked_as_left_by_hand_gives_places_back_as_an_import_would
         (Some("selected"), Some("kenshu:waiting-list"))
     );
     assert!(notices(&app, "10011").await.contains(&"place_given".to_string()));
+
+    // The head of 企画政策課 (S0101) leaves with a colleague's application waiting for them: the
+    // section is left without its head, and the head of 企画部 confirms instead.
+    let open = crate::routing::open_course(&app, 60, &[]).await.0;
+    let colleague = app.token(people::SAME_SECTION, &[Role::Employee]);
+    let application = crate::routing::apply(&app, &colleague, &open).await;
+    app.edit_employee(people::SECTION_HEAD, |e| e["active"] = json!(false)).await;
+    let s0101 = app.get_json("/api/v1/sections?limit=200", &hr).await["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["code"] == "S0101")
+        .unwrap()
+        .clone();
+    assert_eq!(s0101["head_employee_id"], Value::Null, "{s0101}");
+    let audit = app
+        .get_json(
+            &format!("/api/v1/audit?entity_type=section&entity_id={}", s0101["id"].as_str().unwrap()),
+            &hr,
+        )
+        .await;
+    assert_eq!(audit["items"][0]["action"], "section.head_left");
+    let department_head = app.token(people::DEPARTMENT_HEAD, &[Role::DepartmentHead]);
+    ok(event(&app, &department_head, &application, json!({"event": "confirm"})).await, 200).await;
+
+    // The organisation's named approver leaves: the training office decides again.
+    let top = "/api/v1/organisation/workflow";
+    let etag = app.get(top, &hr).await.headers()["etag"].to_str().unwrap().to_string();
+    let named = json!({"top_approver_employee_no": people::OTHER_DEPARTMENT, "promotion_cutoff_days": 2});
+    ok(app.put_json(top, &hr, Some(&etag), &named).await, 200).await;
+    app.edit_employee(people::OTHER_DEPARTMENT, |e| e["active"] = json!(false)).await;
+    let workflow = app.get_json(top, &hr).await;
+    assert_eq!(workflow["top_approver"], json!({"kind": "training_office"}), "{workflow}");
 }
 
 #[tokio::test]

@@ -144,6 +144,10 @@ pub struct RosterCounts {
     pub awaiting_new_head: u64,
     /// Sections and departments whose head the roster's 所属長 or 部長 column changed.
     pub heads_named: u64,
+    /// Sections and departments whose head or acting head left (and the organisation's named
+    /// approver, if they left): now without them, so what they decided goes one step up until
+    /// someone is named.
+    pub heads_vacated: u64,
 }
 
 /// Import the roster (HR, importer). All-or-nothing: one bad row rejects the file and the
@@ -329,6 +333,7 @@ pub(crate) async fn carry_through(
         promoted: carried.promoted.len() as u64,
         awaiting_new_head: carried.awaiting_new_head,
         heads_named,
+        heads_vacated: carried.heads_vacated,
     }))
 }
 

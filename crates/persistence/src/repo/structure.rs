@@ -101,6 +101,69 @@ pub async fn create_department(
     .await
 }
 
+/// The sections and departments `leavers` headed or stood in for (代理), and the organisation's
+/// named approver if a leaver was it, left without them: nobody off the roster decides anything,
+/// and what they would have decided goes one step up (`kenshu_domain::approval`) until the office
+/// names someone. Each change audited as `*.head_left`. How many were vacated.
+pub async fn vacate_leavers(conn: &WriteTxn, actor: &Actor, leavers: &[Uuid]) -> Result<u64, RepoError> {
+    if leavers.is_empty() {
+        return Ok(0);
+    }
+    let gone = |id: Option<Uuid>| id.filter(|id| !leavers.contains(id));
+    let mut vacated = 0;
+    let sections = section::Entity::find()
+        .filter(section::Column::OrgId.eq(actor.org_id))
+        .filter(
+            sea_orm::Condition::any()
+                .add(section::Column::HeadEmployeeId.is_in(leavers.iter().copied()))
+                .add(section::Column::ActingHeadEmployeeId.is_in(leavers.iter().copied())),
+        )
+        .all(conn)
+        .await?;
+    for before in sections {
+        let after = section::Model {
+            head_employee_id: gone(before.head_employee_id),
+            acting_head_employee_id: gone(before.acting_head_employee_id),
+            ..before.clone()
+        };
+        let version = Precondition::version(before.version);
+        let words = Words::fixed("a section with this code exists", "同じコードの所属がすでにあります");
+        save_audited(conn, actor, "section.head_left", &before, &version, after, &words).await?;
+        vacated += 1;
+    }
+    let departments = department::Entity::find()
+        .filter(department::Column::OrgId.eq(actor.org_id))
+        .filter(
+            sea_orm::Condition::any()
+                .add(department::Column::HeadEmployeeId.is_in(leavers.iter().copied()))
+                .add(department::Column::ActingHeadEmployeeId.is_in(leavers.iter().copied())),
+        )
+        .all(conn)
+        .await?;
+    for before in departments {
+        let after = department::Model {
+            head_employee_id: gone(before.head_employee_id),
+            acting_head_employee_id: gone(before.acting_head_employee_id),
+            ..before.clone()
+        };
+        let version = Precondition::version(before.version);
+        let words = Words::fixed("a department with this code exists", "同じコードの部がすでにあります");
+        save_audited(conn, actor, "department.head_left", &before, &version, after, &words).await?;
+        vacated += 1;
+    }
+    let org = super::org::get(conn, actor.org_id).await?;
+    if org.top_approver_employee_id.is_some_and(|id| leavers.contains(&id)) {
+        let settings = super::org::WorkflowSettings {
+            top_approver: None,
+            promotion_cutoff_days: org.promotion_cutoff_days,
+            language: org.language.clone(),
+        };
+        super::org::set_workflow(conn, actor, &Precondition::version(org.version), settings).await?;
+        vacated += 1;
+    }
+    Ok(vacated)
+}
+
 pub async fn update_department(
     conn: &WriteTxn,
     actor: &Actor,
