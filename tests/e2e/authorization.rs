@@ -125,18 +125,19 @@ const MATRIX: &[(&str, &str, [u16; 7])] = &[
         "/api/v1/courses/{id}/sessions/{session_id}/attendance/import",
         [401, 403, 403, 403, 200, 200, 403],
     ),
+    // Before the nomination's events too: the place's cancellation withdraws its notices.
+    ("GET", "/api/v1/absence-notices/{id}", [401, 403, 403, 403, 200, 403, 200]),
+    ("PUT", "/api/v1/absence-notices/{id}", [401, 403, 403, 403, 409, 403, 403]),
+    ("POST", "/api/v1/absence-notices/{id}/events", [401, 403, 403, 403, 200, 403, 403]),
     ("POST", "/api/v1/nominations/{id}/events", [401, 403, 403, 403, 200, 403, 403]),
+    // HR files on a trainee's behalf (the trainee phoned): allowed, here for the place just
+    // cancelled (no longer on the session).
+    ("POST", "/api/v1/nominations/{id}/absence-notices", [401, 403, 403, 403, 422, 403, 403]),
     ("POST", "/api/v1/courses/{id}/sessions", [401, 403, 403, 403, 201, 403, 403]),
     ("PUT", "/api/v1/courses/{id}/sessions/{session_id}", [401, 403, 403, 403, 200, 403, 403]),
     ("DELETE", "/api/v1/courses/{id}/sessions/{session_id}", [401, 403, 403, 403, 204, 403, 403]),
     ("GET", "/api/v1/audit", [401, 403, 403, 403, 200, 403, 200]),
     ("GET", "/api/v1/audit/verification", [401, 403, 403, 403, 200, 403, 200]),
-    // HR files on a trainee's behalf (the trainee phoned): allowed, here for a session the
-    // fixture's trainee is not on.
-    ("POST", "/api/v1/nominations/{id}/absence-notices", [401, 403, 403, 403, 422, 403, 403]),
-    ("GET", "/api/v1/absence-notices/{id}", [401, 403, 403, 403, 200, 403, 200]),
-    ("PUT", "/api/v1/absence-notices/{id}", [401, 403, 403, 403, 409, 403, 403]),
-    ("POST", "/api/v1/absence-notices/{id}/events", [401, 403, 403, 403, 200, 403, 403]),
     (
         "GET",
         "/api/v1/courses/{id}/sessions/{session_id}/absence-notices",

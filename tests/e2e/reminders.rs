@@ -177,6 +177,56 @@ async fn a_trainee_who_left_is_not_reminded_of_a_report_and_their_head_is_not_as
 }
 
 #[tokio::test]
+async fn absence_notices_lapse_with_their_place_or_session_and_leave_the_heads_list() {
+    let app = spawn().await;
+    let hr = app.hr();
+    let (course, sessions) = open_course(&app, 76, &[d(2023, 7, 12), d(2023, 7, 19)]).await;
+    let head = app.token(people::SECTION_HEAD, &[Role::SectionHead]);
+    let mut nominations = Vec::new();
+    let mut notices = Vec::new();
+    for no in [people::EMPLOYEE, people::SAME_SECTION] {
+        let who = app.token(no, &[Role::Employee]);
+        let n = apply(&app, &who, &course).await;
+        ok(event(&app, &head, &n, json!({"event": "confirm"})).await, 200).await;
+        ok(event(&app, &hr, &n, json!({"event": "select"})).await, 200).await;
+        notices.push(path_of(
+            "absence-notices",
+            &ok(file_notice(&app, &who, &n, &sessions[0]).await, 201).await,
+        ));
+        nominations.push((who, n));
+    }
+    let waiting_for_head = |day: u32| {
+        let app = &app;
+        async move {
+            at(app, jst_at(2023, 7, day, 8, 5)).await;
+            inbox(app, people::SECTION_HEAD)
+                .await
+                .into_iter()
+                .find(|n| {
+                    n["kind"] == "digest" && n["subject"].as_str().unwrap().contains(&format!("7月{day}日"))
+                })
+                .map(|n| n["body"]["waiting_total"].clone())
+        }
+    };
+    assert_eq!(waiting_for_head(1).await, Some(json!(2)));
+
+    // HR moves the first trainee to the second day; the second withdraws from the course.
+    let bulk = format!("/api/v1/courses/{course}/nominations/bulk");
+    let first = nominations[0].1.rsplit('/').next().unwrap();
+    ok(app.post_json(&bulk, &hr, &json!({"ids": [first], "move_to_session": sessions[1]})).await, 200).await;
+    ok(event(&app, &nominations[1].0, &nominations[1].1, json!({"event": "cancel"})).await, 200).await;
+    for path in &notices {
+        let n = app.get_json(path, &hr).await;
+        assert_eq!(n["state"], "withdrawn", "{n}");
+        assert!(n["comment"].as_str().unwrap().contains("取下げ"), "{n}");
+    }
+    assert_eq!(waiting_for_head(2).await, None, "nothing waits for the head any more");
+    // The moved trainee files again for the day they are now on.
+    let again = file_notice(&app, &nominations[0].0, &nominations[0].1, &sessions[1]).await;
+    ok(again, 201).await;
+}
+
+#[tokio::test]
 async fn the_training_office_sets_when_reminders_go_out() {
     let app = spawn().await;
     let hr = app.hr();

@@ -260,6 +260,27 @@ impl NoticeFields {
     }
 }
 
+/// What a notice's place or session becoming moot does to it: the nomination ended without the
+/// course (its place cancelled, with the course or when the trainee left; refused), or the
+/// trainee was moved to another session. One not yet received is withdrawn by the service
+/// (取下げ), so that it waits for no decider; one received stays, as the record of what was
+/// excused; one withdrawn stays as it is.
+pub fn lapsed(state: NoticeState) -> Option<NoticeState> {
+    match state {
+        NoticeState::Draft | NoticeState::Submitted | NoticeState::Confirmed | NoticeState::Returned => {
+            Some(NoticeState::Withdrawn)
+        }
+        NoticeState::Received | NoticeState::Withdrawn => None,
+    }
+}
+
+/// Whether a nomination moving to `state` ends its trainee's part in the course short of it, so
+/// that its absence notices lapse ([`lapsed`]).
+pub fn lapses_with(state: crate::selection::NominationState) -> bool {
+    use crate::selection::NominationState as N;
+    matches!(state, N::Cancelled | N::Declined | N::Rejected)
+}
+
 /// A notice first submitted after its session started is accepted but flagged late (事後提出).
 pub fn filed_late(submitted_at: DateTime<Utc>, session: SessionWindow) -> bool {
     submitted_at >= session.starts_at
@@ -376,6 +397,18 @@ mod tests {
             leaves_at: None,
         };
         assert!(missing.validate(session()).unwrap_err()[0].reason.contains("早退"));
+    }
+
+    #[test]
+    fn a_notice_lapses_with_its_place_unless_received() {
+        use crate::selection::NominationState as N;
+        for open in [S::Draft, S::Submitted, S::Confirmed, S::Returned] {
+            assert_eq!(lapsed(open), Some(S::Withdrawn), "{open:?}");
+        }
+        assert_eq!(lapsed(S::Received), None, "a received notice is the record of what was excused");
+        assert_eq!(lapsed(S::Withdrawn), None);
+        let ending: Vec<N> = N::ALL.into_iter().filter(|s| lapses_with(*s)).collect();
+        assert_eq!(ending, vec![N::Rejected, N::Declined, N::Cancelled]);
     }
 
     #[test]

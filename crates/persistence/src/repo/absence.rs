@@ -3,7 +3,7 @@
 use crate::repo::Precondition;
 use crate::WriteTxn;
 use kenshu_domain::absence::{
-    filed_late, notice_transition, NoticeActor, NoticeEvent, NoticeFields, NoticeState, SessionWindow,
+    filed_late, lapsed, notice_transition, NoticeActor, NoticeEvent, NoticeFields, NoticeState, SessionWindow,
 };
 use kenshu_domain::Words;
 use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder};
@@ -17,6 +17,37 @@ const LIVE_TAKEN: &Words = &Words::fixed(
     "a notice for this session is already on file; correct or withdraw it instead",
     "この日程の欠席届はすでに提出されています。修正するか取り下げてください",
 );
+
+/// Withdraw, as the service, the notices of `nomination_id` that [`lapsed`] ends (all of them, or
+/// with `keep` those of every session but that one), giving `why` as the comment: the place or
+/// session they are about is gone. How many.
+pub(crate) async fn lapse(
+    conn: &WriteTxn,
+    actor: &Actor,
+    nomination_id: Uuid,
+    keep: Option<Uuid>,
+    why: &str,
+) -> Result<u64, RepoError> {
+    let mut q = absence_notice::Entity::find()
+        .filter(absence_notice::Column::OrgId.eq(actor.org_id))
+        .filter(absence_notice::Column::NominationId.eq(nomination_id));
+    if let Some(session) = keep {
+        q = q.filter(absence_notice::Column::SessionId.ne(session));
+    }
+    let mut lapsed_now = 0;
+    for before in q.all(conn).await? {
+        let Some(next) = lapsed(state_of(&before)?) else { continue };
+        let after = absence_notice::Model {
+            state: next.as_str().into(),
+            comment: Some(why.into()),
+            ..before.clone()
+        };
+        let version = Precondition::version(before.version);
+        save_audited(conn, actor, "absence_notice.lapse", &before, &version, after, LIVE_TAKEN).await?;
+        lapsed_now += 1;
+    }
+    Ok(lapsed_now)
+}
 
 /// File a notice for `nomination` at a session, as a draft or submitted at once; `on_behalf`
 /// when the writer is not the trainee.

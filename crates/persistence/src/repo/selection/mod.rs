@@ -329,7 +329,7 @@ pub(crate) async fn save_decision(
     state: NominationState,
     decision: Decision,
 ) -> Result<nomination::Model, RepoError> {
-    save_audited(
+    let saved = save_audited(
         conn,
         actor,
         format!("nomination.{action}"),
@@ -338,7 +338,12 @@ pub(crate) async fn save_decision(
         decided(before, actor, state, decision, now()),
         ALREADY_NOMINATED,
     )
-    .await
+    .await?;
+    // Its absence notices no longer wait for anyone.
+    if kenshu_domain::absence::lapses_with(state) {
+        super::absence::lapse(conn, actor, saved.id, None, "受講の取消しにより取下げ").await?;
+    }
+    Ok(saved)
 }
 
 /// The nomination as a decision leaves it (before its new version is stamped).
@@ -540,6 +545,10 @@ pub async fn move_session(
         ALREADY_NOMINATED,
     )
     .await?;
+    // Notices of the sessions they are no longer on no longer wait for anyone.
+    if let Some(to) = session_id {
+        super::absence::lapse(conn, actor, id, Some(to), "日程の変更により取下げ").await?;
+    }
     // A trainee already told where to be is told again.
     if moved.state()? == NominationState::Notified {
         let previous = match current.session_id {
