@@ -108,7 +108,7 @@ pub struct ImportQuery {
 #[schema(example = json!({
     "dry_run": false, "mode": "full", "rows": 300, "created": 12, "updated": 3,
     "unchanged": 285, "deactivated": 2, "transferred": 40, "released_places": 3, "promoted": 2,
-    "awaiting_new_head": 5, "heads_named": 1, "ignored_columns": ["備考"],
+    "awaiting_new_head": 5, "heads_named": 1, "heads_vacated": 1, "ignored_columns": ["備考"],
     "warnings": [{"line": 14, "column": "役職発令日", "code": "required", "reason": "係長 has no appointment date: rules for the newly appointed (新任の…) will not match them"}]
 }))]
 pub struct ImportReport {

@@ -109,18 +109,24 @@ pub async fn vacate_leavers(conn: &WriteTxn, actor: &Actor, leavers: &[Uuid]) ->
     if leavers.is_empty() {
         return Ok(0);
     }
+    // The organisation's units with a head are a few hundred; an April import's leavers can be
+    // thousands, more than one statement's parameters.
+    let leavers: std::collections::HashSet<Uuid> = leavers.iter().copied().collect();
     let gone = |id: Option<Uuid>| id.filter(|id| !leavers.contains(id));
+    let led = |head: Option<Uuid>, acting: Option<Uuid>| {
+        [head, acting].into_iter().flatten().any(|id| leavers.contains(&id))
+    };
     let mut vacated = 0;
     let sections = section::Entity::find()
         .filter(section::Column::OrgId.eq(actor.org_id))
         .filter(
             sea_orm::Condition::any()
-                .add(section::Column::HeadEmployeeId.is_in(leavers.iter().copied()))
-                .add(section::Column::ActingHeadEmployeeId.is_in(leavers.iter().copied())),
+                .add(section::Column::HeadEmployeeId.is_not_null())
+                .add(section::Column::ActingHeadEmployeeId.is_not_null()),
         )
         .all(conn)
         .await?;
-    for before in sections {
+    for before in sections.into_iter().filter(|s| led(s.head_employee_id, s.acting_head_employee_id)) {
         let after = section::Model {
             head_employee_id: gone(before.head_employee_id),
             acting_head_employee_id: gone(before.acting_head_employee_id),
@@ -135,12 +141,12 @@ pub async fn vacate_leavers(conn: &WriteTxn, actor: &Actor, leavers: &[Uuid]) ->
         .filter(department::Column::OrgId.eq(actor.org_id))
         .filter(
             sea_orm::Condition::any()
-                .add(department::Column::HeadEmployeeId.is_in(leavers.iter().copied()))
-                .add(department::Column::ActingHeadEmployeeId.is_in(leavers.iter().copied())),
+                .add(department::Column::HeadEmployeeId.is_not_null())
+                .add(department::Column::ActingHeadEmployeeId.is_not_null()),
         )
         .all(conn)
         .await?;
-    for before in departments {
+    for before in departments.into_iter().filter(|d| led(d.head_employee_id, d.acting_head_employee_id)) {
         let after = department::Model {
             head_employee_id: gone(before.head_employee_id),
             acting_head_employee_id: gone(before.acting_head_employee_id),
