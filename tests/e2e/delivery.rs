@@ -410,6 +410,38 @@ async fn mail_goes_over_starttls_with_login_and_a_place_carries_its_calendar_inv
 }
 
 #[tokio::test]
+async fn a_notice_to_someone_who_has_left_since_is_not_sent() {
+    let app = spawn().await;
+    let hr = app.hr();
+    let smtp = kenshu_tests::standins::SmtpServer::start("smtp-pass-0002");
+    ok(
+        app.post_json("/api/v1/notification-channels", &hr, &mail_channel(smtp.port, Some("smtp-pass-0002")))
+            .await,
+        201,
+    )
+    .await;
+    email(&app, people::EMPLOYEE, Some("yuko.yamaguchi@city.isehara.example.jp")).await;
+    email(&app, people::SECTION_HEAD, Some("kacho@city.isehara.example.jp")).await;
+    let (course, _, _) =
+        selected_trainee(&app, 2023, 68, &[NaiveDate::from_ymd_opt(2023, 7, 12).unwrap()]).await;
+    ok(app.post_json(&format!("/api/v1/courses/{course}/notify"), &hr, &json!({})).await, 200).await;
+    // The trainee leaves before the mail goes out: their head's goes, theirs does not.
+    app.edit_employee(people::EMPLOYEE, |e| e["active"] = json!(false)).await;
+    app.clock.set(Utc::now());
+    let run = app.deliver_due().await;
+    assert_eq!((run.delivered, run.skipped), (1, 1), "{run:?}");
+    assert_eq!(
+        smtp.received().iter().map(|m| m.to.clone()).collect::<Vec<_>>(),
+        vec![vec!["kacho@city.isehara.example.jp".to_string()]]
+    );
+    let skipped = app.get_json("/api/v1/deliveries?state=skipped", &hr).await;
+    assert!(
+        skipped["items"][0]["last_answer"].as_str().unwrap().contains("no longer on the roster"),
+        "{skipped}"
+    );
+}
+
+#[tokio::test]
 async fn a_wrong_smtp_password_is_a_refusal_and_mail_settings_are_checked() {
     let app = spawn().await;
     let hr = app.hr();

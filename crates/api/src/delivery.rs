@@ -99,6 +99,10 @@ pub struct WebhookEvent {
     pub data: NoticeDto,
 }
 
+/// Why a notice to someone who has left the organisation since it was written is not sent: their
+/// address and portal login are no longer theirs to read.
+const LEFT: &str = "the recipient is no longer on the roster (退職)";
+
 /// Deliver what is due now.
 pub async fn run_due(state: &AppState) -> ApiResult<RunReport> {
     let at = state.clock.now();
@@ -288,6 +292,9 @@ async fn portal(
     let Some(person) = n.recipient_employee_id.and_then(|id| people.get(&id)) else {
         return Outcome::Skipped("for the training office as a whole: no portal user".into());
     };
+    if !person.active {
+        return Outcome::Skipped(LEFT.into());
+    }
     let Some(login) = person.portal_login_id.as_deref() else {
         return Outcome::Skipped("the recipient has no portal login id on the roster".into());
     };
@@ -416,6 +423,7 @@ async fn mail(
         Err(o) => return o,
     };
     let to = match n.recipient_employee_id.and_then(|id| people.get(&id)) {
+        Some(person) if !person.active => return Outcome::Skipped(LEFT.into()),
         Some(person) => match &person.email {
             Some(email) => format!("{} <{email}>", person.employee.name),
             None => return Outcome::Skipped("the recipient has no e-mail address on the roster".into()),
