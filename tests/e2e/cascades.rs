@@ -223,6 +223,33 @@ async fn a_moved_or_cancelled_session_is_told_to_its_trainees() {
 }
 
 #[tokio::test]
+async fn a_session_moved_to_another_time_lets_its_absence_notices_lapse_and_another_room_does_not() {
+    let app = spawn().await;
+    let hr = app.hr();
+    let (id, session) = course(&app, 61, None, 10, None).await;
+    let placed = recommend(&app, &id, people::EMPLOYEE, "select").await;
+    let trainee = app.token(people::EMPLOYEE, &[Role::Employee]);
+    let notice = ok(crate::routing::file_notice(&app, &trainee, &placed, &session).await, 201).await;
+    let notice = crate::routing::path_of("absence-notices", &notice);
+    ok(change_session(&app, &id, &session, json!({"venue": "分庁舎 1階"})).await, 200).await;
+    assert_eq!(app.get_json(&notice, &hr).await["state"], "submitted", "another room: still absent");
+    // An hour later: what was written for the old time lapses; the trainee files again.
+    let c = app.get_json(&format!("/api/v1/courses/{id}"), &hr).await;
+    let later = |t: &Value| {
+        (chrono::DateTime::parse_from_rfc3339(t.as_str().unwrap()).unwrap() + Duration::hours(1)).to_rfc3339()
+    };
+    let s = &c["sessions"][0];
+    let retimed = json!({"starts_at": later(&s["starts_at"]), "ends_at": later(&s["ends_at"])});
+    ok(change_session(&app, &id, &session, retimed).await, 200).await;
+    let lapsed = app.get_json(&notice, &hr).await;
+    assert_eq!(
+        (lapsed["state"].as_str(), lapsed["comment"].as_str()),
+        (Some("withdrawn"), Some("研修日時の変更により取下げ"))
+    );
+    ok(crate::routing::file_notice(&app, &trainee, &placed, &session).await, 201).await;
+}
+
+#[tokio::test]
 async fn designated_trainees_spread_over_dates_within_their_capacities_and_the_rest_wait() {
     let app = spawn().await;
     let hr = app.hr();

@@ -64,6 +64,9 @@ pub struct SessionCascade {
     pub tell: Option<Event>,
     /// Move the waiting list up into the places now free.
     pub promote: bool,
+    /// Its time moved: the absence notices written for the old time that are not yet received
+    /// lapse (`absence::lapsed`); whoever still cannot come files again for the new time.
+    pub lapse_notices: bool,
 }
 
 /// A session changed (`after`) or cancelled (`None`). Only what a trainee must act on is told:
@@ -73,15 +76,15 @@ pub fn session_changed(before: &SessionState, after: Option<&SessionState>) -> S
         return SessionCascade {
             tell: Some(Event::SessionCancelled { previous: before.facts() }),
             promote: false,
+            lapse_notices: false,
         };
     };
-    let moved = before.starts_at != after.starts_at
-        || before.ends_at != after.ends_at
-        || before.venue != after.venue
-        || before.online_url != after.online_url;
+    let retimed = before.starts_at != after.starts_at || before.ends_at != after.ends_at;
+    let moved = retimed || before.venue != after.venue || before.online_url != after.online_url;
     SessionCascade {
         tell: moved.then(|| Event::SessionChanged { previous: before.facts() }),
         promote: raised(before.capacity, after.capacity),
+        lapse_notices: retimed,
     }
 }
 
@@ -167,8 +170,10 @@ mod tests {
         let before = session(0, "本庁舎", Some(3));
         let c = session_changed(&before, Some(&session(1, "本庁舎", Some(3))));
         assert!(matches!(c.tell, Some(Event::SessionChanged { .. })));
+        assert!(c.lapse_notices, "notices written for the old time lapse");
         let c = session_changed(&before, Some(&session(0, "分庁舎", Some(3))));
         assert!(matches!(c.tell, Some(Event::SessionChanged { .. })));
+        assert!(!c.lapse_notices, "another room keeps them");
         assert_eq!(session_changed(&before, Some(&before.clone())), SessionCascade::default());
         match session_changed(&before, None).tell {
             Some(Event::SessionCancelled { previous }) => {

@@ -18,22 +18,33 @@ const LIVE_TAKEN: &Words = &Words::fixed(
     "この日程の欠席届はすでに提出されています。修正するか取り下げてください",
 );
 
-/// Withdraw, as the service, the notices of `nomination_id` that [`lapsed`] ends (all of them, or
-/// with `keep` those of every session but that one), giving `why` as the comment: the place or
-/// session they are about is gone. How many.
+/// Which notices lapse.
+pub(crate) enum Lapsing {
+    /// A nomination's: all of them, or with `keep` those of every session but that one.
+    Of { nomination_id: Uuid, keep: Option<Uuid> },
+    /// Every trainee's on one session.
+    On { session_id: Uuid },
+}
+
+/// Withdraw, as the service, the notices that [`lapsed`] ends, giving `why` as the comment: the
+/// place or session they are about is gone or moved. How many.
 pub(crate) async fn lapse(
     conn: &WriteTxn,
     actor: &Actor,
-    nomination_id: Uuid,
-    keep: Option<Uuid>,
+    which: Lapsing,
     why: &str,
 ) -> Result<u64, RepoError> {
-    let mut q = absence_notice::Entity::find()
-        .filter(absence_notice::Column::OrgId.eq(actor.org_id))
-        .filter(absence_notice::Column::NominationId.eq(nomination_id));
-    if let Some(session) = keep {
-        q = q.filter(absence_notice::Column::SessionId.ne(session));
-    }
+    let mut q = absence_notice::Entity::find().filter(absence_notice::Column::OrgId.eq(actor.org_id));
+    q = match which {
+        Lapsing::Of { nomination_id, keep } => {
+            let q = q.filter(absence_notice::Column::NominationId.eq(nomination_id));
+            match keep {
+                Some(session) => q.filter(absence_notice::Column::SessionId.ne(session)),
+                None => q,
+            }
+        }
+        Lapsing::On { session_id } => q.filter(absence_notice::Column::SessionId.eq(session_id)),
+    };
     let mut lapsed_now = 0;
     for before in q.all(conn).await? {
         let Some(next) = lapsed(state_of(&before)?) else { continue };

@@ -120,6 +120,10 @@ pub async fn session_changed(
 ) -> Result<CascadeReport, RepoError> {
     let c = decide_session(&session_state(before), after.map(session_state).as_ref());
     let mut report = CascadeReport::default();
+    if c.lapse_notices {
+        let which = super::absence::Lapsing::On { session_id: before.id };
+        super::absence::lapse(conn, actor, which, "研修日時の変更により取下げ").await?;
+    }
     if c.tell.is_none() && !c.promote {
         return Ok(report);
     }

@@ -341,7 +341,8 @@ pub(crate) async fn save_decision(
     .await?;
     // Its absence notices no longer wait for anyone.
     if kenshu_domain::absence::lapses_with(state) {
-        super::absence::lapse(conn, actor, saved.id, None, "受講の取消しにより取下げ").await?;
+        let which = super::absence::Lapsing::Of { nomination_id: saved.id, keep: None };
+        super::absence::lapse(conn, actor, which, "受講の取消しにより取下げ").await?;
     }
     Ok(saved)
 }
@@ -547,7 +548,8 @@ pub async fn move_session(
     .await?;
     // Notices of the sessions they are no longer on no longer wait for anyone.
     if let Some(to) = session_id {
-        super::absence::lapse(conn, actor, id, Some(to), "日程の変更により取下げ").await?;
+        let which = super::absence::Lapsing::Of { nomination_id: id, keep: Some(to) };
+        super::absence::lapse(conn, actor, which, "日程の変更により取下げ").await?;
     }
     // A trainee already told where to be is told again.
     if moved.state()? == NominationState::Notified {
