@@ -307,6 +307,26 @@ async fn designated_trainees_spread_over_dates_within_their_capacities_and_the_r
     assert_eq!(app.get_json(&sheet(&dates[0]), &hr).await["counts"]["expected"], 3);
 }
 
+/// A section of the demo organisation by its code, as HR lists it.
+async fn section(app: &TestApp, code: &str) -> Value {
+    let list = app.get_json("/api/v1/sections?limit=200", &app.hr()).await;
+    list["items"].as_array().unwrap().iter().find(|s| s["code"] == code).unwrap().clone()
+}
+
+/// A leaver's place `placed` was cancelled for leaving, and `waiting` (10011's) moved up into it
+/// and was told.
+async fn gave_back_to_the_waiting(app: &TestApp, placed: &str, waiting: &str) {
+    let hr = app.hr();
+    let gone = app.get_json(placed, &hr).await;
+    assert_eq!((gone["state"].as_str(), gone["decision_reason"].as_str()), (Some("cancelled"), Some("退職")));
+    let moved = app.get_json(waiting, &hr).await;
+    assert_eq!(
+        (moved["state"].as_str(), moved["decided_by"].as_str()),
+        (Some("selected"), Some("kenshu:waiting-list"))
+    );
+    assert!(notices(app, "10011").await.contains(&"place_given".to_string()));
+}
+
 async fn import_roster(app: &TestApp, query: &str, csv: String) -> Value {
     let res =
         app.post_csv(&format!("/api/v1/employees/import?{query}"), &app.hr(), "text/csv", csv.into()).await;
@@ -357,24 +377,11 @@ async fn a_leaver_gives_places_back_and_a_transfer_takes_what_waits_to_the_new_h
     assert_eq!(app.get_json(&placed, &hr).await["state"], "selected", "a dry run changes nothing");
     let report = import_roster(&app, "mode=full", csv).await;
     assert_eq!(report["released_places"], 1, "{report}");
-    let gone = app.get_json(&placed, &hr).await;
-    assert_eq!((gone["state"].as_str(), gone["decision_reason"].as_str()), (Some("cancelled"), Some("退職")));
-    let moved = app.get_json(&waiting, &hr).await;
-    assert_eq!(
-        (moved["state"].as_str(), moved["decided_by"].as_str()),
-        (Some("selected"), Some("kenshu:waiting-list"))
-    );
-    assert!(notices(&app, "10011").await.contains(&"place_given".to_string()));
+    gave_back_to_the_waiting(&app, &placed, &waiting).await;
     // What waited for the old head now waits for the new one.
     let old_head = app.token("10017", &[Role::SectionHead]);
     let new_head = app.token(people::SECTION_HEAD, &[Role::SectionHead]);
-    let s0102 = app.get_json("/api/v1/sections?limit=200", &hr).await["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|s| s["code"] == "S0102")
-        .unwrap()
-        .clone();
+    let s0102 = section(&app, "S0102").await;
     let old_head_no = app
         .get_json(&format!("/api/v1/employees/{}", s0102["head_employee_id"].as_str().unwrap()), &hr)
         .await["employee_no"]
@@ -399,14 +406,7 @@ async fn an_employee_marked_as_left_by_hand_gives_places_back_and_leaves_the_uni
     assert_eq!(app.get_json(&placed, &hr).await["state"], "selected");
     // HR marks them as having left, one record rather than a roster file.
     app.edit_employee(people::EMPLOYEE, |e| e["active"] = json!(false)).await;
-    let gone = app.get_json(&placed, &hr).await;
-    assert_eq!((gone["state"].as_str(), gone["decision_reason"].as_str()), (Some("cancelled"), Some("退職")));
-    let moved = app.get_json(&waiting, &hr).await;
-    assert_eq!(
-        (moved["state"].as_str(), moved["decided_by"].as_str()),
-        (Some("selected"), Some("kenshu:waiting-list"))
-    );
-    assert!(notices(&app, "10011").await.contains(&"place_given".to_string()));
+    gave_back_to_the_waiting(&app, &placed, &waiting).await;
 
     // The head of 企画政策課 (S0101) leaves with a colleague's application waiting for them: the
     // section is left without its head, and the head of 企画部 confirms instead.
@@ -414,13 +414,7 @@ async fn an_employee_marked_as_left_by_hand_gives_places_back_and_leaves_the_uni
     let colleague = app.token(people::SAME_SECTION, &[Role::Employee]);
     let application = crate::routing::apply(&app, &colleague, &open).await;
     app.edit_employee(people::SECTION_HEAD, |e| e["active"] = json!(false)).await;
-    let s0101 = app.get_json("/api/v1/sections?limit=200", &hr).await["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|s| s["code"] == "S0101")
-        .unwrap()
-        .clone();
+    let s0101 = section(&app, "S0101").await;
     assert_eq!(s0101["head_employee_id"], Value::Null, "{s0101}");
     let audit = app
         .get_json(
@@ -475,13 +469,7 @@ async fn an_april_import_moves_a_thousand_staff_in_one_transaction() {
     );
     assert_eq!(report["awaiting_new_head"], 1);
     let e = app.employee("40999").await;
-    let s0102 = app.get_json("/api/v1/sections?limit=200", &hr).await["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|s| s["code"] == "S0102")
-        .unwrap()["id"]
-        .clone();
+    let s0102 = section(&app, "S0102").await["id"].clone();
     assert_eq!(e["section_id"], s0102);
     let new_head = app.token("10017", &[Role::SectionHead]);
     let path = format!("/api/v1/nominations/{}", n["id"].as_str().unwrap());
