@@ -201,15 +201,6 @@ async fn an_absence_notice_goes_from_the_trainee_through_the_head_to_hr() {
     let other =
         kenshu_tests::token_for(kenshu_tests::OTHER_ORG, people::OTHER_ORG_EMPLOYEE, &[Role::HrAdmin]);
     assert_eq!(app.get(&path, &other).await.status(), 404);
-    // A session with notices on file is not deleted.
-    let s = app.get_json(&format!("/api/v1/courses/{course}"), &hr).await["sessions"][0].clone();
-    let res = app
-        .request(Method::DELETE, &format!("/api/v1/courses/{course}/sessions/{}", sessions[0]), Some(&hr))
-        .header("If-Match", format!("\"{}\"", s["version"]))
-        .send()
-        .await
-        .unwrap();
-    assert_problem(res, 409, "conflict").await;
 }
 
 #[tokio::test]
@@ -269,6 +260,18 @@ pub(crate) async fn put_sheet(
     app.request(Method::PUT, &path, Some(&app.hr())).json(&json!({"entries": entries})).send().await.unwrap()
 }
 
+/// HR cancels a session of the course outright (`DELETE`, at its current version).
+pub(crate) async fn cancel_session(app: &TestApp, course: &str, session: &str) -> reqwest::Response {
+    let hr = app.hr();
+    let c = app.get_json(&format!("/api/v1/courses/{course}"), &hr).await;
+    let s = c["sessions"].as_array().unwrap().iter().find(|s| s["id"] == session).unwrap();
+    app.request(Method::DELETE, &format!("/api/v1/courses/{course}/sessions/{session}"), Some(&hr))
+        .header("If-Match", format!("\"{}\"", s["version"]))
+        .send()
+        .await
+        .unwrap()
+}
+
 #[tokio::test]
 async fn a_sign_in_sheet_records_attendance_excuses_absences_and_completes_the_course() {
     let app = spawn().await;
@@ -314,6 +317,12 @@ async fn a_sign_in_sheet_records_attendance_excuses_absences_and_completes_the_c
     let again = ok(put_sheet(&app, &course, &sessions[0], first).await, 200).await;
     assert_eq!(again["result"]["unchanged"], 2);
     assert_eq!(app.audit_count().await, audited);
+    // A session that was held is not cancelled: its sheet and the notice that excused stay.
+    let res = cancel_session(&app, &course, &sessions[0]).await;
+    let p = assert_problem(res, 409, "conflict").await;
+    assert!(p["detail"].as_str().unwrap().contains("attendance"), "{p}");
+    assert_eq!(app.audit_count().await, audited);
+    assert_eq!(app.get_json(&notice_path(&notice), &hr).await["state"], "received");
 
     // Every fault is named and nothing is written.
     let bad = json!([

@@ -210,14 +210,7 @@ async fn a_moved_or_cancelled_session_is_told_to_its_trainees() {
     // A session trainees are placed on is not cancelled until HR moves them.
     let pinned = recommend_on(&app, &id, &session, "10011").await;
     ok(event(&app, &hr, &pinned, json!({"event": "select"})).await, 200).await;
-    let spath = format!("/api/v1/courses/{id}/sessions/{session}");
-    let version = app.get_json(&format!("/api/v1/courses/{id}"), &hr).await["sessions"][0]["version"].clone();
-    let res = app
-        .request(Method::DELETE, &spath, Some(&hr))
-        .header("If-Match", format!("\"{version}\""))
-        .send()
-        .await
-        .unwrap();
+    let res = crate::attendance::cancel_session(&app, &id, &session).await;
     let p = assert_problem(res, 409, "conflict").await;
     assert!(p["detail"].as_str().unwrap().contains("move them"), "{p}");
 }
@@ -229,8 +222,7 @@ async fn a_session_moved_to_another_time_lets_its_absence_notices_lapse_and_anot
     let (id, session) = course(&app, 61, None, 10, None).await;
     let placed = recommend(&app, &id, people::EMPLOYEE, "select").await;
     let trainee = app.token(people::EMPLOYEE, &[Role::Employee]);
-    let notice = ok(crate::routing::file_notice(&app, &trainee, &placed, &session).await, 201).await;
-    let notice = crate::routing::path_of("absence-notices", &notice);
+    let notice = filed(&app, &trainee, &placed, &session).await;
     ok(change_session(&app, &id, &session, json!({"venue": "分庁舎 1階"})).await, 200).await;
     assert_eq!(app.get_json(&notice, &hr).await["state"], "submitted", "another room: still absent");
     // An hour later: what was written for the old time lapses; the trainee files again.
@@ -247,6 +239,59 @@ async fn a_session_moved_to_another_time_lets_its_absence_notices_lapse_and_anot
         (Some("withdrawn"), Some("研修日時の変更により取下げ"))
     );
     ok(crate::routing::file_notice(&app, &trainee, &placed, &session).await, 201).await;
+}
+
+/// An absence notice filed and submitted for the nomination at `session`; its path.
+async fn filed(app: &TestApp, token: &str, nomination: &str, session: &str) -> String {
+    let n = ok(crate::routing::file_notice(app, token, nomination, session).await, 201).await;
+    crate::routing::path_of("absence-notices", &n)
+}
+
+/// A day of a two-day course is cancelled (a typhoon): the notices filed for it go with it,
+/// whatever their state, each kept in the audit log; the other day's stay.
+#[tokio::test]
+async fn a_cancelled_day_takes_its_absence_notices_with_it() {
+    let app = spawn().await;
+    let hr = app.hr();
+    let next = FiscalYear::containing(tokyo_date(Utc::now())).next();
+    let day = next.start() + Duration::days(20);
+    let (course, sessions, nid) =
+        crate::attendance::selected_trainee(&app, next.year(), 62, &[day, day + Duration::days(7)]).await;
+    let placed = format!("/api/v1/nominations/{nid}");
+    let colleague = recommend(&app, &course, people::SAME_SECTION, "select").await;
+    let trainee = app.token(people::EMPLOYEE, &[Role::Employee]);
+    let head = app.token(people::SECTION_HEAD, &[Role::SectionHead]);
+    let waiting = filed(&app, &trainee, &placed, &sessions[1]).await;
+    let kept = filed(&app, &trainee, &placed, &sessions[0]).await;
+    let other = app.token(people::SAME_SECTION, &[Role::Employee]);
+    let received = filed(&app, &other, &colleague, &sessions[1]).await;
+    ok(event(&app, &head, &received, json!({"event": "confirm"})).await, 200).await;
+    ok(event(&app, &hr, &received, json!({"event": "receive"})).await, 200).await;
+
+    let res = crate::attendance::cancel_session(&app, &course, &sessions[1]).await;
+    assert_eq!(res.status(), 204);
+    for gone in [&waiting, &received] {
+        assert_eq!(app.get(gone, &hr).await.status(), 404, "{gone}");
+    }
+    assert_eq!(app.get_json(&kept, &hr).await["state"], "submitted", "the other day's stays");
+    let section = app.employee(people::EMPLOYEE).await["section_id"].as_str().unwrap().to_string();
+    let list =
+        app.get_json(&format!("/api/v1/sections/{section}/absence-notices?state=submitted"), &head).await;
+    let ids: Vec<&Value> = list["items"].as_array().unwrap().iter().map(|n| &n["id"]).collect();
+    assert_eq!(ids, vec![&app.get_json(&kept, &hr).await["id"]], "the head no longer waits on it");
+    let audit = app.get_json("/api/v1/audit?entity_type=absence_notice&limit=50", &hr).await;
+    let mut deleted: Vec<&str> = audit["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|a| a["action"] == "absence_notice.delete")
+        .map(|a| a["before"]["state"].as_str().unwrap())
+        .collect();
+    deleted.sort_unstable();
+    assert_eq!(deleted, vec!["received", "submitted"]);
+    for no in [people::EMPLOYEE, people::SAME_SECTION] {
+        assert_eq!(notices(&app, no).await.first().map(String::as_str), Some("session_cancelled"), "{no}");
+    }
 }
 
 #[tokio::test]

@@ -95,13 +95,15 @@ pub fn released_on_leaving(session_starts: &[DateTime<Utc>], now: DateTime<Utc>)
     session_starts.is_empty() || session_starts.iter().any(|s| *s > now)
 }
 
-/// What keeps a session from being cancelled outright: records that belong to it (attendance,
-/// absence notices) and trainees placed on it, whom HR moves to another session first.
-pub fn session_removable(records: bool, pinned: u64) -> Result<(), crate::Words> {
-    if records {
+/// What keeps a session from being cancelled outright (a typhoon, a lecturer taken ill): a sheet
+/// on file (it was held; its attendance counts) and trainees placed on it, whom HR moves to
+/// another session first. Absence notices do not: they excuse a day that will not be held, so
+/// they go with it (each kept in the audit log), and the trainees are told it is cancelled.
+pub fn session_removable(attendance: bool, pinned: u64) -> Result<(), crate::Words> {
+    if attendance {
         return Err(crate::Words::fixed(
-            "the session has attendance or absence notices on file; it cannot be deleted",
-            "この日程には出欠または欠席届の記録があるため、削除できません",
+            "the session has attendance on file (it was held); it cannot be deleted",
+            "この日程には出欠の記録があるため（実施済み）、削除できません",
         ));
     }
     if pinned > 0 {
@@ -141,7 +143,7 @@ mod tests {
     }
 
     #[test]
-    fn a_session_with_records_or_placed_trainees_stays() {
+    fn a_held_session_or_one_with_placed_trainees_stays() {
         assert!(session_removable(false, 0).is_ok());
         assert!(session_removable(true, 0).unwrap_err().en.contains("attendance"));
         assert!(session_removable(false, 3).unwrap_err().en.starts_with("3 trainees"));

@@ -683,9 +683,9 @@ pub async fn host_session_changed(
     Ok(())
 }
 
-/// After the host removed a session: every copy goes too, and its trainees are told. A copy
-/// with attendance or absence notices on file, or trainees placed on it, refuses the removal
-/// as the host's own session would.
+/// After the host removed a session: every copy goes too, with its absence notices, and its
+/// trainees are told. A copy with attendance on file, or trainees placed on it, refuses the
+/// removal as the host's own session would.
 pub async fn host_session_removed(
     conn: &WriteTxn,
     actor: &Actor,

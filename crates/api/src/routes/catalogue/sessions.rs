@@ -101,13 +101,15 @@ pub async fn update_session(
     Ok(json_with_etag(StatusCode::OK, session.version, &SessionDto::from_model(&session)?))
 }
 
-/// Remove a session (HR). Requires `If-Match` with the session's version. On a shared course the
-/// participants' copies go too (refused while one has records or trainees placed on it).
+/// Remove a session (HR): cancelled (中止). Requires `If-Match` with the session's version. Its
+/// trainees and their heads are told; the absence notices filed for it go with it (kept in the
+/// audit log). Refused once it was held (attendance on file) or while trainees are placed on it.
+/// On a shared course the participants' copies go too, on the same terms.
 #[utoipa::path(delete, operation_id = "delete_session", path = "/api/v1/courses/{id}/sessions/{session_id}", tag = "catalogue",
     params(("id" = Uuid, Path), ("session_id" = Uuid, Path), ("If-Match" = String, Header, description = "ETag of the session read")),
     responses((status = 204, description = "Removed"),
         (status = 404, description = "No such session", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "The session has attendance or absence notices on file, or trainees placed on it", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The session has attendance on file (it was held), or trainees placed on it", body = Problem, content_type = "application/problem+json"),
         (status = 412, description = "Changed since read", body = Problem, content_type = "application/problem+json"),
         (status = 428, description = "If-Match missing", body = Problem, content_type = "application/problem+json")))]
 pub async fn delete_session(

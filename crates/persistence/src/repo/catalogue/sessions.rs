@@ -198,9 +198,9 @@ pub async fn delete_session(
     remove_session(conn, actor, &before, expected_version).await
 }
 
-/// Remove `before` (of `actor`'s organisation) unless it has records or trainees pinned to it,
-/// leaving a tombstone for calendars; the one removal, for HR's own sessions and for the copies
-/// of a host's.
+/// Remove `before` (of `actor`'s organisation), with the absence notices filed for it, unless it
+/// was held or has trainees pinned to it, leaving a tombstone for calendars; the one removal, for
+/// HR's own sessions and for the copies of a host's.
 pub(crate) async fn remove_session(
     conn: &WriteTxn,
     actor: &Actor,
@@ -210,18 +210,12 @@ pub(crate) async fn remove_session(
     let id = before.id;
     crate::repo::check_version(before.version, expected_version)?;
     // Read here, from the tables, so the catalogue depends on no workflow module.
-    let records = crate::entities::absence_notice::Entity::find()
-        .filter(crate::entities::absence_notice::Column::OrgId.eq(actor.org_id))
-        .filter(crate::entities::absence_notice::Column::SessionId.eq(id))
+    let attendance = crate::entities::attendance::Entity::find()
+        .filter(crate::entities::attendance::Column::OrgId.eq(actor.org_id))
+        .filter(crate::entities::attendance::Column::SessionId.eq(id))
         .count(conn)
         .await?
-        > 0
-        || crate::entities::attendance::Entity::find()
-            .filter(crate::entities::attendance::Column::OrgId.eq(actor.org_id))
-            .filter(crate::entities::attendance::Column::SessionId.eq(id))
-            .count(conn)
-            .await?
-            > 0;
+        > 0;
     let pinned = crate::entities::nomination::Entity::find()
         .filter(crate::entities::nomination::Column::OrgId.eq(actor.org_id))
         .filter(crate::entities::nomination::Column::SessionId.eq(id))
@@ -235,7 +229,8 @@ pub(crate) async fn remove_session(
         )
         .count(conn)
         .await?;
-    kenshu_domain::cascade::session_removable(records, pinned).map_err(RepoError::Conflict)?;
+    kenshu_domain::cascade::session_removable(attendance, pinned).map_err(RepoError::Conflict)?;
+    drop_notices(conn, actor, id).await?;
     let res = course_session::Entity::delete_many()
         .filter(course_session::Column::Id.eq(id))
         .filter(course_session::Column::Version.eq(before.version))
@@ -262,6 +257,31 @@ pub(crate) async fn remove_session(
     .await?;
     let change = Change::new("course_session.delete", "course", Some(before.course_id), Some(before), None);
     audit::record(conn, actor, change).await?;
+    Ok(())
+}
+
+/// The absence notices filed for a session being removed go with it, whatever their state
+/// (`session_removable`), each recorded in the audit log as it was.
+async fn drop_notices(conn: &WriteTxn, actor: &Actor, session_id: Uuid) -> Result<(), RepoError> {
+    use crate::entities::absence_notice;
+    let notices = absence_notice::Entity::find()
+        .filter(absence_notice::Column::OrgId.eq(actor.org_id))
+        .filter(absence_notice::Column::SessionId.eq(session_id))
+        .all(conn)
+        .await?;
+    if notices.is_empty() {
+        return Ok(());
+    }
+    let changes = notices
+        .iter()
+        .map(|n| Change::new("absence_notice.delete", "absence_notice", Some(n.id), Some(n), None))
+        .collect();
+    absence_notice::Entity::delete_many()
+        .filter(absence_notice::Column::OrgId.eq(actor.org_id))
+        .filter(absence_notice::Column::SessionId.eq(session_id))
+        .exec(conn)
+        .await?;
+    audit::record_many(conn, actor, changes).await?;
     Ok(())
 }
 
