@@ -372,7 +372,7 @@ async fn gave_back_to_the_waiting(app: &TestApp, placed: &str, waiting: &str) {
     assert!(notices(app, "10011").await.contains(&"place_given".to_string()));
 }
 
-async fn import_roster(app: &TestApp, query: &str, csv: String) -> Value {
+pub(crate) async fn import_roster(app: &TestApp, query: &str, csv: String) -> Value {
     let res =
         app.post_csv(&format!("/api/v1/employees/import?{query}"), &app.hr(), "text/csv", csv.into()).await;
     ok(res, 200).await

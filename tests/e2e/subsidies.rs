@@ -264,6 +264,44 @@ async fn hr_does_not_approve_its_own_and_not_completed_means_no_subsidy() {
     assert_eq!(rejected["comment"], "予算の都合");
 }
 
+/// A leaver's application still waiting for a decision is withdrawn with them (退職により取下げ);
+/// an approved one keeps its commitment until HR settles it.
+#[tokio::test]
+async fn a_leavers_waiting_application_is_withdrawn_and_an_approved_one_waits_for_hr() {
+    let app = spawn().await;
+    let courses = programme(&app, 100_000).await;
+    let hr = app.hr();
+    let waiting = confirmed(&app, people::EMPLOYEE, &courses["簿記3級"]).await;
+    let approved = confirmed(&app, people::EMPLOYEE, &courses["Excel実践"]).await;
+    ok(event(&app, &hr, &approved, json!({"event": "approve"})).await, 200).await;
+    let colleague = confirmed(&app, people::SAME_SECTION, &courses["簿記3級"]).await;
+
+    // The employee retires: left out of the full roster.
+    let csv =
+        crate::import::roster_csv(&app, |e, code| (e["employee_no"] != people::EMPLOYEE).then_some(code))
+            .await;
+    let dry = crate::cascades::import_roster(&app, "mode=full&dry_run=true", csv.clone()).await;
+    assert_eq!(dry["subsidies_withdrawn"], 1, "{dry}");
+    let path = |id: &str| format!("/api/v1/subsidy-applications/{id}");
+    assert_eq!(app.get_json(&path(&waiting), &hr).await["state"], "confirmed", "a dry run changes nothing");
+    let report = crate::cascades::import_roster(&app, "mode=full", csv).await;
+    assert_eq!((report["deactivated"].as_u64(), report["subsidies_withdrawn"].as_u64()), (Some(1), Some(1)));
+    let lapsed = app.get_json(&path(&waiting), &hr).await;
+    assert_eq!(
+        (lapsed["state"].as_str(), lapsed["comment"].as_str()),
+        (Some("withdrawn"), Some("退職により取下げ"))
+    );
+    assert_eq!(app.get_json(&path(&colleague), &hr).await["state"], "confirmed", "a colleague's stays");
+    let audit = app.get_json(&format!("/api/v1/audit?entity_id={waiting}&limit=1"), &hr).await;
+    assert_eq!(audit["items"][0]["action"], "subsidy_application.lapse");
+    // The approved one keeps its commitment; HR settles it as not completed, which releases it.
+    assert_eq!(app.get_json(&path(&approved), &hr).await["state"], "approved");
+    let budget = format!("/api/v1/subsidies/{}/correspondence", this_year());
+    assert_eq!(app.get_json(&budget, &hr).await["committed_yen"], 5_000);
+    ok(event(&app, &hr, &approved, json!({"event": "report_not_completed"})).await, 200).await;
+    assert_eq!(app.get_json(&budget, &hr).await["committed_yen"], 0);
+}
+
 #[tokio::test]
 async fn concurrent_approvals_never_overspend_the_budget() {
     let app = spawn().await;

@@ -178,6 +178,23 @@ impl ApplicationState {
     pub fn draws_on_budget(self) -> bool {
         matches!(self, Self::Approved | Self::Reported | Self::Verified | Self::Paid)
     }
+
+    /// What becomes of the application of someone who left (退職): one still waiting for a
+    /// decision is withdrawn, since nobody can act on it for them and it would wait in their
+    /// head's and HR's lists for good. One approved or later stays: its commitment is settled by
+    /// HR (未修了 releases it; a completion already reported is verified and paid as usual).
+    pub fn lapsed_on_leaving(self) -> Option<Self> {
+        match self {
+            Self::Applied | Self::Confirmed => Some(Self::Withdrawn),
+            Self::Approved
+            | Self::Reported
+            | Self::Verified
+            | Self::Paid
+            | Self::Rejected
+            | Self::Withdrawn
+            | Self::NotCompleted => None,
+        }
+    }
 }
 
 /// What happens to an application.
@@ -338,6 +355,15 @@ mod tests {
     use ApplicationEvent as E;
     use ApplicationState as S;
     use SubsidyActor as A;
+
+    #[test]
+    fn a_leavers_application_waiting_for_a_decision_is_withdrawn_and_a_commitment_stays() {
+        let lapsing: Vec<S> = S::ALL.into_iter().filter(|s| s.lapsed_on_leaving().is_some()).collect();
+        assert_eq!(lapsing, vec![S::Applied, S::Confirmed]);
+        assert_eq!(S::Confirmed.lapsed_on_leaving(), Some(S::Withdrawn));
+        // Whatever draws on the budget stays for HR to settle.
+        assert!(S::ALL.into_iter().filter(|s| s.draws_on_budget()).all(|s| s.lapsed_on_leaving().is_none()));
+    }
 
     #[test]
     fn the_subsidy_is_half_the_tuition_paid_rounded_down_and_capped_at_approval() {

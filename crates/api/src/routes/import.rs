@@ -108,7 +108,7 @@ pub struct ImportQuery {
 #[schema(example = json!({
     "dry_run": false, "mode": "full", "rows": 300, "created": 12, "updated": 3,
     "unchanged": 285, "deactivated": 2, "transferred": 40, "released_places": 3, "promoted": 2,
-    "awaiting_new_head": 5, "heads_named": 1, "heads_vacated": 1, "ignored_columns": ["備考"],
+    "awaiting_new_head": 5, "heads_named": 1, "heads_vacated": 1, "subsidies_withdrawn": 0, "ignored_columns": ["備考"],
     "warnings": [{"line": 14, "column": "役職発令日", "code": "required", "reason": "係長 has no appointment date: rules for the newly appointed (新任の…) will not match them"}]
 }))]
 pub struct ImportReport {
@@ -148,6 +148,9 @@ pub struct RosterCounts {
     /// approver, if they left): now without them, so what they decided goes one step up until
     /// someone is named.
     pub heads_vacated: u64,
+    /// Subsidy applications (通信教育講座助成) of leavers that were waiting for a decision:
+    /// withdrawn (退職により取下げ). Approved ones stay for HR to settle.
+    pub subsidies_withdrawn: u64,
 }
 
 /// Import the roster (HR, importer). All-or-nothing: one bad row rejects the file and the
@@ -334,6 +337,7 @@ pub(crate) async fn carry_through(
         awaiting_new_head: carried.awaiting_new_head,
         heads_named,
         heads_vacated: carried.heads_vacated,
+        subsidies_withdrawn: carried.subsidies_withdrawn,
     }))
 }
 

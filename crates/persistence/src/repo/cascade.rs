@@ -162,12 +162,16 @@ pub struct RosterCascade {
     /// Sections and departments whose head or acting head left, and the organisation's named
     /// approver if they left: vacated ([`super::structure::vacate_leavers`]).
     pub heads_vacated: u64,
+    /// Leavers' subsidy applications that were waiting for a decision, withdrawn
+    /// ([`super::subsidy::lapse_for_leavers`]).
+    pub subsidies_withdrawn: u64,
 }
 
 /// After a roster import or an edit moved staff to other sections or marked them inactive, in its
 /// transaction: a leaver's places on courses still to come are released (the waiting lists move
-/// up), and the units they headed are left without them; a mover keeps their places, and what
-/// waits for a confirmation now waits for their new head.
+/// up), the units they headed are left without them, and their subsidy applications still
+/// waiting for a decision are withdrawn; a mover keeps their places, and what waits for a
+/// confirmation now waits for their new head.
 pub async fn roster_moved(
     conn: &WriteTxn,
     actor: &Actor,
@@ -180,6 +184,7 @@ pub async fn roster_moved(
         moves.iter().filter(|m| !m.left && m.from_section != m.to_section).map(|m| m.employee_id).collect();
     report.transferred = movers.len() as u64;
     report.heads_vacated = super::structure::vacate_leavers(conn, actor, &leavers).await?;
+    report.subsidies_withdrawn = super::subsidy::lapse_for_leavers(conn, actor, &leavers).await?;
     for chunk in movers.chunks(super::IN_LIST) {
         let ids = || chunk.iter().copied();
         report.awaiting_new_head += nomination::Entity::find()

@@ -482,6 +482,42 @@ pub async fn move_application(
     Ok(a)
 }
 
+/// The applications of `leavers` still waiting for a decision, withdrawn as the service
+/// ([`ApplicationState::lapsed_on_leaving`]) with the comment 退職により取下げ. How many.
+pub(crate) async fn lapse_for_leavers(
+    conn: &WriteTxn,
+    actor: &Actor,
+    leavers: &[Uuid],
+) -> Result<u64, RepoError> {
+    let waiting = ApplicationState::ALL.into_iter().filter(|s| s.lapsed_on_leaving().is_some());
+    let waiting: Vec<&str> = waiting.map(ApplicationState::as_str).collect();
+    let found: Vec<subsidy_application::Model> = super::in_chunks(leavers, |chunk| {
+        let waiting = waiting.clone();
+        async move {
+            subsidy_application::Entity::find()
+                .filter(subsidy_application::Column::OrgId.eq(actor.org_id))
+                .filter(subsidy_application::Column::EmployeeId.is_in(chunk))
+                .filter(subsidy_application::Column::State.is_in(waiting))
+                .all(conn)
+                .await
+        }
+    })
+    .await?;
+    let mut lapsed = 0;
+    for before in &found {
+        let Some(next) = state_of(before)?.lapsed_on_leaving() else { continue };
+        let after = subsidy_application::Model {
+            state: next.as_str().into(),
+            comment: Some("退職により取下げ".into()),
+            ..before.clone()
+        };
+        let version = Precondition::version(before.version);
+        save_audited(conn, actor, "subsidy_application.lapse", before, &version, after, LIVE_TAKEN).await?;
+        lapsed += 1;
+    }
+    Ok(lapsed)
+}
+
 // ---------------------------------------------------------------------------------------------
 // Proof of completion
 
