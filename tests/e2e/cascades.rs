@@ -481,6 +481,45 @@ async fn an_employee_marked_as_left_by_hand_gives_places_back_and_leaves_the_uni
     assert_eq!(workflow["top_approver"], json!({"kind": "training_office"}), "{workflow}");
 }
 
+/// A head transferred out of their unit stays its head (a concurrent post, 兼務, reads the same
+/// in a roster), and the import's answer names them for the office; a head the same file names
+/// in their place, or a department head who moves within the department, is not named.
+#[tokio::test]
+async fn a_head_moved_out_of_their_unit_is_named_for_the_office_to_check() {
+    let app = spawn().await;
+    let hr = app.hr();
+    let csv = crate::import::roster_csv(&app, |e, code| match e["employee_no"].as_str().unwrap() {
+        "10017" => Some("S0201".into()),
+        people::DEPARTMENT_HEAD => Some("S0102".into()),
+        _ => Some(code),
+    })
+    .await;
+    // With the 所属長 column naming 10025 for S0102, nobody is left to check.
+    let named: String = csv
+        .lines()
+        .enumerate()
+        .map(|(i, l)| match i {
+            0 => format!("{l},section_head\n"),
+            _ if l.starts_with(&format!("{},", people::SAME_DEPARTMENT)) => format!("{l},〇\n"),
+            _ => format!("{l},\n"),
+        })
+        .collect();
+    let dry = import_roster(&app, "mode=full&dry_run=true", named).await;
+    assert_eq!((dry["heads_named"].as_u64(), dry["heads_elsewhere"].clone()), (Some(1), json!([])), "{dry}");
+    // Without it, the old head is named.
+    let report = import_roster(&app, "mode=full", csv).await;
+    assert_eq!(report["transferred"], 2, "{report}");
+    assert_eq!(
+        report["heads_elsewhere"],
+        json!([{"employee_no": "10017", "section_code": "S0201", "unit": "section", "unit_code": "S0102", "acting": false}])
+    );
+    let s0102 = section(&app, "S0102").await;
+    let head = app
+        .get_json(&format!("/api/v1/employees/{}", s0102["head_employee_id"].as_str().unwrap()), &hr)
+        .await;
+    assert_eq!(head["employee_no"], "10017", "nothing is changed");
+}
+
 #[tokio::test]
 async fn an_april_import_moves_a_thousand_staff_in_one_transaction() {
     let app = spawn().await;

@@ -126,6 +126,24 @@ impl GradeLadder {
     }
 }
 
+/// A unit someone heads (所属長・部長) or stands in for (代理).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LedUnit {
+    Section(uuid::Uuid),
+    Department(uuid::Uuid),
+}
+
+/// Whether a unit someone leads lies outside where they now sit (`section`, of `department`).
+/// After a transfer (人事異動) that is either a concurrent post (兼務) or a head the office has not
+/// replaced yet, and the roster cannot tell which: it is reported for the office to check, never
+/// changed by the service (a leaver, by contrast, is taken off).
+pub fn leads_elsewhere(unit: LedUnit, section: uuid::Uuid, department: uuid::Uuid) -> bool {
+    match unit {
+        LedUnit::Section(id) => id != section,
+        LedUnit::Department(id) => id != department,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -160,5 +178,15 @@ mod tests {
         assert_eq!(Code::parse("ＡＢ１２").unwrap().as_str(), "AB12");
         assert!(Code::parse("a b").is_err());
         assert!(Code::parse("").is_err());
+    }
+
+    #[test]
+    fn a_head_who_moved_out_of_their_unit_leads_elsewhere() {
+        let id = |n: u128| uuid::Uuid::from_u128(n);
+        let (s1, s2, d1, d2) = (id(1), id(2), id(10), id(20));
+        assert!(!leads_elsewhere(LedUnit::Section(s1), s1, d1), "still in the section");
+        assert!(leads_elsewhere(LedUnit::Section(s1), s2, d1), "moved to another section");
+        assert!(!leads_elsewhere(LedUnit::Department(d1), s2, d1), "another section of the department");
+        assert!(leads_elsewhere(LedUnit::Department(d1), s1, d2), "moved to another department");
     }
 }

@@ -108,7 +108,9 @@ pub struct ImportQuery {
 #[schema(example = json!({
     "dry_run": false, "mode": "full", "rows": 300, "created": 12, "updated": 3,
     "unchanged": 285, "deactivated": 2, "transferred": 40, "released_places": 3, "promoted": 2,
-    "awaiting_new_head": 5, "heads_named": 1, "heads_vacated": 1, "subsidies_withdrawn": 0, "ignored_columns": ["備考"],
+    "awaiting_new_head": 5, "heads_named": 1, "heads_vacated": 1, "subsidies_withdrawn": 0,
+    "heads_elsewhere": [{"employee_no": "10017", "section_code": "S0201", "unit": "section", "unit_code": "S0102", "acting": false}],
+    "ignored_columns": ["備考"],
     "warnings": [{"line": 14, "column": "役職発令日", "code": "required", "reason": "係長 has no appointment date: rules for the newly appointed (新任の…) will not match them"}]
 }))]
 pub struct ImportReport {
@@ -151,6 +153,42 @@ pub struct RosterCounts {
     /// Subsidy applications (通信教育講座助成) of leavers that were waiting for a decision:
     /// withdrawn (退職により取下げ). Approved ones stay for HR to settle.
     pub subsidies_withdrawn: u64,
+    /// Staff this change moved who still head or stand in for a section or department they no
+    /// longer sit in: a concurrent post (兼務) or a head not replaced yet. Nothing is changed; the
+    /// office names the new head (`PUT /sections/{id}`, `PUT /departments/{id}` or the roster's
+    /// 所属長・部長 columns) or leaves it as it is.
+    pub heads_elsewhere: Vec<HeadElsewhereDto>,
+}
+
+/// A unit a moved employee still leads outside where they now sit.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct HeadElsewhereDto {
+    pub employee_no: String,
+    /// The section they now sit in.
+    pub section_code: String,
+    /// `section` or `department`.
+    #[schema(example = "section")]
+    pub unit: &'static str,
+    pub unit_code: String,
+    /// Stands in for its head (代理) rather than heads it.
+    pub acting: bool,
+}
+
+impl HeadElsewhereDto {
+    fn of(h: &kenshu_persistence::repo::structure::HeadElsewhere) -> Self {
+        use kenshu_domain::org::LedUnit;
+        let unit = match h.unit {
+            LedUnit::Section(_) => "section",
+            LedUnit::Department(_) => "department",
+        };
+        Self {
+            employee_no: h.employee_no.clone(),
+            section_code: h.section_code.clone(),
+            unit,
+            unit_code: h.unit_code.clone(),
+            acting: h.acting,
+        }
+    }
 }
 
 /// Import the roster (HR, importer). All-or-nothing: one bad row rejects the file and the
@@ -338,6 +376,7 @@ pub(crate) async fn carry_through(
         heads_named,
         heads_vacated: carried.heads_vacated,
         subsidies_withdrawn: carried.subsidies_withdrawn,
+        heads_elsewhere: carried.heads_elsewhere.iter().map(HeadElsewhereDto::of).collect(),
     }))
 }
 

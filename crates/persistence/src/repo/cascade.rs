@@ -165,6 +165,9 @@ pub struct RosterCascade {
     /// Leavers' subsidy applications that were waiting for a decision, withdrawn
     /// ([`super::subsidy::lapse_for_leavers`]).
     pub subsidies_withdrawn: u64,
+    /// Movers who still head or stand in for a unit they no longer sit in, for the office to
+    /// check ([`super::structure::heads_elsewhere`]).
+    pub heads_elsewhere: Vec<super::structure::HeadElsewhere>,
 }
 
 /// After a roster import or an edit moved staff to other sections or marked them inactive, in its
@@ -185,6 +188,7 @@ pub async fn roster_moved(
     report.transferred = movers.len() as u64;
     report.heads_vacated = super::structure::vacate_leavers(conn, actor, &leavers).await?;
     report.subsidies_withdrawn = super::subsidy::lapse_for_leavers(conn, actor, &leavers).await?;
+    report.heads_elsewhere = super::structure::heads_elsewhere(conn, actor.org_id, moves).await?;
     for chunk in movers.chunks(super::IN_LIST) {
         let ids = || chunk.iter().copied();
         report.awaiting_new_head += nomination::Entity::find()

@@ -5,6 +5,7 @@ use crate::WriteTxn;
 use kenshu_domain::Words;
 use std::collections::HashMap;
 
+use kenshu_domain::org::{leads_elsewhere, LedUnit};
 use kenshu_domain::{FieldCode, FieldError};
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DbErr, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
@@ -168,6 +169,70 @@ pub async fn vacate_leavers(conn: &WriteTxn, actor: &Actor, leavers: &[Uuid]) ->
         vacated += 1;
     }
     Ok(vacated)
+}
+
+/// A unit a mover still heads or stands in for outside where they now sit
+/// ([`kenshu_domain::org::leads_elsewhere`]): a concurrent post (兼務) or a head not replaced yet.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HeadElsewhere {
+    pub employee_no: String,
+    /// The code of the section they now sit in.
+    pub section_code: String,
+    pub unit: LedUnit,
+    pub unit_code: String,
+    /// Stands in for the head (代理) rather than heads it.
+    pub acting: bool,
+}
+
+/// Of `moves`, the movers who still head or stand in for a section or department they no longer
+/// sit in, after the roster named any new heads; reported for the office, nothing changed. The
+/// organisation's units are a few hundred, read whole.
+pub async fn heads_elsewhere(
+    conn: &impl ConnectionTrait,
+    org_id: Uuid,
+    moves: &[super::employee::RosterMove],
+) -> Result<Vec<HeadElsewhere>, DbErr> {
+    let now_in: HashMap<Uuid, Uuid> = moves
+        .iter()
+        .filter(|m| !m.left && m.from_section != m.to_section)
+        .map(|m| (m.employee_id, m.to_section))
+        .collect();
+    if now_in.is_empty() {
+        return Ok(Vec::new());
+    }
+    let sections = section::Entity::find().filter(section::Column::OrgId.eq(org_id)).all(conn).await?;
+    let departments =
+        department::Entity::find().filter(department::Column::OrgId.eq(org_id)).all(conn).await?;
+    let section_of: HashMap<Uuid, &section::Model> = sections.iter().map(|s| (s.id, s)).collect();
+    let led =
+        sections
+            .iter()
+            .map(|s| (LedUnit::Section(s.id), &s.code, s.head_employee_id, s.acting_head_employee_id))
+            .chain(departments.iter().map(|d| {
+                (LedUnit::Department(d.id), &d.code, d.head_employee_id, d.acting_head_employee_id)
+            }));
+    let mut found = Vec::new();
+    for (unit, code, head, acting) in led {
+        for (who, is_acting) in [(head, false), (acting, true)] {
+            let Some((who, sits)) = who.and_then(|w| Some((w, section_of.get(now_in.get(&w)?)?))) else {
+                continue;
+            };
+            if leads_elsewhere(unit, sits.id, sits.department_id) {
+                found.push((who, sits.code.clone(), unit, code.clone(), is_acting));
+            }
+        }
+    }
+    let ids: Vec<Uuid> = found.iter().map(|f| f.0).collect();
+    let staff = super::employee::employees_by_id(conn, org_id, &ids).await?;
+    let mut out: Vec<HeadElsewhere> = found
+        .into_iter()
+        .filter_map(|(who, section_code, unit, unit_code, acting)| {
+            let employee_no = staff.get(&who)?.employee.employee_no.clone();
+            Some(HeadElsewhere { employee_no, section_code, unit, unit_code, acting })
+        })
+        .collect();
+    out.sort_by(|a, b| (&a.employee_no, &a.unit_code).cmp(&(&b.employee_no, &b.unit_code)));
+    Ok(out)
 }
 
 pub async fn update_department(
