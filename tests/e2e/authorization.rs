@@ -175,6 +175,8 @@ const MATRIX: &[(&str, &str, [u16; 7])] = &[
     ("GET", "/api/v1/study-groups", [401, 403, 403, 403, 200, 403, 200]),
     ("POST", "/api/v1/study-groups", [401, 201, 403, 403, 403, 403, 403]),
     ("GET", "/api/v1/study-groups/{id}", [401, 403, 403, 403, 200, 403, 200]),
+    // HR may hand a group over (its representative left); the group stays as it was.
+    ("PUT", "/api/v1/study-groups/{id}/members", [401, 403, 403, 403, 200, 403, 403]),
     ("PUT", "/api/v1/study-groups/{id}/plan", [401, 403, 403, 403, 403, 403, 403]),
     ("PUT", "/api/v1/study-groups/{id}/settlement", [401, 403, 403, 403, 403, 403, 403]),
     ("POST", "/api/v1/study-groups/{id}/events", [401, 403, 403, 403, 409, 403, 403]),
@@ -557,6 +559,9 @@ async fn call(app: &TestApp, method: &str, path: &str, token: Option<&str>, t: &
         ("POST", "/api/v1/study-groups") => rb.json(&json!({
             "fiscal_year": 2023, "name": unique("研究会"), "theme": "窓口改善", "member_nos": [people::SAME_SECTION]
         })),
+        ("PUT", "/api/v1/study-groups/{id}/members") => rb
+            .header("If-Match", etag(app, &concrete.replace("/members", "")).await)
+            .json(&json!({"representative_no": people::OTHER_DEPARTMENT, "member_nos": ["10286"]})),
         ("PUT", "/api/v1/study-groups/{id}/plan") => rb
             .header("If-Match", etag(app, &concrete.replace("/plan", "")).await)
             .json(&json!({"plan": "勉強会", "planned_yen": 30000})),

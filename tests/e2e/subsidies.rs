@@ -354,7 +354,8 @@ async fn applications_are_taken_only_within_the_window() {
 }
 
 pub(crate) async fn group_put(app: &TestApp, token: &str, path: &str, body: Value) -> reqwest::Response {
-    let base = path.trim_end_matches("/plan").trim_end_matches("/settlement").trim_end_matches("/events");
+    let base =
+        ["/plan", "/settlement", "/events", "/members"].iter().fold(path, |p, s| p.trim_end_matches(s));
     let current = app.get_json(base, &app.hr()).await;
     let method = if path.ends_with("/events") { Method::POST } else { Method::PUT };
     app.request(method, path, Some(token))
@@ -476,4 +477,69 @@ async fn a_study_group_is_granted_at_most_thirty_thousand_within_the_budget_and_
     assert_eq!(preview["rules"][0]["count"], 4, "{preview}");
     let last_year = app.get_json(&format!("/api/v1/courses/{id}/eligible?fiscal_year={}", fy - 1), &hr).await;
     assert_eq!(last_year["rules"][0]["count"], 0, "groups count for their own year");
+}
+
+/// The representative retires mid-year: HR hands the group to a member, who files its statement;
+/// once settled, the group is as it was.
+#[tokio::test]
+async fn a_group_whose_representative_left_is_handed_over_and_the_new_one_files() {
+    let app = spawn().await;
+    let fy = this_year();
+    let hr = app.hr();
+    let budget = json!({"budget_yen": 50_000});
+    ok(app.post_json(&format!("/api/v1/subsidies/{fy}/study_group"), &hr, &budget).await, 201).await;
+    let me = app.token(people::EMPLOYEE, &[Role::Employee]);
+    let body = json!({"fiscal_year": fy, "name": "窓口研究会", "theme": "待ち時間", "member_nos": [people::SAME_SECTION, "10011"]});
+    let g = ok(app.post_json("/api/v1/study-groups", &me, &body).await, 201).await;
+    let path = format!("/api/v1/study-groups/{}", g["id"].as_str().unwrap());
+    ok(
+        group_put(&app, &me, &format!("{path}/plan"), json!({"plan": "勉強会", "planned_yen": 20_000})).await,
+        200,
+    )
+    .await;
+    let events = format!("{path}/events");
+    ok(group_put(&app, &hr, &events, json!({"event": "approve", "grant_yen": 20_000})).await, 200).await;
+    let csv =
+        crate::import::roster_csv(&app, |e, code| (e["employee_no"] != people::EMPLOYEE).then_some(code))
+            .await;
+    crate::cascades::import_roster(&app, "mode=full", csv).await;
+
+    // A member is not the representative; who has left, or is not on the roster, is not named.
+    let members = format!("{path}/members");
+    let member = app.token(people::SAME_SECTION, &[Role::Employee]);
+    let handover = json!({"representative_no": people::SAME_SECTION, "member_nos": ["10011", "10012"]});
+    assert_problem(group_put(&app, &member, &members, handover.clone()).await, 403, "forbidden").await;
+    let bad = json!({"representative_no": people::EMPLOYEE, "member_nos": ["99999", "10011", "10011"]});
+    let p = assert_problem(group_put(&app, &hr, &members, bad).await, 422, "validation").await;
+    let faults: Vec<(&str, &str)> = p["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| (e["field"].as_str().unwrap(), e["reason"].as_str().unwrap()))
+        .collect();
+    assert_eq!(faults[0], ("representative_no", "10009 is no longer on the roster (退職)"), "{p}");
+    let fields: Vec<&str> = faults.iter().map(|f| f.0).collect();
+    assert_eq!(fields, vec!["representative_no", "member_nos[0]", "member_nos[2]"]);
+    assert_eq!(
+        app.get_json(&path, &hr).await["version"],
+        g["version"].as_i64().unwrap() + 2,
+        "nothing written"
+    );
+
+    // HR hands it over; the new representative files the statement; the old one is gone.
+    let after = ok(group_put(&app, &hr, &members, handover.clone()).await, 200).await;
+    assert_eq!(after["representative"]["employee_no"], people::SAME_SECTION);
+    let nos: Vec<&str> =
+        after["members"].as_array().unwrap().iter().map(|m| m["employee_no"].as_str().unwrap()).collect();
+    assert_eq!(nos, vec!["10010", "10011", "10012"]);
+    assert_eq!(after["approved_yen"], 20_000, "the grant stays with the group");
+    let audit =
+        app.get_json(&format!("/api/v1/audit?entity_id={}&limit=1", g["id"].as_str().unwrap()), &hr).await;
+    assert_eq!(audit["items"][0]["action"], "study_group.members");
+    let settle = json!({"spent_yen": 18_000, "report": "報告を共有"});
+    ok(group_put(&app, &member, &format!("{path}/settlement"), settle).await, 200).await;
+    ok(group_put(&app, &hr, &events, json!({"event": "settle"})).await, 200).await;
+    let p =
+        assert_problem(group_put(&app, &member, &members, handover).await, 409, "invalid-transition").await;
+    assert_eq!(p["current_state"], "settled");
 }

@@ -364,6 +364,10 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         )
         .service(resource("/api/v1/study-groups/{id}", "GET").route(web::get().to(study_groups::get_group)))
         .service(
+            resource("/api/v1/study-groups/{id}/members", "PUT")
+                .route(web::put().to(study_groups::set_members)),
+        )
+        .service(
             resource("/api/v1/study-groups/{id}/plan", "PUT").route(web::put().to(study_groups::file_plan)),
         )
         .service(

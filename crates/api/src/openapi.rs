@@ -58,7 +58,7 @@ use crate::routes::{
         subsidy::get_programme, subsidy::create_programme, subsidy::update_programme, subsidy::list_courses, subsidy::import_courses,
         subsidy::apply, subsidy::get_application, subsidy::application_event, subsidy::put_proof, subsidy::get_proof,
         subsidy::list_applications, subsidy::my_applications, subsidy::section_applications,
-        study_groups::create_group, study_groups::get_group, study_groups::file_plan, study_groups::file_settlement,
+        study_groups::create_group, study_groups::get_group, study_groups::file_plan, study_groups::file_settlement, study_groups::set_members,
         study_groups::group_event, study_groups::list_groups, study_groups::my_groups,
         internships::get_programme, internships::create_programme, internships::update_programme,
         internships::add_student, internships::list_students, internships::get_student, internships::update_student,

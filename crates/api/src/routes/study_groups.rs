@@ -152,26 +152,7 @@ pub async fn create_group(
     let mut errors = Vec::new();
     let name = required_text("name", &body.name, 100, &mut errors);
     let theme = required_text("theme", &body.theme, 1000, &mut errors);
-    if body.member_nos.is_empty() || body.member_nos.len() > 29 {
-        errors.push(FieldError::length(
-            "member_nos",
-            "a group has 2 to 30 members: name 1 to 29 besides yourself",
-        ));
-    }
-    let mut members = vec![me.employee_id];
-    for (i, no) in body.member_nos.iter().enumerate() {
-        match employee_repo::find_by_no(state.db.conn(), org_id, no.trim()).await? {
-            Some(e) if !members.contains(&e.model.id) => members.push(e.model.id),
-            Some(_) => errors.push(FieldError::duplicate(
-                format!("member_nos[{i}]"),
-                format!("{} is named twice", no.trim()),
-            )),
-            None => errors.push(FieldError::not_found(
-                format!("member_nos[{i}]"),
-                format!("no employee {} on the roster", no.trim()),
-            )),
-        }
-    }
+    let members = members_of(&state, org_id, me.employee_id, &body.member_nos, &mut errors).await?;
     if !errors.is_empty() {
         return Err(ApiError::Validation(errors));
     }
@@ -180,6 +161,59 @@ pub async fn create_group(
     let g = repo::create_group(&txn, &auth.actor(), group).await?;
     txn.commit().await?;
     Ok(created(g.version, &format!("/api/v1/study-groups/{}", g.id), &view(&state, &g).await?))
+}
+
+/// A group's members, the representative first: `nos` are the others (`member_nos`), 1 to 29,
+/// each on the roster (not left) and named once. Faults go to `errors`.
+async fn members_of(
+    state: &AppState,
+    org_id: Uuid,
+    representative: Uuid,
+    nos: &[String],
+    errors: &mut Vec<FieldError>,
+) -> ApiResult<Vec<Uuid>> {
+    if nos.is_empty() || nos.len() > 29 {
+        errors.push(FieldError::length(
+            "member_nos",
+            "a group has 2 to 30 members: name 1 to 29 besides the representative",
+        ));
+    }
+    let mut members = vec![representative];
+    for (i, no) in nos.iter().enumerate() {
+        let field = format!("member_nos[{i}]");
+        match on_roster(state, org_id, &field, no, errors).await? {
+            Some(id) if members.contains(&id) => {
+                errors.push(FieldError::duplicate(field, format!("{} is named twice", no.trim())))
+            }
+            Some(id) => members.push(id),
+            None => {}
+        }
+    }
+    Ok(members)
+}
+
+/// The employee numbered `no`, if on the roster and not left; otherwise a fault on `field`.
+async fn on_roster(
+    state: &AppState,
+    org_id: Uuid,
+    field: &str,
+    no: &str,
+    errors: &mut Vec<FieldError>,
+) -> ApiResult<Option<Uuid>> {
+    match employee_repo::find_by_no(state.db.conn(), org_id, no.trim()).await? {
+        Some(e) if e.model.active => Ok(Some(e.model.id)),
+        Some(_) => {
+            errors.push(FieldError::not_found(
+                field,
+                format!("{} is no longer on the roster (退職)", no.trim()),
+            ));
+            Ok(None)
+        }
+        None => {
+            errors.push(FieldError::not_found(field, format!("no employee {} on the roster", no.trim())));
+            Ok(None)
+        }
+    }
 }
 
 /// Read a group: its members, HR and auditors.
@@ -296,6 +330,55 @@ pub async fn file_settlement(
         return Err(ApiError::Validation(errors));
     }
     apply(&state, &auth, &req, &g, GroupMove::Report { spent_yen, report }).await
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"representative_no": "10010", "member_nos": ["10011", "10012"]}))]
+pub struct StudyGroupMembersInput {
+    /// 代表者: a member named here or before, or someone new.
+    pub representative_no: String,
+    /// The other members' employee numbers: 1 to 29.
+    #[schema(min_items = 1, max_items = 29)]
+    pub member_nos: Vec<String>,
+}
+
+/// Change a group's members and representative (`If-Match`), until its grant is settled or
+/// refused: the representative, or HR when the representative has left or moved on (代表者の
+/// 交代). Everyone named must be on the roster. The new representative files from then on.
+#[utoipa::path(put, operation_id = "set_study_group_members", path = "/api/v1/study-groups/{id}/members", tag = "subsidies",
+    request_body = StudyGroupMembersInput,
+    params(("id" = Uuid, Path), ("If-Match" = String, Header, description = "ETag of the group read")),
+    responses((status = 200, body = StudyGroupDto, headers(("ETag" = String))),
+        (status = 403, description = "Neither the group's representative nor HR", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such group in your organisation", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The grant is settled or was refused (`invalid-transition`)", body = Problem, content_type = "application/problem+json"),
+        (status = 412, description = "Changed since read", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Not 1 to 29 other members, someone named twice, or not on the roster", body = Problem, content_type = "application/problem+json"),
+        (status = 428, description = "If-Match missing", body = Problem, content_type = "application/problem+json")))]
+pub async fn set_members(
+    state: web::Data<AppState>,
+    auth: Auth,
+    req: HttpRequest,
+    id: web::Path<Uuid>,
+    body: Json<StudyGroupMembersInput>,
+) -> ApiResult<HttpResponse> {
+    let g = repo::get_group(state.db.conn(), auth.principal.org_id, *id).await?;
+    if !standing(&auth, &g).representative && !auth.principal.has(Role::HrAdmin) {
+        return Err(ApiError::Forbidden);
+    }
+    let org_id = auth.principal.org_id;
+    let mut errors = Vec::new();
+    let representative =
+        on_roster(&state, org_id, "representative_no", &body.representative_no, &mut errors).await?;
+    // Checked against the representative named (or a placeholder when they were not found, so
+    // the other members' faults are still listed).
+    let members =
+        members_of(&state, org_id, representative.unwrap_or_default(), &body.member_nos, &mut errors).await?;
+    let Some(representative_id) = representative.filter(|_| errors.is_empty()) else {
+        return Err(ApiError::Validation(errors));
+    };
+    apply(&state, &auth, &req, &g, GroupMove::Members { representative_id, members }).await
 }
 
 /// HR's decisions on a group.

@@ -115,6 +115,13 @@ pub enum GroupMove {
     },
     /// 精算: the grant against the spending.
     Settle,
+    /// Members join or leave, or another takes over as representative (代表者の交代: the
+    /// representative transferred or left), until the grant is settled or refused.
+    Members {
+        representative_id: Uuid,
+        /// Every member, the representative included.
+        members: Vec<Uuid>,
+    },
 }
 
 /// Apply a move the caller may make; states are checked here, as each move carries data.
@@ -141,7 +148,7 @@ pub async fn move_group(
         GroupMove::Approve { .. } => Some(GroupDecision::Granted),
         GroupMove::Reject { .. } => Some(GroupDecision::NotGranted),
         GroupMove::Settle => Some(GroupDecision::Settled),
-        GroupMove::Plan { .. } | GroupMove::Report { .. } => None,
+        GroupMove::Plan { .. } | GroupMove::Report { .. } | GroupMove::Members { .. } => None,
     };
     let action = match mv {
         GroupMove::Plan { plan, planned_yen } => {
@@ -201,6 +208,14 @@ pub async fn move_group(
             after.settled_at = Some(at);
             after.state = GroupState::Settled.as_str().into();
             "settle"
+        }
+        GroupMove::Members { representative_id, members } => {
+            if matches!(state, GroupState::Settled | GroupState::Rejected) {
+                return Err(refuse("change its members"));
+            }
+            after.representative_id = representative_id;
+            after.members = serde_json::to_string(&members).expect("ids serialise");
+            "members"
         }
     };
     let g = save_audited(
