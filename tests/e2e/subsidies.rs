@@ -533,6 +533,14 @@ async fn a_group_whose_representative_left_is_handed_over_and_the_new_one_files(
         after["members"].as_array().unwrap().iter().map(|m| m["employee_no"].as_str().unwrap()).collect();
     assert_eq!(nos, vec!["10010", "10011", "10012"]);
     assert_eq!(after["approved_yen"], 20_000, "the grant stays with the group");
+    let told = crate::cascades::notices(&app, people::SAME_SECTION).await;
+    assert_eq!(
+        told.first().map(String::as_str),
+        Some("study_group_decided"),
+        "the new representative is told"
+    );
+    let mine = app.get_json("/api/v1/me/notices", &member).await;
+    assert!(mine["items"][0]["body"]["message"].as_str().unwrap().contains("代表者になりました"), "{mine}");
     let audit =
         app.get_json(&format!("/api/v1/audit?entity_id={}&limit=1", g["id"].as_str().unwrap()), &hr).await;
     assert_eq!(audit["items"][0]["action"], "study_group.members");

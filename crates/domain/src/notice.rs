@@ -526,6 +526,8 @@ pub enum GroupDecision {
     Granted,
     NotGranted,
     Settled,
+    /// 代表者の交代: told to the new representative, who files from now on.
+    HandedOver,
 }
 
 /// What happened, for whom a notice is and in what words.
@@ -757,6 +759,7 @@ fn told(event: &Event) -> (NoticeKind, String, Option<NoticeSession>, Audience) 
                 GroupDecision::Granted => "活動計画が承認され、助成金の交付が決定しました。",
                 GroupDecision::NotGranted => "活動計画は承認されませんでした。",
                 GroupDecision::Settled => "決算書・活動報告書を確認し、助成金を精算しました。",
+                GroupDecision::HandedOver => "自主研究グループの代表者になりました。以後の活動計画書・決算書・活動報告書は代表者として提出してください。",
             };
             say(NoticeKind::StudyGroupDecided, text, Trainee)
         }
@@ -1233,6 +1236,9 @@ mod tests {
         let group = About::record(ItemKind::StudyGroup, id(6), "窓口改善研究会");
         let d = drafts(Event::StudyGroupDecided(GroupDecision::NotGranted), &group, &t);
         assert_eq!(d[0].body.kind, NoticeKind::StudyGroupDecided);
+        let d = drafts(Event::StudyGroupDecided(GroupDecision::HandedOver), &group, &t);
+        assert_eq!(recipients(&d), vec![(Some(id(100)), RecipientRole::Trainee)]);
+        assert!(d[0].body.message.contains("代表者になりました"), "{:?}", d[0].body);
     }
 
     #[test]

@@ -148,6 +148,9 @@ pub async fn move_group(
         GroupMove::Approve { .. } => Some(GroupDecision::Granted),
         GroupMove::Reject { .. } => Some(GroupDecision::NotGranted),
         GroupMove::Settle => Some(GroupDecision::Settled),
+        GroupMove::Members { representative_id, .. } if *representative_id != before.representative_id => {
+            Some(GroupDecision::HandedOver)
+        }
         GroupMove::Plan { .. } | GroupMove::Report { .. } | GroupMove::Members { .. } => None,
     };
     let action = match mv {
