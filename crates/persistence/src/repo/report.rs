@@ -376,11 +376,14 @@ impl OwedFilter {
     /// passed, and the list as a file every trainee of the organisation). The nomination of the
     /// line a page follows is read in any case: it may have left the filter while still owed,
     /// and the page goes on after it.
-    fn may_keep(&self, after: Option<Uuid>) -> Condition {
+    ///
+    /// `within`: the nominations are read from one course (of this organisation), which lets the
+    /// reports be asked once for the course ([`ReportsIn`]).
+    fn may_keep(&self, after: Option<Uuid>, within: ReportsIn) -> Condition {
         let may = if let Some(state) = self.state {
-            Condition::any().add(report_in(vec![state.as_str()]))
+            Condition::any().add(report_in(vec![state.as_str()], within))
         } else if self.overdue_on.is_some() {
-            not_handed_in()
+            not_handed_in(within)
         } else {
             return Condition::all();
         };
@@ -397,31 +400,51 @@ impl OwedFilter {
     }
 }
 
+/// Where the nominations a report condition tests come from.
+#[derive(Debug, Clone, Copy)]
+enum ReportsIn {
+    /// Any courses (a few trainees' nominations): each nomination's report is looked up.
+    AnyCourse,
+    /// One course of the organisation: its reports in the states are read once, from the index
+    /// by state and course. Looked up per nomination, each report was fetched from the table for
+    /// its state (the unique index by nomination was the planner's choice, index or not): at
+    /// 50,000 staff, a course at a time, 18 s of the overdue export on SQLite against 0.5 s.
+    Course { org_id: Uuid, course_id: Uuid },
+}
+
 /// Nominations with a report in one of `states`.
-fn report_in(states: Vec<&'static str>) -> SimpleExpr {
+fn report_in(states: Vec<&'static str>, within: ReportsIn) -> SimpleExpr {
     let report = |c: training_report::Column| Expr::col((training_report::Entity, c));
-    Expr::exists(
-        sea_orm::sea_query::Query::select()
-            .expr(Expr::val(1))
-            .from(training_report::Entity)
-            .and_where(
-                report(training_report::Column::OrgId)
-                    .equals((nomination::Entity, nomination::Column::OrgId)),
-            )
-            .and_where(
-                report(training_report::Column::NominationId)
-                    .equals((nomination::Entity, nomination::Column::Id)),
-            )
-            .and_where(report(training_report::Column::State).is_in(states))
-            .to_owned(),
-    )
+    let mut q = sea_orm::sea_query::Query::select();
+    q.from(training_report::Entity).and_where(report(training_report::Column::State).is_in(states));
+    match within {
+        ReportsIn::AnyCourse => Expr::exists(
+            q.expr(Expr::val(1))
+                .and_where(
+                    report(training_report::Column::OrgId)
+                        .equals((nomination::Entity, nomination::Column::OrgId)),
+                )
+                .and_where(
+                    report(training_report::Column::NominationId)
+                        .equals((nomination::Entity, nomination::Column::Id)),
+                )
+                .to_owned(),
+        ),
+        ReportsIn::Course { org_id, course_id } => Expr::col((nomination::Entity, nomination::Column::Id))
+            .in_subquery(
+                q.column((training_report::Entity, training_report::Column::NominationId))
+                    .and_where(report(training_report::Column::OrgId).eq(org_id))
+                    .and_where(report(training_report::Column::CourseId).eq(course_id))
+                    .to_owned(),
+            ),
+    }
 }
 
 /// Nominations whose report is not handed in: never submitted, or back with the trainee after a
 /// submission. Its two parts are also asked apart, over many courses, by
 /// [`with_reports_outstanding`].
-fn not_handed_in() -> Condition {
-    Condition::any().add(never_submitted()).add(report_in(states_with_trainee()))
+fn not_handed_in(within: ReportsIn) -> Condition {
+    Condition::any().add(never_submitted()).add(report_in(states_with_trainee(), within))
 }
 
 /// Nominations whose report was never submitted: the kept day of first submission is empty (no
@@ -475,7 +498,7 @@ pub async fn owed_page(
                 let of_staff = Condition::all()
                     .add(nomination::Column::OrgId.eq(org_id))
                     .add(nomination::Column::EmployeeId.is_in(chunk.iter().copied()))
-                    .add(filter.may_keep(after));
+                    .add(filter.may_keep(after, ReportsIn::AnyCourse));
                 for n in Trainee::find(conn, of_staff).await? {
                     by_course.entry(n.course_id).or_default().push(n);
                 }
@@ -531,8 +554,10 @@ pub async fn owed_page(
                     }
                 }
                 None => {
+                    let within = ReportsIn::Course { org_id, course_id };
                     nominations =
-                        Trainee::of_course_where(conn, org_id, course_id, filter.may_keep(seeking)).await?;
+                        Trainee::of_course_where(conn, org_id, course_id, filter.may_keep(seeking, within))
+                            .await?;
                     break;
                 }
             }
@@ -703,7 +728,8 @@ pub async fn not_handed_in_of_course(
     course: &(i32, CourseRef, ReportRule),
 ) -> Result<Vec<ReportLine>, DbErr> {
     let one: ReportCourses = HashMap::from([(course_id, course.clone())]);
-    let nominations = Trainee::of_course_where(conn, org_id, course_id, not_handed_in()).await?;
+    let within = ReportsIn::Course { org_id, course_id };
+    let nominations = Trainee::of_course_where(conn, org_id, course_id, not_handed_in(within)).await?;
     owed_lines(conn, org_id, &one, nominations).await
 }
 
