@@ -264,6 +264,11 @@ async fn hr_does_not_approve_its_own_and_not_completed_means_no_subsidy() {
     assert_eq!(rejected["comment"], "予算の都合");
 }
 
+/// The whole roster as the personnel system exports it, without `no` (who has retired).
+async fn roster_without(app: &TestApp, no: &str) -> String {
+    crate::import::roster_csv(app, |e, code| (e["employee_no"] != no).then_some(code)).await
+}
+
 /// A leaver's application still waiting for a decision is withdrawn with them (退職により取下げ);
 /// an approved one keeps its commitment until HR settles it.
 #[tokio::test]
@@ -277,9 +282,7 @@ async fn a_leavers_waiting_application_is_withdrawn_and_an_approved_one_waits_fo
     let colleague = confirmed(&app, people::SAME_SECTION, &courses["簿記3級"]).await;
 
     // The employee retires: left out of the full roster.
-    let csv =
-        crate::import::roster_csv(&app, |e, code| (e["employee_no"] != people::EMPLOYEE).then_some(code))
-            .await;
+    let csv = roster_without(&app, people::EMPLOYEE).await;
     let dry = crate::cascades::import_roster(&app, "mode=full&dry_run=true", csv.clone()).await;
     assert_eq!(dry["subsidies_withdrawn"], 1, "{dry}");
     let path = |id: &str| format!("/api/v1/subsidy-applications/{id}");
@@ -499,10 +502,11 @@ async fn a_group_whose_representative_left_is_handed_over_and_the_new_one_files(
     .await;
     let events = format!("{path}/events");
     ok(group_put(&app, &hr, &events, json!({"event": "approve", "grant_yen": 20_000})).await, 200).await;
-    let csv =
-        crate::import::roster_csv(&app, |e, code| (e["employee_no"] != people::EMPLOYEE).then_some(code))
-            .await;
-    crate::cascades::import_roster(&app, "mode=full", csv).await;
+    assert_eq!(app.get_json(&path, &hr).await["representative_on_roster"], true);
+    let csv = roster_without(&app, people::EMPLOYEE).await;
+    let report = crate::cascades::import_roster(&app, "mode=full", csv).await;
+    assert_eq!(report["groups_to_hand_over"], 1, "{report}");
+    assert_eq!(app.get_json(&path, &hr).await["representative_on_roster"], false);
 
     // A member is not the representative; who has left, or is not on the roster, is not named.
     let members = format!("{path}/members");
@@ -529,6 +533,7 @@ async fn a_group_whose_representative_left_is_handed_over_and_the_new_one_files(
     // HR hands it over; the new representative files the statement; the old one is gone.
     let after = ok(group_put(&app, &hr, &members, handover.clone()).await, 200).await;
     assert_eq!(after["representative"]["employee_no"], people::SAME_SECTION);
+    assert_eq!(after["representative_on_roster"], true);
     let nos: Vec<&str> =
         after["members"].as_array().unwrap().iter().map(|m| m["employee_no"].as_str().unwrap()).collect();
     assert_eq!(nos, vec!["10010", "10011", "10012"]);

@@ -178,7 +178,7 @@ pub async fn read(state: &AppState, cfg: &DirectoryConfig) -> Result<Read, ReadE
     "structure": {"departments_created": 0, "departments_updated": 1, "departments_unchanged": 9,
         "sections_created": 0, "sections_updated": 0, "sections_unchanged": 30},
     "roster": {"rows": 300, "created": 0, "updated": 4, "unchanged": 296, "deactivated": 0,
-        "transferred": 2, "released_places": 0, "promoted": 0, "awaiting_new_head": 1, "heads_named": 0, "heads_vacated": 0, "subsidies_withdrawn": 0, "heads_elsewhere": []},
+        "transferred": 2, "released_places": 0, "promoted": 0, "awaiting_new_head": 1, "heads_named": 0, "heads_vacated": 0, "subsidies_withdrawn": 0, "heads_elsewhere": [], "groups_to_hand_over": 0},
     "left_aside": [{"position": 12, "employee_no": null, "reason": "no employee number: a shared or system account, not a member of staff"}]
 }))]
 pub struct SyncReport {

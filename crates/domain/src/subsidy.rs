@@ -606,6 +606,15 @@ impl GroupState {
     pub fn parse(s: &str) -> Option<Self> {
         Self::ALL.into_iter().find(|v| v.as_str() == s)
     }
+
+    /// Still under way: paperwork to file and members who may change. A settled or refused
+    /// group is a closed record.
+    pub fn open(self) -> bool {
+        match self {
+            Self::Registered | Self::Planned | Self::Approved | Self::Reported => true,
+            Self::Settled | Self::Rejected => false,
+        }
+    }
 }
 
 /// The grant HR may approve for a plan: at most ¥30,000, at most what the plan asks, and
@@ -634,6 +643,15 @@ pub fn settle_grant(approved: i64, spent: i64) -> i64 {
 #[cfg(test)]
 mod group_tests {
     use super::*;
+
+    #[test]
+    fn a_settled_or_refused_group_is_closed() {
+        let open: Vec<GroupState> = GroupState::ALL.into_iter().filter(|s| s.open()).collect();
+        assert_eq!(
+            open,
+            vec![GroupState::Registered, GroupState::Planned, GroupState::Approved, GroupState::Reported]
+        );
+    }
 
     #[test]
     fn a_grant_is_capped_at_thirty_thousand_the_plan_and_the_budget() {

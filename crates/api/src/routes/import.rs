@@ -110,7 +110,7 @@ pub struct ImportQuery {
     "unchanged": 285, "deactivated": 2, "transferred": 40, "released_places": 3, "promoted": 2,
     "awaiting_new_head": 5, "heads_named": 1, "heads_vacated": 1, "subsidies_withdrawn": 0,
     "heads_elsewhere": [{"employee_no": "10017", "section_code": "S0201", "unit": "section", "unit_code": "S0102", "acting": false}],
-    "ignored_columns": ["備考"],
+    "groups_to_hand_over": 0, "ignored_columns": ["備考"],
     "warnings": [{"line": 14, "column": "役職発令日", "code": "required", "reason": "係長 has no appointment date: rules for the newly appointed (新任の…) will not match them"}]
 }))]
 pub struct ImportReport {
@@ -158,6 +158,10 @@ pub struct RosterCounts {
     /// office names the new head (`PUT /sections/{id}`, `PUT /departments/{id}` or the roster's
     /// 所属長・部長 columns) or leaves it as it is.
     pub heads_elsewhere: Vec<HeadElsewhereDto>,
+    /// Study groups still under way whose representative (代表者) left: nobody else may file for
+    /// them until the representative's place is handed over (`PUT /study-groups/{id}/members`);
+    /// the group shows `representative_on_roster: false`.
+    pub groups_to_hand_over: u64,
 }
 
 /// A unit a moved employee still leads outside where they now sit.
@@ -377,6 +381,7 @@ pub(crate) async fn carry_through(
         heads_vacated: carried.heads_vacated,
         subsidies_withdrawn: carried.subsidies_withdrawn,
         heads_elsewhere: carried.heads_elsewhere.iter().map(HeadElsewhereDto::of).collect(),
+        groups_to_hand_over: carried.groups_to_hand_over,
     }))
 }
 

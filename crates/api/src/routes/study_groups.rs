@@ -34,6 +34,9 @@ pub struct StudyGroupDto {
     pub name: String,
     pub theme: String,
     pub representative: EmployeeRefDto,
+    /// False once the representative has left (退職): nobody files for the group until the
+    /// representative or HR hands it over (`PUT /study-groups/{id}/members`).
+    pub representative_on_roster: bool,
     /// Every member, the representative included, by employee number.
     pub members: Vec<EmployeeRefDto>,
     pub state: GroupState,
@@ -78,6 +81,7 @@ fn render(
         name: g.name.clone(),
         theme: g.theme.clone(),
         representative: EmployeeRefDto::from(&rep),
+        representative_on_roster: staff.get(&g.representative_id).is_some_and(|p| p.active),
         members: members.iter().map(EmployeeRefDto::from).collect(),
         state: g.state()?,
         plan: g.plan.clone(),

@@ -168,6 +168,9 @@ pub struct RosterCascade {
     /// Movers who still head or stand in for a unit they no longer sit in, for the office to
     /// check ([`super::structure::heads_elsewhere`]).
     pub heads_elsewhere: Vec<super::structure::HeadElsewhere>,
+    /// Open study groups whose representative left, to be handed over
+    /// ([`super::study_group::represented_by`]).
+    pub groups_to_hand_over: u64,
 }
 
 /// After a roster import or an edit moved staff to other sections or marked them inactive, in its
@@ -189,6 +192,7 @@ pub async fn roster_moved(
     report.heads_vacated = super::structure::vacate_leavers(conn, actor, &leavers).await?;
     report.subsidies_withdrawn = super::subsidy::lapse_for_leavers(conn, actor, &leavers).await?;
     report.heads_elsewhere = super::structure::heads_elsewhere(conn, actor.org_id, moves).await?;
+    report.groups_to_hand_over = super::study_group::represented_by(conn, actor.org_id, &leavers).await?;
     for chunk in movers.chunks(super::IN_LIST) {
         let ids = || chunk.iter().copied();
         report.awaiting_new_head += nomination::Entity::find()
