@@ -7,7 +7,7 @@ use crate::WriteTxn;
 use kenshu_domain::notice::{About, Event, GroupDecision, ItemKind};
 use kenshu_domain::subsidy::{check_grant, settle_grant, GroupState, Programme};
 use kenshu_domain::Words;
-use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder};
 use uuid::Uuid;
 
 use super::subsidy::{budget_use, lock_programme};
@@ -250,21 +250,16 @@ pub async fn move_group(
 /// Of the open groups ([`GroupState::open`]), how many `leavers` represented: they wait for the
 /// representative or HR to hand them over (`GroupMove::Members`), as nobody else may file.
 pub(crate) async fn represented_by(conn: &WriteTxn, org_id: Uuid, leavers: &[Uuid]) -> Result<u64, DbErr> {
-    let open: Vec<&str> = GroupState::ALL.into_iter().filter(|s| s.open()).map(GroupState::as_str).collect();
-    let groups: Vec<Uuid> = super::in_chunks(leavers, |chunk| {
-        let open = open.clone();
-        async move {
-            study_group::Entity::find()
-                .select_only()
-                .column(study_group::Column::Id)
-                .filter(study_group::Column::OrgId.eq(org_id))
-                .filter(study_group::Column::RepresentativeId.is_in(chunk))
-                .filter(study_group::Column::State.is_in(open))
-                .into_tuple::<Uuid>()
-                .all(conn)
-                .await
-        }
-    })
-    .await?;
-    Ok(groups.len() as u64)
+    use sea_orm::PaginatorTrait;
+    let open = || GroupState::ALL.into_iter().filter(|s| s.open()).map(GroupState::as_str);
+    let mut groups = 0;
+    for chunk in leavers.chunks(super::IN_LIST) {
+        groups += study_group::Entity::find()
+            .filter(study_group::Column::OrgId.eq(org_id))
+            .filter(study_group::Column::RepresentativeId.is_in(chunk.iter().copied()))
+            .filter(study_group::Column::State.is_in(open()))
+            .count(conn)
+            .await?;
+    }
+    Ok(groups)
 }

@@ -489,18 +489,19 @@ pub(crate) async fn lapse_for_leavers(
     actor: &Actor,
     leavers: &[Uuid],
 ) -> Result<u64, RepoError> {
-    let waiting = ApplicationState::ALL.into_iter().filter(|s| s.lapsed_on_leaving().is_some());
-    let waiting: Vec<&str> = waiting.map(ApplicationState::as_str).collect();
-    let found: Vec<subsidy_application::Model> = super::in_chunks(leavers, |chunk| {
-        let waiting = waiting.clone();
-        async move {
-            subsidy_application::Entity::find()
-                .filter(subsidy_application::Column::OrgId.eq(actor.org_id))
-                .filter(subsidy_application::Column::EmployeeId.is_in(chunk))
-                .filter(subsidy_application::Column::State.is_in(waiting))
-                .all(conn)
-                .await
-        }
+    let waiting = || {
+        ApplicationState::ALL
+            .into_iter()
+            .filter(|s| s.lapsed_on_leaving().is_some())
+            .map(ApplicationState::as_str)
+    };
+    let found: Vec<subsidy_application::Model> = super::in_chunks(leavers, |chunk| async move {
+        subsidy_application::Entity::find()
+            .filter(subsidy_application::Column::OrgId.eq(actor.org_id))
+            .filter(subsidy_application::Column::EmployeeId.is_in(chunk))
+            .filter(subsidy_application::Column::State.is_in(waiting()))
+            .all(conn)
+            .await
     })
     .await?;
     let mut lapsed = 0;
