@@ -530,6 +530,13 @@ async fn a_group_whose_representative_left_is_handed_over_and_the_new_one_files(
         "nothing written"
     );
 
+    // Without If-Match, or against an old version, nothing is written either.
+    let res = app.put_json(&members, &hr, None, &handover).await;
+    assert_problem(res, 428, "precondition-required").await;
+    let res = app.put_json(&members, &hr, Some("\"1\""), &handover).await;
+    assert_problem(res, 412, "precondition-failed").await;
+    assert_eq!(app.get_json(&path, &hr).await["representative_on_roster"], false);
+
     // HR hands it over; the new representative files the statement; the old one is gone.
     let after = ok(group_put(&app, &hr, &members, handover.clone()).await, 200).await;
     assert_eq!(after["representative"]["employee_no"], people::SAME_SECTION);
