@@ -77,6 +77,14 @@ pub fn json_with_etag<T: Serialize>(status: StatusCode, version: i32, body: &T) 
     HttpResponse::build(status).insert_header((header::ETAG, etag(version))).json(body)
 }
 
+/// [`json_with_etag`] of a body already rendered as JSON.
+pub fn rendered_with_etag(status: StatusCode, version: i32, body: String) -> HttpResponse {
+    HttpResponse::build(status)
+        .insert_header((header::ETAG, etag(version)))
+        .content_type(header::ContentType::json())
+        .body(body)
+}
+
 /// 201 Created with the new resource's ETag and its `Location`.
 pub fn created<T: Serialize>(version: i32, location: &str, body: &T) -> HttpResponse {
     let mut res = json_with_etag(StatusCode::CREATED, version, body);

@@ -29,7 +29,7 @@ use uuid::Uuid;
 use crate::auth::Auth;
 use crate::http::{
     created, encode_cursor, fiscal_year, fiscal_year_or_current, if_match, json_with_etag, page_request,
-    path_year, Json,
+    path_year, rendered_with_etag, Json,
 };
 use crate::problem::{ApiError, ApiResult, Problem};
 use crate::routes::shared::{AuditEntryDto, AuditPage};
@@ -409,10 +409,19 @@ pub async fn get_course(
 ) -> ApiResult<HttpResponse> {
     authorize(&auth.principal, Action::ReadCatalogue)?;
     let read = repo::get_course_kept(&state.db, auth.principal.org_id, *id).await?;
-    let (course, published, sessions) = &*read;
-    visible_to(&auth, course, *published)?;
-    let sessions = sessions.iter().map(SessionDto::from_model).collect::<ApiResult<Vec<_>>>()?;
-    Ok(json_with_etag(StatusCode::OK, course.model.version, &CourseDto::new(course, Some(sessions))))
+    visible_to(&auth, &read.course, read.published)?;
+    let body = match read.rendered.get() {
+        Some(body) => body.clone(),
+        None => {
+            let sessions = read.sessions.iter().map(SessionDto::from_model).collect::<ApiResult<Vec<_>>>()?;
+            let body = serde_json::to_string(&CourseDto::new(&read.course, Some(sessions)))
+                .map_err(|e| ApiError::Internal(e.to_string()))?;
+            // Another request may have rendered it meanwhile: the same text either way.
+            let _ = read.rendered.set(body.clone());
+            body
+        }
+    };
+    Ok(rendered_with_etag(StatusCode::OK, read.course.model.version, body))
 }
 
 /// Add a course to a fiscal year's plan (HR).

@@ -373,12 +373,20 @@ pub async fn get_course_with_sessions(
         .map(|row| course_session::Model::from_query_result_optional(row, SESSION_PREFIX))
         .filter_map(Result::transpose)
         .collect::<Result<Vec<_>, DbErr>>()?;
-    Ok((course, published, sessions))
+    Ok(CourseRead { course, published, sessions, rendered: Default::default() })
 }
 
 /// A course, whether its plan is published, and its sessions: what [`get_course_with_sessions`]
 /// reads, as [`crate::kept`] keeps it.
-pub type CourseRead = (CourseRecord, bool, Vec<course_session::Model>);
+pub struct CourseRead {
+    pub course: CourseRecord,
+    pub published: bool,
+    pub sessions: Vec<course_session::Model>,
+    /// The course as its reader renders it, made once for as long as the read is kept (it goes
+    /// with it when the catalogue changes): rendering (dates, escaped text) was a fifth of the
+    /// work of `GET /courses/{id}`.
+    pub rendered: std::sync::OnceLock<String>,
+}
 
 /// [`get_course_with_sessions`] through what this instance keeps in memory ([`crate::kept`]):
 /// reading a course costs no statement while the catalogue has not changed.
