@@ -563,3 +563,37 @@ async fn a_group_whose_representative_left_is_handed_over_and_the_new_one_files(
         assert_problem(group_put(&app, &member, &members, handover).await, 409, "invalid-transition").await;
     assert_eq!(p["current_state"], "settled");
 }
+
+#[tokio::test]
+async fn a_representative_replaced_by_hr_is_told_and_one_who_hands_over_is_not() {
+    let app = spawn().await;
+    let fy = this_year();
+    let hr = app.hr();
+    let me = app.token(people::EMPLOYEE, &[Role::Employee]);
+    let body = json!({"fiscal_year": fy, "name": "庁内報研究会", "theme": "読まれる庁内報", "member_nos": [people::SAME_SECTION, "10011"]});
+    let g = ok(app.post_json("/api/v1/study-groups", &me, &body).await, 201).await;
+    let members = format!("/api/v1/study-groups/{}/members", g["id"].as_str().unwrap());
+    let decided = |kinds: Vec<String>| kinds.iter().filter(|k| *k == "study_group_decided").count();
+
+    // The representative hands it over: the new one is told, they are not (they made the change).
+    let handover =
+        json!({"representative_no": people::SAME_SECTION, "member_nos": [people::EMPLOYEE, "10011"]});
+    ok(group_put(&app, &me, &members, handover).await, 200).await;
+    assert_eq!(decided(crate::cascades::notices(&app, people::EMPLOYEE).await), 0);
+    assert_eq!(decided(crate::cascades::notices(&app, people::SAME_SECTION).await), 1);
+
+    // HR hands it on while that representative is still on the roster: both are told.
+    let handover =
+        json!({"representative_no": "10011", "member_nos": [people::EMPLOYEE, people::SAME_SECTION]});
+    let after = ok(group_put(&app, &hr, &members, handover).await, 200).await;
+    assert_eq!(after["representative"]["employee_no"], "10011");
+    assert_eq!(decided(crate::cascades::notices(&app, "10011").await), 1);
+    let replaced = app.token(people::SAME_SECTION, &[Role::Employee]);
+    let mine = app.get_json("/api/v1/me/notices", &replaced).await;
+    assert_eq!(mine["items"][0]["kind"], "study_group_decided", "{mine}");
+    assert!(
+        mine["items"][0]["body"]["message"].as_str().unwrap().contains("新しい代表者が提出します"),
+        "{mine}"
+    );
+    assert_eq!(decided(crate::cascades::notices(&app, people::EMPLOYEE).await), 0, "members are not told");
+}

@@ -528,6 +528,8 @@ pub enum GroupDecision {
     Settled,
     /// 代表者の交代: told to the new representative, who files from now on.
     HandedOver,
+    /// 代表者の交代: told to the representative replaced by someone else (HR, after a transfer).
+    Replaced,
 }
 
 /// What happened, for whom a notice is and in what words.
@@ -760,6 +762,7 @@ fn told(event: &Event) -> (NoticeKind, String, Option<NoticeSession>, Audience) 
                 GroupDecision::NotGranted => "活動計画は承認されませんでした。",
                 GroupDecision::Settled => "決算書・活動報告書を確認し、助成金を精算しました。",
                 GroupDecision::HandedOver => "自主研究グループの代表者になりました。以後の活動計画書・決算書・活動報告書は代表者として提出してください。",
+                GroupDecision::Replaced => "自主研究グループの代表者が交代しました。以後の活動計画書・決算書・活動報告書は新しい代表者が提出します。",
             };
             say(NoticeKind::StudyGroupDecided, text, Trainee)
         }
@@ -1239,6 +1242,9 @@ mod tests {
         let d = drafts(Event::StudyGroupDecided(GroupDecision::HandedOver), &group, &t);
         assert_eq!(recipients(&d), vec![(Some(id(100)), RecipientRole::Trainee)]);
         assert!(d[0].body.message.contains("代表者になりました"), "{:?}", d[0].body);
+        let d = drafts(Event::StudyGroupDecided(GroupDecision::Replaced), &group, &t);
+        assert_eq!(recipients(&d), vec![(Some(id(100)), RecipientRole::Trainee)]);
+        assert!(d[0].body.message.contains("新しい代表者が提出します"), "{:?}", d[0].body);
     }
 
     #[test]

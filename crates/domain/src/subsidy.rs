@@ -640,6 +640,27 @@ pub fn settle_grant(approved: i64, spent: i64) -> i64 {
     spent.clamp(0, approved)
 }
 
+/// Who is told that a study group's representative changed (代表者の交代), and what: the new
+/// representative, who files from now on; and the one replaced, unless they handed it over
+/// themselves or have left (a leaver is told nothing more). Nobody when the representative stays
+/// (only the other members changed).
+pub fn told_of_handover(
+    old: uuid::Uuid,
+    new: uuid::Uuid,
+    by_old: bool,
+    old_on_roster: bool,
+) -> Vec<(uuid::Uuid, crate::notice::GroupDecision)> {
+    use crate::notice::GroupDecision::{HandedOver, Replaced};
+    if old == new {
+        return Vec::new();
+    }
+    let mut told = vec![(new, HandedOver)];
+    if !by_old && old_on_roster {
+        told.push((old, Replaced));
+    }
+    told
+}
+
 #[cfg(test)]
 mod group_tests {
     use super::*;
@@ -660,6 +681,16 @@ mod group_tests {
         assert!(check_grant(20_000, 15_000, 100_000).unwrap_err().contains("plan"));
         assert!(check_grant(20_000, 25_000, 19_999).unwrap_err().contains("19999"));
         assert!(check_grant(0, 25_000, 100_000).is_err());
+    }
+
+    #[test]
+    fn a_handover_tells_the_new_representative_and_the_one_replaced_who_did_not_make_it() {
+        use crate::notice::GroupDecision::{HandedOver, Replaced};
+        let (old, new) = (uuid::Uuid::from_u128(1), uuid::Uuid::from_u128(2));
+        assert_eq!(told_of_handover(old, new, false, true), vec![(new, HandedOver), (old, Replaced)]);
+        assert_eq!(told_of_handover(old, new, true, true), vec![(new, HandedOver)], "they handed it over");
+        assert_eq!(told_of_handover(old, new, false, false), vec![(new, HandedOver)], "they have left");
+        assert!(told_of_handover(old, old, false, true).is_empty(), "members alone changed");
     }
 
     #[test]

@@ -349,7 +349,9 @@ pub struct StudyGroupMembersInput {
 
 /// Change a group's members and representative (`If-Match`), until its grant is settled or
 /// refused: the representative, or HR when the representative has left or moved on (代表者の
-/// 交代). Everyone named must be on the roster. The new representative files from then on.
+/// 交代). Everyone named must be on the roster. The new representative files from then on and
+/// is told (`study_group_decided`); so is the one replaced, when HR made the change and they are
+/// still on the roster.
 #[utoipa::path(put, operation_id = "set_study_group_members", path = "/api/v1/study-groups/{id}/members", tag = "subsidies",
     request_body = StudyGroupMembersInput,
     params(("id" = Uuid, Path), ("If-Match" = String, Header, description = "ETag of the group read")),
@@ -368,7 +370,8 @@ pub async fn set_members(
     body: Json<StudyGroupMembersInput>,
 ) -> ApiResult<HttpResponse> {
     let g = repo::get_group(state.db.conn(), auth.principal.org_id, *id).await?;
-    if !standing(&auth, &g).representative && !auth.principal.has(Role::HrAdmin) {
+    let by_representative = standing(&auth, &g).representative;
+    if !by_representative && !auth.principal.has(Role::HrAdmin) {
         return Err(ApiError::Forbidden);
     }
     let org_id = auth.principal.org_id;
@@ -382,7 +385,7 @@ pub async fn set_members(
     let Some(representative_id) = representative.filter(|_| errors.is_empty()) else {
         return Err(ApiError::Validation(errors));
     };
-    apply(&state, &auth, &req, &g, GroupMove::Members { representative_id, members }).await
+    apply(&state, &auth, &req, &g, GroupMove::Members { representative_id, members, by_representative }).await
 }
 
 /// HR's decisions on a group.

@@ -5,14 +5,14 @@ use crate::repo::Precondition;
 use crate::repo::CHANGED_MEANWHILE;
 use crate::WriteTxn;
 use kenshu_domain::notice::{About, Event, GroupDecision, ItemKind};
-use kenshu_domain::subsidy::{check_grant, settle_grant, GroupState, Programme};
+use kenshu_domain::subsidy::{check_grant, settle_grant, told_of_handover, GroupState, Programme};
 use kenshu_domain::Words;
 use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder};
 use uuid::Uuid;
 
 use super::subsidy::{budget_use, lock_programme};
 use super::{find_in_org, insert_audited, now, save_audited, Actor, RepoError};
-use crate::entities::study_group;
+use crate::entities::{employee, study_group};
 
 /// What a new group says.
 #[derive(Debug, Clone)]
@@ -121,6 +121,8 @@ pub enum GroupMove {
         representative_id: Uuid,
         /// Every member, the representative included.
         members: Vec<Uuid>,
+        /// Made by the representative themselves (else by HR): then the one replaced is not told.
+        by_representative: bool,
     },
 }
 
@@ -143,15 +145,17 @@ pub async fn move_group(
     };
     let at = now();
     let mut after = before.clone();
-    // What the representative is told of the move.
-    let decided = match &mv {
-        GroupMove::Approve { .. } => Some(GroupDecision::Granted),
-        GroupMove::Reject { .. } => Some(GroupDecision::NotGranted),
-        GroupMove::Settle => Some(GroupDecision::Settled),
-        GroupMove::Members { representative_id, .. } if *representative_id != before.representative_id => {
-            Some(GroupDecision::HandedOver)
+    // Who is told of the move, and what: decisions go to the representative.
+    let told = match &mv {
+        GroupMove::Approve { .. } => vec![(before.representative_id, GroupDecision::Granted)],
+        GroupMove::Reject { .. } => vec![(before.representative_id, GroupDecision::NotGranted)],
+        GroupMove::Settle => vec![(before.representative_id, GroupDecision::Settled)],
+        GroupMove::Members { representative_id, by_representative, .. } => {
+            let old = before.representative_id;
+            let old_on_roster = *representative_id != old && on_roster(conn, before.org_id, old).await?;
+            told_of_handover(old, *representative_id, *by_representative, old_on_roster)
         }
-        GroupMove::Plan { .. } | GroupMove::Report { .. } | GroupMove::Members { .. } => None,
+        GroupMove::Plan { .. } | GroupMove::Report { .. } => Vec::new(),
     };
     let action = match mv {
         GroupMove::Plan { plan, planned_yen } => {
@@ -212,7 +216,7 @@ pub async fn move_group(
             after.state = GroupState::Settled.as_str().into();
             "settle"
         }
-        GroupMove::Members { representative_id, members } => {
+        GroupMove::Members { representative_id, members, .. } => {
             if !state.open() {
                 return Err(refuse("change its members"));
             }
@@ -231,20 +235,27 @@ pub async fn move_group(
         CHANGED_MEANWHILE,
     )
     .await?;
-    if let Some(d) = decided {
-        let mut about = About::record(ItemKind::StudyGroup, g.id, g.name.clone());
-        about.reason = g.comment.clone();
-        about.amount_yen = g.settled_yen.or(g.approved_yen);
-        super::notice::tell(
-            conn,
-            actor.org_id,
-            Some(Event::StudyGroupDecided(d)),
-            &about,
-            g.representative_id,
-        )
-        .await?;
+    let mut about = About::record(ItemKind::StudyGroup, g.id, g.name.clone());
+    about.reason = g.comment.clone();
+    about.amount_yen = g.settled_yen.or(g.approved_yen);
+    for (whom, d) in told {
+        super::notice::tell(conn, actor.org_id, Some(Event::StudyGroupDecided(d)), &about, whom).await?;
     }
     Ok(g)
+}
+
+/// Whether `id` is still on the roster (has not left).
+async fn on_roster(conn: &WriteTxn, org_id: Uuid, id: Uuid) -> Result<bool, DbErr> {
+    use sea_orm::QuerySelect;
+    let active = employee::Entity::find()
+        .select_only()
+        .column(employee::Column::Active)
+        .filter(employee::Column::OrgId.eq(org_id))
+        .filter(employee::Column::Id.eq(id))
+        .into_tuple::<bool>()
+        .one(conn)
+        .await?;
+    Ok(active == Some(true))
 }
 
 /// Of the open groups ([`GroupState::open`]), how many `leavers` represented: they wait for the
