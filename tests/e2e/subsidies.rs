@@ -503,10 +503,13 @@ async fn a_group_whose_representative_left_is_handed_over_and_the_new_one_files(
     let events = format!("{path}/events");
     ok(group_put(&app, &hr, &events, json!({"event": "approve", "grant_yen": 20_000})).await, 200).await;
     assert_eq!(app.get_json(&path, &hr).await["representative_on_roster"], true);
+    assert_eq!(app.get_json(&path, &hr).await["members_left"], json!([]));
     let csv = roster_without(&app, people::EMPLOYEE).await;
     let report = crate::cascades::import_roster(&app, "mode=full", csv).await;
     assert_eq!(report["groups_to_hand_over"], 1, "{report}");
-    assert_eq!(app.get_json(&path, &hr).await["representative_on_roster"], false);
+    let left = app.get_json(&path, &hr).await;
+    assert_eq!(left["representative_on_roster"], false);
+    assert_eq!(left["members_left"], json!([people::EMPLOYEE]), "still listed, and named as left");
 
     // A member is not the representative; who has left, or is not on the roster, is not named.
     let members = format!("{path}/members");
@@ -544,6 +547,7 @@ async fn a_group_whose_representative_left_is_handed_over_and_the_new_one_files(
     let nos: Vec<&str> =
         after["members"].as_array().unwrap().iter().map(|m| m["employee_no"].as_str().unwrap()).collect();
     assert_eq!(nos, vec!["10010", "10011", "10012"]);
+    assert_eq!(after["members_left"], json!([]), "taken off the list");
     assert_eq!(after["approved_yen"], 20_000, "the grant stays with the group");
     let told = crate::cascades::notices(&app, people::SAME_SECTION).await;
     assert_eq!(

@@ -39,6 +39,9 @@ pub struct StudyGroupDto {
     pub representative_on_roster: bool,
     /// Every member, the representative included, by employee number.
     pub members: Vec<EmployeeRefDto>,
+    /// The members who have left (退職), by employee number, the representative included: still
+    /// listed until the representative or HR takes them off (`PUT /study-groups/{id}/members`).
+    pub members_left: Vec<String>,
     pub state: GroupState,
     /// 活動計画書
     pub plan: Option<String>,
@@ -82,6 +85,11 @@ fn render(
         theme: g.theme.clone(),
         representative: EmployeeRefDto::from(&rep),
         representative_on_roster: staff.get(&g.representative_id).is_some_and(|p| p.active),
+        members_left: members
+            .iter()
+            .filter(|m| staff.get(&m.id).is_some_and(|p| !p.active))
+            .map(|m| m.employee_no.clone())
+            .collect(),
         members: members.iter().map(EmployeeRefDto::from).collect(),
         state: g.state()?,
         plan: g.plan.clone(),
