@@ -152,7 +152,8 @@ pub async fn move_group(
         GroupMove::Settle => vec![(before.representative_id, GroupDecision::Settled)],
         GroupMove::Members { representative_id, by_representative, .. } => {
             let old = before.representative_id;
-            let old_on_roster = *representative_id != old && on_roster(conn, before.org_id, old).await?;
+            let old_on_roster = *representative_id != old
+                && find_in_org::<employee::Model>(conn, before.org_id, old).await?.active;
             told_of_handover(old, *representative_id, *by_representative, old_on_roster)
         }
         GroupMove::Plan { .. } | GroupMove::Report { .. } => Vec::new(),
@@ -242,20 +243,6 @@ pub async fn move_group(
         super::notice::tell(conn, actor.org_id, Some(Event::StudyGroupDecided(d)), &about, whom).await?;
     }
     Ok(g)
-}
-
-/// Whether `id` is still on the roster (has not left).
-async fn on_roster(conn: &WriteTxn, org_id: Uuid, id: Uuid) -> Result<bool, DbErr> {
-    use sea_orm::QuerySelect;
-    let active = employee::Entity::find()
-        .select_only()
-        .column(employee::Column::Active)
-        .filter(employee::Column::OrgId.eq(org_id))
-        .filter(employee::Column::Id.eq(id))
-        .into_tuple::<bool>()
-        .one(conn)
-        .await?;
-    Ok(active == Some(true))
 }
 
 /// Of the open groups ([`GroupState::open`]), how many `leavers` represented: they wait for the
