@@ -292,11 +292,18 @@ async fn only_hr_and_the_importer_sync_and_only_for_the_portals_organisation() {
     assert_eq!(sync(&app, "").await.status(), 400);
 }
 
-/// The `kenshu` binary beside the test binary (`cargo test --workspace` builds it).
+/// The `kenshu` binary beside the test binary. `cargo test --workspace` (the README's command)
+/// builds it; the tests package alone (`-p kenshu-tests`) does not, as it is another package's.
 fn kenshu_binary() -> std::path::PathBuf {
     let exe = std::env::current_exe().unwrap();
     let dir = exe.parent().unwrap().parent().unwrap();
-    dir.join(format!("kenshu{}", std::env::consts::EXE_SUFFIX))
+    let binary = dir.join(format!("kenshu{}", std::env::consts::EXE_SUFFIX));
+    assert!(
+        binary.exists(),
+        "{} is missing: run `cargo build --bin kenshu` first, or the whole workspace's tests",
+        binary.display()
+    );
+    binary
 }
 
 #[tokio::test]
