@@ -520,6 +520,44 @@ async fn a_head_moved_out_of_their_unit_is_named_for_the_office_to_check() {
     assert_eq!(head["employee_no"], "10017", "nothing is changed");
 }
 
+/// HR changing one record by hand is told what a roster import would tell: a head moved out of
+/// their section still heads it, and a leaver represented a study group under way.
+#[tokio::test]
+async fn a_change_by_hand_names_what_it_leaves_for_the_office() {
+    let app = spawn().await;
+    let hr = app.hr();
+    // A correction that moves nothing leaves nothing; the answer is the employee as read.
+    let fixed = app.edit_employee(people::SECTION_HEAD, |e| e["kana"] = json!("カチョウ タロウ")).await;
+    assert_eq!(
+        (&fixed["employee_no"], &fixed["kana"], &fixed["heads_elsewhere"], &fixed["groups_to_hand_over"]),
+        (&json!(people::SECTION_HEAD), &json!("カチョウ タロウ"), &json!([]), &json!(0)),
+        "{fixed}"
+    );
+    // The head of 企画政策課 (S0101) moved to 人事課 (S0201): still its head, and named.
+    let s0201 = section(&app, "S0201").await["id"].clone();
+    let moved = app.edit_employee(people::SECTION_HEAD, |e| e["section_id"] = s0201.clone()).await;
+    assert_eq!(moved["section_id"], s0201);
+    assert_eq!(
+        moved["heads_elsewhere"],
+        json!([{"employee_no": people::SECTION_HEAD, "section_code": "S0201", "unit": "section", "unit_code": "S0101", "acting": false}]),
+        "{moved}"
+    );
+    assert_eq!(
+        section(&app, "S0101").await["head_employee_id"],
+        app.employee(people::SECTION_HEAD).await["id"]
+    );
+
+    // A representative of a group under way marked as left: the group waits to be handed over.
+    let fy = crate::subsidies::this_year();
+    let budget = json!({"budget_yen": 50_000});
+    ok(app.post_json(&format!("/api/v1/subsidies/{fy}/study_group"), &hr, &budget).await, 201).await;
+    let me = app.token(people::EMPLOYEE, &[Role::Employee]);
+    let body = json!({"fiscal_year": fy, "name": "窓口研究会", "theme": "待ち時間", "member_nos": [people::SAME_SECTION]});
+    ok(app.post_json("/api/v1/study-groups", &me, &body).await, 201).await;
+    let left = app.edit_employee(people::EMPLOYEE, |e| e["active"] = json!(false)).await;
+    assert_eq!((&left["groups_to_hand_over"], &left["heads_elsewhere"]), (&json!(1), &json!([])), "{left}");
+}
+
 #[tokio::test]
 async fn an_april_import_moves_a_thousand_staff_in_one_transaction() {
     let app = spawn().await;

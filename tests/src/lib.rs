@@ -521,8 +521,8 @@ impl TestApp {
     }
 
     /// Change employee `no`'s record as HR through the API: `change` edits the body of the PUT
-    /// (the record as read, less what is read-only).
-    pub async fn edit_employee(&self, no: &str, change: impl FnOnce(&mut Value)) {
+    /// (the record as read, less what is read-only). Returns the answer.
+    pub async fn edit_employee(&self, no: &str, change: impl FnOnce(&mut Value)) -> Value {
         let e = self.employee(no).await;
         let mut body = e.clone();
         for k in ["id", "department_id", "hired_fiscal_year", "version", "created_at", "updated_at", "active"]
@@ -532,7 +532,10 @@ impl TestApp {
         change(&mut body);
         let path = format!("/api/v1/employees/{}", e["id"].as_str().unwrap());
         let res = self.put_json(&path, &self.hr(), Some(&format!("\"{}\"", e["version"])), &body).await;
-        assert_eq!(res.status(), 200, "{}", res.text().await.unwrap());
+        let status = res.status();
+        let text = res.text().await.unwrap();
+        assert_eq!(status, 200, "{text}");
+        serde_json::from_str(&text).unwrap()
     }
 
     /// An HR token of the demo organisation.

@@ -18,6 +18,7 @@ use validator::Validate;
 use crate::auth::Auth;
 use crate::http::{created, encode_cursor, fiscal_year, if_match, json_with_etag, page_request, Json};
 use crate::problem::{ApiError, ApiResult, Problem};
+use crate::routes::import::HeadElsewhereDto;
 use crate::state::AppState;
 
 /// An employee as the API shows it.
@@ -79,6 +80,22 @@ pub struct EmployeeDto {
     pub version: i32,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+}
+
+/// `PUT /employees/{id}`'s answer: the employee, and what the change leaves for the training
+/// office, as a roster import's answer names it.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct EmployeeUpdated {
+    #[serde(flatten)]
+    pub employee: EmployeeDto,
+    /// Moved to another section, they still head or stand in for a section or department they
+    /// no longer sit in: a concurrent post (兼務) or a head not replaced yet. Nothing is changed;
+    /// the office names the new head (`PUT /sections/{id}`, `PUT /departments/{id}`) or leaves it
+    /// as it is. Empty unless the section changed.
+    pub heads_elsewhere: Vec<HeadElsewhereDto>,
+    /// Marked as left, they represented study groups still under way: nobody else may file for
+    /// them until the place is handed over (`PUT /study-groups/{id}/members`).
+    pub groups_to_hand_over: u64,
 }
 
 impl EmployeeDto {
@@ -334,10 +351,12 @@ pub async fn create(
 /// Replace an employee's data (HR). Requires `If-Match` with the ETag read. A transfer or a
 /// leaving (`active: false`) carries through as in a roster import: a leaver's places on courses
 /// still to come are released (the waiting lists move up, and those told), and a leaver is no
-/// longer reminded of reports owed.
+/// longer reminded of reports owed. The answer is the employee, with what the change leaves for
+/// the office: units a moved head still leads (`heads_elsewhere`) and study groups a leaver
+/// represented (`groups_to_hand_over`).
 #[utoipa::path(put, operation_id = "update_employee", path = "/api/v1/employees/{id}", tag = "employees", request_body = EmployeeInput,
     params(("id" = Uuid, Path), ("If-Match" = String, Header, description = "ETag of the version read")),
-    responses((status = 200, body = EmployeeDto, headers(("ETag" = String))),
+    responses((status = 200, body = EmployeeUpdated, headers(("ETag" = String))),
         (status = 400, description = "Malformed If-Match", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such employee", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "The employee number is taken", body = Problem, content_type = "application/problem+json"),
@@ -361,9 +380,15 @@ pub async fn update(
     let actor = auth.actor();
     let (record, moved) = repo::update(&txn, &actor, *id, &version, &data, section_id, active).await?;
     // One employee's transfer or leaving carries through as a roster import's would.
-    if let Some(moved) = moved {
-        kenshu_persistence::repo::cascade::roster_moved(&txn, &actor, &[moved]).await?;
-    }
+    let carried = match moved {
+        Some(moved) => kenshu_persistence::repo::cascade::roster_moved(&txn, &actor, &[moved]).await?,
+        None => Default::default(),
+    };
     txn.commit().await?;
-    Ok(json_with_etag(StatusCode::OK, record.model.version, &EmployeeDto::of(&record)?))
+    let answer = EmployeeUpdated {
+        employee: EmployeeDto::of(&record)?,
+        heads_elsewhere: carried.heads_elsewhere.iter().map(HeadElsewhereDto::of).collect(),
+        groups_to_hand_over: carried.groups_to_hand_over,
+    };
+    Ok(json_with_etag(StatusCode::OK, record.model.version, &answer))
 }

@@ -179,7 +179,7 @@ pub struct HeadElsewhereDto {
 }
 
 impl HeadElsewhereDto {
-    fn of(h: &kenshu_persistence::repo::structure::HeadElsewhere) -> Self {
+    pub(crate) fn of(h: &kenshu_persistence::repo::structure::HeadElsewhere) -> Self {
         use kenshu_domain::org::LedUnit;
         let unit = match h.unit {
             LedUnit::Section(_) => "section",
