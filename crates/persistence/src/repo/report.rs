@@ -43,18 +43,22 @@ async fn last_days(
     org_id: Uuid,
     course_ids: &[Uuid],
 ) -> Result<HashMap<Uuid, NaiveDate>, DbErr> {
+    // The latest end per course, one row each: the Japan date of the latest end is the latest
+    // Japan date. Reading the sessions whole was a third of the year's results' CPU at 300 staff
+    // (a year's 2,000 sessions decoded for their end alone).
     let mut out: HashMap<Uuid, NaiveDate> = HashMap::new();
     for chunk in course_ids.chunks(super::IN_LIST) {
-        for s in course_session::Entity::find()
+        let ends: Vec<(Uuid, Option<DateTime<Utc>>)> = course_session::Entity::find()
+            .select_only()
+            .column(course_session::Column::CourseId)
+            .column_as(course_session::Column::EndsAt.max(), "last_end")
             .filter(course_session::Column::OrgId.eq(org_id))
             .filter(course_session::Column::CourseId.is_in(chunk.iter().copied()))
+            .group_by(course_session::Column::CourseId)
+            .into_tuple()
             .all(conn)
-            .await?
-        {
-            let day = tokyo_date(s.ends_at);
-            let last = out.entry(s.course_id).or_insert(day);
-            *last = (*last).max(day);
-        }
+            .await?;
+        out.extend(ends.into_iter().filter_map(|(course, end)| Some((course, tokyo_date(end?)))));
     }
     Ok(out)
 }
