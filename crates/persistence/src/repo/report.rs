@@ -753,18 +753,8 @@ async fn courses_in_scope(
     }
     // Narrow: a list reads every year's courses on each page (1,525 at five years), and decoding
     // whole courses (their rules, timing, aims) was most of a page's time.
-    let rows: Vec<ReportCourseRow> = q
-        .select_only()
-        .column(course::Column::Id)
-        .column(course::Column::FiscalYear)
-        .column(course::Column::Category)
-        .column(course::Column::CategoryRank)
-        .column(course::Column::Number)
-        .column(course::Column::Title)
-        .column(course::Column::Report)
-        .into_tuple()
-        .all(conn)
-        .await?;
+    let rows: Vec<ReportCourseRow> =
+        q.select_only().columns(REPORT_COURSE_COLUMNS).into_tuple().all(conn).await?;
     requiring_report(rows)
 }
 
@@ -772,10 +762,16 @@ async fn courses_in_scope(
 /// report rule (JSON).
 pub(crate) type ReportCourseRow = (Uuid, i32, String, i32, i32, String, String);
 
-/// The columns of a course the report lists read.
-pub(crate) fn row_of(c: &course::Model) -> ReportCourseRow {
-    (c.id, c.fiscal_year, c.category.clone(), c.category_rank, c.number, c.title.clone(), c.report.clone())
-}
+/// The columns of a [`ReportCourseRow`], in its order.
+pub(crate) const REPORT_COURSE_COLUMNS: [course::Column; 7] = [
+    course::Column::Id,
+    course::Column::FiscalYear,
+    course::Column::Category,
+    course::Column::CategoryRank,
+    course::Column::Number,
+    course::Column::Title,
+    course::Column::Report,
+];
 
 /// The report lines of those of `nominations` that attended a course of `courses`.
 async fn owed_lines(
