@@ -58,9 +58,9 @@ pub struct YearFacts {
 
 /// The year's results, read from the counts kept on each nomination ([`super::tally`]): the
 /// year's nominations counted by course and by the trainees' grade and section (on PostgreSQL
-/// in one statement; on both backends from indexes that carry what it reads, migrations 000031
-/// and 000039), in rows that are a few per course, grade and section however many staff there
-/// are.
+/// both ways in each of [`PARTS`] statements run at once; on both backends from indexes that
+/// carry what they read, migrations 000031 and 000039), in rows that are a few per course, grade
+/// and section however many staff there are.
 pub async fn facts(conn: &impl ConnectionTrait, org_id: Uuid, fy: FiscalYear) -> Result<YearFacts, DbErr> {
     // Narrow, as the report lists read courses, and the status: decoding the year's courses whole
     // (their rules, timing, aims) was a sixth of the request at 300 staff.
