@@ -18,7 +18,7 @@ use validator::Validate;
 use crate::auth::Auth;
 use crate::http::{created, encode_cursor, fiscal_year, if_match, json_with_etag, page_request, Json};
 use crate::problem::{ApiError, ApiResult, Problem};
-use crate::routes::import::HeadElsewhereDto;
+use crate::routes::shared::HeadElsewhereDto;
 use crate::state::AppState;
 
 /// An employee as the API shows it.

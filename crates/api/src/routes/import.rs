@@ -21,6 +21,7 @@ use utoipa::{IntoParams, ToSchema};
 use crate::auth::Auth;
 use crate::problem::{ApiError, ApiResult, Problem, RowErrorDto};
 use crate::routes::files::{encoding_of, file_error, read_body, EncodingParam};
+use crate::routes::shared::HeadElsewhereDto;
 use crate::state::AppState;
 
 /// What the parsing thread reports: ignored columns, every bad row, and the totals when the
@@ -162,37 +163,6 @@ pub struct RosterCounts {
     /// them until the representative's place is handed over (`PUT /study-groups/{id}/members`);
     /// the group shows `representative_on_roster: false`.
     pub groups_to_hand_over: u64,
-}
-
-/// A unit a moved employee still leads outside where they now sit.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct HeadElsewhereDto {
-    pub employee_no: String,
-    /// The section they now sit in.
-    pub section_code: String,
-    /// `section` or `department`.
-    #[schema(example = "section")]
-    pub unit: &'static str,
-    pub unit_code: String,
-    /// Stands in for its head (代理) rather than heads it.
-    pub acting: bool,
-}
-
-impl HeadElsewhereDto {
-    pub(crate) fn of(h: &kenshu_persistence::repo::structure::HeadElsewhere) -> Self {
-        use kenshu_domain::org::LedUnit;
-        let unit = match h.unit {
-            LedUnit::Section(_) => "section",
-            LedUnit::Department(_) => "department",
-        };
-        Self {
-            employee_no: h.employee_no.clone(),
-            section_code: h.section_code.clone(),
-            unit,
-            unit_code: h.unit_code.clone(),
-            acting: h.acting,
-        }
-    }
 }
 
 /// Import the roster (HR, importer). All-or-nothing: one bad row rejects the file and the

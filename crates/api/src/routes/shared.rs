@@ -145,3 +145,34 @@ pub struct AuditPage {
     pub items: Vec<AuditEntryDto>,
     pub next_cursor: Option<String>,
 }
+
+/// A unit a moved employee still leads outside where they now sit.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct HeadElsewhereDto {
+    pub employee_no: String,
+    /// The section they now sit in.
+    pub section_code: String,
+    /// `section` or `department`.
+    #[schema(example = "section")]
+    pub unit: &'static str,
+    pub unit_code: String,
+    /// Stands in for its head (代理) rather than heads it.
+    pub acting: bool,
+}
+
+impl HeadElsewhereDto {
+    pub fn of(h: &kenshu_persistence::repo::structure::HeadElsewhere) -> Self {
+        use kenshu_domain::org::LedUnit;
+        let unit = match h.unit {
+            LedUnit::Section(_) => "section",
+            LedUnit::Department(_) => "department",
+        };
+        Self {
+            employee_no: h.employee_no.clone(),
+            section_code: h.section_code.clone(),
+            unit,
+            unit_code: h.unit_code.clone(),
+            acting: h.acting,
+        }
+    }
+}

@@ -152,7 +152,9 @@ pub async fn move_group(
         GroupMove::Settle => vec![(before.representative_id, GroupDecision::Settled)],
         GroupMove::Members { representative_id, by_representative, .. } => {
             let old = before.representative_id;
+            // Read only for a hand-over the group's state allows (refused just below otherwise).
             let old_on_roster = *representative_id != old
+                && state.open()
                 && find_in_org::<employee::Model>(conn, before.org_id, old).await?.active;
             told_of_handover(old, *representative_id, *by_representative, old_on_roster)
         }
