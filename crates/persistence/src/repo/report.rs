@@ -48,7 +48,7 @@ async fn last_days(
     // (a year's 2,000 sessions decoded for their end alone).
     let mut out: HashMap<Uuid, NaiveDate> = HashMap::new();
     for chunk in course_ids.chunks(super::IN_LIST) {
-        let ends: Vec<(Uuid, Option<DateTime<Utc>>)> = course_session::Entity::find()
+        let ends: Vec<(Uuid, DateTime<Utc>)> = course_session::Entity::find()
             .select_only()
             .column(course_session::Column::CourseId)
             .column_as(course_session::Column::EndsAt.max(), "last_end")
@@ -58,7 +58,7 @@ async fn last_days(
             .into_tuple()
             .all(conn)
             .await?;
-        out.extend(ends.into_iter().filter_map(|(course, end)| Some((course, tokyo_date(end?)))));
+        out.extend(ends.into_iter().map(|(course, end)| (course, tokyo_date(end))));
     }
     Ok(out)
 }
