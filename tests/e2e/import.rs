@@ -37,6 +37,10 @@ async fn upsert_utf8_bom_and_shift_jis_idempotently() {
     assert_eq!(e["promotions"]["主任"], "2023-04-01");
     assert_eq!(app.employee("30002").await["employment_type"], "fixed_term");
     assert_eq!(app.employee("30003").await["retirement_date"], "2024-03-31");
+    // In one batch with a date the others have none: NULL, not a stand-in (PostgreSQL's bulk
+    // write sends a date array with the NULLs marked apart).
+    assert!(e["retirement_date"].is_null(), "{e}");
+    assert!(e["post_since"].is_null(), "{e}");
 
     // The same roster as Shift_JIS, detected, then declared: nothing changes.
     let text = rows();

@@ -14,7 +14,7 @@
 use std::time::Instant;
 
 use kenshu_tests::bench::{
-    current_rss_mib, demo_like_roster, peak_rss_mib, record, run_context, write_floor, BenchArgs,
+    checkpoint, current_rss_mib, demo_like_roster, peak_rss_mib, record, run_context, write_floor, BenchArgs,
 };
 use kenshu_tests::spawn;
 use reqwest::Method;
@@ -70,6 +70,7 @@ async fn main() {
     for _ in 0..3 {
         lines.push(run("preview (dry run)", true).await.0);
     }
+    checkpoint(&app).await;
     let (line, confirm_ms) = run("confirm (writes)", false).await;
     lines.push(line);
     // What PostgreSQL itself needs to write the same rows with the same indexes and foreign keys.

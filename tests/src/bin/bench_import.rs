@@ -129,6 +129,8 @@ async fn main() {
         // request's own peak can be read.
         let _ = std::fs::write("/proc/self/clear_refs", "5");
         let base = current_rss_mib();
+        // Each write and the floor start from a checkpoint (see `bench::checkpoint`).
+        kenshu_tests::bench::checkpoint(&app).await;
         let started = Instant::now();
         let res = app
             .post_csv("/api/v1/employees/import?mode=upsert", &hr, "text/csv", body.clone().into_bytes())
