@@ -679,27 +679,75 @@ pub async fn roster_members(
     }
     let json = |what: &str, e: serde_json::Error| DbErr::Custom(format!("stored employee {what}: {e}"));
     let mut out = Vec::new();
-    for_each_employee(conn, q, |m| {
-        out.push(RosterMember {
-            study_group_years: groups.remove(&m.id).unwrap_or_default(),
-            heads_a_section: heads.contains(&m.id),
-            promotions: serde_json::from_str(&m.promotions).map_err(|e| json("promotions", e))?,
-            tags: serde_json::from_str(&m.tags).map_err(|e| json("tags", e))?,
-            employment_type: m.employment_type()?,
-            id: m.id,
-            employee_no: m.employee_no,
-            name: m.name,
-            section_id: m.section_id,
-            grade: m.grade,
-            post: m.post,
-            post_since: m.post_since,
-            hire_date: m.hire_date,
-            retirement_date: m.retirement_date,
-        });
-        Ok(())
-    })
+    let rows =
+        |q: Select<employee::Entity>| q.select_only().columns(MEMBER_COLUMNS).into_model::<MemberRow>();
+    super::for_each_in_pages(
+        conn,
+        q,
+        employee::Column::EmployeeNo,
+        rows,
+        |m| m.employee_no.clone(),
+        |m| {
+            out.push(RosterMember {
+                study_group_years: groups.remove(&m.id).unwrap_or_default(),
+                heads_a_section: heads.contains(&m.id),
+                promotions: serde_json::from_str(&m.promotions).map_err(|e| json("promotions", e))?,
+                tags: serde_json::from_str(&m.tags).map_err(|e| json("tags", e))?,
+                employment_type: crate::entities::stored(
+                    "employee.employment_type",
+                    &m.employment_type,
+                    EmploymentType::parse,
+                )?,
+                id: m.id,
+                employee_no: m.employee_no,
+                name: m.name,
+                section_id: m.section_id,
+                grade: m.grade,
+                post: m.post,
+                post_since: m.post_since,
+                hire_date: m.hire_date,
+                retirement_date: m.retirement_date,
+            });
+            Ok(())
+        },
+    )
     .await?;
     Ok(out)
+}
+
+/// The columns of an employee the audience rules read: [`roster_members`] reads only these for
+/// every active employee (not the reading of the name, the e-mail, the search key and the rest:
+/// at 50,000 staff the roster is read whole for every designation run and preview).
+const MEMBER_COLUMNS: [employee::Column; 12] = [
+    employee::Column::Id,
+    employee::Column::EmployeeNo,
+    employee::Column::Name,
+    employee::Column::SectionId,
+    employee::Column::Grade,
+    employee::Column::Post,
+    employee::Column::PostSince,
+    employee::Column::HireDate,
+    employee::Column::Promotions,
+    employee::Column::EmploymentType,
+    employee::Column::RetirementDate,
+    employee::Column::Tags,
+];
+
+/// A row of [`MEMBER_COLUMNS`].
+#[derive(Debug, sea_orm::FromQueryResult)]
+struct MemberRow {
+    id: Uuid,
+    employee_no: String,
+    name: String,
+    section_id: Uuid,
+    grade: String,
+    post: Option<String>,
+    post_since: Option<NaiveDate>,
+    hire_date: NaiveDate,
+    promotions: String,
+    employment_type: String,
+    retirement_date: Option<NaiveDate>,
+    tags: String,
 }
 
 /// One active member of staff as [`roster_members`] reads them, kept in memory until the roster
