@@ -138,9 +138,10 @@ fn pg_statement<E: EntityTrait>(
     for c in &columns {
         let column: Vec<Value> = models.iter().map(|m| m.get(*c)).collect();
         let pg = pg_type(c.def().get_column_type())?;
+        let nulls: Vec<bool> = column.iter().map(is_null).collect();
         // A column NULL in every row of the batch (a designation's reason, say) travels not at
         // all: no array to send and expand.
-        if column.iter().all(is_null) {
+        if nulls.iter().all(|&n| n) {
             select.push(format!("NULL::{pg}"));
             continue;
         }
@@ -151,16 +152,15 @@ fn pg_statement<E: EntityTrait>(
         let typed = column
             .iter()
             .find_map(array_type)
-            .filter(|ty| column.iter().all(|v| is_null(v) || array_type(v).as_ref() == Some(ty)));
+            .filter(|ty| column.iter().zip(&nulls).all(|(v, &n)| n || array_type(v).as_ref() == Some(ty)));
         if let Some(ty) = typed {
-            let nulls: Vec<Value> = column.iter().map(|v| Value::from(is_null(v))).collect();
-            let any_null = column.iter().any(is_null);
             let present: Vec<Value> =
-                column.into_iter().map(|v| if is_null(&v) { stand_in(&ty) } else { v }).collect();
+                column.into_iter().zip(&nulls).map(|(v, &n)| if n { stand_in(&ty) } else { v }).collect();
             let cell = array(&mut values, Value::Array(ty, Some(Box::new(present))), pg);
-            if any_null {
+            if nulls.contains(&true) {
+                let marks = nulls.into_iter().map(Value::from).collect();
                 let null =
-                    array(&mut values, Value::Array(ArrayType::Bool, Some(Box::new(nulls))), "boolean");
+                    array(&mut values, Value::Array(ArrayType::Bool, Some(Box::new(marks))), "boolean");
                 select.push(format!("CASE WHEN {null} THEN NULL ELSE {cell} END"));
             } else {
                 select.push(cell);
