@@ -186,6 +186,19 @@ async fn move_outside(db: &Db, employee_id: &str, section: &str) {
     assert_eq!(moved.rows_affected, 1);
 }
 
+/// Rename the course at `course` (its path) with a statement of its own, as an operator in
+/// `psql` would.
+async fn rename_outside(db: &Db, course: &str, title: &str) {
+    let id: Uuid = course.rsplit('/').next().unwrap().parse().unwrap();
+    let renamed = course::Entity::update_many()
+        .col_expr(course::Column::Title, Expr::value(title))
+        .filter(course::Column::Id.eq(id))
+        .exec(db.conn())
+        .await
+        .unwrap();
+    assert_eq!(renamed.rows_affected, 1);
+}
+
 /// Four clients sending `GET {path}` back to back until stopped; each answer must be 200.
 struct Readers {
     stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
@@ -330,14 +343,7 @@ async fn a_course_change_counts_at_once_on_every_instance() {
     for base in [&app.base, &other.base] {
         until_at(&app, base, &course, &staff, |c| venue_of(c) == "オンライン").await;
     }
-    let course_id: Uuid = course.rsplit('/').next().unwrap().parse().unwrap();
-    let renamed = course::Entity::update_many()
-        .col_expr(course::Column::Title, Expr::value("文書事務研修（改）"))
-        .filter(course::Column::Id.eq(course_id))
-        .exec(outside.conn())
-        .await
-        .unwrap();
-    assert_eq!(renamed.rows_affected, 1);
+    rename_outside(&outside, &course, "文書事務研修（改）").await;
     for base in [&app.base, &other.base] {
         until_at(&app, base, &course, &staff, |c| c["title"] == "文書事務研修（改）").await;
         until_at(&app, base, list, &staff, |l| listed(l) == "文書事務研修（改）").await;
@@ -543,4 +549,79 @@ async fn my_courses_follow_a_study_group_the_ladder_and_a_cancelled_course_on_ev
     outside.close().await.unwrap();
     let stats = app.db.kept().stats();
     assert!(stats.members.hits > 0 && stats.ladders.hits > 0 && stats.published.hits > 0, "{stats:?}");
+}
+
+/// The number of recommendations in a year's results, in all and of staff of `grade`.
+fn recommended(results: &Value, grade: &str) -> (u64, u64) {
+    let of_grade = results["by_grade"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|g| g["grade"] == grade)
+        .map(|g| g["recommended"].as_u64().unwrap())
+        .sum();
+    (results["total"]["recommended"].as_u64().unwrap(), of_grade)
+}
+
+/// A year's results are kept as rendered: warm they cost one statement (where the organisation's
+/// audit chain stands). A nomination recorded on either instance shows on the next request to
+/// both, with no wait; a grade or a course title changed outside the service shows as soon as
+/// each instance hears of it.
+#[tokio::test]
+async fn a_years_results_are_kept_until_anything_they_count_changes_on_any_instance() {
+    let app = spawn().await;
+    let other = app.serve_second_instance().await;
+    let (course, _) = published_course(&app).await;
+    until_reads_kept(&app.db).await;
+    until_reads_kept(&other.state.db).await;
+    let hr = app.hr();
+    let results = "/api/v1/plans/2031/results";
+    let grade = app.employee(people::EMPLOYEE).await["grade"].as_str().unwrap().to_string();
+    for base in [&app.base, &other.base] {
+        assert_eq!(recommended(&get_at(&app, base, results, &hr).await, &grade), (0, 0), "{base}");
+    }
+    assert_eq!(app.cost(results, &hr).await, (200, 1), "warm: the audit chain's head only");
+    assert!(app.db.kept().stats().results.hits > 0);
+
+    // Recorded on one instance, shown by both at once; then the other way round.
+    let head = app.token(people::SECTION_HEAD, &[Role::SectionHead]);
+    for (n, (base, no)) in
+        [(&app.base, people::EMPLOYEE), (&other.base, people::SAME_SECTION)].into_iter().enumerate()
+    {
+        let res = app
+            .client
+            .post(format!("{base}{course}/recommendations"))
+            .bearer_auth(&head)
+            .json(&json!({"employee_no": no, "reason": "推薦"}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 201);
+        for base in [&app.base, &other.base] {
+            let total = recommended(&get_at(&app, base, results, &hr).await, "").0;
+            assert_eq!(total, n as u64 + 1, "{base} right after the recommendation through {base}");
+        }
+    }
+    let cost = app.cost(results, &hr).await;
+    assert_eq!(cost, (200, 1), "kept again after the change");
+
+    // Changed outside the service: the employee's grade, then the course's title.
+    let outside = Db::connect(&app.database_url, 1).await.unwrap();
+    let id: Uuid = app.employee(people::EMPLOYEE).await["id"].as_str().unwrap().parse().unwrap();
+    let regraded = employee::Entity::update_many()
+        .col_expr(employee::Column::Grade, Expr::value("部長"))
+        .filter(employee::Column::Id.eq(id))
+        .exec(outside.conn())
+        .await
+        .unwrap();
+    assert_eq!(regraded.rows_affected, 1);
+    for base in [&app.base, &other.base] {
+        until_at(&app, base, results, &hr, |r| recommended(r, "部長") == (2, 1)).await;
+    }
+    rename_outside(&outside, &course, "文書事務研修（改）").await;
+    for base in [&app.base, &other.base] {
+        until_at(&app, base, results, &hr, |r| r["courses"][0]["course"]["title"] == "文書事務研修（改）")
+            .await;
+    }
+    outside.close().await.unwrap();
 }

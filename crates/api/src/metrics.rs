@@ -103,6 +103,7 @@ pub async fn metrics(state: web::Data<AppState>, req: HttpRequest) -> ApiResult<
         ("ladders", kept.ladders),
         ("members", kept.members),
         ("published", kept.published),
+        ("results", kept.results),
     ];
     for (read, stats) in reads {
         m.gauge("kenshu_kept_reads_entries", &[("read", read.into())], stats.entries as f64);

@@ -1,11 +1,12 @@
 //! Rows an instance keeps in memory between requests, and when it may use them.
 //!
-//! Eight reads are kept: who a caller is ([`crate::repo::principal`]), an employee as HR reads it,
+//! Nine reads are kept: who a caller is ([`crate::repo::principal`]), an employee as HR reads it,
 //! a course with its sessions, a course as lists render it, an organisation's course index
-//! (what lists filter and order by), and what `/me/courses` matches: an organisation's grade
-//! ladder, a member of staff as audience rules see them, and a year's published courses. Each
-//! depends on one [`Scope`] of tables, and every committed change to a scope's tables drops every
-//! entry kept under it:
+//! (what lists filter and order by), what `/me/courses` matches (an organisation's grade
+//! ladder, a member of staff as audience rules see them, and a year's published courses), and a
+//! year's results as rendered. Each depends on one [`Scope`] of tables or more (the results on
+//! both, and on the nominations, which no scope covers: see [`crate::repo::results::rendered`]),
+//! and every committed change to a scope's tables drops every entry kept under it:
 //! - a write transaction of this instance that records such a change drops the scope as it
 //!   commits ([`crate::WriteTxn`]), before the change is answered;
 //! - on PostgreSQL, a statement-level trigger on those tables (migrations 000032, 000033, 000037)
@@ -59,6 +60,14 @@ impl Scope {
 
     fn index(self) -> usize {
         self as usize
+    }
+
+    /// This scope as a set of one.
+    fn alone(self) -> &'static [Scope] {
+        match self {
+            Scope::Roster => &[Scope::Roster],
+            Scope::Catalogue => &[Scope::Catalogue],
+        }
     }
 
     /// The scope an audited change (`audit_log.entity_type`) touches, if any kept read depends
@@ -203,10 +212,11 @@ impl Watch {
 }
 
 /// One kind of read kept in memory: at most `capacity` values by key, all read in one generation
-/// of their scope.
+/// of their scopes.
 pub struct Kept<K, V> {
     watch: Arc<Watch>,
-    scope: Scope,
+    /// What the values are read from: a drop of any of them drops every value.
+    scopes: &'static [Scope],
     capacity: usize,
     /// The generation the entries were read in, and the entries.
     entries: RwLock<(u64, HashMap<K, Arc<V>>)>,
@@ -217,7 +227,7 @@ pub struct Kept<K, V> {
 impl<K, V> std::fmt::Debug for Kept<K, V> {
     // Never prints keys or values: they name people.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Kept").field("scope", &self.scope).finish_non_exhaustive()
+        f.debug_struct("Kept").field("scopes", &self.scopes).finish_non_exhaustive()
     }
 }
 
@@ -241,9 +251,14 @@ pub struct KeptStats {
 
 impl<K: Hash + Eq + Clone, V> Kept<K, V> {
     pub fn new(watch: Arc<Watch>, scope: Scope, capacity: usize) -> Self {
+        Self::over(watch, scope.alone(), capacity)
+    }
+
+    /// A read made from the tables of several scopes.
+    pub fn over(watch: Arc<Watch>, scopes: &'static [Scope], capacity: usize) -> Self {
         Self {
             watch,
-            scope,
+            scopes,
             capacity,
             entries: RwLock::new((0, HashMap::new())),
             hits: AtomicU64::new(0),
@@ -253,7 +268,12 @@ impl<K: Hash + Eq + Clone, V> Kept<K, V> {
 
     /// The generation a read starting at `now` belongs to; none while kept rows are not used.
     pub fn generation_at(&self, now: Instant) -> Option<u64> {
-        self.watch.usable(now).then(|| self.watch.generation(self.scope))
+        self.watch.usable(now).then(|| self.generation())
+    }
+
+    /// The sum of the scopes' generations: each only grows, so the sum moves with any drop.
+    fn generation(&self) -> u64 {
+        self.scopes.iter().map(|s| self.watch.generation(*s)).sum()
     }
 
     /// The value kept under `key`, or what to keep the value read from the database under.
@@ -266,10 +286,21 @@ impl<K: Hash + Eq + Clone, V> Kept<K, V> {
     /// is kept is used only if it was read in that generation too, and what is rendered from the
     /// rows is kept only if nothing was dropped since.
     pub fn lookup_in(&self, key: K, generation: Option<u64>) -> Result<Arc<V>, Miss<K>> {
+        self.lookup_in_if(key, generation, |_| true)
+    }
+
+    /// [`Kept::lookup_in`], using what is kept only where `current` holds for it (it was read at
+    /// the state the database is known to be in now); otherwise what is read anew replaces it.
+    pub fn lookup_in_if(
+        &self,
+        key: K,
+        generation: Option<u64>,
+        current: impl FnOnce(&V) -> bool,
+    ) -> Result<Arc<V>, Miss<K>> {
         if let Some(generation) = generation {
             let entries = self.entries.read().expect("kept reads");
             if entries.0 == generation {
-                if let Some(kept) = entries.1.get(&key) {
+                if let Some(kept) = entries.1.get(&key).filter(|kept| current(kept)) {
                     self.hits.fetch_add(1, SeqCst);
                     return Ok(kept.clone());
                 }
@@ -284,7 +315,7 @@ impl<K: Hash + Eq + Clone, V> Kept<K, V> {
     pub fn keep(&self, miss: Miss<K>, value: Arc<V>, now: Instant) {
         let Some(generation) = miss.generation else { return };
         let mut entries = self.entries.write().expect("kept reads");
-        if !(self.watch.usable(now) && self.watch.generation(self.scope) == generation) {
+        if !(self.watch.usable(now) && self.generation() == generation) {
             return;
         }
         if entries.0 != generation {
@@ -331,7 +362,7 @@ impl<K: Hash + Eq + Clone, V> Kept<K, V> {
     pub fn stats(&self) -> KeptStats {
         let entries = self.entries.read().expect("kept reads");
         KeptStats {
-            entries: if entries.0 == self.watch.generation(self.scope) { entries.1.len() } else { 0 },
+            entries: if entries.0 == self.generation() { entries.1.len() } else { 0 },
             hits: self.hits.load(SeqCst),
             misses: self.misses.load(SeqCst),
         }
@@ -374,6 +405,14 @@ const KEPT_MEMBERS: usize = 20_000;
 /// 300 courses are up to a megabyte, and staff ask for the current year.
 const KEPT_PUBLISHED_YEARS: usize = 16;
 
+/// The most years of results kept (an organisation and a fiscal year each); a year's results
+/// are about 30 KiB of JSON at 300 courses however many staff there are.
+const KEPT_RESULT_YEARS: usize = 64;
+
+/// What a year's results are read from besides the nominations: the roster (grades, sections,
+/// departments, the ladder) and the catalogue (courses, and sessions for the report due days).
+const RESULTS_SCOPES: &[Scope] = &[Scope::Roster, Scope::Catalogue];
+
 /// Everything this instance keeps, shared by the clones of its [`crate::Db`].
 #[derive(Debug)]
 pub struct KeptReads {
@@ -391,6 +430,8 @@ pub struct KeptReads {
     pub(crate) members: Kept<(Uuid, Uuid), crate::repo::employee::RosterMember>,
     /// An organisation's published courses of a fiscal year of a published plan.
     pub(crate) published: Kept<(Uuid, i32), Vec<crate::repo::catalogue::CourseRecord>>,
+    /// An organisation's results of a fiscal year, rendered, with where its audit chain stood.
+    pub(crate) results: Kept<(Uuid, i32), crate::repo::results::RenderedYear>,
 }
 
 impl Default for KeptReads {
@@ -409,6 +450,7 @@ impl Default for KeptReads {
             ladders: Kept::new(watch.clone(), Scope::Roster, KEPT_LADDERS),
             members: Kept::new(watch.clone(), Scope::Roster, KEPT_MEMBERS),
             published: Kept::new(watch.clone(), Scope::Catalogue, KEPT_PUBLISHED_YEARS),
+            results: Kept::over(watch.clone(), RESULTS_SCOPES, KEPT_RESULT_YEARS),
             watch,
         }
     }
@@ -427,6 +469,7 @@ pub struct KeptReadsStats {
     pub ladders: KeptStats,
     pub members: KeptStats,
     pub published: KeptStats,
+    pub results: KeptStats,
     /// How many times each scope was dropped.
     pub roster_drops: u64,
     pub catalogue_drops: u64,
@@ -444,6 +487,7 @@ impl KeptReads {
             ladders: self.ladders.stats(),
             members: self.members.stats(),
             published: self.published.stats(),
+            results: self.results.stats(),
             roster_drops: self.watch.generation(Scope::Roster),
             catalogue_drops: self.watch.generation(Scope::Catalogue),
         }
@@ -630,6 +674,32 @@ mod tests {
         read(kept, "10009", 6001, "ja");
         assert_eq!(kept_at(kept, "10009", 6002), None);
         assert!(!watch.silent(at(watch, 6002)), "not listening is not silent");
+    }
+
+    #[test]
+    fn a_read_of_two_scopes_goes_with_a_drop_of_either_and_a_value_no_longer_current_is_replaced() {
+        let watch = Arc::new(Watch::default());
+        let both: Kept<String, String> = Kept::over(watch.clone(), &[Scope::Roster, Scope::Catalogue], 10);
+        watch.set_listening(true, at(&watch, 0));
+        for (n, scope) in Scope::ALL.into_iter().enumerate() {
+            let ms = 10 * n as u64;
+            read(&both, "2023", ms + 1, "results");
+            assert_eq!(kept_at(&both, "2023", ms + 2).as_deref(), Some("results"));
+            // A read that began before the drop keeps nothing.
+            let miss = both.lookup("2024".into(), at(&watch, ms + 3)).unwrap_err();
+            watch.drop_scope(scope);
+            assert_eq!(kept_at(&both, "2023", ms + 4), None, "{scope:?}");
+            both.keep(miss, Arc::new("read before".into()), at(&watch, ms + 5));
+            assert_eq!(kept_at(&both, "2024", ms + 6), None, "{scope:?}");
+        }
+        read(&both, "2023", 30, "at 7");
+        let generation = both.generation_at(at(&watch, 31));
+        assert!(both.lookup_in_if("2023".into(), generation, |v| v == "at 7").is_ok());
+        let miss = both.lookup_in_if("2023".into(), generation, |v| v == "at 8").unwrap_err();
+        both.keep(miss, Arc::new("at 8".into()), at(&watch, 32));
+        assert_eq!(kept_at(&both, "2023", 33).as_deref(), Some("at 8"));
+        let stats = both.stats();
+        assert_eq!((stats.entries, stats.hits), (1, 4));
     }
 
     #[test]

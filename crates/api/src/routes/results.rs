@@ -3,8 +3,10 @@
 
 use std::collections::BTreeMap;
 
+use actix_web::http::header::ContentType;
 use actix_web::{web, HttpResponse};
 use kenshu_domain::auth::{authorize, Action};
+use kenshu_domain::calendar::FiscalYear;
 use kenshu_domain::catalogue::{Category, CourseStatus};
 use kenshu_domain::results::{tally_table, Tally};
 use kenshu_domain::spreadsheet::{Cell, Table};
@@ -15,7 +17,7 @@ use uuid::Uuid;
 
 use crate::auth::Auth;
 use crate::http::path_year;
-use crate::problem::{ApiResult, Problem};
+use crate::problem::{ApiError, ApiResult, Problem};
 use crate::routes::files::{download, EncodingParam, ExportFormat};
 use crate::routes::shared::CourseRefDto;
 use crate::state::AppState;
@@ -162,6 +164,27 @@ pub async fn year_results(
     authorize(&auth.principal, Action::ReadResults)?;
     let fy = path_year(*year)?;
     let org_id = auth.principal.org_id;
+    let Some(file) = q.format.and_then(ExportFormat::file) else {
+        let render = async || {
+            let results = year_results_read(&state, org_id, fy).await?;
+            serde_json::to_string(&results).map_err(|e| ApiError::Internal(e.to_string()))
+        };
+        let rendered = repo::rendered(&state.db, org_id, fy, render).await?;
+        return Ok(HttpResponse::Ok().content_type(ContentType::json()).body(rendered.json.clone()));
+    };
+    let results = year_results_read(&state, org_id, fy).await?;
+    let by = match q.by {
+        ResultsTable::Course => "course",
+        ResultsTable::Category => "category",
+        ResultsTable::Grade => "grade",
+        ResultsTable::Department => "department",
+    };
+    let name = format!("kenshu-results-{}-{by}", fy.year());
+    download(&results_table(&results, q.by), file, q.encoding.unwrap_or_default(), &name)
+}
+
+/// The year's results, read and counted up by course, category, grade and department.
+async fn year_results_read(state: &AppState, org_id: Uuid, fy: FiscalYear) -> ApiResult<YearResults> {
     let facts = repo::facts(state.db.conn(), org_id, fy).await?;
     let ladder = org::ladder(state.db.conn(), org_id).await?;
     let units =
@@ -232,23 +255,12 @@ pub async fn year_results(
             tally,
         })
         .collect();
-    let results = YearResults {
+    Ok(YearResults {
         fiscal_year: fy.year(),
         courses,
         by_category,
         by_grade,
         by_department,
         total: TotalResult { completion_permille: total.completion_permille(), tally: total },
-    };
-    if let Some(file) = q.format.and_then(ExportFormat::file) {
-        let by = match q.by {
-            ResultsTable::Course => "course",
-            ResultsTable::Category => "category",
-            ResultsTable::Grade => "grade",
-            ResultsTable::Department => "department",
-        };
-        let name = format!("kenshu-results-{}-{by}", fy.year());
-        return download(&results_table(&results, q.by), file, q.encoding.unwrap_or_default(), &name);
-    }
-    Ok(HttpResponse::Ok().json(results))
+    })
 }

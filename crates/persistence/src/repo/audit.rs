@@ -215,6 +215,15 @@ pub(crate) async fn seal(conn: &impl ConnectionTrait, blocks: BTreeMap<Uuid, Blo
     Ok(())
 }
 
+/// Where an organisation's audit chain stands: its last record's place and hash, none before its
+/// first record. Every committed change recorded for the organisation moves it.
+pub type ChainStamp = Option<(i64, String)>;
+
+/// The organisation's [`ChainStamp`] now: one read by primary key, no lock.
+pub async fn stamp(conn: &impl ConnectionTrait, org_id: Uuid) -> Result<ChainStamp, DbErr> {
+    Ok(audit_chain_head::Entity::find_by_id(org_id).one(conn).await?.map(|h| (h.seq, h.hash)))
+}
+
 async fn move_head(conn: &impl ConnectionTrait, org_id: Uuid, head: &Head) -> Result<(), DbErr> {
     audit_chain_head::Entity::update_many()
         .col_expr(audit_chain_head::Column::Seq, Expr::value(head.seq))

@@ -2,6 +2,8 @@
 //! counts each nomination keeps ([`super::tally`]).
 
 use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+use std::time::Instant;
 
 use chrono::NaiveDate;
 
@@ -18,6 +20,7 @@ use sea_orm::{
 };
 use uuid::Uuid;
 
+use super::audit::{self, ChainStamp};
 use super::report;
 use super::selection::CourseRef;
 use super::tally::Kept;
@@ -217,6 +220,48 @@ pub async fn facts(conn: &impl ConnectionTrait, org_id: Uuid, fy: FiscalYear) ->
         courses.push(ResultCourse { course: CourseRef { id, fiscal_year, category, number, title }, status });
     }
     Ok(YearFacts { courses, by_course, by_staff })
+}
+
+/// A year's results as rendered (JSON), with where the organisation's audit chain stood before
+/// they were read.
+#[derive(Debug)]
+pub struct RenderedYear {
+    stamp: ChainStamp,
+    pub json: String,
+}
+
+/// A year's results rendered by `render` (which reads them), kept in memory until something they
+/// are read from changes: warm, one statement.
+///
+/// The roster and the catalogue drop what is kept through their scopes ([`crate::kept`]), so
+/// changes made outside the service count too. The nominations, which carry the counts, have no
+/// scope: a trigger on them would make every attendance sheet, absence notice and report notify
+/// every instance as it commits, and PostgreSQL queues notifying commits one at a time. Instead
+/// a kept rendering is used only while the organisation's audit chain stands where it stood
+/// before the rendering's reads began (one read by key): every change the service makes is
+/// recorded in the chain of the organisation whose rows it changes, so a change committed by
+/// any instance shows on the next request to every instance. A nomination edited by hand
+/// (recorded nowhere) shows after the organisation's next recorded change.
+pub async fn rendered<E: From<DbErr>>(
+    db: &crate::Db,
+    org_id: Uuid,
+    fy: FiscalYear,
+    render: impl AsyncFnOnce() -> Result<String, E>,
+) -> Result<Arc<RenderedYear>, E> {
+    let kept = &db.kept().results;
+    // Both before anything is read: what is then read is at least as new as they say.
+    let Some(generation) = kept.generation_at(Instant::now()) else {
+        return Ok(Arc::new(RenderedYear { stamp: None, json: render().await? }));
+    };
+    let stamp = audit::stamp(db.conn(), org_id).await?;
+    match kept.lookup_in_if((org_id, fy.year()), Some(generation), |k| k.stamp == stamp) {
+        Ok(kept) => Ok(kept),
+        Err(miss) => {
+            let rendered = Arc::new(RenderedYear { stamp, json: render().await? });
+            kept.keep(miss, rendered.clone(), Instant::now());
+            Ok(rendered)
+        }
+    }
 }
 
 /// How many statements count a year's nominations on PostgreSQL, each a share of the courses, at
