@@ -506,3 +506,59 @@ async fn attendees_answer_the_survey_once_and_hr_reads_the_aggregate_without_nam
     assert!(!text.contains(people::EMPLOYEE) && !text.contains("nomination"), "{text}");
     assert_problem(app.get(&format!("{path}/results"), &me).await, 403, "forbidden").await;
 }
+
+/// The employee numbers of a list's lines with their course's number, in the list's order.
+fn course_lines(list: &Value) -> Vec<(i64, String)> {
+    list["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| {
+            (l["course"]["number"].as_i64().unwrap(), l["employee"]["employee_no"].as_str().unwrap().into())
+        })
+        .collect()
+}
+
+/// An organisation's list of reports owed over many small courses (a small organisation's): the
+/// pages, followed by their cursors, hold every line once and in the list's order whatever their
+/// size, and a page over several courses reads them together rather than a course at a time.
+#[tokio::test]
+async fn pages_of_the_reports_owed_walk_many_small_courses_in_order() {
+    let app = spawn().await;
+    let hr = app.hr();
+    let mut expected = Vec::new();
+    for number in 1..=7u32 {
+        let (course, sessions, _) = selected_trainee(&app, 2023, number, &[d(2023, 7, number)]).await;
+        let mut present = vec![json!({"employee_no": people::EMPLOYEE, "status": "present"})];
+        expected.push((i64::from(number), people::EMPLOYEE.to_string()));
+        if number % 2 == 0 {
+            recommend(&app, &course, people::SAME_SECTION, "select").await;
+            present.push(json!({"employee_no": people::SAME_SECTION, "status": "present"}));
+            expected.push((i64::from(number), people::SAME_SECTION.to_string()));
+        }
+        ok(put_sheet(&app, &course, &sessions[0], json!(present)).await, 200).await;
+    }
+    expected.sort();
+    let all = "/api/v1/reports?fiscal_year=2023&limit=200";
+    assert_eq!(course_lines(&app.get_json(all, &hr).await), expected);
+    for limit in [1, 3, 4] {
+        let mut walked = Vec::new();
+        let mut cursor: Option<String> = None;
+        loop {
+            let after = cursor.as_ref().map(|c| format!("&cursor={c}")).unwrap_or_default();
+            let page =
+                app.get_json(&format!("/api/v1/reports?fiscal_year=2023&limit={limit}{after}"), &hr).await;
+            let lines = course_lines(&page);
+            assert!(lines.len() <= limit, "limit {limit}: {page}");
+            walked.extend(lines);
+            match page["next_cursor"].as_str() {
+                Some(c) => cursor = Some(c.to_string()),
+                None => break,
+            }
+        }
+        assert_eq!(walked, expected, "pages of {limit}");
+    }
+    // Seven courses in three batches (one, two, four courses): 13 statements on both backends,
+    // where a course at a time took 29.
+    assert_eq!(app.cost(all, &hr).await, (200, 13), "a page over seven courses");
+}

@@ -105,27 +105,29 @@ impl Trainee {
         org_id: Uuid,
         course_id: Uuid,
     ) -> Result<Vec<Self>, DbErr> {
-        Self::of_course_where(conn, org_id, course_id, Condition::all()).await
+        Self::of_courses_where(conn, org_id, &[course_id], Condition::all()).await
     }
 
-    /// [`Trainee::of_course`], of the nominations `only` also holds for.
-    async fn of_course_where(
+    /// The nominations of `courses` that `only` also holds for, narrow, a page at a time (in no
+    /// order the callers keep: they sort the lines).
+    async fn of_courses_where(
         conn: &impl ConnectionTrait,
         org_id: Uuid,
-        course_id: Uuid,
+        courses: &[Uuid],
         only: Condition,
     ) -> Result<Vec<Self>, DbErr> {
-        let of_course = nomination::Entity::find()
+        let of_courses = nomination::Entity::find()
             .filter(nomination::Column::OrgId.eq(org_id))
-            .filter(nomination::Column::CourseId.eq(course_id))
+            .filter(nomination::Column::CourseId.is_in(courses.iter().copied()))
             .filter(only);
         let mut out = Vec::new();
+        // By id, which is unique across courses (an employee's is not).
         for_each_in_pages(
             conn,
-            of_course,
-            nomination::Column::EmployeeId,
+            of_courses,
+            nomination::Column::Id,
             Self::narrow,
-            |r| r.2,
+            |r| r.0,
             |row| {
                 out.push(Self::from_row(row)?);
                 Ok(())
@@ -381,8 +383,8 @@ impl OwedFilter {
     /// line a page follows is read in any case: it may have left the filter while still owed,
     /// and the page goes on after it.
     ///
-    /// `within`: the nominations are read from one course (of this organisation), which lets the
-    /// reports be asked once for the course ([`ReportsIn`]).
+    /// `within`: the nominations are read from a few courses (of this organisation), which lets
+    /// the reports be asked once for them ([`ReportsIn`]).
     fn may_keep(&self, after: Option<Uuid>, within: ReportsIn) -> Condition {
         let may = if let Some(state) = self.state {
             Condition::any().add(report_in(vec![state.as_str()], within))
@@ -405,15 +407,16 @@ impl OwedFilter {
 }
 
 /// Where the nominations a report condition tests come from.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 enum ReportsIn {
     /// Any courses (a few trainees' nominations): each nomination's report is looked up.
     AnyCourse,
-    /// One course of the organisation: its reports in the states are read once, from the index
-    /// by state and course. Looked up per nomination, each report was fetched from the table for
-    /// its state (the unique index by nomination was the planner's choice, index or not): at
-    /// 50,000 staff, a course at a time, 18 s of the overdue export on SQLite against 0.5 s.
-    Course { org_id: Uuid, course_id: Uuid },
+    /// A few courses of the organisation: their reports in the states are read once, from the
+    /// index by state and course. Looked up per nomination, each report was fetched from the
+    /// table for its state (the unique index by nomination was the planner's choice, index or
+    /// not): at 50,000 staff, a course at a time, 18 s of the overdue export on SQLite against
+    /// 0.5 s.
+    Courses { org_id: Uuid, course_ids: Vec<Uuid> },
 }
 
 /// Nominations with a report in one of `states`.
@@ -434,11 +437,11 @@ fn report_in(states: Vec<&'static str>, within: ReportsIn) -> SimpleExpr {
                 )
                 .to_owned(),
         ),
-        ReportsIn::Course { org_id, course_id } => Expr::col((nomination::Entity, nomination::Column::Id))
+        ReportsIn::Courses { org_id, course_ids } => Expr::col((nomination::Entity, nomination::Column::Id))
             .in_subquery(
                 q.column((training_report::Entity, training_report::Column::NominationId))
                     .and_where(report(training_report::Column::OrgId).eq(org_id))
-                    .and_where(report(training_report::Column::CourseId).eq(course_id))
+                    .and_where(report(training_report::Column::CourseId).is_in(course_ids))
                     .to_owned(),
             ),
     }
@@ -538,10 +541,13 @@ pub async fn owed_page(
     };
     let ahead: Vec<Uuid> = order[start..].iter().map(|(c, _)| **c).collect();
     let may_hold = courses_that_may_hold(conn, org_id, &filter, &courses, ahead).await?;
-    // The walk, in batches of courses whose trainees are read together: one course of the whole
-    // organisation, or a few trainees' courses up to OWED_BATCH nominations (one's own reports
-    // are one batch). Then their lines, a page's worth at a time: each line reads its report.
+    // The walk, in batches of courses whose trainees are read together: a few trainees' courses
+    // up to OWED_BATCH nominations (one's own reports are one batch), or courses of the whole
+    // organisation, one at first and twice as many each time a batch leaves the page short (at
+    // 300 staff a course holds a few lines, and a page read a course at a time cost 62
+    // statements). Then their lines, a page's worth at a time: each line reads its report.
     let mut walk = order[start..].iter();
+    let mut span = 1;
     loop {
         let mut batch = ReportCourses::new();
         let mut nominations = Vec::new();
@@ -557,17 +563,20 @@ pub async fn owed_page(
                         break;
                     }
                 }
-                None => {
-                    let within = ReportsIn::Course { org_id, course_id };
-                    nominations =
-                        Trainee::of_course_where(conn, org_id, course_id, filter.may_keep(seeking, within))
-                            .await?;
-                    break;
-                }
+                None if batch.len() >= span => break,
+                None => {}
             }
         }
         if batch.is_empty() {
             break;
+        }
+        if of_staff.is_none() {
+            let course_ids: Vec<Uuid> = batch.keys().copied().collect();
+            let within = ReportsIn::Courses { org_id, course_ids: course_ids.clone() };
+            nominations =
+                Trainee::of_courses_where(conn, org_id, &course_ids, filter.may_keep(seeking, within))
+                    .await?;
+            span = (span * 2).min(OWED_SPAN);
         }
         let (owing, staff) = owing(conn, org_id, &batch, nominations).await?;
         let mut rest = &owing[..];
@@ -594,6 +603,11 @@ pub async fn owed_page(
 /// Nominations of a few trainees' courses read into lines at once (their reports, employees and
 /// attendance in one statement each).
 const OWED_BATCH: usize = 500;
+
+/// The most courses of the whole organisation whose trainees are read together for a page: a
+/// batch can read more than the page needs (sixteen courses of 650 trainees for the last few
+/// lines), so the span stays short.
+const OWED_SPAN: usize = 16;
 
 /// Of `ahead` (courses of `courses`), those that may hold a line `filter` keeps, so that a
 /// filtered list visits only them; `None`: any may. A few grouped reads instead of a course's
@@ -732,8 +746,8 @@ pub async fn not_handed_in_of_course(
     course: &(i32, CourseRef, ReportRule),
 ) -> Result<Vec<ReportLine>, DbErr> {
     let one: ReportCourses = HashMap::from([(course_id, course.clone())]);
-    let within = ReportsIn::Course { org_id, course_id };
-    let nominations = Trainee::of_course_where(conn, org_id, course_id, not_handed_in(within)).await?;
+    let within = ReportsIn::Courses { org_id, course_ids: vec![course_id] };
+    let nominations = Trainee::of_courses_where(conn, org_id, &[course_id], not_handed_in(within)).await?;
     owed_lines(conn, org_id, &one, nominations).await
 }
 
