@@ -103,6 +103,7 @@ pub async fn metrics(state: web::Data<AppState>, req: HttpRequest) -> ApiResult<
         ("ladders", kept.ladders),
         ("members", kept.members),
         ("published", kept.published),
+        ("report_courses", kept.report_courses),
         ("results", kept.results),
     ];
     for (read, stats) in reads {

@@ -1,10 +1,11 @@
 //! Rows an instance keeps in memory between requests, and when it may use them.
 //!
-//! Nine reads are kept: who a caller is ([`crate::repo::principal`]), an employee as HR reads it,
+//! Ten reads are kept: who a caller is ([`crate::repo::principal`]), an employee as HR reads it,
 //! a course with its sessions, a course as lists render it, an organisation's course index
 //! (what lists filter and order by), what `/me/courses` matches (an organisation's grade
-//! ladder, a member of staff as audience rules see them, and a year's published courses), and a
-//! year's results as rendered. Each depends on one [`Scope`] of tables or more (the results on
+//! ladder, a member of staff as audience rules see them, and a year's published courses), the
+//! courses that require a report (the reports owed put them in order), and a year's results as
+//! rendered. Each depends on one [`Scope`] of tables or more (the results on
 //! both, and on the nominations, which no scope covers: see [`crate::repo::results::rendered`]),
 //! and every committed change to a scope's tables drops every entry kept under it:
 //! - a write transaction of this instance that records such a change drops the scope as it
@@ -430,6 +431,8 @@ pub struct KeptReads {
     pub(crate) members: Kept<(Uuid, Uuid), crate::repo::employee::RosterMember>,
     /// An organisation's published courses of a fiscal year of a published plan.
     pub(crate) published: Kept<(Uuid, i32), Vec<crate::repo::catalogue::CourseRecord>>,
+    /// Each organisation's courses that require a report (every year), for the reports owed.
+    pub(crate) report_courses: Kept<Uuid, crate::repo::report::ReportCourses>,
     /// An organisation's results of a fiscal year, rendered, with where its audit chain stood.
     pub(crate) results: Kept<(Uuid, i32), crate::repo::results::RenderedYear>,
 }
@@ -450,6 +453,11 @@ impl Default for KeptReads {
             ladders: Kept::new(watch.clone(), Scope::Roster, KEPT_LADDERS),
             members: Kept::new(watch.clone(), Scope::Roster, KEPT_MEMBERS),
             published: Kept::new(watch.clone(), Scope::Catalogue, KEPT_PUBLISHED_YEARS),
+            report_courses: Kept::new(
+                watch.clone(),
+                Scope::Catalogue,
+                crate::repo::catalogue::KEPT_COURSE_INDEXES,
+            ),
             results: Kept::over(watch.clone(), RESULTS_SCOPES, KEPT_RESULT_YEARS),
             watch,
         }
@@ -469,6 +477,7 @@ pub struct KeptReadsStats {
     pub ladders: KeptStats,
     pub members: KeptStats,
     pub published: KeptStats,
+    pub report_courses: KeptStats,
     pub results: KeptStats,
     /// How many times each scope was dropped.
     pub roster_drops: u64,
@@ -487,6 +496,7 @@ impl KeptReads {
             ladders: self.ladders.stats(),
             members: self.members.stats(),
             published: self.published.stats(),
+            report_courses: self.report_courses.stats(),
             results: self.results.stats(),
             roster_drops: self.watch.generation(Scope::Roster),
             catalogue_drops: self.watch.generation(Scope::Catalogue),

@@ -543,7 +543,7 @@ async fn report_list(
         None => None,
     };
     let filter = OwedFilter { state: q.state, overdue_on: q.overdue.then_some(as_of) };
-    let lines = repo::owed_page(state.db.conn(), org_id, &scope, filter, after, page.limit)
+    let lines = repo::owed_page(&state.db, org_id, &scope, filter, after, page.limit)
         .await?
         .ok_or_else(list_changed)?;
     let items: Vec<ReportLineDto> = lines.iter().map(|l| line_view(l, as_of)).collect();

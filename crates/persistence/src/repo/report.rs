@@ -486,16 +486,22 @@ impl ReportLine {
 /// the page needs: at 50,000 staff the organisation's five years hold about 900,000 lines, each
 /// with its report's text (30 s and 2 GB read whole, session 28).
 pub async fn owed_page(
-    conn: &impl ConnectionTrait,
+    db: &crate::Db,
     org_id: Uuid,
     scope: &ReportScope,
     filter: OwedFilter,
     after: Option<Uuid>,
     limit: u64,
 ) -> Result<Option<Vec<ReportLine>>, RepoError> {
+    let conn = db.conn();
     let mut page = PageOfLines { filter, limit: limit as usize, lines: Vec::new() };
     // The nomination whose line the page follows, until it is passed.
     let mut seeking = after;
+    let every = report_courses_kept(db, org_id).await?;
+    let in_scope = |id: &Uuid, (_, course, _): &(i32, CourseRef, ReportRule)| {
+        scope.fiscal_year.is_none_or(|fy| course.fiscal_year == fy)
+            && scope.course_id.is_none_or(|c| c == *id)
+    };
     // A few trainees: their nominations first (narrow), then their courses. The whole
     // organisation: its courses, then each one's nominations as the walk reaches it.
     let (courses, mut of_staff) = match &scope.employees {
@@ -510,15 +516,17 @@ pub async fn owed_page(
                     by_course.entry(n.course_id).or_default().push(n);
                 }
             }
-            let ids: Vec<Uuid> = by_course.keys().copied().collect();
-            let courses: ReportCourses = super::in_chunks(&ids, |chunk| async move {
-                let q = course::Entity::find().filter(course::Column::Id.is_in(chunk.iter().copied()));
-                courses_in_scope(conn, org_id, scope, q).await
-            })
-            .await?;
+            let courses: ReportCourses = every
+                .iter()
+                .filter(|(id, course)| by_course.contains_key(*id) && in_scope(id, course))
+                .map(|(id, course)| (*id, course.clone()))
+                .collect();
             (courses, Some(by_course))
         }
-        None => (courses_owing(conn, org_id, scope).await?, None),
+        None => {
+            let courses = every.iter().filter(|(id, course)| in_scope(id, course));
+            (courses.map(|(id, course)| (*id, course.clone())).collect(), None)
+        }
     };
     let order = in_list_order(&courses);
     // Start at the course of the line the page follows.
@@ -711,6 +719,14 @@ impl PageOfLines {
     fn full(&self) -> bool {
         self.lines.len() > self.limit
     }
+}
+
+/// Every course of the organisation that requires a report (every year), kept in memory until
+/// the catalogue changes: a page of the reports owed puts them in the list's order, and reading
+/// and decoding the 1,525 courses of five years was most of a page's time at 300 staff.
+async fn report_courses_kept(db: &crate::Db, org_id: Uuid) -> Result<std::sync::Arc<ReportCourses>, DbErr> {
+    let read = async |&org_id: &Uuid| courses_owing(db.conn(), org_id, &ReportScope::default()).await;
+    db.kept().report_courses.get_or_read_value(org_id, read).await
 }
 
 /// The courses of `scope` that require a report, whose lines are then read a course at a time
