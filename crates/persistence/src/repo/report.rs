@@ -121,19 +121,19 @@ impl Trainee {
             .filter(nomination::Column::CourseId.is_in(courses.iter().copied()))
             .filter(only);
         let mut out = Vec::new();
-        // By id, which is unique across courses (an employee's is not).
-        for_each_in_pages(
-            conn,
-            of_courses,
-            nomination::Column::Id,
-            Self::narrow,
-            |r| r.0,
-            |row| {
-                out.push(Self::from_row(row)?);
-                Ok(())
-            },
-        )
-        .await?;
+        let mut each = |row| {
+            out.push(Self::from_row(row)?);
+            Ok(())
+        };
+        if let [_] = courses {
+            // One course: by employee, along the index by course and employee.
+            let key = nomination::Column::EmployeeId;
+            for_each_in_pages(conn, of_courses, key, Self::narrow, |r| r.2, &mut each).await?;
+        } else {
+            // By id, which is unique across courses (an employee is not).
+            let key = nomination::Column::Id;
+            for_each_in_pages(conn, of_courses, key, Self::narrow, |r| r.0, &mut each).await?;
+        }
         Ok(out)
     }
 
