@@ -480,6 +480,13 @@ async fn main() {
             Some(&hr),
             None,
         ),
+        // The 未提出 list: only the trainees whose reports are not handed in, a few per course.
+        (
+            "/api/v1/reports?overdue=true&limit=50 (HR)".into(),
+            "/api/v1/reports?overdue=true&limit=50".into(),
+            Some(&hr),
+            None,
+        ),
         // The goal is for one request; two at once is what the service allows. The JSON
         // is kept as rendered after the first request (nothing changes the year meanwhile); the
         // same table as CSV is read and counted afresh every time, as the JSON is after a change.
