@@ -547,20 +547,25 @@ pub async fn owed_page(
             }
         }
     };
-    let ahead: Vec<Uuid> = order[start..].iter().map(|(c, _)| **c).collect();
-    let may_hold = courses_that_may_hold(conn, org_id, &filter, &courses, ahead).await?;
+    // Of the courses ahead, those that may hold a line a filtered list keeps: asked a stretch of
+    // courses at a time as the walk reaches them, the stretch twice as long each time. Asked of
+    // every course ahead at once, a page of the overdue list read all of the organisation's
+    // nominations (five years' 1,000,000 at 50,000 staff: 0.6 s a page on PostgreSQL).
+    let mut may_hold = MayHold { filter, checked: start, stretch: MAY_HOLD_STRETCH, holding: HashSet::new() };
     // The walk, in batches of courses whose trainees are read together: a few trainees' courses
     // up to OWED_BATCH nominations (one's own reports are one batch), or courses of the whole
     // organisation, one at first and twice as many each time a batch leaves the page short (at
     // 300 staff a course holds a few lines, and a page read a course at a time cost 62
     // statements). Then their lines, a page's worth at a time: each line reads its report.
-    let mut walk = order[start..].iter();
+    let mut next = start;
     let mut span = 1;
     loop {
         let mut batch = ReportCourses::new();
         let mut nominations = Vec::new();
-        for &(&course_id, course) in walk.by_ref() {
-            if seeking.is_none() && may_hold.as_ref().is_some_and(|m| !m.contains(&course_id)) {
+        while let Some(&(&course_id, course)) = order.get(next) {
+            let may = may_hold.may(conn, org_id, &courses, &order, next).await?;
+            next += 1;
+            if seeking.is_none() && !may {
                 continue;
             }
             batch.insert(course_id, course.clone());
@@ -617,6 +622,48 @@ const OWED_BATCH: usize = 500;
 /// lines), so the span stays short.
 const OWED_SPAN: usize = 16;
 
+/// The courses of a list's walk that may hold a line its filter keeps, asked a stretch at a time.
+struct MayHold {
+    filter: OwedFilter,
+    /// The walk's courses before this place have been asked of.
+    checked: usize,
+    /// How many courses the next question covers.
+    stretch: usize,
+    holding: HashSet<Uuid>,
+}
+
+/// The first stretch of courses a filtered list asks of; each next one is twice as long, up to
+/// [`super::IN_LIST`].
+const MAY_HOLD_STRETCH: usize = 4;
+
+impl MayHold {
+    /// Whether the course at `place` in the walk `order` may hold a line the filter keeps (any
+    /// may, unfiltered).
+    async fn may(
+        &mut self,
+        conn: &impl ConnectionTrait,
+        org_id: Uuid,
+        courses: &ReportCourses,
+        order: &[ReportCourse<'_>],
+        place: usize,
+    ) -> Result<bool, DbErr> {
+        if self.filter.state.is_none() && self.filter.overdue_on.is_none() {
+            return Ok(true);
+        }
+        if place >= self.checked {
+            let end = (place + self.stretch).min(order.len());
+            let these: Vec<Uuid> = order[place..end].iter().map(|(c, _)| **c).collect();
+            match courses_that_may_hold(conn, org_id, &self.filter, courses, these.clone()).await? {
+                Some(holding) => self.holding.extend(holding),
+                None => self.holding.extend(these),
+            }
+            self.checked = end;
+            self.stretch = (self.stretch * 2).min(super::IN_LIST);
+        }
+        Ok(self.holding.contains(order[place].0))
+    }
+}
+
 /// Of `ahead` (courses of `courses`), those that may hold a line `filter` keeps, so that a
 /// filtered list visits only them; `None`: any may. A few grouped reads instead of a course's
 /// lines each: an overdue list that read every course's lines took 10 s at 50,000 staff.
@@ -646,7 +693,9 @@ async fn courses_that_may_hold(
     }
     let Some(as_of) = filter.overdue_on else { return Ok(None) };
     // An overdue line's report was due before the day, and is outstanding.
-    let due = due_days(conn, org_id, courses).await?;
+    let these: ReportCourses =
+        ahead.iter().filter_map(|c| courses.get(c).map(|course| (*c, course.clone()))).collect();
+    let due = due_days(conn, org_id, &these).await?;
     ahead.retain(|c| due.get(c).copied().flatten().is_some_and(|d| d < as_of));
     Ok(Some(with_reports_outstanding(conn, org_id, &ahead).await?))
 }
