@@ -713,19 +713,30 @@ pub async fn with_reports_outstanding(
     org_id: Uuid,
     course_ids: &[Uuid],
 ) -> Result<HashSet<Uuid>, DbErr> {
-    let attended = Condition::any()
-        .add(nomination::Column::State.eq(NominationState::Completed.as_str()))
-        .add(Expr::col((nomination::Entity, super::tally::Kept::SessionsAttended)).gt(0));
-    let attended = &attended;
+    let nominated = |c: nomination::Column| Expr::col((nomination::Entity, c));
+    // Whether the course has one such trainee: the database stops at the first, where the
+    // course's distinct ids of all of them read every one (at 50,000 staff a page of the overdue
+    // list spent most of its time there).
+    let outstanding = sea_orm::sea_query::Query::select()
+        .expr(Expr::val(1))
+        .from(nomination::Entity)
+        .and_where(nominated(nomination::Column::OrgId).equals((course::Entity, course::Column::OrgId)))
+        .and_where(nominated(nomination::Column::CourseId).equals((course::Entity, course::Column::Id)))
+        .cond_where(
+            Condition::any()
+                .add(nominated(nomination::Column::State).eq(NominationState::Completed.as_str()))
+                .add(Expr::col((nomination::Entity, super::tally::Kept::SessionsAttended)).gt(0)),
+        )
+        .and_where(never_submitted())
+        .to_owned();
+    let outstanding = &outstanding;
     let mut out: HashSet<Uuid> = super::in_chunks(course_ids, |chunk| async move {
-        nomination::Entity::find()
+        course::Entity::find()
             .select_only()
-            .column(nomination::Column::CourseId)
-            .distinct()
-            .filter(nomination::Column::OrgId.eq(org_id))
-            .filter(nomination::Column::CourseId.is_in(chunk))
-            .filter(attended.clone())
-            .filter(never_submitted())
+            .column(course::Column::Id)
+            .filter(course::Column::OrgId.eq(org_id))
+            .filter(course::Column::Id.is_in(chunk))
+            .filter(Expr::exists(outstanding.clone()))
             .into_tuple::<Uuid>()
             .all(conn)
             .await
