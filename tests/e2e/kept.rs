@@ -175,15 +175,20 @@ async fn a_transfer_or_a_change_of_head_counts_at_once_on_every_instance() {
 /// Move the employee to `section` with a statement of its own, as `kenshu directory sync` or an
 /// operator in `psql` would: not through the service's write path.
 async fn move_outside(db: &Db, employee_id: &str, section: &str) {
-    let id: Uuid = employee_id.parse().unwrap();
     let section: Uuid = section.parse().unwrap();
-    let moved = employee::Entity::update_many()
-        .col_expr(employee::Column::SectionId, Expr::value(section))
+    set_outside(db, employee_id, employee::Column::SectionId, section).await;
+}
+
+/// Set one column of the employee with a statement of its own, as an operator in `psql` would.
+async fn set_outside(db: &Db, employee_id: &str, column: employee::Column, value: impl Into<sea_orm::Value>) {
+    let id: Uuid = employee_id.parse().unwrap();
+    let changed = employee::Entity::update_many()
+        .col_expr(column, Expr::value(value))
         .filter(employee::Column::Id.eq(id))
         .exec(db.conn())
         .await
         .unwrap();
-    assert_eq!(moved.rows_affected, 1);
+    assert_eq!(changed.rows_affected, 1);
 }
 
 /// Rename the course at `course` (its path) with a statement of its own, as an operator in
@@ -607,14 +612,8 @@ async fn a_years_results_are_kept_until_anything_they_count_changes_on_any_insta
 
     // Changed outside the service: the employee's grade, then the course's title.
     let outside = Db::connect(&app.database_url, 1).await.unwrap();
-    let id: Uuid = app.employee(people::EMPLOYEE).await["id"].as_str().unwrap().parse().unwrap();
-    let regraded = employee::Entity::update_many()
-        .col_expr(employee::Column::Grade, Expr::value("部長"))
-        .filter(employee::Column::Id.eq(id))
-        .exec(outside.conn())
-        .await
-        .unwrap();
-    assert_eq!(regraded.rows_affected, 1);
+    let id = app.employee(people::EMPLOYEE).await["id"].as_str().unwrap().to_string();
+    set_outside(&outside, &id, employee::Column::Grade, "部長").await;
     for base in [&app.base, &other.base] {
         until_at(&app, base, results, &hr, |r| recommended(r, "部長") == (2, 1)).await;
     }
