@@ -186,7 +186,7 @@ pub async fn year_results(
 /// The year's results, read and counted up by course, category, grade and department.
 async fn year_results_read(state: &AppState, org_id: Uuid, fy: FiscalYear) -> ApiResult<YearResults> {
     let facts = repo::facts(state.db.conn(), org_id, fy).await?;
-    let ladder = org::ladder(state.db.conn(), org_id).await?;
+    let ladder = org::ladder_kept(&state.db, org_id).await?;
     let units =
         structure::unit_names(state.db.conn(), org_id, facts.by_staff.iter().map(|g| g.section_id)).await?;
 
