@@ -361,7 +361,19 @@ pub async fn spawn_restored(scratch: ScratchDatabase) -> TestApp {
     spawn_with(test_config_with(&scratch.url, &[]), scratch.cleanup).await
 }
 
+/// The service's errors (an `internal` problem's cause) printed with the test that met them:
+/// libtest shows a failing test's captured output. `KENSHU_LOG` chooses more.
+fn log_errors() {
+    static ONCE: OnceLock<()> = OnceLock::new();
+    ONCE.get_or_init(|| {
+        let filter = tracing_subscriber::EnvFilter::try_from_env("KENSHU_LOG")
+            .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("error"));
+        let _ = tracing_subscriber::fmt().with_env_filter(filter).with_test_writer().try_init();
+    });
+}
+
 async fn spawn_with(config: Config, cleanup: Cleanup) -> TestApp {
+    log_errors();
     let database_url = config.database_url.clone();
     let state = kenshu_api::build_state(config).await.expect("app state");
     let db = state.db.clone();

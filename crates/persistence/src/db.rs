@@ -57,8 +57,9 @@ impl std::fmt::Debug for Url {
 /// [`crate::repo::audit`]). Only a write transaction can record a change, so no audited write
 /// happens outside one.
 pub struct WriteTxn {
-    txn: DatabaseTransaction,
-    _permit: OwnedSemaphorePermit,
+    /// Open until it commits or rolls back; taken then (see `Drop`).
+    txn: Option<DatabaseTransaction>,
+    permit: Option<OwnedSemaphorePermit>,
     blocks: std::sync::Mutex<BTreeMap<Uuid, Block>>,
     watch: Arc<crate::kept::Watch>,
     /// The scopes of kept reads a change recorded here touches.
@@ -86,11 +87,16 @@ impl WriteTxn {
         }
     }
 
+    fn txn(&self) -> &DatabaseTransaction {
+        self.txn.as_ref().expect("a write transaction is open until it commits or rolls back")
+    }
+
     /// Seal this transaction's audit blocks into their organisations' chains, then commit.
-    pub async fn commit(self) -> Result<(), DbErr> {
+    pub async fn commit(mut self) -> Result<(), DbErr> {
         let blocks = std::mem::take(&mut *self.blocks.lock().expect("audit blocks"));
-        crate::repo::audit::seal(&self.txn, blocks).await?;
-        let committed = self.txn.commit().await;
+        crate::repo::audit::seal(self.txn(), blocks).await?;
+        let txn = self.txn.take().expect("a write transaction commits once");
+        let committed = txn.commit().await;
         // Even if the answer to COMMIT was lost: the next request of this instance reads afresh
         // what the change may touch. Every change to the tables kept reads come from is audited;
         // one that were not would still reach this instance by the triggers' notification, a
@@ -101,35 +107,58 @@ impl WriteTxn {
         committed
     }
 
-    pub async fn rollback(self) -> Result<(), DbErr> {
-        self.txn.rollback().await
+    pub async fn rollback(mut self) -> Result<(), DbErr> {
+        self.txn.take().expect("a write transaction rolls back once").rollback().await
+    }
+}
+
+impl Drop for WriteTxn {
+    /// Left unfinished (an error returned early, a request given up): roll back, and only then
+    /// let the next writer begin. The driver's own rollback on drop is only queued to the
+    /// connection and runs later; on SQLite a writer that began meanwhile and had read found the
+    /// database still locked and failed at once (SQLITE_BUSY, no wait), a 500.
+    fn drop(&mut self) {
+        let Some(txn) = self.txn.take() else { return };
+        let permit = self.permit.take();
+        match tokio::runtime::Handle::try_current() {
+            Ok(runtime) => {
+                runtime.spawn(async move {
+                    if let Err(e) = txn.rollback().await {
+                        tracing::warn!(error = %e, "rolling back an unfinished write");
+                    }
+                    drop(permit);
+                });
+            }
+            // No runtime left to run it on (shutting down): the driver's queued rollback.
+            Err(_) => drop(txn),
+        }
     }
 }
 
 #[async_trait::async_trait]
 impl ConnectionTrait for WriteTxn {
     fn get_database_backend(&self) -> DatabaseBackend {
-        self.txn.get_database_backend()
+        self.txn().get_database_backend()
     }
 
     async fn execute(&self, stmt: Statement) -> Result<ExecResult, DbErr> {
-        self.txn.execute(stmt).await
+        self.txn().execute(stmt).await
     }
 
     async fn execute_unprepared(&self, sql: &str) -> Result<ExecResult, DbErr> {
-        self.txn.execute_unprepared(sql).await
+        self.txn().execute_unprepared(sql).await
     }
 
     async fn query_one(&self, stmt: Statement) -> Result<Option<QueryResult>, DbErr> {
-        self.txn.query_one(stmt).await
+        self.txn().query_one(stmt).await
     }
 
     async fn query_all(&self, stmt: Statement) -> Result<Vec<QueryResult>, DbErr> {
-        self.txn.query_all(stmt).await
+        self.txn().query_all(stmt).await
     }
 
     fn support_returning(&self) -> bool {
-        self.txn.support_returning()
+        self.txn().support_returning()
     }
 }
 
@@ -216,6 +245,8 @@ impl Db {
     /// them a fresh table's lookups by number scan instead of using their index. Best effort: a
     /// failure is the caller's to log, the write itself stands.
     pub async fn analyze(&self, tables: &[&str]) -> Result<(), DbErr> {
+        // A write on SQLite (sqlite_stat1): beside another writer it would lock it out.
+        let _permit = self.writer().await;
         for table in tables {
             // Names are the code's own constants, never input.
             self.conn.execute_unprepared(&format!("ANALYZE {table}")).await?;
@@ -305,8 +336,8 @@ impl Db {
         let permit = self.writer().await;
         let txn = self.conn.begin().await?;
         Ok(WriteTxn {
-            txn,
-            _permit: permit,
+            txn: Some(txn),
+            permit: Some(permit),
             blocks: Default::default(),
             watch: self.kept.watch.clone(),
             changes: Default::default(),
@@ -350,5 +381,29 @@ pub fn unavailable(e: &DbErr) -> bool {
             d.code().is_some_and(|c| c.starts_with("08") || c.starts_with("57P") || c == "53300")
         }
         _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A write left unfinished keeps the writer's permit until its rollback has run: a writer
+    /// that began sooner could find SQLite still locked by it.
+    #[tokio::test]
+    async fn an_unfinished_write_is_rolled_back_before_the_next_writer_begins() {
+        let db = Db::connect("sqlite::memory:", 1).await.unwrap();
+        db.conn().execute_unprepared("CREATE TABLE t (x INTEGER)").await.unwrap();
+        let txn = db.begin_write().await.unwrap();
+        txn.execute_unprepared("INSERT INTO t VALUES (1)").await.unwrap();
+        drop(txn);
+        assert_eq!(db.writers.available_permits(), 0, "the writer's permit is held until rolled back");
+        let next = db.begin_write().await.unwrap();
+        next.execute_unprepared("INSERT INTO t VALUES (2)").await.unwrap();
+        next.commit().await.unwrap();
+        let count = Statement::from_string(db.backend(), "SELECT count(*) AS n FROM t");
+        let row = db.conn().query_one(count).await.unwrap().unwrap();
+        assert_eq!(row.try_get::<i64>("", "n").unwrap(), 1, "the first write was rolled back");
+        assert_eq!(db.writers.available_permits(), 1);
     }
 }
