@@ -4,6 +4,13 @@
 
 pub use sea_orm_migration::prelude::*;
 
+/// A nomination whose trainee attended (completed, or present at a session at least: the kept
+/// count) and never submitted a report (the kept day of first submission is empty): the
+/// condition of the partial index `ix_nomination_report_outstanding`, which a query uses only
+/// when its WHERE repeats it as written here.
+pub const REPORT_OUTSTANDING: &str =
+    "report_first_submitted_on IS NULL AND (state = 'completed' OR sessions_attended > 0)";
+
 mod m20260101_000001_roster;
 mod m20260101_000002_audit_log;
 mod m20260201_000003_catalogue;
@@ -43,6 +50,7 @@ mod m20261208_000036_nomination_vacuum;
 mod m20261209_000037_ladder_and_groups_in_roster;
 mod m20261210_000038_report_state_index;
 mod m20261211_000039_sqlite_results_indexes;
+mod m20261212_000040_nomination_report_outstanding_index;
 
 /// A text column compared byte by byte (code point order). Codes, employee numbers and kana
 /// readings sort and page the same on SQLite (BINARY is its default) and on PostgreSQL, whatever
@@ -100,6 +108,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261209_000037_ladder_and_groups_in_roster::Migration),
             Box::new(m20261210_000038_report_state_index::Migration),
             Box::new(m20261211_000039_sqlite_results_indexes::Migration),
+            Box::new(m20261212_000040_nomination_report_outstanding_index::Migration),
         ]
     }
 }
