@@ -562,15 +562,34 @@ async fn pages_of_the_reports_owed_walk_many_small_courses_in_order() {
             assert_eq!(walked, expected, "{list}, pages of {limit}");
         }
     }
-    // Seven courses in three batches (one, two, four courses), the courses themselves kept: 12
-    // statements on both backends, where a course at a time took 29.
+    // Seven courses in three batches (one, two, four courses), the courses and their last days
+    // kept: 9 statements on both backends, where a course at a time took 29.
     kenshu_tests::until_reads_kept(&app.db).await;
     app.get_json(all, &hr).await;
-    assert_eq!(app.cost(all, &hr).await, (200, 12), "a page over seven courses");
+    assert_eq!(app.cost(all, &hr).await, (200, 9), "a page over seven courses");
     // A new course that asks for a report is on the next page read.
     let (course, sessions, _) = selected_trainee(&app, 2023, 8, &[d(2023, 7, 8)]).await;
     let present = json!([{"employee_no": people::EMPLOYEE, "status": "present"}]);
     ok(put_sheet(&app, &course, &sessions[0], present).await, 200).await;
     expected.push((8, people::EMPLOYEE.to_string()));
     assert_eq!(course_lines(&app.get_json(all, &hr).await), expected);
+    // Its session moved ten days later: its reports fall due ten days later on the next read
+    // (the last days are kept with the courses), and are no longer overdue on 20 July.
+    let due_of_8 = |list: &Value| {
+        list["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|l| l["course"]["number"] == 8)
+            .map(|l| l["due_on"].clone())
+    };
+    let overdue_then = "/api/v1/reports?fiscal_year=2023&overdue=true&as_of=2023-07-20";
+    assert_eq!(due_of_8(&app.get_json(overdue_then, &hr).await), Some(json!("2023-07-15")));
+    let version =
+        app.get_json(&format!("/api/v1/courses/{course}"), &hr).await["sessions"][0]["version"].clone();
+    let moved = json!({"starts_at": "2023-07-18T09:00:00+09:00", "ends_at": "2023-07-18T17:00:00+09:00"});
+    let session = format!("/api/v1/courses/{course}/sessions/{}", sessions[0]);
+    ok(app.put_json(&session, &hr, Some(&format!("\"{version}\"")), &moved).await, 200).await;
+    assert_eq!(due_of_8(&app.get_json(overdue_then, &hr).await), None);
+    assert_eq!(due_of_8(&app.get_json(all, &hr).await), Some(json!("2023-07-25")));
 }

@@ -432,7 +432,7 @@ pub struct KeptReads {
     /// An organisation's published courses of a fiscal year of a published plan.
     pub(crate) published: Kept<(Uuid, i32), Vec<crate::repo::catalogue::CourseRecord>>,
     /// Each organisation's courses that require a report (every year), for the reports owed.
-    pub(crate) report_courses: Kept<Uuid, crate::repo::report::ReportCourses>,
+    pub(crate) report_courses: Kept<Uuid, crate::repo::report::OwedCourses>,
     /// An organisation's results of a fiscal year, rendered, with where its audit chain stood.
     pub(crate) results: Kept<(Uuid, i32), crate::repo::results::RenderedYear>,
 }

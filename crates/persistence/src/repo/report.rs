@@ -517,6 +517,7 @@ pub async fn owed_page(
                 }
             }
             let courses: ReportCourses = every
+                .courses
                 .iter()
                 .filter(|(id, course)| by_course.contains_key(*id) && in_scope(id, course))
                 .map(|(id, course)| (*id, course.clone()))
@@ -524,7 +525,7 @@ pub async fn owed_page(
             (courses, Some(by_course))
         }
         None => {
-            let courses = every.iter().filter(|(id, course)| in_scope(id, course));
+            let courses = every.courses.iter().filter(|(id, course)| in_scope(id, course));
             (courses.map(|(id, course)| (*id, course.clone())).collect(), None)
         }
     };
@@ -563,7 +564,7 @@ pub async fn owed_page(
         let mut batch = ReportCourses::new();
         let mut nominations = Vec::new();
         while let Some(&(&course_id, course)) = order.get(next) {
-            let may = may_hold.may(conn, org_id, &courses, &order, next).await?;
+            let may = may_hold.may(conn, org_id, &courses, &every.last_day, &order, next).await?;
             next += 1;
             if seeking.is_none() && !may {
                 continue;
@@ -601,7 +602,7 @@ pub async fn owed_page(
             }
         }
         for chunk in rest.chunks((page.limit + 1).max(100)) {
-            page.take(lines(conn, org_id, &batch, chunk, &staff).await?);
+            page.take(lines(conn, org_id, &batch, chunk, &staff, &every.last_day).await?);
             if page.full() {
                 break;
             }
@@ -644,6 +645,7 @@ impl MayHold {
         conn: &impl ConnectionTrait,
         org_id: Uuid,
         courses: &ReportCourses,
+        last_day: &HashMap<Uuid, NaiveDate>,
         order: &[ReportCourse<'_>],
         place: usize,
     ) -> Result<bool, DbErr> {
@@ -653,7 +655,7 @@ impl MayHold {
         if place >= self.checked {
             let end = (place + self.stretch).min(order.len());
             let these: Vec<Uuid> = order[place..end].iter().map(|(c, _)| **c).collect();
-            match courses_that_may_hold(conn, org_id, &self.filter, courses, these.clone()).await? {
+            match courses_that_may_hold(conn, org_id, &self.filter, courses, last_day, these.clone()).await? {
                 Some(holding) => self.holding.extend(holding),
                 None => self.holding.extend(these),
             }
@@ -672,6 +674,7 @@ async fn courses_that_may_hold(
     org_id: Uuid,
     filter: &OwedFilter,
     courses: &ReportCourses,
+    last_day: &HashMap<Uuid, NaiveDate>,
     mut ahead: Vec<Uuid>,
 ) -> Result<Option<HashSet<Uuid>>, DbErr> {
     if let Some(state) = filter.state {
@@ -693,10 +696,9 @@ async fn courses_that_may_hold(
     }
     let Some(as_of) = filter.overdue_on else { return Ok(None) };
     // An overdue line's report was due before the day, and is outstanding.
-    let these: ReportCourses =
-        ahead.iter().filter_map(|c| courses.get(c).map(|course| (*c, course.clone()))).collect();
-    let due = due_days(conn, org_id, &these).await?;
-    ahead.retain(|c| due.get(c).copied().flatten().is_some_and(|d| d < as_of));
+    ahead.retain(|c| {
+        courses.get(c).is_some_and(|(_, _, rule)| due_on(rule, last_day.get(c)).is_some_and(|d| d < as_of))
+    });
     Ok(Some(with_reports_outstanding(conn, org_id, &ahead).await?))
 }
 
@@ -782,9 +784,24 @@ impl PageOfLines {
 /// Every course of the organisation that requires a report (every year), kept in memory until
 /// the catalogue changes: a page of the reports owed puts them in the list's order, and reading
 /// and decoding the 1,525 courses of five years was most of a page's time at 300 staff.
-async fn report_courses_kept(db: &crate::Db, org_id: Uuid) -> Result<std::sync::Arc<ReportCourses>, DbErr> {
-    let read = async |&org_id: &Uuid| courses_owing(db.conn(), org_id, &ReportScope::default()).await;
+async fn report_courses_kept(db: &crate::Db, org_id: Uuid) -> Result<std::sync::Arc<OwedCourses>, DbErr> {
+    let read = async |&org_id: &Uuid| {
+        let courses = courses_owing(db.conn(), org_id, &ReportScope::default()).await?;
+        let ids: Vec<Uuid> = courses.keys().copied().collect();
+        let last_day = last_days(db.conn(), org_id, &ids).await?;
+        Ok(OwedCourses { courses, last_day })
+    };
     db.kept().report_courses.get_or_read_value(org_id, read).await
+}
+
+/// The organisation's courses that require a report, with the Japan date of each one's last
+/// session (sessions are catalogue changes too): a page's walk decides which courses are overdue
+/// and when each line was due without asking the sessions again (a page of the overdue list
+/// asked them once per stretch and once per batch of courses, 4–9 ms each at 50,000 staff).
+#[derive(Debug, Clone)]
+pub struct OwedCourses {
+    courses: ReportCourses,
+    last_day: HashMap<Uuid, NaiveDate>,
 }
 
 /// The courses of `scope` that require a report, whose lines are then read a course at a time
@@ -869,7 +886,10 @@ async fn owed_lines(
     nominations: Vec<Trainee>,
 ) -> Result<Vec<ReportLine>, DbErr> {
     let (owing, staff) = owing(conn, org_id, courses, nominations).await?;
-    lines(conn, org_id, courses, &owing, &staff).await
+    let with_nominations: Vec<Uuid> =
+        owing.iter().map(|n| n.course_id).collect::<BTreeSet<_>>().into_iter().collect();
+    let last_day = last_days(conn, org_id, &with_nominations).await?;
+    lines(conn, org_id, courses, &owing, &staff, &last_day).await
 }
 
 /// Of `nominations`, those that attended a course of `courses` and so owe a report, in the list's
@@ -918,6 +938,7 @@ pub(crate) async fn lines(
     courses: &ReportCourses,
     owing: &[Trainee],
     staff: &HashMap<Uuid, Placed>,
+    last_day: &HashMap<Uuid, NaiveDate>,
 ) -> Result<Vec<ReportLine>, DbErr> {
     let ids: Vec<Uuid> = owing.iter().map(|n| n.id).collect();
     type StandingRow = (Uuid, Uuid, String, Option<DateTime<Utc>>);
@@ -942,9 +963,6 @@ pub(crate) async fn lines(
         let state = stored("training_report.state", &state, ReportState::parse)?;
         reports.insert(nomination_id, ReportStanding { id, state, first_submitted_at });
     }
-    let with_nominations: Vec<Uuid> =
-        owing.iter().map(|n| n.course_id).collect::<BTreeSet<_>>().into_iter().collect();
-    let last = last_days(conn, org_id, &with_nominations).await?;
     let mut out: Vec<(i32, ReportLine)> = owing
         .iter()
         .filter_map(|n| {
@@ -956,7 +974,7 @@ pub(crate) async fn lines(
                 employee: placed.employee.clone(),
                 section_id: placed.section_id,
                 on_roster: placed.active,
-                due_on: last.get(&n.course_id).and_then(|d| rule.due(*d)),
+                due_on: due_on(rule, last_day.get(&n.course_id)),
                 report: reports.remove(&n.id),
             };
             Some((*rank, line))
@@ -982,7 +1000,13 @@ pub(crate) async fn due_days(
 ) -> Result<HashMap<Uuid, Option<NaiveDate>>, DbErr> {
     let ids: Vec<Uuid> = courses.keys().copied().collect();
     let last = last_days(conn, org_id, &ids).await?;
-    Ok(courses.iter().map(|(id, (_, _, rule))| (*id, last.get(id).and_then(|d| rule.due(*d)))).collect())
+    Ok(courses.iter().map(|(id, (_, _, rule))| (*id, due_on(rule, last.get(id)))).collect())
+}
+
+/// The day a course's reports are due by `rule`, given its last session's day (none without a
+/// session).
+fn due_on(rule: &ReportRule, last_day: Option<&NaiveDate>) -> Option<NaiveDate> {
+    last_day.and_then(|d| rule.due(*d))
 }
 
 /// The report of one nomination, if written.
