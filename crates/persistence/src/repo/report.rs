@@ -552,7 +552,8 @@ pub async fn owed_page(
     // courses at a time as the walk reaches them, the stretch twice as long each time. Asked of
     // every course ahead at once, a page of the overdue list read all of the organisation's
     // nominations (five years' 1,000,000 at 50,000 staff: 0.6 s a page on PostgreSQL).
-    let mut may_hold = MayHold { filter, checked: start, stretch: MAY_HOLD_STRETCH, holding: HashSet::new() };
+    let mut may_hold =
+        MayHold { filter, checked: start, stretch: MAY_HOLD_STRETCH, holding: HashSet::new(), back: None };
     // The walk, in batches of courses whose trainees are read together: a few trainees' courses
     // up to OWED_BATCH nominations (one's own reports are one batch), or courses of the whole
     // organisation, one at first and twice as many each time a batch leaves the page short (at
@@ -631,6 +632,8 @@ struct MayHold {
     /// How many courses the next question covers.
     stretch: usize,
     holding: HashSet<Uuid>,
+    /// The organisation's courses with a report back with its trainee, once asked.
+    back: Option<HashSet<Uuid>>,
 }
 
 /// The first stretch of courses a filtered list asks of; each next one is twice as long, up to
@@ -655,7 +658,16 @@ impl MayHold {
         if place >= self.checked {
             let end = (place + self.stretch).min(order.len());
             let these: Vec<Uuid> = order[place..end].iter().map(|(c, _)| **c).collect();
-            match courses_that_may_hold(conn, org_id, &self.filter, courses, last_day, these.clone()).await? {
+            let asked = courses_that_may_hold(
+                conn,
+                org_id,
+                &self.filter,
+                courses,
+                last_day,
+                &mut self.back,
+                these.clone(),
+            );
+            match asked.await? {
                 Some(holding) => self.holding.extend(holding),
                 None => self.holding.extend(these),
             }
@@ -675,6 +687,7 @@ async fn courses_that_may_hold(
     filter: &OwedFilter,
     courses: &ReportCourses,
     last_day: &HashMap<Uuid, NaiveDate>,
+    back: &mut Option<HashSet<Uuid>>,
     mut ahead: Vec<Uuid>,
 ) -> Result<Option<HashSet<Uuid>>, DbErr> {
     if let Some(state) = filter.state {
@@ -699,7 +712,15 @@ async fn courses_that_may_hold(
     ahead.retain(|c| {
         courses.get(c).is_some_and(|(_, _, rule)| due_on(rule, last_day.get(c)).is_some_and(|d| d < as_of))
     });
-    Ok(Some(with_reports_outstanding(conn, org_id, &ahead).await?))
+    if ahead.is_empty() {
+        return Ok(Some(HashSet::new()));
+    }
+    // Asked once a page: the reports back with their trainees are the organisation's few.
+    let back = match back {
+        Some(back) => back,
+        None => back.insert(with_reports_back(conn, org_id).await?),
+    };
+    Ok(Some(outstanding_of(conn, org_id, &ahead, back).await?))
 }
 
 /// Of `course_ids`, those with a report outstanding: a trainee attended (completed, or present
@@ -715,11 +736,28 @@ pub async fn with_reports_outstanding(
     org_id: Uuid,
     course_ids: &[Uuid],
 ) -> Result<HashSet<Uuid>, DbErr> {
+    let back = with_reports_back(conn, org_id).await?;
+    outstanding_of(conn, org_id, course_ids, &back).await
+}
+
+/// Of `course_ids`, those with a report outstanding, given the organisation's courses with a
+/// report back with its trainee ([`with_reports_back`]).
+async fn outstanding_of(
+    conn: &impl ConnectionTrait,
+    org_id: Uuid,
+    course_ids: &[Uuid],
+    back: &HashSet<Uuid>,
+) -> Result<HashSet<Uuid>, DbErr> {
     let mut out: HashSet<Uuid> = super::in_chunks(course_ids, |chunk| async move {
         attended_never_submitted(org_id, chunk).into_tuple::<Uuid>().all(conn).await
     })
     .await?;
-    let wanted: HashSet<&Uuid> = course_ids.iter().collect();
+    out.extend(course_ids.iter().filter(|c| back.contains(c)));
+    Ok(out)
+}
+
+/// The organisation's courses with a submitted report back with its trainee (returned): few.
+async fn with_reports_back(conn: &impl ConnectionTrait, org_id: Uuid) -> Result<HashSet<Uuid>, DbErr> {
     // Not DISTINCT: for it SQLite walked the reports in course order and read every one (1.7 s
     // at 50,000 staff); reports with the trainee are few.
     let back: Vec<Uuid> = training_report::Entity::find()
@@ -730,8 +768,7 @@ pub async fn with_reports_outstanding(
         .into_tuple()
         .all(conn)
         .await?;
-    out.extend(back.into_iter().filter(|c| wanted.contains(c)));
-    Ok(out)
+    Ok(back.into_iter().collect())
 }
 
 /// Of `course_ids`, the courses (their ids) one of whose trainees attended and never submitted a
