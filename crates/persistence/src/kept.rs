@@ -431,7 +431,8 @@ pub struct KeptReads {
     pub(crate) members: Kept<(Uuid, Uuid), crate::repo::employee::RosterMember>,
     /// An organisation's published courses of a fiscal year of a published plan.
     pub(crate) published: Kept<(Uuid, i32), Vec<crate::repo::catalogue::CourseRecord>>,
-    /// Each organisation's courses that require a report (every year), for the reports owed.
+    /// Each organisation's courses that require a report (every year), each with its last
+    /// session's day, for the reports owed.
     pub(crate) report_courses: Kept<Uuid, crate::repo::report::OwedCourses>,
     /// An organisation's results of a fiscal year, rendered, with where its audit chain stood.
     pub(crate) results: Kept<(Uuid, i32), crate::repo::results::RenderedYear>,
