@@ -183,6 +183,16 @@ pub const DEFAULT_ACQUIRE_TIMEOUT: Duration = Duration::from_secs(1);
 /// How long an SQLite statement waits for another connection's write to finish.
 pub const SQLITE_BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 
+/// The first statement of every write transaction on SQLite: it changes nothing but takes the
+/// database's write lock, waiting up to [`SQLITE_BUSY_TIMEOUT`] for another process's writer (a
+/// `kenshu directory sync` or `kenshu org create` beside the service). The in-process permit
+/// serialises only this process's writers; without this, a transaction that had read before its
+/// first write met another process's lock (or a commit since its read) and failed at once with
+/// SQLITE_BUSY: SQLite does not wait to turn a reader into a writer. sea-orm 1.1 always begins
+/// with a plain (deferred) `BEGIN`, so `BEGIN IMMEDIATE` is not available. The table is the
+/// migrator's own, there in every migrated database from the first migration on.
+pub const SQLITE_TAKE_WRITE_LOCK: &str = "UPDATE seaql_migrations SET version = version WHERE 0";
+
 /// Prepared statements each SQLite connection keeps (sqlx's default is 100). A bulk statement is
 /// as large as its rows (a 200-entry sign-in sheet's inserts and lookups are hundreds of KiB
 /// prepared), and each sheet size is a statement of its own, so 100 per connection held 40–80 MiB
@@ -331,17 +341,23 @@ impl Db {
         self.writers.clone().acquire_owned().await.expect("the writers' semaphore is never closed")
     }
 
-    /// Begin a transaction that will write.
+    /// Begin a transaction that will write. On SQLite it takes the database's write lock at once
+    /// (see [`SQLITE_TAKE_WRITE_LOCK`]).
     pub async fn begin_write(&self) -> Result<WriteTxn, DbErr> {
         let permit = self.writer().await;
         let txn = self.conn.begin().await?;
-        Ok(WriteTxn {
+        let write = WriteTxn {
             txn: Some(txn),
             permit: Some(permit),
             blocks: Default::default(),
             watch: self.kept.watch.clone(),
             changes: Default::default(),
-        })
+        };
+        if self.backend() == DatabaseBackend::Sqlite {
+            // On failure (still locked after the busy timeout) `write` drops and rolls back.
+            write.execute_unprepared(SQLITE_TAKE_WRITE_LOCK).await?;
+        }
+        Ok(write)
     }
 
     /// Readiness: the database answers a trivial query.
@@ -376,10 +392,15 @@ pub fn unavailable(e: &DbErr) -> bool {
     match inner {
         Sqlx::Io(_) | Sqlx::Tls(_) | Sqlx::PoolTimedOut | Sqlx::PoolClosed | Sqlx::WorkerCrashed => true,
         // PostgreSQL: connection exceptions (08…), shutting down or starting (57P01–57P03), too
-        // many connections (53300).
-        Sqlx::Database(d) => {
-            d.code().is_some_and(|c| c.starts_with("08") || c.starts_with("57P") || c == "53300")
-        }
+        // many connections (53300). SQLite: still locked by another process's writer after the
+        // busy timeout (SQLITE_BUSY, 5, and its extended codes: the low byte is the primary).
+        Sqlx::Database(d) => d.code().is_some_and(|c| {
+            c.starts_with("08")
+                || c.starts_with("57P")
+                || c == "53300"
+                || (d.try_downcast_ref::<sea_orm::sqlx::sqlite::SqliteError>().is_some()
+                    && c.parse::<i32>().is_ok_and(|n| n & 0xff == 5))
+        }),
         _ => false,
     }
 }
@@ -393,6 +414,7 @@ mod tests {
     #[tokio::test]
     async fn an_unfinished_write_is_rolled_back_before_the_next_writer_begins() {
         let db = Db::connect("sqlite::memory:", 1).await.unwrap();
+        db.migrate().await.unwrap();
         db.conn().execute_unprepared("CREATE TABLE t (x INTEGER)").await.unwrap();
         let txn = db.begin_write().await.unwrap();
         txn.execute_unprepared("INSERT INTO t VALUES (1)").await.unwrap();
@@ -401,9 +423,63 @@ mod tests {
         let next = db.begin_write().await.unwrap();
         next.execute_unprepared("INSERT INTO t VALUES (2)").await.unwrap();
         next.commit().await.unwrap();
-        let count = Statement::from_string(db.backend(), "SELECT count(*) AS n FROM t");
-        let row = db.conn().query_one(count).await.unwrap().unwrap();
-        assert_eq!(row.try_get::<i64>("", "n").unwrap(), 1, "the first write was rolled back");
+        assert_eq!(count(&db).await, 1, "the first write was rolled back");
         assert_eq!(db.writers.available_permits(), 1);
+    }
+
+    async fn count(db: &Db) -> i64 {
+        let count = Statement::from_string(db.backend(), "SELECT count(*) AS n FROM t");
+        db.conn().query_one(count).await.unwrap().unwrap().try_get("", "n").unwrap()
+    }
+
+    /// Two processes writing one SQLite file (the service and `kenshu directory sync`), here two
+    /// pools whose permits know nothing of each other: a write transaction that reads before it
+    /// writes waits for the other's lock instead of failing, and one still locked out after the
+    /// busy timeout is "unavailable" (503, worth retrying), not a 500.
+    #[tokio::test]
+    async fn a_writer_waits_for_another_process_writing_the_same_sqlite_file() {
+        let path = std::env::temp_dir().join(format!("kenshu-two-writers-{}.db", Uuid::now_v7()));
+        let url = format!("sqlite://{}?mode=rwc", path.display());
+        let service = Db::connect(&url, 2).await.unwrap();
+        service.migrate().await.unwrap();
+        service.conn().execute_unprepared("CREATE TABLE t (x INTEGER)").await.unwrap();
+        let sync = Db::connect(&url, 1).await.unwrap();
+
+        // Without the lock taken at begin, the same interleaving fails at once.
+        let holding = sync.begin_write().await.unwrap();
+        holding.execute_unprepared("INSERT INTO t VALUES (1)").await.unwrap();
+        let plain = service.conn().begin().await.unwrap();
+        plain.execute_unprepared("SELECT count(*) FROM t").await.unwrap();
+        let busy = plain.execute_unprepared("INSERT INTO t VALUES (2)").await.unwrap_err();
+        assert!(unavailable(&busy), "{busy}");
+        plain.rollback().await.unwrap();
+
+        let writer = {
+            let service = service.clone();
+            tokio::spawn(async move {
+                let txn = service.begin_write().await?;
+                let seen =
+                    txn.query_one(Statement::from_string(service.backend(), "SELECT count(*) AS n FROM t"));
+                let seen: i64 = seen.await?.expect("a count").try_get("", "n")?;
+                txn.execute_unprepared(&format!("INSERT INTO t VALUES ({})", seen + 10)).await?;
+                txn.commit().await
+            })
+        };
+        // Not a clock: only time for the writer to reach the lock the other process holds (it
+        // waits there; without the lock taken at begin it would already have failed).
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        assert!(!writer.is_finished(), "the writer waits for the other process's write");
+        holding.commit().await.unwrap();
+        writer.await.unwrap().unwrap();
+        assert_eq!(count(&service).await, 2);
+        let last = Statement::from_string(service.backend(), "SELECT max(x) AS x FROM t");
+        let last: i64 = service.conn().query_one(last).await.unwrap().unwrap().try_get("", "x").unwrap();
+        assert_eq!(last, 11, "the writer read after the other process's commit");
+
+        service.close().await.unwrap();
+        sync.close().await.unwrap();
+        for suffix in ["", "-wal", "-shm"] {
+            let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
+        }
     }
 }
