@@ -569,7 +569,7 @@ fn recommended(results: &Value, grade: &str) -> (u64, u64) {
 }
 
 /// A year's results are kept as rendered: warm they cost one statement (where the organisation's
-/// audit chain stands). A nomination recorded on either instance shows on the next request to
+/// audit chain stands), as JSON and as a table. A nomination recorded on either instance shows on the next request to
 /// both, with no wait; a grade or a course title changed outside the service shows as soon as
 /// each instance hears of it.
 #[tokio::test]
@@ -609,6 +609,9 @@ async fn a_years_results_are_kept_until_anything_they_count_changes_on_any_insta
     }
     let cost = app.cost(results, &hr).await;
     assert_eq!(cost, (200, 1), "kept again after the change");
+    // The tables (CSV, XLSX) are made from the year as kept.
+    let by_grade = format!("{results}?format=csv&by=grade&encoding=utf8");
+    assert_eq!(app.cost(&by_grade, &hr).await, (200, 1), "a table from the kept year");
 
     // Changed outside the service: the employee's grade, then the course's title.
     let outside = Db::connect(&app.database_url, 1).await.unwrap();
@@ -617,6 +620,8 @@ async fn a_years_results_are_kept_until_anything_they_count_changes_on_any_insta
     for base in [&app.base, &other.base] {
         until_at(&app, base, results, &hr, |r| recommended(r, "部長") == (2, 1)).await;
     }
+    let table = app.get(&by_grade, &hr).await.text().await.unwrap();
+    assert!(table.lines().any(|l| l.starts_with("部長,0,1,")), "one recommended 部長 now: {table}");
     rename_outside(&outside, &course, "文書事務研修（改）").await;
     for base in [&app.base, &other.base] {
         until_at(&app, base, results, &hr, |r| r["courses"][0]["course"]["title"] == "文書事務研修（改）")

@@ -1,7 +1,7 @@
 //! 研修実績: what a fiscal year's training came to, per course, category and grade: how trainees
 //! were chosen, who attended and completed, the absences, and whether reports came in on time.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::audience::Route;
 use crate::selection::NominationState;
@@ -108,7 +108,7 @@ impl Counts {
 
 /// Counts over a set of nominations.
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Tally {
     /// 指名: nominations by designation, whatever became of them.
     pub designated: u32,

@@ -33,7 +33,7 @@
 use std::collections::HashMap;
 use std::hash::Hash;
 use std::sync::atomic::{AtomicU64, Ordering::SeqCst};
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
 
 use uuid::Uuid;
@@ -223,6 +223,26 @@ pub struct Kept<K, V> {
     entries: RwLock<(u64, HashMap<K, Arc<V>>)>,
     hits: AtomicU64,
     misses: AtomicU64,
+    /// The keys being read by a request that holds their turn ([`Kept::turn`]).
+    turns: Mutex<HashMap<K, Arc<tokio::sync::Mutex<()>>>>,
+}
+
+/// The turn to read one key's value ([`Kept::turn`]); the next waiting request's when dropped.
+pub struct Turn<'a, K: Hash + Eq + Clone, V> {
+    kept: &'a Kept<K, V>,
+    key: K,
+    held: Option<tokio::sync::OwnedMutexGuard<()>>,
+}
+
+impl<K: Hash + Eq + Clone, V> Drop for Turn<'_, K, V> {
+    fn drop(&mut self) {
+        drop(self.held.take());
+        let mut turns = self.kept.turns.lock().expect("kept turns");
+        // Only the map's own reference left: nobody holds or waits for this key's turn.
+        if turns.get(&self.key).is_some_and(|t| Arc::strong_count(t) == 1) {
+            turns.remove(&self.key);
+        }
+    }
 }
 
 impl<K, V> std::fmt::Debug for Kept<K, V> {
@@ -264,6 +284,40 @@ impl<K: Hash + Eq + Clone, V> Kept<K, V> {
             entries: RwLock::new((0, HashMap::new())),
             hits: AtomicU64::new(0),
             misses: AtomicU64::new(0),
+            turns: Mutex::default(),
+        }
+    }
+
+    /// Wait until no other request of this instance is reading `key`'s value, and hold the turn
+    /// to read it: for a value that takes long to read (a year's results at 50,000 staff), so
+    /// that requests arriving together after a change read it once, not once each. Whoever waited
+    /// looks again ([`Kept::look_again`]) before reading. Other keys never wait.
+    pub async fn turn(&self, key: &K) -> Turn<'_, K, V> {
+        let turn = self.turns.lock().expect("kept turns").entry(key.clone()).or_default().clone();
+        Turn { kept: self, key: key.clone(), held: Some(turn.lock_owned().await) }
+    }
+
+    /// How many requests wait for `key`'s turn while another holds it.
+    #[cfg(test)]
+    pub(crate) fn waiting_for(&self, key: &K) -> usize {
+        let turns = self.turns.lock().expect("kept turns");
+        // The map's reference and the holder's guard, then one per request waiting.
+        turns.get(key).map_or(0, |t| Arc::strong_count(t).saturating_sub(2))
+    }
+
+    /// [`Kept::lookup_in_if`] again for a miss, after waiting for a [`Kept::turn`]: what another
+    /// request read meanwhile, kept in the same generation and `current`, answers it (counted as
+    /// a hit, no longer as a miss).
+    pub fn look_again(&self, miss: Miss<K>, current: impl FnOnce(&V) -> bool) -> Result<Arc<V>, Miss<K>> {
+        let Some(generation) = miss.generation else { return Err(miss) };
+        let entries = self.entries.read().expect("kept reads");
+        match entries.1.get(&miss.key).filter(|kept| entries.0 == generation && current(kept)) {
+            Some(kept) => {
+                self.misses.fetch_sub(1, SeqCst);
+                self.hits.fetch_add(1, SeqCst);
+                Ok(kept.clone())
+            }
+            None => Err(miss),
         }
     }
 
@@ -723,5 +777,37 @@ mod tests {
         }
         assert_eq!(kept.stats().entries, 50);
         assert_eq!(kept_at(&kept, "59", 2).as_deref(), Some("ja"), "the newest is kept");
+    }
+
+    /// Requests missing one key read it one after another, and the later finds the earlier's
+    /// read (a hit); another key never waits; nothing of a turn is left once all are done.
+    #[tokio::test]
+    async fn a_key_is_read_by_one_request_at_a_time_and_the_next_finds_its_value() {
+        use futures_util::FutureExt;
+        let watch = Arc::new(Watch::default());
+        let kept: Kept<String, String> = Kept::new(watch.clone(), Scope::Roster, 10);
+        watch.set_listening(true, at(&watch, 0));
+        let key = || "2023".to_string();
+        let (year, other) = (key(), "2024".to_string());
+        let first = kept.lookup(key(), at(&watch, 1)).unwrap_err();
+        let second = kept.lookup(key(), at(&watch, 1)).unwrap_err();
+        let reading = kept.turn(&year).await;
+        let mut waiting = Box::pin(kept.turn(&year));
+        assert!(waiting.as_mut().now_or_never().is_none(), "the same key waits");
+        assert!(kept.turn(&other).now_or_never().is_some(), "another key does not");
+        kept.keep(first, Arc::new("read once".into()), at(&watch, 2));
+        drop(reading);
+        let turn = waiting.await;
+        let found = kept.look_again(second, |_| true).ok().map(|v| v.to_string());
+        assert_eq!(found.as_deref(), Some("read once"));
+        drop(turn);
+        assert!(kept.turns.lock().unwrap().is_empty());
+        let stats = kept.stats();
+        assert_eq!((stats.hits, stats.misses), (1, 1), "the request that waited counts as a hit");
+
+        // Read in a generation since dropped: nothing to find, the request reads it itself.
+        watch.drop_scope(Scope::Roster);
+        let miss = kept.lookup(key(), at(&watch, 3)).expect_err("dropped");
+        assert!(kept.look_again(miss, |_| true).is_err());
     }
 }

@@ -8,7 +8,7 @@ use kenshu_persistence::entities::{audit_log, section};
 use kenshu_persistence::repo::employee::{self as employee_repo, EmployeeRef, Unit};
 use kenshu_persistence::repo::structure as structure_repo;
 use kenshu_persistence::repo::RepoError;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
@@ -31,7 +31,7 @@ impl From<&EmployeeRef> for EmployeeRefDto {
 }
 
 /// The course a nomination (or a list line) is for.
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct CourseRefDto {
     pub id: Uuid,
     pub fiscal_year: i32,

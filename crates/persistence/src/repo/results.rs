@@ -254,14 +254,20 @@ pub async fn rendered<E: From<DbErr>>(
         return Ok(Arc::new(RenderedYear { stamp: None, json: render().await? }));
     };
     let stamp = audit::stamp(db.conn(), org_id).await?;
-    match kept.lookup_in_if((org_id, fy.year()), Some(generation), |k| k.stamp == stamp) {
-        Ok(kept) => Ok(kept),
-        Err(miss) => {
-            let rendered = Arc::new(RenderedYear { stamp, json: render().await? });
-            kept.keep(miss, rendered.clone(), Instant::now());
-            Ok(rendered)
-        }
-    }
+    let key = (org_id, fy.year());
+    let miss = match kept.lookup_in_if(key, Some(generation), |k| k.stamp == stamp) {
+        Ok(kept) => return Ok(kept),
+        Err(miss) => miss,
+    };
+    // Requests that miss together (every HR screen after a change) read the year once.
+    let _turn = kept.turn(&key).await;
+    let miss = match kept.look_again(miss, |k| k.stamp == stamp) {
+        Ok(read_meanwhile) => return Ok(read_meanwhile),
+        Err(miss) => miss,
+    };
+    let rendered = Arc::new(RenderedYear { stamp, json: render().await? });
+    kept.keep(miss, rendered.clone(), Instant::now());
+    Ok(rendered)
 }
 
 /// How many statements count a year's nominations on PostgreSQL, each a share of the courses, at
@@ -327,4 +333,42 @@ fn counts(row: &QueryResult, at: usize) -> Result<Counts, DbErr> {
         absences_excused: n(8)?,
         absences_unexcused: n(9)?,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
+    use std::time::Duration;
+
+    use super::*;
+
+    /// Requests that find a year's results missing together (HR screens after a change) read
+    /// them once: the later waits for the earlier's read and answers with it.
+    #[tokio::test]
+    async fn requests_missing_a_year_together_read_it_once() {
+        let db = crate::Db::connect("sqlite::memory:", 1).await.unwrap();
+        db.migrate().await.unwrap();
+        db.kept().watch.set_listening(true, Instant::now());
+        let (org_id, fy) = (Uuid::now_v7(), FiscalYear::new(2023).unwrap());
+        let reads = AtomicUsize::new(0);
+        let read = async || -> Result<String, DbErr> {
+            let n = reads.fetch_add(1, SeqCst);
+            if n == 0 {
+                // The first read lasts until the other request waits for its turn (without
+                // turns it never does: two seconds, and it reads the year too).
+                let waited = async {
+                    while db.kept().results.waiting_for(&(org_id, fy.year())) == 0 {
+                        tokio::task::yield_now().await;
+                    }
+                };
+                let _ = tokio::time::timeout(Duration::from_secs(2), waited).await;
+            }
+            Ok(format!("read {n}"))
+        };
+        let (a, b) = tokio::join!(rendered(&db, org_id, fy, &read), rendered(&db, org_id, fy, &read));
+        assert_eq!((a.unwrap().json.as_str(), b.unwrap().json.as_str()), ("read 0", "read 0"));
+        assert_eq!(reads.load(SeqCst), 1);
+        let stats = db.kept().results.stats();
+        assert_eq!((stats.hits, stats.misses), (1, 1));
+    }
 }
