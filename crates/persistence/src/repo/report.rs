@@ -658,16 +658,7 @@ impl MayHold {
         if place >= self.checked {
             let end = (place + self.stretch).min(order.len());
             let these: Vec<Uuid> = order[place..end].iter().map(|(c, _)| **c).collect();
-            let asked = courses_that_may_hold(
-                conn,
-                org_id,
-                &self.filter,
-                courses,
-                last_day,
-                &mut self.back,
-                these.clone(),
-            );
-            match asked.await? {
+            match self.that_may_hold(conn, org_id, courses, last_day, these.clone()).await? {
                 Some(holding) => self.holding.extend(holding),
                 None => self.holding.extend(these),
             }
@@ -676,51 +667,53 @@ impl MayHold {
         }
         Ok(self.holding.contains(order[place].0))
     }
-}
 
-/// Of `ahead` (courses of `courses`), those that may hold a line `filter` keeps, so that a
-/// filtered list visits only them; `None`: any may. A few grouped reads instead of a course's
-/// lines each: an overdue list that read every course's lines took 10 s at 50,000 staff.
-async fn courses_that_may_hold(
-    conn: &impl ConnectionTrait,
-    org_id: Uuid,
-    filter: &OwedFilter,
-    courses: &ReportCourses,
-    last_day: &HashMap<Uuid, NaiveDate>,
-    back: &mut Option<HashSet<Uuid>>,
-    mut ahead: Vec<Uuid>,
-) -> Result<Option<HashSet<Uuid>>, DbErr> {
-    if let Some(state) = filter.state {
-        // A line in a state has a report in it.
-        let holding = super::in_chunks(&ahead, |chunk| async move {
-            training_report::Entity::find()
-                .select_only()
-                .column(training_report::Column::CourseId)
-                .distinct()
-                .filter(training_report::Column::OrgId.eq(org_id))
-                .filter(training_report::Column::State.eq(state.as_str()))
-                .filter(training_report::Column::CourseId.is_in(chunk.iter().copied()))
-                .into_tuple::<Uuid>()
-                .all(conn)
-                .await
-        })
-        .await?;
-        return Ok(Some(holding));
+    /// Of `ahead` (courses of `courses`), those that may hold a line the filter keeps, so that
+    /// a filtered list visits only them; `None`: any may. A few grouped reads instead of a
+    /// course's lines each: an overdue list that read every course's lines took 10 s at 50,000
+    /// staff.
+    async fn that_may_hold(
+        &mut self,
+        conn: &impl ConnectionTrait,
+        org_id: Uuid,
+        courses: &ReportCourses,
+        last_day: &HashMap<Uuid, NaiveDate>,
+        mut ahead: Vec<Uuid>,
+    ) -> Result<Option<HashSet<Uuid>>, DbErr> {
+        if let Some(state) = self.filter.state {
+            // A line in a state has a report in it.
+            let holding = super::in_chunks(&ahead, |chunk| async move {
+                training_report::Entity::find()
+                    .select_only()
+                    .column(training_report::Column::CourseId)
+                    .distinct()
+                    .filter(training_report::Column::OrgId.eq(org_id))
+                    .filter(training_report::Column::State.eq(state.as_str()))
+                    .filter(training_report::Column::CourseId.is_in(chunk.iter().copied()))
+                    .into_tuple::<Uuid>()
+                    .all(conn)
+                    .await
+            })
+            .await?;
+            return Ok(Some(holding));
+        }
+        let Some(as_of) = self.filter.overdue_on else { return Ok(None) };
+        // An overdue line's report was due before the day, and is outstanding.
+        ahead.retain(|c| {
+            courses
+                .get(c)
+                .is_some_and(|(_, _, rule)| due_on(rule, last_day.get(c)).is_some_and(|d| d < as_of))
+        });
+        if ahead.is_empty() {
+            return Ok(Some(HashSet::new()));
+        }
+        // Asked once a page: the reports back with their trainees are the organisation's few.
+        if self.back.is_none() {
+            self.back = Some(with_reports_back(conn, org_id).await?);
+        }
+        let back = self.back.as_ref().expect("the reports back, asked just now");
+        Ok(Some(outstanding_of(conn, org_id, &ahead, back).await?))
     }
-    let Some(as_of) = filter.overdue_on else { return Ok(None) };
-    // An overdue line's report was due before the day, and is outstanding.
-    ahead.retain(|c| {
-        courses.get(c).is_some_and(|(_, _, rule)| due_on(rule, last_day.get(c)).is_some_and(|d| d < as_of))
-    });
-    if ahead.is_empty() {
-        return Ok(Some(HashSet::new()));
-    }
-    // Asked once a page: the reports back with their trainees are the organisation's few.
-    let back = match back {
-        Some(back) => back,
-        None => back.insert(with_reports_back(conn, org_id).await?),
-    };
-    Ok(Some(outstanding_of(conn, org_id, &ahead, back).await?))
 }
 
 /// Of `course_ids`, those with a report outstanding: a trainee attended (completed, or present
