@@ -556,11 +556,13 @@ pub async fn owed_page(
         MayHold { filter, checked: start, stretch: MAY_HOLD_STRETCH, holding: HashSet::new(), back: None };
     // The walk, in batches of courses whose trainees are read together: a few trainees' courses
     // up to OWED_BATCH nominations (one's own reports are one batch), or courses of the whole
-    // organisation, one at first and twice as many each time a batch leaves the page short (at
-    // 300 staff a course holds a few lines, and a page read a course at a time cost 62
-    // statements). Then their lines, a page's worth at a time: each line reads its report.
+    // organisation, one at first and then as many as the lines still wanted need at the rate
+    // the courses so far gave them ([`next_span`]; at 300 staff a course holds a few lines, and
+    // a page read a course at a time cost 62 statements). Then their lines, a page's worth at a
+    // time: each line reads its report.
     let mut next = start;
     let mut span = 1;
+    let mut walked = 0;
     loop {
         let mut batch = ReportCourses::new();
         let mut nominations = Vec::new();
@@ -591,7 +593,7 @@ pub async fn owed_page(
             nominations =
                 Trainee::of_courses_where(conn, org_id, &course_ids, filter.may_keep(seeking, within))
                     .await?;
-            span = (span * 2).min(OWED_SPAN);
+            walked += batch.len();
         }
         let (owing, staff) = owing(conn, org_id, &batch, nominations).await?;
         let mut rest = &owing[..];
@@ -611,8 +613,18 @@ pub async fn owed_page(
         if page.full() {
             break;
         }
+        span = next_span(span, walked, page.lines.len(), page.limit + 1 - page.lines.len());
     }
     Ok(if seeking.is_none() { Some(page.lines) } else { None })
+}
+
+/// How many courses the next batch of a walk over the whole organisation reads: enough for the
+/// `need` lines still wanted at the rate the `walked` courses so far gave `got`, or twice the
+/// last `span` while they gave none; at most [`OWED_SPAN`]. Doubling alone took five batches
+/// (three statements each) where an overdue page's lines lay a few to a course.
+fn next_span(span: usize, walked: usize, got: usize, need: usize) -> usize {
+    let wanted = if got == 0 { span * 2 } else { (need * walked).div_ceil(got) };
+    wanted.clamp(1, OWED_SPAN)
 }
 
 /// Nominations of a few trainees' courses read into lines at once (their reports, employees and
@@ -1075,5 +1087,14 @@ mod tests {
         let plan = db.conn().query_all(explain).await.expect("the partial index answers the question");
         let detail: Vec<String> = plan.iter().map(|r| r.try_get::<String>("", "detail").unwrap()).collect();
         assert!(detail.iter().any(|d| d.contains("ix_nomination_report_outstanding")), "{detail:?}");
+    }
+
+    #[test]
+    fn a_walk_reads_as_many_courses_as_the_lines_still_wanted_need() {
+        assert_eq!(next_span(1, 1, 0, 51), 2, "nothing yet: twice as many");
+        assert_eq!(next_span(8, 15, 0, 51), OWED_SPAN, "at most the span's bound");
+        assert_eq!(next_span(1, 1, 3, 48), OWED_SPAN, "three a course: sixteen for 48");
+        assert_eq!(next_span(2, 3, 30, 21), 3, "ten a course: three for 21 (rounded up)");
+        assert_eq!(next_span(1, 1, 650, 1), 1, "a large course: one");
     }
 }
