@@ -405,6 +405,15 @@ pub fn unavailable(e: &DbErr) -> bool {
     }
 }
 
+/// A migrated database in memory, for the persistence crate's own tests (one connection: each
+/// in-memory connection is a database of its own).
+#[cfg(test)]
+pub(crate) async fn migrated_in_memory() -> Db {
+    let db = Db::connect("sqlite::memory:", 1).await.unwrap();
+    db.migrate().await.unwrap();
+    db
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -413,8 +422,7 @@ mod tests {
     /// that began sooner could find SQLite still locked by it.
     #[tokio::test]
     async fn an_unfinished_write_is_rolled_back_before_the_next_writer_begins() {
-        let db = Db::connect("sqlite::memory:", 1).await.unwrap();
-        db.migrate().await.unwrap();
+        let db = migrated_in_memory().await;
         db.conn().execute_unprepared("CREATE TABLE t (x INTEGER)").await.unwrap();
         let txn = db.begin_write().await.unwrap();
         txn.execute_unprepared("INSERT INTO t VALUES (1)").await.unwrap();

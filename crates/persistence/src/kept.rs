@@ -309,13 +309,11 @@ impl<K: Hash + Eq + Clone, V> Kept<K, V> {
     /// request read meanwhile, kept in the same generation and `current`, answers it (counted as
     /// a hit, no longer as a miss).
     pub fn look_again(&self, miss: Miss<K>, current: impl FnOnce(&V) -> bool) -> Result<Arc<V>, Miss<K>> {
-        let Some(generation) = miss.generation else { return Err(miss) };
-        let entries = self.entries.read().expect("kept reads");
-        match entries.1.get(&miss.key).filter(|kept| entries.0 == generation && current(kept)) {
+        match miss.generation.and_then(|g| self.kept_in(&miss.key, g, current)) {
             Some(kept) => {
                 self.misses.fetch_sub(1, SeqCst);
                 self.hits.fetch_add(1, SeqCst);
-                Ok(kept.clone())
+                Ok(kept)
             }
             None => Err(miss),
         }
@@ -352,17 +350,19 @@ impl<K: Hash + Eq + Clone, V> Kept<K, V> {
         generation: Option<u64>,
         current: impl FnOnce(&V) -> bool,
     ) -> Result<Arc<V>, Miss<K>> {
-        if let Some(generation) = generation {
-            let entries = self.entries.read().expect("kept reads");
-            if entries.0 == generation {
-                if let Some(kept) = entries.1.get(&key).filter(|kept| current(kept)) {
-                    self.hits.fetch_add(1, SeqCst);
-                    return Ok(kept.clone());
-                }
-            }
+        if let Some(kept) = generation.and_then(|g| self.kept_in(&key, g, current)) {
+            self.hits.fetch_add(1, SeqCst);
+            return Ok(kept);
         }
         self.misses.fetch_add(1, SeqCst);
         Err(Miss { key, generation })
+    }
+
+    /// The value kept under `key` if it was read in `generation` and `current` holds for it.
+    fn kept_in(&self, key: &K, generation: u64, current: impl FnOnce(&V) -> bool) -> Option<Arc<V>> {
+        let entries = self.entries.read().expect("kept reads");
+        let kept = entries.1.get(key).filter(|kept| entries.0 == generation && current(kept));
+        kept.cloned()
     }
 
     /// Keep what was read after `miss`, unless its scope was dropped since (or kept rows are

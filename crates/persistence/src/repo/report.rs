@@ -1075,8 +1075,7 @@ mod tests {
     /// the question would read every trainee again.
     #[tokio::test]
     async fn the_question_of_reports_outstanding_can_use_their_partial_index() {
-        let db = crate::Db::connect("sqlite::memory:", 1).await.unwrap();
-        db.migrate().await.unwrap();
+        let db = crate::db::migrated_in_memory().await;
         let asked = attended_never_submitted(Uuid::nil(), vec![Uuid::nil()]).build(DbBackend::Sqlite);
         let forced = asked.sql.replace(
             r#"FROM "nomination""#,

@@ -346,8 +346,7 @@ mod tests {
     /// them once: the later waits for the earlier's read and answers with it.
     #[tokio::test]
     async fn requests_missing_a_year_together_read_it_once() {
-        let db = crate::Db::connect("sqlite::memory:", 1).await.unwrap();
-        db.migrate().await.unwrap();
+        let db = crate::db::migrated_in_memory().await;
         db.kept().watch.set_listening(true, Instant::now());
         let (org_id, fy) = (Uuid::now_v7(), FiscalYear::new(2023).unwrap());
         let reads = AtomicUsize::new(0);
