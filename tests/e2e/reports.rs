@@ -541,8 +541,8 @@ async fn pages_of_the_reports_owed_walk_many_small_courses_in_order() {
     expected.sort();
     let all = "/api/v1/reports?fiscal_year=2023&limit=200";
     assert_eq!(course_lines(&app.get_json(all, &hr).await), expected);
-    // The overdue list asks which courses may hold a line a stretch at a time (four, then eight):
-    // a page of 200 crosses from one to the next.
+    // The overdue list asks which courses may hold a line a stretch at a time (four, then
+    // thirty-two): a page of 200 crosses from one to the next.
     let overdue = "/api/v1/reports?fiscal_year=2023&overdue=true&as_of=2024-03-31";
     for list in ["/api/v1/reports?fiscal_year=2023", overdue] {
         for limit in [1, 3, 4, 200] {
@@ -568,6 +568,12 @@ async fn pages_of_the_reports_owed_walk_many_small_courses_in_order() {
     kenshu_tests::until_reads_kept(&app.db).await;
     app.get_json(all, &hr).await;
     assert_eq!(app.cost(all, &hr).await, (200, 6), "a page over seven courses");
+    // The overdue page: the first stretch asked (four courses), the reports back with their
+    // trainees (once a page), the first batch (one course), the next stretch (the three left)
+    // and the second batch (the six left): 9 statements.
+    let overdue_page = format!("{overdue}&limit=200");
+    app.get_json(&overdue_page, &hr).await;
+    assert_eq!(app.cost(&overdue_page, &hr).await, (200, 9), "an overdue page over seven courses");
     // A new course that asks for a report is on the next page read.
     let (course, sessions, _) = selected_trainee(&app, 2023, 8, &[d(2023, 7, 8)]).await;
     let present = json!([{"employee_no": people::EMPLOYEE, "status": "present"}]);

@@ -377,6 +377,11 @@ pub struct OwedFilter {
 }
 
 impl OwedFilter {
+    /// Whether the filter keeps fewer lines than the list holds (a state, or overdue).
+    fn narrows(&self) -> bool {
+        self.state.is_some() || self.overdue_on.is_some()
+    }
+
     /// The nominations whose lines this filter may keep, so that a course's trainees are read only
     /// where a line may be kept (a page of the overdue list read every trainee of each course it
     /// passed, and the list as a file every trainee of the organisation). The nomination of the
@@ -504,7 +509,7 @@ pub async fn owed_page(
     };
     // A few trainees: their nominations first (narrow), then their courses. The whole
     // organisation: its courses, then each one's nominations as the walk reaches it.
-    let (courses, mut of_staff) = match &scope.employees {
+    let (order, mut of_staff) = match &scope.employees {
         Some(staff) => {
             let mut by_course: HashMap<Uuid, Vec<Trainee>> = HashMap::new();
             for chunk in staff.chunks(super::IN_LIST) {
@@ -516,20 +521,11 @@ pub async fn owed_page(
                     by_course.entry(n.course_id).or_default().push(n);
                 }
             }
-            let courses: ReportCourses = every
-                .courses
-                .iter()
-                .filter(|(id, course)| by_course.contains_key(*id) && in_scope(id, course))
-                .map(|(id, course)| (*id, course.clone()))
-                .collect();
-            (courses, Some(by_course))
+            let order = every.in_order(|id, course| by_course.contains_key(id) && in_scope(id, course));
+            (order, Some(by_course))
         }
-        None => {
-            let courses = every.courses.iter().filter(|(id, course)| in_scope(id, course));
-            (courses.map(|(id, course)| (*id, course.clone())).collect(), None)
-        }
+        None => (every.in_order(in_scope), None),
     };
-    let order = in_list_order(&courses);
     // Start at the course of the line the page follows.
     let start = match after {
         None => 0,
@@ -567,7 +563,7 @@ pub async fn owed_page(
         let mut batch = ReportCourses::new();
         let mut nominations = Vec::new();
         while let Some(&(&course_id, course)) = order.get(next) {
-            let may = may_hold.may(conn, org_id, &courses, &every.last_day, &order, next).await?;
+            let may = may_hold.may(conn, org_id, &every.courses, &every.last_day, &order, next).await?;
             next += 1;
             if seeking.is_none() && !may {
                 continue;
@@ -613,18 +609,19 @@ pub async fn owed_page(
         if page.full() {
             break;
         }
-        span = next_span(span, walked, page.lines.len(), page.limit + 1 - page.lines.len());
+        let most = if filter.narrows() { OWED_SPAN_FILTERED } else { OWED_SPAN };
+        span = next_span(span, walked, page.lines.len(), page.limit + 1 - page.lines.len(), most);
     }
     Ok(if seeking.is_none() { Some(page.lines) } else { None })
 }
 
 /// How many courses the next batch of a walk over the whole organisation reads: enough for the
 /// `need` lines still wanted at the rate the `walked` courses so far gave `got`, or twice the
-/// last `span` while they gave none; at most [`OWED_SPAN`]. Doubling alone took five batches
+/// last `span` while they gave none; at most `most` ([`OWED_SPAN`] or [`OWED_SPAN_FILTERED`]). Doubling alone took five batches
 /// (three statements each) where an overdue page's lines lay a few to a course.
-fn next_span(span: usize, walked: usize, got: usize, need: usize) -> usize {
+fn next_span(span: usize, walked: usize, got: usize, need: usize, most: usize) -> usize {
     let wanted = if got == 0 { span * 2 } else { (need * walked).div_ceil(got) };
-    wanted.clamp(1, OWED_SPAN)
+    wanted.clamp(1, most)
 }
 
 /// Nominations of a few trainees' courses read into lines at once (their reports, employees and
@@ -635,6 +632,12 @@ const OWED_BATCH: usize = 500;
 /// batch can read more than the page needs (sixteen courses of 650 trainees for the last few
 /// lines), so the span stays short.
 const OWED_SPAN: usize = 16;
+
+/// The most courses read together by a filtered walk: it visits only the courses that hold a
+/// line it keeps ([`MayHold`]) and reads only the trainees it may keep, so a batch is bounded by
+/// the lines it finds, and a small organisation's overdue lines lie one or two to a course (four
+/// batches of sixteen, three statements each, for a page at 300 staff).
+const OWED_SPAN_FILTERED: usize = 64;
 
 /// The courses of a list's walk that may hold a line its filter keeps, asked a stretch at a time.
 struct MayHold {
@@ -648,9 +651,15 @@ struct MayHold {
     back: Option<HashSet<Uuid>>,
 }
 
-/// The first stretch of courses a filtered list asks of; each next one is twice as long, up to
-/// [`super::IN_LIST`].
+/// The first stretch of courses a filtered list asks of; each next one is [`MAY_HOLD_GROWTH`]
+/// times as long, up to [`super::IN_LIST`].
 const MAY_HOLD_STRETCH: usize = 4;
+
+/// How much longer each next stretch is. Each course asked of is one probe of an index (the
+/// partial index of outstanding reports, or reports by state and course), so a long stretch
+/// costs little; doubling took eight statements a page where a small organisation's overdue
+/// lines lay one in twenty courses over five years (300 staff).
+const MAY_HOLD_GROWTH: usize = 8;
 
 impl MayHold {
     /// Whether the course at `place` in the walk `order` may hold a line the filter keeps (any
@@ -664,7 +673,7 @@ impl MayHold {
         order: &[ReportCourse<'_>],
         place: usize,
     ) -> Result<bool, DbErr> {
-        if self.filter.state.is_none() && self.filter.overdue_on.is_none() {
+        if !self.filter.narrows() {
             return Ok(true);
         }
         if place >= self.checked {
@@ -675,7 +684,7 @@ impl MayHold {
                 None => self.holding.extend(these),
             }
             self.checked = end;
-            self.stretch = (self.stretch * 2).min(super::IN_LIST);
+            self.stretch = (self.stretch * MAY_HOLD_GROWTH).min(super::IN_LIST);
         }
         Ok(self.holding.contains(order[place].0))
     }
@@ -831,7 +840,8 @@ async fn report_courses_kept(db: &crate::Db, org_id: Uuid) -> Result<std::sync::
         let courses = courses_owing(db.conn(), org_id, &ReportScope::default()).await?;
         let ids: Vec<Uuid> = courses.keys().copied().collect();
         let last_day = last_days(db.conn(), org_id, &ids).await?;
-        Ok(OwedCourses { courses, last_day })
+        let order = in_list_order(&courses).into_iter().map(|(id, _)| *id).collect();
+        Ok(OwedCourses { courses, order, last_day })
     };
     db.kept().report_courses.get_or_read_value(org_id, read).await
 }
@@ -843,7 +853,17 @@ async fn report_courses_kept(db: &crate::Db, org_id: Uuid) -> Result<std::sync::
 #[derive(Debug, Clone)]
 pub struct OwedCourses {
     courses: ReportCourses,
+    /// The courses' ids in the list's order, sorted once rather than a page at a time.
+    order: Vec<Uuid>,
     last_day: HashMap<Uuid, NaiveDate>,
+}
+
+impl OwedCourses {
+    /// The courses `keep` keeps, in the list's order.
+    fn in_order(&self, keep: impl Fn(&Uuid, &(i32, CourseRef, ReportRule)) -> bool) -> Vec<ReportCourse<'_>> {
+        let courses = self.order.iter().filter_map(|id| self.courses.get_key_value(id));
+        courses.filter(|(id, course)| keep(id, course)).collect()
+    }
 }
 
 /// The courses of `scope` that require a report, whose lines are then read a course at a time
@@ -1090,10 +1110,12 @@ mod tests {
 
     #[test]
     fn a_walk_reads_as_many_courses_as_the_lines_still_wanted_need() {
-        assert_eq!(next_span(1, 1, 0, 51), 2, "nothing yet: twice as many");
-        assert_eq!(next_span(8, 15, 0, 51), OWED_SPAN, "at most the span's bound");
-        assert_eq!(next_span(1, 1, 3, 48), OWED_SPAN, "three a course: sixteen for 48");
-        assert_eq!(next_span(2, 3, 30, 21), 3, "ten a course: three for 21 (rounded up)");
-        assert_eq!(next_span(1, 1, 650, 1), 1, "a large course: one");
+        assert_eq!(next_span(1, 1, 0, 51, OWED_SPAN), 2, "nothing yet: twice as many");
+        assert_eq!(next_span(8, 15, 0, 51, OWED_SPAN), OWED_SPAN, "at most the span's bound");
+        assert_eq!(next_span(1, 1, 3, 48, OWED_SPAN), OWED_SPAN, "three a course: sixteen for 48");
+        assert_eq!(next_span(1, 1, 1, 50, OWED_SPAN_FILTERED), 50, "filtered: one a course, fifty");
+        assert_eq!(next_span(1, 1, 1, 90, OWED_SPAN_FILTERED), OWED_SPAN_FILTERED, "filtered: bounded");
+        assert_eq!(next_span(2, 3, 30, 21, OWED_SPAN), 3, "ten a course: three for 21 (rounded up)");
+        assert_eq!(next_span(1, 1, 650, 1, OWED_SPAN), 1, "a large course: one");
     }
 }
