@@ -587,11 +587,11 @@ async fn main() {
         ),
         ("PUT …/sessions/{id}/attendance (HR, a sheet)".into(), "/".into(), None, Some(sheets.path())),
         (
-            if pairs.len() < REOPEN_BELOW {
-                format!("POST /nominations/{{id}}/absence-notices (HR, {} open, reopened)", pairs.len())
-            } else {
-                format!("POST /nominations/{{id}}/absence-notices (HR, {} open)", pairs.len())
-            },
+            format!(
+                "POST /nominations/{{id}}/absence-notices (HR, {} open{})",
+                pairs.len(),
+                if pairs.len() < REOPEN_BELOW { ", reopened" } else { "" }
+            ),
             "/".into(),
             None,
             Some(notices.path()),

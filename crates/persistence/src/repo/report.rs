@@ -617,8 +617,9 @@ pub async fn owed_page(
 
 /// How many courses the next batch of a walk over the whole organisation reads: enough for the
 /// `need` lines still wanted at the rate the `walked` courses so far gave `got`, or twice the
-/// last `span` while they gave none; at most `most` ([`OWED_SPAN`] or [`OWED_SPAN_FILTERED`]). Doubling alone took five batches
-/// (three statements each) where an overdue page's lines lay a few to a course.
+/// last `span` while they gave none; at most `most` ([`OWED_SPAN`], or [`OWED_SPAN_FILTERED`]
+/// for a filtered list). Doubling alone took five batches (three statements each) where an
+/// overdue page's lines lay a few to a course.
 fn next_span(span: usize, walked: usize, got: usize, need: usize, most: usize) -> usize {
     let wanted = if got == 0 { span * 2 } else { (need * walked).div_ceil(got) };
     wanted.clamp(1, most)
@@ -635,8 +636,9 @@ const OWED_SPAN: usize = 16;
 
 /// The most courses read together by a filtered walk: it visits only the courses that hold a
 /// line it keeps ([`MayHold`]) and reads only the trainees it may keep, so a batch is bounded by
-/// the lines it finds, and a small organisation's overdue lines lie one or two to a course (four
-/// batches of sixteen, three statements each, for a page at 300 staff).
+/// the lines it finds; a small organisation's overdue lines lie one or two to a course, and at
+/// most sixteen courses a batch an overdue page at 300 staff took four batches (three statements
+/// each).
 const OWED_SPAN_FILTERED: usize = 64;
 
 /// The courses of a list's walk that may hold a line its filter keeps, asked a stretch at a time.
