@@ -525,6 +525,7 @@ async fn main() {
     let pairs = open_notice_pairs(&app, year, 15_000, &recorded).await;
     let sheets = write_script(&sheet_script(&hr, &sheets));
     let notices = write_script(&notice_script(&hr, &pairs));
+    let reopen = pairs.len() < REOPEN_BELOW;
     // (as printed, as requested, as whom, the wrk script that makes the requests)
     let endpoints: Vec<(String, String, Option<&str>, Option<&std::path::Path>)> = vec![
         ("/healthz".into(), "/healthz".into(), None, None),
@@ -590,7 +591,7 @@ async fn main() {
             format!(
                 "POST /nominations/{{id}}/absence-notices (HR, {} open{})",
                 pairs.len(),
-                if pairs.len() < REOPEN_BELOW { ", reopened" } else { "" }
+                if reopen { ", reopened" } else { "" }
             ),
             "/".into(),
             None,
@@ -645,8 +646,7 @@ async fn main() {
                 (true, false) => clients.min(BULK_CLIENTS),
                 _ => clients,
             };
-            let reopening =
-                (notices && pairs.len() < REOPEN_BELOW).then(|| reopen_pairs(app.db.conn().clone()));
+            let reopening = (notices && reopen).then(|| reopen_pairs(app.db.conn().clone()));
             let load = wrk(&format!("{}{path}", service.base), *token, *script, clients, args.seconds);
             if let Some(task) = reopening {
                 task.abort();

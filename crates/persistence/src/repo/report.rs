@@ -558,12 +558,13 @@ pub async fn owed_page(
     // time: each line reads its report.
     let mut next = start;
     let mut span = 1;
+    let most = if filter.narrows() { OWED_SPAN_FILTERED } else { OWED_SPAN };
     let mut walked = 0;
     loop {
         let mut batch = ReportCourses::new();
         let mut nominations = Vec::new();
         while let Some(&(&course_id, course)) = order.get(next) {
-            let may = may_hold.may(conn, org_id, &every.courses, &every.last_day, &order, next).await?;
+            let may = may_hold.may(conn, org_id, &every, &order, next).await?;
             next += 1;
             if seeking.is_none() && !may {
                 continue;
@@ -609,7 +610,6 @@ pub async fn owed_page(
         if page.full() {
             break;
         }
-        let most = if filter.narrows() { OWED_SPAN_FILTERED } else { OWED_SPAN };
         span = next_span(span, walked, page.lines.len(), page.limit + 1 - page.lines.len(), most);
     }
     Ok(if seeking.is_none() { Some(page.lines) } else { None })
@@ -670,8 +670,7 @@ impl MayHold {
         &mut self,
         conn: &impl ConnectionTrait,
         org_id: Uuid,
-        courses: &ReportCourses,
-        last_day: &HashMap<Uuid, NaiveDate>,
+        owed: &OwedCourses,
         order: &[ReportCourse<'_>],
         place: usize,
     ) -> Result<bool, DbErr> {
@@ -681,7 +680,7 @@ impl MayHold {
         if place >= self.checked {
             let end = (place + self.stretch).min(order.len());
             let these: Vec<Uuid> = order[place..end].iter().map(|(c, _)| **c).collect();
-            match self.that_may_hold(conn, org_id, courses, last_day, these.clone()).await? {
+            match self.that_may_hold(conn, org_id, owed, these.clone()).await? {
                 Some(holding) => self.holding.extend(holding),
                 None => self.holding.extend(these),
             }
@@ -691,7 +690,7 @@ impl MayHold {
         Ok(self.holding.contains(order[place].0))
     }
 
-    /// Of `ahead` (courses of `courses`), those that may hold a line the filter keeps, so that
+    /// Of `ahead` (courses of `owed`), those that may hold a line the filter keeps, so that
     /// a filtered list visits only them; `None`: any may. A few grouped reads instead of a
     /// course's lines each: an overdue list that read every course's lines took 10 s at 50,000
     /// staff.
@@ -699,8 +698,7 @@ impl MayHold {
         &mut self,
         conn: &impl ConnectionTrait,
         org_id: Uuid,
-        courses: &ReportCourses,
-        last_day: &HashMap<Uuid, NaiveDate>,
+        owed: &OwedCourses,
         mut ahead: Vec<Uuid>,
     ) -> Result<Option<HashSet<Uuid>>, DbErr> {
         if let Some(state) = self.filter.state {
@@ -723,9 +721,9 @@ impl MayHold {
         let Some(as_of) = self.filter.overdue_on else { return Ok(None) };
         // An overdue line's report was due before the day, and is outstanding.
         ahead.retain(|c| {
-            courses
+            owed.courses
                 .get(c)
-                .is_some_and(|(_, _, rule)| due_on(rule, last_day.get(c)).is_some_and(|d| d < as_of))
+                .is_some_and(|(_, _, rule)| due_on(rule, owed.last_day.get(c)).is_some_and(|d| d < as_of))
         });
         if ahead.is_empty() {
             return Ok(Some(HashSet::new()));
